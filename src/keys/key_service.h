@@ -1,0 +1,60 @@
+// keys::KeyService: the key role's interface. It alone holds the server key
+// store, user records (password verifiers, encrypted inbox private keys) and
+// performs every private-key operation. Network-facing code talks to it only
+// through this interface (in-process now; over IPC when roles split).
+//
+// Contract:
+//  - Unknown users and wrong passwords give the same kUnauthenticated error
+//    from the Verify/Open calls (no user enumeration through timing of the
+//    error path beyond the KDF itself, which runs on a dummy record).
+//  - InboxKey::UnwrapDataKey() is the only way to get a message data key; it
+//    exists only after a successful POP3-password check.
+//  - Admin calls (Create/Delete/Change*) are used by onionmailctl only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "base/secret_bytes.h"
+
+namespace onionmail::keys {
+
+struct UserPublic {
+  std::string mailbox_id;             // hex keyed hash of the user name
+  std::vector<uint8_t> public_key;    // DER SubjectPublicKeyInfo (inbox key)
+  std::array<uint8_t, 32> key_id;     // SHA-256 of public_key
+};
+
+class InboxKey {
+ public:
+  virtual ~InboxKey() = default;
+  virtual const std::string& mailbox_id() const = 0;
+  virtual Result<SecretBytes> UnwrapDataKey(std::span<const uint8_t> wrapped) const = 0;
+};
+
+class KeyService {
+ public:
+  virtual ~KeyService() = default;
+  virtual Result<UserPublic> LookupUser(std::string_view user) = 0;  // kNotFound
+  // Keyed hash name for an arbitrary purpose (e.g. a message id), hex.
+  virtual Result<std::string> HashedName(std::string_view purpose, std::string_view data) = 0;
+  virtual Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) = 0;
+  virtual Result<std::unique_ptr<InboxKey>> OpenInbox(std::string_view user,
+                                                      const SecretBytes& pop3_password) = 0;
+
+  virtual Result<void> CreateUser(std::string_view user, const SecretBytes& smtp_password,
+                                  const SecretBytes& pop3_password) = 0;
+  virtual Result<void> DeleteUser(std::string_view user) = 0;
+  virtual Result<void> ChangeSmtpPassword(std::string_view user, const SecretBytes& password) = 0;
+  virtual Result<void> ChangePop3Password(std::string_view user, const SecretBytes& old_password,
+                                          const SecretBytes& new_password) = 0;
+  virtual Result<size_t> CountUsers() = 0;
+};
+
+}  // namespace onionmail::keys

@@ -1,0 +1,49 @@
+// net::Connection: the byte stream a protocol session talks over. The real
+// implementation is a TCP socket with optional TLS (socket_connection.h);
+// tests use an in-memory fake (tests/net/fake_connection.h).
+//
+// Contract:
+//  - ReadLine() returns the next line without its terminator and says how it
+//    ended: CRLF, a bare LF, or "too long" (more than max_bytes before any LF;
+//    the connection is then unusable for lines and the session must close).
+//    Bytes other than CR-before-LF are returned as they arrived (NUL and bare
+//    CR included); the session decides what is acceptable.
+//  - Errors: kDeadlineExceeded (idle or session timeout), kUnavailable (peer
+//    closed or I/O error). After an error the session ends.
+//  - StartTls() discards every byte buffered before the handshake (no
+//    STARTTLS command injection), then performs the server handshake.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace onionmail::net {
+
+enum class LineEnding { kCrLf, kBareLf, kTooLong };
+
+struct Line {
+  std::string text;
+  LineEnding ending = LineEnding::kCrLf;
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual Result<Line> ReadLine(size_t max_bytes) = 0;
+  virtual Result<void> Write(std::string_view bytes) = 0;
+  // Sends buffered output (Write may buffer; Flush before reading a reply-
+  // dependent command and before closing).
+  virtual Result<void> Flush() = 0;
+  virtual Result<void> StartTls() = 0;
+  virtual bool IsTls() const = 0;
+  // Bytes received but not yet consumed (used to detect pipelining after
+  // STARTTLS / STLS).
+  virtual size_t Buffered() const = 0;
+  // Overwrites the internal read buffer (called after reading a password).
+  virtual void WipeBuffers() = 0;
+};
+
+}  // namespace onionmail::net
