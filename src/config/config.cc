@@ -1,0 +1,169 @@
+// TOML configuration parsing with toml++ (header-only, exceptions disabled).
+#include "config/config.h"
+
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 0
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "net/listener.h"
+
+namespace onionmail::config {
+
+namespace {
+
+using Setter = std::function<Result<void>(const toml::node&, Config&)>;
+
+Error BadValue(std::string_view key, std::string_view want) {
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "config: " + std::string(key) + " must be " + std::string(want));
+}
+
+Setter String(std::string Config::*field, std::string key) {
+  return [field, key](const toml::node& n, Config& c) -> Result<void> {
+    auto v = n.value<std::string>();
+    if (!v || !n.is_string()) return BadValue(key, "a string");
+    c.*field = *v;
+    return Ok();
+  };
+}
+
+template <typename T>
+Setter Number(T Config::*field, std::string key, int64_t min, int64_t max) {
+  return [field, key, min, max](const toml::node& n, Config& c) -> Result<void> {
+    if (!n.is_integer()) return BadValue(key, "an integer");
+    int64_t v = *n.value<int64_t>();
+    if (v < min || v > max) {
+      return BadValue(key, "between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    c.*field = static_cast<T>(v);
+    return Ok();
+  };
+}
+
+Setter Bool(bool Config::*field, std::string key) {
+  return [field, key](const toml::node& n, Config& c) -> Result<void> {
+    if (!n.is_boolean()) return BadValue(key, "true or false");
+    c.*field = *n.value<bool>();
+    return Ok();
+  };
+}
+
+const std::map<std::string, Setter>& Setters() {
+  static const auto* setters = new std::map<std::string, Setter>{
+      {"server.domain", String(&Config::domain, "server.domain")},
+      {"server.hostname", String(&Config::hostname, "server.hostname")},
+      {"server.state_dir", String(&Config::state_dir, "server.state_dir")},
+      {"server.auth_failure_delay_ms",
+       Number(&Config::auth_failure_delay_ms, "server.auth_failure_delay_ms", 0, 60000)},
+      {"smtp.listen", String(&Config::smtp_listen, "smtp.listen")},
+      {"smtp.max_message_bytes", Number(&Config::smtp_max_message_bytes,
+                                        "smtp.max_message_bytes", 1024, int64_t{1} << 32)},
+      {"smtp.max_recipients",
+       Number(&Config::smtp_max_recipients, "smtp.max_recipients", 1, 10000)},
+      {"smtp.max_connections",
+       Number(&Config::smtp_max_connections, "smtp.max_connections", 1, 100000)},
+      {"smtp.idle_timeout_seconds",
+       Number(&Config::smtp_idle_timeout_seconds, "smtp.idle_timeout_seconds", 1, 86400)},
+      {"smtp.session_timeout_seconds", Number(&Config::smtp_session_timeout_seconds,
+                                              "smtp.session_timeout_seconds", 1, 86400)},
+      {"pop3.listen", String(&Config::pop3_listen, "pop3.listen")},
+      {"pop3.max_connections",
+       Number(&Config::pop3_max_connections, "pop3.max_connections", 1, 100000)},
+      {"pop3.idle_timeout_seconds",
+       Number(&Config::pop3_idle_timeout_seconds, "pop3.idle_timeout_seconds", 1, 86400)},
+      {"pop3.session_timeout_seconds", Number(&Config::pop3_session_timeout_seconds,
+                                              "pop3.session_timeout_seconds", 1, 86400)},
+      {"store.retention_days", Number(&Config::retention_days, "store.retention_days", 1, 36500)},
+      {"store.sweep_interval_seconds",
+       Number(&Config::sweep_interval_seconds, "store.sweep_interval_seconds", 1, 86400)},
+      {"store.rsa_bits", Number(&Config::rsa_bits, "store.rsa_bits", 2048, 8192)},
+      {"kdf.argon2_t_cost", Number(&Config::argon2_t_cost, "kdf.argon2_t_cost", 1, 100)},
+      {"kdf.argon2_m_cost_kib",
+       Number(&Config::argon2_m_cost_kib, "kdf.argon2_m_cost_kib", 8, 4 * 1024 * 1024)},
+      {"kdf.argon2_parallelism",
+       Number(&Config::argon2_parallelism, "kdf.argon2_parallelism", 1, 64)},
+      {"log.level", String(&Config::log_level, "log.level")},
+      {"log.log_addresses", Bool(&Config::log_addresses, "log.log_addresses")},
+  };
+  return *setters;
+}
+
+bool ValidDomain(std::string_view d) {
+  if (d.empty() || d.size() > 253 || d.front() == '.' || d.back() == '.') return false;
+  for (char c : d) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return d.find("..") == std::string_view::npos;
+}
+
+Result<void> Validate(Config& c) {
+  for (auto& ch : c.domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (!ValidDomain(c.domain)) return BadValue("server.domain", "a lower-case domain name");
+  if (!c.hostname.empty() && !ValidDomain(c.hostname)) {
+    return BadValue("server.hostname", "a lower-case host name");
+  }
+  if (c.state_dir.empty() || c.state_dir.front() != '/') {
+    return BadValue("server.state_dir", "an absolute path");
+  }
+  if (!net::ParseHostPort(c.smtp_listen).ok()) return BadValue("smtp.listen", "host:port");
+  if (!net::ParseHostPort(c.pop3_listen).ok()) return BadValue("pop3.listen", "host:port");
+  if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warning" &&
+      c.log_level != "error") {
+    return BadValue("log.level", "debug, info, warning or error");
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view toml_text) {
+  toml::parse_result parsed = toml::parse(toml_text);
+  if (!parsed) {
+    const auto& err = parsed.error();
+    std::ostringstream msg;
+    msg << "config: syntax error at line " << err.source().begin.line << ": "
+        << err.description();
+    return MakeError(ErrorCode::kInvalidArgument, msg.str());
+  }
+  Config config;
+  const toml::table& root = parsed.table();
+  for (const auto& [section_key, section] : root) {
+    std::string section_name(section_key.str());
+    const toml::table* table = section.as_table();
+    if (table == nullptr) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "config: unknown top-level key '" + section_name + "'");
+    }
+    for (const auto& [key, value] : *table) {
+      std::string full = section_name + "." + std::string(key.str());
+      auto it = Setters().find(full);
+      if (it == Setters().end()) {
+        return MakeError(ErrorCode::kInvalidArgument, "config: unknown key '" + full + "'");
+      }
+      ONIONMAIL_RETURN_IF_ERROR(it->second(value, config));
+    }
+  }
+  ONIONMAIL_RETURN_IF_ERROR(Validate(config));
+  return config;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  if (path.empty()) return ParseConfig("");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return MakeError(ErrorCode::kNotFound, "config: cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto parsed = ParseConfig(text.str());
+  if (!parsed.ok()) {
+    return MakeError(parsed.error().code, parsed.error().message + " (in " + path + ")");
+  }
+  return parsed;
+}
+
+}  // namespace onionmail::config

@@ -1,0 +1,58 @@
+// Config: the one TOML configuration file of onionmaild and onionmailctl.
+//
+// Contract: every key is optional and has the documented default
+// (docs/configuration.md); an unknown section or key, a value of the wrong
+// type or out of range is an error that names the key, so typos are caught
+// at start-up. Parsing never throws. With no file the embedded defaults are
+// used: listen on 127.0.0.1 only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace onionmail::config {
+
+struct Config {
+  // [server]
+  std::string domain = "localhost.onion";
+  std::string hostname;  // empty: same as domain
+  std::string state_dir = "/var/lib/onionmaild";
+  uint32_t auth_failure_delay_ms = 300;
+  // [smtp]
+  std::string smtp_listen = "127.0.0.1:2525";
+  uint64_t smtp_max_message_bytes = 25ull * 1024 * 1024;
+  uint32_t smtp_max_recipients = 100;
+  uint32_t smtp_max_connections = 64;
+  uint32_t smtp_idle_timeout_seconds = 300;
+  uint32_t smtp_session_timeout_seconds = 1800;
+  // [pop3]
+  std::string pop3_listen = "127.0.0.1:1110";
+  uint32_t pop3_max_connections = 64;
+  uint32_t pop3_idle_timeout_seconds = 600;
+  uint32_t pop3_session_timeout_seconds = 3600;
+  // [store]
+  uint32_t retention_days = 60;
+  uint32_t sweep_interval_seconds = 3600;
+  uint32_t rsa_bits = 2048;
+  // [kdf]
+  uint32_t argon2_t_cost = 3;
+  uint32_t argon2_m_cost_kib = 65536;
+  uint32_t argon2_parallelism = 1;
+  // [log]
+  std::string log_level = "info";
+  bool log_addresses = false;
+
+  const std::string& greeting_name() const { return hostname.empty() ? domain : hostname; }
+  std::string tls_cert_path() const { return state_dir + "/tls/cert.pem"; }
+  std::string tls_key_path() const { return state_dir + "/tls/key.pem"; }
+  std::string server_key_path() const { return state_dir + "/server.key"; }
+};
+
+Result<Config> ParseConfig(std::string_view toml_text);
+// Reads and parses `path`; an empty path gives the embedded defaults.
+Result<Config> LoadConfig(const std::string& path);
+
+}  // namespace onionmail::config

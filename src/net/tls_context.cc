@@ -1,0 +1,51 @@
+// TlsContext implementation.
+#include "net/tls_context.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+namespace onionmail::net {
+
+namespace {
+std::string OpenSslError() {
+  unsigned long e = ERR_get_error();
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof(buf));
+  ERR_clear_error();
+  return buf;
+}
+}  // namespace
+
+Result<std::shared_ptr<TlsContext>> TlsContext::Load(const std::string& cert_file,
+                                                     const std::string& key_file) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == nullptr) return MakeError(ErrorCode::kInternal, "SSL_CTX_new: " + OpenSslError());
+  std::shared_ptr<TlsContext> out(new TlsContext(ctx));
+  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+    return MakeError(ErrorCode::kInternal, "cannot set TLS 1.2 minimum");
+  }
+  // Forward secrecy only; no compression, no renegotiation, no tickets that
+  // would outlive the process's key material.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+  if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
+    return MakeError(ErrorCode::kInternal, "cannot set TLS 1.2 cipher list");
+  }
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
+    return MakeError(ErrorCode::kNotFound,
+                     "cannot load TLS certificate " + cert_file + ": " + OpenSslError());
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return MakeError(ErrorCode::kNotFound,
+                     "cannot load TLS key " + key_file + ": " + OpenSslError());
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    return MakeError(ErrorCode::kInvalidArgument, "TLS key does not match the certificate");
+  }
+  return out;
+}
+
+TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+
+}  // namespace onionmail::net

@@ -1,0 +1,34 @@
+// Server-side TLS context (OpenSSL): TLS 1.2 minimum, the server's own
+// certificate and key, loaded once at start-up and shared by all sessions.
+//
+// Contract: Load() fails with a clear error naming the file that is missing or
+// unusable. The context is immutable after Load() and safe to share between
+// threads. Issue "keys in hardware" will route the private-key operations to
+// the key role; the certificate stays here.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+
+typedef struct ssl_ctx_st SSL_CTX;
+
+namespace onionmail::net {
+
+class TlsContext {
+ public:
+  static Result<std::shared_ptr<TlsContext>> Load(const std::string& cert_file,
+                                                  const std::string& key_file);
+  ~TlsContext();
+  SSL_CTX* get() const { return ctx_; }
+
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+
+ private:
+  explicit TlsContext(SSL_CTX* ctx) : ctx_(ctx) {}
+  SSL_CTX* ctx_;
+};
+
+}  // namespace onionmail::net

@@ -1,0 +1,83 @@
+// Tests for the TOML configuration parser.
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+namespace onionmail::config {
+namespace {
+
+TEST(ConfigTest, EmptyFileGivesLoopbackDefaults) {
+  auto c = ParseConfig("");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->smtp_listen, "127.0.0.1:2525");
+  EXPECT_EQ(c->pop3_listen, "127.0.0.1:1110");
+  EXPECT_EQ(c->retention_days, 60u);
+  EXPECT_EQ(c->rsa_bits, 2048u);
+  EXPECT_EQ(c->greeting_name(), "localhost.onion");
+}
+
+TEST(ConfigTest, ValuesAreReadFromTheirSections) {
+  auto c = ParseConfig(R"(
+[server]
+domain = "Abcdefghijklmnop.onion"
+state_dir = "/tmp/x"
+[smtp]
+listen = "127.0.0.1:0"
+max_recipients = 5
+[kdf]
+argon2_m_cost_kib = 8192
+[log]
+log_addresses = true
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->domain, "abcdefghijklmnop.onion");  // lower-cased
+  EXPECT_EQ(c->state_dir, "/tmp/x");
+  EXPECT_EQ(c->smtp_max_recipients, 5u);
+  EXPECT_EQ(c->argon2_m_cost_kib, 8192u);
+  EXPECT_TRUE(c->log_addresses);
+  EXPECT_EQ(c->tls_cert_path(), "/tmp/x/tls/cert.pem");
+}
+
+TEST(ConfigTest, UnknownKeyIsAnErrorNamingTheKey) {
+  auto c = ParseConfig("[smtp]\nmax_recipient = 5\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(c.error().message.find("smtp.max_recipient"), std::string::npos);
+}
+
+TEST(ConfigTest, UnknownSectionIsAnError) {
+  EXPECT_FALSE(ParseConfig("[smtpd]\nlisten = \"127.0.0.1:25\"\n").ok());
+}
+
+TEST(ConfigTest, WrongTypeIsAnError) {
+  auto c = ParseConfig("[smtp]\nmax_recipients = \"five\"\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("integer"), std::string::npos);
+}
+
+TEST(ConfigTest, OutOfRangeValuesAreRejected) {
+  EXPECT_FALSE(ParseConfig("[store]\nrsa_bits = 1024\n").ok());
+  EXPECT_FALSE(ParseConfig("[store]\nretention_days = 0\n").ok());
+  EXPECT_FALSE(ParseConfig("[kdf]\nargon2_t_cost = 0\n").ok());
+}
+
+TEST(ConfigTest, SyntaxErrorReportsTheLine) {
+  auto c = ParseConfig("[smtp]\nlisten = \n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("line 2"), std::string::npos);
+}
+
+TEST(ConfigTest, RelativeStateDirAndBadListenAreRejected) {
+  EXPECT_FALSE(ParseConfig("[server]\nstate_dir = \"var/lib\"\n").ok());
+  EXPECT_FALSE(ParseConfig("[smtp]\nlisten = \"127.0.0.1\"\n").ok());
+  EXPECT_FALSE(ParseConfig("[server]\ndomain = \"../etc\"\n").ok());
+}
+
+TEST(ConfigTest, MissingFileIsNotFound) {
+  auto c = LoadConfig("/nonexistent/onionmaild.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace onionmail::config
