@@ -1,0 +1,56 @@
+// Acceptor implementation.
+#include "server/acceptor.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+
+#include "base/log.h"
+
+namespace onionmail::server {
+
+Acceptor::Acceptor(std::string name, int listen_fd, uint32_t max_connections,
+                   std::string busy_reply, Handler handler)
+    : name_(std::move(name)),
+      listen_fd_(listen_fd),
+      max_connections_(max_connections),
+      busy_reply_(std::move(busy_reply)),
+      handler_(std::move(handler)),
+      active_(std::make_shared<std::atomic<uint32_t>>(0)) {}
+
+Acceptor::~Acceptor() { ::close(listen_fd_); }
+
+void Acceptor::Run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    struct pollfd p = {listen_fd_, POLLIN, 0};
+    int r = ::poll(&p, 1, 500);
+    if (r <= 0) continue;
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
+        log::Warning(name_, std::string("accept failed: ") + std::strerror(errno));
+        // EMFILE and friends: back off instead of spinning.
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      continue;
+    }
+    if (active_->load() >= max_connections_) {
+      (void)!::send(fd, busy_reply_.data(), busy_reply_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(fd);
+      log::Warning(name_, "connection refused: too many concurrent connections");
+      continue;
+    }
+    std::string tag = name_ + "#" + std::to_string(next_id_++);
+    active_->fetch_add(1);
+    std::thread([handler = handler_, active = active_, fd, tag]() {
+      handler(fd, tag);
+      active->fetch_sub(1);
+    }).detach();
+  }
+}
+
+}  // namespace onionmail::server

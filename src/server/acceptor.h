@@ -1,0 +1,42 @@
+// Acceptor: the accept loop of one listener. Each accepted connection runs
+// in its own thread (a session is sequential and blocking with deadlines; a
+// slow client holds only its own thread). At most `max_connections` sessions
+// run at once; a connection over the limit gets `busy_reply` and is closed.
+//
+// Contract: Run() returns when `stop` becomes true (checked at least every
+// 500 ms). The handler owns the fd it is given and must close it. Sessions
+// still running when Run() returns keep running until they end.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace onionmail::server {
+
+class Acceptor {
+ public:
+  using Handler = std::function<void(int fd, const std::string& tag)>;
+
+  Acceptor(std::string name, int listen_fd, uint32_t max_connections, std::string busy_reply,
+           Handler handler);
+  ~Acceptor();
+  Acceptor(const Acceptor&) = delete;
+  Acceptor& operator=(const Acceptor&) = delete;
+
+  void Run(const std::atomic<bool>& stop);
+  uint32_t active() const { return active_->load(); }
+
+ private:
+  std::string name_;
+  int listen_fd_;
+  uint32_t max_connections_;
+  std::string busy_reply_;
+  Handler handler_;
+  std::shared_ptr<std::atomic<uint32_t>> active_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace onionmail::server
