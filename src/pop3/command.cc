@@ -1,0 +1,88 @@
+#include "pop3/command.h"
+
+#include <array>
+#include <charconv>
+#include <utility>
+
+namespace onionmail::pop3 {
+namespace {
+
+constexpr std::array<std::pair<std::string_view, Verb>, 14> kVerbs = {{
+    {"CAPA", Verb::kCapa},
+    {"STLS", Verb::kStls},
+    {"USER", Verb::kUser},
+    {"PASS", Verb::kPass},
+    {"AUTH", Verb::kAuth},
+    {"STAT", Verb::kStat},
+    {"LIST", Verb::kList},
+    {"UIDL", Verb::kUidl},
+    {"RETR", Verb::kRetr},
+    {"TOP", Verb::kTop},
+    {"DELE", Verb::kDele},
+    {"RSET", Verb::kRset},
+    {"NOOP", Verb::kNoop},
+    {"QUIT", Verb::kQuit},
+}};
+
+char ToUpper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (ToUpper(a[i]) != ToUpper(b[i])) return false;
+  }
+  return true;
+}
+
+Command ParseCommand(std::string_view line) {
+  Command command;
+  size_t space = line.find(' ');
+  std::string_view keyword = line.substr(0, space);
+  if (space != std::string_view::npos) command.rest = line.substr(space + 1);
+  for (const auto& [name, verb] : kVerbs) {
+    if (EqualsIgnoreCase(keyword, name)) {
+      command.verb = verb;
+      break;
+    }
+  }
+  std::string_view rest = command.rest;
+  while (!rest.empty()) {
+    size_t end = rest.find(' ');
+    std::string_view token = rest.substr(0, end);
+    if (!token.empty()) command.args.push_back(token);
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 1);
+  }
+  return command;
+}
+
+std::optional<uint64_t> ParseNumber(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::optional<std::string> NormalizeUserName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return std::nullopt;
+  std::string out;
+  out.reserve(name.size());
+  for (char c : name) {
+    char l = ToLower(c);
+    bool ok = (l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '.' || l == '_' || l == '-';
+    if (!ok) return std::nullopt;
+    out.push_back(l);
+  }
+  if (out.front() == '.' || out.back() == '.') return std::nullopt;
+  if (out.find("..") != std::string::npos) return std::nullopt;
+  return out;
+}
+
+}  // namespace onionmail::pop3

@@ -1,0 +1,67 @@
+#include "pop3/reply.h"
+
+#include <string>
+
+namespace onionmail::pop3::reply {
+
+std::string Greeting(std::string_view hostname) {
+  std::string out = "+OK ";
+  out.append(hostname);
+  out.append(" POP3 onionmaild ready\r\n");
+  return out;
+}
+
+std::string Capabilities(bool offer_stls, bool offer_login, unsigned expire_days) {
+  std::string out = "+OK Capability list follows\r\n";
+  out.append("CAPA\r\n");
+  if (offer_stls) out.append("STLS\r\n");
+  if (offer_login) out.append("USER\r\nSASL PLAIN\r\n");
+  out.append("UIDL\r\nTOP\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n");
+  out.append("EXPIRE " + std::to_string(expire_days) + "\r\n");
+  out.append("IMPLEMENTATION onionmaild\r\n");
+  out.append(kMultiLineEnd);
+  return out;
+}
+
+std::string MaildropSummary(size_t messages, uint64_t octets) {
+  return "+OK maildrop has " + std::to_string(messages) + " messages (" + std::to_string(octets) +
+         " octets)\r\n";
+}
+
+std::string Stat(size_t messages, uint64_t octets) {
+  return "+OK " + std::to_string(messages) + " " + std::to_string(octets) + "\r\n";
+}
+
+std::string ScanListingLine(size_t number, uint64_t octets) {
+  return std::to_string(number) + " " + std::to_string(octets) + "\r\n";
+}
+
+std::string ScanListingSingle(size_t number, uint64_t octets) {
+  return "+OK " + ScanListingLine(number, octets);
+}
+
+std::string UidListingLine(size_t number, std::string_view uid) {
+  std::string out = std::to_string(number) + " ";
+  out.append(uid);
+  out.append("\r\n");
+  return out;
+}
+
+std::string UidListingSingle(size_t number, std::string_view uid) {
+  return "+OK " + UidListingLine(number, uid);
+}
+
+std::string RetrFollows(uint64_t octets) { return "+OK " + std::to_string(octets) + " octets\r\n"; }
+
+std::string Deleted(size_t number) {
+  return "+OK Message " + std::to_string(number) + " deleted\r\n";
+}
+
+std::string SigningOff(std::string_view hostname) {
+  std::string out = "+OK ";
+  out.append(hostname);
+  out.append(" POP3 onionmaild signing off\r\n");
+  return out;
+}
+
+}  // namespace onionmail::pop3::reply
