@@ -3,9 +3,11 @@
 //
 // Contract: parameters travel with every stored blob (see docs/store.md);
 // derived keys are SecretBytes; verification compares in constant time.
-// Parameters below the floor (t_cost < 1, m_cost_kib < 8, parallelism < 1) or
-// absurdly high (m_cost_kib > 4 GiB) are rejected with kInvalidArgument, so a
-// tampered blob cannot make the server allocate without bound.
+// Parameters below the floor (t_cost < 1, m_cost_kib < 8, parallelism < 1,
+// m_cost_kib < 8 * parallelism, salt < 8 bytes, output < 4 bytes) or absurdly
+// high (m_cost_kib > 4 GiB, t_cost > kArgon2MaxTimeCost, parallelism >
+// kArgon2MaxParallelism) are rejected with kInvalidArgument, so a tampered
+// blob cannot make the server allocate or spin without bound.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +25,8 @@ struct Argon2Params {
 };
 
 constexpr size_t kArgon2SaltBytes = 16;
+constexpr uint32_t kArgon2MaxTimeCost = 100;
+constexpr uint32_t kArgon2MaxParallelism = 64;
 
 Result<SecretBytes> Argon2idDerive(const SecretBytes& password,
                                    std::span<const uint8_t> salt,

@@ -53,6 +53,7 @@ class SegmentEncryptor {
   std::vector<uint8_t> pending_;
   uint32_t index_ = 0;
   bool finished_ = false;
+  bool failed_ = false;  // a sink or cipher error poisons the encryptor
 };
 
 class SegmentDecryptor {
@@ -75,6 +76,7 @@ class SegmentDecryptor {
   std::vector<uint8_t> pending_;
   uint32_t index_ = 0;
   bool seen_final_ = false;
+  bool failed_ = false;  // after any kDataLoss every later call fails too
 };
 
 }  // namespace onionmail::crypto

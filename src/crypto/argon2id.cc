@@ -1,0 +1,76 @@
+// Argon2id via libargon2 (argon2id_hash_raw, version 1.3).
+#include "crypto/argon2id.h"
+
+#include <argon2.h>
+#include <openssl/crypto.h>
+
+#include <climits>
+
+namespace onionmail::crypto {
+
+namespace {
+
+constexpr uint32_t kMaxMemoryKib = uint32_t{4} * 1024 * 1024;  // 4 GiB
+
+Result<void> CheckParams(const Argon2Params& p) {
+  if (p.t_cost < 1 || p.m_cost_kib < 8 || p.parallelism < 1) {
+    return MakeError(ErrorCode::kInvalidArgument, "argon2id parameters below the floor");
+  }
+  if (p.m_cost_kib > kMaxMemoryKib || p.t_cost > kArgon2MaxTimeCost ||
+      p.parallelism > kArgon2MaxParallelism) {
+    return MakeError(ErrorCode::kInvalidArgument, "argon2id parameters too high");
+  }
+  if (p.m_cost_kib < 8 * p.parallelism) {
+    return MakeError(ErrorCode::kInvalidArgument, "argon2id memory below 8 KiB per lane");
+  }
+  return Ok();
+}
+
+Error MapArgon2Error(int rc) {
+  switch (rc) {
+    case ARGON2_MEMORY_ALLOCATION_ERROR:
+      return MakeError(ErrorCode::kResourceExhausted, "argon2id: out of memory");
+    case ARGON2_THREAD_FAIL:
+      return MakeError(ErrorCode::kInternal, "argon2id: thread failure");
+    default:
+      return MakeError(ErrorCode::kInvalidArgument,
+                       std::string("argon2id: ") + argon2_error_message(rc));
+  }
+}
+
+}  // namespace
+
+Result<SecretBytes> Argon2idDerive(const SecretBytes& password, std::span<const uint8_t> salt,
+                                   const Argon2Params& params, size_t out_len) {
+  ONIONMAIL_RETURN_IF_ERROR(CheckParams(params));
+  if (out_len < ARGON2_MIN_OUTLEN || out_len > 1024) {
+    return MakeError(ErrorCode::kInvalidArgument, "argon2id: bad output length");
+  }
+  if (salt.size() < ARGON2_MIN_SALT_LENGTH || salt.size() > 1024) {
+    return MakeError(ErrorCode::kInvalidArgument, "argon2id: bad salt length");
+  }
+  if (password.size() > 4096) {
+    return MakeError(ErrorCode::kInvalidArgument, "argon2id: password too long");
+  }
+  SecretBytes out(out_len);
+  const auto pwd = password.Reveal(SecretAccess::Grant());
+  auto hash = out.Reveal(SecretAccess::Grant());
+  const int rc = argon2id_hash_raw(params.t_cost, params.m_cost_kib, params.parallelism,
+                                   pwd.data(), pwd.size(), salt.data(), salt.size(),
+                                   hash.data(), hash.size());
+  if (rc != ARGON2_OK) return MapArgon2Error(rc);
+  return out;
+}
+
+Result<void> Argon2idVerify(const SecretBytes& password, std::span<const uint8_t> salt,
+                            const Argon2Params& params, std::span<const uint8_t> expected) {
+  auto derived = Argon2idDerive(password, salt, params, expected.size());
+  if (!derived.ok()) return derived.error();
+  const auto got = derived->Reveal(SecretAccess::Grant());
+  if (CRYPTO_memcmp(got.data(), expected.data(), expected.size()) != 0) {
+    return MakeError(ErrorCode::kUnauthenticated, "password mismatch");
+  }
+  return Ok();
+}
+
+}  // namespace onionmail::crypto

@@ -1,0 +1,217 @@
+// RSA keys and RSA-OAEP(SHA-256, MGF1-SHA-256) key wrapping over OpenSSL 3.
+#include "crypto/rsa.h"
+
+#include <openssl/bio.h>
+#include <openssl/decoder.h>
+#include <openssl/encoder.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include <climits>
+
+#include "crypto/kdf.h"
+
+namespace onionmail::crypto {
+
+void EvpPkeyDeleter::operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+
+namespace {
+
+constexpr int kMinBits = 2048;
+constexpr int kMaxBits = 16384;
+constexpr size_t kOaepOverhead = 2 * 32 + 2;  // 2 * hLen + 2 for SHA-256
+
+struct PkeyCtxDeleter {
+  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+};
+using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
+struct BioDeleter {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct EncoderCtxDeleter {
+  void operator()(OSSL_ENCODER_CTX* c) const { OSSL_ENCODER_CTX_free(c); }
+};
+struct DecoderCtxDeleter {
+  void operator()(OSSL_DECODER_CTX* c) const { OSSL_DECODER_CTX_free(c); }
+};
+
+Error Fail(ErrorCode code, const char* what) {
+  ERR_clear_error();
+  return MakeError(code, what);
+}
+
+// Accepts only plain RSA keys of a sane size.
+Result<void> CheckRsaKey(const EVP_PKEY* key) {
+  if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
+    return Fail(ErrorCode::kInvalidArgument, "not an RSA key");
+  }
+  const int bits = EVP_PKEY_get_bits(key);
+  if (bits < kMinBits || bits > kMaxBits) {
+    return Fail(ErrorCode::kInvalidArgument, "RSA key size out of range");
+  }
+  return Ok();
+}
+
+Result<void> SetOaep(EVP_PKEY_CTX* ctx) {
+  if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
+      EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx, "SHA256", nullptr) <= 0 ||
+      EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx, "SHA256", nullptr) <= 0) {
+    return Fail(ErrorCode::kInternal, "OAEP setup failed");
+  }
+  return Ok();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- public key
+
+Result<RsaPublicKey> RsaPublicKey::FromDer(std::span<const uint8_t> der) {
+  if (der.empty() || der.size() > LONG_MAX) {
+    return Fail(ErrorCode::kInvalidArgument, "bad public key DER");
+  }
+  const unsigned char* p = der.data();
+  EvpPkeyPtr key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+  if (!key || p != der.data() + der.size()) {
+    return Fail(ErrorCode::kInvalidArgument, "bad public key DER");
+  }
+  ONIONMAIL_RETURN_IF_ERROR(CheckRsaKey(key.get()));
+  return RsaPublicKey(std::move(key));
+}
+
+std::vector<uint8_t> RsaPublicKey::ToDer() const {
+  const int len = i2d_PUBKEY(key_.get(), nullptr);
+  ONIONMAIL_CHECK(len > 0);
+  std::vector<uint8_t> out(static_cast<size_t>(len));
+  unsigned char* p = out.data();
+  ONIONMAIL_CHECK(i2d_PUBKEY(key_.get(), &p) == len);
+  return out;
+}
+
+std::array<uint8_t, 32> RsaPublicKey::KeyId() const { return Sha256(ToDer()); }
+
+size_t RsaPublicKey::ModulusBytes() const {
+  return static_cast<size_t>(EVP_PKEY_get_size(key_.get()));
+}
+
+Result<std::vector<uint8_t>> RsaPublicKey::Wrap(const SecretBytes& key) const {
+  if (key.empty() || key.size() + kOaepOverhead > ModulusBytes()) {
+    return MakeError(ErrorCode::kInvalidArgument, "key to wrap has a bad size");
+  }
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
+  if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) <= 0) {
+    return Fail(ErrorCode::kInternal, "RSA encrypt init failed");
+  }
+  ONIONMAIL_RETURN_IF_ERROR(SetOaep(ctx.get()));
+  const auto in = key.Reveal(SecretAccess::Grant());
+  size_t out_len = 0;
+  if (EVP_PKEY_encrypt(ctx.get(), nullptr, &out_len, in.data(), in.size()) <= 0) {
+    return Fail(ErrorCode::kInternal, "RSA encrypt failed");
+  }
+  std::vector<uint8_t> out(out_len);
+  if (EVP_PKEY_encrypt(ctx.get(), out.data(), &out_len, in.data(), in.size()) <= 0) {
+    return Fail(ErrorCode::kInternal, "RSA encrypt failed");
+  }
+  out.resize(out_len);
+  return out;
+}
+
+// --------------------------------------------------------------- private key
+
+Result<RsaPrivateKey> RsaPrivateKey::Generate(int bits) {
+  if (bits < kMinBits || bits > kMaxBits) {
+    return MakeError(ErrorCode::kInvalidArgument, "RSA key size out of range");
+  }
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0 ||
+      EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), bits) <= 0) {
+    return Fail(ErrorCode::kInternal, "RSA keygen setup failed");
+  }
+  EVP_PKEY* raw = nullptr;
+  if (EVP_PKEY_generate(ctx.get(), &raw) <= 0) {
+    return Fail(ErrorCode::kInternal, "RSA keygen failed");
+  }
+  return RsaPrivateKey(EvpPkeyPtr(raw));
+}
+
+Result<RsaPrivateKey> RsaPrivateKey::FromDer(const SecretBytes& pkcs8_der) {
+  if (pkcs8_der.empty()) return Fail(ErrorCode::kInvalidArgument, "bad private key DER");
+  EVP_PKEY* raw = nullptr;
+  std::unique_ptr<OSSL_DECODER_CTX, DecoderCtxDeleter> dctx(OSSL_DECODER_CTX_new_for_pkey(
+      &raw, "DER", "PrivateKeyInfo", "RSA", OSSL_KEYMGMT_SELECT_KEYPAIR, nullptr, nullptr));
+  if (!dctx) return Fail(ErrorCode::kInternal, "decoder setup failed");
+  const auto der = pkcs8_der.Reveal(SecretAccess::Grant());
+  const unsigned char* p = der.data();
+  size_t left = der.size();
+  if (OSSL_DECODER_from_data(dctx.get(), &p, &left) != 1 || raw == nullptr) {
+    EVP_PKEY_free(raw);
+    return Fail(ErrorCode::kInvalidArgument, "bad private key DER");
+  }
+  EvpPkeyPtr key(raw);
+  if (left != 0) return Fail(ErrorCode::kInvalidArgument, "bad private key DER");
+  ONIONMAIL_RETURN_IF_ERROR(CheckRsaKey(key.get()));
+  return RsaPrivateKey(std::move(key));
+}
+
+Result<SecretBytes> RsaPrivateKey::ToDer() const {
+  std::unique_ptr<OSSL_ENCODER_CTX, EncoderCtxDeleter> ectx(OSSL_ENCODER_CTX_new_for_pkey(
+      key_.get(), OSSL_KEYMGMT_SELECT_KEYPAIR, "DER", "PrivateKeyInfo", nullptr));
+  if (!ectx || OSSL_ENCODER_CTX_get_num_encoders(ectx.get()) == 0) {
+    return Fail(ErrorCode::kInternal, "encoder setup failed");
+  }
+  // A secure-heap memory BIO: its buffer is grown with clean reallocation and
+  // cleared on free, so no stray copy of the key is left behind.
+  std::unique_ptr<BIO, BioDeleter> bio(BIO_new(BIO_s_secmem()));
+  if (!bio) return Fail(ErrorCode::kInternal, "BIO_new failed");
+  if (OSSL_ENCODER_to_bio(ectx.get(), bio.get()) != 1) {
+    return Fail(ErrorCode::kInternal, "private key encoding failed");
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  if (len <= 0 || data == nullptr) return Fail(ErrorCode::kInternal, "empty key encoding");
+  return SecretBytes(SecretAccess::Grant(),
+                     std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data),
+                                              static_cast<size_t>(len)));
+}
+
+RsaPublicKey RsaPrivateKey::Public() const {
+  // Re-decode the SubjectPublicKeyInfo so the public object never shares the
+  // private key material.
+  const int len = i2d_PUBKEY(key_.get(), nullptr);
+  ONIONMAIL_CHECK(len > 0);
+  std::vector<uint8_t> der(static_cast<size_t>(len));
+  unsigned char* w = der.data();
+  ONIONMAIL_CHECK(i2d_PUBKEY(key_.get(), &w) == len);
+  const unsigned char* r = der.data();
+  EvpPkeyPtr pub(d2i_PUBKEY(nullptr, &r, len));
+  ONIONMAIL_CHECK(pub != nullptr);
+  return RsaPublicKey(std::move(pub));
+}
+
+Result<SecretBytes> RsaPrivateKey::Unwrap(std::span<const uint8_t> wrapped) const {
+  // Every failure below is reported identically: no padding-oracle detail.
+  const Error kFailure{ErrorCode::kDataLoss, "key unwrap failed"};
+  const size_t modulus = static_cast<size_t>(EVP_PKEY_get_size(key_.get()));
+  if (wrapped.size() != modulus) {
+    ERR_clear_error();
+    return kFailure;
+  }
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
+  if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) <= 0 || !SetOaep(ctx.get()).ok()) {
+    ERR_clear_error();
+    return kFailure;
+  }
+  SecretBytes out(modulus);
+  size_t out_len = out.size();
+  if (EVP_PKEY_decrypt(ctx.get(), out.Reveal(SecretAccess::Grant()).data(), &out_len,
+                       wrapped.data(), wrapped.size()) <= 0 ||
+      out_len == 0 || out_len > modulus) {
+    ERR_clear_error();
+    return kFailure;
+  }
+  out.Truncate(out_len);
+  return out;
+}
+
+}  // namespace onionmail::crypto

@@ -1,0 +1,116 @@
+#include "crypto/argon2id.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "crypto/hex.h"
+
+namespace onionmail::crypto {
+namespace {
+
+SecretBytes Pw(std::string_view s) { return SecretBytes(SecretAccess::Grant(), s); }
+
+std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
+
+// Small parameters keep the tests fast.
+constexpr Argon2Params kFast{1, 64, 1};
+const std::vector<uint8_t> kSalt = Bytes("0123456789abcdef");
+
+TEST(Argon2idTest, MatchesReferenceVector) {
+  // libargon2 reference test (argon2id, v1.3): t=2, m=2^16 KiB, p=1.
+  auto key = Argon2idDerive(Pw("password"), Bytes("somesalt"), {2, 65536, 1}, 32);
+  ASSERT_TRUE(key.ok()) << key.error().message;
+  EXPECT_EQ(ToHex(key->Reveal(SecretAccess::Grant())),
+            "09316115d5cf24ed5a15a31a3ba326e5cf32edc24702987c02b6566f61913cf7");
+}
+
+TEST(Argon2idTest, DeriveIsDeterministicAndHonoursLength) {
+  auto a = Argon2idDerive(Pw("pw"), kSalt, kFast, 32);
+  auto b = Argon2idDerive(Pw("pw"), kSalt, kFast, 32);
+  auto c = Argon2idDerive(Pw("pw"), kSalt, kFast, 64);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_TRUE(a->Equals(*b));
+  EXPECT_EQ(c->size(), 64u);
+}
+
+TEST(Argon2idTest, SaltAndParamsChangeTheOutput) {
+  auto a = Argon2idDerive(Pw("pw"), kSalt, kFast);
+  auto b = Argon2idDerive(Pw("pw"), Bytes("fedcba9876543210"), kFast);
+  auto c = Argon2idDerive(Pw("pw"), kSalt, {2, 64, 1});
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_FALSE(a->Equals(*b));
+  EXPECT_FALSE(a->Equals(*c));
+}
+
+TEST(Argon2idTest, VerifyAcceptsRightPassword) {
+  auto key = Argon2idDerive(Pw("correct horse"), kSalt, kFast);
+  ASSERT_TRUE(key.ok());
+  auto expected = key->Reveal(SecretAccess::Grant());
+  EXPECT_TRUE(Argon2idVerify(Pw("correct horse"), kSalt, kFast, expected).ok());
+}
+
+TEST(Argon2idTest, VerifyRejectsWrongPasswordAsUnauthenticated) {
+  auto key = Argon2idDerive(Pw("correct horse"), kSalt, kFast);
+  ASSERT_TRUE(key.ok());
+  auto expected = key->Reveal(SecretAccess::Grant());
+  auto r = Argon2idVerify(Pw("correct horsE"), kSalt, kFast, expected);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated);
+  auto empty = Argon2idVerify(Pw(""), kSalt, kFast, expected);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().code, ErrorCode::kUnauthenticated);
+}
+
+TEST(Argon2idTest, VerifyRejectsWrongSaltAsUnauthenticated) {
+  auto key = Argon2idDerive(Pw("pw"), kSalt, kFast);
+  ASSERT_TRUE(key.ok());
+  auto r = Argon2idVerify(Pw("pw"), Bytes("another-salt-16b"), kFast,
+                          key->Reveal(SecretAccess::Grant()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated);
+}
+
+void ExpectInvalid(const Argon2Params& p) {
+  auto r = Argon2idDerive(Pw("pw"), kSalt, p);
+  ASSERT_FALSE(r.ok()) << p.t_cost << "/" << p.m_cost_kib << "/" << p.parallelism;
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(Argon2idTest, TinyParametersAreInvalidArgument) {
+  ExpectInvalid({0, 64, 1});
+  ExpectInvalid({1, 7, 1});
+  ExpectInvalid({1, 64, 0});
+  ExpectInvalid({1, 8, 2});  // less than 8 KiB per lane
+}
+
+TEST(Argon2idTest, HugeParametersAreInvalidArgumentWithoutAllocating) {
+  ExpectInvalid({1, 4u * 1024 * 1024 + 1, 1});
+  ExpectInvalid({1, 0xffffffffu, 1});
+  ExpectInvalid({0xffffffffu, 64, 1});
+  ExpectInvalid({kArgon2MaxTimeCost + 1, 64, 1});
+  ExpectInvalid({1, 1u << 20, kArgon2MaxParallelism + 1});
+}
+
+TEST(Argon2idTest, VerifyRejectsHugeParametersBeforeHashing) {
+  std::vector<uint8_t> expected(32, 0);
+  auto r = Argon2idVerify(Pw("pw"), kSalt, {1, 0xffffffffu, 1}, expected);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(Argon2idTest, ShortSaltAndOutputAreInvalidArgument) {
+  auto short_salt = Argon2idDerive(Pw("pw"), Bytes("1234567"), kFast);
+  ASSERT_FALSE(short_salt.ok());
+  EXPECT_EQ(short_salt.error().code, ErrorCode::kInvalidArgument);
+  auto short_out = Argon2idDerive(Pw("pw"), kSalt, kFast, 3);
+  ASSERT_FALSE(short_out.ok());
+  EXPECT_EQ(short_out.error().code, ErrorCode::kInvalidArgument);
+  auto empty_expected = Argon2idVerify(Pw("pw"), kSalt, kFast, {});
+  ASSERT_FALSE(empty_expected.ok());
+  EXPECT_EQ(empty_expected.error().code, ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace onionmail::crypto
