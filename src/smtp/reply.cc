@@ -1,0 +1,161 @@
+#include "smtp/reply.h"
+
+namespace onionmail::smtp {
+namespace {
+
+struct Entry {
+  int code;
+  const char* enhanced;  // "" = no enhanced status code
+  bool names_host;       // text is preceded by the host name
+  const char* text;
+};
+
+Entry Lookup(Reply reply) {
+  switch (reply) {
+    case Reply::kGreeting:
+      return {220, "", true, "ESMTP onionmaild"};
+    case Reply::kReadyForTls:
+      return {220, "2.0.0", false, "Ready to start TLS"};
+    case Reply::kBye:
+      return {221, "2.0.0", true, "closing connection"};
+    case Reply::kHelp:
+      return {214, "2.0.0", false, "See RFC 5321"};
+    case Reply::kAuthSuccess:
+      return {235, "2.7.0", false, "Authentication successful"};
+    case Reply::kOk:
+      return {250, "2.0.0", false, "Ok"};
+    case Reply::kSenderOk:
+      return {250, "2.1.0", false, "Sender ok"};
+    case Reply::kRecipientOk:
+      return {250, "2.1.5", false, "Recipient ok"};
+    case Reply::kQueued:
+      return {250, "2.0.0", false, "Ok: queued"};
+    case Reply::kHelo:
+      return {250, "", true, ""};
+    case Reply::kCannotVrfy:
+      return {252, "2.5.0", false,
+              "Cannot VRFY user, but will accept message and attempt delivery"};
+    case Reply::kAuthChallengeEmpty:
+      return {334, "", false, ""};
+    case Reply::kAuthChallengeUser:
+      return {334, "", false, "VXNlcm5hbWU6"};
+    case Reply::kAuthChallengePassword:
+      return {334, "", false, "UGFzc3dvcmQ6"};
+    case Reply::kStartData:
+      return {354, "", false, "End data with <CR><LF>.<CR><LF>"};
+    case Reply::kTimeout:
+      return {421, "4.4.2", true, "Error: timeout exceeded"};
+    case Reply::kTooManyAuthFailures:
+      return {421, "4.7.0", true, "Error: too many failed authentication attempts, closing"};
+    case Reply::kLocalError:
+      return {451, "4.3.0", false, "Local error in processing, try again later"};
+    case Reply::kTooManyRecipients:
+      return {452, "4.5.3", false, "Error: too many recipients"};
+    case Reply::kAuthTemporaryFailure:
+      return {454, "4.7.0", false, "Temporary authentication failure, try again later"};
+    case Reply::kUnknownCommand:
+      return {500, "5.5.1", false, "Error: command not recognized"};
+    case Reply::kLineTooLong:
+      return {500, "5.5.2", false, "Error: line too long, closing connection"};
+    case Reply::kNulInCommand:
+      return {500, "5.5.2", false, "Error: NUL byte in command not allowed"};
+    case Reply::kSyntaxError:
+      return {501, "5.5.4", false, "Syntax error in parameters or arguments"};
+    case Reply::kBadAddressSyntax:
+      return {501, "5.1.3", false, "Bad recipient address syntax"};
+    case Reply::kBadSenderSyntax:
+      return {501, "5.1.7", false, "Bad sender address syntax"};
+    case Reply::kBadBase64:
+      return {501, "5.5.2", false, "Cannot decode base64 response"};
+    case Reply::kAuthCancelled:
+      return {501, "5.7.0", false, "Authentication cancelled"};
+    case Reply::kNotImplemented:
+      return {502, "5.5.1", false, "Command not implemented"};
+    case Reply::kBadSequence:
+      return {503, "5.5.1", false, "Bad sequence of commands"};
+    case Reply::kNeedHelo:
+      return {503, "5.5.1", false, "Error: send EHLO/HELO first"};
+    case Reply::kNeedMail:
+      return {503, "5.5.1", false, "Error: need MAIL command"};
+    case Reply::kNeedRcpt:
+      return {503, "5.5.1", false, "Error: need RCPT command"};
+    case Reply::kNestedMail:
+      return {503, "5.5.1", false, "Error: nested MAIL command"};
+    case Reply::kAlreadyTls:
+      return {503, "5.5.1", false, "Error: TLS already active"};
+    case Reply::kAlreadyAuthenticated:
+      return {503, "5.5.1", false, "Error: already authenticated"};
+    case Reply::kAuthInTransaction:
+      return {503, "5.5.1", false, "Error: AUTH not allowed during a mail transaction"};
+    case Reply::kUnknownMechanism:
+      return {504, "5.5.4", false, "Unrecognized authentication mechanism"};
+    case Reply::kBareLineEnding:
+      return {521, "5.5.2", false,
+              "Error: bare LF/CR not allowed, lines must end with CRLF; closing connection"};
+    case Reply::kTlsRequired:
+      return {530, "5.7.0", false, "Must issue a STARTTLS command first"};
+    case Reply::kAuthRequired:
+      return {530, "5.7.0", false, "Authentication required to send as a local address"};
+    case Reply::kAuthFailed:
+      return {535, "5.7.8", false, "Authentication credentials invalid"};
+    case Reply::kRelayDenied:
+      return {550, "5.7.1", false, "Relaying denied"};
+    case Reply::kUserUnknown:
+      return {550, "5.1.1", false, "User unknown"};
+    case Reply::kMessageTooBig:
+      return {552, "5.3.4", false, "Message size exceeds fixed limit"};
+    case Reply::kSenderNotOwned:
+      return {553, "5.7.1", false, "Sender address not owned by authenticated user"};
+    case Reply::kNulInData:
+      return {554, "5.6.0", false, "Message contains NUL bytes, rejected"};
+    case Reply::kUnknownParameter:
+      return {555, "5.5.4", false, "Unsupported MAIL/RCPT parameter"};
+  }
+  return {451, "4.3.0", false, "Local error"};  // unreachable with a valid enum
+}
+
+}  // namespace
+
+int ReplyCode(Reply reply) { return Lookup(reply).code; }
+
+std::string FormatReply(Reply reply, std::string_view hostname) {
+  Entry e = Lookup(reply);
+  std::string out = std::to_string(e.code);
+  std::string_view enhanced = e.enhanced;
+  std::string_view text = e.text;
+  if (!enhanced.empty()) {
+    out += ' ';
+    out += enhanced;
+  }
+  if (e.names_host) {
+    out += ' ';
+    out += hostname;
+  }
+  if (!text.empty() || (enhanced.empty() && !e.names_host)) {
+    out += ' ';
+    out += text;
+  }
+  out += "\r\n";
+  return out;
+}
+
+std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, bool tls_active) {
+  std::string lines[] = {
+      std::string(hostname),
+      "PIPELINING",
+      "SIZE " + std::to_string(max_message_bytes),
+      "8BITMIME",
+      "ENHANCEDSTATUSCODES",
+      tls_active ? "AUTH PLAIN LOGIN" : "STARTTLS",
+  };
+  std::string out;
+  constexpr size_t kCount = sizeof(lines) / sizeof(lines[0]);
+  for (size_t i = 0; i < kCount; ++i) {
+    out += (i + 1 == kCount) ? "250 " : "250-";
+    out += lines[i];
+    out += "\r\n";
+  }
+  return out;
+}
+
+}  // namespace onionmail::smtp

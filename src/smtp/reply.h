@@ -1,0 +1,80 @@
+// Every SMTP reply the server sends, in one place (house rule 6).
+//
+// Contract:
+//  - Each Reply names one fixed reply: basic code (RFC 5321), enhanced status
+//    code (RFC 3463 / RFC 2034; omitted only where RFC 2034 forbids it: the
+//    greeting, the EHLO/HELO lines and 334 challenges) and text.
+//  - FormatReply() returns the complete line including CRLF. Replies marked
+//    as naming the host get `hostname` inserted; no reply text ever contains
+//    a user address, an AUTH argument or message content.
+//  - EhloReply() builds the multi-line EHLO answer; the extension list depends
+//    only on whether TLS is active (STARTTLS before it, AUTH after it).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace onionmail::smtp {
+
+enum class Reply {
+  kGreeting,               // 220 <host> ESMTP onionmaild
+  kReadyForTls,            // 220 2.0.0
+  kBye,                    // 221 2.0.0 <host>
+  kHelp,                   // 214 2.0.0
+  kAuthSuccess,            // 235 2.7.0
+  kOk,                     // 250 2.0.0
+  kSenderOk,               // 250 2.1.0
+  kRecipientOk,            // 250 2.1.5
+  kQueued,                 // 250 2.0.0 Ok: queued
+  kHelo,                   // 250 <host>
+  kCannotVrfy,             // 252 2.5.0
+  kAuthChallengeEmpty,     // 334 (empty challenge, AUTH PLAIN)
+  kAuthChallengeUser,      // 334 VXNlcm5hbWU6 ("Username:", AUTH LOGIN)
+  kAuthChallengePassword,  // 334 UGFzc3dvcmQ6 ("Password:", AUTH LOGIN)
+  kStartData,              // 354
+  kTimeout,                // 421 4.4.2 <host>
+  kTooManyAuthFailures,    // 421 4.7.0 <host>
+  kLocalError,             // 451 4.3.0
+  kTooManyRecipients,      // 452 4.5.3
+  kAuthTemporaryFailure,   // 454 4.7.0
+  kUnknownCommand,         // 500 5.5.1
+  kLineTooLong,            // 500 5.5.2
+  kNulInCommand,           // 500 5.5.2
+  kSyntaxError,            // 501 5.5.4
+  kBadAddressSyntax,       // 501 5.1.3
+  kBadSenderSyntax,        // 501 5.1.7
+  kBadBase64,              // 501 5.5.2
+  kAuthCancelled,          // 501 5.7.0
+  kNotImplemented,         // 502 5.5.1
+  kBadSequence,            // 503 5.5.1
+  kNeedHelo,               // 503 5.5.1
+  kNeedMail,               // 503 5.5.1
+  kNeedRcpt,               // 503 5.5.1
+  kNestedMail,             // 503 5.5.1
+  kAlreadyTls,             // 503 5.5.1
+  kAlreadyAuthenticated,   // 503 5.5.1
+  kAuthInTransaction,      // 503 5.5.1
+  kUnknownMechanism,       // 504 5.5.4
+  kBareLineEnding,         // 521 5.5.2
+  kTlsRequired,            // 530 5.7.0
+  kAuthRequired,           // 530 5.7.0
+  kAuthFailed,             // 535 5.7.8
+  kRelayDenied,            // 550 5.7.1
+  kUserUnknown,            // 550 5.1.1
+  kMessageTooBig,          // 552 5.3.4
+  kSenderNotOwned,         // 553 5.7.1
+  kNulInData,              // 554 5.6.0
+  kUnknownParameter,       // 555 5.5.4
+};
+
+// The three-digit basic code of `reply` (e.g. 250).
+int ReplyCode(Reply reply);
+
+// The complete reply line, CRLF-terminated.
+std::string FormatReply(Reply reply, std::string_view hostname);
+
+// The multi-line 250 answer to EHLO.
+std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, bool tls_active);
+
+}  // namespace onionmail::smtp

@@ -1,0 +1,358 @@
+#include "smtp/session.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <span>
+#include <thread>
+
+#include "base/log.h"
+#include "base/secret_bytes.h"
+#include "smtp/address.h"
+#include "smtp/auth.h"
+#include "smtp/data_reader.h"
+
+namespace onionmail::smtp {
+namespace {
+
+constexpr char kComponent[] = "smtp";
+
+bool AllowedBeforeTls(Verb verb) {
+  switch (verb) {
+    case Verb::kEhlo:
+    case Verb::kHelo:
+    case Verb::kStartTls:
+    case Verb::kNoop:
+    case Verb::kRset:
+    case Verb::kQuit:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool HasBareLineEnding(const net::Line& line) {
+  return line.ending == net::LineEnding::kBareLf || line.text.find('\r') != std::string::npos;
+}
+
+// RFC 5322 date-time in UTC, independent of the process locale.
+std::string Rfc5322DateUtc(std::time_t now) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday % 7],
+                tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                tm.tm_sec);
+  return buf;
+}
+
+Result<void> AppendString(mail::MessageWriter& writer, const std::string& text) {
+  return writer.Append(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+}  // namespace
+
+Session::Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config)
+    : conn_(conn), backend_(backend), config_(config) {}
+
+void Session::Log(bool warning, const std::string& message) const {
+  std::string line = "[" + config_.log_tag + "] " + message;
+  if (warning) {
+    log::Warning(kComponent, line);
+  } else {
+    log::Info(kComponent, line);
+  }
+}
+
+Result<Session::Next> Session::Send(Reply reply) {
+  ONIONMAIL_RETURN_IF_ERROR(conn_.Write(FormatReply(reply, config_.hostname)));
+  return Next::kContinue;
+}
+
+void Session::ResetTransaction() {
+  in_transaction_ = false;
+  reverse_path_.clear();
+  recipients_.clear();
+}
+
+void Session::EndOnError(const Error& error) {
+  if (error.code == ErrorCode::kDeadlineExceeded) {
+    (void)conn_.Write(FormatReply(Reply::kTimeout, config_.hostname));
+    (void)conn_.Flush();
+    Log(false, "session ended: timeout");
+  }
+  // kUnavailable and the rest: the peer is gone; end quietly.
+}
+
+void Session::Run() {
+  if (!conn_.Write(FormatReply(Reply::kGreeting, config_.hostname)).ok()) return;
+  for (;;) {
+    auto flushed = conn_.Flush();
+    if (!flushed.ok()) return EndOnError(flushed.error());
+    auto line = conn_.ReadLine(config_.max_command_line);
+    if (!line.ok()) return EndOnError(line.error());
+
+    Result<Next> next = Next::kContinue;
+    if (line->ending == net::LineEnding::kTooLong) {
+      (void)Send(Reply::kLineTooLong);
+      next = Next::kClose;
+    } else if (HasBareLineEnding(*line)) {
+      (void)Send(Reply::kBareLineEnding);
+      Log(false, "closing: bare LF/CR in command");
+      next = Next::kClose;
+    } else if (line->text.find('\0') != std::string::npos) {
+      next = Send(Reply::kNulInCommand);
+    } else {
+      Command cmd = ParseCommand(line->text);
+      next = Dispatch(cmd);
+    }
+    if (ParseCommand(line->text).verb == Verb::kAuth) {
+      // The AUTH line may carry an initial response (credentials).
+      WipeMemory(line->text.data(), line->text.size());
+      conn_.WipeBuffers();
+    }
+    if (!next.ok()) return EndOnError(next.error());
+    if (*next == Next::kClose) {
+      (void)conn_.Flush();
+      return;
+    }
+  }
+}
+
+Result<Session::Next> Session::Dispatch(const Command& cmd) {
+  if (cmd.verb == Verb::kUnknown) return Send(Reply::kUnknownCommand);
+  if (!conn_.IsTls() && !AllowedBeforeTls(cmd.verb)) return Send(Reply::kTlsRequired);
+  switch (cmd.verb) {
+    case Verb::kEhlo:
+      return DoHello(cmd, /*extended=*/true);
+    case Verb::kHelo:
+      return DoHello(cmd, /*extended=*/false);
+    case Verb::kStartTls:
+      return DoStartTls(cmd);
+    case Verb::kAuth:
+      return DoAuth(cmd);
+    case Verb::kMail:
+      return DoMail(cmd);
+    case Verb::kRcpt:
+      return DoRcpt(cmd);
+    case Verb::kData:
+      return DoData(cmd);
+    case Verb::kRset:
+      if (!cmd.arg.empty()) return Send(Reply::kSyntaxError);
+      ResetTransaction();
+      return Send(Reply::kOk);
+    case Verb::kNoop:
+      return Send(Reply::kOk);
+    case Verb::kQuit: {
+      auto sent = Send(Reply::kBye);
+      if (!sent.ok()) return sent;
+      return Next::kClose;
+    }
+    case Verb::kVrfy:
+      return Send(Reply::kCannotVrfy);
+    case Verb::kExpn:
+      return Send(Reply::kNotImplemented);
+    case Verb::kHelp:
+      return Send(Reply::kHelp);
+    case Verb::kUnknown:
+      break;
+  }
+  return Send(Reply::kUnknownCommand);
+}
+
+Result<Session::Next> Session::DoHello(const Command& cmd, bool extended) {
+  if (cmd.arg.empty()) return Send(Reply::kSyntaxError);
+  ResetTransaction();  // RFC 5321 4.1.4: EHLO/HELO implies RSET
+  greeted_ = true;
+  if (!extended) return Send(Reply::kHelo);
+  ONIONMAIL_RETURN_IF_ERROR(
+      conn_.Write(EhloReply(config_.hostname, config_.max_message_bytes, conn_.IsTls())));
+  return Next::kContinue;
+}
+
+Result<Session::Next> Session::DoStartTls(const Command& cmd) {
+  if (conn_.IsTls()) return Send(Reply::kAlreadyTls);
+  if (!cmd.arg.empty()) return Send(Reply::kSyntaxError);
+  ONIONMAIL_RETURN_IF_ERROR(conn_.Write(FormatReply(Reply::kReadyForTls, config_.hostname)));
+  ONIONMAIL_RETURN_IF_ERROR(conn_.Flush());
+  // StartTls() drops anything pipelined after STARTTLS (command injection).
+  if (!conn_.StartTls().ok()) {
+    Log(false, "closing: TLS handshake failed");
+    return Next::kClose;
+  }
+  // RFC 3207 section 4.2: discard all knowledge obtained from the client.
+  greeted_ = false;
+  auth_user_.reset();
+  auth_failures_ = 0;
+  ResetTransaction();
+  return Next::kContinue;
+}
+
+Result<Session::Next> Session::AuthFailed() {
+  ++auth_failures_;
+  Log(true, "authentication failed (" + std::to_string(auth_failures_) + " in this session)");
+  if (config_.auth_failure_delay_ms > 0) {
+    ONIONMAIL_RETURN_IF_ERROR(conn_.Flush());
+    std::this_thread::sleep_for(std::chrono::milliseconds(config_.auth_failure_delay_ms));
+  }
+  if (auth_failures_ >= config_.max_auth_failures) {
+    (void)Send(Reply::kTooManyAuthFailures);
+    Log(false, "closing: too many authentication failures");
+    return Next::kClose;
+  }
+  return Send(Reply::kAuthFailed);
+}
+
+Result<Session::Next> Session::DoAuth(const Command& cmd) {
+  if (!greeted_) return Send(Reply::kNeedHelo);
+  if (auth_user_) return Send(Reply::kAlreadyAuthenticated);
+  if (in_transaction_) return Send(Reply::kAuthInTransaction);
+  auto outcome = RunAuthExchange(conn_, cmd.arg, config_.max_command_line, config_.domain);
+  if (!outcome.ok()) return outcome.error();
+  switch (outcome->kind) {
+    case AuthOutcome::Kind::kReply:
+      return Send(outcome->reply);
+    case AuthOutcome::Kind::kBareLineEnding:
+      (void)Send(Reply::kBareLineEnding);
+      return Next::kClose;
+    case AuthOutcome::Kind::kLineTooLong:
+      (void)Send(Reply::kLineTooLong);
+      return Next::kClose;
+    case AuthOutcome::Kind::kFailed:
+      return AuthFailed();
+    case AuthOutcome::Kind::kCredentials:
+      break;
+  }
+  Credentials& creds = outcome->credentials;
+  if (!IsValidLocalPart(creds.user)) return AuthFailed();
+  auto verified = backend_.VerifySmtpPassword(creds.user, creds.password);
+  creds.password = SecretBytes();  // wiped now, not at scope end
+  if (verified.ok()) {
+    auth_user_ = creds.user;
+    return Send(Reply::kAuthSuccess);
+  }
+  switch (verified.error().code) {
+    case ErrorCode::kUnauthenticated:
+    case ErrorCode::kNotFound:
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kPermissionDenied:
+      return AuthFailed();
+    default:
+      Log(true, "authentication unavailable: " + std::string(ErrorCodeName(verified.error().code)));
+      return Send(Reply::kAuthTemporaryFailure);
+  }
+}
+
+Result<Session::Next> Session::DoMail(const Command& cmd) {
+  if (!greeted_) return Send(Reply::kNeedHelo);
+  if (in_transaction_) return Send(Reply::kNestedMail);
+  auto parsed = ParseMailFrom(cmd.arg);
+  if (auto* reply = std::get_if<Reply>(&parsed)) return Send(*reply);
+  MailFrom& mail = std::get<MailFrom>(parsed);
+  if (mail.size && *mail.size > config_.max_message_bytes) return Send(Reply::kMessageTooBig);
+  if (mail.sender && EqualsIgnoreCase(mail.sender->domain, config_.domain)) {
+    if (!auth_user_) return Send(Reply::kAuthRequired);
+    if (AsciiLower(mail.sender->local) != *auth_user_) return Send(Reply::kSenderNotOwned);
+  }
+  in_transaction_ = true;
+  reverse_path_ = mail.sender ? mail.sender->ToString() : std::string();
+  recipients_.clear();
+  return Send(Reply::kSenderOk);
+}
+
+Result<Session::Next> Session::DoRcpt(const Command& cmd) {
+  if (!in_transaction_) return Send(Reply::kNeedMail);
+  auto parsed = ParseRcptTo(cmd.arg);
+  if (auto* reply = std::get_if<Reply>(&parsed)) return Send(*reply);
+  RcptTo& rcpt = std::get<RcptTo>(parsed);
+  if (!rcpt.bare_postmaster && !EqualsIgnoreCase(rcpt.recipient.domain, config_.domain)) {
+    return Send(Reply::kRelayDenied);
+  }
+  std::string local = AsciiLower(rcpt.recipient.local);
+  if (!IsValidLocalPart(local)) return Send(Reply::kUserUnknown);
+  if (std::find(recipients_.begin(), recipients_.end(), local) != recipients_.end()) {
+    return Send(Reply::kRecipientOk);  // duplicate: one delivery
+  }
+  if (recipients_.size() >= config_.max_recipients) return Send(Reply::kTooManyRecipients);
+  auto checked = backend_.CheckRecipient(local);
+  if (!checked.ok()) {
+    return Send(checked.error().code == ErrorCode::kNotFound ? Reply::kUserUnknown
+                                                             : Reply::kLocalError);
+  }
+  recipients_.push_back(std::move(local));
+  return Send(Reply::kRecipientOk);
+}
+
+std::string Session::TraceHeader() const {
+  std::string header = "Return-Path: <" + reverse_path_ + ">\r\n";
+  header += "Received: by " + config_.hostname + " (onionmaild) with ";
+  header += auth_user_ ? "ESMTPSA" : "ESMTPS";
+  header += "; " + Rfc5322DateUtc(std::time(nullptr)) + "\r\n";
+  return header;
+}
+
+Result<Session::Next> Session::DoData(const Command& cmd) {
+  if (!in_transaction_) return Send(Reply::kNeedMail);
+  if (recipients_.empty()) return Send(Reply::kNeedRcpt);
+  if (!cmd.arg.empty()) return Send(Reply::kSyntaxError);
+  ONIONMAIL_RETURN_IF_ERROR(conn_.Write(FormatReply(Reply::kStartData, config_.hostname)));
+  ONIONMAIL_RETURN_IF_ERROR(conn_.Flush());
+
+  mail::Envelope envelope{reverse_path_, recipients_};
+  std::unique_ptr<mail::MessageWriter> writer;
+  auto begun = backend_.BeginMessage(envelope);
+  if (begun.ok()) {
+    writer = std::move(*begun);
+    if (writer == nullptr || !AppendString(*writer, TraceHeader()).ok()) writer.reset();
+  } else {
+    Log(true, "cannot begin message: " + std::string(ErrorCodeName(begun.error().code)));
+  }
+
+  DataReader reader(conn_, config_.max_text_line, config_.max_message_bytes);
+  auto outcome = reader.Read(writer.get());
+  if (!outcome.ok()) return outcome.error();  // writer dies uncommitted
+  size_t recipient_count = recipients_.size();
+  ResetTransaction();
+
+  Reply reply = Reply::kLocalError;
+  switch (outcome->status) {
+    case DataStatus::kBareLineEnding:
+      writer.reset();
+      (void)Send(Reply::kBareLineEnding);
+      Log(false, "closing: bare LF/CR in message data, message discarded");
+      return Next::kClose;
+    case DataStatus::kLineTooLong:
+      writer.reset();
+      (void)Send(Reply::kLineTooLong);
+      Log(false, "closing: overlong line in message data, message discarded");
+      return Next::kClose;
+    case DataStatus::kNulByte:
+      reply = Reply::kNulInData;
+      break;
+    case DataStatus::kTooBig:
+      reply = Reply::kMessageTooBig;
+      break;
+    case DataStatus::kWriteFailed:
+      reply = Reply::kLocalError;
+      break;
+    case DataStatus::kOk:
+      if (writer == nullptr) break;  // BeginMessage failed: 451
+      if (auto committed = writer->Commit(); committed.ok()) {
+        reply = Reply::kQueued;
+        Log(false, "message accepted: " + std::to_string(recipient_count) + " recipient(s), " +
+                       std::to_string(outcome->message_bytes) + " bytes");
+      } else {
+        Log(true, "message commit failed: " + std::string(ErrorCodeName(committed.error().code)));
+      }
+      break;
+  }
+  writer.reset();
+  return Send(reply);
+}
+
+}  // namespace onionmail::smtp

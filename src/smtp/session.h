@@ -1,0 +1,88 @@
+// One SMTP server session (RFC 5321, ESMTP with PIPELINING, SIZE, 8BITMIME,
+// ENHANCEDSTATUSCODES, STARTTLS per RFC 3207 and AUTH per RFC 4954) over a
+// net::Connection. IO-agnostic: the real socket and the test fake look alike.
+//
+// Contract:
+//  - TLS is mandatory: before STARTTLS only EHLO, HELO, STARTTLS, NOOP, RSET
+//    and QUIT work; everything else gets 530 5.7.0. After STARTTLS the session
+//    forgets everything (EHLO must be sent again); pipelined plaintext is
+//    discarded by the connection.
+//  - Only this server's domain is accepted in RCPT TO (no relaying). A sender
+//    in this server's domain must be authenticated as that very local part.
+//  - Every line must end in CRLF: a bare LF or CR in a command or in DATA is
+//    answered with 521 and the connection is closed with nothing delivered
+//    (anti-smuggling). Overlong lines get 500 and the connection is closed.
+//  - A message reaches storage only through MessageWriter::Commit(); any
+//    failure or abort destroys the writer uncommitted. The stored bytes are a
+//    Return-Path and a Received header (no client IP, no identity) followed by
+//    the message exactly as sent, dot-unstuffed, with CRLF line endings.
+//  - Run() returns after QUIT, a fatal protocol error, a connection error or
+//    a timeout (on which 421 4.4.2 is attempted). It never throws.
+//  - Logs one line per accepted message and per failed AUTH, tagged with
+//    log_tag, never with addresses, user names, credentials or content.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "mail/backend.h"
+#include "net/connection.h"
+#include "smtp/command.h"
+#include "smtp/reply.h"
+
+namespace onionmail::smtp {
+
+struct SessionConfig {
+  std::string domain;    // this server's own mail domain (its .onion), lower case
+  std::string hostname;  // name in the greeting/EHLO (usually == domain)
+  uint64_t max_message_bytes = 25 * 1024 * 1024;
+  size_t max_recipients = 100;
+  size_t max_command_line = 4096;        // bytes, without CRLF (AUTH lines need room)
+  size_t max_text_line = 65536;          // bytes per DATA line
+  std::string log_tag;                   // connection id for log lines
+  unsigned auth_failure_delay_ms = 300;  // sleep after a failed AUTH
+  size_t max_auth_failures = 3;          // then 421 and close
+};
+
+class Session {
+ public:
+  Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config);
+
+  // Serves the connection until QUIT, a fatal error or a timeout.
+  void Run();
+
+ private:
+  enum class Next { kContinue, kClose };
+
+  Result<Next> Dispatch(const Command& cmd);
+  Result<Next> DoHello(const Command& cmd, bool extended);
+  Result<Next> DoStartTls(const Command& cmd);
+  Result<Next> DoAuth(const Command& cmd);
+  Result<Next> AuthFailed();
+  Result<Next> DoMail(const Command& cmd);
+  Result<Next> DoRcpt(const Command& cmd);
+  Result<Next> DoData(const Command& cmd);
+
+  Result<Next> Send(Reply reply);
+  void ResetTransaction();
+  std::string TraceHeader() const;
+  void EndOnError(const Error& error);
+  void Log(bool warning, const std::string& message) const;
+
+  net::Connection& conn_;
+  mail::DeliveryBackend& backend_;
+  const SessionConfig config_;
+
+  bool greeted_ = false;                  // EHLO/HELO seen (since TLS start)
+  std::optional<std::string> auth_user_;  // authenticated local part
+  size_t auth_failures_ = 0;
+  bool in_transaction_ = false;  // MAIL accepted
+  std::string reverse_path_;
+  std::vector<std::string> recipients_;  // lower-case local parts, unique
+};
+
+}  // namespace onionmail::smtp

@@ -1,0 +1,60 @@
+#include "smtp/reply.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace onionmail::smtp {
+namespace {
+
+TEST(ReplyTest, FormatsCodeEnhancedCodeAndText) {
+  EXPECT_EQ(FormatReply(Reply::kTlsRequired, "h"),
+            "530 5.7.0 Must issue a STARTTLS command first\r\n");
+  EXPECT_EQ(FormatReply(Reply::kQueued, "h"), "250 2.0.0 Ok: queued\r\n");
+  EXPECT_EQ(FormatReply(Reply::kRelayDenied, "h"), "550 5.7.1 Relaying denied\r\n");
+}
+
+TEST(ReplyTest, HostNameIsInsertedWhereNeeded) {
+  EXPECT_EQ(FormatReply(Reply::kGreeting, "mx.onion"), "220 mx.onion ESMTP onionmaild\r\n");
+  EXPECT_EQ(FormatReply(Reply::kTimeout, "mx.onion"),
+            "421 4.4.2 mx.onion Error: timeout exceeded\r\n");
+  EXPECT_EQ(FormatReply(Reply::kHelo, "mx.onion"), "250 mx.onion\r\n");
+}
+
+TEST(ReplyTest, ChallengesHaveNoEnhancedCode) {
+  EXPECT_EQ(FormatReply(Reply::kAuthChallengeEmpty, "h"), "334 \r\n");
+  EXPECT_EQ(FormatReply(Reply::kAuthChallengeUser, "h"), "334 VXNlcm5hbWU6\r\n");
+}
+
+TEST(ReplyTest, EveryReplyIsOneWellFormedLineWithMatchingEnhancedClass) {
+  for (int i = 0; i <= static_cast<int>(Reply::kUnknownParameter); ++i) {
+    auto reply = static_cast<Reply>(i);
+    std::string line = FormatReply(reply, "host");
+    int code = ReplyCode(reply);
+    ASSERT_GE(line.size(), 6u);
+    EXPECT_EQ(line.substr(0, 3), std::to_string(code)) << line;
+    EXPECT_EQ(line[3], ' ') << line;
+    EXPECT_EQ(line.substr(line.size() - 2), "\r\n");
+    EXPECT_EQ(line.find('\n'), line.size() - 1) << line;
+    // RFC 3463: the enhanced class digit equals the basic class digit.
+    if (line.size() > 9 && line[5] == '.' && line[7] == '.') {
+      EXPECT_EQ(line[4], line[0]) << line;
+    } else {
+      EXPECT_TRUE(code == 220 || code == 250 || code == 334 || code == 354) << line;
+    }
+  }
+}
+
+TEST(ReplyTest, EhloListsExtensionsByTlsState) {
+  std::string before = EhloReply("mx", 100, false);
+  std::string after = EhloReply("mx", 100, true);
+  EXPECT_EQ(before.substr(0, 7), "250-mx\r");
+  EXPECT_NE(before.find("250-SIZE 100\r\n"), std::string::npos);
+  EXPECT_NE(before.find("250 STARTTLS\r\n"), std::string::npos);
+  EXPECT_EQ(before.find("AUTH"), std::string::npos);
+  EXPECT_NE(after.find("250 AUTH PLAIN LOGIN\r\n"), std::string::npos);
+  EXPECT_EQ(after.find("STARTTLS"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace onionmail::smtp
