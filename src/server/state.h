@@ -1,0 +1,38 @@
+// State: composition root of the server's storage and key service for one
+// state directory. Used by onionmaild (serving) and onionmailctl (admin).
+//
+// Contract: InitState() creates a new state directory (0700) with its server
+// key, TLS certificate and sub-directories, refusing to touch an existing
+// one (kAlreadyExists). State::Open() fails with a clear error naming what
+// is missing when the directory is not initialised. This is the one place
+// that picks the key-store backend.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+#include "base/result.h"
+#include "config/config.h"
+#include "keys/key_service.h"
+#include "mail/backend.h"
+
+namespace onionmail::server {
+
+Result<void> InitState(const config::Config& config);
+
+class State {
+ public:
+  static Result<std::unique_ptr<State>> Open(const config::Config& config);
+  virtual ~State() = default;
+
+  virtual const config::Config& config() const = 0;
+  virtual std::string_view key_store_backend() const = 0;
+  virtual keys::KeyService& keys() = 0;
+  virtual mail::DeliveryBackend& delivery() = 0;
+  virtual mail::MailboxBackend& mailboxes() = 0;
+  // Removes messages older than the retention period; returns how many.
+  virtual Result<size_t> SweepExpired() = 0;
+};
+
+}  // namespace onionmail::server
