@@ -1,0 +1,446 @@
+"""Integration-test harness: runs the real onionmaild / onionmailctl binaries.
+
+Contract used by every test module:
+  * Binaries come from $ONIONMAILD / $ONIONMAILCTL (set by CTest), falling
+    back to /work/main/build-int/src/{server,ctl}/...
+  * Each TestEnv owns one temp directory: config file, state dir, password
+    files (mode 0600, passwords never on argv), and the server's stderr log
+    (kept OUTSIDE the state dir so forensic scans see only server state).
+  * TLS clients verify the server certificate against <state_dir>/tls/cert.pem
+    and connect to 127.0.0.1 (certificate SAN contains IP:127.0.0.1).
+  * Small KDF parameters and short auth-failure delay keep tests fast.
+"""
+
+import os
+import poplib
+import secrets
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+_DEFAULT_BUILD = "/work/main/build-int"
+ONIONMAILD = os.environ.get(
+    "ONIONMAILD", os.path.join(_DEFAULT_BUILD, "src/server/onionmaild"))
+ONIONMAILCTL = os.environ.get(
+    "ONIONMAILCTL", os.path.join(_DEFAULT_BUILD, "src/ctl/onionmailctl"))
+
+CRLF = b"\r\n"
+
+
+def free_port():
+    """Returns a TCP port that was free a moment ago (bind to port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def random_domain():
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    return "t" + "".join(secrets.choice(alphabet) for _ in range(15)) + ".onion"
+
+
+def write_secret_file(path, content):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(content + "\n")
+
+
+class User:
+    def __init__(self, name, smtp_pw, pop3_pw, domain):
+        self.name = name
+        self.smtp_pw = smtp_pw
+        self.pop3_pw = pop3_pw
+        self.addr = "%s@%s" % (name, domain)
+
+
+class TestEnv:
+    """One server instance with its own state dir, config and users."""
+
+    def __init__(self, prefix="om-int-", domain=None, extra_config=None,
+                 log_addresses=False):
+        self.root = tempfile.mkdtemp(prefix=prefix)
+        self.domain = domain or random_domain()
+        self.state_dir = os.path.join(self.root, "state")
+        self.secrets_dir = os.path.join(self.root, "secrets")
+        os.mkdir(self.secrets_dir, 0o700)
+        self.config_path = os.path.join(self.root, "onionmaild.toml")
+        self.log_path = os.path.join(self.root, "server.log")
+        self.smtp_port = free_port()
+        self.pop3_port = free_port()
+        self.proc = None
+        self._pgids = set()  # process groups of servers we started
+        self.users = {}
+        self._log_file = None
+        cfg = extra_config or {}
+        sections = {
+            "server": {"domain": self.domain, "state_dir": self.state_dir,
+                       "auth_failure_delay_ms": 50},
+            "smtp": {"listen": "127.0.0.1:%d" % self.smtp_port,
+                     "idle_timeout_seconds": 60},
+            "pop3": {"listen": "127.0.0.1:%d" % self.pop3_port,
+                     "idle_timeout_seconds": 60},
+            "store": {},
+            "kdf": {"argon2_t_cost": 1, "argon2_m_cost_kib": 8192,
+                    "argon2_parallelism": 1},
+            "log": {"level": "info", "log_addresses": log_addresses},
+        }
+        for sec, kv in cfg.items():
+            sections.setdefault(sec, {}).update(kv)
+        lines = []
+        for sec, kv in sections.items():
+            lines.append("[%s]" % sec)
+            for k, v in kv.items():
+                if isinstance(v, bool):
+                    lines.append("%s = %s" % (k, "true" if v else "false"))
+                elif isinstance(v, int):
+                    lines.append("%s = %d" % (k, v))
+                else:
+                    lines.append('%s = "%s"' % (k, v))
+            lines.append("")
+        with open(self.config_path, "w") as f:
+            f.write("\n".join(lines))
+
+    # ---------------------------------------------------------------- ctl
+    def ctl(self, *args, check=True, timeout=120):
+        p = subprocess.run([ONIONMAILCTL, "--config", self.config_path] +
+                           list(args), capture_output=True, timeout=timeout,
+                           stdin=subprocess.DEVNULL, start_new_session=True)
+        if check and p.returncode != 0:
+            raise AssertionError(
+                "onionmailctl %s failed rc=%d\nstdout=%r\nstderr=%r" %
+                (" ".join(args), p.returncode, p.stdout, p.stderr))
+        return p
+
+    def init(self):
+        self.ctl("init")
+        if not os.path.exists(self.cert_path):
+            raise AssertionError("init did not create %s" % self.cert_path)
+
+    @property
+    def cert_path(self):
+        return os.path.join(self.state_dir, "tls", "cert.pem")
+
+    def pw_file(self, content):
+        path = os.path.join(self.secrets_dir, "pw-" + secrets.token_hex(6))
+        write_secret_file(path, content)
+        return path
+
+    def add_user(self, name, smtp_pw=None, pop3_pw=None):
+        smtp_pw = smtp_pw or "s-" + secrets.token_urlsafe(15)
+        pop3_pw = pop3_pw or "p-" + secrets.token_urlsafe(15)
+        a, b = self.pw_file(smtp_pw), self.pw_file(pop3_pw)
+        self.ctl("user", "add", name, "--smtp-password-file", a,
+                 "--pop3-password-file", b)
+        os.unlink(a)
+        os.unlink(b)
+        u = User(name, smtp_pw, pop3_pw, self.domain)
+        self.users[name] = u
+        return u
+
+    # ------------------------------------------------------------- server
+    def start(self, timeout=20.0):
+        assert self.proc is None or self.proc.poll() is not None
+        self._log_file = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [ONIONMAILD, "--config", self.config_path],
+            stdin=subprocess.DEVNULL, stdout=self._log_file,
+            stderr=self._log_file, start_new_session=True)
+        self._pgids.add(self.proc.pid)
+        deadline = time.monotonic() + timeout
+        pending = {self.smtp_port, self.pop3_port}
+        while pending:
+            if self.proc.poll() is not None:
+                raise AssertionError("onionmaild exited rc=%s during start:\n%s"
+                                     % (self.proc.returncode, self.log_tail()))
+            if time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError("onionmaild not ready after %.0fs:\n%s"
+                                     % (timeout, self.log_tail()))
+            for port in list(pending):
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.5).close()
+                    pending.discard(port)
+                except OSError:
+                    pass
+            if pending:
+                time.sleep(0.05)
+
+    def stop(self, timeout=15.0):
+        """SIGTERM; returns exit code. Raises if the server ignores SIGTERM."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("onionmaild did not stop on SIGTERM within "
+                                 "%.0fs" % timeout)
+        finally:
+            self._close_log()
+        return rc
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._close_log()
+
+    def _close_log(self):
+        if self._log_file:
+            self._log_file.close()
+            self._log_file = None
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_bytes(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return b""
+
+    def log_tail(self, n=4000):
+        return self.log_bytes()[-n:].decode("utf-8", "replace")
+
+    def cleanup(self):
+        try:
+            self.kill()
+            # Reap any helper processes the server left behind (they are in
+            # the process groups we created; never signal anything else).
+            for pgid in self._pgids:
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        finally:
+            if os.environ.get("ONIONMAIL_KEEP_TMP"):
+                print("kept", self.root)
+            else:
+                shutil.rmtree(self.root, ignore_errors=True)
+
+    # ------------------------------------------------------------ clients
+    def tls_context(self):
+        return ssl.create_default_context(cafile=self.cert_path)
+
+    def smtp(self, tls=True, timeout=30):
+        s = smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=timeout)
+        s.ehlo("client.test")
+        if tls:
+            s.starttls(context=self.tls_context())
+            s.ehlo("client.test")
+        return s
+
+    def smtp_auth(self, user, timeout=30):
+        s = self.smtp(timeout=timeout)
+        s.login(user.name, user.smtp_pw)
+        return s
+
+    def pop3(self, timeout=30):
+        p = poplib.POP3("127.0.0.1", self.pop3_port, timeout=timeout)
+        p.stls(context=self.tls_context())
+        return p
+
+    def pop3_login(self, user, timeout=30):
+        p = self.pop3(timeout)
+        p.user(user.name)
+        p.pass_(user.pop3_pw)
+        return p
+
+    def send_external(self, rcpts, msg, sender="someone@remote.onion",
+                      mail_options=()):
+        """Delivers msg (bytes) via STARTTLS without AUTH from an external
+        sender; returns sendmail's refused dict."""
+        s = self.smtp()
+        try:
+            return s.sendmail(sender, rcpts, msg, mail_options=list(mail_options))
+        finally:
+            s.quit()
+
+    def fetch_all(self, user):
+        """Returns list of (uidl, message bytes) for the user's mailbox."""
+        p = self.pop3_login(user)
+        try:
+            out = []
+            count, _ = p.stat()
+            uids = {}
+            for line in p.uidl()[1]:
+                n, uid = line.split(None, 1)
+                uids[int(n)] = uid
+            for i in range(1, count + 1):
+                out.append((uids.get(i), retr_bytes(p, i)))
+            return out
+        finally:
+            p.quit()
+
+    def mailbox_count(self, user):
+        p = self.pop3_login(user)
+        try:
+            return p.stat()[0]
+        finally:
+            p.quit()
+
+
+def retr_bytes(p, n):
+    """RETR n through poplib and rebuild the message bytes with CRLF."""
+    _, lines, _ = p.retr(n)
+    return CRLF.join(lines) + CRLF
+
+
+def crlf(text):
+    """Normalises a str/bytes message to CRLF line endings, ending in CRLF."""
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    text = text.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    if not text.endswith(CRLF):
+        text += CRLF
+    return text
+
+
+# ----------------------------------------------------------- raw clients
+class RawLine:
+    """Minimal line client over a (possibly TLS) socket, for protocol abuse
+    tests. Reads byte-exact; never over-reads past a reply when asked to read
+    a single reply from a plaintext socket (read_reply_exact)."""
+
+    def __init__(self, host, port, timeout=15):
+        self.sock = socket.create_connection((host, port), timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed")
+        self.buf += chunk
+
+    def readline(self):
+        while b"\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line + b"\n"
+
+    def readline_exact(self):
+        """Reads one line byte by byte (leaves the rest in the kernel)."""
+        assert not self.buf
+        line = b""
+        while not line.endswith(b"\n"):
+            c = self.sock.recv(1)
+            if not c:
+                raise EOFError("connection closed; partial=%r" % line)
+            line += c
+        return line
+
+    def smtp_reply(self, exact=False):
+        """Returns (code, [lines]) of one possibly multi-line SMTP reply."""
+        lines = []
+        while True:
+            line = self.readline_exact() if exact else self.readline()
+            lines.append(line)
+            if len(line) < 4 or line[3:4] != b"-":
+                return int(line[:3]), lines
+
+    def starttls(self, ctx, server_hostname="127.0.0.1"):
+        assert not self.buf, "unread plaintext before TLS: %r" % self.buf
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname)
+
+    def pending(self, wait=1.0):
+        """Returns bytes that arrive within `wait` seconds (b'' if none)."""
+        if self.buf:
+            data, self.buf = self.buf, b""
+            return data
+        self.sock.settimeout(wait)
+        try:
+            return self.sock.recv(65536)
+        except (socket.timeout, TimeoutError):
+            return b""
+        finally:
+            self.sock.settimeout(15)
+
+    def closed_by_peer(self, wait=5.0):
+        """True if the peer closes (EOF/reset) within `wait`; reads and
+        discards any data before EOF."""
+        self.sock.settimeout(wait)
+        deadline = time.monotonic() + wait
+        try:
+            while time.monotonic() < deadline:
+                if not self.sock.recv(65536):
+                    return True
+        except (socket.timeout, TimeoutError):
+            return False
+        except (ConnectionError, ssl.SSLError, OSError):
+            return True
+        return False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def raw_smtp_tls(env, ehlo="raw.test"):
+    """Raw SMTP connection, greeted, EHLO'd, STARTTLS'd and EHLO'd again."""
+    c = RawLine("127.0.0.1", env.smtp_port)
+    code, _ = c.smtp_reply()
+    assert code == 220, code
+    c.send(b"EHLO " + ehlo.encode() + CRLF)
+    assert c.smtp_reply()[0] == 250
+    c.send(b"STARTTLS\r\n")
+    code, lines = c.smtp_reply()
+    assert code == 220, lines
+    c.starttls(env.tls_context())
+    c.send(b"EHLO " + ehlo.encode() + CRLF)
+    code, lines = c.smtp_reply()
+    assert code == 250, lines
+    return c
+
+
+class ServerTestCase:
+    """Mixin for unittest.TestCase: one initialised, running server per class
+    with users alice and bob. Subclasses may set EXTRA_CONFIG / USERS."""
+
+    EXTRA_CONFIG = None
+    USERS = ("alice", "bob")
+    LOG_ADDRESSES = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = TestEnv(prefix="om-%s-" % cls.__name__.lower(),
+                          extra_config=cls.EXTRA_CONFIG,
+                          log_addresses=cls.LOG_ADDRESSES)
+        try:
+            cls.env.init()
+            for name in cls.USERS:
+                cls.env.add_user(name)
+            cls.env.start()
+        except BaseException:
+            cls.env.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.cleanup()
+
+    def setUp(self):
+        if not self.env.running():
+            self.fail("server not running before test:\n" + self.env.log_tail())
+
+    def tearDown(self):
+        if not self.env.running():
+            tail = self.env.log_tail()
+            # Restart so later tests in the class still get a server.
+            try:
+                self.env.start()
+            except AssertionError:
+                pass
+            self.fail("server died during test:\n" + tail)

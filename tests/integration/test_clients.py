@@ -1,0 +1,159 @@
+"""Third-party clients: swaks (SMTP, PIPELINING, STARTTLS with verification)
+and curl (SMTP submission and POP3 RETR/UIDL/DELE). Passwords go through a
+swaks config file / curl netrc file (mode 0600), never argv.
+"""
+
+import os
+import secrets
+import subprocess
+import unittest
+
+from harness import ServerTestCase, crlf, write_secret_file
+
+
+class ClientsTest(ServerTestCase, unittest.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        bob = self.env.users["bob"]
+        p = self.env.pop3_login(bob)
+        for i in range(1, p.stat()[0] + 1):
+            p.dele(i)
+        p.quit()
+
+    def _secret(self, content):
+        path = os.path.join(self.env.secrets_dir, "c-" + secrets.token_hex(6))
+        write_secret_file(path, content)
+        return path
+
+    def _netrc(self, user, pw):
+        return self._secret("machine 127.0.0.1 login %s password %s" % (user, pw))
+
+    def _run(self, argv, timeout=60):
+        p = subprocess.run(argv, capture_output=True, timeout=timeout)
+        return p
+
+    def _swaks(self, *extra, auth_user=None):
+        argv = ["swaks", "--server", "127.0.0.1", "--port", str(self.env.smtp_port),
+                "--tls", "--tls-verify", "--tls-ca-path", self.env.cert_path,
+                "--helo", "swaks.test", "--pipeline", "--timeout", "30"]
+        if auth_user is not None:
+            cfg = self._secret("auth-password %s" % auth_user.smtp_pw)
+            argv = ["swaks", "--config", cfg] + argv[1:] + [
+                "--auth", "PLAIN", "--auth-user", auth_user.name]
+        return self._run(argv + list(extra))
+
+    # ---------------------------------------------------------------- swaks
+    def test_swaks_authenticated_pipelined_submission(self):
+        alice, bob = self.env.users["alice"], self.env.users["bob"]
+        p = self._swaks("--from", alice.addr, "--to", bob.addr,
+                        "--header", "Subject: swaks-pipelined-subject",
+                        "--body", "swaks body marker 1234",
+                        auth_user=alice)
+        self.assertEqual(p.returncode, 0, p.stdout.decode(errors="replace")[-3000:])
+        self.assertNotIn(alice.smtp_pw.encode(), p.stdout.replace(b"\n", b""))
+        got = self.env.fetch_all(bob)
+        self.assertEqual(len(got), 1)
+        self.assertIn(b"Subject: swaks-pipelined-subject", got[0][1])
+        self.assertIn(b"swaks body marker 1234", got[0][1])
+
+    def test_swaks_external_sender_without_auth(self):
+        bob = self.env.users["bob"]
+        p = self._swaks("--from", "ext@remote.onion", "--to", bob.addr,
+                        "--body", "external swaks")
+        self.assertEqual(p.returncode, 0, p.stdout.decode(errors="replace")[-3000:])
+        self.assertEqual(self.env.mailbox_count(bob), 1)
+
+    def test_swaks_with_wrong_ca_fails_tls(self):
+        bob = self.env.users["bob"]
+        other_ca = "/etc/ssl/certs/ca-certificates.crt"
+        if not os.path.exists(other_ca):
+            self.skipTest("no system CA bundle")
+        p = self._run(["swaks", "--server", "127.0.0.1", "--port",
+                       str(self.env.smtp_port), "--tls", "--tls-verify",
+                       "--tls-ca-path", other_ca, "--from", "ext@remote.onion",
+                       "--to", bob.addr, "--timeout", "30"])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(self.env.mailbox_count(bob), 0)
+
+    def test_swaks_relay_attempt_is_refused(self):
+        alice = self.env.users["alice"]
+        p = self._swaks("--from", alice.addr, "--to", "victim@elsewhere.onion",
+                        auth_user=alice)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"550", p.stdout)
+
+    # ----------------------------------------------------------------- curl
+    def _curl_base(self):
+        return ["curl", "-sS", "--ssl-reqd", "--cacert", self.env.cert_path,
+                "--max-time", "60"]
+
+    def _curl_send(self, user, rcpt, msg):
+        path = os.path.join(self.env.root, "curlmsg-" + secrets.token_hex(4))
+        with open(path, "wb") as f:
+            f.write(msg)
+        return self._run(self._curl_base() + [
+            "smtp://127.0.0.1:%d/curl.test" % self.env.smtp_port,
+            "--mail-from", user.addr, "--mail-rcpt", rcpt.addr,
+            "-T", path, "--netrc-file", self._netrc(user.name, user.smtp_pw)])
+
+    def _curl_pop3(self, user, path="", *extra):
+        return self._run(self._curl_base() + [
+            "pop3://127.0.0.1:%d/%s" % (self.env.pop3_port, path),
+            "--netrc-file", self._netrc(user.name, user.pop3_pw)] + list(extra))
+
+    def test_curl_smtp_submission_then_curl_pop3_retr_is_byte_exact(self):
+        alice, bob = self.env.users["alice"], self.env.users["bob"]
+        msg = crlf("From: <%s>\r\nTo: <%s>\r\nSubject: curl\r\n\r\n"
+                   "curl body\r\n.dot line\r\n..two\r\nend\r\n" % (alice.addr, bob.addr))
+        p = self._curl_send(alice, bob, msg)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self._curl_pop3(bob, "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.endswith(msg), p.stdout[-400:])
+        self.assertTrue(p.stdout.startswith(b"Return-Path:"), p.stdout[:200])
+
+    def test_curl_pop3_uidl_and_dele(self):
+        alice, bob = self.env.users["alice"], self.env.users["bob"]
+        for i in range(2):
+            m = crlf("Subject: c%d\r\n\r\nx\r\n" % i)
+            self.assertEqual(self._curl_send(alice, bob, m).returncode, 0)
+        p = self._curl_pop3(bob, "", "-X", "UIDL")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = [l.split() for l in p.stdout.splitlines() if l.strip()]
+        self.assertEqual([l[0] for l in lines], [b"1", b"2"], p.stdout)
+        pop = self.env.pop3_login(bob)
+        self.assertEqual([l.split() for l in pop.uidl()[1]], lines)
+        pop.quit()
+        p = self._curl_pop3(bob, "1", "-X", "DELE", "-I")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        pop = self.env.pop3_login(bob)
+        remaining = [l.split() for l in pop.uidl()[1]]
+        pop.quit()
+        self.assertEqual(len(remaining), 1)
+        self.assertEqual(remaining[0][1], lines[1][1])
+
+    def test_curl_smtp_with_wrong_password_fails(self):
+        alice, bob = self.env.users["alice"], self.env.users["bob"]
+        path = os.path.join(self.env.root, "curlmsg-bad")
+        with open(path, "wb") as f:
+            f.write(crlf("Subject: nope\r\n\r\nx\r\n"))
+        p = self._run(self._curl_base() + [
+            "smtp://127.0.0.1:%d/curl.test" % self.env.smtp_port,
+            "--mail-from", alice.addr, "--mail-rcpt", bob.addr, "-T", path,
+            "--netrc-file", self._netrc(alice.name, "wrong-" + alice.smtp_pw)])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(self.env.mailbox_count(bob), 0)
+
+    def test_curl_pop3_requires_tls_when_not_forced(self):
+        # Without --ssl-reqd curl would log in in plaintext; the server must
+        # refuse USER/PASS/AUTH before STLS, so this fails.
+        bob = self.env.users["bob"]
+        p = self._run(["curl", "-sS", "--max-time", "30",
+                       "pop3://127.0.0.1:%d/" % self.env.pop3_port,
+                       "--netrc-file", self._netrc(bob.name, bob.pop3_pw)])
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,160 @@
+"""onionmailctl against a real state directory: init (certificate SANs),
+user add with generated passwords, user passwd, user del, status; the
+running server must honour the changes.
+"""
+
+import os
+import poplib
+import re
+import smtplib
+import stat
+import subprocess
+import unittest
+
+from harness import ServerTestCase, TestEnv
+
+
+class CtlInitTest(unittest.TestCase):
+
+    def setUp(self):
+        self.env = TestEnv(prefix="om-ctlinit-")
+
+    def tearDown(self):
+        self.env.cleanup()
+
+    def test_init_creates_certificate_with_required_sans(self):
+        self.env.init()
+        out = subprocess.run(["openssl", "x509", "-in", self.env.cert_path,
+                              "-noout", "-ext", "subjectAltName"],
+                             capture_output=True, text=True, check=True).stdout
+        self.assertIn("DNS:%s" % self.env.domain, out)
+        self.assertIn("DNS:localhost", out)
+        self.assertIn("IP Address:127.0.0.1", out)
+        self.assertTrue(os.path.isdir(os.path.join(self.env.state_dir, "tls")))
+
+    def test_state_dir_is_not_world_accessible(self):
+        self.env.init()
+        for base, dirs, files in os.walk(self.env.state_dir):
+            for n in dirs + files:
+                path = os.path.join(base, n)
+                if os.path.basename(path) == "cert.pem":
+                    continue
+                mode = os.lstat(path).st_mode
+                self.assertEqual(mode & stat.S_IRWXO, 0,
+                                 "%s is world-accessible (%o)" % (path, mode))
+
+    def test_status_reports_domain_and_user_count(self):
+        self.env.init()
+        self.env.add_user("alice")
+        self.env.add_user("bob")
+        out = self.env.ctl("status").stdout.decode()
+        self.assertIn(self.env.domain, out)
+        self.assertIn(self.env.state_dir, out)
+        self.assertRegex(out, r"(?i)users?\D*2\b")
+
+    def test_duplicate_user_add_fails(self):
+        self.env.init()
+        self.env.add_user("alice")
+        p = self.env.ctl("user", "add", "alice",
+                         "--smtp-password-file", self.env.pw_file("aaaaaaaaaaaa1"),
+                         "--pop3-password-file", self.env.pw_file("bbbbbbbbbbbb2"),
+                         check=False)
+        self.assertNotEqual(p.returncode, 0)
+
+    def test_invalid_user_names_are_rejected(self):
+        self.env.init()
+        for name in ("../evil", "a/b", "", "x@y", "..", "bad\nname"):
+            p = self.env.ctl("user", "add", name,
+                             "--smtp-password-file", self.env.pw_file("aaaaaaaaaaaa1"),
+                             "--pop3-password-file", self.env.pw_file("bbbbbbbbbbbb2"),
+                             check=False)
+            self.assertNotEqual(p.returncode, 0, "accepted user name %r" % name)
+        self.assertFalse(os.path.exists(os.path.join(self.env.root, "evil")))
+
+
+class CtlUserManagementTest(ServerTestCase, unittest.TestCase):
+    USERS = ("alice", "bob")
+
+    def test_generated_passwords_work_for_smtp_and_pop3(self):
+        p = self.env.ctl("user", "add", "gina")
+        out = p.stdout.decode()
+        smtp_pw = re.search(r"^smtp-password: (\S+)$", out, re.M)
+        pop3_pw = re.search(r"^pop3-password: (\S+)$", out, re.M)
+        self.assertIsNotNone(smtp_pw, out)
+        self.assertIsNotNone(pop3_pw, out)
+        self.assertNotEqual(smtp_pw.group(1), pop3_pw.group(1))
+        self.assertGreaterEqual(len(smtp_pw.group(1)), 12)
+        s = self.env.smtp()
+        s.login("gina", smtp_pw.group(1))
+        s.quit()
+        pop = self.env.pop3()
+        pop.user("gina")
+        pop.pass_(pop3_pw.group(1))
+        pop.quit()
+
+    def test_user_added_while_running_receives_mail(self):
+        u = self.env.add_user("henry")
+        self.assertEqual(self.env.send_external(
+            [u.addr], b"Subject: hi\r\n\r\nhello henry\r\n"), {})
+        self.assertEqual(self.env.mailbox_count(u), 1)
+
+    def test_smtp_passwd_change_takes_effect(self):
+        u = self.env.add_user("ivan")
+        new = "new-smtp-secret-123456"
+        self.env.ctl("user", "passwd", "ivan", "--smtp",
+                     "--password-file", self.env.pw_file(new))
+        s = self.env.smtp()
+        with self.assertRaises(smtplib.SMTPAuthenticationError):
+            s.login("ivan", u.smtp_pw)
+        s.close()
+        s = self.env.smtp()
+        s.login("ivan", new)
+        s.quit()
+
+    def test_pop3_passwd_change_needs_old_password_and_keeps_mail(self):
+        u = self.env.add_user("judy")
+        self.env.send_external([u.addr], b"Subject: keep\r\n\r\nkeep me\r\n")
+        new = "new-pop3-secret-654321"
+        p = self.env.ctl("user", "passwd", "judy", "--pop3",
+                         "--password-file", self.env.pw_file(new), check=False)
+        self.assertNotEqual(p.returncode, 0, "pop3 passwd without old password")
+        p = self.env.ctl("user", "passwd", "judy", "--pop3",
+                         "--password-file", self.env.pw_file(new),
+                         "--old-password-file", self.env.pw_file("wrong-old"),
+                         check=False)
+        self.assertNotEqual(p.returncode, 0, "pop3 passwd with wrong old password")
+        self.env.ctl("user", "passwd", "judy", "--pop3",
+                     "--password-file", self.env.pw_file(new),
+                     "--old-password-file", self.env.pw_file(u.pop3_pw))
+        pop = self.env.pop3()
+        pop.user("judy")
+        with self.assertRaises(poplib.error_proto):
+            pop.pass_(u.pop3_pw)
+        pop.close()
+        pop = self.env.pop3()
+        pop.user("judy")
+        pop.pass_(new)
+        _, lines, _ = pop.retr(1)
+        pop.quit()
+        self.assertIn(b"keep me", lines)
+
+    def test_deleted_user_can_no_longer_log_in_or_receive(self):
+        u = self.env.add_user("kate")
+        self.env.ctl("user", "del", "kate")
+        s = self.env.smtp()
+        with self.assertRaises(smtplib.SMTPAuthenticationError):
+            s.login("kate", u.smtp_pw)
+        s.close()
+        s = self.env.smtp()
+        s.mail("x@remote.onion")
+        self.assertEqual(s.rcpt(u.addr)[0], 550)
+        s.close()
+        pop = self.env.pop3()
+        with self.assertRaises(poplib.error_proto):
+            pop.user("kate")
+            pop.pass_(u.pop3_pw)
+        pop.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
