@@ -1,0 +1,274 @@
+// LocalKeyService (see local_key_service.h, docs/store.md).
+#include "keys/local_key_service.h"
+
+#include <algorithm>
+
+#include "crypto/aead.h"
+#include "crypto/hex.h"
+#include "crypto/random.h"
+#include "crypto/rsa.h"
+#include "store/durable_file.h"
+
+namespace onionmail::keys {
+
+namespace {
+
+constexpr std::string_view kRecordPurpose = "user-record";
+constexpr std::string_view kMailboxPurpose = "mailbox";
+constexpr std::string_view kExternalPurposePrefix = "ext:";
+constexpr size_t kMaxNameBytes = 64;
+constexpr size_t kSealedRecordMaxBytes = kMaxUserRecordBytes + 64;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  });
+  return out;
+}
+
+bool ValidName(std::string_view lower) {
+  if (lower.empty() || lower.size() > kMaxNameBytes) return false;
+  return std::all_of(lower.begin(), lower.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
+}
+
+std::span<const uint8_t> AsBytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+Error Unauthenticated() { return MakeError(ErrorCode::kUnauthenticated, "bad credentials"); }
+
+class LocalInboxKey : public InboxKey {
+ public:
+  LocalInboxKey(std::string mailbox_id, crypto::RsaPrivateKey key)
+      : mailbox_id_(std::move(mailbox_id)), key_(std::move(key)) {}
+  const std::string& mailbox_id() const override { return mailbox_id_; }
+  Result<SecretBytes> UnwrapDataKey(std::span<const uint8_t> wrapped) const override {
+    return key_.Unwrap(wrapped);
+  }
+
+ private:
+  std::string mailbox_id_;
+  crypto::RsaPrivateKey key_;
+};
+
+}  // namespace
+
+LocalKeyService::LocalKeyService(hsm::KeyStore& key_store, Options options)
+    : key_store_(key_store),
+      options_(std::move(options)),
+      users_dir_(options_.state_dir + "/users"),
+      tmp_dir_(options_.state_dir + "/tmp"),
+      mailboxes_(options_.state_dir) {
+  options_.rsa_bits = std::max(options_.rsa_bits, 2048);
+}
+
+Result<std::string> LocalKeyService::NameHash(std::string_view purpose, std::string_view user) {
+  auto digest = key_store_.KeyedHash(purpose, AsBytes(Lower(user)));
+  if (!digest.ok()) return digest.error();
+  return crypto::ToHex(*digest);
+}
+
+Result<LocalKeyService::Loaded> LocalKeyService::Load(std::string_view user) {
+  if (!ValidName(Lower(user))) return MakeError(ErrorCode::kNotFound, "no such user");
+  auto name = NameHash(kRecordPurpose, user);
+  if (!name.ok()) return name.error();
+  auto sealed = store::ReadSmallFile(users_dir_ + "/" + *name, kSealedRecordMaxBytes);
+  if (!sealed.ok()) {
+    if (sealed.error().code == ErrorCode::kNotFound) {
+      return MakeError(ErrorCode::kNotFound, "no such user");
+    }
+    return sealed.error();
+  }
+  auto plain = key_store_.OpenRecord(*sealed, AsBytes(*name));
+  if (!plain.ok()) return MakeError(ErrorCode::kDataLoss, "user record failed authentication");
+  auto record = DecodeUserRecord(plain->Reveal(SecretAccess::Grant()));
+  if (!record.ok()) return record.error();
+  return Loaded{std::move(*name), std::move(*record)};
+}
+
+Result<void> LocalKeyService::Store(const std::string& record_name, const UserRecord& record,
+                                    bool replace) {
+  SecretBytes encoded = EncodeUserRecord(record);
+  auto sealed = key_store_.SealRecord(encoded.Reveal(SecretAccess::Grant()), AsBytes(record_name));
+  if (!sealed.ok()) return sealed.error();
+  ONIONMAIL_RETURN_IF_ERROR(store::EnsurePrivateDir(users_dir_));
+  ONIONMAIL_RETURN_IF_ERROR(store::EnsurePrivateDir(tmp_dir_));
+  return store::WriteFileDurably(tmp_dir_, users_dir_ + "/" + record_name, *sealed, replace);
+}
+
+void LocalKeyService::RunDummyKdf(const SecretBytes& password) {
+  static constexpr std::array<uint8_t, crypto::kArgon2SaltBytes> kDummySalt{};
+  (void)crypto::Argon2idDerive(password, kDummySalt, options_.kdf);
+}
+
+Result<SecretBytes> LocalKeyService::DecryptPrivateKey(const UserRecord& record,
+                                                       const SecretBytes& password) {
+  auto wrap_key = crypto::Argon2idDerive(password, record.pop3_salt, record.pop3_params);
+  if (!wrap_key.ok()) return wrap_key.error();
+  auto pkcs8 =
+      crypto::AeadOpen(*wrap_key, record.encrypted_private_key, PrivateKeyAad(record.key_id));
+  if (!pkcs8.ok()) return Unauthenticated();
+  return pkcs8;
+}
+
+Result<void> LocalKeyService::SetPop3Wrap(UserRecord& record, const SecretBytes& pkcs8,
+                                          const SecretBytes& password) {
+  record.pop3_params = options_.kdf;
+  crypto::RandomBytes(record.pop3_salt);
+  auto wrap_key = crypto::Argon2idDerive(password, record.pop3_salt, record.pop3_params);
+  if (!wrap_key.ok()) return wrap_key.error();
+  auto sealed = crypto::AeadSeal(*wrap_key, pkcs8.Reveal(SecretAccess::Grant()),
+                                 PrivateKeyAad(record.key_id));
+  if (!sealed.ok()) return sealed.error();
+  record.encrypted_private_key = std::move(*sealed);
+  return Ok();
+}
+
+Result<void> LocalKeyService::SetSmtpVerifier(UserRecord& record, const SecretBytes& password) {
+  record.smtp_params = options_.kdf;
+  crypto::RandomBytes(record.smtp_salt);
+  auto hash = crypto::Argon2idDerive(password, record.smtp_salt, record.smtp_params,
+                                     record.smtp_hash.size());
+  if (!hash.ok()) return hash.error();
+  auto bytes = hash->Reveal(SecretAccess::Grant());
+  std::copy(bytes.begin(), bytes.end(), record.smtp_hash.begin());
+  return Ok();
+}
+
+Result<UserPublic> LocalKeyService::LookupUser(std::string_view user) {
+  auto loaded = Load(user);
+  if (!loaded.ok()) return loaded.error();
+  auto mailbox_id = NameHash(kMailboxPurpose, user);
+  if (!mailbox_id.ok()) return mailbox_id.error();
+  return UserPublic{std::move(*mailbox_id), std::move(loaded->record.public_key),
+                    loaded->record.key_id};
+}
+
+Result<std::string> LocalKeyService::HashedName(std::string_view purpose, std::string_view data) {
+  std::string full(kExternalPurposePrefix);
+  full.append(purpose);
+  auto digest = key_store_.KeyedHash(full, AsBytes(data));
+  if (!digest.ok()) return digest.error();
+  return crypto::ToHex(*digest);
+}
+
+Result<void> LocalKeyService::VerifySmtpPassword(std::string_view user,
+                                                 const SecretBytes& password) {
+  auto loaded = Load(user);
+  if (!loaded.ok()) {
+    if (loaded.error().code != ErrorCode::kNotFound) return loaded.error();
+    RunDummyKdf(password);
+    return Unauthenticated();
+  }
+  const UserRecord& r = loaded->record;
+  auto verified = crypto::Argon2idVerify(password, r.smtp_salt, r.smtp_params, r.smtp_hash);
+  if (!verified.ok()) {
+    if (verified.error().code == ErrorCode::kUnauthenticated) return Unauthenticated();
+    return verified.error();
+  }
+  return Ok();
+}
+
+Result<std::unique_ptr<InboxKey>> LocalKeyService::OpenInbox(std::string_view user,
+                                                             const SecretBytes& pop3_password) {
+  auto loaded = Load(user);
+  if (!loaded.ok()) {
+    if (loaded.error().code != ErrorCode::kNotFound) return loaded.error();
+    RunDummyKdf(pop3_password);
+    return Unauthenticated();
+  }
+  auto pkcs8 = DecryptPrivateKey(loaded->record, pop3_password);
+  if (!pkcs8.ok()) return pkcs8.error();
+  auto key = crypto::RsaPrivateKey::FromDer(*pkcs8);
+  if (!key.ok()) return MakeError(ErrorCode::kDataLoss, "inbox private key is malformed");
+  if (key->Public().KeyId() != loaded->record.key_id) {
+    return MakeError(ErrorCode::kDataLoss, "inbox private key does not match its key id");
+  }
+  auto mailbox_id = NameHash(kMailboxPurpose, user);
+  if (!mailbox_id.ok()) return mailbox_id.error();
+  return std::unique_ptr<InboxKey>(
+      std::make_unique<LocalInboxKey>(std::move(*mailbox_id), std::move(*key)));
+}
+
+Result<void> LocalKeyService::CreateUser(std::string_view user, const SecretBytes& smtp_password,
+                                         const SecretBytes& pop3_password) {
+  if (!ValidName(Lower(user))) {
+    return MakeError(ErrorCode::kInvalidArgument, "user names are 1..64 chars of [a-z0-9._-]");
+  }
+  if (smtp_password.empty() || pop3_password.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "passwords must not be empty");
+  }
+  std::lock_guard<std::mutex> lock(admin_mu_);
+  auto name = NameHash(kRecordPurpose, user);
+  if (!name.ok()) return name.error();
+  auto existing = Load(user);
+  if (existing.ok()) return MakeError(ErrorCode::kAlreadyExists, "user exists");
+  if (existing.error().code != ErrorCode::kNotFound) return existing.error();
+
+  auto key = crypto::RsaPrivateKey::Generate(options_.rsa_bits);
+  if (!key.ok()) return key.error();
+  auto pkcs8 = key->ToDer();
+  if (!pkcs8.ok()) return pkcs8.error();
+  const crypto::RsaPublicKey pub = key->Public();
+  UserRecord record;
+  record.public_key = pub.ToDer();
+  record.key_id = pub.KeyId();
+  ONIONMAIL_RETURN_IF_ERROR(SetSmtpVerifier(record, smtp_password));
+  ONIONMAIL_RETURN_IF_ERROR(SetPop3Wrap(record, *pkcs8, pop3_password));
+  return Store(*name, record, /*replace=*/false);
+}
+
+Result<void> LocalKeyService::DeleteUser(std::string_view user) {
+  std::lock_guard<std::mutex> lock(admin_mu_);
+  auto loaded = Load(user);
+  if (!loaded.ok()) return loaded.error();
+  auto mailbox_id = NameHash(kMailboxPurpose, user);
+  if (!mailbox_id.ok()) return mailbox_id.error();
+  // Messages first: if the mailbox is open, nothing is removed.
+  ONIONMAIL_RETURN_IF_ERROR(mailboxes_.DeleteMailbox(*mailbox_id));
+  ONIONMAIL_RETURN_IF_ERROR(store::SecureDelete(users_dir_ + "/" + loaded->record_name));
+  // A delivery racing with the deletion may have recreated the directory.
+  (void)mailboxes_.DeleteMailbox(*mailbox_id);
+  return Ok();
+}
+
+Result<void> LocalKeyService::ChangeSmtpPassword(std::string_view user,
+                                                 const SecretBytes& password) {
+  if (password.empty()) return MakeError(ErrorCode::kInvalidArgument, "password must not be empty");
+  std::lock_guard<std::mutex> lock(admin_mu_);
+  auto loaded = Load(user);
+  if (!loaded.ok()) return loaded.error();
+  ONIONMAIL_RETURN_IF_ERROR(SetSmtpVerifier(loaded->record, password));
+  return Store(loaded->record_name, loaded->record, /*replace=*/true);
+}
+
+Result<void> LocalKeyService::ChangePop3Password(std::string_view user,
+                                                 const SecretBytes& old_password,
+                                                 const SecretBytes& new_password) {
+  if (new_password.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "password must not be empty");
+  }
+  std::lock_guard<std::mutex> lock(admin_mu_);
+  auto loaded = Load(user);
+  if (!loaded.ok()) return loaded.error();
+  auto pkcs8 = DecryptPrivateKey(loaded->record, old_password);
+  if (!pkcs8.ok()) return pkcs8.error();
+  ONIONMAIL_RETURN_IF_ERROR(SetPop3Wrap(loaded->record, *pkcs8, new_password));
+  return Store(loaded->record_name, loaded->record, /*replace=*/true);
+}
+
+Result<size_t> LocalKeyService::CountUsers() {
+  auto names = store::ListDirectory(users_dir_);
+  if (!names.ok()) {
+    if (names.error().code == ErrorCode::kNotFound) return size_t{0};
+    return names.error();
+  }
+  return static_cast<size_t>(std::count_if(names->begin(), names->end(), [](const std::string& n) {
+    return store::ValidMailboxId(n);  // record names are 64 hex chars too
+  }));
+}
+
+}  // namespace onionmail::keys

@@ -1,0 +1,80 @@
+// LocalKeyService: keys::KeyService over an hsm::KeyStore and the users/
+// directory of a state directory (in-process key role).
+//
+// Names: a user's record file is users/<hex(KeyedHash("user-record", name))>
+// and the mailbox id is hex(KeyedHash("mailbox", name)), name lower-cased.
+// HashedName(purpose, data) uses the keyed-hash purpose "ext:" + purpose, so
+// callers can never reproduce the internal names.
+//
+// Contract (in addition to keys/key_service.h):
+//  - CreateUser: names are 1..64 chars of [a-z0-9._-] after lower-casing
+//    (kInvalidArgument otherwise); kAlreadyExists if the user exists. New
+//    passwords must not be empty (kInvalidArgument).
+//  - Records are written atomically and durably (temp file in <state>/tmp,
+//    fsync, rename, fsync users/); admin calls are serialised in-process.
+//  - DeleteUser securely deletes the mailbox (kFailedPrecondition while it is
+//    open) and then the record; deleting the record crypto-shreds any message
+//    that might remain (the inbox private key existed only there).
+//  - Change*/Delete on an unknown user: kNotFound. ChangePop3Password with a
+//    wrong old password: kUnauthenticated.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "crypto/argon2id.h"
+#include "hsm/key_store.h"
+#include "keys/key_service.h"
+#include "keys/user_record.h"
+#include "store/mailbox_store.h"
+
+namespace onionmail::keys {
+
+class LocalKeyService : public KeyService {
+ public:
+  struct Options {
+    std::string state_dir;
+    crypto::Argon2Params kdf;  // for new verifiers and private-key wraps
+    int rsa_bits = 3072;       // inbox keys; raised to 2048 if lower
+  };
+
+  LocalKeyService(hsm::KeyStore& key_store, Options options);
+
+  Result<UserPublic> LookupUser(std::string_view user) override;
+  Result<std::string> HashedName(std::string_view purpose, std::string_view data) override;
+  Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) override;
+  Result<std::unique_ptr<InboxKey>> OpenInbox(std::string_view user,
+                                              const SecretBytes& pop3_password) override;
+  Result<void> CreateUser(std::string_view user, const SecretBytes& smtp_password,
+                          const SecretBytes& pop3_password) override;
+  Result<void> DeleteUser(std::string_view user) override;
+  Result<void> ChangeSmtpPassword(std::string_view user, const SecretBytes& password) override;
+  Result<void> ChangePop3Password(std::string_view user, const SecretBytes& old_password,
+                                  const SecretBytes& new_password) override;
+  Result<size_t> CountUsers() override;
+
+ private:
+  struct Loaded {
+    std::string record_name;
+    UserRecord record;
+  };
+  Result<std::string> NameHash(std::string_view purpose, std::string_view user);
+  Result<Loaded> Load(std::string_view user);  // kNotFound for unknown users
+  Result<void> Store(const std::string& record_name, const UserRecord& record, bool replace);
+  void RunDummyKdf(const SecretBytes& password);
+  // Decrypts the PKCS#8 private key (kUnauthenticated on a wrong password).
+  Result<SecretBytes> DecryptPrivateKey(const UserRecord& record, const SecretBytes& password);
+  Result<void> SetPop3Wrap(UserRecord& record, const SecretBytes& pkcs8,
+                           const SecretBytes& password);
+  Result<void> SetSmtpVerifier(UserRecord& record, const SecretBytes& password);
+
+  hsm::KeyStore& key_store_;
+  Options options_;
+  std::string users_dir_;
+  std::string tmp_dir_;
+  store::MailboxStore mailboxes_;
+  std::mutex admin_mu_;
+};
+
+}  // namespace onionmail::keys

@@ -1,0 +1,138 @@
+// LocalBackend (see local_backend.h).
+#include "mail/local_backend.h"
+
+#include <set>
+#include <vector>
+
+#include "crypto/rsa.h"
+
+namespace onionmail::mail {
+
+namespace {
+
+class LocalMessageWriter : public MessageWriter {
+ public:
+  explicit LocalMessageWriter(std::vector<std::unique_ptr<store::PendingMessage>> messages)
+      : messages_(std::move(messages)) {}
+
+  Result<void> Append(std::span<const uint8_t> bytes) override {
+    if (done_) return MakeError(ErrorCode::kFailedPrecondition, "message already committed");
+    for (auto& m : messages_) {
+      auto r = m->Append(bytes);
+      if (!r.ok()) {
+        done_ = true;
+        return r;
+      }
+    }
+    return Ok();
+  }
+
+  Result<void> Commit() override {
+    if (done_) return MakeError(ErrorCode::kFailedPrecondition, "message already committed");
+    done_ = true;
+    std::vector<store::PendingMessage*> all;
+    for (auto& m : messages_) all.push_back(m.get());
+    return store::CommitAll(all);
+  }
+
+ private:
+  std::vector<std::unique_ptr<store::PendingMessage>> messages_;
+  bool done_ = false;
+};
+
+class LocalMailbox : public Mailbox {
+ public:
+  LocalMailbox(store::MailboxStore& store, std::unique_ptr<store::MailboxLock> lock,
+               std::unique_ptr<keys::InboxKey> inbox)
+      : store_(store), lock_(std::move(lock)), inbox_(std::move(inbox)) {}
+
+  Result<void> Load() {
+    auto listed = store_.List(*lock_, Unwrapper());
+    if (!listed.ok()) return listed.error();
+    for (const store::StoredMessage& m : *listed) {
+      infos_.push_back(MessageInfo{m.uid, m.meta.size});
+    }
+    return Ok();
+  }
+
+  const std::vector<MessageInfo>& Messages() const override { return infos_; }
+
+  Result<void> Read(size_t index, const ChunkSink& sink) override {
+    if (index >= infos_.size()) return MakeError(ErrorCode::kInvalidArgument, "no such message");
+    return store_.Read(*lock_, infos_[index].uid, Unwrapper(), sink);
+  }
+
+  Result<void> Expunge(std::span<const size_t> indices) override {
+    for (size_t index : indices) {
+      if (index >= infos_.size()) return MakeError(ErrorCode::kInvalidArgument, "no such message");
+    }
+    Result<void> first_error = Ok();
+    for (size_t index : std::set<size_t>(indices.begin(), indices.end())) {
+      auto r = store_.Delete(*lock_, infos_[index].uid);
+      if (!r.ok() && r.error().code != ErrorCode::kNotFound && first_error.ok()) {
+        first_error = r;  // keep deleting the others
+      }
+    }
+    return first_error;
+  }
+
+ private:
+  store::DataKeyUnwrapper Unwrapper() const {
+    const keys::InboxKey* inbox = inbox_.get();
+    return [inbox](std::span<const uint8_t> wrapped) { return inbox->UnwrapDataKey(wrapped); };
+  }
+
+  store::MailboxStore& store_;
+  std::unique_ptr<store::MailboxLock> lock_;
+  std::unique_ptr<keys::InboxKey> inbox_;
+  std::vector<MessageInfo> infos_;
+};
+
+}  // namespace
+
+Result<void> LocalBackend::VerifySmtpPassword(std::string_view user, const SecretBytes& password) {
+  return keys_.VerifySmtpPassword(user, password);
+}
+
+Result<void> LocalBackend::CheckRecipient(std::string_view local_part) {
+  auto user = keys_.LookupUser(local_part);
+  if (!user.ok()) return user.error();
+  return Ok();
+}
+
+Result<std::unique_ptr<MessageWriter>> LocalBackend::BeginMessage(const Envelope& envelope) {
+  if (envelope.local_parts.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "no recipients");
+  }
+  std::vector<std::unique_ptr<store::PendingMessage>> messages;
+  std::set<std::string> seen;
+  for (const std::string& local_part : envelope.local_parts) {
+    auto user = keys_.LookupUser(local_part);
+    if (!user.ok()) return user.error();
+    if (!seen.insert(user->mailbox_id).second) continue;  // one copy per mailbox
+    auto key = crypto::RsaPublicKey::FromDer(user->public_key);
+    if (!key.ok()) return MakeError(ErrorCode::kDataLoss, "recipient public key is malformed");
+    if (key->KeyId() != user->key_id) {
+      return MakeError(ErrorCode::kDataLoss, "recipient public key does not match its key id");
+    }
+    auto pending = store_.BeginMessage(user->mailbox_id, *key);
+    if (!pending.ok()) return pending.error();
+    messages.push_back(std::move(*pending));
+  }
+  return std::unique_ptr<MessageWriter>(
+      std::make_unique<LocalMessageWriter>(std::move(messages)));
+}
+
+Result<std::unique_ptr<Mailbox>> LocalBackend::Open(std::string_view user,
+                                                   const SecretBytes& pop3_password) {
+  auto inbox = keys_.OpenInbox(user, pop3_password);
+  if (!inbox.ok()) return inbox.error();
+  auto lock = store_.Lock((*inbox)->mailbox_id());
+  if (!lock.ok()) return lock.error();
+  auto mailbox =
+      std::make_unique<LocalMailbox>(store_, std::move(*lock), std::move(*inbox));
+  ONIONMAIL_RETURN_IF_ERROR(mailbox->Load());
+  return std::unique_ptr<Mailbox>(std::move(mailbox));
+}
+
+}  // namespace onionmail::mail

@@ -1,0 +1,126 @@
+// MailboxStore: the mailbox directories of one state directory.
+//
+// Layout (see docs/store.md): <state>/mbox/<mailbox id>/ holds `lock` (the
+// flock target) and message files named by a random 32-hex-char uid;
+// messages being received live in <state>/tmp/ (same filesystem) until they
+// are renamed into place. Mailbox ids are keyed hashes (64 hex chars) chosen
+// by the key service; this class never sees user names.
+//
+// Contract:
+//  - Delivery needs only the recipient's public key; reading needs a
+//    DataKeyUnwrapper (the authenticated inbox key).
+//  - CommitAll() returns ok only when every message is fsync'd, renamed and
+//    its directory fsync'd; on failure nothing it renamed stays visible. A
+//    PendingMessage destroyed before it is published removes its temp file.
+//  - One MailboxLock per mailbox at a time (flock LOCK_EX|LOCK_NB on the lock
+//    file: conflicts across processes and across separate opens in one
+//    process); a held lock gives kFailedPrecondition. List/Read/Delete need it.
+//  - SweepExpired() needs no keys: it deletes message files whose mtime (the
+//    arrival time) is older than max_age, skipping locked mailboxes, and temp
+//    files older than a day. All deletions are SecureDelete().
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "crypto/rsa.h"
+#include "store/durable_file.h"
+#include "store/message_file.h"
+
+namespace onionmail::store {
+
+bool ValidMailboxId(std::string_view id);   // 64 lower-case hex chars
+bool ValidMessageUid(std::string_view uid);  // 32 lower-case hex chars
+
+// One message being received for one mailbox.
+class PendingMessage {
+ public:
+  ~PendingMessage();
+  PendingMessage(const PendingMessage&) = delete;
+  PendingMessage& operator=(const PendingMessage&) = delete;
+
+  Result<void> Append(std::span<const uint8_t> bytes);
+  const std::string& uid() const { return uid_; }
+  uint64_t size() const { return encryptor_->size(); }
+
+ private:
+  friend class MailboxStore;
+  friend Result<void> CommitAll(std::span<PendingMessage* const> messages);
+  PendingMessage() = default;
+  Result<void> Finish();   // final segment, meta slot, fsync
+  Result<void> Publish();  // rename into the mailbox directory
+  void Unpublish();        // best-effort removal after a failed CommitAll
+
+  enum class State { kWriting, kFinished, kPublished, kFailed };
+  State state_ = State::kWriting;
+  std::string tmp_path_;
+  std::string final_path_;
+  std::string mailbox_dir_;
+  std::string uid_;
+  UniqueFd fd_;
+  std::unique_ptr<MessageEncryptor> encryptor_;
+};
+
+// Makes every message durable and visible, or none (see contract above).
+Result<void> CommitAll(std::span<PendingMessage* const> messages);
+
+class MailboxLock {
+ public:
+  const std::string& mailbox_id() const { return mailbox_id_; }
+
+ private:
+  friend class MailboxStore;
+  MailboxLock(std::string mailbox_id, UniqueFd fd)
+      : mailbox_id_(std::move(mailbox_id)), fd_(std::move(fd)) {}
+  std::string mailbox_id_;
+  UniqueFd fd_;  // closing it releases the flock
+};
+
+struct StoredMessage {
+  std::string uid;
+  MessageMeta meta;
+};
+
+class MailboxStore {
+ public:
+  explicit MailboxStore(std::string state_dir);
+
+  Result<std::unique_ptr<PendingMessage>> BeginMessage(const std::string& mailbox_id,
+                                                       const crypto::RsaPublicKey& recipient);
+
+  // kFailedPrecondition when another holder has the lock.
+  Result<std::unique_ptr<MailboxLock>> Lock(const std::string& mailbox_id);
+
+  // Messages ordered by arrival time, then uid. Files that fail to open
+  // (corrupt, foreign key) are skipped and logged without details.
+  Result<std::vector<StoredMessage>> List(const MailboxLock& lock,
+                                          const DataKeyUnwrapper& unwrap);
+  Result<void> Read(const MailboxLock& lock, const std::string& uid,
+                    const DataKeyUnwrapper& unwrap, const crypto::ByteSink& sink);
+  Result<void> Delete(const MailboxLock& lock, const std::string& uid);
+
+  // Securely deletes every file of the mailbox and its directory. Takes the
+  // lock itself (kFailedPrecondition if held). Ok if there is no mailbox.
+  Result<void> DeleteMailbox(const std::string& mailbox_id);
+
+  // Returns the number of message files removed.
+  Result<size_t> SweepExpired(std::chrono::seconds max_age);
+
+  std::string MailboxDir(const std::string& mailbox_id) const;
+
+ private:
+  Result<std::unique_ptr<MailboxLock>> TryLock(const std::string& mailbox_id, bool create_dir);
+  Result<size_t> SweepMailbox(const std::string& mailbox_id, int64_t cutoff_unix);
+  Result<void> SweepTmp(int64_t cutoff_unix);
+
+  std::string state_dir_;
+  std::string mbox_dir_;
+  std::string tmp_dir_;
+};
+
+}  // namespace onionmail::store

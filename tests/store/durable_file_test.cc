@@ -1,0 +1,142 @@
+// Tests for store/durable_file.{h,cc}.
+#include "store/durable_file.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/store/test_util.h"
+
+namespace onionmail::store {
+namespace {
+
+using onionmail::testing::Bytes;
+using onionmail::testing::FilesUnder;
+using onionmail::testing::ModeOf;
+using onionmail::testing::ReadFileBytes;
+using onionmail::testing::TempDir;
+using onionmail::testing::WriteFileBytes;
+
+class DurableFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tmp_ = dir_.path() + "/tmp";
+    ASSERT_TRUE(EnsurePrivateDir(tmp_).ok());
+  }
+  TempDir dir_;
+  std::string tmp_;
+};
+
+TEST_F(DurableFileTest, WriteFileDurablyPublishesContentWithMode0600AndNoTempLeft) {
+  const std::string path = dir_.path() + "/record";
+  ASSERT_TRUE(WriteFileDurably(tmp_, path, Bytes("hello"), /*replace=*/false).ok());
+  EXPECT_EQ(ReadFileBytes(path), Bytes("hello"));
+  EXPECT_EQ(ModeOf(path), 0600u);
+  EXPECT_TRUE(FilesUnder(tmp_).empty());
+}
+
+TEST_F(DurableFileTest, WriteWithoutReplaceRefusesExistingFileAndKeepsIt) {
+  const std::string path = dir_.path() + "/record";
+  ASSERT_TRUE(WriteFileDurably(tmp_, path, Bytes("first"), false).ok());
+  auto again = WriteFileDurably(tmp_, path, Bytes("second"), false);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_EQ(ReadFileBytes(path), Bytes("first"));
+  EXPECT_TRUE(FilesUnder(tmp_).empty());
+}
+
+TEST_F(DurableFileTest, WriteWithReplaceReplacesContent) {
+  const std::string path = dir_.path() + "/record";
+  ASSERT_TRUE(WriteFileDurably(tmp_, path, Bytes("first"), false).ok());
+  ASSERT_TRUE(WriteFileDurably(tmp_, path, Bytes("second!"), true).ok());
+  EXPECT_EQ(ReadFileBytes(path), Bytes("second!"));
+}
+
+TEST_F(DurableFileTest, ReplacingOverwritesTheOldVersionsBytes) {
+  const std::string path = dir_.path() + "/record";
+  const std::string witness = dir_.path() + "/witness";  // keeps the old inode
+  ASSERT_TRUE(WriteFileDurably(tmp_, path, std::vector<uint8_t>(5000, 'O'), false).ok());
+  ASSERT_EQ(::link(path.c_str(), witness.c_str()), 0);
+  ASSERT_TRUE(WriteFileDurably(tmp_, path, Bytes("new"), true).ok());
+  EXPECT_EQ(ReadFileBytes(path), Bytes("new"));
+  auto old_bytes = ReadFileBytes(witness);
+  ASSERT_EQ(old_bytes.size(), 5000u);
+  EXPECT_LT(std::count(old_bytes.begin(), old_bytes.end(), 'O'), 200);
+  EXPECT_TRUE(FilesUnder(tmp_).empty());
+}
+
+TEST_F(DurableFileTest, WriteIntoMissingDirectoryFailsWithoutLeavingTemp) {
+  auto r = WriteFileDurably(tmp_, dir_.path() + "/nope/record", Bytes("x"), true);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(FilesUnder(tmp_).empty());
+}
+
+TEST_F(DurableFileTest, CreateExclusiveRefusesExistingFilesAndSymlinks) {
+  const std::string path = dir_.path() + "/f";
+  auto fd = CreateExclusive(path);
+  ASSERT_TRUE(fd.ok());
+  EXPECT_EQ(ModeOf(path), 0600u);
+  auto again = CreateExclusive(path);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+  const std::string link = dir_.path() + "/dangling";
+  ASSERT_EQ(::symlink((dir_.path() + "/target").c_str(), link.c_str()), 0);
+  EXPECT_FALSE(CreateExclusive(link).ok());
+  EXPECT_NE(::access((dir_.path() + "/target").c_str(), F_OK), 0);
+}
+
+TEST_F(DurableFileTest, SecureDeleteOverwritesTheBytesBeforeUnlinking) {
+  const std::string path = dir_.path() + "/victim";
+  const std::string witness = dir_.path() + "/witness";  // second name, same inode
+  const std::vector<uint8_t> secret(100000, 'S');
+  WriteFileBytes(path, secret);
+  ASSERT_EQ(::link(path.c_str(), witness.c_str()), 0);
+  ASSERT_TRUE(SecureDelete(path).ok());
+  EXPECT_NE(::access(path.c_str(), F_OK), 0);
+  auto after = ReadFileBytes(witness);
+  ASSERT_EQ(after.size(), secret.size());
+  EXPECT_EQ(std::count(after.begin(), after.end(), 'S') < 2000, true);
+}
+
+TEST_F(DurableFileTest, SecureDeleteOfMissingFileIsNotFound) {
+  auto r = SecureDelete(dir_.path() + "/missing");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(DurableFileTest, SecureDeleteRemovesSymlinkWithoutWritingThroughIt) {
+  const std::string target = dir_.path() + "/target";
+  WriteFileBytes(target, Bytes("keep me"));
+  const std::string link = dir_.path() + "/link";
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  ASSERT_TRUE(SecureDelete(link).ok());
+  EXPECT_EQ(ReadFileBytes(target), Bytes("keep me"));
+  struct stat st;
+  EXPECT_NE(::lstat(link.c_str(), &st), 0);
+}
+
+TEST_F(DurableFileTest, EnsurePrivateDirCreates0700AndRefusesNonDirectories) {
+  const std::string d = dir_.path() + "/d";
+  ASSERT_TRUE(EnsurePrivateDir(d).ok());
+  EXPECT_EQ(ModeOf(d), 0700u);
+  EXPECT_TRUE(EnsurePrivateDir(d).ok());
+  const std::string link = dir_.path() + "/dlink";
+  ASSERT_EQ(::symlink(d.c_str(), link.c_str()), 0);
+  auto r = EnsurePrivateDir(link);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kFailedPrecondition);
+}
+
+TEST_F(DurableFileTest, ReadSmallFileRefusesOversizedFiles) {
+  const std::string path = dir_.path() + "/big";
+  WriteFileBytes(path, std::vector<uint8_t>(101, 1));
+  auto r = ReadSmallFile(path, 100);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kDataLoss);
+  auto ok = ReadSmallFile(path, 101);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->size(), 101u);
+}
+
+}  // namespace
+}  // namespace onionmail::store

@@ -1,0 +1,236 @@
+// Tests for store/mailbox_store.{h,cc}: delivery, listing, locking, deletion
+// and the retention sweep.
+#include "store/mailbox_store.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <optional>
+
+#include "crypto/hex.h"
+#include "crypto/random.h"
+#include "tests/store/test_util.h"
+
+namespace onionmail::store {
+namespace {
+
+using onionmail::testing::Bytes;
+using onionmail::testing::FilesUnder;
+using onionmail::testing::TempDir;
+using onionmail::testing::WriteFileBytes;
+
+const std::string kBox = std::string(64, 'a');
+const std::string kOtherBox = std::string(64, 'b');
+
+class MailboxStoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto k = crypto::RsaPrivateKey::Generate(2048);
+    ASSERT_TRUE(k.ok());
+    key_.emplace(std::move(*k));
+  }
+  static void TearDownTestSuite() { key_.reset(); }
+
+  MailboxStoreTest() : store_(dir_.path()) {}
+
+  DataKeyUnwrapper Unwrap() {
+    return [](std::span<const uint8_t> w) { return key_->Unwrap(w); };
+  }
+
+  std::string Deliver(const std::string& box, const std::string& text) {
+    auto m = store_.BeginMessage(box, key_->Public());
+    EXPECT_TRUE(m.ok());
+    EXPECT_TRUE((*m)->Append(Bytes(text)).ok());
+    PendingMessage* all[] = {m->get()};
+    EXPECT_TRUE(CommitAll(all).ok());
+    return (*m)->uid();
+  }
+
+  std::string ReadAll(const MailboxLock& lock, const std::string& uid) {
+    std::string out;
+    auto r = store_.Read(lock, uid, Unwrap(), [&out](std::span<const uint8_t> b) -> Result<void> {
+      out.append(b.begin(), b.end());
+      return Ok();
+    });
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return out;
+  }
+
+  void Age(const std::string& path, int64_t seconds) {
+    struct timespec times[2];
+    times[0].tv_sec = times[1].tv_sec = ::time(nullptr) - seconds;
+    times[0].tv_nsec = times[1].tv_nsec = 0;
+    ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
+  }
+
+  static std::optional<crypto::RsaPrivateKey> key_;
+  TempDir dir_;
+  MailboxStore store_;
+};
+
+std::optional<crypto::RsaPrivateKey> MailboxStoreTest::key_;
+
+TEST_F(MailboxStoreTest, DeliveredMessagesAreListedInArrivalOrderAndReadBack) {
+  std::string u1 = Deliver(kBox, "first message");
+  std::string u2 = Deliver(kBox, "second, longer message");
+  auto lock = store_.Lock(kBox);
+  ASSERT_TRUE(lock.ok());
+  auto list = store_.List(**lock, Unwrap());
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].uid, u1);
+  EXPECT_EQ((*list)[0].meta.size, 13u);
+  EXPECT_EQ((*list)[1].uid, u2);
+  EXPECT_EQ((*list)[1].meta.size, 22u);
+  EXPECT_EQ(ReadAll(**lock, u2), "second, longer message");
+  EXPECT_TRUE(ValidMessageUid(u1));
+  EXPECT_EQ(onionmail::testing::ModeOf(store_.MailboxDir(kBox)), 0700u);
+  EXPECT_EQ(onionmail::testing::ModeOf(store_.MailboxDir(kBox) + "/" + u1), 0600u);
+}
+
+TEST_F(MailboxStoreTest, SecondLockOfSameMailboxIsFailedPreconditionUntilReleased) {
+  auto first = store_.Lock(kBox);
+  ASSERT_TRUE(first.ok());
+  auto second = store_.Lock(kBox);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_TRUE(store_.Lock(kOtherBox).ok());
+  first->reset();
+  EXPECT_TRUE(store_.Lock(kBox).ok());
+}
+
+TEST_F(MailboxStoreTest, MalformedMailboxIdsAndUidsAreRefused) {
+  EXPECT_FALSE(store_.Lock("../etc").ok());
+  EXPECT_FALSE(store_.BeginMessage(std::string(64, 'G'), key_->Public()).ok());
+  auto lock = store_.Lock(kBox);
+  ASSERT_TRUE(lock.ok());
+  auto r = store_.Read(**lock, "../../server.key", Unwrap(), [](auto) { return Ok(); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(store_.Delete(**lock, "lock").ok());
+}
+
+TEST_F(MailboxStoreTest, PendingMessageDestroyedWithoutCommitLeavesNoFile) {
+  {
+    auto m = store_.BeginMessage(kBox, key_->Public());
+    ASSERT_TRUE(m.ok());
+    ASSERT_TRUE((*m)->Append(Bytes("never committed")).ok());
+    EXPECT_EQ(FilesUnder(dir_.path() + "/tmp").size(), 1u);
+  }
+  EXPECT_TRUE(FilesUnder(dir_.path() + "/tmp").empty());
+  EXPECT_TRUE(FilesUnder(store_.MailboxDir(kBox)).empty());
+}
+
+TEST_F(MailboxStoreTest, CommitAllPublishesEveryMailboxAndLeavesNoTemp) {
+  auto a = store_.BeginMessage(kBox, key_->Public());
+  auto b = store_.BeginMessage(kOtherBox, key_->Public());
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE((*a)->Append(Bytes("same")).ok());
+  ASSERT_TRUE((*b)->Append(Bytes("same")).ok());
+  PendingMessage* all[] = {a->get(), b->get()};
+  ASSERT_TRUE(CommitAll(all).ok());
+  EXPECT_TRUE(FilesUnder(dir_.path() + "/tmp").empty());
+  EXPECT_EQ(FilesUnder(store_.MailboxDir(kBox)).size(), 1u);
+  EXPECT_EQ(FilesUnder(store_.MailboxDir(kOtherBox)).size(), 1u);
+  EXPECT_FALSE(CommitAll(all).ok());  // not twice
+}
+
+TEST_F(MailboxStoreTest, CommitAllThatFailsLeavesNothingVisible) {
+  auto a = store_.BeginMessage(kBox, key_->Public());
+  auto b = store_.BeginMessage(kOtherBox, key_->Public());
+  ASSERT_TRUE(a.ok() && b.ok());
+  // Make the second rename impossible: its mailbox directory disappears.
+  ASSERT_EQ(::rmdir(store_.MailboxDir(kOtherBox).c_str()), 0);
+  PendingMessage* all[] = {a->get(), b->get()};
+  ASSERT_FALSE(CommitAll(all).ok());
+  a->reset();
+  b->reset();
+  EXPECT_TRUE(FilesUnder(store_.MailboxDir(kBox)).empty());
+  EXPECT_TRUE(FilesUnder(dir_.path() + "/tmp").empty());
+}
+
+TEST_F(MailboxStoreTest, DeleteRemovesOnlyThatMessage) {
+  std::string u1 = Deliver(kBox, "one");
+  std::string u2 = Deliver(kBox, "two");
+  auto lock = store_.Lock(kBox);
+  ASSERT_TRUE(lock.ok());
+  ASSERT_TRUE(store_.Delete(**lock, u1).ok());
+  auto list = store_.List(**lock, Unwrap());
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].uid, u2);
+}
+
+TEST_F(MailboxStoreTest, UnreadableMessageFileIsSkippedInListing) {
+  std::string good = Deliver(kBox, "good");
+  WriteFileBytes(store_.MailboxDir(kBox) + "/" + std::string(32, 'c'), Bytes("garbage"));
+  auto lock = store_.Lock(kBox);
+  ASSERT_TRUE(lock.ok());
+  auto list = store_.List(**lock, Unwrap());
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].uid, good);
+}
+
+TEST_F(MailboxStoreTest, DeleteMailboxRemovesDirectoryButNotWhileLocked) {
+  Deliver(kBox, "bye");
+  {
+    auto lock = store_.Lock(kBox);
+    ASSERT_TRUE(lock.ok());
+    auto busy = store_.DeleteMailbox(kBox);
+    ASSERT_FALSE(busy.ok());
+    EXPECT_EQ(busy.error().code, ErrorCode::kFailedPrecondition);
+  }
+  ASSERT_TRUE(store_.DeleteMailbox(kBox).ok());
+  struct stat st;
+  EXPECT_NE(::lstat(store_.MailboxDir(kBox).c_str(), &st), 0);
+  EXPECT_TRUE(store_.DeleteMailbox(kBox).ok());  // idempotent
+}
+
+TEST_F(MailboxStoreTest, SweepDeletesOldMessagesAndKeepsNewOnes) {
+  std::string old_uid = Deliver(kBox, "old");
+  std::string new_uid = Deliver(kBox, "new");
+  Age(store_.MailboxDir(kBox) + "/" + old_uid, 10 * 86400);
+  Age(store_.MailboxDir(kBox) + "/" + new_uid, 2 * 86400);
+  auto removed = store_.SweepExpired(std::chrono::hours(24 * 7));
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1u);
+  auto lock = store_.Lock(kBox);
+  ASSERT_TRUE(lock.ok());
+  auto list = store_.List(**lock, Unwrap());
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].uid, new_uid);
+}
+
+TEST_F(MailboxStoreTest, SweepSkipsLockedMailboxes) {
+  std::string old_uid = Deliver(kBox, "old");
+  Age(store_.MailboxDir(kBox) + "/" + old_uid, 10 * 86400);
+  {
+    auto lock = store_.Lock(kBox);
+    ASSERT_TRUE(lock.ok());
+    auto removed = store_.SweepExpired(std::chrono::hours(24));
+    ASSERT_TRUE(removed.ok());
+    EXPECT_EQ(*removed, 0u);
+  }
+  auto removed = store_.SweepExpired(std::chrono::hours(24));
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1u);
+}
+
+TEST_F(MailboxStoreTest, SweepRemovesStaleTempFilesOnly) {
+  ASSERT_TRUE(EnsurePrivateDir(dir_.path() + "/tmp").ok());
+  const std::string stale = dir_.path() + "/tmp/stale";
+  const std::string fresh = dir_.path() + "/tmp/fresh";
+  WriteFileBytes(stale, Bytes("x"));
+  WriteFileBytes(fresh, Bytes("y"));
+  Age(stale, 2 * 86400);
+  ASSERT_TRUE(store_.SweepExpired(std::chrono::hours(24 * 60)).ok());
+  EXPECT_NE(::access(stale.c_str(), F_OK), 0);
+  EXPECT_EQ(::access(fresh.c_str(), F_OK), 0);
+}
+
+}  // namespace
+}  // namespace onionmail::store
