@@ -1,8 +1,12 @@
 // hsm::KeyStore: the server's long-term secrets, behind one interface.
 //
-// Backends: `file` (a 0600 key file created at init; development and demo
-// until the hardware issue lands), then `pkcs11` (p11-kit) and `tpm2`
-// (tss2-esys). Swapping the backend touches only hsm/ and the factory.
+// Backends: `file` (a 0600 key file created at init; development only), and
+// the hardware tokens of hsm/token.h: `pkcs11` (p11-kit) and `tpm2`
+// (tss2-esys). Both are built on DerivedKeyStore (hsm/derived_key_store.h):
+// a few root secrets are derived from the backend once at start-up, so keyed
+// hashes and record sealing cost no device operation; the only per-session
+// device operation is InboxWrapSecret(). Swapping the backend touches only
+// hsm/ and the factory in src/server/state.cc.
 //
 // Contract: callers pass data in and get results out; no method ever returns
 // key bytes. KeyedHash() is deterministic for a given purpose and data (used
@@ -33,6 +37,14 @@ class KeyStore {
                                                   std::span<const uint8_t> aad) = 0;
   virtual Result<SecretBytes> OpenRecord(std::span<const uint8_t> sealed,
                                          std::span<const uint8_t> aad) = 0;
+  // The device half of an inbox-key wrap: 32 bytes derived inside the device
+  // from `salt` (one device operation). Mixed with the Argon2id output of the
+  // POP3 password, so opening an inbox needs the device AND the password.
+  virtual Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> salt) = 0;
+  // Cheap presence check of the device (no cryptographic operation).
+  virtual Result<void> Probe() = 0;
+  // Cryptographic operations performed in the device since start-up.
+  virtual uint64_t device_operations() const = 0;
 };
 
 // File backend: `path` holds 32 random bytes, mode 0600.

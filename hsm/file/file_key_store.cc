@@ -1,24 +1,21 @@
 // The `file` KeyStore backend: a 32-byte server key in a 0600 file.
 //
-// Contract (see hsm/key_store.h and docs/store.md): the key is read once into
-// SecretBytes; the record key and every keyed-hash subkey are HKDF-SHA256
-// derivations of it, so the raw server key is used for nothing else.
-//   KeyedHash(purpose, data) = HMAC-SHA256(HKDF(key, "onionmail keyed-hash v1 " + purpose), data)
-//   SealRecord/OpenRecord    = AES-256-GCM (crypto::AeadSeal) under HKDF(key, "onionmail record v1")
-// This backend is a stand-in until the hardware key store (PKCS#11 / TPM 2.0).
+// Contract (see hsm/key_store.h, hsm/derived_key_store.h and docs/store.md):
+// the key is read once into SecretBytes and used only as the HMAC-SHA256 key
+// of DerivedKeyStore's Derive(label). For development only: production uses a
+// hardware token (hsm/token.h), where the same derivation runs in the device.
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
-#include <map>
-#include <mutex>
 #include <string>
 
 #include "crypto/aead.h"
 #include "crypto/kdf.h"
 #include "crypto/random.h"
+#include "hsm/derived_key_store.h"
 #include "hsm/key_store.h"
 
 namespace onionmail::hsm {
@@ -26,8 +23,6 @@ namespace onionmail::hsm {
 namespace {
 
 constexpr size_t kServerKeyBytes = 32;
-constexpr std::string_view kRecordInfo = "onionmail record v1";
-constexpr std::string_view kKeyedHashInfo = "onionmail keyed-hash v1 ";
 
 Error SysError(ErrorCode code, const std::string& what, const std::string& path, int err) {
   return MakeError(code, what + " " + path + ": " + std::strerror(err));
@@ -54,57 +49,21 @@ std::string ParentDir(const std::string& path) {
   return path.substr(0, slash);
 }
 
-class FileKeyStore : public KeyStore {
- public:
-  explicit FileKeyStore(SecretBytes server_key) : server_key_(std::move(server_key)) {}
-
-  Result<void> Init() {
-    auto record_key = crypto::HkdfSha256(server_key_, {}, kRecordInfo, crypto::kAeadKeyBytes);
-    if (!record_key.ok()) return record_key.error();
-    record_key_ = std::move(*record_key);
-    return Ok();
-  }
-
-  std::string_view backend_name() const override { return "file"; }
-
-  Result<std::array<uint8_t, 32>> KeyedHash(std::string_view purpose,
-                                            std::span<const uint8_t> data) override {
-    if (purpose.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty keyed-hash purpose");
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = hash_keys_.find(std::string(purpose));
-    if (it == hash_keys_.end()) {
-      std::string info(kKeyedHashInfo);
-      info.append(purpose);
-      auto subkey = crypto::HkdfSha256(server_key_, {}, info, 32);
-      if (!subkey.ok()) return subkey.error();
-      it = hash_keys_.emplace(std::string(purpose), std::move(*subkey)).first;
-    }
-    return crypto::HmacSha256(it->second, data);
-  }
-
-  Result<std::vector<uint8_t>> SealRecord(std::span<const uint8_t> plaintext,
-                                          std::span<const uint8_t> aad) override {
-    return crypto::AeadSeal(record_key_, plaintext, aad);
-  }
-
-  Result<SecretBytes> OpenRecord(std::span<const uint8_t> sealed,
-                                 std::span<const uint8_t> aad) override {
-    auto opened = crypto::AeadOpen(record_key_, sealed, aad);
-    if (!opened.ok()) return MakeError(ErrorCode::kDataLoss, "sealed record failed authentication");
-    return opened;
-  }
-
- private:
-  SecretBytes server_key_;
-  SecretBytes record_key_;
-  std::mutex mu_;
-  std::map<std::string, SecretBytes> hash_keys_;  // purpose -> HMAC key (derived on first use)
-};
-
+// The file key's only use: HMAC-SHA256(file key, label) for DerivedKeyStore.
 Result<std::unique_ptr<KeyStore>> MakeStore(SecretBytes key) {
-  auto store = std::make_unique<FileKeyStore>(std::move(key));
-  ONIONMAIL_RETURN_IF_ERROR(store->Init());
-  return std::unique_ptr<KeyStore>(std::move(store));
+  auto shared = std::make_shared<SecretBytes>(std::move(key));
+  auto store = DerivedKeyStore::Create(
+      "file",
+      [shared](std::span<const uint8_t> label) -> Result<SecretBytes> {
+        auto mac = crypto::HmacSha256(*shared, label);
+        if (!mac.ok()) return mac.error();
+        SecretBytes out(SecretAccess::Grant(), std::span<const uint8_t>(*mac));
+        WipeMemory(mac->data(), mac->size());
+        return out;
+      },
+      [] { return Ok(); }, [] { return uint64_t{0}; });
+  if (!store.ok()) return store.error();
+  return std::unique_ptr<KeyStore>(std::move(*store));
 }
 
 Result<void> SyncDir(const std::string& dir) {

@@ -5,6 +5,7 @@
 
 #include "crypto/aead.h"
 #include "crypto/hex.h"
+#include "crypto/kdf.h"
 #include "crypto/random.h"
 #include "crypto/rsa.h"
 #include "store/durable_file.h"
@@ -104,9 +105,31 @@ void LocalKeyService::RunDummyKdf(const SecretBytes& password) {
   (void)crypto::Argon2idDerive(password, kDummySalt, options_.kdf);
 }
 
+// The inbox-key wrap key needs both factors: the POP3 password (Argon2id) and
+// the key store's device (InboxWrapSecret, one device operation):
+//   wrap key = HKDF-SHA256(ikm = Argon2id(pw, salt) || InboxWrapSecret(salt),
+//                          info = "onionmail inbox-key wrap v2")
+Result<SecretBytes> LocalKeyService::InboxWrapKey(const UserRecord& record,
+                                                  const SecretBytes& password) {
+  auto from_password = crypto::Argon2idDerive(password, record.pop3_salt, record.pop3_params);
+  if (!from_password.ok()) return from_password.error();
+  auto from_device = key_store_.InboxWrapSecret(record.pop3_salt);
+  if (!from_device.ok()) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "key store device unavailable: " + from_device.error().message);
+  }
+  SecretBytes ikm(from_password->size() + from_device->size());
+  auto dst = ikm.Reveal(SecretAccess::Grant());
+  auto a = from_password->Reveal(SecretAccess::Grant());
+  auto b = from_device->Reveal(SecretAccess::Grant());
+  std::copy(a.begin(), a.end(), dst.begin());
+  std::copy(b.begin(), b.end(), dst.begin() + static_cast<std::ptrdiff_t>(a.size()));
+  return crypto::HkdfSha256(ikm, {}, "onionmail inbox-key wrap v2", crypto::kAeadKeyBytes);
+}
+
 Result<SecretBytes> LocalKeyService::DecryptPrivateKey(const UserRecord& record,
                                                        const SecretBytes& password) {
-  auto wrap_key = crypto::Argon2idDerive(password, record.pop3_salt, record.pop3_params);
+  auto wrap_key = InboxWrapKey(record, password);
   if (!wrap_key.ok()) return wrap_key.error();
   auto pkcs8 =
       crypto::AeadOpen(*wrap_key, record.encrypted_private_key, PrivateKeyAad(record.key_id));
@@ -118,7 +141,7 @@ Result<void> LocalKeyService::SetPop3Wrap(UserRecord& record, const SecretBytes&
                                           const SecretBytes& password) {
   record.pop3_params = options_.kdf;
   crypto::RandomBytes(record.pop3_salt);
-  auto wrap_key = crypto::Argon2idDerive(password, record.pop3_salt, record.pop3_params);
+  auto wrap_key = InboxWrapKey(record, password);
   if (!wrap_key.ok()) return wrap_key.error();
   auto sealed = crypto::AeadSeal(*wrap_key, pkcs8.Reveal(SecretAccess::Grant()),
                                  PrivateKeyAad(record.key_id));

@@ -64,6 +64,7 @@ class LocalKeyService : public KeyService {
   Result<void> Store(const std::string& record_name, const UserRecord& record, bool replace);
   void RunDummyKdf(const SecretBytes& password);
   // Decrypts the PKCS#8 private key (kUnauthenticated on a wrong password).
+  Result<SecretBytes> InboxWrapKey(const UserRecord& record, const SecretBytes& password);
   Result<SecretBytes> DecryptPrivateKey(const UserRecord& record, const SecretBytes& password);
   Result<void> SetPop3Wrap(UserRecord& record, const SecretBytes& pkcs8,
                            const SecretBytes& password);

@@ -8,8 +8,11 @@
 //   || u16 BE len || inbox public key (DER SubjectPublicKeyInfo)
 //   || u16 BE 32 || key id (SHA-256 of the public key DER)
 //   || u16 BE len || encrypted private key
-// encrypted private key = crypto::AeadSeal(Argon2id(pop3 password, pop3 salt),
-//                         PKCS#8 DER, aad = "OMUR-privkey v1" || key id).
+// encrypted private key = crypto::AeadSeal(wrap key, PKCS#8 DER,
+//                         aad = "OMUR-privkey v1" || key id), where
+// wrap key = HKDF-SHA256(Argon2id(pop3 password, pop3 salt)
+//                        || KeyStore::InboxWrapSecret(pop3 salt),
+//                        info "onionmail inbox-key wrap v2"): password AND device.
 // The encoded record is sealed with hsm::KeyStore::SealRecord (aad = the
 // record's file name) before it touches the disk.
 //

@@ -1,0 +1,63 @@
+// DerivedKeyStore: the software half shared by every KeyStore backend.
+//
+// A backend supplies one function, Derive(label) -> 32 secret bytes, computed
+// with the backend's root key (file: HMAC-SHA256 under the 0600 key file;
+// token: HMAC-SHA256 inside the PKCS#11 token or TPM). At Init() two roots are
+// derived and kept in SecretBytes for the life of the key role:
+//   record key  = Derive("onionmail record v1")       -> AES-256-GCM records
+//   names root  = Derive("onionmail keyed-hash v1")   -> per-purpose subkeys
+//   KeyedHash(purpose, data) = HMAC-SHA256(HKDF(names root, info=purpose), data)
+//   InboxWrapSecret(salt)    = Derive("onionmail inbox-wrap v1" || salt)
+// so only InboxWrapSecret touches the device after start-up.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "hsm/key_store.h"
+
+namespace onionmail::hsm {
+
+class DerivedKeyStore : public KeyStore {
+ public:
+  using DeriveFn = std::function<Result<SecretBytes>(std::span<const uint8_t> label)>;
+  using ProbeFn = std::function<Result<void>()>;
+  using CountFn = std::function<uint64_t()>;
+
+  // Derives the roots; fails if the backend cannot derive.
+  static Result<std::unique_ptr<DerivedKeyStore>> Create(std::string backend, DeriveFn derive,
+                                                         ProbeFn probe, CountFn count);
+
+  std::string_view backend_name() const override { return backend_; }
+  Result<std::array<uint8_t, 32>> KeyedHash(std::string_view purpose,
+                                            std::span<const uint8_t> data) override;
+  Result<std::vector<uint8_t>> SealRecord(std::span<const uint8_t> plaintext,
+                                          std::span<const uint8_t> aad) override;
+  Result<SecretBytes> OpenRecord(std::span<const uint8_t> sealed,
+                                 std::span<const uint8_t> aad) override;
+  Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> salt) override;
+  Result<void> Probe() override { return probe_(); }
+  uint64_t device_operations() const override { return count_(); }
+
+ private:
+  DerivedKeyStore(std::string backend, DeriveFn derive, ProbeFn probe, CountFn count)
+      : backend_(std::move(backend)),
+        derive_(std::move(derive)),
+        probe_(std::move(probe)),
+        count_(std::move(count)) {}
+
+  std::string backend_;
+  DeriveFn derive_;
+  ProbeFn probe_;
+  CountFn count_;
+  SecretBytes record_key_;
+  SecretBytes names_root_;
+  std::mutex mu_;
+  std::map<std::string, SecretBytes> hash_keys_;  // purpose -> HMAC subkey
+};
+
+}  // namespace onionmail::hsm
