@@ -53,6 +53,25 @@ Setter Bool(bool Config::*field, std::string key) {
   };
 }
 
+Setter IntList(std::vector<int> Config::*field, std::string key, int64_t min, int64_t max) {
+  return [field, key, min, max](const toml::node& n, Config& c) -> Result<void> {
+    const toml::array* a = n.as_array();
+    if (a == nullptr) return BadValue(key, "an array of integers");
+    std::vector<int> out;
+    for (const toml::node& e : *a) {
+      if (!e.is_integer()) return BadValue(key, "an array of integers");
+      int64_t v = *e.value<int64_t>();
+      if (v < min || v > max) {
+        return BadValue(key, "integers between " + std::to_string(min) + " and " +
+                                 std::to_string(max));
+      }
+      out.push_back(static_cast<int>(v));
+    }
+    c.*field = std::move(out);
+    return Ok();
+  };
+}
+
 const std::map<std::string, Setter>& Setters() {
   static const auto* setters = new std::map<std::string, Setter>{
       {"server.domain", String(&Config::domain, "server.domain")},
@@ -87,6 +106,15 @@ const std::map<std::string, Setter>& Setters() {
        Number(&Config::argon2_m_cost_kib, "kdf.argon2_m_cost_kib", 8, 4 * 1024 * 1024)},
       {"kdf.argon2_parallelism",
        Number(&Config::argon2_parallelism, "kdf.argon2_parallelism", 1, 64)},
+      {"keys.backend", String(&Config::keys_backend, "keys.backend")},
+      {"keys.pkcs11_module", String(&Config::pkcs11_module, "keys.pkcs11_module")},
+      {"keys.token_label", String(&Config::pkcs11_token_label, "keys.token_label")},
+      {"keys.pin_file", String(&Config::pkcs11_pin_file, "keys.pin_file")},
+      {"keys.softhsm2_conf", String(&Config::softhsm2_conf, "keys.softhsm2_conf")},
+      {"keys.tcti", String(&Config::tpm2_tcti, "keys.tcti")},
+      {"keys.tpm2_key_dir", String(&Config::tpm2_key_dir, "keys.tpm2_key_dir")},
+      {"keys.tpm2_auth_file", String(&Config::tpm2_auth_file, "keys.tpm2_auth_file")},
+      {"keys.pcrs", IntList(&Config::tpm2_pcrs, "keys.pcrs", 0, 23)},
       {"log.level", String(&Config::log_level, "log.level")},
       {"log.log_addresses", Bool(&Config::log_addresses, "log.log_addresses")},
   };
@@ -113,6 +141,12 @@ Result<void> Validate(Config& c) {
   }
   if (!net::ParseHostPort(c.smtp_listen).ok()) return BadValue("smtp.listen", "host:port");
   if (!net::ParseHostPort(c.pop3_listen).ok()) return BadValue("pop3.listen", "host:port");
+  if (c.keys_backend != "file" && c.keys_backend != "pkcs11" && c.keys_backend != "tpm2") {
+    return BadValue("keys.backend", "file, pkcs11 or tpm2");
+  }
+  if (c.keys_backend == "pkcs11" && (c.pkcs11_pin_file.empty() || c.pkcs11_module.empty())) {
+    return BadValue("keys.pin_file", "set (with keys.pkcs11_module) when keys.backend = pkcs11");
+  }
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warning" &&
       c.log_level != "error") {
     return BadValue("log.level", "debug, info, warning or error");

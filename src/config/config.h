@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
@@ -41,6 +42,16 @@ struct Config {
   uint32_t argon2_t_cost = 3;
   uint32_t argon2_m_cost_kib = 65536;
   uint32_t argon2_parallelism = 1;
+  // [keys]
+  std::string keys_backend = "file";  // file | pkcs11 | tpm2
+  std::string pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";
+  std::string pkcs11_token_label = "onionmaild";
+  std::string pkcs11_pin_file;        // required for pkcs11
+  std::string softhsm2_conf;          // optional: SOFTHSM2_CONF for the SoftHSM2 module
+  std::string tpm2_tcti = "device:/dev/tpmrm0";
+  std::string tpm2_key_dir;           // empty: <state_dir>/tpm2
+  std::string tpm2_auth_file;         // optional authValue of the TPM objects
+  std::vector<int> tpm2_pcrs;         // optional PCR policy (SHA-256 bank)
   // [log]
   std::string log_level = "info";
   bool log_addresses = false;
@@ -49,6 +60,9 @@ struct Config {
   std::string tls_cert_path() const { return state_dir + "/tls/cert.pem"; }
   std::string tls_key_path() const { return state_dir + "/tls/key.pem"; }
   std::string server_key_path() const { return state_dir + "/server.key"; }
+  std::string tpm2_key_dir_path() const {
+    return tpm2_key_dir.empty() ? state_dir + "/tpm2" : tpm2_key_dir;
+  }
 };
 
 Result<Config> ParseConfig(std::string_view toml_text);

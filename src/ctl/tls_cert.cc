@@ -43,12 +43,9 @@ Result<std::unique_ptr<FILE, FileCloser>> CreateFile(const std::string& path, mo
   }
   return std::unique_ptr<FILE, FileCloser>(f);
 }
-}  // namespace
 
-Result<void> CreateSelfSignedCertificate(const std::string& domain, const std::string& cert_path,
-                                         const std::string& key_path) {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
-  if (!key) return MakeError(ErrorCode::kInternal, "cannot generate the TLS key");
+Result<void> WriteCertificate(const std::string& domain, const std::string& cert_path,
+                              EVP_PKEY* key) {
   std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
   if (!cert) return MakeError(ErrorCode::kInternal, "X509_new failed");
   X509_set_version(cert.get(), 2);
@@ -62,28 +59,19 @@ Result<void> CreateSelfSignedCertificate(const std::string& domain, const std::s
   BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get()));
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 10L * 365 * 24 * 3600);
-  X509_set_pubkey(cert.get(), key.get());
+  X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(domain.c_str()), -1, -1, 0);
   X509_set_issuer_name(cert.get(), name);
   ONIONMAIL_RETURN_IF_ERROR(AddExtension(cert.get(), NID_basic_constraints, "critical,CA:FALSE"));
-  ONIONMAIL_RETURN_IF_ERROR(
-      AddExtension(cert.get(), NID_key_usage, "critical,digitalSignature,keyAgreement"));
+  ONIONMAIL_RETURN_IF_ERROR(AddExtension(cert.get(), NID_key_usage, "critical,digitalSignature"));
   ONIONMAIL_RETURN_IF_ERROR(AddExtension(cert.get(), NID_ext_key_usage, "serverAuth"));
   ONIONMAIL_RETURN_IF_ERROR(AddExtension(
       cert.get(), NID_subject_alt_name,
       "DNS:" + domain + ",DNS:localhost,IP:127.0.0.1,IP:0:0:0:0:0:0:0:1"));
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) {
+  if (X509_sign(cert.get(), key, EVP_sha256()) == 0) {
     return MakeError(ErrorCode::kInternal, "cannot sign the certificate");
-  }
-  {
-    auto f = CreateFile(key_path, 0600);
-    if (!f.ok()) return f.error();
-    if (PEM_write_PrivateKey(f->get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
-        std::fflush(f->get()) != 0 || ::fsync(::fileno(f->get())) != 0) {
-      return MakeError(ErrorCode::kInternal, "cannot write " + key_path);
-    }
   }
   auto f = CreateFile(cert_path, 0644);
   if (!f.ok()) return f.error();
@@ -92,6 +80,28 @@ Result<void> CreateSelfSignedCertificate(const std::string& domain, const std::s
     return MakeError(ErrorCode::kInternal, "cannot write " + cert_path);
   }
   return Ok();
+}
+
+}  // namespace
+
+Result<void> CreateSelfSignedCertificate(const std::string& domain, const std::string& cert_path,
+                                         const std::string& key_path) {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
+  if (!key) return MakeError(ErrorCode::kInternal, "cannot generate the TLS key");
+  {
+    auto f = CreateFile(key_path, 0600);
+    if (!f.ok()) return f.error();
+    if (PEM_write_PrivateKey(f->get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
+        std::fflush(f->get()) != 0 || ::fsync(::fileno(f->get())) != 0) {
+      return MakeError(ErrorCode::kInternal, "cannot write " + key_path);
+    }
+  }
+  return WriteCertificate(domain, cert_path, key.get());
+}
+
+Result<void> CreateCertificateForKey(const std::string& domain, const std::string& cert_path,
+                                     EVP_PKEY* key) {
+  return WriteCertificate(domain, cert_path, key);
 }
 
 }  // namespace onionmail::ctl

@@ -16,8 +16,7 @@ std::string OpenSslError() {
 }
 }  // namespace
 
-Result<std::shared_ptr<TlsContext>> TlsContext::Load(const std::string& cert_file,
-                                                     const std::string& key_file) {
+Result<std::shared_ptr<TlsContext>> TlsContext::NewContext(const std::string& cert_file) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) return MakeError(ErrorCode::kInternal, "SSL_CTX_new: " + OpenSslError());
   std::shared_ptr<TlsContext> out(new TlsContext(ctx));
@@ -36,12 +35,35 @@ Result<std::shared_ptr<TlsContext>> TlsContext::Load(const std::string& cert_fil
     return MakeError(ErrorCode::kNotFound,
                      "cannot load TLS certificate " + cert_file + ": " + OpenSslError());
   }
+  return out;
+}
+
+Result<std::shared_ptr<TlsContext>> TlsContext::Load(const std::string& cert_file,
+                                                     const std::string& key_file) {
+  auto out = NewContext(cert_file);
+  if (!out.ok()) return out;
+  SSL_CTX* ctx = (*out)->get();
   if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
     return MakeError(ErrorCode::kNotFound,
                      "cannot load TLS key " + key_file + ": " + OpenSslError());
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     return MakeError(ErrorCode::kInvalidArgument, "TLS key does not match the certificate");
+  }
+  return out;
+}
+
+Result<std::shared_ptr<TlsContext>> TlsContext::LoadWithKey(const std::string& cert_file,
+                                                            EVP_PKEY* key) {
+  auto out = NewContext(cert_file);
+  if (!out.ok()) return out;
+  SSL_CTX* ctx = (*out)->get();
+  if (SSL_CTX_use_PrivateKey(ctx, key) != 1) {
+    return MakeError(ErrorCode::kInvalidArgument, "cannot use the server key: " + OpenSslError());
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the server key does not match the certificate " + cert_file);
   }
   return out;
 }

@@ -13,6 +13,7 @@
 #include "base/result.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
+typedef struct evp_pkey_st EVP_PKEY;
 
 namespace onionmail::net {
 
@@ -20,6 +21,10 @@ class TlsContext {
  public:
   static Result<std::shared_ptr<TlsContext>> Load(const std::string& cert_file,
                                                   const std::string& key_file);
+  // Certificate from a file, private key as an EVP_PKEY whose private
+  // operations may run in hardware (net/remote_key.h). Takes a reference.
+  static Result<std::shared_ptr<TlsContext>> LoadWithKey(const std::string& cert_file,
+                                                         EVP_PKEY* key);
   ~TlsContext();
   SSL_CTX* get() const { return ctx_; }
 
@@ -28,6 +33,7 @@ class TlsContext {
 
  private:
   explicit TlsContext(SSL_CTX* ctx) : ctx_(ctx) {}
+  static Result<std::shared_ptr<TlsContext>> NewContext(const std::string& cert_file);
   SSL_CTX* ctx_;
 };
 

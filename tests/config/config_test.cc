@@ -81,3 +81,42 @@ TEST(ConfigTest, MissingFileIsNotFound) {
 
 }  // namespace
 }  // namespace onionmail::config
+
+namespace onionmail::config {
+namespace {
+
+TEST(ConfigKeysTest, DefaultBackendIsTheDevelopmentFileStore) {
+  auto c = ParseConfig("");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->keys_backend, "file");
+  EXPECT_EQ(c->tpm2_key_dir_path(), "/var/lib/onionmaild/tpm2");
+}
+
+TEST(ConfigKeysTest, Pkcs11AndTpm2SettingsAreRead) {
+  auto c = ParseConfig(R"(
+[keys]
+backend = "tpm2"
+tcti = "swtpm:host=127.0.0.1,port=2321"
+tpm2_auth_file = "/etc/onionmaild/tpm.auth"
+pcrs = [0, 7]
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->keys_backend, "tpm2");
+  EXPECT_EQ(c->tpm2_tcti, "swtpm:host=127.0.0.1,port=2321");
+  EXPECT_EQ(c->tpm2_pcrs, (std::vector<int>{0, 7}));
+}
+
+TEST(ConfigKeysTest, UnknownBackendAndBadPcrsAreRejected) {
+  EXPECT_FALSE(ParseConfig("[keys]\nbackend = \"yubikey\"\n").ok());
+  EXPECT_FALSE(ParseConfig("[keys]\npcrs = [24]\n").ok());
+  EXPECT_FALSE(ParseConfig("[keys]\npcrs = \"0,7\"\n").ok());
+}
+
+TEST(ConfigKeysTest, Pkcs11NeedsAPinFile) {
+  auto c = ParseConfig("[keys]\nbackend = \"pkcs11\"\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("keys.pin_file"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace onionmail::config
