@@ -2,6 +2,7 @@
 #include "keys/local_key_service.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "crypto/aead.h"
 #include "crypto/hex.h"
@@ -161,7 +162,32 @@ Result<void> LocalKeyService::SetSmtpVerifier(UserRecord& record, const SecretBy
   return Ok();
 }
 
+// Deliveries need no device operation (public keys and name keys are in
+// RAM), but while the device is gone the server answers deliveries with a
+// temporary failure, as operators expect from a server whose key store is
+// missing: the sender retries, nothing accepted is lost. The presence probe
+// (no cryptographic operation) runs at most once per second.
+Result<void> LocalKeyService::CheckDevice() {
+  using Clock = std::chrono::steady_clock;
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    Clock::now().time_since_epoch()).count();
+  int64_t last = last_probe_ms_.load();
+  if (now - last < 1000) {
+    if (device_ok_.load()) return Ok();
+    return MakeError(ErrorCode::kUnavailable, "key store device unavailable");
+  }
+  last_probe_ms_ = now;
+  auto probe = key_store_.Probe();
+  device_ok_ = probe.ok();
+  if (!probe.ok()) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "key store device unavailable: " + probe.error().message);
+  }
+  return Ok();
+}
+
 Result<UserPublic> LocalKeyService::LookupUser(std::string_view user) {
+  ONIONMAIL_RETURN_IF_ERROR(CheckDevice());
   auto loaded = Load(user);
   if (!loaded.ok()) return loaded.error();
   auto mailbox_id = NameHash(kMailboxPurpose, user);

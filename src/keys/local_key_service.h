@@ -19,6 +19,7 @@
 //    wrong old password: kUnauthenticated.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,6 +61,7 @@ class LocalKeyService : public KeyService {
     UserRecord record;
   };
   Result<std::string> NameHash(std::string_view purpose, std::string_view user);
+  Result<void> CheckDevice();  // kUnavailable while the key-store device is gone
   Result<Loaded> Load(std::string_view user);  // kNotFound for unknown users
   Result<void> Store(const std::string& record_name, const UserRecord& record, bool replace);
   void RunDummyKdf(const SecretBytes& password);
@@ -72,6 +74,8 @@ class LocalKeyService : public KeyService {
 
   hsm::KeyStore& key_store_;
   Options options_;
+  std::atomic<int64_t> last_probe_ms_{-1000000};
+  std::atomic<bool> device_ok_{true};
   std::string users_dir_;
   std::string tmp_dir_;
   store::MailboxStore mailboxes_;
