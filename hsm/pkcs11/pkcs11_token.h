@@ -1,0 +1,112 @@
+// Pkcs11Token: hsm::Token over one PKCS#11 module loaded by path with p11-kit
+// (p11_kit_module_load; the host's p11-kit module registry is never read, so
+// no other module can be injected). SoftHSM2 in tests; any token in
+// production (tpm2-pkcs11, a smart card, a network HSM).
+//
+// Contract (in addition to hsm/token.h):
+//  - The token is found by its label (slot ids change); one R/W session,
+//    logged in as CKU_USER with the PIN read from a file that must not be
+//    accessible to "other". The PIN is wiped right after C_Login and read
+//    again from the file whenever the object reconnects.
+//  - Keys: a 256-bit CKK_GENERIC_SECRET "onionmaild-hmac" (CKM_SHA256_HMAC)
+//    and an RSA pair "onionmaild-server-rsa", all CKA_TOKEN, CKA_PRIVATE,
+//    CKA_SENSITIVE and not extractable.
+//  - A device error (token removed, session closed, general error...) is
+//    kUnavailable and marks the connection broken; the next call finalizes,
+//    re-initializes, finds the token again and logs in. A fork is detected
+//    (pid change) and handled the same way, as p11-kit documents (the child
+//    calls C_Initialize again); ReinitializeAfterFork() forces it.
+//  - One mutex serialises every call (one session is never shared between
+//    threads).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hsm/token.h"
+
+// p11-kit's <p11-kit/pkcs11.h> stays out of this header (only this module
+// sees p11-kit); every CK_ULONG-based type below is `unsigned long` and the
+// .cc checks that with static_assert.
+struct _CK_FUNCTION_LIST;  // CK_FUNCTION_LIST (p11-kit CRYPTOKI_COMPAT name)
+
+namespace onionmail::hsm {
+
+inline constexpr char kPkcs11HmacLabel[] = "onionmaild-hmac";
+inline constexpr char kPkcs11RsaLabel[] = "onionmaild-server-rsa";
+
+class Pkcs11Token final : public Token {
+ public:
+  // Loads the module, logs in and runs the OAEP self-test when the RSA key
+  // exists. See OpenPkcs11Token in hsm/token.h for the errors.
+  static Result<std::unique_ptr<Pkcs11Token>> Open(const Pkcs11Options& options);
+  ~Pkcs11Token() override;
+
+  Pkcs11Token(const Pkcs11Token&) = delete;
+  Pkcs11Token& operator=(const Pkcs11Token&) = delete;
+
+  std::string_view backend_name() const override { return "pkcs11"; }
+  Result<void> Provision(int rsa_bits) override;
+  Result<std::array<uint8_t, 32>> Hmac(std::span<const uint8_t> data) override;
+  Result<std::vector<uint8_t>> ServerPublicKey() override;
+  Result<std::vector<uint8_t>> RsaPrivateRaw(std::span<const uint8_t> input) override;
+  Result<SecretBytes> RsaDecryptOaep(std::span<const uint8_t> ciphertext) override;
+  OaepHash oaep_hash() const override { return oaep_hash_.load(); }
+  Result<void> Probe() override;
+  uint64_t operations() const override { return operations_.load(); }
+
+  // Drops the inherited session and initializes the module again in this
+  // process (call in a child after fork; done implicitly on a pid change).
+  Result<void> ReinitializeAfterFork();
+
+  // For tests: tries to read private key material (CKA_PRIVATE_EXPONENT,
+  // CKA_PRIME_1 of the RSA key, CKA_VALUE of the HMAC key). Ok ONLY if key
+  // bytes came out; CKR_ATTRIBUTE_SENSITIVE gives kPermissionDenied.
+  Result<void> AttemptPrivateKeyExport();
+
+  // For tests: number of objects visible in the logged-in session.
+  Result<size_t> CountObjects();
+
+ private:
+  explicit Pkcs11Token(const Pkcs11Options& options) : options_(options) {}
+
+  // All private members below are called with mu_ held.
+  Result<void> Connect();  // C_Initialize, find slot, open session, login
+  void Disconnect();       // close session, C_Finalize (errors ignored)
+  Result<void> EnsureConnected();
+  // Maps a failed CK_RV to an Error; device errors mark the connection broken.
+  Error Fail(const char* what, unsigned long rv);
+  Result<std::vector<unsigned long>> FindObjects(unsigned long cls, const char* label);
+  Result<std::optional<unsigned long>> FindObject(unsigned long cls, const char* label);
+  // Cached per connection (reset on reconnect and by Provision).
+  Result<unsigned long> HmacKey();
+  Result<unsigned long> RsaKey();
+  Result<void> LoadPublicKeyLocked();
+  Result<SecretBytes> DecryptOaepLocked(std::span<const uint8_t> ciphertext, OaepHash hash);
+  Result<void> OaepSelfTestLocked();
+  Result<std::vector<uint8_t>> ReadAttribute(unsigned long object, unsigned long type);
+
+  const Pkcs11Options options_;
+  std::mutex mu_;
+  _CK_FUNCTION_LIST* module_ = nullptr;  // p11-kit managed module
+  bool initialized_ = false;             // C_Initialize succeeded
+  bool connected_ = false;               // session open and logged in
+  pid_t pid_ = 0;                        // process that initialized the module
+  unsigned long slot_ = 0;
+  unsigned long session_ = 0;   // CK_INVALID_HANDLE
+  unsigned long hmac_key_ = 0;  // object handles, 0 = not looked up yet
+  unsigned long rsa_key_ = 0;
+  std::optional<std::vector<uint8_t>> public_key_der_;  // cached SPKI
+  std::vector<uint8_t> modulus_;                        // big-endian n
+  bool self_test_done_ = false;
+  std::atomic<OaepHash> oaep_hash_{OaepHash::kSha256};
+  std::atomic<uint64_t> operations_{0};
+};
+
+}  // namespace onionmail::hsm
