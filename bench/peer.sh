@@ -1,0 +1,184 @@
+# bench/peer.sh: a private, throw-away Postfix + Dovecot instance on loopback, sourced by
+# bench/run.sh. Nothing under /etc is touched and no system service is started: Postfix runs with
+# `postfix -c DIR` (own main.cf/master.cf, queue and data directories), Dovecot with
+# `dovecot -c FILE` (own base_dir, state_dir and log). Postfix smtpd (STARTTLS) hands mail over an
+# LMTP unix socket to Dovecot, which writes Maildir; Dovecot serves POP3 (STLS required).
+#
+# Variants: plain (no encryption at rest) and crypt (Dovecot mail_crypt with one global RSA-2048
+# key pair: a fresh AES-256-GCM key per message wrapped with RSA, the closest match to onionmaild's
+# per-recipient RSA-OAEP wrap). Both use the same TLS certificate and key as onionmaild.
+#
+# Functions (all take the work directory W, which must be traversable by the postfix user):
+#   peer_setup W VARIANT SMTP_PORT POP3_PORT PASSWORD USER...
+#   peer_start W        starts Postfix and Dovecot; prints nothing
+#   peer_pids W         prints the two master pids (Postfix master, Dovecot master)
+#   peer_stop W         stops both; waits until they are gone
+#   peer_maildir_count W USER...   prints the number of files in the users' Maildir new/ + cur/
+
+peer_setup() {
+  local w="$1" variant="$2" smtp_port="$3" pop3_port="$4" password="$5"
+  shift 5
+  local etc="$w/postfix/etc" dv="$w/dovecot"
+  mkdir -p "$etc" "$w/postfix/queue" "$w/postfix/data" "$dv/run" "$dv/state" "$w/mail"
+  chmod 0755 "$w" "$w/postfix" "$dv"
+  chown mail:mail "$w/mail"
+  chown postfix:postfix "$w/postfix/data"
+
+  # --- Postfix -------------------------------------------------------------------------------
+  local vmap="$etc/vmailbox"
+  : >"$vmap"
+  local u
+  for u in "$@"; do echo "$u@bench.test OK" >>"$vmap"; done
+  cat >"$etc/main.cf" <<CF
+# Private benchmark instance; see bench/peer.sh.
+compatibility_level = 3.6
+queue_directory = $w/postfix/queue
+data_directory = $w/postfix/data
+mail_owner = postfix
+myhostname = bench.test
+mydomain = bench.test
+myorigin = bench.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+local_transport = error:local delivery disabled
+relay_transport = error:no relaying
+default_transport = error:no relaying
+virtual_mailbox_domains = bench.test
+virtual_mailbox_maps = texthash:$vmap
+virtual_transport = lmtp:unix:$dv/run/lmtp
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = $w/tls/cert.pem
+smtpd_tls_key_file = $w/tls/key.pem
+smtpd_tls_loglevel = 0
+message_size_limit = 26214400
+biff = no
+append_dot_mydomain = no
+maillog_file_prefixes = $w
+maillog_file = $w/postfix/maillog
+CF
+  # The services of the Debian master.cf up to postlog, without chroot, and smtpd on our port.
+  awk -v port="$smtp_port" '
+    /^#/ || /^[ \t]/ || NF == 0 { next }
+    $1 == "smtp" && $2 == "inet" { print "127.0.0.1:" port " inet n - n - - smtpd"; next }
+    { if ($5 == "y") $5 = "n"; print }
+    $1 == "postlog" { exit }
+  ' /usr/share/postfix/master.cf.dist >"$etc/master.cf"
+
+  # --- Dovecot -------------------------------------------------------------------------------
+  local plugins="" plugin_block=""
+  if [[ "$variant" == "crypt" ]]; then
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dv/crypt-priv.pem" 2>/dev/null
+    openssl pkey -in "$dv/crypt-priv.pem" -pubout -out "$dv/crypt-pub.pem"
+    plugins="mail_crypt"
+    plugin_block="plugin {
+  mail_crypt_global_private_key = <$dv/crypt-priv.pem
+  mail_crypt_global_public_key = <$dv/crypt-pub.pem
+  mail_crypt_save_version = 2
+}"
+  fi
+  local hash
+  hash=$(openssl passwd -6 "$password")
+  : >"$dv/passwd"
+  for u in "$@"; do echo "$u:{SHA512-CRYPT}$hash" >>"$dv/passwd"; done
+  chmod 0640 "$dv/passwd"
+  chgrp dovecot "$dv/passwd"
+  cat >"$dv/dovecot.conf" <<CF
+# Private benchmark instance; see bench/peer.sh.
+base_dir = $dv/run
+state_dir = $dv/state
+protocols = pop3 lmtp
+listen = 127.0.0.1
+log_path = $dv/dovecot.log
+info_log_path = $dv/dovecot.log
+ssl = required
+ssl_cert = <$w/tls/cert.pem
+ssl_key = <$w/tls/key.pem
+disable_plaintext_auth = yes
+auth_mechanisms = plain
+auth_username_format = %Ln
+first_valid_uid = 8
+first_valid_gid = 8
+mail_location = maildir:~/Maildir
+mail_plugins = \$mail_plugins $plugins
+pop3_uidl_format = %08Xu%08Xv
+passdb {
+  driver = passwd-file
+  args = $dv/passwd
+}
+userdb {
+  driver = static
+  args = uid=mail gid=mail home=$w/mail/%u
+}
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = $pop3_port
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+service imap-login {
+  inet_listener imap {
+    port = 0
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service lmtp {
+  unix_listener lmtp {
+    mode = 0666
+  }
+}
+$plugin_block
+CF
+}
+
+peer_start() {
+  local w="$1"
+  dovecot -c "$w/dovecot/dovecot.conf"
+  postfix -c "$w/postfix/etc" start 2>>"$w/postfix/start.log" >&2
+  local i
+  for i in $(seq 1 100); do
+    [[ -S "$w/dovecot/run/lmtp" && -f "$w/postfix/queue/pid/master.pid" ]] && return 0
+    sleep 0.1
+  done
+  echo "peer did not start; see $w/postfix/start.log and $w/dovecot/dovecot.log" >&2
+  return 1
+}
+
+peer_pids() {
+  local w="$1"
+  echo "$(tr -d ' \n' <"$w/postfix/queue/pid/master.pid") $(cat "$w/dovecot/run/master.pid")"
+}
+
+peer_stop() {
+  local w="$1" pids
+  pids=$(peer_pids "$w" 2>/dev/null) || true
+  postfix -c "$w/postfix/etc" stop >/dev/null 2>&1 || true
+  doveadm -c "$w/dovecot/dovecot.conf" stop >/dev/null 2>&1 || true
+  local p i
+  for p in $pids; do
+    for i in $(seq 1 100); do
+      kill -0 "$p" 2>/dev/null || break
+      sleep 0.1
+    done
+  done
+}
+
+peer_maildir_count() {
+  local w="$1" n=0 u
+  shift
+  for u in "$@"; do
+    local d="$w/mail/$u/Maildir"
+    [[ -d "$d" ]] || continue
+    n=$((n + $(find "$d/new" "$d/cur" -type f 2>/dev/null | wc -l)))
+  done
+  echo "$n"
+}

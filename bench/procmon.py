@@ -1,0 +1,130 @@
+"""Process-tree accounting from /proc for the benchmark (Linux only, stdlib only).
+
+ProcTree(root_pids) follows every descendant of the given server processes (Postfix master,
+Dovecot master, or the single onionmaild process).
+
+* cpu_seconds(): utime+stime+cutime+cstime summed over the live processes of the tree. The c*
+  fields hold the CPU of children that the process has already reaped, so a worker that came and
+  went between two snapshots is still counted, once, in its parent. The difference of two
+  snapshots is the servers' CPU spent in between.
+* Sampler: a thread that samples the tree every `interval` seconds and keeps the peak of the sum
+  of RSS (VmRSS; counts shared pages once per process, so it over-states multi-process servers)
+  and of PSS (smaps_rollup; shared pages divided among their users: the fair total) and the peak
+  process count.
+* machine_cpu(): /proc/stat totals, to report how busy the machine was (and any steal time).
+"""
+
+import os
+import threading
+import time
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _stat_fields(pid):
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        data = f.read().decode("ascii", "replace")
+    # comm may contain spaces and parentheses: split after the last ')'.
+    rest = data[data.rindex(")") + 2:].split()
+    return rest  # rest[0] is field 3 (state)
+
+
+def _children_map():
+    children = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            ppid = int(_stat_fields(name)[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    return children
+
+
+class ProcTree:
+    def __init__(self, root_pids):
+        self.roots = [int(p) for p in root_pids]
+
+    def pids(self):
+        children = _children_map()
+        out, todo = [], list(self.roots)
+        while todo:
+            pid = todo.pop()
+            if not os.path.exists(f"/proc/{pid}"):
+                continue
+            out.append(pid)
+            todo.extend(children.get(pid, []))
+        return out
+
+    def cpu_seconds(self):
+        total = 0
+        for pid in self.pids():
+            try:
+                f = _stat_fields(pid)
+            except OSError:
+                continue
+            # fields 14..17 (utime, stime, cutime, cstime) are rest[11..14]
+            total += sum(int(x) for x in f[11:15])
+        return total / _TICKS
+
+    def memory(self):
+        """Returns (sum RSS bytes, sum PSS bytes, process count)."""
+        rss = pss = n = 0
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/statm") as f:
+                    rss += int(f.read().split()[1]) * _PAGE
+                with open(f"/proc/{pid}/smaps_rollup") as f:
+                    for line in f:
+                        if line.startswith("Pss:"):
+                            pss += int(line.split()[1]) * 1024
+                            break
+                n += 1
+            except (OSError, ValueError, IndexError):
+                continue
+        return rss, pss, n
+
+
+class Sampler(threading.Thread):
+    def __init__(self, tree, interval=0.1):
+        super().__init__(daemon=True)
+        self.tree, self.interval = tree, interval
+        self.peak_rss = self.peak_pss = self.peak_procs = 0
+        self._halt = threading.Event()
+
+    def run(self):
+        while not self._halt.is_set():
+            self.sample()
+            self._halt.wait(self.interval)
+
+    def sample(self):
+        rss, pss, n = self.tree.memory()
+        self.peak_rss = max(self.peak_rss, rss)
+        self.peak_pss = max(self.peak_pss, pss)
+        self.peak_procs = max(self.peak_procs, n)
+
+    def stop(self):
+        self._halt.set()
+        self.join()
+        self.sample()
+
+
+def machine_cpu():
+    with open("/proc/stat") as f:
+        vals = [int(x) for x in f.readline().split()[1:]]
+    idle = vals[3] + vals[4]
+    steal = vals[7] if len(vals) > 7 else 0
+    return sum(vals[:8]), idle, steal
+
+
+def machine_busy(before, after):
+    total = after[0] - before[0]
+    if total <= 0:
+        return 0.0, 0.0
+    return (1 - (after[1] - before[1]) / total) * 100, (after[2] - before[2]) / total * 100
+
+
+def now():
+    return time.perf_counter()

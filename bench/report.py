@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Turns the loadgen JSON of onionmaild and of the Postfix + Dovecot variants into one report.
+
+Every figure is the median over the runs (min..max shown for rates). Ratios are
+onionmaild / peer: above 1 means onionmaild is faster (rates) or costlier (CPU, memory, latency).
+For the peer, SMTP throughput is the end-to-end "delivered" rate (message is a Maildir file),
+because onionmaild answers 250 only after the message is stored and fsynced; the peer's
+"accepted" (queued) rate is shown beside it. Nothing here is hard-coded: all numbers come from
+the JSON files. Writes Markdown (--md) and JSON (--json) and prints the Markdown.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    return {
+        "nproc": os.cpu_count(), "cpu_model": model, "mem_gib": round(mem_kib / 2**20, 1),
+        "kernel": platform.release(), "os": sh(". /etc/os-release && echo $PRETTY_NAME"),
+        "filesystem": sh("df -T /tmp | awk 'NR==2{print $2\" on \"$1}'"),
+        "postfix": sh("postconf -d -h mail_version"), "dovecot": sh("dovecot --version"),
+        "openssl": sh("openssl version"), "python": platform.python_version(),
+    }
+
+
+def groups(doc):
+    out = {}
+    for ph in doc["phases"]:
+        key = (ph["kind"], ph.get("size"), ph.get("group"), ph["conc"])
+        out.setdefault(key, []).append(ph)
+    return out
+
+
+def med(phases, field):
+    vals = [p[field] for p in phases if p.get(field) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def span(phases, field):
+    vals = [p[field] for p in phases if p.get(field) is not None]
+    return (min(vals), max(vals)) if vals else (None, None)
+
+
+def f(v, digits=1):
+    if v is None:
+        return "–"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}"
+
+
+def rate_cell(phases, field):
+    lo, hi = span(phases, field)
+    m = med(phases, field)
+    if m is None:
+        return "–"
+    return f(m) if len(phases) == 1 else f"{f(m)} ({f(lo)}..{f(hi)})"
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}×" if a is not None and b else "–"
+
+
+def size_label(size):
+    return f"{size // 1024} KiB" if size < 1 << 20 else f"{size >> 20} MiB"
+
+
+def build(om, peers):
+    omg = groups(om)
+    pgs = [(p["server"], groups(p)) for p in peers]
+    lines = []
+    add = lines.append
+    names = [n for n, _ in pgs]
+    add("### SMTP delivery (STARTTLS, one connection per message, 1 recipient)\n")
+    add("onionmaild: 250 = encrypted, fsynced, renamed. Peer: *delivered* = file in Maildir "
+        "(end-to-end); *accepted* = 250 from Postfix (queued).\n")
+    head = "| size | conc | onionmaild msg/s | " + " | ".join(
+        f"{n} delivered msg/s (accepted)" for n in names) + " | " + " | ".join(
+        f"ratio vs {n}" for n in names) + " |"
+    add(head)
+    add("|" + "---|" * (head.count("|") - 1))
+    smtp_keys = sorted(k for k in omg if k[0] == "smtp")
+    for key in smtp_keys:
+        o = omg[key]
+        cells = [size_label(key[1]), str(key[3]), rate_cell(o, "rate")]
+        rats = []
+        for _, g in pgs:
+            p = g.get(key, [])
+            cells.append(f"{rate_cell(p, 'delivered_rate')} ({f(med(p, 'rate'))})")
+            rats.append(ratio(med(o, "rate"), med(p, "delivered_rate")))
+        add("| " + " | ".join(cells + rats) + " |")
+
+    add("\n### SMTP latency and cost per message (medians over runs)\n")
+    add("Latency: connect .. 250 after the final dot (TLS handshake included). CPU: all server "
+        "processes (from /proc/<pid>/stat, reaped children included) per message, up to the "
+        "last delivery. Memory: peak sum over the server's processes during the phase.\n")
+    servers = [("onionmaild", omg)] + pgs
+    head = "| size | conc | server | p50 ms | p99 ms | CPU ms/msg | peak ΣRSS MiB | " \
+           "peak ΣPSS MiB | procs | client CPU ms/msg |"
+    add(head)
+    add("|" + "---|" * (head.count("|") - 1))
+    for key in smtp_keys:
+        for name, g in servers:
+            p = g.get(key, [])
+            ok = med(p, "ok") or 0
+            add(f"| {size_label(key[1])} | {key[3]} | {name} | {f(med(p, 'p50_ms'))} | "
+                f"{f(med(p, 'p99_ms'))} | {f(med(p, 'server_cpu_ms_per_item'), 2)} | "
+                f"{f(med(p, 'peak_rss_mib'))} | {f(med(p, 'peak_pss_mib'))} | "
+                f"{f(med(p, 'peak_procs'), 0)} | "
+                f"{f(med(p, 'client_cpu_s') * 1e3 / ok if ok else None, 2)} |")
+
+    add("\n### POP3 sessions (STLS, USER/PASS, LIST, RETR all, QUIT; no DELE)\n")
+    add(f"Each mailbox holds {om['fixture_per_mailbox']} messages of 4 KiB. onionmaild "
+        "kdf-default = Argon2id t=3, m=64 MiB (the shipped default, paid at every login); "
+        "kdf-small = Argon2id t=1, m=8 KiB (to separate protocol and storage cost from KDF "
+        "cost). Peer = Dovecot passwd-file with SHA512-CRYPT (its usual scheme).\n")
+    head = "| conc | server / KDF | sessions/s | RETR msg/s | p50 ms | p99 ms | " \
+           "CPU ms/session | peak ΣRSS MiB | peak ΣPSS MiB | " + " | ".join(
+               f"ratio vs {n}" for n in names) + " |"
+    add(head)
+    add("|" + "---|" * (head.count("|") - 1))
+    pop_keys = sorted((k for k in omg if k[0] == "pop3"), key=lambda k: (k[3], k[2]))
+    peer_pop = {n: {k[3]: v for k, v in g.items() if k[0] == "pop3"} for n, g in pgs}
+    rows = []
+    for key in pop_keys:
+        rows.append((key[3], f"onionmaild {key[2]}", omg[key], True))
+    for conc in sorted({k[3] for k in pop_keys}):
+        for n in names:
+            if conc in peer_pop[n]:
+                rows.append((conc, f"{n} {peer_pop[n][conc][0].get('group', '')}",
+                             peer_pop[n][conc], False))
+    rows.sort(key=lambda r: (r[0], not r[3]))
+    for conc, label, p, is_om in rows:
+        rats = []
+        for n in names:
+            q = peer_pop[n].get(conc, [])
+            rats.append(ratio(med(p, "rate"), med(q, "rate")) if is_om else "")
+        add(f"| {conc} | {label} | {rate_cell(p, 'rate')} | {f(med(p, 'msg_rate'))} | "
+            f"{f(med(p, 'p50_ms'))} | {f(med(p, 'p99_ms'))} | "
+            f"{f(med(p, 'server_cpu_ms_per_item'), 2)} | {f(med(p, 'peak_rss_mib'))} | "
+            f"{f(med(p, 'peak_pss_mib'))} | " + " | ".join(rats) + " |")
+
+    add("\n### Whole run\n")
+    add("| server | peak ΣRSS MiB | peak ΣPSS MiB | max procs | errors | machine busy % "
+        "(median) | steal % (max) | TLS |")
+    add("|---|---|---|---|---|---|---|---|")
+    for name, doc in [("onionmaild", om)] + [(p["server"], p) for p in peers]:
+        ph = doc["phases"]
+        tls = next((p["tls"] for p in ph if p.get("tls")), None)
+        add(f"| {name} | {f(max(p['peak_rss_mib'] for p in ph))} | "
+            f"{f(max(p['peak_pss_mib'] for p in ph))} | {max(p['peak_procs'] for p in ph)} | "
+            f"{sum(p['errors'] for p in ph)} | {f(med(ph, 'machine_busy_pct'))} | "
+            f"{f(max(p['steal_pct'] for p in ph), 2)} | {' '.join(tls) if tls else '–'} |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--onionmaild", required=True)
+    ap.add_argument("--peer", action="append", required=True)
+    ap.add_argument("--md")
+    ap.add_argument("--json")
+    ap.add_argument("--command", default="bench/run.sh")
+    ap.add_argument("--onionmaild-version", default="unknown")
+    a = ap.parse_args()
+    with open(a.onionmaild) as fh:
+        om = json.load(fh)
+    peers = []
+    for path in a.peer:
+        with open(path) as fh:
+            peers.append(json.load(fh))
+    m = machine()
+    m["onionmaild"] = a.onionmaild_version
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    header = (f"# onionmaild vs Postfix + Dovecot: {when}\n\n"
+              f"Command: `{a.command}` (plan {om['plan']}, {om['runs']} run(s) per phase; "
+              "median, min..max)\n\n"
+              f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['mem_gib']} GiB, {m['os']}, "
+              f"kernel {m['kernel']}, {m['filesystem']}. Load generator on the same CPUs.\n\n"
+              f"Versions: onionmaild {m['onionmaild']}, Postfix {m['postfix']}, Dovecot "
+              f"{m['dovecot']}, {m['openssl']}, Python {m['python']}.\n\n")
+    text = header + build(om, peers)
+    print(text)
+    if a.md:
+        with open(a.md, "w") as fh:
+            fh.write(text)
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump({"when": when, "command": a.command, "machine": m, "onionmaild": om,
+                       "peers": peers}, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()

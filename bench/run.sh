@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# bench/run.sh: onionmaild vs Postfix + Dovecot, same machine, same run, same workload.
+#
+# Installs what is missing (build deps, postfix, dovecot-core/-pop3d/-lmtpd; no service is
+# started), builds onionmaild in Release, then for each server in turn: sets it up in a private
+# temp dir on 127.0.0.1 (own config, queue, mail and state dirs, own ports), starts it, runs
+# bench/loadgen.py against it, stops it. Servers: onionmaild (default Argon2id for p1..p8, small
+# Argon2id for k1..k8), postfix+dovecot plain, postfix+dovecot mail_crypt (global RSA-2048).
+# Prints a ratio table and writes bench/results/<UTC date>.md and .json. Not a test; CI does
+# not run it (except perhaps --quick as a smoke check). About 5-8 minutes with the defaults.
+#
+# Usage: bench/run.sh [--quick] [--runs N] [--rev REV] [--out DIR] [--no-install] [--keep]
+#   --quick       tiny counts, 1 run (a smoke check that everything still works; ~1 minute)
+#   --runs N      repetitions of every phase; the table shows the median (default 3)
+#   --out DIR     where results go (default bench/results)
+#   --no-install  do not call apt-get; fail if something is missing
+#   --keep        keep the temp dir (configs, logs, mail) for inspection
+#   --rev REV     benchmark a committed revision (git archive into the temp dir) instead of
+#                 the working tree
+# Environment: BUILD_DIR (default <repo>/build-bench, or the temp dir with --rev), JOBS
+# (default 2), OM_BIN_DIR (use onionmaild and onionmailctl from there; no build),
+# BENCH_LABEL (appended to the onionmaild version in the report, e.g. "patched: TCP_NODELAY").
+set -euo pipefail
+
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+top=$(cd "$(dirname "$0")/.." && pwd)
+invocation="bench/run.sh${*:+ $*}"
+[[ -n "${OM_BIN_DIR:-}" ]] && invocation="OM_BIN_DIR=$OM_BIN_DIR $invocation"
+plan=full runs=3 out="$top/bench/results" install=1 keep=0 rev=""
+while (($#)); do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    --quick) plan=quick runs=1 ;;
+    --runs) runs="$2"; shift ;;
+    --out) out="$2"; shift ;;
+    --no-install) install=0 ;;
+    --keep) keep=1 ;;
+    --rev) rev="$2"; shift ;;
+    *) echo "unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ $(id -u) -eq 0 ]] || { echo "run as root (Postfix and Dovecot need it)" >&2; exit 1; }
+
+# --- 1. packages --------------------------------------------------------------------------------
+PEER_PACKAGES=(postfix dovecot-core dovecot-pop3d dovecot-lmtpd openssl python3 procps)
+missing=()
+for p in "${PEER_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((install)); then
+  "$top/provisioning/install-deps.sh"
+  if ((${#missing[@]})); then
+    echo "bench: installing ${missing[*]} (services are not started)"
+    # Keep the packages' own services from starting: a private instance is started below.
+    guard=0
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+      chmod 0755 /usr/sbin/policy-rc.d
+      guard=1
+    fi
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    if ((guard)); then rm -f /usr/sbin/policy-rc.d; fi
+  fi
+elif ((${#missing[@]})); then
+  echo "bench: missing packages: ${missing[*]}" >&2
+  exit 1
+fi
+
+# --- 2. build -----------------------------------------------------------------------------------
+W=$(mktemp -d /tmp/onionmail-bench.XXXXXX)
+chmod 0755 "$W"
+om_pid=""
+source "$top/bench/peer.sh"
+cleanup() {
+  if [[ -n "$om_pid" ]]; then kill -TERM "$om_pid" 2>/dev/null; wait "$om_pid" 2>/dev/null || true; fi
+  for v in plain crypt; do if [[ -d "$W/$v" ]]; then peer_stop "$W/$v"; fi; done
+  if ((keep)); then echo "bench: kept $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+src="$top" build=${BUILD_DIR:-$top/build-bench}
+if [[ -n "$rev" ]]; then  # a committed revision, exported read-only (no git state is changed)
+  src="$W/src" build=${BUILD_DIR:-$W/build}
+  mkdir -p "$src"
+  git -C "$top" archive "$rev" | tar -x -C "$src"
+fi
+if [[ -n "${OM_BIN_DIR:-}" ]]; then
+  echo "bench: using the prebuilt binaries in $OM_BIN_DIR"
+elif echo "bench: building onionmaild (Release) from $src${rev:+ at $rev} into $build"
+  ! { cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release &&
+  ninja -C "$build" -j "${JOBS:-2}" onionmaild onionmailctl; } >"$W/build.log" 2>&1; then
+  tail -30 "$W/build.log" >&2
+  echo "bench: build failed (log above)" >&2
+  exit 1
+fi
+om="$build/src/server/onionmaild" ctl="$build/src/ctl/onionmailctl"
+if [[ -n "${OM_BIN_DIR:-}" ]]; then om="$OM_BIN_DIR/onionmaild" ctl="$OM_BIN_DIR/onionmailctl"; fi
+version=$(git -C "$top" rev-parse --short "${rev:-HEAD}" 2>/dev/null || echo unknown)
+[[ -z "$rev" && -n "$(git -C "$top" status --porcelain -- src 2>/dev/null)" ]] && version+="+dirty"
+version+="${BENCH_LABEL:+ ($BENCH_LABEL)}"
+
+# --- 3. ports, cleanup --------------------------------------------------------------------------
+free_ports() {
+  python3 -c 'import socket
+ss=[socket.socket() for _ in range(2)]
+[s.bind(("127.0.0.1",0)) for s in ss]
+print(*[s.getsockname()[1] for s in ss])'
+}
+stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
+mkdir -p "$out"
+pw_read="bench-read-$RANDOM$RANDOM" pw_send="bench-send-$RANDOM$RANDOM"
+printf '%s\n' "$pw_read" >"$W/pw-read"
+printf '%s\n' "$pw_send" >"$W/pw-send"
+chmod 0600 "$W/pw-read" "$W/pw-send"
+loadgen=(python3 "$top/bench/loadgen.py" --plan "$plan" --runs "$runs")
+
+# --- 4. onionmaild ------------------------------------------------------------------------------
+read -r smtp_port pop3_port < <(free_ports)
+mkdir -p -m 0700 "$W/om"
+om_conf() {  # $1: extra [kdf] section
+  cat <<CONF
+[server]
+domain = "bench.test"
+state_dir = "$W/om/state"
+[smtp]
+listen = "127.0.0.1:$smtp_port"
+[pop3]
+listen = "127.0.0.1:$pop3_port"
+[log]
+level = "warning"
+$1
+CONF
+}
+om_conf "" >"$W/om/default.toml"
+om_conf $'[kdf]\nargon2_t_cost = 1\nargon2_m_cost_kib = 8\nargon2_parallelism = 1' >"$W/om/small.toml"
+echo "bench: onionmaild: creating state and 24 users (p1..p8 with the default Argon2id)"
+"$ctl" --config "$W/om/default.toml" init >/dev/null
+add_users() {  # config prefix
+  local i
+  for i in 1 2 3 4 5 6 7 8; do
+    "$ctl" --config "$1" user add "$2$i" --smtp-password-file "$W/pw-send" \
+      --pop3-password-file "$W/pw-read" >/dev/null
+  done
+}
+add_users "$W/om/default.toml" p   # headline: the default KDF (a deliberate cost per login)
+add_users "$W/om/small.toml" k     # small KDF, to separate protocol/storage cost from KDF cost
+add_users "$W/om/small.toml" u     # SMTP recipients (delivery uses only the public inbox key)
+mkdir -p "$W/tls"
+cp "$W/om/state/tls/cert.pem" "$W/om/state/tls/key.pem" "$W/tls/"  # peers use the same cert
+"$om" --config "$W/om/default.toml" 2>"$W/om/onionmaild.log" &
+om_pid=$!
+for _ in $(seq 1 100); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $pop3_port), 1).close()" \
+    2>/dev/null && break
+  sleep 0.1
+done
+echo "bench: onionmaild pid $om_pid"
+"${loadgen[@]}" --name onionmaild --smtp-port "$smtp_port" --pop3-port "$pop3_port" \
+  --pids "$om_pid" --om-mbox "$W/om/state/mbox" \
+  --pop3-group "kdf-default:p:$pw_read:1" --pop3-group "kdf-small:k:$pw_read:0" \
+  --out "$W/onionmaild.json"
+kill -TERM "$om_pid"
+wait "$om_pid" || true
+om_pid=""
+
+# --- 5. Postfix + Dovecot, plain and mail_crypt -------------------------------------------------
+for variant in plain crypt; do
+  read -r smtp_port pop3_port < <(free_ports)
+  vw="$W/$variant"
+  mkdir -p "$vw"
+  cp -r "$W/tls" "$vw/tls"
+  users=(u1 u2 u3 u4 u5 u6 u7 u8 p1 p2 p3 p4 p5 p6 p7 p8)
+  peer_setup "$vw" "$variant" "$smtp_port" "$pop3_port" "$pw_read" "${users[@]}"
+  peer_start "$vw"
+  read -r pf_pid dv_pid < <(peer_pids "$vw")
+  echo "bench: postfix+dovecot ($variant) pids $pf_pid $dv_pid"
+  "${loadgen[@]}" --name "postfix+dovecot-$variant" --smtp-port "$smtp_port" \
+    --pop3-port "$pop3_port" --pids "$pf_pid,$dv_pid" --maildir "$vw/mail" \
+    --pop3-group "sha512-crypt:p:$pw_read:0" --out "$W/peer-$variant.json"
+  peer_stop "$vw"
+done
+
+# --- 6. report ----------------------------------------------------------------------------------
+python3 "$top/bench/report.py" --onionmaild "$W/onionmaild.json" \
+  --peer "$W/peer-plain.json" --peer "$W/peer-crypt.json" \
+  --md "$out/$stamp.md" --json "$out/$stamp.json" \
+  --command "$invocation" \
+  --onionmaild-version "$version"
+echo "bench: wrote $out/$stamp.md and $out/$stamp.json"
