@@ -1,0 +1,101 @@
+// Tpm2Token: hsm::Token over tss2-esys (swtpm in tests, /dev/tpmrm0 in
+// production). Created through OpenTpm2Token (hsm/token.h); the concrete
+// class is visible for tests only (AttemptPrivateKeyExport).
+//
+// Contract (in addition to hsm/token.h):
+//  - Open connects (TCTI string from the options; never auto-probed), starts
+//    the TPM if needed, re-creates the storage primary from a fixed ECC P-256
+//    template, loads the key blobs key_dir/hmac.tpm2 and key_dir/rsa.tpm2 when
+//    present and runs the OAEP self-test (SHA-256, else SHA-1). An unreachable
+//    TPM is kUnavailable "TPM not reachable at <tcti>"; a wrong authValue is
+//    kUnauthenticated. Without blobs Open succeeds and every key operation
+//    returns kFailedPrecondition "not provisioned" until Provision().
+//  - The authValue is the auth_file content without one trailing newline; if
+//    longer than 32 bytes (the SHA-256 digest size, the TPM's limit) its
+//    SHA-256 digest is used instead.
+//  - With pcrs, objects carry authPolicy = PolicyPCR(sha256: pcrs at
+//    provision time) + PolicyAuthValue and are used through a salted policy
+//    session; otherwise through a salted HMAC session. Both encrypt
+//    parameters (AES-128-CFB). Every session and transient object is flushed
+//    after each operation; only the primary stays loaded.
+//  - A transport error closes the connection and returns kUnavailable; the
+//    next call reconnects (and flushes leftover transient objects).
+#pragma once
+
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_tctildr.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hsm/token.h"
+#include "hsm/tpm2/esys_support.h"
+
+namespace onionmail::hsm::tpm2 {
+
+class Tpm2Token final : public Token {
+ public:
+  static Result<std::unique_ptr<Tpm2Token>> Open(const Tpm2Options& options);
+  ~Tpm2Token() override;
+
+  std::string_view backend_name() const override { return "tpm2"; }
+  Result<void> Provision(int rsa_bits) override;
+  Result<std::array<uint8_t, 32>> Hmac(std::span<const uint8_t> data) override;
+  Result<std::vector<uint8_t>> ServerPublicKey() override;
+  Result<std::vector<uint8_t>> RsaPrivateRaw(std::span<const uint8_t> input) override;
+  Result<SecretBytes> RsaDecryptOaep(std::span<const uint8_t> ciphertext) override;
+  OaepHash oaep_hash() const override { return oaep_hash_; }
+  Result<void> Probe() override;
+  uint64_t operations() const override { return operations_.load(); }
+
+  // Tries TPM2_Duplicate of the RSA key. The key is fixedTPM|fixedParent, so
+  // the TPM must refuse: kPermissionDenied. Returns ok only if it worked.
+  Result<void> AttemptPrivateKeyExport();
+
+  std::string hmac_blob_path() const { return options_.key_dir + "/hmac.tpm2"; }
+  std::string rsa_blob_path() const { return options_.key_dir + "/rsa.tpm2"; }
+
+ private:
+  explicit Tpm2Token(Tpm2Options options);
+
+  // All below run with mu_ held.
+  Result<void> Connect();
+  void Disconnect();
+  Result<void> EnsureConnected();
+  Error Fail(TSS2_RC rc, std::string_view command);
+  Result<void> LoadBlobs();
+  Result<void> RunOaepSelfTest();
+  Result<TPM2B_DIGEST> PolicyDigest();
+  Result<ESYS_TR> StartSession(TPM2_SE type);
+  // Loads `blob` and returns an authorisation session for it (policy or
+  // HMAC). Both are flushed by the guards.
+  Result<void> LoadForUse(const KeyBlob& blob, std::unique_ptr<HandleGuard>* object,
+                          std::unique_ptr<HandleGuard>* session);
+  Result<KeyBlob> CreateKey(const TPM2B_PUBLIC& templ);
+  Result<SecretBytes> Decrypt(std::span<const uint8_t> input, const TPMT_RSA_DECRYPT& scheme);
+  Result<SecretBytes> DecryptOaepLocked(std::span<const uint8_t> ciphertext, OaepHash hash);
+  Result<void> RequireKey(const std::optional<KeyBlob>& blob, const std::string& path);
+  // Locks, connects if needed, runs f, tears the connection down after a
+  // transport error.
+  template <typename F>
+  auto Run(F&& f) -> decltype(f());
+
+  Tpm2Options options_;
+  SecretBytes auth_;
+  std::mutex mu_;
+  TSS2_TCTI_CONTEXT* tcti_ = nullptr;
+  ESYS_CONTEXT* esys_ = nullptr;
+  ESYS_TR primary_ = ESYS_TR_NONE;
+  bool reconnect_needed_ = false;
+  std::optional<KeyBlob> hmac_blob_;
+  std::optional<KeyBlob> rsa_blob_;
+  std::vector<uint8_t> public_der_;
+  OaepHash oaep_hash_ = OaepHash::kSha256;
+  std::atomic<uint64_t> operations_{0};
+};
+
+}  // namespace onionmail::hsm::tpm2
