@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Demo: installs what is missing, builds, provisions a demo state directory
-# (./demo-state) and runs onionmaild in the foreground on 127.0.0.1.
+# Demo: installs what is missing, builds, provisions a SoftHSM2 token and a
+# demo state directory (./demo-state) and runs onionmaild in the foreground on
+# 127.0.0.1. The server's keys are generated inside the token.
 # Idempotent: an existing demo state is reused. Ctrl-C stops the server.
 #
 # Usage: provisioning/demo.sh [--help]
@@ -16,15 +17,23 @@ state="$top/demo-state"
 conf="$state/onionmaild.toml"
 ctl="$top/build/src/ctl/onionmailctl"
 mkdir -p -m 0700 "$state"
+"$top/provisioning/softhsm-init.sh" --dir "$state/softhsm" --label onionmaild --non-interactive
 if [[ ! -f "$conf" ]]; then
   cat >"$conf" <<CONF
 # Demo configuration: loopback only. See docs/configuration.md.
 [server]
 domain = "demo.onion"
 state_dir = "$state/data"
+
+[keys]
+backend = "pkcs11"
+pkcs11_module = "$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1)"
+token_label = "onionmaild"
+pin_file = "$state/softhsm/user.pin"
+softhsm2_conf = "$state/softhsm/softhsm2.conf"
 CONF
 fi
-if [[ ! -f "$state/data/server.key" ]]; then
+if [[ ! -f "$state/data/tls/cert.pem" ]]; then
   "$ctl" --config "$conf" init
 fi
 cat <<MSG
@@ -32,6 +41,7 @@ cat <<MSG
 onionmaild demo
   SMTP (STARTTLS required): 127.0.0.1:2525    POP3 (STLS required): 127.0.0.1:1110
   TLS certificate:          $state/data/tls/cert.pem
+  key store:                SoftHSM2 token "onionmaild" in $state/softhsm (PIN file user.pin)
   add a user (prints two generated passwords: SMTP send, POP3 read):
     $ctl --config $conf user add alice
   send:  swaks --server 127.0.0.1 --port 2525 --tls --auth PLAIN --auth-user alice \\

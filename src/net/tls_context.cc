@@ -31,6 +31,9 @@ Result<std::shared_ptr<TlsContext>> TlsContext::NewContext(const std::string& ce
     return MakeError(ErrorCode::kInternal, "cannot set TLS 1.2 cipher list");
   }
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  // TLS 1.3 sends session tickets even with SSL_OP_NO_TICKET; we resume no
+  // sessions, so send none.
+  SSL_CTX_set_num_tickets(ctx, 0);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
     return MakeError(ErrorCode::kNotFound,
                      "cannot load TLS certificate " + cert_file + ": " + OpenSslError());

@@ -51,7 +51,7 @@ net::Timeouts MakeTimeouts(uint32_t idle_s, uint32_t session_s) {
 int Serve(const config::Config& config) {
   auto state = State::Open(config);
   if (!state.ok()) return Fail(state.error().message);
-  auto tls = net::TlsContext::Load(config.tls_cert_path(), config.tls_key_path());
+  auto tls = (*state)->Tls();
   if (!tls.ok()) return Fail(tls.error().message);
 
   auto smtp_addr = net::ParseHostPort(config.smtp_listen);

@@ -3,6 +3,8 @@
 #include "server/state.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,8 +12,11 @@
 
 #include "ctl/tls_cert.h"
 #include "hsm/key_store.h"
+#include "hsm/token.h"
+#include "hsm/token_key_store.h"
 #include "keys/local_key_service.h"
 #include "mail/local_backend.h"
+#include "net/remote_key.h"
 #include "store/mailbox_store.h"
 
 namespace onionmail::server {
@@ -38,12 +43,48 @@ crypto::Argon2Params KdfParams(const config::Config& c) {
   return p;
 }
 
+using PkeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+
+// Connects to the configured hardware token (pkcs11 or tpm2).
+Result<std::shared_ptr<hsm::Token>> OpenToken(const config::Config& c) {
+  Result<std::unique_ptr<hsm::Token>> token = MakeError(ErrorCode::kInternal, "no backend");
+  if (c.keys_backend == "pkcs11") {
+    if (!c.softhsm2_conf.empty()) ::setenv("SOFTHSM2_CONF", c.softhsm2_conf.c_str(), 1);
+    hsm::Pkcs11Options o;
+    o.module_path = c.pkcs11_module;
+    o.token_label = c.pkcs11_token_label;
+    o.pin_file = c.pkcs11_pin_file;
+    token = hsm::OpenPkcs11Token(o);
+  } else {
+    hsm::Tpm2Options o;
+    o.tcti = c.tpm2_tcti;
+    o.key_dir = c.tpm2_key_dir_path();
+    o.auth_file = c.tpm2_auth_file;
+    o.pcrs = c.tpm2_pcrs;
+    token = hsm::OpenTpm2Token(o);
+  }
+  if (!token.ok()) {
+    return MakeError(token.error().code, c.keys_backend + " key store: " + token.error().message);
+  }
+  return std::shared_ptr<hsm::Token>(std::move(*token));
+}
+
+// The token's RSA key as an OpenSSL key whose private operations run in it.
+Result<PkeyPtr> TokenServerKey(const std::shared_ptr<hsm::Token>& token) {
+  auto pub = token->ServerPublicKey();
+  if (!pub.ok()) return pub.error();
+  auto key = net::MakeRemoteRsaKey(*pub, [token](std::span<const uint8_t> in) {
+    return token->RsaPrivateRaw(in);
+  });
+  if (!key.ok()) return key.error();
+  return PkeyPtr(*key, EVP_PKEY_free);
+}
+
 class LocalState : public State {
  public:
-  LocalState(config::Config config, std::unique_ptr<hsm::KeyStore> key_store)
-      : config_(std::move(config)), key_store_(std::move(key_store)) {}
-
-  Result<void> Init() {
+  LocalState(config::Config config, std::shared_ptr<hsm::Token> token,
+             std::unique_ptr<hsm::KeyStore> key_store)
+      : config_(std::move(config)), token_(std::move(token)), key_store_(std::move(key_store)) {
     keys::LocalKeyService::Options options;
     options.state_dir = config_.state_dir;
     options.kdf = KdfParams(config_);
@@ -51,7 +92,6 @@ class LocalState : public State {
     key_service_ = std::make_unique<keys::LocalKeyService>(*key_store_, options);
     mailbox_store_ = std::make_unique<store::MailboxStore>(config_.state_dir);
     backend_ = std::make_unique<mail::LocalBackend>(*key_service_, *mailbox_store_);
-    return Ok();
   }
 
   const config::Config& config() const override { return config_; }
@@ -62,9 +102,16 @@ class LocalState : public State {
   Result<size_t> SweepExpired() override {
     return mailbox_store_->SweepExpired(std::chrono::hours(24) * config_.retention_days);
   }
+  Result<std::shared_ptr<net::TlsContext>> Tls() override {
+    if (!token_) return net::TlsContext::Load(config_.tls_cert_path(), config_.tls_key_path());
+    auto key = TokenServerKey(token_);
+    if (!key.ok()) return key.error();
+    return net::TlsContext::LoadWithKey(config_.tls_cert_path(), key->get());
+  }
 
  private:
   config::Config config_;
+  std::shared_ptr<hsm::Token> token_;  // null for the file backend
   std::unique_ptr<hsm::KeyStore> key_store_;
   std::unique_ptr<keys::LocalKeyService> key_service_;
   std::unique_ptr<store::MailboxStore> mailbox_store_;
@@ -75,32 +122,50 @@ class LocalState : public State {
 
 Result<void> InitState(const config::Config& config) {
   const std::string& dir = config.state_dir;
-  if (::access(config.server_key_path().c_str(), F_OK) == 0) {
+  if (::access(config.tls_cert_path().c_str(), F_OK) == 0) {
     return MakeError(ErrorCode::kAlreadyExists, dir + " is already initialised");
   }
   ONIONMAIL_RETURN_IF_ERROR(MakeDir(dir));
   for (const char* sub : {"/tls", "/users", "/mbox", "/tmp"}) {
     ONIONMAIL_RETURN_IF_ERROR(MakeDir(dir + sub));
   }
-  auto key_store = hsm::CreateFileKeyStore(config.server_key_path());
-  if (!key_store.ok()) return key_store.error();
-  return ctl::CreateSelfSignedCertificate(config.domain, config.tls_cert_path(),
-                                          config.tls_key_path());
+  if (config.keys_backend == "file") {
+    auto key_store = hsm::CreateFileKeyStore(config.server_key_path());
+    if (!key_store.ok()) return key_store.error();
+    return ctl::CreateSelfSignedCertificate(config.domain, config.tls_cert_path(),
+                                            config.tls_key_path());
+  }
+  if (config.keys_backend == "tpm2") ONIONMAIL_RETURN_IF_ERROR(MakeDir(config.tpm2_key_dir_path()));
+  auto token = OpenToken(config);
+  if (!token.ok()) return token.error();
+  // The server RSA key and the HMAC root are generated inside the device.
+  ONIONMAIL_RETURN_IF_ERROR((*token)->Provision(2048));
+  auto key = TokenServerKey(*token);
+  if (!key.ok()) return key.error();
+  return ctl::CreateCertificateForKey(config.domain, config.tls_cert_path(), key->get());
 }
 
 Result<std::unique_ptr<State>> State::Open(const config::Config& config) {
-  if (::access(config.state_dir.c_str(), F_OK) != 0) {
+  if (::access(config.tls_cert_path().c_str(), F_OK) != 0) {
     return MakeError(ErrorCode::kNotFound, "state directory " + config.state_dir +
-                                               " does not exist: run `onionmailctl init`");
+                                               " is not initialised: run `onionmailctl init`");
   }
-  auto key_store = hsm::OpenFileKeyStore(config.server_key_path());
+  std::shared_ptr<hsm::Token> token;
+  Result<std::unique_ptr<hsm::KeyStore>> key_store =
+      MakeError(ErrorCode::kInternal, "no key store");
+  if (config.keys_backend == "file") {
+    key_store = hsm::OpenFileKeyStore(config.server_key_path());
+  } else {
+    auto opened = OpenToken(config);
+    if (!opened.ok()) return opened.error();
+    token = *opened;
+    key_store = hsm::OpenTokenKeyStore(token);
+  }
   if (!key_store.ok()) {
-    return MakeError(key_store.error().code,
-                     "server key store: " + key_store.error().message);
+    return MakeError(key_store.error().code, "server key store: " + key_store.error().message);
   }
-  auto state = std::make_unique<LocalState>(config, std::move(*key_store));
-  ONIONMAIL_RETURN_IF_ERROR(state->Init());
-  return std::unique_ptr<State>(std::move(state));
+  return std::unique_ptr<State>(
+      std::make_unique<LocalState>(config, std::move(token), std::move(*key_store)));
 }
 
 }  // namespace onionmail::server

@@ -5,7 +5,9 @@
 // key, TLS certificate and sub-directories, refusing to touch an existing
 // one (kAlreadyExists). State::Open() fails with a clear error naming what
 // is missing when the directory is not initialised. This is the one place
-// that picks the key-store backend.
+// that picks the key-store backend ([keys] backend = file | pkcs11 | tpm2):
+// for the hardware backends, InitState() creates the keys inside the token
+// (Provision) and signs the certificate with the token's RSA key.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +18,7 @@
 #include "config/config.h"
 #include "keys/key_service.h"
 #include "mail/backend.h"
+#include "net/tls_context.h"
 
 namespace onionmail::server {
 
@@ -31,6 +34,9 @@ class State {
   virtual keys::KeyService& keys() = 0;
   virtual mail::DeliveryBackend& delivery() = 0;
   virtual mail::MailboxBackend& mailboxes() = 0;
+  // The TLS context: certificate from the state dir; the private key is a
+  // PEM file (file backend) or the token's RSA key (private ops in the token).
+  virtual Result<std::shared_ptr<net::TlsContext>> Tls() = 0;
   // Removes messages older than the retention period; returns how many.
   virtual Result<size_t> SweepExpired() = 0;
 };

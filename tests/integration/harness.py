@@ -31,6 +31,11 @@ ONIONMAILCTL = os.environ.get(
 
 CRLF = b"\r\n"
 
+# Which key-store backend the servers use: file (default), pkcs11 (a real
+# SoftHSM2 token made per TestEnv) or tpm2 (a real swtpm started per TestEnv).
+KEYS_BACKEND = os.environ.get("ONIONMAIL_TEST_KEYS", "file")
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
 
 def free_port():
     """Returns a TCP port that was free a moment ago (bind to port 0)."""
@@ -77,6 +82,8 @@ class TestEnv:
         self.users = {}
         self._log_file = None
         cfg = extra_config or {}
+        self.swtpm = None
+        keys = self._setup_keys()
         sections = {
             "server": {"domain": self.domain, "state_dir": self.state_dir,
                        "auth_failure_delay_ms": 50},
@@ -88,6 +95,7 @@ class TestEnv:
             "kdf": {"argon2_t_cost": 1, "argon2_m_cost_kib": 8192,
                     "argon2_parallelism": 1},
             "log": {"level": "info", "log_addresses": log_addresses},
+            "keys": keys,
         }
         for sec, kv in cfg.items():
             sections.setdefault(sec, {}).update(kv)
@@ -104,6 +112,55 @@ class TestEnv:
             lines.append("")
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines))
+
+    # --------------------------------------------------------------- keys
+    def _setup_keys(self):
+        if KEYS_BACKEND == "file":
+            return {"backend": "file"}
+        if KEYS_BACKEND == "pkcs11":
+            d = os.path.join(self.root, "softhsm")
+            subprocess.run([os.path.join(REPO, "provisioning", "softhsm-init.sh"),
+                            "--dir", d, "--non-interactive"], check=True,
+                           capture_output=True, stdin=subprocess.DEVNULL)
+            return {"backend": "pkcs11", "pin_file": os.path.join(d, "user.pin"),
+                    "softhsm2_conf": os.path.join(d, "softhsm2.conf")}
+        if KEYS_BACKEND == "tpm2":
+            d = os.path.join(self.root, "swtpm")
+            os.mkdir(d, 0o700)
+            port = self._free_port_pair()
+            self.swtpm = subprocess.Popen(
+                ["swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + d,
+                 "--server", "type=tcp,port=%d,bindaddr=127.0.0.1" % port,
+                 "--ctrl", "type=tcp,port=%d,bindaddr=127.0.0.1" % (port + 1),
+                 "--flags", "not-need-init,startup-clear"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True)
+            self._pgids.add(self.swtpm.pid)
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise AssertionError("swtpm did not start")
+                    time.sleep(0.05)
+            return {"backend": "tpm2",
+                    "tcti": "swtpm:host=127.0.0.1,port=%d" % port}
+        raise AssertionError("unknown ONIONMAIL_TEST_KEYS=%s" % KEYS_BACKEND)
+
+    @staticmethod
+    def _free_port_pair():
+        for _ in range(50):
+            p = free_port()
+            if p < 65535:
+                try:
+                    with socket.socket() as s:
+                        s.bind(("127.0.0.1", p + 1))
+                    return p
+                except OSError:
+                    continue
+        raise AssertionError("no free port pair for swtpm")
 
     # ---------------------------------------------------------------- ctl
     def ctl(self, *args, check=True, timeout=120):
