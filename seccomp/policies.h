@@ -1,0 +1,40 @@
+// The seccomp policy of each role (one .cc file per role).
+//
+// Contract: each function returns a default-deny Policy (violations kill the
+// process with SIGSYS) built from the groups in syscall_sets.h; call it in
+// the process that installs it, after the role's start-up (fds open, config
+// read, TLS context and libraries loaded) and usually via EnterSandbox()
+// (src/base/sandbox.h). What each policy allows and why: seccomp/README.md.
+// No role may execve (except the supervisor) or ptrace (none).
+#pragma once
+
+#include "seccomp/policy.h"
+
+namespace onionmail::seccomp {
+
+// SMTP front end: serves accepted connections on the listening fd and talks
+// to the store/key roles over inherited socketpairs. No open/openat, no
+// socket/connect, no execve, no fork, no PROT_EXEC mappings.
+Policy SmtpFrontEndPolicy();
+
+// POP3 front end: same surface as the SMTP front end.
+Policy Pop3FrontEndPolicy();
+
+// Key role: file access (key blobs, user records, PKCS#11 token dir), W^X
+// mappings for dlopen'ed PKCS#11 modules. With the tpm2 device TCTI it talks
+// to the pre-opened /dev/tpmrm0 fd and needs no socket; allow_tcp_tcti adds a
+// TCP client socket for the swtpm/mssim TCTI (tests, development).
+Policy KeyRolePolicy(bool allow_tcp_tcti);
+
+// Store role: file access under the spool/mailbox directories, IPC; no
+// socket creation, no execve, no fork.
+Policy StorePolicy();
+
+// Supervisor: starts and restarts roles (fork/execve/wait4/kill), creates
+// socketpairs. Filters are inherited across execve, so this is the upper
+// bound of what a role can do before it installs its own policy: it covers
+// the role's start-up (dynamic loader, file reads, privilege drop). Never
+// ptrace. allow_tcp_tcti passes the key role's TCP TCTI through.
+Policy SupervisorPolicy(bool allow_tcp_tcti);
+
+}  // namespace onionmail::seccomp

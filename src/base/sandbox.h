@@ -1,0 +1,41 @@
+// EnterSandbox: the common last step of every role's start-up.
+//
+// Contract: call it once, after the role has opened everything it needs
+// (listening/IPC fds, config, TLS context, key store) and before it touches
+// any untrusted input. In order it:
+//   0. PreloadLibrariesForSandbox() (below),
+//   1. drops to `user` when running as root: setgroups({gid}), setresgid,
+//      setresuid, then verifies all three uids/gids stuck and that setuid(0)
+//      now fails. Running as root without `user` is refused unless
+//      allow_root (tests only). As non-root, `user` must be the current user.
+//   2. PR_SET_NO_NEW_PRIVS (no setuid binary or file capability can raise
+//      privileges afterwards),
+//   3. PR_SET_DUMPABLE 0 (no core dumps, no ptrace by the same uid),
+//   4. RLIMIT_CORE 0,
+//   5. installs `policy` (default deny, violations kill with SIGSYS).
+// On error nothing later in the list has happened; the caller must exit.
+// Errors carry no secrets. Built in library om_sandbox (seccomp/).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "seccomp/policy.h"
+
+namespace onionmail {
+
+struct SandboxOptions {
+  std::string user;                       // drop to this user when root
+  bool allow_root = false;                // tests only: stay root if no user
+  std::optional<seccomp::Policy> policy;  // empty: no filter (tests only)
+};
+
+Result<void> EnterSandbox(const SandboxOptions& options);
+
+// Makes libraries do now the file access they would otherwise do lazily on
+// first use, when the filter would kill it: OpenSSL reads openssl.cnf on its
+// first call and instantiates its DRBG. Idempotent.
+Result<void> PreloadLibrariesForSandbox();
+
+}  // namespace onionmail
