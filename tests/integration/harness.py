@@ -125,29 +125,38 @@ class TestEnv:
             return {"backend": "pkcs11", "pin_file": os.path.join(d, "user.pin"),
                     "softhsm2_conf": os.path.join(d, "softhsm2.conf")}
         if KEYS_BACKEND == "tpm2":
-            d = os.path.join(self.root, "swtpm")
-            os.mkdir(d, 0o700)
-            port = self._free_port_pair()
-            self.swtpm = subprocess.Popen(
-                ["swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + d,
-                 "--server", "type=tcp,port=%d,bindaddr=127.0.0.1" % port,
-                 "--ctrl", "type=tcp,port=%d,bindaddr=127.0.0.1" % (port + 1),
-                 "--flags", "not-need-init,startup-clear"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, start_new_session=True)
-            self._pgids.add(self.swtpm.pid)
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), 0.5).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise AssertionError("swtpm did not start")
-                    time.sleep(0.05)
+            self.swtpm_dir = os.path.join(self.root, "swtpm")
+            os.mkdir(self.swtpm_dir, 0o700)
+            self.swtpm_port = self._free_port_pair()
+            self.start_swtpm()
             return {"backend": "tpm2",
-                    "tcti": "swtpm:host=127.0.0.1,port=%d" % port}
+                    "tcti": "swtpm:host=127.0.0.1,port=%d" % self.swtpm_port}
         raise AssertionError("unknown ONIONMAIL_TEST_KEYS=%s" % KEYS_BACKEND)
+
+    def start_swtpm(self):
+        """Starts (or restarts, on the same state and port) the test swtpm."""
+        port = self.swtpm_port
+        self.swtpm = subprocess.Popen(
+            ["swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + self.swtpm_dir,
+             "--server", "type=tcp,port=%d,bindaddr=127.0.0.1" % port,
+             "--ctrl", "type=tcp,port=%d,bindaddr=127.0.0.1" % (port + 1),
+             "--flags", "not-need-init,startup-clear"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+        self._pgids.add(self.swtpm.pid)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("swtpm did not start")
+                time.sleep(0.05)
+
+    def stop_swtpm(self):
+        self.swtpm.kill()
+        self.swtpm.wait()
 
     @staticmethod
     def _free_port_pair():

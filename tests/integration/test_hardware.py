@@ -1,0 +1,181 @@
+"""The hardware key store, end to end, with a real SoftHSM2 token
+(ONIONMAIL_TEST_KEYS=pkcs11) or a real swtpm (ONIONMAIL_TEST_KEYS=tpm2):
+no key file in clear, device-operation counts (0 per delivery, 1 per POP3
+session), device loss while running (4xx / -ERR, server stays up, recovers),
+wrong POP3 passwords never touch the device's lockout, clear start-up errors.
+"""
+
+import os
+import poplib
+import re
+import shutil
+import smtplib
+import ssl
+import time
+import unittest
+
+from harness import KEYS_BACKEND, ServerTestCase, crlf, retr_bytes
+
+
+def device_ops(log):
+    """(ops at start-up, ops at stop) from the last server run's log."""
+    start = re.findall(rb"device operations at start-up: (\d+)", log)
+    stop = re.findall(rb"device operations since start: (\d+)", log)
+    return int(start[-1]), int(stop[-1])
+
+
+@unittest.skipUnless(KEYS_BACKEND in ("pkcs11", "tpm2"),
+                     "runs with ONIONMAIL_TEST_KEYS=pkcs11 or tpm2")
+class HardwareKeyStoreTest(ServerTestCase, unittest.TestCase):
+
+    def test_no_private_key_or_server_key_file_in_the_state_dir(self):
+        names = []
+        for root, _, files in os.walk(self.env.state_dir):
+            names += files
+        self.assertNotIn("server.key", names)
+        self.assertNotIn("key.pem", names)
+        for root, _, files in os.walk(self.env.state_dir):
+            for f in files:
+                with open(os.path.join(root, f), "rb") as fh:
+                    self.assertNotIn(b"PRIVATE KEY", fh.read())
+
+    def test_zero_device_operations_per_delivery_and_one_per_pop3_session(self):
+        # Device operations: one TLS handshake signature per connection (the
+        # server's TLS key is in the device), none per delivered message, one
+        # per POP3 login (the device half of the inbox-key wrap).
+        env = self.env
+        bob = env.users["bob"]
+        env.stop()
+        env.start()
+        try:
+            s = env.smtp()  # one connection: 1 handshake signature
+            for i in range(5):
+                s.sendmail("someone@remote.onion", [bob.addr],
+                           crlf("Subject: n%d\n\ncount me %d\n" % (i, i)))
+            s.quit()
+            p = env.pop3_login(bob)  # 1 handshake signature + 1 inbox unwrap
+            count, _ = p.stat()
+            self.assertGreaterEqual(count, 5)
+            for n in range(1, count + 1):
+                retr_bytes(p, n)
+            p.quit()
+            env.stop()
+            at_start, at_stop = device_ops(env.log_bytes())
+            self.assertEqual(at_stop - at_start, 3,
+                             "expected 2 TLS handshakes + 1 POP3 login, 0 per delivery")
+        finally:
+            if not env.running():
+                env.start()
+
+    def test_wrong_pop3_passwords_do_not_lock_the_device(self):
+        env = self.env
+        bob = env.users["bob"]
+        for _ in range(6):  # twice swtpm's default lockout threshold
+            p = env.pop3()
+            p.user(bob.name)
+            with self.assertRaises(poplib.error_proto) as err:
+                p.pass_("not-the-password")
+            self.assertIn(b"[AUTH]", err.exception.args[0])
+            p.quit()
+        p = env.pop3_login(bob)
+        p.quit()
+
+    def _make_device_vanish(self):
+        if KEYS_BACKEND == "tpm2":
+            self.env.stop_swtpm()
+        else:
+            tokens = os.path.join(self.env.root, "softhsm", "tokens")
+            shutil.move(tokens, tokens + ".away")
+
+    def _bring_device_back(self):
+        if KEYS_BACKEND == "tpm2":
+            self.env.start_swtpm()
+        else:
+            tokens = os.path.join(self.env.root, "softhsm", "tokens")
+            shutil.move(tokens + ".away", tokens)
+
+    def test_device_lost_while_running_gives_temporary_errors_then_recovers(self):
+        env = self.env
+        bob = env.users["bob"]
+        env.send_external([bob.addr], crlf("Subject: before\n\nbefore-loss-marker\n"))
+        # A session already in TLS when the device vanishes gets 4xx / -ERR
+        # [SYS/TEMP]; new connections cannot even complete STARTTLS (the
+        # handshake signature needs the device): a connection-level failure,
+        # which senders treat as temporary. The server stays up throughout.
+        # Known limit (SECURITY.md): SoftHSM2 can only be reconnected by
+        # C_Finalize + C_Initialize, which disturbs OpenSSL state shared with
+        # TLS sessions open in the same process, so with pkcs11 the POP3
+        # session is not reused after the failed login; the process split
+        # (least-privilege issue) moves the module into the key role.
+        s = env.smtp()
+        p = env.pop3()
+        self._make_device_vanish()
+        try:
+            time.sleep(1.2)  # the presence probe is cached for one second
+            with self.assertRaises(smtplib.SMTPRecipientsRefused) as err:
+                s.sendmail("someone@remote.onion", [bob.addr],
+                           crlf("Subject: during\n\nduring\n"))
+            code = list(err.exception.recipients.values())[0][0]
+            self.assertEqual(code // 100, 4, "deliveries must be temporary failures")
+            s.quit()
+            p.user(bob.name)
+            with self.assertRaises(poplib.error_proto) as perr:
+                p.pass_(bob.pop3_pw)
+            self.assertIn(b"SYS/TEMP", perr.exception.args[0])
+            self.assertTrue(env.running(), "server must stay up without its device")
+            if KEYS_BACKEND == "tpm2":
+                p.quit()  # the session survives its failed login
+            else:
+                p.close()
+            with self.assertRaises((ssl.SSLError, smtplib.SMTPException, OSError)):
+                env.send_external([bob.addr], crlf("Subject: during\n\nduring\n"))
+            self.assertTrue(env.running(), "server must stay up without its device")
+        finally:
+            self._bring_device_back()
+        deadline = time.time() + 20
+        while True:
+            try:
+                env.send_external([bob.addr], crlf("Subject: after\n\nafter-loss-marker\n"))
+                break
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPException):
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.5)
+        bodies = b"".join(m for _, m in env.fetch_all(bob))
+        self.assertIn(b"before-loss-marker", bodies)
+        self.assertIn(b"after-loss-marker", bodies)
+
+
+@unittest.skipUnless(KEYS_BACKEND in ("pkcs11", "tpm2"),
+                     "runs with ONIONMAIL_TEST_KEYS=pkcs11 or tpm2")
+class HardwareStartupErrorsTest(ServerTestCase, unittest.TestCase):
+
+    def test_missing_device_at_start_is_a_clear_error_and_nonzero_exit(self):
+        env = self.env
+        env.stop()
+        if KEYS_BACKEND == "tpm2":
+            env.stop_swtpm()
+            expected = b"TPM not reachable"
+        else:
+            conf = os.path.join(env.root, "softhsm", "user.pin")
+            shutil.copy(conf, conf + ".good")
+            with open(conf, "w") as f:
+                f.write("000000\n")
+            expected = b"wrong PIN"
+        try:
+            with self.assertRaises(AssertionError):
+                env.start(timeout=15)
+            self.assertIsNotNone(env.proc.returncode)
+            self.assertNotEqual(env.proc.returncode, 0)
+            self.assertIn(expected, env.log_bytes())
+            self.assertNotIn(b"000000", env.log_bytes())
+        finally:
+            if KEYS_BACKEND == "tpm2":
+                env.start_swtpm()
+            else:
+                shutil.copy(os.path.join(env.root, "softhsm", "user.pin.good"), conf)
+            env.start()
+
+
+if __name__ == "__main__":
+    unittest.main()
