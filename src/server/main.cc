@@ -123,7 +123,9 @@ int Serve(const config::Config& config) {
             "ready: domain " + config.domain + ", smtp " + smtp_addr->host + ":" +
                 std::to_string(smtp_port.ok() ? *smtp_port : 0) + " (STARTTLS required), pop3 " +
                 pop3_addr->host + ":" + std::to_string(pop3_port.ok() ? *pop3_port : 0) +
-                " (STLS required), key store " + std::string((*state)->key_store_backend()));
+                " (STLS required), key store " + std::string((*state)->key_store_backend()) +
+                " (device operations at start-up: " +
+                std::to_string((*state)->device_operations()) + ")");
 
   sigset_t wait_set;
   sigemptyset(&wait_set);
@@ -131,7 +133,9 @@ int Serve(const config::Config& config) {
   sigaddset(&wait_set, SIGINT);
   int sig = 0;
   sigwait(&wait_set, &sig);
-  log::Info("onionmaild", std::string("stopping on ") + strsignal(sig));
+  log::Info("onionmaild", std::string("stopping on ") + strsignal(sig) +
+                              "; key store device operations since start: " +
+                              std::to_string((*state)->device_operations()));
   stop = true;
   smtp_thread.join();
   pop3_thread.join();

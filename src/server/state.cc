@@ -96,6 +96,7 @@ class LocalState : public State {
 
   const config::Config& config() const override { return config_; }
   std::string_view key_store_backend() const override { return key_store_->backend_name(); }
+  uint64_t device_operations() const override { return key_store_->device_operations(); }
   keys::KeyService& keys() override { return *key_service_; }
   mail::DeliveryBackend& delivery() override { return *backend_; }
   mail::MailboxBackend& mailboxes() override { return *backend_; }

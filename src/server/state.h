@@ -31,6 +31,8 @@ class State {
 
   virtual const config::Config& config() const = 0;
   virtual std::string_view key_store_backend() const = 0;
+  // Cryptographic operations done in the key-store device since start-up.
+  virtual uint64_t device_operations() const = 0;
   virtual keys::KeyService& keys() = 0;
   virtual mail::DeliveryBackend& delivery() = 0;
   virtual mail::MailboxBackend& mailboxes() = 0;
