@@ -96,7 +96,7 @@ TPM2B_AUTH ToAuth(const SecretBytes& secret) {
   auto raw = secret.Reveal(SecretAccess::Grant());
   ONIONMAIL_CHECK(raw.size() <= kMaxAuthBytes);
   a.size = static_cast<UINT16>(raw.size());
-  std::memcpy(a.buffer, raw.data(), raw.size());
+  if (!raw.empty()) std::memcpy(a.buffer, raw.data(), raw.size());
   return a;
 }
 

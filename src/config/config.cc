@@ -154,10 +154,32 @@ Result<void> Validate(Config& c) {
   return Ok();
 }
 
+// toml++ 3.3 (Debian 12) reaches __builtin_unreachable() on some non-ASCII
+// code points (upstream issues #190 and #295, found by tests/fuzz/config):
+// undefined behaviour on attacker-free but still untrusted input. Every value
+// we accept is ASCII anyway, so non-ASCII bytes never reach toml++. A leading
+// UTF-8 byte order mark is tolerated and skipped.
+Result<std::string_view> AsciiOnly(std::string_view text) {
+  constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
+  size_t line = 1;
+  for (char c : text) {
+    if (c == '\n') ++line;
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "config: non-ASCII byte at line " + std::to_string(line) +
+                           " (the configuration must be ASCII)");
+    }
+  }
+  return text;
+}
+
 }  // namespace
 
 Result<Config> ParseConfig(std::string_view toml_text) {
-  toml::parse_result parsed = toml::parse(toml_text);
+  auto ascii = AsciiOnly(toml_text);
+  if (!ascii.ok()) return ascii.error();
+  toml::parse_result parsed = toml::parse(*ascii);
   if (!parsed) {
     const auto& err = parsed.error();
     std::ostringstream msg;

@@ -73,6 +73,28 @@ TEST(ConfigTest, RelativeStateDirAndBadListenAreRejected) {
   EXPECT_FALSE(ParseConfig("[server]\ndomain = \"../etc\"\n").ok());
 }
 
+// Regression (tests/fuzz/config): toml++ 3.3 hit __builtin_unreachable() on
+// non-ASCII code points such as U+01FE or U+00A7 after a line continuation.
+TEST(ConfigTest, NonAsciiBytesAreRejectedWithTheirLine) {
+  for (std::string_view text : {"[server]\ndomain = \"a\xC7\xBE\"\n",
+                                "s = \"\"\"\\\n\xC2\xA7\"\"\"\n", "# caf\xC3\xA9\n",
+                                "[server]\n\n\xCC\xAA"}) {
+    auto c = ParseConfig(text);
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(c.error().message.find("non-ASCII"), std::string::npos);
+  }
+  auto c = ParseConfig("[server]\n\n\xCC\xAA");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("line 3"), std::string::npos);
+}
+
+TEST(ConfigTest, LeadingUtf8ByteOrderMarkIsSkipped) {
+  auto c = ParseConfig("\xEF\xBB\xBF[server]\ndomain = \"bom.onion\"\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->domain, "bom.onion");
+}
+
 TEST(ConfigTest, MissingFileIsNotFound) {
   auto c = LoadConfig("/nonexistent/onionmaild.toml");
   ASSERT_FALSE(c.ok());
