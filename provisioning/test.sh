@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, builds, runs every test
-# (unit and integration) with CTest. This is what .ci/run calls.
+# The whole test suite: installs what is missing, builds, then runs
+#   1. an AddressSanitizer + UBSan build of everything with all its tests,
+#   2. every libFuzzer target for FUZZ_SECONDS (default 30) on its seed corpus,
+#   3. the release build's whole CTest suite (unit, seccomp death tests,
+#      SoftHSM2 and swtpm hardware tests, integration tests with real clients).
+# This is what .ci/run calls. --quick runs step 3 only.
 #
-# Usage: provisioning/test.sh [--help] [extra ctest args]
+# Usage: provisioning/test.sh [--help] [--quick] [extra ctest args]
 set -euo pipefail
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
+fi
+quick=0
+if [[ "${1:-}" == "--quick" ]]; then
+  quick=1
+  shift
 fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/provisioning/install-deps.sh"
 "$top/provisioning/build.sh"
+if ((quick == 0)); then
+  "$top/provisioning/sanitize.sh"
+  FUZZ_SECONDS=${FUZZ_SECONDS:-30} "$top/provisioning/fuzz.sh"
+fi
 cd "${BUILD_DIR:-$top/build}"
 ctest --output-on-failure --timeout 900 -j 2 "$@"
