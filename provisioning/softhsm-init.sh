@@ -10,6 +10,8 @@
 #   --label L          token label (default onionmaild)
 #   --so-pin-file F    security-officer PIN (default DIR/so.pin)
 #   --pin-file F       user PIN, the one onionmaild reads (default DIR/user.pin)
+#   --config FILE      also write the [keys] section into this onionmaild config
+#                      (appended if the file has none; never overwritten)
 #   --non-interactive  never prompt (the default behaviour; accepted for scripts)
 # A missing PIN file is created with random content, mode 0600.
 #
@@ -26,6 +28,7 @@ dir=/var/lib/onionmaild/softhsm
 label=onionmaild
 so_pin_file=
 pin_file=
+config_file=
 
 while (($# > 0)); do
   case "$1" in
@@ -34,6 +37,7 @@ while (($# > 0)); do
     --label) label="${2:?--label needs a value}"; shift 2 ;;
     --so-pin-file) so_pin_file="${2:?--so-pin-file needs a value}"; shift 2 ;;
     --pin-file) pin_file="${2:?--pin-file needs a value}"; shift 2 ;;
+    --config) config_file="${2:?--config needs a value}"; shift 2 ;;
     --non-interactive) shift ;;
     *) echo "softhsm-init: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -109,3 +113,13 @@ onionmaild config: [keys] backend = "pkcs11", pkcs11_module = "$module",
   token_label = "$label", pin_file = "$pin_file"; run the key role with
   SOFTHSM2_CONF=$conf in its environment.
 EOF
+if [[ -n "$config_file" ]]; then
+  "$(dirname "$0")/write-keys-config.sh" "$config_file" <<KEYS
+[keys]
+backend = "pkcs11"
+pkcs11_module = "$module"
+token_label = "$label"
+pin_file = "$pin_file"
+softhsm2_conf = "$conf"
+KEYS
+fi

@@ -15,18 +15,21 @@
 #                      with 16 random bytes (hex) if absent
 #   --pcrs LIST        optional PCR policy on the SHA-256 bank, e.g. 0,7; use
 #                      only PCRs that stay stable across reboots and updates
+#   --config FILE      also write the [keys] section into this onionmaild config
+#                      (appended if the file has none; never overwritten)
 #   --non-interactive  never prompt (the default behaviour; accepted for scripts)
 # Needs tpm2-tools (tpm2_getcap, tpm2_pcrread) for the checks.
 set -euo pipefail
 umask 077
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "tpm2-provision: $*" >&2; exit 1; }
 
 tcti=device:/dev/tpmrm0
 key_dir=/var/lib/onionmaild/tpm2
 auth_file=
 pcrs=
+config_file=
 
 while (($# > 0)); do
   case "$1" in
@@ -35,6 +38,7 @@ while (($# > 0)); do
     --key-dir) key_dir="${2:?--key-dir needs a value}"; shift 2 ;;
     --auth-file) auth_file="${2:?--auth-file needs a value}"; shift 2 ;;
     --pcrs) pcrs="${2:?--pcrs needs a value}"; shift 2 ;;
+    --config) config_file="${2:?--config needs a value}"; shift 2 ;;
     --non-interactive) shift ;;
     *) echo "tpm2-provision: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -140,3 +144,10 @@ Then run: onionmailctl init   (creates the HMAC and RSA keys inside the TPM)
 The files must be readable by the user of onionmaild's key role; the blobs are
 useless without this TPM, and losing the TPM (or a TPM2_Clear) loses the keys.
 EOF
+if [[ -n "$config_file" ]]; then
+  {
+    printf '[keys]\nbackend = "tpm2"\ntcti = "%s"\ntpm2_key_dir = "%s"\ntpm2_auth_file = "%s"\n' \
+      "$tcti" "$key_dir" "$auth_file"
+    if [[ -n "$pcr_toml" ]]; then echo "pcrs = $pcr_toml"; fi
+  } | "$(dirname "$0")/write-keys-config.sh" "$config_file"
+fi
