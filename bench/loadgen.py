@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
-"""Load generator for bench/run.sh: the same SMTP and POP3 workload against any server.
+"""Phase driver for bench/run.sh: the same SMTP and POP3 workload against any server.
 
-Stdlib only. Loopback only: the host must be 127.0.0.1 or ::1. Every loop is bounded by a
-message or session count. Concurrency C means C client processes (not threads, so the client is
-not held back by one interpreter lock), each with its own mailbox, started before the clock runs.
+The connections are made by the C++ client bench/loadgen/om-loadgen (--client): C threads, so
+the client is not the bottleneck (~1 ms of client CPU per message, mostly its TLS handshake).
+This script runs the phases, counts delivered messages, and samples the servers (CPU, ΣRSS,
+ΣPSS; hardware-token operations through perf uprobes with --probe-events). Loopback only.
 
-SMTP (per message, one new connection, as an MX sees it): connect, EHLO, STARTTLS, EHLO,
-MAIL FROM an outside sender, RCPT TO one local user, DATA, 250; then QUIT. Latency is connect ..
-250 after the final dot (TLS handshake included, QUIT excluded). No AUTH: inbound mail.
+SMTP (per message, one new connection): connect, EHLO, STARTTLS, EHLO, AUTH PLAIN (the
+recipient's own SMTP credentials; phase "smtp"), MAIL, RCPT one local user, DATA, 250, QUIT.
+Phase "smtp-noauth" is the same without AUTH (inbound mail as an MX sees it), at 10 KiB only.
+Latency is connect .. 250 after the final dot (TLS handshake included, QUIT excluded).
 For onionmaild the 250 means stored and fsynced. For Postfix + Dovecot the 250 means queued;
-with --maildir the generator also waits until every message is a file in the users' Maildir and
-reports that end-to-end "delivered" rate too.
+with --maildir the driver waits until every message is a file in the users' Maildir and reports
+that end-to-end "delivered" rate (the one the ratios use).
 
-POP3 (per session, one new connection): connect, STLS, USER, PASS, LIST, RETR every message,
-QUIT (no DELE, so sessions repeat on the same fixture of F x 4 KiB messages per mailbox).
+POP3 (per mailbox, one session each): connect, STLS, USER, PASS, LIST, RETR all, DELE all,
+QUIT. Before every POP3 phase each of the 8 mailboxes is refilled (untimed, no AUTH) with F
+messages of 10 KiB; C=1 runs the 8 sessions one after another, C=8 all at once.
 
 For every phase it records the servers' CPU seconds (procmon.ProcTree over --pids), the peak
 sum of RSS and PSS of the servers' processes, the clients' own CPU, and how busy the machine was.
@@ -22,11 +25,9 @@ Output: one JSON document (--out).
 
 import argparse
 import json
-import multiprocessing
 import os
-import random
-import socket
-import ssl
+import signal
+import subprocess
 import sys
 import time
 
@@ -35,158 +36,15 @@ import procmon  # noqa: E402
 
 SENDER = b"sender@example.org"
 PLANS = {
-    # smtp: (size, concurrency, messages); pop3: (concurrency, sessions slow KDF, sessions fast)
-    "full": {"smtp": [(4096, 1, 200), (4096, 8, 400), (1 << 20, 1, 16), (1 << 20, 8, 48)],
-             "pop3": [(1, 8, 40), (8, 24, 96)], "fixture": 10},
-    "quick": {"smtp": [(4096, 1, 10), (4096, 8, 16), (1 << 20, 1, 2), (1 << 20, 8, 8)],
-              "pop3": [(1, 2, 4), (8, 8, 8)], "fixture": 2},
+    # smtp: (size, concurrency, messages) with AUTH; noauth: the same without AUTH;
+    # pop3: concurrencies (8 sessions, one per mailbox); fixture: messages per mailbox
+    "full": {"smtp": [(1024, 1, 10), (1024, 8, 32), (10240, 1, 10), (10240, 8, 32),
+                      (102400, 1, 10), (102400, 8, 32)],
+             "noauth": [(10240, 1, 100), (10240, 8, 400)], "pop3": [1, 8], "fixture": 25},
+    "quick": {"smtp": [(1024, 1, 4), (10240, 8, 8), (102400, 8, 8)],
+              "noauth": [(10240, 8, 16)], "pop3": [8], "fixture": 3},
 }
-
-
-class ProtocolError(Exception):
-    pass
-
-
-def make_message(size, rcpt, seed):
-    """Headers plus a body of exactly `size` bytes of 76-column printable lines, CRLF, no line
-    starting with '.', so no dot-stuffing is needed; returns the DATA payload with the final dot."""
-    rng = random.Random(seed)
-    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 "
-    header = (f"From: <{SENDER.decode()}>\r\nTo: <{rcpt}>\r\nSubject: bench {size}\r\n"
-              f"Message-ID: <{seed}.{size}@example.org>\r\nDate: Thu, 1 Jan 2026 00:00:00 +0000\r\n"
-              "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n")
-    line = "".join(rng.choice(alphabet) for _ in range(76)) + "\r\n"
-    body = (line * (size // len(line) + 1))[:size - 2] + "\r\n"
-    return header.encode() + body.encode() + b".\r\n"
-
-
-def client_context():
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE  # self-signed on both sides; the handshake cost is the same
-    return ctx
-
-
-def smtp_reply(f):
-    while True:
-        line = f.readline(4096)
-        if len(line) < 4:
-            raise ProtocolError(f"short SMTP reply {line!r}")
-        if line[3:4] != b"-":
-            return int(line[:3])
-
-
-def smtp_expect(f, code, what):
-    got = smtp_reply(f)
-    if got != code:
-        raise ProtocolError(f"{what}: expected {code}, got {got}")
-
-
-def smtp_send_one(host, port, ctx, rcpt, payload):
-    """Returns (latency seconds, tls version, cipher)."""
-    t0 = time.perf_counter()
-    raw = socket.create_connection((host, port), timeout=120)
-    try:
-        f = raw.makefile("rb")
-        smtp_expect(f, 220, "greeting")
-        raw.sendall(b"EHLO client.example.org\r\n")
-        smtp_expect(f, 250, "EHLO")
-        raw.sendall(b"STARTTLS\r\n")
-        smtp_expect(f, 220, "STARTTLS")
-        tls = ctx.wrap_socket(raw)
-        f = tls.makefile("rb")
-        tls.sendall(b"EHLO client.example.org\r\n")
-        smtp_expect(f, 250, "EHLO after TLS")
-        tls.sendall(b"MAIL FROM:<" + SENDER + b">\r\n")
-        smtp_expect(f, 250, "MAIL")
-        tls.sendall(b"RCPT TO:<" + rcpt.encode() + b">\r\n")
-        smtp_expect(f, 250, "RCPT")
-        tls.sendall(b"DATA\r\n")
-        smtp_expect(f, 354, "DATA")
-        tls.sendall(payload)
-        smtp_expect(f, 250, "end of data")
-        latency = time.perf_counter() - t0
-        info = (tls.version(), tls.cipher()[0])
-        try:
-            tls.sendall(b"QUIT\r\n")
-            smtp_reply(f)
-        except (OSError, ProtocolError):
-            pass
-        tls.close()
-        return latency, info
-    finally:
-        raw.close()
-
-
-def pop3_ok(f, what):
-    line = f.readline(4096)
-    if not line.startswith(b"+OK"):
-        raise ProtocolError(f"{what}: {line[:40]!r}")
-    return line
-
-
-def pop3_multiline(f):
-    lines, nbytes = [], 0
-    while True:
-        line = f.readline(1 << 20)
-        if not line:
-            raise ProtocolError("connection closed in multi-line reply")
-        if line == b".\r\n":
-            return lines, nbytes
-        nbytes += len(line)
-        lines.append(line)
-
-
-def pop3_session(host, port, ctx, user, password):
-    """Returns (latency seconds, messages retrieved, bytes retrieved)."""
-    t0 = time.perf_counter()
-    raw = socket.create_connection((host, port), timeout=120)
-    try:
-        f = raw.makefile("rb")
-        pop3_ok(f, "greeting")
-        raw.sendall(b"STLS\r\n")
-        pop3_ok(f, "STLS")
-        tls = ctx.wrap_socket(raw)
-        f = tls.makefile("rb")
-        tls.sendall(b"USER " + user.encode() + b"\r\n")
-        pop3_ok(f, "USER")
-        tls.sendall(b"PASS " + password.encode() + b"\r\n")
-        pop3_ok(f, "PASS")
-        tls.sendall(b"LIST\r\n")
-        pop3_ok(f, "LIST")
-        listing, _ = pop3_multiline(f)
-        total = 0
-        for entry in listing:
-            tls.sendall(b"RETR " + entry.split()[0] + b"\r\n")
-            pop3_ok(f, "RETR")
-            total += pop3_multiline(f)[1]
-        tls.sendall(b"QUIT\r\n")
-        pop3_ok(f, "QUIT")
-        tls.close()
-        return time.perf_counter() - t0, len(listing), total
-    finally:
-        raw.close()
-
-
-def worker(task):
-    """Runs in a pool process: a bounded loop of messages or sessions; returns its own figures."""
-    kind, host, port, user, arg, count, seed = task
-    ctx = client_context()
-    cpu0 = time.process_time()
-    lat, errors, info, msgs, nbytes = [], [], None, 0, 0
-    payload = make_message(arg, f"{user}@bench.test", seed) if kind == "smtp" else None
-    for _ in range(count):
-        try:
-            if kind == "smtp":
-                latency, info = smtp_send_one(host, port, ctx, f"{user}@bench.test", payload)
-            else:
-                latency, n, b = pop3_session(host, port, ctx, user, arg)
-                msgs, nbytes = msgs + n, nbytes + b
-            lat.append(latency)
-        except (OSError, ProtocolError, ssl.SSLError) as e:
-            errors.append(f"{type(e).__name__}: {e}"[:200])
-    return {"lat": lat, "errors": errors, "cpu": time.process_time() - cpu0, "tls": info,
-            "msgs": msgs, "bytes": nbytes}
+POP3_MSG_SIZE = 10240
 
 
 def percentile(sorted_values, p):
@@ -200,7 +58,6 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.tree = procmon.ProcTree(args.pids.split(","))
-        self.pool = multiprocessing.get_context("fork").Pool(8)
 
     def stored_count(self, users):
         """Messages stored: Maildir files (peer) or message files in onionmaild's store."""
@@ -216,16 +73,59 @@ class Bench:
                 n += sum(1 for x in os.listdir(os.path.join(self.args.om_mbox, d)) if x != "lock")
         return n
 
-    def run_tasks(self, kind, port, users, arg, conc, count, users_for_count):
-        per = [count // conc + (1 if i < count % conc else 0) for i in range(conc)]
-        tasks = [(kind, self.args.host, port, users[i], arg, per[i], i) for i in range(conc)]
+    def client(self, kind, port, users, conc, count, size=None, auth_pass_file=None,
+               pass_file=None, dele=False):
+        cmd = [self.args.client, kind, "--port", str(port), "--conc", str(conc), "--count",
+               str(count), "--users", ",".join(users)]
+        if size:
+            cmd += ["--size", str(size)]
+        if auth_pass_file:
+            cmd += ["--auth-pass-file", auth_pass_file]
+        if pass_file:
+            cmd += ["--pass-file", pass_file]
+        if dele:
+            cmd.append("--dele")
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        return json.loads(out)
+
+    def probe_start(self):
+        if not self.args.probe_events:
+            return None
+        path = os.path.join(self.args.tmp, "perf-stat.txt")
+        proc = subprocess.Popen(["perf", "stat", "-x", ",", "-o", path, "-e",
+                                 self.args.probe_events, "-p", self.args.probe_pid],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)  # perf attaches the uprobes
+        return proc, path
+
+    def probe_stop(self, probe):
+        if probe is None:
+            return None
+        proc, path = probe
+        time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+        counts = {}
+        with open(path) as f:
+            for line in f:
+                parts = line.strip().split(",")
+                if len(parts) > 2 and parts[0].isdigit():
+                    counts[parts[2].split(":")[-1]] = int(parts[0])
+        return counts
+
+    def run_tasks(self, kind, port, users, size, conc, count, users_for_count, auth=False,
+                  pass_file=None, dele=False):
         stored0 = self.stored_count(users_for_count) if kind == "smtp" else 0
         sampler = procmon.Sampler(self.tree)
+        probe = self.probe_start()
         cpu0, mach0 = self.tree.cpu_seconds(), procmon.machine_cpu()
         sampler.start()
         t0 = time.perf_counter()
-        results = self.pool.map(worker, tasks, chunksize=1)
+        res = self.client(kind, port, users, conc, count, size=size,
+                          auth_pass_file=self.args.auth_pass_file if auth else None,
+                          pass_file=pass_file, dele=dele)
         t_done = time.perf_counter()
+        results = res["threads"]
         ok = sum(len(r["lat"]) for r in results)
         stored, t_stored = None, None
         if kind == "smtp" and (self.args.maildir or self.args.om_mbox):
@@ -238,6 +138,7 @@ class Bench:
             t_stored = time.perf_counter()
         cpu1, mach1 = self.tree.cpu_seconds(), procmon.machine_cpu()
         sampler.stop()
+        device = self.probe_stop(probe)
         busy, steal = procmon.machine_busy(mach0, mach1)
         lat = sorted(x for r in results for x in r["lat"])
         errors = [e for r in results for e in r["errors"]]
@@ -249,11 +150,14 @@ class Bench:
             "p99_ms": percentile(lat, 99) * 1e3 if lat else None,
             "server_cpu_s": cpu1 - cpu0,
             "server_cpu_ms_per_item": (cpu1 - cpu0) * 1e3 / ok if ok else None,
-            "client_cpu_s": sum(r["cpu"] for r in results),
+            "client_cpu_s": res["cpu_s"],
             "peak_rss_mib": sampler.peak_rss / 2**20, "peak_pss_mib": sampler.peak_pss / 2**20,
             "peak_procs": sampler.peak_procs, "machine_busy_pct": busy, "steal_pct": steal,
-            "tls": next((r["tls"] for r in results if r["tls"]), None),
+            "tls": res["tls"],
         }
+        if device is not None:
+            out["device_ops"] = device
+            out["device_ops_per_item"] = sum(device.values()) / ok if ok else None
         if stored is not None:
             out["stored"] = stored
             span = t_stored - t0
@@ -262,14 +166,22 @@ class Bench:
             out["msgs"] = sum(r["msgs"] for r in results)
             out["bytes"] = sum(r["bytes"] for r in results)
             out["msg_rate"] = out["msgs"] / wall if wall > 0 else 0
+            out["mb_rate"] = out["bytes"] / wall / 1e6 if wall > 0 else 0
         return out
 
-    def fixture(self, users, per_user):
-        """Untimed: per_user 4 KiB messages in each POP3 mailbox."""
-        for start in range(0, len(users), 8):
-            chunk = users[start:start + 8]
-            self.run_tasks("smtp", self.args.smtp_port, chunk, 4096, len(chunk),
-                           per_user * len(chunk), chunk)
+    def refill(self, users, per_user):
+        """Untimed: exactly per_user messages of POP3_MSG_SIZE in each mailbox (no AUTH)."""
+        r = self.client("smtp", self.args.smtp_port, users, len(users), per_user * len(users),
+                        size=POP3_MSG_SIZE)
+        n_err = sum(len(t["errors"]) for t in r["threads"])
+        if n_err:
+            print(f"    refill errors: {n_err}", flush=True)
+        want = self.stored_count(users)  # the peer delivers asynchronously: wait for it
+        deadline = time.perf_counter() + 120
+        while self.args.maildir and want < per_user * len(users) \
+                and time.perf_counter() < deadline:
+            time.sleep(0.02)
+            want = self.stored_count(users)
 
     def suite(self):
         a = self.args
@@ -277,31 +189,37 @@ class Bench:
         smtp_users = [f"{a.smtp_prefix}{i}" for i in range(1, 9)]
         groups = []
         for spec in a.pop3_group:
-            label, prefix, password, slow = spec.split(":")
-            groups.append((label, [f"{prefix}{i}" for i in range(1, 9)], password, slow == "1"))
-        for _, users, _, _ in groups:
-            self.fixture(users, plan["fixture"])
+            label, prefix, password_file = spec.split(":")
+            groups.append((label, [f"{prefix}{i}" for i in range(1, 9)], password_file))
         phases = []
         for run in range(a.runs):
-            for size, conc, count in plan["smtp"]:
-                r = self.run_tasks("smtp", a.smtp_port, smtp_users, size, conc, count, smtp_users)
-                r.update(run=run, size=size, label=f"smtp {size // 1024} KiB")
-                phases.append(r)
-                self.report(r)
-                time.sleep(0.3)
-            for label, users, password, slow in groups:
-                for conc, slow_n, fast_n in plan["pop3"]:
-                    r = self.run_tasks("pop3", a.pop3_port, users, password, conc,
-                                       slow_n if slow else fast_n, users)
-                    r.update(run=run, group=label, label=f"pop3 {label}")
+            for name, auth in (("smtp", True), ("smtp-noauth", False)):
+                for size, conc, count in plan["smtp" if auth else "noauth"]:
+                    r = self.run_tasks("smtp", a.smtp_port, smtp_users, size, conc, count,
+                                       smtp_users, auth=auth)
+                    r.update(run=run, size=size, label=f"{name} {size // 1024} KiB",
+                             phase=name)
+                    phases.append(r)
+                    self.report(r)
+                    time.sleep(0.3)
+            for label, users, password_file in groups:
+                for conc in plan["pop3"]:
+                    self.refill(users, plan["fixture"])
+                    r = self.run_tasks("pop3", a.pop3_port, users, None, conc, len(users),
+                                       users, pass_file=password_file, dele=True)
+                    r.update(run=run, group=label, label=f"pop3 {label}", phase="pop3")
                     phases.append(r)
                     self.report(r)
                     time.sleep(0.3)
         return {"server": a.name, "plan": a.plan, "runs": a.runs, "fixture_per_mailbox":
-                plan["fixture"], "phases": phases}
+                plan["fixture"], "pop3_msg_size": POP3_MSG_SIZE, "phases": phases}
 
     def report(self, r):
         extra = f" delivered {r['delivered_rate']:.1f}/s" if "delivered_rate" in r else ""
+        if "msg_rate" in r:
+            extra += f" {r['msg_rate']:.1f} msg/s {r['mb_rate']:.2f} MB/s"
+        if r.get("device_ops") is not None:
+            extra += f" device ops/item {r['device_ops_per_item'] or 0:.2f}"
         print(f"  [{self.args.name}] run {r['run'] + 1} {r['label']:<22} c={r['conc']} "
               f"ok={r['ok']}/{r['requested']} {r['rate']:.1f}/s{extra} "
               f"p50={r['p50_ms'] or 0:.1f}ms p99={r['p99_ms'] or 0:.1f}ms "
@@ -320,7 +238,12 @@ def main():
     p.add_argument("--pids", required=True, help="comma-separated root pids of the server")
     p.add_argument("--smtp-prefix", default="u", help="SMTP recipients are PREFIX1..PREFIX8")
     p.add_argument("--pop3-group", action="append", default=[],
-                   help="LABEL:PREFIX:PASSWORD:SLOW (SLOW=1: fewer sessions); repeatable")
+                   help="LABEL:PREFIX:PASSWORD_FILE; repeatable")
+    p.add_argument("--auth-pass-file", required=True, help="SMTP AUTH password of u1..u8")
+    p.add_argument("--client", required=True, help="path of om-loadgen")
+    p.add_argument("--probe-events", help="perf events counting token operations")
+    p.add_argument("--probe-pid", help="the pid to attach --probe-events to")
+    p.add_argument("--tmp", default="/tmp")
     p.add_argument("--maildir", help="peer: root of <user>/Maildir, to count delivered files")
     p.add_argument("--om-mbox", help="onionmaild: state_dir/mbox, to count stored messages")
     p.add_argument("--plan", choices=sorted(PLANS), default="full")
@@ -329,11 +252,7 @@ def main():
     a = p.parse_args()
     if a.host not in ("127.0.0.1", "::1", "localhost"):
         p.error("loopback only")
-    bench = Bench(a)
-    try:
-        result = bench.suite()
-    finally:
-        bench.pool.terminate()
+    result = Bench(a).suite()
     with open(a.out, "w") as f:
         json.dump(result, f, indent=1)
 

@@ -2,7 +2,8 @@
 # bench/run.sh. Nothing under /etc is touched and no system service is started: Postfix runs with
 # `postfix -c DIR` (own main.cf/master.cf, queue and data directories), Dovecot with
 # `dovecot -c FILE` (own base_dir, state_dir and log). Postfix smtpd (STARTTLS) hands mail over an
-# LMTP unix socket to Dovecot, which writes Maildir; Dovecot serves POP3 (STLS required).
+# LMTP unix socket to Dovecot, which writes Maildir; Dovecot serves POP3 (STLS required) and
+# authenticates Postfix's SMTP AUTH (Dovecot SASL, same passwd-file, SHA512-CRYPT).
 #
 # Variants: plain (no encryption at rest) and crypt (Dovecot mail_crypt with one global RSA-2048
 # key pair: a fresh AES-256-GCM key per message wrapped with RSA, the closest match to onionmaild's
@@ -55,6 +56,10 @@ smtpd_tls_security_level = may
 smtpd_tls_cert_file = $w/tls/cert.pem
 smtpd_tls_key_file = $w/tls/key.pem
 smtpd_tls_loglevel = 0
+smtpd_tls_auth_only = yes
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $dv/run/auth-client
 message_size_limit = 26214400
 biff = no
 append_dot_mydomain = no
@@ -129,6 +134,11 @@ service imap-login {
   }
   inet_listener imaps {
     port = 0
+  }
+}
+service auth {
+  unix_listener auth-client {
+    mode = 0666
   }
 }
 service lmtp {

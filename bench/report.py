@@ -47,7 +47,7 @@ def machine():
 def groups(doc):
     out = {}
     for ph in doc["phases"]:
-        key = (ph["kind"], ph.get("size"), ph.get("group"), ph["conc"])
+        key = (ph.get("phase", ph["kind"]), ph.get("size"), ph.get("group"), ph["conc"])
         out.setdefault(key, []).append(ph)
     return out
 
@@ -92,18 +92,19 @@ def build(om, peers):
     lines = []
     add = lines.append
     names = [n for n, _ in pgs]
-    add("### SMTP delivery (STARTTLS, one connection per message, 1 recipient)\n")
+    add("### SMTP delivery (STARTTLS; *smtp* = with AUTH PLAIN, *smtp-noauth* = without; one "
+        "connection per message, 1 recipient)\n")
     add("onionmaild: 250 = encrypted, fsynced, renamed. Peer: *delivered* = file in Maildir "
         "(end-to-end); *accepted* = 250 from Postfix (queued).\n")
-    head = "| size | conc | onionmaild msg/s | " + " | ".join(
+    head = "| phase | size | conc | onionmaild msg/s | " + " | ".join(
         f"{n} delivered msg/s (accepted)" for n in names) + " | " + " | ".join(
         f"ratio vs {n}" for n in names) + " |"
     add(head)
     add("|" + "---|" * (head.count("|") - 1))
-    smtp_keys = sorted(k for k in omg if k[0] == "smtp")
+    smtp_keys = sorted(k for k in omg if k[0].startswith("smtp"))
     for key in smtp_keys:
         o = omg[key]
-        cells = [size_label(key[1]), str(key[3]), rate_cell(o, "rate")]
+        cells = [key[0], size_label(key[1]), str(key[3]), rate_cell(o, "rate")]
         rats = []
         for _, g in pgs:
             p = g.get(key, [])
@@ -116,27 +117,30 @@ def build(om, peers):
         "processes (from /proc/<pid>/stat, reaped children included) per message, up to the "
         "last delivery. Memory: peak sum over the server's processes during the phase.\n")
     servers = [("onionmaild", omg)] + pgs
-    head = "| size | conc | server | p50 ms | p99 ms | CPU ms/msg | peak ΣRSS MiB | " \
-           "peak ΣPSS MiB | procs | client CPU ms/msg |"
+    head = "| phase | size | conc | server | p50 ms | p99 ms | CPU ms/msg | peak ΣRSS MiB | " \
+           "peak ΣPSS MiB | procs | client CPU ms/msg | token ops/msg |"
     add(head)
     add("|" + "---|" * (head.count("|") - 1))
     for key in smtp_keys:
         for name, g in servers:
             p = g.get(key, [])
             ok = med(p, "ok") or 0
-            add(f"| {size_label(key[1])} | {key[3]} | {name} | {f(med(p, 'p50_ms'))} | "
+            add(f"| {key[0]} | {size_label(key[1])} | {key[3]} | {name} | {f(med(p, 'p50_ms'))} | "
                 f"{f(med(p, 'p99_ms'))} | {f(med(p, 'server_cpu_ms_per_item'), 2)} | "
                 f"{f(med(p, 'peak_rss_mib'))} | {f(med(p, 'peak_pss_mib'))} | "
                 f"{f(med(p, 'peak_procs'), 0)} | "
-                f"{f(med(p, 'client_cpu_s') * 1e3 / ok if ok else None, 2)} |")
+                f"{f(med(p, 'client_cpu_s') * 1e3 / ok if ok else None, 2)} | "
+                f"{f(med(p, 'device_ops_per_item'), 2)} |")
 
-    add("\n### POP3 sessions (STLS, USER/PASS, LIST, RETR all, QUIT; no DELE)\n")
-    add(f"Each mailbox holds {om['fixture_per_mailbox']} messages of 4 KiB. onionmaild "
+    add("\n### POP3 (per mailbox one session: STLS, USER/PASS, LIST, RETR all, DELE all, QUIT)\n")
+    add(f"8 mailboxes, each refilled before every phase with {om['fixture_per_mailbox']} "
+        f"messages of {om.get('pop3_msg_size', 4096) // 1024} KiB; conc 1 = the 8 sessions one "
+        "after another, conc 8 = all at once. Ratios use RETR msg/s. onionmaild "
         "kdf-default = Argon2id t=3, m=64 MiB (the shipped default, paid at every login); "
         "kdf-small = Argon2id t=1, m=8 KiB (to separate protocol and storage cost from KDF "
         "cost). Peer = Dovecot passwd-file with SHA512-CRYPT (its usual scheme).\n")
-    head = "| conc | server / KDF | sessions/s | RETR msg/s | p50 ms | p99 ms | " \
-           "CPU ms/session | peak ΣRSS MiB | peak ΣPSS MiB | " + " | ".join(
+    head = "| conc | server / KDF | RETR msg/s | MB/s | session p50 ms | p99 ms | " \
+           "CPU ms/session | token ops/session | peak ΣRSS MiB | peak ΣPSS MiB | " + " | ".join(
                f"ratio vs {n}" for n in names) + " |"
     add(head)
     add("|" + "---|" * (head.count("|") - 1))
@@ -155,13 +159,17 @@ def build(om, peers):
         rats = []
         for n in names:
             q = peer_pop[n].get(conc, [])
-            rats.append(ratio(med(p, "rate"), med(q, "rate")) if is_om else "")
-        add(f"| {conc} | {label} | {rate_cell(p, 'rate')} | {f(med(p, 'msg_rate'))} | "
+            rats.append(ratio(med(p, "msg_rate"), med(q, "msg_rate")) if is_om else "")
+        add(f"| {conc} | {label} | {rate_cell(p, 'msg_rate')} | {f(med(p, 'mb_rate'), 2)} | "
             f"{f(med(p, 'p50_ms'))} | {f(med(p, 'p99_ms'))} | "
-            f"{f(med(p, 'server_cpu_ms_per_item'), 2)} | {f(med(p, 'peak_rss_mib'))} | "
+            f"{f(med(p, 'server_cpu_ms_per_item'), 2)} | "
+            f"{f(med(p, 'device_ops_per_item'), 2)} | {f(med(p, 'peak_rss_mib'))} | "
             f"{f(med(p, 'peak_pss_mib'))} | " + " | ".join(rats) + " |")
 
     add("\n### Whole run\n")
+    if om.get("boot_ms") is not None:
+        add(f"onionmaild start-up (process start .. POP3 port accepts; opens the token and "
+            f"derives the names root and record key): {om['boot_ms']} ms.\n")
     add("| server | peak ΣRSS MiB | peak ΣPSS MiB | max procs | errors | machine busy % "
         "(median) | steal % (max) | TLS |")
     add("|---|---|---|---|---|---|---|---|")

@@ -4,8 +4,11 @@
 # Installs what is missing (build deps, postfix, dovecot-core/-pop3d/-lmtpd; no service is
 # started), builds onionmaild in Release, then for each server in turn: sets it up in a private
 # temp dir on 127.0.0.1 (own config, queue, mail and state dirs, own ports), starts it, runs
-# bench/loadgen.py against it, stops it. Servers: onionmaild (default Argon2id for p1..p8, small
-# Argon2id for k1..k8), postfix+dovecot plain, postfix+dovecot mail_crypt (global RSA-2048).
+# bench/loadgen.py (driving the C++ client bench/loadgen/om-loadgen) against it, stops it.
+# Servers: onionmaild with the pkcs11 key backend on a private SoftHSM2 token (default Argon2id
+# for u1..u8 and p1..p8, small Argon2id for k1..k8), postfix+dovecot plain, postfix+dovecot
+# mail_crypt (global RSA-2048); Postfix authenticates through Dovecot SASL. Token operations are
+# counted with perf uprobes on libsofthsm2.so (C_*Init, C_DeriveKey) when perf works.
 # Prints a ratio table and writes bench/results/<UTC date>.md and .json. Not a test; CI does
 # not run it (except perhaps --quick as a smoke check). About 5-8 minutes with the defaults.
 #
@@ -22,7 +25,7 @@
 # BENCH_LABEL (appended to the onionmaild version in the report, e.g. "patched: TCP_NODELAY").
 set -euo pipefail
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 top=$(cd "$(dirname "$0")/.." && pwd)
 invocation="bench/run.sh${*:+ $*}"
 [[ -n "${OM_BIN_DIR:-}" ]] && invocation="OM_BIN_DIR=$OM_BIN_DIR $invocation"
@@ -43,7 +46,8 @@ done
 [[ $(id -u) -eq 0 ]] || { echo "run as root (Postfix and Dovecot need it)" >&2; exit 1; }
 
 # --- 1. packages --------------------------------------------------------------------------------
-PEER_PACKAGES=(postfix dovecot-core dovecot-pop3d dovecot-lmtpd openssl python3 procps)
+PEER_PACKAGES=(postfix dovecot-core dovecot-pop3d dovecot-lmtpd openssl python3 procps softhsm2
+  libssl-dev linux-perf)
 missing=()
 for p in "${PEER_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -72,10 +76,11 @@ fi
 # --- 2. build -----------------------------------------------------------------------------------
 W=$(mktemp -d /tmp/onionmail-bench.XXXXXX)
 chmod 0755 "$W"
-om_pid=""
+om_pid="" probes=""
 source "$top/bench/peer.sh"
 cleanup() {
   if [[ -n "$om_pid" ]]; then kill -TERM "$om_pid" 2>/dev/null; wait "$om_pid" 2>/dev/null || true; fi
+  if [[ -n "$probes" ]]; then perf probe -q -d 'probe_libsofthsm2:*' >/dev/null 2>&1 || true; fi
   for v in plain crypt; do if [[ -d "$W/$v" ]]; then peer_stop "$W/$v"; fi; done
   if ((keep)); then echo "bench: kept $W"; else rm -rf "$W"; fi
 }
@@ -95,6 +100,13 @@ elif echo "bench: building onionmaild (Release) from $src${rev:+ at $rev} into $
   echo "bench: build failed (log above)" >&2
   exit 1
 fi
+if ! { cmake -S "$top/bench/loadgen" -B "$W/loadgen" -G Ninja -DCMAKE_BUILD_TYPE=Release &&
+  ninja -C "$W/loadgen"; } >"$W/loadgen-build.log" 2>&1; then
+  tail -30 "$W/loadgen-build.log" >&2
+  echo "bench: building bench/loadgen failed" >&2
+  exit 1
+fi
+client="$W/loadgen/om-loadgen"
 om="$build/src/server/onionmaild" ctl="$build/src/ctl/onionmailctl"
 if [[ -n "${OM_BIN_DIR:-}" ]]; then om="$OM_BIN_DIR/onionmaild" ctl="$OM_BIN_DIR/onionmailctl"; fi
 version=$(git -C "$top" rev-parse --short "${rev:-HEAD}" 2>/dev/null || echo unknown)
@@ -114,11 +126,15 @@ pw_read="bench-read-$RANDOM$RANDOM" pw_send="bench-send-$RANDOM$RANDOM"
 printf '%s\n' "$pw_read" >"$W/pw-read"
 printf '%s\n' "$pw_send" >"$W/pw-send"
 chmod 0600 "$W/pw-read" "$W/pw-send"
-loadgen=(python3 "$top/bench/loadgen.py" --plan "$plan" --runs "$runs")
+loadgen=(python3 "$top/bench/loadgen.py" --plan "$plan" --runs "$runs" --client "$client"
+  --tmp "$W")
 
-# --- 4. onionmaild ------------------------------------------------------------------------------
+# --- 4. onionmaild (pkcs11 backend on a private SoftHSM2 token) --------------------------------
 read -r smtp_port pop3_port < <(free_ports)
 mkdir -p -m 0700 "$W/om"
+"$top/provisioning/softhsm-init.sh" --dir "$W/om/softhsm" >/dev/null
+export SOFTHSM2_CONF="$W/om/softhsm/softhsm2.conf"
+hsm_lib=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1)
 om_conf() {  # $1: extra [kdf] section
   cat <<CONF
 [server]
@@ -130,40 +146,66 @@ listen = "127.0.0.1:$smtp_port"
 listen = "127.0.0.1:$pop3_port"
 [log]
 level = "warning"
+[keys]
+backend = "pkcs11"
+pkcs11_module = "$hsm_lib"
+token_label = "onionmaild"
+pin_file = "$W/om/softhsm/user.pin"
+softhsm2_conf = "$W/om/softhsm/softhsm2.conf"
 $1
 CONF
 }
 om_conf "" >"$W/om/default.toml"
 om_conf $'[kdf]\nargon2_t_cost = 1\nargon2_m_cost_kib = 8\nargon2_parallelism = 1' >"$W/om/small.toml"
-echo "bench: onionmaild: creating state and 24 users (p1..p8 with the default Argon2id)"
-"$ctl" --config "$W/om/default.toml" init >/dev/null
+echo "bench: onionmaild: creating state and 24 users (u1..u8, p1..p8 with the default Argon2id)"
+"$ctl" --config "$W/om/default.toml" init >/dev/null 2>&1
 add_users() {  # config prefix
   local i
   for i in 1 2 3 4 5 6 7 8; do
     "$ctl" --config "$1" user add "$2$i" --smtp-password-file "$W/pw-send" \
-      --pop3-password-file "$W/pw-read" >/dev/null
+      --pop3-password-file "$W/pw-read" >/dev/null 2>&1
   done
 }
 add_users "$W/om/default.toml" p   # headline: the default KDF (a deliberate cost per login)
 add_users "$W/om/small.toml" k     # small KDF, to separate protocol/storage cost from KDF cost
-add_users "$W/om/small.toml" u     # SMTP recipients (delivery uses only the public inbox key)
+add_users "$W/om/default.toml" u   # SMTP AUTH users and recipients: the default KDF for AUTH
+# The peers get an RSA-2048 certificate of their own (the token's key cannot be copied): the
+# same signature algorithm and key size as onionmaild's token key, so the same handshake cost.
 mkdir -p "$W/tls"
-cp "$W/om/state/tls/cert.pem" "$W/om/state/tls/key.pem" "$W/tls/"  # peers use the same cert
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench.test \
+  -keyout "$W/tls/key.pem" -out "$W/tls/cert.pem" >/dev/null 2>&1
+probe_args=()
+perf probe -q -d 'probe_libsofthsm2:*' >/dev/null 2>&1 || true  # stale ones from a killed run
+if perf stat -e instructions true >/dev/null 2>&1 &&
+  perf probe -q -x "$(readlink -f "$hsm_lib")" -a C_SignInit -a C_DecryptInit -a C_EncryptInit \
+    -a C_DeriveKey >/dev/null 2>&1; then
+  probes=1
+fi
+t_boot0=$(date +%s.%N)
 "$om" --config "$W/om/default.toml" 2>"$W/om/onionmaild.log" &
 om_pid=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   python3 -c "import socket; socket.create_connection(('127.0.0.1', $pop3_port), 1).close()" \
     2>/dev/null && break
-  sleep 0.1
+  sleep 0.02
 done
-echo "bench: onionmaild pid $om_pid"
+boot_ms=$(python3 -c "import time; print(round((time.time() - $t_boot0) * 1000))")
+echo "bench: onionmaild pid $om_pid, listening ${boot_ms} ms after start (token open + unseal)"
+if [[ -n "$probes" ]]; then
+  probe_args=(--probe-pid "$om_pid" --probe-events \
+    'probe_libsofthsm2:C_SignInit,probe_libsofthsm2:C_DecryptInit,probe_libsofthsm2:C_EncryptInit,probe_libsofthsm2:C_DeriveKey')
+fi
 "${loadgen[@]}" --name onionmaild --smtp-port "$smtp_port" --pop3-port "$pop3_port" \
-  --pids "$om_pid" --om-mbox "$W/om/state/mbox" \
-  --pop3-group "kdf-default:p:$pw_read:1" --pop3-group "kdf-small:k:$pw_read:0" \
+  --pids "$om_pid" --om-mbox "$W/om/state/mbox" --auth-pass-file "$W/pw-send" "${probe_args[@]}" \
+  --pop3-group "kdf-default:p:$W/pw-read" --pop3-group "kdf-small:k:$W/pw-read" \
   --out "$W/onionmaild.json"
 kill -TERM "$om_pid"
 wait "$om_pid" || true
 om_pid=""
+python3 - "$W/onionmaild.json" "$boot_ms" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["boot_ms"] = int(sys.argv[2]); json.dump(d, open(sys.argv[1], "w"))
+PY
 
 # --- 5. Postfix + Dovecot, plain and mail_crypt -------------------------------------------------
 for variant in plain crypt; do
@@ -178,7 +220,8 @@ for variant in plain crypt; do
   echo "bench: postfix+dovecot ($variant) pids $pf_pid $dv_pid"
   "${loadgen[@]}" --name "postfix+dovecot-$variant" --smtp-port "$smtp_port" \
     --pop3-port "$pop3_port" --pids "$pf_pid,$dv_pid" --maildir "$vw/mail" \
-    --pop3-group "sha512-crypt:p:$pw_read:0" --out "$W/peer-$variant.json"
+    --auth-pass-file "$W/pw-read" --pop3-group "sha512-crypt:p:$W/pw-read" \
+    --out "$W/peer-$variant.json"
   peer_stop "$vw"
 done
 

@@ -1,7 +1,9 @@
 // LocalBackend (see local_backend.h).
 #include "mail/local_backend.h"
 
+#include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "crypto/rsa.h"
@@ -66,26 +68,40 @@ class LocalMailbox : public Mailbox {
     for (size_t index : indices) {
       if (index >= infos_.size()) return MakeError(ErrorCode::kInvalidArgument, "no such message");
     }
-    Result<void> first_error = Ok();
+    std::vector<std::string> uids;
     for (size_t index : std::set<size_t>(indices.begin(), indices.end())) {
-      auto r = store_.Delete(*lock_, infos_[index].uid);
-      if (!r.ok() && r.error().code != ErrorCode::kNotFound && first_error.ok()) {
-        first_error = r;  // keep deleting the others
-      }
+      uids.push_back(infos_[index].uid);
     }
-    return first_error;
+    // One directory fsync for the whole batch; an already missing file is
+    // not an error (it is gone, which is what was asked).
+    auto r = store_.DeleteMany(*lock_, uids);
+    if (!r.ok() && r.error().code == ErrorCode::kNotFound) return Ok();
+    return r;
   }
 
  private:
-  store::DataKeyUnwrapper Unwrapper() const {
-    const keys::InboxKey* inbox = inbox_.get();
-    return [inbox](std::span<const uint8_t> wrapped) { return inbox->UnwrapDataKey(wrapped); };
+  // List() unwraps every message's data key to read its metadata, and Read()
+  // needs the same key again: remember the keys for the session (keyed by the
+  // wrapped bytes, which are public) so that each costs one RSA-OAEP
+  // decryption per session instead of two. The inbox private key itself is
+  // held for the session anyway; the cached keys are wiped with the mailbox.
+  store::DataKeyUnwrapper Unwrapper() {
+    return [this](std::span<const uint8_t> wrapped) -> Result<SecretBytes> {
+      std::string key(wrapped.begin(), wrapped.end());
+      auto it = data_keys_.find(key);
+      if (it != data_keys_.end()) return it->second.Clone();
+      auto dek = inbox_->UnwrapDataKey(wrapped);
+      if (!dek.ok()) return dek.error();
+      data_keys_.emplace(std::move(key), dek->Clone());
+      return std::move(*dek);
+    };
   }
 
   store::MailboxStore& store_;
   std::unique_ptr<store::MailboxLock> lock_;
   std::unique_ptr<keys::InboxKey> inbox_;
   std::vector<MessageInfo> infos_;
+  std::map<std::string, SecretBytes> data_keys_;  // wrapped DEK -> DEK
 };
 
 }  // namespace

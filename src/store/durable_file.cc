@@ -218,14 +218,18 @@ Result<void> WriteFileDurably(const std::string& tmp_dir, const std::string& fin
   return SyncDir(DirName(final_path));
 }
 
-Result<void> SecureDelete(const std::string& path) {
+namespace {
+
+// Overwrites and fsyncs a regular file's bytes; does not unlink. Sets
+// *is_symlink (and writes nothing) when `path` is a symlink.
+Result<void> Overwrite(const std::string& path, bool* is_symlink) {
+  *is_symlink = false;
   int raw = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
   if (raw < 0) {
     int err = errno;
     if (err == ELOOP) {
-      // A symlink: never write through it, just remove the link itself.
-      if (::unlink(path.c_str()) != 0) return ErrnoError("cannot unlink", path, errno);
-      return SyncDir(DirName(path));
+      *is_symlink = true;  // never write through it; the caller removes the link
+      return Ok();
     }
     return ErrnoError("cannot open for deletion", path, err);
   }
@@ -244,9 +248,44 @@ Result<void> SecureDelete(const std::string& path) {
     }
     ONIONMAIL_RETURN_IF_ERROR(SyncFd(fd.get(), path));
   }
-  fd.Reset();
+  return Ok();
+}
+
+}  // namespace
+
+Result<void> SecureDelete(const std::string& path) {
+  bool is_symlink = false;
+  ONIONMAIL_RETURN_IF_ERROR(Overwrite(path, &is_symlink));
   if (::unlink(path.c_str()) != 0) return ErrnoError("cannot unlink", path, errno);
   return SyncDir(DirName(path));
+}
+
+Result<void> SecureDeleteBatch(std::span<const std::string> paths) {
+  Result<void> first_error = Ok();
+  auto note = [&first_error](Result<void> r) {
+    if (r.ok()) return;
+    if (first_error.ok() || (first_error.error().code == ErrorCode::kNotFound &&
+                             r.error().code != ErrorCode::kNotFound)) {
+      first_error = std::move(r);
+    }
+  };
+  std::vector<std::string> dirs;
+  for (const std::string& path : paths) {
+    bool is_symlink = false;
+    auto r = Overwrite(path, &is_symlink);
+    if (!r.ok()) {
+      note(std::move(r));
+      continue;
+    }
+    if (::unlink(path.c_str()) != 0) {
+      note(ErrnoError("cannot unlink", path, errno));
+      continue;
+    }
+    std::string dir = DirName(path);
+    if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(std::move(dir));
+  }
+  for (const std::string& dir : dirs) note(SyncDir(dir));
+  return first_error;
 }
 
 }  // namespace onionmail::store

@@ -80,6 +80,14 @@ Result<void> WriteFileDurably(const std::string& tmp_dir, const std::string& fin
 // kNotFound when the file does not exist.
 Result<void> SecureDelete(const std::string& path);
 
+// SecureDelete of many files with one directory fsync per distinct directory
+// (instead of one per file): every file is overwritten and fsync'd, then all
+// are unlinked, then each directory is fsync'd once. Keeps going after a
+// failure; returns the first error other than kNotFound if there is one, else
+// kNotFound if a file was missing. Only files actually unlinked need the directory fsync,
+// and it is done even when another file failed.
+Result<void> SecureDeleteBatch(std::span<const std::string> paths);
+
 // Names in `dir` except "." and ".." (kNotFound if it does not exist).
 Result<std::vector<std::string>> ListDirectory(const std::string& dir);
 

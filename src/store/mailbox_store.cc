@@ -250,6 +250,24 @@ Result<void> MailboxStore::Delete(const MailboxLock& lock, const std::string& ui
   return SecureDelete(MailboxDir(lock.mailbox_id()) + "/" + uid);
 }
 
+Result<void> MailboxStore::DeleteMany(const MailboxLock& lock,
+                                      std::span<const std::string> uids) {
+  const std::string dir = MailboxDir(lock.mailbox_id());
+  std::vector<std::string> paths;
+  bool malformed = false;
+  for (const std::string& uid : uids) {
+    if (ValidMessageUid(uid)) {
+      paths.push_back(dir + "/" + uid);
+    } else {
+      malformed = true;
+    }
+  }
+  auto r = SecureDeleteBatch(paths);
+  if (!r.ok()) return r;
+  if (malformed) return MakeError(ErrorCode::kNotFound, "no such message");
+  return Ok();
+}
+
 Result<void> MailboxStore::DeleteMailbox(const std::string& mailbox_id) {
   if (!ValidMailboxId(mailbox_id)) {
     return MakeError(ErrorCode::kInvalidArgument, "malformed mailbox id");

@@ -103,6 +103,10 @@ class MailboxStore {
   Result<void> Read(const MailboxLock& lock, const std::string& uid,
                     const DataKeyUnwrapper& unwrap, const crypto::ByteSink& sink);
   Result<void> Delete(const MailboxLock& lock, const std::string& uid);
+  // Deletes several messages with one directory fsync (SecureDeleteBatch):
+  // deletes all it can, returns the first error (kNotFound for a missing or
+  // malformed uid). Ok means every named file is gone and that is durable.
+  Result<void> DeleteMany(const MailboxLock& lock, std::span<const std::string> uids);
 
   // Securely deletes every file of the mailbox and its directory. Takes the
   // lock itself (kFailedPrecondition if held). Ok if there is no mailbox.

@@ -25,6 +25,60 @@ std::span<const uint8_t> AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
+// Forwards to a real KeyService and counts data-key unwraps (RSA-OAEP
+// decryptions with the inbox key) of the inboxes it opens.
+class CountingKeyService : public keys::KeyService {
+ public:
+  explicit CountingKeyService(keys::KeyService& real) : real_(real) {}
+  int unwraps() const { return unwraps_; }
+
+  Result<keys::UserPublic> LookupUser(std::string_view u) override { return real_.LookupUser(u); }
+  Result<std::string> HashedName(std::string_view p, std::string_view d) override {
+    return real_.HashedName(p, d);
+  }
+  Result<void> VerifySmtpPassword(std::string_view u, const SecretBytes& pw) override {
+    return real_.VerifySmtpPassword(u, pw);
+  }
+  Result<std::unique_ptr<keys::InboxKey>> OpenInbox(std::string_view u,
+                                                    const SecretBytes& pw) override {
+    auto inner = real_.OpenInbox(u, pw);
+    if (!inner.ok()) return inner.error();
+    return std::unique_ptr<keys::InboxKey>(
+        std::make_unique<Counted>(std::move(*inner), &unwraps_));
+  }
+  Result<void> CreateUser(std::string_view u, const SecretBytes& s,
+                          const SecretBytes& p) override {
+    return real_.CreateUser(u, s, p);
+  }
+  Result<void> DeleteUser(std::string_view u) override { return real_.DeleteUser(u); }
+  Result<void> ChangeSmtpPassword(std::string_view u, const SecretBytes& pw) override {
+    return real_.ChangeSmtpPassword(u, pw);
+  }
+  Result<void> ChangePop3Password(std::string_view u, const SecretBytes& o,
+                                  const SecretBytes& n) override {
+    return real_.ChangePop3Password(u, o, n);
+  }
+  Result<size_t> CountUsers() override { return real_.CountUsers(); }
+
+ private:
+  class Counted : public keys::InboxKey {
+   public:
+    Counted(std::unique_ptr<keys::InboxKey> inner, int* count)
+        : inner_(std::move(inner)), count_(count) {}
+    const std::string& mailbox_id() const override { return inner_->mailbox_id(); }
+    Result<SecretBytes> UnwrapDataKey(std::span<const uint8_t> wrapped) const override {
+      ++*count_;
+      return inner_->UnwrapDataKey(wrapped);
+    }
+
+   private:
+    std::unique_ptr<keys::InboxKey> inner_;
+    int* count_;
+  };
+  keys::KeyService& real_;
+  int unwraps_ = 0;
+};
+
 class LocalBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -117,6 +171,40 @@ TEST_F(LocalBackendTest, DeliveredMessagesAreListedReadExpungedAndStableAcrossOp
   EXPECT_EQ(box->Messages()[0].uid, uids[0]);
   EXPECT_EQ(box->Messages()[1].uid, uids[2]);
   EXPECT_EQ(ReadMessage(*box, 1), m3);
+}
+
+TEST_F(LocalBackendTest, EachDataKeyIsUnwrappedOncePerSessionAcrossListAndRead) {
+  CountingKeyService counting(*keys_);
+  LocalBackend backend(counting, *store_);
+  ASSERT_TRUE(Deliver({"bob"}, "first message\r\n").ok());
+  ASSERT_TRUE(Deliver({"bob"}, "second message\r\n").ok());
+  ASSERT_TRUE(Deliver({"bob"}, "third message\r\n").ok());
+  {
+    auto box = backend.Open("bob", Pw("bob-pop3"));
+    ASSERT_TRUE(box.ok()) << box.error().message;
+    EXPECT_EQ(counting.unwraps(), 3);  // List: one per message
+    EXPECT_EQ(ReadMessage(**box, 1), "second message\r\n");
+    EXPECT_EQ(ReadMessage(**box, 1), "second message\r\n");
+    EXPECT_EQ(ReadMessage(**box, 0), "first message\r\n");
+    EXPECT_EQ(counting.unwraps(), 3);  // Read: from the session's cache
+  }
+  auto again = backend.Open("bob", Pw("bob-pop3"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(counting.unwraps(), 6);  // a new session unwraps again
+}
+
+TEST_F(LocalBackendTest, ExpungeOfAllMessagesLeavesAnEmptyMailbox) {
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(Deliver({"alice"}, "m" + std::to_string(i)).ok());
+  {
+    auto box = OpenOk("alice", "alice-pop3");
+    ASSERT_NE(box, nullptr);
+    ASSERT_EQ(box->Messages().size(), 4u);
+    const std::vector<size_t> all = {3, 0, 2, 1, 0};
+    ASSERT_TRUE(box->Expunge(all).ok());
+  }
+  auto box = OpenOk("alice", "alice-pop3");
+  ASSERT_NE(box, nullptr);
+  EXPECT_TRUE(box->Messages().empty());
 }
 
 TEST_F(LocalBackendTest, SecondOpenWhileOpenIsFailedPrecondition) {

@@ -5,6 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "tests/store/test_util.h"
 
 namespace onionmail::store {
@@ -110,6 +114,50 @@ TEST_F(DurableFileTest, SecureDeleteRemovesSymlinkWithoutWritingThroughIt) {
   const std::string link = dir_.path() + "/link";
   ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
   ASSERT_TRUE(SecureDelete(link).ok());
+  EXPECT_EQ(ReadFileBytes(target), Bytes("keep me"));
+  struct stat st;
+  EXPECT_NE(::lstat(link.c_str(), &st), 0);
+}
+
+TEST_F(DurableFileTest, SecureDeleteBatchOverwritesAndRemovesEveryFile) {
+  const std::vector<uint8_t> secret(70000, 'S');
+  std::vector<std::string> paths;
+  std::vector<std::string> witnesses;
+  for (int i = 0; i < 3; ++i) {
+    paths.push_back(dir_.path() + "/victim" + std::to_string(i));
+    witnesses.push_back(dir_.path() + "/witness" + std::to_string(i));
+    WriteFileBytes(paths.back(), secret);
+    ASSERT_EQ(::link(paths.back().c_str(), witnesses.back().c_str()), 0);
+  }
+  ASSERT_TRUE(SecureDeleteBatch(paths).ok());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NE(::access(paths[i].c_str(), F_OK), 0);
+    auto after = ReadFileBytes(witnesses[i]);
+    ASSERT_EQ(after.size(), secret.size());
+    EXPECT_LT(std::count(after.begin(), after.end(), 'S'), 2000);
+  }
+}
+
+TEST_F(DurableFileTest, SecureDeleteBatchDeletesTheRestWhenOneIsMissing) {
+  const std::string a = dir_.path() + "/a";
+  const std::string b = dir_.path() + "/b";
+  WriteFileBytes(a, Bytes("a"));
+  WriteFileBytes(b, Bytes("b"));
+  const std::vector<std::string> paths = {a, dir_.path() + "/missing", b};
+  auto r = SecureDeleteBatch(paths);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(::access(a.c_str(), F_OK), 0);
+  EXPECT_NE(::access(b.c_str(), F_OK), 0);
+}
+
+TEST_F(DurableFileTest, SecureDeleteBatchRemovesSymlinkWithoutWritingThroughIt) {
+  const std::string target = dir_.path() + "/target";
+  WriteFileBytes(target, Bytes("keep me"));
+  const std::string link = dir_.path() + "/link";
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  const std::vector<std::string> paths = {link};
+  ASSERT_TRUE(SecureDeleteBatch(paths).ok());
   EXPECT_EQ(ReadFileBytes(target), Bytes("keep me"));
   struct stat st;
   EXPECT_NE(::lstat(link.c_str(), &st), 0);

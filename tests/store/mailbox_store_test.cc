@@ -163,6 +163,33 @@ TEST_F(MailboxStoreTest, DeleteRemovesOnlyThatMessage) {
   EXPECT_EQ((*list)[0].uid, u2);
 }
 
+TEST_F(MailboxStoreTest, DeleteManyRemovesExactlyTheNamedMessages) {
+  std::string u1 = Deliver(kBox, "one");
+  std::string u2 = Deliver(kBox, "two");
+  std::string u3 = Deliver(kBox, "three");
+  auto lock = store_.Lock(kBox);
+  ASSERT_TRUE(lock.ok());
+  const std::vector<std::string> doomed = {u1, u3};
+  ASSERT_TRUE(store_.DeleteMany(**lock, doomed).ok());
+  auto list = store_.List(**lock, Unwrap());
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].uid, u2);
+}
+
+TEST_F(MailboxStoreTest, DeleteManyWithMalformedUidIsNotFoundButDeletesTheValidOnes) {
+  std::string u1 = Deliver(kBox, "one");
+  auto lock = store_.Lock(kBox);
+  ASSERT_TRUE(lock.ok());
+  const std::vector<std::string> uids = {"../lock", u1};
+  auto r = store_.DeleteMany(**lock, uids);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+  auto list = store_.List(**lock, Unwrap());
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+}
+
 TEST_F(MailboxStoreTest, UnreadableMessageFileIsSkippedInListing) {
   std::string good = Deliver(kBox, "good");
   WriteFileBytes(store_.MailboxDir(kBox) + "/" + std::string(32, 'c'), Bytes("garbage"));
