@@ -115,6 +115,10 @@ const std::map<std::string, Setter>& Setters() {
       {"keys.tpm2_key_dir", String(&Config::tpm2_key_dir, "keys.tpm2_key_dir")},
       {"keys.tpm2_auth_file", String(&Config::tpm2_auth_file, "keys.tpm2_auth_file")},
       {"keys.pcrs", IntList(&Config::tpm2_pcrs, "keys.pcrs", 0, 23)},
+      {"kdf.max_concurrent",
+       Number(&Config::kdf_max_concurrent, "kdf.max_concurrent", 0, 1024)},
+      {"smtp.auth_cache_seconds",
+       Number(&Config::smtp_auth_cache_seconds, "smtp.auth_cache_seconds", 0, 86400)},
       {"log.level", String(&Config::log_level, "log.level")},
       {"log.log_addresses", Bool(&Config::log_addresses, "log.log_addresses")},
   };

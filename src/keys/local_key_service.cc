@@ -61,6 +61,8 @@ class LocalInboxKey : public InboxKey {
 LocalKeyService::LocalKeyService(hsm::KeyStore& key_store, Options options)
     : key_store_(key_store),
       options_(std::move(options)),
+      smtp_cache_(options_.smtp_auth_cache_ttl),
+      kdf_slots_(options_.max_concurrent_kdf),
       users_dir_(options_.state_dir + "/users"),
       tmp_dir_(options_.state_dir + "/tmp"),
       mailboxes_(options_.state_dir) {
@@ -103,6 +105,7 @@ Result<void> LocalKeyService::Store(const std::string& record_name, const UserRe
 
 void LocalKeyService::RunDummyKdf(const SecretBytes& password) {
   static constexpr std::array<uint8_t, crypto::kArgon2SaltBytes> kDummySalt{};
+  KdfSlots::Slot slot(kdf_slots_);
   (void)crypto::Argon2idDerive(password, kDummySalt, options_.kdf);
 }
 
@@ -112,7 +115,11 @@ void LocalKeyService::RunDummyKdf(const SecretBytes& password) {
 //                          info = "onionmail inbox-key wrap v2")
 Result<SecretBytes> LocalKeyService::InboxWrapKey(const UserRecord& record,
                                                   const SecretBytes& password) {
-  auto from_password = crypto::Argon2idDerive(password, record.pop3_salt, record.pop3_params);
+  Result<SecretBytes> from_password = MakeError(ErrorCode::kInternal, "unset");
+  {
+    KdfSlots::Slot slot(kdf_slots_);
+    from_password = crypto::Argon2idDerive(password, record.pop3_salt, record.pop3_params);
+  }
   if (!from_password.ok()) return from_password.error();
   auto from_device = key_store_.InboxWrapSecret(record.pop3_salt);
   if (!from_device.ok()) {
@@ -213,11 +220,19 @@ Result<void> LocalKeyService::VerifySmtpPassword(std::string_view user,
     return Unauthenticated();
   }
   const UserRecord& r = loaded->record;
-  auto verified = crypto::Argon2idVerify(password, r.smtp_salt, r.smtp_params, r.smtp_hash);
+  std::vector<uint8_t> verifier(r.smtp_salt.begin(), r.smtp_salt.end());
+  verifier.insert(verifier.end(), r.smtp_hash.begin(), r.smtp_hash.end());
+  if (smtp_cache_.Hit(loaded->record_name, verifier, password)) return Ok();
+  Result<void> verified = Ok();
+  {
+    KdfSlots::Slot slot(kdf_slots_);
+    verified = crypto::Argon2idVerify(password, r.smtp_salt, r.smtp_params, r.smtp_hash);
+  }
   if (!verified.ok()) {
     if (verified.error().code == ErrorCode::kUnauthenticated) return Unauthenticated();
     return verified.error();
   }
+  smtp_cache_.Remember(loaded->record_name, verifier, password);
   return Ok();
 }
 

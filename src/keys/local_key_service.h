@@ -20,14 +20,17 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "crypto/argon2id.h"
 #include "hsm/key_store.h"
+#include "keys/kdf_slots.h"
 #include "keys/key_service.h"
 #include "keys/user_record.h"
+#include "keys/verify_cache.h"
 #include "store/mailbox_store.h"
 
 namespace onionmail::keys {
@@ -38,6 +41,9 @@ class LocalKeyService : public KeyService {
     std::string state_dir;
     crypto::Argon2Params kdf;  // for new verifiers and private-key wraps
     int rsa_bits = 3072;       // inbox keys; raised to 2048 if lower
+    // Successful SMTP AUTH checks are remembered this long (0 = never).
+    std::chrono::seconds smtp_auth_cache_ttl{300};
+    unsigned max_concurrent_kdf = 0;  // Argon2id runs at once; 0 = one per core
   };
 
   LocalKeyService(hsm::KeyStore& key_store, Options options);
@@ -75,6 +81,8 @@ class LocalKeyService : public KeyService {
   hsm::KeyStore& key_store_;
   Options options_;
   std::atomic<int64_t> last_probe_ms_{-1000000};
+  VerifyCache smtp_cache_;
+  KdfSlots kdf_slots_;
   std::atomic<bool> device_ok_{true};
   std::string users_dir_;
   std::string tmp_dir_;

@@ -89,6 +89,8 @@ class LocalState : public State {
     options.state_dir = config_.state_dir;
     options.kdf = KdfParams(config_);
     options.rsa_bits = static_cast<int>(config_.rsa_bits);
+    options.smtp_auth_cache_ttl = std::chrono::seconds(config_.smtp_auth_cache_seconds);
+    options.max_concurrent_kdf = config_.kdf_max_concurrent;
     key_service_ = std::make_unique<keys::LocalKeyService>(*key_store_, options);
     mailbox_store_ = std::make_unique<store::MailboxStore>(config_.state_dir);
     backend_ = std::make_unique<mail::LocalBackend>(*key_service_, *mailbox_store_);
