@@ -1,0 +1,317 @@
+// Wire encoding of ipc::Message; layout and contract in ipc/codec.h.
+#include "ipc/codec.h"
+
+#include <array>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "base/secret_bytes.h"
+
+namespace onionmail::ipc {
+
+namespace {
+
+bool IsName(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+// Two passes over the same code: with out == nullptr it only measures and
+// validates; then it writes into a buffer of exactly the measured size.
+class Writer {
+ public:
+  explicit Writer(uint8_t* out) : out_(out) {}
+
+  void U16(uint16_t v) {
+    uint8_t b[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+    Raw(b, 2);
+  }
+  void U64(uint64_t v) {
+    uint8_t b[8];
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
+    Raw(b, 8);
+  }
+  void Raw(const void* p, size_t n) {
+    if (out_ != nullptr && n != 0) std::memcpy(out_ + size_, p, n);
+    size_ += n;
+  }
+  void Bytes(std::span<const uint8_t> b, size_t min, size_t max, const char* field) {
+    if (b.size() < min || b.size() > max) return Fail(field);
+    U16(static_cast<uint16_t>(b.size()));
+    Raw(b.data(), b.size());
+  }
+  void Text(std::string_view s, size_t min, size_t max, const char* field) {
+    Bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()}, min, max, field);
+  }
+  void Name(std::string_view s, size_t min, size_t max, const char* field) {
+    if (!IsName(s)) return Fail(field);
+    Text(s, min, max, field);
+  }
+  void Secret(const SecretBytes& s, size_t max, const char* field) {
+    Bytes(s.Reveal(SecretAccess::Grant()), 0, max, field);
+  }
+  void Fail(const char* field) {
+    if (error_.empty()) error_ = std::string("ipc encode: field out of bounds: ") + field;
+  }
+
+  size_t size() const { return size_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  uint8_t* out_;
+  size_t size_ = 0;
+  std::string error_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::span<const uint8_t> in) : in_(in) {}
+
+  bool U16(uint16_t& v) {
+    if (!Need(2)) return false;
+    v = static_cast<uint16_t>((in_[pos_] << 8) | in_[pos_ + 1]);
+    pos_ += 2;
+    return true;
+  }
+  bool U64(uint64_t& v) {
+    if (!Need(8)) return false;
+    v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | in_[pos_ + i];
+    pos_ += 8;
+    return true;
+  }
+  // A u16-length-prefixed field with min <= length <= max.
+  bool Field(std::span<const uint8_t>& out, size_t min, size_t max) {
+    uint16_t n = 0;
+    if (!U16(n) || n < min || n > max || !Need(n)) return false;
+    out = in_.subspan(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool Bytes(std::vector<uint8_t>& out, size_t min, size_t max) {
+    std::span<const uint8_t> f;
+    if (!Field(f, min, max)) return false;
+    out.assign(f.begin(), f.end());
+    return true;
+  }
+  bool Text(std::string& out, size_t min, size_t max) {
+    std::span<const uint8_t> f;
+    if (!Field(f, min, max)) return false;
+    out.assign(reinterpret_cast<const char*>(f.data()), f.size());
+    return true;
+  }
+  bool Name(std::string& out, size_t min, size_t max) {
+    return Text(out, min, max) && IsName(out);
+  }
+  bool Secret(SecretBytes& out, size_t max) {
+    std::span<const uint8_t> f;
+    if (!Field(f, 0, max)) return false;
+    out = SecretBytes(SecretAccess::Grant(), f);
+    return true;
+  }
+  template <size_t N>
+  bool Fixed(std::array<uint8_t, N>& out) {
+    if (!Need(N)) return false;
+    std::memcpy(out.data(), in_.data() + pos_, N);
+    pos_ += N;
+    return true;
+  }
+  bool AtEnd() const { return pos_ == in_.size(); }
+
+ private:
+  bool Need(size_t n) const { return in_.size() - pos_ >= n; }
+  std::span<const uint8_t> in_;
+  size_t pos_ = 0;
+};
+
+bool ReadStatus(Reader& r, Status& s) {
+  uint16_t v = 0;
+  if (!r.U16(v) || v > static_cast<uint16_t>(Status::kInternal)) return false;
+  s = static_cast<Status>(v);
+  return true;
+}
+
+bool ValidRole(uint16_t v) {
+  return v >= static_cast<uint16_t>(Role::kSupervisor) && v <= static_cast<uint16_t>(Role::kPop3);
+}
+
+// ---- per-message fields (encode) ----
+
+void Put(Writer& w, const Hello& m) {
+  if (!ValidRole(static_cast<uint16_t>(m.role))) w.Fail("role");
+  if (m.version != kProtocolVersion) w.Fail("version");
+  w.U16(static_cast<uint16_t>(m.role));
+  w.U16(m.version);
+}
+void Put(Writer&, const Shutdown&) {}
+void Put(Writer& w, const AcceptedConnection& m) { w.U16(m.listener_id); }
+void PutStatus(Writer& w, Status s) {
+  if (static_cast<uint16_t>(s) > static_cast<uint16_t>(Status::kInternal)) w.Fail("status");
+  w.U16(static_cast<uint16_t>(s));
+}
+void Put(Writer& w, const VerifySmtpPasswordRequest& m) {
+  w.Name(m.user, 1, kMaxUserBytes, "user");
+  w.Secret(m.password, kMaxPasswordBytes, "password");
+}
+void Put(Writer& w, const VerifyResult& m) { PutStatus(w, m.status); }
+void Put(Writer& w, const LookupUserRequest& m) { w.Name(m.user, 1, kMaxUserBytes, "user"); }
+void Put(Writer& w, const LookupUserReply& m) {
+  PutStatus(w, m.status);
+  w.Name(m.mailbox_id, 0, kMaxMailboxIdBytes, "mailbox_id");
+  w.Bytes(m.public_key, 0, kMaxPublicKeyBytes, "public_key");
+  w.Raw(m.key_id.data(), m.key_id.size());
+}
+void Put(Writer& w, const OpenInboxRequest& m) {
+  w.Name(m.user, 1, kMaxUserBytes, "user");
+  w.Secret(m.password, kMaxPasswordBytes, "password");
+}
+void Put(Writer& w, const OpenInboxReply& m) {
+  PutStatus(w, m.status);
+  w.U64(m.session_id);
+}
+void Put(Writer& w, const UnwrapDataKeyRequest& m) {
+  w.U64(m.session_id);
+  w.Bytes(m.wrapped, 1, kMaxWrappedKeyBytes, "wrapped");
+}
+void Put(Writer& w, const UnwrapDataKeyReply& m) {
+  PutStatus(w, m.status);
+  w.Secret(m.data_key, kMaxDataKeyBytes, "data_key");
+}
+void Put(Writer& w, const CloseInboxRequest& m) { w.U64(m.session_id); }
+void Put(Writer& w, const HashedNameRequest& m) {
+  w.Name(m.purpose, 1, kMaxPurposeBytes, "purpose");
+  w.Text(m.data, 0, kMaxHashDataBytes, "data");
+}
+void Put(Writer& w, const HashedNameReply& m) {
+  PutStatus(w, m.status);
+  w.Name(m.name, 0, kMaxHashedNameBytes, "name");
+}
+
+// ---- per-message fields (decode) ----
+
+bool Get(Reader& r, Hello& m) {
+  uint16_t role = 0;
+  if (!r.U16(role) || !ValidRole(role)) return false;
+  m.role = static_cast<Role>(role);
+  return r.U16(m.version) && m.version == kProtocolVersion;
+}
+bool Get(Reader&, Shutdown&) { return true; }
+bool Get(Reader& r, AcceptedConnection& m) { return r.U16(m.listener_id); }
+bool Get(Reader& r, VerifySmtpPasswordRequest& m) {
+  return r.Name(m.user, 1, kMaxUserBytes) && r.Secret(m.password, kMaxPasswordBytes);
+}
+bool Get(Reader& r, VerifyResult& m) { return ReadStatus(r, m.status); }
+bool Get(Reader& r, LookupUserRequest& m) { return r.Name(m.user, 1, kMaxUserBytes); }
+bool Get(Reader& r, LookupUserReply& m) {
+  return ReadStatus(r, m.status) && r.Name(m.mailbox_id, 0, kMaxMailboxIdBytes) &&
+         r.Bytes(m.public_key, 0, kMaxPublicKeyBytes) && r.Fixed(m.key_id);
+}
+bool Get(Reader& r, OpenInboxRequest& m) {
+  return r.Name(m.user, 1, kMaxUserBytes) && r.Secret(m.password, kMaxPasswordBytes);
+}
+bool Get(Reader& r, OpenInboxReply& m) { return ReadStatus(r, m.status) && r.U64(m.session_id); }
+bool Get(Reader& r, UnwrapDataKeyRequest& m) {
+  return r.U64(m.session_id) && r.Bytes(m.wrapped, 1, kMaxWrappedKeyBytes);
+}
+bool Get(Reader& r, UnwrapDataKeyReply& m) {
+  return ReadStatus(r, m.status) && r.Secret(m.data_key, kMaxDataKeyBytes);
+}
+bool Get(Reader& r, CloseInboxRequest& m) { return r.U64(m.session_id); }
+bool Get(Reader& r, HashedNameRequest& m) {
+  return r.Name(m.purpose, 1, kMaxPurposeBytes) && r.Text(m.data, 0, kMaxHashDataBytes);
+}
+bool Get(Reader& r, HashedNameReply& m) {
+  return ReadStatus(r, m.status) && r.Name(m.name, 0, kMaxHashedNameBytes);
+}
+
+void PutFrame(Writer& w, const Message& msg, uint32_t body_len) {
+  uint8_t len[4] = {static_cast<uint8_t>(body_len >> 24), static_cast<uint8_t>(body_len >> 16),
+                    static_cast<uint8_t>(body_len >> 8), static_cast<uint8_t>(body_len)};
+  w.Raw(len, 4);
+  w.U16(static_cast<uint16_t>(TypeOf(msg)));
+  w.U16(kProtocolVersion);
+  std::visit([&w](const auto& m) { Put(w, m); }, msg);
+}
+
+template <typename T>
+Result<Message> DecodeAs(Reader& r, const char* name) {
+  T m;
+  if (!Get(r, m)) return MakeError(ErrorCode::kInvalidArgument, std::string("ipc: malformed ") + name);
+  if (!r.AtEnd()) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string("ipc: trailing bytes in ") + name);
+  }
+  return Message(std::move(m));
+}
+
+Error Malformed(const char* what) {
+  return MakeError(ErrorCode::kInvalidArgument, std::string("ipc: ") + what);
+}
+
+}  // namespace
+
+Result<void> EncodeInto(const Message& msg, std::vector<uint8_t>& out) {
+  WipeMemory(out.data(), out.size());
+  out.clear();
+  Writer measure(nullptr);
+  PutFrame(measure, msg, 0);
+  if (!measure.error().empty()) return MakeError(ErrorCode::kInvalidArgument, measure.error());
+  if (measure.size() > kMaxFrameBytes) return Malformed("encode: frame too large");
+  // Exact size before writing: no reallocation leaves a stray copy behind.
+  if (out.capacity() < measure.size()) {
+    std::vector<uint8_t> fresh;
+    fresh.reserve(measure.size());
+    out.swap(fresh);  // `fresh` (the old storage) was wiped above
+  }
+  out.resize(measure.size());
+  Writer write(out.data());
+  PutFrame(write, msg, static_cast<uint32_t>(measure.size() - 4));
+  ONIONMAIL_CHECK(write.size() == out.size() && write.error().empty());
+  return Ok();
+}
+
+Result<std::vector<uint8_t>> Encode(const Message& msg) {
+  std::vector<uint8_t> out;
+  ONIONMAIL_RETURN_IF_ERROR(EncodeInto(msg, out));
+  return out;
+}
+
+Result<Message> Decode(std::span<const uint8_t> frame) {
+  if (frame.size() > kMaxFrameBytes) return Malformed("frame too large");
+  if (frame.size() < kFrameHeaderBytes) return Malformed("short frame");
+  uint32_t len = (uint32_t{frame[0]} << 24) | (uint32_t{frame[1]} << 16) |
+                 (uint32_t{frame[2]} << 8) | uint32_t{frame[3]};
+  if (len != frame.size() - 4) return Malformed("frame length mismatch");
+  Reader r(frame.subspan(4));
+  uint16_t type = 0, version = 0;
+  (void)r.U16(type);
+  (void)r.U16(version);
+  if (version != kProtocolVersion) return Malformed("wrong protocol version");
+  switch (static_cast<MsgType>(type)) {
+    case MsgType::kHello: return DecodeAs<Hello>(r, "Hello");
+    case MsgType::kShutdown: return DecodeAs<Shutdown>(r, "Shutdown");
+    case MsgType::kAcceptedConnection:
+      return DecodeAs<AcceptedConnection>(r, "AcceptedConnection");
+    case MsgType::kVerifySmtpPasswordRequest:
+      return DecodeAs<VerifySmtpPasswordRequest>(r, "VerifySmtpPasswordRequest");
+    case MsgType::kVerifyResult: return DecodeAs<VerifyResult>(r, "VerifyResult");
+    case MsgType::kLookupUserRequest: return DecodeAs<LookupUserRequest>(r, "LookupUserRequest");
+    case MsgType::kLookupUserReply: return DecodeAs<LookupUserReply>(r, "LookupUserReply");
+    case MsgType::kOpenInboxRequest: return DecodeAs<OpenInboxRequest>(r, "OpenInboxRequest");
+    case MsgType::kOpenInboxReply: return DecodeAs<OpenInboxReply>(r, "OpenInboxReply");
+    case MsgType::kUnwrapDataKeyRequest:
+      return DecodeAs<UnwrapDataKeyRequest>(r, "UnwrapDataKeyRequest");
+    case MsgType::kUnwrapDataKeyReply:
+      return DecodeAs<UnwrapDataKeyReply>(r, "UnwrapDataKeyReply");
+    case MsgType::kCloseInboxRequest: return DecodeAs<CloseInboxRequest>(r, "CloseInboxRequest");
+    case MsgType::kHashedNameRequest: return DecodeAs<HashedNameRequest>(r, "HashedNameRequest");
+    case MsgType::kHashedNameReply: return DecodeAs<HashedNameReply>(r, "HashedNameReply");
+  }
+  return Malformed("unknown message type");
+}
+
+}  // namespace onionmail::ipc

@@ -1,0 +1,201 @@
+// ipc/messages.h: THE one file listing every message that crosses a process
+// boundary (supervisor, key role, SMTP and POP3 front ends; see
+// docs/architecture.md). Nothing else defines an IPC message.
+//
+// Contract:
+//  - Every message is a struct with `static constexpr MsgType kType`; Message
+//    is the std::variant of all of them. Adding a message means adding a
+//    MsgType value, a struct, a variant alternative and its codec case
+//    (ipc/codec.cc); the codec rejects any type it does not know.
+//  - Every variable-length field has a documented maximum (the kMax*
+//    constants next to it); the codec refuses to encode or decode anything
+//    longer, so a peer can never make the receiver allocate more than that.
+//  - "Name" fields (user, mailbox_id, purpose, hashed name) are non-control
+//    text: no NUL, no byte < 0x20, no 0x7f. Only `user` and `purpose` in
+//    requests must be non-empty (replies carry empty fields on error).
+//  - Secrets (passwords, data keys) are SecretBytes, never std::string.
+//  - Wire layout (ipc/codec.h): u32 BE length || u16 BE type || u16 BE
+//    version || payload; fields in the order declared here.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/result.h"
+#include "base/secret_bytes.h"
+
+namespace onionmail::ipc {
+
+// Bumped on any change of a message's wire layout; both ends must agree.
+inline constexpr uint16_t kProtocolVersion = 1;
+// A whole frame (header included) is at most this long.
+inline constexpr size_t kMaxFrameBytes = size_t{1} << 20;
+
+// Field bounds (bytes).
+inline constexpr size_t kMaxUserBytes = 320;         // local part + domain, as typed
+inline constexpr size_t kMaxPasswordBytes = 1024;    // SMTP / POP3 password
+inline constexpr size_t kMaxMailboxIdBytes = 128;    // hex keyed hash
+inline constexpr size_t kMaxPublicKeyBytes = 4096;   // DER SubjectPublicKeyInfo
+inline constexpr size_t kKeyIdBytes = 32;            // SHA-256 of the public key (fixed)
+inline constexpr size_t kMaxWrappedKeyBytes = 4096;  // RSA-OAEP wrapped data key
+inline constexpr size_t kMaxDataKeyBytes = 64;       // unwrapped data key
+inline constexpr size_t kMaxPurposeBytes = 64;       // HashedName purpose label
+inline constexpr size_t kMaxHashDataBytes = 1024;    // HashedName input
+inline constexpr size_t kMaxHashedNameBytes = 128;   // hex keyed hash
+
+enum class MsgType : uint16_t {
+  kHello = 1,
+  kShutdown = 2,
+  kAcceptedConnection = 3,
+  kVerifySmtpPasswordRequest = 10,
+  kVerifyResult = 11,
+  kLookupUserRequest = 12,
+  kLookupUserReply = 13,
+  kOpenInboxRequest = 14,
+  kOpenInboxReply = 15,
+  kUnwrapDataKeyRequest = 16,
+  kUnwrapDataKeyReply = 17,
+  kCloseInboxRequest = 18,
+  kHashedNameRequest = 19,
+  kHashedNameReply = 20,
+};
+
+// Which process a peer is (u16 on the wire; other values are malformed).
+enum class Role : uint16_t {
+  kSupervisor = 1,
+  kKey = 2,
+  kSmtp = 3,
+  kPop3 = 4,
+};
+
+// Outcome of a request (u16 on the wire): kOk or one ErrorCode. Values past
+// kInternal are malformed.
+enum class Status : uint16_t {
+  kOk = 0,
+  kInvalidArgument,
+  kNotFound,
+  kAlreadyExists,
+  kUnauthenticated,
+  kPermissionDenied,
+  kFailedPrecondition,
+  kResourceExhausted,
+  kDeadlineExceeded,
+  kUnavailable,
+  kDataLoss,
+  kInternal,
+};
+
+inline Status StatusFromError(ErrorCode code) {
+  return static_cast<Status>(static_cast<uint16_t>(code) + 1);
+}
+// kOk -> Ok(); anything else -> an Error with that code and `what` as message.
+inline Result<void> StatusToResult(Status status, const char* what) {
+  if (status == Status::kOk) return Ok();
+  return MakeError(static_cast<ErrorCode>(static_cast<uint16_t>(status) - 1), what);
+}
+
+// First message on every channel, both directions.
+struct Hello {
+  static constexpr MsgType kType = MsgType::kHello;
+  Role role = Role::kSupervisor;
+  uint16_t version = kProtocolVersion;  // must equal kProtocolVersion
+};
+
+// Supervisor -> role: finish in-flight work and exit. No fields.
+struct Shutdown {
+  static constexpr MsgType kType = MsgType::kShutdown;
+};
+
+// Supervisor -> front end: the attached fd (SCM_RIGHTS) is an accepted client
+// connection from listener `listener_id`. Only valid with an fd attached.
+struct AcceptedConnection {
+  static constexpr MsgType kType = MsgType::kAcceptedConnection;
+  uint16_t listener_id = 0;
+};
+
+// SMTP -> key role: check AUTH credentials. Answered by VerifyResult.
+struct VerifySmtpPasswordRequest {
+  static constexpr MsgType kType = MsgType::kVerifySmtpPasswordRequest;
+  std::string user;      // name, 1..kMaxUserBytes
+  SecretBytes password;  // 0..kMaxPasswordBytes
+};
+
+struct VerifyResult {
+  static constexpr MsgType kType = MsgType::kVerifyResult;
+  Status status = Status::kOk;  // kUnauthenticated for unknown user or wrong password
+};
+
+// SMTP -> key role: public data to deliver to a local user.
+struct LookupUserRequest {
+  static constexpr MsgType kType = MsgType::kLookupUserRequest;
+  std::string user;  // name, 1..kMaxUserBytes
+};
+
+struct LookupUserReply {
+  static constexpr MsgType kType = MsgType::kLookupUserReply;
+  Status status = Status::kOk;                  // kNotFound for unknown users
+  std::string mailbox_id;                       // name, 0..kMaxMailboxIdBytes
+  std::vector<uint8_t> public_key;              // 0..kMaxPublicKeyBytes
+  std::array<uint8_t, kKeyIdBytes> key_id{};   // fixed size
+};
+
+// POP3 -> key role: unlock the inbox key; the key stays in the key role.
+struct OpenInboxRequest {
+  static constexpr MsgType kType = MsgType::kOpenInboxRequest;
+  std::string user;      // name, 1..kMaxUserBytes
+  SecretBytes password;  // 0..kMaxPasswordBytes
+};
+
+struct OpenInboxReply {
+  static constexpr MsgType kType = MsgType::kOpenInboxReply;
+  Status status = Status::kOk;
+  uint64_t session_id = 0;  // handle for UnwrapDataKey/CloseInbox; 0 on error
+};
+
+// POP3 -> key role: unwrap one message's data key under an open session.
+struct UnwrapDataKeyRequest {
+  static constexpr MsgType kType = MsgType::kUnwrapDataKeyRequest;
+  uint64_t session_id = 0;
+  std::vector<uint8_t> wrapped;  // 1..kMaxWrappedKeyBytes
+};
+
+struct UnwrapDataKeyReply {
+  static constexpr MsgType kType = MsgType::kUnwrapDataKeyReply;
+  Status status = Status::kOk;
+  SecretBytes data_key;  // 0..kMaxDataKeyBytes (empty on error)
+};
+
+// POP3 -> key role: forget the session's unlocked key. No reply.
+struct CloseInboxRequest {
+  static constexpr MsgType kType = MsgType::kCloseInboxRequest;
+  uint64_t session_id = 0;
+};
+
+// Store/front end -> key role: keyed hash name of `data` for `purpose`.
+struct HashedNameRequest {
+  static constexpr MsgType kType = MsgType::kHashedNameRequest;
+  std::string purpose;  // name, 1..kMaxPurposeBytes
+  std::string data;     // arbitrary bytes, 0..kMaxHashDataBytes
+};
+
+struct HashedNameReply {
+  static constexpr MsgType kType = MsgType::kHashedNameReply;
+  Status status = Status::kOk;
+  std::string name;  // name (hex), 0..kMaxHashedNameBytes
+};
+
+using Message =
+    std::variant<Hello, Shutdown, AcceptedConnection, VerifySmtpPasswordRequest, VerifyResult,
+                 LookupUserRequest, LookupUserReply, OpenInboxRequest, OpenInboxReply,
+                 UnwrapDataKeyRequest, UnwrapDataKeyReply, CloseInboxRequest,
+                 HashedNameRequest, HashedNameReply>;
+
+inline MsgType TypeOf(const Message& m) {
+  return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);
+}
+
+}  // namespace onionmail::ipc

@@ -1,0 +1,168 @@
+// Tests for ipc/channel.h over real socketpairs.
+#include "ipc/channel.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "base/secret_bytes.h"
+#include "ipc/codec.h"
+
+namespace onionmail::ipc {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::pair<Channel, Channel> Pair() {
+  auto p = Channel::CreatePair();
+  ONIONMAIL_CHECK(p.ok());
+  return std::move(p).value();
+}
+
+bool AllZero(std::span<const uint8_t> b) {
+  return std::all_of(b.begin(), b.end(), [](uint8_t c) { return c == 0; });
+}
+
+TEST(IpcChannelTest, MessageSentOnOneEndIsReceivedOnTheOther) {
+  auto [a, b] = Pair();
+  ASSERT_TRUE(a.Send(LookupUserRequest{"dave"}).ok());
+  auto got = b.Receive(milliseconds(1000));
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  ASSERT_TRUE(std::holds_alternative<LookupUserRequest>(*got));
+  EXPECT_EQ(std::get<LookupUserRequest>(*got).user, "dave");
+
+  ASSERT_TRUE(b.Send(OpenInboxReply{Status::kOk, 99}).ok());
+  auto reply = a.Receive(milliseconds(1000));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(std::get<OpenInboxReply>(*reply).session_id, 99u);
+}
+
+TEST(IpcChannelTest, SecretsAreWipedFromSendAndReceiveBuffers) {
+  auto [a, b] = Pair();
+  SecretBytes pw(SecretAccess::Grant(), std::string_view("correct horse battery"));
+  ASSERT_TRUE(a.Send(Message(OpenInboxRequest{"erin", std::move(pw)})).ok());
+  ASSERT_FALSE(a.SendBufferForTesting().empty());
+  EXPECT_TRUE(AllZero(a.SendBufferForTesting()));
+
+  auto got = b.Receive(milliseconds(1000));
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(std::get<OpenInboxRequest>(*got).password.RevealString(SecretAccess::Grant()),
+            "correct horse battery");
+  ASSERT_FALSE(b.LastReceiveBytesForTesting().empty());
+  EXPECT_TRUE(AllZero(b.LastReceiveBytesForTesting()));
+}
+
+TEST(IpcChannelTest, PeerClosedIsUnavailable) {
+  auto [a, b] = Pair();
+  { Channel gone = std::move(b); }
+  auto got = a.Receive(milliseconds(1000));
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, ErrorCode::kUnavailable);
+  auto sent = a.Send(Shutdown{});
+  ASSERT_FALSE(sent.ok());
+  EXPECT_EQ(sent.error().code, ErrorCode::kUnavailable);
+}
+
+TEST(IpcChannelTest, NothingWithinTimeoutIsDeadlineExceeded) {
+  auto [a, b] = Pair();
+  auto start = std::chrono::steady_clock::now();
+  auto got = a.Receive(milliseconds(50));
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, ErrorCode::kDeadlineExceeded);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(45));
+}
+
+TEST(IpcChannelTest, ReceiveWaitsForALateMessage) {
+  auto [a, b] = Pair();
+  std::thread sender([&a] {
+    std::this_thread::sleep_for(milliseconds(30));
+    ASSERT_TRUE(a.Send(Shutdown{}).ok());
+  });
+  auto got = b.Receive(milliseconds(-1));
+  sender.join();
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(std::holds_alternative<Shutdown>(*got));
+}
+
+TEST(IpcChannelTest, PassedPipeFdWritesIntoTheSamePipe) {
+  auto [a, b] = Pair();
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  ASSERT_TRUE(a.SendFd(AcceptedConnection{3}, p[1]).ok());
+  close(p[1]);  // the receiver's copy keeps the pipe open
+
+  auto got = b.ReceiveFd(milliseconds(1000));
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(std::get<AcceptedConnection>(got->message).listener_id, 3);
+  ASSERT_TRUE(got->fd.valid());
+  EXPECT_NE(fcntl(got->fd.get(), F_GETFD) & FD_CLOEXEC, 0);
+  ASSERT_EQ(write(got->fd.get(), "via fd", 6), 6);
+  got->fd.Reset();
+  char buf[16] = {};
+  ASSERT_EQ(read(p[0], buf, sizeof(buf)), 6);
+  EXPECT_EQ(std::string(buf, 6), "via fd");
+  EXPECT_EQ(read(p[0], buf, sizeof(buf)), 0);  // the passed fd was the last writer
+  close(p[0]);
+}
+
+TEST(IpcChannelTest, UnexpectedFdIsRejectedAndClosed) {
+  auto [a, b] = Pair();
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  ASSERT_TRUE(a.SendFd(Shutdown{}, p[1]).ok());
+  close(p[1]);
+  auto got = b.Receive(milliseconds(1000));
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, ErrorCode::kInvalidArgument);
+  char c;
+  EXPECT_EQ(read(p[0], &c, 1), 0);  // the receiver closed the stray write end
+  close(p[0]);
+}
+
+TEST(IpcChannelTest, ReceiveFdWithoutAnFdIsRejected) {
+  auto [a, b] = Pair();
+  ASSERT_TRUE(a.Send(AcceptedConnection{1}).ok());
+  auto got = b.ReceiveFd(milliseconds(1000));
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(IpcChannelTest, MalformedDatagramIsInvalidArgument) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  auto ch = Channel::FromFd(sv[1]);
+  ASSERT_TRUE(ch.ok());
+  const uint8_t junk[] = {0, 0, 0, 4, 0x7f, 0x7f, 0, 1};  // unknown type
+  ASSERT_EQ(send(sv[0], junk, sizeof(junk), 0), static_cast<ssize_t>(sizeof(junk)));
+  auto got = ch->Receive(milliseconds(1000));
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, ErrorCode::kInvalidArgument);
+  close(sv[0]);
+}
+
+TEST(IpcChannelTest, FromFdRefusesStreamSockets) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  auto ch = Channel::FromFd(sv[0]);
+  ASSERT_FALSE(ch.ok());
+  EXPECT_EQ(ch.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(fcntl(sv[0], F_GETFD), -1);  // ownership was taken: closed
+  close(sv[1]);
+}
+
+TEST(IpcChannelTest, InvalidMessageIsNotSent) {
+  auto [a, b] = Pair();
+  auto sent = a.Send(LookupUserRequest{""});
+  ASSERT_FALSE(sent.ok());
+  EXPECT_EQ(sent.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(b.Receive(milliseconds(20)).error().code, ErrorCode::kDeadlineExceeded);
+}
+
+}  // namespace
+}  // namespace onionmail::ipc
