@@ -4,7 +4,7 @@
 # the label is left alone.
 #
 # Usage: provisioning/softhsm-init.sh [--dir DIR] [--label L] [--so-pin-file F]
-#          [--pin-file F] [--non-interactive] [--help]
+#          [--pin-file F] [--config FILE] [--owner USER] [--non-interactive] [--help]
 #   --dir DIR          SoftHSM2 state directory (default /var/lib/onionmaild/softhsm);
 #                      writes DIR/softhsm2.conf (tokendir DIR/tokens, log level ERROR)
 #   --label L          token label (default onionmaild)
@@ -12,6 +12,9 @@
 #   --pin-file F       user PIN, the one onionmaild reads (default DIR/user.pin)
 #   --config FILE      also write the [keys] section into this onionmaild config
 #                      (appended if the file has none; never overwritten)
+#   --owner USER       chown -R DIR (and the PIN files) to USER and its group
+#                      after creation: the user of onionmaild's key role
+#                      (onionmail when it runs as root; see create-users.sh)
 #   --non-interactive  never prompt (the default behaviour; accepted for scripts)
 # A missing PIN file is created with random content, mode 0600.
 #
@@ -22,13 +25,14 @@
 set -euo pipefail
 umask 077
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 
 dir=/var/lib/onionmaild/softhsm
 label=onionmaild
 so_pin_file=
 pin_file=
 config_file=
+owner=
 
 while (($# > 0)); do
   case "$1" in
@@ -38,6 +42,7 @@ while (($# > 0)); do
     --so-pin-file) so_pin_file="${2:?--so-pin-file needs a value}"; shift 2 ;;
     --pin-file) pin_file="${2:?--pin-file needs a value}"; shift 2 ;;
     --config) config_file="${2:?--config needs a value}"; shift 2 ;;
+    --owner) owner="${2:?--owner needs a value}"; shift 2 ;;
     --non-interactive) shift ;;
     *) echo "softhsm-init: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -45,6 +50,10 @@ done
 
 if ((${#label} == 0 || ${#label} > 32)); then
   echo "softhsm-init: the label must be 1 to 32 bytes long" >&2
+  exit 2
+fi
+if [[ -n "$owner" ]] && ! getent passwd "$owner" >/dev/null; then
+  echo "softhsm-init: --owner $owner: no such user (see provisioning/create-users.sh)" >&2
   exit 2
 fi
 so_pin_file="${so_pin_file:-$dir/so.pin}"
@@ -100,6 +109,18 @@ else
   softhsm2-util --init-token --free --label "$label" \
     --so-pin "$(read_pin "$so_pin_file")" --pin "$(read_pin "$pin_file")" >/dev/null
   status="token \"$label\" initialised"
+fi
+
+# The key role opens the token as its own user: hand it the token directory,
+# the configuration and the user PIN file (the SO PIN is not needed to run).
+if [[ -n "$owner" ]]; then
+  group="$(id -gn "$owner")"
+  chown -R "$owner:$group" "$dir"
+  chown "$owner:$group" "$pin_file"
+  status="$status; owned by $owner"
+  if command -v runuser >/dev/null 2>&1 && ! runuser -u "$owner" -- test -r "$conf"; then
+    echo "softhsm-init: WARNING: $owner cannot reach $dir: a parent directory is not searchable by it (e.g. under /root)" >&2
+  fi
 fi
 
 cat <<EOF

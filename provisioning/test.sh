@@ -4,12 +4,14 @@
 #   2. every libFuzzer target for FUZZ_SECONDS (default 30) on its seed corpus,
 #   3. the release build's whole CTest suite (unit, seccomp death tests,
 #      SoftHSM2 and swtpm hardware tests, integration tests with real clients).
+# As root it first creates the role users (create-users.sh): the tests then
+# run onionmailctl and the server's roles as those users.
 # This is what .ci/run calls. --quick runs step 3 only.
 #
 # Usage: provisioning/test.sh [--help] [--quick] [extra ctest args]
 set -euo pipefail
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 quick=0
@@ -19,10 +21,19 @@ if [[ "${1:-}" == "--quick" ]]; then
 fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/provisioning/install-deps.sh"
-"$top/provisioning/build.sh"
-if ((quick == 0)); then
-  "$top/provisioning/sanitize.sh"
-  FUZZ_SECONDS=${FUZZ_SECONDS:-30} "$top/provisioning/fuzz.sh"
+if [[ $(id -u) -eq 0 ]]; then
+  # As root, onionmailctl and the server's roles drop to these users (the
+  # integration harness also creates them if they are missing).
+  "$top/provisioning/create-users.sh"
 fi
-cd "${BUILD_DIR:-$top/build}"
+# The tested build has the test-only hooks (tests/integration/
+# test_least_privilege.py), so it lives apart from build/ (demo, deploy).
+export BUILD_DIR=${BUILD_DIR:-$top/build-test}
+TEST_HOOKS=ON "$top/provisioning/build.sh"
+if ((quick == 0)); then
+  BUILD_DIR="$top/build-asan" CMAKE_EXTRA_ARGS="-DONIONMAIL_TEST_HOOKS=ON" \
+    "$top/provisioning/sanitize.sh"
+  BUILD_DIR="$top/build-fuzz" FUZZ_SECONDS=${FUZZ_SECONDS:-30} "$top/provisioning/fuzz.sh"
+fi
+cd "$BUILD_DIR"
 ctest --output-on-failure --timeout 900 -j 2 "$@"

@@ -6,7 +6,7 @@
 # Idempotent: an existing directory or auth file is kept (modes are fixed).
 #
 # Usage: provisioning/tpm2-provision.sh [--tcti T] [--key-dir D] [--auth-file F]
-#          [--pcrs LIST] [--non-interactive] [--help]
+#          [--pcrs LIST] [--config FILE] [--owner USER] [--non-interactive] [--help]
 #   --tcti T           TCTI of the TPM (default device:/dev/tpmrm0; for swtpm
 #                      e.g. swtpm:host=127.0.0.1,port=2321)
 #   --key-dir D        directory of the TPM-wrapped key blobs hmac.tpm2 and
@@ -17,12 +17,15 @@
 #                      only PCRs that stay stable across reboots and updates
 #   --config FILE      also write the [keys] section into this onionmaild config
 #                      (appended if the file has none; never overwritten)
+#   --owner USER       chown -R the key dir (and the auth file) to USER and its
+#                      group after creation: the user of onionmaild's key role
+#                      (onionmail when it runs as root; see create-users.sh)
 #   --non-interactive  never prompt (the default behaviour; accepted for scripts)
 # Needs tpm2-tools (tpm2_getcap, tpm2_pcrread) for the checks.
 set -euo pipefail
 umask 077
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "tpm2-provision: $*" >&2; exit 1; }
 
 tcti=device:/dev/tpmrm0
@@ -30,6 +33,7 @@ key_dir=/var/lib/onionmaild/tpm2
 auth_file=
 pcrs=
 config_file=
+owner=
 
 while (($# > 0)); do
   case "$1" in
@@ -39,10 +43,16 @@ while (($# > 0)); do
     --auth-file) auth_file="${2:?--auth-file needs a value}"; shift 2 ;;
     --pcrs) pcrs="${2:?--pcrs needs a value}"; shift 2 ;;
     --config) config_file="${2:?--config needs a value}"; shift 2 ;;
+    --owner) owner="${2:?--owner needs a value}"; shift 2 ;;
     --non-interactive) shift ;;
     *) echo "tpm2-provision: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+
+if [[ -n "$owner" ]] && ! getent passwd "$owner" >/dev/null; then
+  echo "tpm2-provision: --owner $owner: no such user (see provisioning/create-users.sh)" >&2
+  exit 2
+fi
 
 # PCR list: comma-separated numbers 0..23, no duplicates.
 pcr_toml=
@@ -113,6 +123,18 @@ fi
 chmod 0600 "$auth_file"
 auth_file="$(cd "$(dirname "$auth_file")" && pwd)/$(basename "$auth_file")"
 
+# The key role reads and writes the blobs as its own user.
+owned=
+if [[ -n "$owner" ]]; then
+  group="$(id -gn "$owner")"
+  chown -R "$owner:$group" "$key_dir"
+  chown "$owner:$group" "$auth_file"
+  owned=", owner $owner"
+  if command -v runuser >/dev/null 2>&1 && ! runuser -u "$owner" -- test -r "$auth_file"; then
+    echo "tpm2-provision: WARNING: $owner cannot reach $key_dir: a parent directory is not searchable by it (e.g. under /root)" >&2
+  fi
+fi
+
 blobs="none yet (created by onionmailctl init)"
 if [[ -f "$key_dir/hmac.tpm2" && -f "$key_dir/rsa.tpm2" ]]; then
   blobs="present (hmac.tpm2, rsa.tpm2): onionmailctl init keeps them"
@@ -122,8 +144,8 @@ cat <<EOF
 
 tpm2-provision: summary
   TPM         : $tcti (${family:-?}, ${vendor:-?})
-  key dir     : $key_dir ($dir_state, 0700)
-  auth file   : $auth_file ($auth_state, 0600; never printed)
+  key dir     : $key_dir ($dir_state, 0700$owned)
+  auth file   : $auth_file ($auth_state, 0600$owned; never printed)
   key blobs   : $blobs
   PCR policy  : ${pcrs:-none}
 
@@ -141,7 +163,7 @@ fi
 cat <<EOF
 
 Then run: onionmailctl init   (creates the HMAC and RSA keys inside the TPM)
-The files must be readable by the user of onionmaild's key role; the blobs are
+The files must be readable by the user of onionmaild's key role (--owner); the blobs are
 useless without this TPM, and losing the TPM (or a TPM2_Clear) loses the keys.
 EOF
 if [[ -n "$config_file" ]]; then

@@ -22,6 +22,7 @@ Policy KeyRolePolicy(bool allow_tcp_tcti) {
   AddConnectedSocketIo(p);                    // IPC from front ends and store
   AddFileAccess(p);                           // key blobs, records, token dir
   if (allow_tcp_tcti) AddTcpClient(p);        // swtpm/mssim TCTI only
+  p.Allow(SCMP_SYS(rt_sigtimedwait), "main thread waits for SIGTERM to log and exit");
   return p;
 }
 

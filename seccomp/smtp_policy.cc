@@ -6,6 +6,7 @@
 // new process, so openat/socket/connect/execve/fork/ptrace are not listed and
 // kill it.
 #include <seccomp.h>
+#include <sys/socket.h>
 
 #include "seccomp/policies.h"
 #include "seccomp/syscall_sets.h"
@@ -20,6 +21,9 @@ Policy SmtpFrontEndPolicy() {
   AddPolling(p);                      // idle/total deadlines via poll()
   AddConnectedSocketIo(p);            // client bytes, IPC to store/key roles
   AddAccept(p);                       // new clients on the inherited listener
+  // One AF_UNIX socketpair per client connection: its session channel to the
+  // key role. socket(2) itself stays forbidden: no path, no network.
+  p.AllowIf(SCMP_SYS(socketpair), {ArgEq(0, AF_UNIX)}, "session channel to the key role");
   return p;
 }
 

@@ -6,7 +6,8 @@
 // this policy bounds every role's start-up until the role installs its own
 // filter: the dynamic loader (openat, PROT_EXEC mappings, arch_prctl), the
 // privilege drop (setgroups/setresgid/setresuid), EnterSandbox (prlimit64,
-// prctl, seccomp). It never allows ptrace, so no process of the server can
+// prctl, seccomp), and since filters stack, what the roles need while
+// serving (accept in the front ends). It never allows ptrace, so no process of the server can
 // inspect another.
 #include <linux/sched.h>
 #include <seccomp.h>
@@ -26,6 +27,9 @@ Policy SupervisorPolicy(bool allow_tcp_tcti) {
   AddConnectedSocketIo(p);              // IPC with the roles (status, restarts)
   AddFileAccess(p);                     // config, and each role's start-up reads
   AddUnixSocketCreation(p);             // socketpairs for the roles' IPC channels
+  // Filters stack: every syscall a role makes must pass this filter too, so
+  // it also allows what the roles need while serving and nothing else.
+  AddAccept(p);                         // front ends accept on inherited listeners
   if (allow_tcp_tcti) AddTcpClient(p);  // inherited by the key role
   p.Allow(SCMP_SYS(connect), "getpwnam() asks nscd over AF_UNIX (only AF_UNIX sockets exist)");
 
@@ -54,17 +58,22 @@ Policy SupervisorPolicy(bool allow_tcp_tcti) {
   p.Allow(SCMP_SYS(rt_sigsuspend), "wait for SIGCHLD/SIGTERM");
   p.Allow(SCMP_SYS(signalfd4), "SIGCHLD/SIGTERM as an fd in the event loop");
   p.AllowIf(SCMP_SYS(prctl), {ArgEq(0, PR_SET_PDEATHSIG)}, "a role dies with the supervisor");
+  p.AllowIf(SCMP_SYS(prctl), {ArgEq(0, PR_GET_PDEATHSIG)},
+            "a role re-arms it after its uid change (which clears it)");
   p.AllowIf(SCMP_SYS(prctl), {ArgEq(0, PR_SET_NO_NEW_PRIVS), ArgEq(1, 1)},
             "a role's EnterSandbox sets no_new_privs (only ever on)");
 
   // A role's own start-up, inherited across execve (see the file comment).
   p.Allow(SCMP_SYS(arch_prctl), "x86_64 loader sets up TLS (FS base)");
+  p.AllowIf(SCMP_SYS(prctl), {ArgEq(0, PR_CAPBSET_READ)},
+            "libcap's constructor (loaded with the key role's libraries) probes the bounding set");
   p.Allow(SCMP_SYS(set_tid_address), "libc start-up in the exec'd role");
   p.Allow(SCMP_SYS(uname), "libc/OpenSSL start-up reads the kernel version");
   p.Allow(SCMP_SYS(statfs), "libc start-up probes (e.g. /dev/shm)");
   p.Allow(SCMP_SYS(fstatfs), "libc start-up probes");
   p.Allow(SCMP_SYS(prlimit64), "a role sets RLIMIT_CORE to 0 in EnterSandbox");
   p.Allow(SCMP_SYS(setgroups), "a role drops supplementary groups");
+  p.Allow(SCMP_SYS(getgroups), "a role checks its groups after the drop");
   p.Allow(SCMP_SYS(setresgid), "a role drops to its own group");
   p.Allow(SCMP_SYS(setresuid), "a role drops to its own user");
   p.Allow(SCMP_SYS(seccomp), "a role stacks its own, narrower filter");

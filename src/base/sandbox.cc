@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 namespace onionmail {
@@ -40,31 +42,57 @@ Result<Ids> LookUpUser(const std::string& name) {
   return Ids{pw.pw_uid, pw.pw_gid};
 }
 
-Result<void> DropPrivileges(const SandboxOptions& options) {
+// The user's supplementary groups as /etc/group lists them (initgroups
+// semantics, e.g. `tss` for /dev/tpmrm0), always including its primary gid.
+Result<std::vector<gid_t>> GroupsOf(const std::string& name, gid_t gid) {
+  int n = 16;
+  std::vector<gid_t> groups(static_cast<size_t>(n));
+  for (int tries = 0; tries < 8; ++tries) {
+    int count = n;
+    if (getgrouplist(name.c_str(), gid, groups.data(), &count) >= 0) {
+      groups.resize(static_cast<size_t>(count));
+      return groups;
+    }
+    if (count <= n || count > 65536) break;
+    n = count;
+    groups.resize(static_cast<size_t>(n));
+  }
+  return MakeError(ErrorCode::kInternal, "cannot list the groups of sandbox user " + name);
+}
+
+}  // namespace
+
+Result<void> DropToUser(const std::string& user, bool allow_root) {
   if (geteuid() != 0) {
-    if (options.user.empty()) return Ok();
-    auto ids = LookUpUser(options.user);
+    if (user.empty()) return Ok();
+    auto ids = LookUpUser(user);
     if (!ids.ok()) return ids.error();
     if (ids->uid != getuid() || ids->uid != geteuid()) {
       return MakeError(ErrorCode::kPermissionDenied,
-                       "not root and not running as sandbox user " + options.user);
+                       "not root and not running as sandbox user " + user);
     }
     return Ok();
   }
-  if (options.user.empty()) {
-    if (options.allow_root) return Ok();
+  if (user.empty()) {
+    if (allow_root) return Ok();
     return MakeError(ErrorCode::kFailedPrecondition,
                      "refusing to run a role as root: set a sandbox user");
   }
-  auto ids = LookUpUser(options.user);
+  auto ids = LookUpUser(user);
   if (!ids.ok()) return ids.error();
   if (ids->uid == 0) {
     return MakeError(ErrorCode::kInvalidArgument, "sandbox user must not be uid 0");
   }
   const gid_t gid = ids->gid;
   const uid_t uid = ids->uid;
+  // A uid change clears the parent-death signal: remember it to re-arm it.
+  int death_signal = 0;
+  if (prctl(PR_GET_PDEATHSIG, &death_signal, 0, 0, 0) != 0) return SysError("PR_GET_PDEATHSIG");
+  const pid_t parent = getppid();
+  auto wanted = GroupsOf(user, gid);
+  if (!wanted.ok()) return wanted.error();
   // Groups first: after setresuid we could no longer change them.
-  if (setgroups(1, &gid) != 0) return SysError("setgroups");
+  if (setgroups(wanted->size(), wanted->data()) != 0) return SysError("setgroups");
   if (setresgid(gid, gid, gid) != 0) return SysError("setresgid");
   if (setresuid(uid, uid, uid) != 0) return SysError("setresuid");
 
@@ -77,18 +105,25 @@ Result<void> DropPrivileges(const SandboxOptions& options) {
   if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid) {
     return MakeError(ErrorCode::kInternal, "privilege drop did not stick");
   }
-  gid_t groups[2];
-  int n = getgroups(2, groups);
-  if (n != 1 || groups[0] != gid) {
+  std::vector<gid_t> have(wanted->size() + 1);
+  int n = getgroups(static_cast<int>(have.size()), have.data());
+  if (n < 0 || static_cast<size_t>(n) != wanted->size() ||
+      !std::is_permutation(wanted->begin(), wanted->end(), have.begin())) {
     return MakeError(ErrorCode::kInternal, "supplementary groups were not dropped");
   }
-  if (setuid(0) == 0 || seteuid(0) == 0) {
+  // setresuid, not setuid/seteuid: the supervisor's filter (inherited by
+  // every role's start-up) allows only setresuid.
+  if (setresuid(0, 0, 0) == 0 || setresuid(static_cast<uid_t>(-1), 0, static_cast<uid_t>(-1)) == 0) {
     return MakeError(ErrorCode::kInternal, "root could be regained after the drop");
+  }
+  if (death_signal != 0) {
+    if (prctl(PR_SET_PDEATHSIG, death_signal, 0, 0, 0) != 0) return SysError("PR_SET_PDEATHSIG");
+    if (getppid() != parent) {  // the parent died before the re-arm
+      return MakeError(ErrorCode::kUnavailable, "parent exited during the privilege drop");
+    }
   }
   return Ok();
 }
-
-}  // namespace
 
 Result<void> PreloadLibrariesForSandbox() {
   if (OPENSSL_init_crypto(
@@ -101,12 +136,18 @@ Result<void> PreloadLibrariesForSandbox() {
     return MakeError(ErrorCode::kInternal, "OpenSSL DRBG did not instantiate");
   }
   OPENSSL_cleanse(probe, sizeof(probe));
+  // libc reads /etc/localtime on the first local-time conversion (Received:
+  // and Date stamps): make it happen now.
+  tzset();
+  time_t now = time(nullptr);
+  struct tm tm_now;
+  (void)localtime_r(&now, &tm_now);
   return Ok();
 }
 
 Result<void> EnterSandbox(const SandboxOptions& options) {
   ONIONMAIL_RETURN_IF_ERROR(PreloadLibrariesForSandbox());
-  ONIONMAIL_RETURN_IF_ERROR(DropPrivileges(options));
+  ONIONMAIL_RETURN_IF_ERROR(DropToUser(options.user, options.allow_root));
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return SysError("PR_SET_NO_NEW_PRIVS");
   // Dropping uids resets dumpable on some paths but not all: set it last.
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return SysError("PR_SET_DUMPABLE");

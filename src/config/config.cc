@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <sstream>
+#include <utility>
 
 #include "net/listener.h"
 
@@ -121,6 +122,10 @@ const std::map<std::string, Setter>& Setters() {
        Number(&Config::smtp_auth_cache_seconds, "smtp.auth_cache_seconds", 0, 86400)},
       {"log.level", String(&Config::log_level, "log.level")},
       {"log.log_addresses", Bool(&Config::log_addresses, "log.log_addresses")},
+      {"sandbox.key_user", String(&Config::sandbox_key_user, "sandbox.key_user")},
+      {"sandbox.smtp_user", String(&Config::sandbox_smtp_user, "sandbox.smtp_user")},
+      {"sandbox.pop3_user", String(&Config::sandbox_pop3_user, "sandbox.pop3_user")},
+      {"sandbox.seccomp", Bool(&Config::sandbox_seccomp, "sandbox.seccomp")},
   };
   return *setters;
 }
@@ -132,6 +137,42 @@ bool ValidDomain(std::string_view d) {
     if (!ok) return false;
   }
   return d.find("..") == std::string_view::npos;
+}
+
+// A system user name as useradd(8) accepts it on Debian without
+// --badname: [a-z_][a-z0-9_-]*, at most 32 characters.
+bool ValidUserName(std::string_view u) {
+  if (u.empty() || u.size() > 32) return false;
+  if (!((u[0] >= 'a' && u[0] <= 'z') || u[0] == '_')) return false;
+  for (char c : u) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Result<void> ValidateSandbox(const Config& c) {
+  const std::pair<const char*, const std::string*> users[] = {
+      {"sandbox.key_user", &c.sandbox_key_user},
+      {"sandbox.smtp_user", &c.sandbox_smtp_user},
+      {"sandbox.pop3_user", &c.sandbox_pop3_user},
+  };
+  for (const auto& [key, value] : users) {
+    if (!ValidUserName(*value)) {
+      return BadValue(key, "a user name ([a-z_][a-z0-9_-]*, at most 32 characters)");
+    }
+  }
+  // Separate users are the point: with a shared uid one role could signal
+  // another, and a hole in one role's filter would reach the other's files.
+  for (size_t i = 0; i < 3; ++i) {
+    for (size_t j = i + 1; j < 3; ++j) {
+      if (*users[i].second == *users[j].second) {
+        return BadValue(users[j].first,
+                        std::string("different from ") + users[i].first + " (one user per role)");
+      }
+    }
+  }
+  return Ok();
 }
 
 Result<void> Validate(Config& c) {
@@ -155,7 +196,7 @@ Result<void> Validate(Config& c) {
       c.log_level != "error") {
     return BadValue("log.level", "debug, info, warning or error");
   }
-  return Ok();
+  return ValidateSandbox(c);
 }
 
 // toml++ 3.3 (Debian 12) reaches __builtin_unreachable() on some non-ASCII

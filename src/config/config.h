@@ -57,6 +57,13 @@ struct Config {
   // [log]
   std::string log_level = "info";
   bool log_addresses = false;
+  // [sandbox]: the users the roles drop to when onionmaild starts as root
+  // (onionmailctl as root drops to the key user); not used when not root.
+  // Valid user names ([a-z_][a-z0-9_-]*, <= 32 chars), all three distinct.
+  std::string sandbox_key_user = "onionmail";
+  std::string sandbox_smtp_user = "onionmail-smtp";
+  std::string sandbox_pop3_user = "onionmail-pop3";
+  bool sandbox_seccomp = true;  // false (debugging only) installs no syscall filter, root or not
 
   const std::string& greeting_name() const { return hostname.empty() ? domain : hostname; }
   std::string tls_cert_path() const { return state_dir + "/tls/cert.pem"; }

@@ -11,13 +11,27 @@
 // Passwords come from files or a terminal prompt, never from argv or the
 // environment; `user add` without password files generates both and prints
 // them once. Exit status: 0 ok, 1 operation failed, 2 usage error.
+//
+// Run as root, onionmailctl first reads every input (config, password files,
+// prompts) and then drops to [sandbox] key_user before it touches the state
+// directory or the key store, so every file it creates belongs to the key
+// role's user. `init` as root creates the state directory (0700) for that
+// user before dropping. As non-root it keeps the invoking uid.
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/log.h"
+#include "base/sandbox.h"
 #include "base/secret_bytes.h"
 #include "config/config.h"
 #include "ctl/password_input.h"
@@ -39,7 +53,9 @@ constexpr const char* kUsage =
     "  user passwd NAME --pop3 [--password-file F] [--old-password-file F]\n"
     "                                         change a password (POP3: re-wraps the inbox key)\n"
     "  status                                 show the state directory and user count\n"
-    "Passwords are read from files or a terminal prompt, never from arguments.\n";
+    "Passwords are read from files or a terminal prompt, never from arguments.\n"
+    "As root, onionmailctl reads its inputs, then runs as [sandbox] key_user (default\n"
+    "onionmail) so that the files it creates belong to the server's key role.\n";
 
 int Fail(const Error& e) {
   std::fprintf(stderr, "onionmailctl: %s\n", e.message.c_str());
@@ -103,64 +119,151 @@ void PrintPassword(const char* label, const SecretBytes& password) {
   std::fputc('\n', stdout);
 }
 
-int UserAdd(server::State& state, const Args& args, const std::string& name) {
-  bool have_smtp = args.options.count("--smtp-password-file") != 0;
-  bool have_pop3 = args.options.count("--pop3-password-file") != 0;
-  SecretBytes smtp;
-  SecretBytes pop3;
-  if (have_smtp) {
-    auto r = ReadPasswordFile(args.options.at("--smtp-password-file"));
-    if (!r.ok()) return Fail(r.error());
-    smtp = std::move(*r);
-  } else {
-    smtp = GeneratePassword();
+// Every password a command needs, read before any privilege change (the
+// files may be readable by root only) and before the state is opened.
+struct Passwords {
+  SecretBytes smtp;      // user add; user passwd --smtp (the new one)
+  SecretBytes pop3;      // user add; user passwd --pop3 (the new one)
+  SecretBytes old_pop3;  // user passwd --pop3
+  bool smtp_generated = false;
+  bool pop3_generated = false;
+};
+
+Result<SecretBytes> FileOrGenerated(const Args& args, const std::string& option,
+                                    bool* generated) {
+  auto it = args.options.find(option);
+  *generated = it == args.options.end();
+  if (*generated) return GeneratePassword();
+  return ReadPasswordFile(it->second);
+}
+
+Result<Passwords> ReadUserAddPasswords(const Args& args) {
+  Passwords p;
+  auto smtp = FileOrGenerated(args, "--smtp-password-file", &p.smtp_generated);
+  if (!smtp.ok()) return smtp.error();
+  auto pop3 = FileOrGenerated(args, "--pop3-password-file", &p.pop3_generated);
+  if (!pop3.ok()) return pop3.error();
+  if (smtp->Equals(*pop3)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the SMTP and POP3 passwords must differ (one sends, one reads)");
   }
-  if (have_pop3) {
-    auto r = ReadPasswordFile(args.options.at("--pop3-password-file"));
-    if (!r.ok()) return Fail(r.error());
-    pop3 = std::move(*r);
-  } else {
-    pop3 = GeneratePassword();
+  p.smtp = std::move(*smtp);
+  p.pop3 = std::move(*pop3);
+  return p;
+}
+
+Result<Passwords> ReadPasswdPasswords(const Args& args, bool smtp) {
+  Passwords p;
+  if (smtp) {
+    auto pw = PasswordFrom(args, "--password-file", "New SMTP password");
+    if (!pw.ok()) return pw.error();
+    p.smtp = std::move(*pw);
+    return p;
   }
-  if (smtp.Equals(pop3)) {
-    return Fail(MakeError(ErrorCode::kInvalidArgument,
-                          "the SMTP and POP3 passwords must differ (one sends, one reads)"));
-  }
-  auto r = state.keys().CreateUser(name, smtp, pop3);
+  auto old_pw = PasswordFrom(args, "--old-password-file", "Current POP3 password");
+  if (!old_pw.ok()) return old_pw.error();
+  auto pw = PasswordFrom(args, "--password-file", "New POP3 password");
+  if (!pw.ok()) return pw.error();
+  p.old_pop3 = std::move(*old_pw);
+  p.pop3 = std::move(*pw);
+  return p;
+}
+
+int UserAdd(server::State& state, const Passwords& pw, const std::string& name) {
+  auto r = state.keys().CreateUser(name, pw.smtp, pw.pop3);
   if (!r.ok()) return Fail(r.error());
   std::printf("user %s added (mail address %s@%s)\n", name.c_str(), name.c_str(),
               state.config().domain.c_str());
-  if (!have_smtp) PrintPassword("smtp-password", smtp);
-  if (!have_pop3) PrintPassword("pop3-password", pop3);
-  if (!have_smtp || !have_pop3) {
+  if (pw.smtp_generated) PrintPassword("smtp-password", pw.smtp);
+  if (pw.pop3_generated) PrintPassword("pop3-password", pw.pop3);
+  if (pw.smtp_generated || pw.pop3_generated) {
     std::printf("These passwords are shown once and stored nowhere in clear.\n");
   }
   return 0;
 }
 
-int UserPasswd(server::State& state, const Args& args, const std::string& name) {
-  bool smtp = false;
-  bool pop3 = false;
-  for (const auto& f : args.flags) {
-    smtp = smtp || f == "--smtp";
-    pop3 = pop3 || f == "--pop3";
-  }
-  if (smtp == pop3) return Usage("user passwd needs exactly one of --smtp or --pop3");
-  if (smtp) {
-    auto pw = PasswordFrom(args, "--password-file", "New SMTP password");
-    if (!pw.ok()) return Fail(pw.error());
-    auto r = state.keys().ChangeSmtpPassword(name, *pw);
-    if (!r.ok()) return Fail(r.error());
-  } else {
-    auto old_pw = PasswordFrom(args, "--old-password-file", "Current POP3 password");
-    if (!old_pw.ok()) return Fail(old_pw.error());
-    auto pw = PasswordFrom(args, "--password-file", "New POP3 password");
-    if (!pw.ok()) return Fail(pw.error());
-    auto r = state.keys().ChangePop3Password(name, *old_pw, *pw);
-    if (!r.ok()) return Fail(r.error());
-  }
+int UserPasswd(server::State& state, const Passwords& pw, const std::string& name, bool smtp) {
+  auto r = smtp ? state.keys().ChangeSmtpPassword(name, pw.smtp)
+                : state.keys().ChangePop3Password(name, pw.old_pop3, pw.pop3);
+  if (!r.ok()) return Fail(r.error());
   std::printf("password changed for %s\n", name.c_str());
   return 0;
+}
+
+// ----------------------------------------------------------- root: drop
+
+Error SysError(const std::string& what) {
+  return MakeError(ErrorCode::kInternal, what + ": " + std::strerror(errno));
+}
+
+Result<std::pair<uid_t, gid_t>> LookUpKeyUser(const std::string& user) {
+  long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buf(size > 0 ? static_cast<size_t>(size) : 16384);
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  if (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found) != 0) {
+    return MakeError(ErrorCode::kInternal, "cannot look up user " + user);
+  }
+  if (found == nullptr) {
+    return MakeError(ErrorCode::kNotFound,
+                     "the key role's user '" + user + "' ([sandbox] key_user) does not exist; "
+                     "create the users with provisioning/create-users.sh (as root)");
+  }
+  if (pw.pw_uid == 0) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "[sandbox] key_user '" + user + "' must not be uid 0");
+  }
+  return std::make_pair(pw.pw_uid, pw.pw_gid);
+}
+
+// `init` as root: creates the state directory for the key user. The chown
+// goes through an fd opened with O_NOFOLLOW, so a symlink planted in its
+// place is refused rather than followed.
+Result<void> CreateStateDirFor(const std::string& dir, uid_t uid, gid_t gid) {
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno == EEXIST) return Ok();
+    return SysError("cannot create state directory " + dir);
+  }
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return SysError("cannot open new state directory " + dir);
+  Result<void> r = Ok();
+  if (::fchown(fd, uid, gid) != 0) {
+    r = SysError("cannot chown state directory " + dir);
+  } else if (::fchmod(fd, 0700) != 0) {
+    r = SysError("cannot chmod state directory " + dir);
+  }
+  ::close(fd);
+  return r;
+}
+
+// Run as root: everything after this runs as [sandbox] key_user, the user of
+// the key role, so the files it creates or changes stay readable by the
+// server. A state directory owned by someone else (e.g. root, from before
+// the process split) is refused with the command that fixes it.
+Result<void> BecomeKeyUser(const config::Config& config, bool init) {
+  const std::string& user = config.sandbox_key_user;
+  auto ids = LookUpKeyUser(user);
+  if (!ids.ok()) return ids.error();
+  const std::string& dir = config.state_dir;
+  if (init) ONIONMAIL_RETURN_IF_ERROR(CreateStateDirFor(dir, ids->first, ids->second));
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0 && st.st_uid != ids->first) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "state directory " + dir + " is owned by uid " +
+                         std::to_string(st.st_uid) + ", not by the key role's user " + user +
+                         " ([sandbox] key_user); fix with: chown -R " + user + ": " + dir);
+  }
+  auto dropped = DropToUser(user, /*allow_root=*/false);
+  if (!dropped.ok()) {
+    return MakeError(dropped.error().code,
+                     "cannot drop to user " + user + ": " + dropped.error().message);
+  }
+  if (::stat(dir.c_str(), &st) != 0 && errno == EACCES) {
+    return MakeError(ErrorCode::kPermissionDenied,
+                     "user " + user + " cannot reach " + dir +
+                         ": a parent directory is not searchable by it (e.g. under /root)");
+  }
+  return Ok();
 }
 
 int Run(int argc, char** argv) {
@@ -177,7 +280,53 @@ int Run(int argc, char** argv) {
   if (!config.ok()) return Fail(config.error());
   const auto& cmd = args.positional;
 
+  // 1. Which command, and every input it needs, as the invoking user.
+  enum class Command { kInit, kStatus, kUserAdd, kUserDel, kUserPasswd };
+  Command command = Command::kStatus;
+  std::string name;
+  bool passwd_smtp = false;
+  Passwords passwords;
   if (cmd[0] == "init" && cmd.size() == 1) {
+    command = Command::kInit;
+  } else if (cmd[0] == "status" && cmd.size() == 1) {
+    command = Command::kStatus;
+  } else if (cmd[0] == "user" && cmd.size() == 3 &&
+             (cmd[1] == "add" || cmd[1] == "del" || cmd[1] == "passwd")) {
+    name = Normalise(cmd[2]);
+    if (!mail::ValidLocalPart(name)) {
+      return Usage("user names are 1-64 characters of a-z 0-9 . _ - (no leading/trailing '.')");
+    }
+    if (cmd[1] == "add") {
+      command = Command::kUserAdd;
+      auto pw = ReadUserAddPasswords(args);
+      if (!pw.ok()) return Fail(pw.error());
+      passwords = std::move(*pw);
+    } else if (cmd[1] == "del") {
+      command = Command::kUserDel;
+    } else {
+      command = Command::kUserPasswd;
+      bool pop3 = false;
+      for (const auto& f : args.flags) {
+        passwd_smtp = passwd_smtp || f == "--smtp";
+        pop3 = pop3 || f == "--pop3";
+      }
+      if (passwd_smtp == pop3) return Usage("user passwd needs exactly one of --smtp or --pop3");
+      auto pw = ReadPasswdPasswords(args, passwd_smtp);
+      if (!pw.ok()) return Fail(pw.error());
+      passwords = std::move(*pw);
+    }
+  } else {
+    return Usage("unknown command");
+  }
+
+  // 2. As root: become the key role's user before touching any state.
+  if (::geteuid() == 0) {
+    auto dropped = BecomeKeyUser(*config, command == Command::kInit);
+    if (!dropped.ok()) return Fail(dropped.error());
+  }
+
+  // 3. The state directory and the key store.
+  if (command == Command::kInit) {
     auto r = server::InitState(*config);
     if (!r.ok()) return Fail(r.error());
     std::printf("initialised %s for %s\n  TLS certificate: %s\n", config->state_dir.c_str(),
@@ -186,27 +335,27 @@ int Run(int argc, char** argv) {
   }
   auto state = server::State::Open(*config);
   if (!state.ok()) return Fail(state.error());
-  if (cmd[0] == "status" && cmd.size() == 1) {
-    auto users = (*state)->keys().CountUsers();
-    if (!users.ok()) return Fail(users.error());
-    std::printf("state_dir: %s\ndomain: %s\nkey_store: %s\nusers: %zu\n",
-                config->state_dir.c_str(), config->domain.c_str(),
-                std::string((*state)->key_store_backend()).c_str(), *users);
-    return 0;
-  }
-  if (cmd[0] == "user" && cmd.size() == 3) {
-    std::string name = Normalise(cmd[2]);
-    if (!mail::ValidLocalPart(name)) {
-      return Usage("user names are 1-64 characters of a-z 0-9 . _ - (no leading/trailing '.')");
+  switch (command) {
+    case Command::kStatus: {
+      auto users = (*state)->keys().CountUsers();
+      if (!users.ok()) return Fail(users.error());
+      std::printf("state_dir: %s\ndomain: %s\nkey_store: %s\nusers: %zu\n",
+                  config->state_dir.c_str(), config->domain.c_str(),
+                  std::string((*state)->key_store_backend()).c_str(), *users);
+      return 0;
     }
-    if (cmd[1] == "add") return UserAdd(**state, args, name);
-    if (cmd[1] == "del") {
+    case Command::kUserAdd:
+      return UserAdd(**state, passwords, name);
+    case Command::kUserDel: {
       auto r = (*state)->keys().DeleteUser(name);
       if (!r.ok()) return Fail(r.error());
       std::printf("user %s deleted with all of their mail\n", name.c_str());
       return 0;
     }
-    if (cmd[1] == "passwd") return UserPasswd(**state, args, name);
+    case Command::kUserPasswd:
+      return UserPasswd(**state, passwords, name, passwd_smtp);
+    case Command::kInit:
+      break;
   }
   return Usage("unknown command");
 }

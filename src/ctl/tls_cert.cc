@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -86,7 +87,9 @@ Result<void> WriteCertificate(const std::string& domain, const std::string& cert
 
 Result<void> CreateSelfSignedCertificate(const std::string& domain, const std::string& cert_path,
                                          const std::string& key_path) {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
+  // RSA like the token backends' server key: front ends sign TLS handshakes
+  // through the key role with one mechanism (net/remote_key.h).
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_RSA_gen(2048), EVP_PKEY_free);
   if (!key) return MakeError(ErrorCode::kInternal, "cannot generate the TLS key");
   {
     auto f = CreateFile(key_path, 0600);

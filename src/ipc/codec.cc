@@ -31,6 +31,16 @@ class Writer {
     uint8_t b[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
     Raw(b, 2);
   }
+  void U32(uint32_t v) {
+    uint8_t b[4] = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
+                    static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+    Raw(b, 4);
+  }
+  // u16 element count, checked against [min, max].
+  void Count(size_t n, size_t min, size_t max, const char* field) {
+    if (n < min || n > max) return Fail(field);
+    U16(static_cast<uint16_t>(n));
+  }
   void U64(uint64_t v) {
     uint8_t b[8];
     for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
@@ -76,6 +86,19 @@ class Reader {
     if (!Need(2)) return false;
     v = static_cast<uint16_t>((in_[pos_] << 8) | in_[pos_ + 1]);
     pos_ += 2;
+    return true;
+  }
+  bool U32(uint32_t& v) {
+    if (!Need(4)) return false;
+    v = (uint32_t{in_[pos_]} << 24) | (uint32_t{in_[pos_ + 1]} << 16) |
+        (uint32_t{in_[pos_ + 2]} << 8) | uint32_t{in_[pos_ + 3]};
+    pos_ += 4;
+    return true;
+  }
+  bool Count(size_t& n, size_t min, size_t max) {
+    uint16_t v = 0;
+    if (!U16(v) || v < min || v > max) return false;
+    n = v;
     return true;
   }
   bool U64(uint64_t& v) {
@@ -229,6 +252,107 @@ bool Get(Reader& r, HashedNameReply& m) {
   return ReadStatus(r, m.status) && r.Name(m.name, 0, kMaxHashedNameBytes);
 }
 
+void Put(Writer&, const NewSession&) {}
+void Put(Writer& w, const StatusReply& m) { PutStatus(w, m.status); }
+void Put(Writer& w, const CheckRecipientRequest& m) {
+  w.Name(m.local_part, 1, kMaxLocalPartBytes, "local_part");
+}
+void Put(Writer& w, const BeginMessageRequest& m) {
+  w.Name(m.reverse_path, 0, kMaxPathBytes, "reverse_path");
+  w.Count(m.local_parts.size(), 1, kMaxRecipients, "local_parts");
+  for (const auto& lp : m.local_parts) w.Name(lp, 1, kMaxLocalPartBytes, "local_parts");
+}
+void Put(Writer& w, const AppendRequest& m) { w.Bytes(m.data, 1, kMaxChunkBytes, "data"); }
+void Put(Writer&, const CommitRequest&) {}
+void Put(Writer&, const AbortMessageRequest&) {}
+void Put(Writer& w, const OpenMailboxRequest& m) {
+  w.Name(m.user, 1, kMaxUserBytes, "user");
+  w.Secret(m.password, kMaxPasswordBytes, "password");
+}
+void Put(Writer& w, const OpenMailboxReply& m) {
+  PutStatus(w, m.status);
+  w.U32(m.count);
+}
+void Put(Writer& w, const MailboxListing& m) {
+  w.Count(m.entries.size(), 1, kMaxListingEntries, "entries");
+  for (const auto& e : m.entries) {
+    w.Name(e.uid, 1, kMaxUidBytes, "uid");
+    w.U64(e.size);
+  }
+}
+void Put(Writer& w, const ReadMessageRequest& m) { w.U32(m.index); }
+void Put(Writer& w, const MessageChunk& m) { w.Bytes(m.data, 1, kMaxChunkBytes, "data"); }
+void Put(Writer& w, const ExpungeRequest& m) {
+  w.Count(m.indices.size(), 1, kMaxExpungeIndices, "indices");
+  for (uint32_t i : m.indices) w.U32(i);
+}
+void Put(Writer& w, const TlsSignRequest& m) {
+  w.Bytes(m.block, kMinRsaBlockBytes, kMaxRsaBlockBytes, "block");
+}
+void Put(Writer& w, const TlsSignReply& m) {
+  PutStatus(w, m.status);
+  w.Bytes(m.signature, 0, kMaxRsaBlockBytes, "signature");
+}
+void Put(Writer&, const TlsIdentityRequest&) {}
+void Put(Writer& w, const TlsIdentityReply& m) {
+  PutStatus(w, m.status);
+  w.Bytes(m.certificate_pem, 0, kMaxCertificateBytes, "certificate_pem");
+  w.Bytes(m.public_key, 0, kMaxPublicKeyBytes, "public_key");
+}
+
+bool Get(Reader&, NewSession&) { return true; }
+bool Get(Reader& r, StatusReply& m) { return ReadStatus(r, m.status); }
+bool Get(Reader& r, CheckRecipientRequest& m) {
+  return r.Name(m.local_part, 1, kMaxLocalPartBytes);
+}
+bool Get(Reader& r, BeginMessageRequest& m) {
+  size_t n = 0;
+  if (!r.Name(m.reverse_path, 0, kMaxPathBytes) || !r.Count(n, 1, kMaxRecipients)) return false;
+  m.local_parts.resize(n);
+  for (auto& lp : m.local_parts) {
+    if (!r.Name(lp, 1, kMaxLocalPartBytes)) return false;
+  }
+  return true;
+}
+bool Get(Reader& r, AppendRequest& m) { return r.Bytes(m.data, 1, kMaxChunkBytes); }
+bool Get(Reader&, CommitRequest&) { return true; }
+bool Get(Reader&, AbortMessageRequest&) { return true; }
+bool Get(Reader& r, OpenMailboxRequest& m) {
+  return r.Name(m.user, 1, kMaxUserBytes) && r.Secret(m.password, kMaxPasswordBytes);
+}
+bool Get(Reader& r, OpenMailboxReply& m) { return ReadStatus(r, m.status) && r.U32(m.count); }
+bool Get(Reader& r, MailboxListing& m) {
+  size_t n = 0;
+  if (!r.Count(n, 1, kMaxListingEntries)) return false;
+  m.entries.resize(n);
+  for (auto& e : m.entries) {
+    if (!r.Name(e.uid, 1, kMaxUidBytes) || !r.U64(e.size)) return false;
+  }
+  return true;
+}
+bool Get(Reader& r, ReadMessageRequest& m) { return r.U32(m.index); }
+bool Get(Reader& r, MessageChunk& m) { return r.Bytes(m.data, 1, kMaxChunkBytes); }
+bool Get(Reader& r, ExpungeRequest& m) {
+  size_t n = 0;
+  if (!r.Count(n, 1, kMaxExpungeIndices)) return false;
+  m.indices.resize(n);
+  for (auto& i : m.indices) {
+    if (!r.U32(i)) return false;
+  }
+  return true;
+}
+bool Get(Reader& r, TlsSignRequest& m) {
+  return r.Bytes(m.block, kMinRsaBlockBytes, kMaxRsaBlockBytes);
+}
+bool Get(Reader& r, TlsSignReply& m) {
+  return ReadStatus(r, m.status) && r.Bytes(m.signature, 0, kMaxRsaBlockBytes);
+}
+bool Get(Reader&, TlsIdentityRequest&) { return true; }
+bool Get(Reader& r, TlsIdentityReply& m) {
+  return ReadStatus(r, m.status) && r.Bytes(m.certificate_pem, 0, kMaxCertificateBytes) &&
+         r.Bytes(m.public_key, 0, kMaxPublicKeyBytes);
+}
+
 void PutFrame(Writer& w, const Message& msg, uint32_t body_len) {
   uint8_t len[4] = {static_cast<uint8_t>(body_len >> 24), static_cast<uint8_t>(body_len >> 16),
                     static_cast<uint8_t>(body_len >> 8), static_cast<uint8_t>(body_len)};
@@ -310,6 +434,29 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
     case MsgType::kCloseInboxRequest: return DecodeAs<CloseInboxRequest>(r, "CloseInboxRequest");
     case MsgType::kHashedNameRequest: return DecodeAs<HashedNameRequest>(r, "HashedNameRequest");
     case MsgType::kHashedNameReply: return DecodeAs<HashedNameReply>(r, "HashedNameReply");
+    case MsgType::kNewSession: return DecodeAs<NewSession>(r, "NewSession");
+    case MsgType::kStatusReply: return DecodeAs<StatusReply>(r, "StatusReply");
+    case MsgType::kCheckRecipientRequest:
+      return DecodeAs<CheckRecipientRequest>(r, "CheckRecipientRequest");
+    case MsgType::kBeginMessageRequest:
+      return DecodeAs<BeginMessageRequest>(r, "BeginMessageRequest");
+    case MsgType::kAppendRequest: return DecodeAs<AppendRequest>(r, "AppendRequest");
+    case MsgType::kCommitRequest: return DecodeAs<CommitRequest>(r, "CommitRequest");
+    case MsgType::kAbortMessageRequest:
+      return DecodeAs<AbortMessageRequest>(r, "AbortMessageRequest");
+    case MsgType::kOpenMailboxRequest:
+      return DecodeAs<OpenMailboxRequest>(r, "OpenMailboxRequest");
+    case MsgType::kOpenMailboxReply: return DecodeAs<OpenMailboxReply>(r, "OpenMailboxReply");
+    case MsgType::kMailboxListing: return DecodeAs<MailboxListing>(r, "MailboxListing");
+    case MsgType::kReadMessageRequest:
+      return DecodeAs<ReadMessageRequest>(r, "ReadMessageRequest");
+    case MsgType::kMessageChunk: return DecodeAs<MessageChunk>(r, "MessageChunk");
+    case MsgType::kExpungeRequest: return DecodeAs<ExpungeRequest>(r, "ExpungeRequest");
+    case MsgType::kTlsSignRequest: return DecodeAs<TlsSignRequest>(r, "TlsSignRequest");
+    case MsgType::kTlsSignReply: return DecodeAs<TlsSignReply>(r, "TlsSignReply");
+    case MsgType::kTlsIdentityRequest:
+      return DecodeAs<TlsIdentityRequest>(r, "TlsIdentityRequest");
+    case MsgType::kTlsIdentityReply: return DecodeAs<TlsIdentityReply>(r, "TlsIdentityReply");
   }
   return Malformed("unknown message type");
 }

@@ -2,7 +2,8 @@
 //
 // Frame: u32 BE length (of everything after it) || u16 BE type || u16 BE
 // version || payload. Payload fields in declaration order: integers BE
-// (u16 for enums, u64 for session ids), variable fields as u16 BE length ||
+// (u16 for enums, u32 for counts/indices, u64 for session ids and sizes),
+// lists as u16 BE element count || elements, variable fields as u16 BE length ||
 // bytes, key_id as 32 raw bytes.
 //
 // Contract:

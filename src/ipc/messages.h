@@ -46,11 +46,22 @@ inline constexpr size_t kMaxDataKeyBytes = 64;       // unwrapped data key
 inline constexpr size_t kMaxPurposeBytes = 64;       // HashedName purpose label
 inline constexpr size_t kMaxHashDataBytes = 1024;    // HashedName input
 inline constexpr size_t kMaxHashedNameBytes = 128;   // hex keyed hash
+inline constexpr size_t kMaxLocalPartBytes = 64;     // validated local part
+inline constexpr size_t kMaxPathBytes = 512;         // SMTP reverse-path (RFC 5321: 256)
+inline constexpr size_t kMaxRecipients = 1000;       // local parts per message
+inline constexpr size_t kMaxChunkBytes = 32768;      // message bytes per frame
+inline constexpr size_t kMaxUidBytes = 70;           // POP3 UIDL (RFC 1939)
+inline constexpr size_t kMaxListingEntries = 1024;   // MessageEntry per MailboxListing
+inline constexpr size_t kMaxExpungeIndices = 8192;   // indices per ExpungeRequest
+inline constexpr size_t kMinRsaBlockBytes = 128;     // RSA-1024 (refused by the key role)
+inline constexpr size_t kMaxRsaBlockBytes = 1024;    // RSA-8192
+inline constexpr size_t kMaxCertificateBytes = 32768;  // PEM certificate chain
 
 enum class MsgType : uint16_t {
   kHello = 1,
   kShutdown = 2,
   kAcceptedConnection = 3,
+  kNewSession = 4,
   kVerifySmtpPasswordRequest = 10,
   kVerifyResult = 11,
   kLookupUserRequest = 12,
@@ -62,6 +73,22 @@ enum class MsgType : uint16_t {
   kCloseInboxRequest = 18,
   kHashedNameRequest = 19,
   kHashedNameReply = 20,
+  kStatusReply = 21,
+  kCheckRecipientRequest = 22,
+  kBeginMessageRequest = 23,
+  kAppendRequest = 24,
+  kCommitRequest = 25,
+  kAbortMessageRequest = 26,
+  kOpenMailboxRequest = 27,
+  kOpenMailboxReply = 28,
+  kMailboxListing = 29,
+  kReadMessageRequest = 30,
+  kMessageChunk = 31,
+  kExpungeRequest = 32,
+  kTlsSignRequest = 33,
+  kTlsSignReply = 34,
+  kTlsIdentityRequest = 35,
+  kTlsIdentityReply = 36,
 };
 
 // Which process a peer is (u16 on the wire; other values are malformed).
@@ -188,11 +215,143 @@ struct HashedNameReply {
   std::string name;  // name (hex), 0..kMaxHashedNameBytes
 };
 
+// ---------------------------------------------------------------------------
+// Front end <-> key role (src/server/remote_backend.h, key_role.h).
+//
+// Each front end has one control channel to the key role (made by the
+// supervisor). For every client connection the front end makes a session
+// channel (socketpair) and sends one end with NewSession on the control
+// channel; the key role serves that session channel in its own thread until
+// it closes. All state of a session (message being written, open mailbox)
+// lives in that thread and dies with the channel. Which requests a session
+// may send depends on the control channel it came from (SMTP or POP3); any
+// other message is fatal to the session. Requests are answered in order.
+
+// Front end -> key role, control channel: the attached fd (SCM_RIGHTS) is a
+// new session channel. Only valid with an fd attached. No reply.
+struct NewSession {
+  static constexpr MsgType kType = MsgType::kNewSession;
+};
+
+// Generic outcome of a request that returns nothing else.
+struct StatusReply {
+  static constexpr MsgType kType = MsgType::kStatusReply;
+  Status status = Status::kOk;
+};
+
+// SMTP: is `local_part` a user here? StatusReply: kOk, kNotFound, other =
+// temporary failure.
+struct CheckRecipientRequest {
+  static constexpr MsgType kType = MsgType::kCheckRecipientRequest;
+  std::string local_part;  // name, 1..kMaxLocalPartBytes
+};
+
+// SMTP: start one message for these recipients. StatusReply. Replaces (and
+// discards) a message begun and not committed in this session.
+struct BeginMessageRequest {
+  static constexpr MsgType kType = MsgType::kBeginMessageRequest;
+  std::string reverse_path;              // name, 0..kMaxPathBytes
+  std::vector<std::string> local_parts;  // 1..kMaxRecipients names of 1..kMaxLocalPartBytes
+};
+
+// SMTP: message bytes (dot-unstuffed, CRLF). No reply: a failure is kept and
+// reported by the CommitRequest's StatusReply.
+struct AppendRequest {
+  static constexpr MsgType kType = MsgType::kAppendRequest;
+  std::vector<uint8_t> data;  // 1..kMaxChunkBytes
+};
+
+// SMTP: make the message durable for every recipient. StatusReply kOk only
+// after fsync (the front end answers 250 only then).
+struct CommitRequest {
+  static constexpr MsgType kType = MsgType::kCommitRequest;
+};
+
+// SMTP: discard the message in progress (RSET, client gone). No reply.
+struct AbortMessageRequest {
+  static constexpr MsgType kType = MsgType::kAbortMessageRequest;
+};
+
+// POP3: authenticate with the POP3 password and lock the mailbox. Answered
+// by OpenMailboxReply, then (on kOk) MailboxListing frames carrying exactly
+// `count` entries in total.
+struct OpenMailboxRequest {
+  static constexpr MsgType kType = MsgType::kOpenMailboxRequest;
+  std::string user;      // name, 1..kMaxUserBytes
+  SecretBytes password;  // 0..kMaxPasswordBytes
+};
+
+struct OpenMailboxReply {
+  static constexpr MsgType kType = MsgType::kOpenMailboxReply;
+  Status status = Status::kOk;  // kUnauthenticated, kFailedPrecondition (locked), ...
+  uint32_t count = 0;           // messages in the mailbox (0 on error)
+};
+
+struct MessageEntry {
+  std::string uid;    // name, 1..kMaxUidBytes
+  uint64_t size = 0;  // octets before dot-stuffing
+};
+
+struct MailboxListing {
+  static constexpr MsgType kType = MsgType::kMailboxListing;
+  std::vector<MessageEntry> entries;  // 1..kMaxListingEntries
+};
+
+// POP3: stream message `index` (0-based). Answered by MessageChunk frames,
+// then one StatusReply that ends the stream (kOk or the error).
+struct ReadMessageRequest {
+  static constexpr MsgType kType = MsgType::kReadMessageRequest;
+  uint32_t index = 0;
+};
+
+struct MessageChunk {
+  static constexpr MsgType kType = MsgType::kMessageChunk;
+  std::vector<uint8_t> data;  // 1..kMaxChunkBytes (decrypted mail: wiped after use)
+};
+
+// POP3 UPDATE state: delete these messages durably. StatusReply.
+struct ExpungeRequest {
+  static constexpr MsgType kType = MsgType::kExpungeRequest;
+  std::vector<uint32_t> indices;  // 1..kMaxExpungeIndices, each < count
+};
+
+// Both front ends: the RSA private operation of a TLS handshake signature
+// with the server key. `block` is the padded, modulus-sized block; the key
+// role refuses anything that is not a PKCS#1 v1.5 signature block or a PSS
+// encoding, so the front end gets a signing service, not a decryption oracle.
+struct TlsSignRequest {
+  static constexpr MsgType kType = MsgType::kTlsSignRequest;
+  std::vector<uint8_t> block;  // kMinRsaBlockBytes..kMaxRsaBlockBytes
+};
+
+struct TlsSignReply {
+  static constexpr MsgType kType = MsgType::kTlsSignReply;
+  Status status = Status::kOk;
+  std::vector<uint8_t> signature;  // 0..kMaxRsaBlockBytes
+};
+
+// Both front ends, at start-up: the certificate chain and public key to
+// build the TLS context without opening a file.
+struct TlsIdentityRequest {
+  static constexpr MsgType kType = MsgType::kTlsIdentityRequest;
+};
+
+struct TlsIdentityReply {
+  static constexpr MsgType kType = MsgType::kTlsIdentityReply;
+  Status status = Status::kOk;
+  std::vector<uint8_t> certificate_pem;  // 0..kMaxCertificateBytes
+  std::vector<uint8_t> public_key;       // DER SubjectPublicKeyInfo, 0..kMaxPublicKeyBytes
+};
+
 using Message =
     std::variant<Hello, Shutdown, AcceptedConnection, VerifySmtpPasswordRequest, VerifyResult,
                  LookupUserRequest, LookupUserReply, OpenInboxRequest, OpenInboxReply,
                  UnwrapDataKeyRequest, UnwrapDataKeyReply, CloseInboxRequest,
-                 HashedNameRequest, HashedNameReply>;
+                 HashedNameRequest, HashedNameReply, NewSession, StatusReply,
+                 CheckRecipientRequest, BeginMessageRequest, AppendRequest, CommitRequest,
+                 AbortMessageRequest, OpenMailboxRequest, OpenMailboxReply, MailboxListing,
+                 ReadMessageRequest, MessageChunk, ExpungeRequest, TlsSignRequest, TlsSignReply,
+                 TlsIdentityRequest, TlsIdentityReply>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

@@ -1,7 +1,10 @@
 // TlsContext implementation.
 #include "net/tls_context.h"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <openssl/ssl.h>
 
 namespace onionmail::net {
@@ -17,6 +20,43 @@ std::string OpenSslError() {
 }  // namespace
 
 Result<std::shared_ptr<TlsContext>> TlsContext::NewContext(const std::string& cert_file) {
+  auto out = NewBareContext();
+  if (!out.ok()) return out;
+  if (SSL_CTX_use_certificate_chain_file((*out)->get(), cert_file.c_str()) != 1) {
+    return MakeError(ErrorCode::kNotFound,
+                     "cannot load TLS certificate " + cert_file + ": " + OpenSslError());
+  }
+  return out;
+}
+
+Result<std::shared_ptr<TlsContext>> TlsContext::LoadPemWithKey(std::string_view cert_chain_pem,
+                                                               EVP_PKEY* key) {
+  auto out = NewBareContext();
+  if (!out.ok()) return out;
+  SSL_CTX* ctx = (*out)->get();
+  BIO* bio = BIO_new_mem_buf(cert_chain_pem.data(), static_cast<int>(cert_chain_pem.size()));
+  if (bio == nullptr) return MakeError(ErrorCode::kInternal, "BIO_new_mem_buf failed");
+  X509* leaf = PEM_read_bio_X509_AUX(bio, nullptr, nullptr, nullptr);
+  bool ok = leaf != nullptr && SSL_CTX_use_certificate(ctx, leaf) == 1;
+  X509_free(leaf);
+  while (ok) {  // the rest of the chain, if any
+    X509* extra = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    if (extra == nullptr) break;
+    if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
+      X509_free(extra);
+      ok = false;
+    }
+  }
+  BIO_free(bio);
+  ERR_clear_error();  // the loop ends on "no start line"
+  if (!ok) return MakeError(ErrorCode::kInvalidArgument, "unusable TLS certificate (PEM)");
+  if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+    return MakeError(ErrorCode::kInvalidArgument, "the server key does not match the certificate");
+  }
+  return out;
+}
+
+Result<std::shared_ptr<TlsContext>> TlsContext::NewBareContext() {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) return MakeError(ErrorCode::kInternal, "SSL_CTX_new: " + OpenSslError());
   std::shared_ptr<TlsContext> out(new TlsContext(ctx));
@@ -34,10 +74,6 @@ Result<std::shared_ptr<TlsContext>> TlsContext::NewContext(const std::string& ce
   // TLS 1.3 sends session tickets even with SSL_OP_NO_TICKET; we resume no
   // sessions, so send none.
   SSL_CTX_set_num_tickets(ctx, 0);
-  if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
-    return MakeError(ErrorCode::kNotFound,
-                     "cannot load TLS certificate " + cert_file + ": " + OpenSslError());
-  }
   return out;
 }
 

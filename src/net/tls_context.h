@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 
@@ -25,6 +26,10 @@ class TlsContext {
   // operations may run in hardware (net/remote_key.h). Takes a reference.
   static Result<std::shared_ptr<TlsContext>> LoadWithKey(const std::string& cert_file,
                                                          EVP_PKEY* key);
+  // Certificate chain from PEM bytes (leaf first), e.g. received over IPC by
+  // a front end that may not open files; key as for LoadWithKey.
+  static Result<std::shared_ptr<TlsContext>> LoadPemWithKey(std::string_view cert_chain_pem,
+                                                            EVP_PKEY* key);
   ~TlsContext();
   SSL_CTX* get() const { return ctx_; }
 
@@ -33,6 +38,7 @@ class TlsContext {
 
  private:
   explicit TlsContext(SSL_CTX* ctx) : ctx_(ctx) {}
+  static Result<std::shared_ptr<TlsContext>> NewBareContext();
   static Result<std::shared_ptr<TlsContext>> NewContext(const std::string& cert_file);
   SSL_CTX* ctx_;
 };

@@ -1,31 +1,45 @@
-// onionmaild: the server. Reads the config, opens the state directory,
-// listens for SMTP and POP3 on loopback (by default) and serves until
-// SIGTERM/SIGINT.
+// onionmaild: the supervisor. Reads the config, opens the SMTP and POP3
+// listeners, creates the control channels between the front ends and the key
+// role, and runs three roles as separate executables (next to this one):
+//
+//   onionmail-key   state directory, token, every key operation (key_main.cc)
+//   onionmail-smtp  SMTP front end, no files, no keys (smtp_main.cc)
+//   onionmail-pop3  POP3 front end, no files, no keys (pop3_main.cc)
+//
+// A role that dies is restarted with exponential backoff and the reason is
+// logged (SIGSYS names the blocked syscall when the role reported it); the
+// listeners and control channels survive restarts, so clients queue in the
+// backlog meanwhile. SIGTERM/SIGINT stop every role, then onionmaild.
 //
 //   onionmaild [--config FILE]
 //
-// Start-up failures (bad config, state not initialised, port in use) print a
-// clear error and exit with status 1.
+// Started as root, the supervisor stays root (to restart roles) under its own
+// seccomp policy and each role drops to its [sandbox] user; started as
+// another user, every role keeps that uid (still under seccomp, no_new_privs,
+// non-dumpable). Start-up failures print a clear error and exit 1.
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
+#include <seccomp.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/log.h"
-#include "base/secret_bytes.h"
+#include "base/sandbox.h"
 #include "config/config.h"
+#include "ipc/channel.h"
 #include "net/listener.h"
-#include "net/socket_connection.h"
-#include "net/tls_context.h"
-#include "pop3/session.h"
-#include "server/acceptor.h"
-#include "server/state.h"
-#include "smtp/session.h"
+#include "seccomp/policies.h"
+#include "server/supervisor.h"
 
 namespace onionmail::server {
 namespace {
@@ -41,18 +55,64 @@ int Fail(const std::string& what) {
   return 1;
 }
 
-net::Timeouts MakeTimeouts(uint32_t idle_s, uint32_t session_s) {
-  net::Timeouts t;
-  t.idle = std::chrono::seconds(idle_s);
-  t.session = std::chrono::seconds(session_s);
-  return t;
+std::string SyscallName(int nr) {
+  char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+  if (name == nullptr) return "";
+  std::string out(name);
+  std::free(name);
+  return out;
 }
 
-int Serve(const config::Config& config) {
-  auto state = State::Open(config);
-  if (!state.ok()) return Fail(state.error().message);
-  auto tls = (*state)->Tls();
-  if (!tls.ok()) return Fail(tls.error().message);
+Result<std::string> RoleDirectory() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return MakeError(ErrorCode::kInternal, "cannot find my own executable");
+  std::string self(buf, static_cast<size_t>(n));
+  return self.substr(0, self.rfind('/'));
+}
+
+// In the forked child: keep exactly `keep` across exec, then exec the role.
+int ExecRole(const std::string& path, std::vector<std::string> args, std::vector<int> keep) {
+  // stdout too goes to the supervisor's pipe: a role inherits no file.
+  if (::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) return 126;
+  for (int fd : keep) {
+    if (::fcntl(fd, F_SETFD, 0) != 0) return 126;
+  }
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(path.c_str()));
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(path.c_str(), argv.data());
+  std::fprintf(stderr, "cannot execute %s: %s\n", path.c_str(), std::strerror(errno));
+  return 127;
+}
+
+int Serve(const std::string& config_path, const config::Config& config) {
+  if (::access(config.tls_cert_path().c_str(), F_OK) != 0) {
+    return Fail("state directory " + config.state_dir +
+                " is not initialised: run `onionmailctl init`");
+  }
+  const bool root = ::geteuid() == 0;
+  if (root) {
+    for (const std::string& u :
+         {config.sandbox_key_user, config.sandbox_smtp_user, config.sandbox_pop3_user}) {
+      if (::getpwnam(u.c_str()) == nullptr) {
+        return Fail("sandbox user " + u +
+                    " does not exist: run provisioning/create-users.sh (or set [sandbox])");
+      }
+    }
+  } else {
+    log::Warning("onionmaild",
+                 "not started as root: all roles share this uid (seccomp still applies)");
+  }
+  auto dir = RoleDirectory();
+  if (!dir.ok()) return Fail(dir.error().message);
+  const std::string key_bin = *dir + "/onionmail-key";
+  const std::string smtp_bin = *dir + "/onionmail-smtp";
+  const std::string pop3_bin = *dir + "/onionmail-pop3";
+  for (const std::string& b : {key_bin, smtp_bin, pop3_bin}) {
+    if (::access(b.c_str(), X_OK) != 0) return Fail("role executable missing: " + b);
+  }
 
   auto smtp_addr = net::ParseHostPort(config.smtp_listen);
   auto pop3_addr = net::ParseHostPort(config.pop3_listen);
@@ -61,61 +121,53 @@ int Serve(const config::Config& config) {
   if (!smtp_fd.ok()) return Fail("smtp: " + smtp_fd.error().message);
   auto pop3_fd = net::Listen(*pop3_addr);
   if (!pop3_fd.ok()) return Fail("pop3: " + pop3_fd.error().message);
+  // Control channels (CLOEXEC; each role un-sets it only on its own ends).
+  auto smtp_ctl = ipc::Channel::CreatePair();
+  auto pop3_ctl = ipc::Channel::CreatePair();
+  if (!smtp_ctl.ok() || !pop3_ctl.ok()) return Fail("cannot create the control channels");
+  const int smtp_key_end = smtp_ctl->first.fd(), smtp_fe_end = smtp_ctl->second.fd();
+  const int pop3_key_end = pop3_ctl->first.fd(), pop3_fe_end = pop3_ctl->second.fd();
 
-  smtp::SessionConfig smtp_config;
-  smtp_config.domain = config.domain;
-  smtp_config.hostname = config.greeting_name();
-  smtp_config.max_message_bytes = config.smtp_max_message_bytes;
-  smtp_config.max_recipients = config.smtp_max_recipients;
-  smtp_config.auth_failure_delay_ms = config.auth_failure_delay_ms;
-  pop3::SessionConfig pop3_config;
-  pop3_config.hostname = config.greeting_name();
-  pop3_config.auth_failure_delay_ms = config.auth_failure_delay_ms;
-  pop3_config.expire_days = config.retention_days;
+  SupervisorOptions options;
+  options.syscall_name = SyscallName;
+  Supervisor supervisor(options);
+  auto fd_arg = [](int fd) { return std::to_string(fd); };
+  std::vector<RoleSpec> roles;
+  roles.push_back({"key", [=] {
+                     return ExecRole(key_bin,
+                                     {"--config", config_path, "--smtp-control-fd",
+                                      fd_arg(smtp_key_end), "--pop3-control-fd",
+                                      fd_arg(pop3_key_end)},
+                                     {smtp_key_end, pop3_key_end});
+                   }, {}});
+  roles.push_back({"smtp", [=, l = *smtp_fd] {
+                     return ExecRole(smtp_bin,
+                                     {"--config", config_path, "--listen-fd", fd_arg(l),
+                                      "--control-fd", fd_arg(smtp_fe_end)},
+                                     {l, smtp_fe_end});
+                   }, {}});
+  roles.push_back({"pop3", [=, l = *pop3_fd] {
+                     return ExecRole(pop3_bin,
+                                     {"--config", config_path, "--listen-fd", fd_arg(l),
+                                      "--control-fd", fd_arg(pop3_fe_end)},
+                                     {l, pop3_fe_end});
+                   }, {}});
+  for (auto& r : roles) {
+    auto added = supervisor.Add(std::move(r));
+    if (!added.ok()) return Fail(added.error().message);
+  }
 
-  State* st = state->get();
-  std::shared_ptr<net::TlsContext> tls_ctx = *tls;
-  auto smtp_timeouts =
-      MakeTimeouts(config.smtp_idle_timeout_seconds, config.smtp_session_timeout_seconds);
-  auto pop3_timeouts =
-      MakeTimeouts(config.pop3_idle_timeout_seconds, config.pop3_session_timeout_seconds);
-
-  Acceptor smtp_acceptor(
-      "smtp", *smtp_fd, config.smtp_max_connections, "421 4.7.0 Too many connections\r\n",
-      [st, tls_ctx, smtp_config, smtp_timeouts](int fd, const std::string& tag) {
-        net::SocketConnection conn(fd, tls_ctx, smtp_timeouts);
-        smtp::SessionConfig c = smtp_config;
-        c.log_tag = tag;
-        smtp::Session(conn, st->delivery(), c).Run();
-      });
-  Acceptor pop3_acceptor(
-      "pop3", *pop3_fd, config.pop3_max_connections, "-ERR [SYS/TEMP] Too many connections\r\n",
-      [st, tls_ctx, pop3_config, pop3_timeouts](int fd, const std::string& tag) {
-        net::SocketConnection conn(fd, tls_ctx, pop3_timeouts);
-        pop3::SessionConfig c = pop3_config;
-        c.log_tag = tag;
-        pop3::Session(conn, st->mailboxes(), c).Run();
-      });
-
-  std::atomic<bool> stop{false};
-  std::thread smtp_thread([&] { smtp_acceptor.Run(stop); });
-  std::thread pop3_thread([&] { pop3_acceptor.Run(stop); });
-  std::thread sweeper([&] {
-    auto next = std::chrono::steady_clock::now();
-    while (!stop.load()) {
-      if (std::chrono::steady_clock::now() >= next) {
-        auto removed = st->SweepExpired();
-        if (!removed.ok()) {
-          log::Warning("sweep", removed.error().message);
-        } else if (*removed > 0) {
-          log::Info("sweep", "removed " + std::to_string(*removed) + " expired messages");
-        }
-        next = std::chrono::steady_clock::now() +
-               std::chrono::seconds(config.sweep_interval_seconds);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-  });
+  if (config.sandbox_seccomp) {
+    SandboxOptions sandbox;
+    sandbox.allow_root = true;  // the supervisor must stay root to restart roles
+    sandbox.policy = seccomp::SupervisorPolicy(config.keys_backend == "tpm2" &&
+                                               (config.tpm2_tcti.rfind("swtpm", 0) == 0 ||
+                                                config.tpm2_tcti.rfind("mssim", 0) == 0));
+    auto entered = EnterSandbox(sandbox);
+    if (!entered.ok()) return Fail("cannot enter the sandbox: " + entered.error().message);
+  } else {
+    log::Warning("onionmaild", "seccomp disabled by [sandbox] seccomp = false (debugging only)");
+  }
 
   auto smtp_port = net::BoundPort(*smtp_fd);
   auto pop3_port = net::BoundPort(*pop3_fd);
@@ -123,27 +175,29 @@ int Serve(const config::Config& config) {
             "ready: domain " + config.domain + ", smtp " + smtp_addr->host + ":" +
                 std::to_string(smtp_port.ok() ? *smtp_port : 0) + " (STARTTLS required), pop3 " +
                 pop3_addr->host + ":" + std::to_string(pop3_port.ok() ? *pop3_port : 0) +
-                " (STLS required), key store " + std::string((*state)->key_store_backend()) +
-                " (device operations at start-up: " +
-                std::to_string((*state)->device_operations()) + ")");
+                " (STLS required), key store " + config.keys_backend +
+                "; roles key, smtp, pop3" + (root ? " under their own users" : ""));
 
-  sigset_t wait_set;
-  sigemptyset(&wait_set);
-  sigaddset(&wait_set, SIGTERM);
-  sigaddset(&wait_set, SIGINT);
-  int sig = 0;
-  sigwait(&wait_set, &sig);
-  log::Info("onionmaild", std::string("stopping on ") + strsignal(sig) +
-                              "; key store device operations since start: " +
-                              std::to_string((*state)->device_operations()));
-  stop = true;
-  smtp_thread.join();
-  pop3_thread.join();
-  sweeper.join();
-  // Sessions still running are cut: none of them has been promised anything
-  // that is not already durable (a 250 follows the fsync).
+  std::atomic<bool> stop{false};
+  std::thread waiter([&stop] {
+    sigset_t wait_set;
+    sigemptyset(&wait_set);
+    sigaddset(&wait_set, SIGTERM);
+    sigaddset(&wait_set, SIGINT);
+    int sig = 0;
+    sigwait(&wait_set, &sig);
+    log::Info("onionmaild", std::string("stopping on ") + strsignal(sig));
+    stop = true;
+  });
+  auto ran = supervisor.Run(stop);
+  if (!ran.ok()) {
+    log::Error("onionmaild", ran.error().message);
+    std::fflush(stderr);
+    _exit(1);
+  }
+  log::Info("onionmaild", "stopped");
   std::fflush(stderr);
-  _exit(0);
+  _exit(0);  // the waiter thread is still blocked in sigwait if Run failed early
 }
 
 }  // namespace
@@ -169,8 +223,6 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  // Signals: SIGPIPE ignored (errors come back from send); SIGTERM/SIGINT are
-  // taken synchronously by the main thread only.
   signal(SIGPIPE, SIG_IGN);
   sigset_t block;
   sigemptyset(&block);
@@ -178,12 +230,13 @@ int main(int argc, char** argv) {
   sigaddset(&block, SIGINT);
   pthread_sigmask(SIG_BLOCK, &block, nullptr);
 
-  if (!InitSecureMemory()) {
-    log::Warning("onionmaild", "secure heap unavailable; secrets use the normal heap");
-  }
   auto config = config::LoadConfig(config_path);
   if (!config.ok()) return server::Fail(config.error().message);
   log::Level level;
   if (log::ParseLevel(config->log_level, &level)) log::SetLevel(level);
-  return server::Serve(*config);
+  if (!config_path.empty() && config_path[0] != '/') {
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof(cwd)) != nullptr) config_path = std::string(cwd) + "/" + config_path;
+  }
+  return server::Serve(config_path, *config);
 }

@@ -3,12 +3,18 @@
 #include "server/state.h"
 
 #include <errno.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
+#include <mutex>
 
 #include "ctl/tls_cert.h"
 #include "hsm/key_store.h"
@@ -105,6 +111,34 @@ class LocalState : public State {
   Result<size_t> SweepExpired() override {
     return mailbox_store_->SweepExpired(std::chrono::hours(24) * config_.retention_days);
   }
+  Result<std::vector<uint8_t>> TlsPublicKey() override {
+    if (token_) return token_->ServerPublicKey();
+    auto key = FileTlsKey();
+    if (!key.ok()) return key.error();
+    unsigned char* der = nullptr;
+    int n = i2d_PUBKEY(*key, &der);
+    if (n <= 0) return MakeError(ErrorCode::kInternal, "cannot encode the TLS public key");
+    std::vector<uint8_t> out(der, der + n);
+    OPENSSL_free(der);
+    return out;
+  }
+  Result<std::vector<uint8_t>> TlsPrivateRaw(std::span<const uint8_t> block) override {
+    if (token_) return token_->RsaPrivateRaw(block);
+    auto key = FileTlsKey();
+    if (!key.ok()) return key.error();
+    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+        EVP_PKEY_CTX_new(*key, nullptr), EVP_PKEY_CTX_free);
+    size_t out_len = static_cast<size_t>(EVP_PKEY_get_size(*key));
+    std::vector<uint8_t> out(out_len);
+    if (!ctx || block.size() != out_len || EVP_PKEY_decrypt_init(ctx.get()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_NO_PADDING) != 1 ||
+        EVP_PKEY_decrypt(ctx.get(), out.data(), &out_len, block.data(), block.size()) != 1) {
+      ERR_clear_error();
+      return MakeError(ErrorCode::kInvalidArgument, "RSA private operation failed");
+    }
+    out.resize(out_len);
+    return out;
+  }
   Result<std::shared_ptr<net::TlsContext>> Tls() override {
     if (!token_) return net::TlsContext::Load(config_.tls_cert_path(), config_.tls_key_path());
     auto key = TokenServerKey(token_);
@@ -119,6 +153,26 @@ class LocalState : public State {
   std::unique_ptr<keys::LocalKeyService> key_service_;
   std::unique_ptr<store::MailboxStore> mailbox_store_;
   std::unique_ptr<mail::LocalBackend> backend_;
+  std::mutex file_key_mu_;
+  PkeyPtr file_key_{nullptr, EVP_PKEY_free};  // file backend: TLS key, loaded once
+
+  Result<EVP_PKEY*> FileTlsKey() {
+    std::lock_guard<std::mutex> lock(file_key_mu_);
+    if (!file_key_) {
+      FILE* f = std::fopen(config_.tls_key_path().c_str(), "re");
+      if (f == nullptr) {
+        return MakeError(ErrorCode::kNotFound, "cannot open TLS key " + config_.tls_key_path());
+      }
+      EVP_PKEY* k = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
+      std::fclose(f);
+      if (k == nullptr) {
+        ERR_clear_error();
+        return MakeError(ErrorCode::kInvalidArgument, "unusable TLS key " + config_.tls_key_path());
+      }
+      file_key_.reset(k);
+    }
+    return file_key_.get();
+  }
 };
 
 }  // namespace

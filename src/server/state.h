@@ -12,6 +12,8 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
+#include <vector>
 #include <string_view>
 
 #include "base/result.h"
@@ -39,6 +41,12 @@ class State {
   // The TLS context: certificate from the state dir; the private key is a
   // PEM file (file backend) or the token's RSA key (private ops in the token).
   virtual Result<std::shared_ptr<net::TlsContext>> Tls() = 0;
+  // The server's TLS/identity RSA key, for the key role's signing service:
+  // DER SubjectPublicKeyInfo, and the raw private operation (x^d mod n on a
+  // modulus-sized block) done in the token or, for the file backend, with
+  // the PEM key held in this process only.
+  virtual Result<std::vector<uint8_t>> TlsPublicKey() = 0;
+  virtual Result<std::vector<uint8_t>> TlsPrivateRaw(std::span<const uint8_t> block) = 0;
   // Removes messages older than the retention period; returns how many.
   virtual Result<size_t> SweepExpired() = 0;
 };

@@ -142,3 +142,72 @@ TEST(ConfigKeysTest, Pkcs11NeedsAPinFile) {
 
 }  // namespace
 }  // namespace onionmail::config
+
+namespace onionmail::config {
+namespace {
+
+TEST(ConfigSandboxTest, DefaultsAreThreeSeparateUsersAndSeccompOn) {
+  auto c = ParseConfig("");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->sandbox_key_user, "onionmail");
+  EXPECT_EQ(c->sandbox_smtp_user, "onionmail-smtp");
+  EXPECT_EQ(c->sandbox_pop3_user, "onionmail-pop3");
+  EXPECT_TRUE(c->sandbox_seccomp);
+}
+
+TEST(ConfigSandboxTest, OverridesAreRead) {
+  auto c = ParseConfig(R"(
+[sandbox]
+key_user = "_om-key"
+smtp_user = "om_smtp1"
+pop3_user = "om-pop3"
+seccomp = false
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->sandbox_key_user, "_om-key");
+  EXPECT_EQ(c->sandbox_smtp_user, "om_smtp1");
+  EXPECT_EQ(c->sandbox_pop3_user, "om-pop3");
+  EXPECT_FALSE(c->sandbox_seccomp);
+}
+
+TEST(ConfigSandboxTest, BadUserNamesAreRejectedNamingTheKey) {
+  const std::string too_long(33, 'a');
+  for (std::string_view bad : {"", "1mail", "-mail", "Onionmail", "mail user", "mail.user",
+                               "mail$", "root:x", "../etc"}) {
+    auto c = ParseConfig("[sandbox]\nsmtp_user = \"" + std::string(bad) + "\"\n");
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(c.error().message.find("sandbox.smtp_user"), std::string::npos) << bad;
+  }
+  EXPECT_FALSE(ParseConfig("[sandbox]\nkey_user = \"" + too_long + "\"\n").ok());
+  EXPECT_TRUE(ParseConfig("[sandbox]\nkey_user = \"" + too_long.substr(1) + "\"\n").ok());
+  EXPECT_FALSE(ParseConfig("[sandbox]\npop3_user = \"\"\n").ok());
+}
+
+TEST(ConfigSandboxTest, WrongTypesAndUnknownKeysAreRejected) {
+  auto c = ParseConfig("[sandbox]\nseccomp = \"no\"\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("sandbox.seccomp"), std::string::npos);
+  EXPECT_FALSE(ParseConfig("[sandbox]\nkey_user = 1000\n").ok());
+  auto u = ParseConfig("[sandbox]\nuser = \"onionmail\"\n");
+  ASSERT_FALSE(u.ok());
+  EXPECT_NE(u.error().message.find("sandbox.user"), std::string::npos);
+}
+
+TEST(ConfigSandboxTest, TheThreeUsersMustBeDistinct) {
+  auto a = ParseConfig("[sandbox]\nsmtp_user = \"onionmail\"\n");
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.error().message.find("sandbox.smtp_user"), std::string::npos);
+  auto b = ParseConfig("[sandbox]\npop3_user = \"onionmail-smtp\"\n");
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.error().message.find("sandbox.pop3_user"), std::string::npos);
+  auto k = ParseConfig("[sandbox]\nkey_user = \"onionmail-pop3\"\n");
+  ASSERT_FALSE(k.ok());
+  EXPECT_NE(k.error().message.find("sandbox.pop3_user"), std::string::npos);
+  // Swapping names is fine as long as they stay distinct.
+  EXPECT_TRUE(ParseConfig("[sandbox]\nsmtp_user = \"onionmail-pop3\"\n"
+                          "pop3_user = \"onionmail-smtp\"\n").ok());
+}
+
+}  // namespace
+}  // namespace onionmail::config

@@ -9,10 +9,17 @@ Contract used by every test module:
   * TLS clients verify the server certificate against <state_dir>/tls/cert.pem
     and connect to 127.0.0.1 (certificate SAN contains IP:127.0.0.1).
   * Small KDF parameters and short auth-failure delay keep tests fast.
+  * Run as root, onionmailctl and the server's roles drop to the [sandbox]
+    users (default onionmail, onionmail-smtp, onionmail-pop3): the harness
+    creates them once with provisioning/create-users.sh if they are missing,
+    and hands each TestEnv's temp root to onionmail (mode 0711) after the key
+    setup, so the key role reaches the state dir and the SoftHSM2 token.
+    Password files stay root-only: onionmailctl reads them before it drops.
 """
 
 import os
 import poplib
+import pwd
 import secrets
 import shutil
 import signal
@@ -35,6 +42,36 @@ CRLF = b"\r\n"
 # SoftHSM2 token made per TestEnv) or tpm2 (a real swtpm started per TestEnv).
 KEYS_BACKEND = os.environ.get("ONIONMAIL_TEST_KEYS", "file")
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+KEY_USER = "onionmail"  # [sandbox] key_user default
+_role_users_checked = False
+
+
+def ensure_role_users():
+    """As root: creates the role users once per process if they are missing
+    (the key role's user alone is not enough: the front ends drop too)."""
+    global _role_users_checked
+    if os.geteuid() != 0 or _role_users_checked:
+        return
+    if subprocess.run(["getent", "passwd", "onionmail-smtp"],
+                      stdout=subprocess.DEVNULL).returncode != 0:
+        subprocess.run([os.path.join(REPO, "provisioning", "create-users.sh")],
+                       check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    _role_users_checked = True
+
+
+def hand_to_key_user(root):
+    """As root: gives `root` (recursively) to the key role's user and makes
+    the top searchable (0711) but not listable by others, so the dropped key
+    role can reach the state dir and token inside it. No-op as non-root."""
+    if os.geteuid() != 0:
+        return
+    pw = pwd.getpwnam(KEY_USER)
+    for base, dirs, files in os.walk(root):
+        for name in [base] + [os.path.join(base, n) for n in dirs + files]:
+            os.lchown(name, pw.pw_uid, pw.pw_gid)
+    os.chmod(root, 0o711)
 
 
 def free_port():
@@ -83,7 +120,9 @@ class TestEnv:
         self._log_file = None
         cfg = extra_config or {}
         self.swtpm = None
+        ensure_role_users()
         keys = self._setup_keys()
+        hand_to_key_user(self.root)
         sections = {
             "server": {"domain": self.domain, "state_dir": self.state_dir,
                        "auth_failure_delay_ms": 50},
@@ -186,6 +225,20 @@ class TestEnv:
         self.ctl("init")
         if not os.path.exists(self.cert_path):
             raise AssertionError("init did not create %s" % self.cert_path)
+        self.check_state_owner()
+
+    def check_state_owner(self):
+        """As root: onionmailctl must have created everything in the state
+        dir as the key role's user (it drops before touching state)."""
+        if os.geteuid() != 0:
+            return
+        uid = pwd.getpwnam(KEY_USER).pw_uid
+        for base, dirs, files in os.walk(self.state_dir):
+            for name in [base] + [os.path.join(base, n) for n in dirs + files]:
+                st = os.lstat(name)
+                if st.st_uid != uid:
+                    raise AssertionError("%s is owned by uid %d, not by %s"
+                                         % (name, st.st_uid, KEY_USER))
 
     @property
     def cert_path(self):

@@ -1,0 +1,182 @@
+// onionmail-key: the key role, the only process that links the hardware key
+// store (tss2, p11-kit) and holds key material. It owns the state directory
+// (user records, ciphertext mailboxes) and serves the front ends over their
+// control channels (key_service_role.h). Exec'd by onionmaild:
+//
+//   onionmail-key --config FILE --smtp-control-fd A --pop3-control-fd B
+//
+// Start-up, in order: read the config; drop to [sandbox] key_user when root
+// (so every file it creates is the key user's); open the state directory
+// and the token; no_new_privs, non-dumpable, no core; the key-role seccomp
+// policy. Logs the device operations at start-up and, on SIGTERM, since
+// start. Exit status 1 = start-up failed, 3 = a front end broke the control
+// protocol (the supervisor restarts the role either way).
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "base/log.h"
+#include "base/sandbox.h"
+#include "base/secret_bytes.h"
+#include "config/config.h"
+#include "ipc/channel.h"
+#include "seccomp/policies.h"
+#include "server/key_service_role.h"
+#include "server/state.h"
+
+namespace onionmail::server {
+namespace {
+
+int Fail(const std::string& what) {
+  log::Error("key", what);
+  return 1;
+}
+
+bool ParseFd(const char* s, int* out) {
+  char* end = nullptr;
+  long v = std::strtol(s, &end, 10);
+  if (end == s || *end != '\0' || v < 3 || v > 65535) return false;
+  *out = static_cast<int>(v);
+  return true;
+}
+
+size_t ModulusBits(const std::vector<uint8_t>& spki) {
+  const unsigned char* p = spki.data();
+  EVP_PKEY* k = d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size()));
+  if (k == nullptr) return 0;
+  int bits = EVP_PKEY_get_bits(k);
+  EVP_PKEY_free(k);
+  return bits > 0 ? static_cast<size_t>(bits) : 0;
+}
+
+bool UsesTcpTcti(const config::Config& c) {
+  return c.keys_backend == "tpm2" &&
+         (c.tpm2_tcti.rfind("swtpm", 0) == 0 || c.tpm2_tcti.rfind("mssim", 0) == 0);
+}
+
+void ServeFrontEnd(KeyRoleServer* server, int fd, FrontEnd fe) {
+  auto channel = ipc::Channel::FromFd(fd);
+  Result<void> r = channel.ok() ? server->ServeControl(std::move(*channel), fe) : channel.error();
+  const char* name = fe == FrontEnd::kSmtp ? "smtp" : "pop3";
+  log::Error("key", std::string("control channel of ") + name + " failed: " +
+                        (r.ok() ? "closed" : r.error().message) + "; exiting");
+  std::fflush(stderr);
+  _exit(3);
+}
+
+int Run(const config::Config& config, int smtp_fd, int pop3_fd) {
+  // Files created from here on belong to the key user, never to root.
+  auto dropped = DropToUser(::geteuid() == 0 ? config.sandbox_key_user : "", false);
+  if (!dropped.ok()) return Fail(dropped.error().message);
+  auto state = State::Open(config);
+  if (!state.ok()) return Fail(state.error().message);
+  std::ifstream cert_in(config.tls_cert_path());
+  std::stringstream cert;
+  cert << cert_in.rdbuf();
+  if (!cert_in || cert.str().empty()) return Fail("cannot read " + config.tls_cert_path());
+  auto public_key = (*state)->TlsPublicKey();
+  if (!public_key.ok()) return Fail("server key: " + public_key.error().message);
+  size_t bits = ModulusBits(*public_key);
+  if (bits < 2048) return Fail("server key: not an RSA key of at least 2048 bits");
+
+  SandboxOptions sandbox;  // already the key user: EnterSandbox only checks
+  if (config.sandbox_seccomp) {
+    sandbox.policy = seccomp::KeyRolePolicy(UsesTcpTcti(config));
+  } else {
+    log::Warning("key", "seccomp disabled by [sandbox] seccomp = false (debugging only)");
+  }
+  auto entered = EnterSandbox(sandbox);
+  if (!entered.ok()) return Fail("cannot enter the sandbox: " + entered.error().message);
+
+  State* st = state->get();
+  uint32_t max_sessions = config.smtp_max_connections + config.pop3_max_connections + 8;
+  static KeyRoleServer* server = nullptr;  // lives until _exit
+  server = new KeyRoleServer(*st, cert.str(), std::move(*public_key), bits, max_sessions);
+  log::Info("key", "ready: key store " + std::string(st->key_store_backend()) +
+                       " (device operations at start-up: " +
+                       std::to_string(st->device_operations()) + "), seccomp " +
+                       (config.sandbox_seccomp ? "on" : "OFF"));
+  std::thread(ServeFrontEnd, server, smtp_fd, FrontEnd::kSmtp).detach();
+  std::thread(ServeFrontEnd, server, pop3_fd, FrontEnd::kPop3).detach();
+  std::thread([st, interval = config.sweep_interval_seconds] {
+    for (;;) {
+      auto removed = st->SweepExpired();
+      if (!removed.ok()) {
+        log::Warning("sweep", removed.error().message);
+      } else if (*removed > 0) {
+        log::Info("sweep", "removed " + std::to_string(*removed) + " expired messages");
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(interval));
+    }
+  }).detach();
+
+  sigset_t wait_set;
+  sigemptyset(&wait_set);
+  sigaddset(&wait_set, SIGTERM);
+  sigaddset(&wait_set, SIGINT);
+  int sig = 0;
+  sigwait(&wait_set, &sig);
+  log::Info("key", std::string("stopping on ") + strsignal(sig) +
+                       "; key store device operations since start: " +
+                       std::to_string(st->device_operations()));
+  // Sessions in flight are cut; a message without its 250 was never promised.
+  std::fflush(stderr);
+  _exit(0);
+}
+
+}  // namespace
+}  // namespace onionmail::server
+
+int main(int argc, char** argv) {
+  using namespace onionmail;
+  std::string config_path;
+  int smtp_fd = -1, pop3_fd = -1;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    bool has_value = i + 1 < argc;
+    if (a == "--config" && has_value) {
+      config_path = argv[++i];
+    } else if (a == "--smtp-control-fd" && has_value &&
+               server::ParseFd(argv[i + 1], &smtp_fd)) {
+      ++i;
+    } else if (a == "--pop3-control-fd" && has_value &&
+               server::ParseFd(argv[i + 1], &pop3_fd)) {
+      ++i;
+    } else {
+      std::fputs("usage: onionmail-key --config FILE --smtp-control-fd A --pop3-control-fd B\n"
+                 "A role of onionmaild, started by it; not meant to be run by hand.\n",
+                 stderr);
+      return 2;
+    }
+  }
+  if (smtp_fd < 0 || pop3_fd < 0) {
+    std::fputs("onionmail-key: both control fds are required\n", stderr);
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &block, nullptr);
+  if (!InitSecureMemory()) {
+    log::Warning("key", "secure heap unavailable; secrets use the normal heap");
+  }
+  auto config = config::LoadConfig(config_path);
+  if (!config.ok()) return server::Fail(config.error().message);
+  log::Level level;
+  if (log::ParseLevel(config->log_level, &level)) log::SetLevel(level);
+  return server::Run(*config, smtp_fd, pop3_fd);
+}

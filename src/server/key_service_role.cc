@@ -1,0 +1,234 @@
+// KeyRoleServer implementation; see key_service_role.h.
+#include "server/key_service_role.h"
+
+#include <memory>
+#include <thread>
+#include <utility>
+
+#include "base/log.h"
+#include "base/secret_bytes.h"
+#include "mail/backend.h"
+#include "server/sign_guard.h"
+
+namespace onionmail::server {
+
+struct SmtpSessionState {
+  std::unique_ptr<mail::MessageWriter> writer;
+  Result<void> append_status = Ok();
+};
+
+struct Pop3SessionState {
+  std::unique_ptr<mail::Mailbox> mailbox;
+};
+
+namespace {
+
+constexpr std::chrono::milliseconds kForever{-1};
+
+ipc::Status StatusOf(const Result<void>& r) {
+  return r.ok() ? ipc::Status::kOk : ipc::StatusFromError(r.error().code);
+}
+
+const char* Name(FrontEnd fe) { return fe == FrontEnd::kSmtp ? "smtp" : "pop3"; }
+
+// Sends a reply; a failure means the front end is gone: end the session.
+bool Reply(ipc::Channel& ch, const ipc::Message& m) { return ch.Send(m).ok(); }
+
+}  // namespace
+
+KeyRoleServer::KeyRoleServer(State& state, std::string certificate_pem,
+                             std::vector<uint8_t> tls_public_key, size_t tls_modulus_bits,
+                             uint32_t max_sessions)
+    : state_(state),
+      certificate_pem_(std::move(certificate_pem)),
+      tls_public_key_(std::move(tls_public_key)),
+      tls_modulus_bits_(tls_modulus_bits),
+      max_sessions_(max_sessions) {}
+
+Result<void> KeyRoleServer::ServeControl(ipc::Channel control, FrontEnd front_end) {
+  std::atomic<uint32_t>& active =
+      front_end == FrontEnd::kSmtp ? smtp_sessions_ : pop3_sessions_;
+  for (;;) {
+    auto in = control.ReceiveFd(kForever);
+    if (!in.ok()) return in.error();
+    if (!std::holds_alternative<ipc::NewSession>(in->message)) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       std::string("unexpected message on the ") + Name(front_end) +
+                           " control channel");
+    }
+    auto channel = ipc::Channel::FromFd(in->fd.Release());
+    if (!channel.ok()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       std::string("bad session channel from ") + Name(front_end));
+    }
+    if (active.load() >= max_sessions_) {
+      log::Warning("key", std::string("too many ") + Name(front_end) + " sessions; refused one");
+      continue;  // `channel` closes: the front end sees the session end
+    }
+    active.fetch_add(1);
+    std::thread([this, ch = std::move(*channel), front_end, &active]() mutable {
+      ServeSession(std::move(ch), front_end);
+      active.fetch_sub(1);
+    }).detach();
+  }
+}
+
+void KeyRoleServer::ServeSession(ipc::Channel channel, FrontEnd front_end) {
+  SmtpSessionState smtp;
+  Pop3SessionState pop3;
+  const char* who = Name(front_end);
+  for (;;) {
+    auto msg = channel.Receive(kForever);
+    if (!msg.ok()) {
+      if (msg.error().code != ErrorCode::kUnavailable) {
+        log::Warning("key", std::string("ending a ") + who + " session: " + msg.error().message);
+      }
+      return;
+    }
+    bool keep = false;
+    switch (ipc::TypeOf(*msg)) {
+      case ipc::MsgType::kTlsSignRequest:
+      case ipc::MsgType::kTlsIdentityRequest:
+        keep = HandleCommon(channel, *msg, who);
+        break;
+      default:
+        keep = front_end == FrontEnd::kSmtp ? HandleSmtp(channel, *msg, smtp)
+                                            : HandlePop3(channel, *msg, pop3);
+    }
+    if (!keep) return;
+  }
+}
+
+bool KeyRoleServer::HandleCommon(ipc::Channel& ch, const ipc::Message& msg, const char* who) {
+  if (std::holds_alternative<ipc::TlsIdentityRequest>(msg)) {
+    ipc::TlsIdentityReply r;
+    r.certificate_pem.assign(certificate_pem_.begin(), certificate_pem_.end());
+    r.public_key = tls_public_key_;
+    return Reply(ch, r);
+  }
+  const auto& req = std::get<ipc::TlsSignRequest>(msg);
+  ipc::TlsSignReply r;
+  if (!IsSignatureBlock(req.block, tls_modulus_bits_)) {
+    log::Warning("key", std::string("refused a TLS signing request from ") + who +
+                            " that is not a signature encoding");
+    r.status = ipc::Status::kPermissionDenied;
+    return Reply(ch, r);
+  }
+  auto sig = state_.TlsPrivateRaw(req.block);
+  if (sig.ok()) {
+    r.signature = std::move(*sig);
+  } else {
+    r.status = ipc::StatusFromError(sig.error().code);
+  }
+  return Reply(ch, r);
+}
+
+bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionState& s) {
+  mail::DeliveryBackend& delivery = state_.delivery();
+  if (auto* m = std::get_if<ipc::VerifySmtpPasswordRequest>(&msg)) {
+    return Reply(ch, ipc::VerifyResult{StatusOf(delivery.VerifySmtpPassword(m->user, m->password))});
+  }
+  if (auto* m = std::get_if<ipc::CheckRecipientRequest>(&msg)) {
+    if (!mail::ValidLocalPart(m->local_part)) return false;
+    return Reply(ch, ipc::StatusReply{StatusOf(delivery.CheckRecipient(m->local_part))});
+  }
+  if (auto* m = std::get_if<ipc::BeginMessageRequest>(&msg)) {
+    s.writer.reset();
+    s.append_status = Ok();
+    mail::Envelope env;
+    env.reverse_path = m->reverse_path;
+    for (const auto& lp : m->local_parts) {
+      if (!mail::ValidLocalPart(lp)) return false;
+    }
+    env.local_parts = m->local_parts;
+    auto w = delivery.BeginMessage(env);
+    if (!w.ok()) return Reply(ch, ipc::StatusReply{ipc::StatusFromError(w.error().code)});
+    s.writer = std::move(*w);
+    return Reply(ch, ipc::StatusReply{ipc::Status::kOk});
+  }
+  if (auto* m = std::get_if<ipc::AppendRequest>(&msg)) {
+    if (!s.writer) {
+      s.append_status = MakeError(ErrorCode::kFailedPrecondition, "no message begun");
+    } else if (s.append_status.ok()) {
+      s.append_status = s.writer->Append(m->data);
+    }
+    return true;  // no reply: reported by the commit
+  }
+  if (std::holds_alternative<ipc::CommitRequest>(msg)) {
+    Result<void> r = MakeError(ErrorCode::kFailedPrecondition, "no message begun");
+    if (s.writer) r = s.append_status.ok() ? s.writer->Commit() : s.append_status;
+    s.writer.reset();
+    s.append_status = Ok();
+    return Reply(ch, ipc::StatusReply{StatusOf(r)});
+  }
+  if (std::holds_alternative<ipc::AbortMessageRequest>(msg)) {
+    s.writer.reset();
+    s.append_status = Ok();
+    return true;
+  }
+  log::Warning("key", "ending an smtp session: message not allowed for smtp");
+  return false;
+}
+
+bool KeyRoleServer::HandlePop3(ipc::Channel& ch, ipc::Message& msg, Pop3SessionState& s) {
+  if (auto* m = std::get_if<ipc::OpenMailboxRequest>(&msg)) {
+    s.mailbox.reset();
+    auto box = state_.mailboxes().Open(m->user, m->password);
+    if (!box.ok()) {
+      return Reply(ch, ipc::OpenMailboxReply{ipc::StatusFromError(box.error().code), 0});
+    }
+    s.mailbox = std::move(*box);
+    const auto& list = s.mailbox->Messages();
+    if (!Reply(ch, ipc::OpenMailboxReply{ipc::Status::kOk, static_cast<uint32_t>(list.size())})) {
+      return false;
+    }
+    for (size_t i = 0; i < list.size(); i += ipc::kMaxListingEntries) {
+      ipc::MailboxListing page;
+      for (size_t j = i; j < list.size() && j < i + ipc::kMaxListingEntries; ++j) {
+        page.entries.push_back({list[j].uid, list[j].size});
+      }
+      if (!Reply(ch, page)) return false;
+    }
+    return true;
+  }
+  if (auto* m = std::get_if<ipc::ReadMessageRequest>(&msg)) {
+    Result<void> r = MakeError(ErrorCode::kFailedPrecondition, "no mailbox open");
+    if (s.mailbox && m->index >= s.mailbox->Messages().size()) {
+      r = MakeError(ErrorCode::kInvalidArgument, "no such message");
+    } else if (s.mailbox) {
+      ipc::MessageChunk chunk;
+      r = s.mailbox->Read(m->index, [&](std::span<const uint8_t> bytes) -> Result<void> {
+        while (!bytes.empty()) {
+          size_t n = std::min(bytes.size(), ipc::kMaxChunkBytes);
+          chunk.data.assign(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
+          Result<void> sent = ch.Send(chunk);
+          WipeMemory(chunk.data.data(), chunk.data.size());
+          if (!sent.ok()) return sent;
+          bytes = bytes.subspan(n);
+        }
+        return Ok();
+      });
+    }
+    return Reply(ch, ipc::StatusReply{StatusOf(r)});
+  }
+  if (auto* m = std::get_if<ipc::ExpungeRequest>(&msg)) {
+    Result<void> r = MakeError(ErrorCode::kFailedPrecondition, "no mailbox open");
+    if (s.mailbox) {
+      std::vector<size_t> indices;
+      r = Ok();
+      for (uint32_t i : m->indices) {
+        if (i >= s.mailbox->Messages().size()) {
+          r = MakeError(ErrorCode::kInvalidArgument, "no such message");
+          break;
+        }
+        indices.push_back(i);
+      }
+      if (r.ok()) r = s.mailbox->Expunge(indices);
+    }
+    return Reply(ch, ipc::StatusReply{StatusOf(r)});
+  }
+  log::Warning("key", "ending a pop3 session: message not allowed for pop3");
+  return false;
+}
+
+}  // namespace onionmail::server

@@ -1,0 +1,63 @@
+// KeyRoleServer: what the key role (onionmail-key) serves to the front ends
+// over IPC (messages in ipc/messages.h; architecture in docs/architecture.md).
+//
+// Contract:
+//  - ServeControl() reads NewSession messages (each with a session-channel
+//    fd) from one front end's control channel and serves each session in its
+//    own thread, with the permissions of that front end: SMTP sessions may
+//    verify SMTP passwords, check recipients and write messages; POP3
+//    sessions may open one mailbox (POP3 password), read and expunge it. Both
+//    may ask for the TLS identity and TLS signatures (IsSignatureBlock guard).
+//  - ServeControl() returns only on a control-channel error: kUnavailable
+//    when the channel closed, kInvalidArgument when the front end sent
+//    anything but NewSession+fd (fatal: the caller exits and the supervisor
+//    restarts the key role).
+//  - A malformed or unexpected message on a session channel ends that
+//    session (logged, with the front end's name; never its content). All
+//    session state (message in progress, open mailbox and its lock, data
+//    keys) is destroyed when the session ends: a message without a committed
+//    CommitRequest leaves nothing behind.
+//  - At most `max_sessions` sessions per front end; more are closed at once.
+//  - Front ends never receive a private key, a password verifier or a data
+//    key: only outcomes, public data, decrypted mail of an authenticated
+//    mailbox and TLS signatures.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "ipc/channel.h"
+#include "server/state.h"
+
+namespace onionmail::server {
+
+enum class FrontEnd { kSmtp, kPop3 };
+
+class KeyRoleServer {
+ public:
+  // `state` must outlive the server; `certificate_pem` is the TLS chain.
+  KeyRoleServer(State& state, std::string certificate_pem, std::vector<uint8_t> tls_public_key,
+                size_t tls_modulus_bits, uint32_t max_sessions);
+
+  Result<void> ServeControl(ipc::Channel control, FrontEnd front_end);
+
+ private:
+  void ServeSession(ipc::Channel channel, FrontEnd front_end);
+  // Each returns false when the session must end.
+  bool HandleCommon(ipc::Channel& ch, const ipc::Message& msg, const char* who);
+  bool HandleSmtp(ipc::Channel& ch, ipc::Message& msg, struct SmtpSessionState& s);
+  bool HandlePop3(ipc::Channel& ch, ipc::Message& msg, struct Pop3SessionState& s);
+
+  State& state_;
+  std::string certificate_pem_;
+  std::vector<uint8_t> tls_public_key_;
+  size_t tls_modulus_bits_;
+  uint32_t max_sessions_;
+  std::atomic<uint32_t> smtp_sessions_{0};
+  std::atomic<uint32_t> pop3_sessions_{0};
+};
+
+}  // namespace onionmail::server

@@ -1,0 +1,186 @@
+// Front-end side of the key role; see remote_backend.h.
+#include "server/remote_backend.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace onionmail::server {
+namespace {
+
+// The key role queues Argon2id work (kdf.max_concurrent): logins may wait.
+constexpr std::chrono::milliseconds kKdfTimeout{std::chrono::minutes(5)};
+constexpr std::chrono::milliseconds kIoTimeout{std::chrono::minutes(2)};
+
+thread_local SessionLink* t_link = nullptr;
+
+Error Unavailable(const char* what) {
+  return MakeError(ErrorCode::kUnavailable, std::string("key role: ") + what);
+}
+
+class RemoteWriter : public mail::MessageWriter {
+ public:
+  explicit RemoteWriter(SessionLink& link) : link_(link) {}
+  ~RemoteWriter() override {
+    if (!done_ && !link_.broken()) (void)link_.Send(ipc::AbortMessageRequest{});
+  }
+
+  Result<void> Append(std::span<const uint8_t> bytes) override {
+    if (done_) return MakeError(ErrorCode::kFailedPrecondition, "message already committed");
+    ipc::AppendRequest req;
+    while (!bytes.empty()) {
+      size_t n = std::min(bytes.size(), ipc::kMaxChunkBytes);
+      req.data.assign(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
+      ONIONMAIL_RETURN_IF_ERROR(link_.Send(req));
+      bytes = bytes.subspan(n);
+    }
+    return Ok();
+  }
+
+  Result<void> Commit() override {
+    if (done_) return MakeError(ErrorCode::kFailedPrecondition, "message already committed");
+    done_ = true;
+    auto r = link_.Call<ipc::StatusReply>(ipc::CommitRequest{}, kIoTimeout);
+    if (!r.ok()) return r.error();
+    return ipc::StatusToResult(r->status, "key role: message not stored");
+  }
+
+ private:
+  SessionLink& link_;
+  bool done_ = false;
+};
+
+class RemoteMailbox : public mail::Mailbox {
+ public:
+  RemoteMailbox(SessionLink& link, std::vector<mail::MessageInfo> messages)
+      : link_(link), messages_(std::move(messages)) {}
+
+  const std::vector<mail::MessageInfo>& Messages() const override { return messages_; }
+
+  Result<void> Read(size_t index, const mail::ChunkSink& sink) override {
+    if (index >= messages_.size()) return MakeError(ErrorCode::kInvalidArgument, "no such message");
+    ONIONMAIL_RETURN_IF_ERROR(link_.Send(ipc::ReadMessageRequest{static_cast<uint32_t>(index)}));
+    // A sink may stop early on purpose (TOP n); the rest of the stream is
+    // then read and dropped so the session stays usable.
+    Result<void> sunk = Ok();
+    for (;;) {
+      auto m = link_.Receive(kIoTimeout);
+      if (!m.ok()) return m.error();
+      if (auto* chunk = std::get_if<ipc::MessageChunk>(&*m)) {
+        if (sunk.ok()) sunk = sink(chunk->data);
+        WipeMemory(chunk->data.data(), chunk->data.size());
+        continue;
+      }
+      if (auto* end = std::get_if<ipc::StatusReply>(&*m)) {
+        if (!sunk.ok()) return sunk;
+        return ipc::StatusToResult(end->status, "key role: message unreadable");
+      }
+      link_.Break();
+      return Unavailable("unexpected reply while reading a message");
+    }
+  }
+
+  Result<void> Expunge(std::span<const size_t> indices) override {
+    for (size_t i = 0; i < indices.size(); i += ipc::kMaxExpungeIndices) {
+      ipc::ExpungeRequest req;
+      for (size_t j = i; j < indices.size() && j < i + ipc::kMaxExpungeIndices; ++j) {
+        req.indices.push_back(static_cast<uint32_t>(indices[j]));
+      }
+      auto r = link_.Call<ipc::StatusReply>(req, kIoTimeout);
+      if (!r.ok()) return r.error();
+      ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "key role: delete failed"));
+    }
+    return Ok();
+  }
+
+ private:
+  SessionLink& link_;
+  std::vector<mail::MessageInfo> messages_;
+};
+
+}  // namespace
+
+Result<void> SessionLink::Send(const ipc::Message& m) {
+  if (!channel_) return Unavailable("session closed");
+  auto r = channel_->Send(m);
+  if (!r.ok()) {
+    Break();
+    return Unavailable("gone");
+  }
+  return Ok();
+}
+
+Result<ipc::Message> SessionLink::Receive(std::chrono::milliseconds timeout) {
+  if (!channel_) return Unavailable("session closed");
+  auto r = channel_->Receive(timeout);
+  if (!r.ok()) {
+    Break();
+    return Unavailable(r.error().code == ErrorCode::kDeadlineExceeded ? "no answer in time"
+                                                                       : "gone");
+  }
+  return r;
+}
+
+Result<std::vector<uint8_t>> SessionLink::Sign(std::span<const uint8_t> block) {
+  ipc::TlsSignRequest req;
+  req.block.assign(block.begin(), block.end());
+  auto r = Call<ipc::TlsSignReply>(req, kIoTimeout);
+  if (!r.ok()) return r.error();
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "key role: signature refused"));
+  return std::move(r->signature);
+}
+
+void SetThreadLink(SessionLink* link) { t_link = link; }
+SessionLink* ThreadLink() { return t_link; }
+
+Result<void> RemoteDelivery::VerifySmtpPassword(std::string_view user,
+                                                const SecretBytes& password) {
+  ipc::VerifySmtpPasswordRequest req;
+  req.user = std::string(user);
+  req.password = SecretBytes(SecretAccess::Grant(), password.Reveal(SecretAccess::Grant()));
+  auto r = link_.Call<ipc::VerifyResult>(ipc::Message(std::move(req)), kKdfTimeout);
+  if (!r.ok()) return r.error();
+  return ipc::StatusToResult(r->status, "authentication failed");
+}
+
+Result<void> RemoteDelivery::CheckRecipient(std::string_view local_part) {
+  auto r = link_.Call<ipc::StatusReply>(ipc::CheckRecipientRequest{std::string(local_part)},
+                                        kIoTimeout);
+  if (!r.ok()) return r.error();
+  return ipc::StatusToResult(r->status, "recipient check failed");
+}
+
+Result<std::unique_ptr<mail::MessageWriter>> RemoteDelivery::BeginMessage(
+    const mail::Envelope& envelope) {
+  ipc::BeginMessageRequest req;
+  req.reverse_path = envelope.reverse_path;
+  req.local_parts = envelope.local_parts;
+  auto r = link_.Call<ipc::StatusReply>(req, kIoTimeout);
+  if (!r.ok()) return r.error();
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "cannot start the message"));
+  return std::unique_ptr<mail::MessageWriter>(std::make_unique<RemoteWriter>(link_));
+}
+
+Result<std::unique_ptr<mail::Mailbox>> RemoteMailboxes::Open(std::string_view user,
+                                                             const SecretBytes& pop3_password) {
+  ipc::OpenMailboxRequest req;
+  req.user = std::string(user);
+  req.password = SecretBytes(SecretAccess::Grant(), pop3_password.Reveal(SecretAccess::Grant()));
+  auto r = link_.Call<ipc::OpenMailboxReply>(ipc::Message(std::move(req)), kKdfTimeout);
+  if (!r.ok()) return r.error();
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "cannot open the mailbox"));
+  std::vector<mail::MessageInfo> messages;
+  messages.reserve(r->count);
+  while (messages.size() < r->count) {
+    auto page = link_.Receive(kIoTimeout);
+    if (!page.ok()) return page.error();
+    auto* listing = std::get_if<ipc::MailboxListing>(&*page);
+    if (listing == nullptr || listing->entries.size() > r->count - messages.size()) {
+      link_.Break();
+      return Unavailable("bad mailbox listing");
+    }
+    for (auto& e : listing->entries) messages.push_back({std::move(e.uid), e.size});
+  }
+  return std::unique_ptr<mail::Mailbox>(std::make_unique<RemoteMailbox>(link_, std::move(messages)));
+}
+
+}  // namespace onionmail::server

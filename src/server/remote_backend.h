@@ -1,0 +1,84 @@
+// The front ends' side of the key role: mail::DeliveryBackend and
+// mail::MailboxBackend implemented over one session channel (ipc messages in
+// ipc/messages.h; the server side is key_service_role.h).
+//
+// Contract:
+//  - One SessionLink per client connection, used by that connection's thread
+//    only. Requests are answered in order; AppendRequest and
+//    AbortMessageRequest have no reply.
+//  - Any IPC failure (key role gone or restarting, malformed reply, timeout)
+//    breaks the link: that call and every later one fail with kUnavailable,
+//    which the protocols report as a temporary failure (SMTP 451, POP3
+//    -ERR [SYS/TEMP]). Nothing is ever reported durable unless the key role
+//    said so after its fsync.
+//  - Replies carrying decrypted mail are wiped after they are passed on.
+//  - Sign() is the TLS private-key operation for net::MakeRemoteRsaKey,
+//    routed through the link of the calling thread (SetThreadLink).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "ipc/channel.h"
+#include "mail/backend.h"
+
+namespace onionmail::server {
+
+class SessionLink {
+ public:
+  explicit SessionLink(ipc::Channel channel) : channel_(std::move(channel)) {}
+
+  bool broken() const { return !channel_.has_value(); }
+  Result<void> Send(const ipc::Message& m);
+  Result<ipc::Message> Receive(std::chrono::milliseconds timeout);
+  // Send, then receive a reply of type T.
+  template <typename T>
+  Result<T> Call(const ipc::Message& m, std::chrono::milliseconds timeout) {
+    ONIONMAIL_RETURN_IF_ERROR(Send(m));
+    auto r = Receive(timeout);
+    if (!r.ok()) return r.error();
+    if (auto* t = std::get_if<T>(&*r)) return std::move(*t);
+    Break();
+    return MakeError(ErrorCode::kUnavailable, "key role: unexpected reply");
+  }
+  void Break() { channel_.reset(); }
+
+  Result<std::vector<uint8_t>> Sign(std::span<const uint8_t> block);
+
+ private:
+  std::optional<ipc::Channel> channel_;
+};
+
+// The link the TLS handshake of the calling thread signs through.
+void SetThreadLink(SessionLink* link);
+SessionLink* ThreadLink();
+
+class RemoteDelivery : public mail::DeliveryBackend {
+ public:
+  explicit RemoteDelivery(SessionLink& link) : link_(link) {}
+  Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) override;
+  Result<void> CheckRecipient(std::string_view local_part) override;
+  Result<std::unique_ptr<mail::MessageWriter>> BeginMessage(
+      const mail::Envelope& envelope) override;
+
+ private:
+  SessionLink& link_;
+};
+
+class RemoteMailboxes : public mail::MailboxBackend {
+ public:
+  explicit RemoteMailboxes(SessionLink& link) : link_(link) {}
+  Result<std::unique_ptr<mail::Mailbox>> Open(std::string_view user,
+                                              const SecretBytes& pop3_password) override;
+
+ private:
+  SessionLink& link_;
+};
+
+}  // namespace onionmail::server

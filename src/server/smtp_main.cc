@@ -1,0 +1,93 @@
+// onionmail-smtp: the SMTP front-end process (see frontend.h). Parses
+// attacker input; holds no key, opens no file, reaches storage and keys only
+// through its session channels to the key role.
+//
+// Test builds only (-DONIONMAIL_TEST_HOOKS=ON): a client line
+// "XSECCOMP-TEST-OPEN" makes this process call openat(2), which its seccomp
+// policy forbids, so integration tests can check that a compromised front
+// end dies with SIGSYS, is restarted, and that the server keeps delivering.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/secret_bytes.h"
+#include "config/config.h"
+#include "seccomp/policies.h"
+#include "server/frontend.h"
+#include "smtp/session.h"
+
+namespace onionmail::server {
+namespace {
+
+#ifdef ONIONMAIL_TEST_HOOKS
+class TestHookConnection : public net::Connection {
+ public:
+  explicit TestHookConnection(net::Connection& inner) : inner_(inner) {}
+  Result<net::Line> ReadLine(size_t max_bytes) override {
+    auto line = inner_.ReadLine(max_bytes);
+    if (line.ok() && line->text == "XSECCOMP-TEST-OPEN") {
+      log::Warning("smtp", "test hook: calling openat(2), which the policy forbids");
+      int fd = ::open("/etc/hostname", O_RDONLY | O_CLOEXEC);  // SIGSYS here
+      if (fd >= 0) ::close(fd);
+    }
+    return line;
+  }
+  Result<void> Write(std::string_view bytes) override { return inner_.Write(bytes); }
+  Result<void> Flush() override { return inner_.Flush(); }
+  Result<void> StartTls() override { return inner_.StartTls(); }
+  bool IsTls() const override { return inner_.IsTls(); }
+  size_t Buffered() const override { return inner_.Buffered(); }
+  void WipeBuffers() override { inner_.WipeBuffers(); }
+
+ private:
+  net::Connection& inner_;
+};
+#endif
+
+}  // namespace
+}  // namespace onionmail::server
+
+int main(int argc, char** argv) {
+  using namespace onionmail;
+  signal(SIGPIPE, SIG_IGN);
+  server::FrontEndArgs args;
+  if (int rc = server::ParseFrontEndArgs(argc, argv, "onionmail-smtp", &args); rc != 0) return rc;
+  (void)InitSecureMemory();
+  auto config = config::LoadConfig(args.config_path);
+  if (!config.ok()) {
+    log::Error("smtp", config.error().message);
+    return 1;
+  }
+  log::Level level;
+  if (log::ParseLevel(config->log_level, &level)) log::SetLevel(level);
+
+  smtp::SessionConfig sc;
+  sc.domain = config->domain;
+  sc.hostname = config->greeting_name();
+  sc.max_message_bytes = config->smtp_max_message_bytes;
+  sc.max_recipients = config->smtp_max_recipients;
+  sc.auth_failure_delay_ms = config->auth_failure_delay_ms;
+
+  server::FrontEndSpec spec;
+  spec.name = "smtp";
+  spec.busy_reply = "421 4.7.0 Too many connections\r\n";
+  spec.unavailable_reply = "421 4.3.0 Service temporarily unavailable\r\n";
+  spec.max_connections = config->smtp_max_connections;
+  spec.idle_timeout_seconds = config->smtp_idle_timeout_seconds;
+  spec.session_timeout_seconds = config->smtp_session_timeout_seconds;
+  spec.user = config->sandbox_smtp_user;
+  spec.policy = [] { return seccomp::SmtpFrontEndPolicy(); };
+  spec.serve = [sc](net::Connection& conn, server::SessionLink& link, const std::string& tag) {
+    server::RemoteDelivery delivery(link);
+    smtp::SessionConfig c = sc;
+    c.log_tag = tag;
+#ifdef ONIONMAIL_TEST_HOOKS
+    server::TestHookConnection hooked(conn);
+    smtp::Session(hooked, delivery, c).Run();
+#else
+    smtp::Session(conn, delivery, c).Run();
+#endif
+  };
+  return server::RunFrontEnd(args, *config, std::move(spec));
+}
