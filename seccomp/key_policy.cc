@@ -6,7 +6,9 @@
 // TCTI it does I/O on the pre-opened /dev/tpmrm0 fd: no socket at all. Only
 // the swtpm/mssim TCP TCTI (development, tests) needs a TCP client socket,
 // hence allow_tcp_tcti. Never execve, fork or ptrace.
+#include <errno.h>
 #include <seccomp.h>
+#include <sys/socket.h>
 
 #include "seccomp/policies.h"
 #include "seccomp/syscall_sets.h"
@@ -23,6 +25,8 @@ Policy KeyRolePolicy(bool allow_tcp_tcti) {
   AddFileAccess(p);                           // key blobs, records, token dir
   if (allow_tcp_tcti) AddTcpClient(p);        // swtpm/mssim TCTI only
   p.Allow(SCMP_SYS(rt_sigtimedwait), "main thread waits for SIGTERM to log and exit");
+  p.ErrnoIf(SCMP_SYS(socket), {ArgEq(0, AF_UNIX)}, EACCES,
+            "SoftHSM2 logs errors to syslog (/dev/log): fail quietly, reach no socket");
   return p;
 }
 

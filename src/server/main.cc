@@ -16,7 +16,10 @@
 // Started as root, the supervisor stays root (to restart roles) under its own
 // seccomp policy and each role drops to its [sandbox] user; started as
 // another user, every role keeps that uid (still under seccomp, no_new_privs,
-// non-dumpable). Start-up failures print a clear error and exit 1.
+// non-dumpable). Start-up failures print a clear error and exit 1; so does a
+// key role that cannot start at boot (wrong PIN, TPM unreachable, bad
+// state): it is not retried in a loop that would lock the device. Later
+// restarts (after a crash or a lost device) are retried with backoff.
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -26,6 +29,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -189,7 +193,31 @@ int Serve(const std::string& config_path, const config::Config& config) {
     log::Info("onionmaild", std::string("stopping on ") + strsignal(sig));
     stop = true;
   });
+  // The key role exits with status 1 only when it cannot start (config,
+  // state, device: wrong PIN, TPM unreachable). At boot, retrying that in a loop
+  // would burn the token's PIN counter or the TPM's lockout budget, so the
+  // whole server stops with an error instead (systemd may restart it later).
+  std::atomic<bool> key_failed{false};
+  std::thread monitor([&] {
+    while (!stop.load()) {
+      for (const RoleStatus& r : supervisor.Status()) {
+        if (r.name == "key" && r.starts == 1 && r.last_exit.kind == ExitInfo::Kind::kExited &&
+            r.last_exit.status == 1) {
+          key_failed = true;
+          stop = true;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
   auto ran = supervisor.Run(stop);
+  stop = true;
+  monitor.join();
+  if (key_failed.load()) {
+    log::Error("onionmaild", "the key role could not start (see its error above); stopping");
+    std::fflush(stderr);
+    _exit(1);
+  }
   if (!ran.ok()) {
     log::Error("onionmaild", ran.error().message);
     std::fflush(stderr);
