@@ -120,6 +120,9 @@ int RunFrontEnd(const FrontEndArgs& args, const config::Config& config, FrontEnd
   sandbox.user = ::geteuid() == 0 ? spec.user : "";
   if (config.sandbox_seccomp) {
     sandbox.policy = spec.policy();
+    // The blocked syscall is reported before the process dies of SIGSYS, so
+    // the supervisor's log names it (seccomp/README.md: the trade-off).
+    sandbox.policy->ReportViolations(true);
   } else {
     log::Warning(me, "seccomp disabled by [sandbox] seccomp = false (debugging only)");
   }

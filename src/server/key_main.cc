@@ -94,6 +94,7 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd) {
   SandboxOptions sandbox;  // already the key user: EnterSandbox only checks
   if (config.sandbox_seccomp) {
     sandbox.policy = seccomp::KeyRolePolicy(UsesTcpTcti(config));
+    sandbox.policy->ReportViolations(true);  // the supervisor's log names the syscall
   } else {
     log::Warning("key", "seccomp disabled by [sandbox] seccomp = false (debugging only)");
   }

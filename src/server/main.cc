@@ -20,6 +20,7 @@
 // key role that cannot start at boot (wrong PIN, TPM unreachable, bad
 // state): it is not retried in a loop that would lock the device. Later
 // restarts (after a crash or a lost device) are retried with backoff.
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -92,7 +93,9 @@ int ExecRole(const std::string& path, std::vector<std::string> args, std::vector
 }
 
 int Serve(const std::string& config_path, const config::Config& config) {
-  if (::access(config.tls_cert_path().c_str(), F_OK) != 0) {
+  // ENOENT only: under systemd without CAP_DAC_OVERRIDE, root cannot look
+  // into the key user's 0700 state directory (EACCES); the key role will.
+  if (::access(config.tls_cert_path().c_str(), F_OK) != 0 && errno == ENOENT) {
     return Fail("state directory " + config.state_dir +
                 " is not initialised: run `onionmailctl init`");
   }

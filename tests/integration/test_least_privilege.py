@@ -153,7 +153,8 @@ class LeastPrivilegeTest(ServerTestCase, unittest.TestCase):
                         "the front end survived a forbidden syscall (built without "
                         "-DONIONMAIL_TEST_HOOKS=ON?)")
         c.close()
-        self.wait_log(rb"role smtp \(pid %d\) killed by seccomp \(SIGSYS\)" % old)
+        self.wait_log(rb"role smtp \(pid %d\) killed by seccomp \(SIGSYS\): syscall openat"
+                      % old)
         # Restarted: a new pid, still sandboxed.
         deadline = time.monotonic() + 15
         while self.roles().get("onionmail-smtp") in (None, old):
