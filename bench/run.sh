@@ -95,7 +95,8 @@ if [[ -n "${OM_BIN_DIR:-}" ]]; then
   echo "bench: using the prebuilt binaries in $OM_BIN_DIR"
 elif echo "bench: building onionmaild (Release) from $src${rev:+ at $rev} into $build"
   ! { cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release &&
-  ninja -C "$build" -j "${JOBS:-2}" onionmaild onionmailctl; } >"$W/build.log" 2>&1; then
+  ninja -C "$build" -j "${JOBS:-2}" onionmaild onionmail-key onionmail-smtp onionmail-pop3 \
+    onionmailctl; } >"$W/build.log" 2>&1; then
   tail -30 "$W/build.log" >&2
   echo "bench: build failed (log above)" >&2
   exit 1
@@ -131,8 +132,13 @@ loadgen=(python3 "$top/bench/loadgen.py" --plan "$plan" --runs "$runs" --client 
 
 # --- 4. onionmaild (pkcs11 backend on a private SoftHSM2 token) --------------------------------
 read -r smtp_port pop3_port < <(free_ports)
-mkdir -p -m 0700 "$W/om"
-"$top/provisioning/softhsm-init.sh" --dir "$W/om/softhsm" >/dev/null
+mkdir -p -m 0711 "$W/om"  # the key role (user onionmail when run as root) must reach it
+owner_args=()
+if [[ $(id -u) -eq 0 ]]; then
+  "$top/provisioning/create-users.sh" >/dev/null
+  owner_args=(--owner onionmail)
+fi
+"$top/provisioning/softhsm-init.sh" --dir "$W/om/softhsm" "${owner_args[@]}" >/dev/null
 export SOFTHSM2_CONF="$W/om/softhsm/softhsm2.conf"
 hsm_lib=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1)
 om_conf() {  # $1: extra [kdf] section
@@ -184,15 +190,18 @@ fi
 t_boot0=$(date +%s.%N)
 "$om" --config "$W/om/default.toml" 2>"$W/om/onionmaild.log" &
 om_pid=$!
-for _ in $(seq 1 300); do
-  python3 -c "import socket; socket.create_connection(('127.0.0.1', $pop3_port), 1).close()" \
-    2>/dev/null && break
+# Ready = both front ends serve (they got the TLS identity from the key role,
+# which had opened the token); the listeners themselves open at once.
+for _ in $(seq 1 1500); do
+  [[ $(grep -c -E "(smtp|pop3): serving" "$W/om/onionmaild.log" 2>/dev/null) -ge 2 ]] && break
   sleep 0.02
 done
 boot_ms=$(python3 -c "import time; print(round((time.time() - $t_boot0) * 1000))")
-echo "bench: onionmaild pid $om_pid, listening ${boot_ms} ms after start (token open + unseal)"
+key_pid=$(pgrep -P "$om_pid" -x onionmail-key | head -1)
+echo "bench: onionmaild pid $om_pid (key role $key_pid), serving ${boot_ms} ms after start (token open)"
 if [[ -n "$probes" ]]; then
-  probe_args=(--probe-pid "$om_pid" --probe-events \
+  # Token operations happen in the key role only.
+  probe_args=(--probe-pid "$key_pid" --probe-events \
     'probe_libsofthsm2:C_SignInit,probe_libsofthsm2:C_DecryptInit,probe_libsofthsm2:C_EncryptInit,probe_libsofthsm2:C_DeriveKey')
 fi
 "${loadgen[@]}" --name onionmaild --smtp-port "$smtp_port" --pop3-port "$pop3_port" \

@@ -15,6 +15,7 @@ namespace onionmail::server {
 struct SmtpSessionState {
   std::unique_ptr<mail::MessageWriter> writer;
   Result<void> append_status = Ok();
+  uint64_t bytes = 0;  // appended to the current message
 };
 
 struct Pop3SessionState {
@@ -24,6 +25,13 @@ struct Pop3SessionState {
 namespace {
 
 constexpr std::chrono::milliseconds kForever{-1};
+constexpr uint64_t kTraceHeaderSlack = 64 * 1024;
+
+// Ends the session with a log line naming the reason (never the content).
+bool BadRequest(const char* why) {
+  log::Warning("key", std::string("ending an smtp session: ") + why);
+  return false;
+}
 
 ipc::Status StatusOf(const Result<void>& r) {
   return r.ok() ? ipc::Status::kOk : ipc::StatusFromError(r.error().code);
@@ -129,7 +137,7 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
     return Reply(ch, ipc::VerifyResult{StatusOf(delivery.VerifySmtpPassword(m->user, m->password))});
   }
   if (auto* m = std::get_if<ipc::CheckRecipientRequest>(&msg)) {
-    if (!mail::ValidLocalPart(m->local_part)) return false;
+    if (!mail::ValidLocalPart(m->local_part)) return BadRequest("invalid local part");
     return Reply(ch, ipc::StatusReply{StatusOf(delivery.CheckRecipient(m->local_part))});
   }
   if (auto* m = std::get_if<ipc::BeginMessageRequest>(&msg)) {
@@ -138,19 +146,28 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
     mail::Envelope env;
     env.reverse_path = m->reverse_path;
     for (const auto& lp : m->local_parts) {
-      if (!mail::ValidLocalPart(lp)) return false;
+      if (!mail::ValidLocalPart(lp)) return BadRequest("invalid local part");
     }
     env.local_parts = m->local_parts;
     auto w = delivery.BeginMessage(env);
     if (!w.ok()) return Reply(ch, ipc::StatusReply{ipc::StatusFromError(w.error().code)});
     s.writer = std::move(*w);
+    s.bytes = 0;
     return Reply(ch, ipc::StatusReply{ipc::Status::kOk});
   }
   if (auto* m = std::get_if<ipc::AppendRequest>(&msg)) {
     if (!s.writer) {
       s.append_status = MakeError(ErrorCode::kFailedPrecondition, "no message begun");
     } else if (s.append_status.ok()) {
-      s.append_status = s.writer->Append(m->data);
+      // The front end enforces smtp.max_message_bytes; this bound (plus
+      // room for the trace header it adds) holds even if it is subverted.
+      s.bytes += m->data.size();
+      if (s.bytes > state_.config().smtp_max_message_bytes + kTraceHeaderSlack) {
+        s.append_status = MakeError(ErrorCode::kResourceExhausted, "message too large");
+        log::Warning("key", "an smtp session sent more than the message size limit");
+      } else {
+        s.append_status = s.writer->Append(m->data);
+      }
     }
     return true;  // no reply: reported by the commit
   }

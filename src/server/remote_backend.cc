@@ -19,13 +19,14 @@ Error Unavailable(const char* what) {
 
 class RemoteWriter : public mail::MessageWriter {
  public:
-  explicit RemoteWriter(SessionLink& link) : link_(link) {}
+  RemoteWriter(SessionLink& link, uint64_t id) : link_(link), id_(id) {}
   ~RemoteWriter() override {
-    if (!done_ && !link_.broken()) (void)link_.Send(ipc::AbortMessageRequest{});
+    if (!done_ && current() && !link_.broken()) (void)link_.Send(ipc::AbortMessageRequest{});
   }
 
   Result<void> Append(std::span<const uint8_t> bytes) override {
     if (done_) return MakeError(ErrorCode::kFailedPrecondition, "message already committed");
+    if (!current()) return Superseded();
     ipc::AppendRequest req;
     while (!bytes.empty()) {
       size_t n = std::min(bytes.size(), ipc::kMaxChunkBytes);
@@ -38,6 +39,7 @@ class RemoteWriter : public mail::MessageWriter {
 
   Result<void> Commit() override {
     if (done_) return MakeError(ErrorCode::kFailedPrecondition, "message already committed");
+    if (!current()) return Superseded();
     done_ = true;
     auto r = link_.Call<ipc::StatusReply>(ipc::CommitRequest{}, kIoTimeout);
     if (!r.ok()) return r.error();
@@ -45,7 +47,12 @@ class RemoteWriter : public mail::MessageWriter {
   }
 
  private:
+  bool current() const { return link_.current_writer() == id_; }
+  static Error Superseded() {
+    return MakeError(ErrorCode::kFailedPrecondition, "a newer message replaced this one");
+  }
   SessionLink& link_;
+  const uint64_t id_;
   bool done_ = false;
 };
 
@@ -157,7 +164,8 @@ Result<std::unique_ptr<mail::MessageWriter>> RemoteDelivery::BeginMessage(
   auto r = link_.Call<ipc::StatusReply>(req, kIoTimeout);
   if (!r.ok()) return r.error();
   ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "cannot start the message"));
-  return std::unique_ptr<mail::MessageWriter>(std::make_unique<RemoteWriter>(link_));
+  return std::unique_ptr<mail::MessageWriter>(
+      std::make_unique<RemoteWriter>(link_, link_.NewWriterId()));
 }
 
 Result<std::unique_ptr<mail::Mailbox>> RemoteMailboxes::Open(std::string_view user,
@@ -169,7 +177,8 @@ Result<std::unique_ptr<mail::Mailbox>> RemoteMailboxes::Open(std::string_view us
   if (!r.ok()) return r.error();
   ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "cannot open the mailbox"));
   std::vector<mail::MessageInfo> messages;
-  messages.reserve(r->count);
+  // `count` comes from the key role; reserve no more than one page on its word.
+  messages.reserve(std::min<size_t>(r->count, ipc::kMaxListingEntries));
   while (messages.size() < r->count) {
     auto page = link_.Receive(kIoTimeout);
     if (!page.ok()) return page.error();

@@ -48,11 +48,16 @@ class SessionLink {
     return MakeError(ErrorCode::kUnavailable, "key role: unexpected reply");
   }
   void Break() { channel_.reset(); }
+  // The message writer begun last; an older writer is inert (its Append,
+  // Commit and destructor touch neither the link nor the newer message).
+  uint64_t NewWriterId() { return ++writer_id_; }
+  uint64_t current_writer() const { return writer_id_; }
 
   Result<std::vector<uint8_t>> Sign(std::span<const uint8_t> block);
 
  private:
   std::optional<ipc::Channel> channel_;
+  uint64_t writer_id_ = 0;
 };
 
 // The link the TLS handshake of the calling thread signs through.

@@ -241,5 +241,323 @@ TEST(IpcCodecTest, EncodeIntoReplacesPreviousContents) {
   EXPECT_EQ(buf, MustEncode(Shutdown{}));
 }
 
+// ---------------------------------------------------------------------------
+// Front end <-> key role messages.
+
+std::vector<uint8_t> U16Be(size_t v) {
+  return {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+}
+std::vector<uint8_t> U32Be(uint32_t v) {
+  return {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
+          static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+}
+std::vector<uint8_t> BytesField(size_t n, uint8_t fill) {
+  std::vector<uint8_t> f = U16Be(n);
+  f.resize(2 + n, fill);
+  return f;
+}
+std::vector<uint8_t> Payload(std::initializer_list<std::vector<uint8_t>> parts) {
+  std::vector<uint8_t> p;
+  for (const auto& part : parts) Append(p, part);
+  return p;
+}
+
+// A valid payload of each shape, for the hand-built rejection cases.
+std::vector<uint8_t> EntryBytes(std::string_view uid, uint64_t size) {
+  std::vector<uint8_t> e = Field(uid);
+  Append(e, U32Be(static_cast<uint32_t>(size >> 32)));
+  Append(e, U32Be(static_cast<uint32_t>(size)));
+  return e;
+}
+
+TEST(IpcCodecTest, FieldlessSessionMessagesRoundTripAsBareHeaders) {
+  (void)RoundTrip<NewSession>(NewSession{});
+  (void)RoundTrip<CommitRequest>(CommitRequest{});
+  (void)RoundTrip<AbortMessageRequest>(AbortMessageRequest{});
+  (void)RoundTrip<TlsIdentityRequest>(TlsIdentityRequest{});
+  for (MsgType t : {MsgType::kNewSession, MsgType::kCommitRequest,
+                    MsgType::kAbortMessageRequest, MsgType::kTlsIdentityRequest}) {
+    EXPECT_TRUE(Decode(Frame(T(t), kProtocolVersion, {})).ok()) << T(t);
+    ExpectInvalid(Frame(T(t), kProtocolVersion, {0}));
+  }
+  EXPECT_EQ(MustEncode(CommitRequest{}).size(), kFrameHeaderBytes);
+}
+
+TEST(IpcCodecTest, StatusReplyRoundTripsEveryStatusAndRejectsUnknownOnes) {
+  for (uint16_t v = 0; v <= static_cast<uint16_t>(Status::kInternal); ++v) {
+    auto got = RoundTrip<StatusReply>(StatusReply{static_cast<Status>(v)});
+    EXPECT_EQ(static_cast<uint16_t>(got.status), v);
+  }
+  EXPECT_EQ(MustEncode(StatusReply{Status::kNotFound}),
+            Frame(T(MsgType::kStatusReply), kProtocolVersion, {0, 2}));
+  ExpectInvalid(Frame(T(MsgType::kStatusReply), kProtocolVersion, {0, 12}));
+  ExpectInvalid(Frame(T(MsgType::kStatusReply), kProtocolVersion, {0}));
+  EXPECT_FALSE(Encode(StatusReply{static_cast<Status>(12)}).ok());
+}
+
+TEST(IpcCodecTest, CheckRecipientRequestRoundTripsAndBoundsTheLocalPart) {
+  EXPECT_EQ(RoundTrip<CheckRecipientRequest>(CheckRecipientRequest{"bob"}).local_part, "bob");
+  std::string max(kMaxLocalPartBytes, 'l');
+  EXPECT_EQ(RoundTrip<CheckRecipientRequest>(CheckRecipientRequest{max}).local_part, max);
+  EXPECT_FALSE(Encode(CheckRecipientRequest{max + "l"}).ok());
+  EXPECT_FALSE(Encode(CheckRecipientRequest{""}).ok());
+  ExpectInvalid(Frame(T(MsgType::kCheckRecipientRequest), kProtocolVersion, Field(max + "l")));
+  ExpectInvalid(Frame(T(MsgType::kCheckRecipientRequest), kProtocolVersion, Field("")));
+  ExpectInvalid(Frame(T(MsgType::kCheckRecipientRequest), kProtocolVersion, Field("b\tb")));
+}
+
+TEST(IpcCodecTest, BeginMessageRequestRoundTripsTypicalAndEmptyReversePath) {
+  auto got = RoundTrip<BeginMessageRequest>(
+      BeginMessageRequest{"alice@example.onion", {"bob", "carol.x"}});
+  EXPECT_EQ(got.reverse_path, "alice@example.onion");
+  EXPECT_EQ(got.local_parts, (std::vector<std::string>{"bob", "carol.x"}));
+  auto null_sender = RoundTrip<BeginMessageRequest>(BeginMessageRequest{"", {"bob"}});
+  EXPECT_EQ(null_sender.reverse_path, "");
+  EXPECT_EQ(MustEncode(BeginMessageRequest{"", {"bob"}}),
+            Frame(T(MsgType::kBeginMessageRequest), kProtocolVersion,
+                  Payload({{0, 0}, {0, 1}, Field("bob")})));
+}
+
+TEST(IpcCodecTest, BeginMessageRequestAtItsLimitsRoundTrips) {
+  BeginMessageRequest m;
+  m.reverse_path = std::string(kMaxPathBytes, 'p');
+  for (size_t i = 0; i < kMaxRecipients; ++i) {
+    std::string lp = std::to_string(i);
+    lp.resize(kMaxLocalPartBytes, 'x');
+    m.local_parts.push_back(lp);
+  }
+  auto got = RoundTrip<BeginMessageRequest>(m);
+  EXPECT_EQ(got.reverse_path, m.reverse_path);
+  EXPECT_EQ(got.local_parts, m.local_parts);
+}
+
+TEST(IpcCodecTest, BeginMessageRequestRecipientCountOutOfBoundsIsRejected) {
+  EXPECT_FALSE(Encode(BeginMessageRequest{"a@b", {}}).ok());
+  ExpectInvalid(Frame(T(MsgType::kBeginMessageRequest), kProtocolVersion,
+                      Payload({Field("a@b"), {0, 0}})));
+  BeginMessageRequest over{"", std::vector<std::string>(kMaxRecipients + 1, "r")};
+  EXPECT_FALSE(Encode(over).ok());
+  std::vector<uint8_t> p = Payload({Field(""), U16Be(kMaxRecipients + 1)});
+  for (size_t i = 0; i <= kMaxRecipients; ++i) Append(p, Field("r"));
+  ExpectInvalid(Frame(T(MsgType::kBeginMessageRequest), kProtocolVersion, p));
+  // The count promises more names than the frame holds.
+  ExpectInvalid(Frame(T(MsgType::kBeginMessageRequest), kProtocolVersion,
+                      Payload({Field(""), {0, 3}, Field("a"), Field("b")})));
+}
+
+TEST(IpcCodecTest, BeginMessageRequestBadNamesAreRejected) {
+  EXPECT_FALSE(Encode(BeginMessageRequest{"", {"bob", ""}}).ok());
+  EXPECT_FALSE(Encode(BeginMessageRequest{"", {std::string(kMaxLocalPartBytes + 1, 'x')}}).ok());
+  EXPECT_FALSE(Encode(BeginMessageRequest{std::string(kMaxPathBytes + 1, 'p'), {"bob"}}).ok());
+  EXPECT_FALSE(Encode(BeginMessageRequest{"a\r\nRCPT TO:<x>", {"bob"}}).ok());
+  ExpectInvalid(Frame(T(MsgType::kBeginMessageRequest), kProtocolVersion,
+                      Payload({Field(""), {0, 1}, Field("bo\x01" "b")})));
+  ExpectInvalid(Frame(T(MsgType::kBeginMessageRequest), kProtocolVersion,
+                      Payload({Field("x\x7f"), {0, 1}, Field("bob")})));
+}
+
+TEST(IpcCodecTest, AppendRequestAndMessageChunkRoundTripUpToMaxChunk) {
+  std::vector<uint8_t> one = {0x00};
+  std::vector<uint8_t> max(kMaxChunkBytes);
+  for (size_t i = 0; i < max.size(); ++i) max[i] = static_cast<uint8_t>(i * 7);
+  EXPECT_EQ(RoundTrip<AppendRequest>(AppendRequest{one}).data, one);
+  EXPECT_EQ(RoundTrip<AppendRequest>(AppendRequest{max}).data, max);
+  EXPECT_EQ(RoundTrip<MessageChunk>(MessageChunk{one}).data, one);
+  EXPECT_EQ(RoundTrip<MessageChunk>(MessageChunk{max}).data, max);
+  EXPECT_EQ(kMaxChunkBytes, 32768u);
+}
+
+TEST(IpcCodecTest, ChunkOverMaxOrEmptyIsRejected) {
+  std::vector<uint8_t> over(kMaxChunkBytes + 1, 'x');
+  EXPECT_FALSE(Encode(AppendRequest{over}).ok());
+  EXPECT_FALSE(Encode(MessageChunk{over}).ok());
+  EXPECT_FALSE(Encode(AppendRequest{{}}).ok());
+  EXPECT_FALSE(Encode(MessageChunk{{}}).ok());
+  for (MsgType t : {MsgType::kAppendRequest, MsgType::kMessageChunk}) {
+    ExpectInvalid(Frame(T(t), kProtocolVersion, BytesField(kMaxChunkBytes + 1, 'x')));
+    ExpectInvalid(Frame(T(t), kProtocolVersion, BytesField(0, 'x')));
+    EXPECT_TRUE(Decode(Frame(T(t), kProtocolVersion, BytesField(kMaxChunkBytes, 'x'))).ok());
+  }
+}
+
+TEST(IpcCodecTest, OpenMailboxRoundTrips) {
+  auto req = RoundTrip<OpenMailboxRequest>(
+      Message(OpenMailboxRequest{"bob", Secret(std::string("p\0p", 3))}));
+  EXPECT_EQ(req.user, "bob");
+  EXPECT_EQ(Reveal(req.password), std::string("p\0p", 3));
+  auto empty_pw = RoundTrip<OpenMailboxRequest>(Message(OpenMailboxRequest{"bob", Secret("")}));
+  EXPECT_EQ(Reveal(empty_pw.password), "");
+  EXPECT_FALSE(Encode(Message(OpenMailboxRequest{"", Secret("pw")})).ok());
+  EXPECT_FALSE(
+      Encode(Message(OpenMailboxRequest{"bob", SecretBytes(kMaxPasswordBytes + 1)})).ok());
+  auto rep = RoundTrip<OpenMailboxReply>(OpenMailboxReply{Status::kOk, 0xffffffffu});
+  EXPECT_EQ(rep.count, 0xffffffffu);
+  EXPECT_EQ(MustEncode(OpenMailboxReply{Status::kFailedPrecondition, 0x01020304}),
+            Frame(T(MsgType::kOpenMailboxReply), kProtocolVersion, {0, 6, 1, 2, 3, 4}));
+  ExpectInvalid(Frame(T(MsgType::kOpenMailboxReply), kProtocolVersion, {0, 0, 1, 2, 3}));
+}
+
+TEST(IpcCodecTest, MailboxListingRoundTripsTypicalAndMaximal) {
+  MailboxListing small;
+  small.entries = {{"uid-1", 42}, {"uid-2", 0}};
+  auto got = RoundTrip<MailboxListing>(small);
+  ASSERT_EQ(got.entries.size(), 2u);
+  EXPECT_EQ(got.entries[0].uid, "uid-1");
+  EXPECT_EQ(got.entries[0].size, 42u);
+  EXPECT_EQ(got.entries[1].size, 0u);
+  EXPECT_EQ(MustEncode(small), Frame(T(MsgType::kMailboxListing), kProtocolVersion,
+                                     Payload({{0, 2}, EntryBytes("uid-1", 42),
+                                              EntryBytes("uid-2", 0)})));
+
+  MailboxListing max;
+  for (size_t i = 0; i < kMaxListingEntries; ++i) {
+    std::string uid = std::to_string(i);
+    uid.resize(kMaxUidBytes, '~');
+    max.entries.push_back({uid, ~uint64_t{0} - i});
+  }
+  auto big = RoundTrip<MailboxListing>(max);
+  ASSERT_EQ(big.entries.size(), kMaxListingEntries);
+  EXPECT_EQ(big.entries.back().uid, max.entries.back().uid);
+  EXPECT_EQ(big.entries.back().size, max.entries.back().size);
+}
+
+TEST(IpcCodecTest, MailboxListingCountOutOfBoundsIsRejected) {
+  EXPECT_FALSE(Encode(MailboxListing{}).ok());
+  ExpectInvalid(Frame(T(MsgType::kMailboxListing), kProtocolVersion, {0, 0}));
+  MailboxListing over;
+  over.entries.assign(kMaxListingEntries + 1, MessageEntry{"u", 1});
+  EXPECT_FALSE(Encode(over).ok());
+  std::vector<uint8_t> p = U16Be(kMaxListingEntries + 1);
+  for (size_t i = 0; i <= kMaxListingEntries; ++i) Append(p, EntryBytes("u", 1));
+  ExpectInvalid(Frame(T(MsgType::kMailboxListing), kProtocolVersion, p));
+  // Two entries promised, one present; an entry with a truncated size.
+  ExpectInvalid(Frame(T(MsgType::kMailboxListing), kProtocolVersion,
+                      Payload({{0, 2}, EntryBytes("u", 1)})));
+  std::vector<uint8_t> cut = Payload({{0, 1}, EntryBytes("u", 1)});
+  cut.pop_back();
+  ExpectInvalid(Frame(T(MsgType::kMailboxListing), kProtocolVersion, cut));
+}
+
+TEST(IpcCodecTest, UidWithControlCharOrBadLengthIsRejected) {
+  for (std::string uid : {std::string("ab\x1f" "c"), std::string("abc\x7f"),
+                          std::string("a\0b", 3), std::string("a\nb"), std::string(""),
+                          std::string(kMaxUidBytes + 1, 'u')}) {
+    MailboxListing m;
+    m.entries = {{"good", 1}, {uid, 2}};
+    EXPECT_FALSE(Encode(m).ok()) << uid.size();
+    ExpectInvalid(Frame(T(MsgType::kMailboxListing), kProtocolVersion,
+                        Payload({{0, 2}, EntryBytes("good", 1), EntryBytes(uid, 2)})));
+  }
+  EXPECT_TRUE(Decode(Frame(T(MsgType::kMailboxListing), kProtocolVersion,
+                           Payload({{0, 1}, EntryBytes(std::string(kMaxUidBytes, 'u'), 2)})))
+                  .ok());
+}
+
+TEST(IpcCodecTest, ReadMessageRequestRoundTripsU32Index) {
+  EXPECT_EQ(RoundTrip<ReadMessageRequest>(ReadMessageRequest{0}).index, 0u);
+  EXPECT_EQ(RoundTrip<ReadMessageRequest>(ReadMessageRequest{0xfffffffeu}).index, 0xfffffffeu);
+  EXPECT_EQ(MustEncode(ReadMessageRequest{0x0a0b0c0d}),
+            Frame(T(MsgType::kReadMessageRequest), kProtocolVersion, {10, 11, 12, 13}));
+  ExpectInvalid(Frame(T(MsgType::kReadMessageRequest), kProtocolVersion, {0, 0, 1}));
+}
+
+TEST(IpcCodecTest, ExpungeRequestRoundTripsUpToMaxIndices) {
+  EXPECT_EQ(RoundTrip<ExpungeRequest>(ExpungeRequest{{3, 0, 7}}).indices,
+            (std::vector<uint32_t>{3, 0, 7}));
+  ExpungeRequest max;
+  for (size_t i = 0; i < kMaxExpungeIndices; ++i) max.indices.push_back(static_cast<uint32_t>(i));
+  max.indices.back() = 0xffffffffu;
+  EXPECT_EQ(RoundTrip<ExpungeRequest>(max).indices, max.indices);
+  EXPECT_EQ(MustEncode(ExpungeRequest{{1, 0x01000000}}),
+            Frame(T(MsgType::kExpungeRequest), kProtocolVersion,
+                  {0, 2, 0, 0, 0, 1, 1, 0, 0, 0}));
+}
+
+TEST(IpcCodecTest, ExpungeRequestCountOutOfBoundsIsRejected) {
+  EXPECT_FALSE(Encode(ExpungeRequest{{}}).ok());
+  ExpectInvalid(Frame(T(MsgType::kExpungeRequest), kProtocolVersion, {0, 0}));
+  ExpungeRequest over;
+  over.indices.assign(kMaxExpungeIndices + 1, 1);
+  EXPECT_FALSE(Encode(over).ok());
+  std::vector<uint8_t> p = U16Be(kMaxExpungeIndices + 1);
+  p.resize(2 + 4 * (kMaxExpungeIndices + 1), 0);
+  ExpectInvalid(Frame(T(MsgType::kExpungeRequest), kProtocolVersion, p));
+  ExpectInvalid(Frame(T(MsgType::kExpungeRequest), kProtocolVersion, {0, 2, 0, 0, 0, 1, 0, 0}));
+}
+
+TEST(IpcCodecTest, TlsSignRequestBlockIsBoundedByRsaSizes) {
+  std::vector<uint8_t> min(kMinRsaBlockBytes, 0x01), max(kMaxRsaBlockBytes, 0x02);
+  EXPECT_EQ(RoundTrip<TlsSignRequest>(TlsSignRequest{min}).block, min);
+  EXPECT_EQ(RoundTrip<TlsSignRequest>(TlsSignRequest{max}).block, max);
+  EXPECT_EQ(RoundTrip<TlsSignRequest>(TlsSignRequest{std::vector<uint8_t>(256, 3)}).block.size(),
+            256u);
+  EXPECT_FALSE(Encode(TlsSignRequest{std::vector<uint8_t>(kMinRsaBlockBytes - 1, 1)}).ok());
+  EXPECT_FALSE(Encode(TlsSignRequest{std::vector<uint8_t>(kMaxRsaBlockBytes + 1, 1)}).ok());
+  EXPECT_FALSE(Encode(TlsSignRequest{}).ok());
+  ExpectInvalid(Frame(T(MsgType::kTlsSignRequest), kProtocolVersion,
+                      BytesField(kMinRsaBlockBytes - 1, 1)));
+  ExpectInvalid(Frame(T(MsgType::kTlsSignRequest), kProtocolVersion,
+                      BytesField(kMaxRsaBlockBytes + 1, 1)));
+  ExpectInvalid(Frame(T(MsgType::kTlsSignRequest), kProtocolVersion, BytesField(0, 1)));
+}
+
+TEST(IpcCodecTest, TlsSignReplyRoundTripsAndBoundsTheSignature) {
+  auto ok = RoundTrip<TlsSignReply>(TlsSignReply{Status::kOk, std::vector<uint8_t>(384, 9)});
+  EXPECT_EQ(ok.signature, std::vector<uint8_t>(384, 9));
+  auto denied = RoundTrip<TlsSignReply>(TlsSignReply{Status::kPermissionDenied, {}});
+  EXPECT_EQ(denied.status, Status::kPermissionDenied);
+  EXPECT_TRUE(denied.signature.empty());
+  EXPECT_FALSE(Encode(TlsSignReply{Status::kOk, std::vector<uint8_t>(kMaxRsaBlockBytes + 1)}).ok());
+  ExpectInvalid(Frame(T(MsgType::kTlsSignReply), kProtocolVersion,
+                      Payload({{0, 0}, BytesField(kMaxRsaBlockBytes + 1, 1)})));
+}
+
+TEST(IpcCodecTest, TlsIdentityReplyRoundTripsAtItsLimits) {
+  TlsIdentityReply m{Status::kOk, std::vector<uint8_t>(kMaxCertificateBytes, '-'),
+                     std::vector<uint8_t>(kMaxPublicKeyBytes, 0x30)};
+  auto got = RoundTrip<TlsIdentityReply>(m);
+  EXPECT_EQ(got.certificate_pem, m.certificate_pem);
+  EXPECT_EQ(got.public_key, m.public_key);
+  auto err = RoundTrip<TlsIdentityReply>(TlsIdentityReply{Status::kInternal, {}, {}});
+  EXPECT_EQ(err.status, Status::kInternal);
+  m.certificate_pem.push_back('-');
+  EXPECT_FALSE(Encode(m).ok());
+  ExpectInvalid(Frame(T(MsgType::kTlsIdentityReply), kProtocolVersion,
+                      Payload({{0, 0}, BytesField(kMaxCertificateBytes + 1, '-'), {0, 0}})));
+  ExpectInvalid(Frame(T(MsgType::kTlsIdentityReply), kProtocolVersion,
+                      Payload({{0, 0}, {0, 0}, BytesField(kMaxPublicKeyBytes + 1, 1)})));
+}
+
+// Every strict prefix and every one-byte extension of a valid frame (length
+// prefix fixed up) is rejected: no field can be dropped or padded.
+TEST(IpcCodecTest, NewMessagesRejectTruncationAndTrailingBytes) {
+  std::vector<Message> samples;
+  samples.emplace_back(StatusReply{Status::kOk});
+  samples.emplace_back(CheckRecipientRequest{"bob"});
+  samples.emplace_back(BeginMessageRequest{"a@b", {"bob", "carol"}});
+  samples.emplace_back(AppendRequest{{1, 2, 3}});
+  samples.emplace_back(OpenMailboxRequest{"bob", Secret("pw")});
+  samples.emplace_back(OpenMailboxReply{Status::kOk, 3});
+  samples.emplace_back(MailboxListing{{{"u1", 5}, {"u2", 6}}});
+  samples.emplace_back(ReadMessageRequest{2});
+  samples.emplace_back(MessageChunk{{9, 9}});
+  samples.emplace_back(ExpungeRequest{{0, 2}});
+  samples.emplace_back(TlsSignRequest{std::vector<uint8_t>(kMinRsaBlockBytes, 1)});
+  samples.emplace_back(TlsSignReply{Status::kOk, {1, 2}});
+  samples.emplace_back(TlsIdentityReply{Status::kOk, {'p'}, {0x30}});
+  for (const Message& m : samples) {
+    std::vector<uint8_t> good = MustEncode(m);
+    ASSERT_TRUE(Decode(good).ok()) << T(TypeOf(m));
+    std::vector<uint8_t> payload(good.begin() + kFrameHeaderBytes, good.end());
+    for (size_t n = 0; n < payload.size(); ++n) {
+      std::vector<uint8_t> cut(payload.begin(), payload.begin() + static_cast<std::ptrdiff_t>(n));
+      ExpectInvalid(Frame(T(TypeOf(m)), kProtocolVersion, cut));
+    }
+    std::vector<uint8_t> longer = payload;
+    longer.push_back(0);
+    ExpectInvalid(Frame(T(TypeOf(m)), kProtocolVersion, longer));
+  }
+}
+
 }  // namespace
 }  // namespace onionmail::ipc
