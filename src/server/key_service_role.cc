@@ -1,6 +1,8 @@
 // KeyRoleServer implementation; see key_service_role.h.
 #include "server/key_service_role.h"
 
+#include <openssl/crypto.h>
+
 #include <memory>
 #include <thread>
 #include <utility>
@@ -76,6 +78,7 @@ Result<void> KeyRoleServer::ServeControl(ipc::Channel control, FrontEnd front_en
     active.fetch_add(1);
     std::thread([this, ch = std::move(*channel), front_end, &active]() mutable {
       ServeSession(std::move(ch), front_end);
+      OPENSSL_thread_stop();  // free this thread's OpenSSL state (error queue) now
       active.fetch_sub(1);
     }).detach();
   }

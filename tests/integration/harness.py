@@ -264,6 +264,8 @@ class TestEnv:
     # ------------------------------------------------------------- server
     def start(self, timeout=20.0):
         assert self.proc is None or self.proc.poll() is not None
+        if self.proc is not None:  # roles of a killed server may linger briefly
+            self._kill_group(self.proc.pid)
         self._log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [ONIONMAILD, "--config", self.config_path],
@@ -306,10 +308,45 @@ class TestEnv:
         return rc
 
     def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        """SIGKILL the server and its roles (its process group), and wait
+        until every one of them is gone: the roles die of PDEATHSIG shortly
+        after the supervisor, and until then they hold the listeners and
+        mailbox locks a restarted server needs."""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self._kill_group(self.proc.pid)
         self._close_log()
+
+    @staticmethod
+    def _live_in_group(pgid):
+        """Pids of the non-zombie processes in process group pgid."""
+        out = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                out.append(int(entry))
+        return out
+
+    @classmethod
+    def _kill_group(cls, pgid, wait=10.0):
+        deadline = time.monotonic() + wait
+        while cls._live_in_group(pgid):
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("processes of group %d survive SIGKILL" % pgid)
+            time.sleep(0.02)
 
     def _close_log(self):
         if self._log_file:
