@@ -41,7 +41,9 @@ Result<void> DropToUser(const std::string& user, bool allow_root);
 
 // Makes libraries do now the file access they would otherwise do lazily on
 // first use, when the filter would kill it: OpenSSL reads openssl.cnf on its
-// first call and instantiates its DRBG; libc reads /etc/localtime. Idempotent.
+// first call and instantiates its DRBG; libc reads /etc/localtime, and
+// /sys/devices/system/cpu/online when malloc first adds an arena (so the
+// arena count is fixed here: 2 per CPU). Idempotent.
 Result<void> PreloadLibrariesForSandbox();
 
 }  // namespace onionmail

@@ -339,8 +339,11 @@ void Supervisor::ReapChildren(bool restart) {
 
 std::string Supervisor::DescribeSyscall(int nr) const {
   std::string name = options_.syscall_name ? options_.syscall_name(nr) : std::string();
-  if (name.empty()) return "#" + std::to_string(nr);
-  return name + " (" + std::to_string(nr) + ")";
+  // Appends, not "#" + std::string: GCC 12 -O3 warns (-Wrestrict) wrongly on that.
+  std::string out = name.empty() ? std::string("#") : name + " (";
+  out.append(std::to_string(nr));
+  if (!name.empty()) out.append(")");
+  return out;
 }
 
 void Supervisor::OnExit(Role& role, int wstatus, bool restart) {

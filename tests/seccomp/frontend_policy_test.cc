@@ -63,6 +63,37 @@ void AcceptAndEcho(int listen_fd, int client_fd) {
   OM_REQUIRE(close(conn) == 0);
 }
 
+// Many threads allocating at once make glibc add malloc arenas; the first
+// time it does, it would read /sys/devices/system/cpu/online (openat) unless
+// PreloadLibrariesForSandbox() fixed the arena count (bench/ found this: 8
+// concurrent 100 KiB deliveries killed the SMTP front end).
+void ConcurrentMallocInManyThreads() {
+  constexpr int kThreads = 16;  // glibc asks for the CPU count past 8 arenas
+  std::atomic<long> done{0};
+  std::atomic<int> allocated{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&done, &allocated] {
+      // Every thread holds a block until all have one: all are alive at
+      // once, so each needs an arena of its own (no reuse of freed ones).
+      void* first = std::malloc(4096);
+      OM_REQUIRE(first != nullptr);
+      allocated.fetch_add(1);
+      while (allocated.load() < kThreads) std::this_thread::yield();
+      std::free(first);
+      for (int j = 0; j < 2000; ++j) {
+        void* p = std::malloc(static_cast<size_t>(64 + (j % 64) * 1024));
+        OM_REQUIRE(p != nullptr);
+        std::memset(p, j & 0xff, 64);
+        std::free(p);
+      }
+      done.fetch_add(1);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  OM_REQUIRE(done.load() == kThreads);
+}
+
 void ThreadsMemoryTimeRandom() {
   std::atomic<int> ran{0};
   std::vector<std::thread> threads;
@@ -226,6 +257,10 @@ void ExpectTlsHandshakeUnder(Policy (*make_policy)()) {
   }                                                                                                \
   TEST(Suite, ThreadsMemoryClocksAndGetrandomWork) {                                               \
     OM_EXPECT_WORKS(MakePolicy(), ThreadsMemoryTimeRandom());                                      \
+  }                                                                                                \
+  TEST(Suite, ConcurrentMallocInSixteenThreadsWorksAfterPreload) {                                 \
+    OM_EXPECT_WORKS_AFTER(OM_REQUIRE(PreloadLibrariesForSandbox().ok()), MakePolicy(),             \
+                          ConcurrentMallocInManyThreads());                                        \
   }                                                                                                \
   TEST(Suite, OpenSslRandBytesAndAesGcmWork) {                                                     \
     OM_EXPECT_WORKS_AFTER(OM_REQUIRE(PreloadLibrariesForSandbox().ok()), MakePolicy(),             \
