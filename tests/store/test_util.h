@@ -46,15 +46,18 @@ inline void WriteFileBytes(const std::string& path, const std::vector<uint8_t>& 
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
-// Regular files under `root`, recursively (paths relative to root).
+// Regular files under `root`, recursively (paths relative to root). Never
+// throws: a file that vanishes while listed (another thread deleting it) is
+// skipped, so tests can poll a directory a server is cleaning up.
 inline std::vector<std::string> FilesUnder(const std::string& root) {
   std::vector<std::string> out;
   std::error_code ec;
   for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
        it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
-    if (it->is_regular_file()) {
-      out.push_back(std::filesystem::relative(it->path(), root).string());
+    std::error_code type_ec;
+    if (it->is_regular_file(type_ec) && !type_ec) {
+      out.push_back(it->path().lexically_relative(root).string());
     }
   }
   return out;
