@@ -172,6 +172,7 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
         s.append_status = s.writer->Append(m->data);
       }
     }
+    WipeMemory(m->data.data(), m->data.size());  // mail in clear: gone once encrypted
     return true;  // no reply: reported by the commit
   }
   if (std::holds_alternative<ipc::CommitRequest>(msg)) {

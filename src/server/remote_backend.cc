@@ -31,7 +31,9 @@ class RemoteWriter : public mail::MessageWriter {
     while (!bytes.empty()) {
       size_t n = std::min(bytes.size(), ipc::kMaxChunkBytes);
       req.data.assign(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
-      ONIONMAIL_RETURN_IF_ERROR(link_.Send(req));
+      Result<void> sent = link_.Send(req);
+      WipeMemory(req.data.data(), req.data.size());  // mail in clear: like MessageChunk
+      ONIONMAIL_RETURN_IF_ERROR(sent);
       bytes = bytes.subspan(n);
     }
     return Ok();
