@@ -10,10 +10,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <thread>
 #include <vector>
 
 namespace onionmail {
@@ -21,6 +23,24 @@ namespace {
 
 Error SysError(const char* what) {
   return MakeError(ErrorCode::kInternal, std::string(what) + ": " + std::strerror(errno));
+}
+
+// glibc's malloc opens /proc/sys/vm/overcommit_memory the first time a
+// thread arena gives memory back (shrink_heap -> check_may_shrink_heap) and
+// caches the answer. Under a policy without openat that first trim would
+// kill the role at an arbitrary moment (seen in CI: a death test with 16
+// allocating threads). A thread that fills and frees 512 KiB of its own arena
+// (above the 128 KiB trim threshold, below the mmap threshold) takes that
+// path now, before the sandbox. Run at start-up, before other threads, so
+// the thread gets a fresh arena of its own rather than the main one.
+void WarmThreadArenaTrim() {
+  std::thread warm([] {
+    constexpr int kBlocks = 8;
+    void* blocks[kBlocks];
+    for (void*& b : blocks) b = std::malloc(64 * 1024);
+    for (int i = kBlocks - 1; i >= 0; --i) std::free(blocks[i]);
+  });
+  warm.join();
 }
 
 struct Ids {
@@ -114,7 +134,8 @@ Result<void> DropToUser(const std::string& user, bool allow_root) {
   }
   // setresuid, not setuid/seteuid: the supervisor's filter (inherited by
   // every role's start-up) allows only setresuid.
-  if (setresuid(0, 0, 0) == 0 || setresuid(static_cast<uid_t>(-1), 0, static_cast<uid_t>(-1)) == 0) {
+  if (setresuid(0, 0, 0) == 0 ||
+      setresuid(static_cast<uid_t>(-1), 0, static_cast<uid_t>(-1)) == 0) {
     return MakeError(ErrorCode::kInternal, "root could be regained after the drop");
   }
   if (death_signal != 0) {
@@ -144,6 +165,7 @@ Result<void> PreloadLibrariesForSandbox() {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   // (Sanitizer allocators replace malloc and ignore mallopt: nothing to fix there.)
   (void)mallopt(M_ARENA_MAX, static_cast<int>(cpus > 0 ? 2 * cpus : 2));
+  WarmThreadArenaTrim();
   // libc reads /etc/localtime on the first local-time conversion (Received:
   // and Date stamps): make it happen now.
   tzset();

@@ -94,6 +94,19 @@ void ConcurrentMallocInManyThreads() {
   OM_REQUIRE(done.load() == kThreads);
 }
 
+// A thread arena whose top grows past the trim threshold gives memory back;
+// the first time, glibc opens /proc/sys/vm/overcommit_memory (openat).
+// PreloadLibrariesForSandbox() must have taken that path already (CI found
+// it: ConcurrentMallocInSixteenThreads died with SIGSYS in one CI run).
+void ThreadArenaGivesMemoryBack() {
+  std::thread t([] {
+    std::vector<void*> blocks;
+    for (int i = 0; i < 16; ++i) blocks.push_back(std::malloc(64 * 1024));
+    for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) std::free(*it);
+  });
+  t.join();
+}
+
 void ThreadsMemoryTimeRandom() {
   std::atomic<int> ran{0};
   std::vector<std::thread> threads;
@@ -261,6 +274,10 @@ void ExpectTlsHandshakeUnder(Policy (*make_policy)()) {
   TEST(Suite, ConcurrentMallocInSixteenThreadsWorksAfterPreload) {                                 \
     OM_EXPECT_WORKS_AFTER(OM_REQUIRE(PreloadLibrariesForSandbox().ok()), MakePolicy(),             \
                           ConcurrentMallocInManyThreads());                                        \
+  }                                                                                                \
+  TEST(Suite, ThreadArenaTrimWorksAfterPreload) {                                                  \
+    OM_EXPECT_WORKS_AFTER(OM_REQUIRE(PreloadLibrariesForSandbox().ok()), MakePolicy(),             \
+                          ThreadArenaGivesMemoryBack());                                           \
   }                                                                                                \
   TEST(Suite, OpenSslRandBytesAndAesGcmWork) {                                                     \
     OM_EXPECT_WORKS_AFTER(OM_REQUIRE(PreloadLibrariesForSandbox().ok()), MakePolicy(),             \
