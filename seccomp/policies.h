@@ -26,6 +26,13 @@ Policy Pop3FrontEndPolicy();
 // TCP client socket for the swtpm/mssim TCTI (tests, development).
 Policy KeyRolePolicy(bool allow_tcp_tcti);
 
+// Peer role (onionmail-peer): the only role that connects out. TCP client
+// sockets (AF_INET/AF_INET6, SOCK_STREAM, protocol 0 or TCP) and connect; I/O
+// on its control channel and its own connections. No open/openat, no other
+// socket family or type, no bind/listen/accept, no execve, no fork, no
+// PROT_EXEC mappings, no ptrace, no setuid.
+Policy PeerClientPolicy();
+
 // Store role: file access under the spool/mailbox directories, IPC; no
 // socket creation, no execve, no fork.
 Policy StorePolicy();
@@ -34,7 +41,9 @@ Policy StorePolicy();
 // socketpairs. Filters are inherited across execve, so this is the upper
 // bound of what a role can do before it installs its own policy: it covers
 // the role's start-up (dynamic loader, file reads, privilege drop). Never
-// ptrace. allow_tcp_tcti passes the key role's TCP TCTI through.
+// ptrace. allow_tcp_tcti passes TCP client sockets through: needed for the
+// key role's TCP TCTI and for the peer role (onionmaild always passes true
+// since it runs the peer role; the roles' own policies narrow it again).
 Policy SupervisorPolicy(bool allow_tcp_tcti);
 
 }  // namespace onionmail::seccomp

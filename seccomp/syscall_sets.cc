@@ -171,6 +171,8 @@ void AddFileAccess(Policy& p) {
   p.Allow(SCMP_SYS(rename), "atomic replace (x86_64)");
   p.Allow(SCMP_SYS(renameat), "atomic replace");
   p.Allow(SCMP_SYS(renameat2), "atomic replace (arm64, RENAME_NOREPLACE)");
+  p.Allow(SCMP_SYS(link), "publish without replacing: link() fails atomically (x86_64)");
+  p.Allow(SCMP_SYS(linkat), "publish without replacing; second link to shred a replaced file");
   p.Allow(SCMP_SYS(unlink), "remove a file (x86_64)");
   p.Allow(SCMP_SYS(unlinkat), "remove a file or an empty directory");
   p.Allow(SCMP_SYS(rmdir), "remove an empty directory (x86_64)");

@@ -16,6 +16,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kDataLoss: return "data-loss";
     case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kSealed: return "sealed";
   }
   return "unknown";
 }

@@ -27,6 +27,7 @@ enum class ErrorCode {
   kUnavailable,         // temporary failure: retry later
   kDataLoss,            // stored data failed authentication or is truncated
   kInternal,            // a library or system call failed unexpectedly
+  kSealed,              // the master key is not unsealed yet (peers): retry later
 };
 
 const char* ErrorCodeName(ErrorCode code);

@@ -1,12 +1,15 @@
 // TOML configuration parsing with toml++ (header-only, exceptions disabled).
 #include "config/config.h"
 
+#include <arpa/inet.h>
+
 #define TOML_HEADER_ONLY 1
 #define TOML_EXCEPTIONS 0
 #include <toml++/toml.h>
 
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <utility>
@@ -63,8 +66,8 @@ Setter IntList(std::vector<int> Config::*field, std::string key, int64_t min, in
       if (!e.is_integer()) return BadValue(key, "an array of integers");
       int64_t v = *e.value<int64_t>();
       if (v < min || v > max) {
-        return BadValue(key, "integers between " + std::to_string(min) + " and " +
-                                 std::to_string(max));
+        return BadValue(key,
+                        "integers between " + std::to_string(min) + " and " + std::to_string(max));
       }
       out.push_back(static_cast<int>(v));
     }
@@ -81,23 +84,23 @@ const std::map<std::string, Setter>& Setters() {
       {"server.auth_failure_delay_ms",
        Number(&Config::auth_failure_delay_ms, "server.auth_failure_delay_ms", 0, 60000)},
       {"smtp.listen", String(&Config::smtp_listen, "smtp.listen")},
-      {"smtp.max_message_bytes", Number(&Config::smtp_max_message_bytes,
-                                        "smtp.max_message_bytes", 1024, int64_t{1} << 32)},
+      {"smtp.max_message_bytes",
+       Number(&Config::smtp_max_message_bytes, "smtp.max_message_bytes", 1024, int64_t{1} << 32)},
       {"smtp.max_recipients",
        Number(&Config::smtp_max_recipients, "smtp.max_recipients", 1, 10000)},
       {"smtp.max_connections",
        Number(&Config::smtp_max_connections, "smtp.max_connections", 1, 100000)},
       {"smtp.idle_timeout_seconds",
        Number(&Config::smtp_idle_timeout_seconds, "smtp.idle_timeout_seconds", 1, 86400)},
-      {"smtp.session_timeout_seconds", Number(&Config::smtp_session_timeout_seconds,
-                                              "smtp.session_timeout_seconds", 1, 86400)},
+      {"smtp.session_timeout_seconds",
+       Number(&Config::smtp_session_timeout_seconds, "smtp.session_timeout_seconds", 1, 86400)},
       {"pop3.listen", String(&Config::pop3_listen, "pop3.listen")},
       {"pop3.max_connections",
        Number(&Config::pop3_max_connections, "pop3.max_connections", 1, 100000)},
       {"pop3.idle_timeout_seconds",
        Number(&Config::pop3_idle_timeout_seconds, "pop3.idle_timeout_seconds", 1, 86400)},
-      {"pop3.session_timeout_seconds", Number(&Config::pop3_session_timeout_seconds,
-                                              "pop3.session_timeout_seconds", 1, 86400)},
+      {"pop3.session_timeout_seconds",
+       Number(&Config::pop3_session_timeout_seconds, "pop3.session_timeout_seconds", 1, 86400)},
       {"store.retention_days", Number(&Config::retention_days, "store.retention_days", 1, 36500)},
       {"store.sweep_interval_seconds",
        Number(&Config::sweep_interval_seconds, "store.sweep_interval_seconds", 1, 86400)},
@@ -116,15 +119,25 @@ const std::map<std::string, Setter>& Setters() {
       {"keys.tpm2_key_dir", String(&Config::tpm2_key_dir, "keys.tpm2_key_dir")},
       {"keys.tpm2_auth_file", String(&Config::tpm2_auth_file, "keys.tpm2_auth_file")},
       {"keys.pcrs", IntList(&Config::tpm2_pcrs, "keys.pcrs", 0, 23)},
-      {"kdf.max_concurrent",
-       Number(&Config::kdf_max_concurrent, "kdf.max_concurrent", 0, 1024)},
+      {"kdf.max_concurrent", Number(&Config::kdf_max_concurrent, "kdf.max_concurrent", 0, 1024)},
       {"smtp.auth_cache_seconds",
        Number(&Config::smtp_auth_cache_seconds, "smtp.auth_cache_seconds", 0, 86400)},
+      {"peer.serve", Bool(&Config::peer_serve, "peer.serve")},
+      {"peer.max_partners", Number(&Config::peer_max_partners, "peer.max_partners", 1, 4096)},
+      {"peer.max_credits", Number(&Config::peer_max_credits, "peer.max_credits", 1, 1000000)},
+      {"peer.rate_limit_answers",
+       Number(&Config::peer_rate_limit_answers, "peer.rate_limit_answers", 1, 10000)},
+      {"peer.rate_limit_window_seconds",
+       Number(&Config::peer_rate_limit_window_seconds, "peer.rate_limit_window_seconds", 1, 86400)},
+      {"peer.socks5_proxy", String(&Config::peer_socks5_proxy, "peer.socks5_proxy")},
+      {"peer.timeout_seconds",
+       Number(&Config::peer_timeout_seconds, "peer.timeout_seconds", 1, 600)},
       {"log.level", String(&Config::log_level, "log.level")},
       {"log.log_addresses", Bool(&Config::log_addresses, "log.log_addresses")},
       {"sandbox.key_user", String(&Config::sandbox_key_user, "sandbox.key_user")},
       {"sandbox.smtp_user", String(&Config::sandbox_smtp_user, "sandbox.smtp_user")},
       {"sandbox.pop3_user", String(&Config::sandbox_pop3_user, "sandbox.pop3_user")},
+      {"sandbox.peer_user", String(&Config::sandbox_peer_user, "sandbox.peer_user")},
       {"sandbox.seccomp", Bool(&Config::sandbox_seccomp, "sandbox.seccomp")},
   };
   return *setters;
@@ -151,11 +164,24 @@ bool ValidUserName(std::string_view u) {
   return true;
 }
 
+// The SOCKS5 proxy is reached without name resolution (the peer role has no
+// DNS): a numeric IPv4/IPv6 address ("localhost" is 127.0.0.1, as for the
+// listen addresses) and a non-zero port.
+bool ValidProxy(std::string_view text) {
+  auto hp = net::ParseHostPort(text);
+  if (!hp.ok() || hp->port == 0) return false;
+  in_addr v4;
+  in6_addr v6;
+  return inet_pton(AF_INET, hp->host.c_str(), &v4) == 1 ||
+         inet_pton(AF_INET6, hp->host.c_str(), &v6) == 1;
+}
+
 Result<void> ValidateSandbox(const Config& c) {
   const std::pair<const char*, const std::string*> users[] = {
       {"sandbox.key_user", &c.sandbox_key_user},
       {"sandbox.smtp_user", &c.sandbox_smtp_user},
       {"sandbox.pop3_user", &c.sandbox_pop3_user},
+      {"sandbox.peer_user", &c.sandbox_peer_user},
   };
   for (const auto& [key, value] : users) {
     if (!ValidUserName(*value)) {
@@ -164,8 +190,8 @@ Result<void> ValidateSandbox(const Config& c) {
   }
   // Separate users are the point: with a shared uid one role could signal
   // another, and a hole in one role's filter would reach the other's files.
-  for (size_t i = 0; i < 3; ++i) {
-    for (size_t j = i + 1; j < 3; ++j) {
+  for (size_t i = 0; i < std::size(users); ++i) {
+    for (size_t j = i + 1; j < std::size(users); ++j) {
       if (*users[i].second == *users[j].second) {
         return BadValue(users[j].first,
                         std::string("different from ") + users[i].first + " (one user per role)");
@@ -192,6 +218,10 @@ Result<void> Validate(Config& c) {
   if (c.keys_backend == "pkcs11" && (c.pkcs11_pin_file.empty() || c.pkcs11_module.empty())) {
     return BadValue("keys.pin_file", "set (with keys.pkcs11_module) when keys.backend = pkcs11");
   }
+  if (!c.peer_socks5_proxy.empty() && !ValidProxy(c.peer_socks5_proxy)) {
+    return BadValue("peer.socks5_proxy",
+                    "empty, or a numeric IP address and port (\"127.0.0.1:9050\")");
+  }
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warning" &&
       c.log_level != "error") {
     return BadValue("log.level", "debug, info, warning or error");
@@ -211,9 +241,9 @@ Result<std::string_view> AsciiOnly(std::string_view text) {
   for (char c : text) {
     if (c == '\n') ++line;
     if (static_cast<unsigned char>(c) >= 0x80) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "config: non-ASCII byte at line " + std::to_string(line) +
-                           " (the configuration must be ASCII)");
+      return MakeError(ErrorCode::kInvalidArgument, "config: non-ASCII byte at line " +
+                                                        std::to_string(line) +
+                                                        " (the configuration must be ASCII)");
     }
   }
   return text;
@@ -228,8 +258,7 @@ Result<Config> ParseConfig(std::string_view toml_text) {
   if (!parsed) {
     const auto& err = parsed.error();
     std::ostringstream msg;
-    msg << "config: syntax error at line " << err.source().begin.line << ": "
-        << err.description();
+    msg << "config: syntax error at line " << err.source().begin.line << ": " << err.description();
     return MakeError(ErrorCode::kInvalidArgument, msg.str());
   }
   Config config;

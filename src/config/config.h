@@ -42,27 +42,40 @@ struct Config {
   uint32_t argon2_t_cost = 3;
   uint32_t argon2_m_cost_kib = 65536;
   uint32_t argon2_parallelism = 1;
-  uint32_t kdf_max_concurrent = 0;       // Argon2id runs at once; 0 = one per core
+  uint32_t kdf_max_concurrent = 0;         // Argon2id runs at once; 0 = one per core
   uint32_t smtp_auth_cache_seconds = 300;  // remember successful SMTP AUTH; 0 = off
   // [keys]
   std::string keys_backend = "file";  // file | pkcs11 | tpm2
   std::string pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";
   std::string pkcs11_token_label = "onionmaild";
-  std::string pkcs11_pin_file;        // required for pkcs11
-  std::string softhsm2_conf;          // optional: SOFTHSM2_CONF for the SoftHSM2 module
+  std::string pkcs11_pin_file;  // required for pkcs11
+  std::string softhsm2_conf;    // optional: SOFTHSM2_CONF for the SoftHSM2 module
   std::string tpm2_tcti = "device:/dev/tpmrm0";
-  std::string tpm2_key_dir;           // empty: <state_dir>/tpm2
-  std::string tpm2_auth_file;         // optional authValue of the TPM objects
-  std::vector<int> tpm2_pcrs;         // optional PCR policy (SHA-256 bank)
+  std::string tpm2_key_dir;    // empty: <state_dir>/tpm2
+  std::string tpm2_auth_file;  // optional authValue of the TPM objects
+  std::vector<int> tpm2_pcrs;  // optional PCR policy (SHA-256 bank)
+  // [peer]: this server as an unseal peer for other servers (TORM PUSH, DERK,
+  // STAT, KCTL over SMTP inside TLS 1.3; docs/PROTOCOL.md).
+  bool peer_serve = false;               // off: TORM is an unknown command
+  uint32_t peer_max_partners = 64;       // servers that may enrol here
+  uint32_t peer_max_credits = 1000;      // cap on DERK answers per partner
+  uint32_t peer_rate_limit_answers = 6;  // DERK answers per partner per window
+  uint32_t peer_rate_limit_window_seconds = 60;
+  // [peer], client side (the onionmail-peer role: unseal at boot, KCTL
+  // forwarding). Empty proxy: connect directly, numeric addresses only
+  // (tests); otherwise a numeric "host:port" of Tor's SOCKS port.
+  std::string peer_socks5_proxy;
+  uint32_t peer_timeout_seconds = 30;  // one whole TORM call, proxy included
   // [log]
   std::string log_level = "info";
   bool log_addresses = false;
   // [sandbox]: the users the roles drop to when onionmaild starts as root
   // (onionmailctl as root drops to the key user); not used when not root.
-  // Valid user names ([a-z_][a-z0-9_-]*, <= 32 chars), all three distinct.
+  // Valid user names ([a-z_][a-z0-9_-]*, <= 32 chars), all four distinct.
   std::string sandbox_key_user = "onionmail";
   std::string sandbox_smtp_user = "onionmail-smtp";
   std::string sandbox_pop3_user = "onionmail-pop3";
+  std::string sandbox_peer_user = "onionmail-peer";
   bool sandbox_seccomp = true;  // false (debugging only) installs no syscall filter, root or not
 
   const std::string& greeting_name() const { return hostname.empty() ? domain : hostname; }

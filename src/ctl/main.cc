@@ -7,6 +7,12 @@
 //   onionmailctl [--config FILE] user passwd NAME --pop3 [--password-file F]
 //                                                        [--old-password-file F]
 //   onionmailctl [--config FILE] status
+//   onionmailctl [--config FILE] pin | enrol ... | recover ... | kctl ...
+//                                   (master-key unseal: ctl/unseal_commands.h, docs/unseal.md)
+//
+// On an enrolled state (issue 5), `user` commands first unseal the master key
+// with the unseal peers (ctl/peer_calls.h UnsealForAdmin; one DERK credit per
+// peer asked).
 //
 // Passwords come from files or a terminal prompt, never from argv or the
 // environment; `user add` without password files generates both and prints
@@ -34,7 +40,10 @@
 #include "base/sandbox.h"
 #include "base/secret_bytes.h"
 #include "config/config.h"
+#include "ctl/kctl_commands.h"
 #include "ctl/password_input.h"
+#include "ctl/peer_calls.h"
+#include "ctl/unseal_commands.h"
 #include "mail/backend.h"
 #include "server/state.h"
 
@@ -52,7 +61,10 @@ constexpr const char* kUsage =
     "  user passwd NAME --smtp [--password-file F]\n"
     "  user passwd NAME --pop3 [--password-file F] [--old-password-file F]\n"
     "                                         change a password (POP3: re-wraps the inbox key)\n"
-    "  status                                 show the state directory and user count\n"
+    "  status                                 show the state directory, user count and\n"
+    "                                         unseal state\n";
+
+constexpr const char* kUsageNotes =
     "Passwords are read from files or a terminal prompt, never from arguments.\n"
     "As root, onionmailctl reads its inputs, then runs as [sandbox] key_user (default\n"
     "onionmail) so that the files it creates belong to the server's key role.\n";
@@ -62,9 +74,16 @@ int Fail(const Error& e) {
   return 1;
 }
 
+void PrintUsage(FILE* out) {
+  std::fputs(kUsage, out);
+  std::fputs(kUnsealUsage, out);
+  std::fputs(kKctlUsage, out);
+  std::fputs(kUsageNotes, out);
+}
+
 int Usage(const char* why) {
   if (why != nullptr) std::fprintf(stderr, "onionmailctl: %s\n", why);
-  std::fputs(kUsage, stderr);
+  PrintUsage(stderr);
   return 2;
 }
 
@@ -271,9 +290,14 @@ int Run(int argc, char** argv) {
   std::string config_path;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      std::fputs(kUsage, stdout);
+      PrintUsage(stdout);
       return 0;
     }
+  }
+  // pin, enrol, recover, kctl (their own options; inputs read before the drop).
+  if (auto rc = RunUnsealCommand(
+          argc, argv, [](const config::Config& c) { return BecomeKeyUser(c, /*init=*/false); })) {
+    return *rc;
   }
   if (!Parse(argc, argv, &args, &config_path) || args.positional.empty()) return Usage(nullptr);
   auto config = config::LoadConfig(config_path);
@@ -335,13 +359,23 @@ int Run(int argc, char** argv) {
   }
   auto state = server::State::Open(*config);
   if (!state.ok()) return Fail(state.error());
+  if (command != Command::kStatus && (*state)->sealed()) {
+    // Enrolled: the user services need the master key (one DERK credit per peer asked).
+    auto unsealed = UnsealForAdmin(**state, *config, /*socks5=*/"");
+    if (!unsealed.ok()) return Fail(unsealed.error());
+  }
   switch (command) {
     case Command::kStatus: {
-      auto users = (*state)->keys().CountUsers();
-      if (!users.ok()) return Fail(users.error());
-      std::printf("state_dir: %s\ndomain: %s\nkey_store: %s\nusers: %zu\n",
-                  config->state_dir.c_str(), config->domain.c_str(),
-                  std::string((*state)->key_store_backend()).c_str(), *users);
+      std::printf("state_dir: %s\ndomain: %s\nkey_store: %s\n", config->state_dir.c_str(),
+                  config->domain.c_str(), std::string((*state)->key_store_backend()).c_str());
+      if ((*state)->sealed()) {
+        std::printf("users: not counted (sealed: counting would ask the unseal peers)\n");
+      } else {
+        auto users = (*state)->keys().CountUsers();
+        if (!users.ok()) return Fail(users.error());
+        std::printf("users: %zu\n", *users);
+      }
+      PrintUnsealStatus(*config);
       return 0;
     }
     case Command::kUserAdd:

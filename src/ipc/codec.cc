@@ -128,9 +128,7 @@ class Reader {
     out.assign(reinterpret_cast<const char*>(f.data()), f.size());
     return true;
   }
-  bool Name(std::string& out, size_t min, size_t max) {
-    return Text(out, min, max) && IsName(out);
-  }
+  bool Name(std::string& out, size_t min, size_t max) { return Text(out, min, max) && IsName(out); }
   bool Secret(SecretBytes& out, size_t max) {
     std::span<const uint8_t> f;
     if (!Field(f, 0, max)) return false;
@@ -154,13 +152,13 @@ class Reader {
 
 bool ReadStatus(Reader& r, Status& s) {
   uint16_t v = 0;
-  if (!r.U16(v) || v > static_cast<uint16_t>(Status::kInternal)) return false;
+  if (!r.U16(v) || v > static_cast<uint16_t>(Status::kSealed)) return false;
   s = static_cast<Status>(v);
   return true;
 }
 
 bool ValidRole(uint16_t v) {
-  return v >= static_cast<uint16_t>(Role::kSupervisor) && v <= static_cast<uint16_t>(Role::kPop3);
+  return v >= static_cast<uint16_t>(Role::kSupervisor) && v <= static_cast<uint16_t>(Role::kPeer);
 }
 
 // ---- per-message fields (encode) ----
@@ -174,7 +172,7 @@ void Put(Writer& w, const Hello& m) {
 void Put(Writer&, const Shutdown&) {}
 void Put(Writer& w, const AcceptedConnection& m) { w.U16(m.listener_id); }
 void PutStatus(Writer& w, Status s) {
-  if (static_cast<uint16_t>(s) > static_cast<uint16_t>(Status::kInternal)) w.Fail("status");
+  if (static_cast<uint16_t>(s) > static_cast<uint16_t>(Status::kSealed)) w.Fail("status");
   w.U16(static_cast<uint16_t>(s));
 }
 void Put(Writer& w, const VerifySmtpPasswordRequest& m) {
@@ -213,6 +211,63 @@ void Put(Writer& w, const HashedNameRequest& m) {
 void Put(Writer& w, const HashedNameReply& m) {
   PutStatus(w, m.status);
   w.Name(m.name, 0, kMaxHashedNameBytes, "name");
+}
+void Put(Writer& w, const TormRequest& m) {
+  uint8_t verb = static_cast<uint8_t>(m.verb);
+  if (verb < 1 || verb > mail::kMaxTormVerb) w.Fail("verb");
+  w.U16(verb);
+  w.Raw(m.channel_binding.data(), m.channel_binding.size());
+  w.Bytes(m.blob, 1, mail::kMaxTormBlobBytes, "blob");
+}
+void Put(Writer& w, const TormReply& m) {
+  uint8_t outcome = static_cast<uint8_t>(m.outcome);
+  if (outcome > mail::kMaxTormOutcome) w.Fail("outcome");
+  w.U16(outcome);
+  w.Bytes(m.blob, 0, mail::kMaxTormBlobBytes, "blob");
+}
+void PutBool(Writer& w, bool b) { w.U16(b ? 1 : 0); }
+void Put(Writer&, const UnsealPlanRequest&) {}
+void Put(Writer& w, const UnsealPlan& m) {
+  PutBool(w, m.enrolled);
+  PutBool(w, m.sealed);
+  w.Count(m.targets.size(), 0, kMaxUnsealTargets, "targets");
+  for (const auto& t : m.targets) {
+    w.U16(t.index);
+    w.Name(t.address, 1, kMaxPeerAddressBytes, "address");
+    w.Raw(t.pin.data(), t.pin.size());
+  }
+}
+void Put(Writer& w, const DerkPrepareRequest& m) {
+  w.U16(m.index);
+  w.Raw(m.channel_binding.data(), m.channel_binding.size());
+}
+void Put(Writer& w, const DerkPrepareReply& m) {
+  PutStatus(w, m.status);
+  w.Bytes(m.blob, 0, mail::kMaxTormBlobBytes, "blob");
+}
+void Put(Writer& w, const DerkResultRequest& m) {
+  w.U16(m.index);
+  PutBool(w, m.reached);
+  uint8_t outcome = static_cast<uint8_t>(m.outcome);
+  if (outcome > mail::kMaxTormOutcome) w.Fail("outcome");
+  w.U16(outcome);
+  w.Bytes(m.reply, 0, mail::kMaxTormBlobBytes, "reply");
+  w.Name(m.detail, 0, kMaxDetailBytes, "detail");
+}
+void Put(Writer& w, const UnsealProgress& m) {
+  PutStatus(w, m.status);
+  PutBool(w, m.sealed);
+  w.U16(m.shares_held);
+  w.U16(m.threshold);
+}
+void Put(Writer&, const ForwardPollRequest&) {}
+void Put(Writer& w, const ForwardList& m) {
+  w.Count(m.items.size(), 0, kMaxForwardItems, "items");
+  for (const auto& i : m.items) {
+    w.Bytes(i.certificate, 1, kMaxKctlCertBytes, "certificate");
+    w.Name(i.address, 1, kMaxPeerAddressBytes, "address");
+    w.Raw(i.pin.data(), i.pin.size());
+  }
 }
 
 // ---- per-message fields (decode) ----
@@ -352,6 +407,68 @@ bool Get(Reader& r, TlsIdentityReply& m) {
   return ReadStatus(r, m.status) && r.Bytes(m.certificate_pem, 0, kMaxCertificateBytes) &&
          r.Bytes(m.public_key, 0, kMaxPublicKeyBytes);
 }
+bool Get(Reader& r, TormRequest& m) {
+  uint16_t verb = 0;
+  if (!r.U16(verb) || verb < 1 || verb > mail::kMaxTormVerb) return false;
+  m.verb = static_cast<mail::TormVerb>(verb);
+  return r.Fixed(m.channel_binding) && r.Bytes(m.blob, 1, mail::kMaxTormBlobBytes);
+}
+bool GetBool(Reader& r, bool& b) {
+  uint16_t v = 0;
+  if (!r.U16(v) || v > 1) return false;
+  b = v == 1;
+  return true;
+}
+bool Get(Reader&, UnsealPlanRequest&) { return true; }
+bool Get(Reader& r, UnsealPlan& m) {
+  size_t n = 0;
+  if (!GetBool(r, m.enrolled) || !GetBool(r, m.sealed) || !r.Count(n, 0, kMaxUnsealTargets)) {
+    return false;
+  }
+  m.targets.resize(n);
+  for (auto& t : m.targets) {
+    if (!r.U16(t.index) || !r.Name(t.address, 1, kMaxPeerAddressBytes) || !r.Fixed(t.pin)) {
+      return false;
+    }
+  }
+  return true;
+}
+bool Get(Reader& r, DerkPrepareRequest& m) { return r.U16(m.index) && r.Fixed(m.channel_binding); }
+bool Get(Reader& r, DerkPrepareReply& m) {
+  return ReadStatus(r, m.status) && r.Bytes(m.blob, 0, mail::kMaxTormBlobBytes);
+}
+bool Get(Reader& r, DerkResultRequest& m) {
+  uint16_t outcome = 0;
+  if (!r.U16(m.index) || !GetBool(r, m.reached) || !r.U16(outcome) ||
+      outcome > mail::kMaxTormOutcome) {
+    return false;
+  }
+  m.outcome = static_cast<mail::TormOutcome>(outcome);
+  return r.Bytes(m.reply, 0, mail::kMaxTormBlobBytes) && r.Name(m.detail, 0, kMaxDetailBytes);
+}
+bool Get(Reader& r, UnsealProgress& m) {
+  return ReadStatus(r, m.status) && GetBool(r, m.sealed) && r.U16(m.shares_held) &&
+         r.U16(m.threshold);
+}
+bool Get(Reader&, ForwardPollRequest&) { return true; }
+bool Get(Reader& r, ForwardList& m) {
+  size_t n = 0;
+  if (!r.Count(n, 0, kMaxForwardItems)) return false;
+  m.items.resize(n);
+  for (auto& i : m.items) {
+    if (!r.Bytes(i.certificate, 1, kMaxKctlCertBytes) ||
+        !r.Name(i.address, 1, kMaxPeerAddressBytes) || !r.Fixed(i.pin)) {
+      return false;
+    }
+  }
+  return true;
+}
+bool Get(Reader& r, TormReply& m) {
+  uint16_t outcome = 0;
+  if (!r.U16(outcome) || outcome > mail::kMaxTormOutcome) return false;
+  m.outcome = static_cast<mail::TormOutcome>(outcome);
+  return r.Bytes(m.blob, 0, mail::kMaxTormBlobBytes);
+}
 
 void PutFrame(Writer& w, const Message& msg, uint32_t body_len) {
   uint8_t len[4] = {static_cast<uint8_t>(body_len >> 24), static_cast<uint8_t>(body_len >> 16),
@@ -365,7 +482,8 @@ void PutFrame(Writer& w, const Message& msg, uint32_t body_len) {
 template <typename T>
 Result<Message> DecodeAs(Reader& r, const char* name) {
   T m;
-  if (!Get(r, m)) return MakeError(ErrorCode::kInvalidArgument, std::string("ipc: malformed ") + name);
+  if (!Get(r, m))
+    return MakeError(ErrorCode::kInvalidArgument, std::string("ipc: malformed ") + name);
   if (!r.AtEnd()) {
     return MakeError(ErrorCode::kInvalidArgument, std::string("ipc: trailing bytes in ") + name);
   }
@@ -416,47 +534,88 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
   (void)r.U16(version);
   if (version != kProtocolVersion) return Malformed("wrong protocol version");
   switch (static_cast<MsgType>(type)) {
-    case MsgType::kHello: return DecodeAs<Hello>(r, "Hello");
-    case MsgType::kShutdown: return DecodeAs<Shutdown>(r, "Shutdown");
+    case MsgType::kHello:
+      return DecodeAs<Hello>(r, "Hello");
+    case MsgType::kShutdown:
+      return DecodeAs<Shutdown>(r, "Shutdown");
     case MsgType::kAcceptedConnection:
       return DecodeAs<AcceptedConnection>(r, "AcceptedConnection");
     case MsgType::kVerifySmtpPasswordRequest:
       return DecodeAs<VerifySmtpPasswordRequest>(r, "VerifySmtpPasswordRequest");
-    case MsgType::kVerifyResult: return DecodeAs<VerifyResult>(r, "VerifyResult");
-    case MsgType::kLookupUserRequest: return DecodeAs<LookupUserRequest>(r, "LookupUserRequest");
-    case MsgType::kLookupUserReply: return DecodeAs<LookupUserReply>(r, "LookupUserReply");
-    case MsgType::kOpenInboxRequest: return DecodeAs<OpenInboxRequest>(r, "OpenInboxRequest");
-    case MsgType::kOpenInboxReply: return DecodeAs<OpenInboxReply>(r, "OpenInboxReply");
+    case MsgType::kVerifyResult:
+      return DecodeAs<VerifyResult>(r, "VerifyResult");
+    case MsgType::kLookupUserRequest:
+      return DecodeAs<LookupUserRequest>(r, "LookupUserRequest");
+    case MsgType::kLookupUserReply:
+      return DecodeAs<LookupUserReply>(r, "LookupUserReply");
+    case MsgType::kOpenInboxRequest:
+      return DecodeAs<OpenInboxRequest>(r, "OpenInboxRequest");
+    case MsgType::kOpenInboxReply:
+      return DecodeAs<OpenInboxReply>(r, "OpenInboxReply");
     case MsgType::kUnwrapDataKeyRequest:
       return DecodeAs<UnwrapDataKeyRequest>(r, "UnwrapDataKeyRequest");
     case MsgType::kUnwrapDataKeyReply:
       return DecodeAs<UnwrapDataKeyReply>(r, "UnwrapDataKeyReply");
-    case MsgType::kCloseInboxRequest: return DecodeAs<CloseInboxRequest>(r, "CloseInboxRequest");
-    case MsgType::kHashedNameRequest: return DecodeAs<HashedNameRequest>(r, "HashedNameRequest");
-    case MsgType::kHashedNameReply: return DecodeAs<HashedNameReply>(r, "HashedNameReply");
-    case MsgType::kNewSession: return DecodeAs<NewSession>(r, "NewSession");
-    case MsgType::kStatusReply: return DecodeAs<StatusReply>(r, "StatusReply");
+    case MsgType::kCloseInboxRequest:
+      return DecodeAs<CloseInboxRequest>(r, "CloseInboxRequest");
+    case MsgType::kHashedNameRequest:
+      return DecodeAs<HashedNameRequest>(r, "HashedNameRequest");
+    case MsgType::kHashedNameReply:
+      return DecodeAs<HashedNameReply>(r, "HashedNameReply");
+    case MsgType::kNewSession:
+      return DecodeAs<NewSession>(r, "NewSession");
+    case MsgType::kStatusReply:
+      return DecodeAs<StatusReply>(r, "StatusReply");
     case MsgType::kCheckRecipientRequest:
       return DecodeAs<CheckRecipientRequest>(r, "CheckRecipientRequest");
     case MsgType::kBeginMessageRequest:
       return DecodeAs<BeginMessageRequest>(r, "BeginMessageRequest");
-    case MsgType::kAppendRequest: return DecodeAs<AppendRequest>(r, "AppendRequest");
-    case MsgType::kCommitRequest: return DecodeAs<CommitRequest>(r, "CommitRequest");
+    case MsgType::kAppendRequest:
+      return DecodeAs<AppendRequest>(r, "AppendRequest");
+    case MsgType::kCommitRequest:
+      return DecodeAs<CommitRequest>(r, "CommitRequest");
     case MsgType::kAbortMessageRequest:
       return DecodeAs<AbortMessageRequest>(r, "AbortMessageRequest");
     case MsgType::kOpenMailboxRequest:
       return DecodeAs<OpenMailboxRequest>(r, "OpenMailboxRequest");
-    case MsgType::kOpenMailboxReply: return DecodeAs<OpenMailboxReply>(r, "OpenMailboxReply");
-    case MsgType::kMailboxListing: return DecodeAs<MailboxListing>(r, "MailboxListing");
+    case MsgType::kOpenMailboxReply:
+      return DecodeAs<OpenMailboxReply>(r, "OpenMailboxReply");
+    case MsgType::kMailboxListing:
+      return DecodeAs<MailboxListing>(r, "MailboxListing");
     case MsgType::kReadMessageRequest:
       return DecodeAs<ReadMessageRequest>(r, "ReadMessageRequest");
-    case MsgType::kMessageChunk: return DecodeAs<MessageChunk>(r, "MessageChunk");
-    case MsgType::kExpungeRequest: return DecodeAs<ExpungeRequest>(r, "ExpungeRequest");
-    case MsgType::kTlsSignRequest: return DecodeAs<TlsSignRequest>(r, "TlsSignRequest");
-    case MsgType::kTlsSignReply: return DecodeAs<TlsSignReply>(r, "TlsSignReply");
+    case MsgType::kMessageChunk:
+      return DecodeAs<MessageChunk>(r, "MessageChunk");
+    case MsgType::kExpungeRequest:
+      return DecodeAs<ExpungeRequest>(r, "ExpungeRequest");
+    case MsgType::kTlsSignRequest:
+      return DecodeAs<TlsSignRequest>(r, "TlsSignRequest");
+    case MsgType::kTlsSignReply:
+      return DecodeAs<TlsSignReply>(r, "TlsSignReply");
     case MsgType::kTlsIdentityRequest:
       return DecodeAs<TlsIdentityRequest>(r, "TlsIdentityRequest");
-    case MsgType::kTlsIdentityReply: return DecodeAs<TlsIdentityReply>(r, "TlsIdentityReply");
+    case MsgType::kTlsIdentityReply:
+      return DecodeAs<TlsIdentityReply>(r, "TlsIdentityReply");
+    case MsgType::kTormRequest:
+      return DecodeAs<TormRequest>(r, "TormRequest");
+    case MsgType::kTormReply:
+      return DecodeAs<TormReply>(r, "TormReply");
+    case MsgType::kUnsealPlanRequest:
+      return DecodeAs<UnsealPlanRequest>(r, "UnsealPlanRequest");
+    case MsgType::kUnsealPlan:
+      return DecodeAs<UnsealPlan>(r, "UnsealPlan");
+    case MsgType::kDerkPrepareRequest:
+      return DecodeAs<DerkPrepareRequest>(r, "DerkPrepareRequest");
+    case MsgType::kDerkPrepareReply:
+      return DecodeAs<DerkPrepareReply>(r, "DerkPrepareReply");
+    case MsgType::kDerkResultRequest:
+      return DecodeAs<DerkResultRequest>(r, "DerkResultRequest");
+    case MsgType::kUnsealProgress:
+      return DecodeAs<UnsealProgress>(r, "UnsealProgress");
+    case MsgType::kForwardPollRequest:
+      return DecodeAs<ForwardPollRequest>(r, "ForwardPollRequest");
+    case MsgType::kForwardList:
+      return DecodeAs<ForwardList>(r, "ForwardList");
   }
   return Malformed("unknown message type");
 }

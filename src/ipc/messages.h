@@ -27,6 +27,7 @@
 
 #include "base/result.h"
 #include "base/secret_bytes.h"
+#include "mail/torm.h"
 
 namespace onionmail::ipc {
 
@@ -36,26 +37,32 @@ inline constexpr uint16_t kProtocolVersion = 1;
 inline constexpr size_t kMaxFrameBytes = size_t{1} << 20;
 
 // Field bounds (bytes).
-inline constexpr size_t kMaxUserBytes = 320;         // local part + domain, as typed
-inline constexpr size_t kMaxPasswordBytes = 1024;    // SMTP / POP3 password
-inline constexpr size_t kMaxMailboxIdBytes = 128;    // hex keyed hash
-inline constexpr size_t kMaxPublicKeyBytes = 4096;   // DER SubjectPublicKeyInfo
-inline constexpr size_t kKeyIdBytes = 32;            // SHA-256 of the public key (fixed)
-inline constexpr size_t kMaxWrappedKeyBytes = 4096;  // RSA-OAEP wrapped data key
-inline constexpr size_t kMaxDataKeyBytes = 64;       // unwrapped data key
-inline constexpr size_t kMaxPurposeBytes = 64;       // HashedName purpose label
-inline constexpr size_t kMaxHashDataBytes = 1024;    // HashedName input
-inline constexpr size_t kMaxHashedNameBytes = 128;   // hex keyed hash
-inline constexpr size_t kMaxLocalPartBytes = 64;     // validated local part
-inline constexpr size_t kMaxPathBytes = 512;         // SMTP reverse-path (RFC 5321: 256)
-inline constexpr size_t kMaxRecipients = 1000;       // local parts per message
-inline constexpr size_t kMaxChunkBytes = 32768;      // message bytes per frame
-inline constexpr size_t kMaxUidBytes = 70;           // POP3 UIDL (RFC 1939)
-inline constexpr size_t kMaxListingEntries = 1024;   // MessageEntry per MailboxListing
-inline constexpr size_t kMaxExpungeIndices = 8192;   // indices per ExpungeRequest
-inline constexpr size_t kMinRsaBlockBytes = 128;     // RSA-1024 (refused by the key role)
-inline constexpr size_t kMaxRsaBlockBytes = 1024;    // RSA-8192
+inline constexpr size_t kMaxUserBytes = 320;           // local part + domain, as typed
+inline constexpr size_t kMaxPasswordBytes = 1024;      // SMTP / POP3 password
+inline constexpr size_t kMaxMailboxIdBytes = 128;      // hex keyed hash
+inline constexpr size_t kMaxPublicKeyBytes = 4096;     // DER SubjectPublicKeyInfo
+inline constexpr size_t kKeyIdBytes = 32;              // SHA-256 of the public key (fixed)
+inline constexpr size_t kMaxWrappedKeyBytes = 4096;    // RSA-OAEP wrapped data key
+inline constexpr size_t kMaxDataKeyBytes = 64;         // unwrapped data key
+inline constexpr size_t kMaxPurposeBytes = 64;         // HashedName purpose label
+inline constexpr size_t kMaxHashDataBytes = 1024;      // HashedName input
+inline constexpr size_t kMaxHashedNameBytes = 128;     // hex keyed hash
+inline constexpr size_t kMaxLocalPartBytes = 64;       // validated local part
+inline constexpr size_t kMaxPathBytes = 512;           // SMTP reverse-path (RFC 5321: 256)
+inline constexpr size_t kMaxRecipients = 1000;         // local parts per message
+inline constexpr size_t kMaxChunkBytes = 32768;        // message bytes per frame
+inline constexpr size_t kMaxUidBytes = 70;             // POP3 UIDL (RFC 1939)
+inline constexpr size_t kMaxListingEntries = 1024;     // MessageEntry per MailboxListing
+inline constexpr size_t kMaxExpungeIndices = 8192;     // indices per ExpungeRequest
+inline constexpr size_t kMinRsaBlockBytes = 128;       // RSA-1024 (refused by the key role)
+inline constexpr size_t kMaxRsaBlockBytes = 1024;      // RSA-8192
 inline constexpr size_t kMaxCertificateBytes = 32768;  // PEM certificate chain
+inline constexpr size_t kMaxPeerAddressBytes = 255;    // "host:port" of an unseal peer
+inline constexpr size_t kPinBytes = 32;                // SHA-256 of a peer's TLS SPKI (fixed)
+inline constexpr size_t kMaxUnsealTargets = 32;        // peers per UnsealPlan
+inline constexpr size_t kMaxDetailBytes = 200;         // human-readable failure detail
+inline constexpr size_t kMaxKctlCertBytes = 256;       // a KCTL certificate (126 bytes today)
+inline constexpr size_t kMaxForwardItems = 64;         // per ForwardList
 
 enum class MsgType : uint16_t {
   kHello = 1,
@@ -89,6 +96,16 @@ enum class MsgType : uint16_t {
   kTlsSignReply = 34,
   kTlsIdentityRequest = 35,
   kTlsIdentityReply = 36,
+  kTormRequest = 37,
+  kTormReply = 38,
+  kUnsealPlanRequest = 39,
+  kUnsealPlan = 40,
+  kDerkPrepareRequest = 41,
+  kDerkPrepareReply = 42,
+  kDerkResultRequest = 43,
+  kUnsealProgress = 44,
+  kForwardPollRequest = 45,
+  kForwardList = 46,
 };
 
 // Which process a peer is (u16 on the wire; other values are malformed).
@@ -97,10 +114,11 @@ enum class Role : uint16_t {
   kKey = 2,
   kSmtp = 3,
   kPop3 = 4,
+  kPeer = 5,  // onionmail-peer: outbound TORM client (unseal at boot, KCTL forwarding)
 };
 
 // Outcome of a request (u16 on the wire): kOk or one ErrorCode. Values past
-// kInternal are malformed.
+// kSealed are malformed.
 enum class Status : uint16_t {
   kOk = 0,
   kInvalidArgument,
@@ -114,6 +132,7 @@ enum class Status : uint16_t {
   kUnavailable,
   kDataLoss,
   kInternal,
+  kSealed,
 };
 
 inline Status StatusFromError(ErrorCode code) {
@@ -164,10 +183,10 @@ struct LookupUserRequest {
 
 struct LookupUserReply {
   static constexpr MsgType kType = MsgType::kLookupUserReply;
-  Status status = Status::kOk;                  // kNotFound for unknown users
-  std::string mailbox_id;                       // name, 0..kMaxMailboxIdBytes
-  std::vector<uint8_t> public_key;              // 0..kMaxPublicKeyBytes
-  std::array<uint8_t, kKeyIdBytes> key_id{};   // fixed size
+  Status status = Status::kOk;                // kNotFound for unknown users
+  std::string mailbox_id;                     // name, 0..kMaxMailboxIdBytes
+  std::vector<uint8_t> public_key;            // 0..kMaxPublicKeyBytes
+  std::array<uint8_t, kKeyIdBytes> key_id{};  // fixed size
 };
 
 // POP3 -> key role: unlock the inbox key; the key stays in the key role.
@@ -343,15 +362,108 @@ struct TlsIdentityReply {
   std::vector<uint8_t> public_key;       // DER SubjectPublicKeyInfo, 0..kMaxPublicKeyBytes
 };
 
-using Message =
-    std::variant<Hello, Shutdown, AcceptedConnection, VerifySmtpPasswordRequest, VerifyResult,
-                 LookupUserRequest, LookupUserReply, OpenInboxRequest, OpenInboxReply,
-                 UnwrapDataKeyRequest, UnwrapDataKeyReply, CloseInboxRequest,
-                 HashedNameRequest, HashedNameReply, NewSession, StatusReply,
-                 CheckRecipientRequest, BeginMessageRequest, AppendRequest, CommitRequest,
-                 AbortMessageRequest, OpenMailboxRequest, OpenMailboxReply, MailboxListing,
-                 ReadMessageRequest, MessageChunk, ExpungeRequest, TlsSignRequest, TlsSignReply,
-                 TlsIdentityRequest, TlsIdentityReply>;
+// SMTP -> key role: a TORM command a peer server sent inside TLS 1.3
+// (mail/torm.h, docs/PROTOCOL.md). `channel_binding` is the RFC 9266
+// tls-exporter value of that TLS connection; signed requests must cover it.
+// Answered by TormReply.
+struct TormRequest {
+  static constexpr MsgType kType = MsgType::kTormRequest;
+  mail::TormVerb verb = mail::TormVerb::kStat;  // u16 on the wire, 1..kMaxTormVerb
+  mail::ChannelBinding channel_binding{};       // fixed size
+  std::vector<uint8_t> blob;                    // 1..mail::kMaxTormBlobBytes
+};
+
+struct TormReply {
+  static constexpr MsgType kType = MsgType::kTormReply;
+  mail::TormOutcome outcome = mail::TormOutcome::kOk;  // u16 on the wire, 0..kMaxTormOutcome
+  std::vector<uint8_t> blob;                           // 0..mail::kMaxTormBlobBytes
+};
+
+// ---------------------------------------------------------------------------
+// Peer role (onionmail-peer) <-> key role, on the peer role's control channel
+// (made by the supervisor). The peer role is the only process that connects
+// out to other servers; the key role holds everything secret (the enrolment,
+// the blinding scalars, the server key that signs requests). Requests are
+// answered in order. docs/PROTOCOL.md "Boot" and src/server/unseal_service.h.
+
+// Peer role -> key role: which peers should be asked now. UnsealPlan.
+struct UnsealPlanRequest {
+  static constexpr MsgType kType = MsgType::kUnsealPlanRequest;
+};
+
+struct UnsealTarget {
+  uint16_t index = 0;                    // the peer's index in the enrolment
+  std::string address;                   // name, 1..kMaxPeerAddressBytes ("host:port")
+  std::array<uint8_t, kPinBytes> pin{};  // fixed size
+};
+
+struct UnsealPlan {
+  static constexpr MsgType kType = MsgType::kUnsealPlan;
+  bool enrolled = false;              // u16 0/1 on the wire
+  bool sealed = false;                // u16 0/1
+  std::vector<UnsealTarget> targets;  // 0..kMaxUnsealTargets: peers not yet answered
+};
+
+// Peer role -> key role, once TLS to peer `index` is up: build the signed
+// DERK request (fresh blinding) for this connection's channel binding.
+struct DerkPrepareRequest {
+  static constexpr MsgType kType = MsgType::kDerkPrepareRequest;
+  uint16_t index = 0;
+  mail::ChannelBinding channel_binding{};  // fixed size
+};
+
+struct DerkPrepareReply {
+  static constexpr MsgType kType = MsgType::kDerkPrepareReply;
+  Status status = Status::kOk;  // kFailedPrecondition: not sealed / peer already answered
+  std::vector<uint8_t> blob;    // 0..mail::kMaxTormBlobBytes (signed request)
+};
+
+// Peer role -> key role: what peer `index` answered, or that it could not be
+// reached. Answered by UnsealProgress.
+struct DerkResultRequest {
+  static constexpr MsgType kType = MsgType::kDerkResultRequest;
+  uint16_t index = 0;
+  bool reached = false;  // u16 0/1; false: transport failure, see detail
+  mail::TormOutcome outcome = mail::TormOutcome::kTemporary;  // u16; meaningful when reached
+  std::vector<uint8_t> reply;  // 0..mail::kMaxTormBlobBytes: the DERK reply when kOk
+  std::string detail;          // name, 0..kMaxDetailBytes ("connect: refused", ...)
+};
+
+struct UnsealProgress {
+  static constexpr MsgType kType = MsgType::kUnsealProgress;
+  Status status = Status::kOk;  // kDataLoss: the peer answered wrongly
+  bool sealed = true;           // u16 0/1
+  uint16_t shares_held = 0;
+  uint16_t threshold = 0;
+};
+
+// Peer role -> key role: KCTL certificates to pass on to other peers (this
+// server acting as a peer applied them). ForwardList; each item is handed
+// out once.
+struct ForwardPollRequest {
+  static constexpr MsgType kType = MsgType::kForwardPollRequest;
+};
+
+struct ForwardItem {
+  std::vector<uint8_t> certificate;      // 1..kMaxKctlCertBytes
+  std::string address;                   // name, 1..kMaxPeerAddressBytes
+  std::array<uint8_t, kPinBytes> pin{};  // fixed size
+};
+
+struct ForwardList {
+  static constexpr MsgType kType = MsgType::kForwardList;
+  std::vector<ForwardItem> items;  // 0..kMaxForwardItems
+};
+
+using Message = std::variant<
+    Hello, Shutdown, AcceptedConnection, VerifySmtpPasswordRequest, VerifyResult, LookupUserRequest,
+    LookupUserReply, OpenInboxRequest, OpenInboxReply, UnwrapDataKeyRequest, UnwrapDataKeyReply,
+    CloseInboxRequest, HashedNameRequest, HashedNameReply, NewSession, StatusReply,
+    CheckRecipientRequest, BeginMessageRequest, AppendRequest, CommitRequest, AbortMessageRequest,
+    OpenMailboxRequest, OpenMailboxReply, MailboxListing, ReadMessageRequest, MessageChunk,
+    ExpungeRequest, TlsSignRequest, TlsSignReply, TlsIdentityRequest, TlsIdentityReply, TormRequest,
+    TormReply, UnsealPlanRequest, UnsealPlan, DerkPrepareRequest, DerkPrepareReply,
+    DerkResultRequest, UnsealProgress, ForwardPollRequest, ForwardList>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

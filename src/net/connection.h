@@ -12,9 +12,14 @@
 //    closed or I/O error). After an error the session ends.
 //  - StartTls() discards every byte buffered before the handshake (no
 //    STARTTLS command injection), then performs the server handshake.
+//  - TlsExporterBinding() is the RFC 9266 `tls-exporter` channel binding
+//    (32 bytes, label "EXPORTER-Channel-Binding", empty context) of a TLS 1.3
+//    connection; kFailedPrecondition without TLS or below TLS 1.3.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -44,6 +49,7 @@ class Connection {
   virtual size_t Buffered() const = 0;
   // Overwrites the internal read buffer (called after reading a password).
   virtual void WipeBuffers() = 0;
+  virtual Result<std::array<uint8_t, 32>> TlsExporterBinding() const = 0;
 };
 
 }  // namespace onionmail::net

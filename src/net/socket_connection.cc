@@ -42,6 +42,34 @@ SocketConnection::~SocketConnection() {
     (void)SSL_shutdown(ssl_);  // best effort close_notify; never blocks
     SSL_free(ssl_);
   }
+  LingeringClose();
+}
+
+// A client may still be sending when we end the session (the rest of an
+// overlong line we refused, pipelined commands after a fatal error). Closing
+// with unread data makes the kernel send a TCP reset, which can destroy our
+// last reply before the client reads it. So, like Postfix and Apache:
+// half-close, then read and discard until EOF, kLingerBytes or kLingerTime.
+void SocketConnection::LingeringClose() {
+  constexpr size_t kLingerBytes = 1 << 20;
+  constexpr auto kLingerTime = std::chrono::seconds(2);
+  (void)::shutdown(fd_, SHUT_WR);
+  const auto until = std::chrono::steady_clock::now() + kLingerTime;
+  size_t drained = 0;
+  char buf[16384];
+  while (drained < kLingerBytes) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    struct pollfd pfd = {fd_, POLLIN, 0};
+    int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) break;
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) break;  // EOF or error: the client is done
+    drained += static_cast<size_t>(n);
+  }
   ::close(fd_);
 }
 
@@ -224,6 +252,21 @@ Result<void> SocketConnection::StartTls() {
   }
   ssl_ = ssl;
   return Ok();
+}
+
+Result<std::array<uint8_t, 32>> SocketConnection::TlsExporterBinding() const {
+  if (ssl_ == nullptr || SSL_version(ssl_) != TLS1_3_VERSION) {
+    return MakeError(ErrorCode::kFailedPrecondition, "channel binding needs TLS 1.3");
+  }
+  static constexpr char kLabel[] = "EXPORTER-Channel-Binding";
+  std::array<uint8_t, 32> out{};
+  // RFC 9266 section 2: empty context (in TLS 1.3 the same as no context).
+  if (SSL_export_keying_material(ssl_, out.data(), out.size(), kLabel, sizeof(kLabel) - 1, nullptr,
+                                 0, /*use_context=*/0) != 1) {
+    ERR_clear_error();
+    return MakeError(ErrorCode::kInternal, "TLS exporter failed");
+  }
+  return out;
 }
 
 void SocketConnection::WipeBuffers() {

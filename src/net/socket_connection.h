@@ -37,12 +37,14 @@ class SocketConnection : public Connection {
   bool IsTls() const override { return ssl_ != nullptr; }
   size_t Buffered() const override { return in_.size() - in_pos_; }
   void WipeBuffers() override;
+  Result<std::array<uint8_t, 32>> TlsExporterBinding() const override;
 
  private:
   enum class Want { kRead, kWrite };
-  Result<void> Fill();                    // reads more bytes into in_
-  Result<void> WaitFor(Want want);        // poll() until ready or deadline
+  Result<void> Fill();              // reads more bytes into in_
+  Result<void> WaitFor(Want want);  // poll() until ready or deadline
   Result<void> SendAll(const char* data, size_t size);
+  void LingeringClose();
 
   int fd_;
   std::shared_ptr<TlsContext> tls_;

@@ -36,6 +36,10 @@ inline constexpr std::string_view kTooManyFailures =
 inline constexpr std::string_view kInUse = "-ERR [IN-USE] Mailbox already in use\r\n";
 inline constexpr std::string_view kLoginTempFailure =
     "-ERR [SYS/TEMP] Mailbox temporarily unavailable, try again later\r\n";
+// The server's master key is not unsealed yet (its peers have not answered).
+inline constexpr std::string_view kSealed =
+    "-ERR [SYS/TEMP] Server sealed: waiting for its peers to unseal the master key, try again "
+    "later\r\n";
 // "+OK maildrop has N messages (S octets)"; also the RSET reply.
 std::string MaildropSummary(size_t messages, uint64_t octets);
 inline constexpr std::string_view kAuthContinue = "+ \r\n";

@@ -227,6 +227,9 @@ void Session::Login(std::string_view user, const SecretBytes& password) {
     case ErrorCode::kFailedPrecondition:
       Log(true, "login refused: mailbox in use");
       return Send(reply::kInUse);
+    case ErrorCode::kSealed:
+      Log(true, "login refused: server sealed");
+      return Send(reply::kSealed);
     default:
       Log(true, std::string("login failed: ") + ErrorCodeName(opened.error().code));
       return Send(reply::kLoginTempFailure);

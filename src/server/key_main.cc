@@ -32,9 +32,14 @@
 #include "base/secret_bytes.h"
 #include "config/config.h"
 #include "ipc/channel.h"
+#include "net/remote_key.h"
 #include "seccomp/policies.h"
 #include "server/key_service_role.h"
 #include "server/state.h"
+#include "server/torm_handler.h"
+#include "server/unseal_service.h"
+#include "unseal/master_key.h"
+#include "unseal/partner_store.h"
 
 namespace onionmail::server {
 namespace {
@@ -70,13 +75,22 @@ void ServeFrontEnd(KeyRoleServer* server, int fd, FrontEnd fe) {
   auto channel = ipc::Channel::FromFd(fd);
   Result<void> r = channel.ok() ? server->ServeControl(std::move(*channel), fe) : channel.error();
   const char* name = fe == FrontEnd::kSmtp ? "smtp" : "pop3";
-  log::Error("key", std::string("control channel of ") + name + " failed: " +
-                        (r.ok() ? "closed" : r.error().message) + "; exiting");
+  log::Error("key", std::string("control channel of ") + name +
+                        " failed: " + (r.ok() ? "closed" : r.error().message) + "; exiting");
   std::fflush(stderr);
   _exit(3);
 }
 
-int Run(const config::Config& config, int smtp_fd, int pop3_fd) {
+void ServePeerRole(UnsealService* service, int fd) {
+  auto channel = ipc::Channel::FromFd(fd);
+  Result<void> r = channel.ok() ? service->ServePeer(std::move(*channel)) : channel.error();
+  log::Error("key", "control channel of the peer role failed: " +
+                        (r.ok() ? std::string("closed") : r.error().message) + "; exiting");
+  std::fflush(stderr);
+  _exit(3);
+}
+
+int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
   // Files created from here on belong to the key user, never to root.
   auto dropped = DropToUser(::geteuid() == 0 ? config.sandbox_key_user : "", false);
   if (!dropped.ok()) return Fail(dropped.error().message);
@@ -90,6 +104,53 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd) {
   if (!public_key.ok()) return Fail("server key: " + public_key.error().message);
   size_t bits = ModulusBits(*public_key);
   if (bits < 2048) return Fail("server key: not an RSA key of at least 2048 bits");
+
+  // The master key (issue 5): an enrolled state starts sealed; the peer
+  // role asks the peers, this process unblinds, combines and unseals.
+  std::unique_ptr<unseal::Unsealer> unsealer;
+  if ((*state)->enrolled()) {
+    auto loaded = unseal::Unsealer::Load(config.state_dir, (*state)->device_keys());
+    if (!loaded.ok()) return Fail("unseal enrolment: " + loaded.error().message);
+    unsealer = std::move(*loaded);
+    log::Info("key", "sealed: waiting for the unseal peers");
+  }
+  auto sign_key = net::MakeRemoteRsaKey(
+      *public_key,
+      [st = state->get()](std::span<const uint8_t> in) { return st->TlsPrivateRaw(in); });
+  if (!sign_key.ok()) return Fail("server key: " + sign_key.error().message);
+  EVP_PKEY* request_key = *sign_key;  // lives until _exit
+  static UnsealService* unseal_service = nullptr;
+  unseal_service = new UnsealService(
+      **state, std::move(unsealer),
+      [request_key](unseal::Verb verb, const mail::ChannelBinding& binding,
+                    std::span<const uint8_t> body) -> Result<std::vector<uint8_t>> {
+        auto req = unseal::SignRequestWithKey(request_key, verb, binding, body);
+        if (!req.ok()) return req.error();
+        return unseal::EncodeSignedRequest(*req);
+      });
+
+  // This server as an unseal peer of others ([peer] serve): the partner
+  // records are sealed by the device alone, so they work while sealed.
+  static unseal::PartnerStore* partners = nullptr;  // live until _exit
+  static TormHandler* torm = nullptr;
+  if (config.peer_serve) {
+    unseal::PartnerStoreOptions options;
+    options.max_partners = config.peer_max_partners;
+    options.max_credits = config.peer_max_credits;
+    options.rate_limit_answers = config.peer_rate_limit_answers;
+    options.rate_limit_window_s = config.peer_rate_limit_window_seconds;
+    auto store = unseal::PartnerStore::Open(config.state_dir + "/" + unseal::kPartnersDirName,
+                                            (*state)->device_keys(), options);
+    if (!store.ok()) return Fail("partner records: " + store.error().message);
+    partners = store->release();
+    for (const std::string& e : partners->load_errors()) log::Warning("key", e);
+    // Applied KCTL certificates go to the partner's other peers through the
+    // peer role (outbound connections are not this role's).
+    torm = new TormHandler(*partners,
+                           [](std::vector<uint8_t> cert, std::vector<unseal::ForwardPeer> peers) {
+                             unseal_service->EnqueueForward(cert, peers);
+                           });
+  }
 
   SandboxOptions sandbox;  // already the key user: EnterSandbox only checks
   if (config.sandbox_seccomp) {
@@ -105,12 +166,18 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd) {
   uint32_t max_sessions = config.smtp_max_connections + config.pop3_max_connections + 8;
   static KeyRoleServer* server = nullptr;  // lives until _exit
   server = new KeyRoleServer(*st, cert.str(), std::move(*public_key), bits, max_sessions);
-  log::Info("key", "ready: key store " + std::string(st->key_store_backend()) +
-                       " (device operations at start-up: " +
-                       std::to_string(st->device_operations()) + "), seccomp " +
-                       (config.sandbox_seccomp ? "on" : "OFF"));
+  server->set_torm(torm);
+  log::Info("key",
+            "ready: key store " + std::string(st->key_store_backend()) +
+                " (device operations at start-up: " + std::to_string(st->device_operations()) +
+                "), seccomp " + (config.sandbox_seccomp ? "on" : "OFF"));
   std::thread(ServeFrontEnd, server, smtp_fd, FrontEnd::kSmtp).detach();
   std::thread(ServeFrontEnd, server, pop3_fd, FrontEnd::kPop3).detach();
+  if (peer_fd >= 0) {
+    std::thread(ServePeerRole, unseal_service, peer_fd).detach();
+  } else if (st->enrolled()) {
+    log::Warning("key", "no peer role channel: this server cannot unseal itself");
+  }
   std::thread([st, interval = config.sweep_interval_seconds] {
     for (;;) {
       auto removed = st->SweepExpired();
@@ -143,22 +210,24 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd) {
 int main(int argc, char** argv) {
   using namespace onionmail;
   std::string config_path;
-  int smtp_fd = -1, pop3_fd = -1;
+  int smtp_fd = -1, pop3_fd = -1, peer_fd = -1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     bool has_value = i + 1 < argc;
     if (a == "--config" && has_value) {
       config_path = argv[++i];
-    } else if (a == "--smtp-control-fd" && has_value &&
-               server::ParseFd(argv[i + 1], &smtp_fd)) {
+    } else if (a == "--smtp-control-fd" && has_value && server::ParseFd(argv[i + 1], &smtp_fd)) {
       ++i;
-    } else if (a == "--pop3-control-fd" && has_value &&
-               server::ParseFd(argv[i + 1], &pop3_fd)) {
+    } else if (a == "--pop3-control-fd" && has_value && server::ParseFd(argv[i + 1], &pop3_fd)) {
+      ++i;
+    } else if (a == "--peer-control-fd" && has_value && server::ParseFd(argv[i + 1], &peer_fd)) {
       ++i;
     } else {
-      std::fputs("usage: onionmail-key --config FILE --smtp-control-fd A --pop3-control-fd B\n"
-                 "A role of onionmaild, started by it; not meant to be run by hand.\n",
-                 stderr);
+      std::fputs(
+          "usage: onionmail-key --config FILE --smtp-control-fd A --pop3-control-fd B "
+          "[--peer-control-fd C]\n"
+          "A role of onionmaild, started by it; not meant to be run by hand.\n",
+          stderr);
       return 2;
     }
   }
@@ -179,7 +248,7 @@ int main(int argc, char** argv) {
   if (!config.ok()) return server::Fail(config.error().message);
   log::Level level;
   if (log::ParseLevel(config->log_level, &level)) log::SetLevel(level);
-  const int rc = server::Run(*config, smtp_fd, pop3_fd);
+  const int rc = server::Run(*config, smtp_fd, pop3_fd, peer_fd);
   // _exit: no atexit work in a sandboxed role (a sanitizer's exit-time leak
   // check would trace the process, which every policy forbids).
   std::fflush(stderr);

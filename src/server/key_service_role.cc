@@ -56,15 +56,13 @@ KeyRoleServer::KeyRoleServer(State& state, std::string certificate_pem,
       max_sessions_(max_sessions) {}
 
 Result<void> KeyRoleServer::ServeControl(ipc::Channel control, FrontEnd front_end) {
-  std::atomic<uint32_t>& active =
-      front_end == FrontEnd::kSmtp ? smtp_sessions_ : pop3_sessions_;
+  std::atomic<uint32_t>& active = front_end == FrontEnd::kSmtp ? smtp_sessions_ : pop3_sessions_;
   for (;;) {
     auto in = control.ReceiveFd(kForever);
     if (!in.ok()) return in.error();
     if (!std::holds_alternative<ipc::NewSession>(in->message)) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       std::string("unexpected message on the ") + Name(front_end) +
-                           " control channel");
+      return MakeError(ErrorCode::kInvalidArgument, std::string("unexpected message on the ") +
+                                                        Name(front_end) + " control channel");
     }
     auto channel = ipc::Channel::FromFd(in->fd.Release());
     if (!channel.ok()) {
@@ -137,7 +135,23 @@ bool KeyRoleServer::HandleCommon(ipc::Channel& ch, const ipc::Message& msg, cons
 bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionState& s) {
   mail::DeliveryBackend& delivery = state_.delivery();
   if (auto* m = std::get_if<ipc::VerifySmtpPasswordRequest>(&msg)) {
-    return Reply(ch, ipc::VerifyResult{StatusOf(delivery.VerifySmtpPassword(m->user, m->password))});
+    return Reply(ch,
+                 ipc::VerifyResult{StatusOf(delivery.VerifySmtpPassword(m->user, m->password))});
+  }
+  if (auto* m = std::get_if<ipc::TormRequest>(&msg)) {
+    ipc::TormReply reply{mail::TormOutcome::kNotOffered, {}};
+    if (torm_ != nullptr) {
+      auto answer = torm_->Handle(m->verb, m->channel_binding, m->blob);
+      reply.outcome = answer.ok() ? answer->outcome : mail::TormOutcome::kTemporary;
+      if (answer.ok() && answer->outcome == mail::TormOutcome::kOk) {
+        if (answer->reply.size() > mail::kMaxTormBlobBytes) {
+          reply.outcome = mail::TormOutcome::kTemporary;
+        } else {
+          reply.blob = std::move(answer->reply);
+        }
+      }
+    }
+    return Reply(ch, reply);
   }
   if (auto* m = std::get_if<ipc::CheckRecipientRequest>(&msg)) {
     if (!mail::ValidLocalPart(m->local_part)) return BadRequest("invalid local part");
@@ -173,7 +187,7 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
       }
     }
     WipeMemory(m->data.data(), m->data.size());  // mail in clear: gone once encrypted
-    return true;  // no reply: reported by the commit
+    return true;                                 // no reply: reported by the commit
   }
   if (std::holds_alternative<ipc::CommitRequest>(msg)) {
     Result<void> r = MakeError(ErrorCode::kFailedPrecondition, "no message begun");

@@ -17,6 +17,9 @@
 //    session state (message in progress, open mailbox and its lock, data
 //    keys) is destroyed when the session ends: a message without a committed
 //    CommitRequest leaves nothing behind.
+//  - SMTP sessions may also pass TORM requests (a peer server's PUSH, DERK,
+//    STAT, KCTL) to `torm` (src/server/torm_handler.h); without one they are
+//    answered kNotOffered.
 //  - At most `max_sessions` sessions per front end; more are closed at once.
 //  - Front ends never receive a private key, a password verifier or a data
 //    key: only outcomes, public data, decrypted mail of an authenticated
@@ -30,6 +33,7 @@
 
 #include "base/result.h"
 #include "ipc/channel.h"
+#include "mail/torm.h"
 #include "server/state.h"
 
 namespace onionmail::server {
@@ -41,6 +45,9 @@ class KeyRoleServer {
   // `state` must outlive the server; `certificate_pem` is the TLS chain.
   KeyRoleServer(State& state, std::string certificate_pem, std::vector<uint8_t> tls_public_key,
                 size_t tls_modulus_bits, uint32_t max_sessions);
+  // TORM requests of SMTP sessions go to `torm` (may be null; must outlive
+  // the server). Call before serving.
+  void set_torm(mail::TormService* torm) { torm_ = torm; }
 
   Result<void> ServeControl(ipc::Channel control, FrontEnd front_end);
 
@@ -56,6 +63,7 @@ class KeyRoleServer {
   std::vector<uint8_t> tls_public_key_;
   size_t tls_modulus_bits_;
   uint32_t max_sessions_;
+  mail::TormService* torm_ = nullptr;
   std::atomic<uint32_t> smtp_sessions_{0};
   std::atomic<uint32_t> pop3_sessions_{0};
 };

@@ -1,15 +1,18 @@
 // onionmaild: the supervisor. Reads the config, opens the SMTP and POP3
-// listeners, creates the control channels between the front ends and the key
-// role, and runs three roles as separate executables (next to this one):
+// listeners, creates the control channels between the key role and the other
+// roles, and runs four roles as separate executables (next to this one):
 //
 //   onionmail-key   state directory, token, every key operation (key_main.cc)
 //   onionmail-smtp  SMTP front end, no files, no keys (smtp_main.cc)
 //   onionmail-pop3  POP3 front end, no files, no keys (pop3_main.cc)
+//   onionmail-peer  the only role that connects out: asks the unseal peers at
+//                   boot, forwards KCTL certificates; no files, no keys
+//                   (peer_main.cc)
 //
 // A role that dies is restarted with exponential backoff and the reason is
 // logged (SIGSYS names the blocked syscall when the role reported it); the
 // listeners and control channels survive restarts, so clients queue in the
-// backlog meanwhile. SIGTERM/SIGINT stop every role, then onionmaild.
+// backlog meanwhile. The peer role's death never stops the server. SIGTERM/SIGINT stop every role, then onionmaild.
 //
 //   onionmaild [--config FILE]
 //
@@ -101,8 +104,8 @@ int Serve(const std::string& config_path, const config::Config& config) {
   }
   const bool root = ::geteuid() == 0;
   if (root) {
-    for (const std::string& u :
-         {config.sandbox_key_user, config.sandbox_smtp_user, config.sandbox_pop3_user}) {
+    for (const std::string& u : {config.sandbox_key_user, config.sandbox_smtp_user,
+                                 config.sandbox_pop3_user, config.sandbox_peer_user}) {
       if (::getpwnam(u.c_str()) == nullptr) {
         return Fail("sandbox user " + u +
                     " does not exist: run provisioning/create-users.sh (or set [sandbox])");
@@ -117,7 +120,8 @@ int Serve(const std::string& config_path, const config::Config& config) {
   const std::string key_bin = *dir + "/onionmail-key";
   const std::string smtp_bin = *dir + "/onionmail-smtp";
   const std::string pop3_bin = *dir + "/onionmail-pop3";
-  for (const std::string& b : {key_bin, smtp_bin, pop3_bin}) {
+  const std::string peer_bin = *dir + "/onionmail-peer";
+  for (const std::string& b : {key_bin, smtp_bin, pop3_bin, peer_bin}) {
     if (::access(b.c_str(), X_OK) != 0) return Fail("role executable missing: " + b);
   }
 
@@ -131,9 +135,13 @@ int Serve(const std::string& config_path, const config::Config& config) {
   // Control channels (CLOEXEC; each role un-sets it only on its own ends).
   auto smtp_ctl = ipc::Channel::CreatePair();
   auto pop3_ctl = ipc::Channel::CreatePair();
-  if (!smtp_ctl.ok() || !pop3_ctl.ok()) return Fail("cannot create the control channels");
+  auto peer_ctl = ipc::Channel::CreatePair();
+  if (!smtp_ctl.ok() || !pop3_ctl.ok() || !peer_ctl.ok()) {
+    return Fail("cannot create the control channels");
+  }
   const int smtp_key_end = smtp_ctl->first.fd(), smtp_fe_end = smtp_ctl->second.fd();
   const int pop3_key_end = pop3_ctl->first.fd(), pop3_fe_end = pop3_ctl->second.fd();
+  const int peer_key_end = peer_ctl->first.fd(), peer_role_end = peer_ctl->second.fd();
 
   SupervisorOptions options;
   options.syscall_name = SyscallName;
@@ -144,8 +152,9 @@ int Serve(const std::string& config_path, const config::Config& config) {
                      return ExecRole(key_bin,
                                      {"--config", config_path, "--smtp-control-fd",
                                       fd_arg(smtp_key_end), "--pop3-control-fd",
-                                      fd_arg(pop3_key_end)},
-                                     {smtp_key_end, pop3_key_end});
+                                      fd_arg(pop3_key_end), "--peer-control-fd",
+                                      fd_arg(peer_key_end)},
+                                     {smtp_key_end, pop3_key_end, peer_key_end});
                    }, {}});
   roles.push_back({"smtp", [=, l = *smtp_fd] {
                      return ExecRole(smtp_bin,
@@ -159,6 +168,15 @@ int Serve(const std::string& config_path, const config::Config& config) {
                                       "--control-fd", fd_arg(pop3_fe_end)},
                                      {l, pop3_fe_end});
                    }, {}});
+  // Restarted with backoff like the front ends; the monitor below stops the
+  // server only for the key role, so a peer role that keeps dying (peers
+  // unreachable is not a death: it retries by itself) never stops it.
+  roles.push_back({"peer", [=] {
+                     return ExecRole(peer_bin,
+                                     {"--config", config_path, "--key-control-fd",
+                                      fd_arg(peer_role_end)},
+                                     {peer_role_end});
+                   }, {}});
   for (auto& r : roles) {
     auto added = supervisor.Add(std::move(r));
     if (!added.ok()) return Fail(added.error().message);
@@ -167,9 +185,11 @@ int Serve(const std::string& config_path, const config::Config& config) {
   if (config.sandbox_seccomp) {
     SandboxOptions sandbox;
     sandbox.allow_root = true;  // the supervisor must stay root to restart roles
-    sandbox.policy = seccomp::SupervisorPolicy(config.keys_backend == "tpm2" &&
-                                               (config.tpm2_tcti.rfind("swtpm", 0) == 0 ||
-                                                config.tpm2_tcti.rfind("mssim", 0) == 0));
+    // Filters stack, so this one bounds every role: TCP client sockets must
+    // pass it for the peer role (and for the key role's swtpm/mssim TCTI).
+    // Each role's own policy narrows that again (only the peer role, and the
+    // key role with a TCP TCTI, may make one).
+    sandbox.policy = seccomp::SupervisorPolicy(/*allow_tcp_tcti=*/true);
     auto entered = EnterSandbox(sandbox);
     if (!entered.ok()) return Fail("cannot enter the sandbox: " + entered.error().message);
   } else {
@@ -183,7 +203,7 @@ int Serve(const std::string& config_path, const config::Config& config) {
                 std::to_string(smtp_port.ok() ? *smtp_port : 0) + " (STARTTLS required), pop3 " +
                 pop3_addr->host + ":" + std::to_string(pop3_port.ok() ? *pop3_port : 0) +
                 " (STLS required), key store " + config.keys_backend +
-                "; roles key, smtp, pop3" + (root ? " under their own users" : ""));
+                "; roles key, smtp, pop3, peer" + (root ? " under their own users" : ""));
 
   std::atomic<bool> stop{false};
   std::thread waiter([&stop] {

@@ -124,7 +124,7 @@ Result<ipc::Message> SessionLink::Receive(std::chrono::milliseconds timeout) {
   if (!r.ok()) {
     Break();
     return Unavailable(r.error().code == ErrorCode::kDeadlineExceeded ? "no answer in time"
-                                                                       : "gone");
+                                                                      : "gone");
   }
   return r;
 }
@@ -152,10 +152,22 @@ Result<void> RemoteDelivery::VerifySmtpPassword(std::string_view user,
 }
 
 Result<void> RemoteDelivery::CheckRecipient(std::string_view local_part) {
-  auto r = link_.Call<ipc::StatusReply>(ipc::CheckRecipientRequest{std::string(local_part)},
-                                        kIoTimeout);
+  auto r =
+      link_.Call<ipc::StatusReply>(ipc::CheckRecipientRequest{std::string(local_part)}, kIoTimeout);
   if (!r.ok()) return r.error();
   return ipc::StatusToResult(r->status, "recipient check failed");
+}
+
+Result<mail::TormAnswer> RemoteTorm::Handle(mail::TormVerb verb,
+                                            const mail::ChannelBinding& binding,
+                                            std::span<const uint8_t> request) {
+  ipc::TormRequest req;
+  req.verb = verb;
+  req.channel_binding = binding;
+  req.blob.assign(request.begin(), request.end());
+  auto r = link_.Call<ipc::TormReply>(req, kIoTimeout);
+  if (!r.ok()) return r.error();
+  return mail::TormAnswer{r->outcome, std::move(r->blob)};
 }
 
 Result<std::unique_ptr<mail::MessageWriter>> RemoteDelivery::BeginMessage(
@@ -191,7 +203,8 @@ Result<std::unique_ptr<mail::Mailbox>> RemoteMailboxes::Open(std::string_view us
     }
     for (auto& e : listing->entries) messages.push_back({std::move(e.uid), e.size});
   }
-  return std::unique_ptr<mail::Mailbox>(std::make_unique<RemoteMailbox>(link_, std::move(messages)));
+  return std::unique_ptr<mail::Mailbox>(
+      std::make_unique<RemoteMailbox>(link_, std::move(messages)));
 }
 
 }  // namespace onionmail::server

@@ -27,6 +27,7 @@
 #include "base/result.h"
 #include "ipc/channel.h"
 #include "mail/backend.h"
+#include "mail/torm.h"
 
 namespace onionmail::server {
 
@@ -71,6 +72,18 @@ class RemoteDelivery : public mail::DeliveryBackend {
   Result<void> CheckRecipient(std::string_view local_part) override;
   Result<std::unique_ptr<mail::MessageWriter>> BeginMessage(
       const mail::Envelope& envelope) override;
+
+ private:
+  SessionLink& link_;
+};
+
+// SMTP sessions of a peer server (config [peer] serve = true): TORM requests
+// go to the key role, which holds the partner records.
+class RemoteTorm : public mail::TormService {
+ public:
+  explicit RemoteTorm(SessionLink& link) : link_(link) {}
+  Result<mail::TormAnswer> Handle(mail::TormVerb verb, const mail::ChannelBinding& binding,
+                                  std::span<const uint8_t> request) override;
 
  private:
   SessionLink& link_;

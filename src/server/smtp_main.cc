@@ -41,6 +41,9 @@ class TestHookConnection : public net::Connection {
   bool IsTls() const override { return inner_.IsTls(); }
   size_t Buffered() const override { return inner_.Buffered(); }
   void WipeBuffers() override { inner_.WipeBuffers(); }
+  Result<std::array<uint8_t, 32>> TlsExporterBinding() const override {
+    return inner_.TlsExporterBinding();
+  }
 
  private:
   net::Connection& inner_;
@@ -80,15 +83,19 @@ int main(int argc, char** argv) {
   spec.session_timeout_seconds = config->smtp_session_timeout_seconds;
   spec.user = config->sandbox_smtp_user;
   spec.policy = [] { return seccomp::SmtpFrontEndPolicy(); };
-  spec.serve = [sc](net::Connection& conn, server::SessionLink& link, const std::string& tag) {
+  const bool serve_torm = config->peer_serve;
+  spec.serve = [sc, serve_torm](net::Connection& conn, server::SessionLink& link,
+                                const std::string& tag) {
     server::RemoteDelivery delivery(link);
+    server::RemoteTorm torm(link);
+    mail::TormService* torm_service = serve_torm ? &torm : nullptr;
     smtp::SessionConfig c = sc;
     c.log_tag = tag;
 #ifdef ONIONMAIL_TEST_HOOKS
     server::TestHookConnection hooked(conn);
-    smtp::Session(hooked, delivery, c).Run();
+    smtp::Session(hooked, delivery, c, torm_service).Run();
 #else
-    smtp::Session(conn, delivery, c).Run();
+    smtp::Session(conn, delivery, c, torm_service).Run();
 #endif
   };
   const int rc = server::RunFrontEnd(args, *config, std::move(spec));

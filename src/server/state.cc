@@ -12,18 +12,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 
 #include "ctl/tls_cert.h"
 #include "hsm/key_store.h"
+#include "hsm/master_keyed_store.h"
 #include "hsm/token.h"
 #include "hsm/token_key_store.h"
 #include "keys/local_key_service.h"
 #include "mail/local_backend.h"
 #include "net/remote_key.h"
+#include "server/sealed_services.h"
 #include "store/mailbox_store.h"
+#include "unseal/enrolment_record.h"
 
 namespace onionmail::server {
 
@@ -86,28 +90,83 @@ Result<PkeyPtr> TokenServerKey(const std::shared_ptr<hsm::Token>& token) {
   return PkeyPtr(*key, EVP_PKEY_free);
 }
 
+// A non-owning KeyStore that forwards to the device store (which the state
+// owns), so the user services can own "their" store, with or without the
+// master key mixed in.
+class DeviceRef : public hsm::KeyStore {
+ public:
+  explicit DeviceRef(hsm::KeyStore& device) : d_(device) {}
+  std::string_view backend_name() const override { return d_.backend_name(); }
+  Result<std::array<uint8_t, 32>> KeyedHash(std::string_view purpose,
+                                            std::span<const uint8_t> data) override {
+    return d_.KeyedHash(purpose, data);
+  }
+  Result<std::vector<uint8_t>> SealRecord(std::span<const uint8_t> plaintext,
+                                          std::span<const uint8_t> aad) override {
+    return d_.SealRecord(plaintext, aad);
+  }
+  Result<SecretBytes> OpenRecord(std::span<const uint8_t> sealed,
+                                 std::span<const uint8_t> aad) override {
+    return d_.OpenRecord(sealed, aad);
+  }
+  Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> salt) override {
+    return d_.InboxWrapSecret(salt);
+  }
+  Result<void> Probe() override { return d_.Probe(); }
+  uint64_t device_operations() const override { return d_.device_operations(); }
+
+ private:
+  hsm::KeyStore& d_;
+};
+
+// The user services of an unsealed (or never enrolled) state. Built once,
+// never destroyed while the state lives (sessions hold references).
+struct UserServices {
+  std::unique_ptr<hsm::KeyStore> key_store;
+  std::unique_ptr<keys::LocalKeyService> key_service;
+  std::unique_ptr<mail::LocalBackend> backend;
+};
+
 class LocalState : public State {
  public:
   LocalState(config::Config config, std::shared_ptr<hsm::Token> token,
-             std::unique_ptr<hsm::KeyStore> key_store)
-      : config_(std::move(config)), token_(std::move(token)), key_store_(std::move(key_store)) {
-    keys::LocalKeyService::Options options;
-    options.state_dir = config_.state_dir;
-    options.kdf = KdfParams(config_);
-    options.rsa_bits = static_cast<int>(config_.rsa_bits);
-    options.smtp_auth_cache_ttl = std::chrono::seconds(config_.smtp_auth_cache_seconds);
-    options.max_concurrent_kdf = config_.kdf_max_concurrent;
-    key_service_ = std::make_unique<keys::LocalKeyService>(*key_store_, options);
+             std::unique_ptr<hsm::KeyStore> key_store, bool enrolled)
+      : config_(std::move(config)),
+        token_(std::move(token)),
+        key_store_(std::move(key_store)),
+        enrolled_(enrolled) {
     mailbox_store_ = std::make_unique<store::MailboxStore>(config_.state_dir);
-    backend_ = std::make_unique<mail::LocalBackend>(*key_service_, *mailbox_store_);
+    if (!enrolled_) Activate(std::make_unique<DeviceRef>(*key_store_));
   }
 
   const config::Config& config() const override { return config_; }
   std::string_view key_store_backend() const override { return key_store_->backend_name(); }
   uint64_t device_operations() const override { return key_store_->device_operations(); }
-  keys::KeyService& keys() override { return *key_service_; }
-  mail::DeliveryBackend& delivery() override { return *backend_; }
-  mail::MailboxBackend& mailboxes() override { return *backend_; }
+  keys::KeyService& keys() override {
+    UserServices* s = active_.load(std::memory_order_acquire);
+    return s != nullptr ? static_cast<keys::KeyService&>(*s->key_service) : sealed_keys_;
+  }
+  mail::DeliveryBackend& delivery() override {
+    UserServices* s = active_.load(std::memory_order_acquire);
+    return s != nullptr ? static_cast<mail::DeliveryBackend&>(*s->backend) : sealed_backend_;
+  }
+  mail::MailboxBackend& mailboxes() override {
+    UserServices* s = active_.load(std::memory_order_acquire);
+    return s != nullptr ? static_cast<mail::MailboxBackend&>(*s->backend) : sealed_backend_;
+  }
+  bool enrolled() const override { return enrolled_; }
+  bool sealed() const override { return active_.load(std::memory_order_acquire) == nullptr; }
+  hsm::KeyStore& device_keys() override { return *key_store_; }
+  Result<void> Unseal(const SecretBytes& master_key) override {
+    std::lock_guard<std::mutex> lock(unseal_mu_);
+    if (!enrolled_) return MakeError(ErrorCode::kFailedPrecondition, "no unseal enrolment");
+    if (!sealed()) return MakeError(ErrorCode::kFailedPrecondition, "already unsealed");
+    auto keyed = hsm::MasterKeyedStore::Create(std::make_unique<DeviceRef>(*key_store_),
+                                               master_key);
+    if (!keyed.ok()) return keyed.error();
+    Activate(std::move(*keyed));
+    return Ok();
+  }
   Result<size_t> SweepExpired() override {
     return mailbox_store_->SweepExpired(std::chrono::hours(24) * config_.retention_days);
   }
@@ -149,12 +208,31 @@ class LocalState : public State {
  private:
   config::Config config_;
   std::shared_ptr<hsm::Token> token_;  // null for the file backend
-  std::unique_ptr<hsm::KeyStore> key_store_;
-  std::unique_ptr<keys::LocalKeyService> key_service_;
+  std::unique_ptr<hsm::KeyStore> key_store_;  // the device alone
+  const bool enrolled_;
   std::unique_ptr<store::MailboxStore> mailbox_store_;
-  std::unique_ptr<mail::LocalBackend> backend_;
+  SealedKeyService sealed_keys_;
+  SealedBackend sealed_backend_;
+  std::mutex unseal_mu_;
+  std::unique_ptr<UserServices> services_;  // set once (Activate)
+  std::atomic<UserServices*> active_{nullptr};
   std::mutex file_key_mu_;
   PkeyPtr file_key_{nullptr, EVP_PKEY_free};  // file backend: TLS key, loaded once
+
+  void Activate(std::unique_ptr<hsm::KeyStore> store) {
+    keys::LocalKeyService::Options options;
+    options.state_dir = config_.state_dir;
+    options.kdf = KdfParams(config_);
+    options.rsa_bits = static_cast<int>(config_.rsa_bits);
+    options.smtp_auth_cache_ttl = std::chrono::seconds(config_.smtp_auth_cache_seconds);
+    options.max_concurrent_kdf = config_.kdf_max_concurrent;
+    auto s = std::make_unique<UserServices>();
+    s->key_store = std::move(store);
+    s->key_service = std::make_unique<keys::LocalKeyService>(*s->key_store, options);
+    s->backend = std::make_unique<mail::LocalBackend>(*s->key_service, *mailbox_store_);
+    services_ = std::move(s);
+    active_.store(services_.get(), std::memory_order_release);
+  }
 
   Result<EVP_PKEY*> FileTlsKey() {
     std::lock_guard<std::mutex> lock(file_key_mu_);
@@ -221,8 +299,9 @@ Result<std::unique_ptr<State>> State::Open(const config::Config& config) {
   if (!key_store.ok()) {
     return MakeError(key_store.error().code, "server key store: " + key_store.error().message);
   }
-  return std::unique_ptr<State>(
-      std::make_unique<LocalState>(config, std::move(token), std::move(*key_store)));
+  const bool enrolled = ::access(unseal::EnrolmentPath(config.state_dir).c_str(), F_OK) == 0;
+  return std::unique_ptr<State>(std::make_unique<LocalState>(config, std::move(token),
+                                                             std::move(*key_store), enrolled));
 }
 
 }  // namespace onionmail::server

@@ -8,6 +8,17 @@
 // that picks the key-store backend ([keys] backend = file | pkcs11 | tpm2):
 // for the hardware backends, InitState() creates the keys inside the token
 // (Provision) and signs the certificate with the token's RSA key.
+//
+// Master key (docs/PROTOCOL.md, "Boot"): a state directory with an unseal
+// enrolment (<state>/unseal/enrolment, src/unseal/master_key.h) opens
+// *sealed*: keys(), delivery() and mailboxes() answer ErrorCode::kSealed
+// (server/sealed_services.h) until Unseal() is given the master key; from
+// then on every user operation goes through the device key store mixed with
+// the master key (hsm::MasterKeyedStore), atomically for all threads.
+// Without an enrolment the device key store is used alone (disk + device
+// suffice), as before issue 5. device_keys() is always the device alone: the
+// peer-side partner records and the enrolment record are sealed with it, so
+// a sealed server can still answer its peers.
 #pragma once
 
 #include <cstddef>
@@ -17,7 +28,9 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "base/secret_bytes.h"
 #include "config/config.h"
+#include "hsm/key_store.h"
 #include "keys/key_service.h"
 #include "mail/backend.h"
 #include "net/tls_context.h"
@@ -47,6 +60,16 @@ class State {
   // the PEM key held in this process only.
   virtual Result<std::vector<uint8_t>> TlsPublicKey() = 0;
   virtual Result<std::vector<uint8_t>> TlsPrivateRaw(std::span<const uint8_t> block) = 0;
+  // True when the state has an unseal enrolment (it opened sealed).
+  virtual bool enrolled() const = 0;
+  // True while an enrolled server has not been given its master key.
+  virtual bool sealed() const = 0;
+  // Activates the user services under `master_key` (32 bytes). Checks
+  // nothing about M itself (the Unsealer checked the commitment):
+  // kFailedPrecondition when not enrolled or already unsealed.
+  virtual Result<void> Unseal(const SecretBytes& master_key) = 0;
+  // The device key store alone (no master key).
+  virtual hsm::KeyStore& device_keys() = 0;
   // Removes messages older than the retention period; returns how many.
   virtual Result<size_t> SweepExpired() = 0;
 };

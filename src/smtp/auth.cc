@@ -10,15 +10,6 @@ namespace {
 
 constexpr size_t kMaxField = 255;  // RFC 4616 limit for authcid and passwd
 
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 // Wipes a temporary string that held credentials, then empties it.
 void Wipe(std::string& s) {
   WipeMemory(s.data(), s.size());
@@ -97,40 +88,6 @@ Result<std::optional<AuthOutcome>> GetResponse(net::Connection& conn,
 }
 
 }  // namespace
-
-Result<SecretBytes> DecodeBase64(std::string_view in) {
-  if (in.size() % 4 != 0) return MakeError(ErrorCode::kInvalidArgument, "base64 length");
-  size_t pad = 0;
-  if (!in.empty() && in.back() == '=') pad = (in.size() >= 2 && in[in.size() - 2] == '=') ? 2 : 1;
-  SecretBytes out(in.size() / 4 * 3);
-  auto bytes = out.Reveal(SecretAccess::Grant());
-  size_t n = 0;
-  for (size_t i = 0; i < in.size(); i += 4) {
-    bool last = i + 4 == in.size();
-    size_t data_chars = (last ? 4 - pad : 4);
-    uint32_t group = 0;
-    for (size_t j = 0; j < 4; ++j) {
-      int v = 0;
-      if (j < data_chars) {
-        v = Base64Value(in[i + j]);
-        if (v < 0) return MakeError(ErrorCode::kInvalidArgument, "base64 character");
-      }
-      group = (group << 6) | static_cast<uint32_t>(v);
-    }
-    if (last && pad == 2 && (group & 0xFFFF) != 0) {
-      return MakeError(ErrorCode::kInvalidArgument, "base64 not canonical");
-    }
-    if (last && pad == 1 && (group & 0xFF) != 0) {
-      return MakeError(ErrorCode::kInvalidArgument, "base64 not canonical");
-    }
-    bytes[n++] = static_cast<uint8_t>(group >> 16);
-    if (data_chars > 2) bytes[n++] = static_cast<uint8_t>(group >> 8);
-    if (data_chars > 3) bytes[n++] = static_cast<uint8_t>(group);
-    group = 0;
-  }
-  out.Truncate(n);
-  return out;
-}
 
 Result<Credentials> ParsePlainMessage(const SecretBytes& message, std::string_view own_domain) {
   std::string_view m = message.RevealString(SecretAccess::Grant());

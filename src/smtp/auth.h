@@ -1,9 +1,7 @@
 // SMTP AUTH (RFC 4954) with the PLAIN (RFC 4616) and LOGIN mechanisms.
 //
 // Contract:
-//  - DecodeBase64() is strict RFC 4648: alphabet only, length a multiple of 4,
-//    padding only at the end, canonical (unused bits zero), no whitespace.
-//    The decoded bytes go straight into SecretBytes.
+//  - Credentials are base64 as smtp/base64.h decodes it (strict, canonical).
 //  - RunAuthExchange() handles one AUTH command after the session has checked
 //    state (TLS, EHLO, not authenticated, no transaction). It sends the 334
 //    challenges itself, reads continuation lines with max_line, calls
@@ -25,11 +23,10 @@
 #include "base/result.h"
 #include "base/secret_bytes.h"
 #include "net/connection.h"
+#include "smtp/base64.h"
 #include "smtp/reply.h"
 
 namespace onionmail::smtp {
-
-Result<SecretBytes> DecodeBase64(std::string_view in);
 
 struct Credentials {
   std::string user;

@@ -40,6 +40,7 @@ enum class Verb {
   kHelp,
   kStartTls,
   kAuth,
+  kTorm,  // peer protocol (docs/PROTOCOL.md); only if the session serves it
   kUnknown,
 };
 

@@ -1,5 +1,8 @@
 #include "smtp/reply.h"
 
+#include <string>
+#include <vector>
+
 namespace onionmail::smtp {
 namespace {
 
@@ -92,6 +95,8 @@ Entry Lookup(Reply reply) {
     case Reply::kBareLineEnding:
       return {521, "5.5.2", false,
               "Error: bare LF/CR not allowed, lines must end with CRLF; closing connection"};
+    case Reply::kSealed:
+      return {451, "4.3.0", false, "Server sealed, waiting for its peers; try again later"};
     case Reply::kTlsRequired:
       return {530, "5.7.0", false, "Must issue a STARTTLS command first"};
     case Reply::kAuthRequired:
@@ -139,8 +144,9 @@ std::string FormatReply(Reply reply, std::string_view hostname) {
   return out;
 }
 
-std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, bool tls_active) {
-  std::string lines[] = {
+std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, bool tls_active,
+                      bool torm_offered) {
+  std::vector<std::string> lines = {
       std::string(hostname),
       "PIPELINING",
       "SIZE " + std::to_string(max_message_bytes),
@@ -148,14 +154,38 @@ std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, boo
       "ENHANCEDSTATUSCODES",
       tls_active ? "AUTH PLAIN LOGIN" : "STARTTLS",
   };
+  if (tls_active && torm_offered) lines.emplace_back("TORM");
   std::string out;
-  constexpr size_t kCount = sizeof(lines) / sizeof(lines[0]);
-  for (size_t i = 0; i < kCount; ++i) {
-    out += (i + 1 == kCount) ? "250 " : "250-";
+  for (size_t i = 0; i < lines.size(); ++i) {
+    out += (i + 1 == lines.size()) ? "250 " : "250-";
     out += lines[i];
     out += "\r\n";
   }
   return out;
+}
+
+std::string FormatTormReply(mail::TormOutcome outcome, std::string_view payload_base64) {
+  using mail::TormOutcome;
+  if (outcome == TormOutcome::kOk) return "250 2.0.0 " + std::string(payload_base64) + "\r\n";
+  const char* prefix = "554 5.7.1";
+  switch (outcome) {
+    case TormOutcome::kRateLimited:
+      prefix = "450 4.7.1";
+      break;
+    case TormOutcome::kTemporary:
+      prefix = "451 4.3.0";
+      break;
+    case TormOutcome::kBadRequest:
+      prefix = "501 5.5.4";
+      break;
+    case TormOutcome::kNotOffered:
+      prefix = "502 5.5.1";
+      break;
+    default:
+      break;
+  }
+  return std::string(prefix) + " TORM refused: " + std::string(mail::TormOutcomeKeyword(outcome)) +
+         "\r\n";
 }
 
 }  // namespace onionmail::smtp

@@ -8,12 +8,20 @@
 //    as naming the host get `hostname` inserted; no reply text ever contains
 //    a user address, an AUTH argument or message content.
 //  - EhloReply() builds the multi-line EHLO answer; the extension list depends
-//    only on whether TLS is active (STARTTLS before it, AUTH after it).
+//    only on whether TLS is active (STARTTLS before it, AUTH after it) and,
+//    inside TLS, whether this server serves TORM (docs/PROTOCOL.md).
+//  - FormatTormReply() is the answer to a TORM command: `250 2.0.0 <base64>`
+//    on success, otherwise `<code> <enhanced> TORM refused: <keyword>` with
+//    the fixed keyword of mail::TormOutcomeKeyword(): 450 4.7.1 rate limited,
+//    451 4.3.0 temporary, 501 5.5.4 bad request, 502 5.5.1 not offered,
+//    554 5.7.1 every other refusal.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "mail/torm.h"
 
 namespace onionmail::smtp {
 
@@ -36,6 +44,7 @@ enum class Reply {
   kTimeout,                // 421 4.4.2 <host>
   kTooManyAuthFailures,    // 421 4.7.0 <host>
   kLocalError,             // 451 4.3.0
+  kSealed,                 // 451 4.3.0 server sealed (master key not unsealed yet)
   kTooManyRecipients,      // 452 4.5.3
   kAuthTemporaryFailure,   // 454 4.7.0
   kUnknownCommand,         // 500 5.5.1
@@ -75,6 +84,10 @@ int ReplyCode(Reply reply);
 std::string FormatReply(Reply reply, std::string_view hostname);
 
 // The multi-line 250 answer to EHLO.
-std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, bool tls_active);
+std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, bool tls_active,
+                      bool torm_offered = false);
+
+// The answer to a TORM command (payload_base64 only with TormOutcome::kOk).
+std::string FormatTormReply(mail::TormOutcome outcome, std::string_view payload_base64);
 
 }  // namespace onionmail::smtp

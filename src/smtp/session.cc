@@ -11,6 +11,7 @@
 #include "base/secret_bytes.h"
 #include "smtp/address.h"
 #include "smtp/auth.h"
+#include "smtp/base64.h"
 #include "smtp/data_reader.h"
 
 namespace onionmail::smtp {
@@ -50,6 +51,15 @@ std::string Rfc5322DateUtc(std::time_t now) {
   return buf;
 }
 
+struct TormVerbName {
+  std::string_view name;
+  mail::TormVerb verb;
+};
+constexpr TormVerbName kTormVerbs[] = {{"PUSH", mail::TormVerb::kPush},
+                                       {"DERK", mail::TormVerb::kDerk},
+                                       {"STAT", mail::TormVerb::kStat},
+                                       {"KCTL", mail::TormVerb::kKctl}};
+
 Result<void> AppendString(mail::MessageWriter& writer, const std::string& text) {
   return writer.Append(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
@@ -57,8 +67,9 @@ Result<void> AppendString(mail::MessageWriter& writer, const std::string& text) 
 
 }  // namespace
 
-Session::Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config)
-    : conn_(conn), backend_(backend), config_(config) {}
+Session::Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config,
+                 mail::TormService* torm)
+    : conn_(conn), backend_(backend), torm_(torm), config_(config) {}
 
 void Session::Log(bool warning, const std::string& message) const {
   std::string line = "[" + config_.log_tag + "] " + message;
@@ -142,6 +153,9 @@ Result<Session::Next> Session::Dispatch(const Command& cmd) {
       return DoRcpt(cmd);
     case Verb::kData:
       return DoData(cmd);
+    case Verb::kTorm:
+      if (torm_ == nullptr) return Send(Reply::kUnknownCommand);
+      return DoTorm(cmd);
     case Verb::kRset:
       if (!cmd.arg.empty()) return Send(Reply::kSyntaxError);
       ResetTransaction();
@@ -171,7 +185,8 @@ Result<Session::Next> Session::DoHello(const Command& cmd, bool extended) {
   greeted_ = true;
   if (!extended) return Send(Reply::kHelo);
   ONIONMAIL_RETURN_IF_ERROR(
-      conn_.Write(EhloReply(config_.hostname, config_.max_message_bytes, conn_.IsTls())));
+      conn_.Write(EhloReply(config_.hostname, config_.max_message_bytes, conn_.IsTls(),
+                            torm_ != nullptr && conn_.TlsExporterBinding().ok())));
   return Next::kContinue;
 }
 
@@ -281,8 +296,11 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
   if (recipients_.size() >= config_.max_recipients) return Send(Reply::kTooManyRecipients);
   auto checked = backend_.CheckRecipient(local);
   if (!checked.ok()) {
-    return Send(checked.error().code == ErrorCode::kNotFound ? Reply::kUserUnknown
-                                                             : Reply::kLocalError);
+    switch (checked.error().code) {
+      case ErrorCode::kNotFound: return Send(Reply::kUserUnknown);
+      case ErrorCode::kSealed: return Send(Reply::kSealed);
+      default: return Send(Reply::kLocalError);
+    }
   }
   recipients_.push_back(std::move(local));
   return Send(Reply::kRecipientOk);
@@ -353,6 +371,37 @@ Result<Session::Next> Session::DoData(const Command& cmd) {
   }
   writer.reset();
   return Send(reply);
+}
+
+Result<Session::Next> Session::DoTorm(const Command& cmd) {
+  if (!greeted_) return Send(Reply::kNeedHelo);
+  if (in_transaction_) return Send(Reply::kBadSequence);
+  auto reply = [this](mail::TormOutcome outcome, std::string_view verb,
+                      std::string_view payload) -> Result<Next> {
+    Log(outcome != mail::TormOutcome::kOk,
+        "TORM " + std::string(verb) + ": " + std::string(mail::TormOutcomeKeyword(outcome)));
+    ONIONMAIL_RETURN_IF_ERROR(conn_.Write(FormatTormReply(outcome, payload)));
+    return Next::kContinue;
+  };
+  auto binding = conn_.TlsExporterBinding();
+  if (!binding.ok()) return reply(mail::TormOutcome::kNotOffered, "-", "");
+  size_t space = cmd.arg.find(' ');
+  std::string_view word = cmd.arg.substr(0, space);
+  const TormVerbName* verb = nullptr;
+  for (const TormVerbName& v : kTormVerbs) {
+    if (word.size() == v.name.size() && EqualsIgnoreCase(word, v.name)) verb = &v;
+  }
+  if (verb == nullptr || space == std::string_view::npos) {
+    return reply(mail::TormOutcome::kBadRequest, "-", "");
+  }
+  auto blob = DecodeBase64(cmd.arg.substr(space + 1));
+  if (!blob.ok() || blob->empty() || blob->size() > mail::kMaxTormBlobBytes) {
+    return reply(mail::TormOutcome::kBadRequest, verb->name, "");
+  }
+  auto answer = torm_->Handle(verb->verb, *binding, blob->Reveal(SecretAccess::Grant()));
+  if (!answer.ok()) return reply(mail::TormOutcome::kTemporary, verb->name, "");
+  if (answer->outcome != mail::TormOutcome::kOk) return reply(answer->outcome, verb->name, "");
+  return reply(mail::TormOutcome::kOk, verb->name, EncodeBase64(answer->reply));
 }
 
 }  // namespace onionmail::smtp

@@ -18,8 +18,14 @@
 //    the message exactly as sent, dot-unstuffed, with CRLF line endings.
 //  - Run() returns after QUIT, a fatal protocol error, a connection error or
 //    a timeout (on which 421 4.4.2 is attempted). It never throws.
-//  - Logs one line per accepted message and per failed AUTH, tagged with
-//    log_tag, never with addresses, user names, credentials or content.
+//  - TORM (docs/PROTOCOL.md, "TORM over SMTP") is served only when a
+//    mail::TormService is given: after EHLO inside TLS 1.3, outside a mail
+//    transaction, `TORM <PUSH|DERK|STAT|KCTL> <base64>`; the blob and the
+//    connection's RFC 9266 channel binding go to the service, whose answer is
+//    sent with FormatTormReply(). Without a service TORM is an unknown command.
+//  - Logs one line per accepted message, per failed AUTH and per TORM
+//    command (verb and outcome keyword), tagged with log_tag, never with
+//    addresses, user names, credentials, content or peer identities.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +36,7 @@
 
 #include "base/result.h"
 #include "mail/backend.h"
+#include "mail/torm.h"
 #include "net/connection.h"
 #include "smtp/command.h"
 #include "smtp/reply.h"
@@ -41,7 +48,7 @@ struct SessionConfig {
   std::string hostname;  // name in the greeting/EHLO (usually == domain)
   uint64_t max_message_bytes = 25 * 1024 * 1024;
   size_t max_recipients = 100;
-  size_t max_command_line = 4096;        // bytes, without CRLF (AUTH lines need room)
+  size_t max_command_line = 24576;  // bytes, without CRLF (TORM PUSH: 22 KiB of base64)
   size_t max_text_line = 65536;          // bytes per DATA line
   std::string log_tag;                   // connection id for log lines
   unsigned auth_failure_delay_ms = 300;  // sleep after a failed AUTH
@@ -50,7 +57,9 @@ struct SessionConfig {
 
 class Session {
  public:
-  Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config);
+  // `torm` may be null (TORM not served); it must outlive the session.
+  Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config,
+          mail::TormService* torm = nullptr);
 
   // Serves the connection until QUIT, a fatal error or a timeout.
   void Run();
@@ -66,6 +75,7 @@ class Session {
   Result<Next> DoMail(const Command& cmd);
   Result<Next> DoRcpt(const Command& cmd);
   Result<Next> DoData(const Command& cmd);
+  Result<Next> DoTorm(const Command& cmd);
 
   Result<Next> Send(Reply reply);
   void ResetTransaction();
@@ -75,6 +85,7 @@ class Session {
 
   net::Connection& conn_;
   mail::DeliveryBackend& backend_;
+  mail::TormService* const torm_;
   const SessionConfig config_;
 
   bool greeted_ = false;                  // EHLO/HELO seen (since TLS start)

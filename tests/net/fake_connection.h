@@ -7,6 +7,8 @@
 // which is how tests simulate a dropped connection.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -67,6 +69,14 @@ class FakeConnection : public Connection {
   bool IsTls() const override { return tls_; }
   size_t Buffered() const override { return in_.size() - pos_; }
   void WipeBuffers() override {}
+  // The fake's "TLS 1.3 exporter" value: fixed per connection, settable; with
+  // set_tls13(false) it behaves like a TLS 1.2 session (no binding).
+  void set_binding(const std::array<uint8_t, 32>& binding) { binding_ = binding; }
+  void set_tls13(bool tls13) { tls13_ = tls13; }
+  Result<std::array<uint8_t, 32>> TlsExporterBinding() const override {
+    if (!tls_ || !tls13_) return MakeError(ErrorCode::kFailedPrecondition, "no TLS 1.3");
+    return binding_;
+  }
 
  private:
   std::string in_;
@@ -76,6 +86,8 @@ class FakeConnection : public Connection {
   bool tls_ = false;
   bool fail_tls_ = false;
   int tls_starts_ = 0;
+  bool tls13_ = true;
+  std::array<uint8_t, 32> binding_{0xcb};
 };
 
 }  // namespace onionmail::net

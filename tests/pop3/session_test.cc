@@ -258,6 +258,13 @@ TEST_F(Pop3SessionTest, MailboxInUseIsReportedWithInUseCode) {
             "+OK Send PASS\r\n-ERR [IN-USE] Mailbox already in use\r\n");
 }
 
+TEST_F(Pop3SessionTest, LoginWhileServerIsSealedSaysSoAsTemporary) {
+  backend_.open_error = ErrorCode::kSealed;
+  EXPECT_EQ(RunTls("USER bob\r\nPASS secret pw\r\n"),
+            "+OK Send PASS\r\n-ERR [SYS/TEMP] Server sealed: waiting for its peers to unseal the "
+            "master key, try again later\r\n");
+}
+
 TEST_F(Pop3SessionTest, BackendTroubleIsReportedAsTemporary) {
   backend_.open_error = ErrorCode::kUnavailable;
   std::string out = RunTls("USER bob\r\nPASS secret pw\r\nNOOP\r\n");

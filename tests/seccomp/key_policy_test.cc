@@ -12,8 +12,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "seccomp/policies.h"
+#include "store/durable_file.h"
 #include "tests/seccomp/test_util.h"
 
 namespace onionmail::seccomp {
@@ -132,6 +134,23 @@ TEST(KeyRolePolicyTest, OpenAndReadAFileWork) {
 TEST(KeyRolePolicyTest, WriteFsyncRenameAndListAFileWork) {
   std::string dir;
   OM_EXPECT_WORKS_AFTER(dir = MakeTempDir(), KeyNoTcp(), ReadWriteFsyncRename(dir));
+}
+
+// The store's real durable writes (partner records, the unseal status,
+// records): publish with link() (no replace) and replace with a second link
+// to shred the old version. A missing link/linkat killed the key role at the
+// first TORM PUSH (found by tests/integration/test_unseal_ctl.py).
+void DurableWrites(const std::string& dir) {
+  const std::vector<uint8_t> one = {1, 2, 3}, two = {4, 5};
+  OM_REQUIRE(store::WriteFileDurably(dir, dir + "/published", one, /*replace=*/false).ok());
+  OM_REQUIRE(store::WriteFileDurably(dir, dir + "/published", one, false).error().code ==
+             ErrorCode::kAlreadyExists);
+  OM_REQUIRE(store::WriteFileDurably(dir, dir + "/published", two, /*replace=*/true).ok());
+}
+
+TEST(KeyRolePolicyTest, DurableWritesWithAndWithoutReplaceWork) {
+  std::string dir;
+  OM_EXPECT_WORKS_AFTER(dir = MakeTempDir(), KeyNoTcp(), DurableWrites(dir));
 }
 
 TEST(KeyRolePolicyTest, ReadOnlyExecutableMappingWorksForPkcs11Modules) {

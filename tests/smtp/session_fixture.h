@@ -49,6 +49,8 @@ class SessionTest : public ::testing::Test {
  protected:
   static constexpr int kTlsPreamble = 4;  // greeting, EHLO, 220 TLS, EHLO
 
+  mail::TormService* torm = nullptr;  // TORM served only when set
+
   SessionTest() {
     cfg.domain = "example.onion";
     cfg.hostname = "mx.example.onion";
@@ -63,7 +65,7 @@ class SessionTest : public ::testing::Test {
   void Run(const std::string& plain, const std::string& tls = "") {
     conn.Feed(plain);
     conn.FeedAfterTls(tls);
-    Session(conn, backend, cfg).Run();
+    Session(conn, backend, cfg, torm).Run();
     replies = SplitReplies(conn.Output());
   }
 

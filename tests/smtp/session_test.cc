@@ -157,6 +157,13 @@ TEST_F(SessionTest, RcptCheckTemporaryFailureIs451) {
   EXPECT_EQ(replies[5].substr(0, 10), "451 4.3.0 ");
 }
 
+TEST_F(SessionTest, RcptWhileServerIsSealedIs451SayingSo) {
+  backend.check_error = ErrorCode::kSealed;
+  RunTls("MAIL FROM:<x@remote.onion>\r\nRCPT TO:<bob@example.onion>\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 451));
+  EXPECT_EQ(replies[5], "451 4.3.0 Server sealed, waiting for its peers; try again later\r\n");
+}
+
 TEST_F(SessionTest, RecipientIsMatchedCaseInsensitivelyAndLowerCased) {
   RunTls("MAIL FROM:<x@remote.onion>\r\nRCPT TO:<BoB@Example.ONION>\r\n");
   EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 250));

@@ -1,0 +1,82 @@
+// UnsealService: the key role's side of the master-key unseal at boot and of
+// KCTL forwarding (docs/PROTOCOL.md, "Boot"). The peer role (onionmail-peer,
+// src/server/peer_role.h) makes the connections; everything secret stays
+// here: the enrolment (unseal::Unsealer), the blinding scalars, the server
+// key that signs each DERK for the connection's channel binding, and the
+// master key, which goes straight into State::Unseal().
+//
+// Contract:
+//  - Plan(): enrolled/sealed flags and the peers still worth asking (not yet
+//    answered, not known to answer wrongly). Empty when unsealed.
+//  - Prepare(): a fresh X = C_i + e*G for that peer (Unsealer::BeginPeer),
+//    signed together with the channel binding; kFailedPrecondition when not
+//    sealed, kInvalidArgument for an unknown index.
+//  - Report(): a DERK reply is unblinded and its share checked (a wrong one
+//    is kDataLoss, reported, that peer is not asked again this boot); a
+//    refusal or a transport failure is recorded with its keyword / detail.
+//    With t shares the master key is combined, checked against the
+//    commitment and handed to State::Unseal(); it never leaves the process.
+//  - Every change rewrites <state>/unseal/status (text, 0600, no secret and
+//    no peer address: sealed or not, t, n, shares held, each peer's index,
+//    state and last error), which `onionmailctl status` prints.
+//  - Forwards: EnqueueForward() (from TormHandler) queues a KCTL certificate
+//    for each of a partner's other peers (at most kMaxQueuedForwards; the
+//    oldest are dropped with a warning); PollForwards() hands each out once.
+//  - ServePeer() answers the peer role's requests on its control channel
+//    until it closes (kUnavailable) or sends anything unexpected
+//    (kInvalidArgument: the caller exits, the supervisor restarts both).
+//  - Thread-safe.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ipc/channel.h"
+#include "ipc/messages.h"
+#include "server/state.h"
+#include "unseal/master_key.h"
+#include "unseal/torm_wire.h"
+
+namespace onionmail::server {
+
+// Signs a TORM request body with the server key for a channel binding and
+// returns the encoded signed request (unseal/torm_wire.h).
+using RequestSigner = std::function<Result<std::vector<uint8_t>>(
+    unseal::Verb verb, const mail::ChannelBinding& binding, std::span<const uint8_t> body)>;
+
+inline constexpr size_t kMaxQueuedForwards = 256;
+
+class UnsealService {
+ public:
+  // `unsealer` is null when the state has no enrolment. `state` must outlive.
+  UnsealService(State& state, std::unique_ptr<unseal::Unsealer> unsealer, RequestSigner signer);
+
+  ipc::UnsealPlan Plan();
+  ipc::DerkPrepareReply Prepare(const ipc::DerkPrepareRequest& request);
+  ipc::UnsealProgress Report(const ipc::DerkResultRequest& request);
+
+  void EnqueueForward(const std::vector<uint8_t>& certificate,
+                      const std::vector<unseal::ForwardPeer>& peers);
+  ipc::ForwardList PollForwards();
+
+  Result<void> ServePeer(ipc::Channel channel);
+
+  // The text of <state>/unseal/status (also used by tests).
+  std::string StatusText();
+
+ private:
+  void WriteStatus();  // mu_ not held
+
+  State& state_;
+  std::unique_ptr<unseal::Unsealer> unsealer_;
+  RequestSigner signer_;
+  std::mutex mu_;  // forwards_ and the status file
+  std::deque<ipc::ForwardItem> forwards_;
+};
+
+}  // namespace onionmail::server

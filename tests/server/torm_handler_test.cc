@@ -1,0 +1,342 @@
+// TormHandler (the key role's TORM service) over a real PartnerStore (file key
+// store in a temp dir), real RSA-PSS signed requests bound to a channel
+// binding, real ECMR maths and real Ed25519 KCTL certificates.
+#include "server/torm_handler.h"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hsm/key_store.h"
+#include "tests/store/test_util.h"
+#include "unseal/ecmr.h"
+#include "unseal/kctl.h"
+#include "unseal/torm_wire.h"
+
+namespace onionmail::server {
+namespace {
+
+using mail::TormOutcome;
+using mail::TormVerb;
+using onionmail::testing::TempDir;
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+Pkey NewRsa(int bits) {
+  Pkey k(EVP_RSA_gen(static_cast<unsigned>(bits)));
+  EXPECT_NE(k, nullptr);
+  return k;
+}
+
+std::vector<uint8_t> Spki(EVP_PKEY* k) {
+  unsigned char* der = nullptr;
+  int n = i2d_PUBKEY(k, &der);
+  std::vector<uint8_t> out(der, der + n);
+  OPENSSL_free(der);
+  return out;
+}
+
+mail::ChannelBinding Binding(uint8_t fill) {
+  mail::ChannelBinding cb;
+  cb.fill(fill);
+  return cb;
+}
+
+constexpr uint64_t kNow = 1767225600;  // 2026-01-01
+
+class TormHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto keys = hsm::CreateFileKeyStore(dir_.path() + "/server.key");
+    ASSERT_TRUE(keys.ok()) << keys.error().message;
+    keys_ = std::move(*keys);
+    unseal::PartnerStoreOptions options;
+    options.clock = [this] { return now_; };
+    options.rate_limit_answers = 3;
+    auto store = unseal::PartnerStore::Open(dir_.path() + "/partners", *keys_, options);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    store_ = std::move(*store);
+    handler_ = std::make_unique<TormHandler>(
+        *store_, [this](std::vector<uint8_t> cert, std::vector<unseal::ForwardPeer> peers) {
+          forwarded_.push_back({std::move(cert), std::move(peers)});
+        });
+    server_key_ = NewRsa(2048);
+    auto kctl = unseal::GenerateKctlKey();
+    ASSERT_TRUE(kctl.ok());
+    kctl_ = std::move(*kctl);
+  }
+
+  std::vector<uint8_t> Signed(EVP_PKEY* key, unseal::Verb verb, const mail::ChannelBinding& cb,
+                              const std::vector<uint8_t>& body) {
+    auto req = unseal::SignRequestWithKey(key, verb, cb, body);
+    EXPECT_TRUE(req.ok()) << req.error().message;
+    auto wire = unseal::EncodeSignedRequest(*req);
+    EXPECT_TRUE(wire.ok());
+    return *wire;
+  }
+
+  mail::TormAnswer Call(TormVerb verb, const mail::ChannelBinding& cb,
+                        const std::vector<uint8_t>& blob) {
+    auto a = handler_->Handle(verb, cb, blob);
+    EXPECT_TRUE(a.ok()) << a.error().message;
+    return a.ok() ? *a : mail::TormAnswer{TormOutcome::kTemporary, {}};
+  }
+
+  unseal::PushBody Push() {
+    unseal::PushBody body;
+    body.t = 2;
+    body.n = 3;
+    body.peer_id = "127.0.0.1:2601";
+    body.kctl_pub = kctl_.pub;
+    body.credits_requested = 5;
+    unseal::ForwardPeer other;
+    other.address = "127.0.0.1:2602";
+    other.tls_pin.fill(0x42);
+    body.forward_peers.push_back(other);
+    return body;
+  }
+
+  // Enrols server_key_ and returns S.
+  unseal::Point Enrol() {
+    auto body = unseal::EncodePushBody(Push());
+    EXPECT_TRUE(body.ok());
+    auto a = Call(TormVerb::kPush, Binding(1),
+                  Signed(server_key_.get(), unseal::Verb::kPush, Binding(1), *body));
+    EXPECT_EQ(a.outcome, TormOutcome::kOk) << mail::TormOutcomeKeyword(a.outcome);
+    auto reply = unseal::ParsePushReply(a.reply);
+    EXPECT_TRUE(reply.ok());
+    EXPECT_EQ(reply->credits_granted, 5u);
+    return reply->S;
+  }
+
+  mail::TormAnswer Derk(const unseal::Point& X, const mail::ChannelBinding& cb = Binding(2)) {
+    auto body = unseal::EncodeDerkBody(unseal::DerkBody{X});
+    EXPECT_TRUE(body.ok());
+    return Call(TormVerb::kDerk, cb, Signed(server_key_.get(), unseal::Verb::kDerk, cb, *body));
+  }
+
+  std::vector<uint8_t> Kctl(unseal::KctlAction action, uint64_t serial, uint32_t credits = 0) {
+    unseal::KctlCert cert;
+    cert.server_id = unseal::PartnerIdOf(Spki(server_key_.get()));
+    cert.action = action;
+    cert.serial = serial;
+    cert.not_before = kNow - 60;
+    cert.not_after = kNow + 3600;
+    cert.credits = credits;
+    auto signed_cert = unseal::SignKctl(kctl_.seed, cert);
+    EXPECT_TRUE(signed_cert.ok());
+    auto wire = unseal::EncodeKctl(*signed_cert);
+    EXPECT_TRUE(wire.ok());
+    return *wire;
+  }
+
+  TempDir dir_;
+  uint64_t now_ = kNow;
+  std::unique_ptr<hsm::KeyStore> keys_;
+  std::unique_ptr<unseal::PartnerStore> store_;
+  std::unique_ptr<TormHandler> handler_;
+  Pkey server_key_;
+  unseal::KctlKeyPair kctl_;
+  std::vector<std::pair<std::vector<uint8_t>, std::vector<unseal::ForwardPeer>>> forwarded_;
+};
+
+TEST_F(TormHandlerTest, PushThenDerkLetsTheServerRebuildItsKey) {
+  unseal::Point S = Enrol();
+  auto enrolment = unseal::ServerEnroll(S, "127.0.0.1:2601");
+  ASSERT_TRUE(enrolment.ok());
+  auto blinded = unseal::ServerBlind(enrolment->C, S);
+  ASSERT_TRUE(blinded.ok());
+  auto a = Derk(blinded->X);
+  ASSERT_EQ(a.outcome, TormOutcome::kOk);
+  auto reply = unseal::ParseDerkReply(a.reply);
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->credits_left, 4u);
+  EXPECT_EQ(reply->answered_total, 1u);
+  auto k = unseal::ServerUnblind(reply->Y, blinded->e, S, "127.0.0.1:2601");
+  ASSERT_TRUE(k.ok());
+  EXPECT_TRUE(k->Equals(enrolment->K));
+}
+
+TEST_F(TormHandlerTest, StatReportsTheCounters) {
+  unseal::Point S = Enrol();
+  auto blinded = unseal::ServerBlind(unseal::ServerEnroll(S, "p")->C, S);
+  ASSERT_EQ(Derk(blinded->X).outcome, TormOutcome::kOk);
+  auto a =
+      Call(TormVerb::kStat, Binding(3),
+           Signed(server_key_.get(), unseal::Verb::kStat, Binding(3), unseal::EncodeStatBody()));
+  ASSERT_EQ(a.outcome, TormOutcome::kOk);
+  auto stat = unseal::ParseStatReply(a.reply);
+  ASSERT_TRUE(stat.ok());
+  EXPECT_EQ(stat->answered_total, 1u);
+  EXPECT_EQ(stat->credits_left, 4u);
+  EXPECT_FALSE(stat->disabled);
+}
+
+TEST_F(TormHandlerTest, RequestSignedForAnotherConnectionIsABadSignature) {
+  unseal::Point S = Enrol();
+  auto blinded = unseal::ServerBlind(unseal::ServerEnroll(S, "p")->C, S);
+  auto body = unseal::EncodeDerkBody(unseal::DerkBody{blinded->X});
+  // Captured on connection 2, replayed on connection 9.
+  auto captured = Signed(server_key_.get(), unseal::Verb::kDerk, Binding(2), *body);
+  EXPECT_EQ(Call(TormVerb::kDerk, Binding(9), captured).outcome, TormOutcome::kBadSignature);
+  EXPECT_EQ(Call(TormVerb::kDerk, Binding(2), captured).outcome, TormOutcome::kOk);
+}
+
+TEST_F(TormHandlerTest, RequestSignedByAnotherKeyIsAnUnknownPartner) {
+  unseal::Point S = Enrol();
+  Pkey stranger = NewRsa(2048);
+  auto body = unseal::EncodeDerkBody(unseal::DerkBody{S});
+  auto a = Call(TormVerb::kDerk, Binding(2),
+                Signed(stranger.get(), unseal::Verb::kDerk, Binding(2), *body));
+  EXPECT_EQ(a.outcome, TormOutcome::kUnknownPartner);
+}
+
+TEST_F(TormHandlerTest, ForgedSignatureIsRefusedAndCostsNoCredit) {
+  unseal::Point S = Enrol();
+  auto body = unseal::EncodeDerkBody(unseal::DerkBody{S});
+  auto req = unseal::SignRequestWithKey(server_key_.get(), unseal::Verb::kDerk, Binding(2), *body);
+  ASSERT_TRUE(req.ok());
+  req->signature[10] ^= 1;
+  auto wire = unseal::EncodeSignedRequest(*req);
+  EXPECT_EQ(Call(TormVerb::kDerk, Binding(2), *wire).outcome, TormOutcome::kBadSignature);
+  auto list = store_->List();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].answered_total, 0u);
+  EXPECT_EQ((*list)[0].credits_left, 5u);
+}
+
+// Signs like a server would, with any key (SignRequestWithKey itself refuses
+// keys under 2048 bits, so a small-key request has to be made by hand).
+std::vector<uint8_t> PssSign(EVP_PKEY* key, const std::vector<uint8_t>& input) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_PKEY_CTX* pctx = nullptr;
+  std::vector<uint8_t> sig(static_cast<size_t>(EVP_PKEY_get_size(key)));
+  size_t len = sig.size();
+  bool ok = ctx != nullptr && EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), nullptr, key) == 1 &&
+            EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1 &&
+            EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1 &&
+            EVP_DigestSign(ctx, sig.data(), &len, input.data(), input.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  EXPECT_TRUE(ok);
+  sig.resize(len);
+  return sig;
+}
+
+TEST_F(TormHandlerTest, SmallRsaKeysAreRefused) {
+  Pkey small = NewRsa(1024);
+  auto body = unseal::EncodePushBody(Push());
+  ASSERT_TRUE(body.ok());
+  auto cb = Binding(1);
+  auto sig = PssSign(small.get(), unseal::SigningInput(unseal::Verb::kPush, cb, *body));
+  auto wire = unseal::BuildSignedRequest(unseal::Verb::kPush, *body, Spki(small.get()), sig);
+  ASSERT_TRUE(wire.ok()) << wire.error().message;
+  EXPECT_EQ(Call(TormVerb::kPush, cb, *wire).outcome, TormOutcome::kBadSignature);
+  // The same construction with a 2048-bit key is accepted: the refusal is the key size.
+  auto good_sig = PssSign(server_key_.get(), unseal::SigningInput(unseal::Verb::kPush, cb, *body));
+  auto good =
+      unseal::BuildSignedRequest(unseal::Verb::kPush, *body, Spki(server_key_.get()), good_sig);
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(Call(TormVerb::kPush, cb, *good).outcome, TormOutcome::kOk);
+  auto list = store_->List();
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 1u);
+}
+
+TEST_F(TormHandlerTest, VerbMismatchAndGarbageAreBadRequests) {
+  auto body = unseal::EncodePushBody(Push());
+  auto push = Signed(server_key_.get(), unseal::Verb::kPush, Binding(1), *body);
+  EXPECT_EQ(Call(TormVerb::kDerk, Binding(1), push).outcome, TormOutcome::kBadRequest);
+  EXPECT_EQ(Call(TormVerb::kPush, Binding(1), {1, 2, 3}).outcome, TormOutcome::kBadRequest);
+  EXPECT_EQ(Call(TormVerb::kKctl, Binding(1), {1, 2, 3}).outcome, TormOutcome::kBadRequest);
+}
+
+TEST_F(TormHandlerTest, SecondPushIsAlreadyEnrolled) {
+  Enrol();
+  auto body = unseal::EncodePushBody(Push());
+  auto a = Call(TormVerb::kPush, Binding(4),
+                Signed(server_key_.get(), unseal::Verb::kPush, Binding(4), *body));
+  EXPECT_EQ(a.outcome, TormOutcome::kAlreadyEnrolled);
+}
+
+TEST_F(TormHandlerTest, CreditsAndRateLimitAreEnforced) {
+  unseal::Point S = Enrol();
+  auto C = unseal::ServerEnroll(S, "p")->C;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Derk(unseal::ServerBlind(C, S)->X).outcome, TormOutcome::kOk);
+  }
+  EXPECT_EQ(Derk(unseal::ServerBlind(C, S)->X).outcome, TormOutcome::kRateLimited);
+  now_ += 3600;
+  EXPECT_EQ(Derk(unseal::ServerBlind(C, S)->X).outcome, TormOutcome::kOk);
+  EXPECT_EQ(Derk(unseal::ServerBlind(C, S)->X).outcome, TormOutcome::kOk);
+  EXPECT_EQ(Derk(unseal::ServerBlind(C, S)->X).outcome, TormOutcome::kNoCredits);
+}
+
+TEST_F(TormHandlerTest, KctlDisableEnableResetAndDestroy) {
+  unseal::Point S = Enrol();
+  auto C = unseal::ServerEnroll(S, "p")->C;
+  auto a = Call(TormVerb::kKctl, Binding(5), Kctl(unseal::KctlAction::kDisable, 1));
+  ASSERT_EQ(a.outcome, TormOutcome::kOk);
+  EXPECT_EQ(a.reply, (std::vector<uint8_t>{1, 1, 0, 0, 0, 5}));
+  EXPECT_EQ(Derk(unseal::ServerBlind(C, S)->X).outcome, TormOutcome::kDisabled);
+  ASSERT_EQ(Call(TormVerb::kKctl, Binding(5), Kctl(unseal::KctlAction::kEnable, 2)).outcome,
+            TormOutcome::kOk);
+  EXPECT_EQ(Derk(unseal::ServerBlind(C, S)->X).outcome, TormOutcome::kOk);
+  a = Call(TormVerb::kKctl, Binding(5), Kctl(unseal::KctlAction::kResetCredits, 3, 50));
+  ASSERT_EQ(a.outcome, TormOutcome::kOk);
+  EXPECT_EQ(a.reply, (std::vector<uint8_t>{1, 0, 0, 0, 0, 50}));
+  a = Call(TormVerb::kKctl, Binding(5), Kctl(unseal::KctlAction::kDestroy, 4));
+  ASSERT_EQ(a.outcome, TormOutcome::kOk);
+  EXPECT_EQ(a.reply[1] & 2, 2);
+  EXPECT_EQ(Derk(unseal::ServerBlind(C, S)->X).outcome, TormOutcome::kDestroyed);
+  auto body = unseal::EncodePushBody(Push());
+  EXPECT_EQ(Call(TormVerb::kPush, Binding(6),
+                 Signed(server_key_.get(), unseal::Verb::kPush, Binding(6), *body))
+                .outcome,
+            TormOutcome::kDestroyed);
+}
+
+TEST_F(TormHandlerTest, ReplayedForgedAndExpiredCertificatesAreRefused) {
+  Enrol();
+  auto first = Kctl(unseal::KctlAction::kDisable, 5);
+  ASSERT_EQ(Call(TormVerb::kKctl, Binding(5), first).outcome, TormOutcome::kOk);
+  EXPECT_EQ(Call(TormVerb::kKctl, Binding(5), Kctl(unseal::KctlAction::kEnable, 4)).outcome,
+            TormOutcome::kReplayed);
+  auto forged = Kctl(unseal::KctlAction::kEnable, 6);
+  forged.back() ^= 1;
+  EXPECT_EQ(Call(TormVerb::kKctl, Binding(5), forged).outcome, TormOutcome::kBadSignature);
+  auto late = Kctl(unseal::KctlAction::kEnable, 7);
+  now_ += 2 * 3600;
+  EXPECT_EQ(Call(TormVerb::kKctl, Binding(5), late).outcome, TormOutcome::kExpired);
+  auto list = store_->List();
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE((*list)[0].disabled);
+}
+
+TEST_F(TormHandlerTest, AnAppliedCertificateIsForwardedOnce) {
+  Enrol();
+  auto cert = Kctl(unseal::KctlAction::kDisable, 1);
+  ASSERT_EQ(Call(TormVerb::kKctl, Binding(5), cert).outcome, TormOutcome::kOk);
+  ASSERT_EQ(Call(TormVerb::kKctl, Binding(7), cert).outcome, TormOutcome::kOk);  // again
+  ASSERT_EQ(forwarded_.size(), 1u);
+  EXPECT_EQ(forwarded_[0].first, cert);
+  ASSERT_EQ(forwarded_[0].second.size(), 1u);
+  EXPECT_EQ(forwarded_[0].second[0].address, "127.0.0.1:2602");
+}
+
+TEST_F(TormHandlerTest, CertificateForAnUnknownServerIsRefused) {
+  EXPECT_EQ(Call(TormVerb::kKctl, Binding(5), Kctl(unseal::KctlAction::kDisable, 1)).outcome,
+            TormOutcome::kUnknownPartner);
+}
+
+}  // namespace
+}  // namespace onionmail::server
