@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <set>
 #include <string>
 #include <vector>
@@ -308,6 +309,61 @@ int RunPin(const CommandLine& cl, const DropPrivileges& drop) {
   return 0;
 }
 
+std::string UtcTime(uint64_t unix_seconds) {
+  if (unix_seconds == 0) return "never";
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// `peers`: the counters each unseal peer keeps for this server (signed STAT,
+// costs no credit). An unexpected rise of "answered" means this server (or a
+// copy of its disk and device) booted: the reason to read them.
+int RunPeers(const CommandLine& cl, const DropPrivileges& drop) {
+  if (cl.positional.size() != 1) return UsageError("peers", "peers takes no arguments");
+  auto config = config::LoadConfig(cl.config_path);
+  if (!config.ok()) return Failed("peers", config.error());
+  if (::geteuid() == 0) {
+    auto dropped = drop(*config);
+    if (!dropped.ok()) return Failed("peers", dropped.error());
+  }
+  auto state = server::State::Open(*config);
+  if (!state.ok()) return Failed("peers", state.error());
+  auto unsealer = unseal::Unsealer::Load(config->state_dir, (*state)->device_keys());
+  if (!unsealer.ok()) return Failed("peers", unsealer.error());
+  auto signer = TormSigner::Create(**state);
+  if (!signer.ok()) return Failed("peers", signer.error());
+  peer::ClientOptions options = PeerOptions(*config, "");
+  int failures = 0;
+  for (const unseal::UnsealPeer& p : (*unsealer)->peers()) {
+    auto call = peer::TormCall(
+        peer::PeerEndpoint{p.peer_id, p.tls_pin}, mail::TormVerb::kStat,
+        [&](const mail::ChannelBinding& binding) {
+          return (*signer)->Sign(unseal::Verb::kStat, binding, unseal::EncodeStatBody());
+        },
+        options);
+    std::printf("peer %zu %s: ", p.index, p.peer_id.c_str());
+    if (!call.ok() || call->outcome != mail::TormOutcome::kOk) {
+      std::printf("%s\n", DescribeFailure(call).c_str());
+      ++failures;
+      continue;
+    }
+    auto stat = unseal::ParseStatReply(call->reply);
+    if (!stat.ok()) {
+      std::printf("unreadable STAT reply\n");
+      ++failures;
+      continue;
+    }
+    std::printf("answered %llu, credits left %u, last answer %s%s\n",
+                static_cast<unsigned long long>(stat->answered_total), stat->credits_left,
+                UtcTime(stat->last_answer_unix).c_str(), stat->disabled ? ", DISABLED" : "");
+  }
+  return failures == 0 ? 0 : 1;
+}
+
 int RunEnrolCommand(const CommandLine& cl, const std::string& name, const DropPrivileges& drop) {
   EnrolKind kind = name == "recover"      ? EnrolKind::kRecover
                    : cl.Has("--re-enrol") ? EnrolKind::kReEnrol
@@ -368,6 +424,11 @@ std::optional<int> RunUnsealCommand(int argc, char** argv, const DropPrivileges&
     auto cl = ParseCommandLine(args, {}, {});
     if (!cl.ok()) return UsageError(name, cl.error().message);
     return RunPin(*cl, drop);
+  }
+  if (name == "peers") {
+    auto cl = ParseCommandLine(args, {}, {});
+    if (!cl.ok()) return UsageError(name, cl.error().message);
+    return RunPeers(*cl, drop);
   }
   if (name == "enrol" || name == "recover") {
     std::set<std::string> valued = kEnrolOptions;

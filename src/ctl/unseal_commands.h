@@ -45,6 +45,8 @@ using DropPrivileges = std::function<Result<void>(const config::Config&)>;
 
 inline constexpr const char* kUnsealUsage =
     "  pin                                    print this server's TLS pin and server id\n"
+    "  peers                                  each unseal peer's counters for this server\n"
+    "                                         (signed STAT; no credit used)\n"
     "  enrol --threshold T --peer HOST:PORT=PIN [--peer ...] --kctl-out FILE\n"
     "        [--credits N] [--recovery TR/NR --recovery-out FILE] [--socks5 HOST:PORT]\n"
     "        [--re-enrol]                     protect the state with a master key shared\n"
@@ -54,7 +56,7 @@ inline constexpr const char* kUnsealUsage =
     "                                         rebuild the master key from recovery shares\n"
     "                                         and enrol it with new peers\n";
 
-// Runs pin, enrol, recover or kctl when argv names one of them and returns its exit
+// Runs pin, peers, enrol, recover or kctl when argv names one of them and returns its exit
 // status; std::nullopt for every other command (the caller runs it).
 std::optional<int> RunUnsealCommand(int argc, char** argv, const DropPrivileges& drop);
 

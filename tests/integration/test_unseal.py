@@ -14,7 +14,8 @@ and the real onionmail-peer role:
   * KCTL destroy: the server never unseals again, and its mail stays
     unreadable with every user password and the device;
   * the master key (rebuilt here from the break-glass recovery shares) is in
-    no file of the state directory and not in the key role's memory.
+    no file of the state directory and not in the key role's memory;
+  * the peers' counters (`onionmailctl peers`, a signed STAT) show each boot.
 """
 
 import glob
@@ -334,6 +335,22 @@ class UnsealFederationTest(unittest.TestCase):
                 except (OSError, ValueError, OverflowError):
                     continue
         return b"".join(chunks)
+
+    def peer_counters(self, env):
+        out = env.ctl("peers").stdout.decode()
+        counts = [int(x) for x in re.findall(r"answered (\d+), credits left", out)]
+        self.assertEqual(len(counts), N - 1, out)
+        return sum(counts), out
+
+    def test_f_counters_show_every_boot(self):
+        env = self.envs[0]
+        before, out = self.peer_counters(env)
+        self.assertGreaterEqual(before, 2, out)
+        self.assertIn("credits left", out)
+        self.restart(env)
+        self.wait_unsealed(env)
+        after, out = self.peer_counters(env)
+        self.assertGreaterEqual(after, before + 2, out)  # this boot asked >= 2 peers
 
     def test_z_destroy_means_never_again(self):
         i = 3

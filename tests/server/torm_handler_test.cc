@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -163,6 +165,24 @@ TEST_F(TormHandlerTest, PushThenDerkLetsTheServerRebuildItsKey) {
   auto k = unseal::ServerUnblind(reply->Y, blinded->e, S, "127.0.0.1:2601");
   ASSERT_TRUE(k.ok());
   EXPECT_TRUE(k->Equals(enrolment->K));
+  // The peer never holds K: not in its stored state, not in what it sent.
+  auto kb = k->Reveal(SecretAccess::Grant());
+  std::vector<uint8_t> key(kb.begin(), kb.end());
+  std::vector<uint8_t> key_hash(32);
+  SHA256(key.data(), key.size(), key_hash.data());
+  auto contains = [](const std::vector<uint8_t>& hay, const std::vector<uint8_t>& needle) {
+    return std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
+  };
+  size_t files = 0;
+  for (const std::string& f : onionmail::testing::FilesUnder(dir_.path() + "/partners")) {
+    auto bytes = onionmail::testing::ReadFileBytes(f);
+    EXPECT_FALSE(contains(bytes, key)) << f;
+    EXPECT_FALSE(contains(bytes, key_hash)) << f;
+    ++files;
+  }
+  EXPECT_GE(files, 1u);
+  EXPECT_FALSE(contains(a.reply, key));
+  EXPECT_FALSE(contains(a.reply, key_hash));
 }
 
 TEST_F(TormHandlerTest, StatReportsTheCounters) {
