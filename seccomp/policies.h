@@ -41,9 +41,9 @@ Policy StorePolicy();
 // socketpairs. Filters are inherited across execve, so this is the upper
 // bound of what a role can do before it installs its own policy: it covers
 // the role's start-up (dynamic loader, file reads, privilege drop). Never
-// ptrace. allow_tcp_tcti passes TCP client sockets through: needed for the
+// ptrace. allow_tcp_client passes TCP client sockets through: needed for the
 // key role's TCP TCTI and for the peer role (onionmaild always passes true
 // since it runs the peer role; the roles' own policies narrow it again).
-Policy SupervisorPolicy(bool allow_tcp_tcti);
+Policy SupervisorPolicy(bool allow_tcp_client);
 
 }  // namespace onionmail::seccomp

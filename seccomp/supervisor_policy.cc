@@ -18,19 +18,19 @@
 
 namespace onionmail::seccomp {
 
-Policy SupervisorPolicy(bool allow_tcp_tcti) {
+Policy SupervisorPolicy(bool allow_tcp_client) {
   Policy p("supervisor");
   AddBasicRuntime(p);
   AddMemory(p, ExecMappings::kWriteXorExec);  // execve'd roles map their code
   AddThreads(p);
   AddPolling(p);
-  AddConnectedSocketIo(p);              // IPC with the roles (status, restarts)
-  AddFileAccess(p);                     // config, and each role's start-up reads
-  AddUnixSocketCreation(p);             // socketpairs for the roles' IPC channels
+  AddConnectedSocketIo(p);   // IPC with the roles (status, restarts)
+  AddFileAccess(p);          // config, and each role's start-up reads
+  AddUnixSocketCreation(p);  // socketpairs for the roles' IPC channels
   // Filters stack: every syscall a role makes must pass this filter too, so
   // it also allows what the roles need while serving and nothing else.
-  AddAccept(p);                         // front ends accept on inherited listeners
-  if (allow_tcp_tcti) AddTcpClient(p);  // inherited by the key role
+  AddAccept(p);                           // front ends accept on inherited listeners
+  if (allow_tcp_client) AddTcpClient(p);  // inherited: peer role, key role's TCP TCTI
   p.Allow(SCMP_SYS(connect), "getpwnam() asks nscd over AF_UNIX (only AF_UNIX sockets exist)");
 
   // Starting, watching and stopping roles.

@@ -189,7 +189,7 @@ int Serve(const std::string& config_path, const config::Config& config) {
     // pass it for the peer role (and for the key role's swtpm/mssim TCTI).
     // Each role's own policy narrows that again (only the peer role, and the
     // key role with a TCP TCTI, may make one).
-    sandbox.policy = seccomp::SupervisorPolicy(/*allow_tcp_tcti=*/true);
+    sandbox.policy = seccomp::SupervisorPolicy(/*allow_tcp_client=*/true);
     auto entered = EnterSandbox(sandbox);
     if (!entered.ok()) return Fail("cannot enter the sandbox: " + entered.error().message);
   } else {

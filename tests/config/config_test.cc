@@ -38,6 +38,42 @@ log_addresses = true
   EXPECT_EQ(c->tls_cert_path(), "/tmp/x/tls/cert.pem");
 }
 
+TEST(ConfigTest, PeerSectionDefaultsToNotServingAndDirectConnections) {
+  auto c = ParseConfig("");
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->peer_serve);
+  EXPECT_EQ(c->peer_max_partners, 64u);
+  EXPECT_EQ(c->peer_rate_limit_answers, 6u);
+  EXPECT_EQ(c->peer_socks5_proxy, "");
+  EXPECT_EQ(c->peer_timeout_seconds, 30u);
+  EXPECT_EQ(c->sandbox_peer_user, "onionmail-peer");
+}
+
+TEST(ConfigTest, PeerSectionIsReadAndChecked) {
+  auto c = ParseConfig(R"(
+[peer]
+serve = true
+max_partners = 8
+max_credits = 50
+rate_limit_answers = 2
+rate_limit_window_seconds = 120
+socks5_proxy = "127.0.0.1:9050"
+timeout_seconds = 20
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(c->peer_serve);
+  EXPECT_EQ(c->peer_max_partners, 8u);
+  EXPECT_EQ(c->peer_max_credits, 50u);
+  EXPECT_EQ(c->peer_rate_limit_answers, 2u);
+  EXPECT_EQ(c->peer_rate_limit_window_seconds, 120u);
+  EXPECT_EQ(c->peer_socks5_proxy, "127.0.0.1:9050");
+  EXPECT_EQ(c->peer_timeout_seconds, 20u);
+  EXPECT_FALSE(ParseConfig("[peer]\nmax_partners = 0\n").ok());
+  EXPECT_FALSE(ParseConfig("[peer]\ntimeout_seconds = 0\n").ok());
+  EXPECT_FALSE(ParseConfig("[peer]\nsocks5_proxy = \"tor.example:9050\"\n").ok());
+  EXPECT_FALSE(ParseConfig("[sandbox]\npeer_user = \"onionmail\"\n").ok());  // = key user
+}
+
 TEST(ConfigTest, UnknownKeyIsAnErrorNamingTheKey) {
   auto c = ParseConfig("[smtp]\nmax_recipient = 5\n");
   ASSERT_FALSE(c.ok());

@@ -54,8 +54,9 @@ def ensure_role_users():
     global _role_users_checked
     if os.geteuid() != 0 or _role_users_checked:
         return
-    if subprocess.run(["getent", "passwd", "onionmail-smtp"],
-                      stdout=subprocess.DEVNULL).returncode != 0:
+    users = ("onionmail", "onionmail-smtp", "onionmail-pop3", "onionmail-peer")
+    if any(subprocess.run(["getent", "passwd", u],
+                          stdout=subprocess.DEVNULL).returncode != 0 for u in users):
         subprocess.run([os.path.join(REPO, "provisioning", "create-users.sh")],
                        check=True, capture_output=True, stdin=subprocess.DEVNULL)
     _role_users_checked = True

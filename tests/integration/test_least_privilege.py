@@ -21,7 +21,7 @@ import unittest
 from harness import CRLF, RawLine, ServerTestCase, raw_smtp_tls
 
 ROLE_USERS = {"onionmail-key": "onionmail", "onionmail-smtp": "onionmail-smtp",
-              "onionmail-pop3": "onionmail-pop3"}
+              "onionmail-pop3": "onionmail-pop3", "onionmail-peer": "onionmail-peer"}
 
 
 def status_fields(pid):
@@ -130,7 +130,7 @@ class LeastPrivilegeTest(ServerTestCase, unittest.TestCase):
 
     def test_front_ends_hold_no_file_and_only_the_key_role_holds_the_state(self):
         kids = self.roles()
-        for comm in ("onionmail-smtp", "onionmail-pop3"):
+        for comm in ("onionmail-smtp", "onionmail-pop3", "onionmail-peer"):
             pid = kids[comm]
             for fd in os.listdir("/proc/%d/fd" % pid):
                 target = os.readlink("/proc/%d/fd/%s" % (pid, fd))

@@ -22,8 +22,9 @@ namespace onionmail::seccomp {
 namespace {
 
 std::vector<Policy> AllPolicies() {
-  return {SmtpFrontEndPolicy(), Pop3FrontEndPolicy(),    KeyRolePolicy(false),  KeyRolePolicy(true),
-          StorePolicy(),        SupervisorPolicy(false), SupervisorPolicy(true)};
+  return {SmtpFrontEndPolicy(),   Pop3FrontEndPolicy(), KeyRolePolicy(false),
+          KeyRolePolicy(true),    StorePolicy(),        SupervisorPolicy(false),
+          SupervisorPolicy(true), PeerClientPolicy()};
 }
 
 Policy MinimalPolicy() {
