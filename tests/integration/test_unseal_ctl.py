@@ -77,10 +77,11 @@ class UnsealCtlTest(unittest.TestCase):
             cls.b = cls._env("b")
             cls.c = cls._env("c")
             cls.d = cls._env("d")
-            for e in (cls.a, cls.b, cls.c, cls.d):
-                e.start()
-            cls.a.stop()  # enrolment is done on a stopped server
+            # Pins first, servers stopped: with swtpm (one client at a time)
+            # onionmailctl would take the TPM connection of a running server.
             cls.pins = {e: cls.pin_of(e) for e in (cls.a, cls.b, cls.c, cls.d)}
+            for e in (cls.b, cls.c, cls.d):
+                e.start()  # A stays stopped: enrolment is done on a stopped server
         except BaseException:
             cls.tearDownClass()
             raise
