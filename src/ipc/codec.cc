@@ -9,153 +9,18 @@
 #include <utility>
 
 #include "base/secret_bytes.h"
+#include "ipc/codec_peer.h"
+#include "ipc/wire_io.h"
 
 namespace onionmail::ipc {
 
 namespace {
 
-bool IsName(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) return false;
-  }
-  return true;
-}
-
-// Two passes over the same code: with out == nullptr it only measures and
-// validates; then it writes into a buffer of exactly the measured size.
-class Writer {
- public:
-  explicit Writer(uint8_t* out) : out_(out) {}
-
-  void U16(uint16_t v) {
-    uint8_t b[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
-    Raw(b, 2);
-  }
-  void U32(uint32_t v) {
-    uint8_t b[4] = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
-                    static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
-    Raw(b, 4);
-  }
-  // u16 element count, checked against [min, max].
-  void Count(size_t n, size_t min, size_t max, const char* field) {
-    if (n < min || n > max) return Fail(field);
-    U16(static_cast<uint16_t>(n));
-  }
-  void U64(uint64_t v) {
-    uint8_t b[8];
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
-    Raw(b, 8);
-  }
-  void Raw(const void* p, size_t n) {
-    if (out_ != nullptr && n != 0) std::memcpy(out_ + size_, p, n);
-    size_ += n;
-  }
-  void Bytes(std::span<const uint8_t> b, size_t min, size_t max, const char* field) {
-    if (b.size() < min || b.size() > max) return Fail(field);
-    U16(static_cast<uint16_t>(b.size()));
-    Raw(b.data(), b.size());
-  }
-  void Text(std::string_view s, size_t min, size_t max, const char* field) {
-    Bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()}, min, max, field);
-  }
-  void Name(std::string_view s, size_t min, size_t max, const char* field) {
-    if (!IsName(s)) return Fail(field);
-    Text(s, min, max, field);
-  }
-  void Secret(const SecretBytes& s, size_t max, const char* field) {
-    Bytes(s.Reveal(SecretAccess::Grant()), 0, max, field);
-  }
-  void Fail(const char* field) {
-    if (error_.empty()) error_ = std::string("ipc encode: field out of bounds: ") + field;
-  }
-
-  size_t size() const { return size_; }
-  const std::string& error() const { return error_; }
-
- private:
-  uint8_t* out_;
-  size_t size_ = 0;
-  std::string error_;
-};
-
-class Reader {
- public:
-  explicit Reader(std::span<const uint8_t> in) : in_(in) {}
-
-  bool U16(uint16_t& v) {
-    if (!Need(2)) return false;
-    v = static_cast<uint16_t>((in_[pos_] << 8) | in_[pos_ + 1]);
-    pos_ += 2;
-    return true;
-  }
-  bool U32(uint32_t& v) {
-    if (!Need(4)) return false;
-    v = (uint32_t{in_[pos_]} << 24) | (uint32_t{in_[pos_ + 1]} << 16) |
-        (uint32_t{in_[pos_ + 2]} << 8) | uint32_t{in_[pos_ + 3]};
-    pos_ += 4;
-    return true;
-  }
-  bool Count(size_t& n, size_t min, size_t max) {
-    uint16_t v = 0;
-    if (!U16(v) || v < min || v > max) return false;
-    n = v;
-    return true;
-  }
-  bool U64(uint64_t& v) {
-    if (!Need(8)) return false;
-    v = 0;
-    for (int i = 0; i < 8; ++i) v = (v << 8) | in_[pos_ + i];
-    pos_ += 8;
-    return true;
-  }
-  // A u16-length-prefixed field with min <= length <= max.
-  bool Field(std::span<const uint8_t>& out, size_t min, size_t max) {
-    uint16_t n = 0;
-    if (!U16(n) || n < min || n > max || !Need(n)) return false;
-    out = in_.subspan(pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool Bytes(std::vector<uint8_t>& out, size_t min, size_t max) {
-    std::span<const uint8_t> f;
-    if (!Field(f, min, max)) return false;
-    out.assign(f.begin(), f.end());
-    return true;
-  }
-  bool Text(std::string& out, size_t min, size_t max) {
-    std::span<const uint8_t> f;
-    if (!Field(f, min, max)) return false;
-    out.assign(reinterpret_cast<const char*>(f.data()), f.size());
-    return true;
-  }
-  bool Name(std::string& out, size_t min, size_t max) { return Text(out, min, max) && IsName(out); }
-  bool Secret(SecretBytes& out, size_t max) {
-    std::span<const uint8_t> f;
-    if (!Field(f, 0, max)) return false;
-    out = SecretBytes(SecretAccess::Grant(), f);
-    return true;
-  }
-  template <size_t N>
-  bool Fixed(std::array<uint8_t, N>& out) {
-    if (!Need(N)) return false;
-    std::memcpy(out.data(), in_.data() + pos_, N);
-    pos_ += N;
-    return true;
-  }
-  bool AtEnd() const { return pos_ == in_.size(); }
-
- private:
-  bool Need(size_t n) const { return in_.size() - pos_ >= n; }
-  std::span<const uint8_t> in_;
-  size_t pos_ = 0;
-};
-
-bool ReadStatus(Reader& r, Status& s) {
-  uint16_t v = 0;
-  if (!r.U16(v) || v > static_cast<uint16_t>(Status::kSealed)) return false;
-  s = static_cast<Status>(v);
-  return true;
-}
+using internal::IsName;
+using internal::PutStatus;
+using internal::Reader;
+using internal::ReadStatus;
+using internal::Writer;
 
 bool ValidRole(uint16_t v) {
   return v >= static_cast<uint16_t>(Role::kSupervisor) && v <= static_cast<uint16_t>(Role::kPeer);
@@ -171,10 +36,6 @@ void Put(Writer& w, const Hello& m) {
 }
 void Put(Writer&, const Shutdown&) {}
 void Put(Writer& w, const AcceptedConnection& m) { w.U16(m.listener_id); }
-void PutStatus(Writer& w, Status s) {
-  if (static_cast<uint16_t>(s) > static_cast<uint16_t>(Status::kSealed)) w.Fail("status");
-  w.U16(static_cast<uint16_t>(s));
-}
 void Put(Writer& w, const VerifySmtpPasswordRequest& m) {
   w.Name(m.user, 1, kMaxUserBytes, "user");
   w.Secret(m.password, kMaxPasswordBytes, "password");
@@ -224,50 +85,6 @@ void Put(Writer& w, const TormReply& m) {
   if (outcome > mail::kMaxTormOutcome) w.Fail("outcome");
   w.U16(outcome);
   w.Bytes(m.blob, 0, mail::kMaxTormBlobBytes, "blob");
-}
-void PutBool(Writer& w, bool b) { w.U16(b ? 1 : 0); }
-void Put(Writer&, const UnsealPlanRequest&) {}
-void Put(Writer& w, const UnsealPlan& m) {
-  PutBool(w, m.enrolled);
-  PutBool(w, m.sealed);
-  w.Count(m.targets.size(), 0, kMaxUnsealTargets, "targets");
-  for (const auto& t : m.targets) {
-    w.U16(t.index);
-    w.Name(t.address, 1, kMaxPeerAddressBytes, "address");
-    w.Raw(t.pin.data(), t.pin.size());
-  }
-}
-void Put(Writer& w, const DerkPrepareRequest& m) {
-  w.U16(m.index);
-  w.Raw(m.channel_binding.data(), m.channel_binding.size());
-}
-void Put(Writer& w, const DerkPrepareReply& m) {
-  PutStatus(w, m.status);
-  w.Bytes(m.blob, 0, mail::kMaxTormBlobBytes, "blob");
-}
-void Put(Writer& w, const DerkResultRequest& m) {
-  w.U16(m.index);
-  PutBool(w, m.reached);
-  uint8_t outcome = static_cast<uint8_t>(m.outcome);
-  if (outcome > mail::kMaxTormOutcome) w.Fail("outcome");
-  w.U16(outcome);
-  w.Bytes(m.reply, 0, mail::kMaxTormBlobBytes, "reply");
-  w.Name(m.detail, 0, kMaxDetailBytes, "detail");
-}
-void Put(Writer& w, const UnsealProgress& m) {
-  PutStatus(w, m.status);
-  PutBool(w, m.sealed);
-  w.U16(m.shares_held);
-  w.U16(m.threshold);
-}
-void Put(Writer&, const ForwardPollRequest&) {}
-void Put(Writer& w, const ForwardList& m) {
-  w.Count(m.items.size(), 0, kMaxForwardItems, "items");
-  for (const auto& i : m.items) {
-    w.Bytes(i.certificate, 1, kMaxKctlCertBytes, "certificate");
-    w.Name(i.address, 1, kMaxPeerAddressBytes, "address");
-    w.Raw(i.pin.data(), i.pin.size());
-  }
 }
 
 // ---- per-message fields (decode) ----
@@ -412,56 +229,6 @@ bool Get(Reader& r, TormRequest& m) {
   if (!r.U16(verb) || verb < 1 || verb > mail::kMaxTormVerb) return false;
   m.verb = static_cast<mail::TormVerb>(verb);
   return r.Fixed(m.channel_binding) && r.Bytes(m.blob, 1, mail::kMaxTormBlobBytes);
-}
-bool GetBool(Reader& r, bool& b) {
-  uint16_t v = 0;
-  if (!r.U16(v) || v > 1) return false;
-  b = v == 1;
-  return true;
-}
-bool Get(Reader&, UnsealPlanRequest&) { return true; }
-bool Get(Reader& r, UnsealPlan& m) {
-  size_t n = 0;
-  if (!GetBool(r, m.enrolled) || !GetBool(r, m.sealed) || !r.Count(n, 0, kMaxUnsealTargets)) {
-    return false;
-  }
-  m.targets.resize(n);
-  for (auto& t : m.targets) {
-    if (!r.U16(t.index) || !r.Name(t.address, 1, kMaxPeerAddressBytes) || !r.Fixed(t.pin)) {
-      return false;
-    }
-  }
-  return true;
-}
-bool Get(Reader& r, DerkPrepareRequest& m) { return r.U16(m.index) && r.Fixed(m.channel_binding); }
-bool Get(Reader& r, DerkPrepareReply& m) {
-  return ReadStatus(r, m.status) && r.Bytes(m.blob, 0, mail::kMaxTormBlobBytes);
-}
-bool Get(Reader& r, DerkResultRequest& m) {
-  uint16_t outcome = 0;
-  if (!r.U16(m.index) || !GetBool(r, m.reached) || !r.U16(outcome) ||
-      outcome > mail::kMaxTormOutcome) {
-    return false;
-  }
-  m.outcome = static_cast<mail::TormOutcome>(outcome);
-  return r.Bytes(m.reply, 0, mail::kMaxTormBlobBytes) && r.Name(m.detail, 0, kMaxDetailBytes);
-}
-bool Get(Reader& r, UnsealProgress& m) {
-  return ReadStatus(r, m.status) && GetBool(r, m.sealed) && r.U16(m.shares_held) &&
-         r.U16(m.threshold);
-}
-bool Get(Reader&, ForwardPollRequest&) { return true; }
-bool Get(Reader& r, ForwardList& m) {
-  size_t n = 0;
-  if (!r.Count(n, 0, kMaxForwardItems)) return false;
-  m.items.resize(n);
-  for (auto& i : m.items) {
-    if (!r.Bytes(i.certificate, 1, kMaxKctlCertBytes) ||
-        !r.Name(i.address, 1, kMaxPeerAddressBytes) || !r.Fixed(i.pin)) {
-      return false;
-    }
-  }
-  return true;
 }
 bool Get(Reader& r, TormReply& m) {
   uint16_t outcome = 0;
