@@ -75,11 +75,22 @@ def hand_to_key_user(root):
     os.chmod(root, 0o711)
 
 
+_issued_ports = set()
+
+
 def free_port():
-    """Returns a TCP port that was free a moment ago (bind to port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """Returns a TCP port that was free a moment ago (bind to port 0) and
+    that this process has not handed out before: several servers and swtpm
+    instances pick ports before any of them binds (a later swtpm once took
+    an earlier server's POP3 port)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _issued_ports and port + 1 not in _issued_ports:
+            _issued_ports.add(port)
+            return port
+    raise AssertionError("no fresh free port")
 
 
 def random_domain():
@@ -206,6 +217,9 @@ class TestEnv:
                 try:
                     with socket.socket() as s:
                         s.bind(("127.0.0.1", p + 1))
+                    if p + 1 in _issued_ports:
+                        continue
+                    _issued_ports.add(p + 1)
                     return p
                 except OSError:
                     continue
