@@ -50,15 +50,18 @@ uint64_t GetUint(std::span<const uint8_t> in, size_t pos, size_t bytes) {
 }
 
 // The structural rules shared by the parser and the encoders.
-Result<void> CheckFields(uint8_t action, uint32_t credits, uint64_t not_before,
+Result<void> CheckFields(uint8_t action, uint64_t serial, uint32_t credits, uint64_t not_before,
                          uint64_t not_after) {
   if (action < static_cast<uint8_t>(KctlAction::kDisable) ||
-      action > static_cast<uint8_t>(KctlAction::kDestroy)) {
+      action > static_cast<uint8_t>(KctlAction::kQuery)) {
     return Fail(ErrorCode::kInvalidArgument, "unknown action");
   }
   if (action != static_cast<uint8_t>(KctlAction::kResetCredits) && credits != 0) {
     return Fail(ErrorCode::kInvalidArgument, "credits must be 0 unless the action is reset");
   }
+  const bool query = action == static_cast<uint8_t>(KctlAction::kQuery);
+  if (query && serial != 0) return Fail(ErrorCode::kInvalidArgument, "a query has serial 0");
+  if (!query && serial == 0) return Fail(ErrorCode::kInvalidArgument, "serials start at 1");
   if (not_before > not_after) {
     return Fail(ErrorCode::kInvalidArgument, "not_before is after not_after");
   }
@@ -67,7 +70,8 @@ Result<void> CheckFields(uint8_t action, uint32_t credits, uint64_t not_before,
 
 // The first kKctlSignedSize bytes of the encoding.
 Result<std::vector<uint8_t>> SignedPart(const KctlCert& cert) {
-  ONIONMAIL_RETURN_IF_ERROR(CheckFields(static_cast<uint8_t>(cert.action), cert.credits,
+  ONIONMAIL_RETURN_IF_ERROR(CheckFields(static_cast<uint8_t>(cert.action), cert.serial,
+                                        cert.credits,
                                         cert.not_before, cert.not_after));
   std::vector<uint8_t> out;
   out.reserve(kKctlCertSize);
@@ -133,7 +137,8 @@ Result<KctlCert> ParseKctl(std::span<const uint8_t> wire) {
   cert.not_after = GetUint(wire, pos + 16, 8);
   cert.credits = static_cast<uint32_t>(GetUint(wire, pos + 24, 4));
   pos += 28;
-  ONIONMAIL_RETURN_IF_ERROR(CheckFields(action, cert.credits, cert.not_before, cert.not_after));
+  ONIONMAIL_RETURN_IF_ERROR(
+      CheckFields(action, cert.serial, cert.credits, cert.not_before, cert.not_after));
   cert.action = static_cast<KctlAction>(action);
   std::copy_n(wire.begin() + pos, kKctlSignatureSize, cert.signature.begin());
   return cert;
@@ -181,10 +186,16 @@ Result<void> VerifyKctl(const KctlCert& cert, const KctlPublicKey& kctl_pub, uin
                        input->size()) != 1) {
     return Fail(ErrorCode::kUnauthenticated, "bad signature");
   }
+  const bool query = cert.action == KctlAction::kQuery;
   if (cert.not_after - cert.not_before > kKctlMaxWindowSeconds) {
     return Fail(ErrorCode::kInvalidArgument, "validity window longer than 30 days");
   }
-  if (cert.serial <= last_serial) return Fail(ErrorCode::kAlreadyExists, "replayed serial");
+  if (query && cert.not_after - cert.not_before > kKctlMaxQueryWindowSeconds) {
+    return Fail(ErrorCode::kInvalidArgument, "validity window of a query longer than one hour");
+  }
+  if (!query && cert.serial <= last_serial) {
+    return Fail(ErrorCode::kAlreadyExists, "replayed serial");
+  }
   if (now_unix < cert.not_before) return Fail(ErrorCode::kFailedPrecondition, "not yet valid");
   if (now_unix > cert.not_after) return Fail(ErrorCode::kDeadlineExceeded, "expired");
   return Ok();

@@ -1,7 +1,7 @@
 // KCTL certificates: orders to a peer about one partner server (disable, enable,
-// reset credits, destroy its secret), signed offline by the operator's Ed25519
-// KCTL key (docs/PROTOCOL.md, "KCTL certificates"). Pure encoding, signing and
-// checking: no I/O, no state.
+// reset credits, destroy its secret) or a read-only query of its counters,
+// signed offline by the operator's Ed25519 KCTL key (docs/PROTOCOL.md, "KCTL
+// certificates"). Pure encoding, signing and checking: no I/O, no state.
 //
 //   cert = 0x01 || server_id (32) || action (u8) || u64 serial || u64 not_before
 //          || u64 not_after || u32 credits || signature (64)           = 126 bytes
@@ -9,12 +9,15 @@
 //
 // Contract:
 //  - ParseKctl refuses any other length, a wrong version, an unknown action,
-//    credits != 0 for an action other than reset-credits, and not_before >
-//    not_after, with kInvalidArgument. EncodeKctl/SignKctl refuse the same.
+//    credits != 0 for an action other than reset-credits, a query with a serial
+//    other than 0 or an order with serial 0, and not_before > not_after, with
+//    kInvalidArgument. EncodeKctl/SignKctl refuse the same.
 //  - VerifyKctl applies the peer's rules; each failure has its own code and message:
 //      bad signature (or bad kctl_pub)       kUnauthenticated   "kctl: bad signature"
 //      validity window longer than 30 days   kInvalidArgument   "kctl: validity window ..."
+//        (a query: longer than one hour)
 //      serial <= last applied serial         kAlreadyExists     "kctl: replayed serial"
+//        (not for a query: it changes nothing and stays outside the serials)
 //      now < not_before                      kFailedPrecondition "kctl: not yet valid"
 //      now > not_after                       kDeadlineExceeded  "kctl: expired"
 //    checked in that order. Looking up kctl_pub and last_serial for
@@ -44,13 +47,22 @@ inline constexpr size_t kKctlSeedSize = 32;
 inline constexpr size_t kKctlSignedSize = 1 + kPartnerIdSize + 1 + 8 + 8 + 8 + 4;  // 62
 inline constexpr size_t kKctlCertSize = kKctlSignedSize + kKctlSignatureSize;      // 126
 inline constexpr uint64_t kKctlMaxWindowSeconds = 30 * 24 * 3600;
+// A query only reads counters, but whoever replays it within its window reads
+// them too: its window is short.
+inline constexpr uint64_t kKctlMaxQueryWindowSeconds = 3600;
 
-enum class KctlAction : uint8_t { kDisable = 1, kEnable = 2, kResetCredits = 3, kDestroy = 4 };
+enum class KctlAction : uint8_t {
+  kDisable = 1,
+  kEnable = 2,
+  kResetCredits = 3,
+  kDestroy = 4,
+  kQuery = 5,  // read the partner's state and counters; changes nothing
+};
 
 struct KctlCert {
   PartnerId server_id{};  // SHA-256 of the server's RSA SubjectPublicKeyInfo
   KctlAction action = KctlAction::kDisable;
-  uint64_t serial = 0;      // strictly increasing per server_id
+  uint64_t serial = 0;      // strictly increasing per server_id; 0 for a query
   uint64_t not_before = 0;  // unix seconds
   uint64_t not_after = 0;   // unix seconds, at most 30 days after not_before
   uint32_t credits = 0;     // new credit count for kResetCredits; 0 otherwise

@@ -300,7 +300,7 @@ Result<StatReply> PartnerStore::Stat(const PartnerId& partner_id,
 Result<PartnerControlOutcome> PartnerStore::ApplyKctl(const KctlCert& cert) {
   const auto action = static_cast<uint8_t>(cert.action);
   if (action < static_cast<uint8_t>(KctlAction::kDisable) ||
-      action > static_cast<uint8_t>(KctlAction::kDestroy)) {
+      action > static_cast<uint8_t>(KctlAction::kQuery)) {
     return MakeError(ErrorCode::kInvalidArgument, "kctl: unknown action");
   }
   if (cert.action != KctlAction::kResetCredits && cert.credits != 0) {
@@ -314,15 +314,23 @@ Result<PartnerControlOutcome> PartnerStore::ApplyKctl(const KctlCert& cert) {
   PartnerState& state = record.state;
   const uint64_t now = Now();
 
+  PartnerControlOutcome current;
+  current.disabled = state.disabled;
+  current.destroyed = record.destroyed;
+  current.credits_left = state.credits_left;
+  current.answered_total = state.answered_total;
+  current.last_answer_unix = state.last_answer_unix;
+  if (cert.action == KctlAction::kQuery) {  // read-only, tombstones included
+    ONIONMAIL_RETURN_IF_ERROR(VerifyKctl(cert, record.kctl_pub, now, 0));
+    return current;
+  }
+
   // The same certificate again (serial, action and credits as last applied):
   // verified as if it were new, then a no-op.
   if (cert.serial != 0 && cert.serial == state.last_kctl_serial &&
       action == state.last_kctl_action && cert.credits == state.last_kctl_credits) {
     ONIONMAIL_RETURN_IF_ERROR(VerifyKctl(cert, record.kctl_pub, now, cert.serial - 1));
-    PartnerControlOutcome outcome;
-    outcome.disabled = state.disabled;
-    outcome.destroyed = record.destroyed;
-    outcome.credits_left = state.credits_left;
+    PartnerControlOutcome outcome = current;
     if (record.destroyed) {  // retry a deletion that failed the first time
       auto deleted = DeleteLiveFile(cert.server_id);
       if (!deleted.ok()) {
@@ -349,6 +357,7 @@ Result<PartnerControlOutcome> PartnerStore::ApplyKctl(const KctlCert& cert) {
       state.credits_left = std::min(cert.credits, options_.max_credits);
       break;
     case KctlAction::kDestroy:
+    case KctlAction::kQuery:
       break;
   }
   state.last_kctl_serial = cert.serial;
@@ -359,7 +368,7 @@ Result<PartnerControlOutcome> PartnerStore::ApplyKctl(const KctlCert& cert) {
     state = before;
     return written.error();
   }
-  PartnerControlOutcome outcome;
+  PartnerControlOutcome outcome = current;
   outcome.advanced = true;
   outcome.disabled = state.disabled;
   outcome.credits_left = state.credits_left;
@@ -390,6 +399,8 @@ Result<PartnerControlOutcome> PartnerStore::Destroy(Entry& entry, const KctlCert
   outcome.advanced = true;
   outcome.destroyed = true;
   outcome.disabled = true;
+  outcome.answered_total = live.state.answered_total;
+  outcome.last_answer_unix = live.state.last_answer_unix;
   outcome.forwards = std::move(live.forwards);
   const PartnerId id = live.partner_id;
   live = std::move(tombstone);  // the old s is wiped here

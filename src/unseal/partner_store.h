@@ -34,6 +34,10 @@
 //    key nor a replayed certificate can bring it back. Tombstones hold no
 //    secret; their number is capped by refusing PUSH at max_tombstones. If a
 //    crash leaves both files, Open keeps the tombstone and deletes the live file.
+//  - A query certificate (KctlAction::kQuery, serial 0) is verified (signature,
+//    window of at most one hour) and answered with the state and counters, for a
+//    destroyed partner too (the tombstone keeps them); it changes nothing, is
+//    never forwarded and does not touch the serials.
 //  - KCTL serials start at 1 and must strictly increase. A certificate whose
 //    serial, action and credits equal the last applied one (the same
 //    certificate delivered again, e.g. forwarded by another peer) is ok with
@@ -83,6 +87,8 @@ struct PartnerControlOutcome {
   bool disabled = false;  // state after the call
   bool destroyed = false;
   uint32_t credits_left = 0;
+  uint64_t answered_total = 0;    // DERK answers ever given to this partner
+  uint64_t last_answer_unix = 0;  // 0: never
   // Destroy only: the record file could not be deleted yet (logged; retried
   // when the same certificate arrives again and at the next Open). s is gone
   // from memory and a tombstone is in place either way.

@@ -20,6 +20,7 @@ Contract used by every test module:
 import os
 import poplib
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -431,9 +432,17 @@ class TestEnv:
         sender; returns sendmail's refused dict."""
         s = self.smtp()
         try:
-            return s.sendmail(sender, rcpts, msg, mail_options=list(mail_options))
-        finally:
-            s.quit()
+            refused = s.sendmail(sender, rcpts, msg,
+                                 mail_options=list(mail_options))
+        except smtplib.SMTPException as e:
+            # sendmail closes the socket on a 421 or a dropped connection; a
+            # quit() then would hide the server's reply behind "please run
+            # connect() first".
+            s.close()
+            e.add_note("server log:\n" + self.log_tail())
+            raise
+        s.quit()
+        return refused
 
     def fetch_all(self, user):
         """Returns list of (uidl, message bytes) for the user's mailbox."""
@@ -602,9 +611,18 @@ class ServerTestCase:
     def tearDownClass(cls):
         cls.env.cleanup()
 
+    # A role the supervisor had to restart during a test is a defect even when
+    # the test's own checks pass: the client saw a dropped connection. Tests
+    # that kill a role on purpose set self.role_deaths_expected = True; classes
+    # that make roles fail at start set ROLE_DEATHS_EXPECTED.
+    ROLE_DEATHS_EXPECTED = False
+    ROLE_DEATH = re.compile(rb"role \S+ \(pid \d+\) [^\n]*restarting in")
+
     def setUp(self):
         if not self.env.running():
             self.fail("server not running before test:\n" + self.env.log_tail())
+        self.role_deaths_expected = self.ROLE_DEATHS_EXPECTED
+        self._log_offset = len(self.env.log_bytes())
 
     def tearDown(self):
         if not self.env.running():
@@ -615,3 +633,7 @@ class ServerTestCase:
             except AssertionError:
                 pass
             self.fail("server died during test:\n" + tail)
+        log = self.env.log_bytes()[self._log_offset:]
+        if not self.role_deaths_expected and self.ROLE_DEATH.search(log):
+            self.fail("a role died during the test:\n" +
+                      log[-6000:].decode("utf-8", "replace"))

@@ -150,6 +150,7 @@ class HardwareKeyStoreTest(ServerTestCase, unittest.TestCase):
 @unittest.skipUnless(KEYS_BACKEND in ("pkcs11", "tpm2"),
                      "runs with ONIONMAIL_TEST_KEYS=pkcs11 or tpm2")
 class HardwareStartupErrorsTest(ServerTestCase, unittest.TestCase):
+    ROLE_DEATHS_EXPECTED = True  # each test makes the key role fail at start
 
     def test_missing_device_at_start_is_a_clear_error_and_nonzero_exit(self):
         env = self.env

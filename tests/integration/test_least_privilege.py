@@ -148,6 +148,7 @@ class LeastPrivilegeTest(ServerTestCase, unittest.TestCase):
         self.deliver("before-hook")
         old = self.roles()["onionmail-smtp"]
         c = raw_smtp_tls(self.env)
+        self.role_deaths_expected = True
         c.send(b"XSECCOMP-TEST-OPEN\r\n")
         self.assertTrue(c.closed_by_peer(10.0),
                         "the front end survived a forbidden syscall (built without "
@@ -176,6 +177,7 @@ class LeastPrivilegeTest(ServerTestCase, unittest.TestCase):
         c.send(b"DATA\r\n")
         self.assertEqual(c.smtp_reply()[0], 354)
         c.send(b"Subject: never-acked\r\n\r\n" + b"partial line\r\n" * 2000)
+        self.role_deaths_expected = True
         os.kill(self.roles()["onionmail-smtp"], signal.SIGKILL)
         self.assertTrue(c.closed_by_peer(10.0))
         c.close()
@@ -190,6 +192,7 @@ class LeastPrivilegeTest(ServerTestCase, unittest.TestCase):
     def test_killed_key_role_is_restarted_and_mail_stays_readable(self):
         self.deliver("before-key-kill")
         old = self.roles()["onionmail-key"]
+        self.role_deaths_expected = True
         os.kill(old, signal.SIGKILL)
         self.wait_log(rb"role key \(pid %d\) killed by signal SIGKILL" % old)
         self.deliver("after-key-kill")
@@ -201,6 +204,7 @@ class LeastPrivilegeTest(ServerTestCase, unittest.TestCase):
         self.deliver("pop3-kill")
         p = self.env.pop3_login(self.env.users["alice"])
         self.assertGreaterEqual(p.stat()[0], 1)
+        self.role_deaths_expected = True
         os.kill(self.roles()["onionmail-pop3"], signal.SIGKILL)
         self.wait_log(rb"role pop3 \(pid \d+\) killed by signal SIGKILL")
         try:

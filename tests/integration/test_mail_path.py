@@ -478,7 +478,7 @@ class MailPathTest(ServerTestCase, unittest.TestCase):
             t.start()
         for t in threads:
             t.join(60)
-        self.assertEqual(errors, [])
+        self.assertEqual(errors, [], self.env.log_tail())
 
     def test_smtp_auth_plain_without_initial_response_and_abort(self):
         alice = self.env.users["alice"]

@@ -214,7 +214,7 @@ TEST(KctlEncodingTest, WrongVersionIsRefused) {
 
 TEST(KctlEncodingTest, UnknownActionIsRefused) {
   Bytes wire = SampleWire();
-  for (uint8_t action : {0x00, 0x05, 0xff}) {
+  for (uint8_t action : {0x00, 0x06, 0xff}) {
     wire[33] = action;
     auto r = ParseKctl(wire);
     ASSERT_FALSE(r.ok());
