@@ -13,13 +13,19 @@ std::span<const uint8_t> Bytes(std::string_view s) {
 constexpr std::string_view kRecordLabel = "onionmail record v1";
 constexpr std::string_view kNamesLabel = "onionmail keyed-hash v1";
 constexpr std::string_view kInboxLabel = "onionmail inbox-wrap v1";
+constexpr std::string_view kErasableSealLabel = "onionmail erasable seal v1";
 }  // namespace
 
 Result<std::unique_ptr<DerivedKeyStore>> DerivedKeyStore::Create(std::string backend,
                                                                  DeriveFn derive, ProbeFn probe,
-                                                                 CountFn count) {
-  std::unique_ptr<DerivedKeyStore> store(new DerivedKeyStore(
-      std::move(backend), std::move(derive), std::move(probe), std::move(count)));
+                                                                 CountFn count,
+                                                                 ErasableOps erasable) {
+  if (!erasable.create || !erasable.derive || !erasable.erase || !erasable.epochs) {
+    return MakeError(ErrorCode::kInvalidArgument, "key store backend without erasable keys");
+  }
+  std::unique_ptr<DerivedKeyStore> store(new DerivedKeyStore(std::move(backend), std::move(derive),
+                                                             std::move(probe), std::move(count),
+                                                             std::move(erasable)));
   auto record = store->derive_(Bytes(kRecordLabel));
   if (!record.ok()) return record.error();
   auto names = store->derive_(Bytes(kNamesLabel));
@@ -61,6 +67,49 @@ Result<SecretBytes> DerivedKeyStore::InboxWrapSecret(std::span<const uint8_t> sa
   std::vector<uint8_t> label(kInboxLabel.begin(), kInboxLabel.end());
   label.insert(label.end(), salt.begin(), salt.end());
   return derive_(label);
+}
+
+Result<void> DerivedKeyStore::CreateErasable(uint64_t epoch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return erasable_.create(epoch);
+}
+
+Result<const SecretBytes*> DerivedKeyStore::ErasableKeyLocked(uint64_t epoch) {
+  auto it = erasable_keys_.find(epoch);
+  if (it == erasable_keys_.end()) {
+    auto key = erasable_.derive(epoch, Bytes(kErasableSealLabel));
+    if (!key.ok()) return key.error();
+    if (key->size() != crypto::kAeadKeyBytes) {
+      return MakeError(ErrorCode::kInternal, "erasable key of the wrong size");
+    }
+    it = erasable_keys_.emplace(epoch, std::move(*key)).first;
+  }
+  return &it->second;
+}
+
+Result<std::vector<uint8_t>> DerivedKeyStore::SealErasable(uint64_t epoch,
+                                                           std::span<const uint8_t> plaintext,
+                                                           std::span<const uint8_t> aad) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto key = ErasableKeyLocked(epoch);
+  if (!key.ok()) return key.error();
+  return crypto::AeadSeal(**key, plaintext, aad);
+}
+
+Result<SecretBytes> DerivedKeyStore::OpenErasable(uint64_t epoch, std::span<const uint8_t> sealed,
+                                                  std::span<const uint8_t> aad) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto key = ErasableKeyLocked(epoch);
+  if (!key.ok()) return key.error();
+  auto opened = crypto::AeadOpen(**key, sealed, aad);
+  if (!opened.ok()) return MakeError(ErrorCode::kDataLoss, "erasable seal failed authentication");
+  return opened;
+}
+
+Result<void> DerivedKeyStore::EraseErasable(uint64_t epoch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  erasable_keys_.erase(epoch);  // SecretBytes wipes the cached key
+  return erasable_.erase(epoch);
 }
 
 }  // namespace onionmail::hsm

@@ -45,6 +45,27 @@ class KeyStore {
   virtual Result<void> Probe() = 0;
   // Cryptographic operations performed in the device since start-up.
   virtual uint64_t device_operations() const = 0;
+
+  // Erasable keys, for crypto-shredding. An epoch names a 256-bit secret held
+  // by the device (hsm/token.h, CreateErasable); the file backend keeps it in
+  // a 0600 file next to the key file and "erases" it by overwrite + unlink,
+  // which is no shred on flash (development only). SealErasable/OpenErasable
+  // are AES-256-GCM bound to `aad` under HMAC-SHA256(secret, "onionmail
+  // erasable seal v1") (one device operation per epoch, then cached in
+  // SecretBytes until EraseErasable). After EraseErasable(epoch) the secret is
+  // gone from the device and from memory: OpenErasable gives kNotFound, and no
+  // copy of anything sealed under it can be opened again. OpenErasable gives
+  // kDataLoss when authentication fails. CreateErasable: kAlreadyExists when
+  // the epoch exists; a device has room for at least two epochs at once.
+  virtual Result<void> CreateErasable(uint64_t epoch) = 0;
+  virtual Result<std::vector<uint8_t>> SealErasable(uint64_t epoch,
+                                                    std::span<const uint8_t> plaintext,
+                                                    std::span<const uint8_t> aad) = 0;
+  virtual Result<SecretBytes> OpenErasable(uint64_t epoch, std::span<const uint8_t> sealed,
+                                           std::span<const uint8_t> aad) = 0;
+  virtual Result<void> EraseErasable(uint64_t epoch) = 0;
+  // Epochs that have a secret, ascending.
+  virtual Result<std::vector<uint64_t>> ErasableEpochs() = 0;
 };
 
 // File backend: `path` holds 32 random bytes, mode 0600.

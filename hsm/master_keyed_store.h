@@ -45,6 +45,18 @@ class MasterKeyedStore : public KeyStore {
   Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> salt) override;
   Result<void> Probe() override { return inner_->Probe(); }
   uint64_t device_operations() const override { return inner_->device_operations(); }
+  // Erasable keys are the device's alone (M is not mixed in): forwarded.
+  Result<void> CreateErasable(uint64_t epoch) override { return inner_->CreateErasable(epoch); }
+  Result<std::vector<uint8_t>> SealErasable(uint64_t epoch, std::span<const uint8_t> plaintext,
+                                            std::span<const uint8_t> aad) override {
+    return inner_->SealErasable(epoch, plaintext, aad);
+  }
+  Result<SecretBytes> OpenErasable(uint64_t epoch, std::span<const uint8_t> sealed,
+                                   std::span<const uint8_t> aad) override {
+    return inner_->OpenErasable(epoch, sealed, aad);
+  }
+  Result<void> EraseErasable(uint64_t epoch) override { return inner_->EraseErasable(epoch); }
+  Result<std::vector<uint64_t>> ErasableEpochs() override { return inner_->ErasableEpochs(); }
 
   // The device store alone (e.g. to re-enrol the master key, which the device seals).
   KeyStore& inner() { return *inner_; }

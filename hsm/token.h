@@ -65,6 +65,24 @@ class Token {
   virtual Result<void> Probe() = 0;
 
   virtual uint64_t operations() const = 0;
+
+  // Erasable secrets, for crypto-shredding (hsm/key_store.h, "Erasable keys").
+  // Each is a 256-bit random secret made inside the device and named by a
+  // 64-bit epoch. Destroying it inside the device makes every key derived from
+  // it unrecoverable, whatever copies of the disk (and of the device's other
+  // key blobs) exist. Callers keep at most two alive (a rotation makes the next
+  // epoch, re-seals, then erases the old one).
+  //  - CreateErasable: kAlreadyExists when `epoch` already has a secret;
+  //    kResourceExhausted when the device has no room for another.
+  //  - DeriveErasable: HMAC-SHA256(secret, label), 32 bytes; kNotFound when
+  //    `epoch` has no secret (never made, or erased). One device operation.
+  //  - EraseErasable: destroys the secret inside the device; ok when `epoch`
+  //    has none.
+  //  - ErasableEpochs: every epoch that has a secret, ascending.
+  virtual Result<void> CreateErasable(uint64_t epoch) = 0;
+  virtual Result<SecretBytes> DeriveErasable(uint64_t epoch, std::span<const uint8_t> label) = 0;
+  virtual Result<void> EraseErasable(uint64_t epoch) = 0;
+  virtual Result<std::vector<uint64_t>> ErasableEpochs() = 0;
 };
 
 struct Pkcs11Options {

@@ -16,7 +16,13 @@ Result<std::unique_ptr<KeyStore>> OpenTokenKeyStore(std::shared_ptr<Token> token
         WipeMemory(mac->data(), mac->size());
         return out;
       },
-      [token] { return token->Probe(); }, [token] { return token->operations(); });
+      [token] { return token->Probe(); }, [token] { return token->operations(); },
+      ErasableOps{[token](uint64_t epoch) { return token->CreateErasable(epoch); },
+                  [token](uint64_t epoch, std::span<const uint8_t> label) {
+                    return token->DeriveErasable(epoch, label);
+                  },
+                  [token](uint64_t epoch) { return token->EraseErasable(epoch); },
+                  [token] { return token->ErasableEpochs(); }});
   if (!store.ok()) return store.error();
   return std::unique_ptr<KeyStore>(std::move(*store));
 }

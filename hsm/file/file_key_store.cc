@@ -16,6 +16,7 @@
 #include "crypto/kdf.h"
 #include "crypto/random.h"
 #include "hsm/derived_key_store.h"
+#include "hsm/file/file_erasable.h"
 #include "hsm/key_store.h"
 
 namespace onionmail::hsm {
@@ -50,7 +51,7 @@ std::string ParentDir(const std::string& path) {
 }
 
 // The file key's only use: HMAC-SHA256(file key, label) for DerivedKeyStore.
-Result<std::unique_ptr<KeyStore>> MakeStore(SecretBytes key) {
+Result<std::unique_ptr<KeyStore>> MakeStore(SecretBytes key, const std::string& path) {
   auto shared = std::make_shared<SecretBytes>(std::move(key));
   auto store = DerivedKeyStore::Create(
       "file",
@@ -61,7 +62,7 @@ Result<std::unique_ptr<KeyStore>> MakeStore(SecretBytes key) {
         WipeMemory(mac->data(), mac->size());
         return out;
       },
-      [] { return Ok(); }, [] { return uint64_t{0}; });
+      [] { return Ok(); }, [] { return uint64_t{0}; }, FileErasableOps(path));
   if (!store.ok()) return store.error();
   return std::unique_ptr<KeyStore>(std::move(*store));
 }
@@ -101,7 +102,7 @@ Result<std::unique_ptr<KeyStore>> CreateFileKeyStore(const std::string& path) {
     return SysError(ErrorCode::kInternal, "cannot sync key file", path, err);
   }
   ONIONMAIL_RETURN_IF_ERROR(SyncDir(ParentDir(path)));
-  return MakeStore(std::move(key));
+  return MakeStore(std::move(key), path);
 }
 
 Result<std::unique_ptr<KeyStore>> OpenFileKeyStore(const std::string& path) {
@@ -138,7 +139,7 @@ Result<std::unique_ptr<KeyStore>> OpenFileKeyStore(const std::string& path) {
     if (n == 0) return MakeError(ErrorCode::kDataLoss, "key file " + path + " is truncated");
     done += static_cast<size_t>(n);
   }
-  return MakeStore(std::move(key));
+  return MakeStore(std::move(key), path);
 }
 
 }  // namespace onionmail::hsm

@@ -18,6 +18,12 @@
 //    calls C_Initialize again); ReinitializeAfterFork() forces it.
 //  - One mutex serialises every call (one session is never shared between
 //    threads).
+//  - Erasable secrets (pkcs11_erasable.cc): one CKK_GENERIC_SECRET of 32
+//    bytes per epoch, made by C_GenerateKey inside the token, labelled
+//    "onionmaild-erasable-<epoch in decimal>", CKA_TOKEN, CKA_PRIVATE,
+//    CKA_SENSITIVE, not extractable, CKA_SIGN only (CKM_SHA256_HMAC). Erase
+//    is C_DestroyObject. Create, derive and erase each count one operation;
+//    ErasableEpochs counts none.
 #pragma once
 
 #include <sys/types.h>
@@ -40,6 +46,16 @@ namespace onionmail::hsm {
 
 inline constexpr char kPkcs11HmacLabel[] = "onionmaild-hmac";
 inline constexpr char kPkcs11RsaLabel[] = "onionmaild-server-rsa";
+inline constexpr char kPkcs11ErasableLabelPrefix[] = "onionmaild-erasable-";
+
+// What a test learns about an erasable key object (AuditErasableKey).
+struct ErasableKeyAudit {
+  bool sensitive = false;          // CKA_SENSITIVE
+  bool always_sensitive = false;   // CKA_ALWAYS_SENSITIVE
+  bool extractable = true;         // CKA_EXTRACTABLE
+  bool never_extractable = false;  // CKA_NEVER_EXTRACTABLE
+  bool value_readable = true;      // C_GetAttributeValue(CKA_VALUE) gave bytes
+};
 
 class Pkcs11Token final : public Token {
  public:
@@ -60,6 +76,10 @@ class Pkcs11Token final : public Token {
   OaepHash oaep_hash() const override { return oaep_hash_.load(); }
   Result<void> Probe() override;
   uint64_t operations() const override { return operations_.load(); }
+  Result<void> CreateErasable(uint64_t epoch) override;
+  Result<SecretBytes> DeriveErasable(uint64_t epoch, std::span<const uint8_t> label) override;
+  Result<void> EraseErasable(uint64_t epoch) override;
+  Result<std::vector<uint64_t>> ErasableEpochs() override;
 
   // Drops the inherited session and initializes the module again in this
   // process (call in a child after fork; done implicitly on a pid change).
@@ -69,6 +89,10 @@ class Pkcs11Token final : public Token {
   // CKA_PRIME_1 of the RSA key, CKA_VALUE of the HMAC key). Ok ONLY if key
   // bytes came out; CKR_ATTRIBUTE_SENSITIVE gives kPermissionDenied.
   Result<void> AttemptPrivateKeyExport();
+
+  // For tests: the protection attributes of the erasable key of `epoch` and
+  // whether its value can be read (any bytes read are wiped at once).
+  Result<ErasableKeyAudit> AuditErasableKey(uint64_t epoch);
 
   // For tests: number of objects visible in the logged-in session.
   Result<size_t> CountObjects();

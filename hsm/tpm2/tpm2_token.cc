@@ -109,15 +109,6 @@ Tpm2Token::~Tpm2Token() {
   Disconnect();
 }
 
-template <typename F>
-auto Tpm2Token::Run(F&& f) -> decltype(f()) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (auto c = EnsureConnected(); !c.ok()) return c.error();
-  auto r = f();
-  if (reconnect_needed_) Disconnect();
-  return r;
-}
-
 Result<std::unique_ptr<Tpm2Token>> Tpm2Token::Open(const Tpm2Options& options) {
   if (options.tcti.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,

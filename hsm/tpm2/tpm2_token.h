@@ -20,6 +20,21 @@
 //    after each operation; only the primary stays loaded.
 //  - A transport error closes the connection and returns kUnavailable; the
 //    next call reconnects (and flushes leftover transient objects).
+//  - Erasable secrets (tpm2_erasable.cc) live in two owner-hierarchy NV
+//    indices, kErasableNvBase (0x01800F00) + epoch % 2, each 40 bytes:
+//    epoch (u64 big-endian) || 32 bytes from TPM2_GetRandom. They carry the
+//    objects' authValue (AUTHREAD|AUTHWRITE) or, with pcrs, their policy
+//    (POLICYREAD|POLICYWRITE: PolicyPCR + PolicyAuthValue). The owner
+//    hierarchy auth is assumed empty, as for the storage primary. Erase
+//    overwrites the index with zeros, then undefines it. A key blob reloadable
+//    under the primary could not be erased this way, hence NV. At most two
+//    epochs live at once: a third is kResourceExhausted. Reading the stored
+//    epoch needs the index's authorisation, so with pcrs and changed PCRs
+//    every erasable call is kPermissionDenied (no DA count: a policy
+//    failure). An index there that is not shaped like ours (size, nameAlg,
+//    attributes) is never read, overwritten or undefined:
+//    kFailedPrecondition. Create, derive and erase each count one operation;
+//    ErasableEpochs counts none.
 #pragma once
 
 #include <tss2/tss2_esys.h>
@@ -37,6 +52,11 @@
 
 namespace onionmail::hsm::tpm2 {
 
+// First of the two NV indices holding erasable secrets (TCG owner range).
+inline constexpr TPM2_HANDLE kErasableNvBase = 0x01800F00;
+
+class ErasableSlots;  // tpm2_erasable.cc
+
 class Tpm2Token final : public Token {
  public:
   static Result<std::unique_ptr<Tpm2Token>> Open(const Tpm2Options& options);
@@ -51,6 +71,10 @@ class Tpm2Token final : public Token {
   OaepHash oaep_hash() const override { return oaep_hash_; }
   Result<void> Probe() override;
   uint64_t operations() const override { return operations_.load(); }
+  Result<void> CreateErasable(uint64_t epoch) override;
+  Result<SecretBytes> DeriveErasable(uint64_t epoch, std::span<const uint8_t> label) override;
+  Result<void> EraseErasable(uint64_t epoch) override;
+  Result<std::vector<uint64_t>> ErasableEpochs() override;
 
   // Tries TPM2_Duplicate of the RSA key. The key is fixedTPM|fixedParent, so
   // the TPM must refuse: kPermissionDenied. Returns ok only if it worked.
@@ -61,6 +85,7 @@ class Tpm2Token final : public Token {
 
  private:
   explicit Tpm2Token(Tpm2Options options);
+  friend class ErasableSlots;
 
   // All below run with mu_ held.
   Result<void> Connect();
@@ -97,5 +122,14 @@ class Tpm2Token final : public Token {
   OaepHash oaep_hash_ = OaepHash::kSha256;
   std::atomic<uint64_t> operations_{0};
 };
+
+template <typename F>
+auto Tpm2Token::Run(F&& f) -> decltype(f()) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto c = EnsureConnected(); !c.ok()) return c.error();
+  auto r = f();
+  if (reconnect_needed_) Disconnect();
+  return r;
+}
 
 }  // namespace onionmail::hsm::tpm2

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -166,6 +167,15 @@ Result<void> PreloadLibrariesForSandbox() {
   // (Sanitizer allocators replace malloc and ignore mallopt: nothing to fix there.)
   (void)mallopt(M_ARENA_MAX, static_cast<int>(cpus > 0 ? 2 * cpus : 2));
   WarmThreadArenaTrim();
+  // The warm-up alone is not enough: freeing a mmapped chunk raises glibc's
+  // dynamic mmap and trim thresholds, so the warm-up's trim may not reach
+  // shrink_heap, and a later, larger one under load would (seen with 8
+  // concurrent SMTP clients: SIGSYS on openat). Fixed thresholds make it
+  // deterministic: thread heaps are never shrunk (their memory is reused;
+  // a heap that empties completely is still unmapped), and chunks above
+  // 128 KiB (glibc's default) always come from mmap and go back at free.
+  (void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  (void)mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
   // libc reads /etc/localtime on the first local-time conversion (Received:
   // and Date stamps): make it happen now.
   tzset();

@@ -29,15 +29,6 @@ int Failed(const std::string& why) {
   return 1;
 }
 
-std::string Utc(uint64_t unix_s) {
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // The certificate from --cert FILE (base64, surrounding whitespace ignored).
 Result<std::vector<uint8_t>> ReadCertFile(const std::string& path) {
   bool loose = false;
@@ -70,7 +61,16 @@ Result<std::vector<uint8_t>> SignOrder(const CommandLine& cl, bool* usage_error)
   if (!*key_path || !*server_id || !*action) {
     return MakeError(ErrorCode::kInvalidArgument, "--key, --server-id and --action are required");
   }
-  if (!*serial) {
+  KctlOrder order;
+  auto act = ParseKctlAction(**action);
+  if (!act.ok()) return act.error();
+  order.action = *act;
+  const bool query = order.action == unseal::KctlAction::kQuery;
+  if (query && *serial) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "a query takes no --serial: it changes nothing and consumes no serial");
+  }
+  if (!query && !*serial) {
     std::time_t now = std::time(nullptr);
     std::tm tm{};
     gmtime_r(&now, &tm);
@@ -82,22 +82,22 @@ Result<std::vector<uint8_t>> SignOrder(const CommandLine& cl, bool* usage_error)
                      "works well, e.g. --serial " +
                          std::string(stamp));
   }
-  KctlOrder order;
   auto id = ParseHex32(**server_id, "--server-id");
   if (!id.ok()) return id.error();
   order.server_id = *id;
-  auto act = ParseKctlAction(**action);
-  if (!act.ok()) return act.error();
-  order.action = *act;
-  auto n = ParseUnsigned(**serial, 1, UINT64_MAX, "--serial");
-  if (!n.ok()) return n.error();
-  order.serial = *n;
+  if (!query) {
+    auto n = ParseUnsigned(**serial, 1, UINT64_MAX, "--serial");
+    if (!n.ok()) return n.error();
+    order.serial = *n;
+  }
   if (*credits) {
     auto c = ParseUnsigned(**credits, 1, UINT32_MAX, "--credits");
     if (!c.ok()) return c.error();
     order.credits = *c;
   }
-  if (*hours) {
+  if (*hours && query) {
+    order.valid_hours = 0;  // whatever was given: BuildKctlOrder refuses it for a query
+  } else if (*hours) {
     auto h = ParseUnsigned(**hours, 1, kKctlMaxValidHours, "--valid-hours");
     if (!h.ok()) return h.error();
     order.valid_hours = *h;
@@ -127,8 +127,11 @@ void PrintCertificate(const unseal::KctlCert& c) {
   std::printf("certificate: server %s, %s", crypto::ToHex(c.server_id).c_str(),
               std::string(KctlActionName(c.action)).c_str());
   if (c.action == unseal::KctlAction::kResetCredits) std::printf(" to %u", c.credits);
-  std::printf(", serial %llu, valid %s to %s\n", static_cast<unsigned long long>(c.serial),
-              Utc(c.not_before).c_str(), Utc(c.not_after).c_str());
+  if (c.action != unseal::KctlAction::kQuery) {
+    std::printf(", serial %llu", static_cast<unsigned long long>(c.serial));
+  }
+  std::printf(", valid %s to %s\n", UtcIso8601(c.not_before).c_str(),
+              UtcIso8601(c.not_after).c_str());
 }
 
 }  // namespace
@@ -218,9 +221,8 @@ int RunKctl(const CommandLine& cl) {
       status = 1;
       continue;
     }
-    std::printf("peer %s: %s, disabled %s, destroyed %s, credits left %u\n", p.address.c_str(),
-                reply->advanced ? "applied" : "already applied", reply->disabled ? "yes" : "no",
-                reply->destroyed ? "yes" : "no", reply->credits_left);
+    std::printf("peer %s: %s\n", p.address.c_str(),
+                DescribeKctlReply(*reply, cert->action).c_str());
   }
   return status;
 }

@@ -2,6 +2,7 @@
 #include "ctl/unseal_args.h"
 
 #include <cctype>
+#include <ctime>
 #include <limits>
 
 #include "crypto/hex.h"
@@ -169,7 +170,8 @@ Result<unseal::KctlAction> ParseKctlAction(std::string_view text) {
   if (text == "enable") return KctlAction::kEnable;
   if (text == "reset-credits") return KctlAction::kResetCredits;
   if (text == "destroy") return KctlAction::kDestroy;
-  return Bad("--action is disable, enable, reset-credits or destroy");
+  if (text == "query") return KctlAction::kQuery;
+  return Bad("--action is disable, enable, reset-credits, destroy or query");
 }
 
 std::string_view KctlActionName(unseal::KctlAction action) {
@@ -182,21 +184,40 @@ std::string_view KctlActionName(unseal::KctlAction action) {
       return "reset-credits";
     case unseal::KctlAction::kDestroy:
       return "destroy";
+    case unseal::KctlAction::kQuery:
+      return "query";
   }
   return "unknown";
 }
 
 Result<unseal::KctlCert> BuildKctlOrder(const KctlOrder& order, uint64_t now_unix) {
-  if (order.serial == 0) {
-    return Bad("--serial must be at least 1 and above every serial used before for this server");
-  }
-  if (order.valid_hours < 1 || order.valid_hours > kKctlMaxValidHours) {
-    return Bad("--valid-hours must be from 1 to " + std::to_string(kKctlMaxValidHours) +
-               " (peers refuse certificates valid for more than 30 days)");
-  }
   unseal::KctlCert cert;
   cert.server_id = order.server_id;
   cert.action = order.action;
+  if (order.action == unseal::KctlAction::kQuery) {
+    if (order.serial != 0) {
+      return Bad("a query takes no --serial: it changes nothing and consumes no serial");
+    }
+    if (order.credits) return Bad("--credits goes with --action reset-credits only");
+    if (order.valid_hours) {
+      return Bad("a query takes no --valid-hours: it is valid for " +
+                 std::to_string(kKctlQueryWindowSeconds / 60) +
+                 " minutes (peers refuse queries valid for more than one hour)");
+    }
+    if (now_unix < kKctlQuerySkewSeconds) return Bad("the clock is not set");
+    cert.serial = 0;
+    cert.not_before = now_unix - kKctlQuerySkewSeconds;
+    cert.not_after = cert.not_before + kKctlQueryWindowSeconds;
+    return cert;
+  }
+  if (order.serial == 0) {
+    return Bad("--serial must be at least 1 and above every serial used before for this server");
+  }
+  const uint64_t hours = order.valid_hours.value_or(kKctlDefaultValidHours);
+  if (hours < 1 || hours > kKctlMaxValidHours) {
+    return Bad("--valid-hours must be from 1 to " + std::to_string(kKctlMaxValidHours) +
+               " (peers refuse certificates valid for more than 30 days)");
+  }
   cert.serial = order.serial;
   if (order.action == unseal::KctlAction::kResetCredits) {
     if (!order.credits || *order.credits < 1 ||
@@ -209,20 +230,52 @@ Result<unseal::KctlCert> BuildKctlOrder(const KctlOrder& order, uint64_t now_uni
   }
   if (now_unix < kKctlClockSkewSeconds) return Bad("the clock is not set");
   cert.not_before = now_unix - kKctlClockSkewSeconds;
-  cert.not_after = cert.not_before + order.valid_hours * 3600;
+  cert.not_after = cert.not_before + hours * 3600;
   return cert;
 }
 
 Result<KctlReply> ParseKctlReply(std::span<const uint8_t> reply) {
-  if (reply.size() != 6 || reply[0] > 1 || (reply[1] & ~0x03u) != 0) {
+  if (reply.size() != kKctlReplySize || reply[0] > 1 || (reply[1] & ~0x03u) != 0) {
     return MakeError(ErrorCode::kInvalidArgument, "malformed KCTL reply from the peer");
   }
+  auto get = [&reply](size_t pos, size_t bytes) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < bytes; ++i) v = (v << 8) | reply[pos + i];
+    return v;
+  };
   KctlReply out;
   out.advanced = reply[0] == 1;
   out.disabled = (reply[1] & 0x01) != 0;
   out.destroyed = (reply[1] & 0x02) != 0;
-  out.credits_left = (uint32_t{reply[2]} << 24) | (uint32_t{reply[3]} << 16) |
-                     (uint32_t{reply[4]} << 8) | uint32_t{reply[5]};
+  out.credits_left = static_cast<uint32_t>(get(2, 4));
+  out.answered_total = get(6, 8);
+  out.last_answer_unix = get(14, 8);
+  return out;
+}
+
+std::string UtcIso8601(uint64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) == nullptr)
+    return "(time out of range: " + std::to_string(unix_seconds) + ")";
+  char buf[64];
+  if (std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+    return "(time out of range: " + std::to_string(unix_seconds) + ")";
+  }
+  return buf;
+}
+
+std::string DescribeKctlReply(const KctlReply& reply, unseal::KctlAction action) {
+  std::string out;
+  if (action != unseal::KctlAction::kQuery) {
+    out = reply.advanced ? "applied, " : "already applied, ";
+  }
+  out += std::string("disabled ") + (reply.disabled ? "yes" : "no");
+  out += std::string(", destroyed ") + (reply.destroyed ? "yes" : "no");
+  out += ", credits left " + std::to_string(reply.credits_left);
+  out += ", answered total " + std::to_string(reply.answered_total);
+  out += ", last answer " +
+         (reply.last_answer_unix == 0 ? std::string("never") : UtcIso8601(reply.last_answer_unix));
   return out;
 }
 

@@ -1,7 +1,7 @@
 // Pure argument handling for onionmailctl's unseal commands (pin, enrol, recover, kctl,
 // docs/unseal.md): the command line with repeatable options, peer specifications
-// "HOST:PORT=PINHEX", numbers with ranges, the recovery split "TR/NR", KCTL orders and the
-// 6-byte KCTL reply. No I/O, no state, no secrets.
+// "HOST:PORT=PINHEX", numbers with ranges, the recovery split "TR/NR", KCTL orders and queries,
+// and the 22-byte KCTL reply. No I/O, no state, no secrets.
 //
 // Contract:
 //  - ParseCommandLine: "--config FILE" may appear anywhere; every other option must be
@@ -14,16 +14,26 @@
 //    without spaces, a non-empty host (IPv6 in brackets) and a decimal port 1..65535.
 //    PINHEX is exactly 64 hex digits (either case). kInvalidArgument otherwise.
 //  - ParseUnsigned: decimal digits only, within [min, max]; the message names `what`.
-//  - BuildKctlOrder: checks an operator's order and returns the unsigned certificate:
-//    serial >= 1; valid_hours 1..720 (the peers refuse windows over 30 days);
-//    credits required (1..2^32-1) for reset-credits and refused for the other actions;
-//    not_before = now - kKctlClockSkewSeconds (so a peer whose clock is a little behind
-//    accepts it at once), not_after = not_before + valid_hours * 3600.
-//  - ParseKctlReply: exactly 6 bytes: u8 advanced (0/1), u8 flags (bit 0 disabled, bit 1
-//    destroyed, other bits 0), u32 big-endian credits left.
+//  - BuildKctlOrder: checks an operator's order and returns the unsigned certificate.
+//    An order (disable, enable, reset-credits, destroy): serial >= 1; valid_hours 1..720
+//    (default 24; the peers refuse windows over 30 days); credits required (1..2^32-1) for
+//    reset-credits and refused for the other actions; not_before = now -
+//    kKctlClockSkewSeconds (so a peer whose clock is a little behind accepts it at once),
+//    not_after = not_before + valid_hours * 3600.
+//    A query: serial 0 (it consumes none), no credits, no valid_hours (kInvalidArgument for
+//    each); not_before = now - kKctlQuerySkewSeconds, not_after = not_before +
+//    kKctlQueryWindowSeconds (10 minutes, within the peers' one-hour limit for queries).
+//  - ParseKctlReply: exactly kKctlReplySize (22) bytes, big-endian: u8 advanced (0/1),
+//    u8 flags (bit 0 disabled, bit 1 destroyed, other bits 0), u32 credits_left,
+//    u64 answered_total, u64 last_answer_unix (0: never). kInvalidArgument otherwise.
+//  - DescribeKctlReply: the text onionmailctl kctl prints after "peer ADDRESS: ", e.g.
+//    "applied, disabled yes, destroyed no, credits left 997, answered total 3, last answer
+//    2026-01-31T12:00:00Z"; for a query the first word ("applied" / "already applied") is
+//    left out; a last answer of 0 reads "never". UtcIso8601 gives "YYYY-MM-DDTHH:MM:SSZ".
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -77,31 +87,43 @@ struct RecoverySplit {
 // "TR/NR" with 2 <= TR <= NR <= 32.
 [[nodiscard]] Result<RecoverySplit> ParseRecoverySplit(std::string_view text);
 
-// "disable", "enable", "reset-credits", "destroy".
+// "disable", "enable", "reset-credits", "destroy", "query".
 [[nodiscard]] Result<unseal::KctlAction> ParseKctlAction(std::string_view text);
 std::string_view KctlActionName(unseal::KctlAction action);
 
 inline constexpr uint64_t kKctlDefaultValidHours = 24;
 inline constexpr uint64_t kKctlMaxValidHours = unseal::kKctlMaxWindowSeconds / 3600;  // 720
 inline constexpr uint64_t kKctlClockSkewSeconds = 300;
+// A query's window: short (whoever replays it within the window reads the counters too),
+// and starting a little in the past for peers whose clock is behind.
+inline constexpr uint64_t kKctlQuerySkewSeconds = 60;
+inline constexpr uint64_t kKctlQueryWindowSeconds = 600;
+static_assert(kKctlQueryWindowSeconds <= unseal::kKctlMaxQueryWindowSeconds);
 
 struct KctlOrder {
   std::array<uint8_t, 32> server_id{};
   unseal::KctlAction action = unseal::KctlAction::kDisable;
-  uint64_t serial = 0;
-  std::optional<uint64_t> credits;  // reset-credits only
-  uint64_t valid_hours = kKctlDefaultValidHours;
+  uint64_t serial = 0;                  // 0 for a query
+  std::optional<uint64_t> credits;      // reset-credits only
+  std::optional<uint64_t> valid_hours;  // orders only; default kKctlDefaultValidHours
 };
 
 [[nodiscard]] Result<unseal::KctlCert> BuildKctlOrder(const KctlOrder& order, uint64_t now_unix);
+
+inline constexpr size_t kKctlReplySize = 22;
 
 struct KctlReply {
   bool advanced = false;
   bool disabled = false;
   bool destroyed = false;
   uint32_t credits_left = 0;
+  uint64_t answered_total = 0;
+  uint64_t last_answer_unix = 0;  // 0: never
 };
 
 [[nodiscard]] Result<KctlReply> ParseKctlReply(std::span<const uint8_t> reply);
+
+std::string UtcIso8601(uint64_t unix_seconds);
+std::string DescribeKctlReply(const KctlReply& reply, unseal::KctlAction action);
 
 }  // namespace onionmail::ctl

@@ -18,6 +18,7 @@
 #include <mutex>
 
 #include "ctl/tls_cert.h"
+#include "hsm/forwarding_key_store.h"
 #include "hsm/key_store.h"
 #include "hsm/master_keyed_store.h"
 #include "hsm/token.h"
@@ -83,41 +84,11 @@ Result<std::shared_ptr<hsm::Token>> OpenToken(const config::Config& c) {
 Result<PkeyPtr> TokenServerKey(const std::shared_ptr<hsm::Token>& token) {
   auto pub = token->ServerPublicKey();
   if (!pub.ok()) return pub.error();
-  auto key = net::MakeRemoteRsaKey(*pub, [token](std::span<const uint8_t> in) {
-    return token->RsaPrivateRaw(in);
-  });
+  auto key = net::MakeRemoteRsaKey(
+      *pub, [token](std::span<const uint8_t> in) { return token->RsaPrivateRaw(in); });
   if (!key.ok()) return key.error();
   return PkeyPtr(*key, EVP_PKEY_free);
 }
-
-// A non-owning KeyStore that forwards to the device store (which the state
-// owns), so the user services can own "their" store, with or without the
-// master key mixed in.
-class DeviceRef : public hsm::KeyStore {
- public:
-  explicit DeviceRef(hsm::KeyStore& device) : d_(device) {}
-  std::string_view backend_name() const override { return d_.backend_name(); }
-  Result<std::array<uint8_t, 32>> KeyedHash(std::string_view purpose,
-                                            std::span<const uint8_t> data) override {
-    return d_.KeyedHash(purpose, data);
-  }
-  Result<std::vector<uint8_t>> SealRecord(std::span<const uint8_t> plaintext,
-                                          std::span<const uint8_t> aad) override {
-    return d_.SealRecord(plaintext, aad);
-  }
-  Result<SecretBytes> OpenRecord(std::span<const uint8_t> sealed,
-                                 std::span<const uint8_t> aad) override {
-    return d_.OpenRecord(sealed, aad);
-  }
-  Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> salt) override {
-    return d_.InboxWrapSecret(salt);
-  }
-  Result<void> Probe() override { return d_.Probe(); }
-  uint64_t device_operations() const override { return d_.device_operations(); }
-
- private:
-  hsm::KeyStore& d_;
-};
 
 // The user services of an unsealed (or never enrolled) state. Built once,
 // never destroyed while the state lives (sessions hold references).
@@ -136,7 +107,7 @@ class LocalState : public State {
         key_store_(std::move(key_store)),
         enrolled_(enrolled) {
     mailbox_store_ = std::make_unique<store::MailboxStore>(config_.state_dir);
-    if (!enrolled_) Activate(std::make_unique<DeviceRef>(*key_store_));
+    if (!enrolled_) Activate(std::make_unique<hsm::ForwardingKeyStore>(*key_store_));
   }
 
   const config::Config& config() const override { return config_; }
@@ -161,8 +132,8 @@ class LocalState : public State {
     std::lock_guard<std::mutex> lock(unseal_mu_);
     if (!enrolled_) return MakeError(ErrorCode::kFailedPrecondition, "no unseal enrolment");
     if (!sealed()) return MakeError(ErrorCode::kFailedPrecondition, "already unsealed");
-    auto keyed = hsm::MasterKeyedStore::Create(std::make_unique<DeviceRef>(*key_store_),
-                                               master_key);
+    auto keyed = hsm::MasterKeyedStore::Create(
+        std::make_unique<hsm::ForwardingKeyStore>(*key_store_), master_key);
     if (!keyed.ok()) return keyed.error();
     Activate(std::move(*keyed));
     return Ok();
@@ -185,8 +156,8 @@ class LocalState : public State {
     if (token_) return token_->RsaPrivateRaw(block);
     auto key = FileTlsKey();
     if (!key.ok()) return key.error();
-    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
-        EVP_PKEY_CTX_new(*key, nullptr), EVP_PKEY_CTX_free);
+    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new(*key, nullptr),
+                                                                    EVP_PKEY_CTX_free);
     size_t out_len = static_cast<size_t>(EVP_PKEY_get_size(*key));
     std::vector<uint8_t> out(out_len);
     if (!ctx || block.size() != out_len || EVP_PKEY_decrypt_init(ctx.get()) != 1 ||
@@ -207,7 +178,7 @@ class LocalState : public State {
 
  private:
   config::Config config_;
-  std::shared_ptr<hsm::Token> token_;  // null for the file backend
+  std::shared_ptr<hsm::Token> token_;         // null for the file backend
   std::unique_ptr<hsm::KeyStore> key_store_;  // the device alone
   const bool enrolled_;
   std::unique_ptr<store::MailboxStore> mailbox_store_;
@@ -300,8 +271,8 @@ Result<std::unique_ptr<State>> State::Open(const config::Config& config) {
     return MakeError(key_store.error().code, "server key store: " + key_store.error().message);
   }
   const bool enrolled = ::access(unseal::EnrolmentPath(config.state_dir).c_str(), F_OK) == 0;
-  return std::unique_ptr<State>(std::make_unique<LocalState>(config, std::move(token),
-                                                             std::move(*key_store), enrolled));
+  return std::unique_ptr<State>(
+      std::make_unique<LocalState>(config, std::move(token), std::move(*key_store), enrolled));
 }
 
 }  // namespace onionmail::server

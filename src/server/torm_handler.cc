@@ -47,6 +47,22 @@ mail::TormOutcome OutcomeOfPartnerError(const Error& error) {
   }
 }
 
+std::vector<uint8_t> EncodeKctlReply(const unseal::PartnerControlOutcome& outcome) {
+  std::vector<uint8_t> reply;
+  reply.reserve(kKctlReplySize);
+  reply.push_back(outcome.advanced ? 1 : 0);
+  reply.push_back(static_cast<uint8_t>((outcome.disabled ? 1 : 0) | (outcome.destroyed ? 2 : 0)));
+  auto put = [&reply](uint64_t v, int bytes) {
+    for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8) {
+      reply.push_back(static_cast<uint8_t>(v >> shift));
+    }
+  };
+  put(outcome.credits_left, 4);
+  put(outcome.answered_total, 8);
+  put(outcome.last_answer_unix, 8);
+  return reply;
+}
+
 Result<TormAnswer> TormHandler::Handle(mail::TormVerb verb, const mail::ChannelBinding& binding,
                                        std::span<const uint8_t> request) {
   auto answer =
@@ -127,18 +143,13 @@ Result<TormAnswer> TormHandler::HandleKctl(std::span<const uint8_t> request) {
         return Refuse(OutcomeOfPartnerError(applied.error()));
     }
   }
-  if (applied->advanced && !applied->forwards.empty() && forward_) {
+  // A query changes nothing: never forwarded (the store returns no forwards for
+  // one either; this keeps it so whatever the store does).
+  if (cert->action != unseal::KctlAction::kQuery && applied->advanced &&
+      !applied->forwards.empty() && forward_) {
     forward_(std::vector<uint8_t>(request.begin(), request.end()), applied->forwards);
   }
-  uint32_t credits = applied->credits_left;
-  std::vector<uint8_t> reply = {
-      static_cast<uint8_t>(applied->advanced ? 1 : 0),
-      static_cast<uint8_t>((applied->disabled ? 1 : 0) | (applied->destroyed ? 2 : 0)),
-      static_cast<uint8_t>(credits >> 24),
-      static_cast<uint8_t>(credits >> 16),
-      static_cast<uint8_t>(credits >> 8),
-      static_cast<uint8_t>(credits)};
-  return Answer(std::move(reply));
+  return Answer(EncodeKctlReply(*applied));
 }
 
 }  // namespace onionmail::server

@@ -71,8 +71,7 @@ Result<void> CheckFields(uint8_t action, uint64_t serial, uint32_t credits, uint
 // The first kKctlSignedSize bytes of the encoding.
 Result<std::vector<uint8_t>> SignedPart(const KctlCert& cert) {
   ONIONMAIL_RETURN_IF_ERROR(CheckFields(static_cast<uint8_t>(cert.action), cert.serial,
-                                        cert.credits,
-                                        cert.not_before, cert.not_after));
+                                        cert.credits, cert.not_before, cert.not_after));
   std::vector<uint8_t> out;
   out.reserve(kKctlCertSize);
   out.push_back(kKctlVersion);

@@ -11,6 +11,8 @@ namespace {
 constexpr uint8_t kRecordVersion = 1;
 constexpr uint8_t kKindLive = 1;
 constexpr uint8_t kKindTombstone = 2;
+constexpr uint8_t kSealedByDevice = 1;    // tombstones: KeyStore::SealRecord
+constexpr uint8_t kSealedByErasable = 2;  // live records: KeyStore::SealErasable
 constexpr uint8_t kFlagDisabled = 0x01;
 
 Error Invalid(const std::string& what) {
@@ -116,6 +118,7 @@ void Serialize(const PartnerRecord& r, Writer& w) {
   w.U32(r.state.last_kctl_credits);
   if (r.destroyed) {
     w.U64(r.destroyed_unix);
+    w.U64(r.erasable_epoch);
     return;
   }
   w.U16(static_cast<uint16_t>(r.spki_der.size()));
@@ -198,7 +201,9 @@ Result<PartnerRecord> DecodePartnerRecord(std::span<const uint8_t> encoded) {
     return Corrupt("short common fields");
   }
   if (rec.destroyed) {
-    if (!r.U64(&rec.destroyed_unix)) return Corrupt("short tombstone");
+    if (!r.U64(&rec.destroyed_unix) || !r.U64(&rec.erasable_epoch)) {
+      return Corrupt("short tombstone");
+    }
   } else {
     uint16_t spki_len = 0;
     std::span<const uint8_t> spki, s, point, peer_id;
@@ -252,15 +257,53 @@ Result<std::vector<uint8_t>> SealPartnerRecord(hsm::KeyStore& keys, const Partne
   if (!hash.ok()) return hash.error();
   auto plain = EncodePartnerRecord(record);
   if (!plain.ok()) return plain.error();
-  return keys.SealRecord(plain->Reveal(SecretAccess::Grant()), PartnerRecordAad(*hash));
+  const auto aad = PartnerRecordAad(*hash);
+  std::vector<uint8_t> out;
+  Result<std::vector<uint8_t>> sealed = std::vector<uint8_t>();
+  if (record.destroyed) {
+    out.push_back(kSealedByDevice);
+    sealed = keys.SealRecord(plain->Reveal(SecretAccess::Grant()), aad);
+  } else {
+    if (record.erasable_epoch == 0) {
+      return MakeError(ErrorCode::kInvalidArgument, "live partner record without an epoch");
+    }
+    out.push_back(kSealedByErasable);
+    for (int i = 7; i >= 0; --i)
+      out.push_back(static_cast<uint8_t>(record.erasable_epoch >> (8 * i)));
+    sealed = keys.SealErasable(record.erasable_epoch, plain->Reveal(SecretAccess::Grant()), aad);
+  }
+  if (!sealed.ok()) return sealed.error();
+  out.insert(out.end(), sealed->begin(), sealed->end());
+  return out;
+}
+
+uint64_t PartnerFileEpoch(std::span<const uint8_t> sealed) {
+  if (sealed.size() <= 9 || sealed[0] != kSealedByErasable) return 0;
+  uint64_t epoch = 0;
+  for (size_t i = 1; i <= 8; ++i) epoch = (epoch << 8) | sealed[i];
+  return epoch;
 }
 
 Result<PartnerRecord> OpenPartnerRecord(hsm::KeyStore& keys, std::span<const uint8_t> sealed,
                                         const PartnerFileHash& file_hash) {
-  auto plain = keys.OpenRecord(sealed, PartnerRecordAad(file_hash));
+  if (sealed.empty()) return Corrupt("empty file");
+  const auto aad = PartnerRecordAad(file_hash);
+  uint64_t epoch = 0;
+  Result<SecretBytes> plain = SecretBytes();
+  if (sealed[0] == kSealedByDevice) {
+    plain = keys.OpenRecord(sealed.subspan(1), aad);
+  } else if (sealed[0] == kSealedByErasable && sealed.size() > 9) {
+    epoch = PartnerFileEpoch(sealed);
+    if (epoch == 0) return Corrupt("epoch 0");
+    plain = keys.OpenErasable(epoch, sealed.subspan(9), aad);
+  } else {
+    return Corrupt("unknown sealing");
+  }
   if (!plain.ok()) return plain.error();
   auto rec = DecodePartnerRecord(plain->Reveal(SecretAccess::Grant()));
   if (!rec.ok()) return rec.error();
+  if (rec->destroyed != (sealed[0] == kSealedByDevice)) return Corrupt("sealing does not fit kind");
+  if (!rec->destroyed) rec->erasable_epoch = epoch;
   auto expected = PartnerFileHashOf(keys, rec->partner_id, rec->destroyed);
   if (!expected.ok()) return expected.error();
   if (*expected != file_hash) return Corrupt("partner id does not match the file name");

@@ -9,8 +9,12 @@
 //    (after a KCTL destroy: partner_id, KCTL key and counters, never s).
 //  - File name = lower-case hex of KeyStore::KeyedHash(purpose, partner_id) with
 //    purpose kLivePurpose or kTombstonePurpose, so the disk does not show which
-//    servers are partners. Content = KeyStore::SealRecord(encoding, aad) with
-//    aad = "onionmail-partner-v1" || file hash (32 bytes). The aad binds the
+//    servers are partners. Content, with aad = "onionmail-partner-v1" || file
+//    hash (32 bytes):
+//      live      = 0x02 || u64 epoch || KeyStore::SealErasable(epoch, encoding, aad)
+//      tombstone = 0x01 || KeyStore::SealRecord(encoding, aad)
+//    so that erasing the epoch in the device (crypto-shred, partner_store.h)
+//    makes every copy of a live record unreadable; tombstones hold no secret. The aad binds the
 //    keyed hash of partner_id rather than partner_id itself, so that records can
 //    be loaded without knowing the partner ids in advance; OpenPartnerRecord()
 //    checks that the decoded partner_id and kind hash to the file's name, so a
@@ -23,7 +27,8 @@
 //      live      = common || v16 spki_der || s (32) || S (65) || v8 peer_id || u8 t
 //                  || u8 n || u32 credits_left || u8 flags (bit0 disabled)
 //                  || u8 count || count * (v8 address || pin (32))
-//      tombstone = common || u64 destroyed_unix
+//      tombstone = common || u64 destroyed_unix || u64 shred epoch (the epoch the
+//                  live record was sealed under; it must be erased)
 //    The plaintext (holding s) exists only in SecretBytes. Decoding refuses
 //    short input, trailing bytes and out-of-range values with kDataLoss.
 #pragma once
@@ -71,6 +76,10 @@ struct PartnerRecord {
   KctlPublicKey kctl_pub{};
   uint64_t enrolled_unix = 0;
   uint64_t destroyed_unix = 0;  // tombstones only
+  // Live: the erasable epoch the file is sealed under (from the file header,
+  // not in the encoding). Tombstone: the epoch the destroyed live record was
+  // sealed under, which must be erased (encoded).
+  uint64_t erasable_epoch = 0;
   PartnerState state;
   std::vector<uint8_t> spki_der;
   SecretBytes s;  // kScalarSize bytes (live only)
@@ -99,6 +108,10 @@ std::vector<uint8_t> PartnerRecordAad(const PartnerFileHash& file_hash);
 // Encode + SealRecord under the aad of the record's own file name.
 [[nodiscard]] Result<std::vector<uint8_t>> SealPartnerRecord(hsm::KeyStore& keys,
                                                              const PartnerRecord& record);
+// The erasable epoch in a live record file's header; 0 for a tombstone or an
+// unrecognised file. Reads only the clear header.
+uint64_t PartnerFileEpoch(std::span<const uint8_t> sealed);
+
 // OpenRecord + decode + check that the record's partner_id and kind hash to
 // `file_hash` (kDataLoss otherwise).
 [[nodiscard]] Result<PartnerRecord> OpenPartnerRecord(hsm::KeyStore& keys,

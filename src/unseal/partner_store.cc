@@ -109,6 +109,10 @@ Result<void> PartnerStore::Load() {
   if (!names.ok()) return names.error();
   std::sort(names->begin(), names->end());
   std::lock_guard<std::mutex> lock(mu_);
+  auto epochs = keys_.ErasableEpochs();
+  if (!epochs.ok()) return epochs.error();
+  alive_epochs_ = *epochs;
+  epoch_ = alive_epochs_.empty() ? 0 : alive_epochs_.back();
   for (const std::string& name : *names) {
     if (name == kTmpDirName) continue;
     auto loaded = IsFileName(name)
@@ -121,6 +125,60 @@ Result<void> PartnerStore::Load() {
       load_errors_.push_back(std::move(line));
       if (IsFileName(name)) unreadable_.insert(name);
     }
+  }
+  if (NeedsRotationLocked()) {
+    log::Warning(kLogComponent, "completing an interrupted crypto-shred (key rotation)");
+    auto rotated = RotateLocked();
+    if (!rotated.ok()) {
+      log::Error(kLogComponent, "crypto-shred not completed: " + rotated.error().message);
+    }
+  }
+  return Ok();
+}
+
+bool PartnerStore::NeedsRotationLocked() const {
+  if (alive_epochs_.size() > 1) return true;
+  for (const auto& [id, entry] : entries_) {
+    if (entry.record.destroyed && std::find(alive_epochs_.begin(), alive_epochs_.end(),
+                                            entry.record.erasable_epoch) != alive_epochs_.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Idempotent: a crash anywhere leaves a state this finishes (see the header).
+Result<void> PartnerStore::RotateLocked() {
+  uint64_t shred_max = 0;  // the newest epoch some tombstone wants erased
+  for (const auto& [id, entry] : entries_) {
+    if (entry.record.destroyed) shred_max = std::max(shred_max, entry.record.erasable_epoch);
+  }
+  uint64_t target = alive_epochs_.empty() ? 0 : alive_epochs_.back();
+  if (target == 0 || target <= shred_max) {
+    target = std::max(target, shred_max) + 1;
+    auto created = keys_.CreateErasable(target);
+    if (!created.ok() && created.error().code != ErrorCode::kAlreadyExists) {
+      return created.error();
+    }
+    alive_epochs_.push_back(target);
+  }
+  for (auto& [id, entry] : entries_) {
+    PartnerRecord& record = entry.record;
+    if (record.destroyed || record.erasable_epoch == target) continue;
+    const uint64_t before = record.erasable_epoch;
+    record.erasable_epoch = target;
+    auto written = Write(record, /*replace=*/true);
+    if (!written.ok()) {
+      record.erasable_epoch = before;
+      return written.error();
+    }
+  }
+  epoch_ = target;
+  while (alive_epochs_.size() > 1 || alive_epochs_.front() != target) {
+    auto old = std::find_if(alive_epochs_.begin(), alive_epochs_.end(),
+                            [target](uint64_t e) { return e != target; });
+    ONIONMAIL_RETURN_IF_ERROR(keys_.EraseErasable(*old));
+    alive_epochs_.erase(old);
   }
   return Ok();
 }
@@ -136,7 +194,19 @@ Result<void> PartnerStore::LoadFile(const std::string& name) {
   PartnerFileHash hash;
   std::copy(hash_bytes->begin(), hash_bytes->end(), hash.begin());
   auto record = OpenPartnerRecord(keys_, *sealed, hash);
-  if (!record.ok()) return record.error();
+  if (!record.ok()) {
+    // A live file under an epoch older than every live one: the remnant of a
+    // destroy (its key is gone for good). Not so when the device has no epoch
+    // at all (another or a reset device): keep the file and report it.
+    const uint64_t epoch = PartnerFileEpoch(*sealed);
+    if (record.error().code == ErrorCode::kNotFound && epoch != 0 && epoch < epoch_) {
+      log::Warning(kLogComponent, "deleting a record sealed under an erased key (" + path + ")");
+      auto deleted = store::SecureDelete(path);
+      if (!deleted.ok() && deleted.error().code != ErrorCode::kNotFound) return deleted.error();
+      return Ok();
+    }
+    return record.error();
+  }
   if (!record->destroyed) {
     auto key = PeerKeyFromScalar(record->s);
     if (!key.ok() || key->S != record->S) {
@@ -233,6 +303,15 @@ Result<PushReply> PartnerStore::Enrol(const PartnerId& partner_id,
   if (tombstones >= options_.max_tombstones) {
     return MakeError(ErrorCode::kResourceExhausted, "too many destroyed partners remembered");
   }
+  if (epoch_ == 0) {  // the first live record: make the device's first erasable key
+    auto created = keys_.CreateErasable(1);
+    if (!created.ok() && created.error().code != ErrorCode::kAlreadyExists) {
+      return created.error();
+    }
+    epoch_ = 1;
+    alive_epochs_ = {1};
+  }
+  record.erasable_epoch = epoch_;
   auto key = GeneratePeerKey();
   if (!key.ok()) return key.error();
   record.s = std::move(key->s);
@@ -331,12 +410,20 @@ Result<PartnerControlOutcome> PartnerStore::ApplyKctl(const KctlCert& cert) {
       action == state.last_kctl_action && cert.credits == state.last_kctl_credits) {
     ONIONMAIL_RETURN_IF_ERROR(VerifyKctl(cert, record.kctl_pub, now, cert.serial - 1));
     PartnerControlOutcome outcome = current;
-    if (record.destroyed) {  // retry a deletion that failed the first time
+    if (record.destroyed) {  // retry a deletion / shred that failed the first time
       auto deleted = DeleteLiveFile(cert.server_id);
       if (!deleted.ok()) {
         log::Error(kLogComponent,
                    "cannot delete a destroyed partner's record: " + deleted.error().message);
         outcome.cleanup_pending = true;
+      }
+      if (NeedsRotationLocked()) {
+        auto rotated = RotateLocked();
+        if (!rotated.ok()) {
+          log::Error(kLogComponent,
+                     "cannot erase a destroyed partner's key: " + rotated.error().message);
+          outcome.cleanup_pending = true;
+        }
       }
     }
     return outcome;
@@ -390,6 +477,7 @@ Result<PartnerControlOutcome> PartnerStore::Destroy(Entry& entry, const KctlCert
   tombstone.state.last_kctl_serial = cert.serial;
   tombstone.state.last_kctl_action = static_cast<uint8_t>(KctlAction::kDestroy);
   tombstone.state.last_kctl_credits = 0;
+  tombstone.erasable_epoch = live.erasable_epoch;  // to be erased (crypto-shred)
   // The tombstone first: a crash in between leaves both files, and Open then
   // finishes the destroy. Never the other way round (s gone but no tombstone
   // would let the same key enrol again).
@@ -409,6 +497,15 @@ Result<PartnerControlOutcome> PartnerStore::Destroy(Entry& entry, const KctlCert
   if (!deleted.ok()) {
     log::Error(kLogComponent, "partner destroyed, but its record file is not deleted yet: " +
                                   deleted.error().message);
+    outcome.cleanup_pending = true;
+  }
+  // Crypto-shred: re-seal every other live record under a new device key and
+  // erase the old one inside the device, so no copy of the destroyed record
+  // (flash remnants, backups) can be opened again.
+  auto rotated = RotateLocked();
+  if (!rotated.ok()) {
+    log::Error(kLogComponent,
+               "partner destroyed, but its key is not erased yet: " + rotated.error().message);
     outcome.cleanup_pending = true;
   }
   return outcome;

@@ -26,9 +26,17 @@
 //    more than rate_limit_answers answers within rate_limit_window_s seconds; the
 //    window is kept in memory, so a restart clears it). An invalid X is
 //    kInvalidArgument and costs no credit.
-//  - Destroy writes a tombstone (partner_id, KCTL key, counters; never s), then
-//    store::SecureDelete's the live file (overwrite, fsync, unlink, fsync dir)
-//    and wipes s from memory (SecretBytes). The tombstone makes a destroyed
+//  - Live records are sealed under the device's current erasable key
+//    (hsm::KeyStore::SealErasable, epoch 1 made at the first PUSH). Destroy
+//    writes a tombstone (partner_id, KCTL key, counters, the epoch to shred;
+//    never s), then store::SecureDelete's the live file (overwrite, fsync,
+//    unlink, fsync dir), wipes s from memory (SecretBytes), and crypto-shreds:
+//    creates epoch e+1 in the device, re-seals every other live record under
+//    it, then erases epoch e inside the device, so that no copy of the old
+//    record (flash remnants, backups) can ever be opened. Open finishes an
+//    interrupted rotation (two epochs alive, or a tombstone whose epoch is
+//    still alive) and deletes live files sealed under an erased epoch older
+//    than the current one. The tombstone makes a destroyed
 //    partner's PUSH, DERK, STAT and new KCTL certificates fail with
 //    kPermissionDenied ("destroyed"), so neither re-enrolment under the same RSA
 //    key nor a replayed certificate can bring it back. Tombstones hold no
@@ -173,6 +181,9 @@ class PartnerStore {
   Result<void> Write(const PartnerRecord& record, bool replace);
   Result<void> DeleteLiveFile(const PartnerId& partner_id);
   Result<PartnerControlOutcome> Destroy(Entry& entry, const KctlCert& cert);
+  // Crypto-shred bookkeeping; call with mu_ held.
+  bool NeedsRotationLocked() const;
+  Result<void> RotateLocked();
   uint64_t Now() const;
 
   const std::string dir_;
@@ -181,7 +192,9 @@ class PartnerStore {
   const PartnerStoreOptions options_;
   mutable std::mutex mu_;
   std::map<PartnerId, Entry> entries_;
-  std::set<std::string> unreadable_;  // hex file names
+  std::set<std::string> unreadable_;    // hex file names
+  uint64_t epoch_ = 0;                  // erasable epoch of new writes; 0: none yet
+  std::vector<uint64_t> alive_epochs_;  // epochs the device holds, ascending
   std::vector<std::string> load_errors_;
 };
 

@@ -171,9 +171,52 @@ TEST(BuildKctlOrderTest, TheOrderSignsAndParsesBack) {
   EXPECT_TRUE(unseal::VerifyKctl(*parsed, key->pub, kNow, 0).ok());
 }
 
+TEST(BuildKctlOrderTest, QueryHasSerialZeroAndATenMinuteWindowStartingAMinuteAgo) {
+  KctlOrder query = Order(unseal::KctlAction::kQuery);
+  query.serial = 0;
+  auto cert = BuildKctlOrder(query, kNow);
+  ASSERT_TRUE(cert.ok()) << cert.error().message;
+  EXPECT_EQ(cert->action, unseal::KctlAction::kQuery);
+  EXPECT_EQ(cert->serial, 0u);
+  EXPECT_EQ(cert->credits, 0u);
+  EXPECT_EQ(cert->not_before, kNow - 60);
+  EXPECT_EQ(cert->not_after, kNow - 60 + 600);
+  EXPECT_LE(cert->not_after - cert->not_before, unseal::kKctlMaxQueryWindowSeconds);
+  // It signs, and a peer's check accepts it whatever the last serial applied.
+  auto key = unseal::GenerateKctlKey();
+  ASSERT_TRUE(key.ok());
+  auto signed_cert = unseal::SignKctl(key->seed, *cert);
+  ASSERT_TRUE(signed_cert.ok()) << signed_cert.error().message;
+  auto wire = unseal::EncodeKctl(*signed_cert);
+  ASSERT_TRUE(wire.ok());
+  auto parsed = unseal::ParseKctl(*wire);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_TRUE(unseal::VerifyKctl(*parsed, key->pub, kNow, 202601311200).ok());
+}
+
+TEST(BuildKctlOrderTest, QueryRefusesASerialCreditsAndAnyValidity) {
+  KctlOrder query = Order(unseal::KctlAction::kQuery);  // serial 202601311200
+  auto with_serial = BuildKctlOrder(query, kNow);
+  ASSERT_FALSE(with_serial.ok());
+  EXPECT_NE(with_serial.error().message.find("serial"), std::string::npos);
+  query.serial = 0;
+  query.credits = 5;
+  EXPECT_FALSE(BuildKctlOrder(query, kNow).ok());
+  query.credits.reset();
+  for (uint64_t hours : {0, 1, 24, 720}) {
+    query.valid_hours = hours;
+    auto r = BuildKctlOrder(query, kNow);
+    ASSERT_FALSE(r.ok()) << hours;
+    EXPECT_NE(r.error().message.find("--valid-hours"), std::string::npos);
+  }
+  query.valid_hours.reset();
+  EXPECT_TRUE(BuildKctlOrder(query, kNow).ok());
+}
+
 TEST(ParseKctlActionTest, NamesRoundTrip) {
   for (auto a : {unseal::KctlAction::kDisable, unseal::KctlAction::kEnable,
-                 unseal::KctlAction::kResetCredits, unseal::KctlAction::kDestroy}) {
+                 unseal::KctlAction::kResetCredits, unseal::KctlAction::kDestroy,
+                 unseal::KctlAction::kQuery}) {
     auto parsed = ParseKctlAction(KctlActionName(a));
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(*parsed, a);
@@ -182,26 +225,77 @@ TEST(ParseKctlActionTest, NamesRoundTrip) {
   EXPECT_FALSE(ParseKctlAction("reset").ok());
 }
 
-TEST(ParseKctlReplyTest, DecodesFlagsAndBigEndianCredits) {
-  std::vector<uint8_t> reply = {1, 0x03, 0x00, 0x01, 0x02, 0x03};
+// u8 advanced || u8 flags || u32 credits || u64 answered || u64 last answer.
+std::vector<uint8_t> Reply(uint8_t advanced, uint8_t flags, uint32_t credits, uint64_t answered,
+                           uint64_t last) {
+  std::vector<uint8_t> out = {advanced, flags};
+  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<uint8_t>(credits >> s));
+  for (int s = 56; s >= 0; s -= 8) out.push_back(static_cast<uint8_t>(answered >> s));
+  for (int s = 56; s >= 0; s -= 8) out.push_back(static_cast<uint8_t>(last >> s));
+  return out;
+}
+
+TEST(ParseKctlReplyTest, DecodesFlagsAndBigEndianCounters) {
+  std::vector<uint8_t> reply = {1,    0x03, 0x00, 0x01, 0x02, 0x03, 0x10, 0x11, 0x12, 0x13, 0x14,
+                                0x15, 0x16, 0x17, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27};
+  ASSERT_EQ(reply.size(), kKctlReplySize);
   auto r = ParseKctlReply(reply);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->advanced);
   EXPECT_TRUE(r->disabled);
   EXPECT_TRUE(r->destroyed);
   EXPECT_EQ(r->credits_left, 0x00010203u);
-  auto same = ParseKctlReply(std::vector<uint8_t>{0, 0, 0, 0, 3, 0xe8});
+  EXPECT_EQ(r->answered_total, 0x1011121314151617u);
+  EXPECT_EQ(r->last_answer_unix, 0x2021222324252627u);
+  auto same = ParseKctlReply(Reply(0, 0, 1000, 0, 0));
   ASSERT_TRUE(same.ok());
   EXPECT_FALSE(same->advanced);
   EXPECT_FALSE(same->disabled);
+  EXPECT_FALSE(same->destroyed);
   EXPECT_EQ(same->credits_left, 1000u);
+  EXPECT_EQ(same->answered_total, 0u);
+  EXPECT_EQ(same->last_answer_unix, 0u);
 }
 
 TEST(ParseKctlReplyTest, WrongLengthOrReservedBitsAreRefused) {
-  EXPECT_FALSE(ParseKctlReply(std::vector<uint8_t>{1, 0, 0, 0, 0}).ok());
-  EXPECT_FALSE(ParseKctlReply(std::vector<uint8_t>{1, 0, 0, 0, 0, 0, 0}).ok());
-  EXPECT_FALSE(ParseKctlReply(std::vector<uint8_t>{2, 0, 0, 0, 0, 0}).ok());
-  EXPECT_FALSE(ParseKctlReply(std::vector<uint8_t>{0, 4, 0, 0, 0, 0}).ok());
+  std::vector<uint8_t> good = Reply(1, 1, 5, 2, kNow);
+  ASSERT_TRUE(ParseKctlReply(good).ok());
+  // The old 6-byte reply, one byte short, one byte long.
+  EXPECT_FALSE(ParseKctlReply(std::vector<uint8_t>(good.begin(), good.begin() + 6)).ok());
+  EXPECT_FALSE(ParseKctlReply(std::vector<uint8_t>(good.begin(), good.end() - 1)).ok());
+  auto longer = good;
+  longer.push_back(0);
+  EXPECT_FALSE(ParseKctlReply(longer).ok());
+  EXPECT_FALSE(ParseKctlReply(Reply(2, 0, 0, 0, 0)).ok());
+  EXPECT_FALSE(ParseKctlReply(Reply(0, 4, 0, 0, 0)).ok());
+  EXPECT_FALSE(ParseKctlReply(Reply(0, 0x80, 0, 0, 0)).ok());
+}
+
+TEST(DescribeKctlReplyTest, OrdersSayWhetherAppliedAndQueriesDoNot) {
+  KctlReply r;
+  r.advanced = true;
+  r.disabled = true;
+  r.credits_left = 997;
+  r.answered_total = 3;
+  r.last_answer_unix = 1769860800;  // 2026-01-31T12:00:00Z
+  EXPECT_EQ(DescribeKctlReply(r, unseal::KctlAction::kDisable),
+            "applied, disabled yes, destroyed no, credits left 997, answered total 3, "
+            "last answer 2026-01-31T12:00:00Z");
+  r.advanced = false;
+  EXPECT_EQ(DescribeKctlReply(r, unseal::KctlAction::kDisable).substr(0, 17), "already applied, ");
+  EXPECT_EQ(DescribeKctlReply(r, unseal::KctlAction::kQuery),
+            "disabled yes, destroyed no, credits left 997, answered total 3, "
+            "last answer 2026-01-31T12:00:00Z");
+  KctlReply fresh;
+  fresh.destroyed = true;
+  EXPECT_EQ(DescribeKctlReply(fresh, unseal::KctlAction::kQuery),
+            "disabled no, destroyed yes, credits left 0, answered total 0, last answer never");
+}
+
+TEST(UtcIso8601Test, FormatsUnixSecondsInUtc) {
+  EXPECT_EQ(UtcIso8601(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(UtcIso8601(1767225600), "2026-01-01T00:00:00Z");
+  EXPECT_EQ(UtcIso8601(1767225599), "2025-12-31T23:59:59Z");
 }
 
 }  // namespace

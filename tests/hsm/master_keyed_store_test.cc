@@ -2,6 +2,8 @@
 // into every derived key, over a real file KeyStore wrapped in a call counter.
 #include "hsm/master_keyed_store.h"
 
+#include "hsm/forwarding_key_store.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "crypto/random.h"
+#include "hsm/forwarding_key_store.h"
 #include "tests/store/test_util.h"
 
 namespace onionmail::hsm {
@@ -24,10 +27,10 @@ std::vector<uint8_t> Reveal(const SecretBytes& s) {
 
 // Forwards to a shared inner store and counts every call, and counts one "device
 // operation" per InboxWrapSecret as a hardware backend would.
-class CountingStore : public KeyStore {
+class CountingStore : public ForwardingKeyStore {
  public:
   CountingStore(KeyStore& inner, std::map<std::string, int>& calls)
-      : inner_(inner), calls_(calls) {}
+      : ForwardingKeyStore(inner), inner_(inner), calls_(calls) {}
   std::string_view backend_name() const override { return "counting"; }
   Result<std::array<uint8_t, 32>> KeyedHash(std::string_view purpose,
                                             std::span<const uint8_t> data) override {

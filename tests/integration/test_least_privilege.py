@@ -15,6 +15,7 @@ import re
 import signal
 import smtplib
 import socket
+import threading
 import time
 import unittest
 
@@ -222,6 +223,41 @@ class LeastPrivilegeTest(ServerTestCase, unittest.TestCase):
                 if time.monotonic() > deadline:
                     self.fail("mailbox not reopened: %r\n%s" % (e, self.env.log_tail()))
                 time.sleep(0.25)
+
+
+class SandboxedRolesUnderLoadTest(ServerTestCase, unittest.TestCase):
+    """Eight clients at once, each delivering and reading its own mail: the
+    sandboxed roles must survive what only concurrency makes glibc and OpenSSL
+    do (new malloc arenas, large heap trims). A role that dies fails the test
+    (ServerTestCase.tearDown reads the supervisor's log), even when every
+    client happened to retry its way through."""
+
+    USERS = tuple("load%d" % i for i in range(8))
+
+    def test_eight_concurrent_clients_deliver_and_read_with_no_role_restart(self):
+        errors = []
+
+        def worker(name):
+            user = self.env.users[name]
+            try:
+                for i in range(6):
+                    body = ("x" * 1000 + "\r\n") * (20 * (i + 1))  # 20..120 KB
+                    msg = ("From: <x@remote.onion>\r\nTo: <%s>\r\nSubject: %s-%d\r\n\r\n%s"
+                           % (user.addr, name, i, body)).encode()
+                    if self.env.send_external([user.addr], msg) != {}:
+                        errors.append((name, i, "refused"))
+                got = self.env.fetch_all(user)
+                if len(got) != 6:
+                    errors.append((name, "fetched %d" % len(got)))
+            except Exception as e:  # noqa: BLE001
+                errors.append((name, repr(e)[:300]))
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in self.USERS]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(errors, [], self.env.log_tail())
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ enrols. A is stopped while onionmailctl enrols it (as an operator would), and st
 once afterwards to see the peer role unseal it (status sealed -> unsealed).
 """
 
+import calendar
 import hashlib
 import os
 import re
@@ -343,6 +344,91 @@ class UnsealCtlTest(unittest.TestCase):
             self.assertEqual(p.returncode, 1)
             self.assertIn(why, out(p))
             self.assertFalse(os.path.exists(os.path.join(a.root, "kctl4.pem")))
+
+    def test_6_query_reads_the_counters_with_the_kctl_key_alone(self):
+        # Its own server E (A's records belong to the tests above), enrolled with B and C
+        # at t = 3 of 3, so that its boot takes one DERK answer from each peer.
+        b, c = self.b, self.c
+        e = self._env("e")
+        self.pins[e] = self.pin_of(e)  # while E is stopped (swtpm: one client at a time)
+        server_id = self.pins[e][1]
+        kctl_key = os.path.join(e.root, "kctl.pem")
+        e.ctl(*self.enrol_args(e, [self.spec(b), self.spec(c)], kctl_key, threshold=3,
+                               extra=["--credits", "30"]))
+
+        def query(*extra, check=True):
+            return self.kctl("--key", kctl_key, "--server-id", server_id, "--action", "query",
+                             "--send", self.spec(b), "--send", self.spec(c), *extra,
+                             check=check)
+
+        def counters(text, env):
+            m = re.search(r"^peer %s: disabled (yes|no), destroyed (yes|no), credits left (\d+), "
+                          r"answered total (\d+), last answer (\S+)$"
+                          % re.escape(address(env)), text, re.M)
+            self.assertIsNotNone(m, text)
+            return m.group(1), m.group(2), int(m.group(3)), int(m.group(4)), m.group(5)
+
+        # Before the boot: nothing answered yet.
+        p = query()
+        self.assertRegex(out(p), r"certificate: server %s, query, valid " % server_id)
+        self.assertNotIn("serial", out(p))
+        for env in (b, c):
+            self.assertEqual(counters(out(p), env), ("no", "no", 30, 0, "never"))
+
+        # The boot moves each peer's counter by one.
+        booted = int(time.time())
+        e.start()
+        self.wait_for_status(e, r"^sealed: no$")
+        e.stop()
+        done = int(time.time())
+        p = query()
+        for env in (b, c):
+            disabled, destroyed, credits, answered, last = counters(out(p), env)
+            self.assertEqual((disabled, destroyed, credits, answered), ("no", "no", 29, 1))
+            last_unix = calendar.timegm(time.strptime(last, "%Y-%m-%dT%H:%M:%SZ"))
+            self.assertTrue(booted - 2 <= last_unix <= done + 2, (last, booted, done))
+        # A query changes nothing: the same answer again, and no serial was consumed.
+        def peer_lines(text):
+            return [l for l in text.splitlines() if l.startswith("peer ")]
+        self.assertEqual(peer_lines(out(query())), peer_lines(out(p)))
+        p = self.kctl("--key", kctl_key, "--server-id", server_id, "--action", "disable",
+                      "--serial", "1", "--send", self.spec(b))
+        self.assertRegex(out(p), r"peer %s: applied, disabled yes, destroyed no, credits left 29, "
+                         r"answered total 1, last answer \d{4}-" % re.escape(address(b)))
+
+        # A query takes no serial and no validity; the wrapper sends one too.
+        for extra in (["--serial", "5"], ["--valid-hours", "1"], ["--credits", "3"]):
+            p = query(*extra, check=False)
+            self.assertEqual(p.returncode, 2, out(p))
+        p = self.script("kctl.sh", "--key", kctl_key, "--server-id", server_id,
+                        "--action", "query", "--peers-file", self.peers_file(e, [b, c]))
+        self.assertEqual(p.returncode, 0, out(p))
+        self.assertNotIn("kctl: serial", out(p))
+        self.assertEqual(counters(out(p), b)[:4], ("yes", "no", 29, 1))
+        p = self.script("kctl.sh", "--key", kctl_key, "--server-id", server_id,
+                        "--action", "query", "--serial", "7",
+                        "--peers-file", self.peers_file(e, [b]))
+        self.assertEqual(p.returncode, 2, out(p))
+
+        # After a destroy the tombstones still answer, with the answer counters kept (a
+        # tombstone holds no credits).
+        for env in (b, c):
+            p = self.kctl("--key", kctl_key, "--server-id", server_id, "--action", "destroy",
+                          "--serial", "2", "--send", self.spec(env))
+            self.assertRegex(out(p), r"peer %s: (applied|already applied), disabled yes, "
+                             r"destroyed yes, credits left 0, answered total 1"
+                             % re.escape(address(env)))
+        p = query()
+        for env in (b, c):
+            self.assertEqual(counters(out(p), env)[:4], ("yes", "yes", 0, 1))
+        # Another KCTL key reads nothing.
+        other = os.path.join(e.root, "other-kctl.pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", other],
+                       check=True, capture_output=True)
+        p = self.kctl("--key", other, "--server-id", server_id, "--action", "query",
+                      "--send", self.spec(b), check=False)
+        self.assertEqual(p.returncode, 1, out(p))
+        self.assertIn("peer %s: refused: bad-signature" % address(b), out(p))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "hsm/forwarding_key_store.h"
 #include "keys/local_key_service.h"
 #include "tests/store/test_util.h"
 
@@ -18,22 +19,11 @@ SecretBytes Pw(std::string_view s) { return SecretBytes(SecretAccess::Grant(), s
 
 // Delegates to a real file key store; the device half and the presence probe
 // can be switched to "gone" or "another device".
-class SwitchableKeyStore : public hsm::KeyStore {
+class SwitchableKeyStore : public hsm::ForwardingKeyStore {
  public:
-  explicit SwitchableKeyStore(std::unique_ptr<hsm::KeyStore> inner) : inner_(std::move(inner)) {}
+  explicit SwitchableKeyStore(std::unique_ptr<hsm::KeyStore> inner)
+      : ForwardingKeyStore(*inner), inner_(std::move(inner)) {}
   std::string_view backend_name() const override { return "switchable"; }
-  Result<std::array<uint8_t, 32>> KeyedHash(std::string_view p,
-                                            std::span<const uint8_t> d) override {
-    return inner_->KeyedHash(p, d);
-  }
-  Result<std::vector<uint8_t>> SealRecord(std::span<const uint8_t> p,
-                                          std::span<const uint8_t> a) override {
-    return inner_->SealRecord(p, a);
-  }
-  Result<SecretBytes> OpenRecord(std::span<const uint8_t> s,
-                                 std::span<const uint8_t> a) override {
-    return inner_->OpenRecord(s, a);
-  }
   Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> salt) override {
     ++device_ops;
     if (gone) return MakeError(ErrorCode::kUnavailable, "device removed");

@@ -54,6 +54,13 @@ mail::ChannelBinding Binding(uint8_t fill) {
 
 constexpr uint64_t kNow = 1767225600;  // 2026-01-01
 
+// The big-endian unsigned integer of `bytes` bytes at `pos`.
+uint64_t Be(const std::vector<uint8_t>& v, size_t pos, size_t bytes) {
+  uint64_t out = 0;
+  for (size_t i = 0; i < bytes; ++i) out = (out << 8) | v.at(pos + i);
+  return out;
+}
+
 class TormHandlerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -138,6 +145,28 @@ class TormHandlerTest : public ::testing::Test {
     auto wire = unseal::EncodeKctl(*signed_cert);
     EXPECT_TRUE(wire.ok());
     return *wire;
+  }
+
+  // A query certificate (serial 0) valid from `not_before` for `window` seconds.
+  std::vector<uint8_t> Query(uint64_t not_before = kNow - 60, uint64_t window = 600,
+                             const SecretBytes* seed = nullptr) {
+    unseal::KctlCert cert;
+    cert.server_id = unseal::PartnerIdOf(Spki(server_key_.get()));
+    cert.action = unseal::KctlAction::kQuery;
+    cert.serial = 0;
+    cert.not_before = not_before;
+    cert.not_after = not_before + window;
+    auto signed_cert = unseal::SignKctl(seed != nullptr ? *seed : kctl_.seed, cert);
+    EXPECT_TRUE(signed_cert.ok()) << signed_cert.error().message;
+    auto wire = unseal::EncodeKctl(*signed_cert);
+    EXPECT_TRUE(wire.ok());
+    return *wire;
+  }
+
+  // Answers one DERK (a fresh blinding) and returns the outcome.
+  TormOutcome DerkOnce(const unseal::Point& S) {
+    auto C = unseal::ServerEnroll(S, "p")->C;
+    return Derk(unseal::ServerBlind(C, S)->X).outcome;
   }
 
   TempDir dir_;
@@ -306,17 +335,24 @@ TEST_F(TormHandlerTest, KctlDisableEnableResetAndDestroy) {
   auto C = unseal::ServerEnroll(S, "p")->C;
   auto a = Call(TormVerb::kKctl, Binding(5), Kctl(unseal::KctlAction::kDisable, 1));
   ASSERT_EQ(a.outcome, TormOutcome::kOk);
-  EXPECT_EQ(a.reply, (std::vector<uint8_t>{1, 1, 0, 0, 0, 5}));
+  EXPECT_EQ(a.reply, (std::vector<uint8_t>{1, 1, 0, 0, 0, 5,        // advanced, disabled, 5 credits
+                                           0, 0, 0, 0, 0, 0, 0, 0,  // never answered
+                                           0, 0, 0, 0, 0, 0, 0, 0}));
   EXPECT_EQ(Derk(unseal::ServerBlind(C, S)->X).outcome, TormOutcome::kDisabled);
   ASSERT_EQ(Call(TormVerb::kKctl, Binding(5), Kctl(unseal::KctlAction::kEnable, 2)).outcome,
             TormOutcome::kOk);
   EXPECT_EQ(Derk(unseal::ServerBlind(C, S)->X).outcome, TormOutcome::kOk);
   a = Call(TormVerb::kKctl, Binding(5), Kctl(unseal::KctlAction::kResetCredits, 3, 50));
   ASSERT_EQ(a.outcome, TormOutcome::kOk);
-  EXPECT_EQ(a.reply, (std::vector<uint8_t>{1, 0, 0, 0, 0, 50}));
+  ASSERT_EQ(a.reply.size(), kKctlReplySize);
+  EXPECT_EQ(std::vector<uint8_t>(a.reply.begin(), a.reply.begin() + 6),
+            (std::vector<uint8_t>{1, 0, 0, 0, 0, 50}));
+  EXPECT_EQ(Be(a.reply, 6, 8), 1u);  // the DERK after enable
   a = Call(TormVerb::kKctl, Binding(5), Kctl(unseal::KctlAction::kDestroy, 4));
   ASSERT_EQ(a.outcome, TormOutcome::kOk);
-  EXPECT_EQ(a.reply[1] & 2, 2);
+  ASSERT_EQ(a.reply.size(), kKctlReplySize);
+  EXPECT_EQ(a.reply[1], 3) << "destroyed and disabled";
+  EXPECT_EQ(Be(a.reply, 6, 8), 1u) << "the tombstone keeps the counter";
   EXPECT_EQ(Derk(unseal::ServerBlind(C, S)->X).outcome, TormOutcome::kDestroyed);
   auto body = unseal::EncodePushBody(Push());
   EXPECT_EQ(Call(TormVerb::kPush, Binding(6),
@@ -351,6 +387,95 @@ TEST_F(TormHandlerTest, AnAppliedCertificateIsForwardedOnce) {
   EXPECT_EQ(forwarded_[0].first, cert);
   ASSERT_EQ(forwarded_[0].second.size(), 1u);
   EXPECT_EQ(forwarded_[0].second[0].address, "127.0.0.1:2602");
+}
+
+TEST_F(TormHandlerTest, KctlReplyCarriesTheCountersBigEndian) {
+  unseal::Point S = Enrol();
+  ASSERT_EQ(DerkOnce(S), TormOutcome::kOk);
+  now_ += 0x0102;
+  ASSERT_EQ(DerkOnce(S), TormOutcome::kOk);
+  const uint64_t last = now_;
+  now_ += 5;
+  auto a = Call(TormVerb::kKctl, Binding(5), Kctl(unseal::KctlAction::kDisable, 1));
+  ASSERT_EQ(a.outcome, TormOutcome::kOk);
+  std::vector<uint8_t> want = {1, 1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 2};
+  for (int shift = 56; shift >= 0; shift -= 8) want.push_back(static_cast<uint8_t>(last >> shift));
+  EXPECT_EQ(a.reply, want);
+  EXPECT_EQ(EncodeKctlReply(unseal::PartnerControlOutcome{}),
+            std::vector<uint8_t>(kKctlReplySize, 0));
+}
+
+TEST_F(TormHandlerTest, QueryIsAnsweredWithoutChangingOrForwardingAnything) {
+  unseal::Point S = Enrol();
+  ASSERT_EQ(DerkOnce(S), TormOutcome::kOk);
+  auto before = store_->List();
+  ASSERT_TRUE(before.ok());
+  auto a = Call(TormVerb::kKctl, Binding(5), Query());
+  ASSERT_EQ(a.outcome, TormOutcome::kOk);
+  ASSERT_EQ(a.reply.size(), kKctlReplySize);
+  EXPECT_EQ(a.reply[0], 0) << "a query never advances";
+  EXPECT_EQ(a.reply[1], 0);
+  EXPECT_EQ(Be(a.reply, 2, 4), 4u);
+  EXPECT_EQ(Be(a.reply, 6, 8), 1u);
+  EXPECT_EQ(Be(a.reply, 14, 8), kNow);
+  // The same query again, on another connection: the same answer.
+  auto again = Call(TormVerb::kKctl, Binding(6), Query());
+  ASSERT_EQ(again.outcome, TormOutcome::kOk);
+  EXPECT_EQ(again.reply, a.reply);
+  EXPECT_TRUE(forwarded_.empty()) << "a query is never forwarded";
+  auto after = store_->List();
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].last_kctl_serial, (*before)[0].last_kctl_serial);
+  EXPECT_EQ((*after)[0].credits_left, 4u);
+  EXPECT_EQ((*after)[0].answered_total, 1u);
+  EXPECT_FALSE((*after)[0].disabled);
+  // It took no serial: serial 1 still applies, and that order is forwarded.
+  ASSERT_EQ(Call(TormVerb::kKctl, Binding(5), Kctl(unseal::KctlAction::kDisable, 1)).outcome,
+            TormOutcome::kOk);
+  EXPECT_EQ(forwarded_.size(), 1u);
+  a = Call(TormVerb::kKctl, Binding(5), Query());
+  ASSERT_EQ(a.outcome, TormOutcome::kOk);
+  EXPECT_EQ(a.reply[1], 1) << "the query sees the disable";
+  EXPECT_EQ(forwarded_.size(), 1u);
+}
+
+TEST_F(TormHandlerTest, QueryOfADestroyedPartnerReadsTheTombstone) {
+  unseal::Point S = Enrol();
+  ASSERT_EQ(DerkOnce(S), TormOutcome::kOk);
+  ASSERT_EQ(DerkOnce(S), TormOutcome::kOk);
+  ASSERT_EQ(Call(TormVerb::kKctl, Binding(5), Kctl(unseal::KctlAction::kDestroy, 1)).outcome,
+            TormOutcome::kOk);
+  ASSERT_EQ(forwarded_.size(), 1u);
+  now_ += 100;
+  auto a = Call(TormVerb::kKctl, Binding(5), Query(now_ - 60));
+  ASSERT_EQ(a.outcome, TormOutcome::kOk);
+  ASSERT_EQ(a.reply.size(), kKctlReplySize);
+  EXPECT_EQ(a.reply[0], 0);
+  EXPECT_EQ(a.reply[1], 3) << "disabled and destroyed";
+  EXPECT_EQ(Be(a.reply, 2, 4), 0u) << "a tombstone holds no credits";
+  EXPECT_EQ(Be(a.reply, 6, 8), 2u);
+  EXPECT_EQ(Be(a.reply, 14, 8), kNow);
+  EXPECT_EQ(forwarded_.size(), 1u);
+  // Orders stay refused for the tombstone.
+  EXPECT_EQ(Call(TormVerb::kKctl, Binding(5), Kctl(unseal::KctlAction::kEnable, 2)).outcome,
+            TormOutcome::kDestroyed);
+}
+
+TEST_F(TormHandlerTest, QueryWithALongWindowAForeignKeyOrOutOfDateIsRefused) {
+  Enrol();
+  EXPECT_EQ(Call(TormVerb::kKctl, Binding(5), Query(kNow - 60, 3601)).outcome,
+            TormOutcome::kBadRequest);
+  EXPECT_EQ(Call(TormVerb::kKctl, Binding(5), Query(kNow - 60, 3600)).outcome, TormOutcome::kOk);
+  auto other = unseal::GenerateKctlKey();
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(Call(TormVerb::kKctl, Binding(5), Query(kNow - 60, 600, &other->seed)).outcome,
+            TormOutcome::kBadSignature);
+  EXPECT_EQ(Call(TormVerb::kKctl, Binding(5), Query(kNow - 700, 600)).outcome,
+            TormOutcome::kExpired);
+  EXPECT_EQ(Call(TormVerb::kKctl, Binding(5), Query(kNow + 10, 600)).outcome,
+            TormOutcome::kExpired);
+  EXPECT_TRUE(forwarded_.empty());
 }
 
 TEST_F(TormHandlerTest, CertificateForAnUnknownServerIsRefused) {

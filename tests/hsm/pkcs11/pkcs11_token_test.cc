@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -274,6 +275,54 @@ TEST_F(SoftHsmTest, PrivateKeyMaterialCannotBeExported) {
   ASSERT_FALSE(r.ok()) << "key material left the token";
   EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
   EXPECT_NE(r.error().message.find("CKR_ATTRIBUTE_SENSITIVE"), std::string::npos);
+}
+
+TEST_F(SoftHsmTest, ErasableKeyIsSensitiveAndNeverExtractable) {
+  auto token = OpenOrDie();
+  ASSERT_NE(token, nullptr);
+  auto before = token->CountObjects();
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(token->CreateErasable(3).ok());
+  auto with_key = token->CountObjects();
+  ASSERT_TRUE(with_key.ok());
+  EXPECT_EQ(*with_key, *before + 1) << "one token object per epoch";
+  auto audit = token->AuditErasableKey(3);
+  ASSERT_TRUE(audit.ok()) << audit.error().message;
+  EXPECT_TRUE(audit->sensitive);
+  EXPECT_TRUE(audit->always_sensitive);
+  EXPECT_FALSE(audit->extractable);
+  EXPECT_TRUE(audit->never_extractable);
+  EXPECT_FALSE(audit->value_readable) << "CKA_VALUE of the erasable key was readable";
+  ASSERT_TRUE(token->EraseErasable(3).ok());
+  auto after = token->CountObjects();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, *before) << "C_DestroyObject left the object";
+  auto gone = token->AuditErasableKey(3);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(SoftHsmTest, ErasableEpochsIgnoreTheOtherSecretKeys) {
+  auto token = OpenProvisioned();  // makes the "onionmaild-hmac" secret key
+  ASSERT_NE(token, nullptr);
+  auto none = token->ErasableEpochs();
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none->empty());
+  ASSERT_TRUE(token->CreateErasable(12).ok());
+  auto one = token->ErasableEpochs();
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(*one, std::vector<uint64_t>{12});
+  // The erasable key is not the HMAC key, and erasing it leaves that alone.
+  const std::vector<uint8_t> label = Bytes("x");
+  auto derived = token->DeriveErasable(12, label);
+  auto mac = token->Hmac(label);
+  ASSERT_TRUE(derived.ok() && mac.ok());
+  auto raw = derived->Reveal(SecretAccess::Grant());
+  EXPECT_FALSE(std::equal(raw.begin(), raw.end(), mac->begin(), mac->end()));
+  ASSERT_TRUE(token->EraseErasable(12).ok());
+  auto mac_again = token->Hmac(label);
+  ASSERT_TRUE(mac_again.ok()) << mac_again.error().message;
+  EXPECT_EQ(*mac_again, *mac);
 }
 
 TEST_F(SoftHsmTest, OperationsAreCounted) {
