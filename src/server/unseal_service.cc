@@ -101,6 +101,10 @@ ipc::UnsealProgress UnsealService::Report(const ipc::DerkResultRequest& request)
     (void)unsealer_->MarkUnreachable(request.index, why);
   } else {
     auto derk = unseal::ParseDerkReply(request.reply);
+    if (derk.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      counters_[request.index] = PeerCounters{derk->credits_left, derk->answered_total};
+    }
     Result<unseal::PeerOutcome> accepted = derk.ok()
                                                ? unsealer_->AcceptAnswer(request.index, derk->Y)
                                                : Result<unseal::PeerOutcome>(derk.error());
@@ -191,11 +195,20 @@ std::string UnsealService::StatusText() {
   out += "threshold: " + std::to_string(s.t) + " of " + std::to_string(s.n) +
          " (shares held: " + std::to_string(s.shares_held) + ", the local share included)\n";
   if (!s.last_error.empty()) out += "last error: " + s.last_error + "\n";
+  std::map<size_t, PeerCounters> counters;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    counters = counters_;
+  }
   for (const unseal::PeerStatus& p : s.peers) {
     // Indices only: peer addresses are in the device-sealed enrolment and
     // must not reach the disk in clear (`onionmailctl enrol` printed them).
     out += "peer " + std::to_string(p.index) + ": " + unseal::PeerStateName(p.state);
     if (!p.last_error.empty()) out += " (" + p.last_error + ")";
+    if (auto c = counters.find(p.index); c != counters.end()) {
+      out += "; credits left " + std::to_string(c->second.credits_left) + ", answered " +
+             std::to_string(c->second.answered_total) + " time(s) in all";
+    }
     out += "\n";
   }
   out += "updated: " + UtcNow() + "\n";

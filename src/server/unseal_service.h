@@ -30,6 +30,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -75,8 +76,14 @@ class UnsealService {
   State& state_;
   std::unique_ptr<unseal::Unsealer> unsealer_;
   RequestSigner signer_;
-  std::mutex mu_;  // forwards_ and the status file
+  std::mutex mu_;  // forwards_, counters_ and the status file
   std::deque<ipc::ForwardItem> forwards_;
+  // What each peer said of this server in its last DERK answer.
+  struct PeerCounters {
+    uint32_t credits_left = 0;
+    uint64_t answered_total = 0;
+  };
+  std::map<size_t, PeerCounters> counters_;
 };
 
 }  // namespace onionmail::server

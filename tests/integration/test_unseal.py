@@ -22,7 +22,9 @@ import glob
 import hashlib
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -365,6 +367,13 @@ class UnsealFederationTest(unittest.TestCase):
         marker = "destroyed-server-marker"
         a.send_external([a.users["alice"].addr],
                         crlf("Subject: %s\r\n\r\n%s\r\n" % (marker, marker)))
+        # An adversary keeps a copy of every peer's disk (not of its device).
+        copies = {}
+        for j in range(N):
+            if j != i:
+                copies[j] = tempfile.mkdtemp(prefix="om-partners-copy-")
+                subprocess.run(["cp", "-a", os.path.join(self.envs[j].state_dir, "partners"),
+                                copies[j]], check=True)
         for j in range(N):
             if j != i:
                 rc, out = self.kctl(i, "destroy", 100, send_to=j)
@@ -392,7 +401,22 @@ class UnsealFederationTest(unittest.TestCase):
                   *self.peer_args(i), check=False)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn(b"destroyed", r.stdout + r.stderr)
-        a.start()
+        # Crypto-shred: the peers erased the device key the copied records are
+        # sealed under. Put the copies back (as if the disks were rolled back):
+        # no peer can answer for the destroyed server from them.
+        for j, copy in copies.items():
+            peer = self.envs[j]
+            peer.stop()
+            partners = os.path.join(peer.state_dir, "partners")
+            shutil.rmtree(partners)
+            subprocess.run(["cp", "-a", os.path.join(copy, "partners"), partners], check=True)
+            shutil.rmtree(copy)
+            peer.start()
+        self.start_sealed(a)
+        self.assert_stays_sealed(a, seconds=10)
+        self.assertIsNone(re.search(r"peer \d+: answered", self.status(a)), self.status(a))
+        for j in copies:
+            self.assertIn(b"sealed under an erased key", self.envs[j].log_bytes())
 
 
 if __name__ == "__main__":

@@ -204,6 +204,10 @@ TEST_F(UnsealServiceTest, OnlyOnePeerKeepsItSealedAndSaysWhy) {
   std::string status = service_->StatusText();
   EXPECT_NE(status.find("sealed: yes"), std::string::npos) << status;
   EXPECT_NE(status.find("shares held: 2"), std::string::npos) << status;
+  // What the peer said of this server: 10 credits granted at PUSH, one spent.
+  EXPECT_NE(status.find("peer 1: answered; credits left 9, answered 1 time(s) in all"),
+            std::string::npos)
+      << status;
   // The peers that did not answer stay in the plan: a later round retries them.
   ipc::UnsealPlan plan = service_->Plan();
   ASSERT_EQ(plan.targets.size(), 2u);
