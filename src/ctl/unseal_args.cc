@@ -234,25 +234,6 @@ Result<unseal::KctlCert> BuildKctlOrder(const KctlOrder& order, uint64_t now_uni
   return cert;
 }
 
-Result<KctlReply> ParseKctlReply(std::span<const uint8_t> reply) {
-  if (reply.size() != kKctlReplySize || reply[0] > 1 || (reply[1] & ~0x03u) != 0) {
-    return MakeError(ErrorCode::kInvalidArgument, "malformed KCTL reply from the peer");
-  }
-  auto get = [&reply](size_t pos, size_t bytes) {
-    uint64_t v = 0;
-    for (size_t i = 0; i < bytes; ++i) v = (v << 8) | reply[pos + i];
-    return v;
-  };
-  KctlReply out;
-  out.advanced = reply[0] == 1;
-  out.disabled = (reply[1] & 0x01) != 0;
-  out.destroyed = (reply[1] & 0x02) != 0;
-  out.credits_left = static_cast<uint32_t>(get(2, 4));
-  out.answered_total = get(6, 8);
-  out.last_answer_unix = get(14, 8);
-  return out;
-}
-
 std::string UtcIso8601(uint64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};

@@ -23,9 +23,7 @@
 //    A query: serial 0 (it consumes none), no credits, no valid_hours (kInvalidArgument for
 //    each); not_before = now - kKctlQuerySkewSeconds, not_after = not_before +
 //    kKctlQueryWindowSeconds (10 minutes, within the peers' one-hour limit for queries).
-//  - ParseKctlReply: exactly kKctlReplySize (22) bytes, big-endian: u8 advanced (0/1),
-//    u8 flags (bit 0 disabled, bit 1 destroyed, other bits 0), u32 credits_left,
-//    u64 answered_total, u64 last_answer_unix (0: never). kInvalidArgument otherwise.
+//  - ParseKctlReply / KctlReply: see unseal/kctl.h (22 bytes).
 //  - DescribeKctlReply: the text onionmailctl kctl prints after "peer ADDRESS: ", e.g.
 //    "applied, disabled yes, destroyed no, credits left 997, answered total 3, last answer
 //    2026-01-31T12:00:00Z"; for a query the first word ("applied" / "already applied") is
@@ -110,18 +108,10 @@ struct KctlOrder {
 
 [[nodiscard]] Result<unseal::KctlCert> BuildKctlOrder(const KctlOrder& order, uint64_t now_unix);
 
-inline constexpr size_t kKctlReplySize = 22;
-
-struct KctlReply {
-  bool advanced = false;
-  bool disabled = false;
-  bool destroyed = false;
-  uint32_t credits_left = 0;
-  uint64_t answered_total = 0;
-  uint64_t last_answer_unix = 0;  // 0: never
-};
-
-[[nodiscard]] Result<KctlReply> ParseKctlReply(std::span<const uint8_t> reply);
+// The reply's wire format lives with the certificates (unseal/kctl.h).
+using unseal::KctlReply;
+using unseal::kKctlReplySize;
+using unseal::ParseKctlReply;
 
 std::string UtcIso8601(uint64_t unix_seconds);
 std::string DescribeKctlReply(const KctlReply& reply, unseal::KctlAction action);

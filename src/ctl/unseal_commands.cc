@@ -453,11 +453,6 @@ void PrintUnsealStatus(const config::Config& config) {
   } else {
     std::printf("unseal: not enrolled\n");
   }
-  auto peers = store::ReadSmallFile(config.state_dir + "/peer-status", kMaxStatusFileBytes);
-  if (peers.ok()) {
-    std::printf("as an unseal peer of other servers:\n");
-    std::fwrite(peers->data(), 1, peers->size(), stdout);
-  }
 }
 
 }  // namespace onionmail::ctl

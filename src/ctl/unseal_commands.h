@@ -61,7 +61,8 @@ inline constexpr const char* kUnsealUsage =
 std::optional<int> RunUnsealCommand(int argc, char** argv, const DropPrivileges& drop);
 
 // For `status`: prints <state>/unseal/status (written by the running server), or whether
-// the state is enrolled at all, and <state>/peer-status when it exists.
+// the state is enrolled at all. The peer side (which servers enrolled here) is listed
+// nowhere on disk by design: the partner files are named by keyed hashes.
 void PrintUnsealStatus(const config::Config& config);
 
 }  // namespace onionmail::ctl

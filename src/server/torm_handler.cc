@@ -48,19 +48,9 @@ mail::TormOutcome OutcomeOfPartnerError(const Error& error) {
 }
 
 std::vector<uint8_t> EncodeKctlReply(const unseal::PartnerControlOutcome& outcome) {
-  std::vector<uint8_t> reply;
-  reply.reserve(kKctlReplySize);
-  reply.push_back(outcome.advanced ? 1 : 0);
-  reply.push_back(static_cast<uint8_t>((outcome.disabled ? 1 : 0) | (outcome.destroyed ? 2 : 0)));
-  auto put = [&reply](uint64_t v, int bytes) {
-    for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8) {
-      reply.push_back(static_cast<uint8_t>(v >> shift));
-    }
-  };
-  put(outcome.credits_left, 4);
-  put(outcome.answered_total, 8);
-  put(outcome.last_answer_unix, 8);
-  return reply;
+  return unseal::EncodeKctlReply(
+      unseal::KctlReply{outcome.advanced, outcome.disabled, outcome.destroyed, outcome.credits_left,
+                        outcome.answered_total, outcome.last_answer_unix});
 }
 
 Result<TormAnswer> TormHandler::Handle(mail::TormVerb verb, const mail::ChannelBinding& binding,

@@ -11,12 +11,9 @@
 //    partner record is touched. The partner is SHA-256 of the signing key.
 //  - KCTL carries an operator certificate (unseal/kctl.h), checked by the
 //    partner store against the KCTL key given at PUSH. Its reply, for every
-//    action (the query included), is EncodeKctlReply: kKctlReplySize = 22 bytes,
-//    big-endian, u8 advanced (0/1) || u8 flags (bit 0 disabled, bit 1
-//    destroyed) || u32 credits_left || u64 answered_total || u64
-//    last_answer_unix (0: never). When an order (not a query) advanced the
-//    partner's state, `forward` gets the certificate bytes and the partner's
-//    other peers, once; a query is never forwarded.
+//    action (the query included), is unseal::KctlReply (unseal/kctl.h, 22 bytes). When an order
+//    (not a query) advanced the partner's state, `forward` gets the certificate bytes and the
+//    partner's other peers, once; a query is never forwarded.
 //  - Every refusal is a mail::TormOutcome (never an Error); Handle() returns
 //    an Error only if an encoder fails, which is a bug. Log lines carry the
 //    verb and outcome only, never a partner's identity.
@@ -58,9 +55,9 @@ class TormHandler : public mail::TormService {
 // The outcome a partner-store error stands for (exposed for tests).
 mail::TormOutcome OutcomeOfPartnerError(const Error& error);
 
-inline constexpr size_t kKctlReplySize = 1 + 1 + 4 + 8 + 8;  // 22
+using unseal::kKctlReplySize;
 
-// The KCTL reply body (layout above; docs/PROTOCOL.md has test vectors).
+// The KCTL reply body of an applied certificate (unseal::EncodeKctlReply).
 std::vector<uint8_t> EncodeKctlReply(const unseal::PartnerControlOutcome& outcome);
 
 }  // namespace onionmail::server

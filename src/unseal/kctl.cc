@@ -200,6 +200,33 @@ Result<void> VerifyKctl(const KctlCert& cert, const KctlPublicKey& kctl_pub, uin
   return Ok();
 }
 
+// --------------------------------------------------------------------- reply
+
+std::vector<uint8_t> EncodeKctlReply(const KctlReply& reply) {
+  std::vector<uint8_t> out;
+  out.reserve(kKctlReplySize);
+  out.push_back(reply.advanced ? 1 : 0);
+  out.push_back(static_cast<uint8_t>((reply.disabled ? 1 : 0) | (reply.destroyed ? 2 : 0)));
+  PutUint(out, reply.credits_left, 4);
+  PutUint(out, reply.answered_total, 8);
+  PutUint(out, reply.last_answer_unix, 8);
+  return out;
+}
+
+Result<KctlReply> ParseKctlReply(std::span<const uint8_t> wire) {
+  if (wire.size() != kKctlReplySize || wire[0] > 1 || (wire[1] & ~0x03u) != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "malformed KCTL reply from the peer");
+  }
+  KctlReply out;
+  out.advanced = wire[0] == 1;
+  out.disabled = (wire[1] & 0x01) != 0;
+  out.destroyed = (wire[1] & 0x02) != 0;
+  out.credits_left = static_cast<uint32_t>(GetUint(wire, 2, 4));
+  out.answered_total = GetUint(wire, 6, 8);
+  out.last_answer_unix = GetUint(wire, 14, 8);
+  return out;
+}
+
 // ---------------------------------------------------------------------- keys
 
 Result<KctlKeyPair> GenerateKctlKey() {

@@ -83,6 +83,27 @@ struct KctlCert {
 [[nodiscard]] Result<void> VerifyKctl(const KctlCert& cert, const KctlPublicKey& kctl_pub,
                                       uint64_t now_unix, uint64_t last_serial);
 
+// A peer's answer to TORM KCTL, for every action (the query included):
+//   u8 advanced (0/1) || u8 flags (bit 0 disabled, bit 1 destroyed, others 0)
+//   || u32 credits_left || u64 answered_total || u64 last_answer_unix (0: never)
+// big-endian, kKctlReplySize bytes (docs/PROTOCOL.md has test vectors).
+// ParseKctlReply refuses any other length, advanced > 1 and reserved flag bits
+// with kInvalidArgument.
+inline constexpr size_t kKctlReplySize = 1 + 1 + 4 + 8 + 8;  // 22
+
+struct KctlReply {
+  bool advanced = false;  // false: the same certificate again, or a query
+  bool disabled = false;
+  bool destroyed = false;
+  uint32_t credits_left = 0;
+  uint64_t answered_total = 0;
+  uint64_t last_answer_unix = 0;  // 0: never
+  bool operator==(const KctlReply&) const = default;
+};
+
+std::vector<uint8_t> EncodeKctlReply(const KctlReply& reply);
+[[nodiscard]] Result<KctlReply> ParseKctlReply(std::span<const uint8_t> wire);
+
 struct KctlKeyPair {
   SecretBytes seed;  // kKctlSeedSize bytes
   KctlPublicKey pub{};

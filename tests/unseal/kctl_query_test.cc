@@ -1,8 +1,10 @@
 // Tests of the KCTL query certificate (KctlAction::kQuery): serial 0, a window
-// of at most one hour, no serial rule; everything else as for orders.
+// of at most one hour, no serial rule; everything else as for orders. And the
+// KCTL reply body every action gets.
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "unseal/kctl.h"
 
@@ -94,6 +96,24 @@ TEST(KctlQueryTest, ForgedOrExpiredQueryIsRefused) {
             ErrorCode::kDeadlineExceeded);
   EXPECT_EQ(VerifyKctl(*cert, key.pub, kNotBefore - 1, 0).error().code,
             ErrorCode::kFailedPrecondition);
+}
+
+TEST(KctlReplyTest, ReplyRoundTripsAndOnlyTheExactLayoutParses) {
+  KctlReply reply{true, true, false, 997, 3, 1767225600};
+  std::vector<uint8_t> wire = EncodeKctlReply(reply);
+  ASSERT_EQ(wire.size(), kKctlReplySize);
+  auto parsed = ParseKctlReply(wire);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(*parsed, reply);
+  std::vector<uint8_t> bad = wire;
+  bad[0] = 2;  // advanced is 0 or 1
+  EXPECT_FALSE(ParseKctlReply(bad).ok());
+  bad = wire;
+  bad[1] |= 0x04;  // reserved flag bit
+  EXPECT_FALSE(ParseKctlReply(bad).ok());
+  bad = wire;
+  bad.pop_back();
+  EXPECT_FALSE(ParseKctlReply(bad).ok());
 }
 
 }  // namespace
