@@ -178,6 +178,9 @@ Result<void> PartnerStore::RotateLocked() {
     auto old = std::find_if(alive_epochs_.begin(), alive_epochs_.end(),
                             [target](uint64_t e) { return e != target; });
     ONIONMAIL_RETURN_IF_ERROR(keys_.EraseErasable(*old));
+    log::Info(kLogComponent, "crypto-shred: erasable key " + std::to_string(*old) +
+                                 " erased in the device; live records now under key " +
+                                 std::to_string(target));
     alive_epochs_.erase(old);
   }
   return Ok();

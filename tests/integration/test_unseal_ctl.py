@@ -418,6 +418,10 @@ class UnsealCtlTest(unittest.TestCase):
             self.assertRegex(out(p), r"peer %s: (applied|already applied), disabled yes, "
                              r"destroyed yes, credits left 0, answered total 1"
                              % re.escape(address(env)))
+        for env in (b, c):  # the peer erased the key the record was sealed under
+            self.assertRegex(env.log_bytes(), rb"crypto-shred: erasable key 1 erased in the "
+                             rb"device; live records now under key 2")
+            self.assertNotIn(b"not erased yet", env.log_bytes())
         p = query()
         for env in (b, c):
             self.assertEqual(counters(out(p), env)[:4], ("yes", "yes", 0, 1))
