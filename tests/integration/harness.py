@@ -80,17 +80,23 @@ _issued_ports = set()
 
 
 def free_port():
-    """Returns a TCP port that was free a moment ago (bind to port 0) and
-    that this process has not handed out before: several servers and swtpm
-    instances pick ports before any of them binds (a later swtpm once took
-    an earlier server's POP3 port)."""
-    for _ in range(100):
+    """Returns a TCP port that was free a moment ago and that this process has
+    not handed out before (several servers and swtpm instances pick ports
+    before any of them binds). Picked at random below the kernel's ephemeral
+    range (32768 and up by default): a port from bind(0) is an ephemeral one,
+    which any process's next outgoing connection may take before our server
+    binds it."""
+    for _ in range(500):
+        port = secrets.randbelow(32000 - 10000) + 10000
+        if port in _issued_ports or port + 1 in _issued_ports:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _issued_ports and port + 1 not in _issued_ports:
-            _issued_ports.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _issued_ports.add(port)
+        return port
     raise AssertionError("no fresh free port")
 
 

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -36,16 +37,19 @@ int BindLoopback(int port) {
   return fd;
 }
 
-// A port P with P+1 also free (the swtpm TCTI assumes ctrl = P+1).
+// A port P with P+1 also free (the swtpm TCTI assumes ctrl = P+1), picked at
+// random below the kernel's ephemeral range (32768 and up by default): a port
+// from bind(0) is an ephemeral one, which any process's next outgoing
+// connection or bind(0) may take before swtpm binds it (seen in CI with
+// ctest -j2: "Could not open TCP socket: Address already in use").
 int PickPortPair() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    const int a = BindLoopback(0);
+  static std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> pick(10000 / 2, 32000 / 2 - 1);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int port = 2 * pick(rng);
+    const int a = BindLoopback(port);
     if (a < 0) continue;
-    sockaddr_in addr{};
-    socklen_t len = sizeof(addr);
-    getsockname(a, reinterpret_cast<sockaddr*>(&addr), &len);
-    const int port = ntohs(addr.sin_port);
-    const int b = port < 65535 ? BindLoopback(port + 1) : -1;
+    const int b = BindLoopback(port + 1);
     close(a);
     if (b >= 0) {
       close(b);
@@ -107,9 +111,14 @@ std::string Swtpm::Start() {
   if (mkdtemp(templ) == nullptr) return "mkdtemp failed";
   dir_ = templ;
   std::filesystem::create_directory(dir_ + "/state");
-  port_ = PickPortPair();
-  if (port_ == 0) return "no free port pair";
-  return Launch();
+  std::string error;
+  for (int attempt = 0; attempt < 5; ++attempt) {  // another process may win a port race
+    port_ = PickPortPair();
+    if (port_ == 0) return "no free port pair";
+    error = Launch();
+    if (error.find("Address already in use") == std::string::npos) return error;
+  }
+  return error;
 }
 
 std::string Swtpm::Restart() {
