@@ -139,24 +139,11 @@ Result<void> Pkcs11Token::EraseErasable(uint64_t epoch) {
 Result<std::vector<uint64_t>> Pkcs11Token::ErasableEpochs() {
   std::lock_guard<std::mutex> lock(mu_);
   ONIONMAIL_RETURN_IF_ERROR(EnsureConnected());
-  CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-  CK_KEY_TYPE type = CKK_GENERIC_SECRET;
-  CK_ATTRIBUTE tmpl[] = {Attr(CKA_CLASS, &cls, sizeof(cls)),
-                         Attr(CKA_KEY_TYPE, &type, sizeof(type))};
-  CK_RV rv = module_->C_FindObjectsInit(session_, tmpl, std::size(tmpl));
-  if (rv != CKR_OK) return Fail("C_FindObjectsInit", rv);
-  std::vector<unsigned long> objects;
-  for (;;) {
-    CK_OBJECT_HANDLE batch[16];
-    CK_ULONG n = 0;
-    rv = module_->C_FindObjects(session_, batch, 16, &n);
-    if (rv != CKR_OK || n == 0) break;
-    objects.insert(objects.end(), batch, batch + n);
-  }
-  module_->C_FindObjectsFinal(session_);
-  if (rv != CKR_OK) return Fail("C_FindObjects", rv);
+  // Every secret key; the exact label decides (the HMAC root key does not parse).
+  auto objects = FindObjects(CKO_SECRET_KEY, nullptr);
+  if (!objects.ok()) return objects.error();
   std::vector<uint64_t> epochs;
-  for (unsigned long object : objects) {
+  for (unsigned long object : *objects) {
     auto label = ReadAttribute(object, CKA_LABEL);  // public attribute
     if (!label.ok()) return label.error();
     auto epoch = ParseErasableLabel(

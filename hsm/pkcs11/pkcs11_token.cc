@@ -209,8 +209,9 @@ Error Pkcs11Token::Fail(const char* what, unsigned long rv) {
 
 Result<std::vector<unsigned long>> Pkcs11Token::FindObjects(unsigned long cls, const char* label) {
   CK_OBJECT_CLASS object_class = cls;
-  CK_ATTRIBUTE tmpl[] = {Attr(CKA_CLASS, &object_class, sizeof(object_class)), LabelAttr(label)};
-  CK_RV rv = module_->C_FindObjectsInit(session_, tmpl, 2);
+  CK_ATTRIBUTE tmpl[] = {Attr(CKA_CLASS, &object_class, sizeof(object_class)),
+                         label != nullptr ? LabelAttr(label) : CK_ATTRIBUTE{}};
+  CK_RV rv = module_->C_FindObjectsInit(session_, tmpl, label != nullptr ? 2 : 1);
   if (rv != CKR_OK) return Fail("C_FindObjectsInit", rv);
   std::vector<unsigned long> found;
   for (;;) {

@@ -106,6 +106,7 @@ class Pkcs11Token final : public Token {
   Result<void> EnsureConnected();
   // Maps a failed CK_RV to an Error; device errors mark the connection broken.
   Error Fail(const char* what, unsigned long rv);
+  // Objects of class `cls` with label `label` (any label when nullptr).
   Result<std::vector<unsigned long>> FindObjects(unsigned long cls, const char* label);
   Result<std::optional<unsigned long>> FindObject(unsigned long cls, const char* label);
   // Cached per connection (reset on reconnect and by Provision).

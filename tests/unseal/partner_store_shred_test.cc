@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "hsm/forwarding_key_store.h"
 #include "tests/unseal/partner_store_fixture.h"
 #include "unseal/partner_store.h"
 
@@ -122,6 +123,41 @@ TEST_F(PartnerStoreShredTest, RecordsAreKeptWhenTheDeviceHasNoErasableKeyAtAll) 
   auto answer = AnswerRandom(p);
   ASSERT_FALSE(answer.ok());
   ExpectCode(answer.error(), ErrorCode::kDataLoss);
+}
+
+// The device refuses to erase (e.g. it is gone for a moment): the destroy
+// itself stands (tombstone, record deleted) and says the shred is pending; the
+// next Open erases the old key.
+class EraseFails : public hsm::ForwardingKeyStore {
+ public:
+  using ForwardingKeyStore::ForwardingKeyStore;
+  Result<void> EraseErasable(uint64_t epoch) override {
+    if (fail) return MakeError(ErrorCode::kUnavailable, "device removed");
+    return ForwardingKeyStore::EraseErasable(epoch);
+  }
+  bool fail = true;
+};
+
+TEST_F(PartnerStoreShredTest, ShredThatTheDeviceRefusesIsPendingAndFinishedAtNextOpen) {
+  Partner p = MakePartner();
+  Partner q = MakePartner();
+  Enrol(p);
+  Enrol(q);
+  EraseFails flaky(*keys_);
+  store_.reset();
+  auto store = PartnerStore::Open(partners_, flaky, options_);
+  ASSERT_TRUE(store.ok());
+  auto destroyed = (*store)->ApplyKctl(Cert(p, KctlAction::kDestroy, 1));
+  ASSERT_TRUE(destroyed.ok()) << destroyed.error().message;
+  EXPECT_TRUE(destroyed->destroyed);
+  EXPECT_TRUE(destroyed->cleanup_pending);
+  EXPECT_EQ(Epochs(), (std::vector<uint64_t>{1, 2}));
+  store->reset();
+  flaky.fail = false;
+  auto reopened = PartnerStore::Open(partners_, flaky, options_);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ(Epochs(), (std::vector<uint64_t>{2}));
+  EXPECT_TRUE((*reopened)->Stat(q.id, q.spki).ok()) << "q re-sealed under the new key";
 }
 
 }  // namespace
