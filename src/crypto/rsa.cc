@@ -89,7 +89,9 @@ std::vector<uint8_t> RsaPublicKey::ToDer() const {
   return out;
 }
 
-std::array<uint8_t, 32> RsaPublicKey::KeyId() const { return Sha256(ToDer()); }
+RsaPublicKey::RsaPublicKey(EvpPkeyPtr key) : key_(std::move(key)) {
+  key_id_ = std::make_shared<const std::array<uint8_t, 32>>(Sha256(ToDer()));
+}
 
 size_t RsaPublicKey::ModulusBytes() const {
   return static_cast<size_t>(EVP_PKEY_get_size(key_.get()));
@@ -170,9 +172,9 @@ Result<SecretBytes> RsaPrivateKey::ToDer() const {
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio.get(), &data);
   if (len <= 0 || data == nullptr) return Fail(ErrorCode::kInternal, "empty key encoding");
-  return SecretBytes(SecretAccess::Grant(),
-                     std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data),
-                                              static_cast<size_t>(len)));
+  return SecretBytes(
+      SecretAccess::Grant(),
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(len)));
 }
 
 RsaPublicKey RsaPrivateKey::Public() const {

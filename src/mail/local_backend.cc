@@ -116,6 +116,26 @@ Result<void> LocalBackend::CheckRecipient(std::string_view local_part) {
   return Ok();
 }
 
+Result<crypto::RsaPublicKey> LocalBackend::RecipientKey(const keys::UserPublic& user) {
+  {
+    std::lock_guard<std::mutex> lock(keys_mu_);
+    auto it = recipient_keys_.find(user.mailbox_id);
+    if (it != recipient_keys_.end() && it->second.der == user.public_key &&
+        it->second.key.KeyId() == user.key_id) {
+      return it->second.key;
+    }
+  }
+  auto key = crypto::RsaPublicKey::FromDer(user.public_key);
+  if (!key.ok()) return MakeError(ErrorCode::kDataLoss, "recipient public key is malformed");
+  if (key->KeyId() != user.key_id) {
+    return MakeError(ErrorCode::kDataLoss, "recipient public key does not match its key id");
+  }
+  std::lock_guard<std::mutex> lock(keys_mu_);
+  if (recipient_keys_.size() >= kMaxCachedKeys) recipient_keys_.clear();
+  recipient_keys_.insert_or_assign(user.mailbox_id, CachedKey{user.public_key, *key});
+  return key;
+}
+
 Result<std::unique_ptr<MessageWriter>> LocalBackend::BeginMessage(const Envelope& envelope) {
   if (envelope.local_parts.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "no recipients");
@@ -126,27 +146,22 @@ Result<std::unique_ptr<MessageWriter>> LocalBackend::BeginMessage(const Envelope
     auto user = keys_.LookupUser(local_part);
     if (!user.ok()) return user.error();
     if (!seen.insert(user->mailbox_id).second) continue;  // one copy per mailbox
-    auto key = crypto::RsaPublicKey::FromDer(user->public_key);
-    if (!key.ok()) return MakeError(ErrorCode::kDataLoss, "recipient public key is malformed");
-    if (key->KeyId() != user->key_id) {
-      return MakeError(ErrorCode::kDataLoss, "recipient public key does not match its key id");
-    }
+    auto key = RecipientKey(*user);
+    if (!key.ok()) return key.error();
     auto pending = store_.BeginMessage(user->mailbox_id, *key);
     if (!pending.ok()) return pending.error();
     messages.push_back(std::move(*pending));
   }
-  return std::unique_ptr<MessageWriter>(
-      std::make_unique<LocalMessageWriter>(std::move(messages)));
+  return std::unique_ptr<MessageWriter>(std::make_unique<LocalMessageWriter>(std::move(messages)));
 }
 
 Result<std::unique_ptr<Mailbox>> LocalBackend::Open(std::string_view user,
-                                                   const SecretBytes& pop3_password) {
+                                                    const SecretBytes& pop3_password) {
   auto inbox = keys_.OpenInbox(user, pop3_password);
   if (!inbox.ok()) return inbox.error();
   auto lock = store_.Lock((*inbox)->mailbox_id());
   if (!lock.ok()) return lock.error();
-  auto mailbox =
-      std::make_unique<LocalMailbox>(store_, std::move(*lock), std::move(*inbox));
+  auto mailbox = std::make_unique<LocalMailbox>(store_, std::move(*lock), std::move(*inbox));
   ONIONMAIL_RETURN_IF_ERROR(mailbox->Load());
   return std::unique_ptr<Mailbox>(std::move(mailbox));
 }

@@ -146,6 +146,49 @@ TEST(IpcChannelTest, MalformedDatagramIsInvalidArgument) {
   close(sv[0]);
 }
 
+TEST(IpcChannelTest, FramesOfGrowingAndShrinkingSizeArriveWhole) {
+  // The receive buffer grows to the largest datagram seen; a full chunk after
+  // a small frame, then a small one again, must all decode intact.
+  auto [a, b] = Pair();
+  std::vector<uint8_t> chunk(kMaxChunkBytes);
+  for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<uint8_t>(i * 7 + 1);
+  ASSERT_TRUE(a.Send(LookupUserRequest{"x"}).ok());
+  ASSERT_TRUE(a.Send(AppendRequest{chunk}).ok());
+  ASSERT_TRUE(a.Send(LookupUserRequest{"yy"}).ok());
+  auto first = b.Receive(milliseconds(1000));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(std::get<LookupUserRequest>(*first).user, "x");
+  auto second = b.Receive(milliseconds(1000));
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(std::get<AppendRequest>(*second).data, chunk);
+  EXPECT_TRUE(AllZero(b.LastReceiveBytesForTesting()));
+  auto third = b.Receive(milliseconds(1000));
+  ASSERT_TRUE(third.ok()) << third.error().message;
+  EXPECT_EQ(std::get<LookupUserRequest>(*third).user, "yy");
+}
+
+TEST(IpcChannelTest, DatagramOverTheFrameLimitIsRejectedAndTheNextOneArrives) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  int big = 4 << 20;
+  ASSERT_EQ(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof big), 0);
+  auto ch = Channel::FromFd(sv[1]);
+  ASSERT_TRUE(ch.ok());
+  std::vector<uint8_t> huge(kMaxFrameBytes + 100, 0);
+  ASSERT_EQ(send(sv[0], huge.data(), huge.size(), 0), static_cast<ssize_t>(huge.size()));
+  auto got = ch->Receive(milliseconds(1000));
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(got.error().message.find("too large"), std::string::npos);
+
+  auto sender = Channel::FromFd(sv[0]);
+  ASSERT_TRUE(sender.ok());
+  ASSERT_TRUE(sender->Send(LookupUserRequest{"after"}).ok());
+  auto next = ch->Receive(milliseconds(1000));
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(std::get<LookupUserRequest>(*next).user, "after");
+}
+
 TEST(IpcChannelTest, FromFdRefusesStreamSockets) {
   int sv[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);

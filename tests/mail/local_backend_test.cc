@@ -43,11 +43,9 @@ class CountingKeyService : public keys::KeyService {
                                                     const SecretBytes& pw) override {
     auto inner = real_.OpenInbox(u, pw);
     if (!inner.ok()) return inner.error();
-    return std::unique_ptr<keys::InboxKey>(
-        std::make_unique<Counted>(std::move(*inner), &unwraps_));
+    return std::unique_ptr<keys::InboxKey>(std::make_unique<Counted>(std::move(*inner), &unwraps_));
   }
-  Result<void> CreateUser(std::string_view u, const SecretBytes& s,
-                          const SecretBytes& p) override {
+  Result<void> CreateUser(std::string_view u, const SecretBytes& s, const SecretBytes& p) override {
     return real_.CreateUser(u, s, p);
   }
   Result<void> DeleteUser(std::string_view u) override { return real_.DeleteUser(u); }
@@ -96,8 +94,7 @@ class LocalBackendTest : public ::testing::Test {
     ASSERT_TRUE(keys_->CreateUser("alice", Pw("alice-smtp"), Pw("alice-pop3")).ok());
   }
 
-  Result<void> Deliver(std::vector<std::string> to, const std::string& text,
-                       size_t chunk = 7) {
+  Result<void> Deliver(std::vector<std::string> to, const std::string& text, size_t chunk = 7) {
     Envelope env{"sender@example.onion", std::move(to)};
     auto writer = backend_->BeginMessage(env);
     if (!writer.ok()) return writer.error();
@@ -207,6 +204,42 @@ TEST_F(LocalBackendTest, ExpungeOfAllMessagesLeavesAnEmptyMailbox) {
   EXPECT_TRUE(box->Messages().empty());
 }
 
+TEST_F(LocalBackendTest, RecipientRecreatedWithANewKeyGetsMailUnderTheNewKey) {
+  // The backend keeps parsed recipient keys; a user deleted and created again
+  // (same mailbox id, new inbox key) must get mail it can read.
+  ASSERT_TRUE(Deliver({"bob"}, "Subject: one\r\n\r\nunder the first key\r\n").ok());
+  ASSERT_TRUE(keys_->DeleteUser("bob").ok());
+  ASSERT_TRUE(keys_->CreateUser("bob", Pw("bob-smtp2"), Pw("bob-pop3-2")).ok());
+  ASSERT_TRUE(Deliver({"bob"}, "Subject: two\r\n\r\nunder the second key\r\n").ok());
+  auto box = OpenOk("bob", "bob-pop3-2");
+  ASSERT_NE(box, nullptr);
+  ASSERT_EQ(box->Messages().size(), 1u);
+  EXPECT_NE(ReadMessage(*box, 0).find("under the second key"), std::string::npos);
+}
+
+TEST_F(LocalBackendTest, RecipientKeyNotMatchingItsKeyIdIsDataLossEvenWhenCached) {
+  class WrongKeyId : public CountingKeyService {
+   public:
+    using CountingKeyService::CountingKeyService;
+    bool tamper = false;
+    Result<keys::UserPublic> LookupUser(std::string_view u) override {
+      auto user = CountingKeyService::LookupUser(u);
+      if (user.ok() && tamper) user->key_id[0] ^= 1;
+      return user;
+    }
+  } keys(*keys_);
+  LocalBackend backend(keys, *store_);
+  Envelope env{"sender@example.onion", {"alice"}};
+  auto first = backend.BeginMessage(env);  // parses and caches alice's key
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_TRUE((*first)->Append(AsBytes("Subject: a\r\n\r\nb\r\n")).ok());
+  ASSERT_TRUE((*first)->Commit().ok());
+  keys.tamper = true;
+  auto second = backend.BeginMessage(env);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, ErrorCode::kDataLoss);
+}
+
 TEST_F(LocalBackendTest, SecondOpenWhileOpenIsFailedPrecondition) {
   auto first = OpenOk("bob", "bob-pop3");
   ASSERT_NE(first, nullptr);
@@ -223,8 +256,8 @@ TEST_F(LocalBackendTest, SecondOpenWhileOpenIsFailedPrecondition) {
 }
 
 TEST_F(LocalBackendTest, WrongPasswordUnknownUserAndSmtpPasswordAreUnauthenticated) {
-  for (auto [user, pw] : {std::pair{"bob", "wrong"}, std::pair{"nobody", "bob-pop3"},
-                          std::pair{"bob", "bob-smtp"}}) {
+  for (auto [user, pw] :
+       {std::pair{"bob", "wrong"}, std::pair{"nobody", "bob-pop3"}, std::pair{"bob", "bob-smtp"}}) {
     auto box = backend_->Open(user, Pw(pw));
     ASSERT_FALSE(box.ok());
     EXPECT_EQ(box.error().code, ErrorCode::kUnauthenticated) << user << " " << pw;
@@ -320,10 +353,18 @@ TEST_F(LocalBackendTest, StateDirectoryHoldsNoPlaintextIdentifiersOrContent) {
     ASSERT_TRUE(box->Expunge(first).ok());
   }
   // At least 5 bytes each, so random ciphertext cannot match by chance.
-  const std::vector<std::string> needles = {
-      "zebracorn", "Zebracorn", "ZEBRACORN",     "alice",     "platypus",
-      "faraway.onion", "quixotic-walrus-subject", "xylophone", "zebra-smtp-pw",
-      "zebra-pop3-pw", "bob-pop3", "bob-smtp"};
+  const std::vector<std::string> needles = {"zebracorn",
+                                            "Zebracorn",
+                                            "ZEBRACORN",
+                                            "alice",
+                                            "platypus",
+                                            "faraway.onion",
+                                            "quixotic-walrus-subject",
+                                            "xylophone",
+                                            "zebra-smtp-pw",
+                                            "zebra-pop3-pw",
+                                            "bob-pop3",
+                                            "bob-smtp"};
   auto files = FilesUnder(dir_.path());
   ASSERT_GE(files.size(), 6u);
   for (const std::string& rel : files) {
