@@ -97,6 +97,8 @@ const std::map<std::string, Setter>& Setters() {
       {"pop3.listen", String(&Config::pop3_listen, "pop3.listen")},
       {"pop3.max_connections",
        Number(&Config::pop3_max_connections, "pop3.max_connections", 1, 100000)},
+      {"pop3.unlock_cache_seconds",
+       Number(&Config::pop3_unlock_cache_seconds, "pop3.unlock_cache_seconds", 0, 3600)},
       {"pop3.idle_timeout_seconds",
        Number(&Config::pop3_idle_timeout_seconds, "pop3.idle_timeout_seconds", 1, 86400)},
       {"pop3.session_timeout_seconds",

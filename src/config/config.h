@@ -42,8 +42,9 @@ struct Config {
   uint32_t argon2_t_cost = 3;
   uint32_t argon2_m_cost_kib = 65536;
   uint32_t argon2_parallelism = 1;
-  uint32_t kdf_max_concurrent = 0;         // Argon2id runs at once; 0 = one per core
-  uint32_t smtp_auth_cache_seconds = 300;  // remember successful SMTP AUTH; 0 = off
+  uint32_t kdf_max_concurrent = 0;           // Argon2id runs at once; 0 = one per core
+  uint32_t smtp_auth_cache_seconds = 300;    // remember successful SMTP AUTH; 0 = off
+  uint32_t pop3_unlock_cache_seconds = 300;  // remember a POP3 login's KDF output; 0 = off
   // [keys]
   std::string keys_backend = "file";  // file | pkcs11 | tpm2
   std::string pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";

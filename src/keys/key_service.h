@@ -26,9 +26,9 @@
 namespace onionmail::keys {
 
 struct UserPublic {
-  std::string mailbox_id;             // hex keyed hash of the user name
-  std::vector<uint8_t> public_key;    // DER SubjectPublicKeyInfo (inbox key)
-  std::array<uint8_t, 32> key_id;     // SHA-256 of public_key
+  std::string mailbox_id;           // hex keyed hash of the user name
+  std::vector<uint8_t> public_key;  // DER SubjectPublicKeyInfo (inbox key)
+  std::array<uint8_t, 32> key_id;   // SHA-256 of public_key
 };
 
 class InboxKey {

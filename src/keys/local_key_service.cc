@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "crypto/aead.h"
 #include "crypto/hex.h"
@@ -62,6 +63,7 @@ LocalKeyService::LocalKeyService(hsm::KeyStore& key_store, Options options)
     : key_store_(key_store),
       options_(std::move(options)),
       smtp_cache_(options_.smtp_auth_cache_ttl),
+      unlock_cache_(options_.pop3_unlock_cache_ttl),
       kdf_slots_(options_.max_concurrent_kdf),
       users_dir_(options_.state_dir + "/users"),
       tmp_dir_(options_.state_dir + "/tmp"),
@@ -106,6 +108,7 @@ Result<void> LocalKeyService::Store(const std::string& record_name, const UserRe
 void LocalKeyService::RunDummyKdf(const SecretBytes& password) {
   static constexpr std::array<uint8_t, crypto::kArgon2SaltBytes> kDummySalt{};
   KdfSlots::Slot slot(kdf_slots_);
+  ++kdf_runs_;
   (void)crypto::Argon2idDerive(password, kDummySalt, options_.kdf);
 }
 
@@ -113,22 +116,23 @@ void LocalKeyService::RunDummyKdf(const SecretBytes& password) {
 // the key store's device (InboxWrapSecret, one device operation):
 //   wrap key = HKDF-SHA256(ikm = Argon2id(pw, salt) || InboxWrapSecret(salt),
 //                          info = "onionmail inbox-key wrap v2")
+Result<SecretBytes> LocalKeyService::PasswordFactor(const UserRecord& record,
+                                                    const SecretBytes& password) {
+  KdfSlots::Slot slot(kdf_slots_);
+  ++kdf_runs_;
+  return crypto::Argon2idDerive(password, record.pop3_salt, record.pop3_params);
+}
+
 Result<SecretBytes> LocalKeyService::InboxWrapKey(const UserRecord& record,
-                                                  const SecretBytes& password) {
-  Result<SecretBytes> from_password = MakeError(ErrorCode::kInternal, "unset");
-  {
-    KdfSlots::Slot slot(kdf_slots_);
-    from_password = crypto::Argon2idDerive(password, record.pop3_salt, record.pop3_params);
-  }
-  if (!from_password.ok()) return from_password.error();
+                                                  const SecretBytes& from_password) {
   auto from_device = key_store_.InboxWrapSecret(record.pop3_salt);
   if (!from_device.ok()) {
     return MakeError(ErrorCode::kUnavailable,
                      "key store device unavailable: " + from_device.error().message);
   }
-  SecretBytes ikm(from_password->size() + from_device->size());
+  SecretBytes ikm(from_password.size() + from_device->size());
   auto dst = ikm.Reveal(SecretAccess::Grant());
-  auto a = from_password->Reveal(SecretAccess::Grant());
+  auto a = from_password.Reveal(SecretAccess::Grant());
   auto b = from_device->Reveal(SecretAccess::Grant());
   std::copy(a.begin(), a.end(), dst.begin());
   std::copy(b.begin(), b.end(), dst.begin() + static_cast<std::ptrdiff_t>(a.size()));
@@ -136,12 +140,24 @@ Result<SecretBytes> LocalKeyService::InboxWrapKey(const UserRecord& record,
 }
 
 Result<SecretBytes> LocalKeyService::DecryptPrivateKey(const UserRecord& record,
-                                                       const SecretBytes& password) {
-  auto wrap_key = InboxWrapKey(record, password);
+                                                       const SecretBytes& password,
+                                                       const std::string& record_name) {
+  std::optional<SecretBytes> factor;
+  if (!record_name.empty()) factor = unlock_cache_.Find(record_name, record.pop3_salt, password);
+  const bool cached = factor.has_value();
+  if (!cached) {
+    auto derived = PasswordFactor(record, password);
+    if (!derived.ok()) return derived.error();
+    factor = std::move(*derived);
+  }
+  auto wrap_key = InboxWrapKey(record, *factor);
   if (!wrap_key.ok()) return wrap_key.error();
   auto pkcs8 =
       crypto::AeadOpen(*wrap_key, record.encrypted_private_key, PrivateKeyAad(record.key_id));
   if (!pkcs8.ok()) return Unauthenticated();
+  if (!cached && !record_name.empty()) {
+    unlock_cache_.Remember(record_name, record.pop3_salt, password, *factor);
+  }
   return pkcs8;
 }
 
@@ -149,7 +165,9 @@ Result<void> LocalKeyService::SetPop3Wrap(UserRecord& record, const SecretBytes&
                                           const SecretBytes& password) {
   record.pop3_params = options_.kdf;
   crypto::RandomBytes(record.pop3_salt);
-  auto wrap_key = InboxWrapKey(record, password);
+  auto factor = PasswordFactor(record, password);
+  if (!factor.ok()) return factor.error();
+  auto wrap_key = InboxWrapKey(record, *factor);
   if (!wrap_key.ok()) return wrap_key.error();
   auto sealed = crypto::AeadSeal(*wrap_key, pkcs8.Reveal(SecretAccess::Grant()),
                                  PrivateKeyAad(record.key_id));
@@ -161,6 +179,7 @@ Result<void> LocalKeyService::SetPop3Wrap(UserRecord& record, const SecretBytes&
 Result<void> LocalKeyService::SetSmtpVerifier(UserRecord& record, const SecretBytes& password) {
   record.smtp_params = options_.kdf;
   crypto::RandomBytes(record.smtp_salt);
+  ++kdf_runs_;
   auto hash = crypto::Argon2idDerive(password, record.smtp_salt, record.smtp_params,
                                      record.smtp_hash.size());
   if (!hash.ok()) return hash.error();
@@ -176,8 +195,9 @@ Result<void> LocalKeyService::SetSmtpVerifier(UserRecord& record, const SecretBy
 // (no cryptographic operation) runs at most once per second.
 Result<void> LocalKeyService::CheckDevice() {
   using Clock = std::chrono::steady_clock;
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    Clock::now().time_since_epoch()).count();
+  int64_t now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+          .count();
   int64_t last = last_probe_ms_.load();
   if (now - last < 1000) {
     if (device_ok_.load()) return Ok();
@@ -226,6 +246,7 @@ Result<void> LocalKeyService::VerifySmtpPassword(std::string_view user,
   Result<void> verified = Ok();
   {
     KdfSlots::Slot slot(kdf_slots_);
+    ++kdf_runs_;
     verified = crypto::Argon2idVerify(password, r.smtp_salt, r.smtp_params, r.smtp_hash);
   }
   if (!verified.ok()) {
@@ -244,7 +265,7 @@ Result<std::unique_ptr<InboxKey>> LocalKeyService::OpenInbox(std::string_view us
     RunDummyKdf(pop3_password);
     return Unauthenticated();
   }
-  auto pkcs8 = DecryptPrivateKey(loaded->record, pop3_password);
+  auto pkcs8 = DecryptPrivateKey(loaded->record, pop3_password, loaded->record_name);
   if (!pkcs8.ok()) return pkcs8.error();
   auto key = crypto::RsaPrivateKey::FromDer(*pkcs8);
   if (!key.ok()) return MakeError(ErrorCode::kDataLoss, "inbox private key is malformed");
@@ -294,6 +315,7 @@ Result<void> LocalKeyService::DeleteUser(std::string_view user) {
   // Messages first: if the mailbox is open, nothing is removed.
   ONIONMAIL_RETURN_IF_ERROR(mailboxes_.DeleteMailbox(*mailbox_id));
   ONIONMAIL_RETURN_IF_ERROR(store::SecureDelete(users_dir_ + "/" + loaded->record_name));
+  unlock_cache_.Forget(loaded->record_name);
   // A delivery racing with the deletion may have recreated the directory.
   (void)mailboxes_.DeleteMailbox(*mailbox_id);
   return Ok();
@@ -321,6 +343,7 @@ Result<void> LocalKeyService::ChangePop3Password(std::string_view user,
   auto pkcs8 = DecryptPrivateKey(loaded->record, old_password);
   if (!pkcs8.ok()) return pkcs8.error();
   ONIONMAIL_RETURN_IF_ERROR(SetPop3Wrap(loaded->record, *pkcs8, new_password));
+  unlock_cache_.Forget(loaded->record_name);  // the new salt voids it anyway
   return Store(loaded->record_name, loaded->record, /*replace=*/true);
 }
 

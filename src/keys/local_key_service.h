@@ -29,6 +29,7 @@
 #include "hsm/key_store.h"
 #include "keys/kdf_slots.h"
 #include "keys/key_service.h"
+#include "keys/unlock_cache.h"
 #include "keys/user_record.h"
 #include "keys/verify_cache.h"
 #include "store/mailbox_store.h"
@@ -43,6 +44,9 @@ class LocalKeyService : public KeyService {
     int rsa_bits = 3072;       // inbox keys; raised to 2048 if lower
     // Successful SMTP AUTH checks are remembered this long (0 = never).
     std::chrono::seconds smtp_auth_cache_ttl{300};
+    // The password factor of a successful POP3 login is remembered this long
+    // (keys/unlock_cache.h; 0 = never).
+    std::chrono::seconds pop3_unlock_cache_ttl{300};
     unsigned max_concurrent_kdf = 0;  // Argon2id runs at once; 0 = one per core
   };
 
@@ -61,19 +65,27 @@ class LocalKeyService : public KeyService {
                                   const SecretBytes& new_password) override;
   Result<size_t> CountUsers() override;
 
+  // Argon2id computations run so far (logins, checks, dummy runs, changes).
+  uint64_t kdf_runs() const { return kdf_runs_.load(); }
+
  private:
   struct Loaded {
     std::string record_name;
     UserRecord record;
   };
   Result<std::string> NameHash(std::string_view purpose, std::string_view user);
-  Result<void> CheckDevice();  // kUnavailable while the key-store device is gone
+  Result<void> CheckDevice();                  // kUnavailable while the key-store device is gone
   Result<Loaded> Load(std::string_view user);  // kNotFound for unknown users
   Result<void> Store(const std::string& record_name, const UserRecord& record, bool replace);
   void RunDummyKdf(const SecretBytes& password);
+  // Argon2id of the POP3 password with the record's salt (one KDF slot).
+  Result<SecretBytes> PasswordFactor(const UserRecord& record, const SecretBytes& password);
+  // The inbox-key wrap key from the password factor and the device factor.
+  Result<SecretBytes> InboxWrapKey(const UserRecord& record, const SecretBytes& from_password);
   // Decrypts the PKCS#8 private key (kUnauthenticated on a wrong password).
-  Result<SecretBytes> InboxWrapKey(const UserRecord& record, const SecretBytes& password);
-  Result<SecretBytes> DecryptPrivateKey(const UserRecord& record, const SecretBytes& password);
+  // `record_name` non-empty: the unlock cache is consulted and filled.
+  Result<SecretBytes> DecryptPrivateKey(const UserRecord& record, const SecretBytes& password,
+                                        const std::string& record_name = {});
   Result<void> SetPop3Wrap(UserRecord& record, const SecretBytes& pkcs8,
                            const SecretBytes& password);
   Result<void> SetSmtpVerifier(UserRecord& record, const SecretBytes& password);
@@ -82,6 +94,8 @@ class LocalKeyService : public KeyService {
   Options options_;
   std::atomic<int64_t> last_probe_ms_{-1000000};
   VerifyCache smtp_cache_;
+  UnlockCache unlock_cache_;
+  std::atomic<uint64_t> kdf_runs_{0};
   KdfSlots kdf_slots_;
   std::atomic<bool> device_ok_{true};
   std::string users_dir_;

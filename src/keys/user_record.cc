@@ -71,8 +71,8 @@ class Reader {
   std::optional<crypto::Argon2Params> Params() {
     auto t = UInt(4), m = UInt(4), p = UInt(4);
     if (!t || !m || !p) return std::nullopt;
-    if (*t < 1 || *t > kMaxTCost || *m < 8 || *m > kMaxMCostKib || *p < 1 ||
-        *p > kMaxParallelism || *m < 8 * *p) {
+    if (*t < 1 || *t > kMaxTCost || *m < 8 || *m > kMaxMCostKib || *p < 1 || *p > kMaxParallelism ||
+        *m < 8 * *p) {
       return std::nullopt;
     }
     return crypto::Argon2Params{*t, *m, *p};

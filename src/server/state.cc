@@ -196,6 +196,7 @@ class LocalState : public State {
     options.kdf = KdfParams(config_);
     options.rsa_bits = static_cast<int>(config_.rsa_bits);
     options.smtp_auth_cache_ttl = std::chrono::seconds(config_.smtp_auth_cache_seconds);
+    options.pop3_unlock_cache_ttl = std::chrono::seconds(config_.pop3_unlock_cache_seconds);
     options.max_concurrent_kdf = config_.kdf_max_concurrent;
     auto s = std::make_unique<UserServices>();
     s->key_store = std::move(store);

@@ -91,6 +91,20 @@ TEST(ConfigTest, WrongTypeIsAnError) {
   EXPECT_NE(c.error().message.find("integer"), std::string::npos);
 }
 
+TEST(ConfigTest, PasswordCachesDefaultToFiveMinutesAndCanBeTurnedOff) {
+  auto d = ParseConfig("");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->smtp_auth_cache_seconds, 300u);
+  EXPECT_EQ(d->pop3_unlock_cache_seconds, 300u);
+  auto off = ParseConfig("[smtp]\nauth_cache_seconds = 0\n[pop3]\nunlock_cache_seconds = 0\n");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_EQ(off->smtp_auth_cache_seconds, 0u);
+  EXPECT_EQ(off->pop3_unlock_cache_seconds, 0u);
+  auto too_long = ParseConfig("[pop3]\nunlock_cache_seconds = 3601\n");
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_NE(too_long.error().message.find("pop3.unlock_cache_seconds"), std::string::npos);
+}
+
 TEST(ConfigTest, OutOfRangeValuesAreRejected) {
   EXPECT_FALSE(ParseConfig("[store]\nrsa_bits = 1024\n").ok());
   EXPECT_FALSE(ParseConfig("[store]\nretention_days = 0\n").ok());
@@ -112,9 +126,9 @@ TEST(ConfigTest, RelativeStateDirAndBadListenAreRejected) {
 // Regression (tests/fuzz/config): toml++ 3.3 hit __builtin_unreachable() on
 // non-ASCII code points such as U+01FE or U+00A7 after a line continuation.
 TEST(ConfigTest, NonAsciiBytesAreRejectedWithTheirLine) {
-  for (std::string_view text : {"[server]\ndomain = \"a\xC7\xBE\"\n",
-                                "s = \"\"\"\\\n\xC2\xA7\"\"\"\n", "# caf\xC3\xA9\n",
-                                "[server]\n\n\xCC\xAA"}) {
+  for (std::string_view text :
+       {"[server]\ndomain = \"a\xC7\xBE\"\n", "s = \"\"\"\\\n\xC2\xA7\"\"\"\n", "# caf\xC3\xA9\n",
+        "[server]\n\n\xCC\xAA"}) {
     auto c = ParseConfig(text);
     ASSERT_FALSE(c.ok()) << text;
     EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
@@ -208,8 +222,8 @@ seccomp = false
 
 TEST(ConfigSandboxTest, BadUserNamesAreRejectedNamingTheKey) {
   const std::string too_long(33, 'a');
-  for (std::string_view bad : {"", "1mail", "-mail", "Onionmail", "mail user", "mail.user",
-                               "mail$", "root:x", "../etc"}) {
+  for (std::string_view bad :
+       {"", "1mail", "-mail", "Onionmail", "mail user", "mail.user", "mail$", "root:x", "../etc"}) {
     auto c = ParseConfig("[sandbox]\nsmtp_user = \"" + std::string(bad) + "\"\n");
     ASSERT_FALSE(c.ok()) << bad;
     EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
@@ -242,7 +256,8 @@ TEST(ConfigSandboxTest, TheThreeUsersMustBeDistinct) {
   EXPECT_NE(k.error().message.find("sandbox.pop3_user"), std::string::npos);
   // Swapping names is fine as long as they stay distinct.
   EXPECT_TRUE(ParseConfig("[sandbox]\nsmtp_user = \"onionmail-pop3\"\n"
-                          "pop3_user = \"onionmail-smtp\"\n").ok());
+                          "pop3_user = \"onionmail-smtp\"\n")
+                  .ok());
 }
 
 }  // namespace

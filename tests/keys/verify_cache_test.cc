@@ -47,8 +47,8 @@ TEST(VerifyCacheTest, SizeIsBounded) {
     cache.Remember("user" + std::to_string(i), kVerifier, Pw("pw"));
   }
   // The newest entry is always kept.
-  EXPECT_TRUE(cache.Hit("user" + std::to_string(VerifyCache::kMaxEntries + 9), kVerifier,
-                        Pw("pw")));
+  EXPECT_TRUE(
+      cache.Hit("user" + std::to_string(VerifyCache::kMaxEntries + 9), kVerifier, Pw("pw")));
 }
 
 }  // namespace
