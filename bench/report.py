@@ -183,6 +183,32 @@ def build(om, peers):
     return "\n".join(lines) + "\n"
 
 
+def unseal_section(u):
+    """bench/unseal.py's JSON: time to unseal at boot (median, min..max over the boots)."""
+    s = u["summary"]
+    lines = [f"\n### Time to unseal at boot ({u['threshold']}-of-{u['n']} peers on loopback)\n",
+             f"onionmaild with {u['peers']} onionmaild unseal peers ({u['peer_backend']} backend) "
+             f"on 127.0.0.1 plus its local share; server key backend "
+             f"{u.get('server_backend_label', u['server_backend'])}; {u['runs']} boots after one "
+             f"enrolment (bench/unseal.py). Times from spawning onionmaild; *unsealed* = its "
+             f"`<state>/unseal/status` says `sealed: no` (polled every {u['poll_ms']:g} ms).\n",
+             "| from process start to ... | median ms | min..max ms |", "|---|---|---|"]
+    rows = [("listening_ms", "listening (SMTP 220 and POP3 +OK)"),
+            ("asking_ms", "peer role starts asking"),
+            ("unsealed_ms", "**unsealed** (time to unseal at boot)"),
+            ("exchange_ms", "asking .. unsealed (the DERK exchanges)")]
+    for key, label in rows:
+        if key in s:
+            v = s[key]
+            lines.append(f"| {label} | {f(v['median'], 0)} | {f(v['min'], 0)}..{f(v['max'], 0)} |")
+    if "peer_requests" in s:
+        lines.append(f"\nDERK requests per boot (one TLS connection and about "
+                     f"{u.get('round_trips_per_request', '?')} round trips each, one after "
+                     f"another): {s['peer_requests']['median']:g}; key store device operations "
+                     f"per boot: {f(s.get('device_ops', {}).get('median'), 0)}.")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--onionmaild", required=True)
@@ -191,7 +217,12 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--command", default="bench/run.sh")
     ap.add_argument("--onionmaild-version", default="unknown")
+    ap.add_argument("--unseal", help="bench/unseal.py's JSON (time to unseal at boot)")
     a = ap.parse_args()
+    unseal = None
+    if a.unseal:
+        with open(a.unseal) as fh:
+            unseal = json.load(fh)
     with open(a.onionmaild) as fh:
         om = json.load(fh)
     peers = []
@@ -208,7 +239,7 @@ def main():
               f"kernel {m['kernel']}, {m['filesystem']}. Load generator on the same CPUs.\n\n"
               f"Versions: onionmaild {m['onionmaild']}, Postfix {m['postfix']}, Dovecot "
               f"{m['dovecot']}, {m['openssl']}, Python {m['python']}.\n\n")
-    text = header + build(om, peers)
+    text = header + build(om, peers) + (unseal_section(unseal) if unseal else "")
     print(text)
     if a.md:
         with open(a.md, "w") as fh:
@@ -216,7 +247,7 @@ def main():
     if a.json:
         with open(a.json, "w") as fh:
             json.dump({"when": when, "command": a.command, "machine": m, "onionmaild": om,
-                       "peers": peers}, fh, indent=1)
+                       "peers": peers, "unseal": unseal}, fh, indent=1)
 
 
 if __name__ == "__main__":

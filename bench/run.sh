@@ -76,10 +76,11 @@ fi
 # --- 2. build -----------------------------------------------------------------------------------
 W=$(mktemp -d /tmp/onionmail-bench.XXXXXX)
 chmod 0755 "$W"
-om_pid="" probes=""
+om_pid="" probes="" unseal_pid=""
 source "$top/bench/peer.sh"
 cleanup() {
   if [[ -n "$om_pid" ]]; then kill -TERM "$om_pid" 2>/dev/null; wait "$om_pid" 2>/dev/null || true; fi
+  if [[ -n "$unseal_pid" ]]; then kill -TERM "$unseal_pid" 2>/dev/null; wait "$unseal_pid" 2>/dev/null || true; fi
   if [[ -n "$probes" ]]; then perf probe -q -d 'probe_libsofthsm2:*' >/dev/null 2>&1 || true; fi
   for v in plain crypt; do if [[ -d "$W/$v" ]]; then peer_stop "$W/$v"; fi; done
   if ((keep)); then echo "bench: kept $W"; else rm -rf "$W"; fi
@@ -96,7 +97,7 @@ if [[ -n "${OM_BIN_DIR:-}" ]]; then
 elif echo "bench: building onionmaild (Release) from $src${rev:+ at $rev} into $build"
   ! { cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release &&
   ninja -C "$build" -j "${JOBS:-2}" onionmaild onionmail-key onionmail-smtp onionmail-pop3 \
-    onionmailctl; } >"$W/build.log" 2>&1; then
+    onionmail-peer onionmailctl; } >"$W/build.log" 2>&1; then
   tail -30 "$W/build.log" >&2
   echo "bench: build failed (log above)" >&2
   exit 1
@@ -246,9 +247,29 @@ for variant in plain crypt; do
   peer_stop "$vw"
 done
 
-# --- 6. report ----------------------------------------------------------------------------------
+# --- 6. time to unseal at boot (bench/unseal.py: 3-of-5, four onionmaild peers on loopback) ------
+unseal_args=()
+if [[ -x "$(dirname "$om")/onionmail-peer" && -x "$ctl" ]]; then
+  echo "bench: onionmaild: time to unseal at boot (3-of-5 unseal peers on loopback)"
+  mkdir -p "$W/unseal"
+  TMPDIR="$W/unseal" python3 "$top/bench/unseal.py" --onionmaild "$om" --onionmailctl "$ctl" \
+    --runs "$([[ $plan == quick ]] && echo 2 || echo 5)" --json "$W/unseal.json" \
+    >"$W/unseal.log" 2>&1 &
+  unseal_pid=$!
+  if wait "$unseal_pid"; then
+    unseal_args=(--unseal "$W/unseal.json")
+  else
+    tail -20 "$W/unseal.log" >&2
+    echo "bench: bench/unseal.py failed (log above); the report goes without it" >&2
+  fi
+  unseal_pid=""
+else
+  echo "bench: no onionmail-peer beside $om: the time to unseal is not measured" >&2
+fi
+
+# --- 7. report ----------------------------------------------------------------------------------
 python3 "$top/bench/report.py" --onionmaild "$W/onionmaild.json" \
-  --peer "$W/peer-plain.json" --peer "$W/peer-crypt.json" \
+  --peer "$W/peer-plain.json" --peer "$W/peer-crypt.json" "${unseal_args[@]}" \
   --md "$out/$stamp.md" --json "$out/$stamp.json" \
   --command "$invocation" \
   --onionmaild-version "$version"
