@@ -17,6 +17,11 @@ that end-to-end "delivered" rate (the one the ratios use).
 POP3 (per mailbox, one session each): connect, STLS, USER, PASS, LIST, RETR all, DELE all,
 QUIT. Before every POP3 phase each of the 8 mailboxes is refilled (untimed, no AUTH) with F
 messages of 10 KiB; C=1 runs the 8 sessions one after another, C=8 all at once.
+A POP3 group (--pop3-group LABEL:PREFIX:PASSWORD_FILE[:MODE]) is 8 users PREFIX1..PREFIX8;
+MODE "fresh" uses new users for every phase (PREFIX<run>-<conc>-<i>, see --print-fresh-users;
+the caller creates them), so that every timed login is the user's first since the server
+started; MODE "warm" logs every user in once (untimed) just before the phase, as a client
+polling within onionmaild's pop3.unlock_cache_seconds would have.
 
 For every phase it records the servers' CPU seconds (procmon.ProcTree over --pids), the peak
 sum of RSS and PSS of the servers' processes, the clients' own CPU, and how busy the machine was.
@@ -38,8 +43,8 @@ SENDER = b"sender@example.org"
 PLANS = {
     # smtp: (size, concurrency, messages) with AUTH; noauth: the same without AUTH;
     # pop3: concurrencies (8 sessions, one per mailbox); fixture: messages per mailbox
-    "full": {"smtp": [(1024, 1, 10), (1024, 8, 32), (10240, 1, 10), (10240, 8, 32),
-                      (102400, 1, 10), (102400, 8, 32)],
+    "full": {"smtp": [(1024, 1, 30), (1024, 8, 96), (10240, 1, 30), (10240, 8, 200),
+                      (102400, 1, 30), (102400, 8, 96)],
              "noauth": [(10240, 1, 100), (10240, 8, 400)], "pop3": [1, 8], "fixture": 25},
     "quick": {"smtp": [(1024, 1, 4), (10240, 8, 8), (102400, 8, 8)],
               "noauth": [(10240, 8, 16)], "pop3": [8], "fixture": 3},
@@ -52,6 +57,12 @@ def percentile(sorted_values, p):
         return None
     k = max(0, min(len(sorted_values) - 1, int(round(p / 100 * len(sorted_values) + 0.5)) - 1))
     return sorted_values[k]
+
+
+def pop3_users(prefix, mode, run, conc):
+    if mode == "fresh":
+        return [f"{prefix}{run}-{conc}-{i}" for i in range(1, 9)]
+    return [f"{prefix}{i}" for i in range(1, 9)]
 
 
 class Bench:
@@ -189,8 +200,8 @@ class Bench:
         smtp_users = [f"{a.smtp_prefix}{i}" for i in range(1, 9)]
         groups = []
         for spec in a.pop3_group:
-            label, prefix, password_file = spec.split(":")
-            groups.append((label, [f"{prefix}{i}" for i in range(1, 9)], password_file))
+            label, prefix, password_file, *mode = spec.split(":")
+            groups.append((label, prefix, password_file, mode[0] if mode else ""))
         phases = []
         for run in range(a.runs):
             for name, auth in (("smtp", True), ("smtp-noauth", False)):
@@ -202,8 +213,12 @@ class Bench:
                     phases.append(r)
                     self.report(r)
                     time.sleep(0.3)
-            for label, users, password_file in groups:
+            for label, prefix, password_file, mode in groups:
                 for conc in plan["pop3"]:
+                    users = pop3_users(prefix, mode, run, conc)
+                    if mode == "warm":  # untimed logins (mailboxes are empty: LIST, QUIT)
+                        self.client("pop3", a.pop3_port, users, len(users), len(users),
+                                    pass_file=password_file)
                     self.refill(users, plan["fixture"])
                     r = self.run_tasks("pop3", a.pop3_port, users, None, conc, len(users),
                                        users, pass_file=password_file, dele=True)
@@ -248,8 +263,21 @@ def main():
     p.add_argument("--om-mbox", help="onionmaild: state_dir/mbox, to count stored messages")
     p.add_argument("--plan", choices=sorted(PLANS), default="full")
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out")
+    p.add_argument("--print-fresh-users", metavar="PREFIX",
+                   help="print the users a 'fresh' POP3 group with PREFIX needs, and exit")
+    if "--print-fresh-users" in sys.argv:  # only --plan and --runs matter
+        q = argparse.ArgumentParser()
+        q.add_argument("--print-fresh-users", required=True)
+        q.add_argument("--plan", choices=sorted(PLANS), default="full")
+        q.add_argument("--runs", type=int, default=3)
+        b, _ = q.parse_known_args()
+        print(" ".join(u for run in range(b.runs) for conc in PLANS[b.plan]["pop3"]
+                       for u in pop3_users(b.print_fresh_users, "fresh", run, conc)))
+        return
     a = p.parse_args()
+    if not a.out:
+        p.error("--out is required")
     if a.host not in ("127.0.0.1", "::1", "localhost"):
         p.error("loopback only")
     result = Bench(a).suite()

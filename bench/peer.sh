@@ -5,12 +5,23 @@
 # LMTP unix socket to Dovecot, which writes Maildir; Dovecot serves POP3 (STLS required) and
 # authenticates Postfix's SMTP AUTH (Dovecot SASL, same passwd-file, SHA512-CRYPT).
 #
-# Variants: plain (no encryption at rest) and crypt (Dovecot mail_crypt with one global RSA-2048
-# key pair: a fresh AES-256-GCM key per message wrapped with RSA, the closest match to onionmaild's
-# per-recipient RSA-OAEP wrap). Both use the same TLS certificate and key as onionmaild.
+# Variants (issue 6): plain (no encryption at rest) and crypt: Dovecot mail_crypt with per-user
+# keys protected by the user's password ("folder keys" with mail_crypt_require_encrypted_user_key).
+# Each user has an EC key pair (secp521r1, the curve of Dovecot's folder-key examples;
+# PEER_CRYPT_CURVE overrides) whose private half is stored encrypted (PBKDF2-SHA256, AES-256-CTR)
+# under a key password derived from the login password; INBOX has a folder key pair encrypted to
+# it; each message gets a fresh AES-256-GCM key wrapped (ECIES) to the folder's public key. This
+# is the closest match to onionmaild (per-recipient wrap; the password unlocks the inbox key):
+# LMTP delivery uses public keys only, a POP3 login unlocks the private keys with its password.
+# peer_setup generates the keys (doveadm, Dovecot started briefly), so mail can be delivered
+# before a user's first login. Dovecot 2.3.19 LMTP logs one harmless "Saving mail: read() failed:
+# ... Private key not available" error per delivery (it reads the mail back while saving, for
+# the fields of its delivery log line; the mail is saved). Both variants use the same TLS
+# certificate and key.
 #
 # Functions (all take the work directory W, which must be traversable by the postfix user):
-#   peer_setup W VARIANT SMTP_PORT POP3_PORT PASSWORD USER...
+#   peer_setup W VARIANT SMTP_PORT POP3_PORT PASSWORD USER...   (PASSWORD: every user's login
+#                       password; crypt: also what unlocks their keys)
 #   peer_start W        starts Postfix and Dovecot; prints nothing
 #   peer_pids W         prints the two master pids (Postfix master, Dovecot master)
 #   peer_stop W         stops both; waits until they are gone
@@ -75,15 +86,20 @@ CF
   ' /usr/share/postfix/master.cf.dist >"$etc/master.cf"
 
   # --- Dovecot -------------------------------------------------------------------------------
-  local plugins="" plugin_block=""
+  # crypt (see the header): folder keys with password-protected user keys, Dovecot's documented
+  # Maildir configuration; the keys live in mailbox attributes (mail_attribute_dict, a file in the
+  # Maildir root, so not counted as a message). The key password is the hex SHA-256 of the login
+  # password (%{sha256:password}), not %w itself: Dovecot var-expands plugin settings, so a '%'
+  # in a password would break (its docs advise hashing or encoding).
+  local plugins="" plugin_block="" attr_dict="" passdb_extra=""
   if [[ "$variant" == "crypt" ]]; then
-    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dv/crypt-priv.pem" 2>/dev/null
-    openssl pkey -in "$dv/crypt-priv.pem" -pubout -out "$dv/crypt-pub.pem"
     plugins="mail_crypt"
+    attr_dict="mail_attribute_dict = file:%h/Maildir/dovecot-attributes"
+    passdb_extra="  override_fields = userdb_mail_crypt_private_password=%{sha256:password}"
     plugin_block="plugin {
-  mail_crypt_global_private_key = <$dv/crypt-priv.pem
-  mail_crypt_global_public_key = <$dv/crypt-pub.pem
+  mail_crypt_curve = ${PEER_CRYPT_CURVE:-secp521r1}
   mail_crypt_save_version = 2
+  mail_crypt_require_encrypted_user_key = yes
 }"
   fi
   local hash
@@ -110,10 +126,12 @@ first_valid_uid = 8
 first_valid_gid = 8
 mail_location = maildir:~/Maildir
 mail_plugins = \$mail_plugins $plugins
+$attr_dict
 pop3_uidl_format = %08Xu%08Xv
 passdb {
   driver = passwd-file
   args = $dv/passwd
+$passdb_extra
 }
 userdb {
   driver = static
@@ -148,6 +166,34 @@ service lmtp {
 }
 $plugin_block
 CF
+  if [[ "$variant" == "crypt" ]]; then peer_crypt_keys "$w" "$password" "$@" || return 1; fi
+}
+
+# Creates each user's key pair (private key encrypted under SHA-256(PASSWORD) in hex) and INBOX
+# folder key pair, so that LMTP can deliver before the first login (it has no password to create
+# a user key with). doveadm looks users up through the auth service, so Dovecot runs meanwhile.
+peer_crypt_keys() {
+  local w="$1" conf="$1/dovecot/dovecot.conf" key_pw u i pid rc=0
+  key_pw=$(printf '%s' "$2" | sha256sum | cut -d' ' -f1)  # = %{sha256:password} (see above)
+  shift 2
+  dovecot -c "$conf" || return 1
+  for i in $(seq 1 100); do
+    [[ -S "$w/dovecot/run/auth-userdb" && -s "$w/dovecot/run/master.pid" ]] && break
+    sleep 0.1
+  done
+  pid=$(cat "$w/dovecot/run/master.pid")
+  for u in "$@"; do
+    # -F (all users from a file) aborts in 2.3.19 (doveadm-print panic), hence one call each.
+    doveadm -c "$conf" -o "plugin/mail_crypt_private_password=$key_pw" \
+      mailbox cryptokey generate -u "$u" INBOX >/dev/null || { rc=1; break; }
+  done
+  doveadm -c "$conf" stop >/dev/null 2>&1 || true
+  for i in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  ((rc == 0)) || echo "peer: mail_crypt key generation failed; see $w/dovecot/dovecot.log" >&2
+  return "$rc"
 }
 
 peer_start() {
