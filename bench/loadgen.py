@@ -9,6 +9,9 @@ This script runs the phases, counts delivered messages, and samples the servers 
 SMTP (per message, one new connection): connect, EHLO, STARTTLS, EHLO, AUTH PLAIN (the
 recipient's own SMTP credentials; phase "smtp"), MAIL, RCPT one local user, DATA, 250, QUIT.
 Phase "smtp-noauth" is the same without AUTH (inbound mail as an MX sees it), at 10 KiB only.
+Phase "smtp-resume" is "smtp" at 10 KiB where each client thread offers the TLS session of its
+previous connection (resumption, as mail clients do when they reconnect): a resumed handshake
+has no server signature; "resumed" counts the handshakes the server resumed.
 Latency is connect .. 250 after the final dot (TLS handshake included, QUIT excluded).
 For onionmaild the 250 means stored and fsynced. For Postfix + Dovecot the 250 means queued;
 with --maildir the driver waits until every message is a file in the users' Maildir and reports
@@ -45,9 +48,11 @@ PLANS = {
     # pop3: concurrencies (8 sessions, one per mailbox); fixture: messages per mailbox
     "full": {"smtp": [(1024, 1, 30), (1024, 8, 96), (10240, 1, 30), (10240, 8, 200),
                       (102400, 1, 30), (102400, 8, 96)],
-             "noauth": [(10240, 1, 100), (10240, 8, 400)], "pop3": [1, 8], "fixture": 25},
+             "noauth": [(10240, 1, 100), (10240, 8, 400)], "resume": [(10240, 8, 200)],
+             "pop3": [1, 8], "fixture": 25},
     "quick": {"smtp": [(1024, 1, 4), (10240, 8, 8), (102400, 8, 8)],
-              "noauth": [(10240, 8, 16)], "pop3": [8], "fixture": 3},
+              "noauth": [(10240, 8, 16)], "resume": [(10240, 8, 16)], "pop3": [8],
+              "fixture": 3},
 }
 POP3_MSG_SIZE = 10240
 
@@ -85,7 +90,7 @@ class Bench:
         return n
 
     def client(self, kind, port, users, conc, count, size=None, auth_pass_file=None,
-               pass_file=None, dele=False):
+               pass_file=None, dele=False, resume=False):
         cmd = [self.args.client, kind, "--port", str(port), "--conc", str(conc), "--count",
                str(count), "--users", ",".join(users)]
         if size:
@@ -96,6 +101,8 @@ class Bench:
             cmd += ["--pass-file", pass_file]
         if dele:
             cmd.append("--dele")
+        if resume:
+            cmd.append("--resume")
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         return json.loads(out)
 
@@ -125,7 +132,7 @@ class Bench:
         return counts
 
     def run_tasks(self, kind, port, users, size, conc, count, users_for_count, auth=False,
-                  pass_file=None, dele=False):
+                  pass_file=None, dele=False, resume=False):
         stored0 = self.stored_count(users_for_count) if kind == "smtp" else 0
         sampler = procmon.Sampler(self.tree)
         probe = self.probe_start()
@@ -134,7 +141,7 @@ class Bench:
         t0 = time.perf_counter()
         res = self.client(kind, port, users, conc, count, size=size,
                           auth_pass_file=self.args.auth_pass_file if auth else None,
-                          pass_file=pass_file, dele=dele)
+                          pass_file=pass_file, dele=dele, resume=resume)
         t_done = time.perf_counter()
         results = res["threads"]
         ok = sum(len(r["lat"]) for r in results)
@@ -165,6 +172,7 @@ class Bench:
             "peak_rss_mib": sampler.peak_rss / 2**20, "peak_pss_mib": sampler.peak_pss / 2**20,
             "peak_procs": sampler.peak_procs, "machine_busy_pct": busy, "steal_pct": steal,
             "tls": res["tls"],
+            "resumed": sum(r.get("resumed", 0) for r in results),
         }
         if device is not None:
             out["device_ops"] = device
@@ -204,10 +212,12 @@ class Bench:
             groups.append((label, prefix, password_file, mode[0] if mode else ""))
         phases = []
         for run in range(a.runs):
-            for name, auth in (("smtp", True), ("smtp-noauth", False)):
-                for size, conc, count in plan["smtp" if auth else "noauth"]:
+            for name, auth, resume, key in (("smtp", True, False, "smtp"),
+                                            ("smtp-noauth", False, False, "noauth"),
+                                            ("smtp-resume", True, True, "resume")):
+                for size, conc, count in plan[key]:
                     r = self.run_tasks("smtp", a.smtp_port, smtp_users, size, conc, count,
-                                       smtp_users, auth=auth)
+                                       smtp_users, auth=auth, resume=resume)
                     r.update(run=run, size=size, label=f"{name} {size // 1024} KiB",
                              phase=name)
                     phases.append(r)
@@ -233,6 +243,8 @@ class Bench:
         extra = f" delivered {r['delivered_rate']:.1f}/s" if "delivered_rate" in r else ""
         if "msg_rate" in r:
             extra += f" {r['msg_rate']:.1f} msg/s {r['mb_rate']:.2f} MB/s"
+        if r.get("resumed"):
+            extra += f" resumed {r['resumed']}"
         if r.get("device_ops") is not None:
             extra += f" device ops/item {r['device_ops_per_item'] or 0:.2f}"
         print(f"  [{self.args.name}] run {r['run'] + 1} {r['label']:<22} c={r['conc']} "

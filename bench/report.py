@@ -118,7 +118,7 @@ def build(om, peers):
         "last delivery. Memory: peak sum over the server's processes during the phase.\n")
     servers = [("onionmaild", omg)] + pgs
     head = "| phase | size | conc | server | p50 ms | p99 ms | CPU ms/msg | peak ΣRSS MiB | " \
-           "peak ΣPSS MiB | procs | client CPU ms/msg | token ops/msg |"
+           "peak ΣPSS MiB | procs | client CPU ms/msg | token ops/msg | TLS resumed |"
     add(head)
     add("|" + "---|" * (head.count("|") - 1))
     for key in smtp_keys:
@@ -130,7 +130,8 @@ def build(om, peers):
                 f"{f(med(p, 'peak_rss_mib'))} | {f(med(p, 'peak_pss_mib'))} | "
                 f"{f(med(p, 'peak_procs'), 0)} | "
                 f"{f(med(p, 'client_cpu_s') * 1e3 / ok if ok else None, 2)} | "
-                f"{f(med(p, 'device_ops_per_item'), 2)} |")
+                f"{f(med(p, 'device_ops_per_item'), 2)} | "
+                f"{f(100 * med(p, 'resumed') / ok if ok and med(p, 'resumed') is not None else None, 0)} % |")
 
     add("\n### POP3 (per mailbox one session: STLS, USER/PASS, LIST, RETR all, DELE all, QUIT)\n")
     add(f"8 mailboxes, each refilled before every phase with {om['fixture_per_mailbox']} "

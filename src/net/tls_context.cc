@@ -4,8 +4,8 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 namespace onionmail::net {
 
@@ -63,17 +63,32 @@ Result<std::shared_ptr<TlsContext>> TlsContext::NewBareContext() {
   if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
     return MakeError(ErrorCode::kInternal, "cannot set TLS 1.2 minimum");
   }
-  // Forward secrecy only; no compression, no renegotiation, no tickets that
-  // would outlive the process's key material.
+  // Forward secrecy only; no compression, no renegotiation. No stateless
+  // tickets (SSL_OP_NO_TICKET): a ticket would carry the session's secrets
+  // encrypted under a ticket key, so stealing that key later would open
+  // recorded sessions.
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
   if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
     return MakeError(ErrorCode::kInternal, "cannot set TLS 1.2 cipher list");
   }
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  // TLS 1.3 sends session tickets even with SSL_OP_NO_TICKET; we resume no
-  // sessions, so send none.
-  SSL_CTX_set_num_tickets(ctx, 0);
+  // Resumption from a bounded in-memory cache instead (TLS 1.3: one stateful
+  // ticket per handshake, which is only an id into this cache, resumed with a
+  // fresh ECDHE (psk_dhe_ke; psk_ke is not allowed); TLS 1.2: session ids).
+  // A resumed handshake needs no signature, so no key-store operation: a mail
+  // client that reconnects within kSessionCacheSeconds (a burst of messages,
+  // a short polling interval) does not wait for the token, which on a real
+  // TPM takes far longer than the rest of the handshake. The secrets stay in
+  // this process's memory, which holds the live sessions' keys anyway, and
+  // die with it.
+  static constexpr unsigned char kSessionIdContext[] = "onionmaild";
+  if (SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof(kSessionIdContext) - 1) != 1) {
+    return MakeError(ErrorCode::kInternal, "cannot set the TLS session id context");
+  }
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  SSL_CTX_sess_set_cache_size(ctx, kSessionCacheEntries);
+  SSL_CTX_set_timeout(ctx, kSessionCacheSeconds);
+  SSL_CTX_set_num_tickets(ctx, 1);
   return out;
 }
 

@@ -3,8 +3,10 @@
 //
 // Contract: Load() fails with a clear error naming the file that is missing or
 // unusable. The context is immutable after Load() and safe to share between
-// threads. Issue "keys in hardware" will route the private-key operations to
-// the key role; the certificate stays here.
+// threads. Sessions can be resumed (no signature, so no key-store operation)
+// from an in-memory server cache of at most kSessionCacheEntries sessions,
+// each for kSessionCacheSeconds; no stateless tickets are issued. Issue "keys in hardware" will
+// route the private-key operations to the key role; the certificate stays here.
 #pragma once
 
 #include <memory>
@@ -20,6 +22,9 @@ namespace onionmail::net {
 
 class TlsContext {
  public:
+  static constexpr long kSessionCacheEntries = 4096;
+  static constexpr long kSessionCacheSeconds = 1800;
+
   static Result<std::shared_ptr<TlsContext>> Load(const std::string& cert_file,
                                                   const std::string& key_file);
   // Certificate from a file, private key as an EVP_PKEY whose private

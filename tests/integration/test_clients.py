@@ -5,6 +5,7 @@ swaks config file / curl netrc file (mode 0600), never argv.
 
 import os
 import secrets
+import socket
 import subprocess
 import unittest
 
@@ -42,6 +43,47 @@ class ClientsTest(ServerTestCase, unittest.TestCase):
             argv = ["swaks", "--config", cfg] + argv[1:] + [
                 "--auth", "PLAIN", "--auth-user", auth_user.name]
         return self._run(argv + list(extra))
+
+    def _starttls_session(self, ctx, port, pop3, session=None):
+        """Connects, upgrades with STARTTLS/STLS offering `session`, runs one
+        command and closes with close_notify. Returns (reused, new session)."""
+        raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+        f = raw.makefile("rb")
+        if pop3:
+            self.assertTrue(f.readline().startswith(b"+OK"))
+            raw.sendall(b"STLS\r\n")
+            self.assertTrue(f.readline().startswith(b"+OK"))
+        else:
+            self.assertTrue(f.readline().startswith(b"220"))
+            raw.sendall(b"EHLO resume.test\r\n")
+            while not f.readline().startswith(b"250 "):
+                pass
+            raw.sendall(b"STARTTLS\r\n")
+            self.assertTrue(f.readline().startswith(b"220"))
+        tls = ctx.wrap_socket(raw, server_hostname="127.0.0.1", session=session)
+        tf = tls.makefile("rb")
+        # The reply comes after the TLS 1.3 ticket.
+        tls.sendall(b"CAPA\r\n" if pop3 else b"NOOP\r\n")
+        reply = tf.readline()
+        self.assertTrue(reply.startswith(b"+OK" if pop3 else b"250"), reply)
+        while pop3 and tf.readline() not in (b".\r\n", b""):
+            pass
+        reused, new = tls.session_reused, tls.session
+        tls.sendall(b"QUIT\r\n")
+        tf.readline()
+        tls.unwrap().close()  # close_notify: the session stays resumable
+        return reused, new
+
+    def test_reconnecting_client_resumes_its_tls_session_smtp_and_pop3(self):
+        # A resumed handshake needs no signature, i.e. no key-store operation
+        # (tests/net/remote_key_test.cc counts them); here: the real front
+        # ends under their sandbox resume sessions of a real client.
+        for port, pop3 in ((self.env.smtp_port, False), (self.env.pop3_port, True)):
+            ctx = self.env.tls_context()
+            reused, session = self._starttls_session(ctx, port, pop3)
+            self.assertFalse(reused)
+            reused, _ = self._starttls_session(ctx, port, pop3, session)
+            self.assertTrue(reused, "pop3" if pop3 else "smtp")
 
     # ---------------------------------------------------------------- swaks
     def test_swaks_authenticated_pipelined_submission(self):

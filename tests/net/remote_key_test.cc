@@ -34,9 +34,8 @@ class RemoteKeyTest : public ::testing::Test {
     ASSERT_GT(len, 0);
     public_der_.assign(der, der + len);
     OPENSSL_free(der);
-    auto key = MakeRemoteRsaKey(public_der_, [this](std::span<const uint8_t> in) {
-      return RawPrivate(in);
-    });
+    auto key = MakeRemoteRsaKey(public_der_,
+                                [this](std::span<const uint8_t> in) { return RawPrivate(in); });
     ASSERT_TRUE(key.ok()) << key.error().message;
     remote_ = *key;
     dir_ = std::filesystem::temp_directory_path() /
@@ -68,17 +67,23 @@ class RemoteKeyTest : public ::testing::Test {
     return out;
   }
 
-  // Runs a server handshake under SocketConnection and an OpenSSL client.
-  bool Handshake(int max_version, const char* sigalgs) {
-    auto tls = TlsContext::LoadWithKey(cert_, remote_);
-    EXPECT_TRUE(tls.ok()) << (tls.ok() ? "" : tls.error().message);
-    if (!tls.ok()) return false;
+  struct Outcome {
+    bool ok = false;
+    bool resumed = false;
+    SSL_SESSION* session = nullptr;  // owned by the caller: SSL_SESSION_free
+  };
+  // Runs a server handshake under SocketConnection (context `tls`) and an
+  // OpenSSL client offering `offer` (may be null); the server then sends one
+  // line, which the client reads (TLS 1.3 delivers its ticket before it).
+  Outcome HandshakeWith(const std::shared_ptr<TlsContext>& tls, int max_version,
+                        const char* sigalgs, SSL_SESSION* offer) {
+    Outcome out;
     int fds[2];
     EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
     std::atomic<bool> server_ok{false};
     std::thread server([&] {
-      SocketConnection conn(fds[0], *tls, Timeouts{});
-      server_ok = conn.StartTls().ok();
+      SocketConnection conn(fds[0], tls, Timeouts{});
+      server_ok = conn.StartTls().ok() && conn.Write("hello\r\n").ok() && conn.Flush().ok();
     });
     SSL_CTX* cctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_max_proto_version(cctx, max_version);
@@ -88,13 +93,50 @@ class RemoteKeyTest : public ::testing::Test {
     SSL* ssl = SSL_new(cctx);
     SSL_set_fd(ssl, fds[1]);
     SSL_set1_host(ssl, "localhost");
+    if (offer != nullptr) SSL_set_session(ssl, offer);
     bool client_ok = SSL_connect(ssl) == 1;
-    if (!client_ok) ::shutdown(fds[1], SHUT_RDWR);
+    char line[8] = {};
+    if (client_ok) client_ok = SSL_read(ssl, line, 7) == 7 && std::string(line) == "hello\r\n";
+    if (client_ok) {
+      out.session = SSL_get1_session(ssl);
+      (void)SSL_shutdown(ssl);  // a session freed without close_notify is not resumable
+    }
+    ::shutdown(fds[1], client_ok ? SHUT_WR : SHUT_RDWR);  // ends the server's lingering close
     server.join();
+    out.ok = client_ok && server_ok;
+    out.resumed = SSL_session_reused(ssl) == 1;
     SSL_free(ssl);
     SSL_CTX_free(cctx);
     ::close(fds[1]);
-    return client_ok && server_ok;
+    return out;
+  }
+  std::shared_ptr<TlsContext> Context() {
+    auto tls = TlsContext::LoadWithKey(cert_, remote_);
+    EXPECT_TRUE(tls.ok()) << (tls.ok() ? "" : tls.error().message);
+    return tls.ok() ? *tls : nullptr;
+  }
+  bool Handshake(int max_version, const char* sigalgs) {
+    auto tls = Context();
+    if (tls == nullptr) return false;
+    Outcome o = HandshakeWith(tls, max_version, sigalgs, nullptr);
+    SSL_SESSION_free(o.session);
+    return o.ok;
+  }
+  // Two connections to one context, the second offering the first's session:
+  // expects a resumption, and returns the key operations the pair needed.
+  int KeyOperationsForAFullAndAResumedHandshake(int max_version) {
+    auto tls = Context();
+    if (tls == nullptr) return -1;
+    const int before = calls_.load();
+    Outcome first = HandshakeWith(tls, max_version, nullptr, nullptr);
+    EXPECT_TRUE(first.ok);
+    EXPECT_FALSE(first.resumed);
+    Outcome second = HandshakeWith(tls, max_version, nullptr, first.session);
+    EXPECT_TRUE(second.ok);
+    EXPECT_TRUE(second.resumed);
+    SSL_SESSION_free(first.session);
+    SSL_SESSION_free(second.session);
+    return calls_.load() - before;
   }
 
   EVP_PKEY* soft_key_ = nullptr;
@@ -136,6 +178,32 @@ TEST_F(RemoteKeyTest, Tls12HandshakeWithPssSignaturesWorks) {
 TEST_F(RemoteKeyTest, FailingTokenAbortsTheHandshakeWithoutCrashing) {
   fail_ = true;
   EXPECT_FALSE(Handshake(TLS1_3_VERSION, nullptr));
+}
+
+TEST_F(RemoteKeyTest, ResumedTls13HandshakeNeedsNoKeyOperation) {
+  EXPECT_EQ(KeyOperationsForAFullAndAResumedHandshake(TLS1_3_VERSION), 1);
+}
+
+TEST_F(RemoteKeyTest, ResumedTls12HandshakeNeedsNoKeyOperation) {
+  EXPECT_EQ(KeyOperationsForAFullAndAResumedHandshake(TLS1_2_VERSION), 1);
+}
+
+TEST_F(RemoteKeyTest, SessionsDieWithTheirContextAsAfterARestart) {
+  // Sessions live in the context's memory only (no stateless tickets): a new
+  // context, as in a restarted front end, makes a full handshake.
+  auto first_ctx = Context();
+  ASSERT_NE(first_ctx, nullptr);
+  Outcome first = HandshakeWith(first_ctx, TLS1_3_VERSION, nullptr, nullptr);
+  ASSERT_TRUE(first.ok);
+  auto second_ctx = Context();
+  ASSERT_NE(second_ctx, nullptr);
+  const int before = calls_.load();
+  Outcome second = HandshakeWith(second_ctx, TLS1_3_VERSION, nullptr, first.session);
+  EXPECT_TRUE(second.ok);
+  EXPECT_FALSE(second.resumed);
+  EXPECT_EQ(calls_.load() - before, 1);
+  SSL_SESSION_free(first.session);
+  SSL_SESSION_free(second.session);
 }
 
 TEST_F(RemoteKeyTest, NonRsaPublicKeyIsRejected) {
