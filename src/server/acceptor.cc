@@ -53,10 +53,10 @@ void Acceptor::Run(const std::atomic<bool>& stop) {
     }
     std::string tag = name_ + "#" + std::to_string(next_id_++);
     active_->fetch_add(1);
-    std::thread([handler = handler_, active = active_, fd, tag]() {
+    connection_threads_.Run([handler = handler_, active = active_, fd, tag]() {
       handler(fd, tag);
       active->fetch_sub(1);
-    }).detach();
+    });
   }
 }
 

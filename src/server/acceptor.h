@@ -14,6 +14,8 @@
 #include <memory>
 #include <string>
 
+#include "base/thread_reuser.h"
+
 namespace onionmail::server {
 
 class Acceptor {
@@ -36,6 +38,7 @@ class Acceptor {
   std::string busy_reply_;
   Handler handler_;
   std::shared_ptr<std::atomic<uint32_t>> active_;
+  ThreadReuser connection_threads_;  // one thread per connection, reused
   uint64_t next_id_ = 1;
 };
 

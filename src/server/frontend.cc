@@ -1,6 +1,7 @@
 // Front-end process skeleton; see frontend.h.
 #include "server/frontend.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -136,25 +137,25 @@ int RunFrontEnd(const FrontEndArgs& args, const config::Config& config, FrontEnd
   timeouts.idle = std::chrono::seconds(spec.idle_timeout_seconds);
   timeouts.session = std::chrono::seconds(spec.session_timeout_seconds);
   std::shared_ptr<net::TlsContext> tls_ctx = *tls;
-  Acceptor acceptor(
-      me, args.listen_fd, spec.max_connections, spec.busy_reply,
-      [factory, tls_ctx, timeouts, spec](int fd, const std::string& tag) {
-        auto channel = factory->NewSession();
-        if (!channel.ok()) {
-          (void)!::send(fd, spec.unavailable_reply.data(), spec.unavailable_reply.size(),
-                        MSG_NOSIGNAL | MSG_DONTWAIT);
-          ::close(fd);
-          log::Warning(tag, "key role unreachable; connection refused");
-          return;
-        }
-        SessionLink link(std::move(*channel));
-        SetThreadLink(&link);
-        {
-          net::SocketConnection conn(fd, tls_ctx, timeouts);
-          spec.serve(conn, link, tag);
-        }
-        SetThreadLink(nullptr);
-      });
+  Acceptor acceptor(me, args.listen_fd, spec.max_connections, spec.busy_reply,
+                    [factory, tls_ctx, timeouts, spec](int fd, const std::string& tag) {
+                      auto channel = factory->NewSession();
+                      if (!channel.ok()) {
+                        (void)!::send(fd, spec.unavailable_reply.data(),
+                                      spec.unavailable_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+                        ::close(fd);
+                        log::Warning(tag, "key role unreachable; connection refused");
+                        return;
+                      }
+                      SessionLink link(std::move(*channel));
+                      SetThreadLink(&link);
+                      {
+                        net::SocketConnection conn(fd, tls_ctx, timeouts);
+                        spec.serve(conn, link, tag);
+                      }
+                      SetThreadLink(nullptr);
+                      ERR_clear_error();  // the thread serves the next connection: start it clean
+                    });
   log::Info(me, "serving (pid " + std::to_string(::getpid()) + ", seccomp " +
                     (config.sandbox_seccomp ? "on" : "OFF") + ")");
   std::atomic<bool> stop{false};  // SIGTERM ends the process (default action)

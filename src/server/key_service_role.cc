@@ -2,6 +2,7 @@
 #include "server/key_service_role.h"
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 
 #include <memory>
 #include <thread>
@@ -74,11 +75,13 @@ Result<void> KeyRoleServer::ServeControl(ipc::Channel control, FrontEnd front_en
       continue;  // `channel` closes: the front end sees the session end
     }
     active.fetch_add(1);
-    std::thread([this, ch = std::move(*channel), front_end, &active]() mutable {
-      ServeSession(std::move(ch), front_end);
-      OPENSSL_thread_stop();  // free this thread's OpenSSL state (error queue) now
+    // std::function needs a copyable task: the channel travels in a shared_ptr.
+    auto ch = std::make_shared<ipc::Channel>(std::move(*channel));
+    session_threads_.Run([this, ch, front_end, &active]() {
+      ServeSession(std::move(*ch), front_end);
+      ERR_clear_error();  // the thread serves the next session: start it clean
       active.fetch_sub(1);
-    }).detach();
+    });
   }
 }
 

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/thread_reuser.h"
 #include "ipc/channel.h"
 #include "mail/torm.h"
 #include "server/state.h"
@@ -63,6 +64,7 @@ class KeyRoleServer {
   std::vector<uint8_t> tls_public_key_;
   size_t tls_modulus_bits_;
   uint32_t max_sessions_;
+  ThreadReuser session_threads_;  // one thread per session, reused
   mail::TormService* torm_ = nullptr;
   std::atomic<uint32_t> smtp_sessions_{0};
   std::atomic<uint32_t> pop3_sessions_{0};
