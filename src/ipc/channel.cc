@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -28,6 +29,15 @@ bool PeerGone(int err) { return err == EPIPE || err == ECONNRESET || err == ENOT
 void OwnedFd::Reset() {
   if (fd_ >= 0) (void)::close(fd_);
   fd_ = -1;
+}
+
+bool ParseInheritedFd(const char* text, int* fd) {
+  if (text[0] < '0' || text[0] > '9') return false;  // strtol would skip spaces, take signs
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || v < 3 || v > 65535) return false;
+  *fd = static_cast<int>(v);
+  return true;
 }
 
 Result<Channel> Channel::FromFd(int raw) {

@@ -59,6 +59,10 @@ struct MessageWithFd {
   OwnedFd fd;
 };
 
+// Parses the number of an inherited channel fd given on a role's command line
+// ("--control-fd 5"): a decimal in 3..65535 (0..2 are the standard streams).
+bool ParseInheritedFd(const char* text, int* fd);
+
 class Channel {
  public:
   // Wraps a connected AF_UNIX SOCK_SEQPACKET socket (takes ownership; the fd

@@ -39,14 +39,6 @@ class SessionFactory {
   ipc::Channel control_;
 };
 
-bool ParseFd(const char* s, int* out) {
-  char* end = nullptr;
-  long v = std::strtol(s, &end, 10);
-  if (end == s || *end != '\0' || v < 3 || v > 65535) return false;
-  *out = static_cast<int>(v);
-  return true;
-}
-
 }  // namespace
 
 int ParseFrontEndArgs(int argc, char** argv, const char* prog, FrontEndArgs* out) {
@@ -55,9 +47,11 @@ int ParseFrontEndArgs(int argc, char** argv, const char* prog, FrontEndArgs* out
     bool has_value = i + 1 < argc;
     if (a == "--config" && has_value) {
       out->config_path = argv[++i];
-    } else if (a == "--listen-fd" && has_value && ParseFd(argv[i + 1], &out->listen_fd)) {
+    } else if (a == "--listen-fd" && has_value &&
+               ipc::ParseInheritedFd(argv[i + 1], &out->listen_fd)) {
       ++i;
-    } else if (a == "--control-fd" && has_value && ParseFd(argv[i + 1], &out->control_fd)) {
+    } else if (a == "--control-fd" && has_value &&
+               ipc::ParseInheritedFd(argv[i + 1], &out->control_fd)) {
       ++i;
     } else {
       std::fprintf(stderr,

@@ -49,14 +49,6 @@ int Fail(const std::string& what) {
   return 1;
 }
 
-bool ParseFd(const char* s, int* out) {
-  char* end = nullptr;
-  long v = std::strtol(s, &end, 10);
-  if (end == s || *end != '\0' || v < 3 || v > 65535) return false;
-  *out = static_cast<int>(v);
-  return true;
-}
-
 size_t ModulusBits(const std::vector<uint8_t>& spki) {
   const unsigned char* p = spki.data();
   EVP_PKEY* k = d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size()));
@@ -216,11 +208,14 @@ int main(int argc, char** argv) {
     bool has_value = i + 1 < argc;
     if (a == "--config" && has_value) {
       config_path = argv[++i];
-    } else if (a == "--smtp-control-fd" && has_value && server::ParseFd(argv[i + 1], &smtp_fd)) {
+    } else if (a == "--smtp-control-fd" && has_value &&
+               ipc::ParseInheritedFd(argv[i + 1], &smtp_fd)) {
       ++i;
-    } else if (a == "--pop3-control-fd" && has_value && server::ParseFd(argv[i + 1], &pop3_fd)) {
+    } else if (a == "--pop3-control-fd" && has_value &&
+               ipc::ParseInheritedFd(argv[i + 1], &pop3_fd)) {
       ++i;
-    } else if (a == "--peer-control-fd" && has_value && server::ParseFd(argv[i + 1], &peer_fd)) {
+    } else if (a == "--peer-control-fd" && has_value &&
+               ipc::ParseInheritedFd(argv[i + 1], &peer_fd)) {
       ++i;
     } else {
       std::fputs(

@@ -36,14 +36,6 @@ constexpr const char* kUsage =
     "usage: onionmail-peer --config FILE --key-control-fd N\n"
     "A role of onionmaild, started by it; not meant to be run by hand.\n";
 
-bool ParseFd(const char* s, int* out) {
-  char* end = nullptr;
-  long v = std::strtol(s, &end, 10);
-  if (end == s || *end != '\0' || v < 3 || v > 65535) return false;
-  *out = static_cast<int>(v);
-  return true;
-}
-
 int Run(const std::string& config_path, int key_fd) {
   auto config = config::LoadConfig(config_path);
   if (!config.ok()) {
@@ -111,7 +103,8 @@ int main(int argc, char** argv) {
     const bool has_value = i + 1 < argc;
     if (a == "--config" && has_value) {
       config_path = argv[++i];
-    } else if (a == "--key-control-fd" && has_value && server::ParseFd(argv[i + 1], &key_fd)) {
+    } else if (a == "--key-control-fd" && has_value &&
+               ipc::ParseInheritedFd(argv[i + 1], &key_fd)) {
       ++i;
     } else {
       std::fputs(server::kUsage, stderr);

@@ -189,6 +189,19 @@ TEST(IpcChannelTest, DatagramOverTheFrameLimitIsRejectedAndTheNextOneArrives) {
   EXPECT_EQ(std::get<LookupUserRequest>(*next).user, "after");
 }
 
+TEST(IpcChannelTest, InheritedFdArgumentIsADecimalAboveTheStandardStreams) {
+  int fd = -1;
+  EXPECT_TRUE(ParseInheritedFd("3", &fd));
+  EXPECT_EQ(fd, 3);
+  EXPECT_TRUE(ParseInheritedFd("65535", &fd));
+  EXPECT_EQ(fd, 65535);
+  for (const char* bad : {"", "2", "0", "-4", "65536", "7x", "x7", " 7", "99999999999999999999"}) {
+    fd = -1;
+    EXPECT_FALSE(ParseInheritedFd(bad, &fd)) << bad;
+    EXPECT_EQ(fd, -1) << bad;
+  }
+}
+
 TEST(IpcChannelTest, FromFdRefusesStreamSockets) {
   int sv[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
