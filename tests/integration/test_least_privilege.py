@@ -20,36 +20,10 @@ import time
 import unittest
 
 from harness import CRLF, RawLine, ServerTestCase, raw_smtp_tls
+from harness_proc import children_of, status_fields
 
 ROLE_USERS = {"onionmail-key": "onionmail", "onionmail-smtp": "onionmail-smtp",
               "onionmail-pop3": "onionmail-pop3", "onionmail-peer": "onionmail-peer"}
-
-
-def status_fields(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.strip()
-    return out
-
-
-def children_of(ppid):
-    """{comm: pid} of the live children of ppid."""
-    out = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == ppid and fields[0] != "Z":
-            out[comm] = int(entry)
-    return out
 
 
 def uid_name(uid):

@@ -4,15 +4,12 @@
 // SHA-256 from the Python `cryptography` package). If a test here fails, the
 // implementation changed the protocol.
 #include <gtest/gtest.h>
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "crypto/hex.h"
+#include "tests/unseal/torm_test_keys.h"
 #include "unseal/kctl.h"
 #include "unseal/torm_wire.h"
 
@@ -21,38 +18,8 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-// A TEST KEY (RSA-2048), published on purpose in this file, gen_torm_vectors.py
-// and docs/PROTOCOL.md; it protects nothing. Its SubjectPublicKeyInfo is kSpki.
-constexpr char kTestRsaKeyPem[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQDawUUNmfSraLaa\n"
-    "wZC3dw3Fd8OKkjOiT/2dxeVqpa/L9q84X6dO3SSJVl7eJeQo6jyjKbwbVbpWFndw\n"
-    "qkucsVOD0TiBhFfWsZYjuD43s8LYnTtix6+T2YXZhB6iYk1XdWNhBFv1MWwM3uKK\n"
-    "LoStF20qUiIFZF5EssPtzwD7aD+XNFN133yfzscfEkKXF0GoGoNKm+hC8lNg7eOD\n"
-    "ImfzQw/v2IB5NL2bJhr9QeKTsThleMf41KHCNWmWjJ696LqQ/gE6QE/IJtlWYqI4\n"
-    "ng49PYZ/12T9mWRFc4xEe7p3YwQgQtPV0nXe3vqoLq0pbe1uhuox/cep+30Sl3kH\n"
-    "xcXak+UdAgMBAAECggEAATRKddAQzYmf0pS07b7GZY/TuUDIE9gsLHfSW//egYcD\n"
-    "6lq/Tx1V1PEmI4zLtUEY3Deo9RXaFvg8Q6pNembaFDRWJ4M7yWqSJTzoxsZwoxbI\n"
-    "yWjIcLu2d/7d2Je4Ftn0FggkU3S6sgxM7NLRKgXrfgAUdyb9p90E7mSS/AYvibgw\n"
-    "oXwk18mZB1Q9kUgg21EeucJnIGvgyktLDjk9P3AcTwEsY2Zuaq3BwAnsX8Bw60EO\n"
-    "+Z3q1hKmNcRSpNhDX/iZph2bGQgTgSLejmMRB23DYZxL2w24j7192biBGZZq75EF\n"
-    "qsDeIViEEfZWpPZgqabrz+Q/iGk2ZdAv8+qBxIhtQQKBgQD3Q6j4SETtAR0ZOPYf\n"
-    "98z1mq7T1d5zQ6nHnoWqeJzbVdXeGYUS7xEnk2zJt6KamzPc7+yTLGPt9AQOT/oH\n"
-    "fQOqGNrhcFlOEsTIMVQRSOO20ap2wDdKk6IdFNVKlRV7PiM46SeypDXmQYEOXCOG\n"
-    "M4GYuAujJXDfT1panfIWlyls4QKBgQDie8MH9rms27oJheDEa4rmhM4XioVoR2AK\n"
-    "ZT1GC6cLUIhch/SF2VHsG6hN89t1GuwCbWLLPASswW1CNTu74fivHXcExishSYji\n"
-    "aXnxc+pXjMAwVej81TU3LspLu4SPVMxeuGNh0SLUTXPEGAhTPYvOShvojFMaHt0w\n"
-    "lgAayNPjvQKBgQC+SEFGIEd6pDrCaEVwQIBoGYuk1ZcE2PNU/TccAwmi+SFGdBkm\n"
-    "gveOnzM+4KSvmfSFd9V1RNn6Cqj8YqulC53ATrRSfOUc4fCxptRtIMysqhkmnbFv\n"
-    "IMHG43tok+YeG6l7aGH2Zcxcz9gDNwDXi9eVsTyzZmLAVw7PYXEl1Vo5wQKBgQC0\n"
-    "r+I370nQs3fncwyQB/BH2noFY/js6cygXoaU5GT/bN9tWvXk9y0ZfjM3Ba727WSO\n"
-    "xzADTj24iZSeNpQSX8SkCJDUmTj9lIoFf/rOfBjggiUuKsv3Mi4DeWvhIZgvNYra\n"
-    "oqZ++necArKyJi42IqrwCEXdsF34P9ldkr5AoCoTzQKBgFW82bTaGcOvejg9DCvX\n"
-    "KptRWe+blVg6yl7BUv7XLatVjahA4V2S/oICYa0fVABSjyxDzTqhXM5+hwgMQxPE\n"
-    "Mok2BA3RX7o0dsPk0m4LU9MEmpKzPV+25A8peK4Tzi8P/OC0FBuUjpa5QmsOsmAy\n"
-    "G5MNiusa6N/9JxMsKmQf7+hw\n"
-    "-----END PRIVATE KEY-----\n";
-
+// The SubjectPublicKeyInfo of the RSA-2048 TEST KEY (kTestRsaKeyPem of
+// torm_test_keys.h, published on purpose; it protects nothing).
 constexpr char kSpki[] =
     "30820122300d06092a864886f70d01010105000382010f003082010a02820101"
     "00dac1450d99f4ab68b69ac190b7770dc577c38a9233a24ffd9dc5e56aa5afcb"
@@ -141,18 +108,6 @@ SecretBytes SecretHex(std::string_view h) {
 // The signed DERK request, assembled from the documented parts.
 Bytes DerkRequest() {
   return Hex(std::string("0102") + "00000041" + kDerkBody + "0126" + kSpki + "0100" + kSignature);
-}
-
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-
-std::unique_ptr<EVP_PKEY, PkeyDeleter> TestRsaKey() {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(kTestRsaKeyPem, -1), BIO_free);
-  std::unique_ptr<EVP_PKEY, PkeyDeleter> key(
-      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  EXPECT_TRUE(key != nullptr);
-  return key;
 }
 
 TEST(TormVectorsTest, PushBodyEncodesToTheDocumentedBytes) {
