@@ -68,7 +68,8 @@ Result<std::pair<Channel, Channel>> Channel::CreatePair() {
 
 Channel::~Channel() {
   WipeMemory(send_buf_.data(), send_buf_.size());
-  WipeMemory(recv_buf_.data(), last_recv_size_);
+  // A moved-from channel keeps last_recv_size_ but not the buffer.
+  WipeMemory(recv_buf_.data(), std::min(last_recv_size_, recv_buf_.size()));
 }
 
 Result<void> Channel::Send(const Message& msg) { return SendFrame(msg, -1); }

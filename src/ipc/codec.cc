@@ -137,6 +137,7 @@ void Put(Writer& w, const BeginMessageRequest& m) {
 void Put(Writer& w, const AppendRequest& m) { w.Bytes(m.data, 1, kMaxChunkBytes, "data"); }
 void Put(Writer&, const CommitRequest&) {}
 void Put(Writer&, const AbortMessageRequest&) {}
+void Put(Writer&, const CloseMailboxRequest&) {}
 void Put(Writer& w, const OpenMailboxRequest& m) {
   w.Name(m.user, 1, kMaxUserBytes, "user");
   w.Secret(m.password, kMaxPasswordBytes, "password");
@@ -189,6 +190,7 @@ bool Get(Reader& r, BeginMessageRequest& m) {
 bool Get(Reader& r, AppendRequest& m) { return r.Bytes(m.data, 1, kMaxChunkBytes); }
 bool Get(Reader&, CommitRequest&) { return true; }
 bool Get(Reader&, AbortMessageRequest&) { return true; }
+bool Get(Reader&, CloseMailboxRequest&) { return true; }
 bool Get(Reader& r, OpenMailboxRequest& m) {
   return r.Name(m.user, 1, kMaxUserBytes) && r.Secret(m.password, kMaxPasswordBytes);
 }
@@ -343,6 +345,8 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
       return DecodeAs<CommitRequest>(r, "CommitRequest");
     case MsgType::kAbortMessageRequest:
       return DecodeAs<AbortMessageRequest>(r, "AbortMessageRequest");
+    case MsgType::kCloseMailboxRequest:
+      return DecodeAs<CloseMailboxRequest>(r, "CloseMailboxRequest");
     case MsgType::kOpenMailboxRequest:
       return DecodeAs<OpenMailboxRequest>(r, "OpenMailboxRequest");
     case MsgType::kOpenMailboxReply:

@@ -106,6 +106,7 @@ enum class MsgType : uint16_t {
   kUnsealProgress = 44,
   kForwardPollRequest = 45,
   kForwardList = 46,
+  kCloseMailboxRequest = 47,
 };
 
 // Which process a peer is (u16 on the wire; other values are malformed).
@@ -291,6 +292,13 @@ struct AbortMessageRequest {
   static constexpr MsgType kType = MsgType::kAbortMessageRequest;
 };
 
+// POP3: release the mailbox and its lock (QUIT: the UPDATE state of RFC 1939
+// ends before +OK, so that the client may log in again at once). Answered by
+// StatusReply (kOk also when no mailbox was open).
+struct CloseMailboxRequest {
+  static constexpr MsgType kType = MsgType::kCloseMailboxRequest;
+};
+
 // POP3: authenticate with the POP3 password and lock the mailbox. Answered
 // by OpenMailboxReply, then (on kOk) MailboxListing frames carrying exactly
 // `count` entries in total.
@@ -463,7 +471,7 @@ using Message = std::variant<
     OpenMailboxRequest, OpenMailboxReply, MailboxListing, ReadMessageRequest, MessageChunk,
     ExpungeRequest, TlsSignRequest, TlsSignReply, TlsIdentityRequest, TlsIdentityReply, TormRequest,
     TormReply, UnsealPlanRequest, UnsealPlan, DerkPrepareRequest, DerkPrepareReply,
-    DerkResultRequest, UnsealProgress, ForwardPollRequest, ForwardList>;
+    DerkResultRequest, UnsealProgress, ForwardPollRequest, ForwardList, CloseMailboxRequest>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

@@ -337,6 +337,9 @@ void Session::Quit() {
       return Close();
     }
   }
+  // RFC 1939 UPDATE state: the mailbox is released before +OK, so that the
+  // client can log in again as soon as it has the reply.
+  mailbox_.reset();
   Send(reply::SigningOff(config_.hostname));
   Close();
 }

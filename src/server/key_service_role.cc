@@ -249,6 +249,10 @@ bool KeyRoleServer::HandlePop3(ipc::Channel& ch, ipc::Message& msg, Pop3SessionS
     }
     return Reply(ch, ipc::StatusReply{StatusOf(r)});
   }
+  if (std::holds_alternative<ipc::CloseMailboxRequest>(msg)) {
+    s.mailbox.reset();  // releases the mailbox lock
+    return Reply(ch, ipc::StatusReply{ipc::Status::kOk});
+  }
   if (auto* m = std::get_if<ipc::ExpungeRequest>(&msg)) {
     Result<void> r = MakeError(ErrorCode::kFailedPrecondition, "no mailbox open");
     if (s.mailbox) {

@@ -62,6 +62,12 @@ class RemoteMailbox : public mail::Mailbox {
  public:
   RemoteMailbox(SessionLink& link, std::vector<mail::MessageInfo> messages)
       : link_(link), messages_(std::move(messages)) {}
+  // Releases the lock in the key role and waits for it (mail::Mailbox's
+  // contract), so that a QUIT's +OK comes after the release. A broken link
+  // fails at once; the key role then releases it when the session ends.
+  ~RemoteMailbox() override {
+    (void)link_.Call<ipc::StatusReply>(ipc::CloseMailboxRequest{}, kIoTimeout);
+  }
 
   const std::vector<mail::MessageInfo>& Messages() const override { return messages_; }
 

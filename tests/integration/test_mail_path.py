@@ -232,6 +232,16 @@ class MailPathTest(ServerTestCase, unittest.TestCase):
         p1.quit()
         self.env.pop3_login(bob).quit()  # lock released after QUIT
 
+    def test_login_right_after_quit_finds_the_mailbox_released(self):
+        # RFC 1939: the UPDATE state releases the mailbox before +OK, so a
+        # client that reconnects at once (here with the unlock cache making
+        # the login fast) never gets [IN-USE].
+        bob = self.env.users["bob"]
+        for _ in range(15):
+            p = self.env.pop3_login(bob)
+            p.stat()
+            p.quit()
+
     def test_multiple_transactions_on_one_connection(self):
         alice, bob, carol = (self.env.users[n] for n in ("alice", "bob", "carol"))
         s = self.env.smtp_auth(alice)

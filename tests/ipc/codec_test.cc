@@ -50,9 +50,9 @@ void Append(std::vector<uint8_t>& to, const std::vector<uint8_t>& more) {
 // Builds a frame by hand: correct length, given type/version/payload.
 std::vector<uint8_t> Frame(uint16_t type, uint16_t version, std::vector<uint8_t> payload) {
   uint32_t len = static_cast<uint32_t>(payload.size() + 4);
-  std::vector<uint8_t> f = {static_cast<uint8_t>(len >> 24), static_cast<uint8_t>(len >> 16),
-                            static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len),
-                            static_cast<uint8_t>(type >> 8), static_cast<uint8_t>(type),
+  std::vector<uint8_t> f = {static_cast<uint8_t>(len >> 24),    static_cast<uint8_t>(len >> 16),
+                            static_cast<uint8_t>(len >> 8),     static_cast<uint8_t>(len),
+                            static_cast<uint8_t>(type >> 8),    static_cast<uint8_t>(type),
                             static_cast<uint8_t>(version >> 8), static_cast<uint8_t>(version)};
   Append(f, payload);
   return f;
@@ -191,7 +191,8 @@ TEST(IpcCodecTest, OverLongFieldsAreRejectedByDecodeAndEncode) {
   std::string long_user(kMaxUserBytes + 1, 'u');
   ExpectInvalid(Frame(T(MsgType::kLookupUserRequest), kProtocolVersion, Field(long_user)));
   std::string max_user(kMaxUserBytes, 'u');
-  EXPECT_TRUE(Decode(Frame(T(MsgType::kLookupUserRequest), kProtocolVersion, Field(max_user))).ok());
+  EXPECT_TRUE(
+      Decode(Frame(T(MsgType::kLookupUserRequest), kProtocolVersion, Field(max_user))).ok());
 
   auto enc = Encode(LookupUserRequest{long_user});
   ASSERT_FALSE(enc.ok());
@@ -204,8 +205,8 @@ TEST(IpcCodecTest, OverLongFieldsAreRejectedByDecodeAndEncode) {
 }
 
 TEST(IpcCodecTest, NamesWithNulOrControlBytesAreRejected) {
-  ExpectInvalid(Frame(T(MsgType::kLookupUserRequest), kProtocolVersion,
-                      Field(std::string("bo\0b", 4))));
+  ExpectInvalid(
+      Frame(T(MsgType::kLookupUserRequest), kProtocolVersion, Field(std::string("bo\0b", 4))));
   ExpectInvalid(Frame(T(MsgType::kLookupUserRequest), kProtocolVersion, Field("bob\r\n")));
   ExpectInvalid(Frame(T(MsgType::kLookupUserRequest), kProtocolVersion, Field("")));
   EXPECT_FALSE(Encode(LookupUserRequest{std::string("a\0b", 3)}).ok());
@@ -276,8 +277,9 @@ TEST(IpcCodecTest, FieldlessSessionMessagesRoundTripAsBareHeaders) {
   (void)RoundTrip<CommitRequest>(CommitRequest{});
   (void)RoundTrip<AbortMessageRequest>(AbortMessageRequest{});
   (void)RoundTrip<TlsIdentityRequest>(TlsIdentityRequest{});
-  for (MsgType t : {MsgType::kNewSession, MsgType::kCommitRequest,
-                    MsgType::kAbortMessageRequest, MsgType::kTlsIdentityRequest}) {
+  (void)RoundTrip<CloseMailboxRequest>(CloseMailboxRequest{});
+  for (MsgType t : {MsgType::kNewSession, MsgType::kCommitRequest, MsgType::kAbortMessageRequest,
+                    MsgType::kTlsIdentityRequest, MsgType::kCloseMailboxRequest}) {
     EXPECT_TRUE(Decode(Frame(T(t), kProtocolVersion, {})).ok()) << T(t);
     ExpectInvalid(Frame(T(t), kProtocolVersion, {0}));
   }
@@ -334,8 +336,8 @@ TEST(IpcCodecTest, BeginMessageRequestAtItsLimitsRoundTrips) {
 
 TEST(IpcCodecTest, BeginMessageRequestRecipientCountOutOfBoundsIsRejected) {
   EXPECT_FALSE(Encode(BeginMessageRequest{"a@b", {}}).ok());
-  ExpectInvalid(Frame(T(MsgType::kBeginMessageRequest), kProtocolVersion,
-                      Payload({Field("a@b"), {0, 0}})));
+  ExpectInvalid(
+      Frame(T(MsgType::kBeginMessageRequest), kProtocolVersion, Payload({Field("a@b"), {0, 0}})));
   BeginMessageRequest over{"", std::vector<std::string>(kMaxRecipients + 1, "r")};
   EXPECT_FALSE(Encode(over).ok());
   std::vector<uint8_t> p = Payload({Field(""), U16Be(kMaxRecipients + 1)});
@@ -352,7 +354,10 @@ TEST(IpcCodecTest, BeginMessageRequestBadNamesAreRejected) {
   EXPECT_FALSE(Encode(BeginMessageRequest{std::string(kMaxPathBytes + 1, 'p'), {"bob"}}).ok());
   EXPECT_FALSE(Encode(BeginMessageRequest{"a\r\nRCPT TO:<x>", {"bob"}}).ok());
   ExpectInvalid(Frame(T(MsgType::kBeginMessageRequest), kProtocolVersion,
-                      Payload({Field(""), {0, 1}, Field("bo\x01" "b")})));
+                      Payload({Field(""),
+                               {0, 1},
+                               Field("bo\x01"
+                                     "b")})));
   ExpectInvalid(Frame(T(MsgType::kBeginMessageRequest), kProtocolVersion,
                       Payload({Field("x\x7f"), {0, 1}, Field("bob")})));
 }
@@ -389,8 +394,7 @@ TEST(IpcCodecTest, OpenMailboxRoundTrips) {
   auto empty_pw = RoundTrip<OpenMailboxRequest>(Message(OpenMailboxRequest{"bob", Secret("")}));
   EXPECT_EQ(Reveal(empty_pw.password), "");
   EXPECT_FALSE(Encode(Message(OpenMailboxRequest{"", Secret("pw")})).ok());
-  EXPECT_FALSE(
-      Encode(Message(OpenMailboxRequest{"bob", SecretBytes(kMaxPasswordBytes + 1)})).ok());
+  EXPECT_FALSE(Encode(Message(OpenMailboxRequest{"bob", SecretBytes(kMaxPasswordBytes + 1)})).ok());
   auto rep = RoundTrip<OpenMailboxReply>(OpenMailboxReply{Status::kOk, 0xffffffffu});
   EXPECT_EQ(rep.count, 0xffffffffu);
   EXPECT_EQ(MustEncode(OpenMailboxReply{Status::kFailedPrecondition, 0x01020304}),
@@ -406,9 +410,9 @@ TEST(IpcCodecTest, MailboxListingRoundTripsTypicalAndMaximal) {
   EXPECT_EQ(got.entries[0].uid, "uid-1");
   EXPECT_EQ(got.entries[0].size, 42u);
   EXPECT_EQ(got.entries[1].size, 0u);
-  EXPECT_EQ(MustEncode(small), Frame(T(MsgType::kMailboxListing), kProtocolVersion,
-                                     Payload({{0, 2}, EntryBytes("uid-1", 42),
-                                              EntryBytes("uid-2", 0)})));
+  EXPECT_EQ(MustEncode(small),
+            Frame(T(MsgType::kMailboxListing), kProtocolVersion,
+                  Payload({{0, 2}, EntryBytes("uid-1", 42), EntryBytes("uid-2", 0)})));
 
   MailboxListing max;
   for (size_t i = 0; i < kMaxListingEntries; ++i) {
@@ -432,17 +436,18 @@ TEST(IpcCodecTest, MailboxListingCountOutOfBoundsIsRejected) {
   for (size_t i = 0; i <= kMaxListingEntries; ++i) Append(p, EntryBytes("u", 1));
   ExpectInvalid(Frame(T(MsgType::kMailboxListing), kProtocolVersion, p));
   // Two entries promised, one present; an entry with a truncated size.
-  ExpectInvalid(Frame(T(MsgType::kMailboxListing), kProtocolVersion,
-                      Payload({{0, 2}, EntryBytes("u", 1)})));
+  ExpectInvalid(
+      Frame(T(MsgType::kMailboxListing), kProtocolVersion, Payload({{0, 2}, EntryBytes("u", 1)})));
   std::vector<uint8_t> cut = Payload({{0, 1}, EntryBytes("u", 1)});
   cut.pop_back();
   ExpectInvalid(Frame(T(MsgType::kMailboxListing), kProtocolVersion, cut));
 }
 
 TEST(IpcCodecTest, UidWithControlCharOrBadLengthIsRejected) {
-  for (std::string uid : {std::string("ab\x1f" "c"), std::string("abc\x7f"),
-                          std::string("a\0b", 3), std::string("a\nb"), std::string(""),
-                          std::string(kMaxUidBytes + 1, 'u')}) {
+  for (std::string uid : {std::string("ab\x1f"
+                                      "c"),
+                          std::string("abc\x7f"), std::string("a\0b", 3), std::string("a\nb"),
+                          std::string(""), std::string(kMaxUidBytes + 1, 'u')}) {
     MailboxListing m;
     m.entries = {{"good", 1}, {uid, 2}};
     EXPECT_FALSE(Encode(m).ok()) << uid.size();
@@ -470,8 +475,7 @@ TEST(IpcCodecTest, ExpungeRequestRoundTripsUpToMaxIndices) {
   max.indices.back() = 0xffffffffu;
   EXPECT_EQ(RoundTrip<ExpungeRequest>(max).indices, max.indices);
   EXPECT_EQ(MustEncode(ExpungeRequest{{1, 0x01000000}}),
-            Frame(T(MsgType::kExpungeRequest), kProtocolVersion,
-                  {0, 2, 0, 0, 0, 1, 1, 0, 0, 0}));
+            Frame(T(MsgType::kExpungeRequest), kProtocolVersion, {0, 2, 0, 0, 0, 1, 1, 0, 0, 0}));
 }
 
 TEST(IpcCodecTest, ExpungeRequestCountOutOfBoundsIsRejected) {
@@ -495,10 +499,10 @@ TEST(IpcCodecTest, TlsSignRequestBlockIsBoundedByRsaSizes) {
   EXPECT_FALSE(Encode(TlsSignRequest{std::vector<uint8_t>(kMinRsaBlockBytes - 1, 1)}).ok());
   EXPECT_FALSE(Encode(TlsSignRequest{std::vector<uint8_t>(kMaxRsaBlockBytes + 1, 1)}).ok());
   EXPECT_FALSE(Encode(TlsSignRequest{}).ok());
-  ExpectInvalid(Frame(T(MsgType::kTlsSignRequest), kProtocolVersion,
-                      BytesField(kMinRsaBlockBytes - 1, 1)));
-  ExpectInvalid(Frame(T(MsgType::kTlsSignRequest), kProtocolVersion,
-                      BytesField(kMaxRsaBlockBytes + 1, 1)));
+  ExpectInvalid(
+      Frame(T(MsgType::kTlsSignRequest), kProtocolVersion, BytesField(kMinRsaBlockBytes - 1, 1)));
+  ExpectInvalid(
+      Frame(T(MsgType::kTlsSignRequest), kProtocolVersion, BytesField(kMaxRsaBlockBytes + 1, 1)));
   ExpectInvalid(Frame(T(MsgType::kTlsSignRequest), kProtocolVersion, BytesField(0, 1)));
 }
 

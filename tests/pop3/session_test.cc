@@ -34,6 +34,8 @@ struct FakeStore {
   size_t chunks_delivered = 0;
   bool open = false;
   int closes = 0;
+  const net::FakeConnection* conn = nullptr;  // if set: its output when the mailbox closed
+  std::string output_at_close;
 };
 
 class FakeMailbox : public mail::Mailbox {
@@ -45,6 +47,7 @@ class FakeMailbox : public mail::Mailbox {
   ~FakeMailbox() override {
     store_->open = false;
     ++store_->closes;
+    if (store_->conn != nullptr) store_->output_at_close = store_->conn->Output();
   }
   const std::vector<mail::MessageInfo>& Messages() const override { return infos_; }
   Result<void> Read(size_t index, const mail::ChunkSink& sink) override {
@@ -412,6 +415,17 @@ TEST_F(Pop3SessionTest, QuitExpungesExactlyTheDeletedMessages) {
   ASSERT_EQ(store_.expunge_calls.size(), 1u);
   EXPECT_EQ(store_.expunge_calls[0], (std::vector<size_t>{0, 2}));
   EXPECT_FALSE(store_.open);
+}
+
+TEST_F(Pop3SessionTest, QuitReleasesTheMailboxBeforeItsOk) {
+  // RFC 1939 UPDATE state: deletions done and the mailbox (its lock)
+  // released before +OK, so the client can log in again at once.
+  store_.conn = &conn_;
+  EXPECT_EQ(RunLoggedIn("DELE 1\r\nQUIT\r\n"), "+OK Message 1 deleted\r\n" + std::string(kBye));
+  EXPECT_EQ(store_.closes, 1);
+  EXPECT_EQ(store_.expunge_calls.size(), 1u);
+  EXPECT_EQ(store_.output_at_close.find(kBye), std::string::npos);
+  EXPECT_NE(store_.output_at_close.find("+OK Message 1 deleted"), std::string::npos);
 }
 
 TEST_F(Pop3SessionTest, FailedExpungeIsReportedAsTemporary) {
