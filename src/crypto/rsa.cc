@@ -93,6 +93,10 @@ RsaPublicKey::RsaPublicKey(EvpPkeyPtr key) : key_(std::move(key)) {
   key_id_ = std::make_shared<const std::array<uint8_t, 32>>(Sha256(ToDer()));
 }
 
+RsaPublicKey::RsaPublicKey(EvpPkeyPtr key, std::span<const uint8_t> canonical_der)
+    : key_(std::move(key)),
+      key_id_(std::make_shared<const std::array<uint8_t, 32>>(Sha256(canonical_der))) {}
+
 size_t RsaPublicKey::ModulusBytes() const {
   return static_cast<size_t>(EVP_PKEY_get_size(key_.get()));
 }
@@ -188,7 +192,7 @@ RsaPublicKey RsaPrivateKey::Public() const {
   const unsigned char* r = der.data();
   EvpPkeyPtr pub(d2i_PUBKEY(nullptr, &r, len));
   ONIONMAIL_CHECK(pub != nullptr);
-  return RsaPublicKey(std::move(pub));
+  return RsaPublicKey(std::move(pub), der);  // `der` is i2d's own output: canonical
 }
 
 Result<SecretBytes> RsaPrivateKey::Unwrap(std::span<const uint8_t> wrapped) const {

@@ -37,6 +37,7 @@ class RsaPublicKey {
 
  private:
   explicit RsaPublicKey(EvpPkeyPtr key);
+  RsaPublicKey(EvpPkeyPtr key, std::span<const uint8_t> canonical_der);  // id from these bytes
   std::shared_ptr<EVP_PKEY> key_;
   std::shared_ptr<const std::array<uint8_t, 32>> key_id_;
   friend class RsaPrivateKey;

@@ -33,9 +33,7 @@ TEST(UnlockCacheTest, AnotherSaltMissesAsAfterAPasswordChange) {
   EXPECT_FALSE(cache.Find("bob", kNewSalt, Pw("secret")).has_value());
 }
 
-TEST(UnlockCacheTest, EntryIsSealedNotStoredInClear) {
-  // Whatever the cache keeps, the factor's bytes are not among them in clear:
-  // a wrong password never gets them, and Forget drops the entry.
+TEST(UnlockCacheTest, ForgetDropsTheEntry) {
   UnlockCache cache(std::chrono::seconds(60));
   cache.Remember("bob", kSalt, Pw("secret"), Pw("factor"));
   EXPECT_EQ(cache.size(), 1u);

@@ -213,12 +213,26 @@ TEST_F(KeyRoleTest, MailboxLockIsHeldBySessionAndReleasedWhenItCloses) {
   auto second = pop3_.NewSession();
   EXPECT_TRUE(Fails(RemoteMailboxes(*second).Open(user, Pw(user + "-pop3")),
                     ErrorCode::kFailedPrecondition));
-  box->reset();
-  first.reset();  // no explicit close: the session's end releases the lock
+  first->Break();  // the link is gone: closing the mailbox cannot reach the key role
+  box->reset();    // (and returns at once);
+  first.reset();   // the session's end releases the lock
   EXPECT_TRUE(Eventually([&] {
     auto again = RemoteMailboxes(*second).Open(user, Pw(user + "-pop3"));
     return again.ok();
   }));
+}
+
+TEST_F(KeyRoleTest, ClosingTheMailboxReleasesTheLockBeforeTheSessionEnds) {
+  // POP3 QUIT (RFC 1939 UPDATE state): the lock is gone when the close is
+  // answered, while the session is still open.
+  std::string user = NewUser();
+  auto first = pop3_.NewSession();
+  auto box = RemoteMailboxes(*first).Open(user, Pw(user + "-pop3"));
+  ASSERT_TRUE(box.ok());
+  box->reset();
+  auto second = pop3_.NewSession();
+  EXPECT_TRUE(RemoteMailboxes(*second).Open(user, Pw(user + "-pop3")).ok());
+  EXPECT_EQ(StatusOf(*first, ipc::CloseMailboxRequest{}), ipc::Status::kOk);  // none open: kOk
 }
 
 TEST_F(KeyRoleTest, TlsSignRequestWithRandomBlockIsPermissionDenied) {
