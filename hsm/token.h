@@ -9,8 +9,12 @@
 // Keys inside the device (created by Provision, found again by Open):
 //  - an HMAC-SHA256 secret key (256-bit): the root of the server's keyed
 //    hashes, record keys and the token half of every inbox-key wrap;
-//  - the server RSA key pair (identity, TLS, signatures to peers).
-// Neither can be read out: a test of each backend proves it.
+//  - the server RSA key pair (identity: signatures to peers, KCTL, the TLS
+//    key of state directories made before the ECDSA TLS key existed);
+//  - the TLS key: an ECDSA P-256 key pair that signs TLS handshakes (one
+//    ECDSA signature costs a fraction of an RSA-2048 one, in SoftHSM2 and in
+//    a TPM alike), kept apart from the identity key.
+// None can be read out: a test of each backend proves it.
 //
 // Contract:
 //  - Thread-safe: operations are serialised inside the object (swtpm serves
@@ -41,8 +45,10 @@ class Token {
   virtual ~Token() = default;
   virtual std::string_view backend_name() const = 0;
 
-  // Creates the HMAC key and an RSA key pair of `rsa_bits` inside the device
-  // unless they already exist (idempotent). kAlreadyExists is never returned.
+  // Creates the HMAC key, an RSA key pair of `rsa_bits` and the ECDSA P-256
+  // TLS key pair inside the device unless they already exist (idempotent: a
+  // device provisioned before the TLS key existed gets it and keeps the
+  // others). kAlreadyExists is never returned.
   virtual Result<void> Provision(int rsa_bits) = 0;
 
   // HMAC-SHA256 of `data` under the device's secret key.
@@ -55,6 +61,19 @@ class Token {
   // numerically below n. OpenSSL applies PKCS#1 v1.5 / PSS padding around it
   // for TLS signatures.
   virtual Result<std::vector<uint8_t>> RsaPrivateRaw(std::span<const uint8_t> input) = 0;
+
+  // DER SubjectPublicKeyInfo of the ECDSA P-256 TLS key (id-ecPublicKey,
+  // namedCurve prime256v1, uncompressed point); kNotFound when the device
+  // has none (provisioned by an older version). Cache it: it is public.
+  virtual Result<std::vector<uint8_t>> TlsPublicKey() = 0;
+
+  // ECDSA P-256 signature made inside the device with the TLS key over
+  // `digest`, which must be exactly 32 bytes (the caller hashes, and
+  // truncates or left-pads to the curve's 256 bits as ECDSA does): r || s,
+  // 32 bytes each, big-endian (the PKCS#11 CKM_ECDSA format; DER is the
+  // caller's business). kInvalidArgument for another digest size,
+  // kNotFound without a TLS key. One device operation.
+  virtual Result<std::vector<uint8_t>> TlsSign(std::span<const uint8_t> digest) = 0;
 
   // RSA-OAEP decryption inside the device, with the hash chosen by the
   // start-up self-test (SoftHSM2 2.6 supports only SHA-1).
@@ -92,10 +111,10 @@ struct Pkcs11Options {
 };
 
 struct Tpm2Options {
-  std::string tcti;         // "device:/dev/tpmrm0", "swtpm:host=127.0.0.1,port=2321", "mssim:..."
-  std::string key_dir;      // where TPM-wrapped key blobs live (useless without this TPM)
-  std::string auth_file;    // authValue of the server's objects (optional; empty = none)
-  std::vector<int> pcrs;    // optional PCR policy (SHA-256 bank) for the sealed objects
+  std::string tcti;       // "device:/dev/tpmrm0", "swtpm:host=127.0.0.1,port=2321", "mssim:..."
+  std::string key_dir;    // where TPM-wrapped key blobs live (useless without this TPM)
+  std::string auth_file;  // authValue of the server's objects (optional; empty = none)
+  std::vector<int> pcrs;  // optional PCR policy (SHA-256 bank) for the sealed objects
 };
 
 // Open*: connect, log in / load the keys, run the OAEP self-test. A missing

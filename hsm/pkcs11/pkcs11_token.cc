@@ -151,6 +151,7 @@ void Pkcs11Token::Disconnect() {
   session_ = CK_INVALID_HANDLE;
   hmac_key_ = 0;
   rsa_key_ = 0;
+  tls_key_ = 0;
 }
 
 Result<void> Pkcs11Token::EnsureConnected() {
@@ -183,6 +184,7 @@ Error Pkcs11Token::Fail(const char* what, unsigned long rv) {
     connected_ = false;  // the next call reconnects
     hmac_key_ = 0;
     rsa_key_ = 0;
+    tls_key_ = 0;
     return MakeError(ErrorCode::kUnavailable, std::move(message));
   }
   switch (rv) {
@@ -361,6 +363,7 @@ Result<void> Pkcs11Token::Provision(int rsa_bits) {
     log::Info(kLogComponent, "created the server RSA key (" + std::to_string(rsa_bits) +
                                  " bits) on token " + options_.token_label);
   }
+  ONIONMAIL_RETURN_IF_ERROR(ProvisionTlsKeyLocked());  // pkcs11_tls_key.cc
   if (!self_test_done_) return OaepSelfTestLocked();
   return Ok();
 }
@@ -546,8 +549,10 @@ Result<void> Pkcs11Token::AttemptPrivateKeyExport() {
   if (!rsa.ok()) return rsa.error();
   auto hmac = HmacKey();
   if (!hmac.ok()) return hmac.error();
+  auto tls = TlsKey();
+  if (!tls.ok()) return tls.error();
   const std::pair<unsigned long, CK_ATTRIBUTE_TYPE> attempts[] = {
-      {*rsa, CKA_PRIVATE_EXPONENT}, {*rsa, CKA_PRIME_1}, {*hmac, CKA_VALUE}};
+      {*rsa, CKA_PRIVATE_EXPONENT}, {*rsa, CKA_PRIME_1}, {*hmac, CKA_VALUE}, {*tls, CKA_VALUE}};
   std::optional<Error> first_error;
   for (const auto& [object, type] : attempts) {
     auto value = ReadAttribute(object, type);

@@ -8,9 +8,15 @@
 //    logged in as CKU_USER with the PIN read from a file that must not be
 //    accessible to "other". The PIN is wiped right after C_Login and read
 //    again from the file whenever the object reconnects.
-//  - Keys: a 256-bit CKK_GENERIC_SECRET "onionmaild-hmac" (CKM_SHA256_HMAC)
-//    and an RSA pair "onionmaild-server-rsa", all CKA_TOKEN, CKA_PRIVATE,
-//    CKA_SENSITIVE and not extractable.
+//  - Keys: a 256-bit CKK_GENERIC_SECRET "onionmaild-hmac" (CKM_SHA256_HMAC),
+//    an RSA pair "onionmaild-server-rsa" and the TLS key, an EC pair on
+//    prime256v1 "onionmaild-tls-ec" (pkcs11_tls_key.cc: CKM_ECDSA only; the
+//    SPKI is built from the public object's CKA_EC_POINT). Private keys and
+//    the secret key are CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE and not
+//    extractable. Provision destroys a public half left without its private
+//    key (an interrupted run) before generating a pair; a TLS private key
+//    whose public object is gone is never destroyed: Provision and
+//    TlsPublicKey return kFailedPrecondition (TlsSign still works).
 //  - A device error (token removed, session closed, general error...) is
 //    kUnavailable and marks the connection broken; the next call finalizes,
 //    re-initializes, finds the token again and logs in. A fork is detected
@@ -46,6 +52,7 @@ namespace onionmail::hsm {
 
 inline constexpr char kPkcs11HmacLabel[] = "onionmaild-hmac";
 inline constexpr char kPkcs11RsaLabel[] = "onionmaild-server-rsa";
+inline constexpr char kPkcs11TlsLabel[] = "onionmaild-tls-ec";
 inline constexpr char kPkcs11ErasableLabelPrefix[] = "onionmaild-erasable-";
 
 // What a test learns about an erasable key object (AuditErasableKey).
@@ -72,6 +79,8 @@ class Pkcs11Token final : public Token {
   Result<std::array<uint8_t, 32>> Hmac(std::span<const uint8_t> data) override;
   Result<std::vector<uint8_t>> ServerPublicKey() override;
   Result<std::vector<uint8_t>> RsaPrivateRaw(std::span<const uint8_t> input) override;
+  Result<std::vector<uint8_t>> TlsPublicKey() override;
+  Result<std::vector<uint8_t>> TlsSign(std::span<const uint8_t> digest) override;
   Result<SecretBytes> RsaDecryptOaep(std::span<const uint8_t> ciphertext) override;
   OaepHash oaep_hash() const override { return oaep_hash_.load(); }
   Result<void> Probe() override;
@@ -86,8 +95,9 @@ class Pkcs11Token final : public Token {
   Result<void> ReinitializeAfterFork();
 
   // For tests: tries to read private key material (CKA_PRIVATE_EXPONENT,
-  // CKA_PRIME_1 of the RSA key, CKA_VALUE of the HMAC key). Ok ONLY if key
-  // bytes came out; CKR_ATTRIBUTE_SENSITIVE gives kPermissionDenied.
+  // CKA_PRIME_1 of the RSA key, CKA_VALUE of the HMAC key and of the TLS EC
+  // key). Ok ONLY if key bytes came out; CKR_ATTRIBUTE_SENSITIVE gives
+  // kPermissionDenied.
   Result<void> AttemptPrivateKeyExport();
 
   // For tests: the protection attributes of the erasable key of `epoch` and
@@ -112,9 +122,14 @@ class Pkcs11Token final : public Token {
   // Cached per connection (reset on reconnect and by Provision).
   Result<unsigned long> HmacKey();
   Result<unsigned long> RsaKey();
+  Result<unsigned long> TlsKey();  // the EC private key (pkcs11_tls_key.cc)
   Result<void> LoadPublicKeyLocked();
   Result<SecretBytes> DecryptOaepLocked(std::span<const uint8_t> ciphertext, OaepHash hash);
   Result<void> OaepSelfTestLocked();
+  // pkcs11_tls_key.cc: makes the EC pair unless its private key exists, then
+  // loads (and checks) the public key.
+  Result<void> ProvisionTlsKeyLocked();
+  Result<void> LoadTlsPublicKeyLocked();
   Result<std::vector<uint8_t>> ReadAttribute(unsigned long object, unsigned long type);
 
   const Pkcs11Options options_;
@@ -127,8 +142,10 @@ class Pkcs11Token final : public Token {
   unsigned long session_ = 0;   // CK_INVALID_HANDLE
   unsigned long hmac_key_ = 0;  // object handles, 0 = not looked up yet
   unsigned long rsa_key_ = 0;
-  std::optional<std::vector<uint8_t>> public_key_der_;  // cached SPKI
-  std::vector<uint8_t> modulus_;                        // big-endian n
+  unsigned long tls_key_ = 0;
+  std::optional<std::vector<uint8_t>> public_key_der_;      // cached SPKI
+  std::vector<uint8_t> modulus_;                            // big-endian n
+  std::optional<std::vector<uint8_t>> tls_public_key_der_;  // cached EC SPKI
   bool self_test_done_ = false;
   std::atomic<OaepHash> oaep_hash_{OaepHash::kSha256};
   std::atomic<uint64_t> operations_{0};

@@ -235,8 +235,11 @@ Result<void> Tpm2Token::LoadBlobs() {
   } else if (rsa.error().code != ErrorCode::kNotFound) {
     return rsa.error();
   }
+  ONIONMAIL_RETURN_IF_ERROR(LoadTlsBlob());
   if (!hmac_blob_ || !rsa_blob_) {
     log::Info(kLog, "TPM key blobs missing in " + options_.key_dir + " (not provisioned yet)");
+  } else if (!tls_blob_) {
+    log::Info(kLog, "TPM TLS key missing in " + options_.key_dir + " (provisioning adds it)");
   }
   return Ok();
 }
@@ -350,7 +353,7 @@ Result<void> Tpm2Token::Provision(int rsa_bits) {
     }
     ONIONMAIL_RETURN_IF_ERROR(LoadBlobs());  // created meanwhile by another run?
     TPM2B_DIGEST policy{};
-    if ((!hmac_blob_ || !rsa_blob_) && !options_.pcrs.empty()) {
+    if ((!hmac_blob_ || !rsa_blob_ || !tls_blob_) && !options_.pcrs.empty()) {
       auto digest = PolicyDigest();
       if (!digest.ok()) return digest.error();
       policy = *digest;
@@ -362,6 +365,7 @@ Result<void> Tpm2Token::Provision(int rsa_bits) {
       hmac_blob_ = *blob;
       log::Info(kLog, "created TPM HMAC key " + hmac_blob_path());
     }
+    if (!tls_blob_) ONIONMAIL_RETURN_IF_ERROR(ProvisionTlsKey(policy));
     if (!rsa_blob_) {
       auto blob = CreateKey(RsaKeyTemplate(rsa_bits, policy));
       if (!blob.ok()) return blob.error();
@@ -505,12 +509,19 @@ Result<void> Tpm2Token::Probe() {
   });
 }
 
-Result<void> Tpm2Token::AttemptPrivateKeyExport() {
+Result<void> Tpm2Token::AttemptPrivateKeyExport(ExportTarget target) {
   return Run([&]() -> Result<void> {
-    ONIONMAIL_RETURN_IF_ERROR(RequireKey(rsa_blob_, rsa_blob_path()));
+    const bool tls = target == ExportTarget::kTls;
+    const std::string what = tls ? "TLS" : "RSA";
+    if (tls) {
+      ONIONMAIL_RETURN_IF_ERROR(RequireTlsKey());
+    } else {
+      ONIONMAIL_RETURN_IF_ERROR(RequireKey(rsa_blob_, rsa_blob_path()));
+    }
+    const KeyBlob& blob = tls ? *tls_blob_ : *rsa_blob_;
     ESYS_TR handle = ESYS_TR_NONE;
     TSS2_RC rc = Esys_Load(esys_, primary_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                           &rsa_blob_->priv, &rsa_blob_->pub, &handle);
+                           &blob.priv, &blob.pub, &handle);
     if (rc != TSS2_RC_SUCCESS) return Fail(rc, "Esys_Load");
     HandleGuard object(esys_, handle);
     // Duplication needs the ADMIN role: a policy session with
@@ -530,13 +541,13 @@ Result<void> Tpm2Token::AttemptPrivateKeyExport() {
     rc = Esys_Duplicate(esys_, object.get(), ESYS_TR_RH_NULL, session.get(), ESYS_TR_NONE,
                         ESYS_TR_NONE, &key_in, &sym, key_out.out(), duplicate.out(), seed.out());
     if (rc == TSS2_RC_SUCCESS) {
-      log::Error(kLog, "TPM allowed duplication of the server RSA key");
+      log::Error(kLog, "TPM allowed duplication of the " + what + " key");
       return Ok();
     }
     Error e = Fail(rc, "Esys_Duplicate");
     if (reconnect_needed_) return e;
-    return MakeError(ErrorCode::kPermissionDenied,
-                     "TPM refused to export the RSA key (fixedTPM|fixedParent): " + e.message);
+    return MakeError(ErrorCode::kPermissionDenied, "TPM refused to export the " + what +
+                                                       " key (fixedTPM|fixedParent): " + e.message);
   });
 }
 

@@ -5,11 +5,12 @@
 // Contract (in addition to hsm/token.h):
 //  - Open connects (TCTI string from the options; never auto-probed), starts
 //    the TPM if needed, re-creates the storage primary from a fixed ECC P-256
-//    template, loads the key blobs key_dir/hmac.tpm2 and key_dir/rsa.tpm2 when
-//    present and runs the OAEP self-test (SHA-256, else SHA-1). An unreachable
-//    TPM is kUnavailable "TPM not reachable at <tcti>"; a wrong authValue is
-//    kUnauthenticated. Without blobs Open succeeds and every key operation
-//    returns kFailedPrecondition "not provisioned" until Provision().
+//    template, loads the key blobs key_dir/hmac.tpm2, key_dir/rsa.tpm2 and
+//    key_dir/tls-ec.tpm2 when present and runs the OAEP self-test (SHA-256,
+//    else SHA-1). An unreachable TPM is kUnavailable "TPM not reachable at
+//    <tcti>"; a wrong authValue is kUnauthenticated. Without blobs Open
+//    succeeds and every key operation returns kFailedPrecondition "not
+//    provisioned" until Provision().
 //  - The authValue is the auth_file content without one trailing newline; if
 //    longer than 32 bytes (the SHA-256 digest size, the TPM's limit) its
 //    SHA-256 digest is used instead.
@@ -20,6 +21,21 @@
 //    after each operation; only the primary stays loaded.
 //  - A transport error closes the connection and returns kUnavailable; the
 //    next call reconnects (and flushes leftover transient objects).
+//  - The TLS key (tpm2_tls_key.cc) is the blob key_dir/tls-ec.tpm2: ECC
+//    NIST P-256, scheme ECDSA/SHA-256, kdf and symmetric null, attributes
+//    sign|fixedTPM|fixedParent|sensitiveDataOrigin plus userWithAuth, or
+//    with pcrs the same authPolicy as the other objects (neither restricted
+//    nor decrypt). Provision adds it to a key_dir provisioned before it
+//    existed (hmac.tpm2 and rsa.tpm2 are kept untouched). Its public key is
+//    cached at load as DER SPKI (named curve, uncompressed point).
+//    TlsPublicKey/TlsSign: kNotFound when the other two blobs exist but
+//    tls-ec.tpm2 does not; kFailedPrecondition "not provisioned" when the
+//    token holds no complete older provisioning either. TlsSign checks the
+//    digest size (32) before anything else, signs with TPM2_Sign (ECDSA,
+//    SHA-256, NULL hashcheck ticket) under the salted session with command
+//    parameter encryption only (TPMT_SIGNATURE is no sized parameter, and
+//    the signature is public), and counts one operation. A tls-ec.tpm2
+//    that is not such a key is kDataLoss at Open.
 //  - Erasable secrets (tpm2_erasable.cc) live in two owner-hierarchy NV
 //    indices, kErasableNvBase (0x01800F00) + epoch % 2, each 40 bytes:
 //    epoch (u64 big-endian) || 32 bytes from TPM2_GetRandom. They carry the
@@ -67,6 +83,8 @@ class Tpm2Token final : public Token {
   Result<std::array<uint8_t, 32>> Hmac(std::span<const uint8_t> data) override;
   Result<std::vector<uint8_t>> ServerPublicKey() override;
   Result<std::vector<uint8_t>> RsaPrivateRaw(std::span<const uint8_t> input) override;
+  Result<std::vector<uint8_t>> TlsPublicKey() override;
+  Result<std::vector<uint8_t>> TlsSign(std::span<const uint8_t> digest) override;
   Result<SecretBytes> RsaDecryptOaep(std::span<const uint8_t> ciphertext) override;
   OaepHash oaep_hash() const override { return oaep_hash_; }
   Result<void> Probe() override;
@@ -76,12 +94,16 @@ class Tpm2Token final : public Token {
   Result<void> EraseErasable(uint64_t epoch) override;
   Result<std::vector<uint64_t>> ErasableEpochs() override;
 
-  // Tries TPM2_Duplicate of the RSA key. The key is fixedTPM|fixedParent, so
-  // the TPM must refuse: kPermissionDenied. Returns ok only if it worked.
-  Result<void> AttemptPrivateKeyExport();
+  enum class ExportTarget { kRsa, kTls };
+  // Tries TPM2_Duplicate of the RSA key (or the TLS key). Both keys are
+  // fixedTPM|fixedParent, so the TPM must refuse: kPermissionDenied. Returns
+  // ok only if it worked; a missing key gives the error its other calls give
+  // (kFailedPrecondition, or kNotFound for the TLS key of an older token).
+  Result<void> AttemptPrivateKeyExport(ExportTarget target = ExportTarget::kRsa);
 
   std::string hmac_blob_path() const { return options_.key_dir + "/hmac.tpm2"; }
   std::string rsa_blob_path() const { return options_.key_dir + "/rsa.tpm2"; }
+  std::string tls_blob_path() const { return options_.key_dir + "/tls-ec.tpm2"; }
 
  private:
   explicit Tpm2Token(Tpm2Options options);
@@ -104,6 +126,12 @@ class Tpm2Token final : public Token {
   Result<SecretBytes> Decrypt(std::span<const uint8_t> input, const TPMT_RSA_DECRYPT& scheme);
   Result<SecretBytes> DecryptOaepLocked(std::span<const uint8_t> ciphertext, OaepHash hash);
   Result<void> RequireKey(const std::optional<KeyBlob>& blob, const std::string& path);
+  // tpm2_tls_key.cc: reads and checks tls-ec.tpm2 when present; creates the
+  // TLS key under `policy` when missing; the kNotFound/kFailedPrecondition
+  // rule of TlsPublicKey/TlsSign.
+  Result<void> LoadTlsBlob();
+  Result<void> ProvisionTlsKey(const TPM2B_DIGEST& policy);
+  Result<void> RequireTlsKey();
   // Locks, connects if needed, runs f, tears the connection down after a
   // transport error.
   template <typename F>
@@ -119,6 +147,8 @@ class Tpm2Token final : public Token {
   std::optional<KeyBlob> hmac_blob_;
   std::optional<KeyBlob> rsa_blob_;
   std::vector<uint8_t> public_der_;
+  std::optional<KeyBlob> tls_blob_;
+  std::vector<uint8_t> tls_public_der_;
   OaepHash oaep_hash_ = OaepHash::kSha256;
   std::atomic<uint64_t> operations_{0};
 };

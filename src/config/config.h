@@ -81,7 +81,8 @@ struct Config {
 
   const std::string& greeting_name() const { return hostname.empty() ? domain : hostname; }
   std::string tls_cert_path() const { return state_dir + "/tls/cert.pem"; }
-  std::string tls_key_path() const { return state_dir + "/tls/key.pem"; }
+  std::string tls_key_path() const { return state_dir + "/tls/key.pem"; }  // file backend: RSA
+  std::string tls_ecdsa_key_path() const { return state_dir + "/tls/ecdsa-key.pem"; }
   std::string server_key_path() const { return state_dir + "/server.key"; }
   std::string tpm2_key_dir_path() const {
     return tpm2_key_dir.empty() ? state_dir + "/tpm2" : tpm2_key_dir;

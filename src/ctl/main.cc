@@ -1,6 +1,7 @@
 // onionmailctl: the operator's command-line tool.
 //
 //   onionmailctl [--config FILE] init
+//   onionmailctl [--config FILE] tls-key   (state made before the ECDSA TLS key: move TLS to it)
 //   onionmailctl [--config FILE] user add NAME [--smtp-password-file F] [--pop3-password-file F]
 //   onionmailctl [--config FILE] user del NAME
 //   onionmailctl [--config FILE] user passwd NAME --smtp [--password-file F]
@@ -54,6 +55,8 @@ constexpr const char* kUsage =
     "usage: onionmailctl [--config FILE] COMMAND\n"
     "commands:\n"
     "  init                                   create the state directory, server key, TLS cert\n"
+    "  tls-key                                move TLS to its own ECDSA key (state made before "
+    "it)\n"
     "  user add NAME [--smtp-password-file F] [--pop3-password-file F]\n"
     "                                         add a user; without files both passwords are\n"
     "                                         generated and printed once\n"
@@ -90,7 +93,7 @@ int Usage(const char* why) {
 struct Args {
   std::vector<std::string> positional;
   std::map<std::string, std::string> options;  // --x VALUE
-  std::vector<std::string> flags;               // --smtp, --pop3
+  std::vector<std::string> flags;              // --smtp, --pop3
 };
 
 bool Parse(int argc, char** argv, Args* out, std::string* config_path) {
@@ -148,8 +151,7 @@ struct Passwords {
   bool pop3_generated = false;
 };
 
-Result<SecretBytes> FileOrGenerated(const Args& args, const std::string& option,
-                                    bool* generated) {
+Result<SecretBytes> FileOrGenerated(const Args& args, const std::string& option, bool* generated) {
   auto it = args.options.find(option);
   *generated = it == args.options.end();
   if (*generated) return GeneratePassword();
@@ -225,8 +227,9 @@ Result<std::pair<uid_t, gid_t>> LookUpKeyUser(const std::string& user) {
   }
   if (found == nullptr) {
     return MakeError(ErrorCode::kNotFound,
-                     "the key role's user '" + user + "' ([sandbox] key_user) does not exist; "
-                     "create the users with provisioning/create-users.sh (as root)");
+                     "the key role's user '" + user +
+                         "' ([sandbox] key_user) does not exist; "
+                         "create the users with provisioning/create-users.sh (as root)");
   }
   if (pw.pw_uid == 0) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -268,8 +271,8 @@ Result<void> BecomeKeyUser(const config::Config& config, bool init) {
   struct stat st;
   if (::stat(dir.c_str(), &st) == 0 && st.st_uid != ids->first) {
     return MakeError(ErrorCode::kFailedPrecondition,
-                     "state directory " + dir + " is owned by uid " +
-                         std::to_string(st.st_uid) + ", not by the key role's user " + user +
+                     "state directory " + dir + " is owned by uid " + std::to_string(st.st_uid) +
+                         ", not by the key role's user " + user +
                          " ([sandbox] key_user); fix with: chown -R " + user + ": " + dir);
   }
   auto dropped = DropToUser(user, /*allow_root=*/false);
@@ -305,13 +308,15 @@ int Run(int argc, char** argv) {
   const auto& cmd = args.positional;
 
   // 1. Which command, and every input it needs, as the invoking user.
-  enum class Command { kInit, kStatus, kUserAdd, kUserDel, kUserPasswd };
+  enum class Command { kInit, kTlsKey, kStatus, kUserAdd, kUserDel, kUserPasswd };
   Command command = Command::kStatus;
   std::string name;
   bool passwd_smtp = false;
   Passwords passwords;
   if (cmd[0] == "init" && cmd.size() == 1) {
     command = Command::kInit;
+  } else if (cmd[0] == "tls-key" && cmd.size() == 1) {
+    command = Command::kTlsKey;
   } else if (cmd[0] == "status" && cmd.size() == 1) {
     command = Command::kStatus;
   } else if (cmd[0] == "user" && cmd.size() == 3 &&
@@ -357,6 +362,21 @@ int Run(int argc, char** argv) {
                 config->domain.c_str(), config->tls_cert_path().c_str());
     return 0;
   }
+  if (command == Command::kTlsKey) {
+    auto moved = server::MoveTlsToOwnKey(*config);
+    if (!moved.ok()) return Fail(moved.error());
+    if (!*moved) {
+      std::printf("the TLS certificate is already for the ECDSA TLS key; nothing changed\n");
+      return 0;
+    }
+    std::printf(
+        "TLS now uses its own ECDSA P-256 key; new certificate: %s\n"
+        "The server key and server-id are unchanged; the tls-pin has changed: run `onionmailctl "
+        "pin` and give the new tls-pin to every server that lists this one as an unseal peer.\n"
+        "Restart onionmaild.\n",
+        config->tls_cert_path().c_str());
+    return 0;
+  }
   auto state = server::State::Open(*config);
   if (!state.ok()) return Fail(state.error());
   if (command != Command::kStatus && (*state)->sealed()) {
@@ -389,6 +409,7 @@ int Run(int argc, char** argv) {
     case Command::kUserPasswd:
       return UserPasswd(**state, passwords, name, passwd_smtp);
     case Command::kInit:
+    case Command::kTlsKey:
       break;
   }
   return Usage("unknown command");

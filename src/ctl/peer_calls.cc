@@ -42,11 +42,11 @@ peer::ClientOptions PeerOptions(const config::Config& config, const std::string&
 }
 
 Result<std::unique_ptr<TormSigner>> TormSigner::Create(server::State& state) {
-  auto spki = state.TlsPublicKey();
+  auto spki = state.ServerPublicKey();
   if (!spki.ok()) return MakeError(spki.error().code, "server key: " + spki.error().message);
   server::State* st = &state;
   auto key = net::MakeRemoteRsaKey(
-      *spki, [st](std::span<const uint8_t> block) { return st->TlsPrivateRaw(block); });
+      *spki, [st](std::span<const uint8_t> block) { return st->ServerPrivateRaw(block); });
   if (!key.ok()) return MakeError(key.error().code, "server key: " + key.error().message);
   std::unique_ptr<TormSigner> signer(new TormSigner());
   signer->key_ = *key;

@@ -49,7 +49,7 @@ namespace onionmail::ctl {
 peer::ClientOptions PeerOptions(const config::Config& config, const std::string& socks5);
 
 // Signs TORM requests with the state's server key (private operations through
-// State::TlsPrivateRaw, i.e. in the token for the hardware backends).
+// State::ServerPrivateRaw, i.e. in the token for the hardware backends).
 class TormSigner {
  public:
   [[nodiscard]] static Result<std::unique_ptr<TormSigner>> Create(server::State& state);

@@ -4,8 +4,8 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rsa.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <unistd.h>
@@ -68,9 +68,9 @@ Result<void> WriteCertificate(const std::string& domain, const std::string& cert
   ONIONMAIL_RETURN_IF_ERROR(AddExtension(cert.get(), NID_basic_constraints, "critical,CA:FALSE"));
   ONIONMAIL_RETURN_IF_ERROR(AddExtension(cert.get(), NID_key_usage, "critical,digitalSignature"));
   ONIONMAIL_RETURN_IF_ERROR(AddExtension(cert.get(), NID_ext_key_usage, "serverAuth"));
-  ONIONMAIL_RETURN_IF_ERROR(AddExtension(
-      cert.get(), NID_subject_alt_name,
-      "DNS:" + domain + ",DNS:localhost,IP:127.0.0.1,IP:0:0:0:0:0:0:0:1"));
+  ONIONMAIL_RETURN_IF_ERROR(
+      AddExtension(cert.get(), NID_subject_alt_name,
+                   "DNS:" + domain + ",DNS:localhost,IP:127.0.0.1,IP:0:0:0:0:0:0:0:1"));
   if (X509_sign(cert.get(), key, EVP_sha256()) == 0) {
     return MakeError(ErrorCode::kInternal, "cannot sign the certificate");
   }
@@ -85,21 +85,17 @@ Result<void> WriteCertificate(const std::string& domain, const std::string& cert
 
 }  // namespace
 
-Result<void> CreateSelfSignedCertificate(const std::string& domain, const std::string& cert_path,
-                                         const std::string& key_path) {
-  // RSA like the token backends' server key: front ends sign TLS handshakes
-  // through the key role with one mechanism (net/remote_key.h).
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_RSA_gen(2048), EVP_PKEY_free);
-  if (!key) return MakeError(ErrorCode::kInternal, "cannot generate the TLS key");
-  {
-    auto f = CreateFile(key_path, 0600);
-    if (!f.ok()) return f.error();
-    if (PEM_write_PrivateKey(f->get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
-        std::fflush(f->get()) != 0 || ::fsync(::fileno(f->get())) != 0) {
-      return MakeError(ErrorCode::kInternal, "cannot write " + key_path);
-    }
+Result<EVP_PKEY*> CreateKeyFile(const std::string& key_path, KeyFileType type) {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      type == KeyFileType::kRsa2048 ? EVP_RSA_gen(2048) : EVP_EC_gen("prime256v1"), EVP_PKEY_free);
+  if (!key) return MakeError(ErrorCode::kInternal, "cannot generate a key for " + key_path);
+  auto f = CreateFile(key_path, 0600);
+  if (!f.ok()) return f.error();
+  if (PEM_write_PrivateKey(f->get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
+      std::fflush(f->get()) != 0 || ::fsync(::fileno(f->get())) != 0) {
+    return MakeError(ErrorCode::kInternal, "cannot write " + key_path);
   }
-  return WriteCertificate(domain, cert_path, key.get());
+  return key.release();
 }
 
 Result<void> CreateCertificateForKey(const std::string& domain, const std::string& cert_path,

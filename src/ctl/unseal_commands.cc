@@ -302,7 +302,7 @@ int RunPin(const CommandLine& cl, const DropPrivileges& drop) {
   if (!pin.ok()) return Failed("pin", pin.error());
   auto state = server::State::Open(*config);
   if (!state.ok()) return Failed("pin", state.error());
-  auto spki = (*state)->TlsPublicKey();
+  auto spki = (*state)->ServerPublicKey();
   if (!spki.ok()) return Failed("pin", spki.error());
   std::printf("tls-pin: %s\nserver-id: %s\n", crypto::ToHex(*pin).c_str(),
               crypto::ToHex(unseal::PartnerIdOf(*spki)).c_str());

@@ -162,6 +162,9 @@ void Put(Writer& w, const ExpungeRequest& m) {
 void Put(Writer& w, const TlsSignRequest& m) {
   w.Bytes(m.block, kMinRsaBlockBytes, kMaxRsaBlockBytes, "block");
 }
+void Put(Writer& w, const TlsEcdsaSignRequest& m) {
+  w.Bytes(m.digest, kEcdsaDigestBytes, kEcdsaDigestBytes, "digest");
+}
 void Put(Writer& w, const TlsSignReply& m) {
   PutStatus(w, m.status);
   w.Bytes(m.signature, 0, kMaxRsaBlockBytes, "signature");
@@ -217,6 +220,9 @@ bool Get(Reader& r, ExpungeRequest& m) {
 }
 bool Get(Reader& r, TlsSignRequest& m) {
   return r.Bytes(m.block, kMinRsaBlockBytes, kMaxRsaBlockBytes);
+}
+bool Get(Reader& r, TlsEcdsaSignRequest& m) {
+  return r.Bytes(m.digest, kEcdsaDigestBytes, kEcdsaDigestBytes);
 }
 bool Get(Reader& r, TlsSignReply& m) {
   return ReadStatus(r, m.status) && r.Bytes(m.signature, 0, kMaxRsaBlockBytes);
@@ -347,6 +353,8 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
       return DecodeAs<AbortMessageRequest>(r, "AbortMessageRequest");
     case MsgType::kCloseMailboxRequest:
       return DecodeAs<CloseMailboxRequest>(r, "CloseMailboxRequest");
+    case MsgType::kTlsEcdsaSignRequest:
+      return DecodeAs<TlsEcdsaSignRequest>(r, "TlsEcdsaSignRequest");
     case MsgType::kOpenMailboxRequest:
       return DecodeAs<OpenMailboxRequest>(r, "OpenMailboxRequest");
     case MsgType::kOpenMailboxReply:

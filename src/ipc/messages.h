@@ -56,6 +56,7 @@ inline constexpr size_t kMaxListingEntries = 1024;     // MessageEntry per Mailb
 inline constexpr size_t kMaxExpungeIndices = 8192;     // indices per ExpungeRequest
 inline constexpr size_t kMinRsaBlockBytes = 128;       // RSA-1024 (refused by the key role)
 inline constexpr size_t kMaxRsaBlockBytes = 1024;      // RSA-8192
+inline constexpr size_t kEcdsaDigestBytes = 32;        // P-256: digest truncated to 256 bits
 inline constexpr size_t kMaxCertificateBytes = 32768;  // PEM certificate chain
 inline constexpr size_t kMaxPeerAddressBytes = 255;    // "host:port" of an unseal peer
 inline constexpr size_t kPinBytes = 32;                // SHA-256 of a peer's TLS SPKI (fixed)
@@ -107,6 +108,7 @@ enum class MsgType : uint16_t {
   kForwardPollRequest = 45,
   kForwardList = 46,
   kCloseMailboxRequest = 47,
+  kTlsEcdsaSignRequest = 48,
 };
 
 // Which process a peer is (u16 on the wire; other values are malformed).
@@ -351,6 +353,16 @@ struct TlsSignRequest {
   std::vector<uint8_t> block;  // kMinRsaBlockBytes..kMaxRsaBlockBytes
 };
 
+// Both front ends: an ECDSA P-256 handshake signature with the TLS key
+// (server/tls_identity.h, kind kEcdsaP256). `digest` is the handshake hash,
+// truncated or left-padded to 32 bytes; the reply's signature is r || s.
+// Refused (kPermissionDenied) when the certificate is for the RSA key.
+struct TlsEcdsaSignRequest {
+  static constexpr MsgType kType = MsgType::kTlsEcdsaSignRequest;
+  std::vector<uint8_t> digest;  // exactly kEcdsaDigestBytes
+};
+
+// The answer to TlsSignRequest and TlsEcdsaSignRequest.
 struct TlsSignReply {
   static constexpr MsgType kType = MsgType::kTlsSignReply;
   Status status = Status::kOk;
@@ -463,15 +475,17 @@ struct ForwardList {
   std::vector<ForwardItem> items;  // 0..kMaxForwardItems
 };
 
-using Message = std::variant<
-    Hello, Shutdown, AcceptedConnection, VerifySmtpPasswordRequest, VerifyResult, LookupUserRequest,
-    LookupUserReply, OpenInboxRequest, OpenInboxReply, UnwrapDataKeyRequest, UnwrapDataKeyReply,
-    CloseInboxRequest, HashedNameRequest, HashedNameReply, NewSession, StatusReply,
-    CheckRecipientRequest, BeginMessageRequest, AppendRequest, CommitRequest, AbortMessageRequest,
-    OpenMailboxRequest, OpenMailboxReply, MailboxListing, ReadMessageRequest, MessageChunk,
-    ExpungeRequest, TlsSignRequest, TlsSignReply, TlsIdentityRequest, TlsIdentityReply, TormRequest,
-    TormReply, UnsealPlanRequest, UnsealPlan, DerkPrepareRequest, DerkPrepareReply,
-    DerkResultRequest, UnsealProgress, ForwardPollRequest, ForwardList, CloseMailboxRequest>;
+using Message =
+    std::variant<Hello, Shutdown, AcceptedConnection, VerifySmtpPasswordRequest, VerifyResult,
+                 LookupUserRequest, LookupUserReply, OpenInboxRequest, OpenInboxReply,
+                 UnwrapDataKeyRequest, UnwrapDataKeyReply, CloseInboxRequest, HashedNameRequest,
+                 HashedNameReply, NewSession, StatusReply, CheckRecipientRequest,
+                 BeginMessageRequest, AppendRequest, CommitRequest, AbortMessageRequest,
+                 OpenMailboxRequest, OpenMailboxReply, MailboxListing, ReadMessageRequest,
+                 MessageChunk, ExpungeRequest, TlsSignRequest, TlsSignReply, TlsIdentityRequest,
+                 TlsIdentityReply, TormRequest, TormReply, UnsealPlanRequest, UnsealPlan,
+                 DerkPrepareRequest, DerkPrepareReply, DerkResultRequest, UnsealProgress,
+                 ForwardPollRequest, ForwardList, CloseMailboxRequest, TlsEcdsaSignRequest>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

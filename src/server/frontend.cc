@@ -3,6 +3,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +22,19 @@
 
 namespace onionmail::server {
 namespace {
+
+bool IsEcKey(const std::vector<uint8_t>& spki) {
+  const unsigned char* p = spki.data();
+  EVP_PKEY* k = d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size()));
+  bool ec = k != nullptr && EVP_PKEY_get_base_id(k) == EVP_PKEY_EC;
+  EVP_PKEY_free(k);
+  ERR_clear_error();
+  return ec;
+}
+
+Result<std::vector<uint8_t>> NoLink() {
+  return MakeError(ErrorCode::kFailedPrecondition, "no key-role session on this thread");
+}
 
 // Makes a session channel and hands its other end to the key role.
 class SessionFactory {
@@ -91,14 +105,20 @@ int RunFrontEnd(const FrontEndArgs& args, const config::Config& config, FrontEnd
     return 1;
   }
   setup.Break();
-  auto key = net::MakeRemoteRsaKey(identity->public_key, [](std::span<const uint8_t> block) {
-    SessionLink* link = ThreadLink();
-    if (link == nullptr) {
-      return Result<std::vector<uint8_t>>(
-          MakeError(ErrorCode::kFailedPrecondition, "no key-role session on this thread"));
-    }
-    return link->Sign(block);
-  });
+  // The certificate's key: the ECDSA TLS key, or the RSA server key of a
+  // state directory made before it (server/tls_identity.h).
+  auto key = IsEcKey(identity->public_key)
+                 ? net::MakeRemoteEcKey(identity->public_key,
+                                        [](std::span<const uint8_t> digest) {
+                                          SessionLink* link = ThreadLink();
+                                          if (link == nullptr) return NoLink();
+                                          return link->SignEcdsa(digest);
+                                        })
+                 : net::MakeRemoteRsaKey(identity->public_key, [](std::span<const uint8_t> block) {
+                     SessionLink* link = ThreadLink();
+                     if (link == nullptr) return NoLink();
+                     return link->Sign(block);
+                   });
   if (!key.ok()) {
     log::Error(me, "unusable server public key: " + key.error().message);
     return 1;

@@ -22,8 +22,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -36,6 +34,7 @@
 #include "seccomp/policies.h"
 #include "server/key_service_role.h"
 #include "server/state.h"
+#include "server/tls_identity.h"
 #include "server/torm_handler.h"
 #include "server/unseal_service.h"
 #include "unseal/master_key.h"
@@ -47,15 +46,6 @@ namespace {
 int Fail(const std::string& what) {
   log::Error("key", what);
   return 1;
-}
-
-size_t ModulusBits(const std::vector<uint8_t>& spki) {
-  const unsigned char* p = spki.data();
-  EVP_PKEY* k = d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size()));
-  if (k == nullptr) return 0;
-  int bits = EVP_PKEY_get_bits(k);
-  EVP_PKEY_free(k);
-  return bits > 0 ? static_cast<size_t>(bits) : 0;
 }
 
 bool UsesTcpTcti(const config::Config& c) {
@@ -88,14 +78,15 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
   if (!dropped.ok()) return Fail(dropped.error().message);
   auto state = State::Open(config);
   if (!state.ok()) return Fail(state.error().message);
-  std::ifstream cert_in(config.tls_cert_path());
-  std::stringstream cert;
-  cert << cert_in.rdbuf();
-  if (!cert_in || cert.str().empty()) return Fail("cannot read " + config.tls_cert_path());
-  auto public_key = (*state)->TlsPublicKey();
+  auto tls = LoadTlsIdentity(**state);
+  if (!tls.ok()) return Fail("TLS identity: " + tls.error().message);
+  if (tls->kind == TlsKeyKind::kRsa) {
+    log::Warning("key",
+                 "the TLS certificate is for the RSA server key (a state directory made before "
+                 "the ECDSA TLS key): `onionmailctl tls-key` moves TLS to its own key");
+  }
+  auto public_key = (*state)->ServerPublicKey();
   if (!public_key.ok()) return Fail("server key: " + public_key.error().message);
-  size_t bits = ModulusBits(*public_key);
-  if (bits < 2048) return Fail("server key: not an RSA key of at least 2048 bits");
 
   // The master key (issue 5): an enrolled state starts sealed; the peer
   // role asks the peers, this process unblinds, combines and unseals.
@@ -108,7 +99,7 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
   }
   auto sign_key = net::MakeRemoteRsaKey(
       *public_key,
-      [st = state->get()](std::span<const uint8_t> in) { return st->TlsPrivateRaw(in); });
+      [st = state->get()](std::span<const uint8_t> in) { return st->ServerPrivateRaw(in); });
   if (!sign_key.ok()) return Fail("server key: " + sign_key.error().message);
   EVP_PKEY* request_key = *sign_key;  // lives until _exit
   static UnsealService* unseal_service = nullptr;
@@ -157,7 +148,7 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
   State* st = state->get();
   uint32_t max_sessions = config.smtp_max_connections + config.pop3_max_connections + 8;
   static KeyRoleServer* server = nullptr;  // lives until _exit
-  server = new KeyRoleServer(*st, cert.str(), std::move(*public_key), bits, max_sessions);
+  server = new KeyRoleServer(*st, std::move(*tls), max_sessions);
   server->set_torm(torm);
   log::Info("key",
             "ready: key store " + std::string(st->key_store_backend()) +

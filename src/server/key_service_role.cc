@@ -47,14 +47,8 @@ bool Reply(ipc::Channel& ch, const ipc::Message& m) { return ch.Send(m).ok(); }
 
 }  // namespace
 
-KeyRoleServer::KeyRoleServer(State& state, std::string certificate_pem,
-                             std::vector<uint8_t> tls_public_key, size_t tls_modulus_bits,
-                             uint32_t max_sessions)
-    : state_(state),
-      certificate_pem_(std::move(certificate_pem)),
-      tls_public_key_(std::move(tls_public_key)),
-      tls_modulus_bits_(tls_modulus_bits),
-      max_sessions_(max_sessions) {}
+KeyRoleServer::KeyRoleServer(State& state, TlsIdentity tls, uint32_t max_sessions)
+    : state_(state), tls_(std::move(tls)), max_sessions_(max_sessions) {}
 
 Result<void> KeyRoleServer::ServeControl(ipc::Channel control, FrontEnd front_end) {
   std::atomic<uint32_t>& active = front_end == FrontEnd::kSmtp ? smtp_sessions_ : pop3_sessions_;
@@ -100,6 +94,7 @@ void KeyRoleServer::ServeSession(ipc::Channel channel, FrontEnd front_end) {
     bool keep = false;
     switch (ipc::TypeOf(*msg)) {
       case ipc::MsgType::kTlsSignRequest:
+      case ipc::MsgType::kTlsEcdsaSignRequest:
       case ipc::MsgType::kTlsIdentityRequest:
         keep = HandleCommon(channel, *msg, who);
         break;
@@ -114,19 +109,32 @@ void KeyRoleServer::ServeSession(ipc::Channel channel, FrontEnd front_end) {
 bool KeyRoleServer::HandleCommon(ipc::Channel& ch, const ipc::Message& msg, const char* who) {
   if (std::holds_alternative<ipc::TlsIdentityRequest>(msg)) {
     ipc::TlsIdentityReply r;
-    r.certificate_pem.assign(certificate_pem_.begin(), certificate_pem_.end());
-    r.public_key = tls_public_key_;
+    r.certificate_pem.assign(tls_.certificate_pem.begin(), tls_.certificate_pem.end());
+    r.public_key = tls_.public_key;
     return Reply(ch, r);
   }
-  const auto& req = std::get<ipc::TlsSignRequest>(msg);
   ipc::TlsSignReply r;
-  if (!IsSignatureBlock(req.block, tls_modulus_bits_)) {
-    log::Warning("key", std::string("refused a TLS signing request from ") + who +
-                            " that is not a signature encoding");
-    r.status = ipc::Status::kPermissionDenied;
-    return Reply(ch, r);
+  Result<std::vector<uint8_t>> sig = MakeError(ErrorCode::kPermissionDenied, "");
+  if (const auto* ec = std::get_if<ipc::TlsEcdsaSignRequest>(&msg)) {
+    if (tls_.kind != TlsKeyKind::kEcdsaP256) {
+      log::Warning("key", std::string("refused an ECDSA signing request from ") + who +
+                              ": the certificate is for the RSA server key");
+      r.status = ipc::Status::kPermissionDenied;
+      return Reply(ch, r);
+    }
+    sig = state_.TlsSign(ec->digest);
+  } else {
+    const auto& req = std::get<ipc::TlsSignRequest>(msg);
+    if (tls_.kind != TlsKeyKind::kRsa || !IsSignatureBlock(req.block, tls_.rsa_modulus_bits)) {
+      log::Warning("key",
+                   std::string("refused an RSA signing request from ") + who +
+                       (tls_.kind != TlsKeyKind::kRsa ? ": the certificate is for the ECDSA TLS key"
+                                                      : " that is not a signature encoding"));
+      r.status = ipc::Status::kPermissionDenied;
+      return Reply(ch, r);
+    }
+    sig = state_.ServerPrivateRaw(req.block);
   }
-  auto sig = state_.TlsPrivateRaw(req.block);
   if (sig.ok()) {
     r.signature = std::move(*sig);
   } else {

@@ -7,7 +7,10 @@
 //    own thread, with the permissions of that front end: SMTP sessions may
 //    verify SMTP passwords, check recipients and write messages; POP3
 //    sessions may open one mailbox (POP3 password), read and expunge it. Both
-//    may ask for the TLS identity and TLS signatures (IsSignatureBlock guard).
+//    may ask for the TLS identity and TLS signatures with the certificate's
+//    key: ECDSA over a 32-byte digest (TlsEcdsaSignRequest), or, for a
+//    certificate of the RSA server key, a padded block (TlsSignRequest,
+//    IsSignatureBlock guard). A request for the other kind is refused.
 //  - ServeControl() returns only on a control-channel error: kUnavailable
 //    when the channel closed, kInvalidArgument when the front end sent
 //    anything but NewSession+fd (fatal: the caller exits and the supervisor
@@ -36,6 +39,7 @@
 #include "ipc/channel.h"
 #include "mail/torm.h"
 #include "server/state.h"
+#include "server/tls_identity.h"
 
 namespace onionmail::server {
 
@@ -43,9 +47,8 @@ enum class FrontEnd { kSmtp, kPop3 };
 
 class KeyRoleServer {
  public:
-  // `state` must outlive the server; `certificate_pem` is the TLS chain.
-  KeyRoleServer(State& state, std::string certificate_pem, std::vector<uint8_t> tls_public_key,
-                size_t tls_modulus_bits, uint32_t max_sessions);
+  // `state` must outlive the server; `tls` is what LoadTlsIdentity() found.
+  KeyRoleServer(State& state, TlsIdentity tls, uint32_t max_sessions);
   // TORM requests of SMTP sessions go to `torm` (may be null; must outlive
   // the server). Call before serving.
   void set_torm(mail::TormService* torm) { torm_ = torm; }
@@ -60,9 +63,7 @@ class KeyRoleServer {
   bool HandlePop3(ipc::Channel& ch, ipc::Message& msg, struct Pop3SessionState& s);
 
   State& state_;
-  std::string certificate_pem_;
-  std::vector<uint8_t> tls_public_key_;
-  size_t tls_modulus_bits_;
+  const TlsIdentity tls_;
   uint32_t max_sessions_;
   ThreadReuser session_threads_;  // one thread per session, reused
   mail::TormService* torm_ = nullptr;

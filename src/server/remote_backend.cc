@@ -144,6 +144,15 @@ Result<std::vector<uint8_t>> SessionLink::Sign(std::span<const uint8_t> block) {
   return std::move(r->signature);
 }
 
+Result<std::vector<uint8_t>> SessionLink::SignEcdsa(std::span<const uint8_t> digest) {
+  ipc::TlsEcdsaSignRequest req;
+  req.digest.assign(digest.begin(), digest.end());
+  auto r = Call<ipc::TlsSignReply>(req, kIoTimeout);
+  if (!r.ok()) return r.error();
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "key role: signature refused"));
+  return std::move(r->signature);
+}
+
 void SetThreadLink(SessionLink* link) { t_link = link; }
 SessionLink* ThreadLink() { return t_link; }
 

@@ -12,8 +12,9 @@
 //    -ERR [SYS/TEMP]). Nothing is ever reported durable unless the key role
 //    said so after its fsync.
 //  - Replies carrying decrypted mail are wiped after they are passed on.
-//  - Sign() is the TLS private-key operation for net::MakeRemoteRsaKey,
-//    routed through the link of the calling thread (SetThreadLink).
+//  - Sign() / SignEcdsa() are the TLS private-key operations for
+//    net::MakeRemoteRsaKey / MakeRemoteEcKey, routed through the link of the
+//    calling thread (SetThreadLink).
 #pragma once
 
 #include <chrono>
@@ -55,6 +56,7 @@ class SessionLink {
   uint64_t current_writer() const { return writer_id_; }
 
   Result<std::vector<uint8_t>> Sign(std::span<const uint8_t> block);
+  Result<std::vector<uint8_t>> SignEcdsa(std::span<const uint8_t> digest);
 
  private:
   std::optional<ipc::Channel> channel_;

@@ -3,6 +3,7 @@
 #include "server/state.h"
 
 #include <errno.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -27,6 +28,8 @@
 #include "mail/local_backend.h"
 #include "net/remote_key.h"
 #include "server/sealed_services.h"
+#include "server/tls_identity.h"
+#include "store/durable_file.h"
 #include "store/mailbox_store.h"
 #include "unseal/enrolment_record.h"
 
@@ -80,12 +83,53 @@ Result<std::shared_ptr<hsm::Token>> OpenToken(const config::Config& c) {
   return std::shared_ptr<hsm::Token>(std::move(*token));
 }
 
-// The token's RSA key as an OpenSSL key whose private operations run in it.
-Result<PkeyPtr> TokenServerKey(const std::shared_ptr<hsm::Token>& token) {
-  auto pub = token->ServerPublicKey();
+// DER SubjectPublicKeyInfo of `key`.
+Result<std::vector<uint8_t>> PublicKeyDer(EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  int n = i2d_PUBKEY(key, &der);
+  if (n <= 0) {
+    ERR_clear_error();
+    return MakeError(ErrorCode::kInternal, "cannot encode a public key");
+  }
+  std::vector<uint8_t> out(der, der + n);
+  OPENSSL_free(der);
+  return out;
+}
+
+// File backend: ECDSA over a 32-byte digest with a P-256 key in this
+// process; r || s like hsm::Token::TlsSign.
+Result<std::vector<uint8_t>> EcdsaSignRaw(EVP_PKEY* key, std::span<const uint8_t> digest) {
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new(key, nullptr),
+                                                                  EVP_PKEY_CTX_free);
+  size_t der_len = 0;
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
+      EVP_PKEY_sign(ctx.get(), nullptr, &der_len, digest.data(), digest.size()) != 1) {
+    ERR_clear_error();
+    return MakeError(ErrorCode::kInvalidArgument, "ECDSA signing failed");
+  }
+  std::vector<uint8_t> der(der_len);
+  if (EVP_PKEY_sign(ctx.get(), der.data(), &der_len, digest.data(), digest.size()) != 1) {
+    ERR_clear_error();
+    return MakeError(ErrorCode::kInvalidArgument, "ECDSA signing failed");
+  }
+  const unsigned char* p = der.data();
+  std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig(
+      d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len)), ECDSA_SIG_free);
+  std::vector<uint8_t> out(64);
+  if (!sig || BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), out.data(), 32) != 32 ||
+      BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), out.data() + 32, 32) != 32) {
+    ERR_clear_error();
+    return MakeError(ErrorCode::kInternal, "ECDSA signature is not P-256 sized");
+  }
+  return out;
+}
+
+// The token's TLS key as an OpenSSL key whose signatures are made in it.
+Result<PkeyPtr> TokenTlsKey(const std::shared_ptr<hsm::Token>& token) {
+  auto pub = token->TlsPublicKey();
   if (!pub.ok()) return pub.error();
-  auto key = net::MakeRemoteRsaKey(
-      *pub, [token](std::span<const uint8_t> in) { return token->RsaPrivateRaw(in); });
+  auto key = net::MakeRemoteEcKey(
+      *pub, [token](std::span<const uint8_t> digest) { return token->TlsSign(digest); });
   if (!key.ok()) return key.error();
   return PkeyPtr(*key, EVP_PKEY_free);
 }
@@ -141,20 +185,15 @@ class LocalState : public State {
   Result<size_t> SweepExpired() override {
     return mailbox_store_->SweepExpired(std::chrono::hours(24) * config_.retention_days);
   }
-  Result<std::vector<uint8_t>> TlsPublicKey() override {
+  Result<std::vector<uint8_t>> ServerPublicKey() override {
     if (token_) return token_->ServerPublicKey();
-    auto key = FileTlsKey();
+    auto key = FileKey(config_.tls_key_path(), file_server_key_);
     if (!key.ok()) return key.error();
-    unsigned char* der = nullptr;
-    int n = i2d_PUBKEY(*key, &der);
-    if (n <= 0) return MakeError(ErrorCode::kInternal, "cannot encode the TLS public key");
-    std::vector<uint8_t> out(der, der + n);
-    OPENSSL_free(der);
-    return out;
+    return PublicKeyDer(*key);
   }
-  Result<std::vector<uint8_t>> TlsPrivateRaw(std::span<const uint8_t> block) override {
+  Result<std::vector<uint8_t>> ServerPrivateRaw(std::span<const uint8_t> block) override {
     if (token_) return token_->RsaPrivateRaw(block);
-    auto key = FileTlsKey();
+    auto key = FileKey(config_.tls_key_path(), file_server_key_);
     if (!key.ok()) return key.error();
     std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new(*key, nullptr),
                                                                     EVP_PKEY_CTX_free);
@@ -169,11 +208,20 @@ class LocalState : public State {
     out.resize(out_len);
     return out;
   }
-  Result<std::shared_ptr<net::TlsContext>> Tls() override {
-    if (!token_) return net::TlsContext::Load(config_.tls_cert_path(), config_.tls_key_path());
-    auto key = TokenServerKey(token_);
+  Result<std::vector<uint8_t>> TlsPublicKey() override {
+    if (token_) return token_->TlsPublicKey();
+    auto key = FileKey(config_.tls_ecdsa_key_path(), file_tls_key_);
     if (!key.ok()) return key.error();
-    return net::TlsContext::LoadWithKey(config_.tls_cert_path(), key->get());
+    return PublicKeyDer(*key);
+  }
+  Result<std::vector<uint8_t>> TlsSign(std::span<const uint8_t> digest) override {
+    if (token_) return token_->TlsSign(digest);
+    if (digest.size() != 32) {
+      return MakeError(ErrorCode::kInvalidArgument, "a TLS signature needs a 32-byte digest");
+    }
+    auto key = FileKey(config_.tls_ecdsa_key_path(), file_tls_key_);
+    if (!key.ok()) return key.error();
+    return EcdsaSignRaw(*key, digest);
   }
 
  private:
@@ -188,7 +236,8 @@ class LocalState : public State {
   std::unique_ptr<UserServices> services_;  // set once (Activate)
   std::atomic<UserServices*> active_{nullptr};
   std::mutex file_key_mu_;
-  PkeyPtr file_key_{nullptr, EVP_PKEY_free};  // file backend: TLS key, loaded once
+  PkeyPtr file_server_key_{nullptr, EVP_PKEY_free};  // file backend: RSA key, loaded once
+  PkeyPtr file_tls_key_{nullptr, EVP_PKEY_free};     // file backend: ECDSA key, loaded once
 
   void Activate(std::unique_ptr<hsm::KeyStore> store) {
     keys::LocalKeyService::Options options;
@@ -206,22 +255,22 @@ class LocalState : public State {
     active_.store(services_.get(), std::memory_order_release);
   }
 
-  Result<EVP_PKEY*> FileTlsKey() {
+  // File backend: the PEM key at `path`, loaded once into `slot`. A state
+  // directory made before the ECDSA TLS key existed has no such file: kNotFound.
+  Result<EVP_PKEY*> FileKey(const std::string& path, PkeyPtr& slot) {
     std::lock_guard<std::mutex> lock(file_key_mu_);
-    if (!file_key_) {
-      FILE* f = std::fopen(config_.tls_key_path().c_str(), "re");
-      if (f == nullptr) {
-        return MakeError(ErrorCode::kNotFound, "cannot open TLS key " + config_.tls_key_path());
-      }
+    if (!slot) {
+      FILE* f = std::fopen(path.c_str(), "re");
+      if (f == nullptr) return MakeError(ErrorCode::kNotFound, "cannot open key file " + path);
       EVP_PKEY* k = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
       std::fclose(f);
       if (k == nullptr) {
         ERR_clear_error();
-        return MakeError(ErrorCode::kInvalidArgument, "unusable TLS key " + config_.tls_key_path());
+        return MakeError(ErrorCode::kInvalidArgument, "unusable key file " + path);
       }
-      file_key_.reset(k);
+      slot.reset(k);
     }
-    return file_key_.get();
+    return slot.get();
   }
 };
 
@@ -239,17 +288,77 @@ Result<void> InitState(const config::Config& config) {
   if (config.keys_backend == "file") {
     auto key_store = hsm::CreateFileKeyStore(config.server_key_path());
     if (!key_store.ok()) return key_store.error();
-    return ctl::CreateSelfSignedCertificate(config.domain, config.tls_cert_path(),
-                                            config.tls_key_path());
+    auto server_key = ctl::CreateKeyFile(config.tls_key_path(), ctl::KeyFileType::kRsa2048);
+    if (!server_key.ok()) return server_key.error();
+    EVP_PKEY_free(*server_key);
+    auto tls_key = ctl::CreateKeyFile(config.tls_ecdsa_key_path(), ctl::KeyFileType::kEcdsaP256);
+    if (!tls_key.ok()) return tls_key.error();
+    PkeyPtr owned(*tls_key, EVP_PKEY_free);
+    return ctl::CreateCertificateForKey(config.domain, config.tls_cert_path(), owned.get());
   }
   if (config.keys_backend == "tpm2") ONIONMAIL_RETURN_IF_ERROR(MakeDir(config.tpm2_key_dir_path()));
   auto token = OpenToken(config);
   if (!token.ok()) return token.error();
-  // The server RSA key and the HMAC root are generated inside the device.
+  // The server RSA key, the ECDSA TLS key and the HMAC root are generated
+  // inside the device; the device signs the certificate of its TLS key.
   ONIONMAIL_RETURN_IF_ERROR((*token)->Provision(2048));
-  auto key = TokenServerKey(*token);
+  auto key = TokenTlsKey(*token);
   if (!key.ok()) return key.error();
   return ctl::CreateCertificateForKey(config.domain, config.tls_cert_path(), key->get());
+}
+
+Result<bool> MoveTlsToOwnKey(const config::Config& config) {
+  const std::string cert_path = config.tls_cert_path();
+  auto pem = store::ReadSmallFile(cert_path, 64 * 1024);
+  if (!pem.ok()) {
+    return MakeError(pem.error().code, "state directory " + config.state_dir +
+                                           " is not initialised (cannot read " + cert_path + ")");
+  }
+  auto cert_key = CertificatePublicKey(std::string(pem->begin(), pem->end()));
+  if (!cert_key.ok())
+    return MakeError(cert_key.error().code, cert_path + ": " + cert_key.error().message);
+  PkeyPtr key(nullptr, EVP_PKEY_free);
+  std::shared_ptr<hsm::Token> token;
+  if (config.keys_backend == "file") {
+    const std::string path = config.tls_ecdsa_key_path();
+    if (::access(path.c_str(), F_OK) != 0) {
+      auto made = ctl::CreateKeyFile(path, ctl::KeyFileType::kEcdsaP256);
+      if (!made.ok()) return made.error();
+      key.reset(*made);
+    } else {
+      FILE* f = std::fopen(path.c_str(), "re");
+      EVP_PKEY* k = f != nullptr ? PEM_read_PrivateKey(f, nullptr, nullptr, nullptr) : nullptr;
+      if (f != nullptr) std::fclose(f);
+      if (k == nullptr) {
+        ERR_clear_error();
+        return MakeError(ErrorCode::kInvalidArgument, "unusable key file " + path);
+      }
+      key.reset(k);
+    }
+  } else {
+    auto opened = OpenToken(config);
+    if (!opened.ok()) return opened.error();
+    token = std::move(*opened);
+    ONIONMAIL_RETURN_IF_ERROR(token->Provision(2048));  // adds the TLS key, keeps the others
+    auto remote = TokenTlsKey(token);
+    if (!remote.ok()) return remote.error();
+    key = std::move(*remote);
+  }
+  auto tls_spki = PublicKeyDer(key.get());
+  if (!tls_spki.ok()) return tls_spki.error();
+  if (*tls_spki == *cert_key) return false;
+  // The new certificate is written next to the old one, then renamed over it.
+  const std::string next = cert_path + ".new";
+  if (::unlink(next.c_str()) != 0 && errno != ENOENT) {
+    return MakeError(ErrorCode::kInternal, "cannot remove " + next + ": " + std::strerror(errno));
+  }
+  ONIONMAIL_RETURN_IF_ERROR(ctl::CreateCertificateForKey(config.domain, next, key.get()));
+  if (::rename(next.c_str(), cert_path.c_str()) != 0) {
+    return MakeError(ErrorCode::kInternal,
+                     "cannot replace " + cert_path + ": " + std::strerror(errno));
+  }
+  ONIONMAIL_RETURN_IF_ERROR(store::SyncDir(config.state_dir + "/tls"));
+  return true;
 }
 
 Result<std::unique_ptr<State>> State::Open(const config::Config& config) {

@@ -7,7 +7,8 @@
 // is missing when the directory is not initialised. This is the one place
 // that picks the key-store backend ([keys] backend = file | pkcs11 | tpm2):
 // for the hardware backends, InitState() creates the keys inside the token
-// (Provision) and signs the certificate with the token's RSA key.
+// (Provision) and has the token sign the certificate of its ECDSA TLS key;
+// the file backend writes both keys as 0600 PEM files (development only).
 //
 // Master key (docs/PROTOCOL.md, "Boot"): a state directory with an unseal
 // enrolment (<state>/unseal/enrolment, src/unseal/master_key.h) opens
@@ -24,8 +25,8 @@
 #include <cstddef>
 #include <memory>
 #include <span>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "base/secret_bytes.h"
@@ -33,11 +34,20 @@
 #include "hsm/key_store.h"
 #include "keys/key_service.h"
 #include "mail/backend.h"
-#include "net/tls_context.h"
 
 namespace onionmail::server {
 
 Result<void> InitState(const config::Config& config);
+
+// `onionmailctl tls-key`: moves the TLS certificate of a state directory
+// made before the ECDSA TLS key existed (its certificate is for the RSA
+// server key) to that key. The key is made if missing (Provision for the
+// tokens, which keeps the other keys; tls/ecdsa-key.pem for the file
+// backend), a new certificate for it is written and renamed over
+// tls/cert.pem. The server key, server-id and users are untouched; the TLS
+// pin changes. Returns false (and changes nothing) when the certificate is
+// already for the TLS key. Run with the server stopped.
+[[nodiscard]] Result<bool> MoveTlsToOwnKey(const config::Config& config);
 
 class State {
  public:
@@ -51,15 +61,18 @@ class State {
   virtual keys::KeyService& keys() = 0;
   virtual mail::DeliveryBackend& delivery() = 0;
   virtual mail::MailboxBackend& mailboxes() = 0;
-  // The TLS context: certificate from the state dir; the private key is a
-  // PEM file (file backend) or the token's RSA key (private ops in the token).
-  virtual Result<std::shared_ptr<net::TlsContext>> Tls() = 0;
-  // The server's TLS/identity RSA key, for the key role's signing service:
-  // DER SubjectPublicKeyInfo, and the raw private operation (x^d mod n on a
+  // The server's RSA identity key (server-id, signatures to peers, KCTL; the
+  // TLS key of state directories made before the TLS key existed): DER
+  // SubjectPublicKeyInfo, and the raw private operation (x^d mod n on a
   // modulus-sized block) done in the token or, for the file backend, with
   // the PEM key held in this process only.
+  virtual Result<std::vector<uint8_t>> ServerPublicKey() = 0;
+  virtual Result<std::vector<uint8_t>> ServerPrivateRaw(std::span<const uint8_t> block) = 0;
+  // The TLS key (ECDSA P-256, hsm/token.h): DER SubjectPublicKeyInfo
+  // (kNotFound when this state has none), and a signature r || s of a
+  // 32-byte digest, made in the token or with the file backend's PEM key.
   virtual Result<std::vector<uint8_t>> TlsPublicKey() = 0;
-  virtual Result<std::vector<uint8_t>> TlsPrivateRaw(std::span<const uint8_t> block) = 0;
+  virtual Result<std::vector<uint8_t>> TlsSign(std::span<const uint8_t> digest) = 0;
   // True when the state has an unseal enrolment (it opened sealed).
   virtual bool enrolled() const = 0;
   // True while an enrolled server has not been given its master key.

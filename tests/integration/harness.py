@@ -77,7 +77,10 @@ def hand_to_key_user(root):
     pw = pwd.getpwnam(KEY_USER)
     for base, dirs, files in os.walk(root):
         for name in [base] + [os.path.join(base, n) for n in dirs + files]:
-            os.lchown(name, pw.pw_uid, pw.pw_gid)
+            try:
+                os.lchown(name, pw.pw_uid, pw.pw_gid)
+            except FileNotFoundError:
+                pass  # swtpm replaced its state file (written to a temp name, renamed)
     os.chmod(root, 0o711)
 
 

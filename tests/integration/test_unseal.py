@@ -95,11 +95,17 @@ class UnsealFederationTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.envs = []
+        cls.server_ids = []
         try:
             for i in range(N):
                 env = TestEnv(prefix="om-unseal%d-" % i, extra_config=PEER_CONFIG)
                 cls.envs.append(env)
                 env.init()
+                # server-id (the RSA server key) is not the TLS pin (the
+                # ECDSA TLS key): read it before the server holds the device.
+                text = env.ctl("pin").stdout.decode()
+                cls.server_ids.append(
+                    re.search(r"^server-id: ([0-9a-f]{64})$", text, re.M).group(1))
                 env.start()
             cls.pins = [spki_pin(e.cert_path) for e in cls.envs]
             cls.kctl_keys = {}
@@ -190,7 +196,7 @@ class UnsealFederationTest(unittest.TestCase):
 
     def kctl(self, i, action, serial, send_to, key=None):
         p = self.envs[i].ctl(
-            "kctl", "--key", key or self.kctl_keys[i], "--server-id", self.pins[i],
+            "kctl", "--key", key or self.kctl_keys[i], "--server-id", self.server_ids[i],
             "--action", action, "--serial", str(serial), "--send",
             "127.0.0.1:%d=%s" % (self.envs[send_to].smtp_port, self.pins[send_to]),
             check=False)

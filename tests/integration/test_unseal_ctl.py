@@ -42,6 +42,16 @@ def cert_spki_sha256(env):
     return hashlib.sha256(spki).hexdigest()
 
 
+def tls_spki_type(env):
+    """'EC' on the P-256 curve, 'RSA', or the key's class name."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    with open(env.cert_path, "rb") as f:
+        key = x509.load_pem_x509_certificate(f.read()).public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1":
+        return "EC"
+    return "RSA" if isinstance(key, rsa.RSAPublicKey) else type(key).__name__
+
+
 def address(env):
     return "127.0.0.1:%d" % env.smtp_port
 
@@ -164,8 +174,9 @@ class UnsealCtlTest(unittest.TestCase):
         for env in (self.b, self.c):
             tls_pin, server_id = self.pins[env]
             self.assertEqual(tls_pin, cert_spki_sha256(env))
-            # The TLS key is the server's RSA key: the same SubjectPublicKeyInfo.
-            self.assertEqual(server_id, tls_pin)
+            # TLS has its own ECDSA key; server-id names the RSA server key.
+            self.assertNotEqual(server_id, tls_pin)
+            self.assertEqual(tls_spki_type(env), "EC")
         self.assertNotEqual(self.pins[self.b][0], self.pins[self.c][0])
 
     def test_2_enrol_with_a_wrong_pin_fails_before_anything_is_written(self):

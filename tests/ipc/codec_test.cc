@@ -506,6 +506,18 @@ TEST(IpcCodecTest, TlsSignRequestBlockIsBoundedByRsaSizes) {
   ExpectInvalid(Frame(T(MsgType::kTlsSignRequest), kProtocolVersion, BytesField(0, 1)));
 }
 
+TEST(IpcCodecTest, TlsEcdsaSignRequestCarriesExactlyA32ByteDigest) {
+  std::vector<uint8_t> digest(kEcdsaDigestBytes, 7);
+  EXPECT_EQ(RoundTrip<TlsEcdsaSignRequest>(TlsEcdsaSignRequest{digest}).digest, digest);
+  EXPECT_EQ(MustEncode(TlsEcdsaSignRequest{digest}).size(), kFrameHeaderBytes + 2 + 32);
+  EXPECT_FALSE(Encode(TlsEcdsaSignRequest{std::vector<uint8_t>(31, 1)}).ok());
+  EXPECT_FALSE(Encode(TlsEcdsaSignRequest{std::vector<uint8_t>(33, 1)}).ok());
+  EXPECT_FALSE(Encode(TlsEcdsaSignRequest{}).ok());
+  ExpectInvalid(Frame(T(MsgType::kTlsEcdsaSignRequest), kProtocolVersion, BytesField(31, 1)));
+  ExpectInvalid(Frame(T(MsgType::kTlsEcdsaSignRequest), kProtocolVersion, BytesField(48, 1)));
+  ExpectInvalid(Frame(T(MsgType::kTlsEcdsaSignRequest), kProtocolVersion, BytesField(0, 1)));
+}
+
 TEST(IpcCodecTest, TlsSignReplyRoundTripsAndBoundsTheSignature) {
   auto ok = RoundTrip<TlsSignReply>(TlsSignReply{Status::kOk, std::vector<uint8_t>(384, 9)});
   EXPECT_EQ(ok.signature, std::vector<uint8_t>(384, 9));
@@ -549,6 +561,7 @@ TEST(IpcCodecTest, NewMessagesRejectTruncationAndTrailingBytes) {
   samples.emplace_back(ExpungeRequest{{0, 2}});
   samples.emplace_back(TlsSignRequest{std::vector<uint8_t>(kMinRsaBlockBytes, 1)});
   samples.emplace_back(TlsSignReply{Status::kOk, {1, 2}});
+  samples.emplace_back(TlsEcdsaSignRequest{std::vector<uint8_t>(kEcdsaDigestBytes, 1)});
   samples.emplace_back(TlsIdentityReply{Status::kOk, {'p'}, {0x30}});
   for (const Message& m : samples) {
     std::vector<uint8_t> good = MustEncode(m);

@@ -30,6 +30,7 @@
 #include "server/key_service_role.h"
 #include "server/remote_backend.h"
 #include "server/state.h"
+#include "server/tls_identity.h"
 #include "tests/store/test_util.h"
 
 // LeakSanitizer: OpenSSL's per-thread error state of session threads that
@@ -104,9 +105,13 @@ struct KeyRoleEnv {
   config::Config config;
   std::unique_ptr<State> state;
   std::string certificate_pem;
-  std::vector<uint8_t> public_key;
-  size_t modulus_bits = 0;
-  KeyRoleServer* server = nullptr;
+  std::vector<uint8_t> public_key;  // the certificate's: the ECDSA TLS key
+  std::vector<uint8_t> server_key;  // the RSA server key
+  size_t modulus_bits = 0;          // of server_key
+  KeyRoleServer* server = nullptr;  // as onionmaild serves a new state directory
+  // As for a state directory made before the TLS key: the certificate is for
+  // the RSA server key, handshakes are signed with TlsSignRequest.
+  KeyRoleServer* rsa_server = nullptr;
 };
 
 inline KeyRoleEnv* MakeEnv() {
@@ -120,18 +125,21 @@ inline KeyRoleEnv* MakeEnv() {
   auto state = State::Open(env->config);
   if (!state.ok()) return nullptr;
   env->state = std::move(*state);
-  std::vector<uint8_t> pem = onionmail::testing::ReadFileBytes(env->config.tls_cert_path());
-  env->certificate_pem.assign(pem.begin(), pem.end());
-  auto spki = env->state->TlsPublicKey();
+  auto tls = LoadTlsIdentity(*env->state);
+  if (!tls.ok() || tls->kind != TlsKeyKind::kEcdsaP256) return nullptr;
+  env->certificate_pem = tls->certificate_pem;
+  env->public_key = tls->public_key;
+  auto spki = env->state->ServerPublicKey();
   if (!spki.ok()) return nullptr;
-  env->public_key = *spki;
+  env->server_key = *spki;
   const unsigned char* p = spki->data();
   EVP_PKEY* k = d2i_PUBKEY(nullptr, &p, static_cast<long>(spki->size()));
   if (k == nullptr) return nullptr;
   env->modulus_bits = static_cast<size_t>(EVP_PKEY_get_bits(k));
   EVP_PKEY_free(k);
-  env->server = new KeyRoleServer(*env->state, env->certificate_pem, env->public_key,
-                                  env->modulus_bits, /*max_sessions=*/64);
+  env->server = new KeyRoleServer(*env->state, *tls, /*max_sessions=*/64);
+  TlsIdentity rsa{tls->certificate_pem, env->server_key, TlsKeyKind::kRsa, env->modulus_bits};
+  env->rsa_server = new KeyRoleServer(*env->state, rsa, /*max_sessions=*/64);
   return env;
 }
 

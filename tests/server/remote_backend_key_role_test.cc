@@ -6,6 +6,7 @@
 // is in remote_backend_fixture.h; remote_backend_test.cc covers replies a real
 // key role does not send.
 #include <gtest/gtest.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -235,8 +236,86 @@ TEST_F(KeyRoleTest, ClosingTheMailboxReleasesTheLockBeforeTheSessionEnds) {
   EXPECT_EQ(StatusOf(*first, ipc::CloseMailboxRequest{}), ipc::Status::kOk);  // none open: kOk
 }
 
-TEST_F(KeyRoleTest, TlsSignRequestWithRandomBlockIsPermissionDenied) {
+// A DigestInfo-padded PKCS#1 v1.5 block of SHA-256("handshake") for the RSA
+// server key, and that hash.
+Bytes Pkcs1Block(uint8_t (&hash)[32]) {
+  static const uint8_t kSha256Prefix[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                          0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                                          0x01, 0x05, 0x00, 0x04, 0x20};
+  unsigned int hash_len = 0;
+  EXPECT_EQ(EVP_Digest("handshake", 9, hash, &hash_len, EVP_sha256(), nullptr), 1);
+  Bytes block(Env().modulus_bits / 8, 0xff);  // 00 01 FF..FF 00 DigestInfo
+  const size_t t = block.size() - sizeof(kSha256Prefix) - 32;
+  block[0] = 0x00;
+  block[1] = 0x01;
+  block[t - 1] = 0x00;
+  std::memcpy(&block[t], kSha256Prefix, sizeof(kSha256Prefix));
+  std::memcpy(&block[t + sizeof(kSha256Prefix)], hash, 32);
+  return block;
+}
+
+EVP_PKEY* ParseKey(const Bytes& spki) {
+  const unsigned char* p = spki.data();
+  return d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size()));
+}
+
+TEST_F(KeyRoleTest, TlsEcdsaSignRequestReturnsASignatureOfTheCertificatesKey) {
+  uint8_t hash[32];
+  unsigned int hash_len = 0;
+  ASSERT_EQ(EVP_Digest("handshake", 9, hash, &hash_len, EVP_sha256(), nullptr), 1);
   for (ControlChannel* fe : {&smtp_, &pop3_}) {
+    auto link = fe->NewSession();
+    auto id = link->Call<ipc::TlsIdentityReply>(ipc::TlsIdentityRequest{}, 10s);
+    ASSERT_TRUE(id.ok());
+    EXPECT_EQ(id->public_key, Env().public_key);
+    auto sig = link->SignEcdsa(Bytes(hash, hash + 32));
+    ASSERT_TRUE(sig.ok()) << sig.error().message;
+    ASSERT_EQ(sig->size(), 64u);  // r || s
+    ECDSA_SIG* es = ECDSA_SIG_new();
+    ASSERT_EQ(ECDSA_SIG_set0(es, BN_bin2bn(sig->data(), 32, nullptr),
+                             BN_bin2bn(sig->data() + 32, 32, nullptr)),
+              1);
+    unsigned char* der = nullptr;
+    int der_len = i2d_ECDSA_SIG(es, &der);
+    ECDSA_SIG_free(es);
+    ASSERT_GT(der_len, 0);
+    EVP_PKEY* key = ParseKey(id->public_key);
+    ASSERT_NE(key, nullptr);
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key, nullptr);
+    ASSERT_EQ(EVP_PKEY_verify_init(ctx), 1);
+    EXPECT_EQ(EVP_PKEY_verify(ctx, der, static_cast<size_t>(der_len), hash, 32), 1);
+    hash[0] ^= 1;
+    EXPECT_NE(EVP_PKEY_verify(ctx, der, static_cast<size_t>(der_len), hash, 32), 1);
+    hash[0] ^= 1;
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(key);
+    OPENSSL_free(der);
+  }
+}
+
+TEST_F(KeyRoleTest, RsaSignRequestIsRefusedWhenTheCertificateIsForTheTlsKey) {
+  // The RSA server key signs TORM requests and KCTL answers: with an ECDSA
+  // certificate no front end may use it, not even with a valid block.
+  uint8_t hash[32];
+  Bytes block = Pkcs1Block(hash);
+  for (ControlChannel* fe : {&smtp_, &pop3_}) {
+    auto link = fe->NewSession();
+    EXPECT_TRUE(Fails(link->Sign(block), ErrorCode::kPermissionDenied));
+    EXPECT_FALSE(link->broken());
+  }
+}
+
+TEST_F(KeyRoleTest, EcdsaSignRequestIsRefusedWhenTheCertificateIsForTheServerKey) {
+  ControlChannel smtp(*Env().rsa_server, FrontEnd::kSmtp);
+  auto link = smtp.NewSession();
+  EXPECT_TRUE(Fails(link->SignEcdsa(Bytes(32, 7)), ErrorCode::kPermissionDenied));
+  EXPECT_FALSE(link->broken());
+}
+
+TEST_F(KeyRoleTest, TlsSignRequestWithRandomBlockIsPermissionDenied) {
+  ControlChannel smtp(*Env().rsa_server, FrontEnd::kSmtp);
+  ControlChannel pop3(*Env().rsa_server, FrontEnd::kPop3);
+  for (ControlChannel* fe : {&smtp, &pop3}) {
     auto link = fe->NewSession();
     Bytes block(Env().modulus_bits / 8);
     ASSERT_EQ(RAND_bytes(block.data(), static_cast<int>(block.size())), 1);
@@ -247,30 +326,18 @@ TEST_F(KeyRoleTest, TlsSignRequestWithRandomBlockIsPermissionDenied) {
     ASSERT_TRUE(id.ok());
     EXPECT_EQ(std::string(id->certificate_pem.begin(), id->certificate_pem.end()),
               Env().certificate_pem);
-    EXPECT_EQ(id->public_key, Env().public_key);
+    EXPECT_EQ(id->public_key, Env().server_key);
   }
 }
 
 TEST_F(KeyRoleTest, TlsSignRequestWithPkcs1BlockReturnsAVerifiableSignature) {
-  static const uint8_t kSha256Prefix[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
-                                          0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                                          0x01, 0x05, 0x00, 0x04, 0x20};
   uint8_t hash[32];
-  unsigned int hash_len = 0;
-  ASSERT_EQ(EVP_Digest("handshake", 9, hash, &hash_len, EVP_sha256(), nullptr), 1);
-  Bytes block(Env().modulus_bits / 8, 0xff);  // 00 01 FF..FF 00 DigestInfo
-  const size_t t = block.size() - sizeof(kSha256Prefix) - sizeof(hash);
-  block[0] = 0x00;
-  block[1] = 0x01;
-  block[t - 1] = 0x00;
-  std::memcpy(&block[t], kSha256Prefix, sizeof(kSha256Prefix));
-  std::memcpy(&block[t + sizeof(kSha256Prefix)], hash, sizeof(hash));
-
-  auto link = pop3_.NewSession();
+  Bytes block = Pkcs1Block(hash);
+  ControlChannel pop3(*Env().rsa_server, FrontEnd::kPop3);
+  auto link = pop3.NewSession();
   auto sig = link->Sign(block);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
-  const unsigned char* p = Env().public_key.data();
-  EVP_PKEY* key = d2i_PUBKEY(nullptr, &p, static_cast<long>(Env().public_key.size()));
+  EVP_PKEY* key = ParseKey(Env().server_key);
   ASSERT_NE(key, nullptr);
   EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key, nullptr);
   ASSERT_EQ(EVP_PKEY_verify_init(ctx), 1);
@@ -292,8 +359,11 @@ TEST_F(KeyRoleTest, ControlChannelMessageOtherThanNewSessionIsFatal) {
 
 TEST_F(KeyRoleTest, SessionsOverTheLimitAreClosedAtOnce) {
   // A server of its own (never destroyed: its session threads are detached).
-  static KeyRoleServer* small = new KeyRoleServer(*Env().state, Env().certificate_pem,
-                                                  Env().public_key, Env().modulus_bits, 2);
+  static KeyRoleServer* small = [] {
+    auto tls = LoadTlsIdentity(*Env().state);
+    if (!tls.ok()) std::abort();
+    return new KeyRoleServer(*Env().state, *tls, 2);
+  }();
   ControlChannel ctl(*small, FrontEnd::kSmtp);
   auto a = ctl.NewSession(), b = ctl.NewSession(), c = ctl.NewSession();
   EXPECT_TRUE(a->Call<ipc::TlsIdentityReply>(ipc::TlsIdentityRequest{}, 10s).ok());

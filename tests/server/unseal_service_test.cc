@@ -97,12 +97,12 @@ class UnsealServiceTest : public ::testing::Test {
     ASSERT_TRUE(summary.ok()) << summary.error().message;
   }
 
-  // Signs like key_main.cc: the server key through State::TlsPrivateRaw.
+  // Signs like key_main.cc: the server key through State::ServerPrivateRaw.
   RequestSigner SignerFor(State& state) {
-    auto spki = state.TlsPublicKey();
+    auto spki = state.ServerPublicKey();
     EXPECT_TRUE(spki.ok());
     auto key = net::MakeRemoteRsaKey(
-        *spki, [&state](std::span<const uint8_t> in) { return state.TlsPrivateRaw(in); });
+        *spki, [&state](std::span<const uint8_t> in) { return state.ServerPrivateRaw(in); });
     EXPECT_TRUE(key.ok());
     std::shared_ptr<EVP_PKEY> owned(*key, EVP_PKEY_free);
     return [owned](unseal::Verb verb, const mail::ChannelBinding& cb,

@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -114,8 +116,9 @@ class TokenConformanceTest : public ::testing::Test {
   void TearDown() override { token_.reset(); }
 
   struct Reference {
-    Mac mac;                    // Hmac(kReferenceInput) right after provisioning
-    std::vector<uint8_t> spki;  // ServerPublicKey() right after provisioning
+    Mac mac;                        // Hmac(kReferenceInput) right after provisioning
+    std::vector<uint8_t> spki;      // ServerPublicKey() right after provisioning
+    std::vector<uint8_t> tls_spki;  // TlsPublicKey() right after provisioning
   };
 
   // Creates (device 0: the whole backend), opens and provisions a device and
@@ -131,7 +134,9 @@ class TokenConformanceTest : public ::testing::Test {
     if (!mac.ok()) return "Hmac: " + mac.error().message;
     auto spki = (*token)->ServerPublicKey();
     if (!spki.ok()) return "ServerPublicKey: " + spki.error().message;
-    references_[index] = Reference{*mac, *spki};
+    auto tls_spki = (*token)->TlsPublicKey();
+    if (!tls_spki.ok()) return "TlsPublicKey: " + tls_spki.error().message;
+    references_[index] = Reference{*mac, *spki, *tls_spki};
     return "";
   }
 
@@ -188,9 +193,68 @@ TYPED_TEST(TokenConformanceTest, ProvisionIsIdempotentAndKeysPersistAcrossReopen
     auto spki = this->token_->ServerPublicKey();
     ASSERT_TRUE(spki.ok()) << spki.error().message;
     EXPECT_EQ(*spki, ref.spki);
+    auto tls_spki = this->token_->TlsPublicKey();
+    ASSERT_TRUE(tls_spki.ok()) << tls_spki.error().message;
+    EXPECT_EQ(*tls_spki, ref.tls_spki);
     this->token_.reset();  // close before reopening (swtpm: one client)
     this->token_ = this->OpenDevice(0);
     ASSERT_NE(this->token_, nullptr);
+  }
+}
+
+TYPED_TEST(TokenConformanceTest, TlsKeyIsAnEcdsaP256KeyApartFromTheServerKey) {
+  const auto& ref = *this->references_[0];
+  PkeyPtr key = ParseSpki(ref.tls_spki);
+  ASSERT_NE(key, nullptr) << "TlsPublicKey is not a DER SubjectPublicKeyInfo";
+  ASSERT_EQ(EVP_PKEY_get_base_id(key.get()), EVP_PKEY_EC);
+  char group[64] = {};
+  size_t group_len = 0;
+  ASSERT_EQ(EVP_PKEY_get_utf8_string_param(key.get(), "group", group, sizeof(group), &group_len),
+            1);
+  EXPECT_EQ(std::string(group), "prime256v1");
+  EXPECT_NE(ref.tls_spki, ref.spki);
+}
+
+TYPED_TEST(TokenConformanceTest, TlsSignIsAnEcdsaSignatureOfTheDigestMadeInTheDevice) {
+  PkeyPtr key = ParseSpki(this->references_[0]->tls_spki);
+  ASSERT_NE(key, nullptr);
+  std::vector<uint8_t> digest(32);
+  for (size_t i = 0; i < digest.size(); ++i) digest[i] = static_cast<uint8_t>(i * 7 + 1);
+  std::vector<uint8_t> previous;
+  for (int round = 0; round < 2; ++round) {
+    const uint64_t ops = this->token_->operations();
+    auto sig = this->token_->TlsSign(digest);
+    ASSERT_TRUE(sig.ok()) << sig.error().message;
+    EXPECT_EQ(this->token_->operations(), ops + 1);
+    ASSERT_EQ(sig->size(), 64u);
+    EXPECT_NE(*sig, previous) << "ECDSA must use a fresh nonce per signature";
+    previous = *sig;
+    std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> es(ECDSA_SIG_new(), ECDSA_SIG_free);
+    ASSERT_EQ(ECDSA_SIG_set0(es.get(), BN_bin2bn(sig->data(), 32, nullptr),
+                             BN_bin2bn(sig->data() + 32, 32, nullptr)),
+              1);
+    unsigned char* der = nullptr;
+    const int der_len = i2d_ECDSA_SIG(es.get(), &der);
+    ASSERT_GT(der_len, 0);
+    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+        EVP_PKEY_CTX_new(key.get(), nullptr), EVP_PKEY_CTX_free);
+    ASSERT_EQ(EVP_PKEY_verify_init(ctx.get()), 1);
+    EXPECT_EQ(EVP_PKEY_verify(ctx.get(), der, static_cast<size_t>(der_len), digest.data(), 32), 1);
+    std::vector<uint8_t> other = digest;
+    other[31] ^= 1;
+    EXPECT_NE(EVP_PKEY_verify(ctx.get(), der, static_cast<size_t>(der_len), other.data(), 32), 1);
+    OPENSSL_free(der);
+    ERR_clear_error();
+  }
+}
+
+TYPED_TEST(TokenConformanceTest, TlsSignRefusesADigestThatIsNot32Bytes) {
+  for (size_t n : {0u, 20u, 31u, 33u, 48u, 64u}) {
+    const uint64_t ops = this->token_->operations();
+    auto sig = this->token_->TlsSign(std::vector<uint8_t>(n, 1));
+    ASSERT_FALSE(sig.ok()) << n;
+    EXPECT_EQ(sig.error().code, ErrorCode::kInvalidArgument) << n;
+    EXPECT_EQ(this->token_->operations(), ops) << n;
   }
 }
 
@@ -396,6 +460,7 @@ TYPED_TEST(TokenConformanceTest, TwoDevicesDeriveDifferentSecrets) {
   EXPECT_EQ(*mine, this->references_[0]->mac);
   EXPECT_NE(*mine, *theirs);
   EXPECT_NE(this->references_[0]->spki, this->references_[1]->spki);
+  EXPECT_NE(this->references_[0]->tls_spki, this->references_[1]->tls_spki);
 
   std::unique_ptr<KeyStore> my_store = this->OpenStore(this->token_);
   std::unique_ptr<KeyStore> their_store = this->OpenStore(other);

@@ -148,18 +148,18 @@ TEST_F(SoftHsmTest, ProvisionIsIdempotent) {
   ASSERT_NE(token, nullptr);
   ASSERT_EQ(*token->CountObjects(), 0u);
   ASSERT_TRUE(token->Provision(2048).ok());
-  ASSERT_EQ(*token->CountObjects(), 3u);  // HMAC key, RSA public, RSA private
+  ASSERT_EQ(*token->CountObjects(), 5u);  // HMAC key, RSA pair, TLS EC pair
   auto spki = token->ServerPublicKey();
   auto mac = token->Hmac(Bytes("same"));
   ASSERT_TRUE(spki.ok() && mac.ok());
   ASSERT_TRUE(token->Provision(2048).ok());
-  EXPECT_EQ(*token->CountObjects(), 3u);
+  EXPECT_EQ(*token->CountObjects(), 5u);
   token.reset();
 
   auto again = OpenOrDie();
   ASSERT_NE(again, nullptr);
   ASSERT_TRUE(again->Provision(2048).ok());
-  EXPECT_EQ(*again->CountObjects(), 3u);
+  EXPECT_EQ(*again->CountObjects(), 5u);
   EXPECT_EQ(*again->ServerPublicKey(), *spki);
   EXPECT_EQ(*again->Hmac(Bytes("same")), *mac);
 }
@@ -330,9 +330,10 @@ TEST_F(SoftHsmTest, OperationsAreCounted) {
   ASSERT_NE(token, nullptr);
   EXPECT_EQ(token->operations(), 0u);
   ASSERT_TRUE(token->Provision(2048).ok());
-  // 2 key generations + the OAEP self-test's successful decrypt.
+  // 3 key generations (HMAC, RSA, TLS) + the OAEP self-test's successful
+  // decrypt.
   const uint64_t after_provision = token->operations();
-  EXPECT_EQ(after_provision, 3u);
+  EXPECT_EQ(after_provision, 4u);
   ASSERT_TRUE(token->Hmac(Bytes("a")).ok());
   ASSERT_TRUE(token->Hmac(Bytes("b")).ok());
   EXPECT_EQ(token->operations(), after_provision + 2);
