@@ -9,8 +9,8 @@
 #          [--pcrs LIST] [--config FILE] [--owner USER] [--non-interactive] [--help]
 #   --tcti T           TCTI of the TPM (default device:/dev/tpmrm0; for swtpm
 #                      e.g. swtpm:host=127.0.0.1,port=2321)
-#   --key-dir D        directory of the TPM-wrapped key blobs hmac.tpm2 and
-#                      rsa.tpm2 (default /var/lib/onionmaild/tpm2)
+#   --key-dir D        directory of the TPM-wrapped key blobs hmac.tpm2,
+#                      rsa.tpm2 and tls-ec.tpm2 (default /var/lib/onionmaild/tpm2)
 #   --auth-file F      authValue of the TPM objects (default D/auth); created
 #                      with 16 random bytes (hex) if absent
 #   --pcrs LIST        optional PCR policy on the SHA-256 bank, e.g. 0,7; use
@@ -136,8 +136,10 @@ if [[ -n "$owner" ]]; then
 fi
 
 blobs="none yet (created by onionmailctl init)"
-if [[ -f "$key_dir/hmac.tpm2" && -f "$key_dir/rsa.tpm2" ]]; then
-  blobs="present (hmac.tpm2, rsa.tpm2): onionmailctl init keeps them"
+if [[ -f "$key_dir/hmac.tpm2" && -f "$key_dir/rsa.tpm2" && -f "$key_dir/tls-ec.tpm2" ]]; then
+  blobs="present (hmac.tpm2, rsa.tpm2, tls-ec.tpm2): onionmailctl init keeps them"
+elif [[ -f "$key_dir/hmac.tpm2" && -f "$key_dir/rsa.tpm2" ]]; then
+  blobs="present (hmac.tpm2, rsa.tpm2; the TLS key tls-ec.tpm2 is added by onionmailctl init or tls-key)"
 fi
 
 cat <<EOF
