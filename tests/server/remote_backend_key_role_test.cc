@@ -6,7 +6,6 @@
 // is in remote_backend_fixture.h; remote_backend_test.cc covers replies a real
 // key role does not send.
 #include <gtest/gtest.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -17,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/crypto/ecdsa_test_util.h"
 #include "tests/server/remote_backend_fixture.h"
 
 namespace onionmail::server {
@@ -271,25 +271,10 @@ TEST_F(KeyRoleTest, TlsEcdsaSignRequestReturnsASignatureOfTheCertificatesKey) {
     auto sig = link->SignEcdsa(Bytes(hash, hash + 32));
     ASSERT_TRUE(sig.ok()) << sig.error().message;
     ASSERT_EQ(sig->size(), 64u);  // r || s
-    ECDSA_SIG* es = ECDSA_SIG_new();
-    ASSERT_EQ(ECDSA_SIG_set0(es, BN_bin2bn(sig->data(), 32, nullptr),
-                             BN_bin2bn(sig->data() + 32, 32, nullptr)),
-              1);
-    unsigned char* der = nullptr;
-    int der_len = i2d_ECDSA_SIG(es, &der);
-    ECDSA_SIG_free(es);
-    ASSERT_GT(der_len, 0);
-    EVP_PKEY* key = ParseKey(id->public_key);
-    ASSERT_NE(key, nullptr);
-    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key, nullptr);
-    ASSERT_EQ(EVP_PKEY_verify_init(ctx), 1);
-    EXPECT_EQ(EVP_PKEY_verify(ctx, der, static_cast<size_t>(der_len), hash, 32), 1);
+    EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(id->public_key, hash, *sig));
     hash[0] ^= 1;
-    EXPECT_NE(EVP_PKEY_verify(ctx, der, static_cast<size_t>(der_len), hash, 32), 1);
+    EXPECT_FALSE(onionmail::testing::VerifyP256RawSignature(id->public_key, hash, *sig));
     hash[0] ^= 1;
-    EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(key);
-    OPENSSL_free(der);
   }
 }
 

@@ -4,8 +4,6 @@
 #include "server/tls_identity.h"
 
 #include <gtest/gtest.h>
-#include <openssl/bn.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -18,6 +16,7 @@
 
 #include "ctl/tls_cert.h"
 #include "server/state.h"
+#include "tests/crypto/ecdsa_test_util.h"
 #include "tests/store/test_util.h"
 
 namespace onionmail::server {
@@ -84,22 +83,9 @@ TEST_F(TlsIdentityTest, FileBackendTlsSignIsAVerifiableP256Signature) {
   ASSERT_EQ(sig->size(), 64u);
   auto spki = state->TlsPublicKey();
   ASSERT_TRUE(spki.ok());
-  const unsigned char* p = spki->data();
-  PkeyPtr key(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki->size())), EVP_PKEY_free);
-  ASSERT_NE(key, nullptr);
-  ECDSA_SIG* es = ECDSA_SIG_new();
-  ASSERT_EQ(ECDSA_SIG_set0(es, BN_bin2bn(sig->data(), 32, nullptr),
-                           BN_bin2bn(sig->data() + 32, 32, nullptr)),
-            1);
-  unsigned char* der = nullptr;
-  const int der_len = i2d_ECDSA_SIG(es, &der);
-  ECDSA_SIG_free(es);
-  ASSERT_GT(der_len, 0);
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key.get(), nullptr);
-  ASSERT_EQ(EVP_PKEY_verify_init(ctx), 1);
-  EXPECT_EQ(EVP_PKEY_verify(ctx, der, static_cast<size_t>(der_len), digest.data(), 32), 1);
-  EVP_PKEY_CTX_free(ctx);
-  OPENSSL_free(der);
+  EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig));
+  digest[5] ^= 1;
+  EXPECT_FALSE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig));
   auto bad = state->TlsSign(std::vector<uint8_t>(48, 1));
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);

@@ -30,6 +30,7 @@
 #include "hsm/key_store.h"
 #include "hsm/token.h"
 #include "hsm/token_key_store.h"
+#include "tests/crypto/ecdsa_test_util.h"
 #include "tests/hsm/conformance/token_backends.h"
 
 namespace onionmail::hsm::conformance {
@@ -229,22 +230,11 @@ TYPED_TEST(TokenConformanceTest, TlsSignIsAnEcdsaSignatureOfTheDigestMadeInTheDe
     ASSERT_EQ(sig->size(), 64u);
     EXPECT_NE(*sig, previous) << "ECDSA must use a fresh nonce per signature";
     previous = *sig;
-    std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> es(ECDSA_SIG_new(), ECDSA_SIG_free);
-    ASSERT_EQ(ECDSA_SIG_set0(es.get(), BN_bin2bn(sig->data(), 32, nullptr),
-                             BN_bin2bn(sig->data() + 32, 32, nullptr)),
-              1);
-    unsigned char* der = nullptr;
-    const int der_len = i2d_ECDSA_SIG(es.get(), &der);
-    ASSERT_GT(der_len, 0);
-    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
-        EVP_PKEY_CTX_new(key.get(), nullptr), EVP_PKEY_CTX_free);
-    ASSERT_EQ(EVP_PKEY_verify_init(ctx.get()), 1);
-    EXPECT_EQ(EVP_PKEY_verify(ctx.get(), der, static_cast<size_t>(der_len), digest.data(), 32), 1);
+    const std::vector<uint8_t>& spki = this->references_[0]->tls_spki;
+    EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(spki, digest, *sig));
     std::vector<uint8_t> other = digest;
     other[31] ^= 1;
-    EXPECT_NE(EVP_PKEY_verify(ctx.get(), der, static_cast<size_t>(der_len), other.data(), 32), 1);
-    OPENSSL_free(der);
-    ERR_clear_error();
+    EXPECT_FALSE(onionmail::testing::VerifyP256RawSignature(spki, other, *sig));
   }
 }
 

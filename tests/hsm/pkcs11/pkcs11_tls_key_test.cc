@@ -20,6 +20,7 @@
 
 #include "hsm/pkcs11/pkcs11_token.h"
 #include "softhsm_fixture.h"
+#include "tests/crypto/ecdsa_test_util.h"
 
 namespace onionmail::hsm {
 namespace {
@@ -29,11 +30,7 @@ using softhsm::SoftHsmTest;
 struct PkeyFree {
   void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
 };
-struct CtxFree {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using CtxPtr = std::unique_ptr<EVP_PKEY_CTX, CtxFree>;
 
 // SubjectPublicKeyInfo header of every P-256 key: SEQUENCE { SEQUENCE {
 // id-ecPublicKey, prime256v1 }, BIT STRING (0 unused bits) }; the 65-byte
@@ -53,30 +50,6 @@ std::vector<uint8_t> Sha256(std::string_view s) {
   std::vector<uint8_t> digest(SHA256_DIGEST_LENGTH);
   SHA256(reinterpret_cast<const uint8_t*>(s.data()), s.size(), digest.data());
   return digest;
-}
-
-// 1 if the PKCS#11 signature r || s verifies over `digest` under the SPKI,
-// 0 if it does not, negative on an OpenSSL error.
-int VerifyRawEcdsa(const std::vector<uint8_t>& spki, const std::vector<uint8_t>& digest,
-                   const std::vector<uint8_t>& rs) {
-  PkeyPtr key = ParseSpki(spki);
-  if (key == nullptr || rs.size() != 64) return -1;
-  ECDSA_SIG* sig = ECDSA_SIG_new();
-  BIGNUM* r = BN_bin2bn(rs.data(), 32, nullptr);
-  BIGNUM* s = BN_bin2bn(rs.data() + 32, 32, nullptr);
-  if (sig == nullptr || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig, r, s) != 1) {
-    ECDSA_SIG_free(sig);
-    BN_free(r);
-    BN_free(s);
-    return -1;
-  }
-  std::vector<uint8_t> der(static_cast<size_t>(i2d_ECDSA_SIG(sig, nullptr)));
-  unsigned char* out = der.data();
-  i2d_ECDSA_SIG(sig, &out);
-  ECDSA_SIG_free(sig);
-  CtxPtr ctx(EVP_PKEY_CTX_new(key.get(), nullptr));
-  if (ctx == nullptr || EVP_PKEY_verify_init(ctx.get()) != 1) return -1;
-  return EVP_PKEY_verify(ctx.get(), der.data(), der.size(), digest.data(), digest.size());
 }
 
 // A second PKCS#11 client of the fixture's token, logged in as the user.
@@ -229,13 +202,14 @@ TEST_F(TlsKeyTest, TlsSignVerifiesWithOpenSsl) {
     auto sig = token->TlsSign(digest);
     ASSERT_TRUE(sig.ok()) << sig.error().message;
     ASSERT_EQ(sig->size(), 64u);
-    EXPECT_EQ(VerifyRawEcdsa(*spki, digest, *sig), 1);
+    EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig));
     std::vector<uint8_t> flipped = digest;
     flipped[0] ^= 0x01;
-    EXPECT_EQ(VerifyRawEcdsa(*spki, flipped, *sig), 0) << "a signature verified another digest";
+    EXPECT_FALSE(onionmail::testing::VerifyP256RawSignature(*spki, flipped, *sig))
+        << "a signature verified another digest";
     std::vector<uint8_t> bad_sig = *sig;
     bad_sig[63] ^= 0x01;
-    EXPECT_EQ(VerifyRawEcdsa(*spki, digest, bad_sig), 0);
+    EXPECT_FALSE(onionmail::testing::VerifyP256RawSignature(*spki, digest, bad_sig));
   }
 }
 
@@ -278,7 +252,7 @@ TEST_F(TlsKeyTest, TlsKeySurvivesReopen) {
   const std::vector<uint8_t> digest = Sha256("after reopen");
   auto sig = reopened->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
-  EXPECT_EQ(VerifyRawEcdsa(*spki, digest, *sig), 1);
+  EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig));
 }
 
 TEST_F(TlsKeyTest, ProvisionIsIdempotentForTheTlsKey) {
@@ -329,7 +303,7 @@ TEST_F(TlsKeyTest, ProvisionAddsTheTlsKeyToAnOlderToken) {
   const std::vector<uint8_t> digest = Sha256("new TLS key");
   auto sig = older->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
-  EXPECT_EQ(VerifyRawEcdsa(*tls, digest, *sig), 1);
+  EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*tls, digest, *sig));
   // The other keys are kept.
   EXPECT_EQ(*older->ServerPublicKey(), *rsa);
   EXPECT_EQ(*older->Hmac(std::vector<uint8_t>{'k'}), *mac);
@@ -355,7 +329,7 @@ TEST_F(TlsKeyTest, ProvisionReplacesAnOrphanedTlsPublicKey) {
   const std::vector<uint8_t> digest = Sha256("pair matches");
   auto sig = reopened->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
-  EXPECT_EQ(VerifyRawEcdsa(*spki, digest, *sig), 1);
+  EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig));
 }
 
 TEST_F(TlsKeyTest, AMissingTlsPublicHalfFailsProvisionButNotSigning) {
@@ -432,7 +406,7 @@ TEST_F(TlsKeyTest, TlsSignOnARemovedTokenIsUnavailableThenRecovers) {
   const std::vector<uint8_t> digest = Sha256("after");
   auto sig = token->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
-  EXPECT_EQ(VerifyRawEcdsa(*spki, digest, *sig), 1);
+  EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig));
 }
 
 }  // namespace

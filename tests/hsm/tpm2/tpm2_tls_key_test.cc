@@ -21,6 +21,7 @@
 
 #include "hsm/tpm2/esys_support.h"
 #include "hsm/tpm2/tpm2_token.h"
+#include "tests/crypto/ecdsa_test_util.h"
 #include "tests/hsm/tpm2/swtpm_harness.h"
 
 namespace onionmail::hsm::tpm2 {
@@ -50,31 +51,6 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 PkeyPtr ParseSpki(const std::vector<uint8_t>& der) {
   const uint8_t* p = der.data();
   return PkeyPtr(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())), &EVP_PKEY_free);
-}
-
-// Verifies r || s over `digest` with OpenSSL (r||s -> ECDSA_SIG -> DER).
-bool Verify(const std::vector<uint8_t>& spki, std::span<const uint8_t> digest,
-            const std::vector<uint8_t>& rs) {
-  if (rs.size() != 64) return false;
-  PkeyPtr key = ParseSpki(spki);
-  if (!key) return false;
-  ECDSA_SIG* sig = ECDSA_SIG_new();
-  BIGNUM* r = BN_bin2bn(rs.data(), 32, nullptr);
-  BIGNUM* s = BN_bin2bn(rs.data() + 32, 32, nullptr);
-  if (sig == nullptr || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig, r, s) != 1) {
-    ADD_FAILURE() << "ECDSA_SIG setup failed";
-    return false;
-  }
-  uint8_t* der = nullptr;
-  const int der_len = i2d_ECDSA_SIG(sig, &der);
-  ECDSA_SIG_free(sig);
-  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
-      EVP_PKEY_CTX_new(key.get(), nullptr), &EVP_PKEY_CTX_free);
-  const bool ok = der_len > 0 && ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
-                  EVP_PKEY_verify(ctx.get(), der, static_cast<size_t>(der_len), digest.data(),
-                                  digest.size()) == 1;
-  OPENSSL_free(der);
-  return ok;
 }
 
 class Tpm2TlsKeyTest : public ::testing::Test {
@@ -186,18 +162,18 @@ TEST_F(Tpm2TlsKeyTest, TlsSignVerifiesWithOpenSsl) {
   auto sig = token->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
   ASSERT_EQ(sig->size(), 64u);
-  EXPECT_TRUE(Verify(*spki, digest, *sig));
+  EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig));
   std::vector<uint8_t> changed = digest;
   changed[31] ^= 0x01;
-  EXPECT_FALSE(Verify(*spki, changed, *sig));
+  EXPECT_FALSE(onionmail::testing::VerifyP256RawSignature(*spki, changed, *sig));
   std::vector<uint8_t> swapped(sig->begin() + 32, sig->end());  // s || r
   swapped.insert(swapped.end(), sig->begin(), sig->begin() + 32);
-  EXPECT_FALSE(Verify(*spki, digest, swapped));
+  EXPECT_FALSE(onionmail::testing::VerifyP256RawSignature(*spki, digest, swapped));
   // ECDSA is randomised: a second signature differs and verifies too.
   auto second = token->TlsSign(digest);
   ASSERT_TRUE(second.ok());
   EXPECT_NE(*second, *sig);
-  EXPECT_TRUE(Verify(*spki, digest, *second));
+  EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *second));
 }
 
 TEST_F(Tpm2TlsKeyTest, TlsSignLeftPadsShortCoordinatesTo32Bytes) {
@@ -216,7 +192,8 @@ TEST_F(Tpm2TlsKeyTest, TlsSignLeftPadsShortCoordinatesTo32Bytes) {
     if ((*sig)[0] != 0 && (*sig)[32] != 0) continue;
     found = true;
     RecordProperty("signatures_until_short_coordinate", i + 1);
-    EXPECT_TRUE(Verify(*spki, digest, *sig)) << "signature " << i;
+    EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig))
+        << "signature " << i;
   }
   EXPECT_TRUE(found);
 }
@@ -273,7 +250,7 @@ TEST_F(Tpm2TlsKeyTest, TlsKeySurvivesReopen) {
   std::vector<uint8_t> digest = Sha256("after reopen");
   auto sig = token->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
-  EXPECT_TRUE(Verify(spki, digest, *sig));
+  EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(spki, digest, *sig));
 }
 
 TEST_F(Tpm2TlsKeyTest, TlsSignRecoversAfterSwtpmRestart) {
@@ -293,7 +270,7 @@ TEST_F(Tpm2TlsKeyTest, TlsSignRecoversAfterSwtpmRestart) {
   ASSERT_EQ(swtpm_->Restart(), "");
   auto up = token->TlsSign(digest);
   ASSERT_TRUE(up.ok()) << up.error().message;
-  EXPECT_TRUE(Verify(*spki, digest, *up));
+  EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *up));
 }
 
 TEST_F(Tpm2TlsKeyTest, UnprovisionedTokenTlsCallsAreFailedPrecondition) {
@@ -363,7 +340,7 @@ TEST_F(Tpm2TlsKeyTest, ProvisionAddsTheTlsKeyToAnOlderToken) {
   std::vector<uint8_t> digest = Sha256("added");
   auto sig = token->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
-  EXPECT_TRUE(Verify(*added, digest, *sig));
+  EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*added, digest, *sig));
   EXPECT_EQ(*token->ServerPublicKey(), rsa_spki);
   EXPECT_EQ(ReadFile(token->rsa_blob_path()), rsa_blob);
   EXPECT_EQ(ReadFile(token->hmac_blob_path()), hmac_blob);
@@ -410,7 +387,7 @@ TEST_F(Tpm2TlsKeyTest, TlsPrivateKeyExportIsRefused) {
   std::vector<uint8_t> digest = Sha256("still usable");
   auto sig = token->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
-  EXPECT_TRUE(Verify(*token->TlsPublicKey(), digest, *sig));
+  EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*token->TlsPublicKey(), digest, *sig));
 }
 
 TEST_F(Tpm2TlsKeyTest, TlsSignWorksWithAPcrPolicy) {
@@ -429,7 +406,7 @@ TEST_F(Tpm2TlsKeyTest, TlsSignWorksWithAPcrPolicy) {
     std::vector<uint8_t> digest = Sha256("under policy");
     auto sig = token->TlsSign(digest);
     ASSERT_TRUE(sig.ok()) << sig.error().message;
-    EXPECT_TRUE(Verify(spki, digest, *sig));
+    EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(spki, digest, *sig));
   }
   auto blob = ReadKeyBlob(blob_path);
   ASSERT_TRUE(blob.ok());
