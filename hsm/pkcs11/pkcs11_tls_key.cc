@@ -4,10 +4,6 @@
 // object's CKA_EC_POINT, turned into a SubjectPublicKeyInfo by OpenSSL after
 // checking that the point lies on the curve. See pkcs11_token.h for the
 // contract.
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/param_build.h>
-#include <openssl/x509.h>
 #include <p11-kit/pkcs11.h>
 
 #include <cstring>
@@ -15,6 +11,7 @@
 #include <string>
 
 #include "base/log.h"
+#include "crypto/ec_p256.h"
 #include "hsm/pkcs11/pkcs11_token.h"
 
 namespace onionmail::hsm {
@@ -38,19 +35,6 @@ CK_ATTRIBUTE LabelAttr() {
   return Attr(CKA_LABEL, const_cast<char*>(kPkcs11TlsLabel), std::strlen(kPkcs11TlsLabel));
 }
 
-struct ParamBldFree {
-  void operator()(OSSL_PARAM_BLD* p) const { OSSL_PARAM_BLD_free(p); }
-};
-struct ParamFree {
-  void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-
 // The uncompressed point inside CKA_EC_POINT: PKCS#11 2.40 asks for the DER
 // OCTET STRING (SoftHSM2 does that); some tokens give the raw point. The two
 // forms cannot be confused (67 and 65 bytes).
@@ -63,45 +47,6 @@ Result<std::vector<uint8_t>> UnwrapEcPoint(const std::vector<uint8_t>& value) {
   return MakeError(ErrorCode::kFailedPrecondition,
                    "CKA_EC_POINT of the TLS key is not an uncompressed P-256 point (" +
                        std::to_string(value.size()) + " bytes)");
-}
-
-Error NotAP256Point() {
-  return MakeError(ErrorCode::kFailedPrecondition,
-                   "public point of the TLS key is not a valid P-256 point");
-}
-
-// DER SubjectPublicKeyInfo (id-ecPublicKey, namedCurve prime256v1) of the
-// uncompressed point; kFailedPrecondition when it is not on the curve.
-Result<std::vector<uint8_t>> P256SpkiFromPoint(const std::vector<uint8_t>& point) {
-  std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
-  if (bld == nullptr ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) !=
-          1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                       point.size()) != 1) {
-    return MakeError(ErrorCode::kInternal, "OpenSSL could not build the EC key parameters");
-  }
-  std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
-      EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  if (params == nullptr || ctx == nullptr || EVP_PKEY_fromdata_init(ctx.get()) != 1) {
-    return MakeError(ErrorCode::kInternal, "OpenSSL could not set up an EC key import");
-  }
-  EVP_PKEY* raw = nullptr;
-  if (EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1)
-    return NotAP256Point();
-  std::unique_ptr<EVP_PKEY, PkeyFree> key(raw);
-  // On the curve, not the point at infinity, of the group's order.
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> check(EVP_PKEY_CTX_new(key.get(), nullptr));
-  if (check == nullptr || EVP_PKEY_public_check(check.get()) != 1) return NotAP256Point();
-  int len = i2d_PUBKEY(key.get(), nullptr);
-  if (len <= 0) return MakeError(ErrorCode::kInternal, "OpenSSL could not encode the TLS key");
-  std::vector<uint8_t> der(static_cast<size_t>(len));
-  unsigned char* out = der.data();
-  if (i2d_PUBKEY(key.get(), &out) != len) {
-    return MakeError(ErrorCode::kInternal, "OpenSSL could not encode the TLS key");
-  }
-  return der;
 }
 
 }  // namespace
@@ -192,8 +137,11 @@ Result<void> Pkcs11Token::LoadTlsPublicKeyLocked() {
   if (!value.ok()) return value.error();
   auto point = UnwrapEcPoint(*value);
   if (!point.ok()) return point.error();
-  auto der = P256SpkiFromPoint(*point);
-  if (!der.ok()) return der.error();
+  auto der = crypto::P256SpkiFromPoint(*point);
+  if (!der.ok()) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "public point of the TLS key is not a valid P-256 point");
+  }
   tls_public_key_der_ = std::move(der).value();
   return Ok();
 }

@@ -6,16 +6,13 @@
 // (named curve prime256v1, uncompressed point 04 || x || y) once at load and
 // cached. TlsSign hands the caller's 32-byte digest to TPM2_Sign and returns
 // r || s, each left-padded to 32 bytes (the TPM strips leading zeros).
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
-#include <openssl/x509.h>
 
 #include <cstring>
 #include <memory>
 #include <utility>
 
 #include "base/log.h"
+#include "crypto/ec_p256.h"
 #include "hsm/tpm2/tpm2_token.h"
 
 namespace onionmail::hsm::tpm2 {
@@ -67,26 +64,9 @@ Result<std::vector<uint8_t>> TlsPublicDer(const TPM2B_PUBLIC& pub) {
   if (!AppendPadded(p.unique.ecc.x, &point) || !AppendPadded(p.unique.ecc.y, &point)) {
     return MakeError(ErrorCode::kDataLoss, "TPM key blob has an oversized EC point");
   }
-  char group[] = "prime256v1";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
-      OSSL_PARAM_construct_end()};
-  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
-      EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr), &EVP_PKEY_CTX_free);
-  EVP_PKEY* raw = nullptr;
-  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+  auto der = crypto::P256SpkiFromPoint(point);
+  if (!der.ok())
     return MakeError(ErrorCode::kDataLoss, "TPM key blob holds no valid P-256 public point");
-  }
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(raw, &EVP_PKEY_free);
-  const int len = i2d_PUBKEY(pkey.get(), nullptr);
-  if (len <= 0) return MakeError(ErrorCode::kInternal, "OpenSSL: i2d_PUBKEY failed");
-  std::vector<uint8_t> der(static_cast<size_t>(len));
-  uint8_t* out = der.data();
-  if (i2d_PUBKEY(pkey.get(), &out) != len) {
-    return MakeError(ErrorCode::kInternal, "OpenSSL: i2d_PUBKEY failed");
-  }
   return der;
 }
 

@@ -114,33 +114,34 @@ bool KeyRoleServer::HandleCommon(ipc::Channel& ch, const ipc::Message& msg, cons
     return Reply(ch, r);
   }
   ipc::TlsSignReply r;
-  Result<std::vector<uint8_t>> sig = MakeError(ErrorCode::kPermissionDenied, "");
-  if (const auto* ec = std::get_if<ipc::TlsEcdsaSignRequest>(&msg)) {
-    if (tls_.kind != TlsKeyKind::kEcdsaP256) {
-      log::Warning("key", std::string("refused an ECDSA signing request from ") + who +
-                              ": the certificate is for the RSA server key");
-      r.status = ipc::Status::kPermissionDenied;
-      return Reply(ch, r);
-    }
-    sig = state_.TlsSign(ec->digest);
-  } else {
-    const auto& req = std::get<ipc::TlsSignRequest>(msg);
-    if (tls_.kind != TlsKeyKind::kRsa || !IsSignatureBlock(req.block, tls_.rsa_modulus_bits)) {
-      log::Warning("key",
-                   std::string("refused an RSA signing request from ") + who +
-                       (tls_.kind != TlsKeyKind::kRsa ? ": the certificate is for the ECDSA TLS key"
-                                                      : " that is not a signature encoding"));
-      r.status = ipc::Status::kPermissionDenied;
-      return Reply(ch, r);
-    }
-    sig = state_.ServerPrivateRaw(req.block);
-  }
+  auto sig = SignTls(msg, who);
   if (sig.ok()) {
     r.signature = std::move(*sig);
   } else {
     r.status = ipc::StatusFromError(sig.error().code);
   }
   return Reply(ch, r);
+}
+
+Result<std::vector<uint8_t>> KeyRoleServer::SignTls(const ipc::Message& msg, const char* who) {
+  const auto refuse = [who](const char* kind, const char* why) -> Result<std::vector<uint8_t>> {
+    log::Warning("key", std::string("refused ") + kind + " signing request from " + who + why);
+    return MakeError(ErrorCode::kPermissionDenied, "TLS signature refused");
+  };
+  if (const auto* ec = std::get_if<ipc::TlsEcdsaSignRequest>(&msg)) {
+    if (tls_.kind != TlsKeyKind::kEcdsaP256) {
+      return refuse("an ECDSA", ": the certificate is for the RSA server key");
+    }
+    return state_.TlsSign(ec->digest);
+  }
+  const auto& req = std::get<ipc::TlsSignRequest>(msg);
+  if (tls_.kind != TlsKeyKind::kRsa) {
+    return refuse("an RSA", ": the certificate is for the ECDSA TLS key");
+  }
+  if (!IsSignatureBlock(req.block, tls_.rsa_modulus_bits)) {
+    return refuse("an RSA", " that is not a signature encoding");
+  }
+  return state_.ServerPrivateRaw(req.block);
 }
 
 bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionState& s) {

@@ -59,6 +59,10 @@ class KeyRoleServer {
   void ServeSession(ipc::Channel channel, FrontEnd front_end);
   // Each returns false when the session must end.
   bool HandleCommon(ipc::Channel& ch, const ipc::Message& msg, const char* who);
+  // A TLS handshake signature with the certificate's key; kPermissionDenied
+  // (logged) for the other kind of request or an RSA block that is not a
+  // signature encoding.
+  Result<std::vector<uint8_t>> SignTls(const ipc::Message& msg, const char* who);
   bool HandleSmtp(ipc::Channel& ch, ipc::Message& msg, struct SmtpSessionState& s);
   bool HandlePop3(ipc::Channel& ch, ipc::Message& msg, struct Pop3SessionState& s);
 

@@ -3,7 +3,6 @@
 #include "server/state.h"
 
 #include <errno.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -18,6 +17,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "crypto/ec_p256.h"
 #include "ctl/tls_cert.h"
 #include "hsm/forwarding_key_store.h"
 #include "hsm/key_store.h"
@@ -83,45 +83,18 @@ Result<std::shared_ptr<hsm::Token>> OpenToken(const config::Config& c) {
   return std::shared_ptr<hsm::Token>(std::move(*token));
 }
 
-// DER SubjectPublicKeyInfo of `key`.
-Result<std::vector<uint8_t>> PublicKeyDer(EVP_PKEY* key) {
-  unsigned char* der = nullptr;
-  int n = i2d_PUBKEY(key, &der);
-  if (n <= 0) {
+// File backend: the PEM private key at `path`. kNotFound when there is no
+// such file (a state directory made before the ECDSA TLS key).
+Result<PkeyPtr> ReadPemPrivateKey(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "re");
+  if (f == nullptr) return MakeError(ErrorCode::kNotFound, "cannot open key file " + path);
+  EVP_PKEY* k = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (k == nullptr) {
     ERR_clear_error();
-    return MakeError(ErrorCode::kInternal, "cannot encode a public key");
+    return MakeError(ErrorCode::kInvalidArgument, "unusable key file " + path);
   }
-  std::vector<uint8_t> out(der, der + n);
-  OPENSSL_free(der);
-  return out;
-}
-
-// File backend: ECDSA over a 32-byte digest with a P-256 key in this
-// process; r || s like hsm::Token::TlsSign.
-Result<std::vector<uint8_t>> EcdsaSignRaw(EVP_PKEY* key, std::span<const uint8_t> digest) {
-  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new(key, nullptr),
-                                                                  EVP_PKEY_CTX_free);
-  size_t der_len = 0;
-  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
-      EVP_PKEY_sign(ctx.get(), nullptr, &der_len, digest.data(), digest.size()) != 1) {
-    ERR_clear_error();
-    return MakeError(ErrorCode::kInvalidArgument, "ECDSA signing failed");
-  }
-  std::vector<uint8_t> der(der_len);
-  if (EVP_PKEY_sign(ctx.get(), der.data(), &der_len, digest.data(), digest.size()) != 1) {
-    ERR_clear_error();
-    return MakeError(ErrorCode::kInvalidArgument, "ECDSA signing failed");
-  }
-  const unsigned char* p = der.data();
-  std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig(
-      d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len)), ECDSA_SIG_free);
-  std::vector<uint8_t> out(64);
-  if (!sig || BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), out.data(), 32) != 32 ||
-      BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), out.data() + 32, 32) != 32) {
-    ERR_clear_error();
-    return MakeError(ErrorCode::kInternal, "ECDSA signature is not P-256 sized");
-  }
-  return out;
+  return PkeyPtr(k, EVP_PKEY_free);
 }
 
 // The token's TLS key as an OpenSSL key whose signatures are made in it.
@@ -189,7 +162,7 @@ class LocalState : public State {
     if (token_) return token_->ServerPublicKey();
     auto key = FileKey(config_.tls_key_path(), file_server_key_);
     if (!key.ok()) return key.error();
-    return PublicKeyDer(*key);
+    return crypto::SpkiDer(*key);
   }
   Result<std::vector<uint8_t>> ServerPrivateRaw(std::span<const uint8_t> block) override {
     if (token_) return token_->RsaPrivateRaw(block);
@@ -212,16 +185,13 @@ class LocalState : public State {
     if (token_) return token_->TlsPublicKey();
     auto key = FileKey(config_.tls_ecdsa_key_path(), file_tls_key_);
     if (!key.ok()) return key.error();
-    return PublicKeyDer(*key);
+    return crypto::SpkiDer(*key);
   }
   Result<std::vector<uint8_t>> TlsSign(std::span<const uint8_t> digest) override {
     if (token_) return token_->TlsSign(digest);
-    if (digest.size() != 32) {
-      return MakeError(ErrorCode::kInvalidArgument, "a TLS signature needs a 32-byte digest");
-    }
     auto key = FileKey(config_.tls_ecdsa_key_path(), file_tls_key_);
     if (!key.ok()) return key.error();
-    return EcdsaSignRaw(*key, digest);
+    return crypto::EcdsaP256SignRaw(*key, digest);
   }
 
  private:
@@ -260,15 +230,9 @@ class LocalState : public State {
   Result<EVP_PKEY*> FileKey(const std::string& path, PkeyPtr& slot) {
     std::lock_guard<std::mutex> lock(file_key_mu_);
     if (!slot) {
-      FILE* f = std::fopen(path.c_str(), "re");
-      if (f == nullptr) return MakeError(ErrorCode::kNotFound, "cannot open key file " + path);
-      EVP_PKEY* k = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
-      std::fclose(f);
-      if (k == nullptr) {
-        ERR_clear_error();
-        return MakeError(ErrorCode::kInvalidArgument, "unusable key file " + path);
-      }
-      slot.reset(k);
+      auto read = ReadPemPrivateKey(path);
+      if (!read.ok()) return read.error();
+      slot = std::move(*read);
     }
     return slot.get();
   }
@@ -326,14 +290,9 @@ Result<bool> MoveTlsToOwnKey(const config::Config& config) {
       if (!made.ok()) return made.error();
       key.reset(*made);
     } else {
-      FILE* f = std::fopen(path.c_str(), "re");
-      EVP_PKEY* k = f != nullptr ? PEM_read_PrivateKey(f, nullptr, nullptr, nullptr) : nullptr;
-      if (f != nullptr) std::fclose(f);
-      if (k == nullptr) {
-        ERR_clear_error();
-        return MakeError(ErrorCode::kInvalidArgument, "unusable key file " + path);
-      }
-      key.reset(k);
+      auto read = ReadPemPrivateKey(path);
+      if (!read.ok()) return read.error();
+      key = std::move(*read);
     }
   } else {
     auto opened = OpenToken(config);
@@ -344,7 +303,7 @@ Result<bool> MoveTlsToOwnKey(const config::Config& config) {
     if (!remote.ok()) return remote.error();
     key = std::move(*remote);
   }
-  auto tls_spki = PublicKeyDer(key.get());
+  auto tls_spki = crypto::SpkiDer(key.get());
   if (!tls_spki.ok()) return tls_spki.error();
   if (*tls_spki == *cert_key) return false;
   // The new certificate is written next to the old one, then renamed over it.

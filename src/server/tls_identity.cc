@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "crypto/ec_p256.h"
 #include "store/durable_file.h"
 
 namespace onionmail::server {
@@ -37,15 +38,11 @@ Result<std::vector<uint8_t>> CertificatePublicKey(const std::string& pem) {
     ERR_clear_error();
     return MakeError(ErrorCode::kInvalidArgument, "not a PEM certificate");
   }
-  unsigned char* der = nullptr;
-  int n = i2d_PUBKEY(X509_get0_pubkey(cert.get()), &der);
-  if (n <= 0) {
-    ERR_clear_error();
+  auto der = crypto::SpkiDer(X509_get0_pubkey(cert.get()));
+  if (!der.ok()) {
     return MakeError(ErrorCode::kInvalidArgument, "the certificate has no usable public key");
   }
-  std::vector<uint8_t> out(der, der + n);
-  OPENSSL_free(der);
-  return out;
+  return der;
 }
 
 Result<TlsIdentity> LoadTlsIdentity(State& state) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <unistd.h>
 
@@ -129,6 +130,50 @@ TEST_F(TlsIdentityTest, TlsKeyCommandMovesAnOldStateDirectoryOnceAndKeepsTheServ
   auto same = LoadTlsIdentity(*Open());
   ASSERT_TRUE(same.ok());
   EXPECT_EQ(same->certificate_pem, id->certificate_pem);  // nothing rewritten
+}
+
+TEST_F(TlsIdentityTest, TlsKeyCommandReplacesALeftoverNewCertificate) {
+  MakeOldLayout();
+  const std::string leftover = config_.tls_cert_path() + ".new";
+  onionmail::testing::WriteFileBytes(leftover, {'o', 'l', 'd'});
+  auto moved = MoveTlsToOwnKey(config_);
+  ASSERT_TRUE(moved.ok()) << moved.error().message;
+  EXPECT_TRUE(*moved);
+  EXPECT_EQ(::access(leftover.c_str(), F_OK), -1);
+  auto id = LoadTlsIdentity(*Open());
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  EXPECT_EQ(id->kind, TlsKeyKind::kEcdsaP256);
+}
+
+TEST_F(TlsIdentityTest, TlsKeyCommandRefusesAnUnusableKeyFileAndKeepsTheCertificate) {
+  MakeOldLayout();
+  const std::vector<uint8_t> before = onionmail::testing::ReadFileBytes(config_.tls_cert_path());
+  onionmail::testing::WriteFileBytes(config_.tls_ecdsa_key_path(), {'n', 'o', 'p', 'e'});
+  auto moved = MoveTlsToOwnKey(config_);
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(moved.error().message.find("ecdsa-key.pem"), std::string::npos);
+  EXPECT_EQ(onionmail::testing::ReadFileBytes(config_.tls_cert_path()), before);
+}
+
+TEST_F(TlsIdentityTest, CertificateOfAnRsaServerKeyUnder2048BitsIsRefused) {
+  // A server key file of 1024 bits with its own certificate (never made by
+  // init; a hand-edited state directory).
+  ASSERT_EQ(::unlink(config_.tls_key_path().c_str()), 0);
+  ASSERT_EQ(::unlink(config_.tls_ecdsa_key_path().c_str()), 0);
+  PkeyPtr small(EVP_RSA_gen(1024), EVP_PKEY_free);
+  ASSERT_NE(small, nullptr);
+  FILE* f = std::fopen(config_.tls_key_path().c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(PEM_write_PrivateKey(f, small.get(), nullptr, nullptr, 0, nullptr, nullptr), 1);
+  std::fclose(f);
+  ReplaceCertificate(small.get());
+  auto state = Open();
+  ASSERT_NE(state, nullptr);
+  auto id = LoadTlsIdentity(*state);
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(id.error().message.find("2048"), std::string::npos) << id.error().message;
 }
 
 TEST_F(TlsIdentityTest, CertificateOfAForeignKeyIsRefused) {
