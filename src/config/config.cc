@@ -106,6 +106,7 @@ const std::map<std::string, Setter>& Setters() {
       {"store.retention_days", Number(&Config::retention_days, "store.retention_days", 1, 36500)},
       {"store.sweep_interval_seconds",
        Number(&Config::sweep_interval_seconds, "store.sweep_interval_seconds", 1, 86400)},
+      {"store.inbox_key", String(&Config::inbox_key, "store.inbox_key")},
       {"store.rsa_bits", Number(&Config::rsa_bits, "store.rsa_bits", 2048, 8192)},
       {"kdf.argon2_t_cost", Number(&Config::argon2_t_cost, "kdf.argon2_t_cost", 1, 100)},
       {"kdf.argon2_m_cost_kib",
@@ -216,6 +217,9 @@ Result<void> Validate(Config& c) {
   if (!net::ParseHostPort(c.pop3_listen).ok()) return BadValue("pop3.listen", "host:port");
   if (c.keys_backend != "file" && c.keys_backend != "pkcs11" && c.keys_backend != "tpm2") {
     return BadValue("keys.backend", "file, pkcs11 or tpm2");
+  }
+  if (c.inbox_key != "x25519" && c.inbox_key != "rsa") {
+    return BadValue("store.inbox_key", "x25519 or rsa");
   }
   if (c.keys_backend == "pkcs11" && (c.pkcs11_pin_file.empty() || c.pkcs11_module.empty())) {
     return BadValue("keys.pin_file", "set (with keys.pkcs11_module) when keys.backend = pkcs11");

@@ -37,7 +37,8 @@ struct Config {
   // [store]
   uint32_t retention_days = 60;
   uint32_t sweep_interval_seconds = 3600;
-  uint32_t rsa_bits = 2048;
+  std::string inbox_key = "x25519";  // x25519 | rsa: inbox key type for new users
+  uint32_t rsa_bits = 2048;          // RSA inbox key size (inbox_key = "rsa")
   // [kdf]
   uint32_t argon2_t_cost = 3;
   uint32_t argon2_m_cost_kib = 65536;

@@ -7,9 +7,9 @@
 
 #include "crypto/aead.h"
 #include "crypto/hex.h"
+#include "crypto/inbox_key.h"
 #include "crypto/kdf.h"
 #include "crypto/random.h"
-#include "crypto/rsa.h"
 #include "store/durable_file.h"
 
 namespace onionmail::keys {
@@ -45,7 +45,7 @@ Error Unauthenticated() { return MakeError(ErrorCode::kUnauthenticated, "bad cre
 
 class LocalInboxKey : public InboxKey {
  public:
-  LocalInboxKey(std::string mailbox_id, crypto::RsaPrivateKey key)
+  LocalInboxKey(std::string mailbox_id, crypto::InboxPrivateKey key)
       : mailbox_id_(std::move(mailbox_id)), key_(std::move(key)) {}
   const std::string& mailbox_id() const override { return mailbox_id_; }
   Result<SecretBytes> UnwrapDataKey(std::span<const uint8_t> wrapped) const override {
@@ -54,7 +54,7 @@ class LocalInboxKey : public InboxKey {
 
  private:
   std::string mailbox_id_;
-  crypto::RsaPrivateKey key_;
+  crypto::InboxPrivateKey key_;
 };
 
 }  // namespace
@@ -267,7 +267,7 @@ Result<std::unique_ptr<InboxKey>> LocalKeyService::OpenInbox(std::string_view us
   }
   auto pkcs8 = DecryptPrivateKey(loaded->record, pop3_password, loaded->record_name);
   if (!pkcs8.ok()) return pkcs8.error();
-  auto key = crypto::RsaPrivateKey::FromDer(*pkcs8);
+  auto key = crypto::InboxPrivateKey::FromDer(*pkcs8);
   if (!key.ok()) return MakeError(ErrorCode::kDataLoss, "inbox private key is malformed");
   if (key->Public().KeyId() != loaded->record.key_id) {
     return MakeError(ErrorCode::kDataLoss, "inbox private key does not match its key id");
@@ -293,11 +293,13 @@ Result<void> LocalKeyService::CreateUser(std::string_view user, const SecretByte
   if (existing.ok()) return MakeError(ErrorCode::kAlreadyExists, "user exists");
   if (existing.error().code != ErrorCode::kNotFound) return existing.error();
 
-  auto key = crypto::RsaPrivateKey::Generate(options_.rsa_bits);
+  auto key = options_.inbox_key == crypto::InboxKeyType::kRsa
+                 ? crypto::InboxPrivateKey::GenerateRsa(options_.rsa_bits)
+                 : crypto::InboxPrivateKey::GenerateX25519();
   if (!key.ok()) return key.error();
   auto pkcs8 = key->ToDer();
   if (!pkcs8.ok()) return pkcs8.error();
-  const crypto::RsaPublicKey pub = key->Public();
+  const crypto::InboxPublicKey pub = key->Public();
   UserRecord record;
   record.public_key = pub.ToDer();
   record.key_id = pub.KeyId();

@@ -26,6 +26,7 @@
 #include <string>
 
 #include "crypto/argon2id.h"
+#include "crypto/inbox_key.h"
 #include "hsm/key_store.h"
 #include "keys/kdf_slots.h"
 #include "keys/key_service.h"
@@ -41,7 +42,9 @@ class LocalKeyService : public KeyService {
   struct Options {
     std::string state_dir;
     crypto::Argon2Params kdf;  // for new verifiers and private-key wraps
-    int rsa_bits = 3072;       // inbox keys; raised to 2048 if lower
+    // Inbox key type for new users (crypto/inbox_key.h); existing users keep theirs.
+    crypto::InboxKeyType inbox_key = crypto::InboxKeyType::kX25519;
+    int rsa_bits = 3072;  // RSA inbox keys; raised to 2048 if lower
     // Successful SMTP AUTH checks are remembered this long (0 = never).
     std::chrono::seconds smtp_auth_cache_ttl{300};
     // The password factor of a successful POP3 login is remembered this long

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "crypto/rsa.h"
+#include "crypto/inbox_key.h"
 
 namespace onionmail::mail {
 
@@ -116,7 +116,7 @@ Result<void> LocalBackend::CheckRecipient(std::string_view local_part) {
   return Ok();
 }
 
-Result<crypto::RsaPublicKey> LocalBackend::RecipientKey(const keys::UserPublic& user) {
+Result<crypto::InboxPublicKey> LocalBackend::RecipientKey(const keys::UserPublic& user) {
   {
     std::lock_guard<std::mutex> lock(keys_mu_);
     auto it = recipient_keys_.find(user.mailbox_id);
@@ -125,7 +125,7 @@ Result<crypto::RsaPublicKey> LocalBackend::RecipientKey(const keys::UserPublic& 
       return it->second.key;
     }
   }
-  auto key = crypto::RsaPublicKey::FromDer(user.public_key);
+  auto key = crypto::InboxPublicKey::FromDer(user.public_key);
   if (!key.ok()) return MakeError(ErrorCode::kDataLoss, "recipient public key is malformed");
   if (key->KeyId() != user.key_id) {
     return MakeError(ErrorCode::kDataLoss, "recipient public key does not match its key id");

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "crypto/rsa.h"
+#include "crypto/inbox_key.h"
 #include "keys/key_service.h"
 #include "mail/backend.h"
 #include "store/mailbox_store.h"
@@ -47,10 +47,10 @@ class LocalBackend : public DeliveryBackend, public MailboxBackend {
   static constexpr size_t kMaxCachedKeys = 4096;
   struct CachedKey {
     std::vector<uint8_t> der;
-    crypto::RsaPublicKey key;
+    crypto::InboxPublicKey key;
   };
   // The recipient's parsed public key, checked against user.key_id.
-  Result<crypto::RsaPublicKey> RecipientKey(const keys::UserPublic& user);
+  Result<crypto::InboxPublicKey> RecipientKey(const keys::UserPublic& user);
 
   keys::KeyService& keys_;
   store::MailboxStore& store_;

@@ -213,6 +213,8 @@ class LocalState : public State {
     keys::LocalKeyService::Options options;
     options.state_dir = config_.state_dir;
     options.kdf = KdfParams(config_);
+    options.inbox_key =
+        config_.inbox_key == "rsa" ? crypto::InboxKeyType::kRsa : crypto::InboxKeyType::kX25519;
     options.rsa_bits = static_cast<int>(config_.rsa_bits);
     options.smtp_auth_cache_ttl = std::chrono::seconds(config_.smtp_auth_cache_seconds);
     options.pop3_unlock_cache_ttl = std::chrono::seconds(config_.pop3_unlock_cache_seconds);

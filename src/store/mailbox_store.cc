@@ -146,7 +146,7 @@ std::string MailboxStore::MailboxDir(const std::string& mailbox_id) const {
 }
 
 Result<std::unique_ptr<PendingMessage>> MailboxStore::BeginMessage(
-    const std::string& mailbox_id, const crypto::RsaPublicKey& recipient) {
+    const std::string& mailbox_id, const crypto::InboxPublicKey& recipient) {
   if (!ValidMailboxId(mailbox_id)) {
     return MakeError(ErrorCode::kInvalidArgument, "malformed mailbox id");
   }

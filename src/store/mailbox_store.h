@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "crypto/rsa.h"
+#include "crypto/inbox_key.h"
 #include "store/durable_file.h"
 #include "store/message_file.h"
 
@@ -91,7 +91,7 @@ class MailboxStore {
   explicit MailboxStore(std::string state_dir);
 
   Result<std::unique_ptr<PendingMessage>> BeginMessage(const std::string& mailbox_id,
-                                                       const crypto::RsaPublicKey& recipient);
+                                                       const crypto::InboxPublicKey& recipient);
 
   // kFailedPrecondition when another holder has the lock.
   Result<std::unique_ptr<MailboxLock>> Lock(const std::string& mailbox_id);

@@ -55,7 +55,7 @@ Error Malformed(const std::string& path, const char* what) {
 }  // namespace
 
 Result<std::unique_ptr<MessageEncryptor>> MessageEncryptor::Create(
-    const crypto::RsaPublicKey& recipient) {
+    const crypto::InboxPublicKey& recipient) {
   SecretBytes dek = crypto::RandomSecret(crypto::kAeadKeyBytes);
   auto wrapped = recipient.Wrap(dek);
   if (!wrapped.ok()) return wrapped.error();

@@ -11,7 +11,8 @@
 //             every segment nonce, so it is authenticated too)
 //
 // The DEK is a fresh random 32-byte key per message and recipient, wrapped
-// with RSA-OAEP to the recipient's inbox public key. The meta slot has a fixed
+// to the recipient's inbox public key (crypto/inbox_key.h: HPKE for X25519
+// keys, RSA-OAEP for RSA keys). The meta slot has a fixed
 // size and is written last (at a fixed offset), because the size is known only
 // after the whole stream; reading it needs one unwrap and one small AEAD open,
 // no body decryption.
@@ -33,7 +34,7 @@
 
 #include "base/result.h"
 #include "base/secret_bytes.h"
-#include "crypto/rsa.h"
+#include "crypto/inbox_key.h"
 #include "crypto/segment_stream.h"
 
 namespace onionmail::store {
@@ -41,7 +42,7 @@ namespace onionmail::store {
 constexpr uint8_t kMessageFormatVersion = 1;
 constexpr size_t kMessageMetaPlainBytes = 16;
 constexpr size_t kMessageMetaSlotBytes = 12 + kMessageMetaPlainBytes + 16;
-constexpr size_t kMinWrappedKeyBytes = 256;   // RSA 2048
+constexpr size_t kMinWrappedKeyBytes = 80;    // X25519 HPKE (RSA-2048: 256)
 constexpr size_t kMaxWrappedKeyBytes = 2048;  // RSA 16384
 
 struct MessageMeta {
@@ -54,7 +55,7 @@ using DataKeyUnwrapper = std::function<Result<SecretBytes>(std::span<const uint8
 
 class MessageEncryptor {
  public:
-  static Result<std::unique_ptr<MessageEncryptor>> Create(const crypto::RsaPublicKey& recipient);
+  static Result<std::unique_ptr<MessageEncryptor>> Create(const crypto::InboxPublicKey& recipient);
 
   // Bytes that start the file; the meta slot follows at offset header().size().
   const std::vector<uint8_t>& header() const { return header_; }
@@ -69,7 +70,9 @@ class MessageEncryptor {
  private:
   MessageEncryptor(crypto::SegmentEncryptor segments, SecretBytes meta_key,
                    std::vector<uint8_t> header)
-      : segments_(std::move(segments)), meta_key_(std::move(meta_key)), header_(std::move(header)) {}
+      : segments_(std::move(segments)),
+        meta_key_(std::move(meta_key)),
+        header_(std::move(header)) {}
   crypto::SegmentEncryptor segments_;
   SecretBytes meta_key_;
   std::vector<uint8_t> header_;

@@ -12,6 +12,7 @@ TEST(ConfigTest, EmptyFileGivesLoopbackDefaults) {
   EXPECT_EQ(c->smtp_listen, "127.0.0.1:2525");
   EXPECT_EQ(c->pop3_listen, "127.0.0.1:1110");
   EXPECT_EQ(c->retention_days, 60u);
+  EXPECT_EQ(c->inbox_key, "x25519");
   EXPECT_EQ(c->rsa_bits, 2048u);
   EXPECT_EQ(c->greeting_name(), "localhost.onion");
 }
@@ -103,6 +104,18 @@ TEST(ConfigTest, PasswordCachesDefaultToFiveMinutesAndCanBeTurnedOff) {
   auto too_long = ParseConfig("[pop3]\nunlock_cache_seconds = 3601\n");
   ASSERT_FALSE(too_long.ok());
   EXPECT_NE(too_long.error().message.find("pop3.unlock_cache_seconds"), std::string::npos);
+}
+
+TEST(ConfigTest, InboxKeyIsX25519OrRsa) {
+  auto rsa = ParseConfig("[store]\ninbox_key = \"rsa\"\nrsa_bits = 3072\n");
+  ASSERT_TRUE(rsa.ok());
+  EXPECT_EQ(rsa->inbox_key, "rsa");
+  EXPECT_EQ(rsa->rsa_bits, 3072u);
+  for (const char* bad : {"\"ed25519\"", "\"RSA\"", "\"\"", "1"}) {
+    auto c = ParseConfig(std::string("[store]\ninbox_key = ") + bad + "\n");
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.error().message.find("store.inbox_key"), std::string::npos) << bad;
+  }
 }
 
 TEST(ConfigTest, OutOfRangeValuesAreRejected) {

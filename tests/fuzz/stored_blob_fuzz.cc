@@ -2,7 +2,7 @@
 //  - keys::DecodeUserRecord (src/keys/user_record.h) on the whole input;
 //  - store::MessageReader (src/store/message_file.h) on the whole input as a
 //    message file (in a memfd): header parsing, DEK unwrap with the fixed
-//    test key (fuzz_test_key.h), metadata AEAD, then ReadBody.
+//    test keys (fuzz_test_key.h: RSA, and X25519 for 80-byte wraps), metadata AEAD, then ReadBody.
 // Checked besides memory safety: a decoded user record re-encodes to exactly
 // the input bytes; a message body that reads back fine has exactly meta.size
 // bytes.
@@ -19,7 +19,7 @@
 #include "base/log.h"
 #include "base/result.h"
 #include "base/secret_bytes.h"
-#include "crypto/rsa.h"
+#include "crypto/inbox_key.h"
 #include "keys/user_record.h"
 #include "store/message_file.h"
 #include "tests/fuzz/fuzz_test_key.h"
@@ -28,14 +28,17 @@ namespace {
 
 using namespace onionmail;
 
-const crypto::RsaPrivateKey& TestKey() {
-  static const crypto::RsaPrivateKey* key = [] {
-    auto k = crypto::RsaPrivateKey::FromDer(
-        SecretBytes(SecretAccess::Grant(), std::span<const uint8_t>(fuzz::kFuzzRsaKeyDer)));
-    ONIONMAIL_CHECK(k.ok());
-    return new crypto::RsaPrivateKey(std::move(*k));
-  }();
-  return *key;
+const crypto::InboxPrivateKey* LoadKey(std::span<const uint8_t> der) {
+  auto k = crypto::InboxPrivateKey::FromDer(SecretBytes(SecretAccess::Grant(), der));
+  ONIONMAIL_CHECK(k.ok());
+  return new crypto::InboxPrivateKey(std::move(*k));
+}
+
+// The wrap size says which key: 80 bytes for X25519 (HPKE), else RSA-OAEP.
+const crypto::InboxPrivateKey& TestKey(size_t wrapped_size) {
+  static const crypto::InboxPrivateKey* rsa = LoadKey(fuzz::kFuzzRsaKeyDer);
+  static const crypto::InboxPrivateKey* x25519 = LoadKey(fuzz::kFuzzX25519KeyDer);
+  return wrapped_size == crypto::kX25519WrappedBytes ? *x25519 : *rsa;
 }
 
 // RSA private operations are slow; remember the last successful unwrap so
@@ -47,7 +50,7 @@ Result<SecretBytes> Unwrap(std::span<const uint8_t> wrapped) {
       std::equal(wrapped.begin(), wrapped.end(), last_wrapped.begin())) {
     return last_dek->Clone();
   }
-  auto dek = TestKey().Unwrap(wrapped);
+  auto dek = TestKey(wrapped.size()).Unwrap(wrapped);
   if (!dek.ok()) return dek.error();
   last_wrapped.assign(wrapped.begin(), wrapped.end());
   last_dek = dek->Clone();
@@ -93,7 +96,8 @@ void FuzzMessageFile(std::span<const uint8_t> bytes) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   log::SetLevel(log::Level::kError);
-  (void)TestKey();
+  (void)TestKey(0);  // load both keys before fuzzing starts
+  (void)TestKey(crypto::kX25519WrappedBytes);
   return 0;
 }
 

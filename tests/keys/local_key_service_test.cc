@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "crypto/inbox_key.h"
 #include "crypto/random.h"
-#include "crypto/rsa.h"
 #include "tests/store/test_util.h"
 
 namespace onionmail::keys {
@@ -26,10 +26,12 @@ class LocalKeyServiceTest : public ::testing::Test {
     ASSERT_TRUE(service_->CreateUser("bob", Pw("smtp-secret"), Pw("pop3-secret")).ok());
   }
 
-  std::unique_ptr<LocalKeyService> MakeService() {
+  std::unique_ptr<LocalKeyService> MakeService(
+      crypto::InboxKeyType inbox_key = crypto::InboxKeyType::kX25519) {
     LocalKeyService::Options o;
     o.state_dir = dir_.path();
     o.kdf = crypto::Argon2Params{1, 8192, 1};
+    o.inbox_key = inbox_key;
     o.rsa_bits = 2048;
     return std::make_unique<LocalKeyService>(*key_store_, o);
   }
@@ -38,7 +40,7 @@ class LocalKeyServiceTest : public ::testing::Test {
   bool InboxUnwraps(const std::string& user, const InboxKey& inbox) {
     auto pub = service_->LookupUser(user);
     if (!pub.ok()) return false;
-    auto key = crypto::RsaPublicKey::FromDer(pub->public_key);
+    auto key = crypto::InboxPublicKey::FromDer(pub->public_key);
     if (!key.ok()) return false;
     SecretBytes dek = crypto::RandomSecret(32);
     auto wrapped = key->Wrap(dek);
@@ -56,7 +58,7 @@ TEST_F(LocalKeyServiceTest, CreatedUserCanBeLookedUpAndIsCounted) {
   auto pub = service_->LookupUser("bob");
   ASSERT_TRUE(pub.ok());
   EXPECT_EQ(pub->mailbox_id.size(), 64u);
-  auto key = crypto::RsaPublicKey::FromDer(pub->public_key);
+  auto key = crypto::InboxPublicKey::FromDer(pub->public_key);
   ASSERT_TRUE(key.ok());
   EXPECT_EQ(key->KeyId(), pub->key_id);
   auto count = service_->CountUsers();
@@ -65,6 +67,35 @@ TEST_F(LocalKeyServiceTest, CreatedUserCanBeLookedUpAndIsCounted) {
   auto upper = service_->LookupUser("BoB");
   ASSERT_TRUE(upper.ok());
   EXPECT_EQ(upper->mailbox_id, pub->mailbox_id);
+}
+
+TEST_F(LocalKeyServiceTest, NewUsersGetTheConfiguredInboxKeyTypeAndOldUsersKeepTheirs) {
+  auto bob = service_->LookupUser("bob");
+  ASSERT_TRUE(bob.ok());
+  auto bob_key = crypto::InboxPublicKey::FromDer(bob->public_key);
+  ASSERT_TRUE(bob_key.ok());
+  EXPECT_EQ(bob_key->type(), crypto::InboxKeyType::kX25519);  // the default
+
+  // An operator who sets store.inbox_key = "rsa": new users get RSA keys.
+  service_ = MakeService(crypto::InboxKeyType::kRsa);
+  ASSERT_TRUE(service_->CreateUser("carol", Pw("smtp-c"), Pw("pop3-c")).ok());
+  auto carol = service_->LookupUser("carol");
+  ASSERT_TRUE(carol.ok());
+  auto carol_key = crypto::InboxPublicKey::FromDer(carol->public_key);
+  ASSERT_TRUE(carol_key.ok());
+  EXPECT_EQ(carol_key->type(), crypto::InboxKeyType::kRsa);
+  EXPECT_EQ(carol_key->WrappedBytes(), 256u);
+
+  // Both users' inboxes open and unwrap under either setting.
+  for (auto type : {crypto::InboxKeyType::kRsa, crypto::InboxKeyType::kX25519}) {
+    service_ = MakeService(type);
+    auto b = service_->OpenInbox("bob", Pw("pop3-secret"));
+    ASSERT_TRUE(b.ok());
+    EXPECT_TRUE(InboxUnwraps("bob", **b));
+    auto c = service_->OpenInbox("carol", Pw("pop3-c"));
+    ASSERT_TRUE(c.ok());
+    EXPECT_TRUE(InboxUnwraps("carol", **c));
+  }
 }
 
 TEST_F(LocalKeyServiceTest, UnknownUserLookupIsNotFound) {

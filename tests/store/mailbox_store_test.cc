@@ -27,7 +27,7 @@ const std::string kOtherBox = std::string(64, 'b');
 class MailboxStoreTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto k = crypto::RsaPrivateKey::Generate(2048);
+    auto k = crypto::InboxPrivateKey::GenerateX25519();
     ASSERT_TRUE(k.ok());
     key_.emplace(std::move(*k));
   }
@@ -65,12 +65,12 @@ class MailboxStoreTest : public ::testing::Test {
     ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
   }
 
-  static std::optional<crypto::RsaPrivateKey> key_;
+  static std::optional<crypto::InboxPrivateKey> key_;
   TempDir dir_;
   MailboxStore store_;
 };
 
-std::optional<crypto::RsaPrivateKey> MailboxStoreTest::key_;
+std::optional<crypto::InboxPrivateKey> MailboxStoreTest::key_;
 
 TEST_F(MailboxStoreTest, DeliveredMessagesAreListedInArrivalOrderAndReadBack) {
   std::string u1 = Deliver(kBox, "first message");

@@ -1,5 +1,5 @@
 // RSA keys and RSA-OAEP(SHA-256, MGF1-SHA-256) key wrapping over OpenSSL 3.
-#include "crypto/rsa.h"
+#include "crypto/inbox_key.h"
 
 #include <openssl/bio.h>
 #include <openssl/decoder.h>
@@ -10,7 +10,9 @@
 #include <openssl/x509.h>
 
 #include <climits>
+#include <string_view>
 
+#include "crypto/hpke.h"
 #include "crypto/kdf.h"
 
 namespace onionmail::crypto {
@@ -22,6 +24,12 @@ namespace {
 constexpr int kMinBits = 2048;
 constexpr int kMaxBits = 16384;
 constexpr size_t kOaepOverhead = 2 * 32 + 2;  // 2 * hLen + 2 for SHA-256
+constexpr size_t kDekBytes = 32;
+constexpr std::string_view kHpkeInfo = "onionmail inbox dek v1";
+
+std::span<const uint8_t> HpkeInfo() {
+  return {reinterpret_cast<const uint8_t*>(kHpkeInfo.data()), kHpkeInfo.size()};
+}
 
 struct PkeyCtxDeleter {
   void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
@@ -42,16 +50,21 @@ Error Fail(ErrorCode code, const char* what) {
   return MakeError(code, what);
 }
 
-// Accepts only plain RSA keys of a sane size.
-Result<void> CheckRsaKey(const EVP_PKEY* key) {
-  if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
-    return Fail(ErrorCode::kInvalidArgument, "not an RSA key");
+// Accepts only X25519 keys and plain RSA keys of a sane size.
+Result<InboxKeyType> CheckKey(const EVP_PKEY* key) {
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_X25519:
+      return InboxKeyType::kX25519;
+    case EVP_PKEY_RSA: {
+      const int bits = EVP_PKEY_get_bits(key);
+      if (bits < kMinBits || bits > kMaxBits) {
+        return Fail(ErrorCode::kInvalidArgument, "RSA key size out of range");
+      }
+      return InboxKeyType::kRsa;
+    }
+    default:
+      return Fail(ErrorCode::kInvalidArgument, "not an X25519 or RSA key");
   }
-  const int bits = EVP_PKEY_get_bits(key);
-  if (bits < kMinBits || bits > kMaxBits) {
-    return Fail(ErrorCode::kInvalidArgument, "RSA key size out of range");
-  }
-  return Ok();
 }
 
 Result<void> SetOaep(EVP_PKEY_CTX* ctx) {
@@ -67,7 +80,7 @@ Result<void> SetOaep(EVP_PKEY_CTX* ctx) {
 
 // ---------------------------------------------------------------- public key
 
-Result<RsaPublicKey> RsaPublicKey::FromDer(std::span<const uint8_t> der) {
+Result<InboxPublicKey> InboxPublicKey::FromDer(std::span<const uint8_t> der) {
   if (der.empty() || der.size() > LONG_MAX) {
     return Fail(ErrorCode::kInvalidArgument, "bad public key DER");
   }
@@ -76,11 +89,11 @@ Result<RsaPublicKey> RsaPublicKey::FromDer(std::span<const uint8_t> der) {
   if (!key || p != der.data() + der.size()) {
     return Fail(ErrorCode::kInvalidArgument, "bad public key DER");
   }
-  ONIONMAIL_RETURN_IF_ERROR(CheckRsaKey(key.get()));
-  return RsaPublicKey(std::move(key));
+  ONIONMAIL_RETURN_IF_ERROR(CheckKey(key.get()));
+  return InboxPublicKey(std::move(key));
 }
 
-std::vector<uint8_t> RsaPublicKey::ToDer() const {
+std::vector<uint8_t> InboxPublicKey::ToDer() const {
   const int len = i2d_PUBKEY(key_.get(), nullptr);
   ONIONMAIL_CHECK(len > 0);
   std::vector<uint8_t> out(static_cast<size_t>(len));
@@ -89,20 +102,37 @@ std::vector<uint8_t> RsaPublicKey::ToDer() const {
   return out;
 }
 
-RsaPublicKey::RsaPublicKey(EvpPkeyPtr key) : key_(std::move(key)) {
+InboxPublicKey::InboxPublicKey(EvpPkeyPtr key) : key_(std::move(key)) {
   key_id_ = std::make_shared<const std::array<uint8_t, 32>>(Sha256(ToDer()));
+  type_ =
+      EVP_PKEY_get_base_id(key_.get()) == EVP_PKEY_RSA ? InboxKeyType::kRsa : InboxKeyType::kX25519;
 }
 
-RsaPublicKey::RsaPublicKey(EvpPkeyPtr key, std::span<const uint8_t> canonical_der)
+InboxPublicKey::InboxPublicKey(EvpPkeyPtr key, std::span<const uint8_t> canonical_der)
     : key_(std::move(key)),
-      key_id_(std::make_shared<const std::array<uint8_t, 32>>(Sha256(canonical_der))) {}
+      key_id_(std::make_shared<const std::array<uint8_t, 32>>(Sha256(canonical_der))) {
+  type_ =
+      EVP_PKEY_get_base_id(key_.get()) == EVP_PKEY_RSA ? InboxKeyType::kRsa : InboxKeyType::kX25519;
+}
 
-size_t RsaPublicKey::ModulusBytes() const {
+size_t InboxPublicKey::WrappedBytes() const {
+  if (type_ == InboxKeyType::kX25519) return kX25519WrappedBytes;
   return static_cast<size_t>(EVP_PKEY_get_size(key_.get()));
 }
 
-Result<std::vector<uint8_t>> RsaPublicKey::Wrap(const SecretBytes& key) const {
-  if (key.empty() || key.size() + kOaepOverhead > ModulusBytes()) {
+Result<std::vector<uint8_t>> InboxPublicKey::Wrap(const SecretBytes& key) const {
+  if (type_ == InboxKeyType::kX25519) {
+    if (key.size() != kDekBytes) {
+      return MakeError(ErrorCode::kInvalidArgument, "key to wrap has a bad size");
+    }
+    auto sealed = hpke::Seal(hpke::Aead::kAes256Gcm, key_.get(), HpkeInfo(), {}, key);
+    if (!sealed.ok()) return sealed.error();
+    std::vector<uint8_t> out(sealed->enc.begin(), sealed->enc.end());
+    out.insert(out.end(), sealed->ciphertext.begin(), sealed->ciphertext.end());
+    ONIONMAIL_CHECK(out.size() == kX25519WrappedBytes);
+    return out;
+  }
+  if (key.empty() || key.size() + kOaepOverhead > WrappedBytes()) {
     return MakeError(ErrorCode::kInvalidArgument, "key to wrap has a bad size");
   }
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
@@ -125,7 +155,18 @@ Result<std::vector<uint8_t>> RsaPublicKey::Wrap(const SecretBytes& key) const {
 
 // --------------------------------------------------------------- private key
 
-Result<RsaPrivateKey> RsaPrivateKey::Generate(int bits) {
+InboxPrivateKey::InboxPrivateKey(EvpPkeyPtr key) : key_(std::move(key)) {
+  type_ =
+      EVP_PKEY_get_base_id(key_.get()) == EVP_PKEY_RSA ? InboxKeyType::kRsa : InboxKeyType::kX25519;
+}
+
+Result<InboxPrivateKey> InboxPrivateKey::GenerateX25519() {
+  EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
+  if (!key) return Fail(ErrorCode::kInternal, "X25519 keygen failed");
+  return InboxPrivateKey(std::move(key));
+}
+
+Result<InboxPrivateKey> InboxPrivateKey::GenerateRsa(int bits) {
   if (bits < kMinBits || bits > kMaxBits) {
     return MakeError(ErrorCode::kInvalidArgument, "RSA key size out of range");
   }
@@ -138,14 +179,14 @@ Result<RsaPrivateKey> RsaPrivateKey::Generate(int bits) {
   if (EVP_PKEY_generate(ctx.get(), &raw) <= 0) {
     return Fail(ErrorCode::kInternal, "RSA keygen failed");
   }
-  return RsaPrivateKey(EvpPkeyPtr(raw));
+  return InboxPrivateKey(EvpPkeyPtr(raw));
 }
 
-Result<RsaPrivateKey> RsaPrivateKey::FromDer(const SecretBytes& pkcs8_der) {
+Result<InboxPrivateKey> InboxPrivateKey::FromDer(const SecretBytes& pkcs8_der) {
   if (pkcs8_der.empty()) return Fail(ErrorCode::kInvalidArgument, "bad private key DER");
   EVP_PKEY* raw = nullptr;
   std::unique_ptr<OSSL_DECODER_CTX, DecoderCtxDeleter> dctx(OSSL_DECODER_CTX_new_for_pkey(
-      &raw, "DER", "PrivateKeyInfo", "RSA", OSSL_KEYMGMT_SELECT_KEYPAIR, nullptr, nullptr));
+      &raw, "DER", "PrivateKeyInfo", nullptr, OSSL_KEYMGMT_SELECT_KEYPAIR, nullptr, nullptr));
   if (!dctx) return Fail(ErrorCode::kInternal, "decoder setup failed");
   const auto der = pkcs8_der.Reveal(SecretAccess::Grant());
   const unsigned char* p = der.data();
@@ -156,11 +197,11 @@ Result<RsaPrivateKey> RsaPrivateKey::FromDer(const SecretBytes& pkcs8_der) {
   }
   EvpPkeyPtr key(raw);
   if (left != 0) return Fail(ErrorCode::kInvalidArgument, "bad private key DER");
-  ONIONMAIL_RETURN_IF_ERROR(CheckRsaKey(key.get()));
-  return RsaPrivateKey(std::move(key));
+  ONIONMAIL_RETURN_IF_ERROR(CheckKey(key.get()));
+  return InboxPrivateKey(std::move(key));
 }
 
-Result<SecretBytes> RsaPrivateKey::ToDer() const {
+Result<SecretBytes> InboxPrivateKey::ToDer() const {
   std::unique_ptr<OSSL_ENCODER_CTX, EncoderCtxDeleter> ectx(OSSL_ENCODER_CTX_new_for_pkey(
       key_.get(), OSSL_KEYMGMT_SELECT_KEYPAIR, "DER", "PrivateKeyInfo", nullptr));
   if (!ectx || OSSL_ENCODER_CTX_get_num_encoders(ectx.get()) == 0) {
@@ -181,7 +222,7 @@ Result<SecretBytes> RsaPrivateKey::ToDer() const {
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(len)));
 }
 
-RsaPublicKey RsaPrivateKey::Public() const {
+InboxPublicKey InboxPrivateKey::Public() const {
   // Re-decode the SubjectPublicKeyInfo so the public object never shares the
   // private key material.
   const int len = i2d_PUBKEY(key_.get(), nullptr);
@@ -192,12 +233,22 @@ RsaPublicKey RsaPrivateKey::Public() const {
   const unsigned char* r = der.data();
   EvpPkeyPtr pub(d2i_PUBKEY(nullptr, &r, len));
   ONIONMAIL_CHECK(pub != nullptr);
-  return RsaPublicKey(std::move(pub), der);  // `der` is i2d's own output: canonical
+  return InboxPublicKey(std::move(pub), der);  // `der` is i2d's own output: canonical
 }
 
-Result<SecretBytes> RsaPrivateKey::Unwrap(std::span<const uint8_t> wrapped) const {
+Result<SecretBytes> InboxPrivateKey::Unwrap(std::span<const uint8_t> wrapped) const {
   // Every failure below is reported identically: no padding-oracle detail.
   const Error kFailure{ErrorCode::kDataLoss, "key unwrap failed"};
+  if (type_ == InboxKeyType::kX25519) {
+    if (wrapped.size() != kX25519WrappedBytes) return kFailure;
+    auto dek = hpke::Open(hpke::Aead::kAes256Gcm, key_.get(), wrapped.first(hpke::kEncBytes),
+                          HpkeInfo(), {}, wrapped.subspan(hpke::kEncBytes));
+    if (!dek.ok()) {
+      ERR_clear_error();
+      return kFailure;
+    }
+    return std::move(*dek);
+  }
   const size_t modulus = static_cast<size_t>(EVP_PKEY_get_size(key_.get()));
   if (wrapped.size() != modulus) {
     ERR_clear_error();
