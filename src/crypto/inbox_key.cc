@@ -1,4 +1,5 @@
-// RSA keys and RSA-OAEP(SHA-256, MGF1-SHA-256) key wrapping over OpenSSL 3.
+// Inbox keys (see inbox_key.h) over OpenSSL 3: X25519 keys wrap with HPKE
+// (crypto/hpke.h), RSA keys with RSA-OAEP (SHA-256, MGF1-SHA-256, no label).
 #include "crypto/inbox_key.h"
 
 #include <openssl/bio.h>
