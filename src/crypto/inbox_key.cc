@@ -68,6 +68,11 @@ Result<InboxKeyType> CheckKey(const EVP_PKEY* key) {
   }
 }
 
+// The type of a key that CheckKey() accepted (every key object is made from one).
+InboxKeyType TypeOf(const EVP_PKEY* key) {
+  return EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? InboxKeyType::kRsa : InboxKeyType::kX25519;
+}
+
 Result<void> SetOaep(EVP_PKEY_CTX* ctx) {
   if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
       EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx, "SHA256", nullptr) <= 0 ||
@@ -105,15 +110,13 @@ std::vector<uint8_t> InboxPublicKey::ToDer() const {
 
 InboxPublicKey::InboxPublicKey(EvpPkeyPtr key) : key_(std::move(key)) {
   key_id_ = std::make_shared<const std::array<uint8_t, 32>>(Sha256(ToDer()));
-  type_ =
-      EVP_PKEY_get_base_id(key_.get()) == EVP_PKEY_RSA ? InboxKeyType::kRsa : InboxKeyType::kX25519;
+  type_ = TypeOf(key_.get());
 }
 
 InboxPublicKey::InboxPublicKey(EvpPkeyPtr key, std::span<const uint8_t> canonical_der)
     : key_(std::move(key)),
       key_id_(std::make_shared<const std::array<uint8_t, 32>>(Sha256(canonical_der))) {
-  type_ =
-      EVP_PKEY_get_base_id(key_.get()) == EVP_PKEY_RSA ? InboxKeyType::kRsa : InboxKeyType::kX25519;
+  type_ = TypeOf(key_.get());
 }
 
 size_t InboxPublicKey::WrappedBytes() const {
@@ -157,8 +160,7 @@ Result<std::vector<uint8_t>> InboxPublicKey::Wrap(const SecretBytes& key) const 
 // --------------------------------------------------------------- private key
 
 InboxPrivateKey::InboxPrivateKey(EvpPkeyPtr key) : key_(std::move(key)) {
-  type_ =
-      EVP_PKEY_get_base_id(key_.get()) == EVP_PKEY_RSA ? InboxKeyType::kRsa : InboxKeyType::kX25519;
+  type_ = TypeOf(key_.get());
 }
 
 Result<InboxPrivateKey> InboxPrivateKey::GenerateX25519() {

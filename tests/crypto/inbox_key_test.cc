@@ -311,6 +311,25 @@ TEST(InboxKeyTypeTest, KeysOfOtherTypesAreRejected) {
   EXPECT_FALSE(InboxPublicKey::FromDer(pub).ok());
 }
 
+TEST(InboxKeyTypeTest, PrivateKeysOfOtherTypesAreRejected) {
+  for (const char* type : {"ED25519", "X448"}) {
+    EVP_PKEY* k = EVP_PKEY_Q_keygen(nullptr, nullptr, type);
+    ASSERT_NE(k, nullptr) << type;
+    unsigned char* der = nullptr;
+    const int len = i2d_PrivateKey(k, &der);  // PKCS#8 for these key types
+    ASSERT_GT(len, 0);
+    SecretBytes pkcs8(SecretAccess::Grant(),
+                      std::span<const uint8_t>(der, static_cast<size_t>(len)));
+    OPENSSL_clear_free(der, static_cast<size_t>(len));
+    EVP_PKEY_free(k);
+    auto r = InboxPrivateKey::FromDer(pkcs8);
+    ASSERT_FALSE(r.ok()) << type;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    // Refused for its type (the DER itself is well formed).
+    EXPECT_EQ(r.error().message, "not an X25519 or RSA key") << type;
+  }
+}
+
 TEST(InboxKeyTypeTest, RsaKeysReportTheirType) {
   auto key = InboxPrivateKey::GenerateRsa(2048);
   ASSERT_TRUE(key.ok());
