@@ -14,7 +14,7 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config git
   # libraries
-  libssl-dev libargon2-dev libtomlplusplus-dev libgtest-dev libgmock-dev
+  libssl-dev libargon2-dev libsodium-dev libtomlplusplus-dev libgtest-dev libgmock-dev
   libseccomp-dev libp11-kit-dev libtss2-dev
   # hardware stand-ins for tests and the demo: SoftHSM2 (PKCS#11) and swtpm (TPM 2.0)
   softhsm2 swtpm swtpm-tools tpm2-tools

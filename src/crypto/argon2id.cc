@@ -1,9 +1,12 @@
-// Argon2id via libargon2 (argon2id_hash_raw, version 1.3).
+// Argon2id (version 1.3): libsodium's crypto_pwhash_argon2id where it
+// applies, libargon2's argon2id_hash_raw otherwise (see argon2id.h).
 #include "crypto/argon2id.h"
 
 #include <argon2.h>
 #include <openssl/crypto.h>
+#include <sodium.h>
 
+#include <cerrno>
 #include <climits>
 
 namespace onionmail::crypto {
@@ -38,10 +41,25 @@ Error MapArgon2Error(int rc) {
   }
 }
 
-}  // namespace
+enum class Impl { kFastest, kReference };
 
-Result<SecretBytes> Argon2idDerive(const SecretBytes& password, std::span<const uint8_t> salt,
-                                   const Argon2Params& params, size_t out_len) {
+// sodium_init() selects the vector code for this CPU; it is called once, on
+// first use (it only calls getrandom(2), which every role may).
+bool SodiumReady() {
+  static const bool ready = sodium_init() >= 0;
+  return ready;
+}
+
+// libsodium computes Argon2id with one lane only, and takes a 16-byte salt.
+bool SodiumServes(const Argon2Params& p, size_t salt_len, size_t out_len) {
+  return p.parallelism == 1 && salt_len == crypto_pwhash_argon2id_SALTBYTES &&
+         out_len >= crypto_pwhash_argon2id_BYTES_MIN &&
+         p.t_cost >= crypto_pwhash_argon2id_OPSLIMIT_MIN &&
+         size_t{p.m_cost_kib} * 1024 >= crypto_pwhash_argon2id_MEMLIMIT_MIN && SodiumReady();
+}
+
+Result<SecretBytes> Derive(const SecretBytes& password, std::span<const uint8_t> salt,
+                           const Argon2Params& params, size_t out_len, Impl impl) {
   ONIONMAIL_RETURN_IF_ERROR(CheckParams(params));
   if (out_len < ARGON2_MIN_OUTLEN || out_len > 1024) {
     return MakeError(ErrorCode::kInvalidArgument, "argon2id: bad output length");
@@ -55,11 +73,40 @@ Result<SecretBytes> Argon2idDerive(const SecretBytes& password, std::span<const 
   SecretBytes out(out_len);
   const auto pwd = password.Reveal(SecretAccess::Grant());
   auto hash = out.Reveal(SecretAccess::Grant());
-  const int rc = argon2id_hash_raw(params.t_cost, params.m_cost_kib, params.parallelism,
-                                   pwd.data(), pwd.size(), salt.data(), salt.size(),
-                                   hash.data(), hash.size());
+  if (impl == Impl::kFastest && SodiumServes(params, salt.size(), out_len)) {
+    errno = 0;
+    if (crypto_pwhash_argon2id(hash.data(), hash.size(), reinterpret_cast<const char*>(pwd.data()),
+                               pwd.size(), salt.data(), params.t_cost,
+                               size_t{params.m_cost_kib} * 1024,
+                               crypto_pwhash_argon2id_ALG_ARGON2ID13) != 0) {
+      if (errno == ENOMEM) {
+        return MakeError(ErrorCode::kResourceExhausted, "argon2id: out of memory");
+      }
+      return MakeError(ErrorCode::kInternal, "argon2id: libsodium refused the parameters");
+    }
+    return out;
+  }
+  const int rc = argon2id_hash_raw(params.t_cost, params.m_cost_kib, params.parallelism, pwd.data(),
+                                   pwd.size(), salt.data(), salt.size(), hash.data(), hash.size());
   if (rc != ARGON2_OK) return MapArgon2Error(rc);
   return out;
+}
+
+}  // namespace
+
+Result<SecretBytes> Argon2idDerive(const SecretBytes& password, std::span<const uint8_t> salt,
+                                   const Argon2Params& params, size_t out_len) {
+  return Derive(password, salt, params, out_len, Impl::kFastest);
+}
+
+const char* Argon2idImplementation(const Argon2Params& params, size_t salt_len, size_t out_len) {
+  return SodiumServes(params, salt_len, out_len) ? "libsodium" : "libargon2";
+}
+
+Result<SecretBytes> Argon2idDeriveReference(const SecretBytes& password,
+                                            std::span<const uint8_t> salt,
+                                            const Argon2Params& params, size_t out_len) {
+  return Derive(password, salt, params, out_len, Impl::kReference);
 }
 
 Result<void> Argon2idVerify(const SecretBytes& password, std::span<const uint8_t> salt,

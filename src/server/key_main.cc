@@ -29,6 +29,7 @@
 #include "base/sandbox.h"
 #include "base/secret_bytes.h"
 #include "config/config.h"
+#include "crypto/argon2id.h"
 #include "ipc/channel.h"
 #include "net/remote_key.h"
 #include "seccomp/policies.h"
@@ -142,6 +143,10 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
   } else {
     log::Warning("key", "seccomp disabled by [sandbox] seccomp = false (debugging only)");
   }
+  // Picks the Argon2id code for this CPU (sodium_init) before the filter.
+  const char* kdf_impl = crypto::Argon2idImplementation(
+      {config.argon2_t_cost, config.argon2_m_cost_kib, config.argon2_parallelism},
+      crypto::kArgon2SaltBytes);
   auto entered = EnterSandbox(sandbox);
   if (!entered.ok()) return Fail("cannot enter the sandbox: " + entered.error().message);
 
@@ -150,10 +155,10 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
   static KeyRoleServer* server = nullptr;  // lives until _exit
   server = new KeyRoleServer(*st, std::move(*tls), max_sessions);
   server->set_torm(torm);
-  log::Info("key",
-            "ready: key store " + std::string(st->key_store_backend()) +
-                " (device operations at start-up: " + std::to_string(st->device_operations()) +
-                "), seccomp " + (config.sandbox_seccomp ? "on" : "OFF"));
+  log::Info("key", "ready: key store " + std::string(st->key_store_backend()) +
+                       " (device operations at start-up: " +
+                       std::to_string(st->device_operations()) + "), argon2id by " + kdf_impl +
+                       ", seccomp " + (config.sandbox_seccomp ? "on" : "OFF"));
   std::thread(ServeFrontEnd, server, smtp_fd, FrontEnd::kSmtp).detach();
   std::thread(ServeFrontEnd, server, pop3_fd, FrontEnd::kPop3).detach();
   if (peer_fd >= 0) {

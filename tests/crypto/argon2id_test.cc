@@ -112,5 +112,54 @@ TEST(Argon2idTest, ShortSaltAndOutputAreInvalidArgument) {
   EXPECT_EQ(empty_expected.error().code, ErrorCode::kInvalidArgument);
 }
 
+TEST(Argon2idTest, OneLaneWithSixteenByteSaltUsesLibsodium) {
+  // Every blob the server writes: one lane, 16-byte salt, 32-byte output.
+  EXPECT_STREQ(Argon2idImplementation({3, 65536, 1}, kArgon2SaltBytes), "libsodium");
+  EXPECT_STREQ(Argon2idImplementation({1, 8, 1}, kArgon2SaltBytes), "libsodium");
+  EXPECT_STREQ(Argon2idImplementation({1, 64, 2}, kArgon2SaltBytes), "libargon2");
+  EXPECT_STREQ(Argon2idImplementation({1, 64, 1}, 8), "libargon2");
+  EXPECT_STREQ(Argon2idImplementation({1, 64, 1}, kArgon2SaltBytes, 8), "libargon2");
+}
+
+TEST(Argon2idTest, LibsodiumAndLibargon2GiveTheSameKey) {
+  const std::vector<std::string> passwords = {"", "pw", "correct horse battery staple",
+                                              std::string(4096, 'x'), std::string("a\0b", 3)};
+  const std::vector<Argon2Params> params = {
+      {1, 8, 1}, {1, 64, 1}, {2, 1024, 1}, {3, 4096, 1}, {4, 200, 1}};
+  for (const auto& pw : passwords) {
+    for (const auto& p : params) {
+      for (size_t out_len : {16u, 32u, 64u}) {
+        ASSERT_STREQ(Argon2idImplementation(p, kSalt.size(), out_len), "libsodium");
+        auto fast = Argon2idDerive(Pw(pw), kSalt, p, out_len);
+        auto ref = Argon2idDeriveReference(Pw(pw), kSalt, p, out_len);
+        ASSERT_TRUE(fast.ok() && ref.ok());
+        EXPECT_TRUE(fast->Equals(*ref))
+            << pw.size() << " " << p.t_cost << "/" << p.m_cost_kib << "/" << out_len;
+      }
+    }
+  }
+}
+
+TEST(Argon2idTest, DefaultParametersMatchLibargon2) {
+  // The shipped default (t=3, 64 MiB, one lane), as the key role computes it.
+  auto fast = Argon2idDerive(Pw("hunter2"), kSalt, Argon2Params{}, 32);
+  auto ref = Argon2idDeriveReference(Pw("hunter2"), kSalt, Argon2Params{}, 32);
+  ASSERT_TRUE(fast.ok() && ref.ok());
+  EXPECT_TRUE(fast->Equals(*ref));
+}
+
+TEST(Argon2idTest, SeveralLanesShortSaltsAndOutputsStillWork) {
+  // Cases libsodium does not take go to libargon2 and stay valid.
+  auto lanes = Argon2idDerive(Pw("pw"), kSalt, {1, 64, 4}, 32);
+  auto lanes_ref = Argon2idDeriveReference(Pw("pw"), kSalt, {1, 64, 4}, 32);
+  ASSERT_TRUE(lanes.ok() && lanes_ref.ok());
+  EXPECT_TRUE(lanes->Equals(*lanes_ref));
+  auto short_out = Argon2idDerive(Pw("pw"), kSalt, kFast, 8);
+  ASSERT_TRUE(short_out.ok());
+  EXPECT_EQ(short_out->size(), 8u);
+  auto long_salt = Argon2idDerive(Pw("pw"), Bytes("a salt of 24 bytes......"), kFast, 32);
+  ASSERT_TRUE(long_salt.ok());
+}
+
 }  // namespace
 }  // namespace onionmail::crypto
