@@ -19,9 +19,14 @@
 # the fields of its delivery log line; the mail is saved). Both variants use the same TLS
 # certificate and key.
 #
+# Passwords: passwd-file with SHA512-CRYPT, Dovecot's usual scheme. A user given as NAME:argon2id
+# gets an ARGON2ID hash instead, with the parameters of onionmaild's default KDF (m=64 MiB, t=3,
+# p=1; Dovecot computes it with libsodium, as onionmaild does), so that first logins can be
+# compared with the same password hashing on both sides.
+#
 # Functions (all take the work directory W, which must be traversable by the postfix user):
 #   peer_setup W VARIANT SMTP_PORT POP3_PORT PASSWORD USER...   (PASSWORD: every user's login
-#                       password; crypt: also what unlocks their keys)
+#                       password; crypt: also what unlocks their keys; USER: NAME[:argon2id])
 #   peer_start W        starts Postfix and Dovecot; prints nothing
 #   peer_pids W         prints the two master pids (Postfix master, Dovecot master)
 #   peer_stop W         stops both; waits until they are gone
@@ -30,7 +35,8 @@
 peer_setup() {
   local w="$1" variant="$2" smtp_port="$3" pop3_port="$4" password="$5"
   shift 5
-  local etc="$w/postfix/etc" dv="$w/dovecot"
+  local etc="$w/postfix/etc" dv="$w/dovecot" entries=("$@")
+  set -- "${entries[@]%%:*}"  # the names alone
   mkdir -p "$etc" "$w/postfix/queue" "$w/postfix/data" "$dv/run" "$dv/state" "$w/mail"
   chmod 0755 "$w" "$w/postfix" "$dv"
   chown mail:mail "$w/mail"
@@ -102,10 +108,24 @@ CF
   mail_crypt_require_encrypted_user_key = yes
 }"
   fi
-  local hash
+  local hash a2hash="" e
   hash=$(openssl passwd -6 "$password")
   : >"$dv/passwd"
-  for u in "$@"; do echo "$u:{SHA512-CRYPT}$hash" >>"$dv/passwd"; done
+  for e in "${entries[@]}"; do
+    if [[ "$e" == *:argon2id ]]; then
+      if [[ -z "$a2hash" ]]; then
+        # doveadm's rounds 2 gives libsodium's "interactive" limits: m=64 MiB, t=3.
+        a2hash=$(doveadm pw -s ARGON2ID -r 2 -p "$password")
+        if [[ "$a2hash" != *'$m=65536,t=3,p=1$'* ]]; then
+          echo "peer: doveadm made $a2hash, not m=65536,t=3,p=1" >&2
+          return 1
+        fi
+      fi
+      echo "${e%%:*}:$a2hash" >>"$dv/passwd"
+    else
+      echo "${e%%:*}:{SHA512-CRYPT}$hash" >>"$dv/passwd"
+    fi
+  done
   chmod 0640 "$dv/passwd"
   chgrp dovecot "$dv/passwd"
   cat >"$dv/dovecot.conf" <<CF

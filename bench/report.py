@@ -143,28 +143,32 @@ def build(om, peers):
         "`pop3.unlock_cache_seconds` (300 s; an untimed login just before the phase, as a "
         "polling client): the login skips Argon2id but still uses the token; *kdf-small* = "
         "Argon2id t=1, m=8 KiB (protocol and storage cost without KDF cost). Peer = Dovecot "
-        "passwd-file with SHA512-CRYPT (its usual scheme); crypt = mail_crypt with per-user "
-        "secp521r1 keys whose private key the login password unlocks (PBKDF2, 2048 rounds).\n")
+        "passwd-file with SHA512-CRYPT (its usual scheme; *argon2id* = the same users' "
+        "passwords hashed with Argon2id m=64 MiB, t=3, p=1, onionmaild's default KDF); crypt = "
+        "mail_crypt with per-user secp521r1 keys whose private key the login password unlocks "
+        "(PBKDF2, 2048 rounds).\n")
+    # One ratio column per peer and password scheme (group) it was measured with.
+    peer_pop = {n: {(k[2], k[3]): v for k, v in g.items() if k[0] == "pop3"} for n, g in pgs}
+    columns = [(n, grp) for n in names for grp in sorted({k[0] for k in peer_pop[n]},
+                                                          key=lambda x: (x != "sha512-crypt", x))]
     head = "| conc | server / KDF | RETR msg/s | MB/s | session p50 ms | p99 ms | " \
            "CPU ms/session | token ops/session | peak ΣRSS MiB | peak ΣPSS MiB | " + " | ".join(
-               f"ratio vs {n}" for n in names) + " |"
+               f"ratio vs {n} {grp}" for n, grp in columns) + " |"
     add(head)
     add("|" + "---|" * (head.count("|") - 1))
     pop_keys = sorted((k for k in omg if k[0] == "pop3"), key=lambda k: (k[3], k[2]))
-    peer_pop = {n: {k[3]: v for k, v in g.items() if k[0] == "pop3"} for n, g in pgs}
     rows = []
     for key in pop_keys:
         rows.append((key[3], f"onionmaild {key[2]}", omg[key], True))
     for conc in sorted({k[3] for k in pop_keys}):
-        for n in names:
-            if conc in peer_pop[n]:
-                rows.append((conc, f"{n} {peer_pop[n][conc][0].get('group', '')}",
-                             peer_pop[n][conc], False))
+        for n, grp in columns:
+            if (grp, conc) in peer_pop[n]:
+                rows.append((conc, f"{n} {grp}", peer_pop[n][(grp, conc)], False))
     rows.sort(key=lambda r: (r[0], not r[3]))
     for conc, label, p, is_om in rows:
         rats = []
-        for n in names:
-            q = peer_pop[n].get(conc, [])
+        for n, grp in columns:
+            q = peer_pop[n].get((grp, conc), [])
             rats.append(ratio(med(p, "msg_rate"), med(q, "msg_rate")) if is_om else "")
         add(f"| {conc} | {label} | {rate_cell(p, 'msg_rate')} | {f(med(p, 'mb_rate'), 2)} | "
             f"{f(med(p, 'p50_ms'))} | {f(med(p, 'p99_ms'))} | "

@@ -248,13 +248,20 @@ for variant in plain crypt; do
   mkdir -p "$vw"
   cp -r "$W/tls" "$vw/tls"
   users=(u1 u2 u3 u4 u5 u6 u7 u8 p1 p2 p3 p4 p5 p6 p7 p8)
+  pop3_groups=(--pop3-group "sha512-crypt:p:$W/pw-read")
+  if [[ "$variant" == crypt ]]; then
+    # a1..a8: the same KDF as onionmaild's default (Argon2id, 64 MiB, t=3), for first logins.
+    users+=(a1:argon2id a2:argon2id a3:argon2id a4:argon2id a5:argon2id a6:argon2id a7:argon2id
+      a8:argon2id)
+    pop3_groups+=(--pop3-group "argon2id:a:$W/pw-read")
+  fi
   peer_setup "$vw" "$variant" "$smtp_port" "$pop3_port" "$pw_read" "${users[@]}"
   peer_start "$vw"
   read -r pf_pid dv_pid < <(peer_pids "$vw")
   echo "bench: postfix+dovecot ($variant) pids $pf_pid $dv_pid"
   "${loadgen[@]}" --name "postfix+dovecot-$variant" --smtp-port "$smtp_port" \
     --pop3-port "$pop3_port" --pids "$pf_pid,$dv_pid" --maildir "$vw/mail" \
-    --auth-pass-file "$W/pw-read" --pop3-group "sha512-crypt:p:$W/pw-read" \
+    --auth-pass-file "$W/pw-read" "${pop3_groups[@]}" \
     --out "$W/peer-$variant.json"
   peer_stop "$vw"
 done
