@@ -2,9 +2,7 @@
 // (crypto/hpke.h), RSA keys with RSA-OAEP (SHA-256, MGF1-SHA-256, no label).
 #include "crypto/inbox_key.h"
 
-#include <openssl/bio.h>
 #include <openssl/decoder.h>
-#include <openssl/encoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -15,6 +13,7 @@
 
 #include "crypto/hpke.h"
 #include "crypto/kdf.h"
+#include "crypto/private_key_info.h"
 
 namespace onionmail::crypto {
 
@@ -36,12 +35,6 @@ struct PkeyCtxDeleter {
   void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
 };
 using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
-struct BioDeleter {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct EncoderCtxDeleter {
-  void operator()(OSSL_ENCODER_CTX* c) const { OSSL_ENCODER_CTX_free(c); }
-};
 struct DecoderCtxDeleter {
   void operator()(OSSL_DECODER_CTX* c) const { OSSL_DECODER_CTX_free(c); }
 };
@@ -205,24 +198,7 @@ Result<InboxPrivateKey> InboxPrivateKey::FromDer(const SecretBytes& pkcs8_der) {
 }
 
 Result<SecretBytes> InboxPrivateKey::ToDer() const {
-  std::unique_ptr<OSSL_ENCODER_CTX, EncoderCtxDeleter> ectx(OSSL_ENCODER_CTX_new_for_pkey(
-      key_.get(), OSSL_KEYMGMT_SELECT_KEYPAIR, "DER", "PrivateKeyInfo", nullptr));
-  if (!ectx || OSSL_ENCODER_CTX_get_num_encoders(ectx.get()) == 0) {
-    return Fail(ErrorCode::kInternal, "encoder setup failed");
-  }
-  // A secure-heap memory BIO: its buffer is grown with clean reallocation and
-  // cleared on free, so no stray copy of the key is left behind.
-  std::unique_ptr<BIO, BioDeleter> bio(BIO_new(BIO_s_secmem()));
-  if (!bio) return Fail(ErrorCode::kInternal, "BIO_new failed");
-  if (OSSL_ENCODER_to_bio(ectx.get(), bio.get()) != 1) {
-    return Fail(ErrorCode::kInternal, "private key encoding failed");
-  }
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  if (len <= 0 || data == nullptr) return Fail(ErrorCode::kInternal, "empty key encoding");
-  return SecretBytes(
-      SecretAccess::Grant(),
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(len)));
+  return EncodePrivateKeyInfo(key_.get(), KeyEncoding::kDer);
 }
 
 InboxPublicKey InboxPrivateKey::Public() const {

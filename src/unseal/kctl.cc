@@ -1,15 +1,15 @@
 // KCTL certificate encoding and Ed25519 signatures over OpenSSL EVP; see kctl.h.
 #include "unseal/kctl.h"
 
-#include <openssl/bio.h>
 #include <openssl/decoder.h>
-#include <openssl/encoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <memory>
 #include <string>
+
+#include "crypto/private_key_info.h"
 
 namespace onionmail::unseal {
 
@@ -21,18 +21,11 @@ struct PkeyDeleter {
 struct MdCtxDeleter {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
-struct BioDeleter {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct EncoderCtxDeleter {
-  void operator()(OSSL_ENCODER_CTX* c) const { OSSL_ENCODER_CTX_free(c); }
-};
 struct DecoderCtxDeleter {
   void operator()(OSSL_DECODER_CTX* c) const { OSSL_DECODER_CTX_free(c); }
 };
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
 
 Error Fail(ErrorCode code, const char* what) {
   ERR_clear_error();
@@ -248,23 +241,9 @@ Result<KctlPublicKey> KctlPublicKeyOf(const SecretBytes& seed) {
 Result<SecretBytes> KctlPrivateKeyToPem(const SecretBytes& seed) {
   auto key = PrivateKeyFromSeed(seed);
   if (!key.ok()) return key.error();
-  std::unique_ptr<OSSL_ENCODER_CTX, EncoderCtxDeleter> ectx(OSSL_ENCODER_CTX_new_for_pkey(
-      key->get(), OSSL_KEYMGMT_SELECT_KEYPAIR, "PEM", "PrivateKeyInfo", nullptr));
-  if (!ectx || OSSL_ENCODER_CTX_get_num_encoders(ectx.get()) == 0) {
-    return Fail(ErrorCode::kInternal, "encoder setup failed");
-  }
-  // A secure-heap memory BIO: grown with clean reallocation, cleared on free.
-  BioPtr bio(BIO_new(BIO_s_secmem()));
-  if (!bio) return Fail(ErrorCode::kInternal, "BIO_new failed");
-  if (OSSL_ENCODER_to_bio(ectx.get(), bio.get()) != 1) {
-    return Fail(ErrorCode::kInternal, "private key encoding failed");
-  }
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  if (len <= 0 || data == nullptr) return Fail(ErrorCode::kInternal, "empty key encoding");
-  return SecretBytes(
-      SecretAccess::Grant(),
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(len)));
+  auto pem = crypto::EncodePrivateKeyInfo(key->get(), crypto::KeyEncoding::kPem);
+  if (!pem.ok()) return Fail(ErrorCode::kInternal, "private key encoding failed");
+  return pem;
 }
 
 Result<SecretBytes> KctlPrivateKeyFromPem(const SecretBytes& pem) {
