@@ -6,9 +6,10 @@
 # temp dir on 127.0.0.1 (own config, queue, mail and state dirs, own ports), starts it, runs
 # bench/loadgen.py (driving the C++ client bench/loadgen/om-loadgen) against it, stops it.
 # Servers: onionmaild with the pkcs11 key backend on a private SoftHSM2 token (default Argon2id
-# for u1..u8, p1..p8 and the first-login users c*, small Argon2id for k1..k8), postfix+dovecot
-# plain, postfix+dovecot mail_crypt (per-user secp521r1 keys, private key locked by the login
-# password); Postfix authenticates through Dovecot SASL. Token operations are counted with perf
+# for u1..u8, p1..p8 and the first-login users c*, small Argon2id for k1..k8, OWASP's minimum
+# for the first-login users o*), postfix+dovecot plain, postfix+dovecot mail_crypt (per-user
+# secp521r1 keys, private key locked by the login password; users a1..a8 with Argon2id password
+# hashes); Postfix authenticates through Dovecot SASL. Token operations are counted with perf
 # uprobes on libsofthsm2.so (C_*Init, C_DeriveKey) when perf works. Then the time to unseal at
 # boot (bench/unseal.py, 3-of-5 onionmaild unseal peers on loopback).
 # Prints a ratio table and writes bench/results/<UTC date>.md and .json. Not a test; CI does
@@ -166,6 +167,9 @@ CONF
 }
 om_conf "" >"$W/om/default.toml"
 om_conf $'[kdf]\nargon2_t_cost = 1\nargon2_m_cost_kib = 8\nargon2_parallelism = 1' >"$W/om/small.toml"
+# OWASP's minimum for Argon2id (m=19 MiB, t=2, p=1): what an operator who lowers [kdf] gets.
+om_conf $'[kdf]\nargon2_t_cost = 2\nargon2_m_cost_kib = 19456\nargon2_parallelism = 1' \
+  >"$W/om/owasp.toml"
 echo "bench: onionmaild: creating state and 24 users (u1..u8, p1..p8 with the default Argon2id)"
 "$ctl" --config "$W/om/default.toml" init >/dev/null 2>&1
 add_users() {  # config prefix
@@ -181,9 +185,14 @@ add_users "$W/om/default.toml" u   # SMTP AUTH users and recipients: the default
 # POP3 first logins: new users for every POP3 phase (c<run>-<conc>-<i>), so that every timed
 # login pays the default Argon2id, whatever pop3.unlock_cache_seconds remembers.
 fresh_users=$(python3 "$top/bench/loadgen.py" --print-fresh-users c --plan "$plan" --runs "$runs")
-echo "bench: onionmaild: creating $(wc -w <<<"$fresh_users") users for first-login POP3 phases"
+owasp_users=$(python3 "$top/bench/loadgen.py" --print-fresh-users o --plan "$plan" --runs "$runs")
+echo "bench: onionmaild: creating $(($(wc -w <<<"$fresh_users") + $(wc -w <<<"$owasp_users"))) users for first-login POP3 phases"
 for u in $fresh_users; do
   "$ctl" --config "$W/om/default.toml" user add "$u" --smtp-password-file "$W/pw-send" \
+    --pop3-password-file "$W/pw-read" >/dev/null 2>&1
+done
+for u in $owasp_users; do
+  "$ctl" --config "$W/om/owasp.toml" user add "$u" --smtp-password-file "$W/pw-send" \
     --pop3-password-file "$W/pw-read" >/dev/null 2>&1
 done
 # The peers get an ECDSA P-256 certificate of their own (the token's key cannot be copied): the
@@ -232,6 +241,7 @@ fi
   --pids "$om_pid" --om-mbox "$W/om/state/mbox" --auth-pass-file "$W/pw-send" "${probe_args[@]}" \
   --pop3-group "kdf-default-first:c:$W/pw-read:fresh" \
   --pop3-group "kdf-default-repeat:p:$W/pw-read:warm" --pop3-group "kdf-small:k:$W/pw-read" \
+  --pop3-group "kdf-owasp-first:o:$W/pw-read:fresh" \
   --out "$W/onionmaild.json"
 kill -TERM "$om_pid"
 wait "$om_pid" || true
