@@ -149,13 +149,22 @@ std::string DirName(const std::string& path) {
 }
 
 Result<void> EnsurePrivateDir(const std::string& path) {
+  struct stat st;
+  // The common case, on every delivery: it exists. One lstat instead of a
+  // failing mkdir and then the lstat.
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      return MakeError(ErrorCode::kFailedPrecondition, path + " is not a directory");
+    }
+    return Ok();
+  }
+  if (errno != ENOENT) return ErrnoError("cannot stat", path, errno);
   bool created = false;
   if (::mkdir(path.c_str(), 0700) == 0) {
     created = true;
   } else if (errno != EEXIST) {
     return ErrnoError("cannot create directory", path, errno);
   }
-  struct stat st;
   if (::lstat(path.c_str(), &st) != 0) return ErrnoError("cannot stat", path, errno);
   if (!S_ISDIR(st.st_mode)) {
     return MakeError(ErrorCode::kFailedPrecondition, path + " is not a directory");
