@@ -74,10 +74,11 @@ Result<SecretBytes> Derive(const SecretBytes& password, std::span<const uint8_t>
   const auto pwd = password.Reveal(SecretAccess::Grant());
   auto hash = out.Reveal(SecretAccess::Grant());
   if (impl == Impl::kFastest && SodiumServes(params, salt.size(), out_len)) {
+    // libsodium declares the password pointer non-null, even for length 0.
+    const char* pwd_ptr = pwd.empty() ? "" : reinterpret_cast<const char*>(pwd.data());
     errno = 0;
-    if (crypto_pwhash_argon2id(hash.data(), hash.size(), reinterpret_cast<const char*>(pwd.data()),
-                               pwd.size(), salt.data(), params.t_cost,
-                               size_t{params.m_cost_kib} * 1024,
+    if (crypto_pwhash_argon2id(hash.data(), hash.size(), pwd_ptr, pwd.size(), salt.data(),
+                               params.t_cost, size_t{params.m_cost_kib} * 1024,
                                crypto_pwhash_argon2id_ALG_ARGON2ID13) != 0) {
       if (errno == ENOMEM) {
         return MakeError(ErrorCode::kResourceExhausted, "argon2id: out of memory");
