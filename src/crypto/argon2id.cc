@@ -51,11 +51,13 @@ bool SodiumReady() {
 }
 
 // libsodium computes Argon2id with one lane only, and takes a 16-byte salt.
+// SodiumReady() comes first, so that any call (the key role's start-up one
+// included, whatever [kdf] says) initialises libsodium.
 bool SodiumServes(const Argon2Params& p, size_t salt_len, size_t out_len) {
-  return p.parallelism == 1 && salt_len == crypto_pwhash_argon2id_SALTBYTES &&
+  return SodiumReady() && p.parallelism == 1 && salt_len == crypto_pwhash_argon2id_SALTBYTES &&
          out_len >= crypto_pwhash_argon2id_BYTES_MIN &&
          p.t_cost >= crypto_pwhash_argon2id_OPSLIMIT_MIN &&
-         size_t{p.m_cost_kib} * 1024 >= crypto_pwhash_argon2id_MEMLIMIT_MIN && SodiumReady();
+         size_t{p.m_cost_kib} * 1024 >= crypto_pwhash_argon2id_MEMLIMIT_MIN;
 }
 
 Result<SecretBytes> Derive(const SecretBytes& password, std::span<const uint8_t> salt,
