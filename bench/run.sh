@@ -15,8 +15,11 @@
 # Prints a ratio table and writes bench/results/<UTC date>.md and .json. Not a test; CI does
 # not run it (except perhaps --quick as a smoke check). About 5-8 minutes with the defaults.
 #
-# Usage: bench/run.sh [--quick] [--runs N] [--rev REV] [--out DIR] [--no-install] [--keep]
-#   --quick       tiny counts, 1 run (a smoke check that everything still works; ~1 minute)
+# Usage: bench/run.sh [--quick] [--check] [--runs N] [--rev REV] [--out DIR] [--no-install] [--keep]
+#   --quick       tiny counts, 1 run (a smoke check that everything still works; ~1 minute);
+#                 implies --check
+#   --check       exit 1 unless every phase did all its work (bench/check.py: every message
+#                 stored, every POP3 mailbox retrieved, no client error, unseal measured)
 #   --runs N      repetitions of every phase; the table shows the median (default 3)
 #   --out DIR     where results go (default bench/results)
 #   --no-install  do not call apt-get; fail if something is missing
@@ -24,7 +27,8 @@
 #   --rev REV     benchmark a committed revision (git archive into the temp dir) instead of
 #                 the working tree
 # Environment: BUILD_DIR (default <repo>/build-bench, or the temp dir with --rev), JOBS
-# (default 2), OM_BIN_DIR (use onionmaild and onionmailctl from there; no build),
+# (default 2), OM_BIN_DIR (use prebuilt binaries, no build: a directory holding onionmaild and
+# onionmailctl, or a build tree with src/server/onionmaild and src/ctl/onionmailctl),
 # BENCH_LABEL (appended to the onionmaild version in the report, e.g. "patched: TCP_NODELAY").
 set -euo pipefail
 
@@ -32,11 +36,12 @@ usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 top=$(cd "$(dirname "$0")/.." && pwd)
 invocation="bench/run.sh${*:+ $*}"
 [[ -n "${OM_BIN_DIR:-}" ]] && invocation="OM_BIN_DIR=$OM_BIN_DIR $invocation"
-plan=full runs=3 out="$top/bench/results" install=1 keep=0 rev=""
+plan=full runs=3 out="$top/bench/results" install=1 keep=0 rev="" check=0
 while (($#)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
-    --quick) plan=quick runs=1 ;;
+    --quick) plan=quick runs=1 check=1 ;;
+    --check) check=1 ;;
     --runs) runs="$2"; shift ;;
     --out) out="$2"; shift ;;
     --no-install) install=0 ;;
@@ -113,7 +118,11 @@ if ! { cmake -S "$top/bench/loadgen" -B "$W/loadgen" -G Ninja -DCMAKE_BUILD_TYPE
 fi
 client="$W/loadgen/om-loadgen"
 om="$build/src/server/onionmaild" ctl="$build/src/ctl/onionmailctl"
-if [[ -n "${OM_BIN_DIR:-}" ]]; then om="$OM_BIN_DIR/onionmaild" ctl="$OM_BIN_DIR/onionmailctl"; fi
+if [[ -x "${OM_BIN_DIR:-}/src/server/onionmaild" ]]; then  # a build tree
+  om="$OM_BIN_DIR/src/server/onionmaild" ctl="$OM_BIN_DIR/src/ctl/onionmailctl"
+elif [[ -n "${OM_BIN_DIR:-}" ]]; then
+  om="$OM_BIN_DIR/onionmaild" ctl="$OM_BIN_DIR/onionmailctl"
+fi
 version=$(git -C "$top" rev-parse --short "${rev:-HEAD}" 2>/dev/null || echo unknown)
 [[ -z "$rev" && -n "$(git -C "$top" status --porcelain -- src 2>/dev/null)" ]] && version+="+dirty"
 version+="${BENCH_LABEL:+ ($BENCH_LABEL)}"
@@ -277,12 +286,12 @@ for variant in plain crypt; do
 done
 
 # --- 6. time to unseal at boot (bench/unseal.py: 3-of-5, four onionmaild peers on loopback) ------
-unseal_args=()
+unseal_args=() unseal_runs=$([[ $plan == quick ]] && echo 2 || echo 5)
 if [[ -x "$(dirname "$om")/onionmail-peer" && -x "$ctl" ]]; then
   echo "bench: onionmaild: time to unseal at boot (3-of-5 unseal peers on loopback)"
   mkdir -p "$W/unseal"
   TMPDIR="$W/unseal" python3 "$top/bench/unseal.py" --onionmaild "$om" --onionmailctl "$ctl" \
-    --runs "$([[ $plan == quick ]] && echo 2 || echo 5)" --json "$W/unseal.json" \
+    --runs "$unseal_runs" --json "$W/unseal.json" \
     >"$W/unseal.log" 2>&1 &
   unseal_pid=$!
   if wait "$unseal_pid"; then
@@ -303,3 +312,7 @@ python3 "$top/bench/report.py" --onionmaild "$W/onionmaild.json" \
   --command "$invocation" \
   --onionmaild-version "$version"
 echo "bench: wrote $out/$stamp.md and $out/$stamp.json"
+if ((check)); then  # the report is written either way; the exit status says if all work was done
+  python3 "$top/bench/check.py" "$W/onionmaild.json" "$W/peer-plain.json" "$W/peer-crypt.json" \
+    --unseal "$W/unseal.json" --unseal-runs "$unseal_runs"
+fi

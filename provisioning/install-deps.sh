@@ -21,7 +21,8 @@ PACKAGES=(
   # sanitizers and fuzzing
   clang libclang-rt-14-dev
   # tests: real clients and tools
-  python3 swaks curl openssl procps
+  # (swaks needs Net::SSLeay for STARTTLS; it is only a Recommends of swaks)
+  python3 swaks libnet-ssleay-perl curl openssl procps
 )
 
 missing=()

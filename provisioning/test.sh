@@ -3,7 +3,12 @@
 #   1. an AddressSanitizer + UBSan build of everything with all its tests,
 #   2. every libFuzzer target for FUZZ_SECONDS (default 30) on its seed corpus,
 #   3. the release build's whole CTest suite (unit, seccomp death tests,
-#      SoftHSM2 and swtpm hardware tests, integration tests with real clients).
+#      SoftHSM2 and swtpm hardware tests, integration tests with real clients),
+#   4. as root, a smoke run of the benchmark against Postfix + Dovecot
+#      (bench/run.sh --quick with the binaries of step 3: tiny counts, times
+#      nothing, fails unless every phase did all its work; it installs
+#      postfix and dovecot without starting their services). BENCH_SMOKE=0
+#      skips it.
 # As root it first creates the role users (create-users.sh): the tests then
 # run onionmailctl and the server's roles as those users.
 # This is what .ci/run calls. --quick runs step 3 only.
@@ -11,7 +16,7 @@
 # Usage: provisioning/test.sh [--help] [--quick] [extra ctest args]
 set -euo pipefail
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 quick=0
@@ -35,5 +40,13 @@ if ((quick == 0)); then
     "$top/provisioning/sanitize.sh"
   BUILD_DIR="$top/build-fuzz" FUZZ_SECONDS=${FUZZ_SECONDS:-30} "$top/provisioning/fuzz.sh"
 fi
-cd "$BUILD_DIR"
-ctest --output-on-failure --timeout 900 -j 2 "$@"
+(cd "$BUILD_DIR" && ctest --output-on-failure --timeout 900 -j 2 "$@")
+if ((quick == 0)) && [[ "${BENCH_SMOKE:-1}" != 0 ]]; then
+  if [[ $(id -u) -eq 0 ]]; then
+    bench_out=$(mktemp -d /tmp/onionmail-bench-smoke.XXXXXX)
+    OM_BIN_DIR="$BUILD_DIR" "$top/bench/run.sh" --quick --out "$bench_out"
+    rm -rf "$bench_out"
+  else
+    echo "test.sh: the benchmark's smoke run needs root (Postfix and Dovecot); skipped" >&2
+  fi
+fi

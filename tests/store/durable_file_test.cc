@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -173,6 +175,28 @@ TEST_F(DurableFileTest, EnsurePrivateDirCreates0700AndRefusesNonDirectories) {
   auto r = EnsurePrivateDir(link);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kFailedPrecondition);
+}
+
+TEST_F(DurableFileTest, EnsurePrivateDirRefusesARegularFile) {
+  const std::string file = dir_.path() + "/f";
+  WriteFileBytes(file, Bytes("x"));
+  auto r = EnsurePrivateDir(file);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(r.error().message.find("is not a directory"), std::string::npos);
+}
+
+// lstat fails with something other than ENOENT (here ENOTDIR: a path
+// component is a file): reported as such, and no mkdir is attempted.
+TEST_F(DurableFileTest, EnsurePrivateDirReportsAStatErrorOtherThanMissing) {
+  const std::string file = dir_.path() + "/f";
+  WriteFileBytes(file, Bytes("x"));
+  auto r = EnsurePrivateDir(file + "/d");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInternal);
+  EXPECT_NE(r.error().message.find("cannot stat"), std::string::npos);
+  EXPECT_NE(r.error().message.find(std::strerror(ENOTDIR)), std::string::npos);
+  EXPECT_EQ(ReadFileBytes(file), Bytes("x"));
 }
 
 TEST_F(DurableFileTest, ReadSmallFileRefusesOversizedFiles) {
