@@ -21,8 +21,9 @@ PACKAGES=(
   # sanitizers and fuzzing
   clang libclang-rt-14-dev
   # tests: real clients and tools
-  # (swaks needs Net::SSLeay for STARTTLS; it is only a Recommends of swaks)
-  python3 swaks libnet-ssleay-perl curl openssl procps
+  # (swaks needs Net::SSLeay for STARTTLS, only a Recommends of swaks; the TLS-key and unseal
+  # integration tests read certificates with python3-cryptography)
+  python3 python3-cryptography swaks libnet-ssleay-perl curl openssl procps
 )
 
 missing=()
