@@ -1,7 +1,11 @@
 #include "crypto/argon2id.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -159,6 +163,56 @@ TEST(Argon2idTest, SeveralLanesShortSaltsAndOutputsStillWork) {
   EXPECT_EQ(short_out->size(), 8u);
   auto long_salt = Argon2idDerive(Pw("pw"), Bytes("a salt of 24 bytes......"), kFast, 32);
   ASSERT_TRUE(long_salt.ok());
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define OM_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OM_UNDER_ASAN 1
+#endif
+#endif
+
+// Runs Argon2idDerive(params) in a child process whose address space may grow
+// by only 32 MiB, and returns the ErrorCode it got as an int: 100 if it
+// succeeded, -1 if the child did not exit normally (a crash).
+int ErrorCodeWithLittleMemory(const Argon2Params& params) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    long pages = 0;
+    FILE* statm = std::fopen("/proc/self/statm", "r");
+    if (statm == nullptr || std::fscanf(statm, "%ld", &pages) != 1) ::_exit(101);
+    std::fclose(statm);
+    const rlim_t limit = static_cast<rlim_t>(pages) * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE)) +
+                         (rlim_t{32} << 20);
+    const struct rlimit lim = {limit, limit};
+    if (::setrlimit(RLIMIT_AS, &lim) != 0) ::_exit(102);
+    auto key = Argon2idDerive(Pw("pw"), kSalt, params, 32);
+    ::_exit(key.ok() ? 100 : static_cast<int>(key.error().code));
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return -2;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// When the 64 MiB cannot be had (memory limit, overcommit off), the key role
+// gets kResourceExhausted, answers that login with a temporary error and
+// stays up; neither library may crash or hand back a key.
+TEST(Argon2idTest, OutOfMemoryIsResourceExhaustedInBothLibraries) {
+#ifdef OM_UNDER_ASAN
+  GTEST_SKIP() << "AddressSanitizer's allocator and shadow memory do not mix with RLIMIT_AS";
+#else
+  const Argon2Params one_lane{1, 65536, 1};   // libsodium
+  const Argon2Params two_lanes{1, 65536, 2};  // libargon2
+  ASSERT_STREQ(Argon2idImplementation(one_lane, kSalt.size()), "libsodium");
+  ASSERT_STREQ(Argon2idImplementation(two_lanes, kSalt.size()), "libargon2");
+  EXPECT_EQ(ErrorCodeWithLittleMemory(one_lane), static_cast<int>(ErrorCode::kResourceExhausted));
+  EXPECT_EQ(ErrorCodeWithLittleMemory(two_lanes), static_cast<int>(ErrorCode::kResourceExhausted));
+  // The same child with a small memory cost succeeds (two lanes also start two
+  // threads, whose stacks take room too): the limit is what failed.
+  EXPECT_EQ(ErrorCodeWithLittleMemory({1, 1024, 1}), 100);
+  EXPECT_EQ(ErrorCodeWithLittleMemory({1, 1024, 2}), 100);
+#endif
 }
 
 }  // namespace
