@@ -195,9 +195,10 @@ int ErrorCodeWithLittleMemory(const Argon2Params& params) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// When the 64 MiB cannot be had (memory limit, overcommit off), the key role
-// gets kResourceExhausted, answers that login with a temporary error and
-// stays up; neither library may crash or hand back a key.
+// When the 64 MiB cannot be had (memory limit, overcommit off), Argon2id is
+// kResourceExhausted, which the POP3 and SMTP sessions answer with a temporary
+// login failure (pop3/session.cc, smtp/session.cc); neither library may crash
+// or hand back a key.
 TEST(Argon2idTest, OutOfMemoryIsResourceExhaustedInBothLibraries) {
 #ifdef OM_UNDER_ASAN
   GTEST_SKIP() << "AddressSanitizer's allocator and shadow memory do not mix with RLIMIT_AS";
