@@ -166,11 +166,15 @@ TEST(Argon2idTest, SeveralLanesShortSaltsAndOutputsStillWork) {
 }
 
 #if defined(__SANITIZE_ADDRESS__)
-#define OM_UNDER_ASAN 1
+constexpr bool kUnderAsan = true;
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define OM_UNDER_ASAN 1
+constexpr bool kUnderAsan = true;
+#else
+constexpr bool kUnderAsan = false;
 #endif
+#else
+constexpr bool kUnderAsan = false;
 #endif
 
 // Runs Argon2idDerive(params) in a child process whose address space may grow
@@ -200,9 +204,9 @@ int ErrorCodeWithLittleMemory(const Argon2Params& params) {
 // login failure (pop3/session.cc, smtp/session.cc); neither library may crash
 // or hand back a key.
 TEST(Argon2idTest, OutOfMemoryIsResourceExhaustedInBothLibraries) {
-#ifdef OM_UNDER_ASAN
-  GTEST_SKIP() << "AddressSanitizer's allocator and shadow memory do not mix with RLIMIT_AS";
-#else
+  if (kUnderAsan) {
+    GTEST_SKIP() << "AddressSanitizer's allocator and shadow memory do not mix with RLIMIT_AS";
+  }
   const Argon2Params one_lane{1, 65536, 1};   // libsodium
   const Argon2Params two_lanes{1, 65536, 2};  // libargon2
   ASSERT_STREQ(Argon2idImplementation(one_lane, kSalt.size()), "libsodium");
@@ -213,7 +217,6 @@ TEST(Argon2idTest, OutOfMemoryIsResourceExhaustedInBothLibraries) {
   // threads, whose stacks take room too): the limit is what failed.
   EXPECT_EQ(ErrorCodeWithLittleMemory({1, 1024, 1}), 100);
   EXPECT_EQ(ErrorCodeWithLittleMemory({1, 1024, 2}), 100);
-#endif
 }
 
 }  // namespace
