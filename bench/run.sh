@@ -12,8 +12,9 @@
 # hashes); Postfix authenticates through Dovecot SASL. Token operations are counted with perf
 # uprobes on libsofthsm2.so (C_*Init, C_DeriveKey) when perf works. Then the time to unseal at
 # boot (bench/unseal.py, 3-of-5 onionmaild unseal peers on loopback).
-# Prints a ratio table and writes bench/results/<UTC date>.md and .json. Not a test; CI does
-# not run it (except perhaps --quick as a smoke check). About 5-8 minutes with the defaults.
+# Prints a ratio table and writes bench/results/<UTC date>.md and .json. Not a test: CI runs
+# only --quick, as a smoke check that it still works (provisioning/test.sh). About 5-8 minutes
+# with the defaults.
 #
 # Usage: bench/run.sh [--quick] [--check] [--runs N] [--rev REV] [--out DIR] [--no-install] [--keep]
 #   --quick       tiny counts, 1 run (a smoke check that everything still works; ~1 minute);
@@ -32,7 +33,7 @@
 # BENCH_LABEL (appended to the onionmaild version in the report, e.g. "patched: TCP_NODELAY").
 set -euo pipefail
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }  # the header comment
 top=$(cd "$(dirname "$0")/.." && pwd)
 invocation="bench/run.sh${*:+ $*}"
 [[ -n "${OM_BIN_DIR:-}" ]] && invocation="OM_BIN_DIR=$OM_BIN_DIR $invocation"
