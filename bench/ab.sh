@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# bench/ab.sh: A/B of two onionmaild builds on the SMTP or the POP3 path (a smaller, faster check
+# than bench/run.sh, for one change). One state dir (pkcs11 backend on a SoftHSM2 token, 8 users
+# with a tiny Argon2id so that the KDF does not hide the rest); for each of RUNS rounds and each
+# binary in turn: start it, then
+#   smtp: deliver 8*N messages of SIZE bytes at concurrency C (STARTTLS, AUTH PLAIN, one
+#         connection per message: bench/run.sh's phase "smtp");
+#   pop3: refill every mailbox with N messages of SIZE bytes (untimed), then run 8 POP3 sessions
+#         (STLS, login, LIST, RETR all, DELE all, QUIT) at concurrency C;
+# stop it. Prints msg/s and the server's CPU per message (every process of the server, via
+# bench/procmon.py), per run, and the medians.
+#
+# Usage: sudo bench/ab.sh smtp|pop3 ONIONMAILD_A ONIONMAILD_B ONIONMAILCTL OM_LOADGEN [N SIZE C RUNS]
+set -euo pipefail
+usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }  # the header comment
+[[ $# -ge 5 && ( $1 == smtp || $1 == pop3 ) ]] || { usage; exit 2; }
+mode="$1" a="$2" b="$3" ctl="$4" client="$5"
+n="${6:-100}" size="${7:-10240}" conc="${8:-8}" runs="${9:-3}"
+top=$(cd "$(dirname "$0")/.." && pwd)
+W=$(mktemp -d /tmp/onionmail-ab.XXXXXX)
+chmod 0711 "$W"  # the key role (user onionmail when run as root) must reach it
+pid=""
+trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$W"' EXIT
+owner_args=()
+if [[ $(id -u) -eq 0 ]]; then
+  "$top/provisioning/create-users.sh" >/dev/null
+  owner_args=(--owner onionmail)
+fi
+"$top/provisioning/softhsm-init.sh" --dir "$W/softhsm" "${owner_args[@]}" >/dev/null
+export SOFTHSM2_CONF="$W/softhsm/softhsm2.conf"
+lib=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1)
+cat >"$W/om.toml" <<CONF
+[server]
+domain = "bench.test"
+state_dir = "$W/state"
+[smtp]
+listen = "127.0.0.1:12925"
+[pop3]
+listen = "127.0.0.1:12910"
+[log]
+level = "warning"
+[keys]
+backend = "pkcs11"
+pkcs11_module = "$lib"
+token_label = "onionmaild"
+pin_file = "$W/softhsm/user.pin"
+softhsm2_conf = "$SOFTHSM2_CONF"
+[kdf]
+argon2_t_cost = 1
+argon2_m_cost_kib = 8
+argon2_parallelism = 1
+CONF
+echo "pw-ab-$RANDOM" >"$W/pw"
+echo "pw-ab-send-$RANDOM" >"$W/pw-send"
+"$ctl" --config "$W/om.toml" init >/dev/null 2>>"$W/ctl.log" || { cat "$W/ctl.log" >&2; exit 1; }
+for i in 1 2 3 4 5 6 7 8; do
+  "$ctl" --config "$W/om.toml" user add "k$i" --smtp-password-file "$W/pw-send" \
+    --pop3-password-file "$W/pw" >/dev/null 2>>"$W/ctl.log" || { cat "$W/ctl.log" >&2; exit 1; }
+done
+users=k1,k2,k3,k4,k5,k6,k7,k8
+# The server's CPU: every process of its tree (the roles are children of the supervisor).
+cpu_of() { python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import procmon
+print(procmon.ProcTree([sys.argv[2]]).cpu_seconds())' "$top/bench" "$1"; }
+fill() {  # N messages of SIZE bytes into every mailbox, with AUTH as the recipient
+  "$client" smtp --port 12925 --conc "$1" --count "$2" --size "$size" --users "$users" \
+    --auth-pass-file "$W/pw-send"
+}
+results="$W/results"
+for run in $(seq 1 "$runs"); do
+  for label in A B; do
+    bin=$a; [[ $label == B ]] && bin=$b
+    "$bin" --config "$W/om.toml" 2>>"$W/om.log" &
+    pid=$!
+    for _ in $(seq 1 200); do
+      (exec 3<>/dev/tcp/127.0.0.1/12910) 2>/dev/null && break
+      sleep 0.05
+    done
+    # One untimed message per user first: the AUTH cache and the first handshake are warm.
+    fill 8 8 >/dev/null
+    [[ $mode == pop3 ]] && fill 8 $((n * 8)) >/dev/null
+    c0=$(cpu_of "$pid")
+    t0=$(date +%s.%N)
+    if [[ $mode == smtp ]]; then
+      out=$(fill "$conc" $((n * 8)))
+    else
+      out=$("$client" pop3 --port 12910 --conc "$conc" --count 8 --users "$users" \
+        --pass-file "$W/pw" --dele)
+    fi
+    t1=$(date +%s.%N)
+    c1=$(cpu_of "$pid")
+    kill -TERM "$pid"; wait "$pid" || true; pid=""
+    python3 - "$label" "$run" "$t0" "$t1" "$c0" "$c1" "$out" <<'PY' | tee -a "$results"
+import json, sys
+label, run, t0, t1, c0, c1, out = sys.argv[1:]
+d = json.loads(out)
+msgs = sum(t["msgs"] for t in d["threads"]); errs = sum(len(t["errors"]) for t in d["threads"])
+wall = float(t1) - float(t0); cpu = float(c1) - float(c0)
+print(f"{label} run {run}: {msgs} msgs in {wall:.2f} s = {msgs / wall:.1f} msg/s, "
+      f"server CPU {cpu * 1e3 / max(msgs, 1):.2f} ms/msg, errors {errs}", flush=True)
+PY
+  done
+done
+python3 - "$results" <<'PY'
+import re, statistics, sys
+rows = {"A": ([], []), "B": ([], [])}
+for line in open(sys.argv[1]):
+    m = re.match(r"(\w) run \d+: .* = ([\d.]+) msg/s, server CPU ([\d.]+) ms/msg", line)
+    if m:
+        rows[m[1]][0].append(float(m[2])); rows[m[1]][1].append(float(m[3]))
+for label, (rate, cpu) in rows.items():
+    if rate:
+        print(f"{label} median: {statistics.median(rate):.1f} msg/s "
+              f"({min(rate):.1f}..{max(rate):.1f}), server CPU {statistics.median(cpu):.2f} ms/msg")
+PY
