@@ -165,6 +165,8 @@ void AddFileAccess(Policy& p) {
   p.Allow(SCMP_SYS(pwrite64), "positioned writes");
   p.Allow(SCMP_SYS(fsync), "durable writes before acknowledging");
   p.Allow(SCMP_SYS(fdatasync), "durable writes before acknowledging");
+  p.Allow(SCMP_SYS(sync_file_range), "write a batch of overwrites before unlinking them");
+  p.Allow(SCMP_SYS(sync_file_range2), "sync_file_range (its name on some architectures)");
   p.Allow(SCMP_SYS(ftruncate), "overwrite-then-truncate on delete");
   p.Allow(SCMP_SYS(fchmod), "0600 on new files");
   p.Allow(SCMP_SYS(umask), "umask for new files");

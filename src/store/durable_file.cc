@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "crypto/random.h"
 
@@ -229,16 +230,24 @@ Result<void> WriteFileDurably(const std::string& tmp_dir, const std::string& fin
 
 namespace {
 
-// Overwrites and fsyncs a regular file's bytes; does not unlink. Sets
-// *is_symlink (and writes nothing) when `path` is a symlink.
-Result<void> Overwrite(const std::string& path, bool* is_symlink) {
+// How an overwrite reaches the disk before the file is unlinked (the blocks
+// are freed at unlink, and dirty pages of a freed file are never written).
+enum class OverwriteSync {
+  kFsync,       // fsync now (a single file)
+  kStartWrite,  // only start writeback; the caller waits (a batch)
+};
+
+// Overwrites a regular file's bytes with random data; does not unlink. Sets
+// *is_symlink (and writes nothing) when `path` is a symlink. Returns the open
+// descriptor so that a batch can wait for its writeback.
+Result<UniqueFd> Overwrite(const std::string& path, OverwriteSync sync, bool* is_symlink) {
   *is_symlink = false;
   int raw = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
   if (raw < 0) {
     int err = errno;
     if (err == ELOOP) {
       *is_symlink = true;  // never write through it; the caller removes the link
-      return Ok();
+      return UniqueFd();
     }
     return ErrnoError("cannot open for deletion", path, err);
   }
@@ -255,16 +264,35 @@ Result<void> Overwrite(const std::string& path, bool* is_symlink) {
       ONIONMAIL_RETURN_IF_ERROR(PwriteAll(fd.get(), {noise.data(), n}, offset, path));
       offset += n;
     }
-    ONIONMAIL_RETURN_IF_ERROR(SyncFd(fd.get(), path));
+    if (sync == OverwriteSync::kFsync) {
+      ONIONMAIL_RETURN_IF_ERROR(SyncFd(fd.get(), path));
+    } else if (::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE) != 0) {
+      return ErrnoError("cannot start writing", path, errno);
+    }
+  }
+  return fd;
+}
+
+// Waits until the overwrite started by Overwrite(kStartWrite) is written.
+Result<void> WaitForOverwrite(const UniqueFd& fd, const std::string& path) {
+  constexpr unsigned kFlags =
+      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+  if (::sync_file_range(fd.get(), 0, 0, kFlags) != 0) {
+    return ErrnoError("cannot write", path, errno);
   }
   return Ok();
 }
+
+// Files a batch keeps open at once while their overwrites are written.
+constexpr size_t kBatchOpenFiles = 64;
 
 }  // namespace
 
 Result<void> SecureDelete(const std::string& path) {
   bool is_symlink = false;
-  ONIONMAIL_RETURN_IF_ERROR(Overwrite(path, &is_symlink));
+  auto fd = Overwrite(path, OverwriteSync::kFsync, &is_symlink);
+  if (!fd.ok()) return fd.error();
+  fd->Reset();
   if (::unlink(path.c_str()) != 0) return ErrnoError("cannot unlink", path, errno);
   return SyncDir(DirName(path));
 }
@@ -279,20 +307,43 @@ Result<void> SecureDeleteBatch(std::span<const std::string> paths) {
     }
   };
   std::vector<std::string> dirs;
-  for (const std::string& path : paths) {
-    bool is_symlink = false;
-    auto r = Overwrite(path, &is_symlink);
-    if (!r.ok()) {
-      note(std::move(r));
-      continue;
-    }
+  auto unlink_one = [&](const std::string& path) {
     if (::unlink(path.c_str()) != 0) {
       note(ErrnoError("cannot unlink", path, errno));
-      continue;
+      return;
     }
     std::string dir = DirName(path);
     if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(std::move(dir));
+  };
+  // In groups: overwrite every file of the group and start its writeback, so
+  // that the device gets them together; then wait for each and unlink it.
+  // One fsync per file made deleting N messages N device round trips.
+  for (size_t begin = 0; begin < paths.size(); begin += kBatchOpenFiles) {
+    const size_t end = std::min(paths.size(), begin + kBatchOpenFiles);
+    std::vector<std::pair<size_t, UniqueFd>> written;
+    for (size_t i = begin; i < end; ++i) {
+      bool is_symlink = false;
+      auto fd = Overwrite(paths[i], OverwriteSync::kStartWrite, &is_symlink);
+      if (!fd.ok()) {
+        note(fd.error());
+        continue;
+      }
+      written.emplace_back(i, std::move(*fd));
+    }
+    for (auto& [i, fd] : written) {
+      if (fd.valid()) {
+        auto waited = WaitForOverwrite(fd, paths[i]);
+        fd.Reset();
+        if (!waited.ok()) {
+          note(std::move(waited));
+          continue;
+        }
+      }
+      unlink_one(paths[i]);
+    }
   }
+  // The directory fsync makes the unlinks durable, and its flush of the
+  // device's write cache makes the overwrites written above durable too.
   for (const std::string& dir : dirs) note(SyncDir(dir));
   return first_error;
 }

@@ -140,6 +140,28 @@ TEST_F(DurableFileTest, SecureDeleteBatchOverwritesAndRemovesEveryFile) {
   }
 }
 
+// The batch keeps at most 64 files open at once; more files are overwritten
+// and removed group after group, every one of them.
+TEST_F(DurableFileTest, SecureDeleteBatchOverwritesEveryFileOfSeveralGroups) {
+  constexpr int kFiles = 150;
+  const std::vector<uint8_t> secret(5000, 'S');
+  std::vector<std::string> paths;
+  std::vector<std::string> witnesses;
+  for (int i = 0; i < kFiles; ++i) {
+    paths.push_back(dir_.path() + "/victim" + std::to_string(i));
+    witnesses.push_back(dir_.path() + "/witness" + std::to_string(i));
+    WriteFileBytes(paths.back(), i == 100 ? std::vector<uint8_t>() : secret);
+    ASSERT_EQ(::link(paths.back().c_str(), witnesses.back().c_str()), 0);
+  }
+  ASSERT_TRUE(SecureDeleteBatch(paths).ok());
+  for (int i = 0; i < kFiles; ++i) {
+    EXPECT_NE(::access(paths[i].c_str(), F_OK), 0) << paths[i];
+    auto after = ReadFileBytes(witnesses[i]);
+    ASSERT_EQ(after.size(), i == 100 ? 0u : secret.size()) << witnesses[i];
+    EXPECT_LT(std::count(after.begin(), after.end(), 'S'), 200) << witnesses[i];
+  }
+}
+
 TEST_F(DurableFileTest, SecureDeleteBatchDeletesTheRestWhenOneIsMissing) {
   const std::string a = dir_.path() + "/a";
   const std::string b = dir_.path() + "/b";
