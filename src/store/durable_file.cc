@@ -237,6 +237,17 @@ enum class OverwriteSync {
   kStartWrite,  // only start writeback; the caller waits (a batch)
 };
 
+// sync_file_range(fd, whole file, flags); where the filesystem or the kernel
+// does not support it, an fsync instead (slower, and never weaker).
+Result<void> SyncRange(int fd, unsigned flags, const std::string& path) {
+  if (::sync_file_range(fd, 0, 0, flags) == 0) return Ok();
+  int err = errno;
+  if (err == EINVAL || err == ENOSYS || err == ESPIPE || err == EOPNOTSUPP) {
+    return SyncFd(fd, path);
+  }
+  return ErrnoError("cannot write", path, err);
+}
+
 // Overwrites a regular file's bytes with random data; does not unlink. Sets
 // *is_symlink (and writes nothing) when `path` is a symlink. Returns the open
 // descriptor so that a batch can wait for its writeback.
@@ -266,8 +277,8 @@ Result<UniqueFd> Overwrite(const std::string& path, OverwriteSync sync, bool* is
     }
     if (sync == OverwriteSync::kFsync) {
       ONIONMAIL_RETURN_IF_ERROR(SyncFd(fd.get(), path));
-    } else if (::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE) != 0) {
-      return ErrnoError("cannot start writing", path, errno);
+    } else {
+      ONIONMAIL_RETURN_IF_ERROR(SyncRange(fd.get(), SYNC_FILE_RANGE_WRITE, path));
     }
   }
   return fd;
@@ -277,10 +288,7 @@ Result<UniqueFd> Overwrite(const std::string& path, OverwriteSync sync, bool* is
 Result<void> WaitForOverwrite(const UniqueFd& fd, const std::string& path) {
   constexpr unsigned kFlags =
       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
-  if (::sync_file_range(fd.get(), 0, 0, kFlags) != 0) {
-    return ErrnoError("cannot write", path, errno);
-  }
-  return Ok();
+  return SyncRange(fd.get(), kFlags, path);
 }
 
 // Files a batch keeps open at once while their overwrites are written.

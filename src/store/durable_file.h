@@ -82,14 +82,14 @@ Result<void> SecureDelete(const std::string& path);
 
 // SecureDelete of many files with one directory fsync per distinct directory
 // (instead of one per file). In groups of up to 64 open files: every file of
-// the group is overwritten and its writeback started (sync_file_range), then
-// each is waited for (written to the device) and unlinked; a file whose
-// overwrite failed is not unlinked. Last, each directory is fsync'd once,
-// which also flushes the device's write cache, so the overwrites are durable
-// when it returns, as with SecureDelete, without one fsync per file. Keeps
-// going after a failure; returns the first error other than kNotFound if
-// there is one, else kNotFound if a file was missing. The directory fsync is
-// done even when another file failed.
+// the group is overwritten and its writeback started (sync_file_range; fsync
+// where the filesystem lacks it), then each is waited for (written to the
+// device) and unlinked; a file whose overwrite failed is not unlinked. Last,
+// each directory is fsync'd once, which also flushes the device's write
+// cache, so the overwrites are durable when it returns, as with SecureDelete,
+// without one fsync per file. Keeps going after a failure; returns the first
+// error other than kNotFound if there is one, else kNotFound if a file was
+// missing. The directory fsync is done even when another file failed.
 Result<void> SecureDeleteBatch(std::span<const std::string> paths);
 
 // Names in `dir` except "." and ".." (kNotFound if it does not exist).
