@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,37 @@ class DurableFileTest : public ::testing::Test {
   }
   TempDir dir_;
   std::string tmp_;
+
+  // Files victim<i> holding contents(i), each with a second name witness<i>
+  // (same inode), through which a test sees what deletion did to the bytes.
+  struct Victims {
+    std::vector<std::string> paths;
+    std::vector<std::string> witnesses;
+    std::vector<size_t> sizes;
+  };
+  Victims MakeVictims(int n, const std::function<std::vector<uint8_t>(int)>& contents) {
+    Victims v;
+    for (int i = 0; i < n; ++i) {
+      v.paths.push_back(dir_.path() + "/victim" + std::to_string(i));
+      v.witnesses.push_back(dir_.path() + "/witness" + std::to_string(i));
+      const std::vector<uint8_t> bytes = contents(i);
+      v.sizes.push_back(bytes.size());
+      WriteFileBytes(v.paths.back(), bytes);
+      EXPECT_EQ(::link(v.paths.back().c_str(), v.witnesses.back().c_str()), 0);
+    }
+    return v;
+  }
+  // Every victim is gone and its bytes (all 'S' before) were overwritten.
+  static void ExpectOverwrittenAndRemoved(const Victims& v) {
+    for (size_t i = 0; i < v.paths.size(); ++i) {
+      EXPECT_NE(::access(v.paths[i].c_str(), F_OK), 0) << v.paths[i];
+      auto after = ReadFileBytes(v.witnesses[i]);
+      ASSERT_EQ(after.size(), v.sizes[i]) << v.witnesses[i];
+      EXPECT_LT(std::count(after.begin(), after.end(), 'S'),
+                1 + static_cast<long>(after.size()) / 32)
+          << v.witnesses[i];
+    }
+  }
 };
 
 TEST_F(DurableFileTest, WriteFileDurablyPublishesContentWithMode0600AndNoTempLeft) {
@@ -124,44 +156,19 @@ TEST_F(DurableFileTest, SecureDeleteRemovesSymlinkWithoutWritingThroughIt) {
 }
 
 TEST_F(DurableFileTest, SecureDeleteBatchOverwritesAndRemovesEveryFile) {
-  const std::vector<uint8_t> secret(70000, 'S');
-  std::vector<std::string> paths;
-  std::vector<std::string> witnesses;
-  for (int i = 0; i < 3; ++i) {
-    paths.push_back(dir_.path() + "/victim" + std::to_string(i));
-    witnesses.push_back(dir_.path() + "/witness" + std::to_string(i));
-    WriteFileBytes(paths.back(), secret);
-    ASSERT_EQ(::link(paths.back().c_str(), witnesses.back().c_str()), 0);
-  }
-  ASSERT_TRUE(SecureDeleteBatch(paths).ok());
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_NE(::access(paths[i].c_str(), F_OK), 0);
-    auto after = ReadFileBytes(witnesses[i]);
-    ASSERT_EQ(after.size(), secret.size());
-    EXPECT_LT(std::count(after.begin(), after.end(), 'S'), 2000);
-  }
+  const Victims v = MakeVictims(3, [](int) { return std::vector<uint8_t>(70000, 'S'); });
+  ASSERT_TRUE(SecureDeleteBatch(v.paths).ok());
+  ExpectOverwrittenAndRemoved(v);
 }
 
 // The batch keeps at most 64 files open at once; more files are overwritten
 // and removed group after group, every one of them.
 TEST_F(DurableFileTest, SecureDeleteBatchOverwritesEveryFileOfSeveralGroups) {
-  constexpr int kFiles = 150;
-  const std::vector<uint8_t> secret(5000, 'S');
-  std::vector<std::string> paths;
-  std::vector<std::string> witnesses;
-  for (int i = 0; i < kFiles; ++i) {
-    paths.push_back(dir_.path() + "/victim" + std::to_string(i));
-    witnesses.push_back(dir_.path() + "/witness" + std::to_string(i));
-    WriteFileBytes(paths.back(), i == 100 ? std::vector<uint8_t>() : secret);
-    ASSERT_EQ(::link(paths.back().c_str(), witnesses.back().c_str()), 0);
-  }
-  ASSERT_TRUE(SecureDeleteBatch(paths).ok());
-  for (int i = 0; i < kFiles; ++i) {
-    EXPECT_NE(::access(paths[i].c_str(), F_OK), 0) << paths[i];
-    auto after = ReadFileBytes(witnesses[i]);
-    ASSERT_EQ(after.size(), i == 100 ? 0u : secret.size()) << witnesses[i];
-    EXPECT_LT(std::count(after.begin(), after.end(), 'S'), 200) << witnesses[i];
-  }
+  const Victims v = MakeVictims(150, [](int i) {
+    return i == 100 ? std::vector<uint8_t>() : std::vector<uint8_t>(5000, 'S');
+  });
+  ASSERT_TRUE(SecureDeleteBatch(v.paths).ok());
+  ExpectOverwrittenAndRemoved(v);
 }
 
 // Where the kernel or the filesystem has no sync_file_range, the batch falls
@@ -169,15 +176,7 @@ TEST_F(DurableFileTest, SecureDeleteBatchOverwritesEveryFileOfSeveralGroups) {
 // The child hides the syscall with a seccomp filter (ENOSYS), then exits with
 // 0 only if the batch succeeded; the parent checks the files.
 TEST_F(DurableFileTest, SecureDeleteBatchFallsBackToFsyncWithoutSyncFileRange) {
-  const std::vector<uint8_t> secret(5000, 'S');
-  std::vector<std::string> paths;
-  std::vector<std::string> witnesses;
-  for (int i = 0; i < 3; ++i) {
-    paths.push_back(dir_.path() + "/victim" + std::to_string(i));
-    witnesses.push_back(dir_.path() + "/witness" + std::to_string(i));
-    WriteFileBytes(paths.back(), secret);
-    ASSERT_EQ(::link(paths.back().c_str(), witnesses.back().c_str()), 0);
-  }
+  const Victims v = MakeVictims(3, [](int) { return std::vector<uint8_t>(5000, 'S'); });
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -188,18 +187,13 @@ TEST_F(DurableFileTest, SecureDeleteBatchFallsBackToFsyncWithoutSyncFileRange) {
         seccomp_load(ctx) != 0) {
       ::_exit(2);
     }
-    ::_exit(SecureDeleteBatch(paths).ok() ? 0 : 1);
+    ::_exit(SecureDeleteBatch(v.paths).ok() ? 0 : 1);
   }
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   ASSERT_EQ(WEXITSTATUS(status), 0);
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_NE(::access(paths[i].c_str(), F_OK), 0) << paths[i];
-    auto after = ReadFileBytes(witnesses[i]);
-    ASSERT_EQ(after.size(), secret.size());
-    EXPECT_LT(std::count(after.begin(), after.end(), 'S'), 200) << witnesses[i];
-  }
+  ExpectOverwrittenAndRemoved(v);
 }
 
 TEST_F(DurableFileTest, SecureDeleteBatchDeletesTheRestWhenOneIsMissing) {
