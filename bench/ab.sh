@@ -11,13 +11,14 @@
 # bench/procmon.py), per run, and the medians.
 #
 # Usage: sudo bench/ab.sh smtp|pop3 ONIONMAILD_A ONIONMAILD_B ONIONMAILCTL OM_LOADGEN [N SIZE C RUNS]
+# Environment: BENCH_TMP (where the state dir goes; default /tmp).
 set -euo pipefail
 usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }  # the header comment
 [[ $# -ge 5 && ( $1 == smtp || $1 == pop3 ) ]] || { usage; exit 2; }
 mode="$1" a="$2" b="$3" ctl="$4" client="$5"
 n="${6:-100}" size="${7:-10240}" conc="${8:-8}" runs="${9:-3}"
 top=$(cd "$(dirname "$0")/.." && pwd)
-W=$(mktemp -d /tmp/onionmail-ab.XXXXXX)
+W=$(mktemp -d "${BENCH_TMP:-/tmp}/onionmail-ab.XXXXXX")
 chmod 0711 "$W"  # the key role (user onionmail when run as root) must reach it
 pid=""
 trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$W"' EXIT

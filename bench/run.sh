@@ -30,7 +30,9 @@
 # Environment: BUILD_DIR (default <repo>/build-bench, or the temp dir with --rev), JOBS
 # (default 2), OM_BIN_DIR (use prebuilt binaries, no build: a directory holding onionmaild and
 # onionmailctl, or a build tree with src/server/onionmaild and src/ctl/onionmailctl),
-# BENCH_LABEL (appended to the onionmaild version in the report, e.g. "patched: TCP_NODELAY").
+# BENCH_LABEL (appended to the onionmaild version in the report, e.g. "patched: TCP_NODELAY"),
+# BENCH_TMP (where the temp dir with every server's state goes; default /tmp: point it at another
+# filesystem to compare, e.g. an ext4 with a journal when /tmp's has none).
 set -euo pipefail
 
 usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }  # the header comment
@@ -83,7 +85,7 @@ elif ((${#missing[@]})); then
 fi
 
 # --- 2. build -----------------------------------------------------------------------------------
-W=$(mktemp -d /tmp/onionmail-bench.XXXXXX)
+W=$(mktemp -d "${BENCH_TMP:-/tmp}/onionmail-bench.XXXXXX")
 chmod 0755 "$W"
 om_pid="" probes="" unseal_pid=""
 source "$top/bench/peer.sh"
