@@ -248,17 +248,17 @@ Result<void> SyncRange(int fd, unsigned flags, const std::string& path) {
   return ErrnoError("cannot write", path, err);
 }
 
-// Overwrites a regular file's bytes with random data; does not unlink. Sets
-// *is_symlink (and writes nothing) when `path` is a symlink. Returns the open
-// descriptor so that a batch can wait for its writeback.
-Result<UniqueFd> Overwrite(const std::string& path, OverwriteSync sync, bool* is_symlink) {
+// Overwrites a regular file's bytes with random data, then either fsyncs it
+// or only starts its writeback; does not unlink. Sets *is_symlink (and
+// writes nothing) when `path` is a symlink.
+Result<void> Overwrite(const std::string& path, OverwriteSync sync, bool* is_symlink) {
   *is_symlink = false;
   int raw = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
   if (raw < 0) {
     int err = errno;
     if (err == ELOOP) {
       *is_symlink = true;  // never write through it; the caller removes the link
-      return UniqueFd();
+      return Ok();
     }
     return ErrnoError("cannot open for deletion", path, err);
   }
@@ -275,32 +275,33 @@ Result<UniqueFd> Overwrite(const std::string& path, OverwriteSync sync, bool* is
       ONIONMAIL_RETURN_IF_ERROR(PwriteAll(fd.get(), {noise.data(), n}, offset, path));
       offset += n;
     }
-    if (sync == OverwriteSync::kFsync) {
-      ONIONMAIL_RETURN_IF_ERROR(SyncFd(fd.get(), path));
-    } else {
-      ONIONMAIL_RETURN_IF_ERROR(SyncRange(fd.get(), SYNC_FILE_RANGE_WRITE, path));
-    }
+    if (sync == OverwriteSync::kFsync) return SyncFd(fd.get(), path);
+    return SyncRange(fd.get(), SYNC_FILE_RANGE_WRITE, path);
   }
-  return fd;
+  return Ok();
 }
 
-// Waits until the overwrite started by Overwrite(kStartWrite) is written.
-Result<void> WaitForOverwrite(const UniqueFd& fd, const std::string& path) {
+// Waits until the writeback started by Overwrite(kStartWrite) is done. The
+// page cache belongs to the file, not to a descriptor, so a new descriptor
+// does: a batch holds one descriptor at a time, however many files it has.
+Result<void> WaitForOverwrite(const std::string& path) {
+  int raw = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (raw < 0) return ErrnoError("cannot open for deletion", path, errno);
+  UniqueFd fd(raw);
   constexpr unsigned kFlags =
       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
   return SyncRange(fd.get(), kFlags, path);
 }
 
-// Files a batch keeps open at once while their overwrites are written.
-constexpr size_t kBatchOpenFiles = 64;
+// Files whose overwrites a batch starts before waiting for them (bounds the
+// dirty data a large batch, such as a deleted user, creates at once).
+constexpr size_t kBatchGroupFiles = 64;
 
 }  // namespace
 
 Result<void> SecureDelete(const std::string& path) {
   bool is_symlink = false;
-  auto fd = Overwrite(path, OverwriteSync::kFsync, &is_symlink);
-  if (!fd.ok()) return fd.error();
-  fd->Reset();
+  ONIONMAIL_RETURN_IF_ERROR(Overwrite(path, OverwriteSync::kFsync, &is_symlink));
   if (::unlink(path.c_str()) != 0) return ErrnoError("cannot unlink", path, errno);
   return SyncDir(DirName(path));
 }
@@ -326,22 +327,21 @@ Result<void> SecureDeleteBatch(std::span<const std::string> paths) {
   // In groups: overwrite every file of the group and start its writeback, so
   // that the device gets them together; then wait for each and unlink it.
   // One fsync per file made deleting N messages N device round trips.
-  for (size_t begin = 0; begin < paths.size(); begin += kBatchOpenFiles) {
-    const size_t end = std::min(paths.size(), begin + kBatchOpenFiles);
-    std::vector<std::pair<size_t, UniqueFd>> written;
+  for (size_t begin = 0; begin < paths.size(); begin += kBatchGroupFiles) {
+    const size_t end = std::min(paths.size(), begin + kBatchGroupFiles);
+    std::vector<std::pair<size_t, bool>> written;  // index, is a symlink
     for (size_t i = begin; i < end; ++i) {
       bool is_symlink = false;
-      auto fd = Overwrite(paths[i], OverwriteSync::kStartWrite, &is_symlink);
-      if (!fd.ok()) {
-        note(fd.error());
+      auto r = Overwrite(paths[i], OverwriteSync::kStartWrite, &is_symlink);
+      if (!r.ok()) {
+        note(std::move(r));
         continue;
       }
-      written.emplace_back(i, std::move(*fd));
+      written.emplace_back(i, is_symlink);
     }
-    for (auto& [i, fd] : written) {
-      if (fd.valid()) {
-        auto waited = WaitForOverwrite(fd, paths[i]);
-        fd.Reset();
+    for (const auto& [i, is_symlink] : written) {
+      if (!is_symlink) {
+        auto waited = WaitForOverwrite(paths[i]);
         if (!waited.ok()) {
           note(std::move(waited));
           continue;

@@ -81,10 +81,11 @@ Result<void> WriteFileDurably(const std::string& tmp_dir, const std::string& fin
 Result<void> SecureDelete(const std::string& path);
 
 // SecureDelete of many files with one directory fsync per distinct directory
-// (instead of one per file). In groups of up to 64 open files: every file of
-// the group is overwritten and its writeback started (sync_file_range; fsync
+// (instead of one per file). In groups of up to 64 files: every file of the
+// group is overwritten and its writeback started (sync_file_range; fsync
 // where the filesystem lacks it), then each is waited for (written to the
-// device) and unlinked; a file whose overwrite failed is not unlinked. Last,
+// device) and unlinked; a file whose overwrite failed is not unlinked. It
+// holds one file descriptor at a time. Last,
 // each directory is fsync'd once, which also flushes the device's write
 // cache, so the overwrites are durable when it returns, as with SecureDelete,
 // without one fsync per file. Keeps going after a failure; returns the first
