@@ -171,29 +171,43 @@ TEST_F(DurableFileTest, SecureDeleteBatchOverwritesEveryFileOfSeveralGroups) {
   ExpectOverwrittenAndRemoved(v);
 }
 
-// Where the kernel or the filesystem has no sync_file_range, the batch falls
-// back to an fsync per file: the files are still overwritten and removed.
-// The child hides the syscall with a seccomp filter (ENOSYS), then exits with
-// 0 only if the batch succeeded; the parent checks the files.
-TEST_F(DurableFileTest, SecureDeleteBatchFallsBackToFsyncWithoutSyncFileRange) {
-  const Victims v = MakeVictims(3, [](int) { return std::vector<uint8_t>(5000, 'S'); });
+// Runs SecureDeleteBatch(paths) in a forked child whose sync_file_range (and
+// sync_file_range2) fail with `err` (a seccomp filter). Returns the child's
+// exit status: 0 if the batch succeeded, 1 if it failed, 2 if the filter
+// could not be installed.
+int BatchWithSyncFileRangeFailing(int err, const std::vector<std::string>& paths) {
   pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
+  if (pid < 0) return -1;
   if (pid == 0) {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (ctx == nullptr ||
-        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(sync_file_range), 0) != 0 ||
-        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(sync_file_range2), 0) != 0 ||
+        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), SCMP_SYS(sync_file_range), 0) != 0 ||
+        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), SCMP_SYS(sync_file_range2), 0) != 0 ||
         seccomp_load(ctx) != 0) {
       ::_exit(2);
     }
-    ::_exit(SecureDeleteBatch(v.paths).ok() ? 0 : 1);
+    ::_exit(SecureDeleteBatch(paths).ok() ? 0 : 1);
   }
   int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ(WEXITSTATUS(status), 0);
+  if (::waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+// Where the kernel or the filesystem has no sync_file_range (ENOSYS), the
+// batch falls back to an fsync per file: the files are still overwritten and
+// removed.
+TEST_F(DurableFileTest, SecureDeleteBatchFallsBackToFsyncWithoutSyncFileRange) {
+  const Victims v = MakeVictims(3, [](int) { return std::vector<uint8_t>(5000, 'S'); });
+  ASSERT_EQ(BatchWithSyncFileRangeFailing(ENOSYS, v.paths), 0);
   ExpectOverwrittenAndRemoved(v);
+}
+
+// A write error while the overwrites are written (EIO) fails the batch and
+// keeps the files: a file is unlinked only once its overwrite is on the disk.
+TEST_F(DurableFileTest, SecureDeleteBatchKeepsFilesWhoseOverwriteCouldNotBeWritten) {
+  const Victims v = MakeVictims(3, [](int) { return std::vector<uint8_t>(5000, 'S'); });
+  ASSERT_EQ(BatchWithSyncFileRangeFailing(EIO, v.paths), 1);
+  for (const std::string& path : v.paths) EXPECT_EQ(::access(path.c_str(), F_OK), 0) << path;
 }
 
 TEST_F(DurableFileTest, SecureDeleteBatchDeletesTheRestWhenOneIsMissing) {
