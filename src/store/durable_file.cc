@@ -306,7 +306,7 @@ Result<void> SecureDelete(const std::string& path) {
   return SyncDir(DirName(path));
 }
 
-Result<void> SecureDeleteBatch(std::span<const std::string> paths) {
+Result<void> SecureDeleteBatch(std::span<const std::string> paths, const KeepOverwritten& keep) {
   Result<void> first_error = Ok();
   auto note = [&first_error](Result<void> r) {
     if (r.ok()) return;
@@ -316,8 +316,8 @@ Result<void> SecureDeleteBatch(std::span<const std::string> paths) {
     }
   };
   std::vector<std::string> dirs;
-  auto unlink_one = [&](const std::string& path) {
-    if (::unlink(path.c_str()) != 0) {
+  auto remove_one = [&](const std::string& path, bool overwritten) {
+    if (!(overwritten && keep && keep(path)) && ::unlink(path.c_str()) != 0) {
       note(ErrnoError("cannot unlink", path, errno));
       return;
     }
@@ -347,7 +347,7 @@ Result<void> SecureDeleteBatch(std::span<const std::string> paths) {
           continue;
         }
       }
-      unlink_one(paths[i]);
+      remove_one(paths[i], /*overwritten=*/!is_symlink);
     }
   }
   // The directory fsync makes the unlinks durable, and its flush of the

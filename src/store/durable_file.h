@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -91,7 +92,14 @@ Result<void> SecureDelete(const std::string& path);
 // without one fsync per file. Keeps going after a failure; returns the first
 // error other than kNotFound if there is one, else kNotFound if a file was
 // missing. The directory fsync is done even when another file failed.
-Result<void> SecureDeleteBatch(std::span<const std::string> paths);
+//
+// `keep`, if set, is offered each file once its overwrite is on the device,
+// instead of unlinking it: it returns true when it took the file out of its
+// directory (SpareFiles::Put renames it into the spare pool), false to have
+// it unlinked as usual.
+using KeepOverwritten = std::function<bool(const std::string& path)>;
+Result<void> SecureDeleteBatch(std::span<const std::string> paths,
+                               const KeepOverwritten& keep = {});
 
 // Names in `dir` except "." and ".." (kNotFound if it does not exist).
 Result<std::vector<std::string>> ListDirectory(const std::string& dir);

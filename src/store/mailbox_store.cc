@@ -45,6 +45,18 @@ bool IsRegularFileOlderThan(const std::string& path, int64_t cutoff_unix) {
   return S_ISREG(st.st_mode) && static_cast<int64_t>(st.st_mtim.tv_sec) < cutoff_unix;
 }
 
+// Opens a file taken from the spare pool for writing from offset 0; it must
+// be a regular file (never through a symlink).
+Result<UniqueFd> OpenSpare(const std::string& path) {
+  int raw = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (raw < 0) return ErrnoError("cannot open", path, errno);
+  UniqueFd fd(raw);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError("cannot stat", path, errno);
+  if (!S_ISREG(st.st_mode)) return MakeError(ErrorCode::kInternal, path + " is not a file");
+  return fd;
+}
+
 }  // namespace
 
 bool ValidMailboxId(std::string_view id) { return IsLowerHex(id, 64); }
@@ -80,6 +92,12 @@ Result<void> PendingMessage::Finish() {
   });
   if (!slot.ok()) return slot.error();
   ONIONMAIL_RETURN_IF_ERROR(PwriteAll(fd_.get(), *slot, encryptor_->header().size(), tmp_path_));
+  if (recycled_) {  // cut the spare's old bytes past the message's end
+    const off_t end = ::lseek(fd_.get(), 0, SEEK_CUR);
+    if (end < 0 || ::ftruncate(fd_.get(), end) != 0) {
+      return ErrnoError("cannot truncate", tmp_path_, errno);
+    }
+  }
   ONIONMAIL_RETURN_IF_ERROR(SyncFd(fd_.get(), tmp_path_));
   fd_.Reset();
   state_ = State::kFinished;
@@ -139,7 +157,8 @@ Result<void> CommitAll(std::span<PendingMessage* const> messages) {
 MailboxStore::MailboxStore(std::string state_dir)
     : state_dir_(std::move(state_dir)),
       mbox_dir_(state_dir_ + "/mbox"),
-      tmp_dir_(state_dir_ + "/tmp") {}
+      tmp_dir_(state_dir_ + "/tmp"),
+      spares_(std::make_unique<SpareFiles>(state_dir_ + "/spare")) {}
 
 std::string MailboxStore::MailboxDir(const std::string& mailbox_id) const {
   return mbox_dir_ + "/" + mailbox_id;
@@ -160,8 +179,17 @@ Result<std::unique_ptr<PendingMessage>> MailboxStore::BeginMessage(
   msg->uid_ = crypto::RandomHex(16);
   msg->mailbox_dir_ = MailboxDir(mailbox_id);
   msg->final_path_ = msg->mailbox_dir_ + "/" + msg->uid_;
-  const std::string tmp_path = tmp_dir_ + "/" + crypto::RandomHex(16);
-  auto fd = CreateExclusive(tmp_path);
+  std::string tmp_path = tmp_dir_ + "/" + crypto::RandomHex(16);
+  Result<UniqueFd> fd = MakeError(ErrorCode::kNotFound, "no spare file");
+  if (spares_->Take(tmp_path)) {
+    fd = OpenSpare(tmp_path);
+    if (!fd.ok()) {  // not a regular file of ours after all: drop it, write a new one
+      ::unlink(tmp_path.c_str());
+      tmp_path = tmp_dir_ + "/" + crypto::RandomHex(16);
+    }
+  }
+  msg->recycled_ = fd.ok();
+  if (!fd.ok()) fd = CreateExclusive(tmp_path);
   if (!fd.ok()) return fd.error();
   msg->tmp_path_ = tmp_path;  // from here on the destructor removes it
   msg->fd_ = std::move(*fd);
@@ -262,7 +290,7 @@ Result<void> MailboxStore::DeleteMany(const MailboxLock& lock,
       malformed = true;
     }
   }
-  auto r = SecureDeleteBatch(paths);
+  auto r = SecureDeleteBatch(paths, [this](const std::string& path) { return spares_->Put(path); });
   if (!r.ok()) return r;
   if (malformed) return MakeError(ErrorCode::kNotFound, "no such message");
   return Ok();

@@ -3,7 +3,8 @@
 // Layout (see docs/store.md): <state>/mbox/<mailbox id>/ holds `lock` (the
 // flock target) and message files named by a random 32-hex-char uid;
 // messages being received live in <state>/tmp/ (same filesystem) until they
-// are renamed into place. Mailbox ids are keyed hashes (64 hex chars) chosen
+// are renamed into place; <state>/spare/ holds deleted message files, their
+// bytes overwritten, for new messages to be written over (SpareFiles). Mailbox ids are keyed hashes (64 hex chars) chosen
 // by the key service; this class never sees user names.
 //
 // Contract:
@@ -15,6 +16,8 @@
 //  - One MailboxLock per mailbox at a time (flock LOCK_EX|LOCK_NB on the lock
 //    file: conflicts across processes and across separate opens in one
 //    process); a held lock gives kFailedPrecondition. List/Read/Delete need it.
+//  - DeleteMany() offers each overwritten file to the spare pool instead of
+//    unlinking it; BeginMessage() writes over a spare when there is one.
 //  - SweepExpired() needs no keys: it deletes message files whose mtime (the
 //    arrival time) is older than max_age, skipping locked mailboxes, and temp
 //    files older than a day. All deletions are SecureDelete().
@@ -31,6 +34,7 @@
 #include "crypto/inbox_key.h"
 #include "store/durable_file.h"
 #include "store/message_file.h"
+#include "store/spare_files.h"
 
 namespace onionmail::store {
 
@@ -58,6 +62,7 @@ class PendingMessage {
 
   enum class State { kWriting, kFinished, kPublished, kFailed };
   State state_ = State::kWriting;
+  bool recycled_ = false;  // written over a spare file: truncate before the fsync
   std::string tmp_path_;
   std::string final_path_;
   std::string mailbox_dir_;
@@ -125,6 +130,7 @@ class MailboxStore {
   std::string state_dir_;
   std::string mbox_dir_;
   std::string tmp_dir_;
+  std::unique_ptr<SpareFiles> spares_;  // <state>/spare: deleted messages kept for reuse
 };
 
 }  // namespace onionmail::store

@@ -171,6 +171,31 @@ TEST_F(DurableFileTest, SecureDeleteBatchOverwritesEveryFileOfSeveralGroups) {
   ExpectOverwrittenAndRemoved(v);
 }
 
+TEST_F(DurableFileTest, SecureDeleteBatchOffersOnlyOverwrittenFilesToKeep) {
+  // Victims 0..3: 'S' bytes; keep() takes the even ones (renames them away)
+  // and declines the odd ones, which are then unlinked. A symlink in the batch
+  // is never offered: it was not overwritten.
+  const Victims v = MakeVictims(4, [](int) { return std::vector<uint8_t>(5000, 'S'); });
+  const std::string link = dir_.path() + "/link";
+  ASSERT_EQ(::symlink(v.witnesses[0].c_str(), link.c_str()), 0);
+  std::vector<std::string> paths = v.paths;
+  paths.push_back(link);
+  std::vector<std::string> offered;
+  const KeepOverwritten keep = [&](const std::string& path) {
+    offered.push_back(path);
+    if (offered.size() % 2 == 0) return false;
+    return ::rename(path.c_str(), (path + ".kept").c_str()) == 0;
+  };
+  ASSERT_TRUE(SecureDeleteBatch(paths, keep).ok());
+  EXPECT_EQ(offered, v.paths);
+  ExpectOverwrittenAndRemoved(v);  // bytes overwritten, original names gone
+  EXPECT_NE(::access(link.c_str(), F_OK), 0);
+  for (size_t i = 0; i < v.paths.size(); ++i) {
+    // Kept: the same (overwritten) inode under its new name; declined: unlinked.
+    EXPECT_EQ(::access((v.paths[i] + ".kept").c_str(), F_OK) == 0, i % 2 == 0) << i;
+  }
+}
+
 // Runs SecureDeleteBatch(paths) in a forked child whose sync_file_range (and
 // sync_file_range2) fail with `err` (a seccomp filter). Returns the child's
 // exit status: 0 if the batch succeeded, 1 if it failed, 2 if the filter

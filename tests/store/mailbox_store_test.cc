@@ -190,6 +190,78 @@ TEST_F(MailboxStoreTest, DeleteManyWithMalformedUidIsNotFoundButDeletesTheValidO
   EXPECT_TRUE(list->empty());
 }
 
+TEST_F(MailboxStoreTest, DeletedMessagesBecomeSparesThatLaterMessagesAreWrittenOver) {
+  const std::string big(150000, 'B');  // several segments: the spare is larger than "short"
+  const std::string u1 = Deliver(kBox, big);
+  const std::string u2 = Deliver(kBox, big);
+  const std::string p1 = store_.MailboxDir(kBox) + "/" + u1;
+  const std::vector<uint8_t> ciphertext = onionmail::testing::ReadFileBytes(p1);
+  struct stat before;
+  ASSERT_EQ(::stat(p1.c_str(), &before), 0);
+  {
+    auto lock = store_.Lock(kBox);
+    ASSERT_TRUE(lock.ok());
+    const std::vector<std::string> doomed = {u1, u2};
+    ASSERT_TRUE(store_.DeleteMany(**lock, doomed).ok());
+  }
+  const std::string spare_dir = dir_.path() + "/spare";
+  std::vector<std::string> spares;
+  for (const std::string& name : FilesUnder(spare_dir)) spares.push_back(spare_dir + "/" + name);
+  ASSERT_EQ(spares.size(), 2u);
+  bool found = false;
+  for (const std::string& s : spares) {
+    struct stat st;
+    ASSERT_EQ(::stat(s.c_str(), &st), 0);
+    if (st.st_ino != before.st_ino) continue;
+    found = true;
+    auto bytes = onionmail::testing::ReadFileBytes(s);
+    ASSERT_EQ(bytes.size(), ciphertext.size());
+    EXPECT_NE(bytes, ciphertext);  // overwritten before it was kept
+  }
+  EXPECT_TRUE(found);
+
+  // The next delivery is written over a spare, cut to its own length, and
+  // reads back exactly; the other spare stays.
+  const std::string u3 = Deliver(kBox, "short");
+  const std::string p3 = store_.MailboxDir(kBox) + "/" + u3;
+  struct stat after;
+  ASSERT_EQ(::stat(p3.c_str(), &after), 0);
+  EXPECT_LT(after.st_size, before.st_size);
+  EXPECT_EQ(FilesUnder(spare_dir).size(), 1u);
+  bool reused = false;
+  for (const std::string& s : spares) reused = reused || ::access(s.c_str(), F_OK) != 0;
+  EXPECT_TRUE(reused);
+  auto lock = store_.Lock(kBox);
+  ASSERT_TRUE(lock.ok());
+  auto list = store_.List(**lock, Unwrap());
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(ReadAll(**lock, u3), "short");
+  EXPECT_TRUE(FilesUnder(dir_.path() + "/tmp").empty());
+}
+
+TEST_F(MailboxStoreTest, ASpareReplacedByASymlinkIsNeverWrittenThrough) {
+  const std::string u1 = Deliver(kBox, "one");
+  {
+    auto lock = store_.Lock(kBox);
+    ASSERT_TRUE(lock.ok());
+    const std::vector<std::string> doomed = {u1};
+    ASSERT_TRUE(store_.DeleteMany(**lock, doomed).ok());
+  }
+  auto spares = FilesUnder(dir_.path() + "/spare");
+  ASSERT_EQ(spares.size(), 1u);
+  spares[0] = dir_.path() + "/spare/" + spares[0];
+  const std::string target = dir_.path() + "/target";
+  WriteFileBytes(target, Bytes("untouched"));
+  ASSERT_EQ(::unlink(spares[0].c_str()), 0);
+  ASSERT_EQ(::symlink(target.c_str(), spares[0].c_str()), 0);
+  const std::string u2 = Deliver(kBox, "two");
+  EXPECT_EQ(onionmail::testing::ReadFileBytes(target), Bytes("untouched"));
+  auto lock = store_.Lock(kBox);
+  ASSERT_TRUE(lock.ok());
+  EXPECT_EQ(ReadAll(**lock, u2), "two");
+}
+
 TEST_F(MailboxStoreTest, UnreadableMessageFileIsSkippedInListing) {
   std::string good = Deliver(kBox, "good");
   WriteFileBytes(store_.MailboxDir(kBox) + "/" + std::string(32, 'c'), Bytes("garbage"));

@@ -1,0 +1,87 @@
+// SpareFiles (see spare_files.h, docs/store.md).
+#include "store/spare_files.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "crypto/random.h"
+#include "store/durable_file.h"
+
+namespace onionmail::store {
+
+namespace {
+
+bool IsSpareName(const std::string& name) {
+  return name.size() == 32 && std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// The size of a regular file (not followed if a symlink), or -1.
+int64_t RegularFileSize(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+  return static_cast<int64_t>(st.st_size);
+}
+
+}  // namespace
+
+void SpareFiles::LoadLocked() {
+  if (loaded_) return;
+  loaded_ = true;
+  if (!EnsurePrivateDir(dir_).ok()) return;
+  auto names = ListDirectory(dir_);
+  if (!names.ok()) return;
+  for (const std::string& name : *names) {
+    if (spares_.size() >= kMaxFiles) break;
+    if (!IsSpareName(name)) continue;
+    const int64_t size = RegularFileSize(dir_ + "/" + name);
+    if (size <= 0 || static_cast<uint64_t>(size) > kMaxFileBytes) continue;
+    if (bytes_ + static_cast<uint64_t>(size) > kMaxBytes) break;
+    spares_.push_back(Spare{name, static_cast<uint64_t>(size)});
+    bytes_ += static_cast<uint64_t>(size);
+  }
+}
+
+bool SpareFiles::Put(const std::string& path) {
+  const int64_t size = RegularFileSize(path);
+  if (size <= 0 || static_cast<uint64_t>(size) > kMaxFileBytes) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  LoadLocked();
+  if (spares_.size() >= kMaxFiles || bytes_ + static_cast<uint64_t>(size) > kMaxBytes) {
+    return false;
+  }
+  std::string name = crypto::RandomHex(16);
+  if (::rename(path.c_str(), (dir_ + "/" + name).c_str()) != 0) return false;
+  spares_.push_back(Spare{std::move(name), static_cast<uint64_t>(size)});
+  bytes_ += static_cast<uint64_t>(size);
+  return true;
+}
+
+bool SpareFiles::Take(const std::string& dest) {
+  std::lock_guard<std::mutex> lock(mu_);
+  LoadLocked();
+  while (!spares_.empty()) {
+    Spare spare = std::move(spares_.back());
+    spares_.pop_back();
+    bytes_ -= spare.bytes;
+    const std::string from = dir_ + "/" + spare.name;
+    // The spare must still be a regular file of ours: never write through a
+    // symlink someone left under this name.
+    if (RegularFileSize(from) < 0) continue;
+    if (::rename(from.c_str(), dest.c_str()) == 0) return true;
+    // ENOENT: another instance took it; anything else: leave it there.
+  }
+  return false;
+}
+
+size_t SpareFiles::count() {
+  std::lock_guard<std::mutex> lock(mu_);
+  LoadLocked();
+  return spares_.size();
+}
+
+}  // namespace onionmail::store

@@ -1,0 +1,63 @@
+// SpareFiles: message files that were securely deleted and are kept for reuse
+// by the next deliveries instead of being unlinked (as PostgreSQL recycles its
+// WAL segments). A delivery that takes a spare writes over blocks the file
+// already owns: the filesystem allocates no inode and no blocks for it, and
+// the deletion before freed none. On an ext4 without a journal this also
+// spares every new file a walk past the inodes freed in the last minutes
+// (docs/benchmarks.md, eighth session).
+//
+// Contract:
+//  - The pool is one directory (<state>/spare, mode 0700) on the same
+//    filesystem as the mailboxes and <state>/tmp; its files have random
+//    32-hex-char names and hold only the random bytes SecureDeleteBatch wrote
+//    over them. It holds at most kMaxFiles files and kMaxBytes bytes, and
+//    takes no file larger than kMaxFileBytes.
+//  - Put(path): `path` is a regular file whose overwrite is on the device; true
+//    when it was renamed into the pool (the caller fsyncs the directory it
+//    left), false when the pool is full or the rename failed (the caller
+//    unlinks it as before).
+//  - Take(dest): renames a spare to `dest` (a new name, same filesystem); true
+//    if it did. The caller opens it without O_CREAT, writes from offset 0 and
+//    truncates it to what it wrote before its fsync (stale bytes past the end
+//    are the overwrite's random data, never message data).
+//  - Thread-safe. The directory is listed once, on first use; names it does
+//    not hold (another process or instance took them) are skipped.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace onionmail::store {
+
+class SpareFiles {
+ public:
+  static constexpr size_t kMaxFiles = 1024;
+  static constexpr uint64_t kMaxBytes = uint64_t{64} << 20;      // 64 MiB
+  static constexpr uint64_t kMaxFileBytes = uint64_t{1} << 20;  // 1 MiB
+
+  explicit SpareFiles(std::string dir) : dir_(std::move(dir)) {}
+  SpareFiles(const SpareFiles&) = delete;
+  SpareFiles& operator=(const SpareFiles&) = delete;
+
+  [[nodiscard]] bool Put(const std::string& path);
+  [[nodiscard]] bool Take(const std::string& dest);
+
+  size_t count();  // for tests and logs
+
+ private:
+  struct Spare {
+    std::string name;
+    uint64_t bytes;
+  };
+  void LoadLocked();  // lists dir_ once
+
+  const std::string dir_;
+  std::mutex mu_;
+  bool loaded_ = false;
+  std::vector<Spare> spares_;
+  uint64_t bytes_ = 0;
+};
+
+}  // namespace onionmail::store

@@ -1,0 +1,134 @@
+// Tests for store/spare_files.{h,cc}: the pool of overwritten message files
+// kept for reuse.
+#include "store/spare_files.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "store/durable_file.h"
+#include "tests/store/test_util.h"
+
+namespace onionmail::store {
+namespace {
+
+using onionmail::testing::FilesUnder;
+using onionmail::testing::ReadFileBytes;
+using onionmail::testing::TempDir;
+using onionmail::testing::WriteFileBytes;
+
+class SpareFilesTest : public ::testing::Test {
+ protected:
+  std::string Path(const std::string& name) const { return dir_.path() + "/" + name; }
+  std::string SpareDir() const { return dir_.path() + "/spare"; }
+  TempDir dir_;
+};
+
+ino_t InodeOf(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_ino;
+}
+
+TEST_F(SpareFilesTest, TakeFromAnEmptyPoolCreatesNothing) {
+  SpareFiles spares(SpareDir());
+  EXPECT_FALSE(spares.Take(Path("dest")));
+  EXPECT_NE(::access(Path("dest").c_str(), F_OK), 0);
+  EXPECT_EQ(spares.count(), 0u);
+}
+
+TEST_F(SpareFilesTest, PutMovesTheFileInAndTakeMovesTheSameInodeOut) {
+  WriteFileBytes(Path("old"), std::vector<uint8_t>(4096, 'R'));
+  const ino_t inode = InodeOf(Path("old"));
+  SpareFiles spares(SpareDir());
+  ASSERT_TRUE(spares.Put(Path("old")));
+  EXPECT_NE(::access(Path("old").c_str(), F_OK), 0);
+  ASSERT_EQ(FilesUnder(SpareDir()).size(), 1u);
+  EXPECT_EQ(spares.count(), 1u);
+  ASSERT_TRUE(spares.Take(Path("new")));
+  EXPECT_EQ(InodeOf(Path("new")), inode);
+  EXPECT_EQ(ReadFileBytes(Path("new")).size(), 4096u);
+  EXPECT_TRUE(FilesUnder(SpareDir()).empty());
+  EXPECT_FALSE(spares.Take(Path("another")));
+}
+
+TEST_F(SpareFilesTest, EmptyHugeAndNonRegularFilesAreRefused) {
+  WriteFileBytes(Path("empty"), {});
+  WriteFileBytes(Path("huge"), std::vector<uint8_t>(SpareFiles::kMaxFileBytes + 1, 'R'));
+  ASSERT_EQ(::symlink(Path("huge").c_str(), Path("link").c_str()), 0);
+  ASSERT_EQ(::mkdir(Path("dir").c_str(), 0700), 0);
+  SpareFiles spares(SpareDir());
+  EXPECT_FALSE(spares.Put(Path("empty")));
+  EXPECT_FALSE(spares.Put(Path("huge")));
+  EXPECT_FALSE(spares.Put(Path("link")));
+  EXPECT_FALSE(spares.Put(Path("dir")));
+  EXPECT_FALSE(spares.Put(Path("missing")));
+  EXPECT_EQ(spares.count(), 0u);
+  EXPECT_EQ(::access(Path("empty").c_str(), F_OK), 0);  // left for the caller to unlink
+}
+
+TEST_F(SpareFilesTest, ThePoolStopsAtItsFileLimit) {
+  SpareFiles spares(SpareDir());
+  for (size_t i = 0; i < SpareFiles::kMaxFiles; ++i) {
+    const std::string p = Path("f" + std::to_string(i));
+    WriteFileBytes(p, {1, 2, 3});
+    ASSERT_TRUE(spares.Put(p)) << i;
+  }
+  WriteFileBytes(Path("one-more"), {1, 2, 3});
+  EXPECT_FALSE(spares.Put(Path("one-more")));
+  EXPECT_EQ(spares.count(), SpareFiles::kMaxFiles);
+  ASSERT_TRUE(spares.Take(Path("taken")));
+  EXPECT_TRUE(spares.Put(Path("one-more")));
+}
+
+TEST_F(SpareFilesTest, ThePoolStopsAtItsByteLimit) {
+  SpareFiles spares(SpareDir());
+  const size_t per_file = SpareFiles::kMaxFileBytes;
+  const size_t fit = SpareFiles::kMaxBytes / per_file;
+  for (size_t i = 0; i < fit; ++i) {
+    const std::string p = Path("f" + std::to_string(i));
+    WriteFileBytes(p, std::vector<uint8_t>(per_file, 'R'));
+    ASSERT_TRUE(spares.Put(p)) << i;
+  }
+  WriteFileBytes(Path("one-more"), {1});
+  EXPECT_FALSE(spares.Put(Path("one-more")));
+}
+
+TEST_F(SpareFilesTest, ANewInstanceFindsTheSparesOnDiskButNeverTakesASymlink) {
+  {
+    WriteFileBytes(Path("old"), std::vector<uint8_t>(100, 'R'));
+    SpareFiles first(SpareDir());
+    ASSERT_TRUE(first.Put(Path("old")));
+  }
+  // Planted under a spare-like name: must be skipped, not followed.
+  WriteFileBytes(Path("target"), std::vector<uint8_t>(100, 'T'));
+  ASSERT_EQ(::symlink(Path("target").c_str(), (SpareDir() + "/" + std::string(32, 'f')).c_str()),
+            0);
+  WriteFileBytes(SpareDir() + "/not-a-spare-name", {1});
+  SpareFiles second(SpareDir());
+  EXPECT_EQ(second.count(), 1u);
+  ASSERT_TRUE(second.Take(Path("new")));
+  EXPECT_EQ(ReadFileBytes(Path("new")), std::vector<uint8_t>(100, 'R'));
+  EXPECT_FALSE(second.Take(Path("another")));
+  EXPECT_EQ(ReadFileBytes(Path("target")), std::vector<uint8_t>(100, 'T'));
+}
+
+TEST_F(SpareFilesTest, ASpareTakenByAnotherInstanceIsSkipped) {
+  WriteFileBytes(Path("a"), std::vector<uint8_t>(10, 'R'));
+  WriteFileBytes(Path("b"), std::vector<uint8_t>(10, 'R'));
+  SpareFiles first(SpareDir());
+  ASSERT_TRUE(first.Put(Path("a")));
+  ASSERT_TRUE(first.Put(Path("b")));
+  SpareFiles second(SpareDir());
+  ASSERT_EQ(second.count(), 2u);
+  ASSERT_TRUE(first.Take(Path("x")));
+  ASSERT_TRUE(first.Take(Path("y")));
+  EXPECT_FALSE(second.Take(Path("z")));  // both names are gone: no error, no file
+  EXPECT_NE(::access(Path("z").c_str(), F_OK), 0);
+}
+
+}  // namespace
+}  // namespace onionmail::store
