@@ -278,8 +278,7 @@ Result<void> MailboxStore::Delete(const MailboxLock& lock, const std::string& ui
   return SecureDelete(MailboxDir(lock.mailbox_id()) + "/" + uid);
 }
 
-Result<void> MailboxStore::DeleteMany(const MailboxLock& lock,
-                                      std::span<const std::string> uids) {
+Result<void> MailboxStore::DeleteMany(const MailboxLock& lock, std::span<const std::string> uids) {
   const std::string dir = MailboxDir(lock.mailbox_id());
   std::vector<std::string> paths;
   bool malformed = false;
@@ -326,7 +325,7 @@ Result<size_t> MailboxStore::SweepMailbox(const std::string& mailbox_id, int64_t
   auto lock = TryLock(mailbox_id, /*create_dir=*/false);
   if (!lock.ok()) {
     if (lock.error().code == ErrorCode::kFailedPrecondition) return size_t{0};  // in use
-    if (lock.error().code == ErrorCode::kNotFound) return size_t{0};  // deleted meanwhile
+    if (lock.error().code == ErrorCode::kNotFound) return size_t{0};            // deleted meanwhile
     return lock.error();
   }
   const std::string dir = MailboxDir(mailbox_id);

@@ -4,8 +4,8 @@
 // flock target) and message files named by a random 32-hex-char uid;
 // messages being received live in <state>/tmp/ (same filesystem) until they
 // are renamed into place; <state>/spare/ holds deleted message files, their
-// bytes overwritten, for new messages to be written over (SpareFiles). Mailbox ids are keyed hashes (64 hex chars) chosen
-// by the key service; this class never sees user names.
+// bytes overwritten, for new messages to be written over (SpareFiles). Mailbox ids are keyed hashes
+// (64 hex chars) chosen by the key service; this class never sees user names.
 //
 // Contract:
 //  - Delivery needs only the recipient's public key; reading needs a
@@ -38,7 +38,7 @@
 
 namespace onionmail::store {
 
-bool ValidMailboxId(std::string_view id);   // 64 lower-case hex chars
+bool ValidMailboxId(std::string_view id);    // 64 lower-case hex chars
 bool ValidMessageUid(std::string_view uid);  // 32 lower-case hex chars
 
 // One message being received for one mailbox.
@@ -103,10 +103,9 @@ class MailboxStore {
 
   // Messages ordered by arrival time, then uid. Files that fail to open
   // (corrupt, foreign key) are skipped and logged without details.
-  Result<std::vector<StoredMessage>> List(const MailboxLock& lock,
-                                          const DataKeyUnwrapper& unwrap);
-  Result<void> Read(const MailboxLock& lock, const std::string& uid,
-                    const DataKeyUnwrapper& unwrap, const crypto::ByteSink& sink);
+  Result<std::vector<StoredMessage>> List(const MailboxLock& lock, const DataKeyUnwrapper& unwrap);
+  Result<void> Read(const MailboxLock& lock, const std::string& uid, const DataKeyUnwrapper& unwrap,
+                    const crypto::ByteSink& sink);
   Result<void> Delete(const MailboxLock& lock, const std::string& uid);
   // Deletes several messages with one directory fsync (SecureDeleteBatch):
   // deletes all it can, returns the first error (kNotFound for a missing or

@@ -78,12 +78,11 @@ Result<std::unique_ptr<MessageEncryptor>> MessageEncryptor::Create(
   if (!segments.ok()) return segments.error();
   const auto& prefix = segments->nonce_prefix();
   header.insert(header.end(), prefix.begin(), prefix.end());
-  return std::unique_ptr<MessageEncryptor>(new MessageEncryptor(
-      std::move(*segments), std::move(keys->meta), std::move(header)));
+  return std::unique_ptr<MessageEncryptor>(
+      new MessageEncryptor(std::move(*segments), std::move(keys->meta), std::move(header)));
 }
 
-Result<void> MessageEncryptor::Update(std::span<const uint8_t> bytes,
-                                      const crypto::ByteSink& out) {
+Result<void> MessageEncryptor::Update(std::span<const uint8_t> bytes, const crypto::ByteSink& out) {
   if (finished_) return MakeError(ErrorCode::kFailedPrecondition, "message already finished");
   ONIONMAIL_RETURN_IF_ERROR(segments_.Update(bytes, out));
   size_ += bytes.size();

@@ -34,7 +34,7 @@ namespace onionmail::store {
 class SpareFiles {
  public:
   static constexpr size_t kMaxFiles = 1024;
-  static constexpr uint64_t kMaxBytes = uint64_t{64} << 20;      // 64 MiB
+  static constexpr uint64_t kMaxBytes = uint64_t{64} << 20;     // 64 MiB
   static constexpr uint64_t kMaxFileBytes = uint64_t{1} << 20;  // 1 MiB
 
   explicit SpareFiles(std::string dir) : dir_(std::move(dir)) {}
