@@ -4,8 +4,9 @@
 // flock target) and message files named by a random 32-hex-char uid;
 // messages being received live in <state>/tmp/ (same filesystem) until they
 // are renamed into place; <state>/spare/ holds deleted message files, their
-// bytes overwritten, for new messages to be written over (SpareFiles). Mailbox ids are keyed hashes
-// (64 hex chars) chosen by the key service; this class never sees user names.
+// bytes overwritten, for new messages to be written over (SpareFiles).
+// Mailbox ids are keyed hashes (64 hex chars) chosen by the key service; this
+// class never sees user names.
 //
 // Contract:
 //  - Delivery needs only the recipient's public key; reading needs a
