@@ -167,6 +167,49 @@ class MailPathTest(ServerTestCase, unittest.TestCase):
         self.assertEqual(p.uidl(1).split()[2], keep_uid)
         p.quit()
 
+    def _spares(self):
+        """{name: inode} of <state>/spare (docs/store.md, "Spare files")."""
+        d = os.path.join(self.env.state_dir, "spare")
+        try:
+            return {n: os.lstat(os.path.join(d, n)).st_ino for n in os.listdir(d)}
+        except FileNotFoundError:
+            return {}
+
+    def _message_inodes(self):
+        out = set()
+        for base, _, files in os.walk(os.path.join(self.env.state_dir, "mbox")):
+            out |= {os.lstat(os.path.join(base, f)).st_ino for f in files if f != "lock"}
+        return out
+
+    def test_deleted_messages_become_spares_that_new_messages_overwrite_exactly(self):
+        alice, carol = self.env.users["alice"], self.env.users["carol"]
+        marker = b"spare-marker-" + secrets.token_hex(8).encode()
+        for i in range(3):
+            self._send_auth(alice, [carol.addr], make_msg(
+                self.env, alice.addr, carol.addr, "big%d" % i, (marker + CRLF) * 10000))
+        before = self._spares()
+        self._empty(carol)  # DELE all, QUIT: overwritten, then kept as spares
+        kept = {n: ino for n, ino in self._spares().items() if n not in before}
+        self.assertEqual(len(kept), 3)
+        d = os.path.join(self.env.state_dir, "spare")
+        for n in kept:
+            with open(os.path.join(d, n), "rb") as f:
+                data = f.read()
+            self.assertGreater(len(data), 10000 * len(marker))
+            self.assertNotIn(marker, data)  # overwritten before it was kept
+        # The next deliveries are written over the newest spares (the ones
+        # just kept), each cut to its own length, and read back byte-exact.
+        sent = [make_msg(self.env, alice.addr, carol.addr, "small%d" % i,
+                         "small body %d\r\n" % i) for i in range(3)]
+        for msg in sent:
+            self._send_auth(alice, [carol.addr], msg)
+        self.assertEqual(set(kept.values()) & set(self._spares().values()), set())
+        self.assertTrue(set(kept.values()) <= self._message_inodes())
+        got = sorted(self.env.fetch_all(carol), key=lambda m: m[1])
+        self.assertEqual(len(got), 3)
+        for msg in sent:
+            self.assertEqual(sum(1 for _, stored in got if stored.endswith(msg)), 1, msg[:80])
+
     def test_dele_without_quit_removes_nothing(self):
         alice, bob = self.env.users["alice"], self.env.users["bob"]
         self._send_auth(alice, [bob.addr],
