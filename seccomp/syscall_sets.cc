@@ -167,12 +167,13 @@ void AddFileAccess(Policy& p) {
   p.Allow(SCMP_SYS(fdatasync), "durable writes before acknowledging");
   p.Allow(SCMP_SYS(sync_file_range), "write a batch of overwrites before unlinking them");
   p.Allow(SCMP_SYS(sync_file_range2), "sync_file_range (its name on some architectures)");
-  p.Allow(SCMP_SYS(ftruncate), "overwrite-then-truncate on delete");
+  p.Allow(SCMP_SYS(ftruncate),
+          "cut a reused spare message file to its length; SoftHSM2 truncates files it rewrites");
   p.Allow(SCMP_SYS(fchmod), "0600 on new files");
   p.Allow(SCMP_SYS(umask), "umask for new files");
-  p.Allow(SCMP_SYS(rename), "atomic replace (x86_64)");
-  p.Allow(SCMP_SYS(renameat), "atomic replace");
-  p.Allow(SCMP_SYS(renameat2), "atomic replace (arm64, RENAME_NOREPLACE)");
+  p.Allow(SCMP_SYS(rename), "atomic replace; spare files in and out (x86_64)");
+  p.Allow(SCMP_SYS(renameat), "atomic replace; spare files in and out");
+  p.Allow(SCMP_SYS(renameat2), "atomic replace; spare files (arm64, RENAME_NOREPLACE)");
   p.Allow(SCMP_SYS(link), "publish without replacing: link() fails atomically (x86_64)");
   p.Allow(SCMP_SYS(linkat), "publish without replacing; second link to shred a replaced file");
   p.Allow(SCMP_SYS(unlink), "remove a file (x86_64)");
