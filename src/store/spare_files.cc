@@ -5,20 +5,13 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include <algorithm>
-
 #include "crypto/random.h"
 #include "store/durable_file.h"
+#include "store/mailbox_store.h"
 
 namespace onionmail::store {
 
 namespace {
-
-bool IsSpareName(const std::string& name) {
-  return name.size() == 32 && std::all_of(name.begin(), name.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
 
 // The size of a regular file (not followed if a symlink), or -1.
 int64_t RegularFileSize(const std::string& path) {
@@ -37,7 +30,7 @@ void SpareFiles::LoadLocked() {
   if (!names.ok()) return;
   for (const std::string& name : *names) {
     if (spares_.size() >= kMaxFiles) break;
-    if (!IsSpareName(name)) continue;
+    if (!ValidMessageUid(name)) continue;  // spare names have the form of message uids
     const int64_t size = RegularFileSize(dir_ + "/" + name);
     if (size <= 0 || static_cast<uint64_t>(size) > kMaxFileBytes) continue;
     if (bytes_ + static_cast<uint64_t>(size) > kMaxBytes) break;
@@ -68,11 +61,9 @@ bool SpareFiles::Take(const std::string& dest) {
     Spare spare = std::move(spares_.back());
     spares_.pop_back();
     bytes_ -= spare.bytes;
-    const std::string from = dir_ + "/" + spare.name;
-    // The spare must still be a regular file of ours: never write through a
-    // symlink someone left under this name.
-    if (RegularFileSize(from) < 0) continue;
-    if (::rename(from.c_str(), dest.c_str()) == 0) return true;
+    // The caller opens `dest` with O_NOFOLLOW and checks it is a regular
+    // file (a symlink someone left under this name is never written through).
+    if (::rename((dir_ + "/" + spare.name).c_str(), dest.c_str()) == 0) return true;
     // ENOENT: another instance took it; anything else: leave it there.
   }
   return false;

@@ -19,7 +19,9 @@
 //  - Take(dest): renames a spare to `dest` (a new name, same filesystem); true
 //    if it did. The caller opens it without O_CREAT, writes from offset 0 and
 //    truncates it to what it wrote before its fsync (stale bytes past the end
-//    are the overwrite's random data, never message data).
+//    are the overwrite's random data, never message data). What it renames is
+//    not checked: the caller opens it with O_NOFOLLOW and refuses anything
+//    but a regular file.
 //  - Thread-safe. The directory is listed once, on first use; names it does
 //    not hold (another process or instance took them) are skipped.
 #pragma once

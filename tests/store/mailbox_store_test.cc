@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <optional>
 
 #include "crypto/hex.h"
@@ -257,6 +258,10 @@ TEST_F(MailboxStoreTest, ASpareReplacedByASymlinkIsNeverWrittenThrough) {
   ASSERT_EQ(::symlink(target.c_str(), spares[0].c_str()), 0);
   const std::string u2 = Deliver(kBox, "two");
   EXPECT_EQ(onionmail::testing::ReadFileBytes(target), Bytes("untouched"));
+  // The symlink was taken like a spare, refused when opened, and removed.
+  struct stat st;
+  EXPECT_NE(::lstat(spares[0].c_str(), &st), 0);
+  EXPECT_TRUE(std::filesystem::is_empty(dir_.path() + "/tmp"));
   auto lock = store_.Lock(kBox);
   ASSERT_TRUE(lock.ok());
   EXPECT_EQ(ReadAll(**lock, u2), "two");
