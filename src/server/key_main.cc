@@ -177,6 +177,9 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
       std::this_thread::sleep_for(std::chrono::seconds(interval));
     }
   }).detach();
+  // Empty spare files, made while deliveries pause, so that a delivery need
+  // not allocate an inode (docs/store.md, "Spare files").
+  std::thread([st] { st->RunSpareStocker(); }).detach();
 
   sigset_t wait_set;
   sigemptyset(&wait_set);

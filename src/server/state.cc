@@ -155,6 +155,7 @@ class LocalState : public State {
     Activate(std::move(*keyed));
     return Ok();
   }
+  void RunSpareStocker() override { mailbox_store_->RunSpareStocker(); }
   Result<size_t> SweepExpired() override {
     return mailbox_store_->SweepExpired(std::chrono::hours(24) * config_.retention_days);
   }

@@ -85,6 +85,9 @@ class State {
   virtual hsm::KeyStore& device_keys() = 0;
   // Removes messages older than the retention period; returns how many.
   virtual Result<size_t> SweepExpired() = 0;
+  // Keeps the spare-file pool stocked while deliveries pause; never returns
+  // (store::MailboxStore::RunSpareStocker). Run in a thread of its own.
+  virtual void RunSpareStocker() = 0;
 };
 
 }  // namespace onionmail::server

@@ -160,6 +160,12 @@ MailboxStore::MailboxStore(std::string state_dir)
       tmp_dir_(state_dir_ + "/tmp"),
       spares_(std::make_unique<SpareFiles>(state_dir_ + "/spare")) {}
 
+void MailboxStore::RunSpareStocker() {
+  spares_->RunStocker(kSpareStockIdle, SpareFiles::kMaxFiles);
+}
+
+void MailboxStore::StopSpareStocker() { spares_->Stop(); }
+
 std::string MailboxStore::MailboxDir(const std::string& mailbox_id) const {
   return mbox_dir_ + "/" + mailbox_id;
 }

@@ -122,6 +122,14 @@ class MailboxStore {
 
   std::string MailboxDir(const std::string& mailbox_id) const;
 
+  // Stocks <state>/spare with empty files whenever deliveries have paused for
+  // kSpareStockIdle (SpareFiles::RunStocker), so that the next ones need not
+  // allocate an inode; returns after StopSpareStocker(). The key role runs it
+  // in a thread of its own; nothing else needs to.
+  static constexpr std::chrono::milliseconds kSpareStockIdle{200};
+  void RunSpareStocker();
+  void StopSpareStocker();
+
  private:
   Result<std::unique_ptr<MailboxLock>> TryLock(const std::string& mailbox_id, bool create_dir);
   Result<size_t> SweepMailbox(const std::string& mailbox_id, int64_t cutoff_unix);

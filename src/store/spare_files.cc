@@ -2,8 +2,12 @@
 #include "store/spare_files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include "crypto/random.h"
 #include "store/durable_file.h"
@@ -29,14 +33,18 @@ void SpareFiles::LoadLocked() {
   auto names = ListDirectory(dir_);
   if (!names.ok()) return;
   for (const std::string& name : *names) {
-    if (spares_.size() >= kMaxFiles) break;
+    if (CountLocked() >= kMaxFiles) break;
     if (!ValidMessageUid(name)) continue;  // spare names have the form of message uids
     const int64_t size = RegularFileSize(dir_ + "/" + name);
-    if (size <= 0 || static_cast<uint64_t>(size) > kMaxFileBytes) continue;
+    if (size < 0 || static_cast<uint64_t>(size) > kMaxFileBytes) continue;  // 0: stocked
     if (bytes_ + static_cast<uint64_t>(size) > kMaxBytes) break;
-    spares_.push_back(Spare{name, static_cast<uint64_t>(size)});
-    bytes_ += static_cast<uint64_t>(size);
+    AddLocked(Spare{name, static_cast<uint64_t>(size)});
   }
+}
+
+void SpareFiles::AddLocked(Spare spare) {
+  bytes_ += spare.bytes;
+  (spare.bytes > 0 ? written_ : empty_).push_back(std::move(spare));
 }
 
 bool SpareFiles::Put(const std::string& path) {
@@ -44,22 +52,29 @@ bool SpareFiles::Put(const std::string& path) {
   if (size <= 0 || static_cast<uint64_t>(size) > kMaxFileBytes) return false;
   std::lock_guard<std::mutex> lock(mu_);
   LoadLocked();
-  if (spares_.size() >= kMaxFiles || bytes_ + static_cast<uint64_t>(size) > kMaxBytes) {
+  if (CountLocked() >= kMaxFiles || bytes_ + static_cast<uint64_t>(size) > kMaxBytes) {
     return false;
   }
   std::string name = crypto::RandomHex(16);
   if (::rename(path.c_str(), (dir_ + "/" + name).c_str()) != 0) return false;
-  spares_.push_back(Spare{std::move(name), static_cast<uint64_t>(size)});
-  bytes_ += static_cast<uint64_t>(size);
+  AddLocked(Spare{std::move(name), static_cast<uint64_t>(size)});
   return true;
 }
 
 bool SpareFiles::Take(const std::string& dest) {
   std::lock_guard<std::mutex> lock(mu_);
   LoadLocked();
-  while (!spares_.empty()) {
-    Spare spare = std::move(spares_.back());
-    spares_.pop_back();
+  ++takes_;
+  last_take_ = Clock::now();
+  if (stocker_full_wait_) {  // only a stocker that waits for the pool to shrink is woken
+    stocker_full_wait_ = false;
+    taken_or_stopped_.notify_all();
+  }
+  for (;;) {
+    std::vector<Spare>& from = !written_.empty() ? written_ : empty_;
+    if (from.empty()) break;
+    Spare spare = std::move(from.back());
+    from.pop_back();
     bytes_ -= spare.bytes;
     // The caller opens `dest` with O_NOFOLLOW and checks it is a regular
     // file (a symlink someone left under this name is never written through).
@@ -69,10 +84,79 @@ bool SpareFiles::Take(const std::string& dest) {
   return false;
 }
 
+size_t SpareFiles::Stock(size_t target, const std::function<bool()>& keep_going) {
+  target = std::min(target, kMaxFiles);
+  size_t made = 0;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      LoadLocked();
+      if (CountLocked() >= target) break;
+    }
+    if (!keep_going()) break;
+    std::string name = crypto::RandomHex(16);
+    const std::string path = dir_ + "/" + name;
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) break;  // no directory, no space, no inodes: try again after the next Take()
+    ::close(fd);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (CountLocked() >= kMaxFiles) {  // a Put() filled the pool meanwhile
+      ::unlink(path.c_str());
+      break;
+    }
+    AddLocked(Spare{std::move(name), 0});
+    ++made;
+  }
+  return made;
+}
+
+void SpareFiles::RunStocker(std::chrono::milliseconds idle, size_t target) {
+  target = std::min(target, kMaxFiles);
+  std::unique_lock<std::mutex> lock(mu_);
+  LoadLocked();
+  if (takes_ == 0) last_take_ = Clock::now();  // not while the server starts
+  while (!stopped_) {
+    if (CountLocked() >= target) {
+      stocker_full_wait_ = true;
+      taken_or_stopped_.wait(lock, [this] { return stopped_ || !stocker_full_wait_; });
+      continue;
+    }
+    const Clock::time_point due = last_take_ + idle;
+    if (Clock::now() < due) {  // deliveries are going on: wake when they may have paused
+      taken_or_stopped_.wait_until(lock, due);
+      continue;
+    }
+    const uint64_t seen = takes_;
+    lock.unlock();
+    Stock(target, [this, seen] {
+      std::lock_guard<std::mutex> guard(mu_);
+      return !stopped_ && takes_ == seen;
+    });
+    lock.lock();
+    if (!stopped_ && takes_ == seen && CountLocked() < target) {
+      // Stock() could not create a file: wait for a Take() rather than spin.
+      stocker_full_wait_ = true;
+      taken_or_stopped_.wait(lock, [this] { return stopped_ || !stocker_full_wait_; });
+    }
+  }
+}
+
+void SpareFiles::Stop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stopped_ = true;
+  taken_or_stopped_.notify_all();
+}
+
 size_t SpareFiles::count() {
   std::lock_guard<std::mutex> lock(mu_);
   LoadLocked();
-  return spares_.size();
+  return CountLocked();
+}
+
+size_t SpareFiles::empty_count() {
+  std::lock_guard<std::mutex> lock(mu_);
+  LoadLocked();
+  return empty_.size();
 }
 
 }  // namespace onionmail::store

@@ -10,7 +10,7 @@
 //  - The pool is one directory (<state>/spare, mode 0700) on the same
 //    filesystem as the mailboxes and <state>/tmp; its files have random
 //    32-hex-char names and hold only the random bytes SecureDeleteBatch wrote
-//    over them. It holds at most kMaxFiles files and kMaxBytes bytes, and
+//    over them, or nothing (stocked, below). It holds at most kMaxFiles files and kMaxBytes bytes, and
 //    takes no file larger than kMaxFileBytes.
 //  - Put(path): `path` is a regular file whose overwrite is on the device; true
 //    when it was renamed into the pool (the caller fsyncs the directory it
@@ -22,11 +22,22 @@
 //    are the overwrite's random data, never message data). What it renames is
 //    not checked: the caller opens it with O_NOFOLLOW and refuses anything
 //    but a regular file.
+//  - Stock(target, keep_going) creates empty files in the pool (O_EXCL, mode
+//    0600, not fsync'd) until it holds `target` files or keep_going() says
+//    stop; returns how many it created. An empty spare spares a delivery the
+//    inode allocation only (the blocks come with its write). RunStocker() does
+//    it in the background: once no Take() came for `idle` (counted from its
+//    start at first), it stocks the pool up to `target` and stops at the next
+//    Take(); a full pool costs it no wake-up until a Take(). It returns after
+//    Stop(). Take() prefers a written-over spare to an empty one.
 //  - Thread-safe. The directory is listed once, on first use; names it does
 //    not hold (another process or instance took them) are skipped.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -46,20 +57,34 @@ class SpareFiles {
   [[nodiscard]] bool Put(const std::string& path);
   [[nodiscard]] bool Take(const std::string& dest);
 
-  size_t count();  // for tests and logs
+  size_t Stock(size_t target, const std::function<bool()>& keep_going);
+  void RunStocker(std::chrono::milliseconds idle, size_t target);
+  void Stop();
+
+  size_t count();        // for tests and logs
+  size_t empty_count();  // of which empty (stocked)
 
  private:
   struct Spare {
     std::string name;
     uint64_t bytes;
   };
+  using Clock = std::chrono::steady_clock;
   void LoadLocked();  // lists dir_ once
+  void AddLocked(Spare spare);
+  size_t CountLocked() const { return written_.size() + empty_.size(); }
 
   const std::string dir_;
   std::mutex mu_;
+  std::condition_variable taken_or_stopped_;
   bool loaded_ = false;
-  std::vector<Spare> spares_;
+  std::vector<Spare> written_;  // written over by a secure delete: blocks and inode
+  std::vector<Spare> empty_;    // stocked: an inode only
   uint64_t bytes_ = 0;
+  uint64_t takes_ = 0;  // Take() calls so far
+  Clock::time_point last_take_{};
+  bool stocker_full_wait_ = false;  // RunStocker() waits for a Take()
+  bool stopped_ = false;
 };
 
 }  // namespace onionmail::store

@@ -167,13 +167,24 @@ class MailPathTest(ServerTestCase, unittest.TestCase):
         self.assertEqual(p.uidl(1).split()[2], keep_uid)
         p.quit()
 
-    def _spares(self):
-        """{name: inode} of <state>/spare (docs/store.md, "Spare files")."""
+    def _spares(self, written=True):
+        """{name: inode} of <state>/spare (docs/store.md, "Spare files"): the
+        deleted files written over (written=True), or the empty ones the key
+        role stocks while no mail arrives (written=False)."""
         d = os.path.join(self.env.state_dir, "spare")
+        out = {}
         try:
-            return {n: os.lstat(os.path.join(d, n)).st_ino for n in os.listdir(d)}
+            names = os.listdir(d)
         except FileNotFoundError:
-            return {}
+            return out
+        for n in names:
+            try:
+                st = os.lstat(os.path.join(d, n))
+            except FileNotFoundError:
+                continue  # taken meanwhile
+            if (st.st_size > 0) == written:
+                out[n] = st.st_ino
+        return out
 
     def _message_inodes(self):
         out = set()
@@ -209,6 +220,29 @@ class MailPathTest(ServerTestCase, unittest.TestCase):
         self.assertEqual(len(got), 3)
         for msg in sent:
             self.assertEqual(sum(1 for _, stored in got if stored.endswith(msg)), 1, msg[:80])
+
+    def test_an_idle_server_stocks_empty_spares_that_deliveries_write_into(self):
+        alice, carol = self.env.users["alice"], self.env.users["carol"]
+        self._empty(carol)
+        # Any spare written over is taken first; then the stocked empty ones.
+        for i in range(len(self._spares())):
+            self._send_auth(alice, [carol.addr], make_msg(
+                self.env, alice.addr, carol.addr, "drain%d" % i, "x"))
+        self.assertEqual(self._spares(), {})
+        # While no mail arrives, the key role fills the pool (1,024 files).
+        deadline = time.monotonic() + 60
+        while len(self._spares(written=False)) < 1024 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stocked = self._spares(written=False)
+        self.assertEqual(len(stocked), 1024)
+        msg = make_msg(self.env, alice.addr, carol.addr, "into a stocked spare",
+                       "stocked body\r\n" * 500)
+        self._send_auth(alice, [carol.addr], msg)
+        new = self._message_inodes() & set(stocked.values())
+        self.assertEqual(len(new), 1)
+        self.assertEqual(len(self._spares(written=False)), 1023)
+        got = self.env.fetch_all(carol)
+        self.assertEqual(sum(1 for _, stored in got if stored.endswith(msg)), 1)
 
     def test_dele_without_quit_removes_nothing(self):
         alice, bob = self.env.users["alice"], self.env.users["bob"]

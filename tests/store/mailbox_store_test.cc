@@ -241,6 +241,29 @@ TEST_F(MailboxStoreTest, DeletedMessagesBecomeSparesThatLaterMessagesAreWrittenO
   EXPECT_TRUE(FilesUnder(dir_.path() + "/tmp").empty());
 }
 
+TEST_F(MailboxStoreTest, ADeliveryIsWrittenIntoAStockedEmptySpare) {
+  const std::string spare_dir = dir_.path() + "/spare";
+  {
+    SpareFiles stock(spare_dir);  // what the key role's stocker does while idle
+    ASSERT_EQ(stock.Stock(1, [] { return true; }), 1u);
+  }
+  const auto stocked = FilesUnder(spare_dir);
+  ASSERT_EQ(stocked.size(), 1u);
+  struct stat spare;
+  ASSERT_EQ(::stat((spare_dir + "/" + stocked[0]).c_str(), &spare), 0);
+  const std::string body(70000, 'S');
+  const std::string uid = Deliver(kBox, body);
+  struct stat delivered;
+  ASSERT_EQ(::stat((store_.MailboxDir(kBox) + "/" + uid).c_str(), &delivered), 0);
+  EXPECT_EQ(delivered.st_ino, spare.st_ino);
+  EXPECT_GT(delivered.st_size, 70000);
+  EXPECT_TRUE(FilesUnder(spare_dir).empty());
+  auto lock = store_.Lock(kBox);
+  ASSERT_TRUE(lock.ok());
+  EXPECT_EQ(ReadAll(**lock, uid), body);
+  EXPECT_TRUE(FilesUnder(dir_.path() + "/tmp").empty());
+}
+
 TEST_F(MailboxStoreTest, ASpareReplacedByASymlinkIsNeverWrittenThrough) {
   const std::string u1 = Deliver(kBox, "one");
   {

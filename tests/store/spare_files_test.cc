@@ -6,7 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/durable_file.h"
@@ -128,6 +131,88 @@ TEST_F(SpareFilesTest, ASpareTakenByAnotherInstanceIsSkipped) {
   ASSERT_TRUE(first.Take(Path("y")));
   EXPECT_FALSE(second.Take(Path("z")));  // both names are gone: no error, no file
   EXPECT_NE(::access(Path("z").c_str(), F_OK), 0);
+}
+
+// Waits (up to 30 s) until `done` holds; false if it never did.
+template <typename Pred>
+bool Eventually(Pred done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+TEST_F(SpareFilesTest, StockMakesEmptyPrivateFilesUpToTheTarget) {
+  SpareFiles spares(SpareDir());
+  EXPECT_EQ(spares.Stock(5, [] { return true; }), 5u);
+  EXPECT_EQ(spares.count(), 5u);
+  EXPECT_EQ(spares.empty_count(), 5u);
+  const auto names = FilesUnder(SpareDir());
+  ASSERT_EQ(names.size(), 5u);
+  for (const std::string& name : names) {
+    struct stat st;
+    ASSERT_EQ(::lstat((SpareDir() + "/" + name).c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+    EXPECT_EQ(st.st_size, 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+  }
+  EXPECT_EQ(spares.Stock(5, [] { return true; }), 0u);  // already there
+  // A new instance counts them as spares.
+  SpareFiles second(SpareDir());
+  EXPECT_EQ(second.count(), 5u);
+  EXPECT_EQ(second.empty_count(), 5u);
+}
+
+TEST_F(SpareFilesTest, StockStopsWhenToldAndNeverPassesTheFileLimit) {
+  SpareFiles spares(SpareDir());
+  int calls = 0;
+  EXPECT_EQ(spares.Stock(100, [&calls] { return ++calls <= 3; }), 3u);
+  EXPECT_EQ(spares.count(), 3u);
+  EXPECT_EQ(spares.Stock(SpareFiles::kMaxFiles + 10, [] { return true; }),
+            SpareFiles::kMaxFiles - 3);
+  EXPECT_EQ(FilesUnder(SpareDir()).size(), SpareFiles::kMaxFiles);
+  WriteFileBytes(Path("deleted"), {1, 2, 3});
+  EXPECT_FALSE(spares.Put(Path("deleted")));  // full: the caller unlinks it
+}
+
+TEST_F(SpareFilesTest, TakePrefersAWrittenOverSpareToAnEmptyOne) {
+  SpareFiles spares(SpareDir());
+  ASSERT_EQ(spares.Stock(2, [] { return true; }), 2u);
+  WriteFileBytes(Path("old"), std::vector<uint8_t>(4096, 'R'));
+  const ino_t inode = InodeOf(Path("old"));
+  ASSERT_TRUE(spares.Put(Path("old")));
+  ASSERT_TRUE(spares.Take(Path("a")));
+  EXPECT_EQ(InodeOf(Path("a")), inode);
+  ASSERT_TRUE(spares.Take(Path("b")));
+  EXPECT_TRUE(ReadFileBytes(Path("b")).empty());
+  EXPECT_EQ(spares.count(), 1u);
+}
+
+TEST_F(SpareFilesTest, TheStockerRefillsThePoolOnceTakesPauseAndStopEndsIt) {
+  SpareFiles spares(SpareDir());
+  std::thread stocker([&spares] { spares.RunStocker(std::chrono::milliseconds(20), 8); });
+  ASSERT_TRUE(Eventually([&spares] { return spares.count() == 8; }));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(spares.Take(Path("t" + std::to_string(i))));
+  EXPECT_TRUE(Eventually([&spares] { return spares.count() == 8; }));
+  spares.Stop();
+  stocker.join();
+  EXPECT_EQ(FilesUnder(SpareDir()).size(), 8u);
+}
+
+TEST_F(SpareFilesTest, TheStockerMakesNothingWhileTakesGoOn) {
+  SpareFiles spares(SpareDir());
+  std::thread stocker([&spares] { spares.RunStocker(std::chrono::seconds(5), 8); });
+  // A Take every 10 ms for half a second: never 5 s without one.
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_FALSE(spares.Take(Path("t")));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(spares.count(), 0u);
+  EXPECT_TRUE(FilesUnder(SpareDir()).empty());
+  spares.Stop();  // also ends a stocker that waits for deliveries to pause
+  stocker.join();
 }
 
 }  // namespace
