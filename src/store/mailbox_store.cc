@@ -161,7 +161,7 @@ MailboxStore::MailboxStore(std::string state_dir)
       spares_(std::make_unique<SpareFiles>(state_dir_ + "/spare")) {}
 
 void MailboxStore::RunSpareStocker() {
-  spares_->RunStocker(kSpareStockIdle, SpareFiles::kMaxFiles);
+  spares_->RunStocker(kSpareStockIdle, SpareFiles::kStockFiles);
 }
 
 void MailboxStore::StopSpareStocker() { spares_->Stop(); }
@@ -232,11 +232,13 @@ Result<std::unique_ptr<MailboxLock>> MailboxStore::TryLock(const std::string& ma
 }
 
 Result<std::unique_ptr<MailboxLock>> MailboxStore::Lock(const std::string& mailbox_id) {
+  spares_->NoteActivity();  // a POP3 session: no stocking meanwhile
   return TryLock(mailbox_id, /*create_dir=*/true);
 }
 
 Result<std::vector<StoredMessage>> MailboxStore::List(const MailboxLock& lock,
                                                       const DataKeyUnwrapper& unwrap) {
+  spares_->NoteActivity();
   const std::string dir = MailboxDir(lock.mailbox_id());
   auto names = ListDirectory(dir);
   if (!names.ok()) return names.error();
@@ -270,6 +272,7 @@ Result<std::vector<StoredMessage>> MailboxStore::List(const MailboxLock& lock,
 
 Result<void> MailboxStore::Read(const MailboxLock& lock, const std::string& uid,
                                 const DataKeyUnwrapper& unwrap, const crypto::ByteSink& sink) {
+  spares_->NoteActivity();
   if (!ValidMessageUid(uid)) return MakeError(ErrorCode::kNotFound, "no such message");
   const std::string path = MailboxDir(lock.mailbox_id()) + "/" + uid;
   auto fd = OpenForRead(path);
@@ -285,6 +288,7 @@ Result<void> MailboxStore::Delete(const MailboxLock& lock, const std::string& ui
 }
 
 Result<void> MailboxStore::DeleteMany(const MailboxLock& lock, std::span<const std::string> uids) {
+  spares_->NoteActivity();
   const std::string dir = MailboxDir(lock.mailbox_id());
   std::vector<std::string> paths;
   bool malformed = false;

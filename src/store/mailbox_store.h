@@ -122,9 +122,10 @@ class MailboxStore {
 
   std::string MailboxDir(const std::string& mailbox_id) const;
 
-  // Stocks <state>/spare with empty files whenever deliveries have paused for
-  // kSpareStockIdle (SpareFiles::RunStocker), so that the next ones need not
-  // allocate an inode; returns after StopSpareStocker(). The key role runs it
+  // Stocks <state>/spare with empty files, up to SpareFiles::kStockFiles,
+  // whenever no mail was written, listed, read or deleted for kSpareStockIdle
+  // (SpareFiles::RunStocker), so that the next deliveries need not allocate
+  // an inode; returns after StopSpareStocker(). The key role runs it
   // in a thread of its own; nothing else needs to.
   static constexpr std::chrono::milliseconds kSpareStockIdle{200};
   void RunSpareStocker();

@@ -52,8 +52,15 @@ bool SpareFiles::Put(const std::string& path) {
   if (size <= 0 || static_cast<uint64_t>(size) > kMaxFileBytes) return false;
   std::lock_guard<std::mutex> lock(mu_);
   LoadLocked();
-  if (CountLocked() >= kMaxFiles || bytes_ + static_cast<uint64_t>(size) > kMaxBytes) {
-    return false;
+  NoteActivity();
+  if (bytes_ + static_cast<uint64_t>(size) > kMaxBytes) return false;
+  if (CountLocked() >= kMaxFiles) {
+    // Full: a written-over file displaces an empty one (it also saves the
+    // next delivery its blocks); freeing the empty inode costs no more than
+    // unlinking `path` would.
+    if (empty_.empty()) return false;
+    ::unlink((dir_ + "/" + empty_.back().name).c_str());
+    empty_.pop_back();
   }
   std::string name = crypto::RandomHex(16);
   if (::rename(path.c_str(), (dir_ + "/" + name).c_str()) != 0) return false;
@@ -64,8 +71,7 @@ bool SpareFiles::Put(const std::string& path) {
 bool SpareFiles::Take(const std::string& dest) {
   std::lock_guard<std::mutex> lock(mu_);
   LoadLocked();
-  ++takes_;
-  last_take_ = Clock::now();
+  NoteActivity();
   if (stocker_full_wait_) {  // only a stocker that waits for the pool to shrink is woken
     stocker_full_wait_ = false;
     taken_or_stopped_.notify_all();
@@ -114,31 +120,36 @@ void SpareFiles::RunStocker(std::chrono::milliseconds idle, size_t target) {
   target = std::min(target, kMaxFiles);
   std::unique_lock<std::mutex> lock(mu_);
   LoadLocked();
-  if (takes_ == 0) last_take_ = Clock::now();  // not while the server starts
+  NoteActivity();  // not while the server starts
   while (!stopped_) {
     if (CountLocked() >= target) {
       stocker_full_wait_ = true;
       taken_or_stopped_.wait(lock, [this] { return stopped_ || !stocker_full_wait_; });
       continue;
     }
-    const Clock::time_point due = last_take_ + idle;
-    if (Clock::now() < due) {  // deliveries are going on: wake when they may have paused
+    const int64_t seen = last_activity_ns_.load(std::memory_order_relaxed);
+    const Clock::time_point due = Clock::time_point(Clock::duration(seen)) + idle;
+    if (Clock::now() < due) {  // mail is moving: wake when it may have paused
       taken_or_stopped_.wait_until(lock, due);
       continue;
     }
-    const uint64_t seen = takes_;
     lock.unlock();
     Stock(target, [this, seen] {
       std::lock_guard<std::mutex> guard(mu_);
-      return !stopped_ && takes_ == seen;
+      return !stopped_ && last_activity_ns_.load(std::memory_order_relaxed) == seen;
     });
     lock.lock();
-    if (!stopped_ && takes_ == seen && CountLocked() < target) {
+    if (!stopped_ && last_activity_ns_.load(std::memory_order_relaxed) == seen &&
+        CountLocked() < target) {
       // Stock() could not create a file: wait for a Take() rather than spin.
       stocker_full_wait_ = true;
       taken_or_stopped_.wait(lock, [this] { return stopped_ || !stocker_full_wait_; });
     }
   }
+}
+
+void SpareFiles::NoteActivity() {
+  last_activity_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
 }
 
 void SpareFiles::Stop() {

@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include "crypto/hex.h"
 #include "crypto/random.h"
@@ -262,6 +264,25 @@ TEST_F(MailboxStoreTest, ADeliveryIsWrittenIntoAStockedEmptySpare) {
   ASSERT_TRUE(lock.ok());
   EXPECT_EQ(ReadAll(**lock, uid), body);
   EXPECT_TRUE(FilesUnder(dir_.path() + "/tmp").empty());
+}
+
+TEST_F(MailboxStoreTest, TheStockerWaitsWhileAMailboxIsOpenedThenStocksHalfThePool) {
+  const std::string spare_dir = dir_.path() + "/spare";
+  std::thread stocker([this] { store_.RunSpareStocker(); });
+  // A POP3-like Lock every 5 ms for 0.4 s: never kSpareStockIdle without one.
+  for (int i = 0; i < 80; ++i) {
+    ASSERT_TRUE(store_.Lock(kBox).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(FilesUnder(spare_dir).empty());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (FilesUnder(spare_dir).size() < SpareFiles::kStockFiles &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  store_.StopSpareStocker();
+  stocker.join();
+  EXPECT_EQ(FilesUnder(spare_dir).size(), SpareFiles::kStockFiles);
 }
 
 TEST_F(MailboxStoreTest, ASpareReplacedByASymlinkIsNeverWrittenThrough) {

@@ -165,7 +165,7 @@ TEST_F(SpareFilesTest, StockMakesEmptyPrivateFilesUpToTheTarget) {
   EXPECT_EQ(second.empty_count(), 5u);
 }
 
-TEST_F(SpareFilesTest, StockStopsWhenToldAndNeverPassesTheFileLimit) {
+TEST_F(SpareFilesTest, StockStopsWhenToldAndAPutDisplacesAnEmptySpareFromAFullPool) {
   SpareFiles spares(SpareDir());
   int calls = 0;
   EXPECT_EQ(spares.Stock(100, [&calls] { return ++calls <= 3; }), 3u);
@@ -174,7 +174,12 @@ TEST_F(SpareFilesTest, StockStopsWhenToldAndNeverPassesTheFileLimit) {
             SpareFiles::kMaxFiles - 3);
   EXPECT_EQ(FilesUnder(SpareDir()).size(), SpareFiles::kMaxFiles);
   WriteFileBytes(Path("deleted"), {1, 2, 3});
-  EXPECT_FALSE(spares.Put(Path("deleted")));  // full: the caller unlinks it
+  const ino_t inode = InodeOf(Path("deleted"));
+  ASSERT_TRUE(spares.Put(Path("deleted")));  // an empty one made room
+  EXPECT_EQ(FilesUnder(SpareDir()).size(), SpareFiles::kMaxFiles);
+  EXPECT_EQ(spares.empty_count(), SpareFiles::kMaxFiles - 1);
+  ASSERT_TRUE(spares.Take(Path("next")));  // and it is taken first
+  EXPECT_EQ(InodeOf(Path("next")), inode);
 }
 
 TEST_F(SpareFilesTest, TakePrefersAWrittenOverSpareToAnEmptyOne) {
@@ -196,17 +201,22 @@ TEST_F(SpareFilesTest, TheStockerRefillsThePoolOnceTakesPauseAndStopEndsIt) {
   ASSERT_TRUE(Eventually([&spares] { return spares.count() == 8; }));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(spares.Take(Path("t" + std::to_string(i))));
   EXPECT_TRUE(Eventually([&spares] { return spares.count() == 8; }));
+  EXPECT_EQ(spares.empty_count(), 8u);
   spares.Stop();
   stocker.join();
   EXPECT_EQ(FilesUnder(SpareDir()).size(), 8u);
 }
 
-TEST_F(SpareFilesTest, TheStockerMakesNothingWhileTakesGoOn) {
+TEST_F(SpareFilesTest, TheStockerMakesNothingWhileMailMoves) {
   SpareFiles spares(SpareDir());
   std::thread stocker([&spares] { spares.RunStocker(std::chrono::seconds(5), 8); });
-  // A Take every 10 ms for half a second: never 5 s without one.
+  // A Take or other activity every 10 ms for half a second: never 5 s without.
   for (int i = 0; i < 50; ++i) {
-    EXPECT_FALSE(spares.Take(Path("t")));
+    if (i % 2 == 0) {
+      EXPECT_FALSE(spares.Take(Path("t")));
+    } else {
+      spares.NoteActivity();
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(spares.count(), 0u);
