@@ -10,8 +10,8 @@
 //  - The pool is one directory (<state>/spare, mode 0700) on the same
 //    filesystem as the mailboxes and <state>/tmp; its files have random
 //    32-hex-char names and hold only the random bytes SecureDeleteBatch wrote
-//    over them, or nothing (stocked, below). It holds at most kMaxFiles files and kMaxBytes bytes,
-//    and takes no file larger than kMaxFileBytes.
+//    over them, or nothing (stocked, below). It holds at most kMaxFiles files
+//    and kMaxBytes bytes, and takes no file larger than kMaxFileBytes.
 //  - Put(path): `path` is a regular file whose overwrite is on the device; true
 //    when it was renamed into the pool (the caller fsyncs the directory it
 //    left), false when the pool is full of written-over files or the rename

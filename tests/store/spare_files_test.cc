@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -207,21 +208,45 @@ TEST_F(SpareFilesTest, TheStockerRefillsThePoolOnceTakesPauseAndStopEndsIt) {
   EXPECT_EQ(FilesUnder(SpareDir()).size(), 8u);
 }
 
-TEST_F(SpareFilesTest, TheStockerMakesNothingWhileMailMoves) {
+TEST_F(SpareFilesTest, TheStockerMakesNothingWhileMailMovesAndStocksOnceItPauses) {
   SpareFiles spares(SpareDir());
-  std::thread stocker([&spares] { spares.RunStocker(std::chrono::seconds(5), 8); });
-  // A Take or other activity every 10 ms for half a second: never 5 s without.
-  for (int i = 0; i < 50; ++i) {
+  std::thread stocker([&spares] { spares.RunStocker(std::chrono::milliseconds(200), 8); });
+  // A Take or other activity every 5 ms for a second, five times the idle
+  // time: never 200 ms without one.
+  for (int i = 0; i < 200; ++i) {
     if (i % 2 == 0) {
       EXPECT_FALSE(spares.Take(Path("t")));
     } else {
       spares.NoteActivity();
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_EQ(spares.count(), 0u);
   EXPECT_TRUE(FilesUnder(SpareDir()).empty());
-  spares.Stop();  // also ends a stocker that waits for deliveries to pause
+  // Then quiet: the same stocker fills the pool.
+  EXPECT_TRUE(Eventually([&spares] { return spares.count() == 8; }));
+  spares.Stop();
+  stocker.join();
+}
+
+// The CPU time of the whole process.
+double ProcessCpuSeconds() {
+  struct timespec ts;
+  EXPECT_EQ(::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts), 0);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+TEST_F(SpareFilesTest, AStockerThatCannotCreateFilesWaitsInsteadOfSpinning) {
+  WriteFileBytes(Path("not-a-dir"), {1});
+  SpareFiles spares(Path("not-a-dir") + "/spare");  // every open fails (ENOTDIR)
+  std::thread stocker([&spares] { spares.RunStocker(std::chrono::milliseconds(1), 8); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // past the idle time
+  const double cpu0 = ProcessCpuSeconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double used = ProcessCpuSeconds() - cpu0;
+  EXPECT_LT(used, 0.05) << "the stocker retried in a loop";
+  EXPECT_EQ(spares.count(), 0u);
+  spares.Stop();
   stocker.join();
 }
 
