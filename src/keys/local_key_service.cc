@@ -1,6 +1,9 @@
 // LocalKeyService (see local_key_service.h, docs/store.md).
 #include "keys/local_key_service.h"
 
+#include <errno.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -81,18 +84,23 @@ Result<LocalKeyService::Loaded> LocalKeyService::Load(std::string_view user) {
   if (!ValidName(Lower(user))) return MakeError(ErrorCode::kNotFound, "no such user");
   auto name = NameHash(kRecordPurpose, user);
   if (!name.ok()) return name.error();
-  auto sealed = store::ReadSmallFile(users_dir_ + "/" + *name, kSealedRecordMaxBytes);
+  return LoadRecord(std::move(*name));
+}
+
+Result<LocalKeyService::Loaded> LocalKeyService::LoadRecord(std::string name) {
+  ++record_reads_;
+  auto sealed = store::ReadSmallFile(users_dir_ + "/" + name, kSealedRecordMaxBytes);
   if (!sealed.ok()) {
     if (sealed.error().code == ErrorCode::kNotFound) {
       return MakeError(ErrorCode::kNotFound, "no such user");
     }
     return sealed.error();
   }
-  auto plain = key_store_.OpenRecord(*sealed, AsBytes(*name));
+  auto plain = key_store_.OpenRecord(*sealed, AsBytes(name));
   if (!plain.ok()) return MakeError(ErrorCode::kDataLoss, "user record failed authentication");
   auto record = DecodeUserRecord(plain->Reveal(SecretAccess::Grant()));
   if (!record.ok()) return record.error();
-  return Loaded{std::move(*name), std::move(*record)};
+  return Loaded{std::move(name), std::move(*record)};
 }
 
 Result<void> LocalKeyService::Store(const std::string& record_name, const UserRecord& record,
@@ -102,6 +110,7 @@ Result<void> LocalKeyService::Store(const std::string& record_name, const UserRe
   if (!sealed.ok()) return sealed.error();
   ONIONMAIL_RETURN_IF_ERROR(store::EnsurePrivateDir(users_dir_));
   ONIONMAIL_RETURN_IF_ERROR(store::EnsurePrivateDir(tmp_dir_));
+  public_records_.Forget(record_name);  // the new file misses anyway (new inode)
   return store::WriteFileDurably(tmp_dir_, users_dir_ + "/" + record_name, *sealed, replace);
 }
 
@@ -215,12 +224,29 @@ Result<void> LocalKeyService::CheckDevice() {
 
 Result<UserPublic> LocalKeyService::LookupUser(std::string_view user) {
   ONIONMAIL_RETURN_IF_ERROR(CheckDevice());
-  auto loaded = Load(user);
+  if (!ValidName(Lower(user))) return MakeError(ErrorCode::kNotFound, "no such user");
+  auto name = NameHash(kRecordPurpose, user);
+  if (!name.ok()) return name.error();
+  // The record file's identity, taken before it is read (public_record_cache.h).
+  std::optional<FileId> id;
+  struct stat st;
+  if (::lstat((users_dir_ + "/" + *name).c_str(), &st) == 0) {
+    if (S_ISREG(st.st_mode)) id = FileIdOf(st);
+  } else if (errno == ENOENT) {
+    public_records_.Forget(*name);
+    return MakeError(ErrorCode::kNotFound, "no such user");
+  }  // anything else: LoadRecord reports it
+  if (id) {
+    if (auto hit = public_records_.Find(*name, *id)) return std::move(*hit);
+  }
+  auto loaded = LoadRecord(*name);
   if (!loaded.ok()) return loaded.error();
   auto mailbox_id = NameHash(kMailboxPurpose, user);
   if (!mailbox_id.ok()) return mailbox_id.error();
-  return UserPublic{std::move(*mailbox_id), std::move(loaded->record.public_key),
-                    loaded->record.key_id};
+  UserPublic pub{std::move(*mailbox_id), std::move(loaded->record.public_key),
+                 loaded->record.key_id};
+  if (id) public_records_.Remember(*name, *id, pub);
+  return pub;
 }
 
 Result<std::string> LocalKeyService::HashedName(std::string_view purpose, std::string_view data) {
@@ -318,6 +344,7 @@ Result<void> LocalKeyService::DeleteUser(std::string_view user) {
   ONIONMAIL_RETURN_IF_ERROR(mailboxes_.DeleteMailbox(*mailbox_id));
   ONIONMAIL_RETURN_IF_ERROR(store::SecureDelete(users_dir_ + "/" + loaded->record_name));
   unlock_cache_.Forget(loaded->record_name);
+  public_records_.Forget(loaded->record_name);
   // A delivery racing with the deletion may have recreated the directory.
   (void)mailboxes_.DeleteMailbox(*mailbox_id);
   return Ok();

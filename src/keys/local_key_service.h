@@ -17,6 +17,9 @@
 //    that might remain (the inbox private key existed only there).
 //  - Change*/Delete on an unknown user: kNotFound. ChangePop3Password with a
 //    wrong old password: kUnauthenticated.
+//  - LookupUser answers from a PublicRecordCache when the record file is the
+//    one it read before (one lstat instead of open, read, unseal and decode);
+//    a record changed or deleted by any process is read again or not found.
 #pragma once
 
 #include <atomic>
@@ -30,6 +33,7 @@
 #include "hsm/key_store.h"
 #include "keys/kdf_slots.h"
 #include "keys/key_service.h"
+#include "keys/public_record_cache.h"
 #include "keys/unlock_cache.h"
 #include "keys/user_record.h"
 #include "keys/verify_cache.h"
@@ -70,6 +74,8 @@ class LocalKeyService : public KeyService {
 
   // Argon2id computations run so far (logins, checks, dummy runs, changes).
   uint64_t kdf_runs() const { return kdf_runs_.load(); }
+  // User-record files read and unsealed so far (LookupUser hits read none).
+  uint64_t record_reads() const { return record_reads_.load(); }
 
  private:
   struct Loaded {
@@ -79,6 +85,7 @@ class LocalKeyService : public KeyService {
   Result<std::string> NameHash(std::string_view purpose, std::string_view user);
   Result<void> CheckDevice();                  // kUnavailable while the key-store device is gone
   Result<Loaded> Load(std::string_view user);  // kNotFound for unknown users
+  Result<Loaded> LoadRecord(std::string record_name);  // reads users/<record_name>
   Result<void> Store(const std::string& record_name, const UserRecord& record, bool replace);
   void RunDummyKdf(const SecretBytes& password);
   // Argon2id of the POP3 password with the record's salt (one KDF slot).
@@ -99,6 +106,8 @@ class LocalKeyService : public KeyService {
   VerifyCache smtp_cache_;
   UnlockCache unlock_cache_;
   std::atomic<uint64_t> kdf_runs_{0};
+  std::atomic<uint64_t> record_reads_{0};
+  PublicRecordCache public_records_;
   KdfSlots kdf_slots_;
   std::atomic<bool> device_ok_{true};
   std::string users_dir_;

@@ -1,7 +1,9 @@
 // Tests for keys::LocalKeyService over a file key store in a temp state dir.
 #include "keys/local_key_service.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crypto/inbox_key.h"
@@ -212,6 +214,46 @@ TEST_F(LocalKeyServiceTest, DeleteUserRemovesRecordAndMailbox) {
   // The name can be reused, with a new key.
   ASSERT_TRUE(service_->CreateUser("bob", Pw("a"), Pw("b")).ok());
   EXPECT_NE(service_->LookupUser("bob")->key_id, pub->key_id);
+}
+
+TEST_F(LocalKeyServiceTest, LookupUserReadsTheRecordOnceWhileItsFileIsUnchanged) {
+  const uint64_t before = service_->record_reads();
+  auto first = service_->LookupUser("bob");
+  auto second = service_->LookupUser("BOB");
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(service_->record_reads(), before + 1);
+  EXPECT_EQ(second->mailbox_id, first->mailbox_id);
+  EXPECT_EQ(second->public_key, first->public_key);
+  EXPECT_EQ(second->key_id, first->key_id);
+  // Touching the file (new mtime and ctime) is enough to read it again.
+  auto files = FilesUnder(dir_.path() + "/users");
+  ASSERT_EQ(files.size(), 1u);
+  const std::string path = dir_.path() + "/users/" + files[0];
+  struct timespec times[2] = {{0, 0}, {1, 0}};  // atime, mtime: 1970
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
+  ASSERT_TRUE(service_->LookupUser("bob").ok());
+  EXPECT_EQ(service_->record_reads(), before + 2);
+}
+
+TEST_F(LocalKeyServiceTest, LookupUserSeesARecordThatAnotherInstanceReplacedOrDeleted) {
+  auto cached = service_->LookupUser("bob");
+  ASSERT_TRUE(cached.ok());
+  auto other = MakeService();  // as onionmailctl or a second process would
+  ASSERT_TRUE(other->DeleteUser("bob").ok());
+  ASSERT_TRUE(other->CreateUser("bob", Pw("s2"), Pw("p2")).ok());
+  auto fresh = service_->LookupUser("bob");
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_NE(fresh->key_id, cached->key_id);
+  EXPECT_EQ(fresh->key_id, other->LookupUser("bob")->key_id);
+  // The new key is the one the new POP3 password unlocks.
+  auto inbox = service_->OpenInbox("bob", Pw("p2"));
+  ASSERT_TRUE(inbox.ok());
+  EXPECT_TRUE(InboxUnwraps("bob", **inbox));
+
+  ASSERT_TRUE(other->DeleteUser("bob").ok());
+  auto gone = service_->LookupUser("bob");
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
 }
 
 TEST_F(LocalKeyServiceTest, RecordFilesHideNamesAndCannotBeSwapped) {
