@@ -11,7 +11,8 @@
 # bench/procmon.py), per run, and the medians.
 #
 # Usage: sudo bench/ab.sh smtp|pop3 ONIONMAILD_A ONIONMAILD_B ONIONMAILCTL OM_LOADGEN [N SIZE C RUNS]
-# Environment: BENCH_TMP (where the state dir goes; default /tmp).
+# Environment: BENCH_TMP (where the state dir goes; default /tmp); AB_PIPELINING=1 (smtp: MAIL,
+# RCPT and DATA in one write, as bench/run.sh's phase "smtp-pipelined").
 set -euo pipefail
 usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }  # the header comment
 [[ $# -ge 5 && ( $1 == smtp || $1 == pop3 ) ]] || { usage; exit 2; }
@@ -64,7 +65,7 @@ cpu_of() { python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import procm
 print(procmon.ProcTree([sys.argv[2]]).cpu_seconds())' "$top/bench" "$1"; }
 fill() {  # N messages of SIZE bytes into every mailbox, with AUTH as the recipient
   "$client" smtp --port 12925 --conc "$1" --count "$2" --size "$size" --users "$users" \
-    --auth-pass-file "$W/pw-send"
+    --auth-pass-file "$W/pw-send" ${AB_PIPELINING:+--pipelining}
 }
 results="$W/results"
 for run in $(seq 1 "$runs"); do

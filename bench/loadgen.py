@@ -12,6 +12,8 @@ Phase "smtp-noauth" is the same without AUTH (inbound mail as an MX sees it), at
 Phase "smtp-resume" is "smtp" at 10 KiB where each client thread offers the TLS session of its
 previous connection (resumption, as mail clients do when they reconnect): a resumed handshake
 has no server signature; "resumed" counts the handshakes the server resumed.
+Phase "smtp-pipelined" is "smtp" at 10 KiB with MAIL, RCPT and DATA sent in one write (RFC 2920
+PIPELINING, offered by both servers; Postfix's own SMTP client and Thunderbird pipeline).
 Latency is connect .. 250 after the final dot (TLS handshake included, QUIT excluded).
 For onionmaild the 250 means stored and fsynced. For Postfix + Dovecot the 250 means queued;
 with --maildir the driver waits until every message is a file in the users' Maildir and reports
@@ -51,10 +53,10 @@ PLANS = {
     "full": {"smtp": [(1024, 1, 30), (1024, 8, 96), (10240, 1, 30), (10240, 8, 600),
                       (102400, 1, 30), (102400, 8, 96)],
              "noauth": [(10240, 1, 100), (10240, 8, 400)], "resume": [(10240, 8, 600)],
-             "pop3": [1, 8], "fixture": 25},
+             "pipelined": [(10240, 8, 600)], "pop3": [1, 8], "fixture": 25},
     "quick": {"smtp": [(1024, 1, 4), (10240, 8, 8), (102400, 8, 8)],
-              "noauth": [(10240, 8, 16)], "resume": [(10240, 8, 16)], "pop3": [8],
-              "fixture": 3},
+              "noauth": [(10240, 8, 16)], "resume": [(10240, 8, 16)],
+              "pipelined": [(10240, 8, 16)], "pop3": [8], "fixture": 3},
 }
 POP3_MSG_SIZE = 10240
 
@@ -92,7 +94,7 @@ class Bench:
         return n
 
     def client(self, kind, port, users, conc, count, size=None, auth_pass_file=None,
-               pass_file=None, dele=False, resume=False):
+               pass_file=None, dele=False, resume=False, pipelining=False):
         cmd = [self.args.client, kind, "--port", str(port), "--conc", str(conc), "--count",
                str(count), "--users", ",".join(users)]
         if size:
@@ -105,6 +107,8 @@ class Bench:
             cmd.append("--dele")
         if resume:
             cmd.append("--resume")
+        if pipelining:
+            cmd.append("--pipelining")
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         return json.loads(out)
 
@@ -134,7 +138,7 @@ class Bench:
         return counts
 
     def run_tasks(self, kind, port, users, size, conc, count, users_for_count, auth=False,
-                  pass_file=None, dele=False, resume=False):
+                  pass_file=None, dele=False, resume=False, pipelining=False):
         stored0 = self.stored_count(users_for_count) if kind == "smtp" else 0
         sampler = procmon.Sampler(self.tree)
         probe = self.probe_start()
@@ -143,7 +147,8 @@ class Bench:
         t0 = time.perf_counter()
         res = self.client(kind, port, users, conc, count, size=size,
                           auth_pass_file=self.args.auth_pass_file if auth else None,
-                          pass_file=pass_file, dele=dele, resume=resume)
+                          pass_file=pass_file, dele=dele, resume=resume,
+                          pipelining=pipelining)
         t_done = time.perf_counter()
         results = res["threads"]
         ok = sum(len(r["lat"]) for r in results)
@@ -214,12 +219,15 @@ class Bench:
             groups.append((label, prefix, password_file, mode[0] if mode else ""))
         phases = []
         for run in range(a.runs):
-            for name, auth, resume, key in (("smtp", True, False, "smtp"),
-                                            ("smtp-noauth", False, False, "noauth"),
-                                            ("smtp-resume", True, True, "resume")):
+            for name, auth, resume, pipelining, key in (
+                    ("smtp", True, False, False, "smtp"),
+                    ("smtp-noauth", False, False, False, "noauth"),
+                    ("smtp-resume", True, True, False, "resume"),
+                    ("smtp-pipelined", True, False, True, "pipelined")):
                 for size, conc, count in plan[key]:
                     r = self.run_tasks("smtp", a.smtp_port, smtp_users, size, conc, count,
-                                       smtp_users, auth=auth, resume=resume)
+                                       smtp_users, auth=auth, resume=resume,
+                                       pipelining=pipelining)
                     r.update(run=run, size=size, label=f"{name} {size // 1024} KiB",
                              phase=name)
                     phases.append(r)

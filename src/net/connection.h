@@ -8,6 +8,10 @@
 //    the connection is then unusable for lines and the session must close).
 //    Bytes other than CR-before-LF are returned as they arrived (NUL and bare
 //    CR included); the session decides what is acceptable.
+//  - ReadLine() sends buffered output before it waits for more input (when
+//    no complete line is buffered). A session may therefore leave its replies
+//    buffered while complete pipelined commands remain (Buffered() > 0) and
+//    answer a pipelined group in one write (RFC 2920, section 3.2).
 //  - Errors: kDeadlineExceeded (idle or session timeout), kUnavailable (peer
 //    closed or I/O error). After an error the session ends.
 //  - StartTls() discards every byte buffered before the handshake (no
@@ -39,8 +43,8 @@ class Connection {
   virtual ~Connection() = default;
   virtual Result<Line> ReadLine(size_t max_bytes) = 0;
   virtual Result<void> Write(std::string_view bytes) = 0;
-  // Sends buffered output (Write may buffer; Flush before reading a reply-
-  // dependent command and before closing).
+  // Sends buffered output (Write may buffer; Flush before a TLS handshake,
+  // before reading a reply-dependent continuation and before closing).
   virtual Result<void> Flush() = 0;
   virtual Result<void> StartTls() = 0;
   virtual bool IsTls() const = 0;

@@ -164,6 +164,9 @@ Result<Line> SocketConnection::ReadLine(size_t max_bytes) {
       in_pos_ = 0;
       return Line{"", LineEnding::kTooLong};
     }
+    // No complete line: the client may be waiting for our replies before it
+    // sends more, so they go out before we wait (RFC 2920, section 3.2).
+    ONIONMAIL_RETURN_IF_ERROR(Flush());
     ONIONMAIL_RETURN_IF_ERROR(Fill());
   }
 }

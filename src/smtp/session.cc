@@ -103,8 +103,13 @@ void Session::EndOnError(const Error& error) {
 void Session::Run() {
   if (!conn_.Write(FormatReply(Reply::kGreeting, config_.hostname)).ok()) return;
   for (;;) {
-    auto flushed = conn_.Flush();
-    if (!flushed.ok()) return EndOnError(flushed.error());
+    // Replies to a pipelined group go out together: while more input is
+    // buffered they wait; ReadLine() sends them before it waits for input
+    // (RFC 2920, section 3.2).
+    if (conn_.Buffered() == 0) {
+      auto flushed = conn_.Flush();
+      if (!flushed.ok()) return EndOnError(flushed.error());
+    }
     auto line = conn_.ReadLine(config_.max_command_line);
     if (!line.ok()) return EndOnError(line.error());
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "net/connection.h"
 
@@ -25,13 +26,21 @@ class FakeConnection : public Connection {
   // (they model what the client sends inside the TLS tunnel).
   void FeedAfterTls(std::string_view bytes) { after_tls_.append(bytes); }
   const std::string& Output() const { return out_; }
-  void ClearOutput() { out_.clear(); }
+  // Output split where it was sent: at each Flush() with new output, and as
+  // the real connection does, before ReadLine() finds no complete line.
+  const std::vector<std::string>& Sends() const { return sends_; }
+  void ClearOutput() {
+    out_.clear();
+    sent_ = 0;
+    sends_.clear();
+  }
   void set_fail_tls(bool fail) { fail_tls_ = fail; }
   int tls_starts() const { return tls_starts_; }
 
   Result<Line> ReadLine(size_t max_bytes) override {
     size_t lf = in_.find('\n', pos_);
     if (lf == std::string::npos) {
+      (void)Flush();  // net/connection.h: output goes out before a wait for input
       if (in_.size() - pos_ > max_bytes) {
         pos_ = in_.size();
         return Line{"", LineEnding::kTooLong};
@@ -56,7 +65,11 @@ class FakeConnection : public Connection {
     out_.append(bytes);
     return Ok();
   }
-  Result<void> Flush() override { return Ok(); }
+  Result<void> Flush() override {
+    if (out_.size() > sent_) sends_.push_back(out_.substr(sent_));
+    sent_ = out_.size();
+    return Ok();
+  }
   Result<void> StartTls() override {
     ++tls_starts_;
     if (fail_tls_) return MakeError(ErrorCode::kUnavailable, "handshake failed");
@@ -83,6 +96,8 @@ class FakeConnection : public Connection {
   std::string after_tls_;
   size_t pos_ = 0;
   std::string out_;
+  size_t sent_ = 0;  // out_[0, sent_) was flushed
+  std::vector<std::string> sends_;
   bool tls_ = false;
   bool fail_tls_ = false;
   int tls_starts_ = 0;

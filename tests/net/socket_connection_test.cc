@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 
 namespace onionmail::net {
 namespace {
@@ -84,6 +85,40 @@ TEST_F(SocketConnectionTest, WritesAreBufferedUntilFlush) {
   ssize_t n = ::read(peer_, buf, sizeof(buf));
   ASSERT_EQ(n, 8);
   EXPECT_EQ(std::string(buf, 8), "220 hi\r\n");
+}
+
+TEST_F(SocketConnectionTest, ReadLineSendsBufferedRepliesBeforeItWaitsForInput) {
+  // A client that waits for the reply before it sends its next command (no
+  // pipelining) must get it although the session did not call Flush().
+  ASSERT_TRUE(conn_->Write("250 ok\r\n").ok());
+  std::string seen;
+  std::thread client([&] {
+    timeval tv{2, 0};
+    ::setsockopt(peer_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[64];
+    ssize_t n = ::read(peer_, buf, sizeof buf);
+    if (n > 0) seen.assign(buf, static_cast<size_t>(n));
+    if (seen == "250 ok\r\n") Send("NOOP\r\n");
+  });
+  auto line = conn_->ReadLine(100);
+  client.join();
+  EXPECT_EQ(seen, "250 ok\r\n");
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(line->text, "NOOP");
+}
+
+TEST_F(SocketConnectionTest, ReadLineKeepsRepliesBufferedWhileACompleteLineIsBuffered) {
+  Send("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
+  ASSERT_TRUE(conn_->ReadLine(100).ok());
+  ASSERT_TRUE(conn_->Write("250 a\r\n").ok());
+  ASSERT_TRUE(conn_->ReadLine(100).ok());  // buffered: no flush, no wait
+  char buf[64];
+  EXPECT_EQ(::recv(peer_, buf, sizeof buf, MSG_DONTWAIT), -1);
+  ASSERT_TRUE(conn_->Write("250 c\r\n").ok());
+  ASSERT_TRUE(conn_->Flush().ok());
+  ssize_t n = ::read(peer_, buf, sizeof buf);
+  ASSERT_EQ(n, 14);
+  EXPECT_EQ(std::string(buf, 14), "250 a\r\n250 c\r\n");  // both at the Flush
 }
 
 TEST_F(SocketConnectionTest, BufferedCountsUnreadPipelinedBytes) {

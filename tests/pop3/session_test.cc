@@ -194,6 +194,17 @@ TEST_F(Pop3SessionTest, UserPassAndAuthBeforeStlsAreRefusedAndSessionStaysOpen) 
   EXPECT_TRUE(backend_.opened_users.empty());
 }
 
+TEST_F(Pop3SessionTest, RepliesToPipelinedCommandsAreSentTogether) {
+  std::string out = RunLoggedIn("STAT\r\nNOOP\r\nQUIT\r\n");
+  EXPECT_EQ(out, "+OK 3 67\r\n+OK\r\n" + std::string(kBye));
+  // Everything after STLS arrived at once (the fake feeds it so): one send
+  // from the USER reply to the QUIT reply.
+  const auto& sends = conn_.Sends();
+  ASSERT_FALSE(sends.empty());
+  EXPECT_EQ(sends.back().substr(0, 15), "+OK Send PASS\r\n") << sends.back();
+  EXPECT_EQ(sends.back().substr(sends.back().size() - kBye.size()), kBye);
+}
+
 TEST_F(Pop3SessionTest, CommandsPipelinedAfterStlsAreDiscarded) {
   std::string out = Run("STLS\r\nUSER bob\r\nPASS secret pw\r\n", "QUIT\r\n");
   EXPECT_EQ(out, std::string(kGreeting) + std::string(kStlsOk) + std::string(kBye));

@@ -71,6 +71,23 @@ TEST_F(SessionTest, EveryCommandButTheSafeOnesIsRejectedWith530BeforeTls) {
   EXPECT_EQ(backend.begun, 0);
 }
 
+TEST_F(SessionTest, RepliesToAPipelinedGroupAreSentTogether) {
+  RunTls(
+      "MAIL FROM:<x@remote.onion>\r\nRCPT TO:<bob@example.onion>\r\nDATA\r\n"
+      "Subject: t\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 250, 354, 250, 221));
+  // The group MAIL, RCPT, DATA arrived at once: its three replies leave in one
+  // send (with the EHLO reply still buffered before them), then 250 and 221.
+  const auto& sends = conn.Sends();
+  ASSERT_GE(sends.size(), 2u) << conn.Output();
+  const std::string& group = sends[sends.size() - 2];
+  EXPECT_NE(group.find("250 2.1.0 "), std::string::npos) << group;
+  EXPECT_NE(group.find("250 2.1.5 "), std::string::npos) << group;
+  EXPECT_EQ(group.substr(group.size() - 6), "<LF>\r\n") << group;  // ends with the 354
+  EXPECT_EQ(sends.back().substr(0, 4), "250 ") << sends.back();
+  EXPECT_NE(sends.back().find("221 "), std::string::npos) << sends.back();
+}
+
 TEST_F(SessionTest, CommandsPipelinedAfterStartTlsAreNeverExecuted) {
   conn.Feed(
       "EHLO client.test\r\nSTARTTLS\r\nMAIL FROM:<x@remote.onion>\r\n"
