@@ -9,9 +9,9 @@
 //    Bytes other than CR-before-LF are returned as they arrived (NUL and bare
 //    CR included); the session decides what is acceptable.
 //  - ReadLine() sends buffered output before it waits for more input (when
-//    no complete line is buffered). A session may therefore leave its replies
-//    buffered while complete pipelined commands remain (Buffered() > 0) and
-//    answer a pipelined group in one write (RFC 2920, section 3.2).
+//    no complete line is buffered). Sessions therefore do not flush before
+//    reading a command: a pipelined group is answered in one write, and a
+//    client that waits for each reply still gets it (RFC 2920, section 3.2).
 //  - Errors: kDeadlineExceeded (idle or session timeout), kUnavailable (peer
 //    closed or I/O error). After an error the session ends.
 //  - StartTls() discards every byte buffered before the handshake (no

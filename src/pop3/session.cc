@@ -41,9 +41,8 @@ void Session::Send(std::string_view reply) {
 void Session::Run() {
   Send(reply::Greeting(config_.hostname));
   while (state_ != State::kClosed) {
-    // Pipelined commands (RFC 2449): their replies go out together, before
-    // ReadLine() waits for more input (net/connection.h).
-    if (conn_.Buffered() == 0 && !conn_.Flush().ok()) break;
+    // No Flush() here: ReadLine() sends the replies before it waits for
+    // input, so those to pipelined commands go out together (net/connection.h).
     auto line = conn_.ReadLine(config_.max_line);
     if (!line.ok()) break;  // dropped or timed out: nothing is deleted
     std::string& text = line.value().text;

@@ -103,13 +103,8 @@ void Session::EndOnError(const Error& error) {
 void Session::Run() {
   if (!conn_.Write(FormatReply(Reply::kGreeting, config_.hostname)).ok()) return;
   for (;;) {
-    // Replies to a pipelined group go out together: while more input is
-    // buffered they wait; ReadLine() sends them before it waits for input
-    // (RFC 2920, section 3.2).
-    if (conn_.Buffered() == 0) {
-      auto flushed = conn_.Flush();
-      if (!flushed.ok()) return EndOnError(flushed.error());
-    }
+    // No Flush() here: ReadLine() sends the replies before it waits for
+    // input, so those to a pipelined group go out together (RFC 2920, 3.2).
     auto line = conn_.ReadLine(config_.max_command_line);
     if (!line.ok()) return EndOnError(line.error());
 

@@ -235,6 +235,21 @@ TEST_F(LocalKeyServiceTest, LookupUserReadsTheRecordOnceWhileItsFileIsUnchanged)
   EXPECT_EQ(service_->record_reads(), before + 2);
 }
 
+TEST_F(LocalKeyServiceTest, ARecordPathThatIsASymlinkIsNeitherReadNorAnsweredFromTheCache) {
+  ASSERT_TRUE(service_->LookupUser("bob").ok());  // cached
+  auto files = FilesUnder(dir_.path() + "/users");
+  ASSERT_EQ(files.size(), 1u);
+  const std::string path = dir_.path() + "/users/" + files[0];
+  const std::string moved = dir_.path() + "/moved-record";
+  ASSERT_EQ(::rename(path.c_str(), moved.c_str()), 0);
+  ASSERT_EQ(::symlink(moved.c_str(), path.c_str()), 0);
+  const uint64_t before = service_->record_reads();
+  auto r = service_->LookupUser("bob");
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(service_->record_reads(), before + 1);  // tried, refused by O_NOFOLLOW
+  EXPECT_FALSE(service_->LookupUser("bob").ok());   // and nothing was cached
+}
+
 TEST_F(LocalKeyServiceTest, LookupUserSeesARecordThatAnotherInstanceReplacedOrDeleted) {
   auto cached = service_->LookupUser("bob");
   ASSERT_TRUE(cached.ok());
