@@ -12,7 +12,8 @@
 #
 # Usage: sudo bench/ab.sh smtp|pop3 ONIONMAILD_A ONIONMAILD_B ONIONMAILCTL OM_LOADGEN [N SIZE C RUNS]
 # Environment: BENCH_TMP (where the state dir goes; default /tmp); AB_PIPELINING=1 (smtp: MAIL,
-# RCPT and DATA in one write, as bench/run.sh's phase "smtp-pipelined").
+# RCPT and DATA in one write, as bench/run.sh's phase "smtp-pipelined"; pop3: every RETR and
+# DELE and the QUIT in one write after LIST).
 set -euo pipefail
 usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }  # the header comment
 [[ $# -ge 5 && ( $1 == smtp || $1 == pop3 ) ]] || { usage; exit 2; }
@@ -86,7 +87,7 @@ for run in $(seq 1 "$runs"); do
       out=$(fill "$conc" $((n * 8)))
     else
       out=$("$client" pop3 --port 12910 --conc "$conc" --count 8 --users "$users" \
-        --pass-file "$W/pw" --dele)
+        --pass-file "$W/pw" --dele ${AB_PIPELINING:+--pipelining})
     fi
     t1=$(date +%s.%N)
     c1=$(cpu_of "$pid")

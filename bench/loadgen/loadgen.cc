@@ -15,6 +15,9 @@
 //     after it (RFC 2920, as Postfix's SMTP client and Thunderbird do when PIPELINING is offered).
 //   om-loadgen pop3 --port P --conc C --count N --users p1,.. --pass-file F [--dele]
 //     per session: connect, STLS, USER, PASS, LIST, RETR all, [DELE all], QUIT (+OK).
+//     With --pipelining every RETR (each followed by its DELE) and the QUIT go in one write
+//     after LIST, and the replies are read after it (RFC 2449 PIPELINING, offered by both
+//     servers); without it, each command waits for its reply.
 // Session k of thread t uses users[(t + k*C) % len(users)].
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -259,6 +262,24 @@ void Pop3One(const Options& o, SSL_CTX* ctx, const std::string& user, ThreadResu
   Pop3Ok(c, "LIST");
   std::vector<std::string> listing;
   Pop3Multi(c, &listing);
+  if (o.pipelining) {  // one write: every RETR (and DELE), then QUIT; replies read after it
+    std::string batch;
+    for (const std::string& l : listing) {
+      std::string n = l.substr(0, l.find(' '));
+      batch += "RETR " + n + "\r\n";
+      if (o.dele) batch += "DELE " + n + "\r\n";
+    }
+    c.Write(batch + "QUIT\r\n");
+    for (size_t i = 0; i < listing.size(); ++i) {
+      Pop3Ok(c, "RETR");
+      r.bytes += Pop3Multi(c, nullptr);
+      r.msgs += 1;
+      if (o.dele) Pop3Ok(c, "DELE");
+    }
+    Pop3Ok(c, "QUIT");
+    r.tls = c.TlsInfo();
+    return;
+  }
   for (const std::string& l : listing) {
     std::string n = l.substr(0, l.find(' '));
     c.Write("RETR " + n + "\r\n");

@@ -16,7 +16,10 @@ std::string Capabilities(bool offer_stls, bool offer_login, unsigned expire_days
   out.append("CAPA\r\n");
   if (offer_stls) out.append("STLS\r\n");
   if (offer_login) out.append("USER\r\nSASL PLAIN\r\n");
-  out.append("UIDL\r\nTOP\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n");
+  // PIPELINING (RFC 2449, 6.6): commands are read from one buffer and
+  // answered in order; the replies to a group leave together
+  // (net/connection.h). Commands sent after STLS are still discarded.
+  out.append("UIDL\r\nTOP\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n");
   out.append("EXPIRE " + std::to_string(expire_days) + "\r\n");
   out.append("IMPLEMENTATION onionmaild\r\n");
   out.append(kMultiLineEnd);

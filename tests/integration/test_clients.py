@@ -85,6 +85,50 @@ class ClientsTest(ServerTestCase, unittest.TestCase):
             reused, _ = self._starttls_session(ctx, port, pop3, session)
             self.assertTrue(reused, "pop3" if pop3 else "smtp")
 
+    def test_pop3_client_that_pipelines_gets_every_reply_in_order(self):
+        # RFC 2449 PIPELINING, as CAPA offers it: one write with USER and PASS,
+        # one with every RETR and DELE and QUIT; the replies come back in
+        # order over real TLS, and the QUIT expunges everything.
+        alice, bob = self.env.users["alice"], self.env.users["bob"]
+        sent = []
+        for i in range(3):
+            body = ("x" * 70 + "\n") * (i * 80) + ".starts with a dot\n"
+            msg = crlf("Subject: piped %d\n\n%s" % (i, body))
+            s = self.env.smtp_auth(alice)
+            self.assertEqual(s.sendmail(alice.addr, [bob.addr], msg), {})
+            s.quit()
+            sent.append(msg)
+        raw = socket.create_connection(("127.0.0.1", self.env.pop3_port), timeout=30)
+        f = raw.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        raw.sendall(b"STLS\r\n")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        tls = self.env.tls_context().wrap_socket(raw, server_hostname="127.0.0.1")
+        tf = tls.makefile("rb")
+
+        def multiline():
+            lines = []
+            while (line := tf.readline()) != b".\r\n":
+                self.assertNotEqual(line, b"", "connection closed in a multi-line reply")
+                lines.append(line[1:] if line.startswith(b".") else line)
+            return b"".join(lines)
+
+        tls.sendall(b"CAPA\r\n")
+        self.assertTrue(tf.readline().startswith(b"+OK"))
+        self.assertIn(b"PIPELINING\r\n", multiline())
+        tls.sendall(b"USER %s\r\nPASS %s\r\n" % (bob.name.encode(), bob.pop3_pw.encode()))
+        self.assertTrue(tf.readline().startswith(b"+OK"))
+        self.assertTrue(tf.readline().startswith(b"+OK"))
+        tls.sendall(b"".join(b"RETR %d\r\nDELE %d\r\n" % (n, n) for n in (1, 2, 3)) +
+                    b"QUIT\r\n")
+        for n in (1, 2, 3):
+            self.assertTrue(tf.readline().startswith(b"+OK"))
+            self.assertTrue(multiline().endswith(sent[n - 1]), n)
+            self.assertEqual(tf.readline(), b"+OK Message %d deleted\r\n" % n)
+        self.assertTrue(tf.readline().startswith(b"+OK"), "QUIT")
+        tls.close()
+        self.assertEqual(self.env.fetch_all(bob), [])
+
     # ---------------------------------------------------------------- swaks
     def test_swaks_authenticated_pipelined_submission(self):
         alice, bob = self.env.users["alice"], self.env.users["bob"]

@@ -164,7 +164,7 @@ TEST_F(Pop3SessionTest, CapaBeforeTlsOffersStlsButNoLogin) {
   std::string out = Run("CAPA\r\n");
   EXPECT_EQ(out, std::string(kGreeting) +
                      "+OK Capability list follows\r\nCAPA\r\nSTLS\r\nUIDL\r\nTOP\r\n"
-                     "RESP-CODES\r\nAUTH-RESP-CODE\r\nEXPIRE 60\r\n"
+                     "RESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\nEXPIRE 60\r\n"
                      "IMPLEMENTATION onionmaild\r\n.\r\n");
 }
 
@@ -173,7 +173,8 @@ TEST_F(Pop3SessionTest, CapaAfterTlsOffersUserAndSaslPlainButNoStls) {
   std::string out = RunTls("CAPA\r\n");
   EXPECT_EQ(out,
             "+OK Capability list follows\r\nCAPA\r\nUSER\r\nSASL PLAIN\r\nUIDL\r\nTOP\r\n"
-            "RESP-CODES\r\nAUTH-RESP-CODE\r\nEXPIRE 30\r\nIMPLEMENTATION onionmaild\r\n.\r\n");
+            "RESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\nEXPIRE 30\r\nIMPLEMENTATION "
+            "onionmaild\r\n.\r\n");
 }
 
 TEST_F(Pop3SessionTest, CapaInTransactionOffersNeitherStlsNorLogin) {
@@ -202,6 +203,26 @@ TEST_F(Pop3SessionTest, RepliesToPipelinedCommandsAreSentTogether) {
   const auto& sends = conn_.Sends();
   ASSERT_FALSE(sends.empty());
   EXPECT_EQ(sends.back().substr(0, 15), "+OK Send PASS\r\n") << sends.back();
+  EXPECT_EQ(sends.back().substr(sends.back().size() - kBye.size()), kBye);
+}
+
+TEST_F(Pop3SessionTest, APipelinedRetrieveAndDeleteOfTheWholeMaildropIsAnsweredInOrder) {
+  // What a client does with PIPELINING (RFC 2449, 6.6): one write with
+  // every RETR and DELE, then QUIT; the replies come back in order, in one
+  // send, and QUIT expunges what was deleted.
+  std::string out =
+      RunLoggedIn("RETR 1\r\nDELE 1\r\nRETR 2\r\nDELE 2\r\nRETR 3\r\nDELE 3\r\nQUIT\r\n");
+  EXPECT_EQ(out,
+            "+OK 21 octets\r\nSubject: a\r\n\r\nhello\r\n.\r\n+OK Message 1 deleted\r\n"
+            "+OK 26 octets\r\nSubject: b\r\n\r\n..dot\r\n..\r\nend\r\n.\r\n"
+            "+OK Message 2 deleted\r\n"
+            "+OK 20 octets\r\nX: y\r\n\r\nl1\r\nl2\r\nl3\r\n.\r\n+OK Message 3 deleted\r\n" +
+                std::string(kBye));
+  ASSERT_EQ(store_.expunge_calls.size(), 1u);
+  EXPECT_EQ(store_.expunge_calls[0], (std::vector<size_t>{0, 1, 2}));
+  const auto& sends = conn_.Sends();
+  ASSERT_FALSE(sends.empty());
+  EXPECT_NE(sends.back().find("+OK 21 octets\r\n"), std::string::npos);
   EXPECT_EQ(sends.back().substr(sends.back().size() - kBye.size()), kBye);
 }
 
