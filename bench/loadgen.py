@@ -23,10 +23,13 @@ POP3 (per mailbox, one session each): connect, STLS, USER, PASS, LIST, RETR all,
 QUIT. Before every POP3 phase each of the 8 mailboxes is refilled (untimed, no AUTH) with F
 messages of 10 KiB; C=1 runs the 8 sessions one after another, C=8 all at once.
 A POP3 group (--pop3-group LABEL:PREFIX:PASSWORD_FILE[:MODE]) is 8 users PREFIX1..PREFIX8;
-MODE "fresh" uses new users for every phase (PREFIX<run>-<conc>-<i>, see --print-fresh-users;
-the caller creates them), so that every timed login is the user's first since the server
-started; MODE "warm" logs every user in once (untimed) just before the phase, as a client
-polling within onionmaild's pop3.unlock_cache_seconds would have.
+MODE is a comma-separated list of: "fresh" uses new users for every phase
+(PREFIX<run>-<conc>-<i>, see --print-fresh-users; the caller creates them), so that every timed
+login is the user's first since the server started; "warm" logs every user in once (untimed)
+just before the phase, as a client polling within onionmaild's pop3.unlock_cache_seconds would
+have; "pipelined" sends every RETR and DELE and the QUIT in one write after LIST (RFC 2449
+PIPELINING, offered by both servers). bench/report.py compares pipelined groups only with
+pipelined groups (their labels end in "-pipelined").
 
 For every phase it records the servers' CPU seconds (procmon.ProcTree over --pids), the peak
 sum of RSS and PSS of the servers' processes, the clients' own CPU, and how busy the machine was.
@@ -69,7 +72,7 @@ def percentile(sorted_values, p):
 
 
 def pop3_users(prefix, mode, run, conc):
-    if mode == "fresh":
+    if "fresh" in mode.split(","):
         return [f"{prefix}{run}-{conc}-{i}" for i in range(1, 9)]
     return [f"{prefix}{i}" for i in range(1, 9)]
 
@@ -234,14 +237,16 @@ class Bench:
                     self.report(r)
                     time.sleep(0.3)
             for label, prefix, password_file, mode in groups:
+                flags = mode.split(",")
                 for conc in plan["pop3"]:
                     users = pop3_users(prefix, mode, run, conc)
-                    if mode == "warm":  # untimed logins (mailboxes are empty: LIST, QUIT)
+                    if "warm" in flags:  # untimed logins (mailboxes are empty: LIST, QUIT)
                         self.client("pop3", a.pop3_port, users, len(users), len(users),
                                     pass_file=password_file)
                     self.refill(users, plan["fixture"])
                     r = self.run_tasks("pop3", a.pop3_port, users, None, conc, len(users),
-                                       users, pass_file=password_file, dele=True)
+                                       users, pass_file=password_file, dele=True,
+                                       pipelining="pipelined" in flags)
                     r.update(run=run, group=label, label=f"pop3 {label}", phase="pop3")
                     phases.append(r)
                     self.report(r)

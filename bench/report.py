@@ -148,7 +148,9 @@ def build(om, peers):
         "passwd-file with SHA512-CRYPT (its usual scheme; *argon2id* = the same users' "
         "passwords hashed with Argon2id m=64 MiB, t=3, p=1, onionmaild's default KDF); crypt = "
         "mail_crypt with per-user secp521r1 keys whose private key the login password unlocks "
-        "(PBKDF2, 2048 rounds).\n")
+        "(PBKDF2, 2048 rounds). *-pipelined*: the client sends every RETR and DELE and the "
+        "QUIT in one write after LIST (RFC 2449 PIPELINING, offered by both servers), and is "
+        "compared only with the peer's pipelined group.\n")
     # One ratio column per peer and password scheme (group) it was measured with.
     peer_pop = {n: {(k[2], k[3]): v for k, v in g.items() if k[0] == "pop3"} for n, g in pgs}
     columns = [(n, grp) for n in names for grp in sorted({k[0] for k in peer_pop[n]},
@@ -171,7 +173,8 @@ def build(om, peers):
         rats = []
         for n, grp in columns:
             q = peer_pop[n].get((grp, conc), [])
-            rats.append(ratio(med(p, "msg_rate"), med(q, "msg_rate")) if is_om else "")
+            same = label.endswith("-pipelined") == grp.endswith("-pipelined")
+            rats.append(ratio(med(p, "msg_rate"), med(q, "msg_rate")) if is_om and same else "")
         add(f"| {conc} | {label} | {rate_cell(p, 'msg_rate')} | {f(med(p, 'mb_rate'), 2)} | "
             f"{f(med(p, 'p50_ms'))} | {f(med(p, 'p99_ms'))} | "
             f"{f(med(p, 'server_cpu_ms_per_item'), 2)} | "

@@ -251,6 +251,7 @@ fi
   --pop3-group "kdf-default-first:c:$W/pw-read:fresh" \
   --pop3-group "kdf-default-repeat:p:$W/pw-read:warm" --pop3-group "kdf-small:k:$W/pw-read" \
   --pop3-group "kdf-owasp-first:o:$W/pw-read:fresh" \
+  --pop3-group "kdf-default-repeat-pipelined:p:$W/pw-read:warm,pipelined" \
   --out "$W/onionmaild.json"
 kill -TERM "$om_pid"
 wait "$om_pid" || true
@@ -267,7 +268,8 @@ for variant in plain crypt; do
   mkdir -p "$vw"
   cp -r "$W/tls" "$vw/tls"
   users=(u1 u2 u3 u4 u5 u6 u7 u8 p1 p2 p3 p4 p5 p6 p7 p8)
-  pop3_groups=(--pop3-group "sha512-crypt:p:$W/pw-read")
+  pop3_groups=(--pop3-group "sha512-crypt:p:$W/pw-read"
+    --pop3-group "sha512-crypt-pipelined:p:$W/pw-read:pipelined")
   if [[ "$variant" == crypt ]]; then
     # a1..a8: the same KDF as onionmaild's default (Argon2id, 64 MiB, t=3), for first logins.
     users+=(a1:argon2id a2:argon2id a3:argon2id a4:argon2id a5:argon2id a6:argon2id a7:argon2id
