@@ -296,6 +296,11 @@ class TestEnv:
         assert self.proc is None or self.proc.poll() is not None
         if self.proc is not None:  # roles of a killed server may linger briefly
             self._kill_group(self.proc.pid)
+            # Its listeners must be gone too: otherwise the new server cannot
+            # bind (and exits) while the readiness probe below reaches the
+            # dying old listener, whose close then resets the test's next
+            # connection (seen once under ASan after a SIGKILL).
+            self._wait_ports_free((self.smtp_port, self.pop3_port))
         self._log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [ONIONMAILD, "--config", self.config_path],
@@ -363,6 +368,24 @@ class TestEnv:
             if time.monotonic() > deadline:
                 raise AssertionError("processes of group %d survive SIGKILL" % pgid)
             time.sleep(0.02)
+
+    @staticmethod
+    def _wait_ports_free(ports, wait=10.0):
+        """Waits until nothing listens on `ports` of 127.0.0.1 (a bind with
+        SO_REUSEADDR, as the server's own, succeeds)."""
+        deadline = time.monotonic() + wait
+        for port in ports:
+            while True:
+                with socket.socket() as s:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    try:
+                        s.bind(("127.0.0.1", port))
+                        break
+                    except OSError:
+                        if time.monotonic() > deadline:
+                            raise AssertionError("port %d still held after the "
+                                                 "server was killed" % port)
+                time.sleep(0.02)
 
     def _close_log(self):
         if self._log_file:

@@ -3,7 +3,7 @@
 Contract:
   * Read-only: nothing here signals or otherwise touches a process.
   * A process that vanishes while being scanned is skipped, not an error;
-    zombies count as gone.
+    zombies count as gone once every thread of theirs has exited.
   * Linux only (reads /proc/<pid>/stat and /proc/<pid>/status).
 """
 
@@ -27,10 +27,30 @@ def _proc_stats():
         yield int(entry), comm, fields
 
 
+def _has_live_task(pid):
+    """True if a thread of pid has not exited yet. A killed multi-threaded
+    process can show its leader as a zombie while another thread is still
+    exiting, and that thread still holds the process's files (listeners)."""
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return False
+    for tid in tasks:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if stat[stat.rindex(")") + 2:].split()[0] != "Z":
+            return True
+    return False
+
+
 def live_in_group(pgid):
-    """Pids of the non-zombie processes in process group pgid."""
+    """Pids of the processes in process group pgid that have a live thread
+    (a zombie whose threads have all exited counts as gone)."""
     return [pid for pid, _, fields in _proc_stats()
-            if fields[0] != "Z" and int(fields[2]) == pgid]
+            if int(fields[2]) == pgid and (fields[0] != "Z" or _has_live_task(pid))]
 
 
 def children_of(ppid):
