@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <climits>
 
+#include "crypto/huge_pages.h"
+
 namespace onionmail::crypto {
 
 namespace {
@@ -79,6 +81,7 @@ Result<SecretBytes> Derive(const SecretBytes& password, std::span<const uint8_t>
     // libsodium declares the password pointer non-null, even for length 0.
     const char* pwd_ptr = pwd.empty() ? "" : reinterpret_cast<const char*>(pwd.data());
     errno = 0;
+    const HugePageScope huge_pages;  // its memory in huge pages where the executable can
     if (crypto_pwhash_argon2id(hash.data(), hash.size(), pwd_ptr, pwd.size(), salt.data(),
                                params.t_cost, size_t{params.m_cost_kib} * 1024,
                                crypto_pwhash_argon2id_ALG_ARGON2ID13) != 0) {

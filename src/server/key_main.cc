@@ -30,6 +30,7 @@
 #include "base/secret_bytes.h"
 #include "config/config.h"
 #include "crypto/argon2id.h"
+#include "crypto/huge_pages.h"
 #include "ipc/channel.h"
 #include "net/remote_key.h"
 #include "seccomp/policies.h"
@@ -143,10 +144,14 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
   } else {
     log::Warning("key", "seccomp disabled by [sandbox] seccomp = false (debugging only)");
   }
-  // Picks the Argon2id code for this CPU (sodium_init) before the filter.
+  // Picks the Argon2id code for this CPU (sodium_init) and reads the huge
+  // page size for its memory (sysfs) before the filter.
   const char* kdf_impl = crypto::Argon2idImplementation(
       {config.argon2_t_cost, config.argon2_m_cost_kib, config.argon2_parallelism},
       crypto::kArgon2SaltBytes);
+  const size_t huge_page = crypto::HugePageSize();  // always: any blob's KDF may use libsodium
+  const bool kdf_huge =
+      huge_page != 0 && crypto::HugePageMappingsLinked() && std::strcmp(kdf_impl, "libsodium") == 0;
   auto entered = EnterSandbox(sandbox);
   if (!entered.ok()) return Fail("cannot enter the sandbox: " + entered.error().message);
 
@@ -158,6 +163,8 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
   log::Info("key", "ready: key store " + std::string(st->key_store_backend()) +
                        " (device operations at start-up: " +
                        std::to_string(st->device_operations()) + "), argon2id by " + kdf_impl +
+                       (kdf_huge ? " in " + std::to_string(huge_page >> 10) + " KiB pages"
+                                 : std::string(" in small pages")) +
                        ", seccomp " + (config.sandbox_seccomp ? "on" : "OFF"));
   std::thread(ServeFrontEnd, server, smtp_fd, FrontEnd::kSmtp).detach();
   std::thread(ServeFrontEnd, server, pop3_fd, FrontEnd::kPop3).detach();
