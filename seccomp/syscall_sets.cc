@@ -95,7 +95,8 @@ void AddMemory(Policy& p, ExecMappings exec) {
   for (int advice : {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED,
                      MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP}) {
     p.AllowIf(SCMP_SYS(madvise), {ArgEq(2, static_cast<uint64_t>(advice))},
-              "malloc trimming, thread stack release, secret pages out of core dumps");
+              "malloc trimming, thread stack release, secret pages out of core dumps, "
+              "Argon2id memory in huge pages (crypto/huge_pages.h)");
   }
   p.Allow(SCMP_SYS(mlock), "SecretBytes: keep secret pages out of swap");
   p.Allow(SCMP_SYS(mlock2), "OpenSSL secure heap locks pages on fault");
