@@ -2,6 +2,8 @@
 // mmap(2) that uses them is huge_page_mmap.cc.
 #include "crypto/huge_pages.h"
 
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -25,18 +27,6 @@ std::string ReadLine(const char* path) {
   return got ? std::string(buf, ::strnlen(buf, sizeof buf)) : "";
 }
 
-size_t ReadHugePageSize() {
-  // The selected mode is in brackets: "always [madvise] never".
-  const std::string mode = ReadLine("/sys/kernel/mm/transparent_hugepage/enabled");
-  if (mode.empty() || mode.find("[never]") != std::string::npos) return 0;
-  const std::string size = ReadLine("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size");
-  unsigned long long bytes = 0;
-  if (std::sscanf(size.c_str(), "%llu", &bytes) != 1) return 0;
-  // A power of two, at least a 4 KiB page and at most 1 GiB, or nothing.
-  if (bytes < 4096 || bytes > (1ULL << 30) || (bytes & (bytes - 1)) != 0) return 0;
-  return static_cast<size_t>(bytes);
-}
-
 }  // namespace
 
 HugePageScope::HugePageScope() { ++scope_depth; }
@@ -44,8 +34,20 @@ HugePageScope::~HugePageScope() { --scope_depth; }
 
 bool InHugePageScope() { return scope_depth > 0; }
 
+size_t ParseHugePageSize(std::string_view mode, std::string_view size) {
+  // The selected mode is in brackets.
+  if (mode.empty() || mode.find("[never]") != std::string_view::npos) return 0;
+  uint64_t bytes = 0;
+  const auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), bytes);
+  if (ec != std::errc() || end == size.data()) return 0;
+  if (bytes < 4096 || bytes > (uint64_t{1} << 30) || (bytes & (bytes - 1)) != 0) return 0;
+  return static_cast<size_t>(bytes);
+}
+
 size_t HugePageSize() {
-  static const size_t size = ReadHugePageSize();
+  static const size_t size =
+      ParseHugePageSize(ReadLine("/sys/kernel/mm/transparent_hugepage/enabled"),
+                        ReadLine("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"));
   return size;
 }
 

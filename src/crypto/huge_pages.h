@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 
 namespace onionmail::crypto {
 
@@ -45,6 +46,12 @@ bool InHugePageScope();
 // The kernel's transparent huge page size in bytes (hpage_pmd_size), or 0 if
 // the kernel has none or its mode is "never".
 size_t HugePageSize();
+
+// HugePageSize's reading of the two sysfs files: `mode` is the first line of
+// transparent_hugepage/enabled ("always [madvise] never"), `size` that of
+// hpage_pmd_size. 0 when the selected mode is "never", a file was empty or the
+// size is not a power of two between 4 KiB and 1 GiB.
+size_t ParseHugePageSize(std::string_view mode, std::string_view size);
 
 // Whether this executable links om_huge_page_mmap (for the start-up log).
 bool HugePageMappingsLinked();

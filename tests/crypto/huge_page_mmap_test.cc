@@ -64,6 +64,18 @@ long MinorFaults() {
 
 TEST(HugePageMmapTest, TheExecutableThatLinksItSaysSo) { EXPECT_TRUE(HugePageMappingsLinked()); }
 
+TEST(HugePageMmapTest, TheHugePageSizeIsZeroUnlessTheKernelOffersOne) {
+  EXPECT_EQ(ParseHugePageSize("always [madvise] never\n", "2097152\n"), 2u << 20);
+  EXPECT_EQ(ParseHugePageSize("[always] madvise never\n", "2097152\n"), 2u << 20);
+  EXPECT_EQ(ParseHugePageSize("always madvise [never]\n", "2097152\n"), 0u);
+  EXPECT_EQ(ParseHugePageSize("", "2097152\n"), 0u);                     // no THP in this kernel
+  EXPECT_EQ(ParseHugePageSize("[madvise]", ""), 0u);                     // no size file
+  EXPECT_EQ(ParseHugePageSize("[madvise]", "3145728\n"), 0u);            // not a power of two
+  EXPECT_EQ(ParseHugePageSize("[madvise]", "2048\n"), 0u);               // below a page
+  EXPECT_EQ(ParseHugePageSize("[madvise]", "2147483648\n"), 0u);         // above 1 GiB
+  EXPECT_EQ(ParseHugePageSize("[madvise]", "536870912\n"), 512u << 20);  // arm64, 64 KiB pages
+}
+
 TEST(HugePageMmapTest, ScopesMarkTheThreadAndNest) {
   EXPECT_FALSE(InHugePageScope());
   {
