@@ -24,7 +24,9 @@
 //   calls it before its seccomp filter (key_main.cc does); later calls only
 //   read the cached value.
 // - The memory's contents and lifetime stay libsodium's; only the page size
-//   changes. Nothing here allocates, logs or touches a secret.
+//   changes. The mmap path neither allocates nor logs (HugePageSize's first
+//   call, at start-up, reads two short strings), and nothing here touches a
+//   secret.
 #pragma once
 
 #include <cstddef>
