@@ -31,6 +31,12 @@ have; "pipelined" sends every RETR and DELE and the QUIT in one write after LIST
 PIPELINING, offered by both servers). bench/report.py compares pipelined groups only with
 pipelined groups (their labels end in "-pipelined").
 
+bench/run.sh interleaves the servers: it starts all of them, then calls this script once per
+server and repetition (--only-run K --append), so that each repetition measures every server in
+turn and a slow spell of a shared host falls on all of them. Before its first phase a call waits
+until the machine is quiet (the previous server's deferred work, e.g. onionmaild's spare-file
+stocker or Postfix's queue manager, has finished), and every phase records when it started.
+
 For every phase it records the servers' CPU seconds (procmon.ProcTree over --pids), the peak
 sum of RSS and PSS of the servers' processes, the clients' own CPU, and how busy the machine was.
 Output: one JSON document (--out).
@@ -146,6 +152,7 @@ class Bench:
         sampler = procmon.Sampler(self.tree)
         probe = self.probe_start()
         cpu0, mach0 = self.tree.cpu_seconds(), procmon.machine_cpu()
+        t0_unix = time.time()
         sampler.start()
         t0 = time.perf_counter()
         res = self.client(kind, port, users, conc, count, size=size,
@@ -181,7 +188,7 @@ class Bench:
             "client_cpu_s": res["cpu_s"],
             "peak_rss_mib": sampler.peak_rss / 2**20, "peak_pss_mib": sampler.peak_pss / 2**20,
             "peak_procs": sampler.peak_procs, "machine_busy_pct": busy, "steal_pct": steal,
-            "tls": res["tls"],
+            "tls": res["tls"], "started_unix": t0_unix,
             "resumed": sum(r.get("resumed", 0) for r in results),
         }
         if device is not None:
@@ -221,7 +228,11 @@ class Bench:
             label, prefix, password_file, *mode = spec.split(":")
             groups.append((label, prefix, password_file, mode[0] if mode else ""))
         phases = []
-        for run in range(a.runs):
+        settled = procmon.wait_until_quiet()
+        print(f"  [{a.name}] machine quiet after {settled['waited_s']:.1f} s "
+              f"({settled['busy_pct']:.0f} % busy over the last {settled['window_s']:g} s)",
+              flush=True)
+        for run in (range(a.runs) if a.only_run is None else [a.only_run]):
             for name, auth, resume, pipelining, key in (
                     ("smtp", True, False, False, "smtp"),
                     ("smtp-noauth", False, False, False, "noauth"),
@@ -252,7 +263,8 @@ class Bench:
                     self.report(r)
                     time.sleep(0.3)
         return {"server": a.name, "plan": a.plan, "runs": a.runs, "fixture_per_mailbox":
-                plan["fixture"], "pop3_msg_size": POP3_MSG_SIZE, "phases": phases}
+                plan["fixture"], "pop3_msg_size": POP3_MSG_SIZE, "phases": phases,
+                "settle": [dict(settled, run=a.only_run)]}
 
     def report(self, r):
         extra = f" delivered {r['delivered_rate']:.1f}/s" if "delivered_rate" in r else ""
@@ -291,6 +303,11 @@ def main():
     p.add_argument("--plan", choices=sorted(PLANS), default="full")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--out")
+    p.add_argument("--only-run", type=int, metavar="K",
+                   help="run only repetition K (0-based) of --runs; fresh users are named by K")
+    p.add_argument("--append", action="store_true",
+                   help="add this call's phases to the document already in --out (same server, "
+                        "plan and runs)")
     p.add_argument("--print-fresh-users", metavar="PREFIX",
                    help="print the users a 'fresh' POP3 group with PREFIX needs, and exit")
     if "--print-fresh-users" in sys.argv:  # only --plan and --runs matter
@@ -307,7 +324,19 @@ def main():
         p.error("--out is required")
     if a.host not in ("127.0.0.1", "::1", "localhost"):
         p.error("loopback only")
+    if a.only_run is not None and not 0 <= a.only_run < a.runs:
+        p.error("--only-run must be below --runs")
+    previous = None
+    if a.append and os.path.exists(a.out):
+        with open(a.out) as f:
+            previous = json.load(f)
+        if (previous["server"], previous["plan"], previous["runs"]) != (a.name, a.plan, a.runs):
+            p.error(f"--append: {a.out} holds another server, plan or number of runs")
     result = Bench(a).suite()
+    if previous is not None:
+        previous["phases"] += result["phases"]
+        previous["settle"] = previous.get("settle", []) + result["settle"]
+        result = previous
     with open(a.out, "w") as f:
         json.dump(result, f, indent=1)
 

@@ -12,6 +12,7 @@ Dovecot master, or the single onionmaild process).
   and of PSS (smaps_rollup; shared pages divided among their users: the fair total) and the peak
   process count.
 * machine_cpu(): /proc/stat totals, to report how busy the machine was (and any steal time).
+* wait_until_quiet(): waits (bounded) until the machine is nearly idle, before a server's phases.
 """
 
 import os
@@ -124,6 +125,21 @@ def machine_busy(before, after):
     if total <= 0:
         return 0.0, 0.0
     return (1 - (after[1] - before[1]) / total) * 100, (after[2] - before[2]) / total * 100
+
+
+def wait_until_quiet(busy_below_pct=15.0, window_s=0.5, max_wait_s=20.0):
+    """Waits until the whole machine was less than busy_below_pct busy over window_s (at most
+    max_wait_s), so that a phase does not start while another server finishes deferred work.
+    Returns how long it waited and the busy share of the last window."""
+    t0 = time.perf_counter()
+    while True:
+        before = machine_cpu()
+        time.sleep(window_s)
+        busy, _ = machine_busy(before, machine_cpu())
+        waited = time.perf_counter() - t0
+        if busy < busy_below_pct or waited >= max_wait_s:
+            return {"waited_s": waited, "busy_pct": busy, "window_s": window_s,
+                    "quiet": busy < busy_below_pct}
 
 
 def now():

@@ -111,6 +111,17 @@ def build(om, peers):
             cells.append(f"{rate_cell(p, 'delivered_rate')} ({f(med(p, 'rate'))})")
             rats.append(ratio(med(o, "rate"), med(p, "delivered_rate")))
         add("| " + " | ".join(cells + rats) + " |")
+    target = ("smtp", 10240, None, 8)
+    if target in omg and len(omg[target]) > 1:
+        parts = []
+        for n, g in pgs:
+            by_run = {p.get("run"): p for p in g.get(target, [])}
+            pairs = [ratio(o["rate"], by_run[o.get("run")].get("delivered_rate"))
+                     for o in sorted(omg[target], key=lambda o: o.get("run", 0))
+                     if o.get("run") in by_run]
+            parts.append(f"vs {n} " + ", ".join(pairs))
+        add("\nThe target cell (smtp, 10 KiB, 8 clients) repetition by repetition, each ratio "
+            "from servers measured in the same repetition: " + "; ".join(parts) + ".\n")
 
     add("\n### SMTP latency and cost per message (medians over runs)\n")
     add("Latency: connect .. 250 after the final dot (TLS handshake included). CPU: all server "
@@ -198,6 +209,29 @@ def build(om, peers):
     return "\n".join(lines) + "\n"
 
 
+def order_note(om, peers):
+    """How the servers' phases were ordered (bench/run.sh interleaves them by repetition)."""
+    starts = []
+    for doc in [om] + peers:
+        for ph in doc["phases"]:
+            if ph.get("started_unix") is not None:
+                starts.append((ph.get("run", 0), ph["started_unix"], doc["server"]))
+    if not starts:
+        return ""
+    order = []
+    for run in sorted({r for r, _, _ in starts}):
+        seq = []
+        for _, _, name in sorted(x for x in starts if x[0] == run):
+            if not seq or seq[-1] != name:
+                seq.append(name)
+        order.append(f"{run + 1}: " + ", ".join(seq))
+    waits = [w["waited_s"] for doc in [om] + peers for w in doc.get("settle", [])]
+    quiet = f"; before each turn the driver waited for a quiet machine (at most {max(waits):.1f} s)" \
+        if waits else ""
+    return ("Order: every server is up for the whole run; each repetition measures them in turn "
+            f"(repetition {'; '.join(order)}){quiet}.\n\n")
+
+
 def unseal_section(u):
     """bench/unseal.py's JSON: time to unseal at boot (median, min..max over the boots)."""
     s = u["summary"]
@@ -250,6 +284,7 @@ def main():
     header = (f"# onionmaild vs Postfix + Dovecot: {when}\n\n"
               f"Command: `{a.command}` (plan {om['plan']}, {om['runs']} run(s) per phase; "
               "median, min..max)\n\n"
+              f"{order_note(om, peers)}"
               f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['mem_gib']} GiB, {m['os']}, "
               f"kernel {m['kernel']}, {m['filesystem']}. Load generator on the same CPUs.\n\n"
               f"Versions: onionmaild {m['onionmaild']}, Postfix {m['postfix']}, Dovecot "

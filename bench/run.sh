@@ -2,9 +2,11 @@
 # bench/run.sh: onionmaild vs Postfix + Dovecot, same machine, same run, same workload.
 #
 # Installs what is missing (build deps, postfix, dovecot-core/-pop3d/-lmtpd; no service is
-# started), builds onionmaild in Release, then for each server in turn: sets it up in a private
-# temp dir on 127.0.0.1 (own config, queue, mail and state dirs, own ports), starts it, runs
-# bench/loadgen.py (driving the C++ client bench/loadgen/om-loadgen) against it, stops it.
+# started), builds onionmaild in Release, then sets up every server in a private temp dir on
+# 127.0.0.1 (own config, queue, mail and state dirs, own ports) and starts them all; each
+# repetition then runs bench/loadgen.py (driving the C++ client bench/loadgen/om-loadgen) against
+# every server in turn, the order rotating, so that the servers share the host's good and bad
+# spells; then it stops them.
 # Servers: onionmaild with the pkcs11 key backend on a private SoftHSM2 token (default Argon2id
 # for u1..u8, p1..p8 and the first-login users c*, small Argon2id for k1..k8, OWASP's minimum
 # for the first-login users o*), postfix+dovecot plain, postfix+dovecot mail_crypt (per-user
@@ -246,22 +248,16 @@ if [[ -n "$probes" ]]; then
   probe_args=(--probe-pid "$key_pid" --probe-events \
     'probe_libsofthsm2:C_SignInit,probe_libsofthsm2:C_DecryptInit,probe_libsofthsm2:C_EncryptInit,probe_libsofthsm2:C_DeriveKey')
 fi
-"${loadgen[@]}" --name onionmaild --smtp-port "$smtp_port" --pop3-port "$pop3_port" \
+om_args=(--name onionmaild --smtp-port "$smtp_port" --pop3-port "$pop3_port" \
   --pids "$om_pid" --om-mbox "$W/om/state/mbox" --auth-pass-file "$W/pw-send" "${probe_args[@]}" \
   --pop3-group "kdf-default-first:c:$W/pw-read:fresh" \
   --pop3-group "kdf-default-repeat:p:$W/pw-read:warm" --pop3-group "kdf-small:k:$W/pw-read" \
   --pop3-group "kdf-owasp-first:o:$W/pw-read:fresh" \
   --pop3-group "kdf-default-repeat-pipelined:p:$W/pw-read:warm,pipelined" \
-  --out "$W/onionmaild.json"
-kill -TERM "$om_pid"
-wait "$om_pid" || true
-om_pid=""
-python3 - "$W/onionmaild.json" "$boot_ms" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1])); d["boot_ms"] = int(sys.argv[2]); json.dump(d, open(sys.argv[1], "w"))
-PY
+  --out "$W/onionmaild.json")
 
 # --- 5. Postfix + Dovecot, plain and mail_crypt -------------------------------------------------
+args_plain=() args_crypt=()
 for variant in plain crypt; do
   read -r smtp_port pop3_port < <(free_ports)
   vw="$W/$variant"
@@ -280,12 +276,36 @@ for variant in plain crypt; do
   peer_start "$vw"
   read -r pf_pid dv_pid < <(peer_pids "$vw")
   echo "bench: postfix+dovecot ($variant) pids $pf_pid $dv_pid"
-  "${loadgen[@]}" --name "postfix+dovecot-$variant" --smtp-port "$smtp_port" \
-    --pop3-port "$pop3_port" --pids "$pf_pid,$dv_pid" --maildir "$vw/mail" \
-    --auth-pass-file "$W/pw-read" "${pop3_groups[@]}" \
-    --out "$W/peer-$variant.json"
-  peer_stop "$vw"
+  declare -n args="args_$variant"
+  args=(--name "postfix+dovecot-$variant" --smtp-port "$smtp_port" --pop3-port "$pop3_port"
+    --pids "$pf_pid,$dv_pid" --maildir "$vw/mail" --auth-pass-file "$W/pw-read"
+    "${pop3_groups[@]}" --out "$W/peer-$variant.json")
+  unset -n args
 done
+
+# --- 5b. the phases, interleaved -----------------------------------------------------------------
+# All three servers are up; each repetition runs every server's phases in turn, the order rotating
+# (onionmaild, plain, crypt; then plain, crypt, onionmaild; then crypt, onionmaild, plain; ...), so
+# that a slow spell of a shared host falls on every server, not on whichever ran then.
+# loadgen.py waits for a quiet machine before each server's turn.
+servers=(onionmaild plain crypt)
+for ((run = 0; run < runs; run++)); do
+  for ((i = 0; i < ${#servers[@]}; i++)); do
+    s=${servers[(run + i) % ${#servers[@]}]}
+    echo "bench: repetition $((run + 1)) of $runs: $s"
+    declare -n args="$([[ $s == onionmaild ]] && echo om_args || echo "args_$s")"
+    "${loadgen[@]}" "${args[@]}" --only-run "$run" --append
+    unset -n args
+  done
+done
+kill -TERM "$om_pid"
+wait "$om_pid" || true
+om_pid=""
+for variant in plain crypt; do peer_stop "$W/$variant"; done
+python3 - "$W/onionmaild.json" "$boot_ms" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["boot_ms"] = int(sys.argv[2]); json.dump(d, open(sys.argv[1], "w"))
+PY
 
 # --- 6. time to unseal at boot (bench/unseal.py: 3-of-5, four onionmaild peers on loopback) ------
 unseal_args=() unseal_runs=$([[ $plan == quick ]] && echo 2 || echo 5)
