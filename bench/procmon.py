@@ -1,7 +1,10 @@
 """Process-tree accounting from /proc for the benchmark (Linux only, stdlib only).
 
 ProcTree(root_pids) follows every descendant of the given server processes (Postfix master,
-Dovecot master, or the single onionmaild process).
+Dovecot master, or the single onionmaild process), through the kernel's per-thread lists of
+children (/proc/<pid>/task/<tid>/children), so that sampling one server costs the same whether
+or not the other servers are up (bench/run.sh keeps all of them up); a scan of /proc where the
+kernel has no such lists.
 
 * cpu_seconds(): utime+stime+cutime+cstime summed over the live processes of the tree. The c*
   fields hold the CPU of children that the process has already reaped, so a worker that came and
@@ -44,19 +47,50 @@ def _children_map():
     return children
 
 
+def _children_of(pid):
+    """The children of every thread of pid, from /proc/<pid>/task/<tid>/children (the kernel's
+    own list: no scan of /proc, so the cost does not grow with the other servers' processes).
+    None where the kernel has no such file (CONFIG_PROC_CHILDREN off)."""
+    out = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out.extend(int(x) for x in f.read().split())
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}/task/{tid}"):
+                continue  # the thread ended
+            return None
+        except (OSError, ValueError):
+            continue
+    return out
+
+
 class ProcTree:
     def __init__(self, root_pids):
         self.roots = [int(p) for p in root_pids]
+        self._scan = False  # True: the kernel has no children files, scan /proc instead
 
     def pids(self):
-        children = _children_map()
-        out, todo = [], list(self.roots)
+        children = _children_map() if self._scan else None
+        out, todo, seen = [], list(self.roots), set()
         while todo:
             pid = todo.pop()
-            if not os.path.exists(f"/proc/{pid}"):
+            if pid in seen or not os.path.exists(f"/proc/{pid}"):
                 continue
+            seen.add(pid)
             out.append(pid)
-            todo.extend(children.get(pid, []))
+            if children is not None:
+                todo.extend(children.get(pid, []))
+                continue
+            kids = _children_of(pid)
+            if kids is None:
+                self._scan = True
+                return self.pids()
+            todo.extend(kids)
         return out
 
     def cpu_seconds(self):
