@@ -122,6 +122,14 @@ def build(om, peers):
             parts.append(f"vs {n} " + ", ".join(pairs))
         add("\nThe target cell (smtp, 10 KiB, 8 clients) repetition by repetition, each ratio "
             "from servers measured in the same repetition: " + "; ".join(parts) + ".\n")
+    if target in omg:
+        om_cpu = med(omg[target], "server_cpu_ms_per_item")
+        cpus = [f"{n} {f(med(g.get(target, []), 'server_cpu_ms_per_item'), 2)} ms "
+                f"({ratio(med(g.get(target, []), 'server_cpu_ms_per_item'), om_cpu)} "
+                "onionmaild's)" for n, g in pgs]
+        add(f"Server CPU per delivered message in that cell (medians; the load generator shares "
+            f"the CPUs, so this is the cost the ratios above are made of): onionmaild "
+            f"{f(om_cpu, 2)} ms; " + "; ".join(cpus) + ".\n")
 
     add("\n### SMTP latency and cost per message (medians over runs)\n")
     add("Latency: connect .. 250 after the final dot (TLS handshake included). CPU: all server "
@@ -209,6 +217,12 @@ def build(om, peers):
     return "\n".join(lines) + "\n"
 
 
+def client_library(doc):
+    """ (its TLS by LIBRARY), from om-loadgen's own report, or nothing for older results."""
+    libs = sorted({p["tls_library"] for p in doc["phases"] if p.get("tls_library")})
+    return f" (its TLS by {', '.join(libs)})" if libs else ""
+
+
 def order_note(om, peers):
     """How the servers' phases were ordered (bench/run.sh interleaves them by repetition)."""
     starts = []
@@ -286,7 +300,8 @@ def main():
               "median, min..max)\n\n"
               f"{order_note(om, peers)}"
               f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['mem_gib']} GiB, {m['os']}, "
-              f"kernel {m['kernel']}, {m['filesystem']}. Load generator on the same CPUs.\n\n"
+              f"kernel {m['kernel']}, {m['filesystem']}. Load generator on the same CPUs"
+              f"{client_library(om)}.\n\n"
               f"Versions: onionmaild {m['onionmaild']}, Postfix {m['postfix']}, Dovecot "
               f"{m['dovecot']}, {m['openssl']}, Python {m['python']}.\n\n")
     text = header + build(om, peers) + (unseal_section(unseal) if unseal else "")

@@ -60,7 +60,7 @@ done
 
 # --- 1. packages --------------------------------------------------------------------------------
 PEER_PACKAGES=(postfix dovecot-core dovecot-pop3d dovecot-lmtpd openssl python3 procps softhsm2
-  libssl-dev linux-perf)
+  libssl-dev libgnutls28-dev pkg-config linux-perf)
 missing=()
 for p in "${PEER_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,7 +4,8 @@
 // not the bottleneck (it needs ~0.3 ms of CPU per message; the Python one needed 1.6-4.3 ms).
 // Loopback only. Prints one JSON document on stdout:
 //   {"threads": [{"lat": [seconds...], "errors": ["..."], "msgs": N, "bytes": N}...],
-//    "cpu_s": client CPU seconds, "tls": ["TLSv1.3", "TLS_AES_256_GCM_SHA384"]}
+//    "cpu_s": client CPU seconds, "tls": ["TLSv1.3", "TLS_AES_256_GCM_SHA384"],
+//    "tls_library": "gnutls" or "openssl"}
 //
 //   om-loadgen smtp --port P --conc C --count N --size BYTES --users u1,u2,.. [--auth-pass-file F]
 //     per message: connect, EHLO, STARTTLS, EHLO, [AUTH PLAIN as the recipient], MAIL, RCPT
@@ -19,7 +20,16 @@
 //     after LIST, and the replies are read after it (RFC 2449 PIPELINING, offered by both
 //     servers); without it, each command waits for its reply.
 // Session k of thread t uses users[(t + k*C) % len(users)].
+//
+// --tls gnutls|openssl picks the client's TLS library (default gnutls). Both do the same
+// TLS 1.3 handshake (X25519 key share, the server's ECDSA CertificateVerify checked against the
+// key in its certificate; no chain validation, the benchmark's certificates are self-signed)
+// and report the same ["TLSv1.3", "TLS_AES_256_GCM_SHA384"]. GnuTLS is the default because it
+// needs less CPU for it: OpenSSL 3.0 decodes the server's certificate and public key through
+// its provider decoders on every connection (docs/benchmarks.md, thirteenth session), and the
+// client shares the two CPUs with the server it measures.
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -46,6 +56,23 @@ struct Failure {
   std::string what;
 };
 
+// A TLS session to offer for resumption (--resume): one of the two, by library.
+struct Resumption {
+  SSL_SESSION* openssl = nullptr;
+  std::vector<unsigned char> gnutls;
+  ~Resumption() {
+    if (openssl != nullptr) SSL_SESSION_free(openssl);
+  }
+};
+
+// The client side of both libraries, set up once and shared by the threads.
+struct TlsClient {
+  bool gnutls = true;
+  SSL_CTX* ctx = nullptr;
+  gnutls_certificate_credentials_t cred = nullptr;
+  gnutls_priority_t prio = nullptr;
+};
+
 class Conn {
  public:
   explicit Conn(int port) {
@@ -68,32 +95,87 @@ class Conn {
       (void)SSL_shutdown(ssl_);  // close_notify: without it the session is not resumable
       SSL_free(ssl_);
     }
+    if (gs_ != nullptr) {
+      (void)gnutls_bye(gs_, GNUTLS_SHUT_WR);
+      gnutls_deinit(gs_);
+    }
     ::close(fd_);
   }
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  void StartTls(SSL_CTX* ctx, SSL_SESSION* resume = nullptr) {
+  void StartTls(const TlsClient& tls, const Resumption* resume = nullptr) {
     if (rpos_ != rlen_) throw Failure{"data before TLS"};
     rpos_ = rlen_ = 0;
-    ssl_ = SSL_new(ctx);
-    SSL_set_fd(ssl_, fd_);
-    if (resume != nullptr) SSL_set_session(ssl_, resume);
-    if (SSL_connect(ssl_) != 1) throw Failure{"TLS handshake failed"};
+    if (!tls.gnutls) {
+      ssl_ = SSL_new(tls.ctx);
+      SSL_set_fd(ssl_, fd_);
+      if (resume != nullptr && resume->openssl != nullptr) SSL_set_session(ssl_, resume->openssl);
+      if (SSL_connect(ssl_) != 1) throw Failure{"TLS handshake failed"};
+      return;
+    }
+    if (gnutls_init(&gs_, GNUTLS_CLIENT) != GNUTLS_E_SUCCESS) throw Failure{"gnutls_init"};
+    if (gnutls_priority_set(gs_, tls.prio) != GNUTLS_E_SUCCESS ||
+        gnutls_credentials_set(gs_, GNUTLS_CRD_CERTIFICATE, tls.cred) != GNUTLS_E_SUCCESS) {
+      throw Failure{"gnutls session set-up"};
+    }
+    gnutls_transport_set_int(gs_, fd_);
+    if (resume != nullptr && !resume->gnutls.empty()) {
+      (void)gnutls_session_set_data(gs_, resume->gnutls.data(), resume->gnutls.size());
+    }
+    int rc;
+    do {
+      rc = gnutls_handshake(gs_);
+    } while (rc < 0 && gnutls_error_is_fatal(rc) == 0);
+    if (rc < 0) throw Failure{std::string("TLS handshake failed: ") + gnutls_strerror(rc)};
   }
-  bool Resumed() const { return ssl_ != nullptr && SSL_session_reused(ssl_) == 1; }
-  // The session to offer next time (a new reference), or null.
-  SSL_SESSION* Session() const { return ssl_ != nullptr ? SSL_get1_session(ssl_) : nullptr; }
+  bool Resumed() const {
+    if (ssl_ != nullptr) return SSL_session_reused(ssl_) == 1;
+    return gs_ != nullptr && gnutls_session_is_resumed(gs_) != 0;
+  }
+  // Keeps the session to offer next time (TLS 1.3: call after the ticket has been read).
+  void SaveSession(Resumption& r) const {
+    if (ssl_ != nullptr) {
+      if (r.openssl != nullptr) SSL_SESSION_free(r.openssl);
+      r.openssl = SSL_get1_session(ssl_);
+    } else if (gs_ != nullptr) {
+      gnutls_datum_t d{};
+      if (gnutls_session_get_data2(gs_, &d) == GNUTLS_E_SUCCESS) {
+        r.gnutls.assign(d.data, d.data + d.size);
+        gnutls_free(d.data);
+      }
+    }
+  }
+  // Named as OpenSSL names them, whichever library: ["TLSv1.3", "TLS_AES_256_GCM_SHA384"].
   std::pair<std::string, std::string> TlsInfo() const {
-    if (ssl_ == nullptr) return {};
-    return {SSL_get_version(ssl_), SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_))};
+    if (ssl_ != nullptr) {
+      return {SSL_get_version(ssl_), SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_))};
+    }
+    if (gs_ == nullptr) return {};
+    std::string version = gnutls_protocol_get_name(gnutls_protocol_get_version(gs_));
+    if (version.rfind("TLS", 0) == 0) version.insert(3, "v");
+    std::string suite = std::string("TLS_") + gnutls_cipher_get_name(gnutls_cipher_get(gs_)) + "_" +
+                        gnutls_digest_get_name(gnutls_prf_hash_get(gs_));
+    for (char& ch : suite) {
+      if (ch == '-') ch = '_';
+    }
+    return {version, suite};
   }
 
   void Write(const std::string& s) { Write(s.data(), s.size()); }
   void Write(const char* p, size_t n) {
     while (n > 0) {
-      int w = ssl_ ? SSL_write(ssl_, p, static_cast<int>(std::min<size_t>(n, 1 << 20)))
-                   : static_cast<int>(::send(fd_, p, n, MSG_NOSIGNAL));
+      const size_t chunk = std::min<size_t>(n, 1 << 20);
+      long w;
+      if (ssl_ != nullptr) {
+        w = SSL_write(ssl_, p, static_cast<int>(chunk));
+      } else if (gs_ != nullptr) {
+        do {
+          w = gnutls_record_send(gs_, p, chunk);
+        } while (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED);
+      } else {
+        w = ::send(fd_, p, chunk, MSG_NOSIGNAL);
+      }
       if (w <= 0) throw Failure{"write failed"};
       p += w;
       n -= static_cast<size_t>(w);
@@ -116,8 +198,16 @@ class Conn {
         rpos_ = 0;
       }
       if (rlen_ == sizeof buf_) throw Failure{"line too long"};
-      int n = ssl_ ? SSL_read(ssl_, buf_ + rlen_, static_cast<int>(sizeof buf_ - rlen_))
-                   : static_cast<int>(::recv(fd_, buf_ + rlen_, sizeof buf_ - rlen_, 0));
+      long n;
+      if (ssl_ != nullptr) {
+        n = SSL_read(ssl_, buf_ + rlen_, static_cast<int>(sizeof buf_ - rlen_));
+      } else if (gs_ != nullptr) {
+        do {
+          n = gnutls_record_recv(gs_, buf_ + rlen_, sizeof buf_ - rlen_);
+        } while (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
+      } else {
+        n = ::recv(fd_, buf_ + rlen_, sizeof buf_ - rlen_, 0);
+      }
       if (n <= 0) throw Failure{"connection closed"};
       rlen_ += static_cast<size_t>(n);
     }
@@ -126,6 +216,7 @@ class Conn {
  private:
   int fd_ = -1;
   SSL* ssl_ = nullptr;
+  gnutls_session_t gs_ = nullptr;
   char buf_[65536];
   size_t rpos_ = 0, rlen_ = 0;
 };
@@ -139,8 +230,9 @@ int SmtpReply(Conn& c) {
 }
 void SmtpExpect(Conn& c, int code, const char* what) {
   int got = SmtpReply(c);
-  if (got != code) throw Failure{std::string(what) + ": expected " + std::to_string(code) +
-                                 ", got " + std::to_string(got)};
+  if (got != code)
+    throw Failure{std::string(what) + ": expected " + std::to_string(code) + ", got " +
+                  std::to_string(got)};
 }
 void Pop3Ok(Conn& c, const char* what) {
   std::string l = c.ReadLine();
@@ -159,9 +251,9 @@ size_t Pop3Multi(Conn& c, std::vector<std::string>* lines) {
 
 std::string Base64(const std::string& s) {
   std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(s.data()),
-                          static_cast<int>(s.size()));
+  int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
   out.resize(static_cast<size_t>(n));
   return out;
 }
@@ -178,7 +270,9 @@ std::string MakeMessage(size_t size, unsigned seed) {
   body += "\r\n";
   std::string m =
       "From: <sender@example.org>\r\nTo: <bench@bench.test>\r\nSubject: bench\r\n"
-      "Message-ID: <" + std::to_string(seed) + "@example.org>\r\n"
+      "Message-ID: <" +
+      std::to_string(seed) +
+      "@example.org>\r\n"
       "Date: Thu, 1 Jan 2026 00:00:00 +0000\r\nMIME-Version: 1.0\r\n"
       "Content-Type: text/plain; charset=us-ascii\r\n\r\n";
   return m + body + ".\r\n";
@@ -193,6 +287,7 @@ struct Options {
   bool dele = false;
   bool resume = false;
   bool pipelining = false;
+  std::string tls = "gnutls";
 };
 
 struct ThreadResult {
@@ -201,18 +296,18 @@ struct ThreadResult {
   uint64_t msgs = 0, bytes = 0;
   std::pair<std::string, std::string> tls;
   uint64_t resumed = 0;
-  SSL_SESSION* session = nullptr;  // --resume: offered on the next connection
+  Resumption session;  // --resume: offered on the next connection
 };
 
-void SmtpOne(const Options& o, SSL_CTX* ctx, const std::string& user, const std::string& payload,
-             ThreadResult& r) {
+void SmtpOne(const Options& o, const TlsClient& tls, const std::string& user,
+             const std::string& payload, ThreadResult& r) {
   Conn c(o.port);
   SmtpExpect(c, 220, "greeting");
   c.Write("EHLO client.example.org\r\n");
   SmtpExpect(c, 250, "EHLO");
   c.Write("STARTTLS\r\n");
   SmtpExpect(c, 220, "STARTTLS");
-  c.StartTls(ctx, o.resume ? r.session : nullptr);
+  c.StartTls(tls, o.resume ? &r.session : nullptr);
   if (c.Resumed()) r.resumed += 1;
   c.Write("EHLO client.example.org\r\n");
   SmtpExpect(c, 250, "EHLO after TLS");
@@ -234,10 +329,7 @@ void SmtpOne(const Options& o, SSL_CTX* ctx, const std::string& user, const std:
   SmtpExpect(c, 354, "DATA");
   c.Write(payload);
   SmtpExpect(c, 250, "end of data");
-  if (o.resume) {  // TLS 1.3: the ticket came after the handshake, read with the replies
-    if (r.session != nullptr) SSL_SESSION_free(r.session);
-    r.session = c.Session();
-  }
+  if (o.resume) c.SaveSession(r.session);  // TLS 1.3: the ticket came with the replies
   r.msgs += 1;
   r.bytes += payload.size();
   r.tls = c.TlsInfo();
@@ -248,12 +340,12 @@ void SmtpOne(const Options& o, SSL_CTX* ctx, const std::string& user, const std:
   }
 }
 
-void Pop3One(const Options& o, SSL_CTX* ctx, const std::string& user, ThreadResult& r) {
+void Pop3One(const Options& o, const TlsClient& tls, const std::string& user, ThreadResult& r) {
   Conn c(o.port);
   Pop3Ok(c, "greeting");
   c.Write("STLS\r\n");
   Pop3Ok(c, "STLS");
-  c.StartTls(ctx);
+  c.StartTls(tls);
   c.Write("USER " + user + "\r\n");
   Pop3Ok(c, "USER");
   c.Write("PASS " + o.pass + "\r\n");
@@ -324,7 +416,8 @@ std::string JsonString(const std::string& s) {
 int main(int argc, char** argv) {
   Options o;
   if (argc < 2) {
-    std::fprintf(stderr, "usage: om-loadgen smtp|pop3 --port P --conc C --count N ... (see source)\n");
+    std::fprintf(stderr,
+                 "usage: om-loadgen smtp|pop3 --port P --conc C --count N ... (see source)\n");
     return 2;
   }
   o.mode = argv[1];
@@ -337,15 +430,26 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--port") o.port = std::atoi(next().c_str());
-    else if (a == "--conc") o.conc = std::atoi(next().c_str());
-    else if (a == "--count") o.count = std::atoi(next().c_str());
-    else if (a == "--size") o.size = std::strtoull(next().c_str(), nullptr, 10);
-    else if (a == "--auth-pass-file") o.auth_pass = ReadFirstLine(next());
-    else if (a == "--pass-file") o.pass = ReadFirstLine(next());
-    else if (a == "--dele") o.dele = true;
-    else if (a == "--resume") o.resume = true;
-    else if (a == "--pipelining") o.pipelining = true;
+    if (a == "--port")
+      o.port = std::atoi(next().c_str());
+    else if (a == "--conc")
+      o.conc = std::atoi(next().c_str());
+    else if (a == "--count")
+      o.count = std::atoi(next().c_str());
+    else if (a == "--size")
+      o.size = std::strtoull(next().c_str(), nullptr, 10);
+    else if (a == "--auth-pass-file")
+      o.auth_pass = ReadFirstLine(next());
+    else if (a == "--pass-file")
+      o.pass = ReadFirstLine(next());
+    else if (a == "--dele")
+      o.dele = true;
+    else if (a == "--resume")
+      o.resume = true;
+    else if (a == "--pipelining")
+      o.pipelining = true;
+    else if (a == "--tls")
+      o.tls = next();
     else if (a == "--users") {
       std::stringstream ss(next());
       std::string u;
@@ -356,17 +460,35 @@ int main(int argc, char** argv) {
     }
   }
   if ((o.mode != "smtp" && o.mode != "pop3") || o.port <= 0 || o.conc < 1 || o.users.empty() ||
-      o.size < 80 || (o.mode == "pop3" && o.pass.empty())) {
+      o.size < 80 || (o.mode == "pop3" && o.pass.empty()) ||
+      (o.tls != "gnutls" && o.tls != "openssl")) {
     std::fprintf(stderr, "om-loadgen: bad arguments\n");
     return 2;
   }
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);  // self-signed; same handshake cost
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  TlsClient tls;
+  tls.gnutls = o.tls == "gnutls";
+  if (tls.gnutls) {
+    // No trust store and no gnutls_session_set_verify_cert: like SSL_VERIFY_NONE, the chain is
+    // not validated (self-signed), but the handshake signature is still checked. One key share,
+    // X25519, as OpenSSL's client sends by default (GnuTLS would add a second, P-256).
+    const char* err = nullptr;
+    if (gnutls_certificate_allocate_credentials(&tls.cred) != GNUTLS_E_SUCCESS ||
+        gnutls_priority_init(&tls.prio, "NORMAL:-GROUP-ALL:+GROUP-X25519", &err) !=
+            GNUTLS_E_SUCCESS) {
+      std::fprintf(stderr, "om-loadgen: GnuTLS set-up failed%s%s\n", err ? " at " : "",
+                   err ? err : "");
+      return 2;
+    }
+  } else {
+    tls.ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(tls.ctx, SSL_VERIFY_NONE, nullptr);  // self-signed; same handshake cost
+    SSL_CTX_set_session_cache_mode(tls.ctx, SSL_SESS_CACHE_OFF);
+  }
 
   std::vector<ThreadResult> results(static_cast<size_t>(o.conc));
   std::vector<std::string> payloads;
-  for (int t = 0; t < o.conc; ++t) payloads.push_back(MakeMessage(o.size, static_cast<unsigned>(t)));
+  for (int t = 0; t < o.conc; ++t)
+    payloads.push_back(MakeMessage(o.size, static_cast<unsigned>(t)));
   std::vector<std::thread> threads;
   for (int t = 0; t < o.conc; ++t) {
     threads.emplace_back([&, t]() {
@@ -377,9 +499,9 @@ int main(int argc, char** argv) {
         auto t0 = std::chrono::steady_clock::now();
         try {
           if (o.mode == "smtp") {
-            SmtpOne(o, ctx, user, payloads[static_cast<size_t>(t)], r);
+            SmtpOne(o, tls, user, payloads[static_cast<size_t>(t)], r);
           } else {
-            Pop3One(o, ctx, user, r);
+            Pop3One(o, tls, user, r);
           }
           r.lat.push_back(
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -394,11 +516,11 @@ int main(int argc, char** argv) {
   ::getrusage(RUSAGE_SELF, &ru);
   double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  std::pair<std::string, std::string> tls;
+  std::pair<std::string, std::string> info;
   std::string out = "{\"threads\": [";
   for (size_t t = 0; t < results.size(); ++t) {
     const ThreadResult& r = results[t];
-    if (!r.tls.first.empty()) tls = r.tls;
+    if (!r.tls.first.empty()) info = r.tls;
     out += t ? ", {" : "{";
     out += "\"lat\": [";
     for (size_t i = 0; i < r.lat.size(); ++i) out += (i ? ", " : "") + std::to_string(r.lat[i]);
@@ -408,12 +530,14 @@ int main(int argc, char** argv) {
            ", \"resumed\": " + std::to_string(r.resumed) + "}";
   }
   out += "], \"cpu_s\": " + std::to_string(cpu) + ", \"tls\": ";
-  out += tls.first.empty() ? "null" : "[" + JsonString(tls.first) + ", " + JsonString(tls.second) + "]";
+  out += info.first.empty() ? "null"
+                            : "[" + JsonString(info.first) + ", " + JsonString(info.second) + "]";
+  out += ", \"tls_library\": " + JsonString(o.tls);
   out += "}\n";
   std::fwrite(out.data(), 1, out.size(), stdout);
-  for (ThreadResult& r : results) {
-    if (r.session != nullptr) SSL_SESSION_free(r.session);
-  }
-  SSL_CTX_free(ctx);
+  results.clear();  // the sessions, before their context
+  if (tls.ctx != nullptr) SSL_CTX_free(tls.ctx);
+  if (tls.prio != nullptr) gnutls_priority_deinit(tls.prio);
+  if (tls.cred != nullptr) gnutls_certificate_free_credentials(tls.cred);
   return 0;
 }

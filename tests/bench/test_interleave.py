@@ -4,8 +4,9 @@
   children, the same processes as a scan of /proc, including children of non-main threads;
 - loadgen.py --only-run K --append adds one repetition's phases to a server's document and
   refuses a document of another server, plan or number of runs;
-- report.py states the order in which the servers ran and gives the target cell's ratio
-  repetition by repetition, pairing each onionmaild repetition with the peer's same one.
+- report.py states the order in which the servers ran, gives the target cell's ratio
+  repetition by repetition (pairing each onionmaild repetition with the peer's same one) and
+  the servers' CPU per message there, and names the load generator's TLS library.
 """
 
 import json
@@ -165,6 +166,19 @@ class ReportOrderTest(unittest.TestCase):
         text = report.build({**self.om, "fixture_per_mailbox": 3}, [self.peer])
         # 500/100 in repetition 1, 400/50 in repetition 2; the medians would give 450/75 = 6.
         self.assertIn("vs crypt 5.00×, 8.00×", text)
+
+    def test_the_servers_cpu_per_message_is_compared_in_the_target_cell(self):
+        for p, cpu in zip(self.om["phases"], (2.0, 4.0)):
+            p["server_cpu_ms_per_item"] = cpu
+        for p, cpu in zip(self.peer["phases"], (20.0, 22.0)):
+            p["server_cpu_ms_per_item"] = cpu
+        text = report.build({**self.om, "fixture_per_mailbox": 3}, [self.peer])
+        self.assertIn("onionmaild 3.00 ms; crypt 21.00 ms (7.00× onionmaild's)", text)
+
+    def test_the_clients_tls_library_is_named_when_known(self):
+        self.assertEqual(report.client_library(self.om), "")
+        self.om["phases"][0]["tls_library"] = "gnutls"
+        self.assertEqual(report.client_library(self.om), " (its TLS by gnutls)")
 
 
 if __name__ == "__main__":
