@@ -8,6 +8,7 @@ one line per problem on stderr) unless, in every phase of every run:
   - every message answered 250 is stored: a file in the peer's Maildir, an onionmaild
     message file (the loadgen counts them; "stored" must not be below "ok");
   - every POP3 session retrieved its whole mailbox (fixture_per_mailbox messages each);
+  - in phase smtp-resume, every connection after each client thread's first resumed TLS;
   - the server's memory and CPU were sampled (non-zero ΣPSS and CPU);
 and the unseal measurement, when given, has one successful boot per run.
 This is what CI's smoke run of the benchmark asserts (provisioning/test.sh).
@@ -33,6 +34,10 @@ def phase_problems(server, doc):
             yield f"{where}: {p['errors']} client errors ({samples})"
         if p.get("kind") == "smtp" and "stored" in p and p["stored"] < p.get("ok", 0):
             yield f"{where}: {p['stored']} of {p['ok']} accepted messages are stored"
+        if p.get("phase") == "smtp-resume":
+            want = p.get("ok", 0) - p.get("conc", 0)
+            if p.get("resumed", 0) < want:
+                yield f"{where}: {p.get('resumed', 0)} TLS sessions resumed, expected {want}"
         if p.get("kind") == "pop3" and fixture is not None:
             want = fixture * p.get("requested", 0)
             if p.get("msgs") != want:

@@ -139,6 +139,10 @@ class Conn {
       if (r.openssl != nullptr) SSL_SESSION_free(r.openssl);
       r.openssl = SSL_get1_session(ssl_);
     } else if (gs_ != nullptr) {
+      // Only a new ticket replaces the one kept: a server may send none on a resumed session
+      // (Postfix), and its ticket stays good, as OpenSSL's client assumes. Without a ticket,
+      // gnutls_session_get_data2 would wait a round trip and return data that cannot resume.
+      if ((gnutls_session_get_flags(gs_) & GNUTLS_SFLAGS_SESSION_TICKET) == 0) return;
       gnutls_datum_t d{};
       if (gnutls_session_get_data2(gs_, &d) == GNUTLS_E_SUCCESS) {
         r.gnutls.assign(d.data, d.data + d.size);

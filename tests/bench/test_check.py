@@ -22,6 +22,9 @@ COMPLETE = {
         {"kind": "smtp", "conc": 8, "requested": 8, "ok": 8, "errors": 0, "error_samples": [],
          "stored": 8, "peak_pss_mib": 27.5, "server_cpu_s": 0.02, "run": 0,
          "label": "smtp 10 KiB"},
+        {"kind": "smtp", "phase": "smtp-resume", "conc": 8, "requested": 24, "ok": 24,
+         "errors": 0, "error_samples": [], "stored": 24, "resumed": 16, "peak_pss_mib": 27.5,
+         "server_cpu_s": 0.02, "run": 0, "label": "smtp-resume 10 KiB"},
         {"kind": "pop3", "conc": 8, "requested": 8, "ok": 8, "errors": 0, "error_samples": [],
          "msgs": 24, "bytes": 24 * 10240, "peak_pss_mib": 30.1, "server_cpu_s": 0.1,
          "run": 0, "label": "pop3 kdf-small"},
@@ -76,15 +79,21 @@ class CheckTest(unittest.TestCase):
         self.assertIn("7 of 8 accepted messages are stored", err)
 
     def test_pop3_session_missing_messages_fails(self):
-        rc, err = self.run_check([self.broken(1, msgs=23)])
+        rc, err = self.run_check([self.broken(2, msgs=23)])
         self.assertEqual(rc, 1)
         self.assertIn("retrieved 23 messages, expected 24", err)
 
     def test_missing_samples_fail(self):
-        rc, err = self.run_check([self.broken(1, peak_pss_mib=0, server_cpu_s=0)])
+        rc, err = self.run_check([self.broken(2, peak_pss_mib=0, server_cpu_s=0)])
         self.assertEqual(rc, 1)
         self.assertIn("no memory sample", err)
         self.assertIn("no CPU sample", err)
+
+    def test_a_client_that_resumes_only_every_other_connection_fails(self):
+        # 8 threads x 3 connections: the 16 after each thread's first must resume.
+        rc, err = self.run_check([COMPLETE, self.broken(1, resumed=8)])
+        self.assertEqual(rc, 1)
+        self.assertIn("8 TLS sessions resumed, expected 16", err)
 
     def test_server_without_phases_fails(self):
         rc, err = self.run_check([dict(COMPLETE, phases=[])])
