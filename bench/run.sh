@@ -15,7 +15,7 @@
 # uprobes on libsofthsm2.so (C_*Init, C_DeriveKey) when perf works. Then the time to unseal at
 # boot (bench/unseal.py, 3-of-5 onionmaild unseal peers on loopback).
 # Prints a ratio table and writes bench/results/<UTC date>.md and .json. Not a test: CI runs
-# only --quick, as a smoke check that it still works (provisioning/test.sh). About 5-8 minutes
+# only --quick, as a smoke check that it still works (provisioning/test.sh). About 10-12 minutes
 # with the defaults.
 #
 # Usage: bench/run.sh [--quick] [--check] [--runs N] [--rev REV] [--out DIR] [--no-install] [--keep]
