@@ -60,6 +60,9 @@ struct Failure {
 struct Resumption {
   SSL_SESSION* openssl = nullptr;
   std::vector<unsigned char> gnutls;
+  Resumption() = default;
+  Resumption(const Resumption&) = delete;  // owns `openssl`: a copy would free it twice
+  Resumption& operator=(const Resumption&) = delete;
   ~Resumption() {
     if (openssl != nullptr) SSL_SESSION_free(openssl);
   }
