@@ -1,4 +1,5 @@
-// AES-256-GCM one-shot seal/open over OpenSSL EVP.
+// AES-256-GCM one-shot seal/open over OpenSSL EVP (the cipher fetched once,
+// crypto/algorithms.h).
 #include "crypto/aead.h"
 
 #include <openssl/err.h>
@@ -8,6 +9,7 @@
 #include <climits>
 #include <memory>
 
+#include "crypto/algorithms.h"
 #include "crypto/random.h"
 
 namespace onionmail::crypto {
@@ -44,8 +46,8 @@ Result<std::vector<uint8_t>> AeadSeal(const SecretBytes& key, std::span<const ui
   CtxPtr ctx(EVP_CIPHER_CTX_new());
   if (!ctx) return Internal("EVP_CIPHER_CTX_new failed");
   int len = 0;
-  if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr,
-                         key.Reveal(SecretAccess::Grant()).data(), out.data()) != 1) {
+  if (EVP_EncryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, key.Reveal(SecretAccess::Grant()).data(),
+                         out.data()) != 1) {
     return Internal("aead init failed");
   }
   if (!aad.empty() &&
@@ -60,8 +62,8 @@ Result<std::vector<uint8_t>> AeadSeal(const SecretBytes& key, std::span<const ui
   if (EVP_EncryptFinal_ex(ctx.get(), ct + plaintext.size(), &len) != 1) {
     return Internal("aead final failed");
   }
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kAeadTagBytes,
-                          ct + plaintext.size()) != 1) {
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kAeadTagBytes, ct + plaintext.size()) !=
+      1) {
     return Internal("aead tag failed");
   }
   return out;
@@ -85,8 +87,8 @@ Result<SecretBytes> AeadOpen(const SecretBytes& key, std::span<const uint8_t> se
   if (!ctx) return Internal("EVP_CIPHER_CTX_new failed");
   SecretBytes out(ct_len);
   int len = 0;
-  if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr,
-                         key.Reveal(SecretAccess::Grant()).data(), nonce) != 1) {
+  if (EVP_DecryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, key.Reveal(SecretAccess::Grant()).data(),
+                         nonce) != 1) {
     return Internal("aead init failed");
   }
   if (!aad.empty() &&

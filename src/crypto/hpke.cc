@@ -23,6 +23,8 @@
 #include <memory>
 #include <string_view>
 
+#include "crypto/algorithms.h"
+
 namespace onionmail::crypto::hpke {
 
 namespace {
@@ -63,44 +65,28 @@ struct Wiped {
   Bytes span() const { return {bytes, N}; }
 };
 
-// Process-wide algorithm objects, fetched once (thread-safe static init) and
-// never freed, so that no call pays for an implicit fetch. `x25519_public`
-// is a public key (the base point) that DhX25519() duplicates and overwrites
+// A public key (the base point) that DhX25519() duplicates and overwrites
 // with the peer's: half the cost of EVP_PKEY_new_raw_public_key_ex(), which
-// fetches the key manager on every call. It is only ever read.
-struct Algorithms {
-  EVP_PKEY* x25519_public = nullptr;
-  EVP_MAC* hmac = nullptr;
-  EVP_CIPHER* aes128gcm = nullptr;
-  EVP_CIPHER* aes256gcm = nullptr;
-};
-
-const Algorithms& Algs() {
-  static const Algorithms algs = [] {
-    Algorithms a;
+// fetches the key manager on every call. Made once (thread-safe static init),
+// never freed, only ever read. The other algorithms: crypto/algorithms.h.
+EVP_PKEY* X25519Template() {
+  static EVP_PKEY* const key = [] {
     static const uint8_t kBasePoint[kKeyBytes] = {9};
-    a.x25519_public =
-        EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr, kBasePoint, kKeyBytes);
-    a.hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    a.aes128gcm = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
-    a.aes256gcm = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+    EVP_PKEY* k = EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr, kBasePoint, kKeyBytes);
     ERR_clear_error();
-    return a;
+    return k;
   }();
-  return algs;
+  return key;
 }
 
 // out = HMAC-SHA256(key, parts[0] || parts[1] || ...), through OpenSSL's
-// EVP_MAC (HMAC fetched once). The parts are fed one by one, so no secret is
-// copied into a concatenation buffer.
+// EVP_MAC (a copy of the HMAC-SHA256 template). The parts are fed one by one,
+// so no secret is copied into a concatenation buffer.
 [[nodiscard]] bool Hmac(Bytes key, std::initializer_list<Bytes> parts, uint8_t out[kHashBytes]) {
   static const uint8_t kEmptyKey[1] = {0};  // an empty HMAC key is a block of zeros
-  MacCtxPtr mac(Algs().hmac != nullptr ? EVP_MAC_CTX_new(Algs().hmac) : nullptr);
-  char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                               OSSL_PARAM_END};
+  MacCtxPtr mac(EVP_MAC_CTX_dup(HmacSha256Template()));
   const Bytes k = key.empty() ? Bytes(kEmptyKey, 1) : key;
-  if (!mac || EVP_MAC_init(mac.get(), k.data(), k.size(), params) != 1) return false;
+  if (!mac || EVP_MAC_init(mac.get(), k.data(), k.size(), nullptr) != 1) return false;
   for (Bytes p : parts) {
     if (!p.empty() && EVP_MAC_update(mac.get(), p.data(), p.size()) != 1) return false;
   }
@@ -160,7 +146,7 @@ std::array<uint8_t, 10> HpkeSuite(Aead aead) {
 [[nodiscard]] bool DhX25519(const EVP_PKEY* private_key, Bytes peer_public,
                             uint8_t out[kKeyBytes]) {
   if (peer_public.size() != kKeyBytes) return false;
-  EVP_PKEY* tmpl = Algs().x25519_public;
+  EVP_PKEY* tmpl = X25519Template();
   PkeyPtr peer(tmpl != nullptr ? EVP_PKEY_dup(tmpl) : nullptr);
   if (!peer || EVP_PKEY_set1_encoded_public_key(peer.get(), peer_public.data(), kKeyBytes) != 1) {
     return false;
@@ -193,9 +179,9 @@ size_t KeyBytes(Aead aead) { return aead == Aead::kAes128Gcm ? 16 : 32; }
 const EVP_CIPHER* Cipher(Aead aead) {
   switch (aead) {
     case Aead::kAes128Gcm:
-      return Algs().aes128gcm;
+      return Aes128Gcm();
     case Aead::kAes256Gcm:
-      return Algs().aes256gcm;
+      return Aes256Gcm();
   }
   return nullptr;
 }

@@ -1,4 +1,5 @@
-// HKDF-SHA256 (EVP_KDF "HKDF"), HMAC-SHA256 (EVP_MAC "HMAC"), SHA-256.
+// HKDF-SHA256 (EVP_KDF "HKDF"), HMAC-SHA256 (EVP_MAC "HMAC"), SHA-256; the
+// algorithms are fetched once (crypto/algorithms.h).
 #include "crypto/kdf.h"
 
 #include <openssl/core_names.h>
@@ -10,18 +11,14 @@
 #include <memory>
 #include <string>
 
+#include "crypto/algorithms.h"
+
 namespace onionmail::crypto {
 
 namespace {
 
-struct KdfDeleter {
-  void operator()(EVP_KDF* k) const { EVP_KDF_free(k); }
-};
 struct KdfCtxDeleter {
   void operator()(EVP_KDF_CTX* c) const { EVP_KDF_CTX_free(c); }
-};
-struct MacDeleter {
-  void operator()(EVP_MAC* m) const { EVP_MAC_free(m); }
 };
 struct MacCtxDeleter {
   void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
@@ -43,9 +40,7 @@ Result<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t> 
     return MakeError(ErrorCode::kInvalidArgument, "hkdf: bad output length");
   }
   if (ikm.empty()) return MakeError(ErrorCode::kInvalidArgument, "hkdf: empty input key");
-  std::unique_ptr<EVP_KDF, KdfDeleter> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
-  if (!kdf) return Internal("hkdf: fetch failed");
-  std::unique_ptr<EVP_KDF_CTX, KdfCtxDeleter> ctx(EVP_KDF_CTX_new(kdf.get()));
+  std::unique_ptr<EVP_KDF_CTX, KdfCtxDeleter> ctx(EVP_KDF_CTX_new(HkdfAlgorithm()));
   if (!ctx) return Internal("hkdf: context failed");
 
   auto key = ikm.Reveal(SecretAccess::Grant());
@@ -54,15 +49,15 @@ Result<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t> 
   OSSL_PARAM params[5];
   size_t n = 0;
   params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, kSha256Name, 0);
-  params[n++] = OSSL_PARAM_construct_octet_string(
-      OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(key.data()), key.size());
+  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+                                                  const_cast<uint8_t*>(key.data()), key.size());
   if (!salt.empty()) {
-    params[n++] = OSSL_PARAM_construct_octet_string(
-        OSSL_KDF_PARAM_SALT, const_cast<uint8_t*>(salt.data()), salt.size());
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+                                                    const_cast<uint8_t*>(salt.data()), salt.size());
   }
   if (!info_copy.empty()) {
-    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info_copy.data(),
-                                                    info_copy.size());
+    params[n++] =
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info_copy.data(), info_copy.size());
   }
   params[n] = OSSL_PARAM_construct_end();
 
@@ -74,18 +69,14 @@ Result<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t> 
 }
 
 Result<Digest> HmacSha256(const SecretBytes& key, std::span<const uint8_t> data) {
-  std::unique_ptr<EVP_MAC, MacDeleter> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-  if (!mac) return Internal("hmac: fetch failed");
-  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_new(mac.get()));
+  // A copy of the template, whose digest (SHA-256) is already set.
+  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_dup(HmacSha256Template()));
   if (!ctx) return Internal("hmac: context failed");
-  OSSL_PARAM params[2] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, kSha256Name, 0),
-      OSSL_PARAM_construct_end()};
   // An empty HMAC key is legal (RFC 2104); OpenSSL needs a non-null pointer.
   static const uint8_t kEmpty[1] = {0};
   auto k = key.Reveal(SecretAccess::Grant());
   const uint8_t* key_ptr = k.empty() ? kEmpty : k.data();
-  if (EVP_MAC_init(ctx.get(), key_ptr, k.size(), params) != 1) {
+  if (EVP_MAC_init(ctx.get(), key_ptr, k.size(), nullptr) != 1) {
     return Internal("hmac: init failed");
   }
   if (!data.empty() && EVP_MAC_update(ctx.get(), data.data(), data.size()) != 1) {
@@ -93,8 +84,7 @@ Result<Digest> HmacSha256(const SecretBytes& key, std::span<const uint8_t> data)
   }
   Digest out{};
   size_t out_len = 0;
-  if (EVP_MAC_final(ctx.get(), out.data(), &out_len, out.size()) != 1 ||
-      out_len != out.size()) {
+  if (EVP_MAC_final(ctx.get(), out.data(), &out_len, out.size()) != 1 || out_len != out.size()) {
     return Internal("hmac: final failed");
   }
   return out;
@@ -105,7 +95,7 @@ Digest Sha256(std::span<const uint8_t> data) {
   unsigned int len = 0;
   static const uint8_t kEmpty[1] = {0};
   const uint8_t* p = data.empty() ? kEmpty : data.data();
-  ONIONMAIL_CHECK(EVP_Digest(p, data.size(), out.data(), &len, EVP_sha256(), nullptr) == 1);
+  ONIONMAIL_CHECK(EVP_Digest(p, data.size(), out.data(), &len, Sha256Md(), nullptr) == 1);
   ONIONMAIL_CHECK(len == out.size());
   return out;
 }

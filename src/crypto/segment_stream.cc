@@ -10,6 +10,7 @@
 #include <limits>
 #include <memory>
 
+#include "crypto/algorithms.h"
 #include "crypto/random.h"
 
 namespace onionmail::crypto {
@@ -31,8 +32,7 @@ using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter>;
 
 using Nonce = std::array<uint8_t, kNonceBytes>;
 
-Nonce MakeNonce(const std::array<uint8_t, kNoncePrefixBytes>& prefix, uint32_t index,
-                bool final) {
+Nonce MakeNonce(const std::array<uint8_t, kNoncePrefixBytes>& prefix, uint32_t index, bool final) {
   Nonce n{};
   std::copy(prefix.begin(), prefix.end(), n.begin());
   n[7] = static_cast<uint8_t>(index >> 24);
@@ -60,15 +60,15 @@ Result<void> Seal(const SecretBytes& key, const Nonce& nonce, std::span<const ui
   CtxPtr ctx(EVP_CIPHER_CTX_new());
   int len = 0;
   if (!ctx ||
-      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr,
-                         key.Reveal(SecretAccess::Grant()).data(), nonce.data()) != 1 ||
+      EVP_EncryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, key.Reveal(SecretAccess::Grant()).data(),
+                         nonce.data()) != 1 ||
       (!aad.empty() && EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(),
                                          static_cast<int>(aad.size())) != 1) ||
-      EVP_EncryptUpdate(ctx.get(), out.data(), &len, body.data(),
-                        static_cast<int>(body.size())) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), out.data(), &len, body.data(), static_cast<int>(body.size())) !=
+          1 ||
       EVP_EncryptFinal_ex(ctx.get(), out.data() + body.size(), &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes,
-                          out.data() + body.size()) != 1) {
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes, out.data() + body.size()) !=
+          1) {
     return Internal("segment encryption failed");
   }
   return Ok();
@@ -82,16 +82,15 @@ bool TryOpen(const SecretBytes& key, const Nonce& nonce, std::span<const uint8_t
   CtxPtr ctx(EVP_CIPHER_CTX_new());
   int len = 0;
   uint8_t final_block[16];
-  const bool ok =
-      ctx &&
-      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr,
-                         key.Reveal(SecretAccess::Grant()).data(), nonce.data()) == 1 &&
-      (aad.empty() || EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(),
-                                        static_cast<int>(aad.size())) == 1) &&
-      EVP_DecryptUpdate(ctx.get(), body.data(), &len, segment.data(),
-                        static_cast<int>(kSealedBodyBytes)) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag) == 1 &&
-      EVP_DecryptFinal_ex(ctx.get(), final_block, &len) == 1;
+  const bool ok = ctx &&
+                  EVP_DecryptInit_ex(ctx.get(), Aes256Gcm(), nullptr,
+                                     key.Reveal(SecretAccess::Grant()).data(), nonce.data()) == 1 &&
+                  (aad.empty() || EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(),
+                                                    static_cast<int>(aad.size())) == 1) &&
+                  EVP_DecryptUpdate(ctx.get(), body.data(), &len, segment.data(),
+                                    static_cast<int>(kSealedBodyBytes)) == 1 &&
+                  EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag) == 1 &&
+                  EVP_DecryptFinal_ex(ctx.get(), final_block, &len) == 1;
   if (!ok) {
     OPENSSL_cleanse(body.data(), body.size());
     ERR_clear_error();
@@ -202,8 +201,7 @@ Result<void> SegmentDecryptor::Update(std::span<const uint8_t> ciphertext, const
       failed_ = true;
       return DataLoss("data after the final segment");
     }
-    const size_t take =
-        std::min(ciphertext.size(), kSegmentCiphertextBytes - pending_.size());
+    const size_t take = std::min(ciphertext.size(), kSegmentCiphertextBytes - pending_.size());
     pending_.insert(pending_.end(), ciphertext.begin(), ciphertext.begin() + take);
     ciphertext = ciphertext.subspan(take);
     if (pending_.size() == kSegmentCiphertextBytes) {
@@ -231,8 +229,7 @@ Result<void> SegmentDecryptor::OpenSegment(const ByteSink& out) {
                         (uint32_t{body[2]} << 8) | uint32_t{body[3]};
   const bool padding_zero =
       used <= kSegmentPlaintextBytes &&
-      std::all_of(body.begin() + kLengthBytes + used, body.end(),
-                  [](uint8_t b) { return b == 0; });
+      std::all_of(body.begin() + kLengthBytes + used, body.end(), [](uint8_t b) { return b == 0; });
   if (!padding_zero || (!final && used != kSegmentPlaintextBytes)) {
     OPENSSL_cleanse(body.data(), body.size());
     return DataLoss("segment length field invalid");
