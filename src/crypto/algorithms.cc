@@ -6,17 +6,16 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 
-#include "base/result.h"
-
 namespace onionmail::crypto {
 
 namespace {
 
-// Without these algorithms the role can do nothing useful: abort, and let the
-// supervisor restart it (house rule 5), rather than fail every later call.
+// A failed fetch is an environment error (OpenSSL without its default
+// provider), not a broken invariant: the object stays null and every
+// operation that needs it fails with an error. OpenSSL's error queue is
+// cleared either way, so that no stale error reaches an unrelated caller.
 template <typename T>
 T* Fetched(T* object) {
-  ONIONMAIL_CHECK(object != nullptr);
   ERR_clear_error();
   return object;
 }
@@ -40,11 +39,15 @@ EVP_MAC* HmacAlgorithm() {
 
 const EVP_MAC_CTX* HmacSha256Template() {
   static EVP_MAC_CTX* const ctx = [] {
+    if (HmacAlgorithm() == nullptr) return static_cast<EVP_MAC_CTX*>(nullptr);
     EVP_MAC_CTX* c = EVP_MAC_CTX_new(HmacAlgorithm());  // holds its own reference
     char digest[] = "SHA256";
     const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                                  OSSL_PARAM_END};
-    ONIONMAIL_CHECK(c != nullptr && EVP_MAC_CTX_set_params(c, params) == 1);
+    if (c != nullptr && EVP_MAC_CTX_set_params(c, params) != 1) {
+      EVP_MAC_CTX_free(c);
+      c = nullptr;
+    }
     return Fetched(c);
   }();
   return ctx;

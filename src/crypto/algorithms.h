@@ -11,10 +11,11 @@
 //
 // Contract: each accessor fetches on its first call (thread-safe static
 // initialisation) and returns the same object for the life of the process;
-// callers never free it. A fetch that fails (no default provider) aborts:
-// every caller depends on these algorithms, and the supervisor restarts the
-// role. The objects are only read after initialisation, so any thread may use
-// them concurrently. HmacSha256Template() is an EVP_MAC_CTX with the digest
+// callers never free it. A fetch that fails (OpenSSL without its default
+// provider) makes the accessor return nullptr for the life of the process;
+// callers check for it and fail their operation with an error. The objects
+// are only read after initialisation, so any thread may use them
+// concurrently. HmacSha256Template() is an EVP_MAC_CTX with the digest
 // already set: duplicate it (EVP_MAC_CTX_dup) and key the copy; never key or
 // update the template itself. (OpenSSL 3.0 cannot duplicate an HKDF context,
 // so HKDF callers still name the digest, which OpenSSL looks up per call.)

@@ -84,7 +84,8 @@ EVP_PKEY* X25519Template() {
 // so no secret is copied into a concatenation buffer.
 [[nodiscard]] bool Hmac(Bytes key, std::initializer_list<Bytes> parts, uint8_t out[kHashBytes]) {
   static const uint8_t kEmptyKey[1] = {0};  // an empty HMAC key is a block of zeros
-  MacCtxPtr mac(EVP_MAC_CTX_dup(HmacSha256Template()));
+  const EVP_MAC_CTX* tmpl = HmacSha256Template();
+  MacCtxPtr mac(tmpl != nullptr ? EVP_MAC_CTX_dup(tmpl) : nullptr);
   const Bytes k = key.empty() ? Bytes(kEmptyKey, 1) : key;
   if (!mac || EVP_MAC_init(mac.get(), k.data(), k.size(), nullptr) != 1) return false;
   for (Bytes p : parts) {

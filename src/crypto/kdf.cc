@@ -40,6 +40,7 @@ Result<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t> 
     return MakeError(ErrorCode::kInvalidArgument, "hkdf: bad output length");
   }
   if (ikm.empty()) return MakeError(ErrorCode::kInvalidArgument, "hkdf: empty input key");
+  if (HkdfAlgorithm() == nullptr) return Internal("hkdf: HKDF unavailable");
   std::unique_ptr<EVP_KDF_CTX, KdfCtxDeleter> ctx(EVP_KDF_CTX_new(HkdfAlgorithm()));
   if (!ctx) return Internal("hkdf: context failed");
 
@@ -70,7 +71,9 @@ Result<SecretBytes> HkdfSha256(const SecretBytes& ikm, std::span<const uint8_t> 
 
 Result<Digest> HmacSha256(const SecretBytes& key, std::span<const uint8_t> data) {
   // A copy of the template, whose digest (SHA-256) is already set.
-  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_dup(HmacSha256Template()));
+  const EVP_MAC_CTX* tmpl = HmacSha256Template();
+  if (tmpl == nullptr) return Internal("hmac: HMAC-SHA256 unavailable");
+  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_dup(tmpl));
   if (!ctx) return Internal("hmac: context failed");
   // An empty HMAC key is legal (RFC 2104); OpenSSL needs a non-null pointer.
   static const uint8_t kEmpty[1] = {0};

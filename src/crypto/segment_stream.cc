@@ -103,6 +103,9 @@ Result<void> CheckKeyAndAad(const SecretBytes& key, const std::vector<uint8_t>& 
     return MakeError(ErrorCode::kInvalidArgument, "segment key must be 32 bytes");
   }
   if (aad.size() > INT_MAX) return MakeError(ErrorCode::kInvalidArgument, "aad too large");
+  // Checked here, so that a missing cipher is not later taken for a segment
+  // that failed authentication.
+  if (Aes256Gcm() == nullptr) return Internal("AES-256-GCM unavailable");
   return Ok();
 }
 

@@ -3,13 +3,17 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/provider.h>
 
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "crypto/aead.h"
 #include "crypto/hex.h"
 #include "crypto/kdf.h"
+#include "crypto/segment_stream.h"
 
 namespace onionmail::crypto {
 namespace {
@@ -72,6 +76,38 @@ TEST(AlgorithmsTest, ConcurrentHmacsFromManyThreadsAllMatchTheSingleThreadedResu
   }
   for (auto& th : threads) th.join();
   for (int t = 0; t < 8; ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+}
+
+// OpenSSL with only its "null" provider (no algorithms): a misconfigured
+// host. Every accessor stays null, and each operation fails with an error
+// instead of crashing or aborting. Run in a child process, where no fetch
+// has happened yet.
+[[noreturn]] void CheckOperationsFailWithoutAlgorithms() {
+  if (OSSL_PROVIDER_load(nullptr, "null") == nullptr) std::exit(10);
+  if (Aes256Gcm() != nullptr || Aes128Gcm() != nullptr || HmacAlgorithm() != nullptr ||
+      HmacSha256Template() != nullptr || HkdfAlgorithm() != nullptr) {
+    std::exit(11);
+  }
+  const SecretBytes key(32);
+  auto mac = HmacSha256(key, std::vector<uint8_t>{'x'});
+  if (mac.ok() || mac.error().code != ErrorCode::kInternal) std::exit(12);
+  auto hkdf = HkdfSha256(key, {}, "info", 32);
+  if (hkdf.ok() || hkdf.error().code != ErrorCode::kInternal) std::exit(13);
+  // (AeadSeal is left out: its nonce comes from RAND_bytes, whose failure
+  // aborts, crypto/random.h.)
+  auto opened = AeadOpen(key, std::vector<uint8_t>(kAeadNonceBytes + kAeadTagBytes + 1, 0), {});
+  if (opened.ok() || opened.error().code != ErrorCode::kInternal) std::exit(14);
+  auto enc = SegmentEncryptor::Create(key, {});
+  if (enc.ok() || enc.error().code != ErrorCode::kInternal) std::exit(15);
+  const std::vector<uint8_t> prefix(kNoncePrefixBytes, 0);
+  auto dec = SegmentDecryptor::Create(key, prefix, {});
+  if (dec.ok() || dec.error().code != ErrorCode::kInternal) std::exit(16);
+  std::exit(0);
+}
+
+TEST(AlgorithmsDeathTest, WithoutAProviderEveryOperationFailsWithAnInternalError) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(CheckOperationsFailWithoutAlgorithms(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
