@@ -26,8 +26,8 @@
 // key in its certificate; no chain validation, the benchmark's certificates are self-signed)
 // and report the same ["TLSv1.3", "TLS_AES_256_GCM_SHA384"]. GnuTLS is the default because it
 // needs less CPU for it: OpenSSL 3.0 decodes the server's certificate and public key through
-// its provider decoders on every connection (docs/benchmarks.md, thirteenth session), and the
-// client shares the two CPUs with the server it measures.
+// its provider decoders on every connection (docs/benchmarks-history.md, thirteenth session), and
+// the client shares the two CPUs with the server it measures.
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
 #include <netinet/in.h>

@@ -5,7 +5,7 @@
 // EVP_aes_256_gcm() or a name such as "HMAC" is used to start an operation.
 // In a tight loop the lookup is cheap (about 0.7 µs), but out of one it is
 // mostly cache misses: under SMTP load the key role's HMACs of user names cost
-// about 25 µs each, 15 µs with the objects fetched once (docs/benchmarks.md,
+// about 25 µs each, 15 µs with the objects fetched once (docs/benchmarks-history.md,
 // fourteenth session). OpenSSL's migration guide recommends fetching once
 // ("explicit fetching"); this is that.
 //

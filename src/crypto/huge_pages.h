@@ -3,7 +3,7 @@
 // Why: libsodium maps the memory of every Argon2id hash (m_cost: 64 MiB by
 // default) anew, with mmap(MAP_POPULATE). With 4 KiB pages those are 16,384
 // fresh pages per hash and a TLB miss for almost every block the hash reads;
-// on the virtual machine of docs/benchmarks.md ("Twelfth session") a hash at
+// on the virtual machine of docs/benchmarks-history.md ("Twelfth session") a hash at
 // the default parameters took 164 ms, against 76 ms with 2 MiB pages. Linux
 // gives transparent huge pages only to memory advised MADV_HUGEPAGE (Debian's
 // default mode, "madvise"), and libsodium does not advise.

@@ -2,7 +2,7 @@
 // id, inbox public key, key id), so that a delivery does not open, read,
 // unseal and decode the recipient's record at RCPT and again at DATA.
 // bench/ profiled user-record reads at 6.8 % of the key role's time on the
-// SMTP path (docs/benchmarks.md, tenth session).
+// SMTP path (docs/benchmarks-history.md, tenth session).
 //
 // Contract:
 //  - An entry is valid only for the record file it was read from: the caller

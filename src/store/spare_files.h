@@ -4,7 +4,7 @@
 // already owns: the filesystem allocates no inode and no blocks for it, and
 // the deletion before freed none. On an ext4 without a journal this also
 // spares every new file a walk past the inodes freed in the last minutes
-// (docs/benchmarks.md, eighth session).
+// (docs/benchmarks-history.md, eighth session).
 //
 // Contract:
 //  - The pool is one directory (<state>/spare, mode 0700) on the same
