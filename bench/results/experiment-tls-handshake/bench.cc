@@ -381,11 +381,25 @@ static void *server_thread(void *) {
   }
   return nullptr;
 }
+#ifdef WITH_WOLFSSL
+// wolfcli.cc: the client side with wolfSSL instead (CLIENT=wolf); see README.md.
+void wolf_setup();
+double wolf_client_one(int fd, bool verbose);
+static const bool use_wolf = getenv("CLIENT") != nullptr;
+#else
+static const bool use_wolf = false;
+static void wolf_setup() {}
+static double wolf_client_one(int, bool) { return 0; }
+#endif
 static void *client_thread(void *) {
   for (;;) {
     pthread_barrier_wait(&bar_start);
     if (stop_flag) break;
-    gtls_client_one(fds[1]);
+    if (use_wolf) {
+      cli_cpu_us = wolf_client_one(fds[1], verify_mode);
+    } else {
+      gtls_client_one(fds[1]);
+    }
     close(fds[1]);
     pthread_barrier_wait(&bar_end);
   }
@@ -435,6 +449,7 @@ int main(int argc, char **argv) {
   else
     gtls_server_setup();
   gtls_client_setup();
+  if (use_wolf) wolf_setup();
 
   pthread_barrier_init(&bar_start, nullptr, 3);
   pthread_barrier_init(&bar_end, nullptr, 3);
