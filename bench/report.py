@@ -86,6 +86,27 @@ def size_label(size):
     return f"{size // 1024} KiB" if size < 1 << 20 else f"{size >> 20} MiB"
 
 
+def turn_speed_note(key, groups):
+    """One line: server and client CPU per message in each repetition of the cell `key`. The
+    client does the same work in every turn, so when its figure rises the host was slower
+    during that turn, whichever server was measured."""
+    parts = []
+    for name, g in groups:
+        cells = []
+        for p in sorted(g.get(key, []), key=lambda p: p.get("run", 0)):
+            ok = p.get("ok") or 0
+            client = p.get("client_cpu_s")
+            client_ms = client * 1e3 / ok if ok and client is not None else None
+            cells.append(f"{f(p.get('server_cpu_ms_per_item'), 2)} / {f(client_ms, 2)}")
+        if cells:
+            parts.append(f"{name} " + ", ".join(cells))
+    if not parts:
+        return ""
+    return ("Server / client CPU ms per message in each repetition of that cell (the client does "
+            "the same work in every turn, so a higher client figure marks a slower spell of the "
+            "host): " + "; ".join(parts) + ".\n")
+
+
 def build(om, peers):
     omg = groups(om)
     pgs = [(p["server"], groups(p)) for p in peers]
@@ -130,6 +151,7 @@ def build(om, peers):
         add(f"Server CPU per delivered message in that cell (medians; the load generator shares "
             f"the CPUs, so this is the cost the ratios above are made of): onionmaild "
             f"{f(om_cpu, 2)} ms; " + "; ".join(cpus) + ".\n")
+        add(turn_speed_note(target, [("onionmaild", omg)] + pgs))
 
     add("\n### SMTP latency and cost per message (medians over runs)\n")
     add("Latency: connect .. 250 after the final dot (TLS handshake included). CPU: all server "
