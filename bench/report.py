@@ -86,6 +86,11 @@ def size_label(size):
     return f"{size // 1024} KiB" if size < 1 << 20 else f"{size >> 20} MiB"
 
 
+def per_item_ms(seconds, items):
+    """Seconds over `items` in ms per item, or None when either is missing."""
+    return seconds * 1e3 / items if items and seconds is not None else None
+
+
 def turn_speed_note(key, groups):
     """One line: server and client CPU per message in each repetition of the cell `key`. The
     client does the same work in every turn, so when its figure rises the host was slower
@@ -94,9 +99,7 @@ def turn_speed_note(key, groups):
     for name, g in groups:
         cells = []
         for p in sorted(g.get(key, []), key=lambda p: p.get("run", 0)):
-            ok = p.get("ok") or 0
-            client = p.get("client_cpu_s")
-            client_ms = client * 1e3 / ok if ok and client is not None else None
+            client_ms = per_item_ms(p.get("client_cpu_s"), p.get("ok"))
             cells.append(f"{f(p.get('server_cpu_ms_per_item'), 2)} / {f(client_ms, 2)}")
         if cells:
             parts.append(f"{name} " + ", ".join(cells))
@@ -170,7 +173,7 @@ def build(om, peers):
                 f"{f(med(p, 'p99_ms'))} | {f(med(p, 'server_cpu_ms_per_item'), 2)} | "
                 f"{f(med(p, 'peak_rss_mib'))} | {f(med(p, 'peak_pss_mib'))} | "
                 f"{f(med(p, 'peak_procs'), 0)} | "
-                f"{f(med(p, 'client_cpu_s') * 1e3 / ok if ok else None, 2)} | "
+                f"{f(per_item_ms(med(p, 'client_cpu_s'), ok), 2)} | "
                 f"{f(med(p, 'device_ops_per_item'), 2)} | "
                 f"{f(100 * med(p, 'resumed') / ok if ok and med(p, 'resumed') is not None else None, 0)} % |")
 
