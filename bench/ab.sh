@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/ab.sh: A/B of two onionmaild builds on the SMTP or the POP3 path (a smaller, faster check
-# than bench/run.sh, for one change). One state dir (pkcs11 backend on a SoftHSM2 token, 8 users
-# with a tiny Argon2id so that the KDF does not hide the rest); for each of RUNS rounds and each
+# than bench/run.sh, for one change). One state dir (pkcs11 backend on a SoftHSM2 token, or tpm2 on
+# swtpm, 8 users with a tiny Argon2id so that the KDF does not hide the rest); for each of RUNS
+# rounds and each
 # binary in turn: start it, then
 #   smtp: deliver 8*N messages of SIZE bytes at concurrency C (STARTTLS, AUTH PLAIN, one
 #         connection per message: bench/run.sh's phase "smtp");
@@ -13,7 +14,10 @@
 # Usage: sudo bench/ab.sh smtp|pop3 ONIONMAILD_A ONIONMAILD_B ONIONMAILCTL OM_LOADGEN [N SIZE C RUNS]
 # Environment: BENCH_TMP (where the state dir goes; default /tmp); AB_PIPELINING=1 (smtp: MAIL,
 # RCPT and DATA in one write, as bench/run.sh's phase "smtp-pipelined"; pop3: every RETR and
-# DELE and the QUIT in one write after LIST).
+# DELE and the QUIT in one write after LIST); AB_KEYS=tpm2 (the tpm2 key backend on a private
+# swtpm on 127.0.0.1:12321, started for the whole run, instead of SoftHSM2: swtpm's CPU per message
+# is printed apart, as the work a TPM chip would do; A and B may then be the same binary, to
+# compare with a pkcs11 run).
 set -euo pipefail
 usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }  # the header comment
 [[ $# -ge 5 && ( $1 == smtp || $1 == pop3 ) ]] || { usage; exit 2; }
@@ -22,16 +26,36 @@ n="${6:-100}" size="${7:-10240}" conc="${8:-8}" runs="${9:-3}"
 top=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d "${BENCH_TMP:-/tmp}/onionmail-ab.XXXXXX")
 chmod 0711 "$W"  # the key role (user onionmail when run as root) must reach it
-pid=""
-trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$W"' EXIT
+pid="" tpm_pid=""
+trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; [[ -n "$tpm_pid" ]] && kill "$tpm_pid" 2>/dev/null
+  rm -rf "$W"' EXIT
 owner_args=()
 if [[ $(id -u) -eq 0 ]]; then
   "$top/provisioning/create-users.sh" >/dev/null
   owner_args=(--owner onionmail)
 fi
-"$top/provisioning/softhsm-init.sh" --dir "$W/softhsm" "${owner_args[@]}" >/dev/null
-export SOFTHSM2_CONF="$W/softhsm/softhsm2.conf"
-lib=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1)
+keys="${AB_KEYS:-pkcs11}"
+if [[ $keys == tpm2 ]]; then
+  mkdir -m 0700 "$W/swtpm"
+  swtpm socket --tpm2 --tpmstate dir="$W/swtpm" --server type=tcp,port=12321,bindaddr=127.0.0.1 \
+    --ctrl type=tcp,port=12322,bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
+    </dev/null >/dev/null 2>&1 &
+  tpm_pid=$!
+  for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/12321) 2>/dev/null && break; sleep 0.05; done
+  keys_conf="backend = \"tpm2\"
+tcti = \"swtpm:host=127.0.0.1,port=12321\""
+elif [[ $keys == pkcs11 ]]; then
+  "$top/provisioning/softhsm-init.sh" --dir "$W/softhsm" "${owner_args[@]}" >/dev/null
+  export SOFTHSM2_CONF="$W/softhsm/softhsm2.conf"
+  lib=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1)
+  keys_conf="backend = \"pkcs11\"
+pkcs11_module = \"$lib\"
+token_label = \"onionmaild\"
+pin_file = \"$W/softhsm/user.pin\"
+softhsm2_conf = \"$SOFTHSM2_CONF\""
+else
+  echo "ab.sh: AB_KEYS must be pkcs11 or tpm2" >&2; exit 2
+fi
 cat >"$W/om.toml" <<CONF
 [server]
 domain = "bench.test"
@@ -43,11 +67,7 @@ listen = "127.0.0.1:12910"
 [log]
 level = "warning"
 [keys]
-backend = "pkcs11"
-pkcs11_module = "$lib"
-token_label = "onionmaild"
-pin_file = "$W/softhsm/user.pin"
-softhsm2_conf = "$SOFTHSM2_CONF"
+$keys_conf
 [kdf]
 argon2_t_cost = 1
 argon2_m_cost_kib = 8
@@ -81,7 +101,8 @@ for run in $(seq 1 "$runs"); do
     # One untimed message per user first: the AUTH cache and the first handshake are warm.
     fill 8 8 >/dev/null
     [[ $mode == pop3 ]] && fill 8 $((n * 8)) >/dev/null
-    c0=$(cpu_of "$pid")
+    c0=$(cpu_of "$pid") k0=0
+    [[ -n "$tpm_pid" ]] && k0=$(cpu_of "$tpm_pid")
     t0=$(date +%s.%N)
     if [[ $mode == smtp ]]; then
       out=$(fill "$conc" $((n * 8)))
@@ -90,16 +111,19 @@ for run in $(seq 1 "$runs"); do
         --pass-file "$W/pw" --dele ${AB_PIPELINING:+--pipelining})
     fi
     t1=$(date +%s.%N)
-    c1=$(cpu_of "$pid")
+    c1=$(cpu_of "$pid") k1=0
+    [[ -n "$tpm_pid" ]] && k1=$(cpu_of "$tpm_pid")
     kill -TERM "$pid"; wait "$pid" || true; pid=""
-    python3 - "$label" "$run" "$t0" "$t1" "$c0" "$c1" "$out" <<'PY' | tee -a "$results"
+    python3 - "$label" "$run" "$t0" "$t1" "$c0" "$c1" "$out" "$k0" "$k1" "$keys" <<'PY' | tee -a "$results"
 import json, sys
-label, run, t0, t1, c0, c1, out = sys.argv[1:]
+label, run, t0, t1, c0, c1, out, k0, k1, keys = sys.argv[1:]
 d = json.loads(out)
 msgs = sum(t["msgs"] for t in d["threads"]); errs = sum(len(t["errors"]) for t in d["threads"])
 wall = float(t1) - float(t0); cpu = float(c1) - float(c0)
 print(f"{label} run {run}: {msgs} msgs in {wall:.2f} s = {msgs / wall:.1f} msg/s, "
-      f"server CPU {cpu * 1e3 / max(msgs, 1):.2f} ms/msg, errors {errs}", flush=True)
+      f"server CPU {cpu * 1e3 / max(msgs, 1):.2f} ms/msg, errors {errs}"
+      + (f", swtpm CPU {(float(k1) - float(k0)) * 1e3 / max(msgs, 1):.2f} ms/msg"
+         if keys == "tpm2" else ""), flush=True)
 PY
   done
 done

@@ -102,6 +102,8 @@ TPM2B_AUTH ToAuth(const SecretBytes& secret) {
 
 }  // namespace
 
+TPM2B_AUTH Tpm2Token::AuthValue() const { return ToAuth(auth_); }
+
 Tpm2Token::Tpm2Token(Tpm2Options options) : options_(std::move(options)) {}
 
 Tpm2Token::~Tpm2Token() {
@@ -175,6 +177,7 @@ Result<void> Tpm2Token::Connect() {
     log::Warning(kLog, "flushed " + std::to_string(handles.count) +
                            " leftover transient object(s) at " + options_.tcti);
   }
+  FlushLeftoverSessions();
   TPM2B_SENSITIVE_CREATE sensitive{};
   TPM2B_PUBLIC templ = PrimaryTemplate();
   TPM2B_DATA outside{};
@@ -193,6 +196,7 @@ Result<void> Tpm2Token::Connect() {
 }
 
 void Tpm2Token::Disconnect() {
+  DropResidents();
   if (esys_ != nullptr) {
     if (primary_ != ESYS_TR_NONE) Esys_FlushContext(esys_, primary_);
     Esys_Finalize(&esys_);
@@ -295,6 +299,7 @@ Result<void> Tpm2Token::LoadForUse(const KeyBlob& blob, std::unique_ptr<HandleGu
     return MakeError(ErrorCode::kFailedPrecondition,
                      "TPM keys were provisioned with a PCR policy but no pcrs are configured");
   }
+  DropResidents();  // their slots: a TPM without resource manager has 3
   ESYS_TR handle = ESYS_TR_NONE;
   TSS2_RC rc = Esys_Load(esys_, primary_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &blob.priv,
                          &blob.pub, &handle);
@@ -347,6 +352,7 @@ Result<void> Tpm2Token::Provision(int rsa_bits) {
                      "TPM: unsupported RSA key size " + std::to_string(rsa_bits));
   }
   return Run([&]() -> Result<void> {
+    DropResidents();  // the blobs may change below
     if (mkdir(options_.key_dir.c_str(), 0700) != 0 && errno != EEXIST) {
       return MakeError(ErrorCode::kUnavailable, "cannot create TPM key_dir " + options_.key_dir +
                                                     ": " + std::strerror(errno));
@@ -396,12 +402,25 @@ Result<std::array<uint8_t, 32>> Tpm2Token::Hmac(std::span<const uint8_t> data) {
   if (!data.empty()) std::memcpy(buffer.buffer, data.data(), data.size());
   return Run([&]() -> Result<std::array<uint8_t, 32>> {
     ONIONMAIL_RETURN_IF_ERROR(RequireKey(hmac_blob_, hmac_blob_path()));
-    std::unique_ptr<HandleGuard> object, session;
-    ONIONMAIL_RETURN_IF_ERROR(LoadForUse(*hmac_blob_, &object, &session));
+    auto session = UseResident(*hmac_blob_, &resident_hmac_);
+    if (!session.ok()) {
+      DropResidents();
+      return session.error();
+    }
+    // The MAC is a secret: the response is encrypted too.
+    TSS2_RC rc =
+        Esys_TRSess_SetAttributes(esys_, *session, TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT,
+                                  TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT);
     EsysOut<TPM2B_DIGEST> out;
-    TSS2_RC rc = Esys_HMAC(esys_, object->get(), session->get(), ESYS_TR_NONE, ESYS_TR_NONE,
-                           &buffer, TPM2_ALG_SHA256, out.out());
-    if (rc != TSS2_RC_SUCCESS) return Fail(rc, "Esys_HMAC");
+    if (rc == TSS2_RC_SUCCESS) {
+      rc = Esys_HMAC(esys_, resident_hmac_, *session, ESYS_TR_NONE, ESYS_TR_NONE, &buffer,
+                     TPM2_ALG_SHA256, out.out());
+    }
+    if (rc != TSS2_RC_SUCCESS) {
+      Error e = Fail(rc, "Esys_HMAC");
+      DropResidents();
+      return e;
+    }
     if (out->size != 32) return MakeError(ErrorCode::kInternal, "TPM HMAC has wrong size");
     operations_.fetch_add(1);
     std::array<uint8_t, 32> mac;
@@ -519,6 +538,7 @@ Result<void> Tpm2Token::AttemptPrivateKeyExport(ExportTarget target) {
       ONIONMAIL_RETURN_IF_ERROR(RequireKey(rsa_blob_, rsa_blob_path()));
     }
     const KeyBlob& blob = tls ? *tls_blob_ : *rsa_blob_;
+    DropResidents();  // their slots
     ESYS_TR handle = ESYS_TR_NONE;
     TSS2_RC rc = Esys_Load(esys_, primary_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                            &blob.priv, &blob.pub, &handle);

@@ -17,8 +17,19 @@
 //  - With pcrs, objects carry authPolicy = PolicyPCR(sha256: pcrs at
 //    provision time) + PolicyAuthValue and are used through a salted policy
 //    session; otherwise through a salted HMAC session. Both encrypt
-//    parameters (AES-128-CFB). Every session and transient object is flushed
-//    after each operation; only the primary stays loaded.
+//    parameters (AES-128-CFB).
+//  - Resident keys (tpm2_resident.cc): the TLS key and the HMAC key are
+//    loaded at their first use and stay loaded, with one salted session
+//    (continueSession) that authorises every use of them; a policy session
+//    is satisfied again before each use. So a TLS signature or an HMAC is
+//    one TPM command (three with pcrs). Any failure on that path flushes
+//    them (the next call loads them again), as do Provision, the operations
+//    that load another key (RSA; each of those loads it, uses it through a
+//    session of its own and flushes both) and the end of the connection.
+//    At most the primary and the two resident keys are loaded at once
+//    (swtpm and TPMs without a resource manager have 3 transient slots).
+//    Connect flushes leftover transient objects and sessions left by a
+//    client that died without a resource manager.
 //  - A transport error closes the connection and returns kUnavailable; the
 //    next call reconnects (and flushes leftover transient objects).
 //  - The TLS key (tpm2_tls_key.cc) is the blob key_dir/tls-ec.tpm2: ECC
@@ -32,9 +43,10 @@
 //    tls-ec.tpm2 does not; kFailedPrecondition "not provisioned" when the
 //    token holds no complete older provisioning either. TlsSign checks the
 //    digest size (32) before anything else, signs with TPM2_Sign (ECDSA,
-//    SHA-256, NULL hashcheck ticket) under the salted session with command
-//    parameter encryption only (TPMT_SIGNATURE is no sized parameter, and
-//    the signature is public), and counts one operation. A tls-ec.tpm2
+//    SHA-256, NULL hashcheck ticket) under the resident keys' session
+//    without parameter encryption (the digest is a TLS transcript hash and
+//    the signature goes to the client: neither is secret; the authValue
+//    stays off the bus all the same), and counts one operation. A tls-ec.tpm2
 //    that is not such a key is kDataLoss at Open.
 //  - Erasable secrets (tpm2_erasable.cc) live in two owner-hierarchy NV
 //    indices, kErasableNvBase (0x01800F00) + epoch % 2, each 40 bytes:
@@ -101,6 +113,10 @@ class Tpm2Token final : public Token {
   // (kFailedPrecondition, or kNotFound for the TLS key of an older token).
   Result<void> AttemptPrivateKeyExport(ExportTarget target = ExportTarget::kRsa);
 
+  // For tests: transient objects plus loaded sessions in the TPM, as this
+  // connection sees them (through a resource manager: its own only).
+  Result<int> LoadedHandlesForTest();
+
   std::string hmac_blob_path() const { return options_.key_dir + "/hmac.tpm2"; }
   std::string rsa_blob_path() const { return options_.key_dir + "/rsa.tpm2"; }
   std::string tls_blob_path() const { return options_.key_dir + "/tls-ec.tpm2"; }
@@ -119,9 +135,19 @@ class Tpm2Token final : public Token {
   Result<TPM2B_DIGEST> PolicyDigest();
   Result<ESYS_TR> StartSession(TPM2_SE type);
   // Loads `blob` and returns an authorisation session for it (policy or
-  // HMAC). Both are flushed by the guards.
+  // HMAC). Both are flushed by the guards. Drops the resident keys first.
   Result<void> LoadForUse(const KeyBlob& blob, std::unique_ptr<HandleGuard>* object,
                           std::unique_ptr<HandleGuard>* session);
+  // tpm2_resident.cc: loads `blob` into *slot unless it is there, and
+  // returns the reused session, ready to authorise one use of it. The caller
+  // calls DropResidents() when anything on the way or the use itself fails.
+  Result<ESYS_TR> UseResident(const KeyBlob& blob, ESYS_TR* slot);
+  void DropResidents();  // flushes the resident keys and their session
+  // At connect: flushes the sessions a client that died left in a TPM
+  // without resource manager (a kept session would otherwise fill its 3
+  // session slots after a few restarts of the key role).
+  void FlushLeftoverSessions();
+  TPM2B_AUTH AuthValue() const;  // of the objects; the caller wipes it
   Result<KeyBlob> CreateKey(const TPM2B_PUBLIC& templ);
   Result<SecretBytes> Decrypt(std::span<const uint8_t> input, const TPMT_RSA_DECRYPT& scheme);
   Result<SecretBytes> DecryptOaepLocked(std::span<const uint8_t> ciphertext, OaepHash hash);
@@ -143,6 +169,10 @@ class Tpm2Token final : public Token {
   TSS2_TCTI_CONTEXT* tcti_ = nullptr;
   ESYS_CONTEXT* esys_ = nullptr;
   ESYS_TR primary_ = ESYS_TR_NONE;
+  ESYS_TR resident_tls_ = ESYS_TR_NONE;  // tpm2_resident.cc
+  ESYS_TR resident_hmac_ = ESYS_TR_NONE;
+  ESYS_TR use_session_ = ESYS_TR_NONE;  // authorises the resident keys
+  bool use_session_is_policy_ = false;
   bool reconnect_needed_ = false;
   std::optional<KeyBlob> hmac_blob_;
   std::optional<KeyBlob> rsa_blob_;

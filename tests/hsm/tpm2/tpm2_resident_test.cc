@@ -1,0 +1,219 @@
+// Tpm2Token's resident keys (hsm/tpm2/tpm2_resident.cc) against a real
+// swtpm: the TLS and HMAC keys stay loaded under one reused session, the
+// operations that load another key make room first (swtpm has 3 transient
+// slots and no resource manager), and a client that died leaves nothing the
+// next connection keeps.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hsm/tpm2/tpm2_token.h"
+#include "tests/crypto/ecdsa_test_util.h"
+#include "tests/hsm/tpm2/swtpm_harness.h"
+
+namespace onionmail::hsm::tpm2 {
+namespace {
+
+using testing::Swtpm;
+
+std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
+
+std::vector<uint8_t> Sha256(std::string_view message) {
+  std::vector<uint8_t> out(32);
+  unsigned int len = 0;
+  EXPECT_EQ(EVP_Digest(message.data(), message.size(), out.data(), &len, EVP_sha256(), nullptr), 1);
+  return out;
+}
+
+class Tpm2ResidentTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    setenv("TSS2_LOG", "all+NONE", 1);
+    swtpm_ = new Swtpm();
+    setup_error_ = swtpm_->Start();
+    if (!setup_error_.empty()) return;
+    setup_error_ = testing::RelaxDictionaryAttack(swtpm_->tcti());
+    if (!setup_error_.empty()) return;
+    std::ofstream(swtpm_->dir() + "/auth") << "resident keys\n";
+    chmod((swtpm_->dir() + "/auth").c_str(), 0600);
+    for (const Tpm2Options& o : {Options(), PcrOptions()}) {
+      auto token = Tpm2Token::Open(o);
+      if (!token.ok()) {
+        setup_error_ = "Open: " + token.error().message;
+        return;
+      }
+      auto p = (*token)->Provision(1024);
+      if (!p.ok()) {
+        setup_error_ = "Provision: " + p.error().message;
+        return;
+      }
+    }
+  }
+  static void TearDownTestSuite() {
+    delete swtpm_;
+    swtpm_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
+
+  static Tpm2Options Options() {
+    Tpm2Options o;
+    o.tcti = swtpm_->tcti();
+    o.key_dir = swtpm_->dir() + "/keys";
+    o.auth_file = swtpm_->dir() + "/auth";
+    return o;
+  }
+  static Tpm2Options PcrOptions() {
+    Tpm2Options o = Options();
+    o.key_dir = swtpm_->dir() + "/pcr-keys";
+    o.pcrs = {23};
+    return o;
+  }
+  static std::unique_ptr<Tpm2Token> OpenOrDie(const Tpm2Options& options = Options()) {
+    auto token = Tpm2Token::Open(options);
+    EXPECT_TRUE(token.ok()) << token.error().message;
+    return token.ok() ? std::move(token).value() : nullptr;
+  }
+  static int Loaded(Tpm2Token& token) {
+    auto n = token.LoadedHandlesForTest();
+    EXPECT_TRUE(n.ok()) << n.error().message;
+    return n.ok() ? *n : -1;
+  }
+
+  static Swtpm* swtpm_;
+  static std::string setup_error_;
+};
+
+Swtpm* Tpm2ResidentTest::swtpm_ = nullptr;
+std::string Tpm2ResidentTest::setup_error_;
+
+TEST_F(Tpm2ResidentTest, TlsKeyAndOneSessionStayLoadedBetweenSignatures) {
+  auto token = OpenOrDie();
+  ASSERT_NE(token, nullptr);
+  EXPECT_EQ(Loaded(*token), 1);  // the storage primary only
+  auto spki = token->TlsPublicKey();
+  ASSERT_TRUE(spki.ok());
+  for (int i = 0; i < 3; ++i) {
+    std::vector<uint8_t> digest = Sha256("handshake " + std::to_string(i));
+    auto sig = token->TlsSign(digest);
+    ASSERT_TRUE(sig.ok()) << i << ": " << sig.error().message;
+    EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig)) << i;
+    EXPECT_EQ(Loaded(*token), 3) << i;  // primary, TLS key, session
+  }
+}
+
+TEST_F(Tpm2ResidentTest, HmacKeyJoinsTheTlsKeyUnderTheSameSession) {
+  std::array<uint8_t, 32> reference{};
+  {
+    auto fresh = OpenOrDie();
+    ASSERT_NE(fresh, nullptr);
+    auto mac = fresh->Hmac(Bytes("label"));
+    ASSERT_TRUE(mac.ok()) << mac.error().message;
+    reference = *mac;
+  }
+  auto token = OpenOrDie();
+  ASSERT_NE(token, nullptr);
+  ASSERT_TRUE(token->TlsSign(Sha256("first")).ok());
+  for (int i = 0; i < 3; ++i) {
+    auto mac = token->Hmac(Bytes("label"));
+    ASSERT_TRUE(mac.ok()) << i << ": " << mac.error().message;
+    EXPECT_EQ(*mac, reference) << i;
+    EXPECT_EQ(Loaded(*token), 4) << i;  // primary, TLS key, HMAC key, one session
+  }
+}
+
+TEST_F(Tpm2ResidentTest, AnRsaOperationFlushesTheResidentKeysFirst) {
+  auto token = OpenOrDie();
+  ASSERT_NE(token, nullptr);
+  ASSERT_TRUE(token->TlsSign(Sha256("a")).ok());
+  ASSERT_TRUE(token->Hmac(Bytes("b")).ok());
+  ASSERT_EQ(Loaded(*token), 4);
+  // 1024-bit key: a block below the modulus (top byte zero).
+  std::vector<uint8_t> block(128, 0x5a);
+  block[0] = 0;
+  auto raw = token->RsaPrivateRaw(block);
+  ASSERT_TRUE(raw.ok()) << raw.error().message;
+  EXPECT_EQ(Loaded(*token), 1);  // the RSA key and its session are flushed too
+  ASSERT_TRUE(token->TlsSign(Sha256("c")).ok());
+  EXPECT_EQ(Loaded(*token), 3);
+}
+
+TEST_F(Tpm2ResidentTest, InterleavedOperationsFitInSwtpmsThreeObjectSlots) {
+  auto token = OpenOrDie();
+  ASSERT_NE(token, nullptr);
+  auto spki = token->TlsPublicKey();
+  ASSERT_TRUE(spki.ok());
+  ASSERT_TRUE(token->CreateErasable(7).ok());
+  std::vector<uint8_t> block(128, 0x33);
+  block[0] = 0;
+  for (int i = 0; i < 6; ++i) {
+    std::vector<uint8_t> digest = Sha256("round " + std::to_string(i));
+    auto sig = token->TlsSign(digest);
+    ASSERT_TRUE(sig.ok()) << i << ": " << sig.error().message;
+    EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig)) << i;
+    auto mac = token->Hmac(Bytes("round"));
+    ASSERT_TRUE(mac.ok()) << i << ": " << mac.error().message;
+    auto derived = token->DeriveErasable(7, Bytes("round"));
+    ASSERT_TRUE(derived.ok()) << i << ": " << derived.error().message;
+    if (i % 2 == 1) {
+      auto raw = token->RsaPrivateRaw(block);
+      ASSERT_TRUE(raw.ok()) << i << ": " << raw.error().message;
+    }
+  }
+  ASSERT_TRUE(token->EraseErasable(7).ok());
+  token.reset();
+  EXPECT_EQ(testing::LoadedHandleCount(swtpm_->tcti()), 0);
+}
+
+TEST_F(Tpm2ResidentTest, PolicySessionIsSatisfiedAgainForEachUse) {
+  auto token = OpenOrDie(PcrOptions());
+  ASSERT_NE(token, nullptr);
+  auto spki = token->TlsPublicKey();
+  ASSERT_TRUE(spki.ok());
+  std::optional<std::array<uint8_t, 32>> first_mac;
+  for (int i = 0; i < 3; ++i) {
+    std::vector<uint8_t> digest = Sha256("policy " + std::to_string(i));
+    auto sig = token->TlsSign(digest);
+    ASSERT_TRUE(sig.ok()) << i << ": " << sig.error().message;
+    EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig)) << i;
+    auto mac = token->Hmac(Bytes("policy"));
+    ASSERT_TRUE(mac.ok()) << i << ": " << mac.error().message;
+    if (!first_mac) first_mac = *mac;
+    EXPECT_EQ(*mac, *first_mac) << i;
+    EXPECT_EQ(Loaded(*token), 4) << i;
+  }
+}
+
+TEST_F(Tpm2ResidentTest, LeftoversOfAClientThatDiedAreFlushedAtConnect) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Dies holding the TLS key, the HMAC key and their session in the TPM.
+    auto token = Tpm2Token::Open(Options());
+    if (!token.ok()) _exit(2);
+    if (!(*token)->TlsSign(Sha256("then die")).ok()) _exit(3);
+    if (!(*token)->Hmac(Bytes("then die")).ok()) _exit(4);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(testing::LoadedHandleCount(swtpm_->tcti()), 4);  // swtpm kept them all
+  {
+    auto token = OpenOrDie();
+    ASSERT_NE(token, nullptr);
+    EXPECT_EQ(Loaded(*token), 1);  // only the primary it made again
+    ASSERT_TRUE(token->TlsSign(Sha256("after")).ok());
+  }
+  EXPECT_EQ(testing::LoadedHandleCount(swtpm_->tcti()), 0);
+}
+
+}  // namespace
+}  // namespace onionmail::hsm::tpm2
