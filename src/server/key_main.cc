@@ -11,6 +11,7 @@
 // policy. Logs the device operations at start-up and, on SIGTERM, since
 // start. Exit status 1 = start-up failed, 3 = a front end broke the control
 // protocol (the supervisor restarts the role either way).
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <pthread.h>
@@ -207,6 +208,19 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
 
 int main(int argc, char** argv) {
   using namespace onionmail;
+  // Before any other OpenSSL call: OpenSSL's legacy cipher and digest name
+  // tables stay empty in this process. tss2-esys 3.x (the tpm2 backend)
+  // creates a new OpenSSL library context for each hash, HMAC and random
+  // number it computes, and OpenSSL 3.0 copies those tables into every new
+  // context's name map (about a third of the key role's CPU per TPM
+  // signature; docs/benchmarks.md, "The TPM backend"). Nothing here looks
+  // an algorithm up in them: the code fetches by provider name or uses
+  // EVP_sha256() and the like, and so do SoftHSM2 and tss2.
+  if (OPENSSL_init_crypto(OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
+                          nullptr) != 1) {
+    std::fputs("onionmail-key: OpenSSL initialisation failed\n", stderr);
+    return 1;
+  }
   std::string config_path;
   int smtp_fd = -1, pop3_fd = -1, peer_fd = -1;
   for (int i = 1; i < argc; ++i) {

@@ -432,8 +432,11 @@ Result<SignedRequest> SignRequestWithKey(EVP_PKEY* rsa_private_key, Verb verb,
   const std::vector<uint8_t> input = SigningInput(verb, cb, body);
   MdCtxPtr md(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by md
-  if (!md || EVP_DigestSignInit_ex(md.get(), &pctx, "SHA256", nullptr, nullptr, rsa_private_key,
-                                   nullptr) != 1) {
+  // The EVP_MD form, not the name: a key whose private operation runs in
+  // the token is a legacy RSA_METHOD key, for which OpenSSL would look the
+  // name up in its legacy tables, and the key role keeps those empty
+  // (server/key_main.cc).
+  if (!md || EVP_DigestSignInit(md.get(), &pctx, EVP_sha256(), nullptr, rsa_private_key) != 1) {
     return OpensslFailure(ErrorCode::kInternal, "RSA-PSS sign init failed");
   }
   ONIONMAIL_RETURN_IF_ERROR(SetPss(pctx));
