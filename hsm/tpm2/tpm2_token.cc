@@ -411,13 +411,15 @@ Result<std::array<uint8_t, 32>> Tpm2Token::Hmac(std::span<const uint8_t> data) {
     TSS2_RC rc =
         Esys_TRSess_SetAttributes(esys_, *session, TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT,
                                   TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT);
+    const char* step = "Esys_TRSess_SetAttributes";
     EsysOut<TPM2B_DIGEST> out;
     if (rc == TSS2_RC_SUCCESS) {
+      step = "Esys_HMAC";
       rc = Esys_HMAC(esys_, resident_hmac_, *session, ESYS_TR_NONE, ESYS_TR_NONE, &buffer,
                      TPM2_ALG_SHA256, out.out());
     }
     if (rc != TSS2_RC_SUCCESS) {
-      Error e = Fail(rc, "Esys_HMAC");
+      Error e = Fail(rc, step);
       DropResidents();
       return e;
     }
