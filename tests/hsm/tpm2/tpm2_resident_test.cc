@@ -5,23 +5,21 @@
 // next connection keeps.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "hsm/tpm2/tpm2_token.h"
 #include "tests/crypto/ecdsa_test_util.h"
 #include "tests/hsm/tpm2/swtpm_harness.h"
+#include "tests/hsm/tpm2/swtpm_suite.h"
 
 namespace onionmail::hsm::tpm2 {
 namespace {
-
-using testing::Swtpm;
 
 std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
@@ -32,66 +30,24 @@ std::vector<uint8_t> Sha256(std::string_view message) {
   return out;
 }
 
-class Tpm2ResidentTest : public ::testing::Test {
+class Tpm2ResidentTest : public testing::SwtpmSuite<Tpm2ResidentTest> {
  protected:
   static void SetUpTestSuite() {
-    setenv("TSS2_LOG", "all+NONE", 1);
-    swtpm_ = new Swtpm();
-    setup_error_ = swtpm_->Start();
-    if (!setup_error_.empty()) return;
-    setup_error_ = testing::RelaxDictionaryAttack(swtpm_->tcti());
-    if (!setup_error_.empty()) return;
-    std::ofstream(swtpm_->dir() + "/auth") << "resident keys\n";
-    chmod((swtpm_->dir() + "/auth").c_str(), 0600);
-    for (const Tpm2Options& o : {Options(), PcrOptions()}) {
-      auto token = Tpm2Token::Open(o);
-      if (!token.ok()) {
-        setup_error_ = "Open: " + token.error().message;
-        return;
-      }
-      auto p = (*token)->Provision(1024);
-      if (!p.ok()) {
-        setup_error_ = "Provision: " + p.error().message;
-        return;
-      }
-    }
-  }
-  static void TearDownTestSuite() {
-    delete swtpm_;
-    swtpm_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
-
-  static Tpm2Options Options() {
-    Tpm2Options o;
-    o.tcti = swtpm_->tcti();
-    o.key_dir = swtpm_->dir() + "/keys";
-    o.auth_file = swtpm_->dir() + "/auth";
-    return o;
+    setup_error_ = StartSwtpm("resident keys\n");
+    if (setup_error_.empty()) setup_error_ = OpenAndProvision(Options(), 1024);
+    if (setup_error_.empty()) setup_error_ = OpenAndProvision(PcrOptions(), 1024);
   }
   static Tpm2Options PcrOptions() {
-    Tpm2Options o = Options();
-    o.key_dir = swtpm_->dir() + "/pcr-keys";
+    Tpm2Options o = Options("pcr-keys");
     o.pcrs = {23};
     return o;
-  }
-  static std::unique_ptr<Tpm2Token> OpenOrDie(const Tpm2Options& options = Options()) {
-    auto token = Tpm2Token::Open(options);
-    EXPECT_TRUE(token.ok()) << token.error().message;
-    return token.ok() ? std::move(token).value() : nullptr;
   }
   static int Loaded(Tpm2Token& token) {
     auto n = token.LoadedHandlesForTest();
     EXPECT_TRUE(n.ok()) << n.error().message;
     return n.ok() ? *n : -1;
   }
-
-  static Swtpm* swtpm_;
-  static std::string setup_error_;
 };
-
-Swtpm* Tpm2ResidentTest::swtpm_ = nullptr;
-std::string Tpm2ResidentTest::setup_error_;
 
 TEST_F(Tpm2ResidentTest, TlsKeyAndOneSessionStayLoadedBetweenSignatures) {
   auto token = OpenOrDie();

@@ -23,11 +23,10 @@
 #include "hsm/tpm2/tpm2_token.h"
 #include "tests/crypto/ecdsa_test_util.h"
 #include "tests/hsm/tpm2/swtpm_harness.h"
+#include "tests/hsm/tpm2/swtpm_suite.h"
 
 namespace onionmail::hsm::tpm2 {
 namespace {
-
-using testing::Swtpm;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -53,55 +52,14 @@ PkeyPtr ParseSpki(const std::vector<uint8_t>& der) {
   return PkeyPtr(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())), &EVP_PKEY_free);
 }
 
-class Tpm2TlsKeyTest : public ::testing::Test {
+class Tpm2TlsKeyTest : public testing::SwtpmSuite<Tpm2TlsKeyTest> {
  protected:
   static void SetUpTestSuite() {
-    setenv("TSS2_LOG", "all+NONE", 1);  // expected failures would be noisy
-    swtpm_ = new Swtpm();
-    setup_error_ = swtpm_->Start();
-    if (!setup_error_.empty()) return;
-    setup_error_ = testing::RelaxDictionaryAttack(swtpm_->tcti());
-    if (!setup_error_.empty()) return;
-    WriteFile(swtpm_->dir() + "/auth", "correct horse battery\n");
-    auto token = Tpm2Token::Open(Options());
-    if (!token.ok()) {
-      setup_error_ = "Open: " + token.error().message;
-      return;
-    }
-    auto p = (*token)->Provision(1024);
-    if (!p.ok()) setup_error_ = "Provision: " + p.error().message;
+    setup_error_ = StartSwtpm("correct horse battery\n");
+    if (setup_error_.empty()) setup_error_ = OpenAndProvision(Options(), 1024);
   }
-  static void TearDownTestSuite() {
-    delete swtpm_;
-    swtpm_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
   void TearDown() override { EXPECT_EQ(testing::RelaxDictionaryAttack(swtpm_->tcti()), ""); }
-
-  static Tpm2Options Options() {
-    Tpm2Options o;
-    o.tcti = swtpm_->tcti();
-    o.key_dir = swtpm_->dir() + "/keys";
-    o.auth_file = swtpm_->dir() + "/auth";
-    return o;
-  }
-  static Tpm2Options OptionsWithKeyDir(const std::string& name) {
-    Tpm2Options o = Options();
-    o.key_dir = swtpm_->dir() + "/" + name;
-    return o;
-  }
-  static std::unique_ptr<Tpm2Token> OpenOrDie(const Tpm2Options& options = Options()) {
-    auto token = Tpm2Token::Open(options);
-    EXPECT_TRUE(token.ok()) << token.error().message;
-    return token.ok() ? std::move(token).value() : nullptr;
-  }
-
-  static Swtpm* swtpm_;
-  static std::string setup_error_;
 };
-
-Swtpm* Tpm2TlsKeyTest::swtpm_ = nullptr;
-std::string Tpm2TlsKeyTest::setup_error_;
 
 TEST_F(Tpm2TlsKeyTest, ProvisionCreatesAnEcdsaP256TlsKey) {
   auto token = OpenOrDie();
@@ -210,7 +168,7 @@ TEST_F(Tpm2TlsKeyTest, TlsSignRejectsADigestThatIsNot32Bytes) {
   EXPECT_EQ(token->operations(), ops);
   token.reset();  // one client at a time: a second Connect flushes our primary
   // The size check comes first, even on a token without any key.
-  auto empty = OpenOrDie(OptionsWithKeyDir("no-keys"));
+  auto empty = OpenOrDie(Options("no-keys"));
   ASSERT_NE(empty, nullptr);
   auto r = empty->TlsSign(std::vector<uint8_t>(31, 1));
   ASSERT_FALSE(r.ok());
@@ -274,7 +232,7 @@ TEST_F(Tpm2TlsKeyTest, TlsSignRecoversAfterSwtpmRestart) {
 }
 
 TEST_F(Tpm2TlsKeyTest, UnprovisionedTokenTlsCallsAreFailedPrecondition) {
-  auto token = OpenOrDie(OptionsWithKeyDir("empty-keys"));
+  auto token = OpenOrDie(Options("empty-keys"));
   ASSERT_NE(token, nullptr);
   auto pub = token->TlsPublicKey();
   ASSERT_FALSE(pub.ok());
@@ -286,7 +244,7 @@ TEST_F(Tpm2TlsKeyTest, UnprovisionedTokenTlsCallsAreFailedPrecondition) {
 }
 
 TEST_F(Tpm2TlsKeyTest, ProvisionAddsTheTlsKeyToAnOlderToken) {
-  const Tpm2Options o = OptionsWithKeyDir("older-keys");
+  const Tpm2Options o = Options("older-keys");
   std::vector<uint8_t> rsa_spki, old_tls_spki;
   std::array<uint8_t, 32> mac{};
   std::string rsa_blob, hmac_blob;
@@ -354,7 +312,7 @@ TEST_F(Tpm2TlsKeyTest, ProvisionAddsTheTlsKeyToAnOlderToken) {
 }
 
 TEST_F(Tpm2TlsKeyTest, TlsBlobThatIsNotAnEcP256KeyIsDataLoss) {
-  const Tpm2Options o = OptionsWithKeyDir("wrong-tls-blob");
+  const Tpm2Options o = Options("wrong-tls-blob");
   std::string rsa_blob_path, tls_blob_path;
   {
     auto token = OpenOrDie(o);
@@ -391,7 +349,7 @@ TEST_F(Tpm2TlsKeyTest, TlsPrivateKeyExportIsRefused) {
 }
 
 TEST_F(Tpm2TlsKeyTest, TlsSignWorksWithAPcrPolicy) {
-  Tpm2Options o = OptionsWithKeyDir("pcr-keys");
+  Tpm2Options o = Options("pcr-keys");
   o.pcrs = {23};
   std::vector<uint8_t> spki;
   std::string blob_path;

@@ -20,11 +20,10 @@
 #include <vector>
 
 #include "tests/hsm/tpm2/swtpm_harness.h"
+#include "tests/hsm/tpm2/swtpm_suite.h"
 
 namespace onionmail::hsm::tpm2 {
 namespace {
-
-using testing::Swtpm;
 
 std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
@@ -64,24 +63,15 @@ std::vector<uint8_t> SoftwareEncrypt(EVP_PKEY* key, std::span<const uint8_t> in,
   return out;
 }
 
-class Tpm2TokenTest : public ::testing::Test {
+class Tpm2TokenTest : public testing::SwtpmSuite<Tpm2TokenTest> {
  protected:
   static void SetUpTestSuite() {
-    setenv("TSS2_LOG", "all+NONE", 1);  // expected failures would be noisy
-    swtpm_ = new Swtpm();
-    setup_error_ = swtpm_->Start();
+    setup_error_ = StartSwtpm("correct horse battery\n");
+    if (setup_error_.empty()) setup_error_ = OpenAndProvision(Options(), 2048);
     if (!setup_error_.empty()) return;
-    setup_error_ = testing::RelaxDictionaryAttack(swtpm_->tcti());
-    if (!setup_error_.empty()) return;
-    WriteFile(swtpm_->dir() + "/auth", "correct horse battery\n");
     auto token = Tpm2Token::Open(Options());
     if (!token.ok()) {
       setup_error_ = "Open: " + token.error().message;
-      return;
-    }
-    auto p = (*token)->Provision(2048);
-    if (!p.ok()) {
-      setup_error_ = "Provision: " + p.error().message;
       return;
     }
     auto mac = (*token)->Hmac(Bytes("reference label"));
@@ -91,37 +81,13 @@ class Tpm2TokenTest : public ::testing::Test {
     }
     reference_mac_ = *mac;
   }
-  static void TearDownTestSuite() {
-    delete swtpm_;
-    swtpm_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
   void TearDown() override {
     // Wrong-auth tests bump the DA counter; never leave the TPM locked.
     EXPECT_EQ(testing::RelaxDictionaryAttack(swtpm_->tcti()), "");
   }
 
-  static Tpm2Options Options() {
-    Tpm2Options o;
-    o.tcti = swtpm_->tcti();
-    o.key_dir = swtpm_->dir() + "/keys";
-    o.auth_file = swtpm_->dir() + "/auth";
-    return o;
-  }
-  static std::unique_ptr<Tpm2Token> OpenOrDie(const Tpm2Options& options = Options()) {
-    auto token = Tpm2Token::Open(options);
-    EXPECT_TRUE(token.ok()) << token.error().message;
-    return token.ok() ? std::move(token).value() : nullptr;
-  }
-
-  static Swtpm* swtpm_;
-  static std::string setup_error_;
-  static std::array<uint8_t, 32> reference_mac_;
+  static inline std::array<uint8_t, 32> reference_mac_{};
 };
-
-Swtpm* Tpm2TokenTest::swtpm_ = nullptr;
-std::string Tpm2TokenTest::setup_error_;
-std::array<uint8_t, 32> Tpm2TokenTest::reference_mac_{};
 
 TEST_F(Tpm2TokenTest, ProvisionIsIdempotentAndKeepsExistingBlobs) {
   auto token = OpenOrDie();
