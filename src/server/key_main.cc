@@ -11,7 +11,6 @@
 // policy. Logs the device operations at start-up and, on SIGTERM, since
 // start. Exit status 1 = start-up failed, 3 = a front end broke the control
 // protocol (the supervisor restarts the role either way).
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <pthread.h>
@@ -35,6 +34,7 @@
 #include "ipc/channel.h"
 #include "net/remote_key.h"
 #include "seccomp/policies.h"
+#include "server/key_role_openssl.h"
 #include "server/key_service_role.h"
 #include "server/state.h"
 #include "server/tls_identity.h"
@@ -208,16 +208,8 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
 
 int main(int argc, char** argv) {
   using namespace onionmail;
-  // Before any other OpenSSL call: OpenSSL's legacy cipher and digest name
-  // tables stay empty in this process. tss2-esys 3.x (the tpm2 backend)
-  // creates a new OpenSSL library context for each hash, HMAC and random
-  // number it computes, and OpenSSL 3.0 copies those tables into every new
-  // context's name map (about a third of the key role's CPU per TPM
-  // signature; docs/benchmarks.md, "The TPM backend"). Nothing here looks
-  // an algorithm up in them: the code fetches by provider name or uses
-  // EVP_sha256() and the like, and so do SoftHSM2 and tss2.
-  if (OPENSSL_init_crypto(OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
-                          nullptr) != 1) {
+  // Before any other OpenSSL call (key_role_openssl.h).
+  if (!server::InitKeyRoleOpenSsl()) {
     std::fputs("onionmail-key: OpenSSL initialisation failed\n", stderr);
     return 1;
   }

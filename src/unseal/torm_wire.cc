@@ -435,7 +435,7 @@ Result<SignedRequest> SignRequestWithKey(EVP_PKEY* rsa_private_key, Verb verb,
   // The EVP_MD form, not the name: a key whose private operation runs in
   // the token is a legacy RSA_METHOD key, for which OpenSSL would look the
   // name up in its legacy tables, and the key role keeps those empty
-  // (server/key_main.cc).
+  // (server/key_role_openssl.h).
   if (!md || EVP_DigestSignInit(md.get(), &pctx, EVP_sha256(), nullptr, rsa_private_key) != 1) {
     return OpensslFailure(ErrorCode::kInternal, "RSA-PSS sign init failed");
   }
