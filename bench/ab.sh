@@ -17,7 +17,9 @@
 # DELE and the QUIT in one write after LIST); AB_KEYS=tpm2 (the tpm2 key backend on a private
 # swtpm on 127.0.0.1:12321, started for the whole run, instead of SoftHSM2: swtpm's CPU per message
 # is printed apart, as the work a TPM chip would do; A and B may then be the same binary, to
-# compare with a pkcs11 run).
+# compare with a pkcs11 run); with AB_KEYS=tpm2, AB_TCTI=device:/dev/tpmrm0 uses that TPM instead
+# of a swtpm (the machine's own chip: its keys are made under the owner hierarchy, their blobs
+# stay in the temp dir and go with it; nothing is written to the TPM's NV memory).
 set -euo pipefail
 usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }  # the header comment
 [[ $# -ge 5 && ( $1 == smtp || $1 == pop3 ) ]] || { usage; exit 2; }
@@ -35,7 +37,10 @@ if [[ $(id -u) -eq 0 ]]; then
   owner_args=(--owner onionmail)
 fi
 keys="${AB_KEYS:-pkcs11}"
-if [[ $keys == tpm2 ]]; then
+if [[ $keys == tpm2 && -n "${AB_TCTI:-}" ]]; then
+  keys_conf="backend = \"tpm2\"
+tcti = \"$AB_TCTI\""
+elif [[ $keys == tpm2 ]]; then
   mkdir -m 0700 "$W/swtpm"
   swtpm socket --tpm2 --tpmstate dir="$W/swtpm" --server type=tcp,port=12321,bindaddr=127.0.0.1 \
     --ctrl type=tcp,port=12322,bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
