@@ -119,16 +119,16 @@ for run in $(seq 1 "$runs"); do
     c1=$(cpu_of "$pid") k1=0
     [[ -n "$tpm_pid" ]] && k1=$(cpu_of "$tpm_pid")
     kill -TERM "$pid"; wait "$pid" || true; pid=""
-    python3 - "$label" "$run" "$t0" "$t1" "$c0" "$c1" "$out" "$k0" "$k1" "$keys" <<'PY' | tee -a "$results"
+    python3 - "$label" "$run" "$t0" "$t1" "$c0" "$c1" "$out" "$k0" "$k1" "${tpm_pid:+swtpm}" <<'PY' | tee -a "$results"
 import json, sys
-label, run, t0, t1, c0, c1, out, k0, k1, keys = sys.argv[1:]
+label, run, t0, t1, c0, c1, out, k0, k1, swtpm = sys.argv[1:]
 d = json.loads(out)
 msgs = sum(t["msgs"] for t in d["threads"]); errs = sum(len(t["errors"]) for t in d["threads"])
 wall = float(t1) - float(t0); cpu = float(c1) - float(c0)
 print(f"{label} run {run}: {msgs} msgs in {wall:.2f} s = {msgs / wall:.1f} msg/s, "
       f"server CPU {cpu * 1e3 / max(msgs, 1):.2f} ms/msg, errors {errs}"
       + (f", swtpm CPU {(float(k1) - float(k0)) * 1e3 / max(msgs, 1):.2f} ms/msg"
-         if keys == "tpm2" else ""), flush=True)
+         if swtpm else ""), flush=True)
 PY
   done
 done
