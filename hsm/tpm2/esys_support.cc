@@ -11,6 +11,7 @@
 #include <tss2/tss2_rc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -45,6 +46,17 @@ void WipeAndFree(void* p, size_t n) {
   if (p == nullptr) return;
   OPENSSL_cleanse(p, n);
   Esys_Free(p);
+}
+
+bool TctiIsDirect(std::string_view tcti) {
+  const std::string_view name = tcti.substr(0, tcti.find(':'));
+  if (name == "swtpm" || name == "mssim") return true;
+  if (name != "device") return false;
+  constexpr std::string_view kRaw = "device:/dev/tpm";
+  if (tcti.substr(0, kRaw.size()) != kRaw) return false;  // "device" alone may pick tpmrm0
+  const std::string_view rest = tcti.substr(kRaw.size());
+  return !rest.empty() &&
+         std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 RcClass ClassifyRc(TSS2_RC rc, std::string_view command, std::string_view device) {

@@ -43,6 +43,12 @@ struct RcClass {
 };
 RcClass ClassifyRc(TSS2_RC rc, std::string_view command, std::string_view device);
 
+// True when `tcti` talks to the TPM with no resource manager in between:
+// swtpm, mssim, or a raw device node /dev/tpm<N>. Everything else (the
+// kernel's /dev/tpmrm<N>, tabrmd, an empty or unknown TCTI) may share the TPM
+// with other clients, whose sessions must never be flushed.
+bool TctiIsDirect(std::string_view tcti);
+
 TPM2B_PUBLIC PrimaryTemplate();
 // With a non-empty policy the object needs a policy session (no
 // userWithAuth); otherwise plain authValue authorisation.

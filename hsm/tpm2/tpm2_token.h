@@ -28,8 +28,9 @@
 //    session of its own and flushes both) and the end of the connection.
 //    At most the primary and the two resident keys are loaded at once
 //    (swtpm and TPMs without a resource manager have 3 transient slots).
-//    Connect flushes leftover transient objects and sessions left by a
-//    client that died without a resource manager.
+//    Connect flushes leftover transient objects, and, when the TCTI reaches
+//    the TPM directly (swtpm, mssim, /dev/tpm<N>: TctiIsDirect), the
+//    sessions a client that died left behind.
 //  - A transport error closes the connection and returns kUnavailable; the
 //    next call reconnects (and flushes leftover transient objects).
 //  - The TLS key (tpm2_tls_key.cc) is the blob key_dir/tls-ec.tpm2: ECC
@@ -143,9 +144,9 @@ class Tpm2Token final : public Token {
   // calls DropResidents() when anything on the way or the use itself fails.
   Result<ESYS_TR> UseResident(const KeyBlob& blob, ESYS_TR* slot);
   void DropResidents();  // flushes the resident keys and their session
-  // At connect: flushes the sessions a client that died left in a TPM
-  // without resource manager (a kept session would otherwise fill its 3
-  // session slots after a few restarts of the key role).
+  // At connect, only when TctiIsDirect: flushes the sessions a client that
+  // died left in a TPM without resource manager (a kept session would
+  // otherwise fill its 3 session slots after a few restarts of the key role).
   void FlushLeftoverSessions();
   TPM2B_AUTH AuthValue() const;  // of the objects; the caller wipes it
   Result<KeyBlob> CreateKey(const TPM2B_PUBLIC& templ);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "hsm/tpm2/esys_support.h"
 #include "hsm/tpm2/tpm2_token.h"
 #include "tests/crypto/ecdsa_test_util.h"
 #include "tests/hsm/tpm2/swtpm_harness.h"
@@ -169,6 +170,21 @@ TEST_F(Tpm2ResidentTest, LeftoversOfAClientThatDiedAreFlushedAtConnect) {
     ASSERT_TRUE(token->TlsSign(Sha256("after")).ok());
   }
   EXPECT_EQ(testing::LoadedHandleCount(swtpm_->tcti()), 0);
+}
+
+TEST(TctiIsDirectTest, OnlyTctisWithoutAResourceManagerAreDirect) {
+  EXPECT_TRUE(TctiIsDirect("swtpm:host=127.0.0.1,port=2321"));
+  EXPECT_TRUE(TctiIsDirect("swtpm"));
+  EXPECT_TRUE(TctiIsDirect("mssim:host=localhost,port=2321"));
+  EXPECT_TRUE(TctiIsDirect("device:/dev/tpm0"));
+  EXPECT_TRUE(TctiIsDirect("device:/dev/tpm12"));
+  EXPECT_FALSE(TctiIsDirect("device:/dev/tpmrm0"));  // the kernel's resource manager
+  EXPECT_FALSE(TctiIsDirect("device"));              // may pick /dev/tpmrm0
+  EXPECT_FALSE(TctiIsDirect("device:/dev/tpm"));
+  EXPECT_FALSE(TctiIsDirect("device:/dev/tpm0x"));
+  EXPECT_FALSE(TctiIsDirect("tabrmd:bus_name=com.intel.tss2.Tabrmd"));
+  EXPECT_FALSE(TctiIsDirect(""));
+  EXPECT_FALSE(TctiIsDirect("libtss2-tcti-swtpm.so.0:"));  // unknown form: not assumed direct
 }
 
 }  // namespace
