@@ -82,8 +82,8 @@ void Tpm2Token::DropResidents() {
 void Tpm2Token::FlushLeftoverSessions() {
   // Through a resource manager a dead client's sessions are flushed for it,
   // and the session handles listed need not be this client's (the kernel's
-  // resource manager virtualises transient handles; sessions are shared
-  // with every other client of the TPM): never touch them.
+  // resource manager virtualises transient object handles; a session keeps
+  // the TPM's own handle): never touch them.
   if (!TctiIsDirect(options_.tcti)) return;
   TSS2_SYS_CONTEXT* sys = nullptr;
   if (Esys_GetSysContext(esys_, &sys) != TSS2_RC_SUCCESS || sys == nullptr) return;
