@@ -172,6 +172,29 @@ std::string Swtpm::Launch() {
   return "swtpm did not start listening on port " + std::to_string(port_);
 }
 
+std::string Swtpm::HashIntoPcr17(const std::string& data) const {
+  if (pid_ <= 0) return "swtpm is not running";
+  const std::string where = "127.0.0.1:" + std::to_string(port_ + 1);
+  std::vector<std::string> args = {"swtpm_ioctl", "--tcp", where, "-h", data};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t child = fork();
+  if (child < 0) return "fork failed";
+  if (child == 0) {
+    execvp("swtpm_ioctl", argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  if (waitpid(child, &status, 0) != child) return "waitpid failed";
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return "swtpm_ioctl -h failed (status " + std::to_string(status) +
+           (WIFEXITED(status) && WEXITSTATUS(status) == 127 ? ", swtpm_ioctl not installed" : "") +
+           ")";
+  }
+  return "";
+}
+
 void Swtpm::Stop(int sig) {
   if (pid_ <= 0) return;
   kill(pid_, sig);

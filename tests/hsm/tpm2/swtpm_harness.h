@@ -25,6 +25,10 @@ class Swtpm {
   std::string Restart();
   // Sends `sig` (SIGTERM or SIGKILL) and reaps the process.
   void Stop(int sig);
+  // Runs a DRTM hash sequence over `data` through swtpm's control channel
+  // (swtpm_ioctl -h): PCR 17 is reset and extended while a client stays
+  // connected on the server port. Returns an error text, empty on success.
+  std::string HashIntoPcr17(const std::string& data) const;
 
   std::string tcti() const;
   const std::string& dir() const { return dir_; }

@@ -147,6 +147,28 @@ TEST_F(Tpm2ResidentTest, PolicySessionIsSatisfiedAgainForEachUse) {
   }
 }
 
+TEST_F(Tpm2ResidentTest, AFailedUseFlushesTheResidentKeysAndTheirSession) {
+  // A policy on PCR 17, which swtpm's control channel changes while the
+  // token stays connected. The hash sequence needs a free object slot (the
+  // TPM would evict one for it), so only the TLS key is resident then.
+  Tpm2Options o = Options("pcr17-keys");
+  o.pcrs = {17};
+  ASSERT_EQ(OpenAndProvision(o, 1024), "");
+  auto token = OpenOrDie(o);
+  ASSERT_NE(token, nullptr);
+  ASSERT_TRUE(token->TlsSign(Sha256("before")).ok());
+  EXPECT_EQ(Loaded(*token), 3);  // primary, TLS key, session
+  ASSERT_EQ(swtpm_->HashIntoPcr17("the platform changed"), "");
+  auto sig = token->TlsSign(Sha256("after"));
+  ASSERT_FALSE(sig.ok());
+  EXPECT_EQ(sig.error().code, ErrorCode::kPermissionDenied) << sig.error().message;
+  EXPECT_EQ(Loaded(*token), 1);  // only the primary: keys and session flushed
+  auto mac = token->Hmac(Bytes("after"));
+  ASSERT_FALSE(mac.ok());
+  EXPECT_EQ(mac.error().code, ErrorCode::kPermissionDenied) << mac.error().message;
+  EXPECT_EQ(Loaded(*token), 1);
+}
+
 TEST_F(Tpm2ResidentTest, LeftoversOfAClientThatDiedAreFlushedAtConnect) {
   pid_t child = fork();
   ASSERT_GE(child, 0);
