@@ -1,6 +1,8 @@
-// Tpm2Token resident keys: the TLS key and the HMAC key stay loaded in the
-// TPM between operations, and one salted session authorises every use of
-// them (see tpm2_token.h for the contract).
+// How Tpm2Token loads and authorises its keys (see tpm2_token.h for the
+// contract): the TLS key and the HMAC key stay loaded in the TPM between
+// operations, and one salted session authorises every use of them
+// (UseResident); the RSA key is loaded with a session of its own for each
+// operation (LoadForUse).
 //
 // Why: a TLS handshake signs once and a POP3 login derives once. Loading the
 // key and starting a salted session for each of those costs four more TPM
@@ -20,6 +22,7 @@
 #include <openssl/crypto.h>
 #include <tss2/tss2_sys.h>
 
+#include <memory>
 #include <string>
 
 #include "base/log.h"
@@ -27,47 +30,77 @@
 
 namespace onionmail::hsm::tpm2 {
 
-Result<ESYS_TR> Tpm2Token::UseResident(const KeyBlob& blob, ESYS_TR* slot) {
+Result<bool> Tpm2Token::NeedsPolicy(const KeyBlob& blob) const {
   const bool policy = blob.pub.publicArea.authPolicy.size > 0;
   if (policy && options_.pcrs.empty()) {
     return MakeError(ErrorCode::kFailedPrecondition,
                      "TPM keys were provisioned with a PCR policy but no pcrs are configured");
   }
+  return policy;
+}
+
+Result<ESYS_TR> Tpm2Token::LoadWithAuth(const KeyBlob& blob) {
+  ESYS_TR handle = ESYS_TR_NONE;
+  TSS2_RC rc = Esys_Load(esys_, primary_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &blob.priv,
+                         &blob.pub, &handle);
+  if (rc != TSS2_RC_SUCCESS) return Fail(rc, "Esys_Load");
+  TPM2B_AUTH auth = AuthValue();
+  rc = Esys_TR_SetAuth(esys_, handle, &auth);
+  OPENSSL_cleanse(&auth, sizeof(auth));
+  if (rc != TSS2_RC_SUCCESS) {
+    Esys_FlushContext(esys_, handle);
+    return Fail(rc, "Esys_TR_SetAuth");
+  }
+  return handle;
+}
+
+Result<void> Tpm2Token::SatisfyPolicy(ESYS_TR session) {
+  auto sel = PcrSelection(options_.pcrs);
+  if (!sel.ok()) return sel.error();
+  TPM2B_DIGEST current{};  // empty: the TPM uses the current PCR values
+  TSS2_RC rc =
+      Esys_PolicyPCR(esys_, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &current, &*sel);
+  if (rc != TSS2_RC_SUCCESS) return Fail(rc, "Esys_PolicyPCR");
+  rc = Esys_PolicyAuthValue(esys_, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
+  if (rc != TSS2_RC_SUCCESS) return Fail(rc, "Esys_PolicyAuthValue");
+  return Ok();
+}
+
+Result<void> Tpm2Token::LoadForUse(const KeyBlob& blob, std::unique_ptr<HandleGuard>* object,
+                                   std::unique_ptr<HandleGuard>* session) {
+  auto policy = NeedsPolicy(blob);
+  if (!policy.ok()) return policy.error();
+  DropResidents();  // their slots: a TPM without resource manager has 3
+  auto handle = LoadWithAuth(blob);
+  if (!handle.ok()) return handle.error();
+  *object = std::make_unique<HandleGuard>(esys_, *handle);
+  auto s = StartSession(*policy ? TPM2_SE_POLICY : TPM2_SE_HMAC);
+  if (!s.ok()) return s.error();
+  *session = std::make_unique<HandleGuard>(esys_, *s);
+  if (!*policy) return Ok();
+  return SatisfyPolicy(*s);
+}
+
+Result<ESYS_TR> Tpm2Token::UseResident(const KeyBlob& blob, ESYS_TR* slot) {
+  auto policy = NeedsPolicy(blob);
+  if (!policy.ok()) return policy.error();
   if (*slot == ESYS_TR_NONE) {
-    ESYS_TR handle = ESYS_TR_NONE;
-    TSS2_RC rc = Esys_Load(esys_, primary_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                           &blob.priv, &blob.pub, &handle);
-    if (rc != TSS2_RC_SUCCESS) return Fail(rc, "Esys_Load");
-    TPM2B_AUTH auth = AuthValue();
-    rc = Esys_TR_SetAuth(esys_, handle, &auth);
-    OPENSSL_cleanse(&auth, sizeof(auth));
-    if (rc != TSS2_RC_SUCCESS) {
-      Esys_FlushContext(esys_, handle);
-      return Fail(rc, "Esys_TR_SetAuth");
-    }
-    *slot = handle;
+    auto handle = LoadWithAuth(blob);
+    if (!handle.ok()) return handle.error();
+    *slot = *handle;
   }
   if (use_session_ == ESYS_TR_NONE) {
-    auto s = StartSession(policy ? TPM2_SE_POLICY : TPM2_SE_HMAC);
+    auto s = StartSession(*policy ? TPM2_SE_POLICY : TPM2_SE_HMAC);
     if (!s.ok()) return s.error();
     use_session_ = *s;
-    use_session_is_policy_ = policy;
-  } else if (use_session_is_policy_ != policy) {
+    use_session_is_policy_ = *policy;
+  } else if (use_session_is_policy_ != *policy) {
     // Blobs of one provisioning share one authPolicy; a mix means a key_dir
     // put together by hand. Refuse rather than guess.
     return MakeError(ErrorCode::kFailedPrecondition,
                      "TPM key blobs in " + options_.key_dir + " mix policy and authValue keys");
   }
-  if (policy) {
-    auto sel = PcrSelection(options_.pcrs);
-    if (!sel.ok()) return sel.error();
-    TPM2B_DIGEST current{};
-    TSS2_RC rc = Esys_PolicyPCR(esys_, use_session_, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                &current, &*sel);
-    if (rc != TSS2_RC_SUCCESS) return Fail(rc, "Esys_PolicyPCR");
-    rc = Esys_PolicyAuthValue(esys_, use_session_, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
-    if (rc != TSS2_RC_SUCCESS) return Fail(rc, "Esys_PolicyAuthValue");
-  }
+  if (*policy) ONIONMAIL_RETURN_IF_ERROR(SatisfyPolicy(use_session_));
   return use_session_;
 }
 

@@ -292,38 +292,6 @@ Result<TPM2B_DIGEST> Tpm2Token::PolicyDigest() {
   return *digest.get();
 }
 
-Result<void> Tpm2Token::LoadForUse(const KeyBlob& blob, std::unique_ptr<HandleGuard>* object,
-                                   std::unique_ptr<HandleGuard>* session) {
-  const bool policy = blob.pub.publicArea.authPolicy.size > 0;
-  if (policy && options_.pcrs.empty()) {
-    return MakeError(ErrorCode::kFailedPrecondition,
-                     "TPM keys were provisioned with a PCR policy but no pcrs are configured");
-  }
-  DropResidents();  // their slots: a TPM without resource manager has 3
-  ESYS_TR handle = ESYS_TR_NONE;
-  TSS2_RC rc = Esys_Load(esys_, primary_, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &blob.priv,
-                         &blob.pub, &handle);
-  if (rc != TSS2_RC_SUCCESS) return Fail(rc, "Esys_Load");
-  *object = std::make_unique<HandleGuard>(esys_, handle);
-  TPM2B_AUTH auth = ToAuth(auth_);
-  rc = Esys_TR_SetAuth(esys_, handle, &auth);
-  OPENSSL_cleanse(&auth, sizeof(auth));
-  if (rc != TSS2_RC_SUCCESS) return Fail(rc, "Esys_TR_SetAuth");
-
-  auto s = StartSession(policy ? TPM2_SE_POLICY : TPM2_SE_HMAC);
-  if (!s.ok()) return s.error();
-  *session = std::make_unique<HandleGuard>(esys_, *s);
-  if (!policy) return Ok();
-  auto sel = PcrSelection(options_.pcrs);
-  if (!sel.ok()) return sel.error();
-  TPM2B_DIGEST current{};
-  rc = Esys_PolicyPCR(esys_, *s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &current, &*sel);
-  if (rc != TSS2_RC_SUCCESS) return Fail(rc, "Esys_PolicyPCR");
-  rc = Esys_PolicyAuthValue(esys_, *s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
-  if (rc != TSS2_RC_SUCCESS) return Fail(rc, "Esys_PolicyAuthValue");
-  return Ok();
-}
-
 Result<KeyBlob> Tpm2Token::CreateKey(const TPM2B_PUBLIC& templ) {
   auto s = StartSession(TPM2_SE_HMAC);
   if (!s.ok()) return s.error();

@@ -135,11 +135,17 @@ class Tpm2Token final : public Token {
   Result<void> RunOaepSelfTest();
   Result<TPM2B_DIGEST> PolicyDigest();
   Result<ESYS_TR> StartSession(TPM2_SE type);
-  // Loads `blob` and returns an authorisation session for it (policy or
-  // HMAC). Both are flushed by the guards. Drops the resident keys first.
+  // tpm2_resident.cc: loads `blob` and returns an authorisation session
+  // for it (policy or HMAC). Both are flushed by the guards. Drops the
+  // resident keys first.
   Result<void> LoadForUse(const KeyBlob& blob, std::unique_ptr<HandleGuard>* object,
                           std::unique_ptr<HandleGuard>* session);
-  // tpm2_resident.cc: loads `blob` into *slot unless it is there, and
+  // tpm2_resident.cc. The policy flag of `blob`, or kFailedPrecondition when
+  // it has a policy and no pcrs are configured.
+  Result<bool> NeedsPolicy(const KeyBlob& blob) const;
+  Result<ESYS_TR> LoadWithAuth(const KeyBlob& blob);  // Load + SetAuth
+  Result<void> SatisfyPolicy(ESYS_TR session);        // PolicyPCR + PolicyAuthValue
+  // Loads `blob` into *slot unless it is there, and
   // returns the reused session, ready to authorise one use of it. The caller
   // calls DropResidents() when anything on the way or the use itself fails.
   Result<ESYS_TR> UseResident(const KeyBlob& blob, ESYS_TR* slot);
