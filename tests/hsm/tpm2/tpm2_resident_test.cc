@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -167,6 +168,26 @@ TEST_F(Tpm2ResidentTest, AFailedUseFlushesTheResidentKeysAndTheirSession) {
   ASSERT_FALSE(mac.ok());
   EXPECT_EQ(mac.error().code, ErrorCode::kPermissionDenied) << mac.error().message;
   EXPECT_EQ(Loaded(*token), 1);
+}
+
+TEST_F(Tpm2ResidentTest, KeysWithAndWithoutAPolicyInOneKeyDirAreRefused) {
+  // A key_dir put together by hand: the HMAC and RSA keys of the PCR
+  // provisioning, the TLS key of the plain one.
+  namespace fs = std::filesystem;
+  Tpm2Options o = PcrOptions();
+  o.key_dir = swtpm_->dir() + "/mixed-keys";
+  fs::create_directory(o.key_dir);
+  for (const char* name : {"hmac.tpm2", "rsa.tpm2"}) {
+    fs::copy_file(PcrOptions().key_dir + "/" + name, o.key_dir + "/" + name);
+  }
+  fs::copy_file(Options().key_dir + "/tls-ec.tpm2", o.key_dir + "/tls-ec.tpm2");
+  auto token = OpenOrDie(o);
+  ASSERT_NE(token, nullptr);
+  ASSERT_TRUE(token->TlsSign(Sha256("plain key")).ok());  // its session: HMAC
+  auto mac = token->Hmac(Bytes("policy key"));            // needs a policy session
+  ASSERT_FALSE(mac.ok());
+  EXPECT_EQ(mac.error().code, ErrorCode::kFailedPrecondition) << mac.error().message;
+  EXPECT_EQ(Loaded(*token), 1);  // the failure flushed the keys and the session
 }
 
 TEST_F(Tpm2ResidentTest, LeftoversOfAClientThatDiedAreFlushedAtConnect) {
