@@ -7,6 +7,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "net/tls_ciphers.h"
+
 namespace onionmail::net {
 
 namespace {
@@ -67,11 +69,10 @@ Result<std::shared_ptr<TlsContext>> TlsContext::NewBareContext() {
   // tickets (SSL_OP_NO_TICKET): a ticket would carry the session's secrets
   // encrypted under a ticket key, so stealing that key later would open
   // recorded sessions.
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
-  if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
-    return MakeError(ErrorCode::kInternal, "cannot set TLS 1.2 cipher list");
-  }
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+  // AEAD suites only, the fastest one for this CPU first (tls_ciphers.h).
+  static const bool cpu_has_aes = CpuHasAesInstructions();
+  if (auto r = ApplyServerCipherPreference(ctx, cpu_has_aes); !r.ok()) return r.error();
   // Resumption from a bounded in-memory cache instead (TLS 1.3: one stateful
   // ticket per handshake, which is only an id into this cache, resumed with a
   // fresh ECDHE (psk_dhe_ke; psk_ke is not allowed); TLS 1.2: session ids).

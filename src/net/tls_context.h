@@ -1,5 +1,6 @@
-// Server-side TLS context (OpenSSL): TLS 1.2 minimum, the server's own
-// certificate and key, loaded once at start-up and shared by all sessions.
+// Server-side TLS context (OpenSSL): TLS 1.2 minimum, AEAD suites in the order
+// of net/tls_ciphers.h, the server's own certificate and key, loaded once at
+// start-up and shared by all sessions.
 //
 // Contract: Load() fails with a clear error naming the file that is missing or
 // unusable. The context is immutable after Load() and safe to share between
