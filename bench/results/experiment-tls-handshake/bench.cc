@@ -23,9 +23,15 @@
 
 static const char *CERT = "cert.pem";
 static const char *KEY = "key.pem";
-// Same priority string used by the GnuTLS client and by the GnuTLS server.
+// Same priority string used by the GnuTLS client and by the GnuTLS server. SUITE=aes128 in the
+// environment: TLS_AES_128_GCM_SHA256 on both sides instead of TLS_AES_256_GCM_SHA384 (seventeenth
+// session, suite.sh).
+static const bool AES128 = getenv("SUITE") != nullptr && strcmp(getenv("SUITE"), "aes128") == 0;
 static const char *PRIO =
-    "NONE:+VERS-TLS1.3:+AES-256-GCM:+AEAD:+GROUP-X25519:+SIGN-ECDSA-SECP256R1-SHA256:+CTYPE-X509";
+    AES128 ? "NONE:+VERS-TLS1.3:+AES-128-GCM:+AEAD:+GROUP-X25519:+SIGN-ECDSA-SECP256R1-SHA256:"
+             "+CTYPE-X509"
+           : "NONE:+VERS-TLS1.3:+AES-256-GCM:+AEAD:+GROUP-X25519:+SIGN-ECDSA-SECP256R1-SHA256:"
+             "+CTYPE-X509";
 
 enum Variant { OSSL_T, OSSL_NT, GNUTLS_T, GNUTLS_NT };
 static Variant variant;
@@ -75,7 +81,10 @@ static void ossl_setup() {
   if (!ossl_ctx) die("SSL_CTX_new");
   SSL_CTX_set_min_proto_version(ossl_ctx, TLS1_3_VERSION);
   SSL_CTX_set_max_proto_version(ossl_ctx, TLS1_3_VERSION);
-  if (!SSL_CTX_set_ciphersuites(ossl_ctx, "TLS_AES_256_GCM_SHA384")) die("ciphersuites");
+  if (!SSL_CTX_set_ciphersuites(ossl_ctx,
+                                AES128 ? "TLS_AES_128_GCM_SHA256" : "TLS_AES_256_GCM_SHA384")) {
+    die("ciphersuites");
+  }
   if (!SSL_CTX_set1_groups_list(ossl_ctx, "X25519")) die("groups");
   if (!SSL_CTX_set1_sigalgs_list(ossl_ctx, "ecdsa_secp256r1_sha256")) die("sigalgs");
   if (SSL_CTX_use_certificate_file(ossl_ctx, CERT, SSL_FILETYPE_PEM) != 1) die("cert");
