@@ -6,8 +6,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #elif defined(__aarch64__)
-#include <asm/hwcap.h>
-#include <sys/auxv.h>
+#include <sys/auxv.h>  // getauxval; glibc's <bits/hwcap.h> has HWCAP_AES
+#ifndef HWCAP_AES
+#define HWCAP_AES (1 << 3)  // the arm64 kernel ABI (arch/arm64/include/uapi/asm/hwcap.h)
+#endif
 #endif
 
 namespace onionmail::net {
