@@ -1,7 +1,9 @@
 // om-loadgen: the SMTP and POP3 load generator of bench/run.sh (driven by bench/loadgen.py).
 //
 // C client threads (default 1), each running a bounded loop of sessions, so that the client is
-// not the bottleneck (it needs ~0.3 ms of CPU per message; the Python one needed 1.6-4.3 ms).
+// not the bottleneck (the Python one needed 1.6-4.3 ms of CPU per message). Most of its CPU is
+// its own TLS handshake: 1.1-1.5 ms per SMTP message on the benchmark's third host
+// (docs/benchmarks.md, "What is measured").
 // Loopback only. Prints one JSON document on stdout:
 //   {"threads": [{"lat": [seconds...], "errors": ["..."], "msgs": N, "bytes": N}...],
 //    "cpu_s": client CPU seconds, "tls": ["TLSv1.3", "TLS_AES_128_GCM_SHA256"],
@@ -500,7 +502,10 @@ int main(int argc, char** argv) {
     tls.ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_verify(tls.ctx, SSL_VERIFY_NONE, nullptr);  // self-signed; same handshake cost
     SSL_CTX_set_session_cache_mode(tls.ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_ciphersuites(tls.ctx, kSuiteOrder);
+    if (SSL_CTX_set_ciphersuites(tls.ctx, kSuiteOrder) != 1) {
+      std::fprintf(stderr, "om-loadgen: OpenSSL cipher suites refused\n");
+      return 2;
+    }
   }
 
   std::vector<ThreadResult> results(static_cast<size_t>(o.conc));

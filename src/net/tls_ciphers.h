@@ -9,8 +9,8 @@
 //    TLS 1.3's mandatory suite; its 128-bit level is that of the X25519 key
 //    exchange and the P-256 signature that protect the session anyway, and its
 //    SHA-256 runs in hardware on CPUs with SHA extensions (measured in
-//    docs/benchmarks.md: about 45 µs less per server handshake than
-//    TLS_AES_256_GCM_SHA384, and 50 µs less for the client).
+//    docs/benchmarks.md: about 40 µs less per server handshake than
+//    TLS_AES_256_GCM_SHA384, and 48 µs less for the client).
 //  - Without them (e.g. the Cortex-A72 of a Raspberry Pi 4): ChaCha20-Poly1305
 //    first, which is faster and constant-time in software.
 //  - Either way, a client that lists ChaCha20-Poly1305 first (what clients
