@@ -5,8 +5,9 @@
 - loadgen.py --only-run K --append adds one repetition's phases to a server's document and
   refuses a document of another server, plan or number of runs;
 - report.py states the order in which the servers ran, gives the target cell's ratio
-  repetition by repetition (pairing each onionmaild repetition with the peer's same one) and
-  the servers' CPU per message there, and names the load generator's TLS library.
+  repetition by repetition (pairing each onionmaild repetition with the peer's same one;
+  ratios are cut to two decimals, not rounded up across a target) and the servers' CPU per
+  message there, and names the load generator's TLS library.
 """
 
 import json
@@ -166,6 +167,16 @@ class ReportOrderTest(unittest.TestCase):
         text = report.build({**self.om, "fixture_per_mailbox": 3}, [self.peer])
         # 500/100 in repetition 1, 400/50 in repetition 2; the medians would give 450/75 = 6.
         self.assertIn("vs crypt 5.00×, 8.00×", text)
+
+    def test_a_ratio_just_below_the_target_is_not_rounded_up_to_it(self):
+        # Run AG's third repetition: 412.5 msg/s against 82.57 delivered, 4.996×.
+        self.om["phases"][1]["rate"] = 412.5
+        self.peer["phases"][1]["delivered_rate"] = 82.57
+        text = report.build({**self.om, "fixture_per_mailbox": 3}, [self.peer])
+        self.assertIn("vs crypt 5.00×, 4.99×", text)
+        self.assertEqual(report.ratio(5.0, 1.0), "5.00×")
+        self.assertEqual(report.ratio(0.3, 0.1), "3.00×")  # 2.9999999999999996 as a float
+        self.assertEqual(report.ratio(1.0, None), "–")
 
     def test_the_servers_cpu_per_message_is_compared_in_the_target_cell(self):
         for p, cpu in zip(self.om["phases"], (2.0, 4.0)):
