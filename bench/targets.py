@@ -1,0 +1,109 @@
+"""The targets of issue 6, checked against one run: the table at the top of each report.
+
+One row per target, with this run's figure and a verdict, so that a report says by itself which
+targets the run met and which it did not:
+- delivered msg/s at 10 KiB / 8 clients with AUTH >= 5x Postfix + Dovecot mail_crypt (the
+  median ratio, and how many repetitions met it when they are paired by repetition);
+- POP3 RETR msg/s >= 5x Dovecot mail_crypt (its SHA512-CRYPT users), for repeat logins and for
+  first logins at the default Argon2id, 1 and 8 clients;
+- whole-server peak PSS <= 32 MiB under the SMTP target load (the highest repetition).
+Verdicts compare the exact ratio, not the two decimals shown. Token operations and the time to
+unseal at boot have no target; they are shown as measured. Nothing here is timed or asserted:
+CI's smoke check is bench/check.py. With --quick the counts are too small to mean anything, and
+the table says so.
+"""
+
+from figures import f, groups, med, ratio
+
+SPEED_TARGET = 5.0  # times the mail_crypt peer
+PSS_LIMIT_MIB = 32.0
+SMTP_CELL = ("smtp", 10240, None, 8)
+POP3_ROWS = [("kdf-default-repeat", 1, "repeat logins (within `pop3.unlock_cache_seconds`)"),
+             ("kdf-default-repeat", 8, "repeat logins"),
+             ("kdf-default-first", 1, "first logins, default Argon2id"),
+             ("kdf-default-first", 8, "first logins, default Argon2id")]
+PEER_POP3_GROUP = "sha512-crypt"
+
+
+def verdict(met):
+    if met is None:
+        return "not measured"
+    return "met" if met else "**not met**"
+
+
+def crypt_peer(peers):
+    """The Postfix + Dovecot variant with mail_crypt (its name ends in "crypt"), or None."""
+    return next((p for p in peers if p["server"].endswith("crypt")), None)
+
+
+def smtp_row(omg, pg):
+    o, p = omg.get(SMTP_CELL, []), pg.get(SMTP_CELL, [])
+    a, b = med(o, "rate"), med(p, "delivered_rate")
+    if a is None or not b:
+        return "| delivered msg/s, SMTP 10 KiB / 8 clients, AUTH, ≥ 5× mail_crypt | – | not measured |"
+    by_run = {q.get("run"): q for q in p}
+    pairs = [(x["rate"], by_run[x.get("run")].get("delivered_rate"))
+             for x in sorted(o, key=lambda x: x.get("run", 0)) if x.get("run") in by_run]
+    pairs = [(x, y) for x, y in pairs if x is not None and y]
+    figure = ratio(a, b)
+    if len(pairs) > 1:
+        met = sum(1 for x, y in pairs if x / y >= SPEED_TARGET)
+        figure += (f" (repetitions {', '.join(ratio(x, y) for x, y in pairs)}: {met} of "
+                   f"{len(pairs)} at 5× or more)")
+    return (f"| delivered msg/s, SMTP 10 KiB / 8 clients, AUTH, ≥ 5× mail_crypt | {figure} | "
+            f"{verdict(a / b >= SPEED_TARGET)} |")
+
+
+def pop3_rows(omg, pg):
+    rows = []
+    for group, conc, label in POP3_ROWS:
+        o = next((v for k, v in omg.items() if k[0] == "pop3" and k[2] == group and k[3] == conc),
+                 [])
+        p = next((v for k, v in pg.items()
+                  if k[0] == "pop3" and k[2] == PEER_POP3_GROUP and k[3] == conc), [])
+        a, b = med(o, "msg_rate"), med(p, "msg_rate")
+        ok = a is not None and bool(b)
+        rows.append(f"| POP3 RETR msg/s, {conc} client{'s' if conc > 1 else ''}, {label}, ≥ 5× "
+                    f"mail_crypt | {ratio(a, b) if ok else '–'} | "
+                    f"{verdict(a / b >= SPEED_TARGET if ok else None)} |")
+    return rows
+
+
+def pss_row(omg):
+    peak = max((p["peak_pss_mib"] for p in omg.get(SMTP_CELL, [])
+                if p.get("peak_pss_mib") is not None), default=None)
+    figure = f"{f(peak)} MiB (the highest repetition)" if peak is not None else "–"
+    return (f"| whole-server peak ΣPSS under the SMTP target load ≤ 32 MiB | {figure} | "
+            f"{verdict(None if peak is None else peak <= PSS_LIMIT_MIB)} |")
+
+
+def measured_rows(omg, unseal):
+    delivery = med(omg.get(SMTP_CELL, []), "device_ops_per_item")
+    pop3 = med(next((v for k, v in omg.items() if k[0] == "pop3" and k[2] == "kdf-default-repeat"
+                     and k[3] == 8), []), "device_ops_per_item")
+    rows = [f"| token operations per delivery / per POP3 session | {f(delivery, 2)} / "
+            f"{f(pop3, 2)} | measured (no target) |"]
+    if unseal is not None and "unsealed_ms" in unseal.get("summary", {}):
+        rows.append(f"| time to unseal at boot ({unseal['threshold']}-of-{unseal['n']} peers on "
+                    f"loopback), median | {f(unseal['summary']['unsealed_ms']['median'], 0)} ms | "
+                    "measured (no target) |")
+    return rows
+
+
+def section(om, peers, unseal=None):
+    """Markdown: the targets table for this run, or "" when the run has no mail_crypt peer."""
+    crypt = crypt_peer(peers)
+    if crypt is None:
+        return ""
+    omg, pg = groups(om), groups(crypt)
+    lines = ["### The targets of issue 6 in this run\n"]
+    if om.get("plan") == "quick":
+        lines.append("A `--quick` run: a handful of messages per phase, so these ratios say "
+                     "nothing about speed; only a full run's do.\n")
+    lines += [f"Ratios against {crypt['server']}, medians over the repetitions, cut to two "
+              "decimals; a verdict compares the exact ratio.\n",
+              "| target | this run | verdict |", "|---|---|---|", smtp_row(omg, pg)]
+    lines += pop3_rows(omg, pg)
+    lines.append(pss_row(omg))
+    lines += measured_rows(omg, unseal)
+    return "\n".join(lines) + "\n\n"

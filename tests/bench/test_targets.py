@@ -1,0 +1,104 @@
+"""bench/targets.py: the table of issue 6's targets at the top of each report (nothing is timed).
+
+Each test builds loadgen-shaped JSON for onionmaild and the two Postfix + Dovecot variants and
+reads the verdicts the table gives.
+"""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+import targets  # noqa: E402
+
+
+def smtp(run, rate, pss=24.0, delivered=None):
+    p = {"phase": "smtp", "kind": "smtp", "size": 10240, "conc": 8, "run": run, "rate": rate,
+         "peak_pss_mib": pss, "device_ops_per_item": 1.0}
+    if delivered is not None:
+        p["delivered_rate"] = delivered
+    return p
+
+
+def pop3(group, conc, msg_rate, run=0):
+    return {"phase": "pop3", "kind": "pop3", "group": group, "conc": conc, "run": run,
+            "msg_rate": msg_rate, "device_ops_per_item": 2.0}
+
+
+def onionmaild(smtp_rates, pss=24.0, pop=None, plan="full"):
+    phases = [smtp(i, r, pss) for i, r in enumerate(smtp_rates)]
+    pop = pop or {("kdf-default-repeat", 1): 800.0, ("kdf-default-repeat", 8): 1800.0,
+                  ("kdf-default-first", 1): 120.0, ("kdf-default-first", 8): 240.0}
+    phases += [pop3(g, c, r) for (g, c), r in pop.items()]
+    return {"server": "onionmaild", "plan": plan, "phases": phases}
+
+
+def peer(name, delivered, pop=None):
+    phases = [smtp(i, d, 100.0, delivered=d) for i, d in enumerate(delivered)]
+    pop = pop or {1: 100.0, 8: 200.0}
+    phases += [pop3("sha512-crypt", c, r) for c, r in pop.items()]
+    phases += [pop3("argon2id", c, r / 10) for c, r in pop.items()]
+    return {"server": name, "phases": phases}
+
+
+def row(text, start):
+    return next(line for line in text.splitlines() if line.startswith("| " + start))
+
+
+class TargetsTest(unittest.TestCase):
+    def setUp(self):
+        # mail_crypt delivers 80 msg/s in each repetition; plain 120 (it is not the reference).
+        self.peers = [peer("postfix+dovecot-plain", [120.0, 120.0, 120.0]),
+                      peer("postfix+dovecot-crypt", [80.0, 80.0, 80.0])]
+
+    def test_the_smtp_target_is_met_by_the_median_and_counted_by_repetition(self):
+        text = targets.section(onionmaild([440.0, 480.0, 396.0]), self.peers)
+        line = row(text, "delivered msg/s")
+        self.assertIn("5.50× (repetitions 5.50×, 6.00×, 4.95×: 2 of 3 at 5× or more)", line)
+        self.assertTrue(line.endswith("| met |"))
+
+    def test_a_ratio_just_below_five_is_not_met_though_it_nearly_rounds_to_it(self):
+        text = targets.section(onionmaild([399.68, 399.68, 399.68]), self.peers)  # 4.996×
+        line = row(text, "delivered msg/s")
+        self.assertIn("4.99×", line)
+        self.assertTrue(line.endswith("| **not met** |"))
+
+    def test_pop3_rows_compare_each_login_kind_with_the_crypt_peers_sha512_crypt_users(self):
+        text = targets.section(onionmaild([480.0]), self.peers)
+        self.assertIn("| POP3 RETR msg/s, 1 client, repeat logins (within", text)
+        self.assertIn("≥ 5× mail_crypt | 8.00× | met |", row(text, "POP3 RETR msg/s, 1 client, rep"))
+        self.assertIn("| 9.00× | met |", row(text, "POP3 RETR msg/s, 8 clients, repeat"))
+        self.assertIn("| 1.20× | **not met** |", row(text, "POP3 RETR msg/s, 1 client, first"))
+        self.assertIn("| 1.20× | **not met** |", row(text, "POP3 RETR msg/s, 8 clients, first"))
+
+    def test_pss_takes_the_highest_repetition_against_32_mib(self):
+        om = onionmaild([480.0, 480.0])
+        om["phases"][1]["peak_pss_mib"] = 33.5
+        text = targets.section(om, self.peers)
+        self.assertIn("| 33.5 MiB (the highest repetition) | **not met** |", text)
+        text = targets.section(onionmaild([480.0], pss=31.9), self.peers)
+        self.assertIn("| 31.9 MiB (the highest repetition) | met |", text)
+
+    def test_token_operations_and_unseal_are_shown_without_a_verdict(self):
+        unseal = {"threshold": 3, "n": 5, "summary": {"unsealed_ms": {"median": 61.0}}}
+        text = targets.section(onionmaild([480.0]), self.peers, unseal)
+        self.assertIn("| 1.00 / 2.00 | measured (no target) |", text)
+        self.assertIn("(3-of-5 peers on loopback), median | 61 ms | measured (no target) |", text)
+
+    def test_a_missing_cell_is_not_measured_rather_than_met(self):
+        om = onionmaild([480.0], pop={("kdf-default-repeat", 1): 800.0})
+        text = targets.section(om, self.peers)
+        self.assertIn("| – | not measured |", row(text, "POP3 RETR msg/s, 8 clients, repeat"))
+        self.assertIn("| – | not measured |", row(text, "POP3 RETR msg/s, 1 client, first"))
+
+    def test_a_quick_run_says_its_ratios_mean_nothing(self):
+        text = targets.section(onionmaild([480.0], plan="quick"), self.peers)
+        self.assertIn("say nothing about speed", text)
+        self.assertNotIn("say nothing", targets.section(onionmaild([480.0]), self.peers))
+
+    def test_without_a_mail_crypt_peer_there_is_no_table(self):
+        self.assertEqual(targets.section(onionmaild([480.0]), self.peers[:1]), "")
+
+
+if __name__ == "__main__":
+    unittest.main()
