@@ -110,19 +110,22 @@ for run in $(seq 1 "$runs"); do
     [[ -n "$tpm_pid" ]] && k0=$(cpu_of "$tpm_pid")
     t0=$(date +%s.%N)
     if [[ $mode == smtp ]]; then
-      out=$(fill "$conc" $((n * 8)))
+      fill "$conc" $((n * 8)) >"$W/out.json"
     else
-      out=$("$client" pop3 --port 12910 --conc "$conc" --count 8 --users "$users" \
-        --pass-file "$W/pw" --dele ${AB_PIPELINING:+--pipelining})
+      "$client" pop3 --port 12910 --conc "$conc" --count 8 --users "$users" \
+        --pass-file "$W/pw" --dele ${AB_PIPELINING:+--pipelining} >"$W/out.json"
     fi
     t1=$(date +%s.%N)
     c1=$(cpu_of "$pid") k1=0
     [[ -n "$tpm_pid" ]] && k1=$(cpu_of "$tpm_pid")
     kill -TERM "$pid"; wait "$pid" || true; pid=""
-    python3 - "$label" "$run" "$t0" "$t1" "$c0" "$c1" "$out" "$k0" "$k1" "${tpm_pid:+swtpm}" <<'PY' | tee -a "$results"
+    python3 - "$label" "$run" "$t0" "$t1" "$c0" "$c1" "$W/out.json" "$k0" "$k1" "${tpm_pid:+swtpm}" <<'PY' | tee -a "$results"
 import json, sys
+# The client's report goes through a file: with tens of thousands of messages its per-message
+# figures are larger than an argument may be.
 label, run, t0, t1, c0, c1, out, k0, k1, swtpm = sys.argv[1:]
-d = json.loads(out)
+with open(out) as fh:
+    d = json.load(fh)
 msgs = sum(t["msgs"] for t in d["threads"]); errs = sum(len(t["errors"]) for t in d["threads"])
 wall = float(t1) - float(t0); cpu = float(c1) - float(c0)
 print(f"{label} run {run}: {msgs} msgs in {wall:.2f} s = {msgs / wall:.1f} msg/s, "
