@@ -66,7 +66,8 @@ class TargetsTest(unittest.TestCase):
     def test_pop3_rows_compare_each_login_kind_with_the_crypt_peers_sha512_crypt_users(self):
         text = targets.section(onionmaild([480.0]), self.peers)
         self.assertIn("| POP3 RETR msg/s, 1 client, repeat logins (within", text)
-        self.assertIn("≥ 5× mail_crypt | 8.00× | met |", row(text, "POP3 RETR msg/s, 1 client, rep"))
+        self.assertIn("≥ 5× mail_crypt | 8.00× | met |",
+                      row(text, "POP3 RETR msg/s, 1 client, rep"))
         self.assertIn("| 9.00× | met |", row(text, "POP3 RETR msg/s, 8 clients, repeat"))
         self.assertIn("| 1.20× | **not met** |", row(text, "POP3 RETR msg/s, 1 client, first"))
         self.assertIn("| 1.20× | **not met** |", row(text, "POP3 RETR msg/s, 8 clients, first"))
@@ -91,10 +92,17 @@ class TargetsTest(unittest.TestCase):
         self.assertIn("| – | not measured |", row(text, "POP3 RETR msg/s, 8 clients, repeat"))
         self.assertIn("| – | not measured |", row(text, "POP3 RETR msg/s, 1 client, first"))
 
-    def test_a_quick_run_says_its_ratios_mean_nothing(self):
+    def test_a_quick_run_gives_its_figures_but_no_verdict(self):
         text = targets.section(onionmaild([480.0], plan="quick"), self.peers)
         self.assertIn("say nothing about speed", text)
-        self.assertNotIn("say nothing", targets.section(onionmaild([480.0]), self.peers))
+        self.assertIn("| 6.00× | no verdict (`--quick`) |", row(text, "delivered msg/s"))
+        self.assertIn("| 1.20× | no verdict (`--quick`) |",
+                      row(text, "POP3 RETR msg/s, 1 client, first"))
+        self.assertNotIn("| met |", text)
+        self.assertNotIn("not met", text)
+        full = targets.section(onionmaild([480.0]), self.peers)
+        self.assertNotIn("say nothing", full)
+        self.assertNotIn("no verdict", full)
 
     def test_without_a_mail_crypt_peer_there_is_no_table(self):
         self.assertEqual(targets.section(onionmaild([480.0]), self.peers[:1]), "")
