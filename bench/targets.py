@@ -18,6 +18,7 @@ from figures import f, groups, med, ratio
 SPEED_TARGET = 5.0  # times the mail_crypt peer
 PSS_LIMIT_MIB = 32.0
 SMTP_CELL = ("smtp", 10240, None, 8)
+SMTP_LABEL = "delivered msg/s, SMTP 10 KiB / 8 clients, AUTH, ≥ 5× mail_crypt"
 POP3_ROWS = [("kdf-default-repeat", 1, "repeat logins (within `pop3.unlock_cache_seconds`)"),
              ("kdf-default-repeat", 8, "repeat logins"),
              ("kdf-default-first", 1, "first logins, default Argon2id"),
@@ -42,9 +43,6 @@ def unjudged(row):
 def crypt_peer(peers):
     """The Postfix + Dovecot variant with mail_crypt (its name ends in "crypt"), or None."""
     return next((p for p in peers if p["server"].endswith("crypt")), None)
-
-
-SMTP_LABEL = "delivered msg/s, SMTP 10 KiB / 8 clients, AUTH, ≥ 5× mail_crypt"
 
 
 def smtp_row(omg, pg):
