@@ -92,6 +92,12 @@ class TargetsTest(unittest.TestCase):
         self.assertIn("| – | not measured |", row(text, "POP3 RETR msg/s, 8 clients, repeat"))
         self.assertIn("| – | not measured |", row(text, "POP3 RETR msg/s, 1 client, first"))
 
+    def test_a_run_without_the_smtp_cell_judges_neither_its_speed_nor_its_memory(self):
+        om = onionmaild([])
+        text = targets.section(om, self.peers)
+        self.assertTrue(row(text, "delivered msg/s").endswith("| – | not measured |"))
+        self.assertTrue(row(text, "whole-server peak").endswith("| – | not measured |"))
+
     def test_a_quick_run_gives_its_figures_but_no_verdict(self):
         text = targets.section(onionmaild([480.0], plan="quick"), self.peers)
         self.assertIn("say nothing about speed", text)
