@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "base/log.h"
+#include "hsm/tpm2/esys_libctx_pool.h"
 
 namespace onionmail::hsm::tpm2 {
 namespace {
@@ -136,6 +137,12 @@ Result<std::unique_ptr<Tpm2Token>> Tpm2Token::Open(const Tpm2Options& options) {
 
 Result<void> Tpm2Token::Connect() {
   const std::string where = "TPM not reachable at " + options_.tcti;
+  static const bool pooled = [] {
+    const bool on = EnableEsysLibCtxPool();
+    if (!on) log::Warning(kLog, "tss2-esys's OpenSSL contexts are not reused (slower TPM calls)");
+    return on;
+  }();
+  (void)pooled;
   TSS2_RC rc = Tss2_TctiLdr_Initialize(options_.tcti.c_str(), &tcti_);
   if (rc != TSS2_RC_SUCCESS) {
     tcti_ = nullptr;
