@@ -5,8 +5,8 @@
 // operations, so that a TPM2 provider loaded in the default context is never
 // called, and frees it right after. In OpenSSL 3.0 a new context loads the
 // default provider again, fetches every algorithm again and instantiates a
-// new DRBG for its first random bytes: about 60 % of the key role's CPU per
-// TPM signature (docs/benchmarks.md, "The TPM backend"). tss2-esys 4.0 has
+// new DRBG for its first random bytes: most of the key role's CPU per TPM
+// signature (docs/benchmarks.md, "The TPM backend"). tss2-esys 4.0 has
 // crypto callbacks (Esys_SetCryptoCallbacks) that would make this file
 // unnecessary; Debian 12 ships 3.2.
 //
