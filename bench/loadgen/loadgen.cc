@@ -26,7 +26,7 @@
 // --tls gnutls|openssl picks the client's TLS library (default gnutls). Both do the same
 // TLS 1.3 handshake (X25519 key share, the server's ECDSA CertificateVerify checked against the
 // key in its certificate; no chain validation, the benchmark's certificates are self-signed)
-// and report the same ["TLSv1.3", "TLS_AES_256_GCM_SHA384"]. GnuTLS is the default because it
+// and report the same ["TLSv1.3", "TLS_AES_128_GCM_SHA256"]. GnuTLS is the default because it
 // needs less CPU for it: OpenSSL 3.0 decodes the server's certificate and public key through
 // its provider decoders on every connection (docs/benchmarks-history.md, thirteenth session), and
 // the client shares the two CPUs with the server it measures.
