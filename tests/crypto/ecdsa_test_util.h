@@ -1,10 +1,12 @@
-// Test helper: checks an ECDSA P-256 signature in the r || s form (32 bytes
+// Test helpers: checks an ECDSA P-256 signature in the r || s form (32 bytes
 // each, big-endian) that hsm::Token::TlsSign, State::TlsSign and the key
-// role's TlsEcdsaSignRequest return (the PKCS#11 CKM_ECDSA layout).
+// role's TlsEcdsaSignRequest return (the PKCS#11 CKM_ECDSA layout), and makes
+// the 32-byte digests those calls sign.
 //
-// Contract: true only if `rs` is 64 bytes, `spki` is a DER SubjectPublicKeyInfo
-// and OpenSSL verifies the signature over `digest` (used as given, no
-// hashing). Never throws; OpenSSL's error queue is left empty.
+// Contract: VerifyP256RawSignature is true only if `rs` is 64 bytes, `spki` is
+// a DER SubjectPublicKeyInfo and OpenSSL verifies the signature over `digest`
+// (used as given, no hashing). Never throws; OpenSSL's error queue is left
+// empty. Sha256Digest returns SHA-256(message) and aborts if OpenSSL fails.
 #pragma once
 
 #include <openssl/bn.h>
@@ -14,8 +16,11 @@
 #include <openssl/x509.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <span>
+#include <string_view>
+#include <vector>
 
 namespace onionmail::testing {
 
@@ -44,6 +49,16 @@ inline bool VerifyP256RawSignature(std::span<const uint8_t> spki, std::span<cons
   OPENSSL_free(der);
   ERR_clear_error();
   return ok;
+}
+
+inline std::vector<uint8_t> Sha256Digest(std::string_view message) {
+  std::vector<uint8_t> digest(32);
+  unsigned int len = 0;
+  if (EVP_Digest(message.data(), message.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1 ||
+      len != digest.size()) {
+    std::abort();
+  }
+  return digest;
 }
 
 }  // namespace onionmail::testing

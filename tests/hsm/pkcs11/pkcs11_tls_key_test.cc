@@ -46,11 +46,7 @@ PkeyPtr ParseSpki(const std::vector<uint8_t>& der) {
   return key;
 }
 
-std::vector<uint8_t> Sha256(std::string_view s) {
-  std::vector<uint8_t> digest(SHA256_DIGEST_LENGTH);
-  SHA256(reinterpret_cast<const uint8_t*>(s.data()), s.size(), digest.data());
-  return digest;
-}
+using onionmail::testing::Sha256Digest;
 
 // A second PKCS#11 client of the fixture's token, logged in as the user.
 // Open it only while no Pkcs11Token is open (it finalizes the module).
@@ -146,7 +142,7 @@ TEST_F(TlsKeyTest, TlsPublicKeyIsNotFoundBeforeProvision) {
   ASSERT_FALSE(spki.ok());
   EXPECT_EQ(spki.error().code, ErrorCode::kNotFound);
   EXPECT_NE(spki.error().message.find(kPkcs11TlsLabel), std::string::npos);
-  auto sig = token->TlsSign(Sha256("x"));
+  auto sig = token->TlsSign(Sha256Digest("x"));
   ASSERT_FALSE(sig.ok());
   EXPECT_EQ(sig.error().code, ErrorCode::kNotFound);
   EXPECT_EQ(token->operations(), 0u);
@@ -198,7 +194,7 @@ TEST_F(TlsKeyTest, TlsSignVerifiesWithOpenSsl) {
   auto spki = token->TlsPublicKey();
   ASSERT_TRUE(spki.ok()) << spki.error().message;
   for (std::string_view message : {"ClientHello...ServerKeyExchange", "second handshake"}) {
-    const std::vector<uint8_t> digest = Sha256(message);
+    const std::vector<uint8_t> digest = Sha256Digest(message);
     auto sig = token->TlsSign(digest);
     ASSERT_TRUE(sig.ok()) << sig.error().message;
     ASSERT_EQ(sig->size(), 64u);
@@ -223,7 +219,7 @@ TEST_F(TlsKeyTest, TlsSignRejectsADigestThatIsNot32Bytes) {
     EXPECT_EQ(sig.error().code, ErrorCode::kInvalidArgument) << size;
   }
   EXPECT_EQ(token->operations(), before);
-  EXPECT_TRUE(token->TlsSign(Sha256("still fine")).ok());
+  EXPECT_TRUE(token->TlsSign(Sha256Digest("still fine")).ok());
 }
 
 TEST_F(TlsKeyTest, TlsSignCountsOneOperation) {
@@ -232,9 +228,9 @@ TEST_F(TlsKeyTest, TlsSignCountsOneOperation) {
   const uint64_t before = token->operations();
   ASSERT_TRUE(token->TlsPublicKey().ok());  // public: no device operation
   EXPECT_EQ(token->operations(), before);
-  ASSERT_TRUE(token->TlsSign(Sha256("a")).ok());
+  ASSERT_TRUE(token->TlsSign(Sha256Digest("a")).ok());
   EXPECT_EQ(token->operations(), before + 1);
-  ASSERT_TRUE(token->TlsSign(Sha256("b")).ok());
+  ASSERT_TRUE(token->TlsSign(Sha256Digest("b")).ok());
   EXPECT_EQ(token->operations(), before + 2);
 }
 
@@ -249,7 +245,7 @@ TEST_F(TlsKeyTest, TlsKeySurvivesReopen) {
   auto again = reopened->TlsPublicKey();  // without Provision
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ(*again, *spki);
-  const std::vector<uint8_t> digest = Sha256("after reopen");
+  const std::vector<uint8_t> digest = Sha256Digest("after reopen");
   auto sig = reopened->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
   EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig));
@@ -293,14 +289,14 @@ TEST_F(TlsKeyTest, ProvisionAddsTheTlsKeyToAnOlderToken) {
   ASSERT_NE(older, nullptr);
   ASSERT_EQ(*older->CountObjects(), 3u);
   EXPECT_EQ(older->TlsPublicKey().error().code, ErrorCode::kNotFound);
-  EXPECT_EQ(older->TlsSign(Sha256("x")).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(older->TlsSign(Sha256Digest("x")).error().code, ErrorCode::kNotFound);
 
   ASSERT_TRUE(older->Provision(2048).ok());
   EXPECT_EQ(*older->CountObjects(), 5u);
   auto tls = older->TlsPublicKey();
   ASSERT_TRUE(tls.ok()) << tls.error().message;
   EXPECT_NE(*tls, *first_tls) << "a fresh key pair was expected";
-  const std::vector<uint8_t> digest = Sha256("new TLS key");
+  const std::vector<uint8_t> digest = Sha256Digest("new TLS key");
   auto sig = older->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
   EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*tls, digest, *sig));
@@ -326,7 +322,7 @@ TEST_F(TlsKeyTest, ProvisionReplacesAnOrphanedTlsPublicKey) {
   EXPECT_EQ(*reopened->CountObjects(), 5u) << "the orphaned public key was left behind";
   auto spki = reopened->TlsPublicKey();
   ASSERT_TRUE(spki.ok()) << spki.error().message;
-  const std::vector<uint8_t> digest = Sha256("pair matches");
+  const std::vector<uint8_t> digest = Sha256Digest("pair matches");
   auto sig = reopened->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
   EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig));
@@ -350,7 +346,7 @@ TEST_F(TlsKeyTest, AMissingTlsPublicHalfFailsProvisionButNotSigning) {
   EXPECT_NE(provision.error().message.find(kPkcs11TlsLabel), std::string::npos);
   EXPECT_EQ(reopened->TlsPublicKey().error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(*reopened->CountObjects(), 4u) << "Provision must not destroy the private key";
-  EXPECT_TRUE(reopened->TlsSign(Sha256("x")).ok());
+  EXPECT_TRUE(reopened->TlsSign(Sha256Digest("x")).ok());
 }
 
 TEST_F(TlsKeyTest, TlsPrivateKeyIsSensitiveAndCannotBeExported) {
@@ -393,17 +389,17 @@ TEST_F(TlsKeyTest, TlsSignOnARemovedTokenIsUnavailableThenRecovers) {
   ASSERT_NE(token, nullptr);
   auto spki = token->TlsPublicKey();
   ASSERT_TRUE(spki.ok());
-  ASSERT_TRUE(token->TlsSign(Sha256("before")).ok());
+  ASSERT_TRUE(token->TlsSign(Sha256Digest("before")).ok());
   const std::string away = dir_ + "/tokens.away";
   std::filesystem::rename(tokens_, away);
   std::filesystem::create_directory(tokens_);
-  auto gone = token->TlsSign(Sha256("while gone"));
+  auto gone = token->TlsSign(Sha256Digest("while gone"));
   ASSERT_FALSE(gone.ok()) << "the token's removal went unnoticed";
   EXPECT_EQ(gone.error().code, ErrorCode::kUnavailable) << gone.error().message;
   EXPECT_EQ(*token->TlsPublicKey(), *spki);  // cached: public
   std::filesystem::remove(tokens_);
   std::filesystem::rename(away, tokens_);
-  const std::vector<uint8_t> digest = Sha256("after");
+  const std::vector<uint8_t> digest = Sha256Digest("after");
   auto sig = token->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
   EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig));

@@ -22,12 +22,7 @@
 namespace onionmail::hsm::tpm2 {
 namespace {
 
-std::vector<uint8_t> Sha256(std::string_view message) {
-  std::vector<uint8_t> out(32);
-  unsigned int len = 0;
-  EXPECT_EQ(EVP_Digest(message.data(), message.size(), out.data(), &len, EVP_sha256(), nullptr), 1);
-  return out;
-}
+using onionmail::testing::Sha256Digest;
 
 class EsysLibCtxPoolTest : public testing::SwtpmSuite<EsysLibCtxPoolTest> {
  protected:
@@ -52,7 +47,7 @@ TEST_F(EsysLibCtxPoolTest, RepeatedSignaturesAndHmacsCreateNoNewContexts) {
   ASSERT_TRUE(spki.ok());
   const std::vector<uint8_t> label = {'l', 'a', 'b', 'e', 'l'};
   // Warm-up: the resident keys get loaded, the pool gets its contexts.
-  ASSERT_TRUE(token->TlsSign(Sha256("warm-up")).ok());
+  ASSERT_TRUE(token->TlsSign(Sha256Digest("warm-up")).ok());
   auto reference = token->Hmac(label);
   ASSERT_TRUE(reference.ok()) << reference.error().message;
   const LibCtxPoolStats before = EsysLibCtxPoolStats();
@@ -60,7 +55,7 @@ TEST_F(EsysLibCtxPoolTest, RepeatedSignaturesAndHmacsCreateNoNewContexts) {
 
   constexpr int kRounds = 20;
   for (int i = 0; i < kRounds; ++i) {
-    std::vector<uint8_t> digest = Sha256("handshake " + std::to_string(i));
+    std::vector<uint8_t> digest = Sha256Digest("handshake " + std::to_string(i));
     auto sig = token->TlsSign(digest);
     ASSERT_TRUE(sig.ok()) << i << ": " << sig.error().message;
     EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig)) << i;
@@ -83,7 +78,7 @@ TEST_F(EsysLibCtxPoolTest, ContextsThatOtherCodeCreatesAreLeftToLibcrypto) {
   {
     auto token = OpenOrDie();  // the pool is on for the rest of the process
     ASSERT_NE(token, nullptr);
-    ASSERT_TRUE(token->TlsSign(Sha256("on")).ok());
+    ASSERT_TRUE(token->TlsSign(Sha256Digest("on")).ok());
   }
   const LibCtxPoolStats before = EsysLibCtxPoolStats();
   ASSERT_TRUE(before.enabled);

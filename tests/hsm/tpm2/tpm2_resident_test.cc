@@ -25,12 +25,7 @@ namespace {
 
 std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
-std::vector<uint8_t> Sha256(std::string_view message) {
-  std::vector<uint8_t> out(32);
-  unsigned int len = 0;
-  EXPECT_EQ(EVP_Digest(message.data(), message.size(), out.data(), &len, EVP_sha256(), nullptr), 1);
-  return out;
-}
+using onionmail::testing::Sha256Digest;
 
 class Tpm2ResidentTest : public testing::SwtpmSuite<Tpm2ResidentTest> {
  protected:
@@ -58,7 +53,7 @@ TEST_F(Tpm2ResidentTest, TlsKeyAndOneSessionStayLoadedBetweenSignatures) {
   auto spki = token->TlsPublicKey();
   ASSERT_TRUE(spki.ok());
   for (int i = 0; i < 3; ++i) {
-    std::vector<uint8_t> digest = Sha256("handshake " + std::to_string(i));
+    std::vector<uint8_t> digest = Sha256Digest("handshake " + std::to_string(i));
     auto sig = token->TlsSign(digest);
     ASSERT_TRUE(sig.ok()) << i << ": " << sig.error().message;
     EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig)) << i;
@@ -77,7 +72,7 @@ TEST_F(Tpm2ResidentTest, HmacKeyJoinsTheTlsKeyUnderTheSameSession) {
   }
   auto token = OpenOrDie();
   ASSERT_NE(token, nullptr);
-  ASSERT_TRUE(token->TlsSign(Sha256("first")).ok());
+  ASSERT_TRUE(token->TlsSign(Sha256Digest("first")).ok());
   for (int i = 0; i < 3; ++i) {
     auto mac = token->Hmac(Bytes("label"));
     ASSERT_TRUE(mac.ok()) << i << ": " << mac.error().message;
@@ -89,7 +84,7 @@ TEST_F(Tpm2ResidentTest, HmacKeyJoinsTheTlsKeyUnderTheSameSession) {
 TEST_F(Tpm2ResidentTest, AnRsaOperationFlushesTheResidentKeysFirst) {
   auto token = OpenOrDie();
   ASSERT_NE(token, nullptr);
-  ASSERT_TRUE(token->TlsSign(Sha256("a")).ok());
+  ASSERT_TRUE(token->TlsSign(Sha256Digest("a")).ok());
   ASSERT_TRUE(token->Hmac(Bytes("b")).ok());
   ASSERT_EQ(Loaded(*token), 4);
   // 1024-bit key: a block below the modulus (top byte zero).
@@ -98,7 +93,7 @@ TEST_F(Tpm2ResidentTest, AnRsaOperationFlushesTheResidentKeysFirst) {
   auto raw = token->RsaPrivateRaw(block);
   ASSERT_TRUE(raw.ok()) << raw.error().message;
   EXPECT_EQ(Loaded(*token), 1);  // the RSA key and its session are flushed too
-  ASSERT_TRUE(token->TlsSign(Sha256("c")).ok());
+  ASSERT_TRUE(token->TlsSign(Sha256Digest("c")).ok());
   EXPECT_EQ(Loaded(*token), 3);
 }
 
@@ -111,7 +106,7 @@ TEST_F(Tpm2ResidentTest, InterleavedOperationsFitInSwtpmsThreeObjectSlots) {
   std::vector<uint8_t> block(128, 0x33);
   block[0] = 0;
   for (int i = 0; i < 6; ++i) {
-    std::vector<uint8_t> digest = Sha256("round " + std::to_string(i));
+    std::vector<uint8_t> digest = Sha256Digest("round " + std::to_string(i));
     auto sig = token->TlsSign(digest);
     ASSERT_TRUE(sig.ok()) << i << ": " << sig.error().message;
     EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig)) << i;
@@ -136,7 +131,7 @@ TEST_F(Tpm2ResidentTest, PolicySessionIsSatisfiedAgainForEachUse) {
   ASSERT_TRUE(spki.ok());
   std::optional<std::array<uint8_t, 32>> first_mac;
   for (int i = 0; i < 3; ++i) {
-    std::vector<uint8_t> digest = Sha256("policy " + std::to_string(i));
+    std::vector<uint8_t> digest = Sha256Digest("policy " + std::to_string(i));
     auto sig = token->TlsSign(digest);
     ASSERT_TRUE(sig.ok()) << i << ": " << sig.error().message;
     EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig)) << i;
@@ -157,10 +152,10 @@ TEST_F(Tpm2ResidentTest, AFailedUseFlushesTheResidentKeysAndTheirSession) {
   ASSERT_EQ(OpenAndProvision(o, 1024), "");
   auto token = OpenOrDie(o);
   ASSERT_NE(token, nullptr);
-  ASSERT_TRUE(token->TlsSign(Sha256("before")).ok());
+  ASSERT_TRUE(token->TlsSign(Sha256Digest("before")).ok());
   EXPECT_EQ(Loaded(*token), 3);  // primary, TLS key, session
   ASSERT_EQ(swtpm_->HashIntoPcr17("the platform changed"), "");
-  auto sig = token->TlsSign(Sha256("after"));
+  auto sig = token->TlsSign(Sha256Digest("after"));
   ASSERT_FALSE(sig.ok());
   EXPECT_EQ(sig.error().code, ErrorCode::kPermissionDenied) << sig.error().message;
   EXPECT_EQ(Loaded(*token), 1);  // only the primary: keys and session flushed
@@ -183,8 +178,8 @@ TEST_F(Tpm2ResidentTest, KeysWithAndWithoutAPolicyInOneKeyDirAreRefused) {
   fs::copy_file(Options().key_dir + "/tls-ec.tpm2", o.key_dir + "/tls-ec.tpm2");
   auto token = OpenOrDie(o);
   ASSERT_NE(token, nullptr);
-  ASSERT_TRUE(token->TlsSign(Sha256("plain key")).ok());  // its session: HMAC
-  auto mac = token->Hmac(Bytes("policy key"));            // needs a policy session
+  ASSERT_TRUE(token->TlsSign(Sha256Digest("plain key")).ok());  // its session: HMAC
+  auto mac = token->Hmac(Bytes("policy key"));                  // needs a policy session
   ASSERT_FALSE(mac.ok());
   EXPECT_EQ(mac.error().code, ErrorCode::kFailedPrecondition) << mac.error().message;
   EXPECT_EQ(Loaded(*token), 1);  // the failure flushed the keys and the session
@@ -197,7 +192,7 @@ TEST_F(Tpm2ResidentTest, LeftoversOfAClientThatDiedAreFlushedAtConnect) {
     // Dies holding the TLS key, the HMAC key and their session in the TPM.
     auto token = Tpm2Token::Open(Options());
     if (!token.ok()) _exit(2);
-    if (!(*token)->TlsSign(Sha256("then die")).ok()) _exit(3);
+    if (!(*token)->TlsSign(Sha256Digest("then die")).ok()) _exit(3);
     if (!(*token)->Hmac(Bytes("then die")).ok()) _exit(4);
     _exit(0);
   }
@@ -210,7 +205,7 @@ TEST_F(Tpm2ResidentTest, LeftoversOfAClientThatDiedAreFlushedAtConnect) {
     auto token = OpenOrDie();
     ASSERT_NE(token, nullptr);
     EXPECT_EQ(Loaded(*token), 1);  // only the primary it made again
-    ASSERT_TRUE(token->TlsSign(Sha256("after")).ok());
+    ASSERT_TRUE(token->TlsSign(Sha256Digest("after")).ok());
   }
   EXPECT_EQ(testing::LoadedHandleCount(swtpm_->tcti()), 0);
 }

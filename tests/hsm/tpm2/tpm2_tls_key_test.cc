@@ -38,12 +38,7 @@ void WriteFile(const std::string& path, const std::string& data) {
   chmod(path.c_str(), 0600);
 }
 
-std::vector<uint8_t> Sha256(std::string_view message) {
-  std::vector<uint8_t> d(32);
-  unsigned int len = 0;
-  EXPECT_EQ(EVP_Digest(message.data(), message.size(), d.data(), &len, EVP_sha256(), nullptr), 1);
-  return d;
-}
+using onionmail::testing::Sha256Digest;
 
 using PkeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 
@@ -116,7 +111,7 @@ TEST_F(Tpm2TlsKeyTest, TlsSignVerifiesWithOpenSsl) {
   ASSERT_NE(token, nullptr);
   auto spki = token->TlsPublicKey();
   ASSERT_TRUE(spki.ok());
-  std::vector<uint8_t> digest = Sha256("TLS 1.3, server CertificateVerify");
+  std::vector<uint8_t> digest = Sha256Digest("TLS 1.3, server CertificateVerify");
   auto sig = token->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
   ASSERT_EQ(sig->size(), 64u);
@@ -143,7 +138,7 @@ TEST_F(Tpm2TlsKeyTest, TlsSignLeftPadsShortCoordinatesTo32Bytes) {
   ASSERT_TRUE(spki.ok());
   bool found = false;
   for (int i = 0; i < 2000 && !found; ++i) {
-    std::vector<uint8_t> digest = Sha256("message " + std::to_string(i));
+    std::vector<uint8_t> digest = Sha256Digest("message " + std::to_string(i));
     auto sig = token->TlsSign(digest);
     ASSERT_TRUE(sig.ok()) << i << ": " << sig.error().message;
     ASSERT_EQ(sig->size(), 64u);
@@ -181,7 +176,7 @@ TEST_F(Tpm2TlsKeyTest, TlsSignCountsOneOperationAndLeaksNoHandles) {
   const uint64_t start = token->operations();
   ASSERT_TRUE(token->TlsPublicKey().ok());
   EXPECT_EQ(token->operations(), start);  // public key: cached, no device operation
-  std::vector<uint8_t> digest = Sha256("count me");
+  std::vector<uint8_t> digest = Sha256Digest("count me");
   for (int i = 0; i < 20; ++i) {
     auto sig = token->TlsSign(digest);
     ASSERT_TRUE(sig.ok()) << i << ": " << sig.error().message;
@@ -205,7 +200,7 @@ TEST_F(Tpm2TlsKeyTest, TlsKeySurvivesReopen) {
   auto der = token->TlsPublicKey();
   ASSERT_TRUE(der.ok());
   EXPECT_EQ(*der, spki);
-  std::vector<uint8_t> digest = Sha256("after reopen");
+  std::vector<uint8_t> digest = Sha256Digest("after reopen");
   auto sig = token->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
   EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(spki, digest, *sig));
@@ -216,7 +211,7 @@ TEST_F(Tpm2TlsKeyTest, TlsSignRecoversAfterSwtpmRestart) {
   ASSERT_NE(token, nullptr);
   auto spki = token->TlsPublicKey();
   ASSERT_TRUE(spki.ok());
-  std::vector<uint8_t> digest = Sha256("restart");
+  std::vector<uint8_t> digest = Sha256Digest("restart");
   ASSERT_TRUE(token->TlsSign(digest).ok());
   swtpm_->Stop(SIGKILL);
   auto down = token->TlsSign(digest);
@@ -238,7 +233,7 @@ TEST_F(Tpm2TlsKeyTest, UnprovisionedTokenTlsCallsAreFailedPrecondition) {
   ASSERT_FALSE(pub.ok());
   EXPECT_EQ(pub.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_NE(pub.error().message.find("tls-ec.tpm2"), std::string::npos) << pub.error().message;
-  auto sig = token->TlsSign(Sha256("x"));
+  auto sig = token->TlsSign(Sha256Digest("x"));
   ASSERT_FALSE(sig.ok());
   EXPECT_EQ(sig.error().code, ErrorCode::kFailedPrecondition);
 }
@@ -254,7 +249,7 @@ TEST_F(Tpm2TlsKeyTest, ProvisionAddsTheTlsKeyToAnOlderToken) {
     ASSERT_TRUE(token->Provision(1024).ok());
     rsa_spki = *token->ServerPublicKey();
     old_tls_spki = *token->TlsPublicKey();
-    mac = *token->Hmac(Sha256("label"));
+    mac = *token->Hmac(Sha256Digest("label"));
     rsa_blob = ReadFile(token->rsa_blob_path());
     hmac_blob = ReadFile(token->hmac_blob_path());
     // What a key_dir provisioned before the TLS key existed looks like.
@@ -265,12 +260,12 @@ TEST_F(Tpm2TlsKeyTest, ProvisionAddsTheTlsKeyToAnOlderToken) {
   auto missing = token->TlsPublicKey();
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound) << missing.error().message;
-  auto no_sig = token->TlsSign(Sha256("x"));
+  auto no_sig = token->TlsSign(Sha256Digest("x"));
   ASSERT_FALSE(no_sig.ok());
   EXPECT_EQ(no_sig.error().code, ErrorCode::kNotFound);
   // The older keys still work.
   EXPECT_EQ(*token->ServerPublicKey(), rsa_spki);
-  auto mac_again = token->Hmac(Sha256("label"));
+  auto mac_again = token->Hmac(Sha256Digest("label"));
   ASSERT_TRUE(mac_again.ok()) << mac_again.error().message;
   EXPECT_EQ(*mac_again, mac);
   PkeyPtr rsa = ParseSpki(rsa_spki);
@@ -295,14 +290,14 @@ TEST_F(Tpm2TlsKeyTest, ProvisionAddsTheTlsKeyToAnOlderToken) {
   auto added = token->TlsPublicKey();
   ASSERT_TRUE(added.ok()) << added.error().message;
   EXPECT_NE(*added, old_tls_spki);  // a fresh key, not the deleted one
-  std::vector<uint8_t> digest = Sha256("added");
+  std::vector<uint8_t> digest = Sha256Digest("added");
   auto sig = token->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
   EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*added, digest, *sig));
   EXPECT_EQ(*token->ServerPublicKey(), rsa_spki);
   EXPECT_EQ(ReadFile(token->rsa_blob_path()), rsa_blob);
   EXPECT_EQ(ReadFile(token->hmac_blob_path()), hmac_blob);
-  EXPECT_EQ(*token->Hmac(Sha256("label")), mac);
+  EXPECT_EQ(*token->Hmac(Sha256Digest("label")), mac);
   const std::vector<uint8_t> added_spki = *added;
   token.reset();
   token = OpenOrDie(o);
@@ -342,7 +337,7 @@ TEST_F(Tpm2TlsKeyTest, TlsPrivateKeyExportIsRefused) {
   auto rsa = token->AttemptPrivateKeyExport(Tpm2Token::ExportTarget::kRsa);
   ASSERT_FALSE(rsa.ok());
   EXPECT_EQ(rsa.error().code, ErrorCode::kPermissionDenied) << rsa.error().message;
-  std::vector<uint8_t> digest = Sha256("still usable");
+  std::vector<uint8_t> digest = Sha256Digest("still usable");
   auto sig = token->TlsSign(digest);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
   EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*token->TlsPublicKey(), digest, *sig));
@@ -361,7 +356,7 @@ TEST_F(Tpm2TlsKeyTest, TlsSignWorksWithAPcrPolicy) {
     auto der = token->TlsPublicKey();
     ASSERT_TRUE(der.ok()) << der.error().message;
     spki = *der;
-    std::vector<uint8_t> digest = Sha256("under policy");
+    std::vector<uint8_t> digest = Sha256Digest("under policy");
     auto sig = token->TlsSign(digest);
     ASSERT_TRUE(sig.ok()) << sig.error().message;
     EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(spki, digest, *sig));
@@ -383,7 +378,7 @@ TEST_F(Tpm2TlsKeyTest, TlsSignWorksWithAPcrPolicy) {
   auto pub = token->TlsPublicKey();
   ASSERT_TRUE(pub.ok());
   EXPECT_EQ(*pub, spki);
-  auto denied = token->TlsSign(Sha256("after the PCR changed"));
+  auto denied = token->TlsSign(Sha256Digest("after the PCR changed"));
   ASSERT_FALSE(denied.ok());
   EXPECT_EQ(denied.error().code, ErrorCode::kPermissionDenied) << denied.error().message;
 }
