@@ -5,7 +5,8 @@ The connections are made by the C++ client bench/loadgen/om-loadgen (--client): 
 the client is not the bottleneck (1.3-1.5 ms of client CPU per message on a first-generation
 EPYC, mostly its TLS handshake, by GnuTLS; OpenSSL 3.0 needed 1.8-2.2 ms).
 This script runs the phases, counts delivered messages, and samples the servers (CPU, ΣRSS,
-ΣPSS; hardware-token operations through perf uprobes with --probe-events). Loopback only.
+ΣPSS; hardware-token operations through perf uprobes with --probe-events; apart, the CPU of
+--aux-pids, e.g. a swtpm standing in for a TPM chip). Loopback only.
 
 SMTP (per message, one new connection): connect, EHLO, STARTTLS, EHLO, AUTH PLAIN (the
 recipient's own SMTP credentials; phase "smtp"), MAIL, RCPT one local user, DATA, 250, QUIT.
@@ -89,6 +90,8 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.tree = procmon.ProcTree(args.pids.split(","))
+        # Processes that work for the server but are not part of it (swtpm: a TPM chip's work).
+        self.aux = procmon.ProcTree(args.aux_pids.split(",")) if args.aux_pids else None
 
     def stored_count(self, users):
         """Messages stored: Maildir files (peer) or message files in onionmaild's store."""
@@ -154,6 +157,7 @@ class Bench:
         sampler = procmon.Sampler(self.tree)
         probe = self.probe_start()
         cpu0, mach0 = self.tree.cpu_seconds(), procmon.machine_cpu()
+        aux0 = self.aux.cpu_seconds() if self.aux else None
         t0_unix = time.time()
         sampler.start()
         t0 = time.perf_counter()
@@ -174,6 +178,7 @@ class Bench:
                 time.sleep(0.01)
             t_stored = time.perf_counter()
         cpu1, mach1 = self.tree.cpu_seconds(), procmon.machine_cpu()
+        aux1 = self.aux.cpu_seconds() if self.aux else None
         sampler.stop()
         device = self.probe_stop(probe)
         busy, steal = procmon.machine_busy(mach0, mach1)
@@ -193,6 +198,10 @@ class Bench:
             "tls": res["tls"], "tls_library": res.get("tls_library"), "started_unix": t0_unix,
             "resumed": sum(r.get("resumed", 0) for r in results),
         }
+        if self.aux:
+            out["aux_name"] = self.args.aux_name
+            out["aux_cpu_s"] = aux1 - aux0
+            out["aux_cpu_ms_per_item"] = (aux1 - aux0) * 1e3 / ok if ok else None
         if device is not None:
             out["device_ops"] = device
             out["device_ops_per_item"] = sum(device.values()) / ok if ok else None
@@ -316,6 +325,10 @@ def main():
     p.add_argument("--client", required=True, help="path of om-loadgen")
     p.add_argument("--probe-events", help="perf events counting token operations")
     p.add_argument("--probe-pid", help="the pid to attach --probe-events to")
+    p.add_argument("--aux-pids", help="comma-separated root pids of processes that work for the "
+                   "server but are not counted in its CPU or memory (swtpm); their CPU is "
+                   "recorded apart")
+    p.add_argument("--aux-name", default="aux", help="what to call --aux-pids in the report")
     p.add_argument("--tmp", default="/tmp")
     p.add_argument("--maildir", help="peer: root of <user>/Maildir, to count delivered files")
     p.add_argument("--om-mbox", help="onionmaild: state_dir/mbox, to count stored messages")

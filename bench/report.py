@@ -120,6 +120,11 @@ def build(om, peers):
             f"the CPUs, so this is the cost the ratios above are made of): onionmaild "
             f"{f(om_cpu, 2)} ms; " + "; ".join(cpus) + ".\n")
         add(turn_speed_note(target, [("onionmaild", omg)] + pgs))
+        aux = aux_cell(omg[target])
+        if aux:
+            add(f"{aux} CPU per message in that cell, apart from onionmaild's figure above (the "
+                f"work a TPM chip would do off the CPUs; it still took these CPUs): "
+                f"{f(med(omg[target], 'aux_cpu_ms_per_item'), 2)} ms.\n")
 
     add("\n### SMTP latency and cost per message (medians over runs)\n")
     add("Latency: connect .. 250 after the final dot (TLS handshake included). CPU: all server "
@@ -190,6 +195,14 @@ def build(om, peers):
             f"{f(med(p, 'device_ops_per_item'), 2)} | {f(med(p, 'peak_rss_mib'))} | "
             f"{f(med(p, 'peak_pss_mib'))} | " + " | ".join(rats) + " |")
 
+    aux_rows = [(k, omg[k]) for k in sorted(omg, key=lambda k: (k[0], k[1] or 0, k[2] or "", k[3]))
+                if aux_cell(omg[k])]
+    if aux_rows:
+        add(f"\n{aux_cell(aux_rows[0][1])} CPU per message (SMTP) or per session (POP3), medians, "
+            "not counted in onionmaild's CPU or memory: " + "; ".join(
+                f"{k[0]} {k[2] + ' ' if k[2] else ''}{size_label(k[1]) + ' ' if k[1] else ''}"
+                f"c={k[3]} {f(med(v, 'aux_cpu_ms_per_item'), 2)} ms" for k, v in aux_rows) + ".\n")
+
     add("\n### Whole run\n")
     if om.get("boot_ms") is not None:
         add(f"onionmaild start-up (process start .. POP3 port accepts; opens the token and "
@@ -205,6 +218,21 @@ def build(om, peers):
             f"{sum(p['errors'] for p in ph)} | {f(med(ph, 'machine_busy_pct'))} | "
             f"{f(max(p['steal_pct'] for p in ph), 2)} | {' '.join(tls) if tls else '–'} |")
     return "\n".join(lines) + "\n"
+
+
+def aux_cell(phases):
+    """The name of the processes sampled apart from the server (swtpm), or None."""
+    return next((p["aux_name"] for p in phases if p.get("aux_cpu_ms_per_item") is not None),
+                None)
+
+
+def keys_note(om):
+    """What held onionmaild's keys, from bench/run.sh (older results do not say)."""
+    if not om.get("keys"):
+        return ""
+    ops = "TPM commands" if om["keys"].startswith("tpm2") else "token operations (C_*Init, " \
+        "C_DeriveKey)"
+    return f"onionmaild's keys: {om['keys']}; *token ops* count {ops}.\n\n"
 
 
 def client_library(doc):
@@ -293,7 +321,8 @@ def main():
               f"kernel {m['kernel']}, {m['filesystem']}. Load generator on the same CPUs"
               f"{client_library(om)}.\n\n"
               f"Versions: onionmaild {m['onionmaild']}, Postfix {m['postfix']}, Dovecot "
-              f"{m['dovecot']}, {m['openssl']}, Python {m['python']}.\n\n")
+              f"{m['dovecot']}, {m['openssl']}, Python {m['python']}.\n\n"
+              f"{keys_note(om)}")
     text = (header + targets.section(om, peers, unseal) + build(om, peers) +
             (unseal_section(unseal) if unseal else ""))
     print(text)

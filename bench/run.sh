@@ -7,23 +7,31 @@
 # repetition then runs bench/loadgen.py (driving the C++ client bench/loadgen/om-loadgen) against
 # every server in turn, the order rotating, so that the servers share the host's good and bad
 # spells; then it stops them.
-# Servers: onionmaild with the pkcs11 key backend on a private SoftHSM2 token (default Argon2id
+# Servers: onionmaild with its keys on a private SoftHSM2 token (pkcs11 backend; --keys tpm2: on
+# a private swtpm, the tpm2 backend), default Argon2id
 # for u1..u8, p1..p8 and the first-login users c*, small Argon2id for k1..k8, OWASP's minimum
 # for the first-login users o*), postfix+dovecot plain, postfix+dovecot mail_crypt (per-user
 # secp521r1 keys, private key locked by the login password; users a1..a8 with Argon2id password
 # hashes); Postfix authenticates through Dovecot SASL. Token operations are counted with perf
-# uprobes on libsofthsm2.so (C_*Init, C_DeriveKey) when perf works. Then the time to unseal at
-# boot (bench/unseal.py, 3-of-5 onionmaild unseal peers on loopback).
+# uprobes when perf works: on libsofthsm2.so (C_*Init, C_DeriveKey), or with --keys tpm2 the TPM
+# commands (Tss2_Sys_ExecuteAsync in libtss2-sys, every command tss2-esys sends). Then the time
+# to unseal at boot (bench/unseal.py, 3-of-5 onionmaild unseal peers on loopback; the measured
+# server on the same backend).
 # Prints a ratio table and writes bench/results/<UTC date>.md and .json. Not a test: CI runs
 # only --quick, as a smoke check that it still works (provisioning/test.sh). About 10-12 minutes
 # with the defaults.
 #
-# Usage: bench/run.sh [--quick] [--check] [--runs N] [--rev REV] [--out DIR] [--no-install] [--keep]
+# Usage: bench/run.sh [--quick] [--check] [--runs N] [--keys pkcs11|tpm2] [--rev REV] [--out DIR]
+#                     [--no-install] [--keep]
 #   --quick       tiny counts, 1 run (a smoke check that everything still works; ~1 minute);
 #                 implies --check
 #   --check       exit 1 unless every phase did all its work (bench/check.py: every message
 #                 stored, every POP3 mailbox retrieved, no client error, unseal measured)
 #   --runs N      repetitions of every phase; the table shows the median (default 3)
+#   --keys tpm2   onionmaild's keys in a TPM: a private swtpm on loopback (tss2's swtpm TCTI)
+#                 instead of SoftHSM2. swtpm does on these CPUs what a TPM chip would do on its
+#                 own, so its CPU is reported apart from the server's (it still takes the
+#                 shared CPUs); a chip is slower per command (docs/benchmarks.md)
 #   --out DIR     where results go (default bench/results)
 #   --no-install  do not call apt-get; fail if something is missing
 #   --keep        keep the temp dir (configs, logs, mail) for inspection
@@ -41,13 +49,14 @@ usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }  # the header
 top=$(cd "$(dirname "$0")/.." && pwd)
 invocation="bench/run.sh${*:+ $*}"
 [[ -n "${OM_BIN_DIR:-}" ]] && invocation="OM_BIN_DIR=$OM_BIN_DIR $invocation"
-plan=full runs=3 out="$top/bench/results" install=1 keep=0 rev="" check=0
+plan=full runs=3 out="$top/bench/results" install=1 keep=0 rev="" check=0 keys=pkcs11
 while (($#)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
     --quick) plan=quick runs=1 check=1 ;;
     --check) check=1 ;;
     --runs) runs="$2"; shift ;;
+    --keys) keys="$2"; shift ;;
     --out) out="$2"; shift ;;
     --no-install) install=0 ;;
     --keep) keep=1 ;;
@@ -56,6 +65,7 @@ while (($#)); do
   esac
   shift
 done
+[[ $keys == pkcs11 || $keys == tpm2 ]] || { echo "--keys must be pkcs11 or tpm2" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "run as root (Postfix and Dovecot need it)" >&2; exit 1; }
 
 # --- 1. packages --------------------------------------------------------------------------------
@@ -89,12 +99,13 @@ fi
 # --- 2. build -----------------------------------------------------------------------------------
 W=$(mktemp -d "${BENCH_TMP:-/tmp}/onionmail-bench.XXXXXX")
 chmod 0755 "$W"
-om_pid="" probes="" unseal_pid=""
+om_pid="" probes="" unseal_pid="" tpm_pid=""
 source "$top/bench/peer.sh"
 cleanup() {
   if [[ -n "$om_pid" ]]; then kill -TERM "$om_pid" 2>/dev/null; wait "$om_pid" 2>/dev/null || true; fi
   if [[ -n "$unseal_pid" ]]; then kill -TERM "$unseal_pid" 2>/dev/null; wait "$unseal_pid" 2>/dev/null || true; fi
-  if [[ -n "$probes" ]]; then perf probe -q -d 'probe_libsofthsm2:*' >/dev/null 2>&1 || true; fi
+  if [[ -n "$probes" ]]; then perf probe -q -d "$probe_group:*" >/dev/null 2>&1 || true; fi
+  if [[ -n "$tpm_pid" ]]; then kill "$tpm_pid" 2>/dev/null; wait "$tpm_pid" 2>/dev/null || true; fi
   for v in plain crypt; do if [[ -d "$W/$v" ]]; then peer_stop "$W/$v"; fi; done
   if ((keep)); then echo "bench: kept $W"; else rm -rf "$W"; fi
 }
@@ -148,7 +159,7 @@ chmod 0600 "$W/pw-read" "$W/pw-send"
 loadgen=(python3 "$top/bench/loadgen.py" --plan "$plan" --runs "$runs" --client "$client"
   --tmp "$W")
 
-# --- 4. onionmaild (pkcs11 backend on a private SoftHSM2 token) --------------------------------
+# --- 4. onionmaild (pkcs11 backend on a private SoftHSM2 token, or tpm2 on a private swtpm) -----
 read -r smtp_port pop3_port < <(free_ports)
 mkdir -p -m 0711 "$W/om"  # the key role (user onionmail when run as root) must reach it
 owner_args=()
@@ -156,9 +167,47 @@ if [[ $(id -u) -eq 0 ]]; then
   "$top/provisioning/create-users.sh" >/dev/null
   owner_args=(--owner onionmail)
 fi
-"$top/provisioning/softhsm-init.sh" --dir "$W/om/softhsm" "${owner_args[@]}" >/dev/null
-export SOFTHSM2_CONF="$W/om/softhsm/softhsm2.conf"
-hsm_lib=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1)
+if [[ $keys == tpm2 ]]; then
+  # A TPM of its own, as in the integration tests: swtpm on two free loopback ports (commands,
+  # control), its state in the temp dir. Only the key role (and onionmailctl) talk to it.
+  # tss2's swtpm TCTI finds the control channel on the next port.
+  read -r tpm_port tpm_ctrl_port < <(python3 -c 'import socket
+for _ in range(100):
+  a, b = socket.socket(), socket.socket()
+  try:
+    a.bind(("127.0.0.1", 0)); p = a.getsockname()[1]; b.bind(("127.0.0.1", p + 1)); break
+  except OSError: pass
+  finally: a.close(); b.close()
+print(p, p + 1)')
+  mkdir -m 0700 "$W/om/swtpm"
+  swtpm socket --tpm2 --tpmstate dir="$W/om/swtpm" \
+    --server type=tcp,port="$tpm_port",bindaddr=127.0.0.1 \
+    --ctrl type=tcp,port="$tpm_ctrl_port",bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
+    </dev/null >"$W/om/swtpm.log" 2>&1 &
+  tpm_pid=$!
+  for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$tpm_port") 2>/dev/null && break; sleep 0.05; done
+  keys_conf="backend = \"tpm2\"
+tcti = \"swtpm:host=127.0.0.1,port=$tpm_port\""
+  # Every TPM command tss2-esys sends goes through Tss2_Sys_ExecuteAsync (tss2-sys's own
+  # synchronous Tss2_Sys_Execute, which reaches it through the PLT, is not used by esys).
+  probe_lib=$(readlink -f "$(ls /usr/lib/*/libtss2-sys.so.1 /usr/lib/libtss2-sys.so.1 2>/dev/null | head -1)")
+  probe_group=probe_libtss2 probe_adds=(-a tpm_command=Tss2_Sys_ExecuteAsync)
+  probe_events=probe_libtss2:tpm_command
+  keys_label="tpm2 (swtpm $(swtpm --version 2>/dev/null | sed -n 's/.*version \([0-9.]*\).*/\1/p'), TCP TCTI)"
+else
+  "$top/provisioning/softhsm-init.sh" --dir "$W/om/softhsm" "${owner_args[@]}" >/dev/null
+  export SOFTHSM2_CONF="$W/om/softhsm/softhsm2.conf"
+  hsm_lib=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1)
+  keys_conf="backend = \"pkcs11\"
+pkcs11_module = \"$hsm_lib\"
+token_label = \"onionmaild\"
+pin_file = \"$W/om/softhsm/user.pin\"
+softhsm2_conf = \"$W/om/softhsm/softhsm2.conf\""
+  probe_lib=$(readlink -f "$hsm_lib")
+  probe_group=probe_libsofthsm2 probe_adds=(-a C_SignInit -a C_DecryptInit -a C_EncryptInit -a C_DeriveKey)
+  probe_events=probe_libsofthsm2:C_SignInit,probe_libsofthsm2:C_DecryptInit,probe_libsofthsm2:C_EncryptInit,probe_libsofthsm2:C_DeriveKey
+  keys_label="pkcs11 (SoftHSM2 $(softhsm2-util --version 2>/dev/null) token)"
+fi
 om_conf() {  # $1: extra [kdf] section
   cat <<CONF
 [server]
@@ -171,11 +220,7 @@ listen = "127.0.0.1:$pop3_port"
 [log]
 level = "warning"
 [keys]
-backend = "pkcs11"
-pkcs11_module = "$hsm_lib"
-token_label = "onionmaild"
-pin_file = "$W/om/softhsm/user.pin"
-softhsm2_conf = "$W/om/softhsm/softhsm2.conf"
+$keys_conf
 $1
 CONF
 }
@@ -185,7 +230,7 @@ om_conf $'[kdf]\nargon2_t_cost = 1\nargon2_m_cost_kib = 8\nargon2_parallelism = 
 om_conf $'[kdf]\nargon2_t_cost = 2\nargon2_m_cost_kib = 19456\nargon2_parallelism = 1' \
   >"$W/om/owasp.toml"
 echo "bench: onionmaild: creating state and 24 users (u1..u8, p1..p8 with the default Argon2id)"
-"$ctl" --config "$W/om/default.toml" init >/dev/null 2>&1
+"$ctl" --config "$W/om/default.toml" init >/dev/null 2>"$W/om/init.log" || { cat "$W/om/init.log" >&2; exit 1; }
 add_users() {  # config prefix
   local i
   for i in 1 2 3 4 5 6 7 8; do
@@ -216,10 +261,9 @@ mkdir -p "$W/tls"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
   -subj /CN=bench.test -keyout "$W/tls/key.pem" -out "$W/tls/cert.pem" >/dev/null 2>&1
 probe_args=()
-perf probe -q -d 'probe_libsofthsm2:*' >/dev/null 2>&1 || true  # stale ones from a killed run
+perf probe -q -d "$probe_group:*" >/dev/null 2>&1 || true  # stale ones from a killed run
 if perf stat -e instructions true >/dev/null 2>&1 &&
-  perf probe -q -x "$(readlink -f "$hsm_lib")" -a C_SignInit -a C_DecryptInit -a C_EncryptInit \
-    -a C_DeriveKey >/dev/null 2>&1; then
+  perf probe -q -x "$probe_lib" "${probe_adds[@]}" >/dev/null 2>&1; then
   probes=1
 fi
 t_boot0=$(date +%s%N)
@@ -245,9 +289,10 @@ key_pid=$(pgrep -P "$om_pid" -x onionmail-key | head -1)
 echo "bench: onionmaild pid $om_pid (key role $key_pid), serving ${boot_ms} ms after start (token open)"
 if [[ -n "$probes" ]]; then
   # Token operations happen in the key role only.
-  probe_args=(--probe-pid "$key_pid" --probe-events \
-    'probe_libsofthsm2:C_SignInit,probe_libsofthsm2:C_DecryptInit,probe_libsofthsm2:C_EncryptInit,probe_libsofthsm2:C_DeriveKey')
+  probe_args=(--probe-pid "$key_pid" --probe-events "$probe_events")
 fi
+# swtpm's CPU is the work a TPM chip would do off the CPUs: sampled apart (--aux-pids).
+[[ -n "$tpm_pid" ]] && probe_args+=(--aux-pids "$tpm_pid" --aux-name swtpm)
 om_args=(--name onionmaild --smtp-port "$smtp_port" --pop3-port "$pop3_port" \
   --pids "$om_pid" --om-mbox "$W/om/state/mbox" --auth-pass-file "$W/pw-send" "${probe_args[@]}" \
   --pop3-group "kdf-default-first:c:$W/pw-read:fresh" \
@@ -302,9 +347,11 @@ kill -TERM "$om_pid"
 wait "$om_pid" || true
 om_pid=""
 for variant in plain crypt; do peer_stop "$W/$variant"; done
-python3 - "$W/onionmaild.json" "$boot_ms" <<'PY'
+python3 - "$W/onionmaild.json" "$boot_ms" "$keys_label" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1])); d["boot_ms"] = int(sys.argv[2]); json.dump(d, open(sys.argv[1], "w"))
+d = json.load(open(sys.argv[1]))
+d["boot_ms"], d["keys"] = int(sys.argv[2]), sys.argv[3]
+json.dump(d, open(sys.argv[1], "w"))
 PY
 
 # --- 6. time to unseal at boot (bench/unseal.py: 3-of-5, four onionmaild peers on loopback) ------
@@ -313,7 +360,7 @@ if [[ -x "$(dirname "$om")/onionmail-peer" && -x "$ctl" ]]; then
   echo "bench: onionmaild: time to unseal at boot (3-of-5 unseal peers on loopback)"
   mkdir -p "$W/unseal"
   TMPDIR="$W/unseal" python3 "$top/bench/unseal.py" --onionmaild "$om" --onionmailctl "$ctl" \
-    --runs "$unseal_runs" --json "$W/unseal.json" \
+    --runs "$unseal_runs" --backend "$keys" --json "$W/unseal.json" \
     >"$W/unseal.log" 2>&1 &
   unseal_pid=$!
   if wait "$unseal_pid"; then

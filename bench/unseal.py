@@ -21,7 +21,7 @@ after another (TCP connect + greeting, EHLO, STARTTLS, TLS 1.3 handshake, EHLO, 
 QUIT: about 7 round trips, from src/peer/torm_client.cc; not measured), and the key role's
 count of key store device operations from start to stop (token open, DERK signatures). The
 measured server uses the pkcs11 backend on a private SoftHSM2 token by default (--backend
-file for the file backend) and [log] level = "info" (the counts come from the log). Peers
+tpm2: a private swtpm; --backend file: the file backend) and [log] level = "info" (the counts come from the log). Peers
 allow 10000 answers per minute (the default 6 would refuse boots after the sixth in a
 minute).
 
@@ -235,7 +235,7 @@ def main():
     ap.add_argument("--threshold", "-k", type=int, default=3, help="k (default 3)")
     ap.add_argument("--n", "-n", type=int, default=5,
                     help="n = peers + 1, the local share (default 5)")
-    ap.add_argument("--backend", choices=("pkcs11", "file"), default="pkcs11",
+    ap.add_argument("--backend", choices=("pkcs11", "tpm2", "file"), default="pkcs11",
                     help="the measured server's key backend (peers: file)")
     ap.add_argument("--poll-ms", type=float, default=2.0)
     ap.add_argument("--timeout", type=float, default=90.0, help="seconds per boot")
@@ -300,8 +300,8 @@ def main():
                 pass  # cleanup() kills the process group
             env.cleanup()
 
-    backend_label = "pkcs11 (SoftHSM2 %s token)" % softhsm_version() \
-        if a.backend == "pkcs11" else "file"
+    backend_label = {"pkcs11": "pkcs11 (SoftHSM2 %s token)" % softhsm_version(),
+                     "tpm2": "tpm2 (a private swtpm, TCP TCTI)"}.get(a.backend, a.backend)
     doc = {"threshold": a.threshold, "n": a.n, "peers": a.n - 1, "runs": a.runs,
            "server_backend": a.backend, "server_backend_label": backend_label,
            "peer_backend": "file", "poll_ms": a.poll_ms, "log_level": "info",

@@ -7,7 +7,8 @@
 - report.py states the order in which the servers ran, gives the target cell's ratio
   repetition by repetition (pairing each onionmaild repetition with the peer's same one;
   ratios are cut to two decimals, not rounded up across a target) and the servers' CPU per
-  message there, and names the load generator's TLS library.
+  message there, and names the load generator's TLS library, the backend that held
+  onionmaild's keys, and a swtpm's CPU apart from the server's.
 """
 
 import json
@@ -196,6 +197,32 @@ class ReportOrderTest(unittest.TestCase):
         text = report.build({**self.om, "fixture_per_mailbox": 3}, [self.peer])
         self.assertIn("onionmaild 2.00 / 1.00, 2.50 / 1.50; crypt 20.00 / 1.00, 22.00 / 1.00",
                       text)
+
+    def test_a_swtpms_cpu_is_reported_apart_and_not_added_to_the_servers(self):
+        for p, cpu, tpm in zip(self.om["phases"], (2.0, 4.0), (0.8, 1.0)):
+            p["server_cpu_ms_per_item"] = cpu
+            p["aux_name"], p["aux_cpu_ms_per_item"] = "swtpm", tpm
+        for p, cpu in zip(self.peer["phases"], (20.0, 22.0)):
+            p["server_cpu_ms_per_item"] = cpu
+        text = report.build({**self.om, "fixture_per_mailbox": 3}, [self.peer])
+        self.assertIn("onionmaild 3.00 ms; crypt 21.00 ms (7.00× onionmaild's)", text)
+        self.assertIn("swtpm CPU per message in that cell, apart from onionmaild's figure above",
+                      text)
+        self.assertIn("it still took these CPUs): 0.90 ms.", text)
+        self.assertIn("not counted in onionmaild's CPU or memory: smtp 10 KiB c=8 0.90 ms.", text)
+
+    def test_without_a_swtpm_there_is_no_line_for_it(self):
+        text = report.build({**self.om, "fixture_per_mailbox": 3}, [self.peer])
+        self.assertNotIn("swtpm", text)
+        self.assertNotIn("aux", text)
+
+    def test_the_key_backend_and_what_token_ops_count_are_stated(self):
+        self.assertEqual(report.keys_note(self.om), "")  # results from before bench/run.sh said
+        self.om["keys"] = "tpm2 (swtpm 0.7.1, TCP TCTI)"
+        self.assertIn("onionmaild's keys: tpm2 (swtpm 0.7.1, TCP TCTI); *token ops* count TPM "
+                      "commands.", report.keys_note(self.om))
+        self.om["keys"] = "pkcs11 (SoftHSM2 2.6.1 token)"
+        self.assertIn("count token operations (C_*Init, C_DeriveKey)", report.keys_note(self.om))
 
     def test_the_clients_tls_library_is_named_when_known(self):
         self.assertEqual(report.client_library(self.om), "")
