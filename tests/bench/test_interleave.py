@@ -209,7 +209,7 @@ class ReportOrderTest(unittest.TestCase):
         self.assertIn("swtpm CPU per message in that cell, apart from onionmaild's figure above",
                       text)
         self.assertIn("it still took these CPUs): 0.90 ms.", text)
-        self.assertIn("not counted in onionmaild's CPU or memory: smtp 10 KiB c=8 0.90 ms.", text)
+        self.assertIn("not counted in onionmaild's CPU or memory: smtp 10 KiB c=8 0.90 ms (POP3", text)
 
     def test_without_a_swtpm_there_is_no_line_for_it(self):
         text = report.build({**self.om, "fixture_per_mailbox": 3}, [self.peer])
