@@ -21,9 +21,9 @@ after another (TCP connect + greeting, EHLO, STARTTLS, TLS 1.3 handshake, EHLO, 
 QUIT: about 7 round trips, from src/peer/torm_client.cc; not measured), and the key role's
 count of key store device operations from start to stop (token open, DERK signatures). The
 measured server uses the pkcs11 backend on a private SoftHSM2 token by default (--backend
-tpm2: a private swtpm; --backend file: the file backend) and [log] level = "info" (the counts come from the log). Peers
-allow 10000 answers per minute (the default 6 would refuse boots after the sixth in a
-minute).
+tpm2: a private swtpm; --backend file: the file backend) and [log] level = "info" (the counts
+come from the log). Peers allow 10000 answers per minute (the default 6 would refuse boots
+after the sixth in a minute).
 
 Prints a Markdown table (median, min..max over the boots) and writes JSON (--json). All
 processes run in their own process groups and are killed at the end, on errors and on

@@ -4,8 +4,9 @@
 #   2. every libFuzzer target for FUZZ_SECONDS (default 30) on its seed corpus,
 #   3. the release build's whole CTest suite (unit, seccomp death tests,
 #      SoftHSM2 and swtpm hardware tests, integration tests with real clients),
-#   4. as root, a smoke run of the benchmark against Postfix + Dovecot
-#      (bench/run.sh --quick with the binaries of step 3: tiny counts, times
+#   4. as root, two smoke runs of the benchmark against Postfix + Dovecot
+#      (bench/run.sh --quick, then --quick --keys tpm2 (onionmaild's keys in a
+#      swtpm), with the binaries of step 3: tiny counts, times
 #      nothing, fails unless every phase did all its work; it installs
 #      postfix and dovecot without starting their services). BENCH_SMOKE=0
 #      skips it.
@@ -44,7 +45,10 @@ fi
 if ((quick == 0)) && [[ "${BENCH_SMOKE:-1}" != 0 ]]; then
   if [[ $(id -u) -eq 0 ]]; then
     bench_out=$(mktemp -d /tmp/onionmail-bench-smoke.XXXXXX)
-    OM_BIN_DIR="$BUILD_DIR" "$top/bench/run.sh" --quick --out "$bench_out"
+    # Both key backends: SoftHSM2 (the default) and a private swtpm (--keys tpm2).
+    for keys in pkcs11 tpm2; do
+      OM_BIN_DIR="$BUILD_DIR" "$top/bench/run.sh" --quick --keys "$keys" --out "$bench_out"
+    done
     rm -rf "$bench_out"
   else
     echo "test.sh: the benchmark's smoke run needs root (Postfix and Dovecot); skipped" >&2
