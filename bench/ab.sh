@@ -15,9 +15,9 @@
 # Environment: BENCH_TMP (where the state dir goes; default /tmp); AB_PIPELINING=1 (smtp: MAIL,
 # RCPT and DATA in one write, as bench/run.sh's phase "smtp-pipelined"; pop3: every RETR and
 # DELE and the QUIT in one write after LIST); AB_KEYS=tpm2 (the tpm2 key backend on a private
-# swtpm on 127.0.0.1:12321, started for the whole run, instead of SoftHSM2: swtpm's CPU per message
-# is printed apart, as the work a TPM chip would do; A and B may then be the same binary, to
-# compare with a pkcs11 run); with AB_KEYS=tpm2, AB_TCTI=device:/dev/tpmrm0 uses that TPM instead
+# swtpm on two free loopback ports (bench/keys.sh), started for the whole run, instead of
+# SoftHSM2: swtpm's CPU per message is printed apart, as the work a TPM chip would do; A and B
+# may then be the same binary, to compare with a pkcs11 run); with AB_KEYS=tpm2, AB_TCTI=device:/dev/tpmrm0 uses that TPM instead
 # of a swtpm (the machine's own chip: its keys are made under the owner hierarchy, their blobs
 # stay in the temp dir and go with it; nothing is written to the TPM's NV memory).
 set -euo pipefail
@@ -37,30 +37,9 @@ if [[ $(id -u) -eq 0 ]]; then
   owner_args=(--owner onionmail)
 fi
 keys="${AB_KEYS:-pkcs11}"
-if [[ $keys == tpm2 && -n "${AB_TCTI:-}" ]]; then
-  keys_conf="backend = \"tpm2\"
-tcti = \"$AB_TCTI\""
-elif [[ $keys == tpm2 ]]; then
-  mkdir -m 0700 "$W/swtpm"
-  swtpm socket --tpm2 --tpmstate dir="$W/swtpm" --server type=tcp,port=12321,bindaddr=127.0.0.1 \
-    --ctrl type=tcp,port=12322,bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
-    </dev/null >/dev/null 2>&1 &
-  tpm_pid=$!
-  for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/12321) 2>/dev/null && break; sleep 0.05; done
-  keys_conf="backend = \"tpm2\"
-tcti = \"swtpm:host=127.0.0.1,port=12321\""
-elif [[ $keys == pkcs11 ]]; then
-  "$top/provisioning/softhsm-init.sh" --dir "$W/softhsm" "${owner_args[@]}" >/dev/null
-  export SOFTHSM2_CONF="$W/softhsm/softhsm2.conf"
-  lib=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1)
-  keys_conf="backend = \"pkcs11\"
-pkcs11_module = \"$lib\"
-token_label = \"onionmaild\"
-pin_file = \"$W/softhsm/user.pin\"
-softhsm2_conf = \"$SOFTHSM2_CONF\""
-else
-  echo "ab.sh: AB_KEYS must be pkcs11 or tpm2" >&2; exit 2
-fi
+[[ $keys == pkcs11 || $keys == tpm2 ]] || { echo "ab.sh: AB_KEYS must be pkcs11 or tpm2" >&2; exit 2; }
+source "$top/bench/keys.sh"  # the token or swtpm, in $W
+BENCH_TCTI="${AB_TCTI:-}" bench_keys "$keys" "$W" "${owner_args[@]}"
 cat >"$W/om.toml" <<CONF
 [server]
 domain = "bench.test"

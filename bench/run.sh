@@ -101,6 +101,7 @@ W=$(mktemp -d "${BENCH_TMP:-/tmp}/onionmail-bench.XXXXXX")
 chmod 0755 "$W"
 om_pid="" probes="" unseal_pid="" tpm_pid=""
 source "$top/bench/peer.sh"
+source "$top/bench/keys.sh"
 cleanup() {
   if [[ -n "$om_pid" ]]; then kill -TERM "$om_pid" 2>/dev/null; wait "$om_pid" 2>/dev/null || true; fi
   if [[ -n "$unseal_pid" ]]; then kill -TERM "$unseal_pid" 2>/dev/null; wait "$unseal_pid" 2>/dev/null || true; fi
@@ -167,47 +168,8 @@ if [[ $(id -u) -eq 0 ]]; then
   "$top/provisioning/create-users.sh" >/dev/null
   owner_args=(--owner onionmail)
 fi
-if [[ $keys == tpm2 ]]; then
-  # A TPM of its own, as in the integration tests: swtpm on two free loopback ports (commands,
-  # control), its state in the temp dir. Only the key role (and onionmailctl) talk to it.
-  # tss2's swtpm TCTI finds the control channel on the next port.
-  read -r tpm_port tpm_ctrl_port < <(python3 -c 'import socket
-for _ in range(100):
-  a, b = socket.socket(), socket.socket()
-  try:
-    a.bind(("127.0.0.1", 0)); p = a.getsockname()[1]; b.bind(("127.0.0.1", p + 1)); break
-  except OSError: pass
-  finally: a.close(); b.close()
-print(p, p + 1)')
-  mkdir -m 0700 "$W/om/swtpm"
-  swtpm socket --tpm2 --tpmstate dir="$W/om/swtpm" \
-    --server type=tcp,port="$tpm_port",bindaddr=127.0.0.1 \
-    --ctrl type=tcp,port="$tpm_ctrl_port",bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
-    </dev/null >"$W/om/swtpm.log" 2>&1 &
-  tpm_pid=$!
-  for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$tpm_port") 2>/dev/null && break; sleep 0.05; done
-  keys_conf="backend = \"tpm2\"
-tcti = \"swtpm:host=127.0.0.1,port=$tpm_port\""
-  # Every TPM command tss2-esys sends goes through Tss2_Sys_ExecuteAsync (tss2-sys's own
-  # synchronous Tss2_Sys_Execute, which reaches it through the PLT, is not used by esys).
-  probe_lib=$(readlink -f "$(ls /usr/lib/*/libtss2-sys.so.1 /usr/lib/libtss2-sys.so.1 2>/dev/null | head -1)")
-  probe_group=probe_libtss2 probe_adds=(-a tpm_command=Tss2_Sys_ExecuteAsync)
-  probe_events=probe_libtss2:tpm_command
-  keys_label="tpm2 (swtpm $(swtpm --version 2>/dev/null | sed -n 's/.*version \([0-9.]*\).*/\1/p'), TCP TCTI)"
-else
-  "$top/provisioning/softhsm-init.sh" --dir "$W/om/softhsm" "${owner_args[@]}" >/dev/null
-  export SOFTHSM2_CONF="$W/om/softhsm/softhsm2.conf"
-  hsm_lib=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1)
-  keys_conf="backend = \"pkcs11\"
-pkcs11_module = \"$hsm_lib\"
-token_label = \"onionmaild\"
-pin_file = \"$W/om/softhsm/user.pin\"
-softhsm2_conf = \"$W/om/softhsm/softhsm2.conf\""
-  probe_lib=$(readlink -f "$hsm_lib")
-  probe_group=probe_libsofthsm2 probe_adds=(-a C_SignInit -a C_DecryptInit -a C_EncryptInit -a C_DeriveKey)
-  probe_events=probe_libsofthsm2:C_SignInit,probe_libsofthsm2:C_DecryptInit,probe_libsofthsm2:C_EncryptInit,probe_libsofthsm2:C_DeriveKey
-  keys_label="pkcs11 (SoftHSM2 $(softhsm2-util --version 2>/dev/null) token)"
-fi
+# A private SoftHSM2 token or swtpm (bench/keys.sh), and the uprobes that count its operations.
+bench_keys "$keys" "$W/om" "${owner_args[@]}"
 om_conf() {  # $1: extra [kdf] section
   cat <<CONF
 [server]
