@@ -43,6 +43,9 @@
 # BENCH_LABEL (appended to the onionmaild version in the report, e.g. "patched: TCP_NODELAY"),
 # BENCH_TMP (where the temp dir with every server's state goes; default /tmp: point it at another
 # filesystem to compare, e.g. an ext4 with a journal when /tmp's has none).
+# BENCH_TCTI (with --keys tpm2: that TPM instead of a swtpm, e.g. device:/dev/tpmrm0, as
+# ab.sh's AB_TCTI; its keys are made under the owner hierarchy and their blobs stay in the temp
+# dir; the unseal boots still use a swtpm. Not tried here: this machine has no TPM).
 set -euo pipefail
 
 usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }  # the header comment
