@@ -9,7 +9,9 @@ one line per problem on stderr) unless, in every phase of every run:
     message file (the loadgen counts them; "stored" must not be below "ok");
   - every POP3 session retrieved its whole mailbox (fixture_per_mailbox messages each);
   - in phase smtp-resume, every connection after each client thread's first resumed TLS;
-  - the server's memory and CPU were sampled (non-zero ΣPSS and CPU);
+  - the server's memory was sampled (non-zero ΣPSS);
+and that each server's CPU was sampled (non-zero in some phase: a tiny phase can take less than
+the kernel's 10 ms clock tick);
 and the unseal measurement, when given, has one successful boot per run.
 This is what CI's smoke run of the benchmark asserts (provisioning/test.sh).
 """
@@ -44,8 +46,11 @@ def phase_problems(server, doc):
                 yield f"{where}: retrieved {p.get('msgs')} messages, expected {want}"
         if not p.get("peak_pss_mib"):
             yield f"{where}: no memory sample"
-        if not p.get("server_cpu_s"):
-            yield f"{where}: no CPU sample"
+    # CPU comes from the kernel's per-process counters, in clock ticks (10 ms): a --quick phase
+    # of 8 messages can take less than one tick on a fast machine and read 0. So the server
+    # must have been seen using CPU in some phase, not in each (0 everywhere: sampling broke).
+    if phases and not any(p.get("server_cpu_s") for p in phases):
+        yield f"{server}: no CPU sample in any phase"
 
 
 def unseal_problems(doc, runs):

@@ -84,10 +84,18 @@ class CheckTest(unittest.TestCase):
         self.assertIn("retrieved 23 messages, expected 24", err)
 
     def test_missing_samples_fail(self):
-        rc, err = self.run_check([self.broken(2, peak_pss_mib=0, server_cpu_s=0)])
+        doc = self.broken(2, peak_pss_mib=0)
+        for p in doc["phases"]:
+            p["server_cpu_s"] = 0
+        rc, err = self.run_check([doc])
         self.assertEqual(rc, 1)
         self.assertIn("no memory sample", err)
-        self.assertIn("no CPU sample", err)
+        self.assertIn("onionmaild: no CPU sample in any phase", err)
+
+    def test_a_phase_shorter_than_one_clock_tick_of_cpu_passes(self):
+        # 8 messages at 1.6 ms of CPU each can read 0 ticks; the other phases show CPU.
+        rc, err = self.run_check([self.broken(0, server_cpu_s=0)])
+        self.assertEqual(rc, 0, err)
 
     def test_a_client_that_resumes_only_every_other_connection_fails(self):
         # 8 threads x 3 connections: the 16 after each thread's first must resume.
