@@ -29,7 +29,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d "${BENCH_TMP:-/tmp}/onionmail-ab.XXXXXX")
 chmod 0711 "$W"  # the key role (user onionmail when run as root) must reach it
 pid="" tpm_pid=""
-trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; [[ -n "$tpm_pid" ]] && kill "$tpm_pid" 2>/dev/null
+# Every step may fail (a server or swtpm that already died): under set -e a failing kill would
+# end the trap before the rest of the clean-up.
+trap '[[ -n "$pid" ]] && { kill "$pid" 2>/dev/null || true; }
+  [[ -n "$tpm_pid" ]] && { kill "$tpm_pid" 2>/dev/null || true; }
   rm -rf "$W"' EXIT
 owner_args=()
 if [[ $(id -u) -eq 0 ]]; then
@@ -80,8 +83,15 @@ for run in $(seq 1 "$runs"); do
     pid=$!
     for _ in $(seq 1 200); do
       (exec 3<>/dev/tcp/127.0.0.1/12910) 2>/dev/null && break
+      kill -0 "$pid" 2>/dev/null || break
       sleep 0.05
     done
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "ab.sh: $label ($bin) did not start; its log:" >&2
+      tail -20 "$W/om.log" >&2
+      pid=""
+      exit 1
+    fi
     # One untimed message per user first: the AUTH cache and the first handshake are warm.
     fill 8 8 >/dev/null
     [[ $mode == pop3 ]] && fill 8 $((n * 8)) >/dev/null

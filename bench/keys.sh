@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/keys.sh: sourced by bench/run.sh and bench/ab.sh. Where onionmaild's keys live during a
 # benchmark: a private SoftHSM2 token or a private swtpm, made in a directory of the caller's.
 #
@@ -12,7 +13,7 @@
 #   probe_adds (perf probe -a arguments) and probe_events (the perf events they make): uprobes
 #   that count token operations, C_*Init and C_DeriveKey in libsofthsm2.so, or every TPM
 #   command (Tss2_Sys_ExecuteAsync in libtss2-sys, through which tss2-esys sends each one).
-#   Returns 2 on an unknown KIND.
+#   Returns 2 on an unknown KIND, 1 when swtpm does not start (its log is printed).
 
 bench_keys() {
   local kind="$1" dir="$2"
@@ -42,8 +43,13 @@ softhsm2_conf = \"$SOFTHSM2_CONF\""
 tcti = \"$BENCH_TCTI\""
         keys_label="tpm2 ($BENCH_TCTI)"
       else
-        local port ctrl_port
-        read -r port ctrl_port < <(python3 -c 'import socket
+        # The ports are free when picked but may be taken before swtpm binds them (another
+        # process's outgoing connections use the same range): a swtpm that exits, or does not
+        # listen within 10 s, is retried on new ports, up to 3 times.
+        local port ctrl_port attempt _
+        mkdir -m 0700 "$dir/swtpm"
+        for ((attempt = 1; attempt <= 3; attempt++)); do
+          read -r port ctrl_port < <(python3 -c 'import socket
 for _ in range(100):
   a, b = socket.socket(), socket.socket()
   try:
@@ -51,17 +57,28 @@ for _ in range(100):
   except OSError: pass
   finally: a.close(); b.close()
 print(p, p + 1)')
-        mkdir -m 0700 "$dir/swtpm"
-        swtpm socket --tpm2 --tpmstate dir="$dir/swtpm" \
-          --server type=tcp,port="$port",bindaddr=127.0.0.1 \
-          --ctrl type=tcp,port="$ctrl_port",bindaddr=127.0.0.1 \
-          --flags not-need-init,startup-clear </dev/null >"$dir/swtpm.log" 2>&1 &
-        tpm_pid=$!
-        local _
-        for _ in $(seq 1 200); do
-          (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-          sleep 0.05
+          swtpm socket --tpm2 --tpmstate dir="$dir/swtpm" \
+            --server type=tcp,port="$port",bindaddr=127.0.0.1 \
+            --ctrl type=tcp,port="$ctrl_port",bindaddr=127.0.0.1 \
+            --flags not-need-init,startup-clear </dev/null >>"$dir/swtpm.log" 2>&1 &
+          tpm_pid=$!
+          # Up: this swtpm listens on both ports (ss names the owner; a connection alone
+          # could reach another process holding the control port).
+          for _ in $(seq 1 200); do
+            [[ $(ss -Hltnp "( sport = :$port or sport = :$ctrl_port )" 2>/dev/null |
+              grep -c "pid=$tpm_pid,") == 2 ]] && break 2
+            kill -0 "$tpm_pid" 2>/dev/null || break
+            sleep 0.05
+          done
+          kill "$tpm_pid" 2>/dev/null || true
+          wait "$tpm_pid" 2>/dev/null || true
+          tpm_pid=""
         done
+        if [[ -z "$tpm_pid" ]]; then
+          echo "keys.sh: swtpm did not start (3 attempts); its log, $dir/swtpm.log:" >&2
+          tail -5 "$dir/swtpm.log" >&2
+          return 1
+        fi
         keys_conf="backend = \"tpm2\"
 tcti = \"swtpm:host=127.0.0.1,port=$port\""
         keys_label="tpm2 (swtpm $(swtpm --version 2>/dev/null |

@@ -106,10 +106,21 @@ om_pid="" probes="" unseal_pid="" tpm_pid=""
 source "$top/bench/peer.sh"
 source "$top/bench/keys.sh"
 cleanup() {
-  if [[ -n "$om_pid" ]]; then kill -TERM "$om_pid" 2>/dev/null; wait "$om_pid" 2>/dev/null || true; fi
-  if [[ -n "$unseal_pid" ]]; then kill -TERM "$unseal_pid" 2>/dev/null; wait "$unseal_pid" 2>/dev/null || true; fi
+  # Each step tolerates a process that already died: under set -e a failing kill would end the
+  # clean-up there and leave the peers, swtpm and the temp dir behind.
+  if [[ -n "$om_pid" ]]; then
+    kill -TERM "$om_pid" 2>/dev/null || true
+    wait "$om_pid" 2>/dev/null || true
+  fi
+  if [[ -n "$unseal_pid" ]]; then
+    kill -TERM "$unseal_pid" 2>/dev/null || true
+    wait "$unseal_pid" 2>/dev/null || true
+  fi
   if [[ -n "$probes" ]]; then perf probe -q -d "$probe_group:*" >/dev/null 2>&1 || true; fi
-  if [[ -n "$tpm_pid" ]]; then kill "$tpm_pid" 2>/dev/null; wait "$tpm_pid" 2>/dev/null || true; fi
+  if [[ -n "$tpm_pid" ]]; then
+    kill "$tpm_pid" 2>/dev/null || true
+    wait "$tpm_pid" 2>/dev/null || true
+  fi
   for v in plain crypt; do if [[ -d "$W/$v" ]]; then peer_stop "$W/$v"; fi; done
   if ((keep)); then echo "bench: kept $W"; else rm -rf "$W"; fi
 }
