@@ -43,30 +43,26 @@ softhsm2_conf = \"$SOFTHSM2_CONF\""
 tcti = \"$BENCH_TCTI\""
         keys_label="tpm2 ($BENCH_TCTI)"
       else
-        # The ports are free when picked but may be taken before swtpm binds them (another
-        # process's outgoing connections use the same range): a swtpm that exits, or does not
-        # listen within 10 s, is retried on new ports, up to 3 times.
+        # Two consecutive ports outside the ephemeral range (bench/free_ports.py says why);
+        # another process may still take them before swtpm binds them, so a swtpm that exits
+        # or does not listen within 10 s is retried on new ports, up to 3 times.
         local port ctrl_port attempt _
         mkdir -m 0700 "$dir/swtpm"
         for ((attempt = 1; attempt <= 3; attempt++)); do
-          read -r port ctrl_port < <(python3 -c 'import socket
-for _ in range(100):
-  a, b = socket.socket(), socket.socket()
-  try:
-    a.bind(("127.0.0.1", 0)); p = a.getsockname()[1]; b.bind(("127.0.0.1", p + 1)); break
-  except OSError: pass
-  finally: a.close(); b.close()
-print(p, p + 1)')
+          read -r port ctrl_port < <(python3 "$top/bench/free_ports.py" 2 --consecutive)
           swtpm socket --tpm2 --tpmstate dir="$dir/swtpm" \
             --server type=tcp,port="$port",bindaddr=127.0.0.1 \
             --ctrl type=tcp,port="$ctrl_port",bindaddr=127.0.0.1 \
             --flags not-need-init,startup-clear </dev/null >>"$dir/swtpm.log" 2>&1 &
           tpm_pid=$!
-          # Up: this swtpm listens on both ports (ss names the owner; a connection alone
-          # could reach another process holding the control port).
+          # Up: both ports answer and swtpm is still running a moment later (it exits when it
+          # cannot bind one of them).
           for _ in $(seq 1 200); do
-            [[ $(ss -Hltnp "( sport = :$port or sport = :$ctrl_port )" 2>/dev/null |
-              grep -c "pid=$tpm_pid,") == 2 ]] && break 2
+            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
+              (exec 3<>"/dev/tcp/127.0.0.1/$ctrl_port") 2>/dev/null; then
+              sleep 0.1
+              kill -0 "$tpm_pid" 2>/dev/null && break 2
+            fi
             kill -0 "$tpm_pid" 2>/dev/null || break
             sleep 0.05
           done

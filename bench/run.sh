@@ -159,12 +159,7 @@ version=$(git -C "$top" rev-parse --short "${rev:-HEAD}" 2>/dev/null || echo unk
 version+="${BENCH_LABEL:+ ($BENCH_LABEL)}"
 
 # --- 3. ports, cleanup --------------------------------------------------------------------------
-free_ports() {
-  python3 -c 'import socket
-ss=[socket.socket() for _ in range(2)]
-[s.bind(("127.0.0.1",0)) for s in ss]
-print(*[s.getsockname()[1] for s in ss])'
-}
+free_ports() { python3 "$top/bench/free_ports.py" 2; }  # outside the ephemeral range
 stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
 mkdir -p "$out"
 pw_read="bench-read-$RANDOM$RANDOM" pw_send="bench-send-$RANDOM$RANDOM"
