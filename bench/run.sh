@@ -303,7 +303,15 @@ done
 # All three servers are up; each repetition runs every server's phases in turn, the order rotating
 # (onionmaild, plain, crypt; then plain, crypt, onionmaild; then crypt, onionmaild, plain; ...), so
 # that a slow spell of a shared host falls on every server, not on whichever ran then.
-# loadgen.py waits for a quiet machine before each server's turn.
+# loadgen.py waits for a quiet machine before each server's turn. A dead onionmaild ends the run
+# at once, with the end of its log, rather than after the peers' turns.
+om_alive() {
+  kill -0 "$om_pid" 2>/dev/null && return 0
+  echo "bench: onionmaild (pid $om_pid) exited during the run; the end of its log:" >&2
+  tail -20 "$W/om/onionmaild.log" >&2
+  om_pid=""
+  return 1
+}
 servers=(onionmaild plain crypt)
 for ((run = 0; run < runs; run++)); do
   for ((i = 0; i < ${#servers[@]}; i++)); do
@@ -312,6 +320,7 @@ for ((run = 0; run < runs; run++)); do
     declare -n args="$([[ $s == onionmaild ]] && echo om_args || echo "args_$s")"
     "${loadgen[@]}" "${args[@]}" --only-run "$run" --append
     unset -n args
+    om_alive || exit 1
   done
 done
 kill -TERM "$om_pid"
