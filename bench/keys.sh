@@ -43,13 +43,17 @@ softhsm2_conf = \"$SOFTHSM2_CONF\""
 tcti = \"$BENCH_TCTI\""
         keys_label="tpm2 ($BENCH_TCTI)"
       else
-        # Two consecutive ports outside the ephemeral range (bench/free_ports.py says why);
-        # another process may still take them before swtpm binds them, so a swtpm that exits
-        # or does not listen within 10 s is retried on new ports, up to 3 times.
+        # Two consecutive ports below the kernel's ephemeral range, as the integration tests
+        # pick them (tests/integration/harness.py: free_port_pair): a burst of loopback
+        # connections leaves their local ports in TIME_WAIT, and swtpm, which binds without
+        # SO_REUSEADDR, then failed on ports a bind(0) had just found free. Another process
+        # may still take them before swtpm binds them, so a swtpm that exits or does not
+        # listen within 10 s is retried on new ports, up to 3 times.
         local port ctrl_port attempt _
         mkdir -m 0700 "$dir/swtpm"
         for ((attempt = 1; attempt <= 3; attempt++)); do
-          read -r port ctrl_port < <(python3 "$top/bench/free_ports.py" 2 --consecutive)
+          read -r port ctrl_port < <(python3 -B -c 'import sys; sys.path.insert(0, sys.argv[1])
+import harness; p = harness.free_port_pair(); print(p, p + 1)' "$top/tests/integration")
           swtpm socket --tpm2 --tpmstate dir="$dir/swtpm" \
             --server type=tcp,port="$port",bindaddr=127.0.0.1 \
             --ctrl type=tcp,port="$ctrl_port",bindaddr=127.0.0.1 \

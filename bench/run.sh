@@ -159,7 +159,10 @@ version=$(git -C "$top" rev-parse --short "${rev:-HEAD}" 2>/dev/null || echo unk
 version+="${BENCH_LABEL:+ ($BENCH_LABEL)}"
 
 # --- 3. ports, cleanup --------------------------------------------------------------------------
-free_ports() { python3 "$top/bench/free_ports.py" 2; }  # outside the ephemeral range
+free_ports() {  # below the ephemeral range, as the integration tests pick them (bench/keys.sh)
+  python3 -B -c 'import sys; sys.path.insert(0, sys.argv[1]); import harness
+print(harness.free_port(), harness.free_port())' "$top/tests/integration"
+}
 stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
 mkdir -p "$out"
 pw_read="bench-read-$RANDOM$RANDOM" pw_send="bench-send-$RANDOM$RANDOM"

@@ -108,6 +108,25 @@ def free_port():
     raise AssertionError("no fresh free port")
 
 
+def free_port_pair():
+    """Returns p such that p and p + 1 are both free_port()-free: swtpm's TPM
+    and control ports (tss2's swtpm TCTI finds the control channel on the
+    port after the TPM's). bench/keys.sh uses it too."""
+    for _ in range(50):
+        p = free_port()
+        if p < 65535:
+            try:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p + 1))
+                if p + 1 in _issued_ports:
+                    continue
+                _issued_ports.add(p + 1)
+                return p
+            except OSError:
+                continue
+    raise AssertionError("no free port pair for swtpm")
+
+
 def random_domain():
     alphabet = "abcdefghijklmnopqrstuvwxyz234567"
     return "t" + "".join(secrets.choice(alphabet) for _ in range(15)) + ".onion"
@@ -193,7 +212,7 @@ class TestEnv:
         if KEYS_BACKEND == "tpm2":
             self.swtpm_dir = os.path.join(self.root, "swtpm")
             os.mkdir(self.swtpm_dir, 0o700)
-            self.swtpm_port = self._free_port_pair()
+            self.swtpm_port = free_port_pair()
             self.start_swtpm()
             return {"backend": "tpm2",
                     "tcti": "swtpm:host=127.0.0.1,port=%d" % self.swtpm_port}
@@ -223,22 +242,6 @@ class TestEnv:
     def stop_swtpm(self):
         self.swtpm.kill()
         self.swtpm.wait()
-
-    @staticmethod
-    def _free_port_pair():
-        for _ in range(50):
-            p = free_port()
-            if p < 65535:
-                try:
-                    with socket.socket() as s:
-                        s.bind(("127.0.0.1", p + 1))
-                    if p + 1 in _issued_ports:
-                        continue
-                    _issued_ports.add(p + 1)
-                    return p
-                except OSError:
-                    continue
-        raise AssertionError("no free port pair for swtpm")
 
     # ---------------------------------------------------------------- ctl
     def ctl(self, *args, check=True, timeout=120):
