@@ -7,33 +7,59 @@
 #             onionmail (the key role's user, which roles drop to)
 #   non-root: keeps the state in ./demo-state; everything runs as you
 # Idempotent: an existing demo state is reused. Ctrl-C stops the server.
+#   --state DIR      keep the demo state in DIR instead (as root: not under a
+#                    directory onionmail cannot search, such as /root)
+#   --build-dir DIR  run the binaries already built in DIR; build nothing
 #
-# Usage: provisioning/demo.sh [--help]
+# Usage: provisioning/demo.sh [--help] [--state DIR] [--build-dir DIR]
 set -euo pipefail
-if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
-  exit 0
-fi
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+state=
+build=
+while (($#)); do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    --state | --build-dir)
+      [[ $# -ge 2 && -n "$2" ]] || { echo "demo.sh: $1 needs a directory" >&2; exit 2; }
+      if [[ "$1" == --state ]]; then state=$2; else build=$2; fi
+      shift 2 ;;
+    *) echo "demo.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/provisioning/install-deps.sh"
-"$top/provisioning/build.sh"
+if [[ -z "$build" ]]; then
+  build="$top/build"
+  # Its own build dir and options, whatever the caller's environment says.
+  BUILD_DIR="$build" TEST_HOOKS=OFF CMAKE_EXTRA_ARGS='' "$top/provisioning/build.sh"
+fi
+build=$(cd "$build" && pwd)
+for bin in src/ctl/onionmailctl src/server/onionmaild; do
+  [[ -x "$build/$bin" ]] || { echo "demo.sh: $build/$bin is missing: build first" >&2; exit 1; }
+done
 softhsm_owner=()
 if [[ $(id -u) -eq 0 ]]; then
   # Roles drop to these users; onionmailctl as root drops to onionmail. The
   # state lives outside the repository, which may sit under /root (0700,
   # not searchable by onionmail).
   "$top/provisioning/create-users.sh"
-  state=/var/lib/onionmaild-demo
+  state=${state:-/var/lib/onionmaild-demo}
   install -d -o root -g root -m 0711 "$state"
+  if ! setpriv --reuid onionmail --regid onionmail --clear-groups test -x "$state"; then
+    echo "demo.sh: onionmail cannot reach $state: choose a state directory outside" \
+      "directories it cannot search (such as /root)" >&2
+    exit 1
+  fi
   softhsm_owner=(--owner onionmail)
   runs_as="roles drop to onionmail (keys, state), onionmail-smtp, onionmail-pop3"
 else
-  state="$top/demo-state"
+  state=${state:-$top/demo-state}
   mkdir -p "$state" && chmod 0700 "$state"
   runs_as="every role runs as $(id -un) (start as root for one user per role)"
 fi
+state=$(cd "$state" && pwd)  # the configuration names it
 conf="$state/onionmaild.toml"
-ctl="$top/build/src/ctl/onionmailctl"
+ctl="$build/src/ctl/onionmailctl"
 "$top/provisioning/softhsm-init.sh" --dir "$state/softhsm" --label onionmaild --non-interactive \
   "${softhsm_owner[@]}"
 if [[ ! -f "$conf" ]]; then
@@ -69,4 +95,4 @@ onionmaild demo
   read:  curl --ssl-reqd --cacert $state/data/tls/cert.pem pop3://127.0.0.1:1110/1 --user alice
 
 MSG
-exec "$top/build/src/server/onionmaild" --config "$conf"
+exec "$build/src/server/onionmaild" --config "$conf"

@@ -3,7 +3,8 @@
 #   1. an AddressSanitizer + UBSan build of everything with all its tests,
 #   2. every libFuzzer target for FUZZ_SECONDS (default 30) on its seed corpus,
 #   3. the release build's whole CTest suite (unit, seccomp death tests,
-#      SoftHSM2 and swtpm hardware tests, integration tests with real clients),
+#      SoftHSM2 and swtpm hardware tests, integration tests with real clients,
+#      and the README's demo (tests/provisioning/test_demo.py)),
 #   4. as root, two smoke runs of the benchmark against Postfix + Dovecot
 #      (bench/run.sh --quick, then --quick --keys tpm2 (onionmaild's keys in a
 #      swtpm), with the binaries of step 3: tiny counts, times
@@ -17,7 +18,7 @@
 # Usage: provisioning/test.sh [--help] [--quick] [extra ctest args]
 set -euo pipefail
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 quick=0
