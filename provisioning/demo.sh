@@ -33,6 +33,7 @@ if [[ -z "$build" ]]; then
   # Its own build dir and options, whatever the caller's environment says.
   BUILD_DIR="$build" TEST_HOOKS=OFF CMAKE_EXTRA_ARGS='' "$top/provisioning/build.sh"
 fi
+[[ -d "$build" ]] || { echo "demo.sh: no directory $build" >&2; exit 1; }
 build=$(cd "$build" && pwd)
 for bin in src/ctl/onionmailctl src/server/onionmaild; do
   [[ -x "$build/$bin" ]] || { echo "demo.sh: $build/$bin is missing: build first" >&2; exit 1; }
