@@ -45,6 +45,36 @@ const char* Name(FrontEnd fe) { return fe == FrontEnd::kSmtp ? "smtp" : "pop3"; 
 // Sends a reply; a failure means the front end is gone: end the session.
 bool Reply(ipc::Channel& ch, const ipc::Message& m) { return ch.Send(m).ok(); }
 
+// A fault of the server rather than an outcome of the request: a device
+// that is gone or whose PCR policy no longer holds, a full disk, a damaged
+// file. A wrong password, an unknown user, a mailbox in use or a sealed
+// server are outcomes, which the front ends log themselves.
+bool IsServerFault(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kPermissionDenied:
+    case ErrorCode::kDeadlineExceeded:
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kDataLoss:
+    case ErrorCode::kInternal:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Logs the key store's reason for a server fault: the front end learns only
+// the error's code (a temporary failure for its client), so the reason,
+// which the operator needs, would otherwise be lost here. Error messages
+// are safe to log (base/result.h); passes `r` through.
+template <typename T>
+const Result<T>& LogFault(const char* who, const char* what, const Result<T>& r) {
+  if (!r.ok() && IsServerFault(r.error().code)) {
+    log::Warning("key", std::string(what) + " for " + who +
+                            " failed in the key store: " + r.error().message);
+  }
+  return r;
+}
+
 }  // namespace
 
 KeyRoleServer::KeyRoleServer(State& state, TlsIdentity tls, uint32_t max_sessions)
@@ -128,11 +158,17 @@ Result<std::vector<uint8_t>> KeyRoleServer::SignTls(const ipc::Message& msg, con
     log::Warning("key", std::string("refused ") + kind + " signing request from " + who + why);
     return MakeError(ErrorCode::kPermissionDenied, "TLS signature refused");
   };
+  // A device's refusal (a PCR policy that no longer holds, a TPM in
+  // lockout) comes as kPermissionDenied, a fault to log like the others.
+  const auto logged = [who](Result<std::vector<uint8_t>> sig) {
+    LogFault(who, "TLS signature", sig);
+    return sig;
+  };
   if (const auto* ec = std::get_if<ipc::TlsEcdsaSignRequest>(&msg)) {
     if (tls_.kind != TlsKeyKind::kEcdsaP256) {
       return refuse("an ECDSA", ": the certificate is for the RSA server key");
     }
-    return state_.TlsSign(ec->digest);
+    return logged(state_.TlsSign(ec->digest));
   }
   const auto& req = std::get<ipc::TlsSignRequest>(msg);
   if (tls_.kind != TlsKeyKind::kRsa) {
@@ -141,14 +177,14 @@ Result<std::vector<uint8_t>> KeyRoleServer::SignTls(const ipc::Message& msg, con
   if (!IsSignatureBlock(req.block, tls_.rsa_modulus_bits)) {
     return refuse("an RSA", " that is not a signature encoding");
   }
-  return state_.ServerPrivateRaw(req.block);
+  return logged(state_.ServerPrivateRaw(req.block));
 }
 
 bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionState& s) {
   mail::DeliveryBackend& delivery = state_.delivery();
   if (auto* m = std::get_if<ipc::VerifySmtpPasswordRequest>(&msg)) {
-    return Reply(ch,
-                 ipc::VerifyResult{StatusOf(delivery.VerifySmtpPassword(m->user, m->password))});
+    const auto verified = delivery.VerifySmtpPassword(m->user, m->password);
+    return Reply(ch, ipc::VerifyResult{StatusOf(LogFault("smtp", "AUTH", verified))});
   }
   if (auto* m = std::get_if<ipc::TormRequest>(&msg)) {
     ipc::TormReply reply{mail::TormOutcome::kNotOffered, {}};
@@ -167,7 +203,8 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
   }
   if (auto* m = std::get_if<ipc::CheckRecipientRequest>(&msg)) {
     if (!mail::ValidLocalPart(m->local_part)) return BadRequest("invalid local part");
-    return Reply(ch, ipc::StatusReply{StatusOf(delivery.CheckRecipient(m->local_part))});
+    const auto checked = delivery.CheckRecipient(m->local_part);
+    return Reply(ch, ipc::StatusReply{StatusOf(LogFault("smtp", "RCPT", checked))});
   }
   if (auto* m = std::get_if<ipc::BeginMessageRequest>(&msg)) {
     s.writer.reset();
@@ -179,7 +216,8 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
     }
     env.local_parts = m->local_parts;
     auto w = delivery.BeginMessage(env);
-    if (!w.ok()) return Reply(ch, ipc::StatusReply{ipc::StatusFromError(w.error().code)});
+    if (!LogFault("smtp", "a new message", w).ok())
+      return Reply(ch, ipc::StatusReply{ipc::StatusFromError(w.error().code)});
     s.writer = std::move(*w);
     s.bytes = 0;
     return Reply(ch, ipc::StatusReply{ipc::Status::kOk});
@@ -203,7 +241,10 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
   }
   if (std::holds_alternative<ipc::CommitRequest>(msg)) {
     Result<void> r = MakeError(ErrorCode::kFailedPrecondition, "no message begun");
-    if (s.writer) r = s.append_status.ok() ? s.writer->Commit() : s.append_status;
+    if (s.writer) {
+      r = s.append_status.ok() ? LogFault("smtp", "the message's commit", s.writer->Commit())
+                               : LogFault("smtp", "the message's data", s.append_status);
+    }
     s.writer.reset();
     s.append_status = Ok();
     return Reply(ch, ipc::StatusReply{StatusOf(r)});
@@ -221,7 +262,7 @@ bool KeyRoleServer::HandlePop3(ipc::Channel& ch, ipc::Message& msg, Pop3SessionS
   if (auto* m = std::get_if<ipc::OpenMailboxRequest>(&msg)) {
     s.mailbox.reset();
     auto box = state_.mailboxes().Open(m->user, m->password);
-    if (!box.ok()) {
+    if (!LogFault("pop3", "login", box).ok()) {
       return Reply(ch, ipc::OpenMailboxReply{ipc::StatusFromError(box.error().code), 0});
     }
     s.mailbox = std::move(*box);
@@ -256,7 +297,7 @@ bool KeyRoleServer::HandlePop3(ipc::Channel& ch, ipc::Message& msg, Pop3SessionS
         return Ok();
       });
     }
-    return Reply(ch, ipc::StatusReply{StatusOf(r)});
+    return Reply(ch, ipc::StatusReply{StatusOf(LogFault("pop3", "RETR", r))});
   }
   if (std::holds_alternative<ipc::CloseMailboxRequest>(msg)) {
     s.mailbox.reset();  // releases the mailbox lock
@@ -276,7 +317,7 @@ bool KeyRoleServer::HandlePop3(ipc::Channel& ch, ipc::Message& msg, Pop3SessionS
       }
       if (r.ok()) r = s.mailbox->Expunge(indices);
     }
-    return Reply(ch, ipc::StatusReply{StatusOf(r)});
+    return Reply(ch, ipc::StatusReply{StatusOf(LogFault("pop3", "the expunge", r))});
   }
   log::Warning("key", "ending a pop3 session: message not allowed for pop3");
   return false;

@@ -110,6 +110,7 @@ class HardwareKeyStoreTest(ServerTestCase, unittest.TestCase):
         # (least-privilege issue) moves the module into the key role.
         s = env.smtp()
         p = env.pop3()
+        seen = len(env.log_bytes())
         self._make_device_vanish()
         try:
             time.sleep(1.2)  # the presence probe is cached for one second
@@ -131,6 +132,11 @@ class HardwareKeyStoreTest(ServerTestCase, unittest.TestCase):
             with self.assertRaises((ssl.SSLError, smtplib.SMTPException, OSError)):
                 env.send_external([bob.addr], crlf("Subject: during\n\nduring\n"))
             self.assertTrue(env.running(), "server must stay up without its device")
+            # The clients learn only "temporary"; the operator reads why.
+            log = env.log_bytes()[seen:]
+            for what in (b"RCPT for smtp", b"login for pop3", b"TLS signature for smtp"):
+                self.assertRegex(log, re.escape(what) +
+                                 rb" failed in the key store: \S", env.log_tail())
         finally:
             self._bring_device_back()
         deadline = time.time() + 20
