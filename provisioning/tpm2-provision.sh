@@ -161,6 +161,13 @@ tpm2_auth_file = "$auth_file"
 EOF
 if [[ -n "$pcr_toml" ]]; then
   echo "pcrs = $pcr_toml"
+  cat <<EOF
+
+WARNING: with pcrs the keys work only while PCRs $pcrs keep the values they have at
+onionmailctl init. An update that changes them (firmware, bootloader, Secure Boot keys) stops
+the server and leaves every stored message unreadable until the old values are back; there is
+no re-sealing (docs/keys.md, "Failure behaviour").
+EOF
 fi
 cat <<EOF
 
