@@ -216,8 +216,9 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
     }
     env.local_parts = m->local_parts;
     auto w = delivery.BeginMessage(env);
-    if (!LogFault("smtp", "a new message", w).ok())
+    if (!LogFault("smtp", "a new message", w).ok()) {
       return Reply(ch, ipc::StatusReply{ipc::StatusFromError(w.error().code)});
+    }
     s.writer = std::move(*w);
     s.bytes = 0;
     return Reply(ch, ipc::StatusReply{ipc::Status::kOk});
@@ -285,17 +286,24 @@ bool KeyRoleServer::HandlePop3(ipc::Channel& ch, ipc::Message& msg, Pop3SessionS
       r = MakeError(ErrorCode::kInvalidArgument, "no such message");
     } else if (s.mailbox) {
       ipc::MessageChunk chunk;
+      bool front_end_gone = false;
       r = s.mailbox->Read(m->index, [&](std::span<const uint8_t> bytes) -> Result<void> {
         while (!bytes.empty()) {
           size_t n = std::min(bytes.size(), ipc::kMaxChunkBytes);
           chunk.data.assign(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
           Result<void> sent = ch.Send(chunk);
           WipeMemory(chunk.data.data(), chunk.data.size());
-          if (!sent.ok()) return sent;
+          if (!sent.ok()) {
+            front_end_gone = true;
+            return sent;
+          }
           bytes = bytes.subspan(n);
         }
         return Ok();
       });
+      // A client that hung up mid-RETR (common over Tor) is no fault of the
+      // store: end the session without a log line, as a failed Reply would.
+      if (front_end_gone) return false;
     }
     return Reply(ch, ipc::StatusReply{StatusOf(LogFault("pop3", "RETR", r))});
   }

@@ -1,12 +1,15 @@
 """Hostile and malformed input: STARTTLS/STLS injection, SMTP smuggling,
 NUL bytes, overlong lines, authentication misuse, path traversal and slow
-clients. After each abuse the server must still complete a normal
+clients, and clients or a front end that vanish mid-RETR (HangUpTest).
+After each abuse the server must still complete a normal
 transaction (checked in tearDown-style helper _assert_still_serving).
 """
 
 import base64
 import os
 import poplib
+import re
+import signal
 import smtplib
 import socket
 import threading
@@ -444,3 +447,63 @@ class BadInputTest(ServerTestCase, unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HangUpTest(ServerTestCase, unittest.TestCase):
+    """Clients that vanish mid-transfer, as Tor circuits do."""
+
+    def test_client_hanging_up_mid_retr_keeps_the_mail_and_logs_no_fault(self):
+        bob = self.env.users["bob"]
+        body = ("y" * 76 + "\n") * 40000  # about 3 MiB: far more than the socket buffers
+        self.assertEqual(self.env.send_external([bob.addr], crlf("Subject: big\n\n" + body)), {})
+        seen = len(self.env.log_bytes())
+        for _ in range(3):
+            p = self.env.pop3_login(bob)
+            p._putcmd("RETR 1")
+            self.assertTrue(p._getline()[0].startswith(b"+OK"))
+            p.file.read(64 * 1024)  # some of it, then the client is gone
+            p.sock.close()
+            p.file.close()
+            # Its session ends and releases the mailbox: the next login works.
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    again = self.env.pop3_login(bob)
+                    break
+                except poplib.error_proto:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+            self.assertEqual(again.stat()[0], 1)
+            again.quit()
+        self.assertTrue(self.env.running())
+        got = self.env.fetch_all(bob)
+        self.assertEqual(len(got), 1)
+        self.assertIn(body.replace("\n", "\r\n").encode()[:100000], got[0][1])
+        self.assertNotIn(b"failed in the key store", self.env.log_bytes()[seen:])
+
+    def test_pop3_role_dying_mid_retr_is_no_fault_of_the_store(self):
+        # The key role's send to a front end that died fails; that is the
+        # supervisor's to log (it restarts the role), not a store failure.
+        self.role_deaths_expected = True
+        bob = self.env.users["bob"]
+        # 16 MiB: more than the loopback TCP buffers (up to 4 MiB each way)
+        # and the IPC channel's can hold, so the key role is still sending.
+        body = ("z" * 76 + "\n") * 215000
+        self.assertEqual(self.env.send_external([bob.addr], crlf("Subject: big2\n\n" + body)), {})
+        seen = len(self.env.log_bytes())
+        pids = re.findall(rb"started role pop3 \(pid (\d+)\)", self.env.log_bytes())
+        p = self.env.pop3_login(bob)
+        p._putcmd("RETR %d" % p.stat()[0])
+        self.assertTrue(p._getline()[0].startswith(b"+OK"))
+        p.file.read(16 * 1024)  # the rest waits in the buffers: the key role blocks sending
+        os.kill(int(pids[-1]), signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while b"started role pop3" not in self.env.log_bytes()[seen:]:
+            self.assertLess(time.monotonic(), deadline, self.env.log_tail())
+            time.sleep(0.1)
+        p.sock.close()
+        p.file.close()
+        time.sleep(0.5)
+        self.assertNotIn(b"failed in the key store", self.env.log_bytes()[seen:])
+        self.assertEqual(len(self.env.fetch_all(bob)), 2)
