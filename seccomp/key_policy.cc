@@ -25,6 +25,7 @@ Policy KeyRolePolicy(bool allow_tcp_tcti) {
   AddFileAccess(p);                           // key blobs, records, token dir
   if (allow_tcp_tcti) AddTcpClient(p);        // swtpm/mssim TCTI only
   p.Allow(SCMP_SYS(rt_sigtimedwait), "main thread waits for SIGTERM to log and exit");
+  p.Allow(SCMP_SYS(statfs), "statvfs: free space of the state's filesystem (store.min_free_mib)");
   p.ErrnoIf(SCMP_SYS(socket), {ArgEq(0, AF_UNIX)}, EACCES,
             "SoftHSM2 logs errors to syslog (/dev/log): fail quietly, reach no socket");
   return p;

@@ -106,6 +106,7 @@ const std::map<std::string, Setter>& Setters() {
       {"store.retention_days", Number(&Config::retention_days, "store.retention_days", 1, 36500)},
       {"store.sweep_interval_seconds",
        Number(&Config::sweep_interval_seconds, "store.sweep_interval_seconds", 1, 86400)},
+      {"store.min_free_mib", Number(&Config::min_free_mib, "store.min_free_mib", 0, 1 << 20)},
       {"store.inbox_key", String(&Config::inbox_key, "store.inbox_key")},
       {"store.rsa_bits", Number(&Config::rsa_bits, "store.rsa_bits", 2048, 8192)},
       {"kdf.argon2_t_cost", Number(&Config::argon2_t_cost, "kdf.argon2_t_cost", 1, 100)},

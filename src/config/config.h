@@ -37,6 +37,7 @@ struct Config {
   // [store]
   uint32_t retention_days = 60;
   uint32_t sweep_interval_seconds = 3600;
+  uint32_t min_free_mib = 64;  // free space new mail may not take; 0 = off (store/free_space.h)
   std::string inbox_key = "x25519";  // x25519 | rsa: inbox key type for new users
   uint32_t rsa_bits = 2048;          // RSA inbox key size (inbox_key = "rsa")
   // [kdf]

@@ -113,7 +113,7 @@ Result<void> LocalBackend::VerifySmtpPassword(std::string_view user, const Secre
 Result<void> LocalBackend::CheckRecipient(std::string_view local_part) {
   auto user = keys_.LookupUser(local_part);
   if (!user.ok()) return user.error();
-  return Ok();
+  return store_.CheckFreeSpace();
 }
 
 Result<crypto::InboxPublicKey> LocalBackend::RecipientKey(const keys::UserPublic& user) {

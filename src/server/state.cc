@@ -123,7 +123,8 @@ class LocalState : public State {
         token_(std::move(token)),
         key_store_(std::move(key_store)),
         enrolled_(enrolled) {
-    mailbox_store_ = std::make_unique<store::MailboxStore>(config_.state_dir);
+    mailbox_store_ = std::make_unique<store::MailboxStore>(config_.state_dir,
+                                                           uint64_t{config_.min_free_mib} << 20);
     if (!enrolled_) Activate(std::make_unique<hsm::ForwardingKeyStore>(*key_store_));
   }
 

@@ -297,9 +297,14 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
   auto checked = backend_.CheckRecipient(local);
   if (!checked.ok()) {
     switch (checked.error().code) {
-      case ErrorCode::kNotFound: return Send(Reply::kUserUnknown);
-      case ErrorCode::kSealed: return Send(Reply::kSealed);
-      default: return Send(Reply::kLocalError);
+      case ErrorCode::kNotFound:
+        return Send(Reply::kUserUnknown);
+      case ErrorCode::kSealed:
+        return Send(Reply::kSealed);
+      case ErrorCode::kResourceExhausted:
+        return Send(Reply::kInsufficientStorage);
+      default:
+        return Send(Reply::kLocalError);
     }
   }
   recipients_.push_back(std::move(local));

@@ -154,11 +154,22 @@ Result<void> CommitAll(std::span<PendingMessage* const> messages) {
 
 // -------------------------------------------------------------- MailboxStore
 
-MailboxStore::MailboxStore(std::string state_dir)
+MailboxStore::MailboxStore(std::string state_dir, uint64_t min_free_bytes)
     : state_dir_(std::move(state_dir)),
       mbox_dir_(state_dir_ + "/mbox"),
       tmp_dir_(state_dir_ + "/tmp"),
-      spares_(std::make_unique<SpareFiles>(state_dir_ + "/spare")) {}
+      spares_(std::make_unique<SpareFiles>(state_dir_ + "/spare")),
+      free_space_(state_dir_, min_free_bytes) {}
+
+Result<void> MailboxStore::CheckFreeSpace() {
+  Result<void> r = free_space_.Check();
+  if (r.ok()) return r;
+  const uint64_t released = spares_->ReleaseWrittenOver();
+  if (released == 0) return r;
+  log::Info("store", "low on space: gave back " + std::to_string(released >> 10) +
+                         " KiB of deleted message files kept for reuse");
+  return free_space_.Check();
+}
 
 void MailboxStore::RunSpareStocker() {
   spares_->RunStocker(kSpareStockIdle, SpareFiles::kStockFiles);
@@ -299,7 +310,10 @@ Result<void> MailboxStore::DeleteMany(const MailboxLock& lock, std::span<const s
       malformed = true;
     }
   }
-  auto r = SecureDeleteBatch(paths, [this](const std::string& path) { return spares_->Put(path); });
+  // Below the reserve a deleted file's blocks go back to the filesystem.
+  auto r = SecureDeleteBatch(paths, [this](const std::string& path) {
+    return !free_space_.below() && spares_->Put(path);
+  });
   if (!r.ok()) return r;
   if (malformed) return MakeError(ErrorCode::kNotFound, "no such message");
   return Ok();

@@ -19,6 +19,10 @@
 //    process); a held lock gives kFailedPrecondition. List/Read/Delete need it.
 //  - DeleteMany() offers each overwritten file to the spare pool instead of
 //    unlinking it; BeginMessage() writes over a spare when there is one.
+//  - CheckFreeSpace(): the reserve of `min_free_bytes` (store/free_space.h;
+//    0: none). Below it, it first gives the written-over spares' blocks back
+//    to the filesystem, and DeleteMany() unlinks instead of keeping spares,
+//    so that a user deleting mail frees space that new mail can take.
 //  - SweepExpired() needs no keys: it deletes message files whose mtime (the
 //    arrival time) is older than max_age, skipping locked mailboxes, and temp
 //    files older than a day. All deletions are SecureDelete().
@@ -34,6 +38,7 @@
 #include "base/result.h"
 #include "crypto/inbox_key.h"
 #include "store/durable_file.h"
+#include "store/free_space.h"
 #include "store/message_file.h"
 #include "store/spare_files.h"
 
@@ -94,7 +99,11 @@ struct StoredMessage {
 
 class MailboxStore {
  public:
-  explicit MailboxStore(std::string state_dir);
+  explicit MailboxStore(std::string state_dir, uint64_t min_free_bytes = 0);
+
+  // Ok while the state's filesystem has its reserve; kResourceExhausted
+  // below it, after the spare pool gave back what it held (see above).
+  [[nodiscard]] Result<void> CheckFreeSpace();
 
   Result<std::unique_ptr<PendingMessage>> BeginMessage(const std::string& mailbox_id,
                                                        const crypto::InboxPublicKey& recipient);
@@ -140,6 +149,7 @@ class MailboxStore {
   std::string mbox_dir_;
   std::string tmp_dir_;
   std::unique_ptr<SpareFiles> spares_;  // <state>/spare: deleted messages kept for reuse
+  FreeSpace free_space_;
 };
 
 }  // namespace onionmail::store

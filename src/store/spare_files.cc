@@ -90,6 +90,19 @@ bool SpareFiles::Take(const std::string& dest) {
   return false;
 }
 
+uint64_t SpareFiles::ReleaseWrittenOver() {
+  std::lock_guard<std::mutex> lock(mu_);
+  LoadLocked();
+  uint64_t released = 0;
+  for (const Spare& spare : written_) {
+    // ENOENT: another instance took it; either way it is no longer ours.
+    if (::unlink((dir_ + "/" + spare.name).c_str()) == 0) released += spare.bytes;
+    bytes_ -= spare.bytes;
+  }
+  written_.clear();
+  return released;
+}
+
 size_t SpareFiles::Stock(size_t target, const std::function<bool()>& keep_going) {
   target = std::min(target, kMaxFiles);
   size_t made = 0;

@@ -31,6 +31,9 @@
 //    from its start at first), it stocks the pool up to `target` and stops at
 //    the next activity; a stocked pool costs it no wake-up until a Take(). It
 //    returns after Stop(). Take() prefers a written-over spare to an empty one.
+//  - ReleaseWrittenOver() unlinks every written-over spare, giving its blocks
+//    back to the filesystem (the empty ones hold none and stay); returns the
+//    bytes it released. For a filesystem that runs low (store/free_space.h).
 //  - Thread-safe. The directory is listed once, on first use; names it does
 //    not hold (another process or instance took them) are skipped.
 #pragma once
@@ -61,6 +64,7 @@ class SpareFiles {
 
   [[nodiscard]] bool Put(const std::string& path);
   [[nodiscard]] bool Take(const std::string& dest);
+  uint64_t ReleaseWrittenOver();
 
   size_t Stock(size_t target, const std::function<bool()>& keep_going);
   void RunStocker(std::chrono::milliseconds idle, size_t target);

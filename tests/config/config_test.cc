@@ -12,6 +12,7 @@ TEST(ConfigTest, EmptyFileGivesLoopbackDefaults) {
   EXPECT_EQ(c->smtp_listen, "127.0.0.1:2525");
   EXPECT_EQ(c->pop3_listen, "127.0.0.1:1110");
   EXPECT_EQ(c->retention_days, 60u);
+  EXPECT_EQ(c->min_free_mib, 64u);
   EXPECT_EQ(c->inbox_key, "x25519");
   EXPECT_EQ(c->rsa_bits, 2048u);
   EXPECT_EQ(c->greeting_name(), "localhost.onion");
@@ -121,6 +122,8 @@ TEST(ConfigTest, InboxKeyIsX25519OrRsa) {
 TEST(ConfigTest, OutOfRangeValuesAreRejected) {
   EXPECT_FALSE(ParseConfig("[store]\nrsa_bits = 1024\n").ok());
   EXPECT_FALSE(ParseConfig("[store]\nretention_days = 0\n").ok());
+  EXPECT_FALSE(ParseConfig("[store]\nmin_free_mib = -1\n").ok());
+  EXPECT_EQ(ParseConfig("[store]\nmin_free_mib = 0\n")->min_free_mib, 0u);
   EXPECT_FALSE(ParseConfig("[kdf]\nargon2_t_cost = 0\n").ok());
 }
 

@@ -12,6 +12,8 @@ TEST(ReplyTest, FormatsCodeEnhancedCodeAndText) {
             "530 5.7.0 Must issue a STARTTLS command first\r\n");
   EXPECT_EQ(FormatReply(Reply::kQueued, "h"), "250 2.0.0 Ok: queued\r\n");
   EXPECT_EQ(FormatReply(Reply::kRelayDenied, "h"), "550 5.7.1 Relaying denied\r\n");
+  EXPECT_EQ(FormatReply(Reply::kInsufficientStorage, "h"),
+            "452 4.3.1 Insufficient system storage, try again later\r\n");
 }
 
 TEST(ReplyTest, HostNameIsInsertedWhereNeeded) {

@@ -167,6 +167,14 @@ TEST_F(SessionTest, RcptWithInvalidLocalPartIsRefusedWithoutAskingTheBackend) {
   EXPECT_TRUE(backend.checked.empty());
 }
 
+TEST_F(SessionTest, RcptWhileTheDiskIsBelowItsReserveIs452InsufficientStorage) {
+  backend.check_error = ErrorCode::kResourceExhausted;
+  RunTls("MAIL FROM:<x@remote.onion>\r\nRCPT TO:<bob@example.onion>\r\nDATA\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 452, 503));
+  EXPECT_EQ(replies[5], "452 4.3.1 Insufficient system storage, try again later\r\n");
+  EXPECT_EQ(backend.begun, 0);
+}
+
 TEST_F(SessionTest, RcptCheckTemporaryFailureIs451) {
   backend.check_error = ErrorCode::kUnavailable;
   RunTls("MAIL FROM:<x@remote.onion>\r\nRCPT TO:<bob@example.onion>\r\n");

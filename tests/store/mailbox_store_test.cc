@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <thread>
 
@@ -241,6 +242,46 @@ TEST_F(MailboxStoreTest, DeletedMessagesBecomeSparesThatLaterMessagesAreWrittenO
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ(ReadAll(**lock, u3), "short");
   EXPECT_TRUE(FilesUnder(dir_.path() + "/tmp").empty());
+}
+
+TEST_F(MailboxStoreTest, BelowItsReserveTheStoreGivesSparesBackAndDeletesForGood) {
+  const std::string spare_dir = dir_.path() + "/spare";
+  const std::string big(150000, 'B');
+  const std::string u1 = Deliver(kBox, big);
+  const std::string u2 = Deliver(kBox, big);
+  {
+    auto lock = store_.Lock(kBox);
+    ASSERT_TRUE(lock.ok());
+    const std::vector<std::string> doomed = {u1};
+    ASSERT_TRUE(store_.DeleteMany(**lock, doomed).ok());
+  }
+  ASSERT_EQ(FilesUnder(spare_dir).size(), 1u);  // kept for reuse while there is room
+  {
+    SpareFiles stock(spare_dir);
+    EXPECT_EQ(stock.Stock(3, [] { return true; }),
+              2u);  // up to 3 in all; empty ones hold no blocks
+  }
+  EXPECT_TRUE(store_.CheckFreeSpace().ok());  // no reserve: nothing given back
+
+  // The same state with a reserve no disk has: RCPT would get 452 4.3.1.
+  MailboxStore low(dir_.path(), std::numeric_limits<uint64_t>::max() / 2);
+  auto r = low.CheckFreeSpace();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kResourceExhausted);
+  // The written-over spare went back to the filesystem; the empty ones stay.
+  for (const std::string& name : FilesUnder(spare_dir)) {
+    struct stat st;
+    ASSERT_EQ(::stat((spare_dir + "/" + name).c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 0) << name;
+  }
+  EXPECT_EQ(FilesUnder(spare_dir).size(), 2u);
+  // Deleting now frees the blocks instead of keeping the file as a spare.
+  auto lock = low.Lock(kBox);
+  ASSERT_TRUE(lock.ok());
+  const std::vector<std::string> doomed = {u2};
+  ASSERT_TRUE(low.DeleteMany(**lock, doomed).ok());
+  EXPECT_EQ(FilesUnder(spare_dir).size(), 2u);
+  EXPECT_TRUE(FilesUnder(low.MailboxDir(kBox)).size() == 1u);  // only the lock file
 }
 
 TEST_F(MailboxStoreTest, ADeliveryIsWrittenIntoAStockedEmptySpare) {
