@@ -70,6 +70,17 @@ class TmpfsStateDir:
             s.close()
         return code
 
+    def deliver_until_refused(self, limit):
+        """Delivers messages 0, 1, ... until one is refused (at most `limit`);
+        returns (the numbers that got a 250, the refusing code or None)."""
+        accepted = []
+        for i in range(limit):
+            code = self.deliver(i)
+            if code != 250:
+                return accepted, code
+            accepted.append(i)
+        return accepted, None
+
     def free_bytes(self):
         st = os.statvfs(self.env.state_dir)
         return st.f_bavail * st.f_frsize
@@ -97,13 +108,7 @@ class DiskFullTest(TmpfsStateDir, unittest.TestCase):
     MIN_FREE_MIB = 0  # no reserve: the disk fills up
 
     def test_full_disk_gives_4xx_keeps_every_accepted_message_and_recovers(self):
-        accepted, refused = [], None
-        for i in range(40):
-            code = self.deliver(i)
-            if code != 250:
-                refused = code
-                break
-            accepted.append(i)
+        accepted, refused = self.deliver_until_refused(40)
         self.assertIsNotNone(refused, "the tmpfs never filled up")
         self.assertEqual(refused, 451, "a full disk must be a temporary failure (451 4.3.0)")
         self.assertGreater(len(accepted), 3)
@@ -137,13 +142,7 @@ class ReserveTest(TmpfsStateDir, unittest.TestCase):
     MIN_FREE_MIB = 2
 
     def test_below_the_reserve_rcpt_gets_452_431_and_the_disk_never_fills(self):
-        accepted, refused = [], None
-        for i in range(60):
-            code = self.deliver(i)
-            if code != 250:
-                refused = code
-                break
-            accepted.append(i)
+        accepted, refused = self.deliver_until_refused(60)
         self.assertEqual(refused, 452, self.env.log_tail())
         self.assertGreater(len(accepted), 3)
         # Refused at RCPT, before any data: the reserve is still there.
