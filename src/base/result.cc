@@ -17,6 +17,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kDataLoss: return "data-loss";
     case ErrorCode::kInternal: return "internal";
     case ErrorCode::kSealed: return "sealed";
+    case ErrorCode::kMailboxFull: return "mailbox-full";
   }
   return "unknown";
 }

@@ -28,6 +28,7 @@ enum class ErrorCode {
   kDataLoss,            // stored data failed authentication or is truncated
   kInternal,            // a library or system call failed unexpectedly
   kSealed,              // the master key is not unsealed yet (peers): retry later
+  kMailboxFull,         // the recipient's mailbox holds its quota: retry later
 };
 
 const char* ErrorCodeName(ErrorCode code);

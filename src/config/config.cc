@@ -107,6 +107,8 @@ const std::map<std::string, Setter>& Setters() {
       {"store.sweep_interval_seconds",
        Number(&Config::sweep_interval_seconds, "store.sweep_interval_seconds", 1, 86400)},
       {"store.min_free_mib", Number(&Config::min_free_mib, "store.min_free_mib", 0, 1 << 20)},
+      {"store.mailbox_quota_mib",
+       Number(&Config::mailbox_quota_mib, "store.mailbox_quota_mib", 0, 1 << 24)},
       {"store.inbox_key", String(&Config::inbox_key, "store.inbox_key")},
       {"store.rsa_bits", Number(&Config::rsa_bits, "store.rsa_bits", 2048, 8192)},
       {"kdf.argon2_t_cost", Number(&Config::argon2_t_cost, "kdf.argon2_t_cost", 1, 100)},

@@ -38,8 +38,9 @@ struct Config {
   uint32_t retention_days = 60;
   uint32_t sweep_interval_seconds = 3600;
   uint32_t min_free_mib = 64;  // free space new mail may not take; 0 = off (store/free_space.h)
-  std::string inbox_key = "x25519";  // x25519 | rsa: inbox key type for new users
-  uint32_t rsa_bits = 2048;          // RSA inbox key size (inbox_key = "rsa")
+  uint32_t mailbox_quota_mib = 1024;  // per mailbox; 0 = off (store/mailbox_usage.h)
+  std::string inbox_key = "x25519";   // x25519 | rsa: inbox key type for new users
+  uint32_t rsa_bits = 2048;           // RSA inbox key size (inbox_key = "rsa")
   // [kdf]
   uint32_t argon2_t_cost = 3;
   uint32_t argon2_m_cost_kib = 65536;

@@ -155,8 +155,9 @@ Result<void> OutputFiles::Request(uint8_t op, size_t index, std::span<const uint
   }
   if (static_cast<uint8_t>(reply[0]) == kReplyOk) return Ok();
   uint8_t code = static_cast<uint8_t>(reply[0]);
-  ErrorCode ec = code <= static_cast<uint8_t>(ErrorCode::kSealed) ? static_cast<ErrorCode>(code)
-                                                                  : ErrorCode::kInternal;
+  ErrorCode ec = code <= static_cast<uint8_t>(ErrorCode::kMailboxFull)
+                     ? static_cast<ErrorCode>(code)
+                     : ErrorCode::kInternal;
   return MakeError(ec, std::string(reply + 1, static_cast<size_t>(n - 1)));
 }
 

@@ -121,7 +121,7 @@ enum class Role : uint16_t {
 };
 
 // Outcome of a request (u16 on the wire): kOk or one ErrorCode. Values past
-// kSealed are malformed.
+// kMailboxFull are malformed.
 enum class Status : uint16_t {
   kOk = 0,
   kInvalidArgument,
@@ -136,6 +136,7 @@ enum class Status : uint16_t {
   kDataLoss,
   kInternal,
   kSealed,
+  kMailboxFull,
 };
 
 inline Status StatusFromError(ErrorCode code) {

@@ -161,13 +161,13 @@ class Reader {
 
 inline bool ReadStatus(Reader& r, Status& s) {
   uint16_t v = 0;
-  if (!r.U16(v) || v > static_cast<uint16_t>(Status::kSealed)) return false;
+  if (!r.U16(v) || v > static_cast<uint16_t>(Status::kMailboxFull)) return false;
   s = static_cast<Status>(v);
   return true;
 }
 
 inline void PutStatus(Writer& w, Status s) {
-  if (static_cast<uint16_t>(s) > static_cast<uint16_t>(Status::kSealed)) w.Fail("status");
+  if (static_cast<uint16_t>(s) > static_cast<uint16_t>(Status::kMailboxFull)) w.Fail("status");
   w.U16(static_cast<uint16_t>(s));
 }
 

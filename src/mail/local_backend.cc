@@ -113,7 +113,8 @@ Result<void> LocalBackend::VerifySmtpPassword(std::string_view user, const Secre
 Result<void> LocalBackend::CheckRecipient(std::string_view local_part) {
   auto user = keys_.LookupUser(local_part);
   if (!user.ok()) return user.error();
-  return store_.CheckFreeSpace();
+  ONIONMAIL_RETURN_IF_ERROR(store_.CheckFreeSpace());
+  return store_.CheckQuota(user->mailbox_id);
 }
 
 Result<crypto::InboxPublicKey> LocalBackend::RecipientKey(const keys::UserPublic& user) {

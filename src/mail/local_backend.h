@@ -14,8 +14,9 @@
 //    someone without the password.
 //  - CheckRecipient: kNotFound for an unknown user; for a known one, while
 //    the state's filesystem is below its reserve (MailboxStore::
-//    CheckFreeSpace), kResourceExhausted (SMTP 452 4.3.1), so that mail is
-//    refused before its data is sent rather than after.
+//    CheckFreeSpace), kResourceExhausted (SMTP 452 4.3.1); while the user's
+//    mailbox holds its quota (MailboxStore::CheckQuota), kMailboxFull (SMTP
+//    452 4.2.2): mail is refused before its data is sent rather than after.
 //  - Recipient public keys are parsed and checked against their key id once
 //    and then kept (at most kMaxCachedKeys, keyed by mailbox id and compared
 //    with the record's current DER on every use, so a changed key is picked

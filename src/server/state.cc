@@ -123,8 +123,9 @@ class LocalState : public State {
         token_(std::move(token)),
         key_store_(std::move(key_store)),
         enrolled_(enrolled) {
-    mailbox_store_ = std::make_unique<store::MailboxStore>(config_.state_dir,
-                                                           uint64_t{config_.min_free_mib} << 20);
+    mailbox_store_ = std::make_unique<store::MailboxStore>(
+        config_.state_dir, uint64_t{config_.min_free_mib} << 20,
+        uint64_t{config_.mailbox_quota_mib} << 20);
     if (!enrolled_) Activate(std::make_unique<hsm::ForwardingKeyStore>(*key_store_));
   }
 

@@ -56,6 +56,8 @@ Entry Lookup(Reply reply) {
       return {452, "4.5.3", false, "Error: too many recipients"};
     case Reply::kInsufficientStorage:
       return {452, "4.3.1", false, "Insufficient system storage, try again later"};
+    case Reply::kMailboxFull:
+      return {452, "4.2.2", false, "Mailbox full, try again later"};
     case Reply::kAuthTemporaryFailure:
       return {454, "4.7.0", false, "Temporary authentication failure, try again later"};
     case Reply::kUnknownCommand:

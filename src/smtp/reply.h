@@ -47,6 +47,7 @@ enum class Reply {
   kSealed,                 // 451 4.3.0 server sealed (master key not unsealed yet)
   kTooManyRecipients,      // 452 4.5.3
   kInsufficientStorage,    // 452 4.3.1 (below store.min_free_mib)
+  kMailboxFull,            // 452 4.2.2 (the recipient's store.mailbox_quota_mib)
   kAuthTemporaryFailure,   // 454 4.7.0
   kUnknownCommand,         // 500 5.5.1
   kLineTooLong,            // 500 5.5.2

@@ -303,6 +303,8 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
         return Send(Reply::kSealed);
       case ErrorCode::kResourceExhausted:
         return Send(Reply::kInsufficientStorage);
+      case ErrorCode::kMailboxFull:
+        return Send(Reply::kMailboxFull);
       default:
         return Send(Reply::kLocalError);
     }

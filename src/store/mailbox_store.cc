@@ -98,6 +98,9 @@ Result<void> PendingMessage::Finish() {
       return ErrnoError("cannot truncate", tmp_path_, errno);
     }
   }
+  const off_t end = ::lseek(fd_.get(), 0, SEEK_END);
+  if (end < 0) return ErrnoError("cannot seek", tmp_path_, errno);
+  file_bytes_ = static_cast<uint64_t>(end);
   ONIONMAIL_RETURN_IF_ERROR(SyncFd(fd_.get(), tmp_path_));
   fd_.Reset();
   state_ = State::kFinished;
@@ -114,6 +117,10 @@ Result<void> PendingMessage::Publish() {
   }
   state_ = State::kPublished;
   return Ok();
+}
+
+void PendingMessage::Counted() {
+  if (state_ == State::kPublished && usage_ != nullptr) usage_->Added(mailbox_id_, file_bytes_);
 }
 
 void PendingMessage::Unpublish() {
@@ -149,17 +156,27 @@ Result<void> CommitAll(std::span<PendingMessage* const> messages) {
       return r.error();
     }
   }
+  for (PendingMessage* m : messages) m->Counted();
   return Ok();
 }
 
 // -------------------------------------------------------------- MailboxStore
 
-MailboxStore::MailboxStore(std::string state_dir, uint64_t min_free_bytes)
+MailboxStore::MailboxStore(std::string state_dir, uint64_t min_free_bytes,
+                           uint64_t mailbox_quota_bytes)
     : state_dir_(std::move(state_dir)),
       mbox_dir_(state_dir_ + "/mbox"),
       tmp_dir_(state_dir_ + "/tmp"),
       spares_(std::make_unique<SpareFiles>(state_dir_ + "/spare")),
-      free_space_(state_dir_, min_free_bytes) {}
+      free_space_(state_dir_, min_free_bytes),
+      usage_(mailbox_quota_bytes) {}
+
+Result<void> MailboxStore::CheckQuota(const std::string& mailbox_id) {
+  if (!ValidMailboxId(mailbox_id)) {
+    return MakeError(ErrorCode::kInvalidArgument, "malformed mailbox id");
+  }
+  return usage_.Check(mailbox_id, MailboxDir(mailbox_id));
+}
 
 Result<void> MailboxStore::CheckFreeSpace() {
   Result<void> r = free_space_.Check();
@@ -194,6 +211,8 @@ Result<std::unique_ptr<PendingMessage>> MailboxStore::BeginMessage(
 
   auto msg = std::unique_ptr<PendingMessage>(new PendingMessage());
   msg->uid_ = crypto::RandomHex(16);
+  msg->mailbox_id_ = mailbox_id;
+  msg->usage_ = &usage_;
   msg->mailbox_dir_ = MailboxDir(mailbox_id);
   msg->final_path_ = msg->mailbox_dir_ + "/" + msg->uid_;
   std::string tmp_path = tmp_dir_ + "/" + crypto::RandomHex(16);
@@ -295,6 +314,7 @@ Result<void> MailboxStore::Read(const MailboxLock& lock, const std::string& uid,
 
 Result<void> MailboxStore::Delete(const MailboxLock& lock, const std::string& uid) {
   if (!ValidMessageUid(uid)) return MakeError(ErrorCode::kNotFound, "no such message");
+  usage_.Forget(lock.mailbox_id());
   return SecureDelete(MailboxDir(lock.mailbox_id()) + "/" + uid);
 }
 
@@ -310,6 +330,7 @@ Result<void> MailboxStore::DeleteMany(const MailboxLock& lock, std::span<const s
       malformed = true;
     }
   }
+  usage_.Forget(lock.mailbox_id());  // counted again at its next delivery
   // Below the reserve a deleted file's blocks go back to the filesystem.
   auto r = SecureDeleteBatch(paths, [this](const std::string& path) {
     return !free_space_.below() && spares_->Put(path);
@@ -331,6 +352,7 @@ Result<void> MailboxStore::DeleteMailbox(const std::string& mailbox_id) {
   }
   auto lock = TryLock(mailbox_id, /*create_dir=*/false);
   if (!lock.ok()) return lock.error();
+  usage_.Forget(mailbox_id);
   auto names = ListDirectory(dir);
   if (!names.ok()) return names.error();
   for (const std::string& name : *names) {
@@ -360,6 +382,7 @@ Result<size_t> MailboxStore::SweepMailbox(const std::string& mailbox_id, int64_t
     if (!ValidMessageUid(name)) continue;
     const std::string path = dir + "/" + name;
     if (!IsRegularFileOlderThan(path, cutoff_unix)) continue;
+    usage_.Forget(mailbox_id);
     ONIONMAIL_RETURN_IF_ERROR(SecureDelete(path));
     ++removed;
   }

@@ -23,6 +23,10 @@
 //    0: none). Below it, it first gives the written-over spares' blocks back
 //    to the filesystem, and DeleteMany() unlinks instead of keeping spares,
 //    so that a user deleting mail frees space that new mail can take.
+//  - CheckQuota(id): the mailbox's quota of `mailbox_quota_bytes`
+//    (store/mailbox_usage.h; 0: none): kMailboxFull once its message files
+//    hold that much. Published messages are added to the kept count; any
+//    deletion makes it count the mailbox again.
 //  - SweepExpired() needs no keys: it deletes message files whose mtime (the
 //    arrival time) is older than max_age, skipping locked mailboxes, and temp
 //    files older than a day. All deletions are SecureDelete().
@@ -39,6 +43,7 @@
 #include "crypto/inbox_key.h"
 #include "store/durable_file.h"
 #include "store/free_space.h"
+#include "store/mailbox_usage.h"
 #include "store/message_file.h"
 #include "store/spare_files.h"
 
@@ -65,6 +70,7 @@ class PendingMessage {
   Result<void> Finish();   // final segment, meta slot, fsync
   Result<void> Publish();  // rename into the mailbox directory
   void Unpublish();        // best-effort removal after a failed CommitAll
+  void Counted();          // after CommitAll: its bytes count against the quota
 
   enum class State { kWriting, kFinished, kPublished, kFailed };
   State state_ = State::kWriting;
@@ -73,6 +79,9 @@ class PendingMessage {
   std::string final_path_;
   std::string mailbox_dir_;
   std::string uid_;
+  std::string mailbox_id_;
+  MailboxUsage* usage_ = nullptr;  // the store's, which outlives its messages
+  uint64_t file_bytes_ = 0;        // the finished file's size
   UniqueFd fd_;
   std::unique_ptr<MessageEncryptor> encryptor_;
 };
@@ -99,11 +108,14 @@ struct StoredMessage {
 
 class MailboxStore {
  public:
-  explicit MailboxStore(std::string state_dir, uint64_t min_free_bytes = 0);
+  explicit MailboxStore(std::string state_dir, uint64_t min_free_bytes = 0,
+                        uint64_t mailbox_quota_bytes = 0);
 
   // Ok while the state's filesystem has its reserve; kResourceExhausted
   // below it, after the spare pool gave back what it held (see above).
   [[nodiscard]] Result<void> CheckFreeSpace();
+  // Ok while the mailbox holds less than its quota; kMailboxFull from there.
+  [[nodiscard]] Result<void> CheckQuota(const std::string& mailbox_id);
 
   Result<std::unique_ptr<PendingMessage>> BeginMessage(const std::string& mailbox_id,
                                                        const crypto::InboxPublicKey& recipient);
@@ -150,6 +162,7 @@ class MailboxStore {
   std::string tmp_dir_;
   std::unique_ptr<SpareFiles> spares_;  // <state>/spare: deleted messages kept for reuse
   FreeSpace free_space_;
+  MailboxUsage usage_;
 };
 
 }  // namespace onionmail::store

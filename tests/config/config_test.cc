@@ -13,6 +13,7 @@ TEST(ConfigTest, EmptyFileGivesLoopbackDefaults) {
   EXPECT_EQ(c->pop3_listen, "127.0.0.1:1110");
   EXPECT_EQ(c->retention_days, 60u);
   EXPECT_EQ(c->min_free_mib, 64u);
+  EXPECT_EQ(c->mailbox_quota_mib, 1024u);
   EXPECT_EQ(c->inbox_key, "x25519");
   EXPECT_EQ(c->rsa_bits, 2048u);
   EXPECT_EQ(c->greeting_name(), "localhost.onion");
@@ -124,6 +125,9 @@ TEST(ConfigTest, OutOfRangeValuesAreRejected) {
   EXPECT_FALSE(ParseConfig("[store]\nretention_days = 0\n").ok());
   EXPECT_FALSE(ParseConfig("[store]\nmin_free_mib = -1\n").ok());
   EXPECT_EQ(ParseConfig("[store]\nmin_free_mib = 0\n")->min_free_mib, 0u);
+  EXPECT_EQ(ParseConfig("[store]\nmailbox_quota_mib = 0\n")->mailbox_quota_mib, 0u);
+  EXPECT_EQ(ParseConfig("[store]\nmailbox_quota_mib = 50\n")->mailbox_quota_mib, 50u);
+  EXPECT_FALSE(ParseConfig("[store]\nmailbox_quota_mib = -1\n").ok());
   EXPECT_FALSE(ParseConfig("[kdf]\nargon2_t_cost = 0\n").ok());
 }
 

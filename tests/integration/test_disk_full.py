@@ -132,9 +132,6 @@ class DiskFullTest(TmpfsStateDir, unittest.TestCase):
         self.assertNotRegex(self.env.log_bytes(), rb"restarting in")
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 @unittest.skipUnless(os.geteuid() == 0, "mounts a tmpfs: needs root")
 class ReserveTest(TmpfsStateDir, unittest.TestCase):
@@ -161,3 +158,7 @@ class ReserveTest(TmpfsStateDir, unittest.TestCase):
         self.read_and_delete_all(accepted)
         self.assertEqual(self.deliver(2000), 250)
         self.assertIn(b"accepting mail again", self.env.log_bytes())
+
+
+if __name__ == "__main__":
+    unittest.main()

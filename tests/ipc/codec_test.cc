@@ -135,6 +135,7 @@ TEST(IpcCodecTest, StatusMapsToAndFromErrorCodes) {
   EXPECT_EQ(StatusFromError(ErrorCode::kInvalidArgument), Status::kInvalidArgument);
   EXPECT_EQ(StatusFromError(ErrorCode::kInternal), Status::kInternal);
   EXPECT_EQ(StatusFromError(ErrorCode::kSealed), Status::kSealed);
+  EXPECT_EQ(StatusFromError(ErrorCode::kMailboxFull), Status::kMailboxFull);
   EXPECT_TRUE(StatusToResult(Status::kOk, "x").ok());
   auto r = StatusToResult(Status::kUnauthenticated, "x");
   ASSERT_FALSE(r.ok());
@@ -214,7 +215,7 @@ TEST(IpcCodecTest, NamesWithNulOrControlBytesAreRejected) {
 }
 
 TEST(IpcCodecTest, UnknownEnumValuesAreRejected) {
-  ExpectInvalid(Frame(T(MsgType::kVerifyResult), kProtocolVersion, {0, 13}));
+  ExpectInvalid(Frame(T(MsgType::kVerifyResult), kProtocolVersion, {0, 14}));
   ExpectInvalid(Frame(T(MsgType::kHello), kProtocolVersion, {0, 0, 0, kProtocolVersion}));
   ExpectInvalid(Frame(T(MsgType::kHello), kProtocolVersion, {0, 6, 0, kProtocolVersion}));
   EXPECT_FALSE(Encode(VerifyResult{static_cast<Status>(99)}).ok());
@@ -287,15 +288,15 @@ TEST(IpcCodecTest, FieldlessSessionMessagesRoundTripAsBareHeaders) {
 }
 
 TEST(IpcCodecTest, StatusReplyRoundTripsEveryStatusAndRejectsUnknownOnes) {
-  for (uint16_t v = 0; v <= static_cast<uint16_t>(Status::kSealed); ++v) {
+  for (uint16_t v = 0; v <= static_cast<uint16_t>(Status::kMailboxFull); ++v) {
     auto got = RoundTrip<StatusReply>(StatusReply{static_cast<Status>(v)});
     EXPECT_EQ(static_cast<uint16_t>(got.status), v);
   }
   EXPECT_EQ(MustEncode(StatusReply{Status::kNotFound}),
             Frame(T(MsgType::kStatusReply), kProtocolVersion, {0, 2}));
-  ExpectInvalid(Frame(T(MsgType::kStatusReply), kProtocolVersion, {0, 13}));
+  ExpectInvalid(Frame(T(MsgType::kStatusReply), kProtocolVersion, {0, 14}));
   ExpectInvalid(Frame(T(MsgType::kStatusReply), kProtocolVersion, {0}));
-  EXPECT_FALSE(Encode(StatusReply{static_cast<Status>(13)}).ok());
+  EXPECT_FALSE(Encode(StatusReply{static_cast<Status>(14)}).ok());
 }
 
 TEST(IpcCodecTest, CheckRecipientRequestRoundTripsAndBoundsTheLocalPart) {

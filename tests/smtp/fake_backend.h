@@ -42,6 +42,9 @@ class FakeDeliveryBackend : public mail::DeliveryBackend {
   Result<void> CheckRecipient(std::string_view local_part) override {
     checked.push_back(std::string(local_part));
     if (check_error) return MakeError(*check_error, "injected");
+    if (full_mailboxes.count(std::string(local_part)) != 0) {
+      return MakeError(ErrorCode::kMailboxFull, "mailbox full");
+    }
     if (users_.count(std::string(local_part)) == 0) return MakeError(ErrorCode::kNotFound, "none");
     return Ok();
   }
@@ -58,6 +61,7 @@ class FakeDeliveryBackend : public mail::DeliveryBackend {
   int begun = 0;
   int abandoned = 0;  // writers destroyed without a successful Commit
   std::optional<ErrorCode> verify_error;
+  std::set<std::string> full_mailboxes;  // CheckRecipient: kMailboxFull
   std::optional<ErrorCode> check_error;
   bool fail_begin = false;
   bool fail_append = false;

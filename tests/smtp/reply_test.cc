@@ -14,6 +14,7 @@ TEST(ReplyTest, FormatsCodeEnhancedCodeAndText) {
   EXPECT_EQ(FormatReply(Reply::kRelayDenied, "h"), "550 5.7.1 Relaying denied\r\n");
   EXPECT_EQ(FormatReply(Reply::kInsufficientStorage, "h"),
             "452 4.3.1 Insufficient system storage, try again later\r\n");
+  EXPECT_EQ(FormatReply(Reply::kMailboxFull, "h"), "452 4.2.2 Mailbox full, try again later\r\n");
 }
 
 TEST(ReplyTest, HostNameIsInsertedWhereNeeded) {

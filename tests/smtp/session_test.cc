@@ -175,6 +175,17 @@ TEST_F(SessionTest, RcptWhileTheDiskIsBelowItsReserveIs452InsufficientStorage) {
   EXPECT_EQ(backend.begun, 0);
 }
 
+TEST_F(SessionTest, RcptToAFullMailboxIs452MailboxFullAndTheOtherRecipientsStillGetTheMessage) {
+  backend.full_mailboxes.insert("bob");
+  RunTls(
+      "MAIL FROM:<x@remote.onion>\r\nRCPT TO:<bob@example.onion>\r\n"
+      "RCPT TO:<carol@example.onion>\r\nDATA\r\nSubject: hi\r\n\r\nbody\r\n.\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 452, 250, 354, 250));
+  EXPECT_EQ(replies[5], "452 4.2.2 Mailbox full, try again later\r\n");
+  ASSERT_EQ(backend.delivered.size(), 1u);
+  EXPECT_THAT(backend.delivered[0].envelope.local_parts, ElementsAre("carol"));
+}
+
 TEST_F(SessionTest, RcptCheckTemporaryFailureIs451) {
   backend.check_error = ErrorCode::kUnavailable;
   RunTls("MAIL FROM:<x@remote.onion>\r\nRCPT TO:<bob@example.onion>\r\n");

@@ -284,6 +284,51 @@ TEST_F(MailboxStoreTest, BelowItsReserveTheStoreGivesSparesBackAndDeletesForGood
   EXPECT_TRUE(FilesUnder(low.MailboxDir(kBox)).size() == 1u);  // only the lock file
 }
 
+TEST_F(MailboxStoreTest, AMailboxAtItsQuotaIsFullUntilItsUserDeletesMail) {
+  const std::string text(40000, 'Q');
+  const uint64_t one = [&] {
+    const std::string probe_dir = dir_.path() + "/probe";
+    EXPECT_EQ(::mkdir(probe_dir.c_str(), 0700), 0);
+    MailboxStore probe(probe_dir);
+    auto m = probe.BeginMessage(kOtherBox, key_->Public());
+    EXPECT_TRUE(m.ok());
+    EXPECT_TRUE((*m)->Append(Bytes(text)).ok());
+    PendingMessage* all[] = {m->get()};
+    EXPECT_TRUE(CommitAll(all).ok());
+    return *MailboxUsage::Count(probe.MailboxDir(kOtherBox));
+  }();
+  ASSERT_GT(one, text.size());
+  // Room for two such messages and a bit: the third RCPT is refused.
+  MailboxStore quota(dir_.path(), 0, 2 * one + 1);
+  auto deliver = [&]() {
+    EXPECT_TRUE(quota.CheckQuota(kBox).ok());
+    auto m = quota.BeginMessage(kBox, key_->Public());
+    EXPECT_TRUE(m.ok());
+    EXPECT_TRUE((*m)->Append(Bytes(text)).ok());
+    PendingMessage* all[] = {m->get()};
+    EXPECT_TRUE(CommitAll(all).ok());
+    return (*m)->uid();
+  };
+  const std::string u1 = deliver();
+  deliver();  // 2 * one: still below
+  EXPECT_TRUE(quota.CheckQuota(kBox).ok());
+  deliver();  // the store counts what it publishes: over now
+  auto r = quota.CheckQuota(kBox);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kMailboxFull);
+  EXPECT_TRUE(quota.CheckQuota(kOtherBox).ok());  // one user's quota, not everyone's
+  EXPECT_EQ(quota.CheckQuota("../" + kBox.substr(3)).error().code, ErrorCode::kInvalidArgument);
+  {
+    auto lock = quota.Lock(kBox);
+    ASSERT_TRUE(lock.ok());
+    const std::vector<std::string> doomed = {u1};
+    ASSERT_TRUE(quota.DeleteMany(**lock, doomed).ok());
+  }
+  EXPECT_TRUE(quota.CheckQuota(kBox).ok());  // counted again after the deletion
+  MailboxStore off(dir_.path(), 0, 0);
+  EXPECT_TRUE(off.CheckQuota(kBox).ok());
+}
+
 TEST_F(MailboxStoreTest, ADeliveryIsWrittenIntoAStockedEmptySpare) {
   const std::string spare_dir = dir_.path() + "/spare";
   {

@@ -1,0 +1,101 @@
+"""The per-mailbox quota (store.mailbox_quota_mib), end to end.
+
+One user's mail must not fill the disk that every user's mail shares. Once a
+mailbox's message files hold its quota, every RCPT to it gets 452 4.2.2
+(a temporary failure: senders retry) before any data is sent; the other
+recipients of the same message still get it; every message that got a 250
+reads back whole; the log says so once, naming the mailbox only by its
+hashed id; and when the user deletes mail, the mailbox takes mail again.
+"""
+
+import re
+import smtplib
+import unittest
+
+from harness import ServerTestCase, crlf
+
+MESSAGE_LINES = 1400  # about 100 KiB a message
+
+
+def message(i):
+    line = "%06d" % i + "q" * 64 + "\n"
+    return crlf("Subject: quota %d\n\n%s" % (i, line * MESSAGE_LINES))
+
+
+class QuotaTest(ServerTestCase, unittest.TestCase):
+    EXTRA_CONFIG = {"store": {"mailbox_quota_mib": 1}}
+    USERS = ("alice", "bob")
+
+    def rcpt_code(self, user):
+        s = self.env.smtp()
+        try:
+            s.mail("someone@remote.onion")
+            return s.rcpt(user.addr)
+        finally:
+            s.close()
+
+    def test_a_full_mailbox_gets_452_422_keeps_its_mail_and_takes_mail_again_after_deletions(self):
+        alice, bob = self.env.users["alice"], self.env.users["bob"]
+        accepted = []
+        refused = None
+        for i in range(30):
+            s = self.env.smtp()
+            try:
+                s.sendmail("someone@remote.onion", [alice.addr], message(i))
+                accepted.append(i)
+            except smtplib.SMTPRecipientsRefused as e:
+                refused = list(e.recipients.values())[0]
+                break
+            finally:
+                s.close()
+        self.assertIsNotNone(refused, "the quota was never reached")
+        self.assertEqual(refused, (452, b"4.2.2 Mailbox full, try again later"))
+        # About 100 KiB each, stored in two 64 KiB segments: 1 MiB holds 8 or so.
+        self.assertIn(len(accepted), range(6, 11), accepted)
+        self.assertEqual(self.rcpt_code(alice)[0], 452)
+
+        # One user's quota, not everyone's: bob gets the message that alice
+        # is refused, in the same transaction.
+        s = self.env.smtp()
+        try:
+            refusals = s.sendmail("someone@remote.onion", [alice.addr, bob.addr], message(500))
+        finally:
+            s.close()
+        self.assertEqual(refusals, {alice.addr: (452, b"4.2.2 Mailbox full, try again later")})
+        got = self.env.fetch_all(bob)
+        self.assertEqual(len(got), 1)
+        self.assertIn(b"Subject: quota 500", got[0][1])
+
+        log = self.env.log_bytes()
+        self.assertEqual(log.count(b"refusing new mail for it (452 4.2.2)"), 1)
+        line = re.search(rb"mailbox ([0-9a-f]{8})\.\.\. holds [0-9.]+ [KM]iB, "
+                         rb"store.mailbox_quota_mib 1.0 MiB: refusing", log)
+        self.assertIsNotNone(line, self.env.log_tail())
+        self.assertNotIn(b"alice", log)
+
+        # Every message that got a 250 is there, whole; the user deletes
+        # three, and the mailbox takes mail again.
+        p = self.env.pop3_login(alice)
+        count, _ = p.stat()
+        self.assertEqual(count, len(accepted))
+        subjects = []
+        for n in range(1, count + 1):
+            body = b"\r\n".join(p.retr(n)[1])
+            subjects.append(int(re.search(rb"Subject: quota (\d+)", body).group(1)))
+            self.assertEqual(body.count(b"q" * 64), MESSAGE_LINES)
+        self.assertEqual(sorted(subjects), accepted)
+        for n in (1, 2, 3):
+            p.dele(n)
+        p.quit()
+        self.assertEqual(self.rcpt_code(alice), (250, b"2.1.5 Recipient ok"))
+        self.assertIn(b"accepting its mail again", self.env.log_bytes())
+        s = self.env.smtp()
+        try:
+            s.sendmail("someone@remote.onion", [alice.addr], message(1000))
+        finally:
+            s.close()
+        self.assertEqual(self.env.mailbox_count(alice), len(accepted) - 3 + 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
