@@ -47,6 +47,7 @@
 #include "ctl/unseal_commands.h"
 #include "mail/backend.h"
 #include "server/state.h"
+#include "store/mailbox_usage.h"
 
 namespace onionmail::ctl {
 namespace {
@@ -64,7 +65,8 @@ constexpr const char* kUsage =
     "  user passwd NAME --smtp [--password-file F]\n"
     "  user passwd NAME --pop3 [--password-file F] [--old-password-file F]\n"
     "                                         change a password (POP3: re-wraps the inbox key)\n"
-    "  status                                 show the state directory, user count and\n"
+    "  status                                 show the state directory, user count, stored\n"
+    "                                         mail, mailboxes at their quota and\n"
     "                                         unseal state\n";
 
 constexpr const char* kUsageNotes =
@@ -394,6 +396,17 @@ int Run(int argc, char** argv) {
         auto users = (*state)->keys().CountUsers();
         if (!users.ok()) return Fail(users.error());
         std::printf("users: %zu\n", *users);
+      }
+      auto mail =
+          store::SummarizeMailboxes(config->state_dir, uint64_t{config->mailbox_quota_mib} << 20);
+      if (!mail.ok()) return Fail(mail.error());
+      std::printf("mail: %zu message(s), %.1f MiB in %zu mailbox(es)\n", mail->total.messages,
+                  static_cast<double>(mail->total.bytes) / (1 << 20), mail->mailboxes);
+      if (config->mailbox_quota_mib == 0) {
+        std::printf("mailbox quota: off\n");
+      } else {
+        std::printf("mailbox quota: %u MiB; mailboxes that hold it: %zu\n",
+                    config->mailbox_quota_mib, mail->at_quota);
       }
       PrintUnsealStatus(*config);
       return 0;

@@ -32,13 +32,39 @@ std::string ShortId(const std::string& mailbox_id) { return mailbox_id.substr(0,
 MailboxUsage::MailboxUsage(uint64_t quota_bytes, std::chrono::seconds max_age, Clock clock)
     : quota_(quota_bytes), max_age_(max_age), clock_(std::move(clock)) {}
 
+Result<StoreSummary> SummarizeMailboxes(const std::string& state_dir, uint64_t quota_bytes) {
+  const std::string mbox_dir = state_dir + "/mbox";
+  StoreSummary summary;
+  auto ids = ListDirectory(mbox_dir);
+  if (!ids.ok()) {
+    if (ids.error().code == ErrorCode::kNotFound) return summary;
+    return ids.error();
+  }
+  for (const std::string& id : *ids) {
+    if (!ValidMailboxId(id)) continue;
+    auto size = MailboxUsage::Measure(mbox_dir + "/" + id);
+    if (!size.ok()) return size.error();
+    ++summary.mailboxes;
+    summary.total.messages += size->messages;
+    summary.total.bytes += size->bytes;
+    if (quota_bytes != 0 && size->bytes >= quota_bytes) ++summary.at_quota;
+  }
+  return summary;
+}
+
 Result<uint64_t> MailboxUsage::Count(const std::string& dir) {
+  auto size = Measure(dir);
+  if (!size.ok()) return size.error();
+  return size->bytes;
+}
+
+Result<MailboxSize> MailboxUsage::Measure(const std::string& dir) {
   auto names = ListDirectory(dir);
   if (!names.ok()) {
-    if (names.error().code == ErrorCode::kNotFound) return uint64_t{0};
+    if (names.error().code == ErrorCode::kNotFound) return MailboxSize{};
     return names.error();
   }
-  uint64_t bytes = 0;
+  MailboxSize size;
   for (const std::string& name : *names) {
     if (!ValidMessageUid(name)) continue;
     struct stat st;
@@ -47,9 +73,11 @@ Result<uint64_t> MailboxUsage::Count(const std::string& dir) {
       if (errno == ENOENT) continue;  // deleted meanwhile
       return ErrnoError("cannot stat", path, errno);
     }
-    if (S_ISREG(st.st_mode)) bytes += static_cast<uint64_t>(st.st_size);
+    if (!S_ISREG(st.st_mode)) continue;
+    ++size.messages;
+    size.bytes += static_cast<uint64_t>(st.st_size);
   }
-  return bytes;
+  return size;
 }
 
 Result<void> MailboxUsage::Check(const std::string& mailbox_id, const std::string& dir) {

@@ -25,6 +25,10 @@
 //    mailbox by the first 8 hex digits of its id (a keyed hash, never the
 //    user's name); at most kMaxEntries mailboxes are kept (then all are
 //    forgotten and counted again when asked). Thread-safe.
+//  - SummarizeMailboxes(state_dir, quota) reads every mailbox directory of a
+//    state (no keys needed: the names are hashes) for `onionmailctl status`:
+//    how many mailboxes, messages and bytes, and how many mailboxes hold
+//    their quota (0 when the quota is off).
 #pragma once
 
 #include <chrono>
@@ -38,6 +42,20 @@
 #include "base/result.h"
 
 namespace onionmail::store {
+
+// What the message files of one mailbox, or of a whole state, hold.
+struct MailboxSize {
+  size_t messages = 0;
+  uint64_t bytes = 0;
+};
+
+struct StoreSummary {
+  size_t mailboxes = 0;
+  MailboxSize total;
+  size_t at_quota = 0;
+};
+
+Result<StoreSummary> SummarizeMailboxes(const std::string& state_dir, uint64_t quota_bytes);
 
 class MailboxUsage {
  public:
@@ -57,6 +75,8 @@ class MailboxUsage {
   // The bytes the message files of `dir` hold, counted now (kNotFound never:
   // a missing directory holds 0). For Check() and the tests.
   static Result<uint64_t> Count(const std::string& dir);
+  // The same with the number of message files.
+  static Result<MailboxSize> Measure(const std::string& dir);
 
   uint64_t quota_bytes() const { return quota_; }
 

@@ -5,7 +5,8 @@ mailbox's message files hold its quota, every RCPT to it gets 452 4.2.2
 (a temporary failure: senders retry) before any data is sent; the other
 recipients of the same message still get it; every message that got a 250
 reads back whole; the log says so once, naming the mailbox only by its
-hashed id; and when the user deletes mail, the mailbox takes mail again.
+hashed id, and `onionmailctl status` counts it; and when the user deletes
+mail, the mailbox takes mail again.
 """
 
 import re
@@ -53,6 +54,10 @@ class QuotaTest(ServerTestCase, unittest.TestCase):
         # About 100 KiB each, stored in two 64 KiB segments: 1 MiB holds 8 or so.
         self.assertIn(len(accepted), range(6, 11), accepted)
         self.assertEqual(self.rcpt_code(alice)[0], 452)
+        # The operator sees it in `onionmailctl status` (counts only, no names).
+        out = self.env.ctl("status").stdout.decode()
+        self.assertRegex(out, r"mail: %d message\(s\), [0-9.]+ MiB in 1 mailbox" % len(accepted))
+        self.assertIn("mailbox quota: 1 MiB; mailboxes that hold it: 1", out)
 
         # One user's quota, not everyone's: bob gets the message that alice
         # is refused, in the same transaction.
@@ -89,6 +94,7 @@ class QuotaTest(ServerTestCase, unittest.TestCase):
         p.quit()
         self.assertEqual(self.rcpt_code(alice), (250, b"2.1.5 Recipient ok"))
         self.assertIn(b"accepting its mail again", self.env.log_bytes())
+        self.assertIn("mailboxes that hold it: 0", self.env.ctl("status").stdout.decode())
         s = self.env.smtp()
         try:
             s.sendmail("someone@remote.onion", [alice.addr], message(1000))

@@ -115,5 +115,30 @@ TEST_F(MailboxUsageTest, AMailboxThatCannotBeReadIsNoReasonToRefuseMail) {
   EXPECT_TRUE(usage.Check(kBox, not_a_dir).ok());
 }
 
+TEST(SummarizeMailboxesTest, CountsEveryMailboxOfAStateAndThoseAtTheirQuota) {
+  TempDir state;
+  auto r = SummarizeMailboxes(state.path(), 1000);  // no mbox/ yet: nothing stored
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->mailboxes, 0u);
+  const std::string mbox = state.path() + "/mbox";
+  ASSERT_EQ(::mkdir(mbox.c_str(), 0700), 0);
+  const std::string full = mbox + "/" + std::string(64, 'a');
+  const std::string half = mbox + "/" + std::string(64, 'b');
+  ASSERT_EQ(::mkdir(full.c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir(half.c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir((mbox + "/not-a-mailbox").c_str(), 0700), 0);
+  WriteFileBytes(full + "/" + kUid1, std::vector<uint8_t>(600, 1));
+  WriteFileBytes(full + "/" + kUid2, std::vector<uint8_t>(400, 1));
+  WriteFileBytes(full + "/lock", {});
+  WriteFileBytes(half + "/" + kUid3, std::vector<uint8_t>(500, 1));
+  r = SummarizeMailboxes(state.path(), 1000);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->mailboxes, 2u);
+  EXPECT_EQ(r->total.messages, 3u);
+  EXPECT_EQ(r->total.bytes, 1500u);
+  EXPECT_EQ(r->at_quota, 1u);
+  EXPECT_EQ(SummarizeMailboxes(state.path(), 0)->at_quota, 0u);  // quota off
+}
+
 }  // namespace
 }  // namespace onionmail::store
