@@ -44,7 +44,10 @@ class MailboxStoreTest : public ::testing::Test {
   }
 
   std::string Deliver(const std::string& box, const std::string& text) {
-    auto m = store_.BeginMessage(box, key_->Public());
+    return DeliverTo(store_, box, text);
+  }
+  std::string DeliverTo(MailboxStore& store, const std::string& box, const std::string& text) {
+    auto m = store.BeginMessage(box, key_->Public());
     EXPECT_TRUE(m.ok());
     EXPECT_TRUE((*m)->Append(Bytes(text)).ok());
     PendingMessage* all[] = {m->get()};
@@ -290,11 +293,7 @@ TEST_F(MailboxStoreTest, AMailboxAtItsQuotaIsFullUntilItsUserDeletesMail) {
     const std::string probe_dir = dir_.path() + "/probe";
     EXPECT_EQ(::mkdir(probe_dir.c_str(), 0700), 0);
     MailboxStore probe(probe_dir);
-    auto m = probe.BeginMessage(kOtherBox, key_->Public());
-    EXPECT_TRUE(m.ok());
-    EXPECT_TRUE((*m)->Append(Bytes(text)).ok());
-    PendingMessage* all[] = {m->get()};
-    EXPECT_TRUE(CommitAll(all).ok());
+    DeliverTo(probe, kOtherBox, text);
     return *MailboxUsage::Count(probe.MailboxDir(kOtherBox));
   }();
   ASSERT_GT(one, text.size());
@@ -302,12 +301,7 @@ TEST_F(MailboxStoreTest, AMailboxAtItsQuotaIsFullUntilItsUserDeletesMail) {
   MailboxStore quota(dir_.path(), 0, 2 * one + 1);
   auto deliver = [&]() {
     EXPECT_TRUE(quota.CheckQuota(kBox).ok());
-    auto m = quota.BeginMessage(kBox, key_->Public());
-    EXPECT_TRUE(m.ok());
-    EXPECT_TRUE((*m)->Append(Bytes(text)).ok());
-    PendingMessage* all[] = {m->get()};
-    EXPECT_TRUE(CommitAll(all).ok());
-    return (*m)->uid();
+    return DeliverTo(quota, kBox, text);
   };
   const std::string u1 = deliver();
   deliver();  // 2 * one: still below
