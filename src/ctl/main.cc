@@ -4,6 +4,7 @@
 //   onionmailctl [--config FILE] tls-key   (state made before the ECDSA TLS key: move TLS to it)
 //   onionmailctl [--config FILE] user add NAME [--smtp-password-file F] [--pop3-password-file F]
 //   onionmailctl [--config FILE] user del NAME
+//   onionmailctl [--config FILE] user show NAME
 //   onionmailctl [--config FILE] user passwd NAME --smtp [--password-file F]
 //   onionmailctl [--config FILE] user passwd NAME --pop3 [--password-file F]
 //                                                        [--old-password-file F]
@@ -62,6 +63,8 @@ constexpr const char* kUsage =
     "                                         add a user; without files both passwords are\n"
     "                                         generated and printed once\n"
     "  user del NAME                          delete a user and all of their mail\n"
+    "  user show NAME                         the user's mailbox: its id as the log names it,\n"
+    "                                         the mail it holds and its quota\n"
     "  user passwd NAME --smtp [--password-file F]\n"
     "  user passwd NAME --pop3 [--password-file F] [--old-password-file F]\n"
     "                                         change a password (POP3: re-wraps the inbox key)\n"
@@ -213,6 +216,28 @@ int UserPasswd(server::State& state, const Passwords& pw, const std::string& nam
   return 0;
 }
 
+// The user's mailbox: the id prefix the key role's log lines name it by, the
+// mail it holds (counted from its directory) and the quota.
+int UserShow(server::State& state, const config::Config& config, const std::string& name) {
+  auto user = state.keys().LookupUser(name);
+  if (!user.ok()) return Fail(user.error());
+  auto size = store::MailboxUsage::Measure(config.state_dir + "/mbox/" + user->mailbox_id);
+  if (!size.ok()) return Fail(size.error());
+  std::printf("user %s: mailbox %.8s... (as the log names it)\n", name.c_str(),
+              user->mailbox_id.c_str());
+  std::printf("mail: %zu message(s), %.1f MiB\n", size->messages,
+              static_cast<double>(size->bytes) / (1 << 20));
+  const uint64_t quota = uint64_t{config.mailbox_quota_mib} << 20;
+  if (quota == 0) {
+    std::printf("quota: off\n");
+  } else {
+    std::printf(
+        "quota: %u MiB, %s\n", config.mailbox_quota_mib,
+        size->bytes >= quota ? "full: new mail gets 452 4.2.2 until some is deleted" : "not full");
+  }
+  return 0;
+}
+
 // ----------------------------------------------------------- root: drop
 
 Error SysError(const std::string& what) {
@@ -310,7 +335,7 @@ int Run(int argc, char** argv) {
   const auto& cmd = args.positional;
 
   // 1. Which command, and every input it needs, as the invoking user.
-  enum class Command { kInit, kTlsKey, kStatus, kUserAdd, kUserDel, kUserPasswd };
+  enum class Command { kInit, kTlsKey, kStatus, kUserAdd, kUserDel, kUserPasswd, kUserShow };
   Command command = Command::kStatus;
   std::string name;
   bool passwd_smtp = false;
@@ -322,7 +347,7 @@ int Run(int argc, char** argv) {
   } else if (cmd[0] == "status" && cmd.size() == 1) {
     command = Command::kStatus;
   } else if (cmd[0] == "user" && cmd.size() == 3 &&
-             (cmd[1] == "add" || cmd[1] == "del" || cmd[1] == "passwd")) {
+             (cmd[1] == "add" || cmd[1] == "del" || cmd[1] == "passwd" || cmd[1] == "show")) {
     name = Normalise(cmd[2]);
     if (!mail::ValidLocalPart(name)) {
       return Usage("user names are 1-64 characters of a-z 0-9 . _ - (no leading/trailing '.')");
@@ -334,6 +359,8 @@ int Run(int argc, char** argv) {
       passwords = std::move(*pw);
     } else if (cmd[1] == "del") {
       command = Command::kUserDel;
+    } else if (cmd[1] == "show") {
+      command = Command::kUserShow;
     } else {
       command = Command::kUserPasswd;
       bool pop3 = false;
@@ -421,6 +448,8 @@ int Run(int argc, char** argv) {
     }
     case Command::kUserPasswd:
       return UserPasswd(**state, passwords, name, passwd_smtp);
+    case Command::kUserShow:
+      return UserShow(**state, *config, name);
     case Command::kInit:
     case Command::kTlsKey:
       break;

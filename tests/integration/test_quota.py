@@ -5,8 +5,9 @@ mailbox's message files hold its quota, every RCPT to it gets 452 4.2.2
 (a temporary failure: senders retry) before any data is sent; the other
 recipients of the same message still get it; every message that got a 250
 reads back whole; the log says so once, naming the mailbox only by its
-hashed id, and `onionmailctl status` counts it; and when the user deletes
-mail, the mailbox takes mail again.
+hashed id, which `onionmailctl user show` ties to the user, and
+`onionmailctl status` counts it; and when the user deletes mail, the
+mailbox takes mail again.
 """
 
 import re
@@ -77,6 +78,13 @@ class QuotaTest(ServerTestCase, unittest.TestCase):
                          rb"store.mailbox_quota_mib 1.0 MiB: refusing", log)
         self.assertIsNotNone(line, self.env.log_tail())
         self.assertNotIn(b"alice", log)
+        # `user show` ties the log's mailbox id to the user, for the operator.
+        out = self.env.ctl("user", "show", "alice").stdout.decode()
+        self.assertIn("user alice: mailbox %s..." % line.group(1).decode(), out)
+        self.assertRegex(out, r"mail: %d message\(s\), 1\.[0-9] MiB" % len(accepted))
+        self.assertIn("quota: 1 MiB, full: new mail gets 452 4.2.2", out)
+        self.assertIn("quota: 1 MiB, not full", self.env.ctl("user", "show", "bob").stdout.decode())
+        self.assertNotEqual(self.env.ctl("user", "show", "nobody", check=False).returncode, 0)
 
         # Every message that got a 250 is there, whole; the user deletes
         # three, and the mailbox takes mail again.
