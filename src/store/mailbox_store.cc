@@ -57,6 +57,26 @@ Result<UniqueFd> OpenSpare(const std::string& path) {
   return fd;
 }
 
+// Makes the quota's count of a mailbox be counted again once the deletions
+// of this scope are done, whichever way it is left: a count taken while
+// they ran may have seen some of the files.
+class ForgetWhenDone {
+ public:
+  ForgetWhenDone(MailboxUsage& usage, const std::string& mailbox_id, bool armed = true)
+      : usage_(usage), mailbox_id_(mailbox_id), armed_(armed) {}
+  ~ForgetWhenDone() {
+    if (armed_) usage_.Forget(mailbox_id_);
+  }
+  ForgetWhenDone(const ForgetWhenDone&) = delete;
+  ForgetWhenDone& operator=(const ForgetWhenDone&) = delete;
+  void Arm() { armed_ = true; }
+
+ private:
+  MailboxUsage& usage_;
+  const std::string& mailbox_id_;
+  bool armed_;
+};
+
 }  // namespace
 
 bool ValidMailboxId(std::string_view id) { return IsLowerHex(id, 64); }
@@ -314,7 +334,7 @@ Result<void> MailboxStore::Read(const MailboxLock& lock, const std::string& uid,
 
 Result<void> MailboxStore::Delete(const MailboxLock& lock, const std::string& uid) {
   if (!ValidMessageUid(uid)) return MakeError(ErrorCode::kNotFound, "no such message");
-  usage_.Forget(lock.mailbox_id());
+  ForgetWhenDone forget(usage_, lock.mailbox_id());
   return SecureDelete(MailboxDir(lock.mailbox_id()) + "/" + uid);
 }
 
@@ -330,7 +350,7 @@ Result<void> MailboxStore::DeleteMany(const MailboxLock& lock, std::span<const s
       malformed = true;
     }
   }
-  usage_.Forget(lock.mailbox_id());  // counted again at its next delivery
+  ForgetWhenDone forget(usage_, lock.mailbox_id());  // counted again at its next delivery
   // Below the reserve a deleted file's blocks go back to the filesystem.
   auto r = SecureDeleteBatch(paths, [this](const std::string& path) {
     return !free_space_.below() && spares_->Put(path);
@@ -352,7 +372,7 @@ Result<void> MailboxStore::DeleteMailbox(const std::string& mailbox_id) {
   }
   auto lock = TryLock(mailbox_id, /*create_dir=*/false);
   if (!lock.ok()) return lock.error();
-  usage_.Forget(mailbox_id);
+  ForgetWhenDone forget(usage_, mailbox_id);
   auto names = ListDirectory(dir);
   if (!names.ok()) return names.error();
   for (const std::string& name : *names) {
@@ -378,11 +398,12 @@ Result<size_t> MailboxStore::SweepMailbox(const std::string& mailbox_id, int64_t
   auto names = ListDirectory(dir);
   if (!names.ok()) return names.error();
   size_t removed = 0;
+  ForgetWhenDone forget(usage_, mailbox_id, /*armed=*/false);
   for (const std::string& name : *names) {
     if (!ValidMessageUid(name)) continue;
     const std::string path = dir + "/" + name;
     if (!IsRegularFileOlderThan(path, cutoff_unix)) continue;
-    usage_.Forget(mailbox_id);
+    forget.Arm();
     ONIONMAIL_RETURN_IF_ERROR(SecureDelete(path));
     ++removed;
   }

@@ -323,6 +323,18 @@ TEST_F(MailboxStoreTest, AMailboxAtItsQuotaIsFullUntilItsUserDeletesMail) {
   EXPECT_TRUE(off.CheckQuota(kBox).ok());
 }
 
+TEST_F(MailboxStoreTest, TheRetentionSweepMakesRoomUnderTheQuotaAtOnce) {
+  MailboxStore quota(dir_.path(), 0, 1);  // one byte: any message fills it
+  EXPECT_TRUE(quota.CheckQuota(kBox).ok());
+  const std::string uid = DeliverTo(quota, kBox, "old mail");
+  EXPECT_EQ(quota.CheckQuota(kBox).error().code, ErrorCode::kMailboxFull);
+  Age(quota.MailboxDir(kBox) + "/" + uid, 3 * 24 * 3600);
+  auto removed = quota.SweepExpired(std::chrono::hours(24));
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1u);
+  EXPECT_TRUE(quota.CheckQuota(kBox).ok());  // not the count kept from before the sweep
+}
+
 TEST_F(MailboxStoreTest, ADeliveryIsWrittenIntoAStockedEmptySpare) {
   const std::string spare_dir = dir_.path() + "/spare";
   {
