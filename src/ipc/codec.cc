@@ -128,6 +128,7 @@ void Put(Writer&, const NewSession&) {}
 void Put(Writer& w, const StatusReply& m) { PutStatus(w, m.status); }
 void Put(Writer& w, const CheckRecipientRequest& m) {
   w.Name(m.local_part, 1, kMaxLocalPartBytes, "local_part");
+  w.U64(m.declared_size);
 }
 void Put(Writer& w, const BeginMessageRequest& m) {
   w.Name(m.reverse_path, 0, kMaxPathBytes, "reverse_path");
@@ -179,7 +180,7 @@ void Put(Writer& w, const TlsIdentityReply& m) {
 bool Get(Reader&, NewSession&) { return true; }
 bool Get(Reader& r, StatusReply& m) { return ReadStatus(r, m.status); }
 bool Get(Reader& r, CheckRecipientRequest& m) {
-  return r.Name(m.local_part, 1, kMaxLocalPartBytes);
+  return r.Name(m.local_part, 1, kMaxLocalPartBytes) && r.U64(m.declared_size);
 }
 bool Get(Reader& r, BeginMessageRequest& m) {
   size_t n = 0;

@@ -262,11 +262,13 @@ struct StatusReply {
   Status status = Status::kOk;
 };
 
-// SMTP: is `local_part` a user here? StatusReply: kOk, kNotFound, other =
-// temporary failure.
+// SMTP: is `local_part` a user here, with room for the message? StatusReply:
+// kOk, kNotFound; kResourceExhausted (the disk's reserve), kMailboxFull (the
+// quota) and any other code are temporary failures.
 struct CheckRecipientRequest {
   static constexpr MsgType kType = MsgType::kCheckRecipientRequest;
-  std::string local_part;  // name, 1..kMaxLocalPartBytes
+  std::string local_part;      // name, 1..kMaxLocalPartBytes
+  uint64_t declared_size = 0;  // MAIL FROM SIZE= (RFC 1870); 0: none declared
 };
 
 // SMTP: start one message for these recipients. StatusReply. Replaces (and

@@ -42,8 +42,8 @@ class MessageWriter {
 };
 
 struct Envelope {
-  std::string reverse_path;                // may be empty (null sender)
-  std::vector<std::string> local_parts;    // validated, deduplicated, lower-case
+  std::string reverse_path;              // may be empty (null sender)
+  std::vector<std::string> local_parts;  // validated, deduplicated, lower-case
 };
 
 class DeliveryBackend {
@@ -51,7 +51,10 @@ class DeliveryBackend {
   virtual ~DeliveryBackend() = default;
   virtual Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) = 0;
   // ok = deliverable; kNotFound = no such user; other = temporary failure.
-  virtual Result<void> CheckRecipient(std::string_view local_part) = 0;
+  // `declared_size`: the message size the sender declared (MAIL FROM SIZE=,
+  // RFC 1870), 0 when it declared none; a mailbox without room for it is
+  // kMailboxFull.
+  virtual Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size) = 0;
   virtual Result<std::unique_ptr<MessageWriter>> BeginMessage(const Envelope& envelope) = 0;
 };
 

@@ -110,11 +110,11 @@ Result<void> LocalBackend::VerifySmtpPassword(std::string_view user, const Secre
   return keys_.VerifySmtpPassword(user, password);
 }
 
-Result<void> LocalBackend::CheckRecipient(std::string_view local_part) {
+Result<void> LocalBackend::CheckRecipient(std::string_view local_part, uint64_t declared_size) {
   auto user = keys_.LookupUser(local_part);
   if (!user.ok()) return user.error();
   ONIONMAIL_RETURN_IF_ERROR(store_.CheckFreeSpace());
-  return store_.CheckQuota(user->mailbox_id);
+  return store_.CheckQuota(user->mailbox_id, declared_size);
 }
 
 Result<crypto::InboxPublicKey> LocalBackend::RecipientKey(const keys::UserPublic& user) {

@@ -15,8 +15,9 @@
 //  - CheckRecipient: kNotFound for an unknown user; for a known one, while
 //    the state's filesystem is below its reserve (MailboxStore::
 //    CheckFreeSpace), kResourceExhausted (SMTP 452 4.3.1); while the user's
-//    mailbox holds its quota (MailboxStore::CheckQuota), kMailboxFull (SMTP
-//    452 4.2.2): mail is refused before its data is sent rather than after.
+//    mailbox holds its quota, or has no room for the declared size
+//    (MailboxStore::CheckQuota), kMailboxFull (SMTP 452 4.2.2): mail is
+//    refused before its data is sent rather than after.
 //  - Recipient public keys are parsed and checked against their key id once
 //    and then kept (at most kMaxCachedKeys, keyed by mailbox id and compared
 //    with the record's current DER on every use, so a changed key is picked
@@ -42,7 +43,7 @@ class LocalBackend : public DeliveryBackend, public MailboxBackend {
   LocalBackend(keys::KeyService& keys, store::MailboxStore& store) : keys_(keys), store_(store) {}
 
   Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) override;
-  Result<void> CheckRecipient(std::string_view local_part) override;
+  Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size) override;
   Result<std::unique_ptr<MessageWriter>> BeginMessage(const Envelope& envelope) override;
 
   Result<std::unique_ptr<Mailbox>> Open(std::string_view user,

@@ -203,7 +203,7 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
   }
   if (auto* m = std::get_if<ipc::CheckRecipientRequest>(&msg)) {
     if (!mail::ValidLocalPart(m->local_part)) return BadRequest("invalid local part");
-    const auto checked = delivery.CheckRecipient(m->local_part);
+    const auto checked = delivery.CheckRecipient(m->local_part, m->declared_size);
     return Reply(ch, ipc::StatusReply{StatusOf(LogFault("smtp", "RCPT", checked))});
   }
   if (auto* m = std::get_if<ipc::BeginMessageRequest>(&msg)) {

@@ -166,9 +166,9 @@ Result<void> RemoteDelivery::VerifySmtpPassword(std::string_view user,
   return ipc::StatusToResult(r->status, "authentication failed");
 }
 
-Result<void> RemoteDelivery::CheckRecipient(std::string_view local_part) {
-  auto r =
-      link_.Call<ipc::StatusReply>(ipc::CheckRecipientRequest{std::string(local_part)}, kIoTimeout);
+Result<void> RemoteDelivery::CheckRecipient(std::string_view local_part, uint64_t declared_size) {
+  auto r = link_.Call<ipc::StatusReply>(
+      ipc::CheckRecipientRequest{std::string(local_part), declared_size}, kIoTimeout);
   if (!r.ok()) return r.error();
   return ipc::StatusToResult(r->status, "recipient check failed");
 }

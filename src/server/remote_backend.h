@@ -71,7 +71,7 @@ class RemoteDelivery : public mail::DeliveryBackend {
  public:
   explicit RemoteDelivery(SessionLink& link) : link_(link) {}
   Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) override;
-  Result<void> CheckRecipient(std::string_view local_part) override;
+  Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size) override;
   Result<std::unique_ptr<mail::MessageWriter>> BeginMessage(
       const mail::Envelope& envelope) override;
 

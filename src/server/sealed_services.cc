@@ -37,7 +37,7 @@ Result<size_t> SealedKeyService::CountUsers() { return Sealed(); }
 Result<void> SealedBackend::VerifySmtpPassword(std::string_view, const SecretBytes&) {
   return Sealed();
 }
-Result<void> SealedBackend::CheckRecipient(std::string_view) { return Sealed(); }
+Result<void> SealedBackend::CheckRecipient(std::string_view, uint64_t) { return Sealed(); }
 Result<std::unique_ptr<mail::MessageWriter>> SealedBackend::BeginMessage(const mail::Envelope&) {
   return Sealed();
 }

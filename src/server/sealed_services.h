@@ -32,7 +32,7 @@ class SealedKeyService : public keys::KeyService {
 class SealedBackend : public mail::DeliveryBackend, public mail::MailboxBackend {
  public:
   Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) override;
-  Result<void> CheckRecipient(std::string_view local_part) override;
+  Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size) override;
   Result<std::unique_ptr<mail::MessageWriter>> BeginMessage(
       const mail::Envelope& envelope) override;
   Result<std::unique_ptr<mail::Mailbox>> Open(std::string_view user,

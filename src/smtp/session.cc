@@ -88,6 +88,7 @@ Result<Session::Next> Session::Send(Reply reply) {
 void Session::ResetTransaction() {
   in_transaction_ = false;
   reverse_path_.clear();
+  declared_size_ = 0;
   recipients_.clear();
 }
 
@@ -276,6 +277,7 @@ Result<Session::Next> Session::DoMail(const Command& cmd) {
   }
   in_transaction_ = true;
   reverse_path_ = mail.sender ? mail.sender->ToString() : std::string();
+  declared_size_ = mail.size.value_or(0);
   recipients_.clear();
   return Send(Reply::kSenderOk);
 }
@@ -294,7 +296,7 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
     return Send(Reply::kRecipientOk);  // duplicate: one delivery
   }
   if (recipients_.size() >= config_.max_recipients) return Send(Reply::kTooManyRecipients);
-  auto checked = backend_.CheckRecipient(local);
+  auto checked = backend_.CheckRecipient(local, declared_size_);
   if (!checked.ok()) {
     switch (checked.error().code) {
       case ErrorCode::kNotFound:

@@ -48,7 +48,7 @@ struct SessionConfig {
   std::string hostname;  // name in the greeting/EHLO (usually == domain)
   uint64_t max_message_bytes = 25 * 1024 * 1024;
   size_t max_recipients = 100;
-  size_t max_command_line = 24576;  // bytes, without CRLF (TORM PUSH: 22 KiB of base64)
+  size_t max_command_line = 24576;       // bytes, without CRLF (TORM PUSH: 22 KiB of base64)
   size_t max_text_line = 65536;          // bytes per DATA line
   std::string log_tag;                   // connection id for log lines
   unsigned auth_failure_delay_ms = 300;  // sleep after a failed AUTH
@@ -93,6 +93,7 @@ class Session {
   size_t auth_failures_ = 0;
   bool in_transaction_ = false;  // MAIL accepted
   std::string reverse_path_;
+  uint64_t declared_size_ = 0;           // MAIL FROM SIZE=, 0 if none
   std::vector<std::string> recipients_;  // lower-case local parts, unique
 };
 

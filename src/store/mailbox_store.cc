@@ -191,11 +191,11 @@ MailboxStore::MailboxStore(std::string state_dir, uint64_t min_free_bytes,
       free_space_(state_dir_, min_free_bytes),
       usage_(mailbox_quota_bytes) {}
 
-Result<void> MailboxStore::CheckQuota(const std::string& mailbox_id) {
+Result<void> MailboxStore::CheckQuota(const std::string& mailbox_id, uint64_t incoming_bytes) {
   if (!ValidMailboxId(mailbox_id)) {
     return MakeError(ErrorCode::kInvalidArgument, "malformed mailbox id");
   }
-  return usage_.Check(mailbox_id, MailboxDir(mailbox_id));
+  return usage_.Check(mailbox_id, MailboxDir(mailbox_id), incoming_bytes);
 }
 
 Result<void> MailboxStore::CheckFreeSpace() {

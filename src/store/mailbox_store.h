@@ -114,8 +114,9 @@ class MailboxStore {
   // Ok while the state's filesystem has its reserve; kResourceExhausted
   // below it, after the spare pool gave back what it held (see above).
   [[nodiscard]] Result<void> CheckFreeSpace();
-  // Ok while the mailbox holds less than its quota; kMailboxFull from there.
-  [[nodiscard]] Result<void> CheckQuota(const std::string& mailbox_id);
+  // Ok while the mailbox holds less than its quota and has room for
+  // `incoming_bytes` (a declared size; 0: unknown); kMailboxFull otherwise.
+  [[nodiscard]] Result<void> CheckQuota(const std::string& mailbox_id, uint64_t incoming_bytes = 0);
 
   Result<std::unique_ptr<PendingMessage>> BeginMessage(const std::string& mailbox_id,
                                                        const crypto::InboxPublicKey& recipient);

@@ -80,7 +80,8 @@ Result<MailboxSize> MailboxUsage::Measure(const std::string& dir) {
   return size;
 }
 
-Result<void> MailboxUsage::Check(const std::string& mailbox_id, const std::string& dir) {
+Result<void> MailboxUsage::Check(const std::string& mailbox_id, const std::string& dir,
+                                 uint64_t incoming_bytes) {
   if (quota_ == 0) return Ok();
   const auto now = clock_();
   uint64_t bytes = 0;
@@ -125,6 +126,12 @@ Result<void> MailboxUsage::Check(const std::string& mailbox_id, const std::strin
   } else if (!over && was_over) {
     over_.erase(logged);
     log::Info("store", what + Size(quota_) + ": accepting its mail again");
+  }
+  if (!over && incoming_bytes > quota_ - bytes) {
+    return MakeError(ErrorCode::kMailboxFull, "mailbox full for this message: " + Size(bytes) +
+                                                  " of store.mailbox_quota_mib " + Size(quota_) +
+                                                  ", and the sender declared " +
+                                                  Size(incoming_bytes));
   }
   if (!over) return Ok();
   return MakeError(ErrorCode::kMailboxFull,

@@ -4,10 +4,12 @@
 // mail (SMTP 452 4.2.2, senders retry) until its user deletes some.
 //
 // Contract:
-//  - Check(id, dir) is Ok while the message files in `dir` (names that are
-//    message uids; the lock file and anything else do not count) hold fewer
-//    than `quota` bytes (their st_size: what the files take, padding
-//    included), and kMailboxFull ("mailbox full: ...") from there. A quota of
+//  - Check(id, dir, incoming) is Ok while the message files in `dir` (names
+//    that are message uids; the lock file and anything else do not count)
+//    hold fewer than `quota` bytes (their st_size: what the files take,
+//    padding included) and have room for `incoming` more (a size the sender
+//    declared; 0 when unknown), and kMailboxFull ("mailbox full: ...")
+//    otherwise. A quota of
 //    0 turns the check off (no system call). A missing directory holds 0
 //    bytes. A directory that cannot be read is no reason to refuse mail: Ok,
 //    and the failure is logged once.
@@ -21,7 +23,8 @@
 //    mailbox it deleted from (Forget), so the kept count follows this
 //    process's changes; changes by another process (onionmailctl user del)
 //    are seen within max_age.
-//  - Crossing the quota is logged once each way per mailbox, naming the
+//  - Crossing the quota is logged once each way per mailbox (a message
+//    refused for want of room alone is not: it is one sender's), naming the
 //    mailbox by the first 8 hex digits of its id (a keyed hash, never the
 //    user's name); at most kMaxEntries mailboxes are kept (then all are
 //    forgotten and counted again when asked). Thread-safe.
@@ -66,7 +69,8 @@ class MailboxUsage {
   explicit MailboxUsage(uint64_t quota_bytes, std::chrono::seconds max_age = kDefaultMaxAge,
                         Clock clock = std::chrono::steady_clock::now);
 
-  [[nodiscard]] Result<void> Check(const std::string& mailbox_id, const std::string& dir);
+  [[nodiscard]] Result<void> Check(const std::string& mailbox_id, const std::string& dir,
+                                   uint64_t incoming_bytes = 0);
   // A message file of `bytes` was published in mailbox `mailbox_id`.
   void Added(const std::string& mailbox_id, uint64_t bytes);
   // Files were deleted from the mailbox (or the mailbox itself).

@@ -3,7 +3,8 @@
 One user's mail must not fill the disk that every user's mail shares. Once a
 mailbox's message files hold its quota, every RCPT to it gets 452 4.2.2
 (a temporary failure: senders retry) before any data is sent; the other
-recipients of the same message still get it; every message that got a 250
+recipients of the same message still get it; a sender that declares a size
+the mailbox has no room for is refused the same way; every message that got a 250
 reads back whole; the log says so once, naming the mailbox only by its
 hashed id, which `onionmailctl user show` ties to the user, and
 `onionmailctl status` counts it; and when the user deletes mail, the
@@ -71,6 +72,18 @@ class QuotaTest(ServerTestCase, unittest.TestCase):
         got = self.env.fetch_all(bob)
         self.assertEqual(len(got), 1)
         self.assertIn(b"Subject: quota 500", got[0][1])
+
+        # A sender that declares its message's size (SIZE=, RFC 1870) is told
+        # at RCPT when the mailbox has no room for it, though it is not full.
+        s = self.env.smtp()
+        try:
+            s.mail("someone@remote.onion", ["SIZE=1000000"])
+            self.assertEqual(s.rcpt(bob.addr), (452, b"4.2.2 Mailbox full, try again later"))
+            s.rset()
+            s.mail("someone@remote.onion", ["SIZE=10000"])
+            self.assertEqual(s.rcpt(bob.addr), (250, b"2.1.5 Recipient ok"))
+        finally:
+            s.close()
 
         log = self.env.log_bytes()
         self.assertEqual(log.count(b"refusing new mail for it (452 4.2.2)"), 1)

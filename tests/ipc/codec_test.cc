@@ -305,9 +305,31 @@ TEST(IpcCodecTest, CheckRecipientRequestRoundTripsAndBoundsTheLocalPart) {
   EXPECT_EQ(RoundTrip<CheckRecipientRequest>(CheckRecipientRequest{max}).local_part, max);
   EXPECT_FALSE(Encode(CheckRecipientRequest{max + "l"}).ok());
   EXPECT_FALSE(Encode(CheckRecipientRequest{""}).ok());
-  ExpectInvalid(Frame(T(MsgType::kCheckRecipientRequest), kProtocolVersion, Field(max + "l")));
-  ExpectInvalid(Frame(T(MsgType::kCheckRecipientRequest), kProtocolVersion, Field("")));
-  ExpectInvalid(Frame(T(MsgType::kCheckRecipientRequest), kProtocolVersion, Field("b\tb")));
+  const std::vector<uint8_t> no_size(8, 0);
+  auto with_size = [&](std::vector<uint8_t> f) {
+    Append(f, no_size);
+    return f;
+  };
+  ExpectInvalid(
+      Frame(T(MsgType::kCheckRecipientRequest), kProtocolVersion, with_size(Field(max + "l"))));
+  ExpectInvalid(Frame(T(MsgType::kCheckRecipientRequest), kProtocolVersion, with_size(Field(""))));
+  ExpectInvalid(
+      Frame(T(MsgType::kCheckRecipientRequest), kProtocolVersion, with_size(Field("b\tb"))));
+}
+
+TEST(IpcCodecTest, CheckRecipientRequestCarriesTheDeclaredSizeAsEightBigEndianBytes) {
+  auto got = RoundTrip<CheckRecipientRequest>(CheckRecipientRequest{"bob", 25u << 20});
+  EXPECT_EQ(got.local_part, "bob");
+  EXPECT_EQ(got.declared_size, 25u << 20);
+  EXPECT_EQ(
+      RoundTrip<CheckRecipientRequest>(CheckRecipientRequest{"bob", UINT64_MAX}).declared_size,
+      UINT64_MAX);
+  std::vector<uint8_t> payload = Field("bob");
+  Append(payload, std::vector<uint8_t>{0, 0, 0, 0, 0, 0x10, 0x20, 0x30});
+  EXPECT_EQ(MustEncode(CheckRecipientRequest{"bob", 0x102030}),
+            Frame(T(MsgType::kCheckRecipientRequest), kProtocolVersion, payload));
+  // Without the size (the layout before it existed) the frame is malformed.
+  ExpectInvalid(Frame(T(MsgType::kCheckRecipientRequest), kProtocolVersion, Field("bob")));
 }
 
 TEST(IpcCodecTest, BeginMessageRequestRoundTripsTypicalAndEmptyReversePath) {

@@ -268,8 +268,8 @@ TEST_F(LocalBackendTest, SmtpPasswordAndRecipientChecksGoThroughTheKeyService) {
   EXPECT_TRUE(backend_->VerifySmtpPassword("bob", Pw("bob-smtp")).ok());
   EXPECT_EQ(backend_->VerifySmtpPassword("bob", Pw("bob-pop3")).error().code,
             ErrorCode::kUnauthenticated);
-  EXPECT_TRUE(backend_->CheckRecipient("alice").ok());
-  EXPECT_EQ(backend_->CheckRecipient("carol").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(backend_->CheckRecipient("alice", 0).ok());
+  EXPECT_EQ(backend_->CheckRecipient("carol", 0).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(Deliver({"carol"}, "x").error().code, ErrorCode::kNotFound);
 }
 

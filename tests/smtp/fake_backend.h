@@ -39,8 +39,9 @@ class FakeDeliveryBackend : public mail::DeliveryBackend {
     return Ok();
   }
 
-  Result<void> CheckRecipient(std::string_view local_part) override {
+  Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size) override {
     checked.push_back(std::string(local_part));
+    declared_sizes.push_back(declared_size);
     if (check_error) return MakeError(*check_error, "injected");
     if (full_mailboxes.count(std::string(local_part)) != 0) {
       return MakeError(ErrorCode::kMailboxFull, "mailbox full");
@@ -58,6 +59,7 @@ class FakeDeliveryBackend : public mail::DeliveryBackend {
   std::vector<Delivered> delivered;
   std::vector<std::string> verify_calls;
   std::vector<std::string> checked;
+  std::vector<uint64_t> declared_sizes;  // CheckRecipient's, in order
   int begun = 0;
   int abandoned = 0;  // writers destroyed without a successful Commit
   std::optional<ErrorCode> verify_error;

@@ -186,6 +186,14 @@ TEST_F(SessionTest, RcptToAFullMailboxIs452MailboxFullAndTheOtherRecipientsStill
   EXPECT_THAT(backend.delivered[0].envelope.local_parts, ElementsAre("carol"));
 }
 
+TEST_F(SessionTest, TheRecipientCheckIsToldTheSizeDeclaredInThisTransactionOnly) {
+  RunTls(
+      "MAIL FROM:<x@remote.onion> SIZE=5000\r\nRCPT TO:<bob@example.onion>\r\nRSET\r\n"
+      "MAIL FROM:<x@remote.onion>\r\nRCPT TO:<bob@example.onion>\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 250, 250, 250, 250));
+  EXPECT_THAT(backend.declared_sizes, ElementsAre(5000u, 0u));
+}
+
 TEST_F(SessionTest, RcptCheckTemporaryFailureIs451) {
   backend.check_error = ErrorCode::kUnavailable;
   RunTls("MAIL FROM:<x@remote.onion>\r\nRCPT TO:<bob@example.onion>\r\n");

@@ -75,6 +75,19 @@ TEST_F(MailboxUsageTest, AMailboxAtItsQuotaIsFullAndOneBelowIsNot) {
   EXPECT_TRUE(usage.Check(kBox, box_).ok());
 }
 
+TEST_F(MailboxUsageTest, AMessageDeclaredLargerThanTheRoomLeftIsRefusedWithoutLogging) {
+  Put(kUid1, 600);
+  MailboxUsage usage(1000, std::chrono::seconds(0));
+  EXPECT_TRUE(usage.Check(kBox, box_, 400).ok());  // exactly fits
+  auto r = usage.Check(kBox, box_, 401);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kMailboxFull);
+  EXPECT_NE(r.error().message.find("the sender declared"), std::string::npos);
+  EXPECT_TRUE(usage.Check(kBox, box_).ok());               // a smaller or undeclared one fits
+  EXPECT_FALSE(usage.Check(kBox, box_, UINT64_MAX).ok());  // no overflow
+  EXPECT_TRUE(MailboxUsage(0).Check(kBox, box_, UINT64_MAX).ok());  // quota off
+}
+
 TEST_F(MailboxUsageTest, ZeroTurnsTheQuotaOff) {
   Put(kUid1, 5000);
   MailboxUsage usage(0);
