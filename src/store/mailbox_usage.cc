@@ -85,20 +85,14 @@ Result<void> MailboxUsage::Check(const std::string& mailbox_id, const std::strin
   if (quota_ == 0) return Ok();
   const auto now = clock_();
   uint64_t bytes = 0;
-  bool kept = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(mailbox_id);
-    if (it != entries_.end() && now - it->second.counted < max_age_) {
-      bytes = it->second.bytes;
-      kept = true;
-    }
-  }
-  if (!kept) {
-    // Counted without the lock: a delivery published meanwhile may be missed
-    // until the next count, which the soft quota allows.
+  // Counted under the lock, so that a deletion's Forget() cannot land
+  // between a count that saw the deleted files and its entry.
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(mailbox_id);
+  if (it != entries_.end() && now - it->second.counted < max_age_) {
+    bytes = it->second.bytes;
+  } else {
     auto counted = Count(dir);
-    std::lock_guard<std::mutex> lock(mu_);
     if (!counted.ok()) {
       if (!count_failed_logged_) {
         log::Warning("store", "cannot count a mailbox's size (" + counted.error().message +
@@ -115,17 +109,18 @@ Result<void> MailboxUsage::Check(const std::string& mailbox_id, const std::strin
     entries_[mailbox_id] = Entry{bytes, now};
   }
   const bool over = bytes >= quota_;
-  std::lock_guard<std::mutex> lock(mu_);
   auto logged = over_.find(mailbox_id);
   const bool was_over = logged != over_.end();
-  const std::string what =
-      "mailbox " + ShortId(mailbox_id) + "... holds " + Size(bytes) + ", store.mailbox_quota_mib ";
+  auto what = [&]() {
+    return "mailbox " + ShortId(mailbox_id) + "... holds " + Size(bytes) +
+           ", store.mailbox_quota_mib " + Size(quota_);
+  };
   if (over && !was_over) {
     over_.insert(mailbox_id);
-    log::Info("store", what + Size(quota_) + ": refusing new mail for it (452 4.2.2)");
+    log::Info("store", what() + ": refusing new mail for it (452 4.2.2)");
   } else if (!over && was_over) {
     over_.erase(logged);
-    log::Info("store", what + Size(quota_) + ": accepting its mail again");
+    log::Info("store", what() + ": accepting its mail again");
   }
   if (!over && incoming_bytes > quota_ - bytes) {
     return MakeError(ErrorCode::kMailboxFull, "mailbox full for this message: " + Size(bytes) +

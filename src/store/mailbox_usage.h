@@ -9,20 +9,23 @@
 //    hold fewer than `quota` bytes (their st_size: what the files take,
 //    padding included) and have room for `incoming` more (a size the sender
 //    declared; 0 when unknown), and kMailboxFull ("mailbox full: ...")
-//    otherwise. A quota of
-//    0 turns the check off (no system call). A missing directory holds 0
-//    bytes. A directory that cannot be read is no reason to refuse mail: Ok,
-//    and the failure is logged once.
+//    otherwise. A quota of 0 turns the check off (no system call). A
+//    missing directory holds 0 bytes. A directory that cannot be read is no
+//    reason to refuse mail: Ok, and the failure is logged once.
 //  - It is a soft quota, checked before the message: a message whose
 //    recipient was accepted below the quota is stored whole, so a mailbox
 //    may pass its quota by at most one message per delivery in flight (each
 //    at most smtp.max_message_bytes). A delivery never fails half-way
 //    because of it.
-//  - Counting reads the directory (one fstatat per file), so a count is kept
+//  - Counting reads the directory (one lstat per file), so a count is kept
 //    for `max_age`: the store adds what it publishes (Added) and forgets a
-//    mailbox it deleted from (Forget), so the kept count follows this
-//    process's changes; changes by another process (onionmailctl user del)
-//    are seen within max_age.
+//    mailbox once it deleted from it (Forget), so the kept count follows
+//    this process's changes; changes by another process (onionmailctl user
+//    del) are seen within max_age. A count holds the table's lock (a few
+//    milliseconds for thousands of files, once a minute per mailbox), so a
+//    Forget() is never undone by a count that began before the deletion; a
+//    message published while its mailbox is counted may be counted twice
+//    until the next count, which errs on the side of the quota.
 //  - Crossing the quota is logged once each way per mailbox (a message
 //    refused for want of room alone is not: it is one sender's), naming the
 //    mailbox by the first 8 hex digits of its id (a keyed hash, never the
