@@ -221,6 +221,11 @@ Result<void> Validate(Config& c) {
   if (c.keys_backend != "file" && c.keys_backend != "pkcs11" && c.keys_backend != "tpm2") {
     return BadValue("keys.backend", "file, pkcs11 or tpm2");
   }
+  if (c.mailbox_quota_mib != 0 &&
+      (uint64_t{c.mailbox_quota_mib} << 20) < c.smtp_max_message_bytes) {
+    // Else a message the server takes could never fit: 452 4.2.2 for days.
+    return BadValue("store.mailbox_quota_mib", "0, or at least smtp.max_message_bytes in MiB");
+  }
   if (c.inbox_key != "x25519" && c.inbox_key != "rsa") {
     return BadValue("store.inbox_key", "x25519 or rsa");
   }

@@ -128,6 +128,17 @@ TEST(ConfigTest, OutOfRangeValuesAreRejected) {
   EXPECT_EQ(ParseConfig("[store]\nmailbox_quota_mib = 0\n")->mailbox_quota_mib, 0u);
   EXPECT_EQ(ParseConfig("[store]\nmailbox_quota_mib = 50\n")->mailbox_quota_mib, 50u);
   EXPECT_FALSE(ParseConfig("[store]\nmailbox_quota_mib = -1\n").ok());
+}
+
+TEST(ConfigTest, AQuotaSmallerThanTheLargestMessageIsRejected) {
+  // 25 MiB messages by default: a 10 MiB quota could never take one.
+  auto c = ParseConfig("[store]\nmailbox_quota_mib = 10\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("store.mailbox_quota_mib"), std::string::npos);
+  EXPECT_NE(c.error().message.find("smtp.max_message_bytes"), std::string::npos);
+  EXPECT_TRUE(ParseConfig("[store]\nmailbox_quota_mib = 25\n").ok());
+  EXPECT_TRUE(
+      ParseConfig("[smtp]\nmax_message_bytes = 1048576\n[store]\nmailbox_quota_mib = 1\n").ok());
   EXPECT_FALSE(ParseConfig("[kdf]\nargon2_t_cost = 0\n").ok());
 }
 

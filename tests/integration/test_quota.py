@@ -26,7 +26,8 @@ def message(i):
 
 
 class QuotaTest(ServerTestCase, unittest.TestCase):
-    EXTRA_CONFIG = {"store": {"mailbox_quota_mib": 1}}
+    # A quota may not be smaller than the largest message (config check).
+    EXTRA_CONFIG = {"store": {"mailbox_quota_mib": 1}, "smtp": {"max_message_bytes": 1 << 20}}
     USERS = ("alice", "bob")
 
     def rcpt_code(self, user):
