@@ -112,14 +112,14 @@ Result<void> PendingMessage::Finish() {
   });
   if (!slot.ok()) return slot.error();
   ONIONMAIL_RETURN_IF_ERROR(PwriteAll(fd_.get(), *slot, encryptor_->header().size(), tmp_path_));
-  if (recycled_) {  // cut the spare's old bytes past the message's end
-    const off_t end = ::lseek(fd_.get(), 0, SEEK_CUR);
-    if (end < 0 || ::ftruncate(fd_.get(), end) != 0) {
-      return ErrnoError("cannot truncate", tmp_path_, errno);
-    }
-  }
-  const off_t end = ::lseek(fd_.get(), 0, SEEK_END);
+  // The writes were sequential (the meta slot's pwrite moves no offset), so
+  // the offset is the message's end.
+  const off_t end = ::lseek(fd_.get(), 0, SEEK_CUR);
   if (end < 0) return ErrnoError("cannot seek", tmp_path_, errno);
+  // A spare's old bytes past the message's end are cut.
+  if (recycled_ && ::ftruncate(fd_.get(), end) != 0) {
+    return ErrnoError("cannot truncate", tmp_path_, errno);
+  }
   file_bytes_ = static_cast<uint64_t>(end);
   ONIONMAIL_RETURN_IF_ERROR(SyncFd(fd_.get(), tmp_path_));
   fd_.Reset();

@@ -23,10 +23,11 @@
 //    0: none). Below it, it first gives the written-over spares' blocks back
 //    to the filesystem, and DeleteMany() unlinks instead of keeping spares,
 //    so that a user deleting mail frees space that new mail can take.
-//  - CheckQuota(id): the mailbox's quota of `mailbox_quota_bytes`
+//  - CheckQuota(id, incoming): the mailbox's quota of `mailbox_quota_bytes`
 //    (store/mailbox_usage.h; 0: none): kMailboxFull once its message files
-//    hold that much. Published messages are added to the kept count; any
-//    deletion makes it count the mailbox again.
+//    hold that much, or have no room for `incoming` bytes more. Published
+//    messages are added to the kept count; any deletion makes it count the
+//    mailbox again once it is done.
 //  - SweepExpired() needs no keys: it deletes message files whose mtime (the
 //    arrival time) is older than max_age, skipping locked mailboxes, and temp
 //    files older than a day. All deletions are SecureDelete().
