@@ -1,4 +1,5 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034,SC2154
+# (SC2034: it sets variables for its caller; SC2154: $top is the caller's.)
 # bench/keys.sh: sourced by bench/run.sh and bench/ab.sh. Where onionmaild's keys live during a
 # benchmark: a private SoftHSM2 token or a private swtpm, made in a directory of the caller's.
 #

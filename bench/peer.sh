@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/peer.sh: a private, throw-away Postfix + Dovecot instance on loopback, sourced by
 # bench/run.sh. Nothing under /etc is touched and no system service is started: Postfix runs with
 # `postfix -c DIR` (own main.cf/master.cf, queue and data directories), Dovecot with
@@ -193,11 +194,11 @@ CF
 # folder key pair, so that LMTP can deliver before the first login (it has no password to create
 # a user key with). doveadm looks users up through the auth service, so Dovecot runs meanwhile.
 peer_crypt_keys() {
-  local w="$1" conf="$1/dovecot/dovecot.conf" key_pw u i pid rc=0
+  local w="$1" conf="$1/dovecot/dovecot.conf" key_pw u pid rc=0
   key_pw=$(printf '%s' "$2" | sha256sum | cut -d' ' -f1)  # = %{sha256:password} (see above)
   shift 2
   dovecot -c "$conf" || return 1
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     [[ -S "$w/dovecot/run/auth-userdb" && -s "$w/dovecot/run/master.pid" ]] && break
     sleep 0.1
   done
@@ -208,7 +209,7 @@ peer_crypt_keys() {
       mailbox cryptokey generate -u "$u" INBOX >/dev/null || { rc=1; break; }
   done
   doveadm -c "$conf" stop >/dev/null 2>&1 || true
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -220,8 +221,7 @@ peer_start() {
   local w="$1"
   dovecot -c "$w/dovecot/dovecot.conf"
   postfix -c "$w/postfix/etc" start 2>>"$w/postfix/start.log" >&2
-  local i
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     [[ -S "$w/dovecot/run/lmtp" && -f "$w/postfix/queue/pid/master.pid" ]] && return 0
     sleep 0.1
   done
@@ -239,9 +239,9 @@ peer_stop() {
   pids=$(peer_pids "$w" 2>/dev/null) || true
   postfix -c "$w/postfix/etc" stop >/dev/null 2>&1 || true
   doveadm -c "$w/dovecot/dovecot.conf" stop >/dev/null 2>&1 || true
-  local p i
+  local p
   for p in $pids; do
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
       kill -0 "$p" 2>/dev/null || break
       sleep 0.1
     done

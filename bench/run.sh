@@ -174,7 +174,7 @@ loadgen=(python3 "$top/bench/loadgen.py" --plan "$plan" --runs "$runs" --client 
 
 # --- 4. onionmaild (pkcs11 backend on a private SoftHSM2 token, or tpm2 on a private swtpm) -----
 read -r smtp_port pop3_port < <(free_ports)
-mkdir -p -m 0711 "$W/om"  # the key role (user onionmail when run as root) must reach it
+install -d -m 0711 "$W/om"  # the key role (user onionmail when run as root) must reach it
 owner_args=()
 if [[ $(id -u) -eq 0 ]]; then
   "$top/provisioning/create-users.sh" >/dev/null
@@ -267,6 +267,7 @@ if [[ -n "$probes" ]]; then
 fi
 # swtpm's CPU is the work a TPM chip would do off the CPUs: sampled apart (--aux-pids).
 [[ -n "$tpm_pid" ]] && probe_args+=(--aux-pids "$tpm_pid" --aux-name swtpm)
+# shellcheck disable=SC2034  # read through the nameref in 5b
 om_args=(--name onionmaild --smtp-port "$smtp_port" --pop3-port "$pop3_port" \
   --pids "$om_pid" --om-mbox "$W/om/state/mbox" --auth-pass-file "$W/pw-send" "${probe_args[@]}" \
   --pop3-group "kdf-default-first:c:$W/pw-read:fresh" \
@@ -276,6 +277,7 @@ om_args=(--name onionmaild --smtp-port "$smtp_port" --pop3-port "$pop3_port" \
   --out "$W/onionmaild.json")
 
 # --- 5. Postfix + Dovecot, plain and mail_crypt -------------------------------------------------
+# shellcheck disable=SC2034  # filled and read through namerefs
 args_plain=() args_crypt=()
 for variant in plain crypt; do
   read -r smtp_port pop3_port < <(free_ports)
@@ -296,6 +298,7 @@ for variant in plain crypt; do
   read -r pf_pid dv_pid < <(peer_pids "$vw")
   echo "bench: postfix+dovecot ($variant) pids $pf_pid $dv_pid"
   declare -n args="args_$variant"
+  # shellcheck disable=SC2034  # a nameref: this fills args_$variant
   args=(--name "postfix+dovecot-$variant" --smtp-port "$smtp_port" --pop3-port "$pop3_port"
     --pids "$pf_pid,$dv_pid" --maildir "$vw/mail" --auth-pass-file "$W/pw-read"
     "${pop3_groups[@]}" --out "$W/peer-$variant.json")
@@ -320,9 +323,13 @@ for ((run = 0; run < runs; run++)); do
   for ((i = 0; i < ${#servers[@]}; i++)); do
     s=${servers[(run + i) % ${#servers[@]}]}
     echo "bench: repetition $((run + 1)) of $runs: $s"
-    declare -n args="$([[ $s == onionmaild ]] && echo om_args || echo "args_$s")"
-    "${loadgen[@]}" "${args[@]}" --only-run "$run" --append
-    unset -n args
+    if [[ $s == onionmaild ]]; then
+      declare -n server_args=om_args
+    else
+      declare -n server_args="args_$s"
+    fi
+    "${loadgen[@]}" "${server_args[@]}" --only-run "$run" --append
+    unset -n server_args
     om_alive || exit 1
   done
 done

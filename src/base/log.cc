@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <string>
+#include <utility>
 
 namespace onionmail::log {
 namespace {
@@ -12,10 +13,14 @@ std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 
 const char* Prefix(Level level) {
   switch (level) {
-    case Level::kDebug: return "<7>debug";
-    case Level::kInfo: return "<6>info";
-    case Level::kWarning: return "<4>warning";
-    case Level::kError: return "<3>error";
+    case Level::kDebug:
+      return "<7>debug";
+    case Level::kInfo:
+      return "<6>info";
+    case Level::kWarning:
+      return "<4>warning";
+    case Level::kError:
+      return "<3>error";
   }
   return "<6>info";
 }
@@ -24,12 +29,19 @@ const char* Prefix(Level level) {
 void SetLevel(Level level) { g_level = static_cast<int>(level); }
 
 bool ParseLevel(std::string_view text, Level* level) {
-  if (text == "debug") *level = Level::kDebug;
-  else if (text == "info") *level = Level::kInfo;
-  else if (text == "warning") *level = Level::kWarning;
-  else if (text == "error") *level = Level::kError;
-  else return false;
-  return true;
+  static constexpr std::pair<std::string_view, Level> kNames[] = {
+      {"debug", Level::kDebug},
+      {"info", Level::kInfo},
+      {"warning", Level::kWarning},
+      {"error", Level::kError},
+  };
+  for (const auto& [name, value] : kNames) {
+    if (text == name) {
+      *level = value;
+      return true;
+    }
+  }
+  return false;
 }
 
 void Write(Level level, std::string_view component, std::string_view message) {

@@ -46,7 +46,7 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return v_.index() == 0; }
@@ -111,7 +111,7 @@ inline Error MakeError(ErrorCode code, std::string message) {
   } while (0)
 
 // Aborts when an internal invariant is broken (never for environment errors).
-#define ONIONMAIL_CHECK(cond)                                       \
-  do {                                                              \
-    if (!(cond)) ::onionmail::ResultAbort(#cond " at " __FILE__);  \
+#define ONIONMAIL_CHECK(cond)                                     \
+  do {                                                            \
+    if (!(cond)) ::onionmail::ResultAbort(#cond " at " __FILE__); \
   } while (0)

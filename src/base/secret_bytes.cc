@@ -32,8 +32,7 @@ SecretBytes::SecretBytes(SecretAccess, std::string_view bytes)
 
 SecretBytes::~SecretBytes() { Release(); }
 
-SecretBytes::SecretBytes(SecretBytes&& other) noexcept
-    : data_(other.data_), size_(other.size_) {
+SecretBytes::SecretBytes(SecretBytes&& other) noexcept : data_(other.data_), size_(other.size_) {
   other.data_ = nullptr;
   other.size_ = 0;
 }

@@ -32,7 +32,7 @@
 namespace onionmail::server {
 
 struct FrontEndSpec {
-  std::string name;       // "smtp" or "pop3" (logs)
+  std::string name;        // "smtp" or "pop3" (logs)
   std::string busy_reply;  // sent when max_connections is reached
   uint32_t max_connections = 0;
   uint32_t idle_timeout_seconds = 0;

@@ -12,7 +12,8 @@
 // A role that dies is restarted with exponential backoff and the reason is
 // logged (SIGSYS names the blocked syscall when the role reported it); the
 // listeners and control channels survive restarts, so clients queue in the
-// backlog meanwhile. The peer role's death never stops the server. SIGTERM/SIGINT stop every role, then onionmaild.
+// backlog meanwhile. The peer role's death never stops the server. SIGTERM/SIGINT stop every role,
+// then onionmaild.
 //
 //   onionmaild [--config FILE]
 //
@@ -148,35 +149,43 @@ int Serve(const std::string& config_path, const config::Config& config) {
   Supervisor supervisor(options);
   auto fd_arg = [](int fd) { return std::to_string(fd); };
   std::vector<RoleSpec> roles;
-  roles.push_back({"key", [=] {
-                     return ExecRole(key_bin,
-                                     {"--config", config_path, "--smtp-control-fd",
-                                      fd_arg(smtp_key_end), "--pop3-control-fd",
-                                      fd_arg(pop3_key_end), "--peer-control-fd",
-                                      fd_arg(peer_key_end)},
-                                     {smtp_key_end, pop3_key_end, peer_key_end});
-                   }, {}});
-  roles.push_back({"smtp", [=, l = *smtp_fd] {
+  roles.push_back({"key",
+                   [=] {
+                     return ExecRole(
+                         key_bin,
+                         {"--config", config_path, "--smtp-control-fd", fd_arg(smtp_key_end),
+                          "--pop3-control-fd", fd_arg(pop3_key_end), "--peer-control-fd",
+                          fd_arg(peer_key_end)},
+                         {smtp_key_end, pop3_key_end, peer_key_end});
+                   },
+                   {}});
+  roles.push_back({"smtp",
+                   [=, l = *smtp_fd] {
                      return ExecRole(smtp_bin,
                                      {"--config", config_path, "--listen-fd", fd_arg(l),
                                       "--control-fd", fd_arg(smtp_fe_end)},
                                      {l, smtp_fe_end});
-                   }, {}});
-  roles.push_back({"pop3", [=, l = *pop3_fd] {
+                   },
+                   {}});
+  roles.push_back({"pop3",
+                   [=, l = *pop3_fd] {
                      return ExecRole(pop3_bin,
                                      {"--config", config_path, "--listen-fd", fd_arg(l),
                                       "--control-fd", fd_arg(pop3_fe_end)},
                                      {l, pop3_fe_end});
-                   }, {}});
+                   },
+                   {}});
   // Restarted with backoff like the front ends; the monitor below stops the
   // server only for the key role, so a peer role that keeps dying (peers
   // unreachable is not a death: it retries by itself) never stops it.
-  roles.push_back({"peer", [=] {
-                     return ExecRole(peer_bin,
-                                     {"--config", config_path, "--key-control-fd",
-                                      fd_arg(peer_role_end)},
-                                     {peer_role_end});
-                   }, {}});
+  roles.push_back({"peer",
+                   [=] {
+                     return ExecRole(
+                         peer_bin,
+                         {"--config", config_path, "--key-control-fd", fd_arg(peer_role_end)},
+                         {peer_role_end});
+                   },
+                   {}});
   for (auto& r : roles) {
     auto added = supervisor.Add(std::move(r));
     if (!added.ok()) return Fail(added.error().message);

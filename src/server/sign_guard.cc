@@ -28,8 +28,8 @@ bool XorMgf1(const EVP_MD* md, std::span<const uint8_t> seed, std::span<uint8_t>
     uint8_t c[4] = {static_cast<uint8_t>(counter >> 24), static_cast<uint8_t>(counter >> 16),
                     static_cast<uint8_t>(counter >> 8), static_cast<uint8_t>(counter)};
     ok = EVP_DigestInit_ex(ctx, md, nullptr) == 1 &&
-         EVP_DigestUpdate(ctx, seed.data(), seed.size()) == 1 &&
-         EVP_DigestUpdate(ctx, c, 4) == 1 && EVP_DigestFinal_ex(ctx, digest.data(), nullptr) == 1;
+         EVP_DigestUpdate(ctx, seed.data(), seed.size()) == 1 && EVP_DigestUpdate(ctx, c, 4) == 1 &&
+         EVP_DigestFinal_ex(ctx, digest.data(), nullptr) == 1;
     for (size_t j = 0; ok && j < h_len && done < out.size(); ++j) out[done++] ^= digest[j];
   }
   EVP_MD_CTX_free(ctx);

@@ -23,10 +23,9 @@ std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
 TEST(HkdfTest, MatchesRfc5869TestCase1) {
   auto info = Hex("f0f1f2f3f4f5f6f7f8f9");
-  auto okm = HkdfSha256(SecretHex("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"),
-                        Hex("000102030405060708090a0b0c"),
-                        std::string_view(reinterpret_cast<const char*>(info.data()), info.size()),
-                        42);
+  auto okm = HkdfSha256(
+      SecretHex("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"), Hex("000102030405060708090a0b0c"),
+      std::string_view(reinterpret_cast<const char*>(info.data()), info.size()), 42);
   ASSERT_TRUE(okm.ok()) << okm.error().message;
   EXPECT_EQ(ToHex(okm->Reveal(SecretAccess::Grant())),
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
@@ -91,8 +90,7 @@ TEST(HmacTest, DifferentKeysGiveDifferentMacs) {
 TEST(Sha256Test, MatchesFips180Vectors) {
   EXPECT_EQ(ToHex(Sha256(Bytes("abc"))),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(ToHex(Sha256({})),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(ToHex(Sha256({})), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 }  // namespace

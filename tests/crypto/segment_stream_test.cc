@@ -26,8 +26,8 @@ Bytes RandomData(size_t n) {
 // An independent implementation of the on-disk format (see the header), used
 // to check the encryptor's output and to forge segments a correct encryptor
 // never writes (only someone holding the key could).
-std::array<uint8_t, 12> Nonce(const std::array<uint8_t, kNoncePrefixBytes>& prefix,
-                              uint32_t index, bool final) {
+std::array<uint8_t, 12> Nonce(const std::array<uint8_t, kNoncePrefixBytes>& prefix, uint32_t index,
+                              bool final) {
   std::array<uint8_t, 12> n{};
   std::copy(prefix.begin(), prefix.end(), n.begin());
   n[7] = index >> 24;
@@ -50,7 +50,8 @@ Bytes RawSeal(const SecretBytes& key, const std::array<uint8_t, 12>& nonce, cons
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   int len = 0;
   EXPECT_EQ(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr,
-                               key.Reveal(SecretAccess::Grant()).data(), nonce.data()), 1);
+                               key.Reveal(SecretAccess::Grant()).data(), nonce.data()),
+            1);
   EXPECT_EQ(EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())), 1);
   EXPECT_EQ(EVP_EncryptUpdate(ctx, out.data(), &len, body.data(), static_cast<int>(body.size())),
             1);
@@ -67,13 +68,13 @@ std::optional<Bytes> RawOpen(const SecretBytes& key, const std::array<uint8_t, 1
   Bytes tag(seg.end() - 16, seg.end());
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   int len = 0;
-  bool ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr,
-                               key.Reveal(SecretAccess::Grant()).data(), nonce.data()) == 1 &&
-            EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1 &&
-            EVP_DecryptUpdate(ctx, body.data(), &len, seg.data(),
-                              static_cast<int>(body.size())) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag.data()) == 1 &&
-            EVP_DecryptFinal_ex(ctx, tag.data(), &len) == 1;
+  bool ok =
+      EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key.Reveal(SecretAccess::Grant()).data(),
+                         nonce.data()) == 1 &&
+      EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1 &&
+      EVP_DecryptUpdate(ctx, body.data(), &len, seg.data(), static_cast<int>(body.size())) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag.data()) == 1 &&
+      EVP_DecryptFinal_ex(ctx, tag.data(), &len) == 1;
   EVP_CIPHER_CTX_free(ctx);
   if (!ok) return std::nullopt;
   return body;
@@ -252,9 +253,9 @@ TEST_F(SegmentStreamTest, ReorderedSegmentsAreDataLoss) {
 TEST_F(SegmentStreamTest, BitFlipInEveryRegionIsDataLoss) {
   Sealed s = Encrypt(RandomData(100 * 1024));  // two segments
   // Length prefix, data, padding and tag of the first and of the final segment.
-  const std::vector<size_t> offsets = {0, 3, 4, 1000, kSeg - 17, kSeg - 16, kSeg - 1,
-                                       kSeg, kSeg + 3, kSeg + 100, 2 * kSeg - 100,
-                                       2 * kSeg - 16, 2 * kSeg - 1};
+  const std::vector<size_t> offsets = {
+      0,    3,        4,          1000,           kSeg - 17,     kSeg - 16,   kSeg - 1,
+      kSeg, kSeg + 3, kSeg + 100, 2 * kSeg - 100, 2 * kSeg - 16, 2 * kSeg - 1};
   for (size_t off : offsets) {
     Bytes ct = s.ciphertext;
     ct[off] ^= 0x80;

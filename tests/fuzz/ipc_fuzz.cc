@@ -3,9 +3,9 @@
 // Checked besides memory safety: a decoded message re-encodes to exactly the
 // input bytes (the encoding is canonical), and every rejection is
 // kInvalidArgument (what the receiver treats as fatal).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <span>
 
 #include "base/result.h"

@@ -104,8 +104,7 @@ TEST_F(FileKeyStoreTest, SealedRecordOpensOnlyWithSameKeyAndAad) {
   const auto plain = Bytes("record contents");
   auto sealed = (*a)->SealRecord(plain, Bytes("name-1"));
   ASSERT_TRUE(sealed.ok());
-  EXPECT_EQ(std::search(sealed->begin(), sealed->end(), plain.begin(), plain.end()),
-            sealed->end());
+  EXPECT_EQ(std::search(sealed->begin(), sealed->end(), plain.begin(), plain.end()), sealed->end());
 
   auto opened = (*a)->OpenRecord(*sealed, Bytes("name-1"));
   ASSERT_TRUE(opened.ok());

@@ -2,8 +2,6 @@
 // into every derived key, over a real file KeyStore wrapped in a call counter.
 #include "hsm/master_keyed_store.h"
 
-#include "hsm/forwarding_key_store.h"
-
 #include <gtest/gtest.h>
 
 #include <map>

@@ -50,11 +50,11 @@ PkeyPtr GenerateRsa(unsigned bits) {
 
 // Keys are expensive (RSA-3072 takes seconds): each is made once per
 // process, and only if a test uses it.
-#define ONIONMAIL_TEST_KEY(name, bits)                        \
-  const PkeyPtr& name() {                                     \
+#define ONIONMAIL_TEST_KEY(name, bits)                          \
+  const PkeyPtr& name() {                                       \
     static const PkeyPtr* key = new PkeyPtr(GenerateRsa(bits)); \
-    if (!*key) std::abort(); /* OpenSSL cannot make the key */ \
-    return *key;                                              \
+    if (!*key) std::abort(); /* OpenSSL cannot make the key */  \
+    return *key;                                                \
   }
 ONIONMAIL_TEST_KEY(Rsa1024, 1024)
 ONIONMAIL_TEST_KEY(Rsa1025, 1025)  // emBits = 1024: the block has a leading 00
@@ -92,8 +92,8 @@ Bytes Pkcs1Type1(const PkeyPtr& key, const Bytes& t) {
 Bytes Pss(const PkeyPtr& key, const EVP_MD* md, int salt_len, const EVP_MD* mgf1 = nullptr) {
   Bytes em(Len(key));
   Bytes hash = Digest(md, "tls 1.3 certificate verify transcript");
-  int ok = RSA_padding_add_PKCS1_PSS_mgf1(const_cast<RSA*>(Rsa(key)), em.data(), hash.data(),
-                                          md, mgf1 != nullptr ? mgf1 : md, salt_len);
+  int ok = RSA_padding_add_PKCS1_PSS_mgf1(const_cast<RSA*>(Rsa(key)), em.data(), hash.data(), md,
+                                          mgf1 != nullptr ? mgf1 : md, salt_len);
   EXPECT_EQ(ok, 1) << "OpenSSL could not make this PSS encoding";
   return em;
 }
