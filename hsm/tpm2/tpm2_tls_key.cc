@@ -125,7 +125,7 @@ Result<std::vector<uint8_t>> Tpm2Token::TlsSign(std::span<const uint8_t> digest)
   }
   in.size = static_cast<UINT16>(digest.size());
   std::memcpy(in.buffer, digest.data(), digest.size());
-  return Run([&]() -> Result<std::vector<uint8_t>> {
+  return RunRetrying([&]() -> Result<std::vector<uint8_t>> {
     ONIONMAIL_RETURN_IF_ERROR(RequireTlsKey());
     auto session = UseResident(*tls_blob_, &resident_tls_);
     if (!session.ok()) {

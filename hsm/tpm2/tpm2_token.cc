@@ -220,6 +220,10 @@ Result<void> Tpm2Token::EnsureConnected() {
   return Connect();
 }
 
+void Tpm2Token::NoteReconnect(const Error& cause) {
+  log::Info(kLog, "connected to the TPM again after: " + cause.message + "; trying once more");
+}
+
 Error Tpm2Token::Fail(TSS2_RC rc, std::string_view command) {
   RcClass c = ClassifyRc(rc, command, options_.tcti);
   if (c.reconnect) reconnect_needed_ = true;
@@ -375,7 +379,7 @@ Result<std::array<uint8_t, 32>> Tpm2Token::Hmac(std::span<const uint8_t> data) {
   }
   buffer.size = static_cast<UINT16>(data.size());
   if (!data.empty()) std::memcpy(buffer.buffer, data.data(), data.size());
-  return Run([&]() -> Result<std::array<uint8_t, 32>> {
+  return RunRetrying([&]() -> Result<std::array<uint8_t, 32>> {
     ONIONMAIL_RETURN_IF_ERROR(RequireKey(hmac_blob_, hmac_blob_path()));
     auto session = UseResident(*hmac_blob_, &resident_hmac_);
     if (!session.ok()) {
@@ -438,7 +442,7 @@ Result<SecretBytes> Tpm2Token::Decrypt(std::span<const uint8_t> input,
 }
 
 Result<std::vector<uint8_t>> Tpm2Token::RsaPrivateRaw(std::span<const uint8_t> input) {
-  return Run([&]() -> Result<std::vector<uint8_t>> {
+  return RunRetrying([&]() -> Result<std::vector<uint8_t>> {
     TPMT_RSA_DECRYPT scheme{};
     scheme.scheme = TPM2_ALG_NULL;
     auto r = Decrypt(input, scheme);
@@ -461,7 +465,7 @@ Result<SecretBytes> Tpm2Token::DecryptOaepLocked(std::span<const uint8_t> cipher
 }
 
 Result<SecretBytes> Tpm2Token::RsaDecryptOaep(std::span<const uint8_t> ciphertext) {
-  return Run([&]() { return DecryptOaepLocked(ciphertext, oaep_hash_); });
+  return RunRetrying([&]() { return DecryptOaepLocked(ciphertext, oaep_hash_); });
 }
 
 Result<void> Tpm2Token::RunOaepSelfTest() {

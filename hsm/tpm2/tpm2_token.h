@@ -169,6 +169,16 @@ class Tpm2Token final : public Token {
   // transport error.
   template <typename F>
   auto Run(F&& f) -> decltype(f());
+  // Run, and when f failed in a way that left the connection unusable
+  // (ClassifyRc's reconnect: the TPM was reset, or another client of a TPM
+  // without resource manager, e.g. onionmailctl next to the server, flushed
+  // this one's handles), connects again and runs f once more, so that no TLS
+  // handshake or login fails for it. Only for operations that change nothing
+  // in the TPM (signatures, HMACs, decryptions): running them twice is harmless.
+  template <typename F>
+  auto RunRetrying(F&& f) -> decltype(f());
+  // Logs why RunRetrying connects again (the failure, never a secret).
+  void NoteReconnect(const Error& cause);
 
   Tpm2Options options_;
   SecretBytes auth_;
@@ -195,6 +205,22 @@ auto Tpm2Token::Run(F&& f) -> decltype(f()) {
   std::lock_guard<std::mutex> lock(mu_);
   if (auto c = EnsureConnected(); !c.ok()) return c.error();
   auto r = f();
+  if (reconnect_needed_) Disconnect();
+  return r;
+}
+
+template <typename F>
+auto Tpm2Token::RunRetrying(F&& f) -> decltype(f()) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto c = EnsureConnected(); !c.ok()) return c.error();
+  auto r = f();
+  if (!r.ok() && reconnect_needed_) {
+    Disconnect();
+    if (EnsureConnected().ok()) {
+      NoteReconnect(r.error());
+      r = f();
+    }
+  }
   if (reconnect_needed_) Disconnect();
   return r;
 }

@@ -70,6 +70,10 @@ Result<std::shared_ptr<hsm::Token>> OpenToken(const config::Config& c) {
     o.pin_file = c.pkcs11_pin_file;
     token = hsm::OpenPkcs11Token(o);
   } else {
+    // tss2's own log lines (unprefixed, on stderr, ERROR even for the flushes that are
+    // expected to fail after a lost handle) stay off: every failure reaches our log with
+    // its command and TPM code. An operator's TSS2_LOG (e.g. esys+debug) is kept.
+    ::setenv("TSS2_LOG", "all+NONE", /*overwrite=*/0);
     hsm::Tpm2Options o;
     o.tcti = c.tpm2_tcti;
     o.key_dir = c.tpm2_key_dir_path();

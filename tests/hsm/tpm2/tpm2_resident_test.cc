@@ -210,6 +210,64 @@ TEST_F(Tpm2ResidentTest, LeftoversOfAClientThatDiedAreFlushedAtConnect) {
   EXPECT_EQ(testing::LoadedHandleCount(swtpm_->tcti()), 0);
 }
 
+// Without a resource manager, a second client (onionmailctl next to the server) flushes the
+// first one's keys and sessions when it connects. The first client's next operations connect
+// again and succeed: no TLS handshake or login fails for it.
+TEST_F(Tpm2ResidentTest, AnotherClientFlushingOurHandlesCostsNoFailedOperation) {
+  auto token = OpenOrDie();
+  ASSERT_NE(token, nullptr);
+  auto spki = token->TlsPublicKey();
+  ASSERT_TRUE(spki.ok());
+  ASSERT_TRUE(token->TlsSign(Sha256Digest("before")).ok());
+  auto reference = token->Hmac(Bytes("label"));
+  ASSERT_TRUE(reference.ok()) << reference.error().message;
+  ASSERT_EQ(Loaded(*token), 4);  // primary, TLS key, HMAC key, session
+  for (int round = 0; round < 2; ++round) {
+    {
+      auto other = OpenOrDie();  // its Connect flushes every transient object and session
+      ASSERT_NE(other, nullptr);
+      ASSERT_EQ(Loaded(*other), 1) << round;  // only its own primary is left
+    }
+    std::vector<uint8_t> digest = Sha256Digest("after " + std::to_string(round));
+    auto sig = token->TlsSign(digest);
+    ASSERT_TRUE(sig.ok()) << round << ": " << sig.error().message;
+    EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig)) << round;
+    auto mac = token->Hmac(Bytes("label"));
+    ASSERT_TRUE(mac.ok()) << round << ": " << mac.error().message;
+    EXPECT_EQ(*mac, *reference) << round;
+    std::vector<uint8_t> block(128, 0x21);
+    block[0] = 0;
+    {
+      auto other = OpenOrDie();
+      ASSERT_NE(other, nullptr);
+    }
+    auto raw = token->RsaPrivateRaw(block);
+    ASSERT_TRUE(raw.ok()) << round << ": " << raw.error().message;
+  }
+}
+
+// What RunRetrying tries once more: failures that leave the connection unusable (lost
+// handles, a reset TPM, the transport), never a wrong authValue or a PCR policy, which
+// would count twice towards the TPM's dictionary-attack lockout or fail again.
+TEST(ClassifyRcTest, OnlyLostHandlesResetsAndTransportFailuresReconnect) {
+  const std::string dev = "swtpm:host=127.0.0.1,port=2321";
+  for (TSS2_RC rc :
+       {TSS2_RC(TPM2_RC_REFERENCE_H0), TSS2_RC(TPM2_RC_REFERENCE_S0), TSS2_RC(TPM2_RC_INITIALIZE),
+        TSS2_RC(TPM2_RC_OBJECT_MEMORY), TSS2_RC(TPM2_RC_HANDLE | TPM2_RC_1),
+        TSS2_RC(TSS2_TCTI_RC_LAYER | TSS2_BASE_RC_IO_ERROR)}) {
+    EXPECT_TRUE(ClassifyRc(rc, "Esys_Sign", dev).reconnect) << std::hex << rc;
+  }
+  for (TSS2_RC rc : {TSS2_RC(TPM2_RC_AUTH_FAIL | TPM2_RC_S | TPM2_RC_1),
+                     TSS2_RC(TPM2_RC_BAD_AUTH | TPM2_RC_S | TPM2_RC_1), TSS2_RC(TPM2_RC_LOCKOUT),
+                     TSS2_RC(TPM2_RC_POLICY_FAIL | TPM2_RC_S | TPM2_RC_1),
+                     TSS2_RC(TPM2_RC_INTEGRITY | TPM2_RC_P | TPM2_RC_1)}) {
+    RcClass c = ClassifyRc(rc, "Esys_Sign", dev);
+    EXPECT_FALSE(c.reconnect) << std::hex << rc << ": " << c.error.message;
+  }
+  EXPECT_EQ(ClassifyRc(TPM2_RC_AUTH_FAIL | TPM2_RC_S | TPM2_RC_1, "Esys_Sign", dev).error.code,
+            ErrorCode::kUnauthenticated);
+}
+
 TEST(TctiIsDirectTest, OnlyTctisWithoutAResourceManagerAreDirect) {
   EXPECT_TRUE(TctiIsDirect("swtpm:host=127.0.0.1,port=2321"));
   EXPECT_TRUE(TctiIsDirect("swtpm"));
