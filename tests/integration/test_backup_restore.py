@@ -5,12 +5,14 @@ owners and modes kept); the key-store device is not in it and stays where it is.
 tests restore such a copy, in place and under another path, and check with real clients
 that the server comes back with exactly the backed-up mail and users: every message reads
 back byte for byte, mail deleted after the backup is there again, mail delivered after
-it is not, the passwords of the backup's time work, and the server takes new mail.
+it is not, the passwords of the backup's time work again (a later change is undone), and
+the server takes new mail.
 """
 
 import os
 import re
 import shutil
+import smtplib
 import subprocess
 import unittest
 
@@ -63,7 +65,11 @@ class BackupRestoreTest(ServerTestCase, unittest.TestCase):
         self.assertEqual(len(before["alice"]), 3)
         archive = self.backup("in-place")
 
-        # After the backup: alice deletes her mail, bob gets another message.
+        # After the backup: alice deletes her mail, bob gets another message and a new
+        # SMTP password (onionmailctl next to the running server, as operators do).
+        new_pw = "changed-after-the-backup-1234"
+        self.env.ctl("user", "passwd", "bob", "--smtp", "--password-file",
+                     self.env.pw_file(new_pw))
         p = self.env.pop3_login(alice)
         for i in range(1, 4):
             p.dele(i)
@@ -76,7 +82,13 @@ class BackupRestoreTest(ServerTestCase, unittest.TestCase):
         self.env.start()
         after = {u.name: sorted(m for _, m in self.env.fetch_all(u)) for u in (alice, bob)}
         self.assertEqual(after, before)
-        # The passwords of the backup's time work for sending too, and new mail is taken.
+        # The passwords of the backup's time are back, and new mail is taken.
+        s = self.env.smtp()
+        with self.assertRaises(smtplib.SMTPAuthenticationError):
+            s.login("bob", new_pw)
+        s.close()
+        s = self.env.smtp_auth(bob)
+        s.quit()
         s = self.env.smtp_auth(alice)
         s.sendmail(alice.addr, [bob.addr], message("after restore"))
         s.quit()
