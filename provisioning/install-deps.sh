@@ -23,7 +23,7 @@ PACKAGES=(
   # tests: real clients and tools
   # (swaks needs Net::SSLeay for STARTTLS, only a Recommends of swaks; the TLS-key and unseal
   # integration tests read certificates with python3-cryptography)
-  python3 python3-cryptography swaks libnet-ssleay-perl curl openssl procps
+  python3 python3-cryptography swaks libnet-ssleay-perl curl openssl procps fetchmail mutt
   # house style, checked by tests/style: clang-format (14 in Debian 12) and shellcheck
   clang-format shellcheck
 )
