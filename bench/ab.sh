@@ -60,8 +60,8 @@ argon2_t_cost = 1
 argon2_m_cost_kib = 8
 argon2_parallelism = 1
 CONF
-echo "pw-ab-$RANDOM" >"$W/pw"
-echo "pw-ab-send-$RANDOM" >"$W/pw-send"
+echo "pw-ab-read-$RANDOM$RANDOM" >"$W/pw"
+echo "pw-ab-send-$RANDOM$RANDOM" >"$W/pw-send"
 "$ctl" --config "$W/om.toml" init >/dev/null 2>>"$W/ctl.log" || { cat "$W/ctl.log" >&2; exit 1; }
 for i in 1 2 3 4 5 6 7 8; do
   "$ctl" --config "$W/om.toml" user add "k$i" --smtp-password-file "$W/pw-send" \

@@ -160,7 +160,9 @@ Result<SecretBytes> FileOrGenerated(const Args& args, const std::string& option,
   auto it = args.options.find(option);
   *generated = it == args.options.end();
   if (*generated) return GeneratePassword();
-  return ReadPasswordFile(it->second);
+  auto pw = ReadPasswordFile(it->second);
+  if (pw.ok()) ONIONMAIL_RETURN_IF_ERROR(CheckNewPassword(*pw));
+  return pw;
 }
 
 Result<Passwords> ReadUserAddPasswords(const Args& args) {
@@ -183,6 +185,7 @@ Result<Passwords> ReadPasswdPasswords(const Args& args, bool smtp) {
   if (smtp) {
     auto pw = PasswordFrom(args, "--password-file", "New SMTP password");
     if (!pw.ok()) return pw.error();
+    ONIONMAIL_RETURN_IF_ERROR(CheckNewPassword(*pw));
     p.smtp = std::move(*pw);
     return p;
   }
@@ -190,6 +193,7 @@ Result<Passwords> ReadPasswdPasswords(const Args& args, bool smtp) {
   if (!old_pw.ok()) return old_pw.error();
   auto pw = PasswordFrom(args, "--password-file", "New POP3 password");
   if (!pw.ok()) return pw.error();
+  ONIONMAIL_RETURN_IF_ERROR(CheckNewPassword(*pw));
   p.old_pop3 = std::move(*old_pw);
   p.pop3 = std::move(*pw);
   return p;

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "crypto/random.h"
 
@@ -98,6 +99,16 @@ Result<SecretBytes> PromptPassword(const std::string& prompt, bool confirm) {
   if (!out.ok()) return out;
   ONIONMAIL_RETURN_IF_ERROR(CheckPassword(*out));
   return out;
+}
+
+Result<void> CheckNewPassword(const SecretBytes& password) {
+  if (password.size() < kMinNewPasswordLength) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "a new password needs at least " + std::to_string(kMinNewPasswordLength) +
+                         " characters: anyone who knows the address can try passwords over "
+                         "Tor (leave the option out to have one generated)");
+  }
+  return Ok();
 }
 
 SecretBytes GeneratePassword() {

@@ -72,6 +72,29 @@ class CtlInitTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.env.root, "evil")))
 
 
+    def test_new_passwords_under_twelve_characters_are_refused(self):
+        self.env.init()
+        p = self.env.ctl("user", "add", "kim",
+                         "--smtp-password-file", self.env.pw_file("short-pw-11"),
+                         "--pop3-password-file", self.env.pw_file("long-enough-pop3"),
+                         check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"at least 12 characters", p.stderr)
+        self.assertIn(b"users: 0", self.env.ctl("status").stdout)
+        u = self.env.add_user("kim")
+        for args in (("--smtp", "--password-file", self.env.pw_file("tiny")),
+                     ("--pop3", "--password-file", self.env.pw_file("tiny"),
+                      "--old-password-file", self.env.pw_file(u.pop3_pw))):
+            p = self.env.ctl("user", "passwd", "kim", *args, check=False)
+            self.assertNotEqual(p.returncode, 0, args)
+            self.assertIn(b"at least 12 characters", p.stderr)
+        # The old ones still work: nothing was changed.
+        self.env.start()
+        s = self.env.smtp_auth(u)
+        s.quit()
+        self.env.pop3_login(u).quit()
+
+
 class CtlUserManagementTest(ServerTestCase, unittest.TestCase):
     USERS = ("alice", "bob")
 
