@@ -8,6 +8,7 @@
 #include <chrono>
 #include <optional>
 
+#include "base/log.h"
 #include "crypto/aead.h"
 #include "crypto/hex.h"
 #include "crypto/inbox_key.h"
@@ -80,10 +81,12 @@ Result<std::string> LocalKeyService::NameHash(std::string_view purpose, std::str
   return crypto::ToHex(*digest);
 }
 
-Result<LocalKeyService::Loaded> LocalKeyService::Load(std::string_view user) {
+Result<LocalKeyService::Loaded> LocalKeyService::Load(std::string_view user,
+                                                      std::string* record_name) {
   if (!ValidName(Lower(user))) return MakeError(ErrorCode::kNotFound, "no such user");
   auto name = NameHash(kRecordPurpose, user);
   if (!name.ok()) return name.error();
+  if (record_name != nullptr) *record_name = *name;
   return LoadRecord(std::move(*name));
 }
 
@@ -257,18 +260,37 @@ Result<std::string> LocalKeyService::HashedName(std::string_view purpose, std::s
   return crypto::ToHex(*digest);
 }
 
+// A failed login, counted for the operator (keys/guess_watch.h); refuses nothing.
+void LocalKeyService::NoteFailedLogin(std::string_view user, const std::string& record_name,
+                                      bool user_exists) {
+  GuessWatch::Step step = guesses_.Failure(record_name);
+  if (step.failures == 0) return;
+  auto mailbox_id = NameHash(kMailboxPurpose, user);  // as `onionmailctl user show` prints it
+  const std::string who =
+      mailbox_id.ok() ? "mailbox " + mailbox_id->substr(0, 8) + "..." : "a user name";
+  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(step.since_first).count();
+  log::Warning("key", std::to_string(step.failures) + " failed logins in a row (SMTP AUTH and " +
+                          "POP3) for " + who + (user_exists ? "" : " (no such user)") + " in " +
+                          std::to_string(minutes) + " min: someone may be guessing its passwords");
+}
+
 Result<void> LocalKeyService::VerifySmtpPassword(std::string_view user,
                                                  const SecretBytes& password) {
-  auto loaded = Load(user);
+  std::string record_name;  // empty for a name that cannot be a user's
+  auto loaded = Load(user, &record_name);
   if (!loaded.ok()) {
     if (loaded.error().code != ErrorCode::kNotFound) return loaded.error();
     RunDummyKdf(password);
+    if (!record_name.empty()) NoteFailedLogin(user, record_name, /*user_exists=*/false);
     return Unauthenticated();
   }
   const UserRecord& r = loaded->record;
   std::vector<uint8_t> verifier(r.smtp_salt.begin(), r.smtp_salt.end());
   verifier.insert(verifier.end(), r.smtp_hash.begin(), r.smtp_hash.end());
-  if (smtp_cache_.Hit(loaded->record_name, verifier, password)) return Ok();
+  if (smtp_cache_.Hit(loaded->record_name, verifier, password)) {
+    guesses_.Success(loaded->record_name);
+    return Ok();
+  }
   Result<void> verified = Ok();
   {
     KdfSlots::Slot slot(kdf_slots_);
@@ -276,23 +298,33 @@ Result<void> LocalKeyService::VerifySmtpPassword(std::string_view user,
     verified = crypto::Argon2idVerify(password, r.smtp_salt, r.smtp_params, r.smtp_hash);
   }
   if (!verified.ok()) {
-    if (verified.error().code == ErrorCode::kUnauthenticated) return Unauthenticated();
-    return verified.error();
+    if (verified.error().code != ErrorCode::kUnauthenticated) return verified.error();
+    NoteFailedLogin(user, loaded->record_name, /*user_exists=*/true);
+    return Unauthenticated();
   }
   smtp_cache_.Remember(loaded->record_name, verifier, password);
+  guesses_.Success(loaded->record_name);
   return Ok();
 }
 
 Result<std::unique_ptr<InboxKey>> LocalKeyService::OpenInbox(std::string_view user,
                                                              const SecretBytes& pop3_password) {
-  auto loaded = Load(user);
+  std::string record_name;  // empty for a name that cannot be a user's
+  auto loaded = Load(user, &record_name);
   if (!loaded.ok()) {
     if (loaded.error().code != ErrorCode::kNotFound) return loaded.error();
     RunDummyKdf(pop3_password);
+    if (!record_name.empty()) NoteFailedLogin(user, record_name, /*user_exists=*/false);
     return Unauthenticated();
   }
   auto pkcs8 = DecryptPrivateKey(loaded->record, pop3_password, loaded->record_name);
-  if (!pkcs8.ok()) return pkcs8.error();
+  if (!pkcs8.ok()) {
+    if (pkcs8.error().code == ErrorCode::kUnauthenticated) {
+      NoteFailedLogin(user, loaded->record_name, /*user_exists=*/true);
+    }
+    return pkcs8.error();
+  }
+  guesses_.Success(loaded->record_name);
   auto key = crypto::InboxPrivateKey::FromDer(*pkcs8);
   if (!key.ok()) return MakeError(ErrorCode::kDataLoss, "inbox private key is malformed");
   if (key->Public().KeyId() != loaded->record.key_id) {

@@ -17,6 +17,9 @@
 //    that might remain (the inbox private key existed only there).
 //  - Change*/Delete on an unknown user: kNotFound. ChangePop3Password with a
 //    wrong old password: kUnauthenticated.
+//  - Failed SMTP AUTH and POP3 logins are counted per user name (GuessWatch):
+//    the log says so at 10, 100, 1000... in a row, naming the mailbox id as
+//    `onionmailctl user show` prints it. Nothing is refused for it.
 //  - LookupUser answers from a PublicRecordCache when the record file is the
 //    one it read before (one lstat instead of open, read, unseal and decode);
 //    a record changed or deleted by any process is read again or not found.
@@ -31,6 +34,7 @@
 #include "crypto/argon2id.h"
 #include "crypto/inbox_key.h"
 #include "hsm/key_store.h"
+#include "keys/guess_watch.h"
 #include "keys/kdf_slots.h"
 #include "keys/key_service.h"
 #include "keys/public_record_cache.h"
@@ -83,11 +87,15 @@ class LocalKeyService : public KeyService {
     UserRecord record;
   };
   Result<std::string> NameHash(std::string_view purpose, std::string_view user);
-  Result<void> CheckDevice();                  // kUnavailable while the key-store device is gone
-  Result<Loaded> Load(std::string_view user);  // kNotFound for unknown users
+  Result<void> CheckDevice();  // kUnavailable while the key-store device is gone
+  // kNotFound for unknown users; *record_name (if given) gets the record name
+  // whenever it was computed (a valid name), found or not.
+  Result<Loaded> Load(std::string_view user, std::string* record_name = nullptr);
   Result<Loaded> LoadRecord(std::string record_name);  // reads users/<record_name>
   Result<void> Store(const std::string& record_name, const UserRecord& record, bool replace);
   void RunDummyKdf(const SecretBytes& password);
+  // Counts a failed SMTP AUTH or POP3 login; logs at 10, 100, 1000... in a row.
+  void NoteFailedLogin(std::string_view user, const std::string& record_name, bool user_exists);
   // Argon2id of the POP3 password with the record's salt (one KDF slot).
   Result<SecretBytes> PasswordFactor(const UserRecord& record, const SecretBytes& password);
   // The inbox-key wrap key from the password factor and the device factor.
@@ -105,6 +113,7 @@ class LocalKeyService : public KeyService {
   std::atomic<int64_t> last_probe_ms_{-1000000};
   VerifyCache smtp_cache_;
   UnlockCache unlock_cache_;
+  GuessWatch guesses_;
   std::atomic<uint64_t> kdf_runs_{0};
   std::atomic<uint64_t> record_reads_{0};
   PublicRecordCache public_records_;

@@ -2,34 +2,16 @@
 // with control characters replaced (a CR or LF in attacker input cannot forge a log line).
 #include "base/log.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <string>
+
+#include "tests/base/capture_stderr.h"
 
 namespace onionmail::log {
 namespace {
 
-// Runs `body` with stderr sent to a temporary file; returns what was written.
-template <typename Body>
-std::string CaptureStderr(Body body) {
-  char path[] = "/tmp/onionmail-log-test.XXXXXX";
-  int fd = ::mkstemp(path);
-  EXPECT_GE(fd, 0);
-  ::unlink(path);
-  int saved = ::dup(STDERR_FILENO);
-  ::dup2(fd, STDERR_FILENO);
-  body();
-  ::dup2(saved, STDERR_FILENO);
-  ::close(saved);
-  std::string out;
-  char buf[512];
-  ::lseek(fd, 0, SEEK_SET);
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
-}
+using onionmail::testing::CaptureStderr;
 
 class LogTest : public ::testing::Test {
  protected:

@@ -115,6 +115,28 @@ class CtlUserManagementTest(ServerTestCase, unittest.TestCase):
         pop.pass_(pop3_pw.group(1))
         pop.quit()
 
+    def test_failed_logins_in_a_row_are_logged_with_the_id_user_show_prints(self):
+        u = self.env.add_user("lena")
+        for i in range(10):
+            if i % 2:
+                p = self.env.pop3()
+                p.user("lena")
+                with self.assertRaises(poplib.error_proto):
+                    p.pass_("not lena's password")
+                p.quit()
+            else:
+                s = self.env.smtp()
+                with self.assertRaises(smtplib.SMTPAuthenticationError):
+                    s.login("lena", "not lena's password")
+                s.close()
+        shown = self.env.ctl("user", "show", "lena").stdout.decode()
+        prefix = re.search(r"mailbox ([0-9a-f]{8})\.\.\.", shown).group(1)
+        log = self.env.log_bytes().decode("utf-8", "replace")
+        self.assertIn("10 failed logins in a row (SMTP AUTH and POP3) for mailbox %s..." % prefix,
+                      log)
+        self.assertNotIn("lena", log)
+        self.env.pop3_login(u).quit()  # nothing was refused for it
+
     def test_user_added_while_running_receives_mail(self):
         u = self.env.add_user("henry")
         self.assertEqual(self.env.send_external(
