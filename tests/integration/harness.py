@@ -405,6 +405,19 @@ class TestEnv:
         except FileNotFoundError:
             return b""
 
+    def wait_log(self, pattern, wait=10.0):
+        """The log once it matches the bytes regex `pattern`. Roles' lines reach the log
+        through the supervisor (a pipe it reads), so a line may land a moment after the
+        client got the reply that followed it."""
+        deadline = time.monotonic() + wait
+        while True:
+            log = self.log_bytes()
+            if re.search(pattern, log):
+                return log
+            if time.monotonic() > deadline:
+                raise AssertionError("log never matched %r:\n%s" % (pattern, self.log_tail()))
+            time.sleep(0.05)
+
     def log_tail(self, n=4000):
         return self.log_bytes()[-n:].decode("utf-8", "replace")
 

@@ -131,7 +131,7 @@ class CtlUserManagementTest(ServerTestCase, unittest.TestCase):
                 s.close()
         shown = self.env.ctl("user", "show", "lena").stdout.decode()
         prefix = re.search(r"mailbox ([0-9a-f]{8})\.\.\.", shown).group(1)
-        log = self.env.log_bytes().decode("utf-8", "replace")
+        log = self.env.wait_log(rb"10 failed logins in a row").decode("utf-8", "replace")
         self.assertIn("10 failed logins in a row (SMTP AUTH and POP3) for mailbox %s..." % prefix,
                       log)
         self.assertNotIn("lena", log)

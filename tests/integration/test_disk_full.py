@@ -113,8 +113,7 @@ class DiskFullTest(TmpfsStateDir, unittest.TestCase):
         self.assertEqual(refused, 451, "a full disk must be a temporary failure (451 4.3.0)")
         self.assertGreater(len(accepted), 3)
         self.assertTrue(self.env.running(), self.env.log_tail())
-        self.assertRegex(self.env.log_bytes(),
-                         rb"key: .* for smtp failed in the key store: .*No space left on device")
+        self.env.wait_log(rb"key: .* for smtp failed in the key store: .*No space left on device")
         # Once more, on the full disk: still 4xx, still up.
         self.assertEqual(self.deliver(1000), 451)
         self.assertTrue(self.env.running(), self.env.log_tail())
@@ -149,7 +148,7 @@ class ReserveTest(TmpfsStateDir, unittest.TestCase):
         code, text = s.rcpt(self.alice.addr)
         s.close()
         self.assertEqual((code, text), (452, b"4.3.1 Insufficient system storage, try again later"))
-        log = self.env.log_bytes()
+        log = self.env.wait_log(rb"below store\.min_free_mib \(2\.0 MiB\): refusing new mail")
         self.assertEqual(log.count(b"below store.min_free_mib (2.0 MiB): refusing new mail"), 1)
         self.assertNotIn(b"No space left on device", log)
         self.assertTrue(self.env.running())
@@ -157,7 +156,7 @@ class ReserveTest(TmpfsStateDir, unittest.TestCase):
         # Reading and deleting go on; the freed space takes mail again.
         self.read_and_delete_all(accepted)
         self.assertEqual(self.deliver(2000), 250)
-        self.assertIn(b"accepting mail again", self.env.log_bytes())
+        self.env.wait_log(rb"accepting mail again")
 
 
 if __name__ == "__main__":

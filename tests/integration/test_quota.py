@@ -86,7 +86,7 @@ class QuotaTest(ServerTestCase, unittest.TestCase):
         finally:
             s.close()
 
-        log = self.env.log_bytes()
+        log = self.env.wait_log(rb"refusing new mail for it \(452 4\.2\.2\)")
         self.assertEqual(log.count(b"refusing new mail for it (452 4.2.2)"), 1)
         line = re.search(rb"mailbox ([0-9a-f]{8})\.\.\. holds [0-9.]+ [KM]iB, "
                          rb"store.mailbox_quota_mib 1.0 MiB: refusing", log)
@@ -115,7 +115,7 @@ class QuotaTest(ServerTestCase, unittest.TestCase):
             p.dele(n)
         p.quit()
         self.assertEqual(self.rcpt_code(alice), (250, b"2.1.5 Recipient ok"))
-        self.assertIn(b"accepting its mail again", self.env.log_bytes())
+        self.env.wait_log(rb"accepting its mail again")
         self.assertIn("mailboxes that hold it: 0", self.env.ctl("status").stdout.decode())
         s = self.env.smtp()
         try:
