@@ -109,6 +109,11 @@ Tpm2Token::Tpm2Token(Tpm2Options options) : options_(std::move(options)) {}
 
 Tpm2Token::~Tpm2Token() {
   std::lock_guard<std::mutex> lock(mu_);
+  TurnScope turn(turns_.get());
+  if (turns_ != nullptr && esys_ != nullptr) {
+    auto ours = turns_->Lock().ok() ? turns_->IsLast(connection_id_) : Result<bool>(false);
+    if (!ours.ok() || !*ours) ForgetConnection();
+  }
   Disconnect();
 }
 
@@ -122,6 +127,16 @@ Result<std::unique_ptr<Tpm2Token>> Tpm2Token::Open(const Tpm2Options& options) {
   }
   ONIONMAIL_RETURN_IF_ERROR(PcrSelection(options.pcrs));
   std::unique_ptr<Tpm2Token> token(new Tpm2Token(options));
+  if (TctiIsDirect(options.tcti)) {
+    // The lock lives in key_dir, made here as Provision would make it.
+    if (mkdir(options.key_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "cannot create " + options.key_dir + ": " + std::strerror(errno));
+    }
+    auto turns = TurnLock::Open(options.key_dir + "/tpm2.lock");
+    if (!turns.ok()) return turns.error();
+    token->turns_ = std::move(turns).value();
+  }
   if (!options.auth_file.empty()) {
     auto auth = ReadAuthFile(options.auth_file);
     if (!auth.ok()) return auth.error();
@@ -160,6 +175,17 @@ Result<void> Tpm2Token::Connect() {
     Error e = ClassifyRc(rc, "Esys_Startup", options_.tcti).error;
     Disconnect();
     return MakeError(ErrorCode::kUnavailable, where + " (" + e.message + ")");
+  }
+  if (turns_ != nullptr) {
+    // Recorded before the flushes below: should this connection fail half
+    // way, the client whose handles were flushed still connects again.
+    auto id = TurnLock::NewConnectionId();
+    Result<void> recorded = id.ok() ? turns_->Record(*id) : Result<void>(id.error());
+    if (!recorded.ok()) {
+      Disconnect();
+      return MakeError(ErrorCode::kUnavailable, where + " (" + recorded.error().message + ")");
+    }
+    connection_id_ = *id;
   }
   // Without a resource manager, objects left by a crashed client stay
   // loaded and the TPM (swtpm: 3 slots) runs out of object memory.
@@ -215,9 +241,32 @@ void Tpm2Token::Disconnect() {
   reconnect_needed_ = false;
 }
 
+void Tpm2Token::ForgetConnection() {
+  resident_tls_ = resident_hmac_ = use_session_ = primary_ = ESYS_TR_NONE;
+  use_session_is_policy_ = false;
+  Disconnect();
+}
+
 Result<void> Tpm2Token::EnsureConnected() {
   if (esys_ != nullptr) return Ok();
   return Connect();
+}
+
+Result<void> Tpm2Token::BeginTurn() {
+  if (turns_ != nullptr) {
+    ONIONMAIL_RETURN_IF_ERROR(turns_->Lock());
+    if (esys_ != nullptr) {
+      auto ours = turns_->IsLast(connection_id_);
+      if (!ours.ok()) return ours.error();
+      if (!*ours) {
+        log::Info(kLog, "another client of the TPM at " + options_.tcti +
+                            " connected since this one's last call (onionmailctl?); connecting "
+                            "again");
+        ForgetConnection();
+      }
+    }
+  }
+  return EnsureConnected();
 }
 
 void Tpm2Token::NoteReconnect(const Error& cause) {

@@ -31,6 +31,12 @@
 //    Connect flushes leftover transient objects, and, when the TCTI reaches
 //    the TPM directly (swtpm, mssim, /dev/tpm<N>: TctiIsDirect), the
 //    sessions a client that died left behind.
+//  - On such a direct TCTI, every call (and the destructor) takes its turn
+//    through key_dir/tpm2.lock (turn_lock.h; Open creates it, 0600): when
+//    another client (onionmailctl next to the server) connected since this
+//    one's last call, this one forgets its handles without flushing them and
+//    connects again, so it never uses a handle that now names another's
+//    object. Open fails with kUnavailable when the lock cannot be opened.
 //  - A transport error closes the connection and returns kUnavailable; the
 //    next call reconnects (and flushes leftover transient objects).
 //  - The TLS key (tpm2_tls_key.cc) is the blob key_dir/tls-ec.tpm2: ECC
@@ -78,6 +84,7 @@
 
 #include "hsm/token.h"
 #include "hsm/tpm2/esys_support.h"
+#include "hsm/tpm2/turn_lock.h"
 
 namespace onionmail::hsm::tpm2 {
 
@@ -129,7 +136,13 @@ class Tpm2Token final : public Token {
   // All below run with mu_ held.
   Result<void> Connect();
   void Disconnect();
+  // Disconnects without flushing anything: the handles may name another
+  // client's objects by now.
+  void ForgetConnection();
   Result<void> EnsureConnected();
+  // Takes this client's turn (direct TCTIs; the caller holds a TurnScope),
+  // forgets a connection another client has superseded, then EnsureConnected.
+  Result<void> BeginTurn();
   Error Fail(TSS2_RC rc, std::string_view command);
   Result<void> LoadBlobs();
   Result<void> RunOaepSelfTest();
@@ -183,6 +196,8 @@ class Tpm2Token final : public Token {
   Tpm2Options options_;
   SecretBytes auth_;
   std::mutex mu_;
+  std::unique_ptr<TurnLock> turns_;  // direct TCTIs only
+  uint64_t connection_id_ = 0;       // recorded in turns_ at Connect
   TSS2_TCTI_CONTEXT* tcti_ = nullptr;
   ESYS_CONTEXT* esys_ = nullptr;
   ESYS_TR primary_ = ESYS_TR_NONE;
@@ -203,7 +218,8 @@ class Tpm2Token final : public Token {
 template <typename F>
 auto Tpm2Token::Run(F&& f) -> decltype(f()) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (auto c = EnsureConnected(); !c.ok()) return c.error();
+  TurnScope turn(turns_.get());
+  if (auto c = BeginTurn(); !c.ok()) return c.error();
   auto r = f();
   if (reconnect_needed_) Disconnect();
   return r;
@@ -212,7 +228,8 @@ auto Tpm2Token::Run(F&& f) -> decltype(f()) {
 template <typename F>
 auto Tpm2Token::RunRetrying(F&& f) -> decltype(f()) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (auto c = EnsureConnected(); !c.ok()) return c.error();
+  TurnScope turn(turns_.get());
+  if (auto c = BeginTurn(); !c.ok()) return c.error();
   auto r = f();
   if (!r.ok() && reconnect_needed_) {
     Disconnect();

@@ -236,6 +236,25 @@ int LoadedHandleCount(const std::string& tcti) {
   return err.empty() ? total : -1;
 }
 
+int LockoutCounter(const std::string& tcti) {
+  int counter = -1;
+  std::string err = WithEsys(tcti, [&](ESYS_CONTEXT* ctx) -> std::string {
+    TPMI_YES_NO more = TPM2_NO;
+    TPMS_CAPABILITY_DATA* data = nullptr;
+    TSS2_RC rc =
+        Esys_GetCapability(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES,
+                           TPM2_PT_LOCKOUT_COUNTER, 1, &more, &data);
+    if (rc != TSS2_RC_SUCCESS) return RcText("GetCapability", rc);
+    const TPML_TAGGED_TPM_PROPERTY& props = data->data.tpmProperties;
+    if (props.count >= 1 && props.tpmProperty[0].property == TPM2_PT_LOCKOUT_COUNTER) {
+      counter = static_cast<int>(props.tpmProperty[0].value);
+    }
+    Esys_Free(data);
+    return "";
+  });
+  return err.empty() ? counter : -1;
+}
+
 std::string ExtendPcr(const std::string& tcti, int pcr) {
   return WithEsys(tcti, [&](ESYS_CONTEXT* ctx) -> std::string {
     ESYS_TR handle = ESYS_TR_PCR0 + static_cast<ESYS_TR>(pcr);

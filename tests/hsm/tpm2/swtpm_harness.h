@@ -48,6 +48,8 @@ std::string RelaxDictionaryAttack(const std::string& tcti);
 std::string SetDictionaryAttack(const std::string& tcti, uint32_t max_tries, uint32_t recovery_s);
 // Number of loaded transient objects plus loaded sessions (-1 on error).
 int LoadedHandleCount(const std::string& tcti);
+// The dictionary-attack failure count (TPM2_PT_LOCKOUT_COUNTER; -1 on error).
+int LockoutCounter(const std::string& tcti);
 // Extends SHA-256 PCR `pcr` with a fixed digest.
 std::string ExtendPcr(const std::string& tcti, int pcr);
 

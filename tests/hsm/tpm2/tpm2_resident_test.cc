@@ -210,9 +210,10 @@ TEST_F(Tpm2ResidentTest, LeftoversOfAClientThatDiedAreFlushedAtConnect) {
   EXPECT_EQ(testing::LoadedHandleCount(swtpm_->tcti()), 0);
 }
 
-// Without a resource manager, a second client (onionmailctl next to the server) flushes the
-// first one's keys and sessions when it connects. The first client's next operations connect
-// again and succeed: no TLS handshake or login fails for it.
+// Without a resource manager, a second client that does not take turns with this one (its
+// key directory, hence its lock file, is another: e.g. tpm2-tools, or a TPM reset) flushes
+// this one's keys and sessions when it connects. This one's next operations fail with lost
+// handles, connect again and succeed (RunRetrying): no TLS handshake or login fails for it.
 TEST_F(Tpm2ResidentTest, AnotherClientFlushingOurHandlesCostsNoFailedOperation) {
   auto token = OpenOrDie();
   ASSERT_NE(token, nullptr);
@@ -224,7 +225,7 @@ TEST_F(Tpm2ResidentTest, AnotherClientFlushingOurHandlesCostsNoFailedOperation) 
   ASSERT_EQ(Loaded(*token), 4);  // primary, TLS key, HMAC key, session
   for (int round = 0; round < 2; ++round) {
     {
-      auto other = OpenOrDie();  // its Connect flushes every transient object and session
+      auto other = OpenOrDie(PcrOptions());  // its Connect flushes every object and session
       ASSERT_NE(other, nullptr);
       ASSERT_EQ(Loaded(*other), 1) << round;  // only its own primary is left
     }
@@ -238,12 +239,47 @@ TEST_F(Tpm2ResidentTest, AnotherClientFlushingOurHandlesCostsNoFailedOperation) 
     std::vector<uint8_t> block(128, 0x21);
     block[0] = 0;
     {
-      auto other = OpenOrDie();
+      auto other = OpenOrDie(PcrOptions());
       ASSERT_NE(other, nullptr);
     }
     auto raw = token->RsaPrivateRaw(block);
     ASSERT_TRUE(raw.ok()) << round << ": " << raw.error().message;
   }
+}
+
+// onionmailctl working next to the running server, both on a TPM without resource manager:
+// each connection flushes what the other had loaded, and the TPM hands the same handle
+// numbers out again. Neither may then use a handle that now names the other's object (an
+// HMAC session check failure that counts towards the dictionary-attack lockout), and no
+// operation of either fails.
+TEST_F(Tpm2ResidentTest, TwoLiveClientsTakingTurnsNeverFailNorCountAFailedAuthorisation) {
+  auto server = OpenOrDie();
+  auto ctl = OpenOrDie();
+  ASSERT_NE(server, nullptr);
+  ASSERT_NE(ctl, nullptr);
+  auto spki = server->TlsPublicKey();
+  ASSERT_TRUE(spki.ok());
+  auto reference = server->Hmac(Bytes("label"));
+  ASSERT_TRUE(reference.ok()) << reference.error().message;
+  const int failures_before = testing::LockoutCounter(swtpm_->tcti());
+  ASSERT_GE(failures_before, 0);
+  std::vector<uint8_t> block(128, 0x21);
+  block[0] = 0;
+  for (int round = 0; round < 4; ++round) {
+    std::vector<uint8_t> digest = Sha256Digest("turn " + std::to_string(round));
+    auto sig = server->TlsSign(digest);
+    ASSERT_TRUE(sig.ok()) << round << ": " << sig.error().message;
+    EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(*spki, digest, *sig)) << round;
+    auto raw = ctl->RsaPrivateRaw(block);
+    ASSERT_TRUE(raw.ok()) << round << ": " << raw.error().message;
+    auto mac = server->Hmac(Bytes("label"));
+    ASSERT_TRUE(mac.ok()) << round << ": " << mac.error().message;
+    EXPECT_EQ(*mac, *reference) << round;
+    auto ctl_mac = ctl->Hmac(Bytes("label"));
+    ASSERT_TRUE(ctl_mac.ok()) << round << ": " << ctl_mac.error().message;
+    EXPECT_EQ(*ctl_mac, *reference) << round;
+  }
+  EXPECT_EQ(testing::LockoutCounter(swtpm_->tcti()), failures_before);
 }
 
 // What RunRetrying tries once more: failures that leave the connection unusable (lost
