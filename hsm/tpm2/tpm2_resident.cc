@@ -18,6 +18,10 @@
 // crosses the bus (HMAC authorisation), and a policy session is satisfied
 // again (PolicyPCR + PolicyAuthValue) before each use, as the TPM resets a
 // policy session after it authorised a command.
+//
+// Also here: forgetting a superseded connection, and BeginTurn, through
+// which the clients of a TPM without resource manager take turns
+// (turn_lock.h).
 
 #include <openssl/crypto.h>
 #include <tss2/tss2_sys.h>
@@ -110,6 +114,29 @@ void Tpm2Token::DropResidents() {
     *h = ESYS_TR_NONE;
   }
   use_session_is_policy_ = false;
+}
+
+void Tpm2Token::ForgetConnection() {
+  resident_tls_ = resident_hmac_ = use_session_ = primary_ = ESYS_TR_NONE;
+  use_session_is_policy_ = false;
+  Disconnect();
+}
+
+Result<void> Tpm2Token::BeginTurn() {
+  if (turns_ != nullptr) {
+    ONIONMAIL_RETURN_IF_ERROR(turns_->Lock());
+    if (esys_ != nullptr) {
+      auto ours = turns_->IsLast(connection_id_);
+      if (!ours.ok()) return ours.error();
+      if (!*ours) {
+        log::Info("tpm2", "another client of the TPM at " + options_.tcti +
+                              " connected since this one's last call (onionmailctl?); connecting "
+                              "again");
+        ForgetConnection();
+      }
+    }
+  }
+  return EnsureConnected();
 }
 
 void Tpm2Token::FlushLeftoverSessions() {

@@ -241,32 +241,9 @@ void Tpm2Token::Disconnect() {
   reconnect_needed_ = false;
 }
 
-void Tpm2Token::ForgetConnection() {
-  resident_tls_ = resident_hmac_ = use_session_ = primary_ = ESYS_TR_NONE;
-  use_session_is_policy_ = false;
-  Disconnect();
-}
-
 Result<void> Tpm2Token::EnsureConnected() {
   if (esys_ != nullptr) return Ok();
   return Connect();
-}
-
-Result<void> Tpm2Token::BeginTurn() {
-  if (turns_ != nullptr) {
-    ONIONMAIL_RETURN_IF_ERROR(turns_->Lock());
-    if (esys_ != nullptr) {
-      auto ours = turns_->IsLast(connection_id_);
-      if (!ours.ok()) return ours.error();
-      if (!*ours) {
-        log::Info(kLog, "another client of the TPM at " + options_.tcti +
-                            " connected since this one's last call (onionmailctl?); connecting "
-                            "again");
-        ForgetConnection();
-      }
-    }
-  }
-  return EnsureConnected();
 }
 
 void Tpm2Token::NoteReconnect(const Error& cause) {
