@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import smtplib
 import ssl
+import threading
 import time
 import unittest
 
@@ -80,6 +81,71 @@ class HardwareKeyStoreTest(ServerTestCase, unittest.TestCase):
             p.quit()
         p = env.pop3_login(bob)
         p.quit()
+
+    def test_onionmailctl_next_to_the_running_server_fails_nothing(self):
+        # The operator changes passwords while the server takes mail: both use
+        # the device at once. With swtpm (no resource manager) each connection
+        # flushes the other's handles; the clients take turns through
+        # <key_dir>/tpm2.lock, so no operation fails and the TPM counts no
+        # failed authorisation (docs/keys.md, "Failure behaviour").
+        env = self.env
+        alice, bob = env.users["alice"], env.users["bob"]
+        failures_before = self._tpm_lockout_counter()
+        p = env.pop3_login(bob)
+        held_before, _ = p.stat()  # the class's other tests wrote to bob too
+        p.quit()
+        log_start = len(env.log_bytes())  # and to the log
+        stop = threading.Event()
+        errors, sent = [], []
+
+        def traffic():  # each message: a handshake signature and AUTH in the device
+            while not stop.is_set():
+                try:
+                    s = env.smtp_auth(alice)
+                    s.sendmail(alice.addr, [bob.addr],
+                               crlf("Subject: turn %d\n\nturn %d\n" % (len(sent), len(sent))))
+                    s.quit()
+                    sent.append(1)
+                except Exception as e:  # noqa: BLE001 - every failure is the finding
+                    errors.append(repr(e))
+
+        thread = threading.Thread(target=traffic)
+        thread.start()
+        try:
+            for i in range(3):
+                new_pop3 = "pop3-password-of-turn-%d-abcdef" % i
+                env.ctl("user", "passwd", "bob", "--pop3", "--password-file",
+                        env.pw_file(new_pop3), "--old-password-file", env.pw_file(bob.pop3_pw))
+                bob.pop3_pw = new_pop3
+                env.ctl("user", "passwd", "bob", "--smtp", "--password-file",
+                        env.pw_file("smtp-password-of-turn-%d-abcdef" % i))
+        finally:
+            stop.set()
+            thread.join()
+        self.assertEqual(errors, [])
+        self.assertGreater(len(sent), 0)
+        p = env.pop3_login(bob)  # the re-wrapped inbox key, unwrapped by the server
+        count, _ = p.stat()
+        self.assertEqual(count, held_before + len(sent))
+        p.quit()
+        self.assertEqual(self._tpm_lockout_counter(), failures_before)
+        self.assertNotIn(b"failed in the key store", env.log_bytes()[log_start:])
+        if KEYS_BACKEND == "tpm2":
+            env.wait_log(rb"tpm2: another client of the TPM at \S+ connected since this "
+                         rb"one's last call")
+            self.assertNotIn(b"0x98e", env.log_bytes()[log_start:])
+
+    def _tpm_lockout_counter(self):
+        """TPM2_PT_LOCKOUT_COUNTER read with tpm2-tools (no object loaded, nothing
+        flushed); None with SoftHSM2."""
+        if KEYS_BACKEND != "tpm2":
+            return None
+        out = subprocess.run(
+            ["tpm2_getcap", "-T", "swtpm:host=127.0.0.1,port=%d" % self.env.swtpm_port,
+             "properties-variable"], check=True, capture_output=True, timeout=60).stdout
+        m = re.search(rb"TPM2_PT_LOCKOUT_COUNTER: (0x[0-9A-Fa-f]+)", out)
+        self.assertIsNotNone(m, out)
+        return int(m.group(1), 16)
 
     def _make_device_vanish(self):
         if KEYS_BACKEND == "tpm2":

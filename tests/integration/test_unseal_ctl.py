@@ -88,8 +88,8 @@ class UnsealCtlTest(unittest.TestCase):
             cls.b = cls._env("b")
             cls.c = cls._env("c")
             cls.d = cls._env("d")
-            # Pins first, servers stopped: with swtpm (one client at a time)
-            # onionmailctl would take the TPM connection of a running server.
+            # Pins first, servers stopped, as in a fresh set-up (onionmailctl next
+            # to a running server works too: test_hardware, test_unseal).
             cls.pins = {e: cls.pin_of(e) for e in (cls.a, cls.b, cls.c, cls.d)}
             for e in (cls.b, cls.c, cls.d):
                 e.start()  # A stays stopped: enrolment is done on a stopped server
@@ -361,7 +361,7 @@ class UnsealCtlTest(unittest.TestCase):
         # at t = 3 of 3, so that its boot takes one DERK answer from each peer.
         b, c = self.b, self.c
         e = self._env("e")
-        self.pins[e] = self.pin_of(e)  # while E is stopped (swtpm: one client at a time)
+        self.pins[e] = self.pin_of(e)  # while E is stopped, as in a fresh set-up
         server_id = self.pins[e][1]
         kctl_key = os.path.join(e.root, "kctl.pem")
         e.ctl(*self.enrol_args(e, [self.spec(b), self.spec(c)], kctl_key, threshold=3,
