@@ -281,6 +281,29 @@ TEST_F(Tpm2TokenTest, EmptyKeyDirOpensButKeyOperationsNeedProvisioning) {
   EXPECT_EQ(pub.error().code, ErrorCode::kFailedPrecondition);
 }
 
+// On a TPM without resource manager the token takes turns through
+// key_dir/tpm2.lock (turn_lock.h), so Open makes key_dir as Provision would;
+// a key_dir it cannot make is a clear error before anything reaches the TPM.
+TEST_F(Tpm2TokenTest, DirectTctiMakesKeyDirForItsLockOrSaysWhyNot) {
+  Tpm2Options o = Options();
+  o.key_dir = swtpm_->dir() + "/made-at-open";
+  {
+    auto token = OpenOrDie(o);
+    ASSERT_NE(token, nullptr);
+  }
+  struct stat st {};
+  ASSERT_EQ(stat((o.key_dir + "/tpm2.lock").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat(o.key_dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  o.key_dir = swtpm_->dir() + "/no-such-parent/keys";
+  auto token = Tpm2Token::Open(o);
+  ASSERT_FALSE(token.ok());
+  EXPECT_EQ(token.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(token.error().message.find("cannot create " + o.key_dir), std::string::npos)
+      << token.error().message;
+}
+
 TEST_F(Tpm2TokenTest, KilledSwtpmGivesUnavailableAndRestartRecovers) {
   auto token = OpenOrDie();
   ASSERT_NE(token, nullptr);
