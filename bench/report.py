@@ -57,22 +57,25 @@ def per_item_ms(seconds, items):
 
 
 def turn_speed_note(key, groups):
-    """One line: server and client CPU per message in each repetition of the cell `key`. The
-    client does the same work in every turn, so when its figure rises the host was slower
-    during that turn, whichever server was measured."""
+    """One line: server and client CPU per message in each repetition of the cell `key`, and the
+    steal time of the turn. The client does the same work in every turn, so when its figure
+    rises the host was slower during that turn, whichever server was measured."""
     parts = []
     for name, g in groups:
         cells = []
         for p in sorted(g.get(key, []), key=lambda p: p.get("run", 0)):
             client_ms = per_item_ms(p.get("client_cpu_s"), p.get("ok"))
-            cells.append(f"{f(p.get('server_cpu_ms_per_item'), 2)} / {f(client_ms, 2)}")
+            steal = p.get("steal_pct")
+            cells.append(f"{f(p.get('server_cpu_ms_per_item'), 2)} / {f(client_ms, 2)}"
+                         + (f" (steal {f(steal, 0)} %)" if steal is not None else ""))
         if cells:
             parts.append(f"{name} " + ", ".join(cells))
     if not parts:
         return ""
     return ("Server / client CPU ms per message in each repetition of that cell (the client does "
             "the same work in every turn, so a higher client figure marks a slower spell of the "
-            "host): " + "; ".join(parts) + ".\n")
+            "host), and the share of the CPUs the hypervisor took during the turn (steal time): "
+            + "; ".join(parts) + ".\n")
 
 
 def build(om, peers):

@@ -187,16 +187,16 @@ class ReportOrderTest(unittest.TestCase):
         text = report.build({**self.om, "fixture_per_mailbox": 3}, [self.peer])
         self.assertIn("onionmaild 3.00 ms; crypt 21.00 ms (7.00× onionmaild's)", text)
 
-    def test_each_repetition_shows_the_servers_and_the_clients_cpu(self):
+    def test_each_repetition_shows_the_servers_and_the_clients_cpu_and_the_steal(self):
         # The client's CPU per message rose in repetition 2 (0.6 s → 0.9 s for 600 messages):
-        # the host was slower during that turn.
-        for p, cpu, client in zip(self.om["phases"], (2.0, 2.5), (0.6, 0.9)):
-            p["server_cpu_ms_per_item"], p["client_cpu_s"] = cpu, client
+        # the host was slower during that turn, and the hypervisor took 31 % of the CPUs.
+        for p, cpu, client, steal in zip(self.om["phases"], (2.0, 2.5), (0.6, 0.9), (0.4, 30.6)):
+            p["server_cpu_ms_per_item"], p["client_cpu_s"], p["steal_pct"] = cpu, client, steal
         for p, cpu in zip(self.peer["phases"], (20.0, 22.0)):
             p["server_cpu_ms_per_item"] = cpu
         text = report.build({**self.om, "fixture_per_mailbox": 3}, [self.peer])
-        self.assertIn("onionmaild 2.00 / 1.00, 2.50 / 1.50; crypt 20.00 / 1.00, 22.00 / 1.00",
-                      text)
+        self.assertIn("onionmaild 2.00 / 1.00 (steal 0 %), 2.50 / 1.50 (steal 31 %); "
+                      "crypt 20.00 / 1.00 (steal 0 %), 22.00 / 1.00 (steal 0 %).", text)
 
     def test_a_swtpms_cpu_is_reported_apart_and_not_added_to_the_servers(self):
         for p, cpu, tpm in zip(self.om["phases"], (2.0, 4.0), (0.8, 1.0)):

@@ -12,9 +12,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import targets  # noqa: E402
 
 
-def smtp(run, rate, pss=24.0, delivered=None):
+def smtp(run, rate, pss=24.0, delivered=None, steal=1.0):
     p = {"phase": "smtp", "kind": "smtp", "size": 10240, "conc": 8, "run": run, "rate": rate,
-         "peak_pss_mib": pss, "device_ops_per_item": 1.0}
+         "peak_pss_mib": pss, "device_ops_per_item": 1.0, "steal_pct": steal}
     if delivered is not None:
         p["delivered_rate"] = delivered
     return p
@@ -56,6 +56,32 @@ class TargetsTest(unittest.TestCase):
         line = row(text, "delivered msg/s")
         self.assertIn("5.50× (repetitions 5.50×, 6.00×, 4.95×: 2 of 3 at 5× or more)", line)
         self.assertTrue(line.endswith("| met |"))
+
+    def test_a_repetition_the_hypervisor_took_cpus_from_is_named_and_the_rest_counted(self):
+        om = onionmaild([440.0, 480.0, 240.0])  # 5.50×, 6.00×, 3.00×
+        om["phases"][2]["steal_pct"] = 30.4  # onionmaild's third turn
+        self.peers[1]["phases"][1]["steal_pct"] = 12.0  # mail_crypt's second turn
+        line = row(targets.section(om, self.peers), "delivered msg/s")
+        self.assertIn("5.50× (repetitions 5.50×, 6.00×, 3.00×: 2 of 3 at 5× or more; the "
+                      "hypervisor took more than 10 % of the CPUs (steal, onionmaild's turn / "
+                      "mail_crypt's) in repetitions 2 (1 % / 12 %), 3 (30 % / 1 %): of the other "
+                      "1, 1 at 5× or more)", line)
+        self.assertTrue(line.endswith("| met |"))  # the verdict still takes every repetition
+
+    def test_steal_at_or_below_the_limit_or_not_recorded_is_not_mentioned(self):
+        om = onionmaild([440.0, 396.0])
+        om["phases"][0]["steal_pct"] = 10.0
+        del om["phases"][1]["steal_pct"]
+        line = row(targets.section(om, self.peers), "delivered msg/s")
+        self.assertIn("(repetitions 5.50×, 4.95×: 1 of 2 at 5× or more)", line)
+        self.assertNotIn("hypervisor", line)
+
+    def test_when_every_repetition_lost_cpus_none_is_left_to_count(self):
+        om = onionmaild([440.0, 396.0])
+        for ph in om["phases"][:2]:
+            ph["steal_pct"] = 20.0
+        line = row(targets.section(om, self.peers), "delivered msg/s")
+        self.assertIn("in repetitions 1 (20 % / 1 %), 2 (20 % / 1 %): none left)", line)
 
     def test_a_ratio_just_below_five_is_not_met_though_it_nearly_rounds_to_it(self):
         text = targets.section(onionmaild([399.68, 399.68, 399.68]), self.peers)  # 4.996×
