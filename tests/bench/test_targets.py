@@ -20,9 +20,9 @@ def smtp(run, rate, pss=24.0, delivered=None, steal=1.0):
     return p
 
 
-def pop3(group, conc, msg_rate, run=0):
+def pop3(group, conc, msg_rate, run=0, steal=1.0):
     return {"phase": "pop3", "kind": "pop3", "group": group, "conc": conc, "run": run,
-            "msg_rate": msg_rate, "device_ops_per_item": 2.0}
+            "msg_rate": msg_rate, "device_ops_per_item": 2.0, "steal_pct": steal}
 
 
 def onionmaild(smtp_rates, pss=24.0, pop=None, plan="full"):
@@ -97,6 +97,20 @@ class TargetsTest(unittest.TestCase):
         self.assertIn("| 9.00× | met |", row(text, "POP3 RETR msg/s, 8 clients, repeat"))
         self.assertIn("| 1.20× | **not met** |", row(text, "POP3 RETR msg/s, 1 client, first"))
         self.assertIn("| 1.20× | **not met** |", row(text, "POP3 RETR msg/s, 8 clients, first"))
+
+    def test_pop3_rows_give_each_repetition_and_name_the_ones_steal_disturbed(self):
+        om = onionmaild([480.0])
+        om["phases"] = [p for p in om["phases"] if p["phase"] == "smtp"]
+        om["phases"] += [pop3("kdf-default-repeat", 8, r, run=i, steal=st)
+                         for i, (r, st) in enumerate([(1800.0, 1.0), (900.0, 40.0), (1700.0, 2.0)])]
+        crypt = self.peers[1]
+        crypt["phases"] = [p for p in crypt["phases"] if p["phase"] == "smtp"]
+        crypt["phases"] += [pop3("sha512-crypt", 8, 200.0, run=i) for i in range(3)]
+        line = row(targets.section(om, self.peers), "POP3 RETR msg/s, 8 clients, repeat")
+        self.assertIn("| 8.50× (repetitions 9.00×, 4.50×, 8.50×: 2 of 3 at 5× or more; the "
+                      "hypervisor took more than 10 % of the CPUs (steal, onionmaild's turn / "
+                      "mail_crypt's) in repetition 2 (40 % / 1 %): of the other 2, 2 at 5× or "
+                      "more) | met |", line)
 
     def test_pss_takes_the_highest_repetition_against_32_mib(self):
         om = onionmaild([480.0, 480.0])
