@@ -108,6 +108,10 @@ struct Pkcs11Options {
   std::string module_path;  // e.g. /usr/lib/softhsm/libsofthsm2.so
   std::string token_label;  // the token is found by label (slot ids change)
   std::string pin_file;     // user PIN, one line, mode 0600
+  // How long Open waits for a token with the label to be listed before it
+  // gives kNotFound (a token that appears late at boot, or a module that
+  // failed to read its token once); 0 = no wait. Never retries a login.
+  int token_wait_ms = 3000;
 };
 
 struct Tpm2Options {
@@ -119,7 +123,8 @@ struct Tpm2Options {
 
 // Open*: connect, log in / load the keys, run the OAEP self-test. A missing
 // module, token, TCTI or key gives a clear error naming it (kNotFound /
-// kUnavailable); a wrong PIN or auth gives kUnauthenticated.
+// kUnavailable); a wrong PIN or auth gives kUnauthenticated. A PKCS#11 token
+// not listed yet is looked for again until Pkcs11Options::token_wait_ms.
 Result<std::unique_ptr<Token>> OpenPkcs11Token(const Pkcs11Options& options);
 Result<std::unique_ptr<Token>> OpenTpm2Token(const Tpm2Options& options);
 

@@ -7,7 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <string>
+#include <thread>
 #include <type_traits>
 
 #include "base/log.h"
@@ -66,6 +69,27 @@ Result<std::unique_ptr<Pkcs11Token>> Pkcs11Token::Open(const Pkcs11Options& opti
                                                   ": " + (why != nullptr ? why : "unknown error"));
   }
   std::lock_guard<std::mutex> lock(token->mu_);
+  auto found = token->FindSlot();
+  if (!found.ok() && found.error().code == ErrorCode::kNotFound && options.token_wait_ms > 0) {
+    // Not listed (yet): a token that comes up late at boot, or a module that
+    // could not read its token store this once. Only the listing is retried,
+    // never a login, so no PIN attempt is spent.
+    log::Warning(kLogComponent, found.error().message + "; looking again for up to " +
+                                    std::to_string(options.token_wait_ms) + " ms");
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options.token_wait_ms);
+    while (!found.ok() && found.error().code == ErrorCode::kNotFound &&
+           std::chrono::steady_clock::now() < deadline) {
+      token->Disconnect();  // C_Finalize: the next C_Initialize lists the tokens afresh
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      found = token->FindSlot();
+    }
+    if (found.ok()) log::Info(kLogComponent, "token " + options.token_label + " found");
+  }
+  if (!found.ok()) {
+    token->Disconnect();
+    return found.error();
+  }
   auto connected = token->Connect();
   if (!connected.ok()) {
     token->Disconnect();
@@ -83,7 +107,7 @@ Pkcs11Token::~Pkcs11Token() {
   if (module_ != nullptr) p11_kit_module_release(module_);
 }
 
-Result<void> Pkcs11Token::Connect() {
+Result<void> Pkcs11Token::FindSlot() {
   if (!initialized_) {
     CK_C_INITIALIZE_ARGS args{};
     args.flags = CKF_OS_LOCKING_OK;
@@ -118,8 +142,13 @@ Result<void> Pkcs11Token::Connect() {
     return MakeError(ErrorCode::kNotFound, "no PKCS#11 token labelled \"" + options_.token_label +
                                                "\" in module " + options_.module_path);
   }
-  rv = module_->C_OpenSession(slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr,
-                              &session_);
+  return Ok();
+}
+
+Result<void> Pkcs11Token::Connect() {
+  ONIONMAIL_RETURN_IF_ERROR(FindSlot());
+  CK_RV rv = module_->C_OpenSession(slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr,
+                                    &session_);
   if (rv != CKR_OK) return Fail("C_OpenSession", rv);
   {
     auto pin = pkcs11::ReadPinFile(options_.pin_file);

@@ -4,7 +4,10 @@
 // production (tpm2-pkcs11, a smart card, a network HSM).
 //
 // Contract (in addition to hsm/token.h):
-//  - The token is found by its label (slot ids change); one R/W session,
+//  - The token is found by its label (slot ids change). Open looks again,
+//    after C_Finalize and C_Initialize, every 100 ms until
+//    options.token_wait_ms while no slot lists it (logged once as a
+//    warning); nothing else is retried, so a wrong PIN is tried once. One R/W session,
 //    logged in as CKU_USER with the PIN read from a file that must not be
 //    accessible to "other". The PIN is wiped right after C_Login and read
 //    again from the file whenever the object reconnects.
@@ -111,8 +114,11 @@ class Pkcs11Token final : public Token {
   explicit Pkcs11Token(const Pkcs11Options& options) : options_(options) {}
 
   // All private members below are called with mu_ held.
-  Result<void> Connect();  // C_Initialize, find slot, open session, login
-  void Disconnect();       // close session, C_Finalize (errors ignored)
+  Result<void> Connect();  // FindSlot, open session, login
+  // C_Initialize (once per connection), then the slot whose token has the
+  // label; kNotFound when none has.
+  Result<void> FindSlot();
+  void Disconnect();  // close session, C_Finalize (errors ignored)
   Result<void> EnsureConnected();
   // Maps a failed CK_RV to an Error; device errors mark the connection broken.
   Error Fail(const char* what, unsigned long rv);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -101,10 +102,42 @@ TEST_F(SoftHsmTest, MissingModuleIsNotFound) {
 TEST_F(SoftHsmTest, UnknownLabelIsNotFoundAndNamed) {
   Pkcs11Options options = Options();
   options.token_label = "no-such-token";
+  options.token_wait_ms = 300;  // looked for again until then, then given up
   auto token = Pkcs11Token::Open(options);
   ASSERT_FALSE(token.ok());
   EXPECT_EQ(token.error().code, ErrorCode::kNotFound);
   EXPECT_NE(token.error().message.find("no-such-token"), std::string::npos);
+}
+
+TEST_F(SoftHsmTest, TokenListedOnlyAfterOpenStartedIsFoundWithinTheWait) {
+  // The module lists no token at first (an empty token directory, as when
+  // a token comes up late); a moment later the real one is back.
+  const std::string away = dir_ + "/tokens.away";
+  std::filesystem::rename(tokens_, away);
+  std::filesystem::create_directory(tokens_);
+  std::thread put_back([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    std::filesystem::rename(away, tokens_);  // atomically replaces the empty directory
+  });
+  Pkcs11Options options = Options();
+  options.token_wait_ms = 10000;
+  auto token = Pkcs11Token::Open(options);
+  put_back.join();
+  ASSERT_TRUE(token.ok()) << token.error().message;
+  EXPECT_TRUE((*token)->Probe().ok());
+  EXPECT_TRUE((*token)->Provision(2048).ok());
+}
+
+TEST_F(SoftHsmTest, NoWaitForAMissingTokenWhenTokenWaitIsZero) {
+  const std::string away = dir_ + "/tokens.away";
+  std::filesystem::rename(tokens_, away);
+  std::filesystem::create_directory(tokens_);
+  Pkcs11Options options = Options();
+  options.token_wait_ms = 0;
+  auto token = Pkcs11Token::Open(options);
+  ASSERT_FALSE(token.ok());
+  EXPECT_EQ(token.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(token.error().message.find(kLabel), std::string::npos);
 }
 
 TEST_F(SoftHsmTest, MissingPinFileIsNotFound) {
