@@ -90,7 +90,7 @@ Result<std::unique_ptr<Pkcs11Token>> Pkcs11Token::Open(const Pkcs11Options& opti
     token->Disconnect();
     return found.error();
   }
-  auto connected = token->Connect();
+  auto connected = token->OpenSessionAndLogin();
   if (!connected.ok()) {
     token->Disconnect();
     return connected.error();
@@ -147,6 +147,10 @@ Result<void> Pkcs11Token::FindSlot() {
 
 Result<void> Pkcs11Token::Connect() {
   ONIONMAIL_RETURN_IF_ERROR(FindSlot());
+  return OpenSessionAndLogin();
+}
+
+Result<void> Pkcs11Token::OpenSessionAndLogin() {
   CK_RV rv = module_->C_OpenSession(slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr,
                                     &session_);
   if (rv != CKR_OK) return Fail("C_OpenSession", rv);
@@ -569,52 +573,6 @@ Result<void> Pkcs11Token::Probe() {
                      "session on PKCS#11 token " + options_.token_label + " is logged out");
   }
   return Ok();
-}
-
-Result<void> Pkcs11Token::AttemptPrivateKeyExport() {
-  std::lock_guard<std::mutex> lock(mu_);
-  ONIONMAIL_RETURN_IF_ERROR(EnsureConnected());
-  auto rsa = RsaKey();
-  if (!rsa.ok()) return rsa.error();
-  auto hmac = HmacKey();
-  if (!hmac.ok()) return hmac.error();
-  auto tls = TlsKey();
-  if (!tls.ok()) return tls.error();
-  const std::pair<unsigned long, CK_ATTRIBUTE_TYPE> attempts[] = {
-      {*rsa, CKA_PRIVATE_EXPONENT}, {*rsa, CKA_PRIME_1}, {*hmac, CKA_VALUE}, {*tls, CKA_VALUE}};
-  std::optional<Error> first_error;
-  for (const auto& [object, type] : attempts) {
-    auto value = ReadAttribute(object, type);
-    if (value.ok() && !value->empty()) {
-      WipeMemory(value->data(), value->size());
-      return Ok();  // key material left the token
-    }
-    Error e =
-        value.ok() ? MakeError(ErrorCode::kPermissionDenied, "empty attribute") : value.error();
-    if (!first_error.has_value() || (first_error->code == ErrorCode::kPermissionDenied &&
-                                     e.code != ErrorCode::kPermissionDenied)) {
-      first_error = std::move(e);
-    }
-  }
-  return *first_error;
-}
-
-Result<size_t> Pkcs11Token::CountObjects() {
-  std::lock_guard<std::mutex> lock(mu_);
-  ONIONMAIL_RETURN_IF_ERROR(EnsureConnected());
-  CK_RV rv = module_->C_FindObjectsInit(session_, nullptr, 0);
-  if (rv != CKR_OK) return Fail("C_FindObjectsInit", rv);
-  size_t total = 0;
-  for (;;) {
-    CK_OBJECT_HANDLE batch[16];
-    CK_ULONG n = 0;
-    rv = module_->C_FindObjects(session_, batch, 16, &n);
-    if (rv != CKR_OK || n == 0) break;
-    total += n;
-  }
-  module_->C_FindObjectsFinal(session_);
-  if (rv != CKR_OK) return Fail("C_FindObjects", rv);
-  return total;
 }
 
 }  // namespace onionmail::hsm

@@ -114,7 +114,8 @@ class Pkcs11Token final : public Token {
   explicit Pkcs11Token(const Pkcs11Options& options) : options_(options) {}
 
   // All private members below are called with mu_ held.
-  Result<void> Connect();  // FindSlot, open session, login
+  Result<void> Connect();              // FindSlot, then OpenSessionAndLogin
+  Result<void> OpenSessionAndLogin();  // on the slot FindSlot found
   // C_Initialize (once per connection), then the slot whose token has the
   // label; kNotFound when none has.
   Result<void> FindSlot();
