@@ -405,13 +405,13 @@ class TestEnv:
         except FileNotFoundError:
             return b""
 
-    def wait_log(self, pattern, wait=10.0):
-        """The log once it matches the bytes regex `pattern`. Roles' lines reach the log
-        through the supervisor (a pipe it reads), so a line may land a moment after the
-        client got the reply that followed it."""
+    def wait_log(self, pattern, wait=10.0, start=0):
+        """The log from byte `start` once it matches the bytes regex `pattern`. Roles'
+        lines reach the log through the supervisor (a pipe it reads), so a line may land
+        a moment after the client got the reply that followed it."""
         deadline = time.monotonic() + wait
         while True:
-            log = self.log_bytes()
+            log = self.log_bytes()[start:]
             if re.search(pattern, log):
                 return log
             if time.monotonic() > deadline:
