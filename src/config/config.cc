@@ -111,6 +111,8 @@ const std::map<std::string, Setter>& Setters() {
        Number(&Config::mailbox_quota_mib, "store.mailbox_quota_mib", 0, 1 << 24)},
       {"store.inbox_key", String(&Config::inbox_key, "store.inbox_key")},
       {"store.rsa_bits", Number(&Config::rsa_bits, "store.rsa_bits", 2048, 8192)},
+      {"tls.session_key_hours",
+       Number(&Config::tls_session_key_hours, "tls.session_key_hours", 0, 168)},
       {"kdf.argon2_t_cost", Number(&Config::argon2_t_cost, "kdf.argon2_t_cost", 1, 100)},
       {"kdf.argon2_m_cost_kib",
        Number(&Config::argon2_m_cost_kib, "kdf.argon2_m_cost_kib", 8, 4 * 1024 * 1024)},

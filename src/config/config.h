@@ -41,6 +41,10 @@ struct Config {
   uint32_t mailbox_quota_mib = 1024;  // per mailbox; 0 = off (store/mailbox_usage.h)
   std::string inbox_key = "x25519";   // x25519 | rsa: inbox key type for new users
   uint32_t rsa_bits = 2048;           // RSA inbox key size (inbox_key = "rsa")
+  // [tls]: 0 = every full handshake is signed by the token's TLS key; 1..168 =
+  // by a session key of the key role, certified by the token, made anew
+  // every that many hours (server/session_tls.h).
+  uint32_t tls_session_key_hours = 0;
   // [kdf]
   uint32_t argon2_t_cost = 3;
   uint32_t argon2_m_cost_kib = 65536;
@@ -85,6 +89,7 @@ struct Config {
   const std::string& greeting_name() const { return hostname.empty() ? domain : hostname; }
   std::string tls_cert_path() const { return state_dir + "/tls/cert.pem"; }
   std::string tls_key_path() const { return state_dir + "/tls/key.pem"; }  // file backend: RSA
+  std::string tls_ca_path() const { return state_dir + "/tls/ca.pem"; }    // session keys' issuer
   std::string tls_ecdsa_key_path() const { return state_dir + "/tls/ecdsa-key.pem"; }
   std::string server_key_path() const { return state_dir + "/server.key"; }
   std::string tpm2_key_dir_path() const {

@@ -165,6 +165,7 @@ void Put(Writer& w, const TlsSignRequest& m) {
 }
 void Put(Writer& w, const TlsEcdsaSignRequest& m) {
   w.Bytes(m.digest, kEcdsaDigestBytes, kEcdsaDigestBytes, "digest");
+  w.U32(m.generation);
 }
 void Put(Writer& w, const TlsSignReply& m) {
   PutStatus(w, m.status);
@@ -175,6 +176,7 @@ void Put(Writer& w, const TlsIdentityReply& m) {
   PutStatus(w, m.status);
   w.Bytes(m.certificate_pem, 0, kMaxCertificateBytes, "certificate_pem");
   w.Bytes(m.public_key, 0, kMaxPublicKeyBytes, "public_key");
+  w.U32(m.generation);
 }
 
 bool Get(Reader&, NewSession&) { return true; }
@@ -223,7 +225,7 @@ bool Get(Reader& r, TlsSignRequest& m) {
   return r.Bytes(m.block, kMinRsaBlockBytes, kMaxRsaBlockBytes);
 }
 bool Get(Reader& r, TlsEcdsaSignRequest& m) {
-  return r.Bytes(m.digest, kEcdsaDigestBytes, kEcdsaDigestBytes);
+  return r.Bytes(m.digest, kEcdsaDigestBytes, kEcdsaDigestBytes) && r.U32(m.generation);
 }
 bool Get(Reader& r, TlsSignReply& m) {
   return ReadStatus(r, m.status) && r.Bytes(m.signature, 0, kMaxRsaBlockBytes);
@@ -231,7 +233,7 @@ bool Get(Reader& r, TlsSignReply& m) {
 bool Get(Reader&, TlsIdentityRequest&) { return true; }
 bool Get(Reader& r, TlsIdentityReply& m) {
   return ReadStatus(r, m.status) && r.Bytes(m.certificate_pem, 0, kMaxCertificateBytes) &&
-         r.Bytes(m.public_key, 0, kMaxPublicKeyBytes);
+         r.Bytes(m.public_key, 0, kMaxPublicKeyBytes) && r.U32(m.generation);
 }
 bool Get(Reader& r, TormRequest& m) {
   uint16_t verb = 0;

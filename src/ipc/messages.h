@@ -32,7 +32,7 @@
 namespace onionmail::ipc {
 
 // Bumped on any change of a message's wire layout; both ends must agree.
-inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr uint16_t kProtocolVersion = 2;  // 2: TLS key generations
 // A whole frame (header included) is at most this long.
 inline constexpr size_t kMaxFrameBytes = size_t{1} << 20;
 
@@ -360,9 +360,14 @@ struct TlsSignRequest {
 // (server/tls_identity.h, kind kEcdsaP256). `digest` is the handshake hash,
 // truncated or left-padded to 32 bytes; the reply's signature is r || s.
 // Refused (kPermissionDenied) when the certificate is for the RSA key.
+// `generation` names the key: 0 the token's TLS key, which is refused when
+// the key role uses session TLS keys (server/session_tls.h); otherwise the
+// generation of the session key whose chain the front end presents
+// (kNotFound once that key is retired).
 struct TlsEcdsaSignRequest {
   static constexpr MsgType kType = MsgType::kTlsEcdsaSignRequest;
   std::vector<uint8_t> digest;  // exactly kEcdsaDigestBytes
+  uint32_t generation = 0;
 };
 
 // The answer to TlsSignRequest and TlsEcdsaSignRequest.
@@ -378,11 +383,14 @@ struct TlsIdentityRequest {
   static constexpr MsgType kType = MsgType::kTlsIdentityRequest;
 };
 
+// `generation`: 0 for the token's own certificate and key; otherwise the
+// session TLS key the chain is for (to name in TlsEcdsaSignRequest).
 struct TlsIdentityReply {
   static constexpr MsgType kType = MsgType::kTlsIdentityReply;
   Status status = Status::kOk;
   std::vector<uint8_t> certificate_pem;  // 0..kMaxCertificateBytes
   std::vector<uint8_t> public_key;       // DER SubjectPublicKeyInfo, 0..kMaxPublicKeyBytes
+  uint32_t generation = 0;
 };
 
 // SMTP -> key role: a TORM command a peer server sent inside TLS 1.3

@@ -36,6 +36,104 @@ Result<std::vector<uint8_t>> NoLink() {
   return MakeError(ErrorCode::kFailedPrecondition, "no key-role session on this thread");
 }
 
+// The key role's current TLS identity as a context: the certificate's key
+// is the token's ECDSA TLS key (generation 0), a session TLS key (its
+// generation, server/session_tls.h) or the RSA server key of a state
+// directory made before the TLS key (server/tls_identity.h).
+struct FetchedTls {
+  std::shared_ptr<net::TlsContext> context;
+  uint32_t generation = 0;
+};
+
+Result<FetchedTls> FetchTls(SessionLink& link) {
+  auto identity =
+      link.Call<ipc::TlsIdentityReply>(ipc::TlsIdentityRequest{}, std::chrono::seconds(120));
+  if (!identity.ok()) return identity.error();
+  if (identity->status != ipc::Status::kOk) {
+    return MakeError(ErrorCode::kUnavailable, "the key role did not give the TLS identity");
+  }
+  const uint32_t generation = identity->generation;
+  auto key = IsEcKey(identity->public_key)
+                 ? net::MakeRemoteEcKey(identity->public_key,
+                                        [generation](std::span<const uint8_t> digest) {
+                                          SessionLink* link = ThreadLink();
+                                          if (link == nullptr) return NoLink();
+                                          return link->SignEcdsa(digest, generation);
+                                        })
+                 : net::MakeRemoteRsaKey(identity->public_key, [](std::span<const uint8_t> block) {
+                     SessionLink* link = ThreadLink();
+                     if (link == nullptr) return NoLink();
+                     return link->Sign(block);
+                   });
+  if (!key.ok()) return MakeError(key.error().code, "unusable public key: " + key.error().message);
+  std::string pem(identity->certificate_pem.begin(), identity->certificate_pem.end());
+  auto context = net::TlsContext::LoadPemWithKey(pem, *key);
+  EVP_PKEY_free(*key);  // the context holds its own reference
+  if (!context.ok()) return context.error();
+  return FetchedTls{std::move(*context), generation};
+}
+
+// With session TLS keys the front end asks for the current identity again
+// every quarter of their lifetime, so that it presents a key the key role
+// still holds (it keeps the one before the current one). Test builds may set
+// the lifetime in seconds (ONIONMAIL_TEST_SESSION_KEY_SECONDS, as the key
+// role reads it). Zero: never (the token's own key).
+std::chrono::seconds RefreshPeriod(const config::Config& config) {
+  std::chrono::seconds lifetime = std::chrono::hours(config.tls_session_key_hours);
+#ifdef ONIONMAIL_TEST_HOOKS
+  if (const char* s = std::getenv("ONIONMAIL_TEST_SESSION_KEY_SECONDS");
+      s != nullptr && lifetime.count() > 0) {
+    lifetime = std::chrono::seconds(std::strtol(s, nullptr, 10));
+  }
+#endif
+  return lifetime / 4;
+}
+
+// The context new connections get. Get() is called at the start of each
+// connection with that connection's link; when the refresh period has passed
+// that connection fetches the new identity (one thread at a time; the others
+// keep the context they had; a failure keeps it and is retried a minute
+// later). Contexts in use stay alive with their connections.
+class CurrentTls {
+ public:
+  CurrentTls(std::string me, FetchedTls first, std::chrono::seconds refresh)
+      : me_(std::move(me)), current_(std::move(first)), refresh_(refresh), next_(Next(refresh)) {}
+
+  std::shared_ptr<net::TlsContext> Get(SessionLink& link) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (refresh_.count() == 0 || refreshing_ || Clock::now() < next_) return current_.context;
+    refreshing_ = true;
+    const uint32_t had = current_.generation;
+    lock.unlock();
+    auto fetched = FetchTls(link);
+    lock.lock();
+    refreshing_ = false;
+    if (!fetched.ok()) {
+      next_ = Next(std::chrono::seconds(60));
+      log::Warning(me_,
+                   "TLS identity not renewed (retried in a minute): " + fetched.error().message);
+      return current_.context;
+    }
+    next_ = Next(refresh_);
+    if (fetched->generation != had) {
+      log::Info(me_, "now presenting session TLS key " + std::to_string(fetched->generation));
+    }
+    current_ = std::move(*fetched);
+    return current_.context;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static Clock::time_point Next(std::chrono::seconds after) { return Clock::now() + after; }
+
+  const std::string me_;
+  std::mutex mu_;
+  FetchedTls current_;
+  const std::chrono::seconds refresh_;
+  Clock::time_point next_;
+  bool refreshing_ = false;
+};
+
 // Makes a session channel and hands its other end to the key role.
 class SessionFactory {
  public:
@@ -98,38 +196,13 @@ int RunFrontEnd(const FrontEndArgs& args, const config::Config& config, FrontEnd
     return 1;
   }
   SessionLink setup(std::move(*first));
-  auto identity =
-      setup.Call<ipc::TlsIdentityReply>(ipc::TlsIdentityRequest{}, std::chrono::seconds(120));
-  if (!identity.ok() || identity->status != ipc::Status::kOk) {
-    log::Error(me, "the key role did not give the TLS identity");
-    return 1;
-  }
+  auto tls = FetchTls(setup);
   setup.Break();
-  // The certificate's key: the ECDSA TLS key, or the RSA server key of a
-  // state directory made before it (server/tls_identity.h).
-  auto key = IsEcKey(identity->public_key)
-                 ? net::MakeRemoteEcKey(identity->public_key,
-                                        [](std::span<const uint8_t> digest) {
-                                          SessionLink* link = ThreadLink();
-                                          if (link == nullptr) return NoLink();
-                                          return link->SignEcdsa(digest);
-                                        })
-                 : net::MakeRemoteRsaKey(identity->public_key, [](std::span<const uint8_t> block) {
-                     SessionLink* link = ThreadLink();
-                     if (link == nullptr) return NoLink();
-                     return link->Sign(block);
-                   });
-  if (!key.ok()) {
-    log::Error(me, "unusable server public key: " + key.error().message);
-    return 1;
-  }
-  std::string pem(identity->certificate_pem.begin(), identity->certificate_pem.end());
-  auto tls = net::TlsContext::LoadPemWithKey(pem, *key);
-  EVP_PKEY_free(*key);  // the context holds its own reference
   if (!tls.ok()) {
     log::Error(me, "TLS: " + tls.error().message);
     return 1;
   }
+  auto current_tls = std::make_shared<CurrentTls>(me, std::move(*tls), RefreshPeriod(config));
 
   SandboxOptions sandbox;
   sandbox.user = ::geteuid() == 0 ? spec.user : "";
@@ -150,9 +223,8 @@ int RunFrontEnd(const FrontEndArgs& args, const config::Config& config, FrontEnd
   net::Timeouts timeouts;
   timeouts.idle = std::chrono::seconds(spec.idle_timeout_seconds);
   timeouts.session = std::chrono::seconds(spec.session_timeout_seconds);
-  std::shared_ptr<net::TlsContext> tls_ctx = *tls;
   Acceptor acceptor(me, args.listen_fd, spec.max_connections, spec.busy_reply,
-                    [factory, tls_ctx, timeouts, spec](int fd, const std::string& tag) {
+                    [factory, current_tls, timeouts, spec](int fd, const std::string& tag) {
                       auto channel = factory->NewSession();
                       if (!channel.ok()) {
                         (void)!::send(fd, spec.unavailable_reply.data(),
@@ -164,7 +236,7 @@ int RunFrontEnd(const FrontEndArgs& args, const config::Config& config, FrontEnd
                       SessionLink link(std::move(*channel));
                       SetThreadLink(&link);
                       {
-                        net::SocketConnection conn(fd, tls_ctx, timeouts);
+                        net::SocketConnection conn(fd, current_tls->Get(link), timeouts);
                         spec.serve(conn, link, tag);
                       }
                       SetThreadLink(nullptr);

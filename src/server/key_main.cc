@@ -36,10 +36,12 @@
 #include "seccomp/policies.h"
 #include "server/key_role_openssl.h"
 #include "server/key_service_role.h"
+#include "server/session_tls.h"
 #include "server/state.h"
 #include "server/tls_identity.h"
 #include "server/torm_handler.h"
 #include "server/unseal_service.h"
+#include "store/durable_file.h"
 #include "unseal/master_key.h"
 #include "unseal/partner_store.h"
 
@@ -49,6 +51,39 @@ namespace {
 int Fail(const std::string& what) {
   log::Error("key", what);
   return 1;
+}
+
+// [tls] session_key_hours: the first session key, and the issuing
+// certificate written to <state>/tls/ca.pem for the operator to give to
+// clients that check certificates (server/session_tls.h).
+Result<std::unique_ptr<SessionTlsKeys>> MakeSessionTlsKeys(const config::Config& config,
+                                                           State& state, const TlsIdentity& tls) {
+  if (tls.kind != TlsKeyKind::kEcdsaP256) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "[tls] session_key_hours needs the ECDSA TLS key: run `onionmailctl tls-key`");
+  }
+  std::chrono::seconds lifetime = std::chrono::hours(config.tls_session_key_hours);
+#ifdef ONIONMAIL_TEST_HOOKS
+  // Test builds only: a lifetime in seconds, so that a test sees rotations
+  // (the front ends read the same variable: server/frontend.cc).
+  if (const char* s = std::getenv("ONIONMAIL_TEST_SESSION_KEY_SECONDS"); s != nullptr) {
+    lifetime = std::chrono::seconds(std::strtol(s, nullptr, 10));
+  }
+#endif
+  auto keys = SessionTlsKeys::Create(
+      tls.certificate_pem, tls.public_key,
+      [st = &state](std::span<const uint8_t> digest) { return st->TlsSign(digest); }, lifetime);
+  if (!keys.ok()) return keys.error();
+  const std::string& ca = (*keys)->ca_pem();
+  const std::string dir = config.state_dir + "/tls";
+  ONIONMAIL_RETURN_IF_ERROR(store::WriteFileDurably(
+      dir, config.tls_ca_path(), {reinterpret_cast<const uint8_t*>(ca.data()), ca.size()}, true));
+  log::Info("key", "session TLS keys: a new one every " +
+                       std::to_string(config.tls_session_key_hours) +
+                       " h, certified by the token's TLS key; clients that check certificates "
+                       "trust " +
+                       config.tls_ca_path());
+  return keys;
 }
 
 bool UsesTcpTcti(const config::Config& c) {
@@ -90,6 +125,12 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
   }
   auto public_key = (*state)->ServerPublicKey();
   if (!public_key.ok()) return Fail("server key: " + public_key.error().message);
+  static SessionTlsKeys* session_tls = nullptr;  // lives until _exit
+  if (config.tls_session_key_hours > 0) {
+    auto made = MakeSessionTlsKeys(config, **state, *tls);
+    if (!made.ok()) return Fail(made.error().message);
+    session_tls = made->release();
+  }
 
   // The master key (issue 5): an enrolled state starts sealed; the peer
   // role asks the peers, this process unblinds, combines and unseals.
@@ -161,6 +202,7 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
   static KeyRoleServer* server = nullptr;  // lives until _exit
   server = new KeyRoleServer(*st, std::move(*tls), max_sessions);
   server->set_torm(torm);
+  server->set_session_tls(session_tls);
   log::Info("key", "ready: key store " + std::string(st->key_store_backend()) +
                        " (device operations at start-up: " +
                        std::to_string(st->device_operations()) + "), argon2id by " + kdf_impl +

@@ -139,6 +139,17 @@ void KeyRoleServer::ServeSession(ipc::Channel channel, FrontEnd front_end) {
 bool KeyRoleServer::HandleCommon(ipc::Channel& ch, const ipc::Message& msg, const char* who) {
   if (std::holds_alternative<ipc::TlsIdentityRequest>(msg)) {
     ipc::TlsIdentityReply r;
+    if (session_tls_ != nullptr) {
+      auto current = session_tls_->Current();
+      if (!current.ok()) {
+        r.status = ipc::StatusFromError(current.error().code);
+        return Reply(ch, r);
+      }
+      r.certificate_pem.assign(current->chain_pem.begin(), current->chain_pem.end());
+      r.public_key = std::move(current->public_key);
+      r.generation = current->generation;
+      return Reply(ch, r);
+    }
     r.certificate_pem.assign(tls_.certificate_pem.begin(), tls_.certificate_pem.end());
     r.public_key = tls_.public_key;
     return Reply(ch, r);
@@ -168,6 +179,13 @@ Result<std::vector<uint8_t>> KeyRoleServer::SignTls(const ipc::Message& msg, con
     if (tls_.kind != TlsKeyKind::kEcdsaP256) {
       return refuse("an ECDSA", ": the certificate is for the RSA server key");
     }
+    if (session_tls_ != nullptr) {
+      if (ec->generation == 0) {
+        return refuse("a token", ": handshakes are signed with session keys");
+      }
+      return session_tls_->Sign(ec->generation, ec->digest);
+    }
+    if (ec->generation != 0) return refuse("a session key", ": there are no session keys");
     return logged(state_.TlsSign(ec->digest));
   }
   const auto& req = std::get<ipc::TlsSignRequest>(msg);

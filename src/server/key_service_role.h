@@ -11,6 +11,10 @@
 //    key: ECDSA over a 32-byte digest (TlsEcdsaSignRequest), or, for a
 //    certificate of the RSA server key, a padded block (TlsSignRequest,
 //    IsSignatureBlock guard). A request for the other kind is refused.
+//    With session TLS keys (set_session_tls) the identity is the current
+//    session key's chain and generation, an ECDSA request is signed with the
+//    generation it names (kNotFound once retired), and a request for the
+//    token's own key (generation 0) is refused: the token only certifies.
 //  - ServeControl() returns only on a control-channel error: kUnavailable
 //    when the channel closed, kInvalidArgument when the front end sent
 //    anything but NewSession+fd (fatal: the caller exits and the supervisor
@@ -38,6 +42,7 @@
 #include "base/thread_reuser.h"
 #include "ipc/channel.h"
 #include "mail/torm.h"
+#include "server/session_tls.h"
 #include "server/state.h"
 #include "server/tls_identity.h"
 
@@ -52,6 +57,9 @@ class KeyRoleServer {
   // TORM requests of SMTP sessions go to `torm` (may be null; must outlive
   // the server). Call before serving.
   void set_torm(mail::TormService* torm) { torm_ = torm; }
+  // Handshakes signed with session TLS keys (may be null; must outlive the
+  // server). Call before serving.
+  void set_session_tls(SessionTlsKeys* keys) { session_tls_ = keys; }
 
   Result<void> ServeControl(ipc::Channel control, FrontEnd front_end);
 
@@ -71,6 +79,7 @@ class KeyRoleServer {
   uint32_t max_sessions_;
   ThreadReuser session_threads_;  // one thread per session, reused
   mail::TormService* torm_ = nullptr;
+  SessionTlsKeys* session_tls_ = nullptr;
   std::atomic<uint32_t> smtp_sessions_{0};
   std::atomic<uint32_t> pop3_sessions_{0};
 };

@@ -144,9 +144,11 @@ Result<std::vector<uint8_t>> SessionLink::Sign(std::span<const uint8_t> block) {
   return std::move(r->signature);
 }
 
-Result<std::vector<uint8_t>> SessionLink::SignEcdsa(std::span<const uint8_t> digest) {
+Result<std::vector<uint8_t>> SessionLink::SignEcdsa(std::span<const uint8_t> digest,
+                                                    uint32_t generation) {
   ipc::TlsEcdsaSignRequest req;
   req.digest.assign(digest.begin(), digest.end());
+  req.generation = generation;
   auto r = Call<ipc::TlsSignReply>(req, kIoTimeout);
   if (!r.ok()) return r.error();
   ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "key role: signature refused"));

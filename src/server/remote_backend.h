@@ -56,7 +56,9 @@ class SessionLink {
   uint64_t current_writer() const { return writer_id_; }
 
   Result<std::vector<uint8_t>> Sign(std::span<const uint8_t> block);
-  Result<std::vector<uint8_t>> SignEcdsa(std::span<const uint8_t> digest);
+  // `generation`: 0 for the token's TLS key, else the session TLS key of
+  // that generation (ipc::TlsEcdsaSignRequest).
+  Result<std::vector<uint8_t>> SignEcdsa(std::span<const uint8_t> digest, uint32_t generation = 0);
 
  private:
   std::optional<ipc::Channel> channel_;

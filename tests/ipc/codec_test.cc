@@ -532,13 +532,16 @@ TEST(IpcCodecTest, TlsSignRequestBlockIsBoundedByRsaSizes) {
 TEST(IpcCodecTest, TlsEcdsaSignRequestCarriesExactlyA32ByteDigest) {
   std::vector<uint8_t> digest(kEcdsaDigestBytes, 7);
   EXPECT_EQ(RoundTrip<TlsEcdsaSignRequest>(TlsEcdsaSignRequest{digest}).digest, digest);
-  EXPECT_EQ(MustEncode(TlsEcdsaSignRequest{digest}).size(), kFrameHeaderBytes + 2 + 32);
+  EXPECT_EQ(RoundTrip<TlsEcdsaSignRequest>(TlsEcdsaSignRequest{digest, 7}).generation, 7u);
+  EXPECT_EQ(MustEncode(TlsEcdsaSignRequest{digest}).size(), kFrameHeaderBytes + 2 + 32 + 4);
   EXPECT_FALSE(Encode(TlsEcdsaSignRequest{std::vector<uint8_t>(31, 1)}).ok());
   EXPECT_FALSE(Encode(TlsEcdsaSignRequest{std::vector<uint8_t>(33, 1)}).ok());
   EXPECT_FALSE(Encode(TlsEcdsaSignRequest{}).ok());
   ExpectInvalid(Frame(T(MsgType::kTlsEcdsaSignRequest), kProtocolVersion, BytesField(31, 1)));
   ExpectInvalid(Frame(T(MsgType::kTlsEcdsaSignRequest), kProtocolVersion, BytesField(48, 1)));
   ExpectInvalid(Frame(T(MsgType::kTlsEcdsaSignRequest), kProtocolVersion, BytesField(0, 1)));
+  // A version-1 request (no generation) is not accepted.
+  ExpectInvalid(Frame(T(MsgType::kTlsEcdsaSignRequest), kProtocolVersion, BytesField(32, 1)));
 }
 
 TEST(IpcCodecTest, TlsSignReplyRoundTripsAndBoundsTheSignature) {
@@ -554,18 +557,21 @@ TEST(IpcCodecTest, TlsSignReplyRoundTripsAndBoundsTheSignature) {
 
 TEST(IpcCodecTest, TlsIdentityReplyRoundTripsAtItsLimits) {
   TlsIdentityReply m{Status::kOk, std::vector<uint8_t>(kMaxCertificateBytes, '-'),
-                     std::vector<uint8_t>(kMaxPublicKeyBytes, 0x30)};
+                     std::vector<uint8_t>(kMaxPublicKeyBytes, 0x30), 0xfffffffeu};
   auto got = RoundTrip<TlsIdentityReply>(m);
   EXPECT_EQ(got.certificate_pem, m.certificate_pem);
   EXPECT_EQ(got.public_key, m.public_key);
+  EXPECT_EQ(got.generation, 0xfffffffeu);
   auto err = RoundTrip<TlsIdentityReply>(TlsIdentityReply{Status::kInternal, {}, {}});
   EXPECT_EQ(err.status, Status::kInternal);
   m.certificate_pem.push_back('-');
   EXPECT_FALSE(Encode(m).ok());
-  ExpectInvalid(Frame(T(MsgType::kTlsIdentityReply), kProtocolVersion,
-                      Payload({{0, 0}, BytesField(kMaxCertificateBytes + 1, '-'), {0, 0}})));
-  ExpectInvalid(Frame(T(MsgType::kTlsIdentityReply), kProtocolVersion,
-                      Payload({{0, 0}, {0, 0}, BytesField(kMaxPublicKeyBytes + 1, 1)})));
+  ExpectInvalid(
+      Frame(T(MsgType::kTlsIdentityReply), kProtocolVersion,
+            Payload({{0, 0}, BytesField(kMaxCertificateBytes + 1, '-'), {0, 0}, {0, 0, 0, 0}})));
+  ExpectInvalid(
+      Frame(T(MsgType::kTlsIdentityReply), kProtocolVersion,
+            Payload({{0, 0}, {0, 0}, BytesField(kMaxPublicKeyBytes + 1, 1), {0, 0, 0, 0}})));
 }
 
 // Every strict prefix and every one-byte extension of a valid frame (length

@@ -10,9 +10,11 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -20,9 +22,12 @@
 
 #include "base/secret_bytes.h"
 #include "crypto/aead.h"
+#include "crypto/ec_p256.h"
 #include "crypto/inbox_key.h"
 #include "crypto/kdf.h"
+#include "ctl/tls_cert.h"
 #include "net/remote_key.h"
+#include "server/session_tls.h"
 #include "unseal/torm_wire.h"
 
 namespace onionmail::server {
@@ -85,6 +90,45 @@ TEST(KeyRoleOpenSslTest, UnsealRequestSignedWithATokenBackedRsaKeyVerifies) {
   auto request = unseal::SignRequestWithKey(key.get(), unseal::Verb::kDerk, cb, body);
   ASSERT_TRUE(request.ok()) << request.error().message;
   EXPECT_TRUE(unseal::VerifyRequest(*request, cb).ok());
+}
+
+// Session TLS keys ([tls] session_key_hours): the key role makes the issuing
+// certificate and each session key's certificate (X509_sign through the
+// token-backed key) and signs handshakes. The chains as clients check them:
+// session_tls_test (a process that can verify certificates).
+TEST(KeyRoleOpenSslTest, SessionTlsKeysAreCertifiedRotatedAndSign) {
+  PkeyPtr token(EVP_EC_gen("P-256"), &EVP_PKEY_free);
+  ASSERT_NE(token, nullptr);
+  char dir[] = "/tmp/om-krossl-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/cert.pem";
+  ASSERT_TRUE(ctl::CreateCertificateForKey("abc.onion", path, token.get()).ok());
+  FILE* f = std::fopen(path.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  std::string pem(8192, '\0');
+  pem.resize(std::fread(pem.data(), 1, pem.size(), f));
+  std::fclose(f);
+  std::remove(path.c_str());
+  rmdir(dir);
+  auto now = std::chrono::system_clock::now();
+  auto keys = SessionTlsKeys::Create(
+      pem, PublicDer(token.get()),
+      [&](std::span<const uint8_t> d) { return crypto::EcdsaP256SignRaw(token.get(), d); },
+      std::chrono::hours(1), [&] { return now; });
+  ASSERT_TRUE(keys.ok()) << keys.error().message;
+  now += std::chrono::hours(1);
+  auto current = (*keys)->Current();
+  ASSERT_TRUE(current.ok());
+  EXPECT_EQ(current->generation, 2u);
+  size_t certs = 0;
+  for (size_t at = 0; (at = current->chain_pem.find("BEGIN CERTIFICATE", at)) != std::string::npos;
+       ++at) {
+    ++certs;
+  }
+  EXPECT_EQ(certs, 2u);
+  auto sig = (*keys)->Sign(2, std::vector<uint8_t>(32, 3));
+  ASSERT_TRUE(sig.ok()) << sig.error().message;
+  EXPECT_EQ(sig->size(), 64u);
 }
 
 TEST(KeyRoleOpenSslTest, InboxKeysWrapAndUnwrap) {
