@@ -342,6 +342,54 @@ TEST_F(KeyRoleTest, ControlChannelMessageOtherThanNewSessionIsFatal) {
   EXPECT_TRUE(Fails(no_fd.Close(), ErrorCode::kInvalidArgument));
 }
 
+TEST_F(KeyRoleTest, SessionKeyGenerationIsRefusedWithoutSessionKeys) {
+  auto link = smtp_.NewSession();
+  auto id = link->Call<ipc::TlsIdentityReply>(ipc::TlsIdentityRequest{}, 10s);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->generation, 0u);  // the token's own key
+  EXPECT_TRUE(Fails(link->SignEcdsa(Bytes(32, 7), 1), ErrorCode::kPermissionDenied));
+  EXPECT_FALSE(link->broken());
+}
+
+// [tls] session_key_hours: the identity is the session key's chain, its
+// signatures verify under it, and the token's own key signs nothing for a
+// front end (it only certifies session keys).
+TEST_F(KeyRoleTest, WithSessionKeysHandshakesAreSignedBySessionKeysAndTheTokenKeyIsRefused) {
+  static SessionTlsKeys* keys = nullptr;
+  static KeyRoleServer* server = [] {  // never destroyed: detached session threads
+    auto tls = LoadTlsIdentity(*Env().state);
+    if (!tls.ok()) std::abort();
+    State* st = Env().state.get();
+    auto made = SessionTlsKeys::Create(
+        tls->certificate_pem, tls->public_key,
+        [st](std::span<const uint8_t> d) { return st->TlsSign(d); }, std::chrono::hours(1));
+    if (!made.ok()) std::abort();
+    keys = made->release();
+    auto* s = new KeyRoleServer(*st, *tls, 8);
+    s->set_session_tls(keys);
+    return s;
+  }();
+  uint8_t hash[32];
+  unsigned int hash_len = 0;
+  ASSERT_EQ(EVP_Digest("handshake", 9, hash, &hash_len, EVP_sha256(), nullptr), 1);
+  for (FrontEnd fe : {FrontEnd::kSmtp, FrontEnd::kPop3}) {
+    ControlChannel ctl(*server, fe);
+    auto link = ctl.NewSession();
+    auto id = link->Call<ipc::TlsIdentityReply>(ipc::TlsIdentityRequest{}, 10s);
+    ASSERT_TRUE(id.ok());
+    EXPECT_EQ(id->generation, 1u);
+    EXPECT_NE(id->public_key, Env().public_key);
+    std::string chain(id->certificate_pem.begin(), id->certificate_pem.end());
+    EXPECT_NE(chain.find(keys->ca_pem()), std::string::npos);
+    auto sig = link->SignEcdsa(Bytes(hash, hash + 32), 1);
+    ASSERT_TRUE(sig.ok()) << sig.error().message;
+    EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(id->public_key, hash, *sig));
+    EXPECT_TRUE(Fails(link->SignEcdsa(Bytes(hash, hash + 32), 0), ErrorCode::kPermissionDenied));
+    EXPECT_TRUE(Fails(link->SignEcdsa(Bytes(hash, hash + 32), 9), ErrorCode::kNotFound));
+    EXPECT_FALSE(link->broken());
+  }
+}
+
 TEST_F(KeyRoleTest, SessionsOverTheLimitAreClosedAtOnce) {
   // A server of its own (never destroyed: its session threads are detached).
   static KeyRoleServer* small = [] {
