@@ -21,8 +21,8 @@
 # only --quick, as a smoke check that it still works (provisioning/test.sh). About 10-12 minutes
 # with the defaults.
 #
-# Usage: bench/run.sh [--quick] [--check] [--runs N] [--keys pkcs11|tpm2] [--rev REV] [--out DIR]
-#                     [--no-install] [--keep]
+# Usage: bench/run.sh [--quick] [--check] [--runs N] [--keys pkcs11|tpm2] [--session-keys H]
+#                     [--rev REV] [--out DIR] [--no-install] [--keep]
 #   --quick       tiny counts, 1 run (a smoke check that everything still works; ~1 minute);
 #                 implies --check
 #   --check       exit 1 unless every phase did all its work (bench/check.py: every message
@@ -32,6 +32,9 @@
 #                 instead of SoftHSM2. swtpm does on these CPUs what a TPM chip would do on its
 #                 own, so its CPU is reported apart from the server's (it still takes the
 #                 shared CPUs); a chip is slower per command (docs/benchmarks.md)
+#   --session-keys H  onionmaild with [tls] session_key_hours = H: full handshakes signed by a
+#                 session key of the key role, certified by the token (docs/keys.md), instead of
+#                 one token signature per handshake (the default, 0)
 #   --out DIR     where results go (default bench/results)
 #   --no-install  do not call apt-get; fail if something is missing
 #   --keep        keep the temp dir (configs, logs, mail) for inspection
@@ -53,6 +56,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 invocation="bench/run.sh${*:+ $*}"
 [[ -n "${OM_BIN_DIR:-}" ]] && invocation="OM_BIN_DIR=$OM_BIN_DIR $invocation"
 plan=full runs=3 out="$top/bench/results" install=1 keep=0 rev="" check=0 keys=pkcs11
+session_keys=0
 while (($#)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
@@ -60,6 +64,7 @@ while (($#)); do
     --check) check=1 ;;
     --runs) runs="$2"; shift ;;
     --keys) keys="$2"; shift ;;
+    --session-keys) session_keys="$2"; shift ;;
     --out) out="$2"; shift ;;
     --no-install) install=0 ;;
     --keep) keep=1 ;;
@@ -69,6 +74,7 @@ while (($#)); do
   shift
 done
 [[ $keys == pkcs11 || $keys == tpm2 ]] || { echo "--keys must be pkcs11 or tpm2" >&2; exit 2; }
+[[ $session_keys =~ ^[0-9]+$ ]] || { echo "--session-keys takes hours (0 = off)" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "run as root (Postfix and Dovecot need it)" >&2; exit 1; }
 
 # --- 1. packages --------------------------------------------------------------------------------
@@ -156,6 +162,9 @@ elif [[ -n "${OM_BIN_DIR:-}" ]]; then
 fi
 version=$(git -C "$top" rev-parse --short "${rev:-HEAD}" 2>/dev/null || echo unknown)
 [[ -z "$rev" && -n "$(git -C "$top" status --porcelain -- src 2>/dev/null)" ]] && version+="+dirty"
+if ((session_keys > 0)); then
+  BENCH_LABEL="${BENCH_LABEL:+$BENCH_LABEL; }session TLS keys (${session_keys} h)"
+fi
 version+="${BENCH_LABEL:+ ($BENCH_LABEL)}"
 
 # --- 3. ports, cleanup --------------------------------------------------------------------------
@@ -182,6 +191,8 @@ if [[ $(id -u) -eq 0 ]]; then
 fi
 # A private SoftHSM2 token or swtpm (bench/keys.sh), and the uprobes that count its operations.
 bench_keys "$keys" "$W/om" "${owner_args[@]}"
+tls_conf=""
+if ((session_keys > 0)); then tls_conf=$'[tls]\n'"session_key_hours = $session_keys"; fi
 om_conf() {  # $1: extra [kdf] section
   cat <<CONF
 [server]
@@ -195,6 +206,7 @@ listen = "127.0.0.1:$pop3_port"
 level = "warning"
 [keys]
 $keys_conf
+$tls_conf
 $1
 CONF
 }
