@@ -238,6 +238,11 @@ Result<void> Validate(Config& c) {
     return BadValue("peer.socks5_proxy",
                     "empty, or a numeric IP address and port (\"127.0.0.1:9050\")");
   }
+  if (c.tls_session_key_hours > 0 && c.peer_serve) {
+    // Peers pin this server's TLS key itself (docs/PROTOCOL.md, TORM): a
+    // session certificate would fail their pin.
+    return BadValue("tls.session_key_hours", "0 while peer.serve = true (peers pin the TLS key)");
+  }
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warning" &&
       c.log_level != "error") {
     return BadValue("log.level", "debug, info, warning or error");

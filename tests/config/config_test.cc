@@ -142,6 +142,18 @@ TEST(ConfigTest, AQuotaSmallerThanTheLargestMessageIsRejected) {
   EXPECT_FALSE(ParseConfig("[kdf]\nargon2_t_cost = 0\n").ok());
 }
 
+TEST(ConfigTest, SessionKeyHoursAreReadAndRefusedForAPeerThatServes) {
+  EXPECT_EQ(ParseConfig("")->tls_session_key_hours, 0u);
+  EXPECT_EQ(ParseConfig("[tls]\nsession_key_hours = 24\n")->tls_session_key_hours, 24u);
+  EXPECT_EQ(ParseConfig("[tls]\nsession_key_hours = 168\n")->tls_session_key_hours, 168u);
+  EXPECT_FALSE(ParseConfig("[tls]\nsession_key_hours = 169\n").ok());
+  EXPECT_FALSE(ParseConfig("[tls]\nsession_key_hours = -1\n").ok());
+  auto both = ParseConfig("[tls]\nsession_key_hours = 24\n[peer]\nserve = true\n");
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.error().message.find("tls.session_key_hours"), std::string::npos);
+  EXPECT_TRUE(ParseConfig("[tls]\nsession_key_hours = 0\n[peer]\nserve = true\n").ok());
+}
+
 TEST(ConfigTest, SyntaxErrorReportsTheLine) {
   auto c = ParseConfig("[smtp]\nlisten = \n");
   ASSERT_FALSE(c.ok());
