@@ -36,102 +36,84 @@ Result<std::vector<uint8_t>> NoLink() {
   return MakeError(ErrorCode::kFailedPrecondition, "no key-role session on this thread");
 }
 
-// The key role's current TLS identity as a context: the certificate's key
-// is the token's ECDSA TLS key (generation 0), a session TLS key (its
-// generation, server/session_tls.h) or the RSA server key of a state
-// directory made before the TLS key (server/tls_identity.h).
-struct FetchedTls {
-  std::shared_ptr<net::TlsContext> context;
-  uint32_t generation = 0;
-};
-
-Result<FetchedTls> FetchTls(SessionLink& link) {
+// The key role's TLS identity (status checked).
+Result<ipc::TlsIdentityReply> AskIdentity(SessionLink& link) {
   auto identity =
       link.Call<ipc::TlsIdentityReply>(ipc::TlsIdentityRequest{}, std::chrono::seconds(120));
   if (!identity.ok()) return identity.error();
   if (identity->status != ipc::Status::kOk) {
     return MakeError(ErrorCode::kUnavailable, "the key role did not give the TLS identity");
   }
-  const uint32_t generation = identity->generation;
-  auto key = IsEcKey(identity->public_key)
-                 ? net::MakeRemoteEcKey(identity->public_key,
+  return identity;
+}
+
+// An identity as a context: the certificate's key is the token's ECDSA TLS
+// key (generation 0), a session TLS key (its generation,
+// server/session_tls.h) or the RSA server key of a state directory made
+// before the TLS key (server/tls_identity.h). Signatures go to the key role
+// over the thread's session link, naming the generation.
+struct BuiltTls {
+  std::shared_ptr<net::TlsContext> context;
+  uint32_t generation = 0;
+};
+
+Result<BuiltTls> BuildTls(const ipc::TlsIdentityReply& identity) {
+  const uint32_t generation = identity.generation;
+  auto key = IsEcKey(identity.public_key)
+                 ? net::MakeRemoteEcKey(identity.public_key,
                                         [generation](std::span<const uint8_t> digest) {
                                           SessionLink* link = ThreadLink();
                                           if (link == nullptr) return NoLink();
                                           return link->SignEcdsa(digest, generation);
                                         })
-                 : net::MakeRemoteRsaKey(identity->public_key, [](std::span<const uint8_t> block) {
+                 : net::MakeRemoteRsaKey(identity.public_key, [](std::span<const uint8_t> block) {
                      SessionLink* link = ThreadLink();
                      if (link == nullptr) return NoLink();
                      return link->Sign(block);
                    });
   if (!key.ok()) return MakeError(key.error().code, "unusable public key: " + key.error().message);
-  std::string pem(identity->certificate_pem.begin(), identity->certificate_pem.end());
+  std::string pem(identity.certificate_pem.begin(), identity.certificate_pem.end());
   auto context = net::TlsContext::LoadPemWithKey(pem, *key);
   EVP_PKEY_free(*key);  // the context holds its own reference
   if (!context.ok()) return context.error();
-  return FetchedTls{std::move(*context), generation};
+  return BuiltTls{std::move(*context), generation};
 }
 
-// With session TLS keys the front end asks for the current identity again
-// every quarter of their lifetime, so that it presents a key the key role
-// still holds (it keeps the one before the current one). Test builds may set
-// the lifetime in seconds (ONIONMAIL_TEST_SESSION_KEY_SECONDS, as the key
-// role reads it). Zero: never (the token's own key).
-std::chrono::seconds RefreshPeriod(const config::Config& config) {
-  std::chrono::seconds lifetime = std::chrono::hours(config.tls_session_key_hours);
-#ifdef ONIONMAIL_TEST_HOOKS
-  if (const char* s = std::getenv("ONIONMAIL_TEST_SESSION_KEY_SECONDS");
-      s != nullptr && lifetime.count() > 0) {
-    lifetime = std::chrono::seconds(std::strtol(s, nullptr, 10));
-  }
-#endif
-  return lifetime / 4;
-}
-
-// The context new connections get. Get() is called at the start of each
-// connection with that connection's link; when the refresh period has passed
-// that connection fetches the new identity (one thread at a time; the others
-// keep the context they had; a failure keeps it and is retried a minute
-// later). Contexts in use stay alive with their connections.
+// The context a new connection gets. With the token's key (generation 0)
+// it never changes. With session TLS keys each connection first asks the
+// key role which key is current (one IPC round trip; the key role makes the
+// next key then when the current one is old enough) and gets a new context
+// when the generation changed: after a rotation, and after a restart of the
+// key role, whose first generation is random, so a front end never presents
+// a key the key role no longer holds. If the question fails the connection
+// gets the context it would have had (its session then fails on the same
+// broken link). Contexts in use stay alive with their connections.
 class CurrentTls {
  public:
-  CurrentTls(std::string me, FetchedTls first, std::chrono::seconds refresh)
-      : me_(std::move(me)), current_(std::move(first)), refresh_(refresh), next_(Next(refresh)) {}
+  CurrentTls(std::string me, BuiltTls first) : me_(std::move(me)), current_(std::move(first)) {}
 
   std::shared_ptr<net::TlsContext> Get(SessionLink& link) {
     std::unique_lock<std::mutex> lock(mu_);
-    if (refresh_.count() == 0 || refreshing_ || Clock::now() < next_) return current_.context;
-    refreshing_ = true;
-    const uint32_t had = current_.generation;
+    if (current_.generation == 0) return current_.context;
     lock.unlock();
-    auto fetched = FetchTls(link);
+    auto identity = AskIdentity(link);
     lock.lock();
-    refreshing_ = false;
-    if (!fetched.ok()) {
-      next_ = Next(std::chrono::seconds(60));
-      log::Warning(me_,
-                   "TLS identity not renewed (retried in a minute): " + fetched.error().message);
+    if (!identity.ok() || identity->generation == current_.generation) return current_.context;
+    auto built = BuildTls(*identity);
+    if (!built.ok()) {
+      log::Warning(me_, "cannot use session TLS key " + std::to_string(identity->generation) +
+                            ": " + built.error().message);
       return current_.context;
     }
-    next_ = Next(refresh_);
-    if (fetched->generation != had) {
-      log::Info(me_, "now presenting session TLS key " + std::to_string(fetched->generation));
-    }
-    current_ = std::move(*fetched);
+    log::Info(me_, "now presenting session TLS key " + std::to_string(built->generation));
+    current_ = std::move(*built);
     return current_.context;
   }
 
  private:
-  using Clock = std::chrono::steady_clock;
-  static Clock::time_point Next(std::chrono::seconds after) { return Clock::now() + after; }
-
   const std::string me_;
   std::mutex mu_;
-  FetchedTls current_;
-  const std::chrono::seconds refresh_;
-  Clock::time_point next_;
-  bool refreshing_ = false;
+  BuiltTls current_;
 };
 
 // Makes a session channel and hands its other end to the key role.
@@ -196,13 +178,14 @@ int RunFrontEnd(const FrontEndArgs& args, const config::Config& config, FrontEnd
     return 1;
   }
   SessionLink setup(std::move(*first));
-  auto tls = FetchTls(setup);
+  auto identity = AskIdentity(setup);
   setup.Break();
+  auto tls = identity.ok() ? BuildTls(*identity) : Result<BuiltTls>(identity.error());
   if (!tls.ok()) {
     log::Error(me, "TLS: " + tls.error().message);
     return 1;
   }
-  auto current_tls = std::make_shared<CurrentTls>(me, std::move(*tls), RefreshPeriod(config));
+  auto current_tls = std::make_shared<CurrentTls>(me, std::move(*tls));
 
   SandboxOptions sandbox;
   sandbox.user = ::geteuid() == 0 ? spec.user : "";

@@ -9,7 +9,10 @@
 //  1. reads the config (before any privilege drop);
 //  2. asks the key role, over a session channel, for the TLS certificate
 //     chain and public key; the private key stays in the key role (or its
-//     token) and every handshake signature is a TlsSignRequest;
+//     token) and every handshake signature is a TlsSignRequest or
+//     TlsEcdsaSignRequest; with session TLS keys ([tls] session_key_hours)
+//     each connection asks again which key is current and a new context is
+//     built when it changed;
 //  3. EnterSandbox: drops to the role's user (when root), no_new_privs,
 //     non-dumpable, no core, the role's seccomp policy (unless
 //     [sandbox] seccomp = false) -- from then on no file can be opened and

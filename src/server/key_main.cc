@@ -64,8 +64,7 @@ Result<std::unique_ptr<SessionTlsKeys>> MakeSessionTlsKeys(const config::Config&
   }
   std::chrono::seconds lifetime = std::chrono::hours(config.tls_session_key_hours);
 #ifdef ONIONMAIL_TEST_HOOKS
-  // Test builds only: a lifetime in seconds, so that a test sees rotations
-  // (the front ends read the same variable: server/frontend.cc).
+  // Test builds only: a lifetime in seconds, so that a test sees rotations.
   if (const char* s = std::getenv("ONIONMAIL_TEST_SESSION_KEY_SECONDS"); s != nullptr) {
     lifetime = std::chrono::seconds(std::strtol(s, nullptr, 10));
   }

@@ -150,7 +150,13 @@ Result<std::unique_ptr<SessionTlsKeys>> SessionTlsKeys::Create(
 
   std::unique_ptr<SessionTlsKeys> keys(
       new SessionTlsKeys(std::move(issuer), std::move(*ca_pem), lifetime, std::move(clock)));
-  auto first = keys->MakeKey(1);
+  uint32_t first_generation = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&first_generation), sizeof(first_generation)) !=
+      1) {
+    return Internal("no random generation");
+  }
+  first_generation = (first_generation & 0x7fffffffu) | 1u;  // in [1, 2^31): never 0, no wrap
+  auto first = keys->MakeKey(first_generation);
   if (!first.ok()) return first.error();
   keys->current_ = std::move(*first);
   return keys;
@@ -209,13 +215,15 @@ Result<SessionTlsKeys::Generation> SessionTlsKeys::Current() {
     std::lock_guard<std::mutex> lock(mu_);
     current = current_;
   }
-  if (clock_() - current->made < lifetime_) return current->pub;
+  const auto now = clock_();
+  if (now - current->made < lifetime_ || now < retry_after_) return current->pub;
   const uint32_t next = current->pub.generation + 1;
   auto made = MakeKey(next);
   if (!made.ok()) {
+    retry_after_ = now + kRetryAfterFailure;
     log::Warning("key", "could not make session TLS key " + std::to_string(next) + " (key " +
                             std::to_string(current->pub.generation) +
-                            " stays in use): " + made.error().message);
+                            " stays in use; tried again in a minute): " + made.error().message);
     return current->pub;
   }
   {
@@ -225,7 +233,7 @@ Result<SessionTlsKeys::Generation> SessionTlsKeys::Current() {
     current = current_;
   }
   log::Info("key", "session TLS key " + std::to_string(next) + " made; key " +
-                       std::to_string(next - 1) + " signs for front ends that still use it");
+                       std::to_string(next - 1) + " still signs the handshakes begun with it");
   return current->pub;
 }
 

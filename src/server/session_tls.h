@@ -15,23 +15,25 @@
 //    token's TLS key) makes the issuing certificate of that key: the same
 //    subject, key and validity, CA:TRUE with pathlen 0, keyUsage keyCertSign
 //    (clients that check certificates trust it, ca_pem()); then the first
-//    session key (generation 1) and its certificate: subject = the server's
-//    plus OU=session key, the server certificate's subjectAltName,
-//    CA:FALSE, digitalSignature, serverAuth, valid from 1 h before its
-//    making for 2 x lifetime + 1 h. Both are signed with `token_sign` (two
-//    token signatures). kInvalidArgument when the lifetime is not positive
-//    or above kMaxLifetime (the configuration takes whole hours; tests use
-//    seconds), or the certificate is not the token key's; a failed token
-//    signature is returned as it came.
+//    session key and its certificate: subject = the server's plus
+//    OU=session key, the server certificate's subjectAltName, CA:FALSE,
+//    digitalSignature, serverAuth, valid from 1 h before its making for
+//    2 x lifetime + 1 h. Both are signed with `token_sign` (two token
+//    signatures). The first generation is random in [1, 2^31), the next ones
+//    count up from it, so that a front end that outlived a restart of the key
+//    role never names a key of the new one. kInvalidArgument when the
+//    lifetime is not positive or above kMaxLifetime (the configuration takes
+//    whole hours; tests use seconds), or the certificate is not the token
+//    key's; a failed token signature is returned as it came.
 //  - Current(): the current generation, its chain (session certificate, then
 //    the issuing certificate; PEM) and public key (DER SubjectPublicKeyInfo).
 //    When the current key is `lifetime` old a new generation is made first
-//    (one token signature); if that fails, the current one is returned (its
-//    certificate outlives the lifetime by lifetime + 1 h) and the failure is
-//    logged.
+//    (one token signature); if that fails, the failure is logged, the current
+//    key is returned (its certificate outlives the lifetime by lifetime +
+//    1 h) and no new one is tried for kRetryAfterFailure.
 //  - Sign(generation, digest): ECDSA r || s over a 32-byte digest with the
-//    key of that generation, the current one or the one before it (front ends
-//    that have not asked for the new chain yet); kNotFound for any other,
+//    key of that generation, the current one or the one before it (for
+//    handshakes that began before the rotation); kNotFound for any other,
 //    kInvalidArgument for a digest of another size.
 //  - Thread-safe. A retired key is freed (OpenSSL clears its private scalar).
 #pragma once
@@ -54,6 +56,7 @@ namespace onionmail::server {
 class SessionTlsKeys {
  public:
   static constexpr std::chrono::hours kMaxLifetime{168};
+  static constexpr std::chrono::seconds kRetryAfterFailure{60};
 
   using Clock = std::function<std::chrono::system_clock::time_point()>;
   // The token's TLS key: r || s over a 32-byte digest (State::TlsSign).
@@ -96,6 +99,7 @@ class SessionTlsKeys {
   std::mutex mu_;         // guards current_ and previous_
   std::shared_ptr<Key> current_;
   std::shared_ptr<Key> previous_;
+  std::chrono::system_clock::time_point retry_after_{};  // guarded by rotate_mu_
 };
 
 }  // namespace onionmail::server

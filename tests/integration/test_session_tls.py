@@ -13,6 +13,7 @@ it): ONIONMAIL_TEST_SESSION_KEY_SECONDS gives the keys a life of seconds.
 import os
 import re
 import shutil
+import signal
 import ssl
 import time
 import unittest
@@ -21,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from harness import TestEnv, crlf
+from harness_proc import children_of
 
 ROTATION_SECONDS = 8
 
@@ -156,11 +158,33 @@ class SessionTlsTest(unittest.TestCase):
             time.sleep(0.5)
             seen.append(self.smtp_key())  # every handshake verified under ca.pem
             self.pop3_key()
-        self.env.wait_log(rb"session TLS key 3 made")
-        self.env.wait_log(rb"smtp: now presenting session TLS key [23]")
+        made = re.findall(rb"session TLS key (\d+) made", self.env.log_bytes())
+        self.assertGreaterEqual(len(made), 2, self.env.log_tail())
+        self.assertEqual(int(made[1]), int(made[0]) + 1)
+        self.env.wait_log(rb"smtp: now presenting session TLS key %s" % made[-1])
         self.assertNotIn(b"TLS identity not renewed", self.env.log_bytes())
         self.assertNotIn(b"signature failed", self.env.log_bytes())
         self.deliver_and_read("after-rotation")
+
+    def test_front_ends_follow_a_restarted_key_role_without_a_failed_handshake(self):
+        self.make_env()
+        self.start()
+        before = self.smtp_key()
+        self.assertEqual(self.pop3_key(), before)
+        key_pid = children_of(self.env.proc.pid)["onionmail-key"]
+        seen = len(self.env.log_bytes())
+        os.kill(key_pid, signal.SIGKILL)
+        self.env.wait_log(rb"role key \(pid %d\) killed by signal SIGKILL" % key_pid, start=seen)
+        self.env.wait_log(rb"key: ready: key store", wait=30, start=seen)
+        # The front ends kept running; their next connections present the new
+        # key role's session key (each handshake verified under ca.pem).
+        after = self.smtp_key()
+        self.assertNotEqual(after, before)
+        self.assertEqual(self.pop3_key(), after)
+        log = self.env.log_bytes()[seen:]
+        self.assertNotIn(b"signature failed", log)
+        self.assertIn(b"pop3: now presenting session TLS key", log)
+        self.deliver_and_read("after-key-role-restart")
 
 
 if __name__ == "__main__":

@@ -377,15 +377,17 @@ TEST_F(KeyRoleTest, WithSessionKeysHandshakesAreSignedBySessionKeysAndTheTokenKe
     auto link = ctl.NewSession();
     auto id = link->Call<ipc::TlsIdentityReply>(ipc::TlsIdentityRequest{}, 10s);
     ASSERT_TRUE(id.ok());
-    EXPECT_EQ(id->generation, 1u);
+    EXPECT_EQ(id->generation, keys->Current()->generation);
+    EXPECT_NE(id->generation, 0u);
     EXPECT_NE(id->public_key, Env().public_key);
     std::string chain(id->certificate_pem.begin(), id->certificate_pem.end());
     EXPECT_NE(chain.find(keys->ca_pem()), std::string::npos);
-    auto sig = link->SignEcdsa(Bytes(hash, hash + 32), 1);
+    auto sig = link->SignEcdsa(Bytes(hash, hash + 32), id->generation);
     ASSERT_TRUE(sig.ok()) << sig.error().message;
     EXPECT_TRUE(onionmail::testing::VerifyP256RawSignature(id->public_key, hash, *sig));
     EXPECT_TRUE(Fails(link->SignEcdsa(Bytes(hash, hash + 32), 0), ErrorCode::kPermissionDenied));
-    EXPECT_TRUE(Fails(link->SignEcdsa(Bytes(hash, hash + 32), 9), ErrorCode::kNotFound));
+    EXPECT_TRUE(
+        Fails(link->SignEcdsa(Bytes(hash, hash + 32), id->generation + 1), ErrorCode::kNotFound));
     EXPECT_FALSE(link->broken());
   }
 }

@@ -155,7 +155,8 @@ TEST_F(SessionTlsTest, ChainOfTheFirstKeyVerifiesForTheServersNameUnderTheIssuer
   ASSERT_NE(keys, nullptr);
   auto current = keys->Current();
   ASSERT_TRUE(current.ok());
-  EXPECT_EQ(current->generation, 1u);
+  EXPECT_GE(current->generation, 1u);  // random, never 0 (the token's own key)
+  EXPECT_LT(current->generation, 1u << 31);
   auto chain = ParseChain(current->chain_pem);
   ASSERT_EQ(chain.size(), 2u);  // the session certificate, then the issuing one
   EXPECT_EQ(Spki(X509_get0_pubkey(chain[0].get())), current->public_key);
@@ -189,19 +190,21 @@ TEST_F(SessionTlsTest, SessionCertificateIsValidFromAnHourBeforeForTwoLifetimesA
 TEST_F(SessionTlsTest, HandshakeSignatureIsMadeInProcessAndVerifiesUnderTheSessionCertificate) {
   auto keys = Make(24h);
   ASSERT_NE(keys, nullptr);
+  const uint32_t g = keys->Current()->generation;
   auto chain = ParseChain(keys->Current()->chain_pem);
   ASSERT_EQ(chain.size(), 2u);
   const int before = token_signatures_;
   std::vector<uint8_t> digest(32);
   SHA256(reinterpret_cast<const unsigned char*>("transcript"), 10, digest.data());
   for (int i = 0; i < 20; ++i) {
-    auto sig = keys->Sign(1, digest);
+    auto sig = keys->Sign(g, digest);
     ASSERT_TRUE(sig.ok()) << sig.error().message;
     EXPECT_TRUE(Verifies(chain[0].get(), digest, *sig));
   }
   EXPECT_EQ(token_signatures_, before);  // no token signature per handshake
-  EXPECT_EQ(keys->Sign(1, std::vector<uint8_t>(31, 1)).error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(keys->Sign(2, digest).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(keys->Sign(g, std::vector<uint8_t>(31, 1)).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(keys->Sign(g + 1, digest).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(keys->Sign(g - 1, digest).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(keys->Sign(0, digest).error().code, ErrorCode::kNotFound);
 }
 
@@ -209,39 +212,57 @@ TEST_F(SessionTlsTest, RotationAfterTheLifetimeKeepsThePreviousKeyAndRetiresTheO
   auto keys = Make(1h);
   ASSERT_NE(keys, nullptr);
   std::vector<uint8_t> digest(32, 5);
+  const uint32_t g = keys->Current()->generation;
   now_ += 1h - 1s;
-  EXPECT_EQ(keys->Current()->generation, 1u);
+  EXPECT_EQ(keys->Current()->generation, g);
   EXPECT_EQ(token_signatures_, 2);
   now_ += 1s;
   auto second = keys->Current();
   ASSERT_TRUE(second.ok());
-  EXPECT_EQ(second->generation, 2u);
+  EXPECT_EQ(second->generation, g + 1);
   EXPECT_EQ(token_signatures_, 3);  // one per new key
   auto chain = ParseChain(second->chain_pem);
   ASSERT_EQ(chain.size(), 2u);
   EXPECT_EQ(VerifyChain(chain[0].get(), chain[1].get(), "abcdef.onion", Now()), X509_V_OK);
-  EXPECT_TRUE(keys->Sign(1, digest).ok());  // a front end still presenting key 1
-  auto sig2 = keys->Sign(2, digest);
+  EXPECT_TRUE(keys->Sign(g, digest).ok());  // a handshake begun with the first key
+  auto sig2 = keys->Sign(g + 1, digest);
   ASSERT_TRUE(sig2.ok());
   EXPECT_TRUE(Verifies(chain[0].get(), digest, *sig2));
   now_ += 1h;
-  EXPECT_EQ(keys->Current()->generation, 3u);
-  EXPECT_EQ(keys->Sign(1, digest).error().code, ErrorCode::kNotFound);
-  EXPECT_TRUE(keys->Sign(2, digest).ok());
-  EXPECT_TRUE(keys->Sign(3, digest).ok());
+  EXPECT_EQ(keys->Current()->generation, g + 2);
+  EXPECT_EQ(keys->Sign(g, digest).error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(keys->Sign(g + 1, digest).ok());
+  EXPECT_TRUE(keys->Sign(g + 2, digest).ok());
 }
 
-TEST_F(SessionTlsTest, FailedRotationKeepsTheCurrentKeyAndIsRetriedAtTheNextRequest) {
+TEST_F(SessionTlsTest, FailedRotationKeepsTheCurrentKeyAndIsRetriedAMinuteLater) {
   auto keys = Make(1h);
   ASSERT_NE(keys, nullptr);
+  const uint32_t g = keys->Current()->generation;
   token_fails_ = true;
   now_ += 2h;
   auto current = keys->Current();
   ASSERT_TRUE(current.ok());
-  EXPECT_EQ(current->generation, 1u);
-  EXPECT_TRUE(keys->Sign(1, std::vector<uint8_t>(32, 1)).ok());
+  EXPECT_EQ(current->generation, g);
+  EXPECT_TRUE(keys->Sign(g, std::vector<uint8_t>(32, 1)).ok());
+  const int tried = token_signatures_;
   token_fails_ = false;
-  EXPECT_EQ(keys->Current()->generation, 2u);
+  // Every connection asks: a lost device is not asked again at each one.
+  now_ += 59s;
+  EXPECT_EQ(keys->Current()->generation, g);
+  EXPECT_EQ(token_signatures_, tried);
+  now_ += 1s;
+  EXPECT_EQ(keys->Current()->generation, g + 1);
+}
+
+TEST_F(SessionTlsTest, FirstGenerationsOfTwoStartsDiffer) {
+  // A front end that outlived a restart of the key role must not name a key
+  // of the new one by chance (2^-31 for a repeat).
+  auto a = Make(1h);
+  auto b = Make(1h);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_NE(a->Current()->generation, b->Current()->generation);
 }
 
 TEST_F(SessionTlsTest, CertificateOfAnotherKeyOrABadLifetimeIsRefused) {
