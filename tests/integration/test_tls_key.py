@@ -107,7 +107,7 @@ class TlsKeyTest(unittest.TestCase):
         self.assertIsInstance(smtp_key, rsa.RSAPublicKey)
         self.assertIsInstance(pop3_key, rsa.RSAPublicKey)
         self.deliver(user, "before-move")
-        self.assertIn(b"onionmailctl tls-key", env.log_bytes())
+        env.wait_log(rb"onionmailctl tls-key")
         env.stop()
 
         out = env.ctl("tls-key").stdout.decode()

@@ -430,8 +430,8 @@ class UnsealCtlTest(unittest.TestCase):
                              r"destroyed yes, credits left 0, answered total 1"
                              % re.escape(address(env)))
         for env in (b, c):  # the peer erased the key the record was sealed under
-            self.assertRegex(env.log_bytes(), rb"crypto-shred: erasable key 1 erased in the "
-                             rb"device; live records now under key 2")
+            env.wait_log(rb"crypto-shred: erasable key 1 erased in the "
+                         rb"device; live records now under key 2")
             self.assertNotIn(b"not erased yet", env.log_bytes())
         p = query()
         for env in (b, c):
