@@ -19,7 +19,9 @@
 # SoftHSM2: swtpm's CPU per message is printed apart, as the work a TPM chip would do; A and B
 # may then be the same binary, to compare with a pkcs11 run); with AB_KEYS=tpm2, AB_TCTI=device:/dev/tpmrm0 uses that TPM instead
 # of a swtpm (the machine's own chip: its keys are made under the owner hierarchy, their blobs
-# stay in the temp dir and go with it; nothing is written to the TPM's NV memory).
+# stay in the temp dir and go with it; nothing is written to the TPM's NV memory);
+# AB_SESSION_KEYS=H ([tls] session_key_hours = H for both binaries: handshakes signed by the key
+# role's session key, docs/keys.md).
 set -euo pipefail
 usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }  # the header comment
 [[ $# -ge 5 && ( $1 == smtp || $1 == pop3 ) ]] || { usage; exit 2; }
@@ -41,6 +43,8 @@ if [[ $(id -u) -eq 0 ]]; then
 fi
 keys="${AB_KEYS:-pkcs11}"
 [[ $keys == pkcs11 || $keys == tpm2 ]] || { echo "ab.sh: AB_KEYS must be pkcs11 or tpm2" >&2; exit 2; }
+session_keys="${AB_SESSION_KEYS:-0}"
+[[ $session_keys =~ ^[0-9]+$ ]] || { echo "ab.sh: AB_SESSION_KEYS must be a number of hours" >&2; exit 2; }
 source "$top/bench/keys.sh"  # the token or swtpm, in $W
 BENCH_TCTI="${AB_TCTI:-}" bench_keys "$keys" "$W" "${owner_args[@]}"
 cat >"$W/om.toml" <<CONF
@@ -53,6 +57,8 @@ listen = "127.0.0.1:12925"
 listen = "127.0.0.1:12910"
 [log]
 level = "warning"
+[tls]
+session_key_hours = $session_keys
 [keys]
 $keys_conf
 [kdf]
