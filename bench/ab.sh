@@ -43,8 +43,12 @@ if [[ $(id -u) -eq 0 ]]; then
 fi
 keys="${AB_KEYS:-pkcs11}"
 [[ $keys == pkcs11 || $keys == tpm2 ]] || { echo "ab.sh: AB_KEYS must be pkcs11 or tpm2" >&2; exit 2; }
-session_keys="${AB_SESSION_KEYS:-0}"
-[[ $session_keys =~ ^[0-9]+$ ]] || { echo "ab.sh: AB_SESSION_KEYS must be a number of hours" >&2; exit 2; }
+tls_conf=""  # left out unless asked for: builds older than the option refuse the key
+if [[ -n "${AB_SESSION_KEYS:-}" ]]; then
+  [[ $AB_SESSION_KEYS =~ ^[0-9]+$ ]] || { echo "ab.sh: AB_SESSION_KEYS must be a number of hours" >&2; exit 2; }
+  tls_conf="[tls]
+session_key_hours = $AB_SESSION_KEYS"
+fi
 source "$top/bench/keys.sh"  # the token or swtpm, in $W
 BENCH_TCTI="${AB_TCTI:-}" bench_keys "$keys" "$W" "${owner_args[@]}"
 cat >"$W/om.toml" <<CONF
@@ -57,8 +61,7 @@ listen = "127.0.0.1:12925"
 listen = "127.0.0.1:12910"
 [log]
 level = "warning"
-[tls]
-session_key_hours = $session_keys
+$tls_conf
 [keys]
 $keys_conf
 [kdf]
