@@ -1,6 +1,8 @@
 // DerivedKeyStore implementation.
 #include "hsm/derived_key_store.h"
 
+#include <algorithm>
+
 #include "crypto/aead.h"
 #include "crypto/kdf.h"
 
@@ -63,10 +65,14 @@ Result<SecretBytes> DerivedKeyStore::OpenRecord(std::span<const uint8_t> sealed,
   return opened;
 }
 
-Result<SecretBytes> DerivedKeyStore::InboxWrapSecret(std::span<const uint8_t> salt) {
-  std::vector<uint8_t> label(kInboxLabel.begin(), kInboxLabel.end());
-  label.insert(label.end(), salt.begin(), salt.end());
-  return derive_(label);
+Result<SecretBytes> DerivedKeyStore::InboxWrapSecret(std::span<const uint8_t> input) {
+  // `input` carries a password factor (key_store.h): the label is a secret.
+  SecretBytes label(kInboxLabel.size() + input.size());
+  auto out = label.Reveal(SecretAccess::Grant());
+  std::copy(kInboxLabel.begin(), kInboxLabel.end(), out.begin());
+  std::copy(input.begin(), input.end(),
+            out.begin() + static_cast<std::ptrdiff_t>(kInboxLabel.size()));
+  return derive_(out);
 }
 
 Result<void> DerivedKeyStore::CreateErasable(uint64_t epoch) {

@@ -7,7 +7,7 @@
 //   record key  = Derive("onionmail record v1")       -> AES-256-GCM records
 //   names root  = Derive("onionmail keyed-hash v1")   -> per-purpose subkeys
 //   KeyedHash(purpose, data) = HMAC-SHA256(HKDF(names root, info=purpose), data)
-//   InboxWrapSecret(salt)    = Derive("onionmail inbox-wrap v1" || salt)
+//   InboxWrapSecret(input)   = Derive("onionmail inbox-wrap v1" || input)
 // so only InboxWrapSecret touches the device after start-up.
 //
 // Erasable keys (KeyStore::CreateErasable...) come from the backend's
@@ -54,7 +54,7 @@ class DerivedKeyStore : public KeyStore {
                                           std::span<const uint8_t> aad) override;
   Result<SecretBytes> OpenRecord(std::span<const uint8_t> sealed,
                                  std::span<const uint8_t> aad) override;
-  Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> salt) override;
+  Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> input) override;
   Result<void> Probe() override { return probe_(); }
   uint64_t device_operations() const override { return count_(); }
   Result<void> CreateErasable(uint64_t epoch) override;

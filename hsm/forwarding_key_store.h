@@ -24,8 +24,8 @@ class ForwardingKeyStore : public KeyStore {
                                  std::span<const uint8_t> aad) override {
     return target_.OpenRecord(sealed, aad);
   }
-  Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> salt) override {
-    return target_.InboxWrapSecret(salt);
+  Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> input) override {
+    return target_.InboxWrapSecret(input);
   }
   Result<void> Probe() override { return target_.Probe(); }
   uint64_t device_operations() const override { return target_.device_operations(); }

@@ -38,9 +38,12 @@ class KeyStore {
   virtual Result<SecretBytes> OpenRecord(std::span<const uint8_t> sealed,
                                          std::span<const uint8_t> aad) = 0;
   // The device half of an inbox-key wrap: 32 bytes derived inside the device
-  // from `salt` (one device operation). Mixed with the Argon2id output of the
-  // POP3 password, so opening an inbox needs the device AND the password.
-  virtual Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> salt) = 0;
+  // from `input` (one device operation): the user record's salt followed by
+  // the Argon2id output of the POP3 password (48 bytes; records of version 1:
+  // the 16-byte salt alone, src/keys/user_record.h). Mixed with that Argon2id
+  // output, so opening an inbox needs the device AND the password, and each
+  // password guess needs the device.
+  virtual Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> input) = 0;
   // Cheap presence check of the device (no cryptographic operation).
   virtual Result<void> Probe() = 0;
   // Cryptographic operations performed in the device since start-up.

@@ -68,8 +68,8 @@ Result<SecretBytes> MasterKeyedStore::OpenRecord(std::span<const uint8_t> sealed
   return opened;
 }
 
-Result<SecretBytes> MasterKeyedStore::InboxWrapSecret(std::span<const uint8_t> salt) {
-  auto device_half = inner_->InboxWrapSecret(salt);
+Result<SecretBytes> MasterKeyedStore::InboxWrapSecret(std::span<const uint8_t> input) {
+  auto device_half = inner_->InboxWrapSecret(input);
   if (!device_half.ok()) return device_half.error();
   const SecretAccess access = SecretAccess::Grant();
   SecretBytes ikm(device_half->size() + inbox_key_.size());

@@ -10,7 +10,7 @@
 //   KeyedHash(purpose, data) = HMAC-SHA256(names_key, inner.KeyedHash(purpose, data))
 //   SealRecord(pt, aad)      = AeadSeal(record_key, inner.SealRecord(pt, aad), aad)
 //   OpenRecord(sealed, aad)  = inner.OpenRecord(AeadOpen(record_key, sealed, aad), aad)
-//   InboxWrapSecret(salt)    = HKDF(ikm = inner.InboxWrapSecret(salt) || inbox_key,
+//   InboxWrapSecret(input)   = HKDF(ikm = inner.InboxWrapSecret(input) || inbox_key,
 //                                   info = "onionmail inbox-wrap v1", L = 32)
 //   Probe, device_operations, backend_name: forwarded to the inner store.
 //
@@ -42,7 +42,7 @@ class MasterKeyedStore : public KeyStore {
                                           std::span<const uint8_t> aad) override;
   Result<SecretBytes> OpenRecord(std::span<const uint8_t> sealed,
                                  std::span<const uint8_t> aad) override;
-  Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> salt) override;
+  Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> input) override;
   Result<void> Probe() override { return inner_->Probe(); }
   uint64_t device_operations() const override { return inner_->device_operations(); }
   // Erasable keys are the device's alone (M is not mixed in): forwarded.

@@ -405,6 +405,11 @@ Result<std::array<uint8_t, 32>> Tpm2Token::Hmac(std::span<const uint8_t> data) {
   }
   buffer.size = static_cast<UINT16>(data.size());
   if (!data.empty()) std::memcpy(buffer.buffer, data.data(), data.size());
+  // The input may carry a password factor (KeyStore::InboxWrapSecret).
+  struct WipeOnExit {
+    TPM2B_MAX_BUFFER& b;
+    ~WipeOnExit() { WipeMemory(b.buffer, sizeof(b.buffer)); }
+  } wipe{buffer};
   return RunRetrying([&]() -> Result<std::array<uint8_t, 32>> {
     ONIONMAIL_RETURN_IF_ERROR(RequireKey(hmac_blob_, hmac_blob_path()));
     auto session = UseResident(*hmac_blob_, &resident_hmac_);

@@ -124,10 +124,13 @@ void LocalKeyService::RunDummyKdf(const SecretBytes& password) {
   (void)crypto::Argon2idDerive(password, kDummySalt, options_.kdf);
 }
 
-// The inbox-key wrap key needs both factors: the POP3 password (Argon2id) and
-// the key store's device (InboxWrapSecret, one device operation):
-//   wrap key = HKDF-SHA256(ikm = Argon2id(pw, salt) || InboxWrapSecret(salt),
-//                          info = "onionmail inbox-key wrap v2")
+// The inbox-key wrap key needs both factors: the POP3 password (Argon2id,
+// P below) and the key store's device (InboxWrapSecret, one device operation).
+// Records of version 2 give the device the password factor too, so every
+// password guess needs the device; version 1 (salt only) is read for records
+// made by earlier versions (user_record.h, docs/store.md):
+//   v2: wrap key = HKDF-SHA256(P || InboxWrapSecret(salt || P), "onionmail inbox-key wrap v3")
+//   v1: wrap key = HKDF-SHA256(P || InboxWrapSecret(salt),      "onionmail inbox-key wrap v2")
 Result<SecretBytes> LocalKeyService::PasswordFactor(const UserRecord& record,
                                                     const SecretBytes& password) {
   KdfSlots::Slot slot(kdf_slots_);
@@ -137,18 +140,28 @@ Result<SecretBytes> LocalKeyService::PasswordFactor(const UserRecord& record,
 
 Result<SecretBytes> LocalKeyService::InboxWrapKey(const UserRecord& record,
                                                   const SecretBytes& from_password) {
-  auto from_device = key_store_.InboxWrapSecret(record.pop3_salt);
+  auto p = from_password.Reveal(SecretAccess::Grant());
+  const bool salt_only = record.version == kUserRecordVersionSaltOnlyWrap;
+  SecretBytes device_input(record.pop3_salt.size() + (salt_only ? 0 : p.size()));
+  auto in = device_input.Reveal(SecretAccess::Grant());
+  std::copy(record.pop3_salt.begin(), record.pop3_salt.end(), in.begin());
+  if (!salt_only) {
+    std::copy(p.begin(), p.end(),
+              in.begin() + static_cast<std::ptrdiff_t>(record.pop3_salt.size()));
+  }
+  auto from_device = key_store_.InboxWrapSecret(in);
   if (!from_device.ok()) {
     return MakeError(ErrorCode::kUnavailable,
                      "key store device unavailable: " + from_device.error().message);
   }
-  SecretBytes ikm(from_password.size() + from_device->size());
+  SecretBytes ikm(p.size() + from_device->size());
   auto dst = ikm.Reveal(SecretAccess::Grant());
-  auto a = from_password.Reveal(SecretAccess::Grant());
-  auto b = from_device->Reveal(SecretAccess::Grant());
-  std::copy(a.begin(), a.end(), dst.begin());
-  std::copy(b.begin(), b.end(), dst.begin() + static_cast<std::ptrdiff_t>(a.size()));
-  return crypto::HkdfSha256(ikm, {}, "onionmail inbox-key wrap v2", crypto::kAeadKeyBytes);
+  auto d = from_device->Reveal(SecretAccess::Grant());
+  std::copy(p.begin(), p.end(), dst.begin());
+  std::copy(d.begin(), d.end(), dst.begin() + static_cast<std::ptrdiff_t>(p.size()));
+  return crypto::HkdfSha256(
+      ikm, {}, salt_only ? "onionmail inbox-key wrap v2" : "onionmail inbox-key wrap v3",
+      crypto::kAeadKeyBytes);
 }
 
 Result<SecretBytes> LocalKeyService::DecryptPrivateKey(const UserRecord& record,
@@ -175,6 +188,7 @@ Result<SecretBytes> LocalKeyService::DecryptPrivateKey(const UserRecord& record,
 
 Result<void> LocalKeyService::SetPop3Wrap(UserRecord& record, const SecretBytes& pkcs8,
                                           const SecretBytes& password) {
+  record.version = kUserRecordVersion;  // a new wrap always has the device see the password
   record.pop3_params = options_.kdf;
   crypto::RandomBytes(record.pop3_salt);
   auto factor = PasswordFactor(record, password);

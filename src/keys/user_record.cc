@@ -106,7 +106,8 @@ std::vector<uint8_t> PrivateKeyAad(const std::array<uint8_t, 32>& key_id) {
 SecretBytes EncodeUserRecord(const UserRecord& r) {
   Writer w;
   w.Bytes(kMagic);
-  w.U8(kUserRecordVersion);
+  ONIONMAIL_CHECK(r.version == kUserRecordVersion || r.version == kUserRecordVersionSaltOnlyWrap);
+  w.U8(r.version);
   w.Params(r.smtp_params);
   w.Field(r.smtp_salt);
   w.Field(r.smtp_hash);
@@ -126,8 +127,11 @@ Result<UserRecord> DecodeUserRecord(std::span<const uint8_t> bytes) {
   auto magic = in.Bytes(4);
   if (!magic || std::memcmp(magic->data(), kMagic, 4) != 0) return Malformed("bad magic");
   auto version = in.UInt(1);
-  if (!version || *version != kUserRecordVersion) return Malformed("unsupported version");
+  if (!version || (*version != kUserRecordVersion && *version != kUserRecordVersionSaltOnlyWrap)) {
+    return Malformed("unsupported version");
+  }
   UserRecord r;
+  r.version = static_cast<uint8_t>(*version);
   auto smtp_params = in.Params();
   if (!smtp_params) return Malformed("bad smtp parameters");
   r.smtp_params = *smtp_params;

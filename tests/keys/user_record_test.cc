@@ -32,9 +32,10 @@ std::vector<uint8_t> Encoded(const UserRecord& r) {
 TEST(UserRecordTest, EncodeDecodeRoundTripPreservesEveryField) {
   const UserRecord r = SampleRecord();
   auto bytes = Encoded(r);
-  ASSERT_EQ(std::memcmp(bytes.data(), "OMUR\x01", 5), 0);
+  ASSERT_EQ(std::memcmp(bytes.data(), "OMUR\x02", 5), 0);
   auto d = DecodeUserRecord(bytes);
   ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->version, 2);
   EXPECT_EQ(d->smtp_params.t_cost, 2u);
   EXPECT_EQ(d->smtp_params.m_cost_kib, 16384u);
   EXPECT_EQ(d->smtp_params.parallelism, 1u);
@@ -71,9 +72,27 @@ TEST(UserRecordTest, BadMagicOrVersionIsDataLoss) {
   auto magic = bytes;
   magic[0] = 'X';
   EXPECT_FALSE(DecodeUserRecord(magic).ok());
-  auto version = bytes;
-  version[4] = 2;
-  EXPECT_FALSE(DecodeUserRecord(version).ok());
+  for (uint8_t v : {0, 3, 255}) {
+    auto version = bytes;
+    version[4] = v;
+    auto d = DecodeUserRecord(version);
+    ASSERT_FALSE(d.ok()) << "version " << int{v};
+    EXPECT_EQ(d.error().code, ErrorCode::kDataLoss);
+  }
+}
+
+TEST(UserRecordTest, NewRecordsAreVersionTwo) { EXPECT_EQ(UserRecord{}.version, 2); }
+
+TEST(UserRecordTest, VersionOneRecordsStillDecodeAndKeepTheirVersion) {
+  UserRecord r = SampleRecord();
+  r.version = kUserRecordVersionSaltOnlyWrap;
+  auto bytes = Encoded(r);
+  ASSERT_EQ(bytes[4], 1);
+  auto d = DecodeUserRecord(bytes);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->version, 1);
+  EXPECT_EQ(d->encrypted_private_key, r.encrypted_private_key);
+  EXPECT_EQ(Encoded(*d), bytes);
 }
 
 TEST(UserRecordTest, WrongFixedFieldLengthIsDataLoss) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent computation of the data-key wrap vector of docs/store.md.
+"""Independent computation of the store vectors of docs/store.md.
 
 Does not use onionmaild code: RFC 9180 HPKE (base mode, single shot) written
 out with Python's hmac/hashlib for HKDF-SHA256, and X25519 and AES-GCM from the
@@ -7,6 +7,11 @@ out with Python's hmac/hashlib for HKDF-SHA256, and X25519 and AES-GCM from the
 so the key schedule is known to be right, then prints the onionmaild vector:
 suite DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / AES-256-GCM, info
 "onionmail inbox dek v1", empty aad, wrapped = enc || ciphertext || tag.
+Then the inbox-key wrap of a user record of version 2 with the file key-store
+backend (no master key): D = HMAC-SHA256(R, "onionmail inbox-wrap v1" || salt
+|| P), wrap key = HKDF-SHA256(P || D, info "onionmail inbox-key wrap v3"), and
+the inbox private key above sealed with it under a fixed nonce. P stands for
+the Argon2id output (RFC 9106 has Argon2id's own vectors).
 
 Run: python3 tests/store/gen_store_vectors.py
 """
@@ -100,3 +105,20 @@ print("ikmE          ", ikm_e.hex())
 print("skE           ", sk_e.hex())
 print("DEK           ", dek.hex())
 print("wrapped (80)  ", (enc + ct).hex())
+
+# The inbox-key wrap of a user record, version 2 (docs/store.md, "Test vectors").
+root = hashlib.sha256(b"onionmail store vector: root key").digest()
+salt = hashlib.sha256(b"onionmail store vector: pop3 salt").digest()[:16]
+p_factor = hashlib.sha256(b"onionmail store vector: password factor").digest()
+nonce = hashlib.sha256(b"onionmail store vector: nonce").digest()[:12]
+device = hmac.new(root, b"onionmail inbox-wrap v1" + salt + p_factor, hashlib.sha256).digest()
+wrap_key = expand(extract(b"", p_factor + device), b"onionmail inbox-key wrap v3", 32)
+key_id = hashlib.sha256(spki).digest()
+sealed = nonce + AESGCM(wrap_key).encrypt(nonce, pkcs8, b"OMUR-privkey v1" + key_id)
+print("R (server.key)", root.hex())
+print("POP3 salt     ", salt.hex())
+print("P             ", p_factor.hex())
+print("D             ", device.hex())
+print("wrap key      ", wrap_key.hex())
+print("nonce         ", nonce.hex())
+print("encrypted key ", sealed.hex())

@@ -414,6 +414,17 @@ TYPED_TEST(TokenConformanceTest, KeyStoreOverTheTokenCostsNoDeviceOperationPerKe
   EXPECT_EQ(a1->size(), 32u);
   EXPECT_TRUE(a1->Equals(*a2));
   EXPECT_FALSE(a1->Equals(*b));
+  // Records of version 2 give the device salt || Argon2id output (48 bytes):
+  // one operation each, a different secret per password factor.
+  std::vector<uint8_t> with_p1 = salt_a, with_p2 = salt_a;
+  with_p1.insert(with_p1.end(), 32, 0x01);
+  with_p2.insert(with_p2.end(), 32, 0x02);
+  auto p1 = store->InboxWrapSecret(with_p1);
+  auto p2 = store->InboxWrapSecret(with_p2);
+  ASSERT_TRUE(p1.ok() && p2.ok());
+  EXPECT_EQ(store->device_operations(), after_creation + 5);
+  EXPECT_FALSE(p1->Equals(*p2));
+  EXPECT_FALSE(p1->Equals(*a1));
 
   // Tampering (any byte, or the aad) is kDataLoss.
   for (size_t pos : {size_t{0}, sealed_record.size() / 2, sealed_record.size() - 1}) {
