@@ -46,6 +46,7 @@
 #include "ctl/password_input.h"
 #include "ctl/peer_calls.h"
 #include "ctl/unseal_commands.h"
+#include "keys/user_record.h"
 #include "mail/backend.h"
 #include "server/state.h"
 #include "store/mailbox_usage.h"
@@ -229,6 +230,17 @@ int UserShow(server::State& state, const config::Config& config, const std::stri
   if (!size.ok()) return Fail(size.error());
   std::printf("user %s: mailbox %.8s... (as the log names it)\n", name.c_str(),
               user->mailbox_id.c_str());
+  auto version = state.keys().RecordVersion(name);
+  if (!version.ok()) return Fail(version.error());
+  if (*version >= keys::kUserRecordVersion) {
+    std::printf("record: version %u (each POP3 password guess needs the key store)\n",
+                unsigned{*version});
+  } else {
+    std::printf(
+        "record: version %u (the key store's half of the inbox wrap does not depend on the "
+        "password; the next POP3 password change, `user passwd %s --pop3`, makes it version %u)\n",
+        unsigned{*version}, name.c_str(), unsigned{keys::kUserRecordVersion});
+  }
   std::printf("mail: %zu message(s), %.1f MiB\n", size->messages,
               static_cast<double>(size->bytes) / (1 << 20));
   const uint64_t quota = uint64_t{config.mailbox_quota_mib} << 20;

@@ -55,6 +55,10 @@ class KeyService {
   virtual Result<void> ChangePop3Password(std::string_view user, const SecretBytes& old_password,
                                           const SecretBytes& new_password) = 0;
   virtual Result<size_t> CountUsers() = 0;
+  // The format version of the user's record (keys/user_record.h): 2, or 1 for
+  // a record whose inbox wrap predates version 2 (the device half from the
+  // salt alone) and stays so until the user's POP3 password changes.
+  virtual Result<uint8_t> RecordVersion(std::string_view user) = 0;
 };
 
 }  // namespace onionmail::keys

@@ -422,6 +422,12 @@ Result<void> LocalKeyService::ChangePop3Password(std::string_view user,
   return Store(loaded->record_name, loaded->record, /*replace=*/true);
 }
 
+Result<uint8_t> LocalKeyService::RecordVersion(std::string_view user) {
+  auto loaded = Load(user);
+  if (!loaded.ok()) return loaded.error();
+  return loaded->record.version;
+}
+
 Result<size_t> LocalKeyService::CountUsers() {
   auto names = store::ListDirectory(users_dir_);
   if (!names.ok()) {

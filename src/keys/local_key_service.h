@@ -75,6 +75,7 @@ class LocalKeyService : public KeyService {
   Result<void> ChangePop3Password(std::string_view user, const SecretBytes& old_password,
                                   const SecretBytes& new_password) override;
   Result<size_t> CountUsers() override;
+  Result<uint8_t> RecordVersion(std::string_view user) override;
 
   // Argon2id computations run so far (logins, checks, dummy runs, changes).
   uint64_t kdf_runs() const { return kdf_runs_.load(); }

@@ -33,6 +33,7 @@ Result<void> SealedKeyService::ChangePop3Password(std::string_view, const Secret
   return Sealed();
 }
 Result<size_t> SealedKeyService::CountUsers() { return Sealed(); }
+Result<uint8_t> SealedKeyService::RecordVersion(std::string_view) { return Sealed(); }
 
 Result<void> SealedBackend::VerifySmtpPassword(std::string_view, const SecretBytes&) {
   return Sealed();

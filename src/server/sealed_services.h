@@ -27,6 +27,7 @@ class SealedKeyService : public keys::KeyService {
   Result<void> ChangePop3Password(std::string_view user, const SecretBytes& old_password,
                                   const SecretBytes& new_password) override;
   Result<size_t> CountUsers() override;
+  Result<uint8_t> RecordVersion(std::string_view user) override;
 };
 
 class SealedBackend : public mail::DeliveryBackend, public mail::MailboxBackend {

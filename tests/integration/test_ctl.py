@@ -137,6 +137,11 @@ class CtlUserManagementTest(ServerTestCase, unittest.TestCase):
         self.assertNotIn("lena", log)
         self.env.pop3_login(u).quit()  # nothing was refused for it
 
+    def test_user_show_names_the_record_version(self):
+        self.env.add_user("mira")
+        shown = self.env.ctl("user", "show", "mira").stdout.decode()
+        self.assertIn("record: version 2 (each POP3 password guess needs the key store)", shown)
+
     def test_user_added_while_running_receives_mail(self):
         u = self.env.add_user("henry")
         self.assertEqual(self.env.send_external(

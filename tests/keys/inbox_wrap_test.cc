@@ -157,6 +157,10 @@ class InboxWrapTest : public ::testing::Test {
 TEST_F(InboxWrapTest, NewUsersGetVersionTwoRecords) {
   ASSERT_TRUE(service_->CreateUser("bob", Pw("smtp-secret"), Pw("pop3-secret")).ok());
   EXPECT_EQ(ReadRecord("bob").version, 2);
+  auto version = service_->RecordVersion("bob");
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, 2);
+  EXPECT_EQ(service_->RecordVersion("nobody").error().code, ErrorCode::kNotFound);
 }
 
 TEST_F(InboxWrapTest, TheDeviceSeesTheSaltAndThePasswordFactor) {
@@ -210,10 +214,16 @@ TEST_F(InboxWrapTest, VersionOneRecordsOpenAndAPop3PasswordChangeMakesThemVersio
   // An SMTP password change keeps the wrap and so the version.
   ASSERT_TRUE(service_->ChangeSmtpPassword("dave", Pw("smtp-new")).ok());
   EXPECT_EQ(ReadRecord("dave").version, 1);
+  auto version = service_->RecordVersion("dave");
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, 1);
   ASSERT_TRUE(service_->OpenInbox("dave", Pw("pop3-old")).ok());
 
   ASSERT_TRUE(service_->ChangePop3Password("dave", Pw("pop3-old"), Pw("pop3-new")).ok());
   EXPECT_EQ(ReadRecord("dave").version, 2);
+  version = service_->RecordVersion("dave");
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, 2);
   store_->inputs.clear();
   auto again = service_->OpenInbox("dave", Pw("pop3-new"));
   ASSERT_TRUE(again.ok()) << again.error().message;

@@ -57,6 +57,7 @@ class CountingKeyService : public keys::KeyService {
     return real_.ChangePop3Password(u, o, n);
   }
   Result<size_t> CountUsers() override { return real_.CountUsers(); }
+  Result<uint8_t> RecordVersion(std::string_view u) override { return real_.RecordVersion(u); }
 
  private:
   class Counted : public keys::InboxKey {
