@@ -238,7 +238,7 @@ int UserShow(server::State& state, const config::Config& config, const std::stri
   } else {
     std::printf(
         "record: version %u (the key store's half of the inbox wrap does not depend on the "
-        "password; the next POP3 password change, `user passwd %s --pop3`, makes it version %u)\n",
+        "password; the user's next POP3 login, or `user passwd %s --pop3`, makes it version %u)\n",
         unsigned{*version}, name.c_str(), unsigned{keys::kUserRecordVersion});
   }
   std::printf("mail: %zu message(s), %.1f MiB\n", size->messages,

@@ -9,7 +9,9 @@
 //    error path beyond the KDF itself, which runs on a dummy record).
 //  - InboxKey::UnwrapDataKey() is the only way to get a message data key; it
 //    exists only after a successful POP3-password check.
-//  - Admin calls (Create/Delete/Change*) are used by onionmailctl only.
+//  - Admin calls (Create/Delete/Change*) are used by onionmailctl only. The
+//    one record write a serving key role makes is OpenInbox moving a record
+//    of version 1 to version 2 (keys/local_key_service.h).
 #pragma once
 
 #include <array>

@@ -71,6 +71,7 @@ LocalKeyService::LocalKeyService(hsm::KeyStore& key_store, Options options)
       kdf_slots_(options_.max_concurrent_kdf),
       users_dir_(options_.state_dir + "/users"),
       tmp_dir_(options_.state_dir + "/tmp"),
+      records_lock_path_(options_.state_dir + "/users.lock"),
       mailboxes_(options_.state_dir) {
   options_.rsa_bits = std::max(options_.rsa_bits, 2048);
 }
@@ -166,7 +167,8 @@ Result<SecretBytes> LocalKeyService::InboxWrapKey(const UserRecord& record,
 
 Result<SecretBytes> LocalKeyService::DecryptPrivateKey(const UserRecord& record,
                                                        const SecretBytes& password,
-                                                       const std::string& record_name) {
+                                                       const std::string& record_name,
+                                                       std::optional<SecretBytes>* factor_out) {
   std::optional<SecretBytes> factor;
   if (!record_name.empty()) factor = unlock_cache_.Find(record_name, record.pop3_salt, password);
   const bool cached = factor.has_value();
@@ -183,7 +185,56 @@ Result<SecretBytes> LocalKeyService::DecryptPrivateKey(const UserRecord& record,
   if (!cached && !record_name.empty()) {
     unlock_cache_.Remember(record_name, record.pop3_salt, password, *factor);
   }
+  if (factor_out != nullptr) *factor_out = std::move(factor);
   return pkcs8;
+}
+
+Result<store::FileLock> LocalKeyService::LockRecords(store::FileLock::Wait wait) {
+  return store::FileLock::Acquire(records_lock_path_, wait);
+}
+
+void LocalKeyService::MoveToVersion2(const Loaded& opened, const SecretBytes& pkcs8,
+                                     const SecretBytes& factor) {
+  auto lock = LockRecords(store::FileLock::Wait::kTry);
+  if (!lock.ok()) {
+    if (lock.error().code != ErrorCode::kFailedPrecondition) {
+      log::Warning("key", "a user record stays version 1 for now: " + lock.error().message);
+    }
+    return;  // busy: a later login tries again
+  }
+  auto current = LoadRecord(opened.record_name);
+  if (!current.ok()) return;  // deleted meanwhile, or unreadable: nothing to move
+  UserRecord record = std::move(current->record);
+  // Only the wrap this login opened may be replaced: onionmailctl may have
+  // changed the POP3 password (new salt and wrap) since it was read. The wrap
+  // carries a random nonce, so an equal one is the same wrap.
+  if (record.version != kUserRecordVersionSaltOnlyWrap ||
+      record.pop3_salt != opened.record.pop3_salt ||
+      record.encrypted_private_key != opened.record.encrypted_private_key) {
+    return;
+  }
+  record.version = kUserRecordVersion;  // same salt and parameters: P is unchanged
+  auto wrap_key = InboxWrapKey(record, factor);
+  Result<void> moved = Ok();
+  if (!wrap_key.ok()) {
+    moved = wrap_key.error();
+  } else {
+    auto sealed = crypto::AeadSeal(*wrap_key, pkcs8.Reveal(SecretAccess::Grant()),
+                                   PrivateKeyAad(record.key_id));
+    if (!sealed.ok()) {
+      moved = sealed.error();
+    } else {
+      record.encrypted_private_key = std::move(*sealed);
+      moved = Store(opened.record_name, record, /*replace=*/true);
+    }
+  }
+  if (!moved.ok()) {
+    log::Warning("key", "a user record stays version 1 for now: " + moved.error().message);
+    return;
+  }
+  ++records_moved_;
+  log::Info("key", "a user record moved to version 2 at its POP3 login (" +
+                       std::to_string(records_moved_.load()) + " since start-up)");
 }
 
 Result<void> LocalKeyService::SetPop3Wrap(UserRecord& record, const SecretBytes& pkcs8,
@@ -331,7 +382,8 @@ Result<std::unique_ptr<InboxKey>> LocalKeyService::OpenInbox(std::string_view us
     if (!record_name.empty()) NoteFailedLogin(user, record_name, /*user_exists=*/false);
     return Unauthenticated();
   }
-  auto pkcs8 = DecryptPrivateKey(loaded->record, pop3_password, loaded->record_name);
+  std::optional<SecretBytes> factor;
+  auto pkcs8 = DecryptPrivateKey(loaded->record, pop3_password, loaded->record_name, &factor);
   if (!pkcs8.ok()) {
     if (pkcs8.error().code == ErrorCode::kUnauthenticated) {
       NoteFailedLogin(user, loaded->record_name, /*user_exists=*/true);
@@ -346,6 +398,9 @@ Result<std::unique_ptr<InboxKey>> LocalKeyService::OpenInbox(std::string_view us
   }
   auto mailbox_id = NameHash(kMailboxPurpose, user);
   if (!mailbox_id.ok()) return mailbox_id.error();
+  if (loaded->record.version == kUserRecordVersionSaltOnlyWrap) {
+    MoveToVersion2(*loaded, *pkcs8, *factor);
+  }
   return std::unique_ptr<InboxKey>(
       std::make_unique<LocalInboxKey>(std::move(*mailbox_id), std::move(*key)));
 }
@@ -359,6 +414,8 @@ Result<void> LocalKeyService::CreateUser(std::string_view user, const SecretByte
     return MakeError(ErrorCode::kInvalidArgument, "passwords must not be empty");
   }
   std::lock_guard<std::mutex> lock(admin_mu_);
+  auto records = LockRecords(store::FileLock::Wait::kBlock);
+  if (!records.ok()) return records.error();
   auto name = NameHash(kRecordPurpose, user);
   if (!name.ok()) return name.error();
   auto existing = Load(user);
@@ -382,6 +439,8 @@ Result<void> LocalKeyService::CreateUser(std::string_view user, const SecretByte
 
 Result<void> LocalKeyService::DeleteUser(std::string_view user) {
   std::lock_guard<std::mutex> lock(admin_mu_);
+  auto records = LockRecords(store::FileLock::Wait::kBlock);
+  if (!records.ok()) return records.error();
   auto loaded = Load(user);
   if (!loaded.ok()) return loaded.error();
   auto mailbox_id = NameHash(kMailboxPurpose, user);
@@ -400,6 +459,8 @@ Result<void> LocalKeyService::ChangeSmtpPassword(std::string_view user,
                                                  const SecretBytes& password) {
   if (password.empty()) return MakeError(ErrorCode::kInvalidArgument, "password must not be empty");
   std::lock_guard<std::mutex> lock(admin_mu_);
+  auto records = LockRecords(store::FileLock::Wait::kBlock);
+  if (!records.ok()) return records.error();
   auto loaded = Load(user);
   if (!loaded.ok()) return loaded.error();
   ONIONMAIL_RETURN_IF_ERROR(SetSmtpVerifier(loaded->record, password));
@@ -413,6 +474,8 @@ Result<void> LocalKeyService::ChangePop3Password(std::string_view user,
     return MakeError(ErrorCode::kInvalidArgument, "password must not be empty");
   }
   std::lock_guard<std::mutex> lock(admin_mu_);
+  auto records = LockRecords(store::FileLock::Wait::kBlock);
+  if (!records.ok()) return records.error();
   auto loaded = Load(user);
   if (!loaded.ok()) return loaded.error();
   auto pkcs8 = DecryptPrivateKey(loaded->record, old_password);

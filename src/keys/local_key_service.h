@@ -11,7 +11,16 @@
 //    (kInvalidArgument otherwise); kAlreadyExists if the user exists. New
 //    passwords must not be empty (kInvalidArgument).
 //  - Records are written atomically and durably (temp file in <state>/tmp,
-//    fsync, rename, fsync users/); admin calls are serialised in-process.
+//    fsync, rename, fsync users/); admin calls are serialised in-process and,
+//    with every other record rewrite, across processes by an flock on
+//    <state>/users.lock (store/file_lock.h): admin calls wait for it.
+//  - OpenInbox moves a record of version 1 to version 2 on a successful POP3
+//    login (same salt and Argon2id parameters, so no second Argon2id; one more
+//    device operation and a durable write, once per user). It re-reads the
+//    record under the lock and rewraps only if its POP3 wrap is still the one
+//    the login opened, so a concurrent `onionmailctl` change is never undone.
+//    It never fails the login: a busy lock or a failed write (logged) leaves
+//    version 1 for a later login.
 //  - DeleteUser securely deletes the mailbox (kFailedPrecondition while it is
 //    open) and then the record; deleting the record crypto-shreds any message
 //    that might remain (the inbox private key existed only there).
@@ -29,6 +38,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "crypto/argon2id.h"
@@ -41,6 +51,7 @@
 #include "keys/unlock_cache.h"
 #include "keys/user_record.h"
 #include "keys/verify_cache.h"
+#include "store/file_lock.h"
 #include "store/mailbox_store.h"
 
 namespace onionmail::keys {
@@ -103,8 +114,15 @@ class LocalKeyService : public KeyService {
   Result<SecretBytes> InboxWrapKey(const UserRecord& record, const SecretBytes& from_password);
   // Decrypts the PKCS#8 private key (kUnauthenticated on a wrong password).
   // `record_name` non-empty: the unlock cache is consulted and filled.
+  // `factor_out` (if given) receives the password factor P on success.
   Result<SecretBytes> DecryptPrivateKey(const UserRecord& record, const SecretBytes& password,
-                                        const std::string& record_name = {});
+                                        const std::string& record_name = {},
+                                        std::optional<SecretBytes>* factor_out = nullptr);
+  // The cross-process lock on user records (<state>/users.lock).
+  Result<store::FileLock> LockRecords(store::FileLock::Wait wait);
+  // Rewraps a version-1 record that this login just opened as version 2
+  // (see the contract above); logs and gives up on any failure.
+  void MoveToVersion2(const Loaded& opened, const SecretBytes& pkcs8, const SecretBytes& factor);
   Result<void> SetPop3Wrap(UserRecord& record, const SecretBytes& pkcs8,
                            const SecretBytes& password);
   Result<void> SetSmtpVerifier(UserRecord& record, const SecretBytes& password);
@@ -117,11 +135,13 @@ class LocalKeyService : public KeyService {
   GuessWatch guesses_;
   std::atomic<uint64_t> kdf_runs_{0};
   std::atomic<uint64_t> record_reads_{0};
+  std::atomic<uint64_t> records_moved_{0};  // version 1 -> 2 at a login
   PublicRecordCache public_records_;
   KdfSlots kdf_slots_;
   std::atomic<bool> device_ok_{true};
   std::string users_dir_;
   std::string tmp_dir_;
+  std::string records_lock_path_;
   store::MailboxStore mailboxes_;
   std::mutex admin_mu_;
 };

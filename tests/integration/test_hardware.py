@@ -8,6 +8,7 @@ wrong POP3 passwords never touch the device's lockout, clear start-up errors.
 import os
 import poplib
 import re
+import secrets
 import shutil
 import subprocess
 import smtplib
@@ -16,7 +17,11 @@ import threading
 import time
 import unittest
 
-from harness import KEYS_BACKEND, ServerTestCase, crlf, retr_bytes
+from harness import KEYS_BACKEND, ServerTestCase, User, crlf, retr_bytes
+
+# tests/keys/write_v1_record.cc: a user record as servers before version 2
+# wrote it, sealed by the state's real key store (set by CTest).
+V1_RECORD_TOOL = os.environ.get("OM_TEST_V1_RECORD")
 
 
 def device_ops(log):
@@ -81,6 +86,45 @@ class HardwareKeyStoreTest(ServerTestCase, unittest.TestCase):
             p.quit()
         p = env.pop3_login(bob)
         p.quit()
+
+    @unittest.skipUnless(V1_RECORD_TOOL, "needs $OM_TEST_V1_RECORD (set by CTest)")
+    def test_a_version_1_record_moves_to_version_2_at_its_first_pop3_login(self):
+        # docs/store.md, "Why version 2": the key role rewrites the record under
+        # its seccomp policy, with the real device, and the mail stays readable.
+        env = self.env
+        olga = User("olga", "s-" + secrets.token_urlsafe(15),
+                    "p-" + secrets.token_urlsafe(15), env.domain)
+        made = subprocess.run([V1_RECORD_TOOL, env.config_path, olga.name],
+                              input=("%s\n%s\n" % (olga.smtp_pw, olga.pop3_pw)).encode(),
+                              capture_output=True, timeout=120)
+        self.assertEqual(made.returncode, 0, made.stderr)
+        env.users[olga.name] = olga
+        self.assertIn("record: version 1 (", env.ctl("user", "show", "olga").stdout.decode())
+        self.assertEqual(env.send_external([olga.addr], crlf(
+            "Subject: before\n\nsent while the record was version 1\n")), {})
+
+        before = len(env.log_bytes())
+        p = env.pop3_login(olga)
+        self.assertEqual(p.stat()[0], 1)
+        self.assertIn(b"sent while the record was version 1", retr_bytes(p, 1))
+        p.quit()
+        env.wait_log(rb"key: a user record moved to version 2 at its POP3 login", start=before)
+        self.assertIn("record: version 2 (", env.ctl("user", "show", "olga").stdout.decode())
+
+        # The same password and inbox key from now on; the SMTP password too.
+        self.assertEqual(env.send_external([olga.addr], crlf(
+            "Subject: after\n\nsent once it was version 2\n")), {})
+        bodies = [m for _, m in env.fetch_all(olga)]
+        self.assertEqual(len(bodies), 2)
+        self.assertIn(b"sent while the record was version 1", bodies[0] + bodies[1])
+        self.assertIn(b"sent once it was version 2", bodies[0] + bodies[1])
+        env.smtp_auth(olga).quit()
+        p = env.pop3()
+        p.user(olga.name)
+        with self.assertRaises(poplib.error_proto):
+            p.pass_("not-the-password")
+        p.quit()
+        self.assertEqual(env.log_bytes()[before:].count(b"moved to version 2"), 1)
 
     def test_onionmailctl_next_to_the_running_server_fails_nothing(self):
         # The operator changes passwords while the server takes mail: both use

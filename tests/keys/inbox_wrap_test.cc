@@ -5,13 +5,18 @@
 // documented formulas with public building blocks only, so the tests check the
 // service against the documentation: new records are version 2, every password
 // guess gives the device a different input, records of version 1 still open
-// and become version 2 at the next POP3 password change.
+// and become version 2 at the user's next POP3 login (under the records lock,
+// never undoing a concurrent change) or POP3 password change.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "crypto/aead.h"
@@ -19,10 +24,11 @@
 #include "crypto/hex.h"
 #include "crypto/inbox_key.h"
 #include "crypto/kdf.h"
-#include "crypto/random.h"
 #include "hsm/forwarding_key_store.h"
 #include "keys/local_key_service.h"
 #include "keys/user_record.h"
+#include "store/file_lock.h"
+#include "tests/keys/record_by_the_book.h"
 #include "tests/store/test_util.h"
 
 namespace onionmail::keys {
@@ -48,9 +54,18 @@ class RecordingKeyStore : public hsm::ForwardingKeyStore {
       : ForwardingKeyStore(*inner), inner_(std::move(inner)) {}
   Result<SecretBytes> InboxWrapSecret(std::span<const uint8_t> input) override {
     inputs.emplace_back(input.begin(), input.end());
-    return inner_->InboxWrapSecret(input);
+    auto secret = inner_->InboxWrapSecret(input);
+    if (after_next_wrap) {
+      auto hook = std::move(after_next_wrap);  // once
+      after_next_wrap = nullptr;
+      hook();
+    }
+    return secret;
   }
   std::vector<std::vector<uint8_t>> inputs;
+  // Runs once, right after the next device operation (another process's
+  // change racing with a login, in the tests below).
+  std::function<void()> after_next_wrap;
 
  private:
   std::unique_ptr<hsm::KeyStore> inner_;
@@ -95,58 +110,16 @@ class InboxWrapTest : public ::testing::Test {
     return *record;
   }
 
-  // Writes a record for `user` made with the documented formula of `version`;
-  // returns the inbox key's id.
+  // Writes a record for `user` made with the documented formula of `version`
+  // (tests/keys/record_by_the_book.h); returns the inbox key's id.
   std::array<uint8_t, 32> WriteRecordByTheBook(std::string_view user, uint8_t version,
                                                const SecretBytes& smtp, const SecretBytes& pop3) {
-    auto key = crypto::InboxPrivateKey::GenerateX25519();
-    EXPECT_TRUE(key.ok());
-    auto pkcs8 = key->ToDer();
-    EXPECT_TRUE(pkcs8.ok());
-    UserRecord r;
-    r.version = version;
-    r.public_key = key->Public().ToDer();
-    r.key_id = key->Public().KeyId();
-    r.smtp_params = kParams;
-    crypto::RandomBytes(r.smtp_salt);
-    auto verifier = crypto::Argon2idDerive(smtp, r.smtp_salt, kParams, 32);
-    EXPECT_TRUE(verifier.ok());
-    auto v = verifier->Reveal(SecretAccess::Grant());
-    std::copy(v.begin(), v.end(), r.smtp_hash.begin());
-    r.pop3_params = kParams;
-    crypto::RandomBytes(r.pop3_salt);
-    auto p = crypto::Argon2idDerive(pop3, r.pop3_salt, kParams);
-    EXPECT_TRUE(p.ok());
-    std::vector<uint8_t> device_input(r.pop3_salt.begin(), r.pop3_salt.end());
-    if (version == 2) {
-      auto pb = Copy(*p);
-      device_input.insert(device_input.end(), pb.begin(), pb.end());
-    }
-    auto d = store_->InboxWrapSecret(device_input);
-    EXPECT_TRUE(d.ok());
-    std::vector<uint8_t> ikm = Copy(*p);
-    auto db = Copy(*d);
-    ikm.insert(ikm.end(), db.begin(), db.end());
-    auto wrap = crypto::HkdfSha256(
-        SecretBytes(SecretAccess::Grant(), std::span(ikm)), {},
-        version == 2 ? "onionmail inbox-key wrap v3" : "onionmail inbox-key wrap v2", 32);
-    EXPECT_TRUE(wrap.ok());
-    auto enc =
-        crypto::AeadSeal(*wrap, pkcs8->Reveal(SecretAccess::Grant()), PrivateKeyAad(r.key_id));
-    EXPECT_TRUE(enc.ok());
-    r.encrypted_private_key = *enc;
-    SecretBytes encoded = EncodeUserRecord(r);
-    auto sealed =
-        store_->SealRecord(encoded.Reveal(SecretAccess::Grant()), Bytes(RecordName(user)));
-    EXPECT_TRUE(sealed.ok());
-    ::mkdir((dir_.path() + "/users").c_str(), 0700);
-    std::string path = RecordPath(user);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    EXPECT_GE(fd, 0);
-    EXPECT_EQ(::write(fd, sealed->data(), sealed->size()), static_cast<ssize_t>(sealed->size()));
-    ::close(fd);
+    auto record = test_records::MakeRecordByTheBook(*store_, user, version, kParams, smtp, pop3);
+    EXPECT_TRUE(record.ok()) << record.error().message;
+    EXPECT_EQ(record->record_name, RecordName(user));
+    EXPECT_TRUE(test_records::WriteRecordFile(dir_.path(), *record).ok());
     store_->inputs.clear();
-    return r.key_id;
+    return record->key_id;
   }
 
   TempDir dir_;
@@ -202,26 +175,140 @@ TEST_F(InboxWrapTest, ARecordBuiltFromTheDocumentedVersionTwoFormulaOpens) {
   EXPECT_FALSE(service_->OpenInbox("carol", Pw("q")).ok());
 }
 
-TEST_F(InboxWrapTest, VersionOneRecordsOpenAndAPop3PasswordChangeMakesThemVersionTwo) {
-  auto key_id = WriteRecordByTheBook("dave", 1, Pw("smtp-old"), Pw("pop3-old"));
+TEST_F(InboxWrapTest, VersionOneRecordsOpenWithTheSaltAloneAtTheDevice) {
+  WriteRecordByTheBook("dave", 1, Pw("smtp-old"), Pw("pop3-old"));
+  EXPECT_FALSE(service_->OpenInbox("dave", Pw("pop3-wrong")).ok());
+  EXPECT_EQ(ReadRecord("dave").version, 1);  // a failed login moves nothing
+  store_->inputs.clear();
   auto inbox = service_->OpenInbox("dave", Pw("pop3-old"));
   ASSERT_TRUE(inbox.ok()) << inbox.error().message;
-  ASSERT_EQ(store_->inputs.size(), 1u);
+  ASSERT_GE(store_->inputs.size(), 1u);
   EXPECT_EQ(store_->inputs[0].size(), 16u);  // the salt alone
-  EXPECT_FALSE(service_->OpenInbox("dave", Pw("pop3-wrong")).ok());
   EXPECT_TRUE(service_->VerifySmtpPassword("dave", Pw("smtp-old")).ok());
+}
 
-  // An SMTP password change keeps the wrap and so the version.
+TEST_F(InboxWrapTest, AnSmtpPasswordChangeKeepsVersionOne) {
+  WriteRecordByTheBook("dave", 1, Pw("smtp-old"), Pw("pop3-old"));
   ASSERT_TRUE(service_->ChangeSmtpPassword("dave", Pw("smtp-new")).ok());
   EXPECT_EQ(ReadRecord("dave").version, 1);
   auto version = service_->RecordVersion("dave");
   ASSERT_TRUE(version.ok());
   EXPECT_EQ(*version, 1);
-  ASSERT_TRUE(service_->OpenInbox("dave", Pw("pop3-old")).ok());
+  EXPECT_TRUE(service_->VerifySmtpPassword("dave", Pw("smtp-new")).ok());
+}
 
+TEST_F(InboxWrapTest, TheFirstPop3LoginMovesAVersionOneRecordToVersionTwo) {
+  auto key_id = WriteRecordByTheBook("erin", 1, Pw("smtp"), Pw("pop3"));
+  const UserRecord before = ReadRecord("erin");
+  const uint64_t kdf_runs = service_->kdf_runs();
+  ASSERT_TRUE(service_->OpenInbox("erin", Pw("pop3")).ok());
+  EXPECT_EQ(service_->kdf_runs(), kdf_runs + 1);  // P served the open and the new wrap
+  // One device operation opened the old wrap (salt), one made the new (salt || P).
+  ASSERT_EQ(store_->inputs.size(), 2u);
+  EXPECT_EQ(store_->inputs[0].size(), 16u);
+  EXPECT_EQ(store_->inputs[1].size(), 48u);
+
+  const UserRecord after = ReadRecord("erin");
+  EXPECT_EQ(after.version, 2);
+  EXPECT_EQ(after.pop3_salt, before.pop3_salt);
+  EXPECT_EQ(after.key_id, key_id);
+  EXPECT_EQ(after.smtp_hash, before.smtp_hash);
+  EXPECT_NE(after.encrypted_private_key, before.encrypted_private_key);
+  // The new wrap is the documented version-2 formula.
+  auto p = crypto::Argon2idDerive(Pw("pop3"), after.pop3_salt, after.pop3_params);
+  ASSERT_TRUE(p.ok());
+  std::vector<uint8_t> device_input(after.pop3_salt.begin(), after.pop3_salt.end());
+  auto pb = Copy(*p);
+  device_input.insert(device_input.end(), pb.begin(), pb.end());
+  EXPECT_EQ(store_->inputs[1], device_input);
+  auto d = store_->InboxWrapSecret(device_input);
+  ASSERT_TRUE(d.ok());
+  std::vector<uint8_t> ikm = pb;
+  auto db = Copy(*d);
+  ikm.insert(ikm.end(), db.begin(), db.end());
+  auto wrap = crypto::HkdfSha256(SecretBytes(SecretAccess::Grant(), std::span(ikm)), {},
+                                 "onionmail inbox-key wrap v3", 32);
+  ASSERT_TRUE(wrap.ok());
+  EXPECT_TRUE(
+      crypto::AeadOpen(*wrap, after.encrypted_private_key, PrivateKeyAad(after.key_id)).ok());
+
+  // Later logins are plain version-2 logins; the old password alone opens it.
+  store_->inputs.clear();
+  ASSERT_TRUE(service_->OpenInbox("erin", Pw("pop3")).ok());
+  ASSERT_EQ(store_->inputs.size(), 1u);
+  EXPECT_EQ(store_->inputs[0].size(), 48u);
+  EXPECT_FALSE(service_->OpenInbox("erin", Pw("pop3-wrong")).ok());
+  EXPECT_TRUE(service_->VerifySmtpPassword("erin", Pw("smtp")).ok());
+}
+
+TEST_F(InboxWrapTest, ABusyRecordsLockLeavesVersionOneForALaterLogin) {
+  WriteRecordByTheBook("fay", 1, Pw("smtp"), Pw("pop3"));
+  {
+    auto held = store::FileLock::Acquire(dir_.path() + "/users.lock", store::FileLock::Wait::kTry);
+    ASSERT_TRUE(held.ok());
+    ASSERT_TRUE(service_->OpenInbox("fay", Pw("pop3")).ok());  // the login does not wait
+    EXPECT_EQ(ReadRecord("fay").version, 1);
+  }
+  ASSERT_TRUE(service_->OpenInbox("fay", Pw("pop3")).ok());
+  EXPECT_EQ(ReadRecord("fay").version, 2);
+}
+
+TEST_F(InboxWrapTest, AnSmtpPasswordChangedDuringTheLoginIsKept) {
+  WriteRecordByTheBook("gus", 1, Pw("smtp-old"), Pw("pop3"));
+  LocalKeyService::Options o;
+  o.state_dir = dir_.path();
+  o.kdf = kParams;
+  LocalKeyService ctl(*store_, o);  // as onionmailctl, on the same state
+  store_->after_next_wrap = [&] {
+    EXPECT_TRUE(ctl.ChangeSmtpPassword("gus", Pw("smtp-new")).ok());
+  };
+  ASSERT_TRUE(service_->OpenInbox("gus", Pw("pop3")).ok());
+  EXPECT_EQ(ReadRecord("gus").version, 2);
+  EXPECT_TRUE(service_->VerifySmtpPassword("gus", Pw("smtp-new")).ok());
+  EXPECT_FALSE(service_->VerifySmtpPassword("gus", Pw("smtp-old")).ok());
+  EXPECT_TRUE(service_->OpenInbox("gus", Pw("pop3")).ok());
+}
+
+TEST_F(InboxWrapTest, APop3PasswordChangedDuringTheLoginIsNotUndone) {
+  auto key_id = WriteRecordByTheBook("hal", 1, Pw("smtp"), Pw("pop3-old"));
+  LocalKeyService::Options o;
+  o.state_dir = dir_.path();
+  o.kdf = kParams;
+  LocalKeyService ctl(*store_, o);
+  store_->after_next_wrap = [&] {
+    EXPECT_TRUE(ctl.ChangePop3Password("hal", Pw("pop3-old"), Pw("pop3-new")).ok());
+  };
+  ASSERT_TRUE(service_->OpenInbox("hal", Pw("pop3-old")).ok());  // opened before the change
+  EXPECT_EQ(ReadRecord("hal").version, 2);
+  EXPECT_FALSE(service_->OpenInbox("hal", Pw("pop3-old")).ok());
+  EXPECT_TRUE(service_->OpenInbox("hal", Pw("pop3-new")).ok());
+  EXPECT_EQ(ReadRecord("hal").key_id, key_id);
+}
+
+TEST_F(InboxWrapTest, AdminChangesWaitForTheRecordsLock) {
+  WriteRecordByTheBook("ivy", 1, Pw("smtp-old"), Pw("pop3"));
+  std::atomic<bool> done{false};
+  std::thread change;
+  {
+    auto held = store::FileLock::Acquire(dir_.path() + "/users.lock", store::FileLock::Wait::kTry);
+    ASSERT_TRUE(held.ok());
+    change = std::thread([&] {
+      EXPECT_TRUE(service_->ChangeSmtpPassword("ivy", Pw("smtp-new")).ok());
+      done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_FALSE(done.load());
+  }
+  change.join();
+  EXPECT_TRUE(done.load());
+  EXPECT_TRUE(service_->VerifySmtpPassword("ivy", Pw("smtp-new")).ok());
+}
+
+TEST_F(InboxWrapTest, APop3PasswordChangeOfAVersionOneRecordWritesVersionTwo) {
+  auto key_id = WriteRecordByTheBook("dave", 1, Pw("smtp"), Pw("pop3-old"));
   ASSERT_TRUE(service_->ChangePop3Password("dave", Pw("pop3-old"), Pw("pop3-new")).ok());
   EXPECT_EQ(ReadRecord("dave").version, 2);
-  version = service_->RecordVersion("dave");
+  auto version = service_->RecordVersion("dave");
   ASSERT_TRUE(version.ok());
   EXPECT_EQ(*version, 2);
   store_->inputs.clear();
@@ -235,7 +322,7 @@ TEST_F(InboxWrapTest, VersionOneRecordsOpenAndAPop3PasswordChangeMakesThemVersio
   ASSERT_EQ(store_->inputs.size(), 1u);
   EXPECT_EQ(store_->inputs[0].size(), 48u);
   EXPECT_FALSE(service_->OpenInbox("dave", Pw("pop3-old")).ok());
-  EXPECT_TRUE(service_->VerifySmtpPassword("dave", Pw("smtp-new")).ok());
+  EXPECT_TRUE(service_->VerifySmtpPassword("dave", Pw("smtp")).ok());
 }
 
 // docs/store.md, "Test vectors": the inbox-key wrap of a version-2 record with
