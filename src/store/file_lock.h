@@ -1,12 +1,13 @@
 // FileLock: an exclusive flock(2) on a lock file of the state directory, held
 // for the lifetime of the object. It serialises read-modify-write sequences
-// across processes that share the state directory (the server's key role and
-// onionmailctl rewriting the same user record, docs/store.md).
+// across processes that share the state directory: the server's key role and
+// onionmailctl rewriting the same user record (<state>/users.lock,
+// docs/store.md), one POP3 session per mailbox (mbox/<id>/lock).
 //
 // Contract:
 //  - Acquire opens (creating if missing, mode 0600) the file with
 //    O_RDWR|O_CREAT|O_NOFOLLOW|O_CLOEXEC: a symlink is refused. The file stays
-//    empty; only its lock matters, so it is never deleted.
+//    empty (only its lock matters) and FileLock never deletes it.
 //  - Wait::kBlock waits until the lock is free; Wait::kTry returns
 //    kFailedPrecondition at once when another open file description holds it
 //    (another process, or another FileLock in this one).

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -268,17 +267,14 @@ Result<std::unique_ptr<MailboxLock>> MailboxStore::TryLock(const std::string& ma
     ONIONMAIL_RETURN_IF_ERROR(EnsurePrivateDir(dir));
   }
   const std::string path = dir + "/" + kLockName;
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("cannot open lock", path, errno);
-  UniqueFd owned(fd);
-  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EINTR) continue;
-    if (errno == EWOULDBLOCK) {
+  auto lock = FileLock::Acquire(path, FileLock::Wait::kTry);
+  if (!lock.ok()) {
+    if (lock.error().code == ErrorCode::kFailedPrecondition) {
       return MakeError(ErrorCode::kFailedPrecondition, "mailbox is in use");
     }
-    return ErrnoError("cannot lock", path, errno);
+    return lock.error();
   }
-  return std::unique_ptr<MailboxLock>(new MailboxLock(mailbox_id, std::move(owned)));
+  return std::unique_ptr<MailboxLock>(new MailboxLock(mailbox_id, std::move(*lock)));
 }
 
 Result<std::unique_ptr<MailboxLock>> MailboxStore::Lock(const std::string& mailbox_id) {

@@ -43,6 +43,7 @@
 #include "base/result.h"
 #include "crypto/inbox_key.h"
 #include "store/durable_file.h"
+#include "store/file_lock.h"
 #include "store/free_space.h"
 #include "store/mailbox_usage.h"
 #include "store/message_file.h"
@@ -96,10 +97,10 @@ class MailboxLock {
 
  private:
   friend class MailboxStore;
-  MailboxLock(std::string mailbox_id, UniqueFd fd)
-      : mailbox_id_(std::move(mailbox_id)), fd_(std::move(fd)) {}
+  MailboxLock(std::string mailbox_id, FileLock lock)
+      : mailbox_id_(std::move(mailbox_id)), lock_(std::move(lock)) {}
   std::string mailbox_id_;
-  UniqueFd fd_;  // closing it releases the flock
+  FileLock lock_;  // released with the MailboxLock
 };
 
 struct StoredMessage {

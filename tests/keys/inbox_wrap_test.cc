@@ -28,12 +28,14 @@
 #include "keys/local_key_service.h"
 #include "keys/user_record.h"
 #include "store/file_lock.h"
+#include "tests/base/capture_stderr.h"
 #include "tests/keys/record_by_the_book.h"
 #include "tests/store/test_util.h"
 
 namespace onionmail::keys {
 namespace {
 
+using onionmail::testing::CaptureStderr;
 using onionmail::testing::TempDir;
 
 SecretBytes Pw(std::string_view s) { return SecretBytes(SecretAccess::Grant(), s); }
@@ -251,6 +253,35 @@ TEST_F(InboxWrapTest, ABusyRecordsLockLeavesVersionOneForALaterLogin) {
   }
   ASSERT_TRUE(service_->OpenInbox("fay", Pw("pop3")).ok());
   EXPECT_EQ(ReadRecord("fay").version, 2);
+}
+
+TEST_F(InboxWrapTest, AFailedRewriteIsLoggedAndTheLoginGoesOnWithVersionOne) {
+  WriteRecordByTheBook("fay", 1, Pw("smtp"), Pw("pop3"));
+  // <state>/tmp, where records are written before their rename, is a file.
+  int fd = ::open((dir_.path() + "/tmp").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  const std::string log =
+      CaptureStderr([&] { EXPECT_TRUE(service_->OpenInbox("fay", Pw("pop3")).ok()); });
+  EXPECT_NE(log.find("a user record stays version 1 for now: "), std::string::npos) << log;
+  EXPECT_EQ(log.find("pop3"), std::string::npos) << log;  // no password in the log
+  EXPECT_EQ(ReadRecord("fay").version, 1);
+  ASSERT_EQ(::unlink((dir_.path() + "/tmp").c_str()), 0);
+  ASSERT_TRUE(service_->OpenInbox("fay", Pw("pop3")).ok());
+  EXPECT_EQ(ReadRecord("fay").version, 2);
+}
+
+TEST_F(InboxWrapTest, AnUnusableRecordsLockIsLoggedAndTheLoginGoesOn) {
+  WriteRecordByTheBook("fay", 1, Pw("smtp"), Pw("pop3"));
+  ASSERT_EQ(::symlink("elsewhere", (dir_.path() + "/users.lock").c_str()), 0);
+  const std::string log =
+      CaptureStderr([&] { EXPECT_TRUE(service_->OpenInbox("fay", Pw("pop3")).ok()); });
+  EXPECT_NE(log.find("a user record stays version 1 for now: cannot open lock"), std::string::npos)
+      << log;
+  EXPECT_EQ(ReadRecord("fay").version, 1);
+  // Admin calls refuse to write without the lock rather than race.
+  EXPECT_FALSE(service_->ChangeSmtpPassword("fay", Pw("smtp-new")).ok());
+  EXPECT_TRUE(service_->VerifySmtpPassword("fay", Pw("smtp")).ok());
 }
 
 TEST_F(InboxWrapTest, AnSmtpPasswordChangedDuringTheLoginIsKept) {
