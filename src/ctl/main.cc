@@ -439,6 +439,20 @@ int Run(int argc, char** argv) {
         auto users = (*state)->keys().CountUsers();
         if (!users.ok()) return Fail(users.error());
         std::printf("users: %zu\n", *users);
+        auto census = (*state)->keys().CensusRecords();
+        if (!census.ok()) return Fail(census.error());
+        if (census->version1 > 0) {
+          std::printf(
+              "user records of version 1: %zu (the key store's half of their inbox wrap does not "
+              "depend on the password; each moves to version 2 at its user's next POP3 login)\n",
+              census->version1);
+        }
+        if (census->unreadable > 0) {
+          std::printf(
+              "user records that do not open: %zu (their users cannot log in: damaged, or sealed "
+              "by another key store)\n",
+              census->unreadable);
+        }
       }
       auto mail =
           store::SummarizeMailboxes(config->state_dir, uint64_t{config->mailbox_quota_mib} << 20);

@@ -61,6 +61,14 @@ class KeyService {
   // a record whose inbox wrap predates version 2 (the device half from the
   // salt alone) and stays so until the user's POP3 password changes.
   virtual Result<uint8_t> RecordVersion(std::string_view user) = 0;
+  // Every user record read once (`onionmailctl status`): how many are still
+  // version 1 (each moves at its user's next POP3 login) and how many do not
+  // open (failed authentication or a malformed record: kDataLoss on login).
+  struct RecordCensus {
+    size_t version1 = 0;
+    size_t unreadable = 0;
+  };
+  virtual Result<RecordCensus> CensusRecords() = 0;
 };
 
 }  // namespace onionmail::keys

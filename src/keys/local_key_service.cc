@@ -491,6 +491,27 @@ Result<uint8_t> LocalKeyService::RecordVersion(std::string_view user) {
   return loaded->record.version;
 }
 
+Result<KeyService::RecordCensus> LocalKeyService::CensusRecords() {
+  auto names = store::ListDirectory(users_dir_);
+  if (!names.ok()) {
+    if (names.error().code == ErrorCode::kNotFound) return RecordCensus{};
+    return names.error();
+  }
+  RecordCensus census;
+  for (const std::string& name : *names) {
+    if (!store::ValidMailboxId(name)) continue;  // record names are 64 hex chars too
+    auto loaded = LoadRecord(name);
+    if (loaded.ok()) {
+      if (loaded->record.version == kUserRecordVersionSaltOnlyWrap) ++census.version1;
+    } else if (loaded.error().code == ErrorCode::kDataLoss) {
+      ++census.unreadable;
+    } else if (loaded.error().code != ErrorCode::kNotFound) {  // deleted meanwhile
+      return loaded.error();
+    }
+  }
+  return census;
+}
+
 Result<size_t> LocalKeyService::CountUsers() {
   auto names = store::ListDirectory(users_dir_);
   if (!names.ok()) {

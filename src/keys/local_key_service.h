@@ -87,6 +87,7 @@ class LocalKeyService : public KeyService {
                                   const SecretBytes& new_password) override;
   Result<size_t> CountUsers() override;
   Result<uint8_t> RecordVersion(std::string_view user) override;
+  Result<RecordCensus> CensusRecords() override;
 
   // Argon2id computations run so far (logins, checks, dummy runs, changes).
   uint64_t kdf_runs() const { return kdf_runs_.load(); }

@@ -34,6 +34,7 @@ Result<void> SealedKeyService::ChangePop3Password(std::string_view, const Secret
 }
 Result<size_t> SealedKeyService::CountUsers() { return Sealed(); }
 Result<uint8_t> SealedKeyService::RecordVersion(std::string_view) { return Sealed(); }
+Result<keys::KeyService::RecordCensus> SealedKeyService::CensusRecords() { return Sealed(); }
 
 Result<void> SealedBackend::VerifySmtpPassword(std::string_view, const SecretBytes&) {
   return Sealed();

@@ -28,6 +28,7 @@ class SealedKeyService : public keys::KeyService {
                                   const SecretBytes& new_password) override;
   Result<size_t> CountUsers() override;
   Result<uint8_t> RecordVersion(std::string_view user) override;
+  Result<RecordCensus> CensusRecords() override;
 };
 
 class SealedBackend : public mail::DeliveryBackend, public mail::MailboxBackend {

@@ -100,6 +100,7 @@ class HardwareKeyStoreTest(ServerTestCase, unittest.TestCase):
         self.assertEqual(made.returncode, 0, made.stderr)
         env.users[olga.name] = olga
         self.assertIn("record: version 1 (", env.ctl("user", "show", "olga").stdout.decode())
+        self.assertIn("user records of version 1: 1 (", env.ctl("status").stdout.decode())
         self.assertEqual(env.send_external([olga.addr], crlf(
             "Subject: before\n\nsent while the record was version 1\n")), {})
 
@@ -110,6 +111,10 @@ class HardwareKeyStoreTest(ServerTestCase, unittest.TestCase):
         p.quit()
         env.wait_log(rb"key: a user record moved to version 2 at its POP3 login", start=before)
         self.assertIn("record: version 2 (", env.ctl("user", "show", "olga").stdout.decode())
+        status = env.ctl("status").stdout.decode()
+        self.assertRegex(status, r"users: [1-9]")
+        self.assertNotIn("user records of version 1", status)
+        self.assertNotIn("do not open", status)
 
         # The same password and inbox key from now on; the SMTP password too.
         self.assertEqual(env.send_external([olga.addr], crlf(

@@ -356,6 +356,38 @@ TEST_F(InboxWrapTest, APop3PasswordChangeOfAVersionOneRecordWritesVersionTwo) {
   EXPECT_TRUE(service_->VerifySmtpPassword("dave", Pw("smtp")).ok());
 }
 
+TEST_F(InboxWrapTest, TheCensusCountsVersionOneAndUnreadableRecords) {
+  auto empty = service_->CensusRecords();  // no users/ yet
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->version1, 0u);
+  ASSERT_TRUE(service_->CreateUser("bob", Pw("smtp"), Pw("pop3")).ok());
+  WriteRecordByTheBook("dave", 1, Pw("smtp"), Pw("pop3"));
+  WriteRecordByTheBook("erin", 1, Pw("smtp"), Pw("pop3"));
+  int fd = ::open((dir_.path() + "/users/not-a-record").c_str(),
+                  O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  auto census = service_->CensusRecords();
+  ASSERT_TRUE(census.ok()) << census.error().message;
+  EXPECT_EQ(census->version1, 2u);
+  EXPECT_EQ(census->unreadable, 0u);
+
+  ASSERT_TRUE(service_->OpenInbox("dave", Pw("pop3")).ok());
+  // erin's record, damaged: one byte of its ciphertext flipped.
+  const std::string path = RecordPath("erin");
+  fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  uint8_t byte = 0;
+  ASSERT_EQ(::pread(fd, &byte, 1, 40), 1);
+  byte ^= 0x01;
+  ASSERT_EQ(::pwrite(fd, &byte, 1, 40), 1);
+  ::close(fd);
+  census = service_->CensusRecords();
+  ASSERT_TRUE(census.ok()) << census.error().message;
+  EXPECT_EQ(census->version1, 0u);
+  EXPECT_EQ(census->unreadable, 1u);
+}
+
 // docs/store.md, "Test vectors": the inbox-key wrap of a version-2 record with
 // the file backend (server.key = R, no master key), computed independently by
 // tests/store/gen_store_vectors.py. P stands for the Argon2id output.

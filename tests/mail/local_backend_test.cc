@@ -58,6 +58,7 @@ class CountingKeyService : public keys::KeyService {
   }
   Result<size_t> CountUsers() override { return real_.CountUsers(); }
   Result<uint8_t> RecordVersion(std::string_view u) override { return real_.RecordVersion(u); }
+  Result<RecordCensus> CensusRecords() override { return real_.CensusRecords(); }
 
  private:
   class Counted : public keys::InboxKey {
