@@ -214,20 +214,8 @@ void LocalKeyService::MoveToVersion2(const Loaded& opened, const SecretBytes& pk
     return;
   }
   record.version = kUserRecordVersion;  // same salt and parameters: P is unchanged
-  auto wrap_key = InboxWrapKey(record, factor);
-  Result<void> moved = Ok();
-  if (!wrap_key.ok()) {
-    moved = wrap_key.error();
-  } else {
-    auto sealed = crypto::AeadSeal(*wrap_key, pkcs8.Reveal(SecretAccess::Grant()),
-                                   PrivateKeyAad(record.key_id));
-    if (!sealed.ok()) {
-      moved = sealed.error();
-    } else {
-      record.encrypted_private_key = std::move(*sealed);
-      moved = Store(opened.record_name, record, /*replace=*/true);
-    }
-  }
+  Result<void> moved = SealPop3Wrap(record, pkcs8, factor);
+  if (moved.ok()) moved = Store(opened.record_name, record, /*replace=*/true);
   if (!moved.ok()) {
     log::Warning("key", "a user record stays version 1 for now: " + moved.error().message);
     return;
@@ -244,7 +232,12 @@ Result<void> LocalKeyService::SetPop3Wrap(UserRecord& record, const SecretBytes&
   crypto::RandomBytes(record.pop3_salt);
   auto factor = PasswordFactor(record, password);
   if (!factor.ok()) return factor.error();
-  auto wrap_key = InboxWrapKey(record, *factor);
+  return SealPop3Wrap(record, pkcs8, *factor);
+}
+
+Result<void> LocalKeyService::SealPop3Wrap(UserRecord& record, const SecretBytes& pkcs8,
+                                           const SecretBytes& factor) {
+  auto wrap_key = InboxWrapKey(record, factor);
   if (!wrap_key.ok()) return wrap_key.error();
   auto sealed = crypto::AeadSeal(*wrap_key, pkcs8.Reveal(SecretAccess::Grant()),
                                  PrivateKeyAad(record.key_id));

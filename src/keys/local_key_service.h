@@ -126,6 +126,10 @@ class LocalKeyService : public KeyService {
   void MoveToVersion2(const Loaded& opened, const SecretBytes& pkcs8, const SecretBytes& factor);
   Result<void> SetPop3Wrap(UserRecord& record, const SecretBytes& pkcs8,
                            const SecretBytes& password);
+  // Encrypts `pkcs8` under the wrap key of the record's version, salt and the
+  // password factor P into record.encrypted_private_key.
+  Result<void> SealPop3Wrap(UserRecord& record, const SecretBytes& pkcs8,
+                            const SecretBytes& factor);
   Result<void> SetSmtpVerifier(UserRecord& record, const SecretBytes& password);
 
   hsm::KeyStore& key_store_;
