@@ -3,7 +3,10 @@
 # with the same -Werror and hardening flags (plus -mbranch-protection=standard),
 # and with --test runs the single-threaded unit tests under qemu-user.
 #
-# Usage: provisioning/cross-arm64.sh [--help] [--test]   (env: BUILD_DIR, JOBS)
+# Usage: provisioning/cross-arm64.sh [--help] [--test | --vm]   (env: BUILD_DIR, JOBS)
+# --vm boots Debian 12's arm64 kernel under qemu-system-aarch64 (software
+# emulation, an initramfs of busybox and the arm64 libraries) and runs every
+# seccomp test there: the policies under a real arm64 kernel.
 # As root it first installs what is missing: the arm64 architecture in dpkg,
 # crossbuild-essential-arm64, the libraries' arm64 -dev packages and
 # qemu-user-static. The binaries land in build-arm64/ (or $BUILD_DIR).
@@ -13,18 +16,18 @@
 # the RLIMIT_AS test, which limits qemu itself (docs/portability.md).
 set -euo pipefail
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
-run_tests=0
-if [[ "${1:-}" == "--test" ]]; then
-  run_tests=1
-fi
+mode=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build-arm64}
 jobs=${JOBS:-$(nproc)}
 
 packages=(crossbuild-essential-arm64 qemu-user-static)
+if [[ "$mode" == "--vm" ]]; then
+  packages+=(qemu-system-arm cpio)
+fi
 for lib in libssl-dev libargon2-dev libsodium-dev libtomlplusplus-dev libgtest-dev libgmock-dev \
   libseccomp-dev libp11-kit-dev libtss2-dev; do
   packages+=("$lib:arm64")
@@ -53,7 +56,10 @@ ninja -C "$build" -j "$jobs"
 aarch64-linux-gnu-readelf -h "$build/src/server/onionmaild" | grep -q "AArch64" ||
   { echo "cross-arm64: onionmaild is not an arm64 binary" >&2; exit 1; }
 echo "cross-arm64: built for arm64 in $build"
-((run_tests == 1)) || exit 0
+if [[ "$mode" == "--vm" ]]; then
+  exec "$top/provisioning/arm64-vm-seccomp.sh" "$build"
+fi
+[[ "$mode" == "--test" ]] || exit 0
 
 # Unit tests of the parsers, codecs, record formats and single-threaded crypto:
 # where byte order, char signedness and type sizes would show.
