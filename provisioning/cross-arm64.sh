@@ -20,6 +20,10 @@ if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
   exit 0
 fi
 mode=${1:-build}
+case "$mode" in
+  build | --test | --vm) ;;
+  *) echo "cross-arm64: unknown option $mode (try --help)" >&2; exit 2 ;;
+esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build-arm64}
 jobs=${JOBS:-$(nproc)}
@@ -74,11 +78,12 @@ tests=(
 )
 failed=0
 for t in "${tests[@]}"; do
-  if timeout 300 qemu-aarch64-static -L /usr/aarch64-linux-gnu "$build/tests/$t" \
-    --gtest_brief=1 --gtest_filter='-*Death*:*Concurrent*:*SeveralLanes*:*OutOfMemory*' >"$build/qemu-${t//\//-}.log" 2>&1; then
+  log="$build/qemu-${t//\//-}.log"
+  if timeout 300 qemu-aarch64-static -L /usr/aarch64-linux-gnu "$build/tests/$t" --gtest_brief=1 \
+    --gtest_filter='-*Death*:*Concurrent*:*SeveralLanes*:*OutOfMemory*' >"$log" 2>&1; then
     echo "cross-arm64: $t passed under qemu-aarch64"
   else
-    echo "cross-arm64: $t FAILED under qemu-aarch64 (see $build/qemu-${t//\//-}.log)" >&2
+    echo "cross-arm64: $t FAILED under qemu-aarch64 (see $log)" >&2
     failed=1
   fi
 done
