@@ -15,7 +15,8 @@ trap 'rm -rf "$work"' EXIT
 
 kernel_pkg=$(apt-cache depends linux-image-arm64:arm64 | awk '/Depends: linux-image-/ {print $2; exit}')
 [[ -n "$kernel_pkg" ]] || { echo "arm64-vm: no arm64 kernel package found" >&2; exit 1; }
-(cd "$work" && apt-get download -q "$kernel_pkg" busybox-static:arm64 >/dev/null 2>&1)
+(cd "$work" && apt-get download -q "$kernel_pkg" busybox-static:arm64 >/dev/null 2>&1) ||
+  { echo "arm64-vm: apt-get download $kernel_pkg busybox-static:arm64 failed" >&2; exit 1; }
 dpkg-deb -x "$work"/linux-image-*.deb "$work/kernel"
 dpkg-deb -x "$work"/busybox-static_*.deb "$work/busybox"
 
