@@ -3,7 +3,7 @@
 # Contract: the arm64 libraries come from Debian's multiarch packages
 # (provisioning/cross-arm64.sh installs them with crossbuild-essential-arm64);
 # the built binaries run on an arm64 Debian 12, or here under qemu-user
-# (tests/cross/run-arm64-tests.sh). Use:
+# (provisioning/cross-arm64.sh --test) or qemu-system (--vm). Use:
 #   cmake -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake ...
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
