@@ -110,7 +110,9 @@ struct Pkcs11Options {
   std::string pin_file;     // user PIN, one line, mode 0600
   // How long Open waits for a token with the label to be listed before it
   // gives kNotFound (a token that appears late at boot, or a module that
-  // failed to read its token once); 0 = no wait. Never retries a login.
+  // failed to read its token once); 0 = no wait. Non-zero also lets Open log
+  // in once more after a login the module failed before judging the PIN
+  // (pkcs11_token.h); a wrong PIN is never tried again.
   int token_wait_ms = 3000;
 };
 

@@ -7,7 +7,12 @@
 //  - The token is found by its label (slot ids change). Open looks again,
 //    after C_Finalize and C_Initialize, every 100 ms until
 //    options.token_wait_ms while no slot lists it (logged once as a
-//    warning); nothing else is retried, so a wrong PIN is tried once. One R/W session,
+//    warning). A C_Login that fails with CKR_GENERAL_ERROR, CKR_FUNCTION_FAILED
+//    or CKR_DEVICE_ERROR (the module failed before judging the PIN) is tried
+//    once more after C_Finalize and C_Initialize, when token_wait_ms > 0 and
+//    the token's flags show no failed PIN attempt (CKF_USER_PIN_COUNT_LOW,
+//    _FINAL_TRY, _LOCKED) before and after; nothing else is retried, so a
+//    wrong PIN (CKR_PIN_INCORRECT) is tried once. One R/W session,
 //    logged in as CKU_USER with the PIN read from a file that must not be
 //    accessible to "other". The PIN is wiped right after C_Login and read
 //    again from the file whenever the object reconnects.
@@ -119,6 +124,11 @@ class Pkcs11Token final : public Token {
   // C_Initialize (once per connection), then the slot whose token has the
   // label; kNotFound when none has.
   Result<void> FindSlot();
+  // After a failed OpenSessionAndLogin: whether Open may log in once more
+  // (see the contract above).
+  bool LoginMayBeRetried() const;
+  // The token's flags from the last FindSlot show a failed PIN attempt.
+  bool PinAttemptCounted() const;
   void Disconnect();  // close session, C_Finalize (errors ignored)
   Result<void> EnsureConnected();
   // Maps a failed CK_RV to an Error; device errors mark the connection broken.
@@ -146,8 +156,10 @@ class Pkcs11Token final : public Token {
   bool connected_ = false;               // session open and logged in
   pid_t pid_ = 0;                        // process that initialized the module
   unsigned long slot_ = 0;
-  unsigned long session_ = 0;   // CK_INVALID_HANDLE
-  unsigned long hmac_key_ = 0;  // object handles, 0 = not looked up yet
+  unsigned long token_flags_ = 0;    // CK_TOKEN_INFO.flags at the last FindSlot
+  unsigned long last_login_rv_ = 0;  // CKR_OK until a C_Login returns
+  unsigned long session_ = 0;        // CK_INVALID_HANDLE
+  unsigned long hmac_key_ = 0;       // object handles, 0 = not looked up yet
   unsigned long rsa_key_ = 0;
   unsigned long tls_key_ = 0;
   std::optional<std::vector<uint8_t>> public_key_der_;      // cached SPKI
