@@ -203,6 +203,7 @@ void Pkcs11Token::Disconnect() {
 Result<void> Pkcs11Token::EnsureConnected() {
   if (initialized_ && pid_ != ::getpid()) Disconnect();  // forked since
   if (connected_) return Ok();
+  if (pin_refused_.has_value()) return *pin_refused_;  // no second wrong PIN
   Disconnect();
   auto r = Connect();
   if (r.ok()) {
@@ -210,6 +211,14 @@ Result<void> Pkcs11Token::EnsureConnected() {
     return r;
   }
   Disconnect();
+  if (r.error().code == ErrorCode::kUnauthenticated) {
+    // The PIN worked at Open: the PIN file changed, or the token now locks
+    // it. Each further call would spend one more of the token's attempts.
+    pin_refused_ = MakeError(ErrorCode::kUnauthenticated,
+                             r.error().message + "; not tried again until restart");
+    log::Error(kLogComponent, pin_refused_->message);
+    return *pin_refused_;
+  }
   if (r.error().code == ErrorCode::kNotFound) {
     // The token was there when we started: it went away (unplugged).
     return MakeError(ErrorCode::kUnavailable, r.error().message);

@@ -27,7 +27,11 @@
 //    TlsPublicKey return kFailedPrecondition (TlsSign still works).
 //  - A device error (token removed, session closed, general error...) is
 //    kUnavailable and marks the connection broken; the next call finalizes,
-//    re-initializes, finds the token again and logs in. A fork is detected
+//    re-initializes, finds the token again and logs in. If that login is
+//    refused (CKR_PIN_INCORRECT, CKR_PIN_LOCKED: the PIN file changed since
+//    Open), the error is kUnauthenticated, logged, and returned by every
+//    later call without another C_Login, so the token's attempts are not
+//    spent one per mail operation. A fork is detected
 //    (pid change) and handled the same way, as p11-kit documents (the child
 //    calls C_Initialize again); ReinitializeAfterFork() forces it.
 //  - One mutex serialises every call (one session is never shared between
@@ -158,8 +162,11 @@ class Pkcs11Token final : public Token {
   unsigned long slot_ = 0;
   unsigned long token_flags_ = 0;    // CK_TOKEN_INFO.flags at the last FindSlot
   unsigned long last_login_rv_ = 0;  // CKR_OK until a C_Login returns
-  unsigned long session_ = 0;        // CK_INVALID_HANDLE
-  unsigned long hmac_key_ = 0;       // object handles, 0 = not looked up yet
+  // Set when a reconnect's login is refused (wrong or locked PIN): every
+  // later call returns it without another C_Login.
+  std::optional<Error> pin_refused_;
+  unsigned long session_ = 0;   // CK_INVALID_HANDLE
+  unsigned long hmac_key_ = 0;  // object handles, 0 = not looked up yet
   unsigned long rsa_key_ = 0;
   unsigned long tls_key_ = 0;
   std::optional<std::vector<uint8_t>> public_key_der_;      // cached SPKI

@@ -7,7 +7,9 @@
 #include <p11-kit/pkcs11.h>
 #include <stdlib.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "hsm/pkcs11/pkcs11_token.h"
 #include "softhsm_fixture.h"
@@ -121,6 +123,39 @@ TEST_F(FlakyLoginTest, NoSecondLoginWhenTheTokenCountsAFailedPinAttempt) {
   // The token still opens once the module logs in again.
   auto later = Pkcs11Token::Open(FlakyOptions());
   ASSERT_TRUE(later.ok()) << later.error().message;
+  EXPECT_EQ(calls_(), 3);
+}
+
+TEST_F(FlakyLoginTest, PinRefusedAtAReconnectIsNotTriedAgainByLaterCalls) {
+  auto token = Pkcs11Token::Open(FlakyOptions());
+  ASSERT_TRUE(token.ok()) << token.error().message;
+  ASSERT_TRUE((*token)->Provision(2048).ok());
+  softhsm::WriteFile(pin_file_, "999999\n", 0600);  // the PIN file changes while running
+  auto reconnected = (*token)->ReinitializeAfterFork();
+  ASSERT_FALSE(reconnected.ok());
+  EXPECT_EQ(reconnected.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_EQ(calls_(), 2);
+  const std::vector<uint8_t> data = {1, 2, 3};
+  for (int i = 0; i < 3; ++i) {
+    auto hmac = (*token)->Hmac(data);
+    ASSERT_FALSE(hmac.ok());
+    EXPECT_EQ(hmac.error().code, ErrorCode::kUnauthenticated);
+    EXPECT_NE(hmac.error().message.find("not tried again"), std::string::npos);
+  }
+  EXPECT_EQ(calls_(), 2);
+}
+
+TEST_F(FlakyLoginTest, GeneralErrorAtAReconnectIsTriedAgainByTheNextCall) {
+  auto token = Pkcs11Token::Open(FlakyOptions());
+  ASSERT_TRUE(token.ok()) << token.error().message;
+  ASSERT_TRUE((*token)->Provision(2048).ok());
+  Fail(2);  // the reconnect's login (the second call) fails
+  auto reconnected = (*token)->ReinitializeAfterFork();
+  ASSERT_FALSE(reconnected.ok());
+  EXPECT_EQ(reconnected.error().code, ErrorCode::kUnavailable);
+  const std::vector<uint8_t> data = {1, 2, 3};
+  auto hmac = (*token)->Hmac(data);
+  EXPECT_TRUE(hmac.ok()) << hmac.error().message;
   EXPECT_EQ(calls_(), 3);
 }
 
