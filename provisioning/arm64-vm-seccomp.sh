@@ -13,11 +13,11 @@ test_bin="$build/tests/seccomp/seccomp_test"
 work=$(mktemp -d /tmp/onionmail-arm64-vm.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-kernel_pkg=$(apt-cache depends linux-image-arm64:arm64 | awk '/Depends: linux-image-/ {print $2; exit}')
-[[ -n "$kernel_pkg" ]] || { echo "arm64-vm: no arm64 kernel package found" >&2; exit 1; }
-(cd "$work" && apt-get download -q "$kernel_pkg" busybox-static:arm64 >/dev/null 2>&1) ||
-  { echo "arm64-vm: apt-get download $kernel_pkg busybox-static:arm64 failed" >&2; exit 1; }
-dpkg-deb -x "$work"/linux-image-*.deb "$work/kernel"
+# shellcheck source=provisioning/arm64-vm-lib.sh
+source "$(dirname "$0")/arm64-vm-lib.sh"
+kernel=$(arm64_vm_kernel "$work")
+(cd "$work" && apt-get download -q busybox-static:arm64 >/dev/null 2>&1) ||
+  { echo "arm64-vm: apt-get download busybox-static:arm64 failed" >&2; exit 1; }
 dpkg-deb -x "$work"/busybox-static_*.deb "$work/busybox"
 
 root="$work/root"
@@ -48,10 +48,7 @@ INIT
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet >"$work/initrd.cpio")
 
-timeout 1200 qemu-system-aarch64 -M virt -cpu max -m 2048 -smp 1 -nographic -nic none \
-  -no-reboot -kernel "$work"/kernel/boot/vmlinuz-* -initrd "$work/initrd.cpio" \
-  -append "console=ttyAMA0 rdinit=/init quiet" | grep -av '^Running main' |
-  tee "$build/arm64-vm-seccomp.log"
+arm64_vm_boot "$kernel" "$work/initrd.cpio" "$build/arm64-vm-seccomp.log" 1200 1 2048 || true
 grep -q "^arm64-vm: seccomp_test exit 0" "$build/arm64-vm-seccomp.log" ||
   { echo "arm64-vm: the seccomp tests failed under the arm64 kernel" >&2; exit 1; }
 echo "arm64-vm: every seccomp test passed under an arm64 kernel"

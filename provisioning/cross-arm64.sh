@@ -3,10 +3,14 @@
 # with the same -Werror and hardening flags (plus -mbranch-protection=standard),
 # and with --test runs the single-threaded unit tests under qemu-user.
 #
-# Usage: provisioning/cross-arm64.sh [--help] [--test | --vm]   (env: BUILD_DIR, JOBS)
+# Usage: provisioning/cross-arm64.sh [--help] [--test | --vm | --vm-suite [RUN ...]]
+#        (env: BUILD_DIR, JOBS)
 # --vm boots Debian 12's arm64 kernel under qemu-system-aarch64 (software
 # emulation, an initramfs of busybox and the arm64 libraries) and runs every
 # seccomp test there: the policies under a real arm64 kernel.
+# --vm-suite boots it with a Debian 12 arm64 system and runs integration
+# tests there: the whole server with SoftHSM2, swtpm and real clients
+# (provisioning/arm64-vm-suite.sh; RUNs as it takes them).
 # As root it first installs what is missing: the arm64 architecture in dpkg,
 # crossbuild-essential-arm64, the libraries' arm64 -dev packages and
 # qemu-user-static. The binaries land in build-arm64/ (or $BUILD_DIR).
@@ -16,12 +20,12 @@
 # the RLIMIT_AS test, which limits qemu itself (docs/portability.md).
 set -euo pipefail
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 mode=${1:-build}
 case "$mode" in
-  build | --test | --vm) ;;
+  build | --test | --vm | --vm-suite) ;;
   *) echo "cross-arm64: unknown option $mode (try --help)" >&2; exit 2 ;;
 esac
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +35,8 @@ jobs=${JOBS:-$(nproc)}
 packages=(crossbuild-essential-arm64 qemu-user-static)
 if [[ "$mode" == "--vm" ]]; then
   packages+=(qemu-system-arm cpio)
+elif [[ "$mode" == "--vm-suite" ]]; then
+  packages+=(qemu-system-arm cpio debootstrap binfmt-support)
 fi
 for lib in libssl-dev libargon2-dev libsodium-dev libtomlplusplus-dev libgtest-dev libgmock-dev \
   libseccomp-dev libp11-kit-dev libtss2-dev; do
@@ -62,6 +68,9 @@ aarch64-linux-gnu-readelf -h "$build/src/server/onionmaild" | grep -q "AArch64" 
 echo "cross-arm64: built for arm64 in $build"
 if [[ "$mode" == "--vm" ]]; then
   exec "$top/provisioning/arm64-vm-seccomp.sh" "$build"
+elif [[ "$mode" == "--vm-suite" ]]; then
+  shift
+  exec "$top/provisioning/arm64-vm-suite.sh" "$build" "$@"
 fi
 [[ "$mode" == "--test" ]] || exit 0
 

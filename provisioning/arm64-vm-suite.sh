@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Runs integration tests (tests/integration: the whole server, its roles under
+# their seccomp policies, real clients, a real SoftHSM2 token or a real swtpm)
+# with an arm64 build under a real arm64 kernel: Debian 12's linux-image-arm64
+# booted by qemu-system-aarch64 (software emulation, -cpu max: PAC and BTI on),
+# from an initramfs that holds a Debian 12 arm64 system (debootstrap: Python,
+# SoftHSM2, swtpm, swaks, curl, fetchmail, mutt and the libraries the binaries
+# need), the binaries and the repository's tests/ and provisioning/. The guest
+# has loopback only. Fails unless every test run named exits 0 in the guest.
+#
+# Usage: provisioning/arm64-vm-suite.sh BUILD_DIR [RUN ...]
+#   RUN is MODULE (key store in files) or BACKEND:MODULE (pkcs11 or tpm2),
+#   e.g. test_mail_path pkcs11:test_hardware, or "all" for every run CTest
+#   makes (tests/integration/CMakeLists.txt); without RUNs, the default list
+#   below. BUILD_DIR needs onionmaild, its role binaries, onionmailctl and
+#   tests/keys/om-test-v1-record (provisioning/cross-arm64.sh --vm-suite
+#   builds them). The arm64 system is made once, in BUILD_DIR/arm64-rootfs,
+#   and again when its package list changes; that needs binfmt_misc for
+#   qemu-aarch64 (qemu-user-static), which the script enables. Root only.
+#   Env: VM_SECONDS (default 5400), VM_CPUS (2), VM_MEM_MIB (4096),
+#   RUN_SECONDS (1200: a run that takes longer is stopped, and the guest
+#   shows what still ran and the servers' logs).
+set -euo pipefail
+build=${1:?usage: arm64-vm-suite.sh BUILD_DIR [RUN ...]}
+shift
+build=$(cd "$build" && pwd)
+top=$(cd "$(dirname "$0")/.." && pwd)
+runs=("$@")
+if ((${#runs[@]} == 0)); then
+  runs=(test_mail_path test_clients test_bad_input test_durability test_least_privilege
+    pkcs11:test_mail_path pkcs11:test_hardware pkcs11:test_backup_restore
+    pkcs11:test_unseal_ctl tpm2:test_mail_path tpm2:test_hardware)
+fi
+if [[ "${runs[*]}" == all ]]; then
+  mapfile -t runs < <(ctest --test-dir "$build" -N | awk '$3 ~ /^integration\./ {print $3}' |
+    sed -E 's/^integration\.//; s/^(pkcs11|tpm2)\./\1:/')
+  ((${#runs[@]} > 0)) || { echo "arm64-suite: ctest lists no integration test in $build" >&2; exit 1; }
+fi
+[[ $(id -u) -eq 0 ]] || { echo "arm64-suite: run as root (debootstrap, chroot)" >&2; exit 1; }
+
+bins=(src/server/onionmaild src/server/onionmail-key src/server/onionmail-smtp
+  src/server/onionmail-pop3 src/server/onionmail-peer src/ctl/onionmailctl
+  tests/keys/om-test-v1-record)
+for b in "${bins[@]}"; do
+  [[ -x "$build/$b" ]] || { echo "arm64-suite: $build/$b not built" >&2; exit 1; }
+done
+aarch64-linux-gnu-readelf -h "$build/src/server/onionmaild" | grep -q AArch64 ||
+  { echo "arm64-suite: $build holds no arm64 build" >&2; exit 1; }
+
+# binfmt_misc lets debootstrap's second stage and apt run arm64 programs.
+if [[ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]]; then
+  [[ -e /proc/sys/fs/binfmt_misc/register ]] ||
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
+  update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+  [[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] ||
+    { echo "arm64-suite: cannot enable binfmt_misc for qemu-aarch64" >&2; exit 1; }
+fi
+
+# The arm64 system: the packages that hold the libraries the binaries link
+# (asked of dpkg, which has their arm64 -dev packages), the TCTIs tss2 loads
+# at run time, and what the tests run.
+# The system is made again when that list changes.
+pkgs=(python3 softhsm2 swtpm swtpm-tools tpm2-tools openssl procps iproute2 passwd util-linux
+  tar swaks curl fetchmail mutt libtss2-tcti-swtpm0 libtss2-tcti-device0 libtss2-tcti-tabrmd0)
+for f in "${bins[@]}"; do
+  for so in $(aarch64-linux-gnu-readelf -d "$build/$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    p=$(dpkg -S "/usr/lib/aarch64-linux-gnu/$so" 2>/dev/null | head -1 | cut -d: -f1) || true
+    [[ -z "$p" || " ${pkgs[*]} " == *" $p "* ]] || pkgs+=("$p")
+  done
+done
+rootfs="$build/arm64-rootfs"
+stamp="$rootfs/.onionmail-packages"
+if [[ "$(cat "$stamp" 2>/dev/null)" != "${pkgs[*]}" ]]; then
+  echo "arm64-suite: making the arm64 system in $rootfs (${pkgs[*]})"
+  rm -rf "$rootfs"
+  debootstrap --arch=arm64 --variant=minbase --include="$(IFS=,; echo "${pkgs[*]}")" \
+    bookworm "$rootfs" http://deb.debian.org/debian >"$build/arm64-debootstrap.log" 2>&1 ||
+    { echo "arm64-suite: debootstrap failed (see $build/arm64-debootstrap.log)" >&2; exit 1; }
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/usr/share/doc "$rootfs"/usr/share/man
+  echo "${pkgs[*]}" >"$stamp"
+fi
+
+work=$(mktemp -d /tmp/onionmail-arm64-suite.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+# shellcheck source=provisioning/arm64-vm-lib.sh
+source "$top/provisioning/arm64-vm-lib.sh"
+kernel=$(arm64_vm_kernel "$work")
+
+# The overlay: the binaries where the harness finds them, the tests, the
+# scripts, and /init. Linux unpacks the two archives one after the other.
+over="$work/overlay"
+mkdir -p "$over/onionmail/build"
+for b in "${bins[@]}"; do
+  install -D -m 0755 "$build/$b" "$over/onionmail/build/$b"
+done
+cp -a "$top/tests" "$top/provisioning" "$over/onionmail/"
+find "$over/onionmail/tests" -name __pycache__ -prune -exec rm -rf {} +
+cat >"$over/init" <<'INIT'
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs shm /dev/shm
+mount -t tmpfs -o size=1536m tmp /tmp
+chmod 1777 /tmp
+ip link set lo up
+hostname arm64-vm
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/tmp LANG=C.UTF-8
+export ONIONMAILD=/onionmail/build/src/server/onionmaild
+export ONIONMAILCTL=/onionmail/build/src/ctl/onionmailctl
+export OM_TEST_V1_RECORD=/onionmail/build/tests/keys/om-test-v1-record
+export PYTHONDONTWRITEBYTECODE=1
+RUN_SECONDS=$(cat /onionmail/run_seconds)
+echo "arm64-suite: kernel $(uname -r), $(uname -m), $(nproc) CPUs, $(python3 --version)"
+cd /onionmail/tests/integration
+for run in $(cat /onionmail/runs); do
+  case "$run" in
+    *:*) keys=${run%%:*}; module=${run#*:} ;;
+    *) keys="file"; module=$run ;;
+  esac
+  start=$(date +%s)
+  # A run that hangs is stopped with SIGABRT, which makes Python print where
+  # it waited; then what still runs and the servers' logs are shown.
+  ONIONMAIL_TEST_KEYS=$keys timeout -s ABRT "$RUN_SECONDS" \
+    python3 -X faulthandler -m unittest -v "$module" 2>&1
+  rc=$?
+  if [ "$rc" -eq 124 ]; then
+    echo "arm64-suite: $keys $module ran out of $RUN_SECONDS s; processes:"
+    ps -eo pid,ppid,stat,pcpu,etime,wchan:20,args
+    for f in /tmp/om-*/server.log; do [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }; done
+  fi
+  echo "arm64-suite: $keys $module exit $rc ($(($(date +%s) - start)) s)"
+done
+echo "arm64-suite: done"
+poweroff -f
+INIT
+chmod +x "$over/init"
+printf '%s\n' "${runs[@]}" >"$over/onionmail/runs"
+echo "${RUN_SECONDS:-1200}" >"$over/onionmail/run_seconds"
+(cd "$rootfs" && find . -path ./.onionmail-packages -prune -o -print |
+  cpio -o -H newc --quiet) >"$work/initrd.cpio"
+(cd "$over" && find . | cpio -o -H newc --quiet) >>"$work/initrd.cpio"
+
+log="$build/arm64-vm-suite.log"
+arm64_vm_boot "$kernel" "$work/initrd.cpio" "$log" "${VM_SECONDS:-5400}" "${VM_CPUS:-2}" \
+  "${VM_MEM_MIB:-4096}" || true
+failed=0
+for run in "${runs[@]}"; do
+  case "$run" in
+    *:*) keys=${run%%:*}; module=${run#*:} ;;
+    *) keys="file"; module=$run ;;
+  esac
+  if ! grep -q "^arm64-suite: $keys $module exit 0 " "$log"; then
+    echo "arm64-suite: $keys $module did not pass under the arm64 kernel" >&2
+    failed=1
+  fi
+done
+((failed == 0)) || exit 1
+echo "arm64-suite: every run passed under an arm64 kernel (${runs[*]}); log in $log"
