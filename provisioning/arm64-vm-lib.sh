@@ -24,6 +24,7 @@ arm64_vm_boot() {
   local kernel=$1 initrd=$2 log=$3 seconds=$4 cpus=$5 mem=$6
   timeout "$seconds" qemu-system-aarch64 -M virt -cpu max -m "$mem" -smp "$cpus" -nographic \
     -nic none -no-reboot -kernel "$kernel" -initrd "$initrd" \
-    -append "console=ttyAMA0 rdinit=/init quiet" | grep -av '^Running main' | tee "$log"
+    -append "console=ttyAMA0 rdinit=/init quiet panic=-1" |
+    grep -av --line-buffered '^Running main' | tee "$log"
   return "${PIPESTATUS[0]}"
 }

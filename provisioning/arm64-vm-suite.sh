@@ -13,8 +13,9 @@
 #   e.g. test_mail_path pkcs11:test_hardware, or "all" for every run CTest
 #   makes (tests/integration/CMakeLists.txt); without RUNs, the default list
 #   below. BUILD_DIR needs onionmaild, its role binaries, onionmailctl and
-#   tests/keys/om-test-v1-record (provisioning/cross-arm64.sh --vm-suite
-#   builds them). The arm64 system is made once, in BUILD_DIR/arm64-rootfs,
+#   tests/keys/om-test-v1-record, built with the test hooks (never for
+#   deployment; provisioning/cross-arm64.sh --vm-suite builds them so, in
+#   build-arm64-test/). The arm64 system is made once, in BUILD_DIR/arm64-rootfs,
 #   and again when its package list changes; that needs binfmt_misc for
 #   qemu-aarch64 (qemu-user-static), which the script enables. Root only.
 #   Env: VM_SECONDS (default 5400), VM_CPUS (2), VM_MEM_MIB (4096),
@@ -46,6 +47,9 @@ for b in "${bins[@]}"; do
 done
 aarch64-linux-gnu-readelf -h "$build/src/server/onionmaild" | grep -q AArch64 ||
   { echo "arm64-suite: $build holds no arm64 build" >&2; exit 1; }
+grep -q '^ONIONMAIL_TEST_HOOKS:BOOL=ON$' "$build/CMakeCache.txt" ||
+  { echo "arm64-suite: $build is not built with -DONIONMAIL_TEST_HOOKS=ON, which the" \
+    "tests need (provisioning/cross-arm64.sh --vm-suite builds so)" >&2; exit 1; }
 
 # binfmt_misc lets debootstrap's second stage and apt run arm64 programs.
 if [[ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]]; then
@@ -60,8 +64,11 @@ fi
 # (asked of dpkg, which has their arm64 -dev packages), the TCTIs tss2 loads
 # at run time, and what the tests run.
 # The system is made again when that list changes.
-pkgs=(python3 softhsm2 swtpm swtpm-tools tpm2-tools openssl procps iproute2 passwd util-linux
-  tar swaks curl fetchmail mutt libtss2-tcti-swtpm0 libtss2-tcti-device0 libtss2-tcti-tabrmd0)
+# Test tools as provisioning/install-deps.sh has them (swaks needs Net::SSLeay
+# for STARTTLS; the tests read certificates with python3-cryptography).
+pkgs=(python3 python3-cryptography softhsm2 swtpm swtpm-tools tpm2-tools openssl procps iproute2
+  passwd util-linux tar swaks libnet-ssleay-perl curl ca-certificates fetchmail mutt
+  libtss2-tcti-swtpm0 libtss2-tcti-device0 libtss2-tcti-tabrmd0)
 for f in "${bins[@]}"; do
   for so in $(aarch64-linux-gnu-readelf -d "$build/$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
     p=$(dpkg -S "/usr/lib/aarch64-linux-gnu/$so" 2>/dev/null | head -1 | cut -d: -f1) || true
@@ -134,7 +141,11 @@ for run in $(cat /onionmail/runs); do
   echo "arm64-suite: $keys $module exit $rc ($(($(date +%s) - start)) s)"
 done
 echo "arm64-suite: done"
-poweroff -f
+# Debian's minimal system has no poweroff without systemd; the kernel's
+# SysRq "o" powers off (and panic=-1 ends the VM if init ever exits).
+sync
+echo o >/proc/sysrq-trigger
+sleep 30
 INIT
 chmod +x "$over/init"
 printf '%s\n' "${runs[@]}" >"$over/onionmail/runs"

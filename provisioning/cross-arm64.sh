@@ -10,7 +10,8 @@
 # seccomp test there: the policies under a real arm64 kernel.
 # --vm-suite boots it with a Debian 12 arm64 system and runs integration
 # tests there: the whole server with SoftHSM2, swtpm and real clients
-# (provisioning/arm64-vm-suite.sh; RUNs as it takes them).
+# (provisioning/arm64-vm-suite.sh; RUNs as it takes them), from a build with
+# the test-only hooks in build-arm64-test/.
 # As root it first installs what is missing: the arm64 architecture in dpkg,
 # crossbuild-essential-arm64, the libraries' arm64 -dev packages and
 # qemu-user-static. The binaries land in build-arm64/ (or $BUILD_DIR).
@@ -20,7 +21,7 @@
 # the RLIMIT_AS test, which limits qemu itself (docs/portability.md).
 set -euo pipefail
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 mode=${1:-build}
@@ -30,6 +31,16 @@ case "$mode" in
 esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build-arm64}
+hooks=OFF
+targets=()  # all
+if [[ "$mode" == "--vm-suite" ]]; then
+  # The integration tests need the test-only hooks: a build of its own, not for
+  # deployment, of what they run.
+  build=${BUILD_DIR:-$top/build-arm64-test}
+  hooks=ON
+  targets=(onionmaild onionmail-key onionmail-smtp onionmail-pop3 onionmail-peer onionmailctl
+    om-test-v1-record)
+fi
 jobs=${JOBS:-$(nproc)}
 
 packages=(crossbuild-essential-arm64 qemu-user-static)
@@ -60,9 +71,9 @@ if ((${#missing[@]} > 0)); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DONIONMAIL_TEST_HOOKS="$hooks" \
   -DCMAKE_TOOLCHAIN_FILE="$top/cmake/aarch64-linux-gnu.cmake" >/dev/null
-ninja -C "$build" -j "$jobs"
+ninja -C "$build" -j "$jobs" "${targets[@]}"
 aarch64-linux-gnu-readelf -h "$build/src/server/onionmaild" | grep -q "AArch64" ||
   { echo "cross-arm64: onionmaild is not an arm64 binary" >&2; exit 1; }
 echo "cross-arm64: built for arm64 in $build"

@@ -241,7 +241,12 @@ class MailPathTest(ServerTestCase, unittest.TestCase):
         self._send_auth(alice, [carol.addr], msg)
         new = self._message_inodes() & set(stocked.values())
         self.assertEqual(len(new), 1)
-        self.assertEqual(len(self._spares(written=False)), 511)
+        # The spare that took the message is gone from the pool and the other 511 are
+        # still there; 200 ms without mail later the key role may have stocked a new one
+        # (a slow machine reaches this line later than that).
+        left = set(self._spares(written=False).values())
+        self.assertEqual(left & set(stocked.values()), set(stocked.values()) - new)
+        self.assertLessEqual(len(left - set(stocked.values())), 1)
         got = self.env.fetch_all(carol)
         self.assertEqual(sum(1 for _, stored in got if stored.endswith(msg)), 1)
 
