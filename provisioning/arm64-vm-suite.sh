@@ -65,10 +65,13 @@ fi
 # at run time, and what the tests run.
 # The system is made again when that list changes.
 # Test tools as provisioning/install-deps.sh has them (swaks needs Net::SSLeay
-# for STARTTLS; the tests read certificates with python3-cryptography).
-pkgs=(python3 python3-cryptography softhsm2 swtpm swtpm-tools tpm2-tools openssl procps iproute2
-  passwd util-linux tar swaks libnet-ssleay-perl curl ca-certificates fetchmail mutt
-  libtss2-tcti-swtpm0 libtss2-tcti-device0 libtss2-tcti-tabrmd0)
+# for STARTTLS; the tests read certificates with python3-cryptography), with
+# the packages that provide what those two depend on by a virtual name, which
+# debootstrap does not resolve.
+pkgs=(python3 python3-cryptography python3-cffi-backend softhsm2 swtpm swtpm-tools tpm2-tools
+  openssl procps iproute2 passwd util-linux tar swaks libnet-ssleay-perl perl-openssl-defaults
+  curl ca-certificates fetchmail mutt libtss2-tcti-swtpm0 libtss2-tcti-device0
+  libtss2-tcti-tabrmd0)
 for f in "${bins[@]}"; do
   for so in $(aarch64-linux-gnu-readelf -d "$build/$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
     p=$(dpkg -S "/usr/lib/aarch64-linux-gnu/$so" 2>/dev/null | head -1 | cut -d: -f1) || true
