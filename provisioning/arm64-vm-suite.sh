@@ -117,6 +117,9 @@ mount -t tmpfs -o size=1536m tmp /tmp
 chmod 1777 /tmp
 ip link set lo up
 hostname arm64-vm
+# debootstrap writes no /etc/hosts; clients that name "localhost" (mutt's
+# smtp_url, to match the certificate) need it to resolve.
+printf '127.0.0.1\tlocalhost arm64-vm\n::1\tlocalhost ip6-localhost\n' >/etc/hosts
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/tmp LANG=C.UTF-8
 export ONIONMAILD=/onionmail/build/src/server/onionmaild
 export ONIONMAILCTL=/onionmail/build/src/ctl/onionmailctl
