@@ -8,14 +8,21 @@
 # need), the binaries and the repository's tests/ and provisioning/. The guest
 # has loopback only. Fails unless every test run named exits 0 in the guest.
 #
+# It also runs the unit-test binaries there, whole, one after the other: the
+# threaded tests, death tests and the RLIMIT_AS test that qemu-user cannot run.
+#
 # Usage: provisioning/arm64-vm-suite.sh BUILD_DIR [RUN ...]
 #   RUN is MODULE (key store in files) or BACKEND:MODULE (pkcs11 or tpm2),
-#   e.g. test_mail_path pkcs11:test_hardware, or "all" for every run CTest
-#   makes (tests/integration/CMakeLists.txt); without RUNs, the default list
-#   below. BUILD_DIR needs onionmaild, its role binaries, onionmailctl and
-#   tests/keys/om-test-v1-record, built with the test hooks (never for
-#   deployment; provisioning/cross-arm64.sh --vm-suite builds them so, in
-#   build-arm64-test/). The arm64 system is made once, in BUILD_DIR/arm64-rootfs,
+#   e.g. test_mail_path pkcs11:test_hardware; unit:PATH, a unit-test binary
+#   (unit:tests/crypto/argon2id_test); "integration" for every integration
+#   run CTest makes (tests/integration/CMakeLists.txt), "unit" for every
+#   unit-test binary (those gtest_discover_tests registered), "all" for both;
+#   without RUNs, the default list below. BUILD_DIR needs onionmaild, its role
+#   binaries, onionmailctl and tests/keys/om-test-v1-record, built with the
+#   test hooks (never for deployment; provisioning/cross-arm64.sh --vm-suite
+#   builds them, and the unit tests, so in build-arm64-test/). The guest sees
+#   the source and build directories at their host paths too (tests compiled
+#   with those paths find the scripts and the test PKCS#11 module there). The arm64 system is made once, in BUILD_DIR/arm64-rootfs,
 #   and again when its package list changes; that needs binfmt_misc for
 #   qemu-aarch64 (qemu-user-static), which the script enables. Root only.
 #   Env: VM_SECONDS (default 5400), VM_CPUS (2), VM_MEM_MIB (4096),
@@ -32,16 +39,36 @@ if ((${#runs[@]} == 0)); then
     pkcs11:test_mail_path pkcs11:test_hardware pkcs11:test_backup_restore
     pkcs11:test_unseal_ctl tpm2:test_mail_path tpm2:test_hardware)
 fi
-if [[ "${runs[*]}" == all ]]; then
-  mapfile -t runs < <(ctest --test-dir "$build" -N | awk '$3 ~ /^integration\./ {print $3}' |
-    sed -E 's/^integration\.//; s/^(pkcs11|tpm2)\./\1:/')
-  ((${#runs[@]} > 0)) || { echo "arm64-suite: ctest lists no integration test in $build" >&2; exit 1; }
-fi
+# unit: the binaries gtest_discover_tests registered (each has a
+# NAME[1]_include.cmake beside it); integration: the runs CTest lists.
+unit_runs() {
+  find "$build/tests" -name '*\[1\]_include.cmake' | sed -E "s|^$build/||; s|\[1\]_include\.cmake$||" |
+    sort | sed 's/^/unit:/'
+}
+integration_runs() {
+  ctest --test-dir "$build" -N | awk '$3 ~ /^integration\./ {print $3}' |
+    sed -E 's/^integration\.//; s/^(pkcs11|tpm2)\./\1:/'
+}
+asked=("${runs[@]}")
+runs=()
+for run in "${asked[@]}"; do
+  case "$run" in
+    unit | integration | all)
+      mapfile -t more < <(if [[ "$run" != integration ]]; then unit_runs; fi
+        if [[ "$run" != unit ]]; then integration_runs; fi)
+      ((${#more[@]} > 0)) || { echo "arm64-suite: $build has no $run test runs" >&2; exit 1; }
+      runs+=("${more[@]}") ;;
+    *) runs+=("$run") ;;
+  esac
+done
 [[ $(id -u) -eq 0 ]] || { echo "arm64-suite: run as root (debootstrap, chroot)" >&2; exit 1; }
 
 bins=(src/server/onionmaild src/server/onionmail-key src/server/onionmail-smtp
   src/server/onionmail-pop3 src/server/onionmail-peer src/ctl/onionmailctl
   tests/keys/om-test-v1-record)
+for run in "${runs[@]}"; do
+  [[ "$run" == unit:* ]] && bins+=("${run#unit:}")
+done
 for b in "${bins[@]}"; do
   [[ -x "$build/$b" ]] || { echo "arm64-suite: $build/$b not built" >&2; exit 1; }
 done
@@ -72,22 +99,28 @@ pkgs=(python3 python3-cryptography python3-cffi-backend softhsm2 swtpm swtpm-too
   openssl procps iproute2 passwd util-linux tar swaks libnet-ssleay-perl perl-openssl-defaults
   curl ca-certificates fetchmail mutt libtss2-tcti-swtpm0 libtss2-tcti-device0
   libtss2-tcti-tabrmd0)
-for f in "${bins[@]}"; do
-  for so in $(aarch64-linux-gnu-readelf -d "$build/$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-    p=$(dpkg -S "/usr/lib/aarch64-linux-gnu/$so" 2>/dev/null | head -1 | cut -d: -f1) || true
-    [[ -z "$p" || " ${pkgs[*]} " == *" $p "* ]] || pkgs+=("$p")
-  done
+# The libraries of the server and of every unit-test binary built, whichever
+# runs are asked (the same system for all), each asked of dpkg once.
+mapfile -t unit_bins < <(unit_runs | sed 's/^unit://')
+mapfile -t sonames < <(for f in "${bins[@]}" "${unit_bins[@]}"; do
+  [[ -x "$build/$f" ]] || continue
+  aarch64-linux-gnu-readelf -d "$build/$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'
+done | sort -u)
+for so in "${sonames[@]}"; do
+  p=$(dpkg -S "/usr/lib/aarch64-linux-gnu/$so" 2>/dev/null | head -1 | cut -d: -f1) || true
+  [[ -z "$p" || " ${pkgs[*]} " == *" $p "* ]] || pkgs+=("$p")
 done
 rootfs="$build/arm64-rootfs"
 stamp="$rootfs/.onionmail-packages"
-if [[ "$(cat "$stamp" 2>/dev/null)" != "${pkgs[*]}" ]]; then
+wanted=$(printf '%s\n' "${pkgs[@]}" | sort -u | tr '\n' ' ')
+if [[ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]]; then
   echo "arm64-suite: making the arm64 system in $rootfs (${pkgs[*]})"
   rm -rf "$rootfs"
   debootstrap --arch=arm64 --variant=minbase --include="$(IFS=,; echo "${pkgs[*]}")" \
     bookworm "$rootfs" http://deb.debian.org/debian >"$build/arm64-debootstrap.log" 2>&1 ||
     { echo "arm64-suite: debootstrap failed (see $build/arm64-debootstrap.log)" >&2; exit 1; }
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/usr/share/doc "$rootfs"/usr/share/man
-  echo "${pkgs[*]}" >"$stamp"
+  echo "$wanted" >"$stamp"
 fi
 
 work=$(mktemp -d /tmp/onionmail-arm64-suite.XXXXXX)
@@ -103,6 +136,12 @@ mkdir -p "$over/onionmail/build"
 for b in "${bins[@]}"; do
   install -D -m 0755 "$build/$b" "$over/onionmail/build/$b"
 done
+# Test-only modules the unit tests load (tests/hsm/pkcs11: om_flaky_p11).
+(cd "$build" && find tests -name '*.so' -not -path '*/CMakeFiles/*') | while read -r so; do
+  install -D -m 0755 "$build/$so" "$over/onionmail/build/$so"
+done
+echo "$top" >"$over/onionmail/host_top"
+echo "$build" >"$over/onionmail/host_build"
 cp -a "$top/tests" "$top/provisioning" "$over/onionmail/"
 find "$over/onionmail/tests" -name __pycache__ -prune -exec rm -rf {} +
 cat >"$over/init" <<'INIT'
@@ -125,6 +164,11 @@ export ONIONMAILD=/onionmail/build/src/server/onionmaild
 export ONIONMAILCTL=/onionmail/build/src/ctl/onionmailctl
 export OM_TEST_V1_RECORD=/onionmail/build/tests/keys/om-test-v1-record
 export PYTHONDONTWRITEBYTECODE=1
+# The host's source and build paths, which the unit tests were compiled with.
+host_top=$(cat /onionmail/host_top)
+host_build=$(cat /onionmail/host_build)
+[ -e "$host_top" ] || { mkdir -p "$(dirname "$host_top")" && ln -s /onionmail "$host_top"; }
+[ -e "$host_build" ] || { mkdir -p "$(dirname "$host_build")" && ln -s /onionmail/build "$host_build"; }
 RUN_SECONDS=$(cat /onionmail/run_seconds)
 echo "arm64-suite: kernel $(uname -r), $(uname -m), $(nproc) CPUs, $(python3 --version)"
 cd /onionmail/tests/integration
@@ -136,8 +180,12 @@ for run in $(cat /onionmail/runs); do
   start=$(date +%s)
   # A run that hangs is stopped with SIGABRT, which makes Python print where
   # it waited; then what still runs and the servers' logs are shown.
-  ONIONMAIL_TEST_KEYS=$keys timeout -s ABRT "$RUN_SECONDS" \
-    python3 -X faulthandler -m unittest -v "$module" 2>&1
+  if [ "$keys" = unit ]; then
+    (cd /tmp && timeout -s ABRT "$RUN_SECONDS" "/onionmail/build/$module" --gtest_brief=1 --gtest_color=no 2>&1)
+  else
+    ONIONMAIL_TEST_KEYS=$keys timeout -s ABRT "$RUN_SECONDS" \
+      python3 -X faulthandler -m unittest -v "$module" 2>&1
+  fi
   rc=$?
   if [ "$rc" -eq 124 ]; then
     echo "arm64-suite: $keys $module ran out of $RUN_SECONDS s; processes:"

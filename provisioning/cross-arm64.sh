@@ -9,9 +9,9 @@
 # emulation, an initramfs of busybox and the arm64 libraries) and runs every
 # seccomp test there: the policies under a real arm64 kernel.
 # --vm-suite boots it with a Debian 12 arm64 system and runs integration
-# tests there: the whole server with SoftHSM2, swtpm and real clients
-# (provisioning/arm64-vm-suite.sh; RUNs as it takes them), from a build with
-# the test-only hooks in build-arm64-test/.
+# tests there: the whole server with SoftHSM2, swtpm and real clients, and
+# the unit-test binaries (provisioning/arm64-vm-suite.sh; RUNs as it takes
+# them), from a build with the test-only hooks in build-arm64-test/.
 # As root it first installs what is missing: the arm64 architecture in dpkg,
 # crossbuild-essential-arm64, the libraries' arm64 -dev packages and
 # qemu-user-static. The binaries land in build-arm64/ (or $BUILD_DIR).
@@ -35,11 +35,9 @@ hooks=OFF
 targets=()  # all
 if [[ "$mode" == "--vm-suite" ]]; then
   # The integration tests need the test-only hooks: a build of its own, not for
-  # deployment, of what they run.
+  # deployment, of the server and every test.
   build=${BUILD_DIR:-$top/build-arm64-test}
   hooks=ON
-  targets=(onionmaild onionmail-key onionmail-smtp onionmail-pop3 onionmail-peer onionmailctl
-    om-test-v1-record)
 fi
 jobs=${JOBS:-$(nproc)}
 
