@@ -22,7 +22,8 @@
 #   test hooks (never for deployment; provisioning/cross-arm64.sh --vm-suite
 #   builds them, and the unit tests, so in build-arm64-test/). The guest sees
 #   the source and build directories at their host paths too (tests compiled
-#   with those paths find the scripts and the test PKCS#11 module there). The arm64 system is made once, in BUILD_DIR/arm64-rootfs,
+#   with those paths find the scripts and the test PKCS#11 module there).
+#   The arm64 system is made once, in BUILD_DIR/arm64-rootfs,
 #   and again when its package list changes; that needs binfmt_misc for
 #   qemu-aarch64 (qemu-user-static), which the script enables. Root only.
 #   Env: VM_SECONDS (default 5400), VM_CPUS (2), VM_MEM_MIB (4096),
