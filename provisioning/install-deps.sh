@@ -24,6 +24,8 @@ PACKAGES=(
   # (swaks needs Net::SSLeay for STARTTLS, only a Recommends of swaks; the TLS-key and unseal
   # integration tests read certificates with python3-cryptography)
   python3 python3-cryptography swaks libnet-ssleay-perl curl openssl procps fetchmail mutt
+  # tests/integration/test_tor.py runs a private Tor network on loopback (tests/integration/torlab.py)
+  tor
   # house style, checked by tests/style: clang-format (14 in Debian 12) and shellcheck
   clang-format shellcheck
 )
@@ -48,6 +50,20 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# No package here is installed to run as a system service: the tests start their own tor (and
+# swtpm) on loopback. Without this, tor's postinst would start a system tor that dials the
+# public network. A policy-rc.d already in place is the machine's own and is kept.
+guard=0
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 0755 /usr/sbin/policy-rc.d
+  guard=1
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if ((guard)); then
+  rm -f /usr/sbin/policy-rc.d
+  trap - EXIT
+fi
 echo "install-deps: done"

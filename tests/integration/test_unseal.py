@@ -90,6 +90,40 @@ def parse_recovery(text):
     return shares
 
 
+def unseal_status(env):
+    """The key role's unseal status file ("" before it wrote one)."""
+    try:
+        with open(os.path.join(env.state_dir, "unseal", "status")) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def wait_unsealed(env, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "sealed: no" in unseal_status(env):
+            return
+        time.sleep(0.5)
+    raise AssertionError("not unsealed after %ds:\n%s\n%s" %
+                         (timeout, unseal_status(env), env.log_tail()))
+
+
+def start_sealed(env, timeout=30):
+    """Starts env and waits until its key role has written the status of
+    this boot (the file of the previous run says "sealed: no")."""
+    path = os.path.join(env.state_dir, "unseal", "status")
+    if os.path.exists(path):
+        os.unlink(path)
+    env.start()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if unseal_status(env):
+            return
+        time.sleep(0.2)
+    raise AssertionError("no unseal status after %ds:\n%s" % (timeout, env.log_tail()))
+
+
 class UnsealFederationTest(unittest.TestCase):
 
     @classmethod
@@ -151,38 +185,9 @@ class UnsealFederationTest(unittest.TestCase):
         cls.recovery[i] = recovery
         cls.start_sealed(env)
 
-    @staticmethod
-    def status(env):
-        try:
-            with open(os.path.join(env.state_dir, "unseal", "status")) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    @classmethod
-    def wait_unsealed(cls, env, timeout=90):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if "sealed: no" in cls.status(env):
-                return
-            time.sleep(0.5)
-        raise AssertionError("not unsealed after %ds:\n%s\n%s" %
-                             (timeout, cls.status(env), env.log_tail()))
-
-    @classmethod
-    def start_sealed(cls, env, timeout=30):
-        """Starts env and waits until its key role has written the status of
-        this boot (the file of the previous run says "sealed: no")."""
-        path = os.path.join(env.state_dir, "unseal", "status")
-        if os.path.exists(path):
-            os.unlink(path)
-        env.start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if cls.status(env):
-                return
-            time.sleep(0.2)
-        raise AssertionError("no unseal status after %ds:\n%s" % (timeout, env.log_tail()))
+    status = staticmethod(unseal_status)
+    wait_unsealed = staticmethod(wait_unsealed)
+    start_sealed = staticmethod(start_sealed)
 
     def assert_stays_sealed(self, env, seconds=8):
         deadline = time.monotonic() + seconds
