@@ -1,5 +1,5 @@
 """onionmaild behind a real Tor network: a private, offline one on loopback
-(torlab.py: a directory authority, three relays, a Tor that hosts the onion
+(torlab.py: a directory authority, five relays, a Tor that hosts the onion
 services and a Tor client with a SOCKS5 port).
 
 Three servers, A, B and C. Each is an onion service configured with the
