@@ -214,27 +214,49 @@ int TlsClient::VerifyPin(X509_STORE_CTX* store, void* arg) {
   auto* self = static_cast<TlsClient*>(arg);
   X509* leaf = X509_STORE_CTX_get0_cert(store);
   bool match = false;
+  Result<SpkiPin> pin = MakeError(ErrorCode::kInvalidArgument, "no certificate");
   if (leaf != nullptr) {
-    auto pin = PinOf(leaf);
-    match = pin.ok() && CRYPTO_memcmp(pin->data(), self->pin_.data(), pin->size()) == 0;
+    pin = PinOf(leaf);
+    match = pin.ok() &&
+            (self->any_key_ || CRYPTO_memcmp(pin->data(), self->pin_.data(), pin->size()) == 0);
   }
   if (!match) {
-    self->pin_mismatch_ = true;
+    // Any-key mode rejects only a certificate without a usable key: a
+    // handshake failure, not a pin mismatch.
+    if (!self->any_key_) self->pin_mismatch_ = true;
     X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
     return 0;
   }
+  self->peer_pin_ = *pin;
   self->pin_verified_ = true;
   return 1;
 }
 
 Result<void> TlsClient::StartTls(const SpkiPin& pin) {
   if (ssl_ != nullptr) return MakeError(ErrorCode::kFailedPrecondition, "TLS already active");
+  pin_ = pin;
+  return Handshake(/*any_key=*/false);
+}
+
+Result<void> TlsClient::StartTlsAnyKey() {
+  if (ssl_ != nullptr) return MakeError(ErrorCode::kFailedPrecondition, "TLS already active");
+  pin_ = SpkiPin{};
+  return Handshake(/*any_key=*/true);
+}
+
+Result<SpkiPin> TlsClient::PeerPin() const {
+  if (ssl_ == nullptr) return MakeError(ErrorCode::kFailedPrecondition, "no TLS session");
+  return peer_pin_;
+}
+
+Result<void> TlsClient::Handshake(bool any_key) {
   // RFC 3207 section 5 / CVE-2011-0411 class: bytes that arrived in plaintext
   // after the 220 must never be read as if they came through the tunnel.
   if (Buffered() != 0) {
     return MakeError(ErrorCode::kUnavailable, "peer sent plaintext after the STARTTLS reply");
   }
-  pin_ = pin;
+  any_key_ = any_key;
+  peer_pin_ = SpkiPin{};
   pin_mismatch_ = false;
   pin_verified_ = false;
   if (ctx_ == nullptr) {
@@ -250,8 +272,9 @@ Result<void> TlsClient::StartTls(const SpkiPin& pin) {
     }
     SSL_CTX_set_options(ctx_, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
     SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_OFF);
-    // The pin replaces chain verification; SSL_VERIFY_PEER makes a rejected
-    // key abort the handshake (with VERIFY_NONE the result would be ignored).
+    // The pin replaces chain verification (in any-key mode the key is only
+    // recorded); SSL_VERIFY_PEER makes a rejected key abort the handshake
+    // (with VERIFY_NONE the result would be ignored).
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
     SSL_CTX_set_cert_verify_callback(ctx_, &TlsClient::VerifyPin, this);
   }
@@ -299,6 +322,7 @@ Result<void> TlsClient::StartTls(const SpkiPin& pin) {
   // but TLS 1.3 is allowed.
   if (!pin_verified_ || pin_mismatch_ || SSL_version(ssl) != TLS1_3_VERSION) {
     SSL_free(ssl);
+    if (any_key_) return MakeError(ErrorCode::kUnavailable, "TLS handshake failed: no peer key");
     return MakeError(ErrorCode::kPermissionDenied, "peer key does not match the pin");
   }
   ssl_ = ssl;

@@ -1,8 +1,9 @@
 // TlsClient: the client end of a line-based connection (SMTP) that is
-// upgraded in place to TLS 1.3 with the peer's public key pinned (STARTTLS),
-// over a connected non-blocking socket, every operation bounded by one
-// absolute deadline. Used by the TORM client (peer/torm_client.h); runs
-// inside a role's seccomp sandbox: no CA store, no files, no DNS.
+// upgraded in place to TLS 1.3 (STARTTLS), with the peer's public key pinned
+// or, for mail between onion services, any key; over a connected non-blocking
+// socket, every operation bounded by one absolute deadline. Used by the TORM
+// client (peer/torm_client.h) and the mail relay client (peer/mail_client.h);
+// runs inside a role's seccomp sandbox: no CA store, no files, no DNS.
 //
 // Contract:
 //  - The TlsClient owns the fd and closes it (after a best-effort TLS
@@ -19,6 +20,15 @@
 //    reply and before the handshake are refused (kUnavailable: command
 //    injection). A peer without TLS 1.3 and any other handshake failure are
 //    kUnavailable; a timeout is kDeadlineExceeded.
+//  - StartTlsAnyKey(): the same handshake (TLS 1.3 only, no SNI, no
+//    resumption, no plaintext after the STARTTLS reply) but any certificate
+//    key is accepted and nothing of the certificate is checked. Only for
+//    peers reached by onion address, whose name already authenticates the
+//    endpoint (Tor checks the onion service's key); the caller may compare
+//    PeerPin() with what it expects.
+//  - PeerPin(): SHA-256 of the SubjectPublicKeyInfo (DER) of the certificate
+//    the peer presented, once either StartTls variant succeeded (equal to the
+//    pin in pinned mode); kFailedPrecondition before.
 //  - ExporterBinding() is the RFC 9266 tls-exporter channel binding (label
 //    "EXPORTER-Channel-Binding", empty context, 32 bytes), exactly as the
 //    server computes it (net::SocketConnection::TlsExporterBinding).
@@ -57,6 +67,8 @@ class TlsClient {
   [[nodiscard]] Result<std::string> ReadLine(size_t max_bytes);
   [[nodiscard]] Result<void> Write(std::string_view bytes);
   [[nodiscard]] Result<void> StartTls(const SpkiPin& pin);
+  [[nodiscard]] Result<void> StartTlsAnyKey();
+  [[nodiscard]] Result<SpkiPin> PeerPin() const;
   [[nodiscard]] Result<mail::ChannelBinding> ExporterBinding() const;
 
   bool IsTls() const { return ssl_ != nullptr; }
@@ -66,6 +78,7 @@ class TlsClient {
 
  private:
   static int VerifyPin(X509_STORE_CTX* store, void* arg);
+  Result<void> Handshake(bool any_key);
   Result<void> Fill();
   Result<void> WaitFor(bool for_write);
 
@@ -74,6 +87,8 @@ class TlsClient {
   SSL_CTX* ctx_ = nullptr;
   SSL* ssl_ = nullptr;
   SpkiPin pin_{};
+  bool any_key_ = false;       // StartTlsAnyKey: VerifyPin accepts every key
+  SpkiPin peer_pin_{};         // set by VerifyPin when it accepts
   bool pin_mismatch_ = false;  // set by VerifyPin
   bool pin_verified_ = false;  // set by VerifyPin
   std::string in_;

@@ -1,7 +1,8 @@
 // TlsClient against the real server-side code (net::SocketConnection with a
 // net::TlsContext) on loopback: pinned TLS 1.3, the RFC 9266 binding equal on
-// both ends, pin mismatch refused inside the handshake, no TLS 1.2, no
-// plaintext injection after STARTTLS, overlong lines and deadlines.
+// both ends, pin mismatch refused inside the handshake, the any-key mode and
+// the peer's pin, no TLS 1.2, no plaintext injection after STARTTLS, overlong
+// lines and deadlines.
 #include "peer/tls_client.h"
 
 #include <gtest/gtest.h>
@@ -87,6 +88,71 @@ TEST(TlsClientTest, PinnedHandshakeGivesTheSameExporterBindingAsTheServer) {
   ASSERT_TRUE(peer.binding.has_value());
   EXPECT_EQ(*binding, *peer.binding);
   EXPECT_NE(*binding, mail::ChannelBinding{});
+}
+
+TEST(TlsClientTest, AnyKeyHandshakeAcceptsAnUnpinnedKeyAndReportsItsPin) {
+  TestIdentity id = MakeTestIdentity();
+  TlsEchoServer peer(id.tls);
+  auto client = Connect(peer.server.port());
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->ReadLine(100).ok());
+  auto before = client->PeerPin();
+  ASSERT_FALSE(before.ok()) << "no pin before TLS";
+  EXPECT_EQ(before.error().code, ErrorCode::kFailedPrecondition);
+  auto tls = client->StartTlsAnyKey();
+  ASSERT_TRUE(tls.ok()) << tls.error().message;
+  EXPECT_TRUE(client->IsTls());
+  auto pin = client->PeerPin();
+  ASSERT_TRUE(pin.ok());
+  EXPECT_EQ(*pin, id.pin);
+  auto hi = client->ReadLine(100);
+  ASSERT_TRUE(hi.ok()) << hi.error().message;
+  EXPECT_EQ(*hi, "250 hi");
+  ASSERT_TRUE(client->Write("ping\r\n").ok());
+  auto echo = client->ReadLine(100);
+  ASSERT_TRUE(echo.ok());
+  EXPECT_EQ(*echo, "echo ping");
+  EXPECT_FALSE(client->StartTlsAnyKey().ok()) << "TLS already active";
+}
+
+TEST(TlsClientTest, PinnedHandshakeReportsThePinnedKeyAsPeerPin) {
+  TestIdentity id = MakeTestIdentity();
+  TlsEchoServer peer(id.tls);
+  auto client = Connect(peer.server.port());
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->ReadLine(100).ok());
+  ASSERT_TRUE(client->StartTls(id.pin).ok());
+  auto pin = client->PeerPin();
+  ASSERT_TRUE(pin.ok());
+  EXPECT_EQ(*pin, id.pin);
+}
+
+TEST(TlsClientTest, AnyKeyHandshakeStillRequiresTls13) {
+  TestIdentity id = MakeTestIdentity();
+  ASSERT_EQ(SSL_CTX_set_max_proto_version(id.tls->get(), TLS1_2_VERSION), 1);
+  TlsEchoServer peer(id.tls);
+  auto client = Connect(peer.server.port());
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->ReadLine(100).ok());
+  auto tls = client->StartTlsAnyKey();
+  ASSERT_FALSE(tls.ok());
+  EXPECT_EQ(tls.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(tls.error().message.find("TLS 1.3"), std::string::npos) << tls.error().message;
+  EXPECT_FALSE(client->PeerPin().ok());
+}
+
+TEST(TlsClientTest, AnyKeyHandshakeRefusesPlaintextAfterTheStartTlsReply) {
+  TestIdentity id = MakeTestIdentity();
+  TlsEchoServer peer(id.tls);
+  peer.greeting = "220 go\r\n250 injected\r\n";
+  auto client = Connect(peer.server.port());
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->ReadLine(100).ok());
+  for (int i = 0; i < 100 && client->Buffered() == 0; ++i) std::this_thread::sleep_for(1ms);
+  auto tls = client->StartTlsAnyKey();
+  ASSERT_FALSE(tls.ok());
+  EXPECT_EQ(tls.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(tls.error().message.find("plaintext"), std::string::npos);
 }
 
 TEST(TlsClientTest, BindingDiffersBetweenConnections) {
