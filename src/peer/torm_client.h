@@ -32,7 +32,6 @@
 //    request/reply bytes or the peer's address.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -42,16 +41,12 @@
 
 #include "base/result.h"
 #include "mail/torm.h"
+#include "peer/smtp_dialog.h"
 #include "peer/tls_client.h"
 
 namespace onionmail::peer {
 
-// Longest reply line accepted: 20 KiB, or more if the largest TORM reply
-// (`250 2.0.0 ` + base64 of mail::kMaxTormBlobBytes) needs it.
-inline constexpr size_t kMaxPeerLineBytes =
-    std::max<size_t>(20480, 10 + 4 * ((mail::kMaxTormBlobBytes + 2) / 3));
-inline constexpr size_t kMaxReplyLines = 64;  // lines in one multi-line reply
-inline constexpr std::chrono::milliseconds kQuitGrace{3000};
+// kMaxPeerLineBytes, kMaxReplyLines and kQuitGrace: peer/smtp_dialog.h.
 
 struct PeerEndpoint {
   std::string address;  // "host:port": "192.0.2.1:25", "[2001:db8::1]:25", "xxxx.onion:25"
