@@ -45,7 +45,7 @@ tcti = \"$BENCH_TCTI\""
         keys_label="tpm2 ($BENCH_TCTI)"
       else
         # Two consecutive ports below the kernel's ephemeral range, as the integration tests
-        # pick them (tests/integration/harness.py: free_port_pair): a burst of loopback
+        # pick them (tests/integration/harness_ports.py: free_port_pair): a burst of loopback
         # connections leaves their local ports in TIME_WAIT, and swtpm, which binds without
         # SO_REUSEADDR, then failed on ports a bind(0) had just found free. Another process
         # may still take them before swtpm binds them, so a swtpm that exits or does not
