@@ -33,6 +33,14 @@ Policy KeyRolePolicy(bool allow_tcp_tcti);
 // PROT_EXEC mappings, no ptrace, no setuid.
 Policy PeerClientPolicy();
 
+// Relay role (onionmail-relay): relays local users' mail to other onion
+// servers through Tor (docs/federation.md). The peer role's surface: outbound
+// TCP client sockets and connect, threads, I/O and fd passing on its control
+// channel and session channels. No open/openat, no other socket family or
+// type, no socketpair, no bind/listen/accept, no execve, no fork, no
+// PROT_EXEC mappings, no ptrace, no setuid.
+Policy RelayPolicy();
+
 // Store role: file access under the spool/mailbox directories, IPC; no
 // socket creation, no execve, no fork.
 Policy StorePolicy();

@@ -207,4 +207,20 @@ void AddTcpClient(Policy& p) {
   p.Allow(SCMP_SYS(connect), "connect the TCP client (address pinned by the unit file)");
 }
 
+void AddOutboundTcpClient(Policy& p, const char* why) {
+  constexpr uint64_t kTypeMask = ~uint64_t{SOCK_NONBLOCK | SOCK_CLOEXEC} & 0xffffffffu;
+  for (int family : {AF_INET, AF_INET6}) {
+    for (int protocol : {0, static_cast<int>(IPPROTO_TCP)}) {
+      p.AllowIf(SCMP_SYS(socket),
+                {ArgEq(0, static_cast<uint64_t>(family)), ArgMaskedEq(1, kTypeMask, SOCK_STREAM),
+                 ArgEq(2, static_cast<uint64_t>(protocol))},
+                why);
+    }
+  }
+  // The address cannot be checked by seccomp (it is behind a pointer); only
+  // TCP sockets exist in the process, and the unit file can pin the
+  // destination (IPAddressAllow=localhost with Tor on the same host).
+  p.Allow(SCMP_SYS(connect), why);
+}
+
 }  // namespace onionmail::seccomp

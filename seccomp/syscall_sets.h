@@ -56,4 +56,10 @@ void AddUnixSocketCreation(Policy& p);
 // cannot be checked by seccomp; pin it with IPAddressAllow=localhost.
 void AddTcpClient(Policy& p);
 
+// The outbound roles' TCP client (peer, relay), narrower than AddTcpClient:
+// socket(AF_INET/AF_INET6) with type exactly SOCK_STREAM plus at most
+// SOCK_NONBLOCK/SOCK_CLOEXEC and protocol 0 or IPPROTO_TCP (not SCTP's
+// one-to-one SOCK_STREAM), and connect. `why` names what it connects to.
+void AddOutboundTcpClient(Policy& p, const char* why);
+
 }  // namespace onionmail::seccomp

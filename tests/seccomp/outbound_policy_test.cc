@@ -1,11 +1,13 @@
-// Death and positive tests for the peer role's policy (PeerClientPolicy):
-// every forbidden class (files, exec, fork, sockets other than TCP clients,
-// bind/listen/accept, ptrace, setuid, code mappings, kernel attack surface)
-// kills with SIGSYS; what the role does (TCP client connect with a
-// non-blocking socket, I/O and fd passing on its control channel, a TLS client
-// handshake whose SSL_CTX is made under the policy, threads, malloc, OpenSSL)
-// still works. The whole role (PeerRole + TormCall) under this policy is
-// tested in tests/server/peer_role_test.cc.
+// Death and positive tests shared by the two outbound roles' policies, the
+// peer role's (PeerClientPolicy) and the relay role's (RelayPolicy), which
+// allow the same surface (seccomp/policies.h): every forbidden class (files,
+// exec, fork, sockets other than TCP clients, bind/listen/accept, ptrace,
+// setuid, code mappings, kernel attack surface) kills with SIGSYS; what the
+// roles do (TCP client connect with a non-blocking socket, I/O and fd passing
+// on a control channel, a TLS client handshake whose SSL_CTX is made under
+// the policy, threads, malloc, OpenSSL) still works. Each test runs once per
+// policy (suffix /peer, /relay). The peer role as a whole (PeerRole +
+// TormCall) under its policy is tested in tests/server/peer_role_test.cc.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -27,6 +29,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,7 +50,25 @@ using ::onionmail::seccomp::testing::ServeOneTlsExchange;
 const char* const kArgv[] = {"/bin/true", nullptr};
 const char* const kEnvp[] = {nullptr};
 
-Policy Peer() { return PeerClientPolicy(); }
+struct OutboundRole {
+  const char* name;
+  Policy (*make)();
+};
+
+void PrintTo(const OutboundRole& role, std::ostream* os) { *os << role.name; }
+
+class OutboundPolicyTest : public ::testing::TestWithParam<OutboundRole> {
+ protected:
+  // Built where it is installed (the child): AddBasicRuntime pins its pid.
+  static Policy Role() { return GetParam().make(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Roles, OutboundPolicyTest,
+                         ::testing::Values(OutboundRole{"peer", &PeerClientPolicy},
+                                           OutboundRole{"relay", &RelayPolicy}),
+                         [](const ::testing::TestParamInfo<OutboundRole>& info) {
+                           return std::string(info.param.name);
+                         });
 
 int PreopenedTcpSocket() { return socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); }
 
@@ -175,139 +196,139 @@ void ThreadArenaGivesMemoryBack() {
 
 // --- forbidden: files, programs, processes ---------------------------------
 
-TEST(PeerPolicyTest, OpenatOfAFileIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY));
+TEST_P(OutboundPolicyTest, OpenatOfAFileIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY));
 }
 
-TEST(PeerPolicyTest, OpenatCreatingAFileIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(),
-                   syscall(SYS_openat, AT_FDCWD, "/tmp/om-peer-x", O_WRONLY | O_CREAT, 0600));
+TEST_P(OutboundPolicyTest, OpenatCreatingAFileIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(),
+                   syscall(SYS_openat, AT_FDCWD, "/tmp/om-outbound-x", O_WRONLY | O_CREAT, 0600));
 }
 
 #ifdef SYS_open
-TEST(PeerPolicyTest, LegacyOpenIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_open, "/etc/hostname", O_RDONLY));
+TEST_P(OutboundPolicyTest, LegacyOpenIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_open, "/etc/hostname", O_RDONLY));
 }
 #endif
 
-TEST(PeerPolicyTest, ExecveIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_execve, kArgv[0], kArgv, kEnvp));
+TEST_P(OutboundPolicyTest, ExecveIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_execve, kArgv[0], kArgv, kEnvp));
 }
 
-TEST(PeerPolicyTest, ExecveatIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_execveat, AT_FDCWD, kArgv[0], kArgv, kEnvp, 0));
+TEST_P(OutboundPolicyTest, ExecveatIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_execveat, AT_FDCWD, kArgv[0], kArgv, kEnvp, 0));
 }
 
-TEST(PeerPolicyTest, ForkIsKilledWithSigsys) { OM_EXPECT_SIGSYS(Peer(), (void)fork()); }
+TEST_P(OutboundPolicyTest, ForkIsKilledWithSigsys) { OM_EXPECT_SIGSYS(Role(), (void)fork()); }
 
-TEST(PeerPolicyTest, CloneWithoutCloneThreadIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
+TEST_P(OutboundPolicyTest, CloneWithoutCloneThreadIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
 }
 
-TEST(PeerPolicyTest, PtraceIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0));
+TEST_P(OutboundPolicyTest, PtraceIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0));
 }
 
-TEST(PeerPolicyTest, SetuidIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_setuid, getuid()));
+TEST_P(OutboundPolicyTest, SetuidIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_setuid, getuid()));
 }
 
-TEST(PeerPolicyTest, SetresuidIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_setresuid, getuid(), getuid(), getuid()));
+TEST_P(OutboundPolicyTest, SetresuidIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_setresuid, getuid(), getuid(), getuid()));
 }
 
-TEST(PeerPolicyTest, ExecutableMappingIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(),
+TEST_P(OutboundPolicyTest, ExecutableMappingIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(),
                    mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 }
 
-TEST(PeerPolicyTest, MakingHeapPagesExecutableIsKilledWithSigsys) {
+TEST_P(OutboundPolicyTest, MakingHeapPagesExecutableIsKilledWithSigsys) {
   void* page = nullptr;
   OM_EXPECT_SIGSYS_AFTER(
       page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-      Peer(), mprotect(page, 4096, PROT_READ | PROT_WRITE | PROT_EXEC));
+      Role(), mprotect(page, 4096, PROT_READ | PROT_WRITE | PROT_EXEC));
 }
 
-TEST(PeerPolicyTest, ReenablingCoreDumpsIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0));
+TEST_P(OutboundPolicyTest, ReenablingCoreDumpsIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0));
 }
 
-TEST(PeerPolicyTest, SignallingAnotherProcessIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_kill, 1, 0));
+TEST_P(OutboundPolicyTest, SignallingAnotherProcessIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_kill, 1, 0));
 }
 
-TEST(PeerPolicyTest, KernelAttackSurfaceSyscallsAreKilledWithSigsys) {
+TEST_P(OutboundPolicyTest, KernelAttackSurfaceSyscallsAreKilledWithSigsys) {
   for (long nr : {long{SYS_unshare}, long{SYS_bpf}, long{SYS_perf_event_open},
                   long{SYS_userfaultfd}, long{SYS_io_uring_setup}, long{SYS_keyctl},
                   long{SYS_mount}, long{SYS_chroot}, long{SYS_process_vm_readv}}) {
     SCOPED_TRACE("syscall " + std::to_string(nr));
-    OM_EXPECT_SIGSYS(Peer(), syscall(nr, 0, 0, 0, 0, 0, 0));
+    OM_EXPECT_SIGSYS(Role(), syscall(nr, 0, 0, 0, 0, 0, 0));
   }
 }
 
 // --- forbidden: every socket but a TCP client ------------------------------
 
-TEST(PeerPolicyTest, UnixSocketIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0));
+TEST_P(OutboundPolicyTest, UnixSocketIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0));
 }
 
-TEST(PeerPolicyTest, UnixSocketpairIsKilledWithSigsys) {
+TEST_P(OutboundPolicyTest, UnixSocketpairIsKilledWithSigsys) {
   int sv[2];
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_socketpair, AF_UNIX, SOCK_SEQPACKET, 0, sv));
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_socketpair, AF_UNIX, SOCK_SEQPACKET, 0, sv));
 }
 
-TEST(PeerPolicyTest, UdpSocketIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0));
+TEST_P(OutboundPolicyTest, UdpSocketIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0));
 }
 
-TEST(PeerPolicyTest, UdpSocketOverIpv6IsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_socket, AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+TEST_P(OutboundPolicyTest, UdpSocketOverIpv6IsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_socket, AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
 }
 
-TEST(PeerPolicyTest, RawSocketIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_socket, AF_INET, SOCK_RAW, IPPROTO_ICMP));
+TEST_P(OutboundPolicyTest, RawSocketIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_socket, AF_INET, SOCK_RAW, IPPROTO_ICMP));
 }
 
-TEST(PeerPolicyTest, NetlinkSocketIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_socket, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
+TEST_P(OutboundPolicyTest, NetlinkSocketIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_socket, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
 }
 
-TEST(PeerPolicyTest, PacketSocketIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_socket, AF_PACKET, SOCK_RAW, 0));
+TEST_P(OutboundPolicyTest, PacketSocketIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_socket, AF_PACKET, SOCK_RAW, 0));
 }
 
-TEST(PeerPolicyTest, SctpStreamSocketIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_SCTP));
+TEST_P(OutboundPolicyTest, SctpStreamSocketIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_SCTP));
 }
 
-TEST(PeerPolicyTest, SeqpacketInternetSocketIsKilledWithSigsys) {
-  OM_EXPECT_SIGSYS(Peer(), syscall(SYS_socket, AF_INET, SOCK_SEQPACKET, 0));
+TEST_P(OutboundPolicyTest, SeqpacketInternetSocketIsKilledWithSigsys) {
+  OM_EXPECT_SIGSYS(Role(), syscall(SYS_socket, AF_INET, SOCK_SEQPACKET, 0));
 }
 
-TEST(PeerPolicyTest, BindOnAPreopenedSocketIsKilledWithSigsys) {
+TEST_P(OutboundPolicyTest, BindOnAPreopenedSocketIsKilledWithSigsys) {
   int fd = -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  OM_EXPECT_SIGSYS_AFTER(fd = PreopenedTcpSocket(), Peer(),
+  OM_EXPECT_SIGSYS_AFTER(fd = PreopenedTcpSocket(), Role(),
                          syscall(SYS_bind, fd, &addr, sizeof(addr)));
 }
 
-TEST(PeerPolicyTest, ListenOnAPreopenedSocketIsKilledWithSigsys) {
+TEST_P(OutboundPolicyTest, ListenOnAPreopenedSocketIsKilledWithSigsys) {
   int fd = -1;
-  OM_EXPECT_SIGSYS_AFTER(fd = PreopenedTcpSocket(), Peer(), syscall(SYS_listen, fd, 1));
+  OM_EXPECT_SIGSYS_AFTER(fd = PreopenedTcpSocket(), Role(), syscall(SYS_listen, fd, 1));
 }
 
-TEST(PeerPolicyTest, AcceptOnAPreopenedListenerIsKilledWithSigsys) {
+TEST_P(OutboundPolicyTest, AcceptOnAPreopenedListenerIsKilledWithSigsys) {
   int fd = -1;
   uint16_t port = 0;
-  OM_EXPECT_SIGSYS_AFTER(fd = ListenOnLoopback(&port), Peer(),
+  OM_EXPECT_SIGSYS_AFTER(fd = ListenOnLoopback(&port), Role(),
                          syscall(SYS_accept4, fd, nullptr, nullptr, SOCK_NONBLOCK));
 }
 
 // --- what the role does ----------------------------------------------------
 
-TEST(PeerPolicyTest, TcpConnectToALoopbackListenerMadeBeforeThePolicyWorks) {
+TEST_P(OutboundPolicyTest, TcpConnectToALoopbackListenerMadeBeforeThePolicyWorks) {
   uint16_t port = 0;
   int listen_fd = -1;
   OM_EXPECT_WORKS_AFTER(
@@ -315,11 +336,11 @@ TEST(PeerPolicyTest, TcpConnectToALoopbackListenerMadeBeforeThePolicyWorks) {
         listen_fd = ListenOnLoopback(&port);
         OM_REQUIRE(listen_fd >= 0 && StartEchoServer(listen_fd) > 0);
       },
-      Peer(), ConnectAndEcho(port));
+      Role(), ConnectAndEcho(port));
 }
 
-TEST(PeerPolicyTest, TcpClientSocketsOfBothFamiliesAndTcpProtocolCanBeMade) {
-  OM_EXPECT_WORKS(Peer(), {
+TEST_P(OutboundPolicyTest, TcpClientSocketsOfBothFamiliesAndTcpProtocolCanBeMade) {
+  OM_EXPECT_WORKS(Role(), {
     for (int family : {AF_INET, AF_INET6}) {
       for (int protocol : {0, static_cast<int>(IPPROTO_TCP)}) {
         int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, protocol);
@@ -329,34 +350,34 @@ TEST(PeerPolicyTest, TcpClientSocketsOfBothFamiliesAndTcpProtocolCanBeMade) {
   });
 }
 
-TEST(PeerPolicyTest, ControlChannelFramesAndFdPassingWork) {
+TEST_P(OutboundPolicyTest, ControlChannelFramesAndFdPassingWork) {
   int sv[2] = {-1, -1};
   OM_EXPECT_WORKS_AFTER(OM_REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0),
-                        Peer(), ControlChannelIo(sv[0], sv[1]));
+                        Role(), ControlChannelIo(sv[0], sv[1]));
 }
 
-TEST(PeerPolicyTest, ThreadsMemoryClocksAndRandomnessWork) {
-  OM_EXPECT_WORKS_AFTER(OM_REQUIRE(PreloadLibrariesForSandbox().ok()), Peer(),
+TEST_P(OutboundPolicyTest, ThreadsMemoryClocksAndRandomnessWork) {
+  OM_EXPECT_WORKS_AFTER(OM_REQUIRE(PreloadLibrariesForSandbox().ok()), Role(),
                         ThreadsMemoryTimeRandom());
 }
 
-TEST(PeerPolicyTest, ThreadArenaTrimWorksAfterPreload) {
-  OM_EXPECT_WORKS_AFTER(OM_REQUIRE(PreloadLibrariesForSandbox().ok()), Peer(),
+TEST_P(OutboundPolicyTest, ThreadArenaTrimWorksAfterPreload) {
+  OM_EXPECT_WORKS_AFTER(OM_REQUIRE(PreloadLibrariesForSandbox().ok()), Role(),
                         ThreadArenaGivesMemoryBack());
 }
 
-TEST(PeerPolicyTest, Clone3FailsWithEnosysSoGlibcFallsBackToClone) {
-  OM_EXPECT_WORKS(Peer(), OM_REQUIRE(syscall(SYS_clone3, nullptr, 0) == -1 && errno == ENOSYS));
+TEST_P(OutboundPolicyTest, Clone3FailsWithEnosysSoGlibcFallsBackToClone) {
+  OM_EXPECT_WORKS(Role(), OM_REQUIRE(syscall(SYS_clone3, nullptr, 0) == -1 && errno == ENOSYS));
 }
 
-TEST(PeerPolicyTest, IoctlFailsWithEnottyInsteadOfKilling) {
-  OM_EXPECT_WORKS(Peer(), OM_REQUIRE(isatty(STDERR_FILENO) == 0));
+TEST_P(OutboundPolicyTest, IoctlFailsWithEnottyInsteadOfKilling) {
+  OM_EXPECT_WORKS(Role(), OM_REQUIRE(isatty(STDERR_FILENO) == 0));
 }
 
 // TLS client side under the policy: the child makes its socket, connects,
 // creates its SSL_CTX and handshakes, all after the install; the parent
 // (unfiltered) accepts and serves one TLS exchange.
-TEST(PeerPolicyTest, TlsClientHandshakeOverANewTcpConnectionWorks) {
+TEST_P(OutboundPolicyTest, TlsClientHandshakeOverANewTcpConnectionWorks) {
   uint16_t port = 0;
   int listen_fd = ListenOnLoopback(&port);
   ASSERT_GE(listen_fd, 0);
@@ -368,7 +389,7 @@ TEST(PeerPolicyTest, TlsClientHandshakeOverANewTcpConnectionWorks) {
     close(listen_fd);
     signal(SIGPIPE, SIG_IGN);
     if (!PreloadLibrariesForSandbox().ok()) _exit(90);
-    InstallOrExit(Peer());
+    InstallOrExit(Role());
     int fd = ConnectNonBlocking(port);
     std::string reply;
     if (!RunTlsClient(fd, &reply)) _exit(91);
@@ -396,8 +417,8 @@ TEST(PeerPolicyTest, TlsClientHandshakeOverANewTcpConnectionWorks) {
   EXPECT_EQ(served, 0) << "server failed at step " << served;
 }
 
-TEST(PeerPolicyTest, EveryRuleHasAReasonAndNoneReachesPathsListenersOrPrograms) {
-  const Policy p = Peer();
+TEST_P(OutboundPolicyTest, EveryRuleHasAReasonAndNoneReachesPathsListenersOrPrograms) {
+  const Policy p = Role();
   for (const Policy::Rule& r : p.rules()) {
     EXPECT_GE(std::string(r.reason).size(), 8u) << "rule for " << r.nr;
   }
