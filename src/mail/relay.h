@@ -1,0 +1,80 @@
+// The interface the SMTP front end uses to relay a message to another onion
+// server, synchronously (docs/federation.md): each client command of a
+// relayed transaction is forwarded as it arrives and the remote's answer is
+// the client's answer. The front end holds no socket: the implementation
+// behind this interface lives in the relay role (reached over IPC); tests use
+// a fake.
+//
+// Contract:
+//  - Begin() opens one connection to `domain` (a v3 onion name, lower case,
+//    checked by the caller) and sends MAIL FROM with `reverse_path` (the
+//    authenticated local sender, "local@our.onion") and `declared_size` (0 =
+//    none). It returns the remote's reply to MAIL and, only when that reply
+//    is 2xx, a RemoteTransaction. Errors are transport failures the remote
+//    never answered (see RelayFailure) and are not replies.
+//  - A RemoteTransaction is one open mail transaction on that connection:
+//    Rcpt() any number of times, then at most one Data(); after a 354,
+//    Append() the message (the bytes the local store would get: CRLF line
+//    endings, dot-unstuffed, the Received header first) and End(), whose
+//    reply is the remote's answer to the final dot. Destroying a transaction
+//    before End() drops the connection without a final dot, so the remote
+//    keeps nothing.
+//  - A failed call (an Error) leaves the transaction unusable: the front end
+//    answers the client with the RelayFailure's reply and forgets it.
+//  - RelayReply carries the remote's code and enhanced code only; its text
+//    never reaches the client (smtp/reply.h words the answer).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace onionmail::mail {
+
+struct RelayReply {
+  int code = 0;          // 200..599, as the remote sent it
+  std::string enhanced;  // "2.1.5"; empty when the remote sent none
+};
+
+// How a failed relay call maps to the client's reply (docs/federation.md,
+// "Replies passed back"), from the Error's code:
+//  - kUnavailable / kDeadlineExceeded while connecting: 451 4.4.1 unreachable
+//  - kFailedPrecondition while connecting (no STARTTLS, no TLS 1.3): 451 4.7.5
+//  - anything during a transaction (closed, malformed reply, timeout): 451 4.4.2
+//  - kResourceExhausted (too many relayed transactions at once): 451 4.3.2
+//  - kInvalidArgument (a path or body the client should not have sent): 501 5.5.4
+
+class RemoteTransaction {
+ public:
+  virtual ~RemoteTransaction() = default;
+  // `forward_path`: "local@domain", domain == the one given to Begin().
+  [[nodiscard]] virtual Result<RelayReply> Rcpt(std::string_view forward_path) = 0;
+  // Only after at least one 2xx to Rcpt(); the remote's reply (354 = go on).
+  [[nodiscard]] virtual Result<RelayReply> Data() = 0;
+  [[nodiscard]] virtual Result<void> Append(std::span<const uint8_t> bytes) = 0;
+  // The remote's answer to the final dot: 250 means the remote has it.
+  [[nodiscard]] virtual Result<RelayReply> End() = 0;
+};
+
+struct RelayBegin {
+  RelayReply mail_reply;                           // the remote's answer to MAIL FROM
+  std::unique_ptr<RemoteTransaction> transaction;  // set only when mail_reply is 2xx
+};
+
+class RelayBackend {
+ public:
+  virtual ~RelayBackend() = default;
+  [[nodiscard]] virtual Result<RelayBegin> Begin(std::string_view domain,
+                                                 std::string_view reverse_path,
+                                                 uint64_t declared_size) = 0;
+};
+
+// True for a v3 onion name: 56 characters of [a-z2-7] then ".onion" (lower
+// case; the caller lower-cases first).
+bool IsV3OnionDomain(std::string_view domain);
+
+}  // namespace onionmail::mail
