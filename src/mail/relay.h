@@ -73,8 +73,11 @@ class RelayBackend {
                                                  uint64_t declared_size) = 0;
 };
 
-// True for a v3 onion name: 56 characters of [a-z2-7] then ".onion" (lower
-// case; the caller lower-cases first).
+// True for a v3 onion name (Tor's rend-spec-v3, "Encoding onion addresses"):
+// 56 characters of [a-z2-7] then ".onion", lower case only (the caller
+// lower-cases first), which decode to pubkey(32) || checksum(2) || version(1)
+// with version 3 and checksum = SHA3-256(".onion checksum" || pubkey ||
+// version)[0..2]. The public key is not checked to be a valid ed25519 point.
 bool IsV3OnionDomain(std::string_view domain);
 
 }  // namespace onionmail::mail
