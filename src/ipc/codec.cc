@@ -10,6 +10,7 @@
 
 #include "base/secret_bytes.h"
 #include "ipc/codec_peer.h"
+#include "ipc/codec_relay.h"
 #include "ipc/wire_io.h"
 
 namespace onionmail::ipc {
@@ -23,7 +24,7 @@ using internal::ReadStatus;
 using internal::Writer;
 
 bool ValidRole(uint16_t v) {
-  return v >= static_cast<uint16_t>(Role::kSupervisor) && v <= static_cast<uint16_t>(Role::kPeer);
+  return v >= static_cast<uint16_t>(Role::kSupervisor) && v <= static_cast<uint16_t>(Role::kRelay);
 }
 
 // ---- per-message fields (encode) ----
@@ -398,6 +399,18 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
       return DecodeAs<ForwardPollRequest>(r, "ForwardPollRequest");
     case MsgType::kForwardList:
       return DecodeAs<ForwardList>(r, "ForwardList");
+    case MsgType::kRelayBeginRequest:
+      return DecodeAs<RelayBeginRequest>(r, "RelayBeginRequest");
+    case MsgType::kRelayRcptRequest:
+      return DecodeAs<RelayRcptRequest>(r, "RelayRcptRequest");
+    case MsgType::kRelayDataRequest:
+      return DecodeAs<RelayDataRequest>(r, "RelayDataRequest");
+    case MsgType::kRelayAppendRequest:
+      return DecodeAs<RelayAppendRequest>(r, "RelayAppendRequest");
+    case MsgType::kRelayEndRequest:
+      return DecodeAs<RelayEndRequest>(r, "RelayEndRequest");
+    case MsgType::kRelayReply:
+      return DecodeAs<RelayReply>(r, "RelayReply");
   }
   return Malformed("unknown message type");
 }

@@ -1,6 +1,6 @@
 // ipc/messages.h: THE one file listing every message that crosses a process
-// boundary (supervisor, key role, SMTP and POP3 front ends; see
-// docs/architecture.md). Nothing else defines an IPC message.
+// boundary (supervisor, key role, SMTP and POP3 front ends, peer and relay
+// roles; see docs/architecture.md). Nothing else defines an IPC message.
 //
 // Contract:
 //  - Every message is a struct with `static constexpr MsgType kType`; Message
@@ -64,6 +64,8 @@ inline constexpr size_t kMaxUnsealTargets = 32;        // peers per UnsealPlan
 inline constexpr size_t kMaxDetailBytes = 200;         // human-readable failure detail
 inline constexpr size_t kMaxKctlCertBytes = 256;       // a KCTL certificate (126 bytes today)
 inline constexpr size_t kMaxForwardItems = 64;         // per ForwardList
+inline constexpr size_t kMaxRelayDomainBytes = 62;     // v3 onion: 56 base32 + ".onion"
+inline constexpr size_t kMaxEnhancedCodeBytes = 9;     // RFC 3463 "5.123.123"
 
 enum class MsgType : uint16_t {
   kHello = 1,
@@ -109,6 +111,12 @@ enum class MsgType : uint16_t {
   kForwardList = 46,
   kCloseMailboxRequest = 47,
   kTlsEcdsaSignRequest = 48,
+  kRelayBeginRequest = 49,
+  kRelayRcptRequest = 50,
+  kRelayDataRequest = 51,
+  kRelayAppendRequest = 52,
+  kRelayEndRequest = 53,
+  kRelayReply = 54,
 };
 
 // Which process a peer is (u16 on the wire; other values are malformed).
@@ -117,7 +125,8 @@ enum class Role : uint16_t {
   kKey = 2,
   kSmtp = 3,
   kPop3 = 4,
-  kPeer = 5,  // onionmail-peer: outbound TORM client (unseal at boot, KCTL forwarding)
+  kPeer = 5,   // onionmail-peer: outbound TORM client (unseal at boot, KCTL forwarding)
+  kRelay = 6,  // onionmail-relay: outbound mail to other onion servers (docs/federation.md)
 };
 
 // Outcome of a request (u16 on the wire): kOk or one ErrorCode. Values past
@@ -486,17 +495,88 @@ struct ForwardList {
   std::vector<ForwardItem> items;  // 0..kMaxForwardItems
 };
 
-using Message =
-    std::variant<Hello, Shutdown, AcceptedConnection, VerifySmtpPasswordRequest, VerifyResult,
-                 LookupUserRequest, LookupUserReply, OpenInboxRequest, OpenInboxReply,
-                 UnwrapDataKeyRequest, UnwrapDataKeyReply, CloseInboxRequest, HashedNameRequest,
-                 HashedNameReply, NewSession, StatusReply, CheckRecipientRequest,
-                 BeginMessageRequest, AppendRequest, CommitRequest, AbortMessageRequest,
-                 OpenMailboxRequest, OpenMailboxReply, MailboxListing, ReadMessageRequest,
-                 MessageChunk, ExpungeRequest, TlsSignRequest, TlsSignReply, TlsIdentityRequest,
-                 TlsIdentityReply, TormRequest, TormReply, UnsealPlanRequest, UnsealPlan,
-                 DerkPrepareRequest, DerkPrepareReply, DerkResultRequest, UnsealProgress,
-                 ForwardPollRequest, ForwardList, CloseMailboxRequest, TlsEcdsaSignRequest>;
+// ---------------------------------------------------------------------------
+// SMTP front end <-> relay role (onionmail-relay), docs/federation.md;
+// src/server/relay_backend.h (front end) and relay_session.h (relay role).
+//
+// The SMTP front end has one control channel to the relay role (made by the
+// supervisor). For each relayed transaction it makes a session channel and
+// sends one end with NewSession on that control channel; the relay role
+// serves it in its own thread. RelayBeginRequest opens one connection to one
+// remote server (through Tor) and sends MAIL FROM; RCPT, DATA, the message
+// and the final dot follow on that connection. The connection is closed
+// (QUIT) after the answer to the final dot, after a refused MAIL or DATA and
+// after any failure; a session channel that closes earlier drops it without
+// the final dot, so the remote keeps nothing. After the close the session
+// may carry another RelayBeginRequest (a new connection); the front end
+// makes one session per transaction. Requests are answered in order by
+// RelayReply; RelayAppendRequest has no reply. Any other message, or one out
+// of order, ends the session.
+
+// Front end -> relay role: connect to `domain` (a v3 onion name; anything
+// else is refused with kPermissionDenied without connecting) and send MAIL.
+// `declared_size` > 0 is declared as SIZE= when the remote offers SIZE.
+struct RelayBeginRequest {
+  static constexpr MsgType kType = MsgType::kRelayBeginRequest;
+  std::string domain;          // name, 1..kMaxRelayDomainBytes
+  std::string reverse_path;    // name, 1..kMaxPathBytes ("local@our.onion")
+  uint64_t declared_size = 0;  // 0: none declared
+};
+
+// Front end -> relay role: RCPT TO, after a 2xx to MAIL. RelayReply.
+struct RelayRcptRequest {
+  static constexpr MsgType kType = MsgType::kRelayRcptRequest;
+  std::string forward_path;  // name, 1..kMaxPathBytes ("local@domain")
+};
+
+// Front end -> relay role: DATA, after a 2xx to some RCPT. RelayReply (354:
+// send the message; anything else closes the connection).
+struct RelayDataRequest {
+  static constexpr MsgType kType = MsgType::kRelayDataRequest;
+};
+
+// Front end -> relay role: message bytes after a 354 (dot-unstuffed, CRLF;
+// the relay role dot-stuffs them again). No reply: a failure is kept and
+// reported by the RelayEndRequest's RelayReply. Mail in clear: both ends
+// wipe it after use.
+struct RelayAppendRequest {
+  static constexpr MsgType kType = MsgType::kRelayAppendRequest;
+  std::vector<uint8_t> data;  // 1..kMaxChunkBytes
+};
+
+// Front end -> relay role: send the final dot. RelayReply: the remote's
+// answer (250: the remote has the message).
+struct RelayEndRequest {
+  static constexpr MsgType kType = MsgType::kRelayEndRequest;
+};
+
+// Relay role -> front end: the remote's reply (status kOk with its code and
+// enhanced code; its text never crosses, so a remote cannot word what the
+// user sees), or a failure the remote did not answer: status is the error's
+// code (kUnavailable: unreachable, closed, malformed reply; kDeadlineExceeded;
+// kFailedPrecondition: no STARTTLS or TLS 1.3, or no proxy configured;
+// kPermissionDenied: not an onion; kResourceExhausted: too many relayed
+// transactions at once), with code 0 and no enhanced code.
+struct RelayReply {
+  static constexpr MsgType kType = MsgType::kRelayReply;
+  Status status = Status::kOk;
+  uint16_t code = 0;  // 200..599 when status is kOk, else 0
+  // name, 0..kMaxEnhancedCodeBytes: empty, or "c.s.d" with c the code's
+  // first digit and s, d of 1..3 digits (RFC 3463); empty unless kOk.
+  std::string enhanced;
+};
+
+using Message = std::variant<
+    Hello, Shutdown, AcceptedConnection, VerifySmtpPasswordRequest, VerifyResult, LookupUserRequest,
+    LookupUserReply, OpenInboxRequest, OpenInboxReply, UnwrapDataKeyRequest, UnwrapDataKeyReply,
+    CloseInboxRequest, HashedNameRequest, HashedNameReply, NewSession, StatusReply,
+    CheckRecipientRequest, BeginMessageRequest, AppendRequest, CommitRequest, AbortMessageRequest,
+    OpenMailboxRequest, OpenMailboxReply, MailboxListing, ReadMessageRequest, MessageChunk,
+    ExpungeRequest, TlsSignRequest, TlsSignReply, TlsIdentityRequest, TlsIdentityReply, TormRequest,
+    TormReply, UnsealPlanRequest, UnsealPlan, DerkPrepareRequest, DerkPrepareReply,
+    DerkResultRequest, UnsealProgress, ForwardPollRequest, ForwardList, CloseMailboxRequest,
+    TlsEcdsaSignRequest, RelayBeginRequest, RelayRcptRequest, RelayDataRequest, RelayAppendRequest,
+    RelayEndRequest, RelayReply>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

@@ -1,7 +1,8 @@
 // ipc/wire_io.h: the field readers and writers behind ipc/codec.cc (and
-// ipc/codec_peer.cc). Internal to the ipc library: nothing outside src/ipc
-// includes it. Layout rules are those of ipc/codec.h: integers big-endian,
-// variable fields as u16 length || bytes, bounds checked on both sides.
+// ipc/codec_peer.cc, ipc/codec_relay.cc). Internal to the ipc library:
+// nothing outside src/ipc includes it. Layout rules are those of
+// ipc/codec.h: integers big-endian, variable fields as u16 length || bytes,
+// bounds checked on both sides.
 //
 // Contract: Writer records the first bound violation (error()) and keeps
 // counting size so a measuring pass and a writing pass agree; with a null

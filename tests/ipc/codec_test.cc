@@ -217,7 +217,7 @@ TEST(IpcCodecTest, NamesWithNulOrControlBytesAreRejected) {
 TEST(IpcCodecTest, UnknownEnumValuesAreRejected) {
   ExpectInvalid(Frame(T(MsgType::kVerifyResult), kProtocolVersion, {0, 14}));
   ExpectInvalid(Frame(T(MsgType::kHello), kProtocolVersion, {0, 0, 0, kProtocolVersion}));
-  ExpectInvalid(Frame(T(MsgType::kHello), kProtocolVersion, {0, 6, 0, kProtocolVersion}));
+  ExpectInvalid(Frame(T(MsgType::kHello), kProtocolVersion, {0, 7, 0, kProtocolVersion}));
   EXPECT_FALSE(Encode(VerifyResult{static_cast<Status>(99)}).ok());
 }
 

@@ -55,6 +55,8 @@ std::vector<std::pair<const char*, Message>> LargestMessages() {
   out.emplace_back("ExpungeRequest", std::move(expunge));
   out.emplace_back("AppendRequest", AppendRequest{std::vector<uint8_t>(kMaxChunkBytes, 'a')});
   out.emplace_back("MessageChunk", MessageChunk{std::vector<uint8_t>(kMaxChunkBytes, 'm')});
+  out.emplace_back("RelayAppendRequest",
+                   RelayAppendRequest{std::vector<uint8_t>(kMaxChunkBytes, 'r')});
   TlsIdentityReply identity;
   identity.certificate_pem.assign(kMaxCertificateBytes, 'c');
   identity.public_key.assign(kMaxPublicKeyBytes, 'k');

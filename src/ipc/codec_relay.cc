@@ -1,0 +1,64 @@
+// Wire fields of the relay messages; see ipc/codec_relay.h.
+#include "ipc/codec_relay.h"
+
+namespace onionmail::ipc::internal {
+
+namespace {
+
+bool IsDigits(std::string_view s, size_t min, size_t max) {
+  if (s.size() < min || s.size() > max) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+bool ValidEnhanced(std::string_view e, uint16_t code) {
+  if (e.empty()) return true;
+  if (e.size() < 5 || e.size() > kMaxEnhancedCodeBytes) return false;
+  if (e[0] != static_cast<char>('0' + code / 100) || e[1] != '.') return false;
+  std::string_view rest = e.substr(2);
+  size_t dot = rest.find('.');
+  if (dot == std::string_view::npos) return false;
+  return IsDigits(rest.substr(0, dot), 1, 3) && IsDigits(rest.substr(dot + 1), 1, 3);
+}
+
+}  // namespace
+
+bool ValidRelayReply(Status status, uint16_t code, std::string_view enhanced) {
+  if (status != Status::kOk) return code == 0 && enhanced.empty();
+  return code >= 200 && code <= 599 && ValidEnhanced(enhanced, code);
+}
+
+void Put(Writer& w, const RelayBeginRequest& m) {
+  w.Name(m.domain, 1, kMaxRelayDomainBytes, "domain");
+  w.Name(m.reverse_path, 1, kMaxPathBytes, "reverse_path");
+  w.U64(m.declared_size);
+}
+void Put(Writer& w, const RelayRcptRequest& m) {
+  w.Name(m.forward_path, 1, kMaxPathBytes, "forward_path");
+}
+void Put(Writer&, const RelayDataRequest&) {}
+void Put(Writer& w, const RelayAppendRequest& m) { w.Bytes(m.data, 1, kMaxChunkBytes, "data"); }
+void Put(Writer&, const RelayEndRequest&) {}
+void Put(Writer& w, const RelayReply& m) {
+  if (!ValidRelayReply(m.status, m.code, m.enhanced)) w.Fail("relay reply");
+  PutStatus(w, m.status);
+  w.U16(m.code);
+  w.Name(m.enhanced, 0, kMaxEnhancedCodeBytes, "enhanced");
+}
+
+bool Get(Reader& r, RelayBeginRequest& m) {
+  return r.Name(m.domain, 1, kMaxRelayDomainBytes) && r.Name(m.reverse_path, 1, kMaxPathBytes) &&
+         r.U64(m.declared_size);
+}
+bool Get(Reader& r, RelayRcptRequest& m) { return r.Name(m.forward_path, 1, kMaxPathBytes); }
+bool Get(Reader&, RelayDataRequest&) { return true; }
+bool Get(Reader& r, RelayAppendRequest& m) { return r.Bytes(m.data, 1, kMaxChunkBytes); }
+bool Get(Reader&, RelayEndRequest&) { return true; }
+bool Get(Reader& r, RelayReply& m) {
+  return ReadStatus(r, m.status) && r.U16(m.code) && r.Name(m.enhanced, 0, kMaxEnhancedCodeBytes) &&
+         ValidRelayReply(m.status, m.code, m.enhanced);
+}
+
+}  // namespace onionmail::ipc::internal

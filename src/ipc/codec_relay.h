@@ -1,0 +1,34 @@
+// ipc/codec_relay.h: wire fields of the relay messages (RelayBeginRequest ...
+// RelayReply in ipc/messages.h), split from ipc/codec.cc. Internal to the ipc
+// library; ipc/codec.cc finds these overloads for the relay message types.
+// Same rules as every other message (ipc/codec.h); in addition a RelayReply
+// with status kOk has a code in 200..599 and an enhanced code that is empty
+// or RFC 3463 "c.s.d" (c the code's first digit, s and d 1..3 digits), and
+// one with any other status has code 0 and no enhanced code. Both sides
+// refuse anything else.
+#pragma once
+
+#include <string_view>
+
+#include "ipc/messages.h"
+#include "ipc/wire_io.h"
+
+namespace onionmail::ipc::internal {
+
+// The RelayReply rule above, for the codec and its tests.
+bool ValidRelayReply(Status status, uint16_t code, std::string_view enhanced);
+
+void Put(Writer& w, const RelayBeginRequest& m);
+void Put(Writer& w, const RelayRcptRequest& m);
+void Put(Writer& w, const RelayDataRequest& m);
+void Put(Writer& w, const RelayAppendRequest& m);
+void Put(Writer& w, const RelayEndRequest& m);
+void Put(Writer& w, const RelayReply& m);
+bool Get(Reader& r, RelayBeginRequest& m);
+bool Get(Reader& r, RelayRcptRequest& m);
+bool Get(Reader& r, RelayDataRequest& m);
+bool Get(Reader& r, RelayAppendRequest& m);
+bool Get(Reader& r, RelayEndRequest& m);
+bool Get(Reader& r, RelayReply& m);
+
+}  // namespace onionmail::ipc::internal
