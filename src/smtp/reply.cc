@@ -54,6 +54,18 @@ Entry Lookup(Reply reply) {
       return {451, "4.3.0", false, "Local error in processing, try again later"};
     case Reply::kTooManyRecipients:
       return {452, "4.5.3", false, "Error: too many recipients"};
+    case Reply::kOtherDestination:
+      return {452, "4.5.3", false,
+              "Too many recipients: one destination server per transaction, send the others "
+              "in another"};
+    case Reply::kRelayBusy:
+      return {451, "4.3.2", false, "Too many relayed messages at once, try again later"};
+    case Reply::kRemoteUnreachable:
+      return {451, "4.4.1", false, "Remote server unreachable, try again later"};
+    case Reply::kRemoteFailed:
+      return {451, "4.4.2", false, "Connection to the remote server failed, try again later"};
+    case Reply::kRemoteNoTls:
+      return {451, "4.7.5", false, "Remote server offers no STARTTLS with TLS 1.3, cannot relay"};
     case Reply::kInsufficientStorage:
       return {452, "4.3.1", false, "Insufficient system storage, try again later"};
     case Reply::kMailboxFull:
@@ -123,7 +135,103 @@ Entry Lookup(Reply reply) {
   return {451, "4.3.0", false, "Local error"};  // unreachable with a valid enum
 }
 
+// How the remote's reply to one step of a relayed transaction reaches the
+// client. Index by class: [0] 2xx, [1] 4xx, [2] 5xx; a default code of 0
+// means the step cannot have that class.
+struct RemoteRule {
+  int passed[7];  // codes the client gets unchanged (0 = unused slot)
+  int default_code[3];
+  const char* text[3];
+};
+
+const RemoteRule& RuleFor(RemoteStep step) {
+  static const RemoteRule kMail = {{451, 452, 550, 552},
+                                   {0, 451, 550},
+                                   {"", "Remote server refused the sender for now, try again later",
+                                    "Remote server refused the sender"}};
+  static const RemoteRule kRcpt = {{250, 450, 451, 452, 550, 552, 553},
+                                   {250, 451, 550},
+                                   {"Remote server accepted the recipient",
+                                    "Remote server cannot take the recipient now, try again later",
+                                    "Remote server refused the recipient"}};
+  static const RemoteRule kData = {
+      {450, 451, 452, 550, 552, 554},
+      {0, 451, 554},
+      {"", "Remote server cannot take the message now, try again later",
+       "Remote server refused the message"}};
+  static const RemoteRule kEnd = {{250, 450, 451, 452, 550, 552, 554},
+                                  {250, 451, 554},
+                                  {"Ok: delivered to the remote server",
+                                   "Remote server did not take the message, try again later",
+                                   "Remote server refused the message"}};
+  switch (step) {
+    case RemoteStep::kMail:
+      return kMail;
+    case RemoteStep::kRcpt:
+      return kRcpt;
+    case RemoteStep::kData:
+      return kData;
+    case RemoteStep::kEnd:
+      break;
+  }
+  return kEnd;
+}
+
+// 0 for 2xx, 1 for 4xx, 2 for 5xx, -1 for anything else.
+int ClassIndex(int code) {
+  if (code >= 200 && code <= 299) return 0;
+  if (code >= 400 && code <= 499) return 1;
+  if (code >= 500 && code <= 599) return 2;
+  return -1;
+}
+
+// RFC 3463: class "." subject "." detail, 1..3 digits each, class == `cls`.
+bool IsEnhancedOfClass(std::string_view enhanced, char cls) {
+  if (enhanced.size() < 5 || enhanced[0] != cls || enhanced[1] != '.') return false;
+  size_t digits = 0;
+  int dots = 0;
+  for (char c : enhanced.substr(2)) {
+    if (c == '.') {
+      if (digits == 0 || ++dots > 1) return false;
+      digits = 0;
+    } else if (c >= '0' && c <= '9') {
+      if (++digits > 3) return false;
+    } else {
+      return false;
+    }
+  }
+  return dots == 1 && digits > 0;
+}
+
 }  // namespace
+
+bool IsUsableRemoteCode(RemoteStep step, int code) {
+  int cls = ClassIndex(code);
+  return cls >= 0 && RuleFor(step).default_code[cls] != 0;
+}
+
+std::string FormatRemoteReply(RemoteStep step, const mail::RelayReply& remote) {
+  if (!IsUsableRemoteCode(step, remote.code)) return FormatReply(Reply::kRemoteFailed, "");
+  const RemoteRule& rule = RuleFor(step);
+  int cls = ClassIndex(remote.code);
+  int code = rule.default_code[cls];
+  for (int passed : rule.passed) {
+    if (passed != 0 && passed == remote.code) code = passed;
+  }
+  std::string out = std::to_string(code);
+  out += ' ';
+  char class_digit = out[0];
+  if (IsEnhancedOfClass(remote.enhanced, class_digit)) {
+    out += remote.enhanced;
+  } else {
+    out += class_digit;
+    out += ".0.0";
+  }
+  out += ' ';
+  out += rule.text[cls];
+  out += "\r\n";
+  return out;
+}
 
 int ReplyCode(Reply reply) { return Lookup(reply).code; }
 

@@ -15,12 +15,21 @@
 //    the fixed keyword of mail::TormOutcomeKeyword(): 450 4.7.1 rate limited,
 //    451 4.3.0 temporary, 501 5.5.4 bad request, 502 5.5.1 not offered,
 //    554 5.7.1 every other refusal.
+//  - FormatRemoteReply() answers the client of a relayed transaction from the
+//    remote server's reply to the same step (docs/federation.md, "Replies
+//    passed back"): the remote's basic code where RFC 5321 (section 4.3.2)
+//    allows it for the command the client sent, else the class default; the
+//    remote's enhanced code when it is well-formed and of the same class,
+//    else X.0.0; always this server's fixed text, never the remote's. A code
+//    the step cannot have (3xx to RCPT, 2xx to DATA, anything outside
+//    200..599) is a transport failure: kRemoteFailed, 451 4.4.2.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "mail/relay.h"
 #include "mail/torm.h"
 
 namespace onionmail::smtp {
@@ -44,8 +53,13 @@ enum class Reply {
   kTimeout,                // 421 4.4.2 <host>
   kTooManyAuthFailures,    // 421 4.7.0 <host>
   kLocalError,             // 451 4.3.0
+  kRelayBusy,              // 451 4.3.2 (too many relayed transactions at once)
+  kRemoteUnreachable,      // 451 4.4.1 (Tor cannot reach the remote onion)
+  kRemoteFailed,           // 451 4.4.2 (remote closed, malformed reply, timeout)
+  kRemoteNoTls,            // 451 4.7.5 (remote offers no STARTTLS with TLS 1.3)
   kSealed,                 // 451 4.3.0 server sealed (master key not unsealed yet)
   kTooManyRecipients,      // 452 4.5.3
+  kOtherDestination,       // 452 4.5.3 (one destination server per transaction)
   kInsufficientStorage,    // 452 4.3.1 (below store.min_free_mib)
   kMailboxFull,            // 452 4.2.2 (the recipient's store.mailbox_quota_mib)
   kAuthTemporaryFailure,   // 454 4.7.0
@@ -88,6 +102,22 @@ std::string FormatReply(Reply reply, std::string_view hostname);
 // The multi-line 250 answer to EHLO.
 std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, bool tls_active,
                       bool torm_offered = false);
+
+// The step of a relayed transaction a remote server answered.
+enum class RemoteStep {
+  kMail,  // MAIL FROM, answered to the client's first remote RCPT (never 2xx here)
+  kRcpt,  // RCPT TO
+  kData,  // DATA (never 354 here: the session answers that itself)
+  kEnd,   // the final dot
+};
+
+// True when `code` is an answer the remote may give to `step` and the client
+// may be given (RFC 5321 section 4.3.2): 4xx or 5xx, and 2xx to kRcpt and
+// kEnd. False means a transport failure.
+bool IsUsableRemoteCode(RemoteStep step, int code);
+
+// The client's answer to its command from the remote's reply to `step`.
+std::string FormatRemoteReply(RemoteStep step, const mail::RelayReply& remote);
 
 // The answer to a TORM command (payload_base64 only with TormOutcome::kOk).
 std::string FormatTormReply(mail::TormOutcome outcome, std::string_view payload_base64);

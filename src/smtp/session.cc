@@ -68,8 +68,8 @@ Result<void> AppendString(mail::MessageWriter& writer, const std::string& text) 
 }  // namespace
 
 Session::Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config,
-                 mail::TormService* torm)
-    : conn_(conn), backend_(backend), torm_(torm), config_(config) {}
+                 mail::TormService* torm, mail::RelayBackend* relay)
+    : conn_(conn), backend_(backend), torm_(torm), relay_(relay), config_(config) {}
 
 void Session::Log(bool warning, const std::string& message) const {
   std::string line = "[" + config_.log_tag + "] " + message;
@@ -85,11 +85,20 @@ Result<Session::Next> Session::Send(Reply reply) {
   return Next::kContinue;
 }
 
+Result<Session::Next> Session::SendLine(const std::string& line) {
+  ONIONMAIL_RETURN_IF_ERROR(conn_.Write(line));
+  return Next::kContinue;
+}
+
 void Session::ResetTransaction() {
   in_transaction_ = false;
   reverse_path_.clear();
   declared_size_ = 0;
   recipients_.clear();
+  local_sender_ = false;
+  remote_.reset();  // without End(): the remote keeps nothing
+  remote_domain_.clear();
+  remote_recipients_.clear();
 }
 
 void Session::EndOnError(const Error& error) {
@@ -102,6 +111,11 @@ void Session::EndOnError(const Error& error) {
 }
 
 void Session::Run() {
+  Serve();
+  ResetTransaction();  // drops an open remote transaction
+}
+
+void Session::Serve() {
   if (!conn_.Write(FormatReply(Reply::kGreeting, config_.hostname)).ok()) return;
   for (;;) {
     // No Flush() here: ReadLine() sends the replies before it waits for
@@ -164,6 +178,7 @@ Result<Session::Next> Session::Dispatch(const Command& cmd) {
     case Verb::kNoop:
       return Send(Reply::kOk);
     case Verb::kQuit: {
+      ResetTransaction();
       auto sent = Send(Reply::kBye);
       if (!sent.ok()) return sent;
       return Next::kClose;
@@ -276,6 +291,7 @@ Result<Session::Next> Session::DoMail(const Command& cmd) {
     if (AsciiLower(mail.sender->local) != *auth_user_) return Send(Reply::kSenderNotOwned);
   }
   in_transaction_ = true;
+  local_sender_ = mail.sender && EqualsIgnoreCase(mail.sender->domain, config_.domain);
   reverse_path_ = mail.sender ? mail.sender->ToString() : std::string();
   declared_size_ = mail.size.value_or(0);
   recipients_.clear();
@@ -288,8 +304,9 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
   if (auto* reply = std::get_if<Reply>(&parsed)) return Send(*reply);
   RcptTo& rcpt = std::get<RcptTo>(parsed);
   if (!rcpt.bare_postmaster && !EqualsIgnoreCase(rcpt.recipient.domain, config_.domain)) {
-    return Send(Reply::kRelayDenied);
+    return DoRemoteRcpt(rcpt.recipient);
   }
+  if (remote_ != nullptr) return Send(Reply::kOtherDestination);
   std::string local = AsciiLower(rcpt.recipient.local);
   if (!IsValidLocalPart(local)) return Send(Reply::kUserUnknown);
   if (std::find(recipients_.begin(), recipients_.end(), local) != recipients_.end()) {
@@ -315,18 +332,24 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
   return Send(Reply::kRecipientOk);
 }
 
-std::string Session::TraceHeader() const {
-  std::string header = "Return-Path: <" + reverse_path_ + ">\r\n";
-  header += "Received: by " + config_.hostname + " (onionmaild) with ";
+std::string Session::ReceivedHeader() const {
+  std::string header = "Received: by " + config_.hostname + " (onionmaild) with ";
   header += auth_user_ ? "ESMTPSA" : "ESMTPS";
   header += "; " + Rfc5322DateUtc(std::time(nullptr)) + "\r\n";
   return header;
 }
 
+std::string Session::TraceHeader() const {
+  return "Return-Path: <" + reverse_path_ + ">\r\n" + ReceivedHeader();
+}
+
 Result<Session::Next> Session::DoData(const Command& cmd) {
   if (!in_transaction_) return Send(Reply::kNeedMail);
-  if (recipients_.empty()) return Send(Reply::kNeedRcpt);
+  if (remote_ != nullptr ? remote_recipients_.empty() : recipients_.empty()) {
+    return Send(Reply::kNeedRcpt);
+  }
   if (!cmd.arg.empty()) return Send(Reply::kSyntaxError);
+  if (remote_ != nullptr) return DoRelayData();
   ONIONMAIL_RETURN_IF_ERROR(conn_.Write(FormatReply(Reply::kStartData, config_.hostname)));
   ONIONMAIL_RETURN_IF_ERROR(conn_.Flush());
 

@@ -7,8 +7,33 @@
 //    and QUIT work; everything else gets 530 5.7.0. After STARTTLS the session
 //    forgets everything (EHLO must be sent again); pipelined plaintext is
 //    discarded by the connection.
-//  - Only this server's domain is accepted in RCPT TO (no relaying). A sender
-//    in this server's domain must be authenticated as that very local part.
+//  - A sender in this server's domain must be authenticated as that very
+//    local part.
+//  - RCPT TO another domain is relayed (docs/federation.md) only when a
+//    mail::RelayBackend is given, the client is authenticated, the sender is
+//    in this server's domain and the domain, lower-cased, is a v3 onion name
+//    (mail::IsV3OnionDomain); anything else gets 550 5.7.1 Relaying denied.
+//    Without a relay backend only this server's domain is accepted.
+//  - One destination per transaction: its recipients are all local or all at
+//    one remote domain. The destination is fixed by the first accepted local
+//    recipient or the first successful Begin(); a recipient for another one
+//    gets 452 4.5.3 and the transaction goes on.
+//  - Relayed transaction: the first remote RCPT calls Begin() (MAIL FROM the
+//    authenticated user's own address and the declared SIZE); a refused MAIL
+//    or a failed Begin() leaves no remote transaction and the next remote RCPT
+//    of the same transaction calls Begin() again. Each remote RCPT (once per
+//    distinct forward path) and DATA and the final dot are forwarded as they
+//    arrive; the client gets the remote's code and enhanced code with this
+//    server's text (FormatRemoteReply). The relayed bytes are the Received
+//    header (no Return-Path: the remote adds its own) and the message as a
+//    local delivery would store it. A client-side failure in DATA (bare
+//    LF/CR, too big, NUL, connection lost) destroys the remote transaction
+//    without End(), so the remote keeps nothing.
+//  - A failed relay call after Begin() (an Error, or a reply code the step
+//    cannot have) ends the whole transaction: the client gets 451 4.4.2 (see
+//    mail/relay.h for the other failures) and must send MAIL again. RSET,
+//    EHLO/HELO, STARTTLS, QUIT and the end of Run() drop an open remote
+//    transaction.
 //  - Every line must end in CRLF: a bare LF or CR in a command or in DATA is
 //    answered with 521 and the connection is closed with nothing delivered
 //    (anti-smuggling). Overlong lines get 500 and the connection is closed.
@@ -23,21 +48,25 @@
 //    transaction, `TORM <PUSH|DERK|STAT|KCTL> <base64>`; the blob and the
 //    connection's RFC 9266 channel binding go to the service, whose answer is
 //    sent with FormatTormReply(). Without a service TORM is an unknown command.
-//  - Logs one line per accepted message, per failed AUTH and per TORM
-//    command (verb and outcome keyword), tagged with log_tag, never with
-//    addresses, user names, credentials, content or peer identities.
+//  - Logs one line per accepted message, per failed AUTH, per TORM command
+//    (verb and outcome keyword) and per relayed message outcome (code or
+//    failure keyword and size), tagged with log_tag, never with addresses,
+//    domains, user names, credentials, content or peer identities.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
 #include "mail/backend.h"
+#include "mail/relay.h"
 #include "mail/torm.h"
 #include "net/connection.h"
+#include "smtp/address.h"
 #include "smtp/command.h"
 #include "smtp/reply.h"
 
@@ -57,15 +86,18 @@ struct SessionConfig {
 
 class Session {
  public:
-  // `torm` may be null (TORM not served); it must outlive the session.
+  // `torm` may be null (TORM not served), as may `relay` (no relaying); both
+  // must outlive the session.
   Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config,
-          mail::TormService* torm = nullptr);
+          mail::TormService* torm = nullptr, mail::RelayBackend* relay = nullptr);
 
   // Serves the connection until QUIT, a fatal error or a timeout.
   void Run();
 
  private:
   enum class Next { kContinue, kClose };
+
+  void Serve();
 
   Result<Next> Dispatch(const Command& cmd);
   Result<Next> DoHello(const Command& cmd, bool extended);
@@ -77,15 +109,24 @@ class Session {
   Result<Next> DoData(const Command& cmd);
   Result<Next> DoTorm(const Command& cmd);
 
+  // Relayed transactions (session_relay.cc).
+  bool MayRelayTo(std::string_view domain) const;
+  Result<Next> DoRemoteRcpt(const Address& recipient);
+  Result<Next> DoRelayData();
+  Result<Next> RelayBroken(const Error& error);
+
   Result<Next> Send(Reply reply);
+  Result<Next> SendLine(const std::string& line);
   void ResetTransaction();
-  std::string TraceHeader() const;
+  std::string ReceivedHeader() const;
+  std::string TraceHeader() const;  // Return-Path + ReceivedHeader()
   void EndOnError(const Error& error);
   void Log(bool warning, const std::string& message) const;
 
   net::Connection& conn_;
   mail::DeliveryBackend& backend_;
   mail::TormService* const torm_;
+  mail::RelayBackend* const relay_;
   const SessionConfig config_;
 
   bool greeted_ = false;                  // EHLO/HELO seen (since TLS start)
@@ -93,8 +134,12 @@ class Session {
   size_t auth_failures_ = 0;
   bool in_transaction_ = false;  // MAIL accepted
   std::string reverse_path_;
-  uint64_t declared_size_ = 0;           // MAIL FROM SIZE=, 0 if none
-  std::vector<std::string> recipients_;  // lower-case local parts, unique
+  uint64_t declared_size_ = 0;                       // MAIL FROM SIZE=, 0 if none
+  std::vector<std::string> recipients_;              // lower-case local parts, unique
+  bool local_sender_ = false;                        // MAIL FROM is in this server's domain
+  std::unique_ptr<mail::RemoteTransaction> remote_;  // open relayed transaction
+  std::string remote_domain_;                        // its domain, lower case
+  std::vector<std::string> remote_recipients_;       // forward paths it accepted
 };
 
 }  // namespace onionmail::smtp

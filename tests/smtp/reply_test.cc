@@ -48,6 +48,53 @@ TEST(ReplyTest, EveryReplyIsOneWellFormedLineWithMatchingEnhancedClass) {
   }
 }
 
+TEST(ReplyTest, RemoteReplyKeepsCodeAndEnhancedCodeWithOurText) {
+  EXPECT_EQ(FormatRemoteReply(RemoteStep::kRcpt, {250, "2.1.5"}),
+            "250 2.1.5 Remote server accepted the recipient\r\n");
+  EXPECT_EQ(FormatRemoteReply(RemoteStep::kRcpt, {550, "5.1.1"}),
+            "550 5.1.1 Remote server refused the recipient\r\n");
+  EXPECT_EQ(FormatRemoteReply(RemoteStep::kEnd, {250, "2.0.0"}),
+            "250 2.0.0 Ok: delivered to the remote server\r\n");
+  EXPECT_EQ(FormatRemoteReply(RemoteStep::kData, {554, "5.7.1"}),
+            "554 5.7.1 Remote server refused the message\r\n");
+}
+
+TEST(ReplyTest, RemoteReplyCodeNotValidForTheCommandBecomesTheClassDefault) {
+  // MAIL refusals answer a RCPT: 4xx -> 451, 5xx -> 550 (552/452 kept).
+  EXPECT_EQ(FormatRemoteReply(RemoteStep::kMail, {421, "4.4.2"}).substr(0, 10), "451 4.4.2 ");
+  EXPECT_EQ(FormatRemoteReply(RemoteStep::kMail, {553, "5.7.1"}).substr(0, 10), "550 5.7.1 ");
+  EXPECT_EQ(FormatRemoteReply(RemoteStep::kMail, {552, "5.3.4"}).substr(0, 10), "552 5.3.4 ");
+  EXPECT_EQ(FormatRemoteReply(RemoteStep::kRcpt, {251, ""}).substr(0, 10), "250 2.0.0 ");
+  EXPECT_EQ(FormatRemoteReply(RemoteStep::kRcpt, {555, "5.5.4"}).substr(0, 10), "550 5.5.4 ");
+  EXPECT_EQ(FormatRemoteReply(RemoteStep::kData, {503, "5.5.1"}).substr(0, 10), "554 5.5.1 ");
+  EXPECT_EQ(FormatRemoteReply(RemoteStep::kEnd, {421, ""}).substr(0, 10), "451 4.0.0 ");
+}
+
+TEST(ReplyTest, RemoteEnhancedCodeMalformedOrOfAnotherClassBecomesClassZeroZero) {
+  for (const char* bad : {"", "2.1.5", "5.1", "5..1", "5.1.1.1", "5.1234.1", "5.1.x", "5.1.1 EVIL",
+                          "5.1.1\r\n250 ok", "x.1.1"}) {
+    EXPECT_EQ(FormatRemoteReply(RemoteStep::kRcpt, {550, bad}),
+              "550 5.0.0 Remote server refused the recipient\r\n")
+        << bad;
+  }
+  EXPECT_EQ(FormatRemoteReply(RemoteStep::kRcpt, {451, "4.123.999"}).substr(0, 14),
+            "451 4.123.999 ");
+}
+
+TEST(ReplyTest, RemoteCodeTheStepCannotHaveIsATransportFailure) {
+  const std::string failed = FormatReply(Reply::kRemoteFailed, "");
+  EXPECT_EQ(failed, "451 4.4.2 Connection to the remote server failed, try again later\r\n");
+  for (int code : {0, 99, 199, 354, 334, 600, 999, -250}) {
+    EXPECT_FALSE(IsUsableRemoteCode(RemoteStep::kRcpt, code)) << code;
+    EXPECT_EQ(FormatRemoteReply(RemoteStep::kRcpt, {code, "2.0.0"}), failed) << code;
+  }
+  EXPECT_FALSE(IsUsableRemoteCode(RemoteStep::kData, 250));
+  EXPECT_FALSE(IsUsableRemoteCode(RemoteStep::kData, 354));  // the session handles 354
+  EXPECT_FALSE(IsUsableRemoteCode(RemoteStep::kMail, 250));
+  EXPECT_TRUE(IsUsableRemoteCode(RemoteStep::kEnd, 250));
+  EXPECT_TRUE(IsUsableRemoteCode(RemoteStep::kRcpt, 421));
+}
+
 TEST(ReplyTest, EhloListsExtensionsByTlsState) {
   std::string before = EhloReply("mx", 100, false);
   std::string after = EhloReply("mx", 100, true);

@@ -49,7 +49,8 @@ class SessionTest : public ::testing::Test {
  protected:
   static constexpr int kTlsPreamble = 4;  // greeting, EHLO, 220 TLS, EHLO
 
-  mail::TormService* torm = nullptr;  // TORM served only when set
+  mail::TormService* torm = nullptr;    // TORM served only when set
+  mail::RelayBackend* relay = nullptr;  // relaying only when set
 
   SessionTest() {
     cfg.domain = "example.onion";
@@ -65,7 +66,7 @@ class SessionTest : public ::testing::Test {
   void Run(const std::string& plain, const std::string& tls = "") {
     conn.Feed(plain);
     conn.FeedAfterTls(tls);
-    Session(conn, backend, cfg, torm).Run();
+    Session(conn, backend, cfg, torm, relay).Run();
     replies = SplitReplies(conn.Output());
   }
 
