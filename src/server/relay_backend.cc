@@ -1,0 +1,149 @@
+// The SMTP front end's side of the relay role; see relay_backend.h.
+#include "server/relay_backend.h"
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "base/secret_bytes.h"
+
+namespace onionmail::server {
+namespace {
+
+Error Unavailable(const char* what) {
+  return MakeError(ErrorCode::kUnavailable, std::string("relay role: ") + what);
+}
+
+// Reads the relay role's answer. A reply the relay role queued before it
+// closed its end (the refusal of a session over its limit) is still read:
+// Linux reports the reset of a socket closed with unread data once, before
+// the datagrams already queued.
+Result<ipc::RelayReply> ReadReply(ipc::Channel& channel, std::chrono::milliseconds wait) {
+  auto m = channel.Receive(wait);
+  if (!m.ok() && m.error().code == ErrorCode::kUnavailable) {
+    m = channel.Receive(std::chrono::milliseconds(0));
+  }
+  if (!m.ok()) {
+    return Unavailable(m.error().code == ErrorCode::kDeadlineExceeded ? "no answer in time"
+                                                                      : "gone");
+  }
+  if (auto* r = std::get_if<ipc::RelayReply>(&*m)) return std::move(*r);
+  return Unavailable("unexpected reply");
+}
+
+mail::RelayReply ToMail(ipc::RelayReply r) { return {r.code, std::move(r.enhanced)}; }
+
+class RelayTransaction : public mail::RemoteTransaction {
+ public:
+  RelayTransaction(ipc::Channel channel, const RelayWaits& waits)
+      : channel_(std::move(channel)), waits_(waits) {}
+
+  Result<mail::RelayReply> Rcpt(std::string_view forward_path) override {
+    if (in_data_) return Over("RCPT after DATA");
+    return Call(ipc::RelayRcptRequest{std::string(forward_path)}, waits_.command, "RCPT");
+  }
+
+  Result<mail::RelayReply> Data() override {
+    if (in_data_) return Over("DATA twice");
+    auto r = Call(ipc::RelayDataRequest{}, waits_.command, "DATA");
+    if (r.ok() && r->code == 354) {
+      in_data_ = true;
+    } else if (r.ok()) {
+      channel_.reset();  // the relay role has closed the connection
+    }
+    return r;
+  }
+
+  Result<void> Append(std::span<const uint8_t> bytes) override {
+    if (!channel_ || !in_data_) return Over("message data without a 354");
+    ipc::RelayAppendRequest req;
+    while (!bytes.empty()) {
+      size_t n = std::min(bytes.size(), ipc::kMaxChunkBytes);
+      req.data.assign(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
+      Result<void> sent = channel_->Send(req);
+      WipeMemory(req.data.data(), req.data.size());  // mail in clear
+      if (!sent.ok()) {
+        channel_.reset();
+        return Unavailable("gone");
+      }
+      bytes = bytes.subspan(n);
+    }
+    return Ok();
+  }
+
+  Result<mail::RelayReply> End() override {
+    if (!in_data_) return Over("end of data without a 354");
+    auto r = Call(ipc::RelayEndRequest{}, waits_.end, "end of data");
+    channel_.reset();  // the connection is closed after the final dot's answer
+    return r;
+  }
+
+ private:
+  Result<mail::RelayReply> Call(const ipc::Message& request, std::chrono::milliseconds wait,
+                                const char* step) {
+    if (!channel_) return Over(step);
+    auto sent = channel_->Send(request);
+    if (!sent.ok()) {
+      channel_.reset();
+      if (sent.error().code == ErrorCode::kInvalidArgument) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         std::string("relay: ") + step + ": path out of bounds");
+      }
+      return Unavailable("gone");
+    }
+    auto reply = ReadReply(*channel_, wait);
+    if (!reply.ok() || reply->status != ipc::Status::kOk) channel_.reset();
+    if (!reply.ok()) return reply.error();
+    ONIONMAIL_RETURN_IF_ERROR(
+        ipc::StatusToResult(reply->status, (std::string("relay: ") + step + " failed").c_str()));
+    return ToMail(std::move(*reply));
+  }
+
+  static Error Over(const char* step) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     std::string("relay: ") + step + ": the transaction is over");
+  }
+
+  std::optional<ipc::Channel> channel_;  // reset once the transaction is over
+  const RelayWaits waits_;
+  bool in_data_ = false;  // after a 354
+};
+
+}  // namespace
+
+Result<mail::RelayBegin> RemoteRelayBackend::Begin(std::string_view domain,
+                                                   std::string_view reverse_path,
+                                                   uint64_t declared_size) {
+  auto pair = ipc::Channel::CreatePair();
+  if (!pair.ok()) return Unavailable("cannot make a session channel");
+  ipc::Channel session = std::move(pair->first);
+  // Queued before the relay role sees the channel; bounds are checked here.
+  auto queued = session.Send(
+      ipc::RelayBeginRequest{std::string(domain), std::string(reverse_path), declared_size});
+  if (!queued.ok()) {
+    if (queued.error().code == ErrorCode::kInvalidArgument) {
+      return MakeError(ErrorCode::kInvalidArgument, "relay: domain or path out of bounds");
+    }
+    return Unavailable("cannot queue the request");
+  }
+  {
+    ipc::Channel relay_end = std::move(pair->second);  // closed here: the relay role has its copy
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!control_.SendFd(ipc::NewSession{}, relay_end.fd()).ok()) {
+      return Unavailable("control channel gone");
+    }
+  }
+  auto reply = ReadReply(session, waits_.begin);
+  if (!reply.ok()) return reply.error();
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(reply->status, "relay: MAIL failed"));
+  mail::RelayBegin out;
+  const bool accepted = reply->code / 100 == 2;
+  out.mail_reply = ToMail(std::move(*reply));
+  if (accepted) out.transaction = std::make_unique<RelayTransaction>(std::move(session), waits_);
+  return out;
+}
+
+}  // namespace onionmail::server

@@ -1,0 +1,68 @@
+// RemoteRelayBackend: the SMTP front end's mail::RelayBackend (mail/relay.h)
+// over IPC to the relay role (onionmail-relay; docs/federation.md). The front
+// end holds no socket to the outside: for each relayed transaction it makes
+// a session channel and hands one end to the relay role, whose side is
+// server/relay_session.h. Messages in ipc/messages.h, "SMTP front end <->
+// relay role".
+//
+// Contract:
+//  - Begin() checks the request against the IPC bounds (domain, path:
+//    kInvalidArgument, nothing sent), makes a socketpair, queues
+//    RelayBeginRequest on it, sends the other end with NewSession on the
+//    relay control channel and reads the RelayReply. Safe to call from any
+//    number of threads at once (the control channel is used under a lock).
+//  - A RelayReply with status kOk is the remote's reply; a 2xx to MAIL comes
+//    with a RemoteTransaction that owns the session channel, any other reply
+//    without one (the relay role has closed that connection). Any other
+//    status is an Error with that code (kPermissionDenied: not an onion;
+//    kFailedPrecondition: no proxy, or no STARTTLS; kUnavailable /
+//    kDeadlineExceeded: unreachable; kResourceExhausted: too many relayed
+//    transactions at once).
+//  - A closed, silent (past the wait for that step) or misbehaving relay
+//    role, or a malformed or unexpected reply, is kUnavailable.
+//  - RemoteTransaction: one session channel, used by one thread. After any
+//    Error, a DATA answered other than 354, or End(), every later call is
+//    kFailedPrecondition with nothing sent. Append() sends the bytes in
+//    chunks of at most ipc::kMaxChunkBytes, wiping each chunk after sending;
+//    its failures are also reported by End(). Destroying the transaction
+//    closes the channel: the relay role drops the remote connection without
+//    a final dot, so the remote keeps nothing.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string_view>
+#include <utility>
+
+#include "base/result.h"
+#include "ipc/channel.h"
+#include "mail/relay.h"
+
+namespace onionmail::server {
+
+// How long the front end waits for the relay role's answer to each step:
+// a little longer than the relay role's own bounds on the remote
+// (RelayOptions' defaults), so the remote's timeout arrives as a reply.
+struct RelayWaits {
+  std::chrono::milliseconds begin{std::chrono::minutes(8)};    // connect + MAIL
+  std::chrono::milliseconds command{std::chrono::minutes(6)};  // RCPT, DATA
+  std::chrono::milliseconds end{std::chrono::minutes(11)};     // the final dot
+};
+
+class RemoteRelayBackend : public mail::RelayBackend {
+ public:
+  // `control`: this front end's control channel to the relay role.
+  explicit RemoteRelayBackend(ipc::Channel control, RelayWaits waits = {})
+      : control_(std::move(control)), waits_(waits) {}
+
+  Result<mail::RelayBegin> Begin(std::string_view domain, std::string_view reverse_path,
+                                 uint64_t declared_size) override;
+
+ private:
+  std::mutex mu_;  // guards control_
+  ipc::Channel control_;
+  const RelayWaits waits_;
+};
+
+}  // namespace onionmail::server
