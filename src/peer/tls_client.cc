@@ -344,4 +344,15 @@ Result<mail::ChannelBinding> TlsClient::ExporterBinding() const {
   return out;
 }
 
+Result<void> WarmUpTlsClient() {
+  if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, nullptr) !=
+      1) {
+    return MakeError(ErrorCode::kInternal, "OpenSSL TLS initialisation failed");
+  }
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == nullptr) return MakeError(ErrorCode::kInternal, "cannot make a TLS client context");
+  SSL_CTX_free(ctx);
+  return Ok();
+}
+
 }  // namespace onionmail::peer

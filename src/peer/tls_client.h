@@ -56,6 +56,12 @@ using SpkiPin = std::array<uint8_t, 32>;
 // an operator would compute it from a peer's certificate file.
 [[nodiscard]] Result<SpkiPin> SpkiPinOfCertificatePem(std::string_view pem);
 
+// Start-up of a role that makes TLS client connections, before its sandbox
+// (with PreloadLibrariesForSandbox): OpenSSL's TLS layer loads its strings
+// and fetches its algorithms on first use, so a client context is made once
+// now, while files may still be opened.
+[[nodiscard]] Result<void> WarmUpTlsClient();
+
 class TlsClient {
  public:
   // Takes ownership of `fd` (connected; made non-blocking here).

@@ -1,8 +1,6 @@
 // The loop of onionmail-peer; see peer_role.h.
 #include "server/peer_role.h"
 
-#include <openssl/ssl.h>
-
 #include <algorithm>
 #include <optional>
 #include <thread>
@@ -47,17 +45,6 @@ bool TransientOutcome(mail::TormOutcome o) {
 }  // namespace
 
 void RealSleep(std::chrono::milliseconds duration) { std::this_thread::sleep_for(duration); }
-
-Result<void> WarmUpTlsClient() {
-  if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, nullptr) !=
-      1) {
-    return MakeError(ErrorCode::kInternal, "OpenSSL TLS initialisation failed");
-  }
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  if (ctx == nullptr) return MakeError(ErrorCode::kInternal, "cannot make a TLS client context");
-  SSL_CTX_free(ctx);
-  return Ok();
-}
 
 PeerRole::PeerRole(ipc::Channel& key, peer::ClientOptions options, TormCallFn call, SleepFn sleep,
                    std::chrono::milliseconds key_timeout)

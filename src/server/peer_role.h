@@ -81,10 +81,8 @@ using SleepFn = std::function<void(std::chrono::milliseconds)>;
 // std::this_thread::sleep_for.
 void RealSleep(std::chrono::milliseconds duration);
 
-// Start-up of onionmail-peer before its sandbox (with
-// PreloadLibrariesForSandbox): OpenSSL's TLS layer loads its strings and
-// fetches its algorithms on first use, so a client context is made once now.
-[[nodiscard]] Result<void> WarmUpTlsClient();
+// Start-up before the sandbox: peer::WarmUpTlsClient() (peer/tls_client.h).
+using peer::WarmUpTlsClient;
 
 class PeerRole {
  public:
