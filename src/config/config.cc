@@ -140,12 +140,19 @@ const std::map<std::string, Setter>& Setters() {
       {"peer.socks5_proxy", String(&Config::peer_socks5_proxy, "peer.socks5_proxy")},
       {"peer.timeout_seconds",
        Number(&Config::peer_timeout_seconds, "peer.timeout_seconds", 1, 600)},
+      {"relay.enabled", Bool(&Config::relay_enabled, "relay.enabled")},
+      {"relay.socks5_proxy", String(&Config::relay_socks5_proxy, "relay.socks5_proxy")},
+      {"relay.max_concurrent",
+       Number(&Config::relay_max_concurrent, "relay.max_concurrent", 1, 1024)},
+      {"relay.connect_timeout_seconds",
+       Number(&Config::relay_connect_timeout_seconds, "relay.connect_timeout_seconds", 10, 600)},
       {"log.level", String(&Config::log_level, "log.level")},
       {"log.log_addresses", Bool(&Config::log_addresses, "log.log_addresses")},
       {"sandbox.key_user", String(&Config::sandbox_key_user, "sandbox.key_user")},
       {"sandbox.smtp_user", String(&Config::sandbox_smtp_user, "sandbox.smtp_user")},
       {"sandbox.pop3_user", String(&Config::sandbox_pop3_user, "sandbox.pop3_user")},
       {"sandbox.peer_user", String(&Config::sandbox_peer_user, "sandbox.peer_user")},
+      {"sandbox.relay_user", String(&Config::sandbox_relay_user, "sandbox.relay_user")},
       {"sandbox.seccomp", Bool(&Config::sandbox_seccomp, "sandbox.seccomp")},
   };
   return *setters;
@@ -186,10 +193,9 @@ bool ValidProxy(std::string_view text) {
 
 Result<void> ValidateSandbox(const Config& c) {
   const std::pair<const char*, const std::string*> users[] = {
-      {"sandbox.key_user", &c.sandbox_key_user},
-      {"sandbox.smtp_user", &c.sandbox_smtp_user},
-      {"sandbox.pop3_user", &c.sandbox_pop3_user},
-      {"sandbox.peer_user", &c.sandbox_peer_user},
+      {"sandbox.key_user", &c.sandbox_key_user},     {"sandbox.smtp_user", &c.sandbox_smtp_user},
+      {"sandbox.pop3_user", &c.sandbox_pop3_user},   {"sandbox.peer_user", &c.sandbox_peer_user},
+      {"sandbox.relay_user", &c.sandbox_relay_user},
   };
   for (const auto& [key, value] : users) {
     if (!ValidUserName(*value)) {
@@ -237,6 +243,14 @@ Result<void> Validate(Config& c) {
   if (!c.peer_socks5_proxy.empty() && !ValidProxy(c.peer_socks5_proxy)) {
     return BadValue("peer.socks5_proxy",
                     "empty, or a numeric IP address and port (\"127.0.0.1:9050\")");
+  }
+  if (!c.relay_socks5_proxy.empty() && !ValidProxy(c.relay_socks5_proxy)) {
+    return BadValue("relay.socks5_proxy",
+                    "empty, or a numeric IP address and port (\"127.0.0.1:9050\")");
+  }
+  if (c.relay_enabled && c.relay_socks5_proxy.empty()) {
+    // Mail goes to onion addresses only, which only Tor reaches.
+    return BadValue("relay.socks5_proxy", "set (Tor's SOCKS port) when relay.enabled = true");
   }
   if (c.tls_session_key_hours > 0 && c.peer_serve) {
     // Peers pin this server's TLS key itself (docs/PROTOCOL.md, TORM): a

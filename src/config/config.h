@@ -74,16 +74,25 @@ struct Config {
   // (tests); otherwise a numeric "host:port" of Tor's SOCKS port.
   std::string peer_socks5_proxy;
   uint32_t peer_timeout_seconds = 30;  // one whole TORM call, proxy included
+  // [relay]: authenticated local users may send to other v3 onion domains;
+  // the onionmail-relay role carries each transaction through Tor while the
+  // client waits (docs/federation.md). Enabled needs a SOCKS5 proxy: the
+  // relay never connects directly.
+  bool relay_enabled = false;
+  std::string relay_socks5_proxy;                // numeric "host:port" of Tor's SOCKS port
+  uint32_t relay_max_concurrent = 16;            // relayed transactions at once
+  uint32_t relay_connect_timeout_seconds = 120;  // Tor circuit + SMTP up to EHLO in TLS
   // [log]
   std::string log_level = "info";
   bool log_addresses = false;
   // [sandbox]: the users the roles drop to when onionmaild starts as root
   // (onionmailctl as root drops to the key user); not used when not root.
-  // Valid user names ([a-z_][a-z0-9_-]*, <= 32 chars), all four distinct.
+  // Valid user names ([a-z_][a-z0-9_-]*, <= 32 chars), all distinct.
   std::string sandbox_key_user = "onionmail";
   std::string sandbox_smtp_user = "onionmail-smtp";
   std::string sandbox_pop3_user = "onionmail-pop3";
   std::string sandbox_peer_user = "onionmail-peer";
+  std::string sandbox_relay_user = "onionmail-relay";
   bool sandbox_seccomp = true;  // false (debugging only) installs no syscall filter, root or not
 
   const std::string& greeting_name() const { return hostname.empty() ? domain : hostname; }

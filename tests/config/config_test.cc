@@ -77,6 +77,38 @@ timeout_seconds = 20
   EXPECT_FALSE(ParseConfig("[sandbox]\npeer_user = \"onionmail\"\n").ok());  // = key user
 }
 
+TEST(ConfigTest, RelayIsOffByDefault) {
+  auto c = ParseConfig("");
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->relay_enabled);
+  EXPECT_EQ(c->relay_socks5_proxy, "");
+  EXPECT_EQ(c->relay_max_concurrent, 16u);
+  EXPECT_EQ(c->relay_connect_timeout_seconds, 120u);
+  EXPECT_EQ(c->sandbox_relay_user, "onionmail-relay");
+}
+
+TEST(ConfigTest, RelaySectionIsReadAndNeedsANumericProxyWhenEnabled) {
+  auto c = ParseConfig(R"(
+[relay]
+enabled = true
+socks5_proxy = "127.0.0.1:9050"
+max_concurrent = 4
+connect_timeout_seconds = 60
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(c->relay_enabled);
+  EXPECT_EQ(c->relay_socks5_proxy, "127.0.0.1:9050");
+  EXPECT_EQ(c->relay_max_concurrent, 4u);
+  EXPECT_EQ(c->relay_connect_timeout_seconds, 60u);
+  auto no_proxy = ParseConfig("[relay]\nenabled = true\n");
+  ASSERT_FALSE(no_proxy.ok());
+  EXPECT_NE(no_proxy.error().message.find("relay.socks5_proxy"), std::string::npos);
+  EXPECT_FALSE(ParseConfig("[relay]\nsocks5_proxy = \"localhost.example:9050\"\n").ok());
+  EXPECT_FALSE(ParseConfig("[relay]\nmax_concurrent = 0\n").ok());
+  EXPECT_FALSE(ParseConfig("[relay]\nconnect_timeout_seconds = 5\n").ok());
+  EXPECT_FALSE(ParseConfig("[sandbox]\nrelay_user = \"onionmail-peer\"\n").ok());
+}
+
 TEST(ConfigTest, UnknownKeyIsAnErrorNamingTheKey) {
   auto c = ParseConfig("[smtp]\nmax_recipient = 5\n");
   ASSERT_FALSE(c.ok());
