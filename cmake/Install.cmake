@@ -1,12 +1,13 @@
 # What `cmake --install BUILD [--prefix P]` puts where (provisioning/install.sh runs it; default
 # prefix /usr/local):
-#   bin/                      onionmaild and its four role programs side by side (it runs them
+#   bin/                      onionmaild and its five role programs side by side (it runs them
 #                             from its own directory), and onionmailctl
 #   lib/systemd/system/       onionmaild.service, its ExecStart= pointing at this bin/
 #   share/doc/onionmaild/     README.md, SECURITY.md and docs/ (the unit's Documentation=)
 # The test programs and the benchmark are not installed.
 include(GNUInstallDirs)
-install(TARGETS onionmaild onionmail-key onionmail-smtp onionmail-pop3 onionmail-peer onionmailctl
+install(TARGETS onionmaild onionmail-key onionmail-smtp onionmail-pop3 onionmail-peer onionmail-relay
+                onionmailctl
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES README.md SECURITY.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs FILES_MATCHING PATTERN "*.md")

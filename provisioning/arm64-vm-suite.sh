@@ -65,7 +65,8 @@ done
 [[ $(id -u) -eq 0 ]] || { echo "arm64-suite: run as root (debootstrap, chroot)" >&2; exit 1; }
 
 bins=(src/server/onionmaild src/server/onionmail-key src/server/onionmail-smtp
-  src/server/onionmail-pop3 src/server/onionmail-peer src/ctl/onionmailctl
+  src/server/onionmail-pop3 src/server/onionmail-peer src/server/onionmail-relay
+  src/ctl/onionmailctl
   tests/keys/om-test-v1-record)
 for run in "${runs[@]}"; do
   [[ "$run" == unit:* ]] && bins+=("${run#unit:}")

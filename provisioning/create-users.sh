@@ -5,6 +5,8 @@
 #   onionmail-smtp  the SMTP front end (opens no file)
 #   onionmail-pop3  the POP3 front end (opens no file)
 #   onionmail-peer  the peer role: connects out to the unseal peers (no file)
+#   onionmail-relay the relay role: carries users' mail to other onion servers
+#                   through Tor, when [relay] is enabled (no file)
 # Each is a --system user with home /nonexistent (not created) and shell
 # /usr/sbin/nologin. If the group `tss` exists (tpm2-tools / tpm-udev), the key
 # user is added to it for /dev/tpmrm0. Idempotent: existing users and groups
@@ -12,20 +14,22 @@
 # package) only. Root only.
 #
 # Usage: provisioning/create-users.sh [--key-user U] [--smtp-user U]
-#          [--pop3-user U] [--peer-user U] [--help]
+#          [--pop3-user U] [--peer-user U] [--relay-user U] [--help]
 #   --key-user U   name of the key role's user   (default onionmail)
 #   --smtp-user U  name of the SMTP front end's  (default onionmail-smtp)
 #   --pop3-user U  name of the POP3 front end's  (default onionmail-pop3)
 #   --peer-user U  name of the peer role's       (default onionmail-peer)
+#   --relay-user U name of the relay role's      (default onionmail-relay)
 # Other names must also be set in the config's [sandbox] section.
 set -euo pipefail
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 
 key_user=onionmail
 smtp_user=onionmail-smtp
 pop3_user=onionmail-pop3
 peer_user=onionmail-peer
+relay_user=onionmail-relay
 while (($# > 0)); do
   case "$1" in
     --help | -h) usage; exit 0 ;;
@@ -33,12 +37,13 @@ while (($# > 0)); do
     --smtp-user) smtp_user="${2:?--smtp-user needs a value}"; shift 2 ;;
     --pop3-user) pop3_user="${2:?--pop3-user needs a value}"; shift 2 ;;
     --peer-user) peer_user="${2:?--peer-user needs a value}"; shift 2 ;;
+    --relay-user) relay_user="${2:?--relay-user needs a value}"; shift 2 ;;
     *) echo "create-users: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
 # The same rule as the config parser ([sandbox] *_user).
-users=("$key_user" "$smtp_user" "$pop3_user" "$peer_user")
+users=("$key_user" "$smtp_user" "$pop3_user" "$peer_user" "$relay_user")
 for u in "${users[@]}"; do
   if ! [[ "$u" =~ ^[a-z_][a-z0-9_-]*$ ]] || ((${#u} > 32)); then
     echo "create-users: bad user name '$u' ([a-z_][a-z0-9_-]*, at most 32 characters)" >&2
@@ -46,7 +51,7 @@ for u in "${users[@]}"; do
   fi
 done
 if [[ $(printf '%s\n' "${users[@]}" | sort -u | wc -l) -ne ${#users[@]} ]]; then
-  echo "create-users: the four users must be distinct (one per role)" >&2
+  echo "create-users: the five users must be distinct (one per role)" >&2
   exit 2
 fi
 if [[ $(id -u) -ne 0 ]]; then
@@ -78,6 +83,7 @@ ensure_user "$key_user"
 ensure_user "$smtp_user"
 ensure_user "$pop3_user"
 ensure_user "$peer_user"
+ensure_user "$relay_user"
 
 if getent group tss >/dev/null; then
   if id -nG "$key_user" | tr ' ' '\n' | grep -qx tss; then

@@ -147,9 +147,12 @@ int ParseFrontEndArgs(int argc, char** argv, const char* prog, FrontEndArgs* out
     } else if (a == "--control-fd" && has_value &&
                ipc::ParseInheritedFd(argv[i + 1], &out->control_fd)) {
       ++i;
+    } else if (a == "--relay-control-fd" && has_value &&
+               ipc::ParseInheritedFd(argv[i + 1], &out->relay_control_fd)) {
+      ++i;
     } else {
       std::fprintf(stderr,
-                   "usage: %s --config FILE --listen-fd N --control-fd M\n"
+                   "usage: %s --config FILE --listen-fd N --control-fd M [--relay-control-fd R]\n"
                    "A role of onionmaild, started by it; not meant to be run by hand.\n",
                    prog);
       return 2;

@@ -53,6 +53,7 @@ struct FrontEndArgs {
   std::string config_path;
   int listen_fd = -1;
   int control_fd = -1;
+  int relay_control_fd = -1;  // SMTP with [relay] enabled: the channel to onionmail-relay
 };
 int ParseFrontEndArgs(int argc, char** argv, const char* prog, FrontEndArgs* out);
 

@@ -1,6 +1,6 @@
 // onionmaild: the supervisor. Reads the config, opens the SMTP and POP3
 // listeners, creates the control channels between the key role and the other
-// roles, and runs four roles as separate executables (next to this one):
+// roles, and runs four or five roles as separate executables (next to this one):
 //
 //   onionmail-key   state directory, token, every key operation (key_main.cc)
 //   onionmail-smtp  SMTP front end, no files, no keys (smtp_main.cc)
@@ -8,12 +8,15 @@
 //   onionmail-peer  the only role that connects out: asks the unseal peers at
 //                   boot, forwards KCTL certificates; no files, no keys
 //                   (peer_main.cc)
+//   onionmail-relay only with [relay] enabled: carries authenticated users'
+//                   mail to other onion servers through Tor while the SMTP
+//                   session waits; no files, no keys (relay_main.cc)
 //
 // A role that dies is restarted with exponential backoff and the reason is
 // logged (SIGSYS names the blocked syscall when the role reported it); the
 // listeners and control channels survive restarts, so clients queue in the
-// backlog meanwhile. The peer role's death never stops the server. SIGTERM/SIGINT stop every role,
-// then onionmaild.
+// backlog meanwhile. The peer and relay roles' deaths never stop the server.
+// SIGTERM/SIGINT stop every role, then onionmaild.
 //
 //   onionmaild [--config FILE]
 //
@@ -105,8 +108,10 @@ int Serve(const std::string& config_path, const config::Config& config) {
   }
   const bool root = ::geteuid() == 0;
   if (root) {
-    for (const std::string& u : {config.sandbox_key_user, config.sandbox_smtp_user,
-                                 config.sandbox_pop3_user, config.sandbox_peer_user}) {
+    std::vector<std::string> users = {config.sandbox_key_user, config.sandbox_smtp_user,
+                                      config.sandbox_pop3_user, config.sandbox_peer_user};
+    if (config.relay_enabled) users.push_back(config.sandbox_relay_user);
+    for (const std::string& u : users) {
       if (::getpwnam(u.c_str()) == nullptr) {
         return Fail("sandbox user " + u +
                     " does not exist: run provisioning/create-users.sh (or set [sandbox])");
@@ -122,7 +127,10 @@ int Serve(const std::string& config_path, const config::Config& config) {
   const std::string smtp_bin = *dir + "/onionmail-smtp";
   const std::string pop3_bin = *dir + "/onionmail-pop3";
   const std::string peer_bin = *dir + "/onionmail-peer";
-  for (const std::string& b : {key_bin, smtp_bin, pop3_bin, peer_bin}) {
+  const std::string relay_bin = *dir + "/onionmail-relay";
+  std::vector<std::string> bins = {key_bin, smtp_bin, pop3_bin, peer_bin};
+  if (config.relay_enabled) bins.push_back(relay_bin);
+  for (const std::string& b : bins) {
     if (::access(b.c_str(), X_OK) != 0) return Fail("role executable missing: " + b);
   }
 
@@ -137,12 +145,15 @@ int Serve(const std::string& config_path, const config::Config& config) {
   auto smtp_ctl = ipc::Channel::CreatePair();
   auto pop3_ctl = ipc::Channel::CreatePair();
   auto peer_ctl = ipc::Channel::CreatePair();
-  if (!smtp_ctl.ok() || !pop3_ctl.ok() || !peer_ctl.ok()) {
+  auto relay_ctl = ipc::Channel::CreatePair();  // SMTP front end -> relay role
+  if (!smtp_ctl.ok() || !pop3_ctl.ok() || !peer_ctl.ok() || !relay_ctl.ok()) {
     return Fail("cannot create the control channels");
   }
   const int smtp_key_end = smtp_ctl->first.fd(), smtp_fe_end = smtp_ctl->second.fd();
   const int pop3_key_end = pop3_ctl->first.fd(), pop3_fe_end = pop3_ctl->second.fd();
   const int peer_key_end = peer_ctl->first.fd(), peer_role_end = peer_ctl->second.fd();
+  const int smtp_relay_end = relay_ctl->first.fd(), relay_role_end = relay_ctl->second.fd();
+  const bool relay = config.relay_enabled;
 
   SupervisorOptions options;
   options.syscall_name = SyscallName;
@@ -161,10 +172,15 @@ int Serve(const std::string& config_path, const config::Config& config) {
                    {}});
   roles.push_back({"smtp",
                    [=, l = *smtp_fd] {
-                     return ExecRole(smtp_bin,
-                                     {"--config", config_path, "--listen-fd", fd_arg(l),
-                                      "--control-fd", fd_arg(smtp_fe_end)},
-                                     {l, smtp_fe_end});
+                     std::vector<std::string> args = {"--config",     config_path,
+                                                      "--listen-fd",  fd_arg(l),
+                                                      "--control-fd", fd_arg(smtp_fe_end)};
+                     std::vector<int> fds = {l, smtp_fe_end};
+                     if (relay) {
+                       args.insert(args.end(), {"--relay-control-fd", fd_arg(smtp_relay_end)});
+                       fds.push_back(smtp_relay_end);
+                     }
+                     return ExecRole(smtp_bin, args, fds);
                    },
                    {}});
   roles.push_back({"pop3",
@@ -186,6 +202,18 @@ int Serve(const std::string& config_path, const config::Config& config) {
                          {peer_role_end});
                    },
                    {}});
+  // Only with [relay] enabled. Like the peer role, its deaths never stop the
+  // server: the SMTP front end answers 451 while it is away.
+  if (relay) {
+    roles.push_back({"relay",
+                     [=] {
+                       return ExecRole(
+                           relay_bin,
+                           {"--config", config_path, "--control-fd", fd_arg(relay_role_end)},
+                           {relay_role_end});
+                     },
+                     {}});
+  }
   for (auto& r : roles) {
     auto added = supervisor.Add(std::move(r));
     if (!added.ok()) return Fail(added.error().message);
@@ -207,12 +235,13 @@ int Serve(const std::string& config_path, const config::Config& config) {
 
   auto smtp_port = net::BoundPort(*smtp_fd);
   auto pop3_port = net::BoundPort(*pop3_fd);
-  log::Info("onionmaild",
-            "ready: domain " + config.domain + ", smtp " + smtp_addr->host + ":" +
-                std::to_string(smtp_port.ok() ? *smtp_port : 0) + " (STARTTLS required), pop3 " +
-                pop3_addr->host + ":" + std::to_string(pop3_port.ok() ? *pop3_port : 0) +
-                " (STLS required), key store " + config.keys_backend +
-                "; roles key, smtp, pop3, peer" + (root ? " under their own users" : ""));
+  log::Info("onionmaild", "ready: domain " + config.domain + ", smtp " + smtp_addr->host + ":" +
+                              std::to_string(smtp_port.ok() ? *smtp_port : 0) +
+                              " (STARTTLS required), pop3 " + pop3_addr->host + ":" +
+                              std::to_string(pop3_port.ok() ? *pop3_port : 0) +
+                              " (STLS required), key store " + config.keys_backend +
+                              "; roles key, smtp, pop3, peer" + (relay ? ", relay" : "") +
+                              (root ? " under their own users" : ""));
 
   std::atomic<bool> stop{false};
   std::thread waiter([&stop] {

@@ -11,12 +11,16 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
 
 #include "base/log.h"
 #include "base/secret_bytes.h"
 #include "config/config.h"
+#include "ipc/channel.h"
+#include "mail/relay.h"
 #include "seccomp/policies.h"
 #include "server/frontend.h"
+#include "server/relay_backend.h"
 #include "smtp/session.h"
 
 namespace onionmail::server {
@@ -84,8 +88,21 @@ int main(int argc, char** argv) {
   spec.user = config->sandbox_smtp_user;
   spec.policy = [] { return seccomp::SmtpFrontEndPolicy(); };
   const bool serve_torm = config->peer_serve;
-  spec.serve = [sc, serve_torm](net::Connection& conn, server::SessionLink& link,
-                                const std::string& tag) {
+  // [relay] enabled: onionmaild passes the channel to onionmail-relay, and
+  // onion recipients of authenticated users are relayed (docs/federation.md).
+  std::shared_ptr<server::RemoteRelayBackend> relay;
+  if (args.relay_control_fd >= 0) {
+    auto channel = ipc::Channel::FromFd(args.relay_control_fd);
+    if (!channel.ok()) {
+      log::Error("smtp", "bad relay control channel: " + channel.error().message);
+      return 1;
+    }
+    relay = std::make_shared<server::RemoteRelayBackend>(std::move(*channel));
+    // Fetches SHA3-256 from OpenSSL's provider now, before the sandbox.
+    (void)mail::IsV3OnionDomain(std::string(56, 'a') + ".onion");
+  }
+  spec.serve = [sc, serve_torm, relay](net::Connection& conn, server::SessionLink& link,
+                                       const std::string& tag) {
     server::RemoteDelivery delivery(link);
     server::RemoteTorm torm(link);
     mail::TormService* torm_service = serve_torm ? &torm : nullptr;
@@ -93,9 +110,9 @@ int main(int argc, char** argv) {
     c.log_tag = tag;
 #ifdef ONIONMAIL_TEST_HOOKS
     server::TestHookConnection hooked(conn);
-    smtp::Session(hooked, delivery, c, torm_service).Run();
+    smtp::Session(hooked, delivery, c, torm_service, relay.get()).Run();
 #else
-    smtp::Session(conn, delivery, c, torm_service).Run();
+    smtp::Session(conn, delivery, c, torm_service, relay.get()).Run();
 #endif
   };
   const int rc = server::RunFrontEnd(args, *config, std::move(spec));

@@ -61,7 +61,8 @@ def ensure_role_users():
     global _role_users_checked
     if os.geteuid() != 0 or _role_users_checked:
         return
-    users = ("onionmail", "onionmail-smtp", "onionmail-pop3", "onionmail-peer")
+    users = ("onionmail", "onionmail-smtp", "onionmail-pop3", "onionmail-peer",
+             "onionmail-relay")
     if any(subprocess.run(["getent", "passwd", u],
                           stdout=subprocess.DEVNULL).returncode != 0 for u in users):
         subprocess.run([os.path.join(REPO, "provisioning", "create-users.sh")],

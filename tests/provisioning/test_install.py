@@ -29,7 +29,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 INSTALL = os.path.join(REPO, "provisioning", "install.sh")
 BUILD = os.environ.get("ONIONMAIL_BUILD_DIR", os.path.join(REPO, "build"))
 PROGRAMS = ("onionmaild", "onionmail-key", "onionmail-smtp", "onionmail-pop3", "onionmail-peer",
-            "onionmailctl")
+            "onionmail-relay", "onionmailctl")
 DOMAIN = "installtestinstalltest.onion"
 
 

@@ -1,0 +1,201 @@
+"""Mail between two onionmaild servers (docs/federation.md), end to end.
+
+Two real servers, A and B, each with a v3 onion name as its domain and
+[relay] enabled. Their relay roles reach each other through a SOCKS5 proxy
+that maps the onion names to the servers' loopback ports
+(tests/integration/socks_map.py), standing in for Tor. (test_tor.py runs
+servers behind a real private Tor network.) Real clients: Python smtplib and
+swaks send, poplib reads.
+
+What is checked: a message alice@A sends reaches bob@B byte-exact, with A's
+Received header and B's own Return-Path; the reply to RCPT and to the final
+dot is B's answer (an unknown user on B is refused at RCPT, 550 5.1.1); B
+down gives 451 4.4.1 and nothing stays on A; an unauthenticated client, a
+foreign sender or a name that is not a v3 onion get 550 5.7.1 and nothing is
+asked of the proxy; local and remote recipients in one transaction: 452
+4.5.3; the relay role runs under its own user with a seccomp filter.
+"""
+
+import base64
+import hashlib
+import os
+import pwd
+import shutil
+import smtplib
+import subprocess
+import unittest
+
+from harness import TestEnv, crlf, retr_bytes  # noqa: F401
+from harness_proc import children_of, status_fields
+from socks_map import SocksMap
+
+
+def onion_name(seed):
+    """A valid v3 onion address for a 32-byte key derived from `seed`
+    (rend-spec-v3: base32(pubkey || checksum[:2] || 0x03))."""
+    pubkey = hashlib.sha256(seed.encode()).digest()
+    checksum = hashlib.sha3_256(b".onion checksum" + pubkey + b"\x03").digest()[:2]
+    return base64.b32encode(pubkey + checksum + b"\x03").decode().lower() + ".onion"
+
+
+def message(sender, rcpt, subject, body):
+    return crlf(
+        "From: %s\nTo: %s\nSubject: %s\nMessage-ID: <%s@test>\n\n%s\n"
+        % (sender, rcpt, subject, subject.replace(" ", "-"), body)
+    )
+
+
+class FederationTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.proxy = SocksMap({})
+        cls.envs = []
+        cls.a = cls._server("a")
+        cls.b = cls._server("b")
+        cls.proxy.routes[cls.a.domain + ":25"] = cls.a.smtp_port
+        cls.proxy.routes[cls.b.domain + ":25"] = cls.b.smtp_port
+        cls.proxy.start()
+        cls.alice = cls.a.add_user("alice")
+        cls.bob = cls.b.add_user("bob")
+        cls.a.start()
+        cls.b.start()
+
+    @classmethod
+    def _server(cls, name):
+        env = TestEnv(
+            prefix="om-fed-%s-" % name,
+            domain=onion_name("federation-%s-%d" % (name, os.getpid())),
+            extra_config={"relay": {"enabled": True, "socks5_proxy": cls.proxy.address,
+                                    "connect_timeout_seconds": 20}},
+        )
+        cls.envs.append(env)
+        env.init()
+        return env
+
+    @classmethod
+    def tearDownClass(cls):
+        for env in cls.envs:
+            env.cleanup()
+        cls.proxy.stop()
+
+    def setUp(self):
+        self.proxy.refuse_all = False
+        del self.proxy.requests[:]
+
+    def send_as_alice(self, rcpts, msg, sender=None):
+        s = self.a.smtp_auth(self.alice)
+        try:
+            if sender is None:
+                sender = "alice@" + self.a.domain
+            return s.sendmail(sender, rcpts, msg)
+        finally:
+            try:
+                s.quit()
+            except smtplib.SMTPException:
+                s.close()
+
+    def a_mailbox_files(self):
+        found = []
+        for base, _, files in os.walk(self.a.state_dir):
+            found += [os.path.join(base, f) for f in files]
+        return sorted(found)
+
+    def test_mail_from_a_user_of_a_reaches_a_user_of_b_byte_exact(self):
+        before = self.b.mailbox_count(self.bob)
+        to = "bob@" + self.b.domain
+        body = "Hello Bob.\n.a line that starts with a dot\n..and two\n" + ("x" * 70 + "\n") * 400
+        msg = message("alice@" + self.a.domain, to, "fed one", body)
+        self.assertEqual(self.send_as_alice([to], msg), {})
+        self.assertEqual(self.proxy.requests, [self.b.domain + ":25"])
+        got = [m for _, m in self.b.fetch_all(self.bob)][before:]
+        self.assertEqual(len(got), 1)
+        # B's Return-Path and Received header, then A's (the relay's), then
+        # the message exactly as alice sent it.
+        lines = got[0].split(b"\r\n", 3)
+        self.assertEqual(lines[0], b"Return-Path: <alice@" + self.a.domain.encode() + b">")
+        self.assertTrue(lines[1].startswith(b"Received: by " + self.b.domain.encode()), lines[1])
+        self.assertTrue(lines[2].startswith(b"Received: by " + self.a.domain.encode()), lines[2])
+        self.assertTrue(lines[3] == msg, "message body differs")
+        self.assertNotIn(b"127.0.0.1", got[0])
+
+    def test_swaks_sends_through_the_relay_and_b_has_the_message(self):
+        if shutil.which("swaks") is None:
+            self.skipTest("swaks not installed")
+        before = self.b.mailbox_count(self.bob)
+        out = subprocess.run(
+            ["swaks", "--server", "127.0.0.1", "--port", str(self.a.smtp_port), "--tls",
+             "--tls-verify", "--tls-ca-path", self.a.cert_path, "--auth", "PLAIN",
+             "--auth-user", "alice", "--auth-password", self.alice.smtp_pw,
+             "--from", "alice@" + self.a.domain, "--to", "bob@" + self.b.domain,
+             "--header", "Subject: via swaks", "--body", "swaks body"],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stdout[-2000:] + out.stderr[-2000:])
+        self.assertIn("250 2.0.0 Ok: delivered to the remote server", out.stdout)
+        self.assertEqual(self.b.mailbox_count(self.bob), before + 1)
+
+    def test_an_unknown_user_on_b_is_refused_at_rcpt_with_b_answer(self):
+        to = "nobody@" + self.b.domain
+        with self.assertRaises(smtplib.SMTPRecipientsRefused) as cm:
+            self.send_as_alice([to], message("alice@" + self.a.domain, to, "unknown", "x"))
+        code, text = cm.exception.recipients[to]
+        self.assertEqual(code, 550)
+        self.assertTrue(text.startswith(b"5.1.1 "), text)
+
+    def test_b_unreachable_is_451_and_nothing_stays_on_a(self):
+        files_before = self.a_mailbox_files()
+        self.proxy.refuse_all = True
+        to = "bob@" + self.b.domain
+        with self.assertRaises(smtplib.SMTPRecipientsRefused) as cm:
+            self.send_as_alice([to], message("alice@" + self.a.domain, to, "down", "x"))
+        code, text = cm.exception.recipients[to]
+        self.assertEqual(code, 451)
+        self.assertTrue(text.startswith(b"4.4.1 "), text)
+        self.assertEqual(self.a_mailbox_files(), files_before)
+        self.assertTrue(self.a.running())
+
+    def test_relaying_needs_auth_an_own_sender_and_a_v3_onion(self):
+        to = "bob@" + self.b.domain
+        msg = message("x@elsewhere.test", to, "denied", "x")
+        # No AUTH.
+        with self.assertRaises(smtplib.SMTPRecipientsRefused) as cm:
+            self.a.send_external([to], msg, sender="x@" + onion_name("someone"))
+        self.assertEqual(cm.exception.recipients[to][0], 550)
+        # Authenticated, but a null sender.
+        with self.assertRaises(smtplib.SMTPRecipientsRefused) as cm:
+            self.send_as_alice([to], msg, sender="")
+        self.assertEqual(cm.exception.recipients[to][0], 550)
+        self.assertTrue(cm.exception.recipients[to][1].startswith(b"5.7.1 "))
+        # Authenticated, to names that are not v3 onions.
+        for bad in ("bob@example.com", "bob@aaaaaaaaaaaaaaaa.onion",
+                    "bob@" + self.b.domain[:10] + "a" + self.b.domain[11:]):
+            with self.subTest(bad=bad), self.assertRaises(smtplib.SMTPRecipientsRefused) as cm:
+                self.send_as_alice([bad], msg)
+            self.assertEqual(cm.exception.recipients[bad][0], 550)
+        self.assertEqual(self.proxy.requests, [])
+
+    def test_local_and_remote_recipients_in_one_transaction_get_452_for_the_second(self):
+        local, remote = "alice@" + self.a.domain, "bob@" + self.b.domain
+        before = self.a.mailbox_count(self.alice)
+        refused = self.send_as_alice([local, remote], message(local, remote, "mixed", "x"))
+        self.assertEqual(list(refused), [remote])
+        self.assertEqual(refused[remote][0], 452)
+        self.assertTrue(refused[remote][1].startswith(b"4.5.3 "))
+        self.assertEqual(self.a.mailbox_count(self.alice), before + 1)
+
+    def test_the_relay_role_runs_under_its_own_user_with_seccomp(self):
+        for env in (self.a, self.b):
+            pid = children_of(env.proc.pid).get("onionmail-relay")
+            self.assertIsNotNone(pid, "no relay role under onionmaild")
+            fields = status_fields(pid)
+            self.assertEqual(fields["Seccomp"], "2")
+            self.assertEqual(fields["NoNewPrivs"], "1")
+            if os.geteuid() == 0:
+                uid = int(fields["Uid"].split()[0])
+                self.assertEqual(pwd.getpwuid(uid).pw_name, "onionmail-relay")
+        # The log names the role as started.
+        for env in (self.a, self.b):
+            self.assertIn(b"roles key, smtp, pop3, peer, relay", env.log_bytes())
+
+
+if __name__ == "__main__":
+    unittest.main()
