@@ -17,7 +17,10 @@ Every server's [peer] socks5_proxy is the Tor client. What is checked:
     threshold, 3, is the device's share plus both peers), again after a
     restart, and its status file names no onion address;
   * a KCTL disable sent to B's onion is forwarded by B over Tor to C: A's
-    next boot stays sealed; an enable sent to both unseals it.
+    next boot stays sealed; an enable sent to both unseals it;
+  * B and C have [relay] enabled (docs/federation.md): alice on B, writing
+    through Tor to B's onion, sends to bob on C; B's relay role reaches C's
+    onion through Tor and bob reads the message from C's onion.
 """
 
 import base64
@@ -109,10 +112,12 @@ class TorNetworkTest(unittest.TestCase):
             hs_dir = os.path.join(cls.tmp, "hs-" + name)
             onion = make_onion_service_dir(hs_dir)
             peer = {"socks5_proxy": socks, "timeout_seconds": 60}
+            extra = {"peer": peer}
             if i > 0:
                 peer["serve"] = True
-            env = TestEnv(prefix="om-tor-%s-" % name, domain=onion,
-                          extra_config={"peer": peer})
+                # B and C also carry their users' mail to other onion servers.
+                extra["relay"] = {"enabled": True, "socks5_proxy": socks}
+            env = TestEnv(prefix="om-tor-%s-" % name, domain=onion, extra_config=extra)
             cls.envs.append(env)
             cls.onions.append(onion)
             hs_lines += service_lines(hs_dir, env)
@@ -251,6 +256,29 @@ class TorNetworkTest(unittest.TestCase):
             rc, out = self.kctl("enable", 11, send_to=j)
             self.assertEqual(rc, 0, out)
         wait_unsealed(a, timeout=180)
+
+    def test_e_mail_from_b_reaches_c_through_tor_by_onion_name(self):
+        b, c = self.envs[1], self.envs[2]
+        alice, bob = b.users["alice"], c.users["bob"]
+        marker = "relayed-through-tor"
+        msg = crlf("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\n\r\n.%s\r\n"
+                   % (alice.addr, bob.addr, marker, marker))
+        path = os.path.join(self.tmp, "relay.eml")
+        with open(path, "wb") as f:
+            f.write(msg)
+        # alice submits to B by B's onion name; B's relay role reaches C's onion
+        # through Tor; the 250 curl sees is C's.
+        p = self.curl(b, "smtp://%s:25/curl.test" % b.domain, alice.name, alice.smtp_pw,
+                      "--mail-from", alice.addr, "--mail-rcpt", bob.addr, "-T", path, "-v")
+        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace")[-3000:] +
+                         b.log_tail())
+        self.assertIn(b"250 2.0.0 Ok: delivered to the remote server", p.stderr)
+        b.wait_log(rb"relayed: 250")
+        p = self.curl(c, "pop3://%s:110/1" % c.domain, bob.name, bob.pop3_pw)
+        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace") + c.log_tail())
+        self.assertTrue(p.stdout.endswith(msg), p.stdout[-400:])
+        self.assertIn(b"Received: by " + b.domain.encode(), p.stdout)
+        self.assertIn(b"Received: by " + c.domain.encode(), p.stdout)
 
 
 if __name__ == "__main__":
