@@ -19,14 +19,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "base/log.h"
-#include "base/sandbox.h"
 #include "config/config.h"
-#include "ipc/channel.h"
 #include "seccomp/policies.h"
+#include "server/outbound_role.h"
 #include "server/peer_role.h"
 
 namespace onionmail::server {
@@ -36,50 +34,21 @@ constexpr const char* kUsage =
     "usage: onionmail-peer --config FILE --key-control-fd N\n"
     "A role of onionmaild, started by it; not meant to be run by hand.\n";
 
-int Run(const std::string& config_path, int key_fd) {
-  auto config = config::LoadConfig(config_path);
-  if (!config.ok()) {
-    log::Error("peer", config.error().message);
-    return 1;
-  }
-  log::Level level;
-  if (log::ParseLevel(config->log_level, &level)) log::SetLevel(level);
-  auto channel = ipc::Channel::FromFd(key_fd);
-  if (!channel.ok()) {
-    log::Error("peer", "bad control channel: " + channel.error().message);
-    return 1;
-  }
-  if (auto warm = WarmUpTlsClient(); !warm.ok()) {
-    log::Error("peer", warm.error().message);
-    return 1;
-  }
-  if (auto preloaded = PreloadLibrariesForSandbox(); !preloaded.ok()) {
-    log::Error("peer", preloaded.error().message);
-    return 1;
-  }
-  SandboxOptions sandbox;
-  sandbox.user = ::geteuid() == 0 ? config->sandbox_peer_user : "";
-  if (config->sandbox_seccomp) {
-    sandbox.policy = seccomp::PeerClientPolicy();
-    // As the front ends: the blocked syscall is named in the supervisor's log.
-    sandbox.policy->ReportViolations(true);
-  } else {
-    log::Warning("peer", "seccomp disabled by [sandbox] seccomp = false (debugging only)");
-  }
-  auto entered = EnterSandbox(sandbox);
-  if (!entered.ok()) {
-    log::Error("peer", "cannot enter the sandbox: " + entered.error().message);
-    return 1;
-  }
+int Run(const OutboundRoleArgs& args) {
+  auto started = StartOutboundRole(
+      "peer", args, [](const config::Config& c) { return c.sandbox_peer_user; },
+      [] { return seccomp::PeerClientPolicy(); });
+  if (!started.ok()) return 1;
+  const config::Config& config = started->config;
 
   peer::ClientOptions options;
-  options.socks5_proxy = config->peer_socks5_proxy;
-  options.timeout = std::chrono::seconds(config->peer_timeout_seconds);
+  options.socks5_proxy = config.peer_socks5_proxy;
+  options.timeout = std::chrono::seconds(config.peer_timeout_seconds);
   // EHLO keeps the library's neutral name, not [server] domain: through Tor
   // the outbound connection must not name the onion service it comes from.
-  PeerRole role(*channel, options);
+  PeerRole role(started->channel, options);
   log::Info("peer", "started (pid " + std::to_string(::getpid()) + ", seccomp " +
-                        (config->sandbox_seccomp ? "on" : "OFF") + ")");
+                        (config.sandbox_seccomp ? "on" : "OFF") + ")");
   std::atomic<bool> stop{false};  // SIGTERM ends the process (default action)
   auto ran = role.Run(stop);
   if (!ran.ok()) {
@@ -96,26 +65,13 @@ int Run(const std::string& config_path, int key_fd) {
 int main(int argc, char** argv) {
   using namespace onionmail;
   signal(SIGPIPE, SIG_IGN);
-  std::string config_path;
-  int key_fd = -1;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (a == "--config" && has_value) {
-      config_path = argv[++i];
-    } else if (a == "--key-control-fd" && has_value &&
-               ipc::ParseInheritedFd(argv[i + 1], &key_fd)) {
-      ++i;
-    } else {
-      std::fputs(server::kUsage, stderr);
-      return 2;
-    }
+  server::OutboundRoleArgs args;
+  if (int rc = server::ParseOutboundRoleArgs(argc, argv, "onionmail-peer", "--key-control-fd",
+                                             server::kUsage, &args);
+      rc != 0) {
+    return rc;
   }
-  if (key_fd < 0) {
-    std::fputs("onionmail-peer: --key-control-fd is required\n", stderr);
-    return 2;
-  }
-  const int rc = server::Run(config_path, key_fd);
+  const int rc = server::Run(args);
   // _exit: no atexit work in a sandboxed role (a sanitizer's exit-time leak
   // check would trace the process, which every policy forbids).
   std::fflush(stderr);

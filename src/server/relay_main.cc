@@ -22,12 +22,10 @@
 #include <string>
 
 #include "base/log.h"
-#include "base/sandbox.h"
 #include "config/config.h"
-#include "ipc/channel.h"
 #include "mail/relay.h"
-#include "peer/tls_client.h"
 #include "seccomp/policies.h"
+#include "server/outbound_role.h"
 #include "server/relay_session.h"
 
 namespace onionmail::server {
@@ -37,53 +35,25 @@ constexpr const char* kUsage =
     "usage: onionmail-relay --config FILE --control-fd N\n"
     "A role of onionmaild, started by it; not meant to be run by hand.\n";
 
-int Run(const std::string& config_path, int control_fd) {
-  auto config = config::LoadConfig(config_path);
-  if (!config.ok()) {
-    log::Error("relay", config.error().message);
-    return 1;
-  }
-  log::Level level;
-  if (log::ParseLevel(config->log_level, &level)) log::SetLevel(level);
-  auto channel = ipc::Channel::FromFd(control_fd);
-  if (!channel.ok()) {
-    log::Error("relay", "bad control channel: " + channel.error().message);
-    return 1;
-  }
-  if (auto warm = peer::WarmUpTlsClient(); !warm.ok()) {
-    log::Error("relay", warm.error().message);
-    return 1;
-  }
-  // Fetches SHA3-256 (the onion checksum) from OpenSSL's provider now.
-  (void)mail::IsV3OnionDomain(std::string(56, 'a') + ".onion");
-  if (auto preloaded = PreloadLibrariesForSandbox(); !preloaded.ok()) {
-    log::Error("relay", preloaded.error().message);
-    return 1;
-  }
-  SandboxOptions sandbox;
-  sandbox.user = ::geteuid() == 0 ? config->sandbox_relay_user : "";
-  if (config->sandbox_seccomp) {
-    sandbox.policy = seccomp::RelayPolicy();
-    sandbox.policy->ReportViolations(true);  // the blocked syscall is named in the log
-  } else {
-    log::Warning("relay", "seccomp disabled by [sandbox] seccomp = false (debugging only)");
-  }
-  auto entered = EnterSandbox(sandbox);
-  if (!entered.ok()) {
-    log::Error("relay", "cannot enter the sandbox: " + entered.error().message);
-    return 1;
-  }
+int Run(const OutboundRoleArgs& args) {
+  auto started = StartOutboundRole(
+      "relay", args, [](const config::Config& c) { return c.sandbox_relay_user; },
+      [] { return seccomp::RelayPolicy(); },
+      // Fetches SHA3-256 (the onion checksum) from OpenSSL's provider now.
+      [] { (void)mail::IsV3OnionDomain(std::string(56, 'a') + ".onion"); });
+  if (!started.ok()) return 1;
+  const config::Config& config = started->config;
 
   RelayOptions options;
-  options.socks5_proxy = config->relay_socks5_proxy;
+  options.socks5_proxy = config.relay_socks5_proxy;
   // The remote learns this server's domain from MAIL FROM anyway; EHLO names it too.
-  options.helo_name = config->greeting_name();
-  options.connect_timeout = std::chrono::seconds(config->relay_connect_timeout_seconds);
-  options.max_concurrent = config->relay_max_concurrent;
+  options.helo_name = config.greeting_name();
+  options.connect_timeout = std::chrono::seconds(config.relay_connect_timeout_seconds);
+  options.max_concurrent = config.relay_max_concurrent;
   log::Info("relay", "started (pid " + std::to_string(::getpid()) + ", seccomp " +
-                         (config->sandbox_seccomp ? "on" : "OFF") + ")");
+                         (config.sandbox_seccomp ? "on" : "OFF") + ")");
   std::atomic<bool> stop{false};  // SIGTERM ends the process (default action)
-  auto ran = ServeRelayControl(*channel, options, &stop);
+  auto ran = ServeRelayControl(started->channel, options, &stop);
   if (!ran.ok()) {
     log::Error("relay", "control channel from the SMTP front end failed: " + ran.error().message +
                             "; exiting");
@@ -98,26 +68,13 @@ int Run(const std::string& config_path, int control_fd) {
 int main(int argc, char** argv) {
   using namespace onionmail;
   signal(SIGPIPE, SIG_IGN);
-  std::string config_path;
-  int control_fd = -1;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (a == "--config" && has_value) {
-      config_path = argv[++i];
-    } else if (a == "--control-fd" && has_value &&
-               ipc::ParseInheritedFd(argv[i + 1], &control_fd)) {
-      ++i;
-    } else {
-      std::fputs(server::kUsage, stderr);
-      return 2;
-    }
+  server::OutboundRoleArgs args;
+  if (int rc = server::ParseOutboundRoleArgs(argc, argv, "onionmail-relay", "--control-fd",
+                                             server::kUsage, &args);
+      rc != 0) {
+    return rc;
   }
-  if (control_fd < 0) {
-    std::fputs("onionmail-relay: --control-fd is required\n", stderr);
-    return 2;
-  }
-  const int rc = server::Run(config_path, control_fd);
+  const int rc = server::Run(args);
   // _exit: no atexit work in a sandboxed role (a sanitizer's exit-time leak
   // check would trace the process, which every policy forbids).
   std::fflush(stderr);
