@@ -3,7 +3,6 @@
 
 namespace onionmail::ipc::internal {
 
-static void PutBool(Writer& w, bool b) { w.U16(b ? 1 : 0); }
 void Put(Writer&, const UnsealPlanRequest&) {}
 void Put(Writer& w, const UnsealPlan& m) {
   PutBool(w, m.enrolled);
@@ -48,12 +47,6 @@ void Put(Writer& w, const ForwardList& m) {
   }
 }
 
-static bool GetBool(Reader& r, bool& b) {
-  uint16_t v = 0;
-  if (!r.U16(v) || v > 1) return false;
-  b = v == 1;
-  return true;
-}
 bool Get(Reader&, UnsealPlanRequest&) { return true; }
 bool Get(Reader& r, UnsealPlan& m) {
   size_t n = 0;

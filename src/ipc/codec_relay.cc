@@ -34,6 +34,7 @@ void Put(Writer& w, const RelayBeginRequest& m) {
   w.Name(m.domain, 1, kMaxRelayDomainBytes, "domain");
   w.Name(m.reverse_path, 1, kMaxPathBytes, "reverse_path");
   w.U64(m.declared_size);
+  PutBool(w, m.body_8bitmime);
 }
 void Put(Writer& w, const RelayRcptRequest& m) {
   w.Name(m.forward_path, 1, kMaxPathBytes, "forward_path");
@@ -50,7 +51,7 @@ void Put(Writer& w, const RelayReply& m) {
 
 bool Get(Reader& r, RelayBeginRequest& m) {
   return r.Name(m.domain, 1, kMaxRelayDomainBytes) && r.Name(m.reverse_path, 1, kMaxPathBytes) &&
-         r.U64(m.declared_size);
+         r.U64(m.declared_size) && GetBool(r, m.body_8bitmime);
 }
 bool Get(Reader& r, RelayRcptRequest& m) { return r.Name(m.forward_path, 1, kMaxPathBytes); }
 bool Get(Reader&, RelayDataRequest&) { return true; }

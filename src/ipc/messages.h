@@ -514,13 +514,16 @@ struct ForwardList {
 // of order, ends the session.
 
 // Front end -> relay role: connect to `domain` (a v3 onion name; anything
-// else is refused with kPermissionDenied without connecting) and send MAIL.
-// `declared_size` > 0 is declared as SIZE= when the remote offers SIZE.
+// else is refused with kInvalidArgument without connecting) and send MAIL.
+// `declared_size` > 0 is declared as SIZE= when the remote offers SIZE;
+// `body_8bitmime` as BODY=8BITMIME, and a remote without 8BITMIME gets no
+// MAIL (RelayReply kPermissionDenied).
 struct RelayBeginRequest {
   static constexpr MsgType kType = MsgType::kRelayBeginRequest;
   std::string domain;          // name, 1..kMaxRelayDomainBytes
   std::string reverse_path;    // name, 1..kMaxPathBytes ("local@our.onion")
   uint64_t declared_size = 0;  // 0: none declared
+  bool body_8bitmime = false;  // u16 0/1 on the wire
 };
 
 // Front end -> relay role: RCPT TO, after a 2xx to MAIL. RelayReply.
@@ -555,7 +558,8 @@ struct RelayEndRequest {
 // user sees), or a failure the remote did not answer: status is the error's
 // code (kUnavailable: unreachable, closed, malformed reply; kDeadlineExceeded;
 // kFailedPrecondition: no STARTTLS or TLS 1.3, or no proxy configured;
-// kPermissionDenied: not an onion; kResourceExhausted: too many relayed
+// kInvalidArgument: not an onion; kPermissionDenied: 8-bit body and the
+// remote offers no 8BITMIME; kResourceExhausted: too many relayed
 // transactions at once), with code 0 and no enhanced code.
 struct RelayReply {
   static constexpr MsgType kType = MsgType::kRelayReply;

@@ -172,4 +172,14 @@ inline void PutStatus(Writer& w, Status s) {
   w.U16(static_cast<uint16_t>(s));
 }
 
+// A boolean is a u16, 0 or 1; anything else is malformed.
+inline void PutBool(Writer& w, bool b) { w.U16(b ? 1 : 0); }
+
+inline bool GetBool(Reader& r, bool& b) {
+  uint16_t v = 0;
+  if (!r.U16(v) || v > 1) return false;
+  b = v == 1;
+  return true;
+}
+
 }  // namespace onionmail::ipc::internal

@@ -8,8 +8,11 @@
 // Contract:
 //  - Begin() opens one connection to `domain` (a v3 onion name, lower case,
 //    checked by the caller) and sends MAIL FROM with `reverse_path` (the
-//    authenticated local sender, "local@our.onion") and `declared_size` (0 =
-//    none). It returns the remote's reply to MAIL and, only when that reply
+//    authenticated local sender, "local@our.onion") and the client's MAIL
+//    parameters (MailParameters: SIZE= when declared, BODY=8BITMIME when the
+//    client declared it; a remote that does not offer 8BITMIME then gets no
+//    MAIL and the call fails with kPermissionDenied, RFC 6152 section 3).
+//    It returns the remote's reply to MAIL and, only when that reply
 //    is 2xx, a RemoteTransaction. Errors are transport failures the remote
 //    never answered (see RelayFailure) and are not replies.
 //  - A RemoteTransaction is one open mail transaction on that connection:
@@ -44,6 +47,8 @@ struct RelayReply {
 // "Replies passed back"), from the Error's code:
 //  - kUnavailable / kDeadlineExceeded while connecting: 451 4.4.1 unreachable
 //  - kFailedPrecondition while connecting (no STARTTLS, no TLS 1.3): 451 4.7.5
+//  - kPermissionDenied while connecting (an 8-bit body for a remote without
+//    8BITMIME): 550 5.6.3
 //  - anything during a transaction (closed, malformed reply, timeout): 451 4.4.2
 //  - kResourceExhausted (too many relayed transactions at once): 451 4.3.2
 //  - kInvalidArgument (a path or body the client should not have sent): 501 5.5.4
@@ -65,12 +70,18 @@ struct RelayBegin {
   std::unique_ptr<RemoteTransaction> transaction;  // set only when mail_reply is 2xx
 };
 
+// The client's MAIL FROM parameters that travel to the remote.
+struct MailParameters {
+  uint64_t declared_size = 0;  // SIZE=; 0: none declared
+  bool body_8bitmime = false;  // BODY=8BITMIME
+};
+
 class RelayBackend {
  public:
   virtual ~RelayBackend() = default;
   [[nodiscard]] virtual Result<RelayBegin> Begin(std::string_view domain,
                                                  std::string_view reverse_path,
-                                                 uint64_t declared_size) = 0;
+                                                 const MailParameters& params) = 0;
 };
 
 // True for a v3 onion name (Tor's rend-spec-v3, "Encoding onion addresses"):

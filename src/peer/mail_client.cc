@@ -166,7 +166,8 @@ Result<RemoteReply> MailClient::Exchange(std::string_view line, std::string_view
   return out;
 }
 
-Result<RemoteReply> MailClient::Mail(std::string_view reverse_path, uint64_t size) {
+Result<RemoteReply> MailClient::Mail(std::string_view reverse_path, uint64_t size,
+                                     bool body_8bitmime) {
   constexpr std::string_view kStep = "MAIL";
   ONIONMAIL_RETURN_IF_ERROR(Usable(kStep));
   if (!ValidPath(reverse_path)) {
@@ -175,6 +176,13 @@ Result<RemoteReply> MailClient::Mail(std::string_view reverse_path, uint64_t siz
   if (state_ != State::kReady) return OutOfOrder(kStep, "a transaction is already open");
   std::string line = "MAIL FROM:<" + std::string(reverse_path) + ">";
   if (size > 0 && peer::Offers(ehlo_, "SIZE")) line += " SIZE=" + std::to_string(size);
+  if (body_8bitmime) {
+    if (!peer::Offers(ehlo_, "8BITMIME")) {
+      return MakeError(ErrorCode::kPermissionDenied,
+                       "MAIL: 8-bit body, the peer offers no 8BITMIME");
+    }
+    line += " BODY=8BITMIME";
+  }
   auto reply = Exchange(line, kStep, command_timeout_);
   if (reply.ok() && state_ == State::kReady && reply->code / 100 == 2) state_ = State::kMail;
   return reply;

@@ -10,7 +10,7 @@
 // options.pin is set, else any key, since the onion address already
 // authenticates the endpoint; unpinned over a direct connection nothing is
 // authenticated), EHLO again (peer/smtp_dialog.h). Then
-// `MAIL FROM:<path>[ SIZE=n]`, `RCPT TO:<path>`..., `DATA`, the dot-stuffed
+// `MAIL FROM:<path>[ SIZE=n][ BODY=8BITMIME]`, `RCPT TO:<path>`..., `DATA`, the dot-stuffed
 // body, `.`, and again, or RSET, or QUIT. No pipelining.
 //
 // Contract:
@@ -97,7 +97,12 @@ class MailClient {
   bool Offers(std::string_view keyword) const;
 
   // `size` > 0 is declared as SIZE=size when the peer offers SIZE.
-  [[nodiscard]] Result<RemoteReply> Mail(std::string_view reverse_path, uint64_t size);
+  // `body_8bitmime` declares BODY=8BITMIME; a peer that does not offer
+  // 8BITMIME gets nothing and the call is kPermissionDenied (RFC 6152
+  // section 3: 8-bit data goes only to a server that takes it); the client
+  // stays usable.
+  [[nodiscard]] Result<RemoteReply> Mail(std::string_view reverse_path, uint64_t size,
+                                         bool body_8bitmime = false);
   [[nodiscard]] Result<RemoteReply> Rcpt(std::string_view forward_path);
   [[nodiscard]] Result<RemoteReply> Data();  // success is 354
   [[nodiscard]] Result<void> WriteBody(std::span<const uint8_t> bytes);

@@ -116,13 +116,13 @@ class RelayTransaction : public mail::RemoteTransaction {
 
 Result<mail::RelayBegin> RemoteRelayBackend::Begin(std::string_view domain,
                                                    std::string_view reverse_path,
-                                                   uint64_t declared_size) {
+                                                   const mail::MailParameters& params) {
   auto pair = ipc::Channel::CreatePair();
   if (!pair.ok()) return Unavailable("cannot make a session channel");
   ipc::Channel session = std::move(pair->first);
   // Queued before the relay role sees the channel; bounds are checked here.
-  auto queued = session.Send(
-      ipc::RelayBeginRequest{std::string(domain), std::string(reverse_path), declared_size});
+  auto queued = session.Send(ipc::RelayBeginRequest{std::string(domain), std::string(reverse_path),
+                                                    params.declared_size, params.body_8bitmime});
   if (!queued.ok()) {
     if (queued.error().code == ErrorCode::kInvalidArgument) {
       return MakeError(ErrorCode::kInvalidArgument, "relay: domain or path out of bounds");

@@ -57,7 +57,7 @@ class RemoteRelayBackend : public mail::RelayBackend {
       : control_(std::move(control)), waits_(waits) {}
 
   Result<mail::RelayBegin> Begin(std::string_view domain, std::string_view reverse_path,
-                                 uint64_t declared_size) override;
+                                 const mail::MailParameters& params) override;
 
  private:
   std::mutex mu_;  // guards control_

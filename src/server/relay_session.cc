@@ -80,7 +80,7 @@ class RelaySession {
     append_status_ = Ok();
     if (!mail::IsV3OnionDomain(m.domain)) {
       LogOutcome("denied: not a v3 onion domain");
-      return Reply(Failure(ErrorCode::kPermissionDenied));
+      return Reply(Failure(ErrorCode::kInvalidArgument));
     }
     if (options_.socks5_proxy.empty()) {
       LogOutcome("denied: no SOCKS5 proxy configured (relaying goes over Tor only)");
@@ -104,7 +104,7 @@ class RelaySession {
     }
     client_ = std::move(*client);
     phase_ = Phase::kMail;
-    auto r = client_->Mail(m.reverse_path, m.declared_size);
+    auto r = client_->Mail(m.reverse_path, m.declared_size, m.body_8bitmime);
     if (!r.ok() || r->code / 100 != 2) Close(Outcome(r, "MAIL"));
     return Reply(ToReply(r));
   }

@@ -81,6 +81,7 @@ std::optional<Reply> ParseMailParams(std::string_view params, MailFrom& out) {
         return Reply::kSyntaxError;
       }
       seen_body = true;
+      out.body_8bitmime = EqualsIgnoreCase(value, "8BITMIME");
     } else if (EqualsIgnoreCase(key, "AUTH")) {
       // RFC 4954 section 5: accepted and ignored (we never relay).
       if (seen_auth || value.empty()) return Reply::kSyntaxError;

@@ -54,6 +54,7 @@ Command ParseCommand(std::string_view line);
 struct MailFrom {
   std::optional<Address> sender;  // nullopt = null reverse-path "<>"
   std::optional<uint64_t> size;   // SIZE=, saturated at UINT64_MAX
+  bool body_8bitmime = false;     // BODY=8BITMIME (RFC 6152); BODY=7BIT or none: false
 };
 
 struct RcptTo {

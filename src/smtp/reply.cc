@@ -121,6 +121,9 @@ Entry Lookup(Reply reply) {
       return {535, "5.7.8", false, "Authentication credentials invalid"};
     case Reply::kRelayDenied:
       return {550, "5.7.1", false, "Relaying denied"};
+    case Reply::kRemoteNo8Bit:
+      return {550, "5.6.3", false,
+              "Remote server does not accept 8-bit mail (no 8BITMIME), send it as 7-bit MIME"};
     case Reply::kUserUnknown:
       return {550, "5.1.1", false, "User unknown"};
     case Reply::kMessageTooBig:

@@ -87,6 +87,7 @@ enum class Reply {
   kAuthFailed,             // 535 5.7.8
   kRelayDenied,            // 550 5.7.1
   kUserUnknown,            // 550 5.1.1
+  kRemoteNo8Bit,           // 550 5.6.3 (BODY=8BITMIME, the remote offers no 8BITMIME)
   kMessageTooBig,          // 552 5.3.4
   kSenderNotOwned,         // 553 5.7.1
   kNulInData,              // 554 5.6.0

@@ -94,6 +94,7 @@ void Session::ResetTransaction() {
   in_transaction_ = false;
   reverse_path_.clear();
   declared_size_ = 0;
+  body_8bitmime_ = false;
   recipients_.clear();
   local_sender_ = false;
   remote_.reset();  // without End(): the remote keeps nothing
@@ -294,6 +295,7 @@ Result<Session::Next> Session::DoMail(const Command& cmd) {
   local_sender_ = mail.sender && EqualsIgnoreCase(mail.sender->domain, config_.domain);
   reverse_path_ = mail.sender ? mail.sender->ToString() : std::string();
   declared_size_ = mail.size.value_or(0);
+  body_8bitmime_ = mail.body_8bitmime;
   recipients_.clear();
   return Send(Reply::kSenderOk);
 }

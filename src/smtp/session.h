@@ -135,6 +135,7 @@ class Session {
   bool in_transaction_ = false;  // MAIL accepted
   std::string reverse_path_;
   uint64_t declared_size_ = 0;                       // MAIL FROM SIZE=, 0 if none
+  bool body_8bitmime_ = false;                       // MAIL FROM BODY=8BITMIME
   std::vector<std::string> recipients_;              // lower-case local parts, unique
   bool local_sender_ = false;                        // MAIL FROM is in this server's domain
   std::unique_ptr<mail::RemoteTransaction> remote_;  // open relayed transaction

@@ -24,6 +24,8 @@ Reply RelayFailureReply(ErrorCode code, bool connecting) {
       return connecting ? Reply::kRemoteUnreachable : Reply::kRemoteFailed;
     case ErrorCode::kFailedPrecondition:
       return connecting ? Reply::kRemoteNoTls : Reply::kRemoteFailed;
+    case ErrorCode::kPermissionDenied:
+      return connecting ? Reply::kRemoteNo8Bit : Reply::kRemoteFailed;
     default:
       return Reply::kRemoteFailed;
   }
@@ -40,6 +42,8 @@ std::string FailureKeyword(Reply reply) {
       return "unreachable";
     case Reply::kRemoteNoTls:
       return "no TLS 1.3";
+    case Reply::kRemoteNo8Bit:
+      return "no 8BITMIME";
     default:
       return "connection failed";
   }
@@ -105,7 +109,8 @@ Result<Session::Next> Session::DoRemoteRcpt(const Address& recipient) {
   }
 
   if (remote_ == nullptr) {
-    auto begun = relay_->Begin(domain, *auth_user_ + "@" + config_.domain, declared_size_);
+    auto begun =
+        relay_->Begin(domain, *auth_user_ + "@" + config_.domain, {declared_size_, body_8bitmime_});
     if (!begun.ok()) {
       // No remote transaction: the next remote RCPT tries Begin() again.
       Reply reply = RelayFailureReply(begun.error().code, /*connecting=*/true);

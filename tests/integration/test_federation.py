@@ -122,6 +122,22 @@ class FederationTest(unittest.TestCase):
         self.assertTrue(lines[3] == msg, "message body differs")
         self.assertNotIn(b"127.0.0.1", got[0])
 
+    def test_an_8bit_body_declared_8bitmime_reaches_b_byte_exact(self):
+        before = self.b.mailbox_count(self.bob)
+        to = "bob@" + self.b.domain
+        msg = ("From: alice@%s\r\nTo: %s\r\nSubject: caf\u00e9\r\n"
+               "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+               "\r\nna\u00efve \u20ac \u00fc\r\n" % (self.a.domain, to)).encode("utf-8")
+        s = self.a.smtp_auth(self.alice)
+        try:
+            self.assertEqual(
+                s.sendmail("alice@" + self.a.domain, [to], msg, mail_options=["BODY=8BITMIME"]), {})
+        finally:
+            s.quit()
+        got = [m for _, m in self.b.fetch_all(self.bob)][before:]
+        self.assertEqual(len(got), 1)
+        self.assertTrue(got[0].endswith(msg), "the 8-bit message differs")
+
     def test_swaks_sends_through_the_relay_and_b_has_the_message(self):
         if shutil.which("swaks") is None:
             self.skipTest("swaks not installed")

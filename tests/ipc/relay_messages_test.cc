@@ -64,17 +64,21 @@ std::vector<uint8_t> ReplyPayload(uint16_t status, uint16_t code, std::string_vi
 }
 
 TEST(RelayMessagesTest, BeginLayoutIsDomainReversePathThenSize) {
-  auto bytes = Encode(RelayBeginRequest{kOnion, "alice@a.onion", 0x0102030405060708});
+  auto bytes = Encode(RelayBeginRequest{kOnion, "alice@a.onion", 0x0102030405060708, true});
   ASSERT_TRUE(bytes.ok()) << bytes.error().message;
   std::vector<uint8_t> payload;
   AppendField(payload, kOnion);
   AppendField(payload, "alice@a.onion");
-  for (uint8_t b : {1, 2, 3, 4, 5, 6, 7, 8}) payload.push_back(b);
+  for (uint8_t b : {1, 2, 3, 4, 5, 6, 7, 8, 0, 1}) payload.push_back(b);  // size, u16 8BITMIME
   EXPECT_EQ(*bytes, Frame(MsgType::kRelayBeginRequest, payload));
   auto got = RoundTrip(RelayBeginRequest{kOnion, "alice@a.onion", 1234});
   EXPECT_EQ(got.domain, kOnion);
   EXPECT_EQ(got.reverse_path, "alice@a.onion");
   EXPECT_EQ(got.declared_size, 1234u);
+  EXPECT_FALSE(got.body_8bitmime);
+  EXPECT_TRUE(RoundTrip(RelayBeginRequest{kOnion, "alice@a.onion", 0, true}).body_8bitmime);
+  payload[payload.size() - 1] = 2;  // a boolean is 0 or 1
+  ExpectInvalid(Frame(MsgType::kRelayBeginRequest, payload));
 }
 
 TEST(RelayMessagesTest, EveryRelayMessageRoundTrips) {
@@ -121,7 +125,7 @@ TEST(RelayMessagesTest, OversizeOrEmptyFieldsAreRefusedByEncoderAndDecoder) {
   std::vector<uint8_t> begin;
   AppendField(begin, long_domain);
   AppendField(begin, "a@b");
-  begin.resize(begin.size() + 8, 0);
+  begin.resize(begin.size() + 10, 0);
   ExpectInvalid(Frame(MsgType::kRelayBeginRequest, begin));
   std::vector<uint8_t> rcpt;
   AppendField(rcpt, long_path);

@@ -233,6 +233,30 @@ TEST(MailClientScriptTest, SizeLimitComesFromTheEhloInTlsAndSizeIsSentOnlyWhenOf
   }
 }
 
+TEST(MailClientScriptTest, Body8BitMimeIsDeclaredWhenOfferedInTlsAndRefusedWithNothingSentWhenNot) {
+  {
+    ScriptedPeer peer{Script{}};  // the EHLO in TLS offers 8BITMIME
+    auto c = OpenOk(peer);
+    ASSERT_NE(c, nullptr);
+    ASSERT_EQ(c->Mail("a@me.onion", 77, /*body_8bitmime=*/true)->code, 250);
+    c->Quit();
+    EXPECT_EQ(peer.Lines(), Opening({"MAIL FROM:<a@me.onion> SIZE=77 BODY=8BITMIME", "QUIT"}));
+  }
+  Script s;
+  s.ehlo = "250-peer.onion\r\n250-8BITMIME\r\n250 STARTTLS\r\n";  // not in TLS: ignored
+  s.ehlo_tls = "250-peer.onion\r\n250 SIZE 1000\r\n";
+  ScriptedPeer peer{s};
+  auto c = OpenOk(peer);
+  ASSERT_NE(c, nullptr);
+  auto refused = c->Mail("a@me.onion", 0, /*body_8bitmime=*/true);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(refused.error().message, "MAIL: 8-bit body, the peer offers no 8BITMIME");
+  ASSERT_EQ(c->Mail("a@me.onion", 0)->code, 250) << "the client is still usable";
+  c->Quit();
+  EXPECT_EQ(peer.Lines(), Opening({"MAIL FROM:<a@me.onion>", "QUIT"}));
+}
+
 TEST(MailClientScriptTest, PathInjectionIsInvalidArgumentAndNothingIsSent) {
   ScriptedPeer peer{Script{}};
   auto c = OpenOk(peer);

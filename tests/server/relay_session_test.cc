@@ -75,7 +75,7 @@ std::span<const uint8_t> Bytes(std::string_view s) {
 }
 
 std::unique_ptr<mail::RemoteTransaction> BeginOk(RemoteRelayBackend& backend, uint64_t size = 0) {
-  auto begun = backend.Begin(kRemoteOnion, kSender, size);
+  auto begun = backend.Begin(kRemoteOnion, kSender, {size});
   EXPECT_TRUE(begun.ok()) << (begun.ok() ? "" : begun.error().message);
   if (!begun.ok()) return nullptr;
   EXPECT_EQ(begun->mail_reply.code, 250);
@@ -119,6 +119,26 @@ TEST(RelaySessionTest, MessageRelayedEndToEndArrivesByteExact) {
   EXPECT_EQ(backend.declared_sizes, (std::vector<uint64_t>{body.size(), body.size()}));
 }
 
+TEST(RelaySessionTest, EightBitBodyDeclaredAs8BitMimeArrivesByteExact) {
+  RemoteServer remote;
+  OnionProxy proxy(remote.port());
+  Relay relay(Options(proxy.address()));
+  const std::string body = "Subject: caf\xc3\xa9\r\n\r\nna\xc3\xafve \xe2\x82\xac\r\n";
+  auto begun = relay.backend().Begin(kRemoteOnion, kSender, {body.size(), true});
+  ASSERT_TRUE(begun.ok()) << begun.error().message;
+  EXPECT_EQ(begun->mail_reply.code, 250);
+  auto t = std::move(begun->transaction);
+  ASSERT_NE(t, nullptr);
+  ExpectCode(t->Rcpt(kBob), 250, "2.1.5");
+  ExpectCode(t->Data(), 354, "");
+  ASSERT_TRUE(t->Append(Bytes(body)).ok());
+  ExpectCode(t->End(), 250, "2.0.0");
+  t.reset();
+  auto& backend = remote.Backend();
+  ASSERT_EQ(backend.delivered.size(), 1u);
+  EXPECT_EQ(WithoutTraceHeaders(backend.delivered[0].bytes), body);
+}
+
 TEST(RelaySessionTest, RemoteUnknownRecipientComesBackAs550With511) {
   RemoteServer remote;
   OnionProxy proxy(remote.port());
@@ -140,7 +160,7 @@ TEST(RelaySessionTest, RemoteRefusingMailGivesItsReplyAndNoTransaction) {
   RemoteServer remote(/*max_message_bytes=*/1000);
   OnionProxy proxy(remote.port());
   Relay relay(Options(proxy.address()));
-  auto begun = relay.backend().Begin(kRemoteOnion, kSender, 5000);
+  auto begun = relay.backend().Begin(kRemoteOnion, kSender, {5000});
   ASSERT_TRUE(begun.ok()) << begun.error().message;
   EXPECT_EQ(begun->mail_reply.code, 552);
   EXPECT_EQ(begun->mail_reply.enhanced, "5.3.4");
@@ -148,7 +168,7 @@ TEST(RelaySessionTest, RemoteRefusingMailGivesItsReplyAndNoTransaction) {
   EXPECT_EQ(remote.Backend().begun, 0);
 }
 
-TEST(RelaySessionTest, NonOnionDomainIsPermissionDeniedWithoutAConnection) {
+TEST(RelaySessionTest, NonOnionDomainIsInvalidArgumentWithoutAConnection) {
   RemoteServer remote;
   OnionProxy proxy(remote.port());
   Relay relay(Options(proxy.address()));
@@ -157,9 +177,9 @@ TEST(RelaySessionTest, NonOnionDomainIsPermissionDeniedWithoutAConnection) {
   for (const std::string& domain :
        {std::string("example.com"), std::string("peer.onion"), std::string("127.0.0.1"),
         std::string("expyuzz4wqqyqhjn.onion"), wrong_checksum}) {
-    auto begun = relay.backend().Begin(domain, kSender, 0);
+    auto begun = relay.backend().Begin(domain, kSender, {0});
     ASSERT_FALSE(begun.ok()) << domain;
-    EXPECT_EQ(begun.error().code, ErrorCode::kPermissionDenied) << domain;
+    EXPECT_EQ(begun.error().code, ErrorCode::kInvalidArgument) << domain;
   }
   EXPECT_EQ(proxy.accepted(), 0);
   EXPECT_EQ(remote.accepted(), 0);
@@ -168,7 +188,7 @@ TEST(RelaySessionTest, NonOnionDomainIsPermissionDeniedWithoutAConnection) {
 TEST(RelaySessionTest, NoProxyConfiguredIsFailedPreconditionWithoutAConnection) {
   RemoteServer remote;
   Relay relay(Options(""));
-  auto begun = relay.backend().Begin(kRemoteOnion, kSender, 0);
+  auto begun = relay.backend().Begin(kRemoteOnion, kSender, {0});
   ASSERT_FALSE(begun.ok());
   EXPECT_EQ(begun.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(remote.accepted(), 0);
@@ -178,7 +198,7 @@ TEST(RelaySessionTest, RemoteUnreachableThroughTheProxyIsUnavailable) {
   RemoteServer remote;
   OnionProxy proxy(remote.port(), /*refuse=*/true);
   Relay relay(Options(proxy.address()));
-  auto begun = relay.backend().Begin(kRemoteOnion, kSender, 0);
+  auto begun = relay.backend().Begin(kRemoteOnion, kSender, {0});
   ASSERT_FALSE(begun.ok());
   EXPECT_EQ(begun.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ(proxy.accepted(), 1);
@@ -210,7 +230,7 @@ TEST(RelaySessionTest, SessionsBeyondMaxConcurrentAreRefusedAsResourceExhausted)
   auto first = BeginOk(relay.backend());
   ASSERT_NE(first, nullptr);
   for (int i = 0; i < 3; ++i) {
-    auto refused = relay.backend().Begin(kRemoteOnion, kSender, 0);
+    auto refused = relay.backend().Begin(kRemoteOnion, kSender, {0});
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.error().code, ErrorCode::kResourceExhausted) << refused.error().message;
   }
@@ -220,7 +240,7 @@ TEST(RelaySessionTest, SessionsBeyondMaxConcurrentAreRefusedAsResourceExhausted)
   std::unique_ptr<mail::RemoteTransaction> next;
   for (auto deadline = std::chrono::steady_clock::now() + 10s;
        next == nullptr && std::chrono::steady_clock::now() < deadline;) {
-    auto begun = relay.backend().Begin(kRemoteOnion, kSender, 0);
+    auto begun = relay.backend().Begin(kRemoteOnion, kSender, {0});
     if (begun.ok()) {
       next = std::move(begun->transaction);
     } else {

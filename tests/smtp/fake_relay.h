@@ -21,11 +21,13 @@ class FakeRelayBackend : public mail::RelayBackend {
     std::string domain;
     std::string reverse_path;
     uint64_t declared_size;
+    bool body_8bitmime;
   };
 
   Result<mail::RelayBegin> Begin(std::string_view domain, std::string_view reverse_path,
-                                 uint64_t declared_size) override {
-    begins.push_back({std::string(domain), std::string(reverse_path), declared_size});
+                                 const mail::MailParameters& params) override {
+    begins.push_back({std::string(domain), std::string(reverse_path), params.declared_size,
+                      params.body_8bitmime});
     events.push_back("begin");
     if (begin_error) return MakeError(*begin_error, "injected");
     mail::RelayBegin begun;

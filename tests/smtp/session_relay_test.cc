@@ -97,6 +97,7 @@ TEST_F(SessionRelayTest, RelayedMessageReachesTheRemoteUnstuffedWithReceivedFirs
   EXPECT_EQ(fake.begins[0].domain, kRemote);
   EXPECT_EQ(fake.begins[0].reverse_path, "alice@example.onion");
   EXPECT_EQ(fake.begins[0].declared_size, 120u);
+  EXPECT_FALSE(fake.begins[0].body_8bitmime);
   EXPECT_THAT(fake.rcpts,
               ElementsAre(std::string("bob@") + kRemote, std::string("Carol@") + kRemote));
   EXPECT_THAT(fake.appended,
@@ -111,6 +112,27 @@ TEST_F(SessionRelayTest, RelayedMessageReachesTheRemoteUnstuffedWithReceivedFirs
   EXPECT_EQ(fake.destroyed_after_end, 1);
   EXPECT_TRUE(backend.checked.empty());
   EXPECT_EQ(backend.begun, 0);
+}
+
+TEST_F(SessionRelayTest, Body8BitMimeOfTheClientIsDeclaredToTheRemoteAnd7BitIsNot) {
+  RunTls(Auth() + "MAIL FROM:<alice@example.onion> BODY=8BITMIME\r\n" + Rcpt("bob") +
+         "RSET\r\nMAIL FROM:<alice@example.onion> BODY=7BIT\r\n" + Rcpt("bob") +
+         "RSET\r\nMAIL FROM:<alice@example.onion> body=8bitmime SIZE=9\r\n" + Rcpt("bob"));
+  ASSERT_EQ(fake.begins.size(), 3u);
+  EXPECT_TRUE(fake.begins[0].body_8bitmime);
+  EXPECT_FALSE(fake.begins[1].body_8bitmime);
+  EXPECT_TRUE(fake.begins[2].body_8bitmime);
+  EXPECT_EQ(fake.begins[2].declared_size, 9u);
+}
+
+TEST_F(SessionRelayTest, RemoteWithout8BitMimeForAn8BitBodyIs550With563AndNoTransaction) {
+  fake.begin_error = ErrorCode::kPermissionDenied;
+  RunTls(Auth() + "MAIL FROM:<alice@example.onion> BODY=8BITMIME\r\n" + Rcpt("bob") + "DATA\r\n");
+  EXPECT_THAT(CodesAfterMail(), ElementsAre(550, 503));
+  EXPECT_EQ(AfterMail(0),
+            "550 5.6.3 Remote server does not accept 8-bit mail (no 8BITMIME), send it as 7-bit "
+            "MIME\r\n");
+  EXPECT_EQ(fake.opened, 0);
 }
 
 TEST_F(SessionRelayTest, RemoteRefusalOfARecipientIsPassedOnWithItsCodesAndOurText) {
@@ -205,6 +227,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BeginFailure{ErrorCode::kFailedPrecondition, "451 4.7.5 "},
                       BeginFailure{ErrorCode::kResourceExhausted, "451 4.3.2 "},
                       BeginFailure{ErrorCode::kInvalidArgument, "501 5.5.4 "},
+                      BeginFailure{ErrorCode::kPermissionDenied, "550 5.6.3 "},
                       BeginFailure{ErrorCode::kInternal, "451 4.4.2 "}));
 
 TEST_F(SessionRelayTest, RemoteMailRefusalIs550WithItsEnhancedCodeAndNoTransaction) {
