@@ -114,6 +114,8 @@ Result<TormAnswer> TormHandler::HandleSigned(mail::TormVerb verb,
       if (!reply.ok()) return Refuse(OutcomeOfPartnerError(reply.error()));
       return Answer(unseal::EncodeStatReply(*reply));
     }
+    case unseal::Verb::kTkim:  // a relaying server's proof is never a TORM request
+      return Refuse(TormOutcome::kBadRequest);
   }
   return Refuse(TormOutcome::kBadRequest);
 }

@@ -118,7 +118,7 @@ Result<void> CheckName(size_t size, const char* field) {
 }
 
 Result<void> CheckVerb(uint8_t verb) {
-  if (verb < static_cast<uint8_t>(Verb::kPush) || verb > static_cast<uint8_t>(Verb::kStat)) {
+  if (verb < static_cast<uint8_t>(Verb::kPush) || verb > static_cast<uint8_t>(Verb::kTkim)) {
     return Invalid("unknown verb");
   }
   return Ok();
@@ -193,6 +193,8 @@ std::string_view VerbName(Verb verb) {
       return "DERK";
     case Verb::kStat:
       return "STAT";
+    case Verb::kTkim:
+      return "TKIM";
   }
   return "?";
 }

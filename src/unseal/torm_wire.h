@@ -58,9 +58,13 @@ using KctlPublicKey = std::array<uint8_t, kKctlPublicKeySize>;
 using TlsPin = std::array<uint8_t, kTlsPinSize>;
 using ChannelBindingSpan = std::span<const uint8_t, kChannelBindingSize>;
 
-enum class Verb : uint8_t { kPush = 1, kDerk = 2, kStat = 3 };
+// kTkim is not a TORM request: it signs the TKIM proof of a relaying server
+// (unseal/tkim_wire.h), in the same format so that it is signed and checked
+// by the same code; the verb byte keeps the two apart.
+enum class Verb : uint8_t { kPush = 1, kDerk = 2, kStat = 3, kTkim = 4 };
 
-// "PUSH", "DERK", "STAT": the verb as written in the SMTP command `TORM <verb> ...`.
+// "PUSH", "DERK", "STAT": the verb as written in the SMTP command `TORM <verb> ...`
+// ("TKIM" for kTkim). ParseVerbName knows the three TORM verbs only.
 std::string_view VerbName(Verb verb);
 [[nodiscard]] Result<Verb> ParseVerbName(std::string_view name);  // exact, upper case
 

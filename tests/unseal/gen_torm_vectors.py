@@ -6,15 +6,16 @@ struct.pack from the text of docs/PROTOCOL.md; Ed25519, RSA-PSS and SHA-256 come
 from the `cryptography` package. The points S, X, Y are those of the ECMR
 vectors, recomputed by gen_vectors.py (same directory).
 
-RSA-PSS signatures are randomised, so the signature below was made once by this
-script (run with --new-signature to make another one) and is kept as a fixed
-value; every run checks with `cryptography` that it verifies for the given
+RSA-PSS signatures are randomised, so the signatures below were made once by this
+script (run with --new-signature or --new-tkim-signature to make another one) and
+are kept as fixed values; every run checks with `cryptography` that it verifies for the given
 SPKI, channel binding and body, and that a copy with one bit flipped does not.
 
 The RSA-2048 key below is a TEST KEY, published on purpose; it protects nothing.
 
-Run: python3 tests/unseal/gen_torm_vectors.py [--new-signature]
+Run: python3 tests/unseal/gen_torm_vectors.py [--new-signature] [--new-tkim-signature]
 """
+import base64
 import hashlib
 import os
 import struct
@@ -69,9 +70,21 @@ SIGNATURE_HEX = (
     "ba458c749c650f0c6278e47dae3528ad56c2d7ac981985237747a0546cf60f9c"
 )
 
+# The TKIM proof's signature, made once by --new-tkim-signature.
+TKIM_SIGNATURE_HEX = (
+    "23b36874a9223126821bc4935ef710eed0d967bc5553e0e11cff4635aad0e263"
+    "1df5eac4efa0836f5e69b57d4e2f600e2af15745d44ccd65ab105ec8803949a3"
+    "86ed3b6e14ff48ac870ecbd3394dd031f1d2873b3a2fa6dbc4cd75bc8fae7396"
+    "13880894162a575369c4971b1600ac2da7770590f5f45e7cf47f8f8b320121a5"
+    "eed2b895e879dbe2dd36668ab1b324182bf5019fb97e2f360c0c2cc37dc72919"
+    "ab388792533ae47079d22c921a56c7317d4df2c07d7c043e82a89c69c49f4f62"
+    "ad06f5b08815870d1ace8f1d39ae3d1e67861f36eee04e7abfbbbcb540ae7050"
+    "14e30e61b027cebcc9d22e8292f1b92d3c7332b57ee87673a2a6097a1508153b"
+)
+
 LABEL_TORM = b"onionmail-torm-v1"
 LABEL_KCTL = b"onionmail-kctl-v1"
-VERB_PUSH, VERB_DERK, VERB_STAT = 1, 2, 3
+VERB_PUSH, VERB_DERK, VERB_STAT, VERB_TKIM = 1, 2, 3, 4
 ACTION_RESET_CREDITS = 3
 
 
@@ -115,6 +128,17 @@ def request(verb, body, spki, sig):
 def kctl_signed_part(server_id, action, serial, not_before, not_after, credits):
     return (b"\x01" + server_id + bytes([action]) +
             struct.pack(">QQQI", serial, not_before, not_after, credits))
+
+
+def v3_onion(pubkey):
+    """Tor rend-spec-v3: base32(pubkey || checksum[:2] || 0x03) + ".onion"."""
+    assert len(pubkey) == 32
+    checksum = hashlib.sha3_256(b".onion checksum" + pubkey + b"\x03").digest()[:2]
+    return base64.b32encode(pubkey + checksum + b"\x03").decode().lower() + ".onion"
+
+
+def tkim_body(sender, receiver, unix_time):
+    return v8(sender) + v8(receiver) + struct.pack(">Q", unix_time)
 
 
 def pss():
@@ -189,6 +213,21 @@ def main():
     assert not verifies(pub, sig, signing_input(VERB_PUSH, cb, derk))
     req = request(VERB_DERK, derk, spki, sig)
 
+    # ---- a TKIM proof: sender relays to receiver, same key and channel binding ----
+    sender = v3_onion(sha256(b"onionmail tkim test vector sender")).encode()
+    receiver = v3_onion(sha256(b"onionmail tkim test vector receiver")).encode()
+    tkim = tkim_body(sender, receiver, 1798761600)  # 2027-01-01T00:00:00Z
+    tkim_input = signing_input(VERB_TKIM, cb, tkim)
+    if "--new-tkim-signature" in sys.argv:
+        tkim_sig = rsa_key.sign(tkim_input, pss(), hashes.SHA256())
+    else:
+        assert TKIM_SIGNATURE_HEX, "no fixed TKIM signature yet: run with --new-tkim-signature"
+        tkim_sig = bytes.fromhex(TKIM_SIGNATURE_HEX)
+    assert verifies(pub, tkim_sig, tkim_input)
+    assert not verifies(pub, tkim_sig, signing_input(VERB_DERK, cb, tkim))
+    assert not verifies(pub, tkim_sig, signing_input(VERB_TKIM, other_cb, tkim))
+    tkim_req = request(VERB_TKIM, tkim, spki, tkim_sig)
+
     # ---- a KCTL certificate: reset-credits to 500, serial 7, valid 7 days ----
     not_before = 1767225600  # 2026-01-01T00:00:00Z
     not_after = not_before + 7 * 86400
@@ -218,6 +257,12 @@ def main():
     show("sig_flipped", bytes(flipped))
     show("derk_request", req)
     show("kctl_cert", kctl_cert)
+    print("tkim_sender     = %s" % sender.decode())
+    print("tkim_receiver   = %s" % receiver.decode())
+    show("tkim_body", tkim)
+    show("tkim_input", tkim_input)
+    show("tkim_signature", tkim_sig)
+    show("tkim_request", tkim_req)
 
 
 if __name__ == "__main__":
