@@ -307,6 +307,11 @@ TEST_F(TormHandlerTest, VerbMismatchAndGarbageAreBadRequests) {
   EXPECT_EQ(Call(TormVerb::kDerk, Binding(1), push).outcome, TormOutcome::kBadRequest);
   EXPECT_EQ(Call(TormVerb::kPush, Binding(1), {1, 2, 3}).outcome, TormOutcome::kBadRequest);
   EXPECT_EQ(Call(TormVerb::kKctl, Binding(1), {1, 2, 3}).outcome, TormOutcome::kBadRequest);
+  // A TKIM proof (verb 0x04, unseal/tkim_wire.h) is never a TORM request, whatever the verb.
+  auto tkim = Signed(server_key_.get(), unseal::Verb::kTkim, Binding(1), *body);
+  for (TormVerb verb : {TormVerb::kPush, TormVerb::kDerk, TormVerb::kStat, TormVerb::kKctl}) {
+    EXPECT_EQ(Call(verb, Binding(1), tkim).outcome, TormOutcome::kBadRequest);
+  }
 }
 
 TEST_F(TormHandlerTest, SecondPushIsAlreadyEnrolled) {

@@ -62,16 +62,20 @@ TEST(TormRequestTest, WrongVersionIsRefused) {
   }
 }
 
-TEST(TormRequestTest, UnknownVerbIsRefused) {
+TEST(TormRequestTest, UnknownVerbIsRefusedAndTkimIsKnown) {
   auto wire = EncodeSignedRequest(SampleRequest());
   ASSERT_TRUE(wire.ok());
-  for (uint8_t verb : {0x00, 0x04, 0xff}) {
+  for (uint8_t verb : {0x00, 0x05, 0xff}) {
     (*wire)[1] = verb;
     auto r = ParseSignedRequest(*wire);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().message, "torm: unknown verb");
     ExpectInvalid(BuildSignedRequest(static_cast<Verb>(verb), {}, Bytes{1}, Bytes{1}).error());
   }
+  (*wire)[1] = 0x04;  // TKIM: parsed here, refused by the TORM handler and accepted by TKIM
+  auto tkim = ParseSignedRequest(*wire);
+  ASSERT_TRUE(tkim.ok()) << tkim.error().message;
+  EXPECT_EQ(tkim->verb, Verb::kTkim);
 }
 
 TEST(TormRequestTest, EmptyKeyOrSignatureIsRefused) {
