@@ -411,6 +411,18 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
       return DecodeAs<RelayEndRequest>(r, "RelayEndRequest");
     case MsgType::kRelayReply:
       return DecodeAs<RelayReply>(r, "RelayReply");
+    case MsgType::kServerKeyRequest:
+      return DecodeAs<ServerKeyRequest>(r, "ServerKeyRequest");
+    case MsgType::kServerKeyReply:
+      return DecodeAs<ServerKeyReply>(r, "ServerKeyReply");
+    case MsgType::kTkimProofRequest:
+      return DecodeAs<TkimProofRequest>(r, "TkimProofRequest");
+    case MsgType::kTkimProofReply:
+      return DecodeAs<TkimProofReply>(r, "TkimProofReply");
+    case MsgType::kTkimCheckRequest:
+      return DecodeAs<TkimCheckRequest>(r, "TkimCheckRequest");
+    case MsgType::kTkimCheckReply:
+      return DecodeAs<TkimCheckReply>(r, "TkimCheckReply");
   }
   return Malformed("unknown message type");
 }

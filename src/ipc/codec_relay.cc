@@ -62,4 +62,51 @@ bool Get(Reader& r, RelayReply& m) {
          ValidRelayReply(m.status, m.code, m.enhanced);
 }
 
+// ----------------------------------------------------------------- TKIM
+
+void Put(Writer&, const ServerKeyRequest&) {}
+void Put(Writer& w, const ServerKeyReply& m) {
+  if (m.status != Status::kOk && !m.spki_der.empty()) w.Fail("server key reply");
+  PutStatus(w, m.status);
+  w.Bytes(m.spki_der, 0, kMaxPublicKeyBytes, "spki_der");
+}
+void Put(Writer& w, const TkimProofRequest& m) {
+  w.Name(m.receiver_domain, 1, kMaxRelayDomainBytes, "receiver_domain");
+  w.Raw(m.channel_binding.data(), m.channel_binding.size());
+}
+void Put(Writer& w, const TkimProofReply& m) {
+  if (m.status != Status::kOk && !m.proof.empty()) w.Fail("tkim proof reply");
+  PutStatus(w, m.status);
+  w.Bytes(m.proof, 0, mail::kMaxTormBlobBytes, "proof");
+}
+void Put(Writer& w, const TkimCheckRequest& m) {
+  w.Raw(m.channel_binding.data(), m.channel_binding.size());
+  w.Bytes(m.proof, 1, mail::kMaxTormBlobBytes, "proof");
+}
+void Put(Writer& w, const TkimCheckReply& m) {
+  if (m.status != Status::kOk && !m.sender_domain.empty()) w.Fail("tkim check reply");
+  PutStatus(w, m.status);
+  w.Name(m.sender_domain, 0, kMaxRelayDomainBytes, "sender_domain");
+}
+
+bool Get(Reader&, ServerKeyRequest&) { return true; }
+bool Get(Reader& r, ServerKeyReply& m) {
+  return ReadStatus(r, m.status) && r.Bytes(m.spki_der, 0, kMaxPublicKeyBytes) &&
+         (m.status == Status::kOk || m.spki_der.empty());
+}
+bool Get(Reader& r, TkimProofRequest& m) {
+  return r.Name(m.receiver_domain, 1, kMaxRelayDomainBytes) && r.Fixed(m.channel_binding);
+}
+bool Get(Reader& r, TkimProofReply& m) {
+  return ReadStatus(r, m.status) && r.Bytes(m.proof, 0, mail::kMaxTormBlobBytes) &&
+         (m.status == Status::kOk || m.proof.empty());
+}
+bool Get(Reader& r, TkimCheckRequest& m) {
+  return r.Fixed(m.channel_binding) && r.Bytes(m.proof, 1, mail::kMaxTormBlobBytes);
+}
+bool Get(Reader& r, TkimCheckReply& m) {
+  return ReadStatus(r, m.status) && r.Name(m.sender_domain, 0, kMaxRelayDomainBytes) &&
+         (m.status == Status::kOk || m.sender_domain.empty());
+}
+
 }  // namespace onionmail::ipc::internal

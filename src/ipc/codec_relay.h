@@ -31,4 +31,19 @@ bool Get(Reader& r, RelayAppendRequest& m);
 bool Get(Reader& r, RelayEndRequest& m);
 bool Get(Reader& r, RelayReply& m);
 
+// TKIM messages (ServerKeyRequest ... TkimCheckReply): a reply with a status
+// other than kOk carries empty fields.
+void Put(Writer& w, const ServerKeyRequest& m);
+void Put(Writer& w, const ServerKeyReply& m);
+void Put(Writer& w, const TkimProofRequest& m);
+void Put(Writer& w, const TkimProofReply& m);
+void Put(Writer& w, const TkimCheckRequest& m);
+void Put(Writer& w, const TkimCheckReply& m);
+bool Get(Reader& r, ServerKeyRequest& m);
+bool Get(Reader& r, ServerKeyReply& m);
+bool Get(Reader& r, TkimProofRequest& m);
+bool Get(Reader& r, TkimProofReply& m);
+bool Get(Reader& r, TkimCheckRequest& m);
+bool Get(Reader& r, TkimCheckReply& m);
+
 }  // namespace onionmail::ipc::internal

@@ -8,7 +8,7 @@
 //    MsgType value, a struct, a variant alternative and its codec case
 //    (ipc/codec.cc); the codec rejects any type it does not know.
 //  - Every variable-length field has a documented maximum (the kMax*
-//    constants next to it); the codec refuses to encode or decode anything
+//    constants of ipc/bounds.h); the codec refuses to encode or decode anything
 //    longer, so a peer can never make the receiver allocate more than that.
 //  - "Name" fields (user, mailbox_id, purpose, hashed name) are non-control
 //    text: no NUL, no byte < 0x20, no 0x7f. Only `user` and `purpose` in
@@ -27,45 +27,10 @@
 
 #include "base/result.h"
 #include "base/secret_bytes.h"
+#include "ipc/bounds.h"
 #include "mail/torm.h"
 
 namespace onionmail::ipc {
-
-// Bumped on any change of a message's wire layout; both ends must agree.
-inline constexpr uint16_t kProtocolVersion = 2;  // 2: TLS key generations
-// A whole frame (header included) is at most this long.
-inline constexpr size_t kMaxFrameBytes = size_t{1} << 20;
-
-// Field bounds (bytes).
-inline constexpr size_t kMaxUserBytes = 320;           // local part + domain, as typed
-inline constexpr size_t kMaxPasswordBytes = 1024;      // SMTP / POP3 password
-inline constexpr size_t kMaxMailboxIdBytes = 128;      // hex keyed hash
-inline constexpr size_t kMaxPublicKeyBytes = 4096;     // DER SubjectPublicKeyInfo
-inline constexpr size_t kKeyIdBytes = 32;              // SHA-256 of the public key (fixed)
-inline constexpr size_t kMaxWrappedKeyBytes = 4096;    // RSA-OAEP wrapped data key
-inline constexpr size_t kMaxDataKeyBytes = 64;         // unwrapped data key
-inline constexpr size_t kMaxPurposeBytes = 64;         // HashedName purpose label
-inline constexpr size_t kMaxHashDataBytes = 1024;      // HashedName input
-inline constexpr size_t kMaxHashedNameBytes = 128;     // hex keyed hash
-inline constexpr size_t kMaxLocalPartBytes = 64;       // validated local part
-inline constexpr size_t kMaxPathBytes = 512;           // SMTP reverse-path (RFC 5321: 256)
-inline constexpr size_t kMaxRecipients = 1000;         // local parts per message
-inline constexpr size_t kMaxChunkBytes = 32768;        // message bytes per frame
-inline constexpr size_t kMaxUidBytes = 70;             // POP3 UIDL (RFC 1939)
-inline constexpr size_t kMaxListingEntries = 1024;     // MessageEntry per MailboxListing
-inline constexpr size_t kMaxExpungeIndices = 8192;     // indices per ExpungeRequest
-inline constexpr size_t kMinRsaBlockBytes = 128;       // RSA-1024 (refused by the key role)
-inline constexpr size_t kMaxRsaBlockBytes = 1024;      // RSA-8192
-inline constexpr size_t kEcdsaDigestBytes = 32;        // P-256: digest truncated to 256 bits
-inline constexpr size_t kMaxCertificateBytes = 32768;  // PEM certificate chain
-inline constexpr size_t kMaxPeerAddressBytes = 255;    // "host:port" of an unseal peer
-inline constexpr size_t kPinBytes = 32;                // SHA-256 of a peer's TLS SPKI (fixed)
-inline constexpr size_t kMaxUnsealTargets = 32;        // peers per UnsealPlan
-inline constexpr size_t kMaxDetailBytes = 200;         // human-readable failure detail
-inline constexpr size_t kMaxKctlCertBytes = 256;       // a KCTL certificate (126 bytes today)
-inline constexpr size_t kMaxForwardItems = 64;         // per ForwardList
-inline constexpr size_t kMaxRelayDomainBytes = 62;     // v3 onion: 56 base32 + ".onion"
-inline constexpr size_t kMaxEnhancedCodeBytes = 9;     // RFC 3463 "5.123.123"
 
 enum class MsgType : uint16_t {
   kHello = 1,
@@ -117,6 +82,12 @@ enum class MsgType : uint16_t {
   kRelayAppendRequest = 52,
   kRelayEndRequest = 53,
   kRelayReply = 54,
+  kServerKeyRequest = 55,
+  kServerKeyReply = 56,
+  kTkimProofRequest = 57,
+  kTkimProofReply = 58,
+  kTkimCheckRequest = 59,
+  kTkimCheckReply = 60,
 };
 
 // Which process a peer is (u16 on the wire; other values are malformed).
@@ -570,6 +541,62 @@ struct RelayReply {
   std::string enhanced;
 };
 
+// ---------------------------------------------------------------------------
+// TKIM: which onion server relays a message (docs/PROTOCOL.md, "TKIM").
+
+// SMTP front end -> key role, on a session link: this server's RSA key (the
+// one that signs TORM requests and TKIM proofs), for `TKIM KEY`.
+struct ServerKeyRequest {
+  static constexpr MsgType kType = MsgType::kServerKeyRequest;
+};
+
+struct ServerKeyReply {
+  static constexpr MsgType kType = MsgType::kServerKeyReply;
+  Status status = Status::kOk;
+  std::vector<uint8_t>
+      spki_der;  // DER SubjectPublicKeyInfo, 0..kMaxPublicKeyBytes (empty unless kOk)
+};
+
+// Relay role -> key role, on the relay role's key channel (made by the
+// supervisor), once TLS to `receiver_domain` is up and it offers TKIM: a
+// proof (unseal/tkim_wire.h) that this server is relaying, signed for this
+// connection's channel binding. The key role fills in its own domain and its
+// clock; it refuses (kInvalidArgument) a receiver that is not a v3 onion or
+// is this server.
+struct TkimProofRequest {
+  static constexpr MsgType kType = MsgType::kTkimProofRequest;
+  std::string receiver_domain;             // name, 1..kMaxRelayDomainBytes
+  mail::ChannelBinding channel_binding{};  // fixed size
+};
+
+struct TkimProofReply {
+  static constexpr MsgType kType = MsgType::kTkimProofReply;
+  Status status = Status::kOk;
+  std::vector<uint8_t> proof;  // 0..mail::kMaxTormBlobBytes (signed request; empty unless kOk)
+};
+
+// SMTP front end -> relay role, as the first request on a new session
+// channel (NewSession on the relay control channel): check a client's
+// `TKIM <proof>` for the channel binding of the client's TLS connection,
+// including the call-back that fetches the sender's key from its onion. The
+// session channel is closed after the reply.
+struct TkimCheckRequest {
+  static constexpr MsgType kType = MsgType::kTkimCheckRequest;
+  mail::ChannelBinding channel_binding{};  // fixed size
+  std::vector<uint8_t> proof;              // 1..mail::kMaxTormBlobBytes
+};
+
+// kOk: `sender_domain` (a v3 onion) is proven. Otherwise empty, and status:
+// kInvalidArgument malformed proof or sender not a v3 onion;
+// kUnauthenticated signature, receiver, time or key refused;
+// kUnavailable / kDeadlineExceeded the sender's onion did not answer for its
+// key; kResourceExhausted too many relayed connections at once.
+struct TkimCheckReply {
+  static constexpr MsgType kType = MsgType::kTkimCheckReply;
+  Status status = Status::kOk;
+  std::string sender_domain;  // name, 0..kMaxRelayDomainBytes
+};
+
 using Message = std::variant<
     Hello, Shutdown, AcceptedConnection, VerifySmtpPasswordRequest, VerifyResult, LookupUserRequest,
     LookupUserReply, OpenInboxRequest, OpenInboxReply, UnwrapDataKeyRequest, UnwrapDataKeyReply,
@@ -580,7 +607,8 @@ using Message = std::variant<
     TormReply, UnsealPlanRequest, UnsealPlan, DerkPrepareRequest, DerkPrepareReply,
     DerkResultRequest, UnsealProgress, ForwardPollRequest, ForwardList, CloseMailboxRequest,
     TlsEcdsaSignRequest, RelayBeginRequest, RelayRcptRequest, RelayDataRequest, RelayAppendRequest,
-    RelayEndRequest, RelayReply>;
+    RelayEndRequest, RelayReply, ServerKeyRequest, ServerKeyReply, TkimProofRequest, TkimProofReply,
+    TkimCheckRequest, TkimCheckReply>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

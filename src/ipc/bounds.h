@@ -1,0 +1,48 @@
+// ipc/bounds.h: the IPC protocol version, the frame limit and the bound of
+// every variable-length field of the messages in ipc/messages.h (in bytes
+// unless said otherwise). The codec (ipc/codec.h) refuses to encode or decode
+// anything outside them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace onionmail::ipc {
+
+// Bumped on any change of a message's wire layout; both ends must agree.
+inline constexpr uint16_t kProtocolVersion = 3;  // 2: TLS key generations; 3: TKIM, 8BITMIME
+// A whole frame (header included) is at most this long.
+inline constexpr size_t kMaxFrameBytes = size_t{1} << 20;
+
+// Field bounds.
+inline constexpr size_t kMaxUserBytes = 320;           // local part + domain, as typed
+inline constexpr size_t kMaxPasswordBytes = 1024;      // SMTP / POP3 password
+inline constexpr size_t kMaxMailboxIdBytes = 128;      // hex keyed hash
+inline constexpr size_t kMaxPublicKeyBytes = 4096;     // DER SubjectPublicKeyInfo
+inline constexpr size_t kKeyIdBytes = 32;              // SHA-256 of the public key (fixed)
+inline constexpr size_t kMaxWrappedKeyBytes = 4096;    // RSA-OAEP wrapped data key
+inline constexpr size_t kMaxDataKeyBytes = 64;         // unwrapped data key
+inline constexpr size_t kMaxPurposeBytes = 64;         // HashedName purpose label
+inline constexpr size_t kMaxHashDataBytes = 1024;      // HashedName input
+inline constexpr size_t kMaxHashedNameBytes = 128;     // hex keyed hash
+inline constexpr size_t kMaxLocalPartBytes = 64;       // validated local part
+inline constexpr size_t kMaxPathBytes = 512;           // SMTP reverse-path (RFC 5321: 256)
+inline constexpr size_t kMaxRecipients = 1000;         // local parts per message
+inline constexpr size_t kMaxChunkBytes = 32768;        // message bytes per frame
+inline constexpr size_t kMaxUidBytes = 70;             // POP3 UIDL (RFC 1939)
+inline constexpr size_t kMaxListingEntries = 1024;     // MessageEntry per MailboxListing
+inline constexpr size_t kMaxExpungeIndices = 8192;     // indices per ExpungeRequest
+inline constexpr size_t kMinRsaBlockBytes = 128;       // RSA-1024 (refused by the key role)
+inline constexpr size_t kMaxRsaBlockBytes = 1024;      // RSA-8192
+inline constexpr size_t kEcdsaDigestBytes = 32;        // P-256: digest truncated to 256 bits
+inline constexpr size_t kMaxCertificateBytes = 32768;  // PEM certificate chain
+inline constexpr size_t kMaxPeerAddressBytes = 255;    // "host:port" of an unseal peer
+inline constexpr size_t kPinBytes = 32;                // SHA-256 of a peer's TLS SPKI (fixed)
+inline constexpr size_t kMaxUnsealTargets = 32;        // peers per UnsealPlan
+inline constexpr size_t kMaxDetailBytes = 200;         // human-readable failure detail
+inline constexpr size_t kMaxKctlCertBytes = 256;       // a KCTL certificate (126 bytes today)
+inline constexpr size_t kMaxForwardItems = 64;         // per ForwardList
+inline constexpr size_t kMaxRelayDomainBytes = 62;     // v3 onion: 56 base32 + ".onion"
+inline constexpr size_t kMaxEnhancedCodeBytes = 9;     // RFC 3463 "5.123.123"
+
+}  // namespace onionmail::ipc

@@ -1,0 +1,92 @@
+// Codec tests for the TKIM messages of src/ipc/messages.h (ServerKeyRequest
+// ... TkimCheckReply): every message round-trips, the exact layout of the
+// check request, bounds on both sides, and replies that carry fields with a
+// failure status are refused.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ipc/codec.h"
+#include "ipc/messages.h"
+
+namespace onionmail::ipc {
+namespace {
+
+constexpr char kOnion[] = "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion";
+
+template <typename T>
+T RoundTrip(const T& m) {
+  auto bytes = Encode(m);
+  EXPECT_TRUE(bytes.ok()) << (bytes.ok() ? "" : bytes.error().message);
+  if (!bytes.ok()) return T{};
+  auto back = Decode(*bytes);
+  EXPECT_TRUE(back.ok()) << (back.ok() ? "" : back.error().message);
+  if (!back.ok() || !std::holds_alternative<T>(*back)) return T{};
+  EXPECT_EQ(Encode(*back).value(), *bytes);
+  return std::get<T>(std::move(*back));
+}
+
+mail::ChannelBinding Cb(uint8_t fill) {
+  mail::ChannelBinding cb{};
+  cb.fill(fill);
+  return cb;
+}
+
+TEST(TkimMessagesTest, EveryTkimMessageRoundTrips) {
+  (void)RoundTrip(ServerKeyRequest{});
+  EXPECT_EQ(RoundTrip(ServerKeyReply{Status::kOk, {1, 2, 3}}).spki_der,
+            (std::vector<uint8_t>{1, 2, 3}));
+  EXPECT_EQ(RoundTrip(ServerKeyReply{Status::kUnavailable, {}}).status, Status::kUnavailable);
+  auto proof_request = RoundTrip(TkimProofRequest{kOnion, Cb(9)});
+  EXPECT_EQ(proof_request.receiver_domain, kOnion);
+  EXPECT_EQ(proof_request.channel_binding, Cb(9));
+  EXPECT_EQ(RoundTrip(TkimProofReply{Status::kOk, {7, 7}}).proof, (std::vector<uint8_t>{7, 7}));
+  EXPECT_EQ(RoundTrip(TkimProofReply{Status::kInvalidArgument, {}}).status,
+            Status::kInvalidArgument);
+  auto check = RoundTrip(TkimCheckRequest{Cb(3), {4, 5}});
+  EXPECT_EQ(check.channel_binding, Cb(3));
+  EXPECT_EQ(check.proof, (std::vector<uint8_t>{4, 5}));
+  EXPECT_EQ(RoundTrip(TkimCheckReply{Status::kOk, kOnion}).sender_domain, kOnion);
+  EXPECT_EQ(RoundTrip(TkimCheckReply{Status::kUnauthenticated, ""}).status,
+            Status::kUnauthenticated);
+}
+
+TEST(TkimMessagesTest, CheckRequestIsTheBindingThenTheLengthPrefixedProof) {
+  auto bytes = Encode(TkimCheckRequest{Cb(0xab), {0x01, 0x02}});
+  ASSERT_TRUE(bytes.ok());
+  std::vector<uint8_t> payload(bytes->begin() + 8, bytes->end());  // after the frame header
+  std::vector<uint8_t> expected(32, 0xab);
+  for (uint8_t b : {0, 2, 1, 2}) expected.push_back(b);  // u16 length, bytes
+  EXPECT_EQ(payload, expected);
+}
+
+TEST(TkimMessagesTest, FieldsOutOfBoundsAreRefusedByTheEncoder) {
+  EXPECT_FALSE(Encode(TkimProofRequest{"", Cb(1)}).ok());
+  EXPECT_FALSE(Encode(TkimProofRequest{std::string(kMaxRelayDomainBytes + 1, 'a'), Cb(1)}).ok());
+  EXPECT_FALSE(Encode(TkimProofRequest{"a\r\nb.onion", Cb(1)}).ok());
+  EXPECT_FALSE(Encode(TkimCheckRequest{Cb(1), {}}).ok());
+  EXPECT_FALSE(
+      Encode(TkimCheckRequest{Cb(1), std::vector<uint8_t>(mail::kMaxTormBlobBytes + 1, 1)}).ok());
+  EXPECT_TRUE(
+      Encode(TkimCheckRequest{Cb(1), std::vector<uint8_t>(mail::kMaxTormBlobBytes, 1)}).ok());
+  EXPECT_FALSE(
+      Encode(ServerKeyReply{Status::kOk, std::vector<uint8_t>(kMaxPublicKeyBytes + 1)}).ok());
+}
+
+TEST(TkimMessagesTest, FailureRepliesWithFieldsAreRefusedBothWays) {
+  EXPECT_FALSE(Encode(ServerKeyReply{Status::kInternal, {1}}).ok());
+  EXPECT_FALSE(Encode(TkimProofReply{Status::kInternal, {1}}).ok());
+  EXPECT_FALSE(Encode(TkimCheckReply{Status::kUnauthenticated, kOnion}).ok());
+  // The decoder: an encoded kOk reply whose status is patched to a failure.
+  auto bytes = Encode(TkimCheckReply{Status::kOk, kOnion});
+  ASSERT_TRUE(bytes.ok());
+  (*bytes)[9] = static_cast<uint8_t>(Status::kUnauthenticated);  // status: u16 after the header
+  auto d = Decode(*bytes);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().code, ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace onionmail::ipc
