@@ -50,10 +50,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "ipc/channel.h"
+#include "mail/torm.h"
 
 namespace onionmail::server {
 
@@ -71,6 +75,12 @@ struct RelayOptions {
   // How long a session waits for the front end's next request.
   std::chrono::milliseconds session_idle_timeout{600000};
   uint32_t max_concurrent = 16;  // sessions at once (each may hold one Tor stream)
+  // TKIM (docs/PROTOCOL.md): a proof that this server relays, for a remote
+  // that offers TKIM, signed by the key role for the connection's channel
+  // binding. Unset: no proof is sent. Called from several session threads.
+  std::function<Result<std::vector<uint8_t>>(std::string_view receiver_domain,
+                                             const mail::ChannelBinding& channel_binding)>
+      tkim_proof;
 };
 
 void ServeRelaySession(ipc::Channel& session, const RelayOptions& options);
