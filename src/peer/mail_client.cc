@@ -7,6 +7,7 @@
 
 #include "base/secret_bytes.h"
 #include "net/listener.h"
+#include "smtp/base64.h"
 
 namespace onionmail::peer {
 
@@ -294,6 +295,44 @@ void MailClient::Quit() {
   if (state_ == State::kBroken || state_ == State::kClosed) return;
   if (state_ != State::kData) peer::Quit(*conn_, Clock::now() + kQuitGrace);
   Shut(State::kClosed);
+}
+
+Result<mail::ChannelBinding> MailClient::ChannelBinding() const {
+  ONIONMAIL_RETURN_IF_ERROR(Usable("TKIM"));
+  return conn_->ExporterBinding();
+}
+
+Result<RemoteReply> MailClient::Tkim(std::span<const uint8_t> proof) {
+  constexpr std::string_view kStep = "TKIM";
+  ONIONMAIL_RETURN_IF_ERROR(Usable(kStep));
+  if (state_ != State::kReady) return OutOfOrder(kStep, "inside a transaction");
+  if (!Offers("TKIM")) return OutOfOrder(kStep, "peer does not offer TKIM");
+  if (proof.empty() || proof.size() > mail::kMaxTormBlobBytes) {
+    return MakeError(ErrorCode::kInvalidArgument, "TKIM: proof size out of range");
+  }
+  return Exchange("TKIM " + smtp::EncodeBase64(proof), kStep, command_timeout_);
+}
+
+Result<std::vector<uint8_t>> MailClient::TkimKey() {
+  constexpr std::string_view kStep = "TKIM KEY";
+  ONIONMAIL_RETURN_IF_ERROR(Usable(kStep));
+  if (state_ != State::kReady) return OutOfOrder(kStep, "inside a transaction");
+  if (!Offers("TKIM")) return OutOfOrder(kStep, "peer does not offer TKIM");
+  conn_->set_deadline(Clock::now() + command_timeout_);
+  auto reply = Command(*conn_, "TKIM KEY", kStep);
+  if (!reply.ok()) return Break(reply.error());
+  if (reply->code == 421) Shut(State::kClosed);
+  constexpr std::string_view kPrefix = "2.0.0 ";
+  if (reply->code != 250 || reply->lines.size() != 1 ||
+      reply->lines[0].substr(0, kPrefix.size()) != kPrefix) {
+    return Malformed(kStep, "no key in the reply");
+  }
+  auto key = smtp::DecodeBase64(std::string_view(reply->lines[0]).substr(kPrefix.size()));
+  if (!key.ok() || key->empty() || key->size() > kMaxTkimKeyBytes) {
+    return Malformed(kStep, "invalid key encoding");
+  }
+  std::span<const uint8_t> bytes = key->Reveal(SecretAccess::Grant());  // a public key
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
 }  // namespace onionmail::peer

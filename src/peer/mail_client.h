@@ -62,6 +62,7 @@ namespace onionmail::peer {
 inline constexpr size_t kMaxMailPathBytes = 256;    // RFC 5321 4.5.3.1.3
 inline constexpr size_t kMaxRemoteReplyText = 512;  // RemoteReply.text
 inline constexpr size_t kMaxEnhancedCodeBytes = 9;  // "5.123.123"
+inline constexpr size_t kMaxTkimKeyBytes = 4096;    // DER SubjectPublicKeyInfo of `TKIM KEY`
 
 struct MailClientOptions {
   std::string socks5_proxy;             // "" = direct (numeric hosts only); e.g. "127.0.0.1:9050"
@@ -108,6 +109,18 @@ class MailClient {
   [[nodiscard]] Result<void> WriteBody(std::span<const uint8_t> bytes);
   [[nodiscard]] Result<RemoteReply> EndData();
   [[nodiscard]] Result<RemoteReply> Rset();
+
+  // TKIM (docs/PROTOCOL.md, "TKIM"), outside a transaction and only when the
+  // EHLO in TLS lists TKIM (else kFailedPrecondition, nothing sent).
+  // ChannelBinding(): this connection's RFC 9266 tls-exporter value, which a
+  // proof must be signed for. Tkim(): sends `TKIM <base64 proof>` (1 to
+  // mail::kMaxTormBlobBytes bytes, else kInvalidArgument) and returns the
+  // reply. TkimKey(): sends `TKIM KEY` and returns the key of a
+  // `250 2.0.0 <base64>` reply (1..kMaxTkimKeyBytes bytes); any other reply
+  // or bad base64 is kUnavailable (the client stays usable).
+  [[nodiscard]] Result<mail::ChannelBinding> ChannelBinding() const;
+  [[nodiscard]] Result<RemoteReply> Tkim(std::span<const uint8_t> proof);
+  [[nodiscard]] Result<std::vector<uint8_t>> TkimKey();
   // Best effort (at most kQuitGrace); the client is closed afterwards. In
   // the middle of message data nothing is sent (QUIT would be body text).
   void Quit();

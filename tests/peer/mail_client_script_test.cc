@@ -509,5 +509,56 @@ TEST(MailClientScriptTest, SilentPeerDuringTheOpeningHitsTheConnectTimeout) {
   EXPECT_LT(elapsed, 3000ms);
 }
 
+TEST(MailClientScriptTest, TkimSendsTheProofInBase64AndTkimKeyDecodesTheKey) {
+  Script s;
+  s.ehlo_tls = "250-peer.onion\r\n250-TKIM\r\n250 8BITMIME\r\n";
+  s.replies = {"250 2.7.0 Authenticated as me.onion\r\n", "250 2.0.0 AQID\r\n"};
+  ScriptedPeer peer{s};
+  auto c = OpenOk(peer);
+  ASSERT_NE(c, nullptr);
+  auto cb = c->ChannelBinding();
+  ASSERT_TRUE(cb.ok());
+  const uint8_t proof[] = {0xfb, 0xff, 0x01};
+  auto r = c->Tkim(proof);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->code, 250);
+  EXPECT_EQ(r->enhanced, "2.7.0");
+  auto key = c->TkimKey();
+  ASSERT_TRUE(key.ok()) << key.error().message;
+  EXPECT_EQ(*key, (std::vector<uint8_t>{1, 2, 3}));
+  c->Quit();
+  EXPECT_EQ(peer.Lines(), Opening({"TKIM +/8B", "TKIM KEY", "QUIT"}));
+}
+
+TEST(MailClientScriptTest, TkimToAPeerWithoutTkimIsFailedPreconditionWithNothingSent) {
+  ScriptedPeer peer{Script{}};  // no TKIM in the EHLO in TLS
+  auto c = OpenOk(peer);
+  ASSERT_NE(c, nullptr);
+  const uint8_t proof[] = {1};
+  EXPECT_EQ(c->Tkim(proof).error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(c->TkimKey().error().code, ErrorCode::kFailedPrecondition);
+  c->Quit();
+  EXPECT_EQ(peer.Lines(), Opening({"QUIT"}));
+}
+
+TEST(MailClientScriptTest, TkimKeyRefusalOrGarbageIsUnavailableAndTheClientStaysUsable) {
+  Script s;
+  s.ehlo_tls = "250-peer.onion\r\n250 TKIM\r\n";
+  s.replies = {"502 5.5.1 no\r\n", "250 2.0.0 not*base64\r\n", "250 AQID\r\n",
+               "250-2.0.0 AQID\r\n250 2.0.0 AQID\r\n"};
+  ScriptedPeer peer{s};
+  auto c = OpenOk(peer);
+  ASSERT_NE(c, nullptr);
+  for (int i = 0; i < 4; ++i) {
+    auto key = c->TkimKey();
+    ASSERT_FALSE(key.ok()) << i;
+    EXPECT_EQ(key.error().code, ErrorCode::kUnavailable) << i;
+  }
+  EXPECT_EQ(c->Mail("a@me.onion", 0)->code, 250) << "still usable";
+  const uint8_t proof[] = {1};
+  EXPECT_EQ(c->Tkim(proof).error().code, ErrorCode::kFailedPrecondition) << "in a transaction";
+  EXPECT_EQ(c->Tkim({}).error().code, ErrorCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace onionmail::peer
