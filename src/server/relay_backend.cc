@@ -146,4 +146,46 @@ Result<mail::RelayBegin> RemoteRelayBackend::Begin(std::string_view domain,
   return out;
 }
 
+Result<std::string> RemoteRelayBackend::CheckTkim(const mail::ChannelBinding& cb,
+                                                  std::span<const uint8_t> proof) {
+  auto pair = ipc::Channel::CreatePair();
+  if (!pair.ok()) return Unavailable("cannot make a session channel");
+  ipc::Channel session = std::move(pair->first);
+  ipc::TkimCheckRequest request;
+  request.channel_binding = cb;
+  request.proof.assign(proof.begin(), proof.end());
+  auto queued = session.Send(request);
+  if (!queued.ok()) {
+    if (queued.error().code == ErrorCode::kInvalidArgument) {
+      return MakeError(ErrorCode::kInvalidArgument, "tkim: proof out of bounds");
+    }
+    return Unavailable("cannot queue the request");
+  }
+  {
+    ipc::Channel relay_end = std::move(pair->second);  // closed here: the relay role has its copy
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!control_.SendFd(ipc::NewSession{}, relay_end.fd()).ok()) {
+      return Unavailable("control channel gone");
+    }
+  }
+  auto m = session.Receive(waits_.begin);
+  if (!m.ok() && m.error().code == ErrorCode::kUnavailable) {
+    m = session.Receive(std::chrono::milliseconds(0));  // a refusal queued before the close
+  }
+  if (!m.ok()) {
+    return Unavailable(m.error().code == ErrorCode::kDeadlineExceeded ? "no answer in time"
+                                                                      : "gone");
+  }
+  if (auto* busy = std::get_if<ipc::RelayReply>(&*m)) {  // over the relay role's limit
+    if (busy->status == ipc::Status::kResourceExhausted) {
+      return MakeError(ErrorCode::kResourceExhausted, "tkim: relay role busy");
+    }
+    return Unavailable("unexpected reply");
+  }
+  auto* reply = std::get_if<ipc::TkimCheckReply>(&*m);
+  if (reply == nullptr) return Unavailable("unexpected reply");
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(reply->status, "tkim: proof refused"));
+  return std::move(reply->sender_domain);
+}
+
 }  // namespace onionmail::server

@@ -32,6 +32,8 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -58,6 +60,13 @@ class RemoteRelayBackend : public mail::RelayBackend {
 
   Result<mail::RelayBegin> Begin(std::string_view domain, std::string_view reverse_path,
                                  const mail::MailParameters& params) override;
+
+  // TKIM (docs/PROTOCOL.md): asks the relay role to check a client's proof
+  // for the channel binding of the client's TLS connection, on a session
+  // channel of its own (TkimCheckRequest). Returns the proven sender domain,
+  // or an Error with the reply's status (mail/tkim.h lists them); a missing,
+  // late or malformed answer is kUnavailable.
+  Result<std::string> CheckTkim(const mail::ChannelBinding& cb, std::span<const uint8_t> proof);
 
  private:
   std::mutex mu_;  // guards control_

@@ -13,6 +13,7 @@
 #include "base/thread_reuser.h"
 #include "mail/relay.h"
 #include "peer/mail_client.h"
+#include "server/relay_tkim.h"
 
 namespace onionmail::server {
 namespace {
@@ -71,6 +72,12 @@ class RelaySession {
       return keep;
     }
     if (std::holds_alternative<ipc::RelayEndRequest>(msg)) return End();
+    if (auto* m = std::get_if<ipc::TkimCheckRequest>(&msg)) {
+      if (phase_ != Phase::kIdle) return Bad("a TKIM check inside a transaction");
+      auto sent = channel_.Send(CheckTkim(*m, options_));
+      (void)sent;  // the front end closes the session after the reply
+      return false;
+    }
     return Bad("message not allowed on a relay session");
   }
 
@@ -104,6 +111,10 @@ class RelaySession {
     }
     client_ = std::move(*client);
     phase_ = Phase::kMail;
+    if (auto proved = SendTkimProof(*client_, m.domain, options_); !proved.ok()) {
+      Close("failed: " + proved.error().message);
+      return Reply(Failure(proved.error().code));
+    }
     auto r = client_->Mail(m.reverse_path, m.declared_size, m.body_8bitmime);
     if (!r.ok() || r->code / 100 != 2) Close(Outcome(r, "MAIL"));
     return Reply(ToReply(r));

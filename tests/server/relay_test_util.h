@@ -36,7 +36,9 @@ inline constexpr std::string_view kLocalOnion =
 // The remote server: users "bob" and "carol" of kRemoteOnion.
 class RemoteServer {
  public:
-  explicit RemoteServer(uint64_t max_message_bytes = 25 * 1024 * 1024)
+  // `tkim`: served as the remote's TKIM service (may be null: no TKIM).
+  explicit RemoteServer(uint64_t max_message_bytes = 25 * 1024 * 1024,
+                        mail::TkimService* tkim = nullptr)
       : id_(peer::MakeTestIdentity()) {
     using std::chrono_literals::operator""ms;
     cfg_.domain = std::string(kRemoteOnion);
@@ -45,9 +47,9 @@ class RemoteServer {
     cfg_.max_message_bytes = max_message_bytes;
     backend_.AddUser("bob", "unused-password");
     backend_.AddUser("carol", "unused-password");
-    server_ = std::make_unique<peer::LoopbackServer>([this](int fd) {
+    server_ = std::make_unique<peer::LoopbackServer>([this, tkim](int fd) {
       net::SocketConnection conn(fd, id_.tls, net::Timeouts{5000ms, 20000ms});
-      smtp::Session(conn, backend_, cfg_).Run();
+      smtp::Session(conn, backend_, cfg_, nullptr, nullptr, tkim).Run();
     });
   }
   uint16_t port() const { return server_->port(); }
