@@ -14,7 +14,8 @@
 //  - A RelayReply with status kOk is the remote's reply; a 2xx to MAIL comes
 //    with a RemoteTransaction that owns the session channel, any other reply
 //    without one (the relay role has closed that connection). Any other
-//    status is an Error with that code (kPermissionDenied: not an onion;
+//    status is an Error with that code (kInvalidArgument: not an onion;
+//    kPermissionDenied: 8-bit body and the remote offers no 8BITMIME;
 //    kFailedPrecondition: no proxy, or no STARTTLS; kUnavailable /
 //    kDeadlineExceeded: unreachable; kResourceExhausted: too many relayed
 //    transactions at once).

@@ -8,17 +8,20 @@
 // Contract:
 //  - ServeRelaySession() serves one session channel until it closes or
 //    misbehaves. RelayBeginRequest: a domain that is not a v3 onion name
-//    (mail::IsV3OnionDomain) is refused with kPermissionDenied, and an
+//    (mail::IsV3OnionDomain) is refused with kInvalidArgument, and an
 //    empty options.socks5_proxy with kFailedPrecondition (relaying goes over
 //    Tor only), both without connecting. Otherwise it opens a MailClient to
 //    "<domain>:<remote_port>" through the proxy, unpinned (StartTlsAnyKey:
 //    the onion address authenticates the remote), EHLO with
-//    options.helo_name, and sends MAIL. RelayRcptRequest, RelayDataRequest,
+//    options.helo_name, sends the TKIM proof when the remote offers TKIM
+//    (server/relay_tkim.h), and sends MAIL. RelayRcptRequest, RelayDataRequest,
 //    RelayAppendRequest and RelayEndRequest drive that client. Each request
 //    but RelayAppendRequest gets one RelayReply: the remote's code and
 //    enhanced code (its text never crosses), or for a failure the remote
 //    did not answer the error's code as status (code 0). A failed append is
 //    kept and reported by the RelayEndRequest's reply.
+//  - A TkimCheckRequest as the first request is answered with one
+//    TkimCheckReply (server/relay_tkim.h, CheckTkim) and ends the session.
 //  - The connection ends (QUIT, closed) after the answer to the final dot,
 //    after a refused MAIL, after a DATA answered other than 354 and after
 //    any failure; the session may then carry another RelayBeginRequest. A
