@@ -219,6 +219,15 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
     }
     return Reply(ch, reply);
   }
+  if (std::holds_alternative<ipc::ServerKeyRequest>(msg)) {
+    ipc::ServerKeyReply reply;
+    if (server_key_.empty()) {
+      reply.status = ipc::Status::kNotFound;
+    } else {
+      reply.spki_der = server_key_;
+    }
+    return Reply(ch, reply);
+  }
   if (auto* m = std::get_if<ipc::CheckRecipientRequest>(&msg)) {
     if (!mail::ValidLocalPart(m->local_part)) return BadRequest("invalid local part");
     const auto checked = delivery.CheckRecipient(m->local_part, m->declared_size);

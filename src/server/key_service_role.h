@@ -27,6 +27,10 @@
 //  - SMTP sessions may also pass TORM requests (a peer server's PUSH, DERK,
 //    STAT, KCTL) to `torm` (src/server/torm_handler.h); without one they are
 //    answered kNotOffered.
+//  - SMTP sessions may ask for the server's RSA key (ServerKeyRequest, for
+//    `TKIM KEY`): the DER SubjectPublicKeyInfo given to set_server_key(),
+//    the key that signs TORM requests and TKIM proofs; kNotFound when none
+//    was given.
 //  - At most `max_sessions` sessions per front end; more are closed at once.
 //  - Front ends never receive a private key, a password verifier or a data
 //    key: only outcomes, public data, decrypted mail of an authenticated
@@ -36,6 +40,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -60,6 +65,9 @@ class KeyRoleServer {
   // Handshakes signed with session TLS keys (may be null; must outlive the
   // server). Call before serving.
   void set_session_tls(SessionTlsKeys* keys) { session_tls_ = keys; }
+  // The server's RSA key (DER SubjectPublicKeyInfo) for ServerKeyRequest.
+  // Call before serving.
+  void set_server_key(std::vector<uint8_t> spki_der) { server_key_ = std::move(spki_der); }
 
   Result<void> ServeControl(ipc::Channel control, FrontEnd front_end);
 
@@ -80,6 +88,7 @@ class KeyRoleServer {
   ThreadReuser session_threads_;  // one thread per session, reused
   mail::TormService* torm_ = nullptr;
   SessionTlsKeys* session_tls_ = nullptr;
+  std::vector<uint8_t> server_key_;  // empty: ServerKeyRequest is kNotFound
   std::atomic<uint32_t> smtp_sessions_{0};
   std::atomic<uint32_t> pop3_sessions_{0};
 };

@@ -7,8 +7,10 @@
 #include <ctime>
 
 #include "base/log.h"
+#include "mail/relay.h"
 #include "store/durable_file.h"
 #include "unseal/enrolment_record.h"
+#include "unseal/tkim_wire.h"
 
 namespace onionmail::server {
 namespace {
@@ -26,6 +28,14 @@ std::string UtcNow() {
 }
 
 ipc::Status StatusOf(const Error& e) { return ipc::StatusFromError(e.code); }
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -184,6 +194,52 @@ Result<void> UnsealService::ServePeer(ipc::Channel channel) {
       return MakeError(ErrorCode::kInvalidArgument, "unexpected message on the peer channel");
     }
     ONIONMAIL_RETURN_IF_ERROR(channel.Send(reply));
+  }
+}
+
+ipc::TkimProofReply UnsealService::TkimProof(const ipc::TkimProofRequest& request,
+                                             uint64_t now_unix_seconds) {
+  ipc::TkimProofReply reply;
+  const std::string own = Lower(state_.config().domain);
+  const std::string receiver = Lower(request.receiver_domain);
+  if (!mail::IsV3OnionDomain(receiver) || receiver == own) {
+    log::Warning(kComponent, "refused a tkim proof: the receiver is not another v3 onion");
+    reply.status = ipc::Status::kInvalidArgument;
+    return reply;
+  }
+  if (!mail::IsV3OnionDomain(own)) {
+    log::Warning(kComponent, "refused a tkim proof: this server's domain is not a v3 onion");
+    reply.status = ipc::Status::kFailedPrecondition;
+    return reply;
+  }
+  auto body = unseal::EncodeTkimBody(unseal::TkimBody{own, receiver, now_unix_seconds});
+  if (!body.ok()) {
+    reply.status = StatusOf(body.error());
+    return reply;
+  }
+  auto proof = signer_(unseal::Verb::kTkim, request.channel_binding, *body);
+  if (!proof.ok()) {
+    log::Warning(kComponent, "cannot sign a tkim proof: " + proof.error().message);
+    reply.status = StatusOf(proof.error());
+    return reply;
+  }
+  log::Info(kComponent, "tkim proof signed");
+  reply.proof = std::move(*proof);
+  return reply;
+}
+
+Result<void> UnsealService::ServeRelay(ipc::Channel channel) {
+  for (;;) {
+    auto in = channel.Receive(kForever);
+    if (!in.ok()) return in.error();
+    const auto* request = std::get_if<ipc::TkimProofRequest>(&*in);
+    if (request == nullptr) {
+      return MakeError(ErrorCode::kInvalidArgument, "unexpected message on the relay channel");
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    ONIONMAIL_RETURN_IF_ERROR(
+        channel.Send(TkimProof(*request, static_cast<uint64_t>(now.count()))));
   }
 }
 

@@ -1,5 +1,6 @@
-// UnsealService: the key role's side of the master-key unseal at boot and of
-// KCTL forwarding (docs/PROTOCOL.md, "Boot"). The peer role (onionmail-peer,
+// UnsealService: the key role's side of the master-key unseal at boot, of
+// KCTL forwarding (docs/PROTOCOL.md, "Boot") and of the TKIM proofs of the
+// relay role (docs/PROTOCOL.md, "TKIM"). The peer role (onionmail-peer,
 // src/server/peer_role.h) makes the connections; everything secret stays
 // here: the enrolment (unseal::Unsealer), the blinding scalars, the server
 // key that signs each DERK for the connection's channel binding, and the
@@ -25,6 +26,19 @@
 //  - ServePeer() answers the peer role's requests on its control channel
 //    until it closes (kUnavailable) or sends anything unexpected
 //    (kInvalidArgument: the caller exits, the supervisor restarts both).
+//  - TkimProof(): refuses (kInvalidArgument, empty proof) a receiver that is
+//    not a v3 onion or is this server ([server] domain, compared without
+//    case), and (kFailedPrecondition) when this server's own domain is not a
+//    v3 onion (no receiver would accept the proof). Otherwise signs
+//    TkimBody{own domain, receiver, now} (both lower case) with the server
+//    key for the channel binding, verb TKIM, and answers kOk with the
+//    encoded signed request; a signing failure is logged and its status
+//    returned. Works sealed or not (the server key is the device's, as for
+//    DERK). Logs one line per proof, without the domains.
+//  - ServeRelay() answers the relay role's TkimProofRequests on its channel,
+//    in order, until the channel closes (kUnavailable) or sends anything
+//    else (kInvalidArgument; the caller logs it and stops serving that
+//    channel).
 //  - Thread-safe.
 #pragma once
 
@@ -66,6 +80,9 @@ class UnsealService {
   ipc::ForwardList PollForwards();
 
   Result<void> ServePeer(ipc::Channel channel);
+
+  ipc::TkimProofReply TkimProof(const ipc::TkimProofRequest& request, uint64_t now_unix_seconds);
+  Result<void> ServeRelay(ipc::Channel channel);
 
   // The text of <state>/unseal/status (also used by tests).
   std::string StatusText();
