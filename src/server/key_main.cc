@@ -4,6 +4,11 @@
 // control channels (key_service_role.h). Exec'd by onionmaild:
 //
 //   onionmail-key --config FILE --smtp-control-fd A --pop3-control-fd B
+//                 [--peer-control-fd C] [--relay-control-fd D]
+//
+// C is the peer role's channel (unseal at boot, KCTL forwarding), D the
+// relay role's (TKIM proofs, only with [relay] enabled): both served by
+// UnsealService, each in a thread of its own.
 //
 // Start-up, in order: read the config; drop to [sandbox] key_user when root
 // (so every file it creates is the key user's); open the state directory
@@ -109,7 +114,18 @@ void ServePeerRole(UnsealService* service, int fd) {
   _exit(3);
 }
 
-int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
+// The relay role's TKIM proofs. Unlike the peer channel, a failure here
+// does not restart the key role: the relay role then sends no proofs.
+void ServeRelayRole(UnsealService* service, int fd) {
+  auto channel = ipc::Channel::FromFd(fd);
+  Result<void> r = channel.ok() ? service->ServeRelay(std::move(*channel)) : channel.error();
+  if (!r.ok() && r.error().code != ErrorCode::kUnavailable) {
+    log::Error("key", "channel of the relay role failed: " + r.error().message +
+                          "; no more TKIM proofs until the key role restarts");
+  }
+}
+
+int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd, int relay_fd) {
   // Files created from here on belong to the key user, never to root.
   auto dropped = DropToUser(::geteuid() == 0 ? config.sandbox_key_user : "", false);
   if (!dropped.ok()) return Fail(dropped.error().message);
@@ -202,6 +218,7 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
   server = new KeyRoleServer(*st, std::move(*tls), max_sessions);
   server->set_torm(torm);
   server->set_session_tls(session_tls);
+  server->set_server_key(*public_key);
   log::Info("key", "ready: key store " + std::string(st->key_store_backend()) +
                        " (device operations at start-up: " +
                        std::to_string(st->device_operations()) + "), argon2id by " + kdf_impl +
@@ -215,6 +232,7 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd) {
   } else if (st->enrolled()) {
     log::Warning("key", "no peer role channel: this server cannot unseal itself");
   }
+  if (relay_fd >= 0) std::thread(ServeRelayRole, unseal_service, relay_fd).detach();
   std::thread([st, interval = config.sweep_interval_seconds] {
     for (;;) {
       auto removed = st->SweepExpired();
@@ -255,7 +273,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string config_path;
-  int smtp_fd = -1, pop3_fd = -1, peer_fd = -1;
+  int smtp_fd = -1, pop3_fd = -1, peer_fd = -1, relay_fd = -1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     bool has_value = i + 1 < argc;
@@ -270,10 +288,13 @@ int main(int argc, char** argv) {
     } else if (a == "--peer-control-fd" && has_value &&
                ipc::ParseInheritedFd(argv[i + 1], &peer_fd)) {
       ++i;
+    } else if (a == "--relay-control-fd" && has_value &&
+               ipc::ParseInheritedFd(argv[i + 1], &relay_fd)) {
+      ++i;
     } else {
       std::fputs(
           "usage: onionmail-key --config FILE --smtp-control-fd A --pop3-control-fd B "
-          "[--peer-control-fd C]\n"
+          "[--peer-control-fd C] [--relay-control-fd D]\n"
           "A role of onionmaild, started by it; not meant to be run by hand.\n",
           stderr);
       return 2;
@@ -296,7 +317,7 @@ int main(int argc, char** argv) {
   if (!config.ok()) return server::Fail(config.error().message);
   log::Level level;
   if (log::ParseLevel(config->log_level, &level)) log::SetLevel(level);
-  const int rc = server::Run(*config, smtp_fd, pop3_fd, peer_fd);
+  const int rc = server::Run(*config, smtp_fd, pop3_fd, peer_fd, relay_fd);
   // _exit: no atexit work in a sandboxed role (a sanitizer's exit-time leak
   // check would trace the process, which every policy forbids).
   std::fflush(stderr);

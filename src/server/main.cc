@@ -16,6 +16,7 @@
 // logged (SIGSYS names the blocked syscall when the role reported it); the
 // listeners and control channels survive restarts, so clients queue in the
 // backlog meanwhile. The peer and relay roles' deaths never stop the server.
+// The relay role has a channel to the key role too, for its TKIM proofs.
 // SIGTERM/SIGINT stop every role, then onionmaild.
 //
 //   onionmaild [--config FILE]
@@ -146,13 +147,15 @@ int Serve(const std::string& config_path, const config::Config& config) {
   auto pop3_ctl = ipc::Channel::CreatePair();
   auto peer_ctl = ipc::Channel::CreatePair();
   auto relay_ctl = ipc::Channel::CreatePair();  // SMTP front end -> relay role
-  if (!smtp_ctl.ok() || !pop3_ctl.ok() || !peer_ctl.ok() || !relay_ctl.ok()) {
+  auto key_relay = ipc::Channel::CreatePair();  // relay role -> key role: TKIM proofs
+  if (!smtp_ctl.ok() || !pop3_ctl.ok() || !peer_ctl.ok() || !relay_ctl.ok() || !key_relay.ok()) {
     return Fail("cannot create the control channels");
   }
   const int smtp_key_end = smtp_ctl->first.fd(), smtp_fe_end = smtp_ctl->second.fd();
   const int pop3_key_end = pop3_ctl->first.fd(), pop3_fe_end = pop3_ctl->second.fd();
   const int peer_key_end = peer_ctl->first.fd(), peer_role_end = peer_ctl->second.fd();
   const int smtp_relay_end = relay_ctl->first.fd(), relay_role_end = relay_ctl->second.fd();
+  const int relay_key_end = key_relay->first.fd(), relay_tkim_end = key_relay->second.fd();
   const bool relay = config.relay_enabled;
 
   SupervisorOptions options;
@@ -162,12 +165,16 @@ int Serve(const std::string& config_path, const config::Config& config) {
   std::vector<RoleSpec> roles;
   roles.push_back({"key",
                    [=] {
-                     return ExecRole(
-                         key_bin,
-                         {"--config", config_path, "--smtp-control-fd", fd_arg(smtp_key_end),
-                          "--pop3-control-fd", fd_arg(pop3_key_end), "--peer-control-fd",
-                          fd_arg(peer_key_end)},
-                         {smtp_key_end, pop3_key_end, peer_key_end});
+                     std::vector<std::string> args = {"--config",          config_path,
+                                                      "--smtp-control-fd", fd_arg(smtp_key_end),
+                                                      "--pop3-control-fd", fd_arg(pop3_key_end),
+                                                      "--peer-control-fd", fd_arg(peer_key_end)};
+                     std::vector<int> fds = {smtp_key_end, pop3_key_end, peer_key_end};
+                     if (relay) {
+                       args.insert(args.end(), {"--relay-control-fd", fd_arg(relay_key_end)});
+                       fds.push_back(relay_key_end);
+                     }
+                     return ExecRole(key_bin, args, fds);
                    },
                    {}});
   roles.push_back({"smtp",
@@ -209,8 +216,9 @@ int Serve(const std::string& config_path, const config::Config& config) {
                      [=] {
                        return ExecRole(
                            relay_bin,
-                           {"--config", config_path, "--control-fd", fd_arg(relay_role_end)},
-                           {relay_role_end});
+                           {"--config", config_path, "--control-fd", fd_arg(relay_role_end),
+                            "--key-control-fd", fd_arg(relay_tkim_end)},
+                           {relay_role_end, relay_tkim_end});
                      },
                      {}});
   }

@@ -14,13 +14,16 @@
 namespace onionmail::server {
 
 int ParseOutboundRoleArgs(int argc, char** argv, const char* prog, const char* fd_flag,
-                          const char* usage, OutboundRoleArgs* out) {
+                          const char* usage, OutboundRoleArgs* out, const char* key_fd_flag) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
     if (a == "--config" && has_value) {
       out->config_path = argv[++i];
     } else if (a == fd_flag && has_value && ipc::ParseInheritedFd(argv[i + 1], &out->control_fd)) {
+      ++i;
+    } else if (key_fd_flag != nullptr && a == key_fd_flag && has_value &&
+               ipc::ParseInheritedFd(argv[i + 1], &out->key_fd)) {
       ++i;
     } else {
       std::fputs(usage, stderr);
@@ -48,6 +51,12 @@ Result<OutboundRole> StartOutboundRole(
   if (log::ParseLevel(config->log_level, &level)) log::SetLevel(level);
   auto channel = ipc::Channel::FromFd(args.control_fd);
   if (!channel.ok()) return fail("bad control channel: ", channel.error());
+  std::optional<ipc::Channel> key_channel;
+  if (args.key_fd >= 0) {
+    auto key = ipc::Channel::FromFd(args.key_fd);
+    if (!key.ok()) return fail("bad key role channel: ", key.error());
+    key_channel.emplace(std::move(*key));
+  }
   if (auto warm = peer::WarmUpTlsClient(); !warm.ok()) return fail("", warm.error());
   if (warm_up) warm_up();
   if (auto preloaded = PreloadLibrariesForSandbox(); !preloaded.ok()) {
@@ -65,7 +74,7 @@ Result<OutboundRole> StartOutboundRole(
   if (auto entered = EnterSandbox(sandbox); !entered.ok()) {
     return fail("cannot enter the sandbox: ", entered.error());
   }
-  return OutboundRole{std::move(*config), std::move(*channel)};
+  return OutboundRole{std::move(*config), std::move(*channel), std::move(key_channel)};
 }
 
 }  // namespace onionmail::server

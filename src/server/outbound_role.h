@@ -3,11 +3,14 @@
 // inherited control channel, warm-ups, then the sandbox.
 //
 // Contract:
-//  - ParseOutboundRoleArgs() accepts exactly `--config FILE` and `<fd_flag>
-//    N` (an inherited fd number); anything else prints `usage` (or, without
-//    the fd, "<prog>: <fd_flag> is required") to stderr and returns 2, else 0.
+//  - ParseOutboundRoleArgs() accepts exactly `--config FILE`, `<fd_flag>
+//    N` (an inherited fd number) and, when `key_fd_flag` is given, an
+//    optional `<key_fd_flag> M` (the relay role's channel to the key role);
+//    anything else prints `usage` (or, without the required fd, "<prog>:
+//    <fd_flag> is required") to stderr and returns 2, else 0.
 //  - StartOutboundRole(), in order: loads the config (its log level applies
-//    from then on), adopts the control channel fd, warms up OpenSSL's TLS
+//    from then on), adopts the control channel fd (and the key channel fd
+//    when given), warms up OpenSSL's TLS
 //    client (peer::WarmUpTlsClient) and then runs `warm_up` (anything else
 //    that must touch files before the sandbox), preloads libraries, and
 //    enters the sandbox: drop to the `user` the config names when root,
@@ -18,6 +21,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "base/result.h"
@@ -30,14 +34,17 @@ namespace onionmail::server {
 struct OutboundRoleArgs {
   std::string config_path;
   int control_fd = -1;
+  int key_fd = -1;  // -1: none given
 };
 
 int ParseOutboundRoleArgs(int argc, char** argv, const char* prog, const char* fd_flag,
-                          const char* usage, OutboundRoleArgs* out);
+                          const char* usage, OutboundRoleArgs* out,
+                          const char* key_fd_flag = nullptr);
 
 struct OutboundRole {
   config::Config config;
   ipc::Channel channel;
+  std::optional<ipc::Channel> key_channel;  // set when args.key_fd was given
 };
 
 [[nodiscard]] Result<OutboundRole> StartOutboundRole(

@@ -3,10 +3,16 @@
 // session waits; it holds no key and opens no file. Exec'd by onionmaild when
 // [relay] enabled = true:
 //
-//   onionmail-relay --config FILE --control-fd N
+//   onionmail-relay --config FILE --control-fd N [--key-control-fd K]
 //
 // N is its end of the control channel from the SMTP front end, on which each
 // relayed transaction arrives as a session channel (server/relay_session.h).
+// K is its channel to the key role, which signs the TKIM proofs
+// (docs/PROTOCOL.md, "TKIM") it sends to remotes that offer TKIM; without it
+// no proof is sent. One request at a time (sessions take turns), each
+// answered within kTkimProofTimeout or failed; a reply that is not for the
+// request (left over from an earlier request that timed out, or from a
+// relay role that died waiting) is recognised and dropped.
 // Start-up, in order: read the config; warm up OpenSSL's TLS client (so no
 // file is opened later); EnterSandbox: drop to [sandbox] relay_user when
 // root, no_new_privs, non-dumpable, no core, RelayPolicy (TCP client sockets
@@ -19,7 +25,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/log.h"
 #include "config/config.h"
@@ -27,13 +39,81 @@
 #include "seccomp/policies.h"
 #include "server/outbound_role.h"
 #include "server/relay_session.h"
+#include "unseal/tkim_wire.h"
+#include "unseal/torm_wire.h"
 
 namespace onionmail::server {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: onionmail-relay --config FILE --control-fd N\n"
+    "usage: onionmail-relay --config FILE --control-fd N [--key-control-fd K]\n"
     "A role of onionmaild, started by it; not meant to be run by hand.\n";
+
+constexpr std::chrono::seconds kTkimProofTimeout{10};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// True when `proof` is a TKIM proof for `receiver` signed over `cb`: the
+// answer to this request, not a stale one.
+bool IsProofFor(const std::vector<uint8_t>& proof, std::string_view receiver,
+                const mail::ChannelBinding& cb) {
+  auto request = unseal::ParseSignedRequest(proof);
+  if (!request.ok() || request->verb != unseal::Verb::kTkim) return false;
+  auto body = unseal::ParseTkimBody(request->body);
+  if (!body.ok() || body->receiver_domain != Lower(receiver)) return false;
+  return unseal::VerifyRequest(*request, cb).ok();
+}
+
+// The key role's channel, shared by the session threads.
+class TkimProofClient {
+ public:
+  explicit TkimProofClient(ipc::Channel channel) : channel_(std::move(channel)) {}
+
+  Result<std::vector<uint8_t>> Proof(std::string_view receiver, const mail::ChannelBinding& cb) {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Replies to requests that timed out: never the answer to this one.
+    for (;;) {
+      auto stale = channel_.Receive(std::chrono::milliseconds(0));
+      if (stale.ok()) continue;
+      if (stale.error().code == ErrorCode::kDeadlineExceeded) break;
+      return stale.error();
+    }
+    ipc::TkimProofRequest request;
+    request.receiver_domain = std::string(receiver);
+    request.channel_binding = cb;
+    ONIONMAIL_RETURN_IF_ERROR(channel_.Send(request));
+    const auto deadline = std::chrono::steady_clock::now() + kTkimProofTimeout;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        return MakeError(ErrorCode::kDeadlineExceeded, "the key role did not sign a tkim proof");
+      }
+      auto in = channel_.Receive(left);
+      if (!in.ok()) return in.error();
+      auto* reply = std::get_if<ipc::TkimProofReply>(&*in);
+      if (reply == nullptr) {
+        return MakeError(ErrorCode::kInvalidArgument, "unexpected message from the key role");
+      }
+      if (reply->status != ipc::Status::kOk) {
+        ONIONMAIL_RETURN_IF_ERROR(
+            ipc::StatusToResult(reply->status, "the key role refused a tkim proof"));
+      }
+      if (IsProofFor(reply->proof, receiver, cb)) return std::move(reply->proof);
+      log::Warning("relay", "dropped a tkim proof that was not for this request");
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  ipc::Channel channel_;
+};
 
 int Run(const OutboundRoleArgs& args) {
   auto started = StartOutboundRole(
@@ -50,6 +130,14 @@ int Run(const OutboundRoleArgs& args) {
   options.helo_name = config.greeting_name();
   options.connect_timeout = std::chrono::seconds(config.relay_connect_timeout_seconds);
   options.max_concurrent = config.relay_max_concurrent;
+  if (started->key_channel.has_value()) {
+    auto client = std::make_shared<TkimProofClient>(std::move(*started->key_channel));
+    options.tkim_proof = [client](std::string_view receiver, const mail::ChannelBinding& cb) {
+      return client->Proof(receiver, cb);
+    };
+  } else {
+    log::Warning("relay", "no channel to the key role: no TKIM proofs are sent");
+  }
   log::Info("relay", "started (pid " + std::to_string(::getpid()) + ", seccomp " +
                          (config.sandbox_seccomp ? "on" : "OFF") + ")");
   std::atomic<bool> stop{false};  // SIGTERM ends the process (default action)
@@ -70,7 +158,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   server::OutboundRoleArgs args;
   if (int rc = server::ParseOutboundRoleArgs(argc, argv, "onionmail-relay", "--control-fd",
-                                             server::kUsage, &args);
+                                             server::kUsage, &args, "--key-control-fd");
       rc != 0) {
     return rc;
   }
