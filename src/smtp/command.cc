@@ -15,7 +15,7 @@ constexpr VerbName kVerbs[] = {
     {"RCPT", Verb::kRcpt}, {"DATA", Verb::kData}, {"RSET", Verb::kRset},
     {"NOOP", Verb::kNoop}, {"QUIT", Verb::kQuit}, {"VRFY", Verb::kVrfy},
     {"EXPN", Verb::kExpn}, {"HELP", Verb::kHelp}, {"STARTTLS", Verb::kStartTls},
-    {"AUTH", Verb::kAuth}, {"TORM", Verb::kTorm},
+    {"AUTH", Verb::kAuth}, {"TORM", Verb::kTorm}, {"TKIM", Verb::kTkim},
 };
 
 bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {

@@ -41,6 +41,7 @@ enum class Verb {
   kStartTls,
   kAuth,
   kTorm,  // peer protocol (docs/PROTOCOL.md); only if the session serves it
+  kTkim,  // server proof (docs/PROTOCOL.md, "TKIM"); only if the session serves it
   kUnknown,
 };
 

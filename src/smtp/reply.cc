@@ -60,6 +60,10 @@ Entry Lookup(Reply reply) {
               "in another"};
     case Reply::kRelayBusy:
       return {451, "4.3.2", false, "Too many relayed messages at once, try again later"};
+    case Reply::kTkimBusy:
+      return {451, "4.3.2", false, "Too many connections out at once, try again later"};
+    case Reply::kTkimSenderUnreachable:
+      return {451, "4.4.1", false, "Sender's server unreachable for its key, try again later"};
     case Reply::kRemoteUnreachable:
       return {451, "4.4.1", false, "Remote server unreachable, try again later"};
     case Reply::kRemoteFailed:
@@ -106,6 +110,14 @@ Entry Lookup(Reply reply) {
       return {503, "5.5.1", false, "Error: already authenticated"};
     case Reply::kAuthInTransaction:
       return {503, "5.5.1", false, "Error: AUTH not allowed during a mail transaction"};
+    case Reply::kTkimInTransaction:
+      return {503, "5.5.1", false, "Error: TKIM not allowed during a mail transaction"};
+    case Reply::kTkimAlreadyProven:
+      return {503, "5.5.1", false, "Error: a server is already proven in this session"};
+    case Reply::kTkimNotOffered:
+      return {502, "5.5.1", false, "TKIM not offered: TLS 1.3 required"};
+    case Reply::kTkimMalformed:
+      return {501, "5.5.4", false, "Malformed TKIM proof"};
     case Reply::kUnknownMechanism:
       return {504, "5.5.4", false, "Unrecognized authentication mechanism"};
     case Reply::kBareLineEnding:
@@ -119,6 +131,11 @@ Entry Lookup(Reply reply) {
       return {530, "5.7.0", false, "Authentication required to send as a local address"};
     case Reply::kAuthFailed:
       return {535, "5.7.8", false, "Authentication credentials invalid"};
+    case Reply::kTkimRefused:
+      return {535, "5.7.8", false, "TKIM proof refused"};
+    case Reply::kTkimOtherOnion:
+      return {550, "5.7.1", false,
+              "Sender's onion is not the server proven by TKIM in this session"};
     case Reply::kRelayDenied:
       return {550, "5.7.1", false, "Relaying denied"};
     case Reply::kRemoteNo8Bit:
@@ -260,7 +277,7 @@ std::string FormatReply(Reply reply, std::string_view hostname) {
 }
 
 std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, bool tls_active,
-                      bool torm_offered) {
+                      bool torm_offered, bool tkim_offered) {
   std::vector<std::string> lines = {
       std::string(hostname),
       "PIPELINING",
@@ -270,6 +287,7 @@ std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, boo
       tls_active ? "AUTH PLAIN LOGIN" : "STARTTLS",
   };
   if (tls_active && torm_offered) lines.emplace_back("TORM");
+  if (tls_active && tkim_offered) lines.emplace_back("TKIM");
   std::string out;
   for (size_t i = 0; i < lines.size(); ++i) {
     out += (i + 1 == lines.size()) ? "250 " : "250-";
@@ -301,6 +319,14 @@ std::string FormatTormReply(mail::TormOutcome outcome, std::string_view payload_
   }
   return std::string(prefix) + " TORM refused: " + std::string(mail::TormOutcomeKeyword(outcome)) +
          "\r\n";
+}
+
+std::string FormatTkimKeyReply(std::string_view key_base64) {
+  return "250 2.0.0 " + std::string(key_base64) + "\r\n";
+}
+
+std::string FormatTkimAuthenticated(std::string_view domain) {
+  return "250 2.7.0 Authenticated as " + std::string(domain) + "\r\n";
 }
 
 }  // namespace onionmail::smtp

@@ -9,12 +9,17 @@
 //    a user address, an AUTH argument or message content.
 //  - EhloReply() builds the multi-line EHLO answer; the extension list depends
 //    only on whether TLS is active (STARTTLS before it, AUTH after it) and,
-//    inside TLS, whether this server serves TORM (docs/PROTOCOL.md).
+//    inside TLS, whether this server serves TORM and TKIM (docs/PROTOCOL.md).
 //  - FormatTormReply() is the answer to a TORM command: `250 2.0.0 <base64>`
 //    on success, otherwise `<code> <enhanced> TORM refused: <keyword>` with
 //    the fixed keyword of mail::TormOutcomeKeyword(): 450 4.7.1 rate limited,
 //    451 4.3.0 temporary, 501 5.5.4 bad request, 502 5.5.1 not offered,
 //    554 5.7.1 every other refusal.
+//  - FormatTkimKeyReply() and FormatTkimAuthenticated() are the two TKIM
+//    successes (docs/PROTOCOL.md, "TKIM"): `250 2.0.0 <base64 key>` and
+//    `250 2.7.0 Authenticated as <domain>`; the domain is the one the TKIM
+//    service proved (a v3 onion name checked by the session), never client
+//    text. Every TKIM refusal is a fixed Reply (kTkim*).
 //  - FormatRemoteReply() answers the client of a relayed transaction from the
 //    remote server's reply to the same step (docs/federation.md, "Replies
 //    passed back"): the remote's basic code where RFC 5321 (section 4.3.2)
@@ -54,6 +59,8 @@ enum class Reply {
   kTooManyAuthFailures,    // 421 4.7.0 <host>
   kLocalError,             // 451 4.3.0
   kRelayBusy,              // 451 4.3.2 (too many relayed transactions at once)
+  kTkimBusy,               // 451 4.3.2 (TKIM: too many connections out at once)
+  kTkimSenderUnreachable,  // 451 4.4.1 (TKIM: the sender's onion did not give its key)
   kRemoteUnreachable,      // 451 4.4.1 (Tor cannot reach the remote onion)
   kRemoteFailed,           // 451 4.4.2 (remote closed, malformed reply, timeout)
   kRemoteNoTls,            // 451 4.7.5 (remote offers no STARTTLS with TLS 1.3)
@@ -80,12 +87,18 @@ enum class Reply {
   kAlreadyTls,             // 503 5.5.1
   kAlreadyAuthenticated,   // 503 5.5.1
   kAuthInTransaction,      // 503 5.5.1
+  kTkimInTransaction,      // 503 5.5.1
+  kTkimAlreadyProven,      // 503 5.5.1 (one TKIM proof per session)
+  kTkimNotOffered,         // 502 5.5.1 (TLS without a channel binding: not TLS 1.3)
+  kTkimMalformed,          // 501 5.5.4 (bad base64, empty, too long, malformed proof)
   kUnknownMechanism,       // 504 5.5.4
   kBareLineEnding,         // 521 5.5.2
   kTlsRequired,            // 530 5.7.0
   kAuthRequired,           // 530 5.7.0
   kAuthFailed,             // 535 5.7.8
+  kTkimRefused,            // 535 5.7.8 (signature, receiver, time or key refused)
   kRelayDenied,            // 550 5.7.1
+  kTkimOtherOnion,         // 550 5.7.1 (MAIL FROM another onion than the proven one)
   kUserUnknown,            // 550 5.1.1
   kRemoteNo8Bit,           // 550 5.6.3 (BODY=8BITMIME, the remote offers no 8BITMIME)
   kMessageTooBig,          // 552 5.3.4
@@ -102,7 +115,7 @@ std::string FormatReply(Reply reply, std::string_view hostname);
 
 // The multi-line 250 answer to EHLO.
 std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, bool tls_active,
-                      bool torm_offered = false);
+                      bool torm_offered = false, bool tkim_offered = false);
 
 // The step of a relayed transaction a remote server answered.
 enum class RemoteStep {
@@ -122,5 +135,11 @@ std::string FormatRemoteReply(RemoteStep step, const mail::RelayReply& remote);
 
 // The answer to a TORM command (payload_base64 only with TormOutcome::kOk).
 std::string FormatTormReply(mail::TormOutcome outcome, std::string_view payload_base64);
+
+// The answer to `TKIM KEY`: 250 2.0.0 and this server's key in base64.
+std::string FormatTkimKeyReply(std::string_view key_base64);
+
+// The answer to a TKIM proof that the service accepted for `domain`.
+std::string FormatTkimAuthenticated(std::string_view domain);
 
 }  // namespace onionmail::smtp

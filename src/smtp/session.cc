@@ -68,8 +68,8 @@ Result<void> AppendString(mail::MessageWriter& writer, const std::string& text) 
 }  // namespace
 
 Session::Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config,
-                 mail::TormService* torm, mail::RelayBackend* relay)
-    : conn_(conn), backend_(backend), torm_(torm), relay_(relay), config_(config) {}
+                 mail::TormService* torm, mail::RelayBackend* relay, mail::TkimService* tkim)
+    : conn_(conn), backend_(backend), torm_(torm), relay_(relay), tkim_(tkim), config_(config) {}
 
 void Session::Log(bool warning, const std::string& message) const {
   std::string line = "[" + config_.log_tag + "] " + message;
@@ -172,6 +172,9 @@ Result<Session::Next> Session::Dispatch(const Command& cmd) {
     case Verb::kTorm:
       if (torm_ == nullptr) return Send(Reply::kUnknownCommand);
       return DoTorm(cmd);
+    case Verb::kTkim:
+      if (tkim_ == nullptr) return Send(Reply::kUnknownCommand);
+      return DoTkim(cmd);
     case Verb::kRset:
       if (!cmd.arg.empty()) return Send(Reply::kSyntaxError);
       ResetTransaction();
@@ -198,12 +201,13 @@ Result<Session::Next> Session::Dispatch(const Command& cmd) {
 
 Result<Session::Next> Session::DoHello(const Command& cmd, bool extended) {
   if (cmd.arg.empty()) return Send(Reply::kSyntaxError);
-  ResetTransaction();  // RFC 5321 4.1.4: EHLO/HELO implies RSET
+  ResetTransaction();    // RFC 5321 4.1.4: EHLO/HELO implies RSET
+  tkim_domain_.reset();  // a new client greeting: prove again
   greeted_ = true;
   if (!extended) return Send(Reply::kHelo);
   ONIONMAIL_RETURN_IF_ERROR(
       conn_.Write(EhloReply(config_.hostname, config_.max_message_bytes, conn_.IsTls(),
-                            torm_ != nullptr && conn_.TlsExporterBinding().ok())));
+                            torm_ != nullptr && conn_.TlsExporterBinding().ok(), TkimOffered())));
   return Next::kContinue;
 }
 
@@ -221,13 +225,14 @@ Result<Session::Next> Session::DoStartTls(const Command& cmd) {
   greeted_ = false;
   auth_user_.reset();
   auth_failures_ = 0;
+  tkim_domain_.reset();
   ResetTransaction();
   return Next::kContinue;
 }
 
-Result<Session::Next> Session::AuthFailed() {
+Result<Session::Next> Session::AuthFailed(Reply reply, std::string_view what) {
   ++auth_failures_;
-  Log(true, "authentication failed (" + std::to_string(auth_failures_) + " in this session)");
+  Log(true, std::string(what) + " (" + std::to_string(auth_failures_) + " in this session)");
   if (config_.auth_failure_delay_ms > 0) {
     ONIONMAIL_RETURN_IF_ERROR(conn_.Flush());
     std::this_thread::sleep_for(std::chrono::milliseconds(config_.auth_failure_delay_ms));
@@ -237,7 +242,7 @@ Result<Session::Next> Session::AuthFailed() {
     Log(false, "closing: too many authentication failures");
     return Next::kClose;
   }
-  return Send(Reply::kAuthFailed);
+  return Send(reply);
 }
 
 Result<Session::Next> Session::DoAuth(const Command& cmd) {
@@ -291,6 +296,7 @@ Result<Session::Next> Session::DoMail(const Command& cmd) {
     if (!auth_user_) return Send(Reply::kAuthRequired);
     if (AsciiLower(mail.sender->local) != *auth_user_) return Send(Reply::kSenderNotOwned);
   }
+  if (RefusedByTkim(mail.sender)) return Send(Reply::kTkimOtherOnion);
   in_transaction_ = true;
   local_sender_ = mail.sender && EqualsIgnoreCase(mail.sender->domain, config_.domain);
   reverse_path_ = mail.sender ? mail.sender->ToString() : std::string();
@@ -337,6 +343,8 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
 std::string Session::ReceivedHeader() const {
   std::string header = "Received: by " + config_.hostname + " (onionmaild) with ";
   header += auth_user_ ? "ESMTPSA" : "ESMTPS";
+  // A comment (RFC 5322 CFWS) names the proven server; no address, no IP.
+  if (tkim_domain_) header += " (TKIM " + *tkim_domain_ + ")";
   header += "; " + Rfc5322DateUtc(std::time(nullptr)) + "\r\n";
   return header;
 }

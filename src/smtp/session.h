@@ -48,10 +48,21 @@
 //    transaction, `TORM <PUSH|DERK|STAT|KCTL> <base64>`; the blob and the
 //    connection's RFC 9266 channel binding go to the service, whose answer is
 //    sent with FormatTormReply(). Without a service TORM is an unknown command.
+//  - TKIM (docs/PROTOCOL.md, "TKIM") is served only when a mail::TkimService
+//    is given, offered as the EHLO keyword TKIM inside TLS 1.3: after EHLO,
+//    outside a mail transaction, `TKIM KEY` answers with ServerKey() in
+//    base64 and `TKIM <base64 proof>` hands the proof and the connection's
+//    channel binding to Check(). A proven domain holds until the next
+//    EHLO/HELO or STARTTLS; one proof per session (a second gets 503). With a
+//    proven domain, MAIL FROM another v3 onion (neither the proven one nor
+//    this server's) gets 550 5.7.1 and the Received header names the proven
+//    onion in a comment. A malformed or refused proof counts as a failed AUTH
+//    (max_auth_failures). Without a service TKIM is an unknown command.
 //  - Logs one line per accepted message, per failed AUTH, per TORM command
-//    (verb and outcome keyword) and per relayed message outcome (code or
-//    failure keyword and size), tagged with log_tag, never with addresses,
-//    domains, user names, credentials, content or peer identities.
+//    (verb and outcome keyword), per TKIM command (outcome keyword) and per
+//    relayed message outcome (code or failure keyword and size), tagged with
+//    log_tag, never with addresses, domains, user names, credentials, content
+//    or peer identities.
 #pragma once
 
 #include <cstddef>
@@ -64,6 +75,7 @@
 #include "base/result.h"
 #include "mail/backend.h"
 #include "mail/relay.h"
+#include "mail/tkim.h"
 #include "mail/torm.h"
 #include "net/connection.h"
 #include "smtp/address.h"
@@ -86,10 +98,11 @@ struct SessionConfig {
 
 class Session {
  public:
-  // `torm` may be null (TORM not served), as may `relay` (no relaying); both
-  // must outlive the session.
+  // `torm` may be null (TORM not served), as may `relay` (no relaying) and
+  // `tkim` (TKIM not served); all must outlive the session.
   Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config,
-          mail::TormService* torm = nullptr, mail::RelayBackend* relay = nullptr);
+          mail::TormService* torm = nullptr, mail::RelayBackend* relay = nullptr,
+          mail::TkimService* tkim = nullptr);
 
   // Serves the connection until QUIT, a fatal error or a timeout.
   void Run();
@@ -103,11 +116,21 @@ class Session {
   Result<Next> DoHello(const Command& cmd, bool extended);
   Result<Next> DoStartTls(const Command& cmd);
   Result<Next> DoAuth(const Command& cmd);
-  Result<Next> AuthFailed();
+  // Counts a failed AUTH or TKIM proof: logs `what` with the count, waits
+  // auth_failure_delay_ms, sends `reply` or, at max_auth_failures, 421 and
+  // closes.
+  Result<Next> AuthFailed(Reply reply = Reply::kAuthFailed,
+                          std::string_view what = "authentication failed");
   Result<Next> DoMail(const Command& cmd);
   Result<Next> DoRcpt(const Command& cmd);
   Result<Next> DoData(const Command& cmd);
   Result<Next> DoTorm(const Command& cmd);
+
+  // TKIM (session_tkim.cc).
+  bool TkimOffered() const;
+  Result<Next> DoTkim(const Command& cmd);
+  Result<Next> TkimReply(Reply reply, std::string_view keyword);
+  bool RefusedByTkim(const std::optional<Address>& sender) const;
 
   // Relayed transactions (session_relay.cc).
   bool MayRelayTo(std::string_view domain) const;
@@ -127,12 +150,14 @@ class Session {
   mail::DeliveryBackend& backend_;
   mail::TormService* const torm_;
   mail::RelayBackend* const relay_;
+  mail::TkimService* const tkim_;
   const SessionConfig config_;
 
-  bool greeted_ = false;                  // EHLO/HELO seen (since TLS start)
-  std::optional<std::string> auth_user_;  // authenticated local part
-  size_t auth_failures_ = 0;
-  bool in_transaction_ = false;  // MAIL accepted
+  bool greeted_ = false;                    // EHLO/HELO seen (since TLS start)
+  std::optional<std::string> auth_user_;    // authenticated local part
+  size_t auth_failures_ = 0;                // failed AUTH and TKIM proofs
+  std::optional<std::string> tkim_domain_;  // onion proven by TKIM, lower case
+  bool in_transaction_ = false;             // MAIL accepted
   std::string reverse_path_;
   uint64_t declared_size_ = 0;                       // MAIL FROM SIZE=, 0 if none
   bool body_8bitmime_ = false;                       // MAIL FROM BODY=8BITMIME
