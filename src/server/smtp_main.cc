@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "base/log.h"
 #include "base/secret_bytes.h"
@@ -21,6 +22,7 @@
 #include "seccomp/policies.h"
 #include "server/frontend.h"
 #include "server/relay_backend.h"
+#include "server/tkim_backend.h"
 #include "smtp/session.h"
 
 namespace onionmail::server {
@@ -106,13 +108,17 @@ int main(int argc, char** argv) {
     server::RemoteDelivery delivery(link);
     server::RemoteTorm torm(link);
     mail::TormService* torm_service = serve_torm ? &torm : nullptr;
+    // TKIM (docs/PROTOCOL.md) needs the relay role: it calls the sender back.
+    std::optional<server::RemoteTkim> tkim;
+    if (relay) tkim.emplace(link, *relay);
+    mail::TkimService* tkim_service = tkim ? &*tkim : nullptr;
     smtp::SessionConfig c = sc;
     c.log_tag = tag;
 #ifdef ONIONMAIL_TEST_HOOKS
     server::TestHookConnection hooked(conn);
-    smtp::Session(hooked, delivery, c, torm_service, relay.get()).Run();
+    smtp::Session(hooked, delivery, c, torm_service, relay.get(), tkim_service).Run();
 #else
-    smtp::Session(conn, delivery, c, torm_service, relay.get()).Run();
+    smtp::Session(conn, delivery, c, torm_service, relay.get(), tkim_service).Run();
 #endif
   };
   const int rc = server::RunFrontEnd(args, *config, std::move(spec));

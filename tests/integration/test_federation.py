@@ -118,6 +118,8 @@ class FederationTest(unittest.TestCase):
         lines = got[0].split(b"\r\n", 3)
         self.assertEqual(lines[0], b"Return-Path: <alice@" + self.a.domain.encode() + b">")
         self.assertTrue(lines[1].startswith(b"Received: by " + self.b.domain.encode()), lines[1])
+        # B checked with TKIM that the relaying server is A (docs/PROTOCOL.md "TKIM").
+        self.assertIn(b"(TKIM " + self.a.domain.encode() + b")", lines[1])
         self.assertTrue(lines[2].startswith(b"Received: by " + self.a.domain.encode()), lines[2])
         self.assertTrue(lines[3] == msg, "message body differs")
         self.assertNotIn(b"127.0.0.1", got[0])
@@ -137,6 +139,52 @@ class FederationTest(unittest.TestCase):
         got = [m for _, m in self.b.fetch_all(self.bob)][before:]
         self.assertEqual(len(got), 1)
         self.assertTrue(got[0].endswith(msg), "the 8-bit message differs")
+
+    def test_tkim_key_gives_the_server_rsa_key_and_both_sides_log_the_proof(self):
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.hazmat.primitives.serialization import load_der_public_key
+        s = self.a.smtp()
+        try:
+            self.assertTrue(s.has_extn("tkim"), s.esmtp_features)
+            code, text = s.docmd("TKIM", "KEY")
+        finally:
+            s.quit()
+        self.assertEqual(code, 250)
+        self.assertTrue(text.startswith(b"2.0.0 "), text)
+        key = load_der_public_key(base64.b64decode(text[6:], validate=True))
+        self.assertIsInstance(key, rsa.RSAPublicKey)
+        self.assertGreaterEqual(key.key_size, 2048)
+        a_log, b_log = len(self.a.log_bytes()), len(self.b.log_bytes())
+        to = "bob@" + self.b.domain
+        self.assertEqual(
+            self.send_as_alice([to], message("alice@" + self.a.domain, to, "tkim logs", "x")), {})
+        self.a.wait_log(rb"tkim: the remote accepted this server's proof", start=a_log)
+        b_tail = self.b.wait_log(rb"tkim check: sender authenticated", start=b_log)
+        self.assertIn(b"TKIM: authenticated", b_tail)
+        self.assertNotIn(self.a.domain.encode(), b_tail, "no onion name in B's log")
+
+    def test_a_client_without_a_proof_gets_no_tkim_mark_and_a_bad_proof_is_501(self):
+        before = self.b.mailbox_count(self.bob)
+        to = "bob@" + self.b.domain
+        forged = "alice@" + self.a.domain  # anyone may claim it; only TKIM proves it
+        self.assertEqual(self.b.send_external([to], message(forged, to, "unproven", "y"),
+                                              sender=forged), {})
+        got = [m for _, m in self.b.fetch_all(self.bob)][before:]
+        self.assertEqual(len(got), 1)
+        received = got[0].split(b"\r\n", 2)[1]
+        self.assertTrue(received.startswith(b"Received: by " + self.b.domain.encode()), received)
+        self.assertNotIn(b"TKIM", received)
+        # Refused proofs count as failed AUTH (max_auth_failures, default 3):
+        # two are answered, the third ends the session with 421.
+        s = self.b.smtp()
+        try:
+            for garbage in ("AAAA", "not*base64"):
+                code, _ = s.docmd("TKIM", garbage)
+                self.assertEqual(code, 501, garbage)
+            code, _ = s.docmd("TKIM", "AQID")
+            self.assertEqual(code, 421)
+        finally:
+            s.close()
 
     def test_swaks_sends_through_the_relay_and_b_has_the_message(self):
         if shutil.which("swaks") is None:
