@@ -128,6 +128,7 @@ int Run(const OutboundRoleArgs& args) {
   options.socks5_proxy = config.relay_socks5_proxy;
   // The remote learns this server's domain from MAIL FROM anyway; EHLO names it too.
   options.helo_name = config.greeting_name();
+  options.own_domain = config.domain;  // what TKIM proofs name (may differ from the EHLO name)
   options.connect_timeout = std::chrono::seconds(config.relay_connect_timeout_seconds);
   options.max_concurrent = config.relay_max_concurrent;
   if (started->key_channel.has_value()) {

@@ -69,6 +69,7 @@ inline constexpr std::chrono::milliseconds kControlPollInterval{200};
 struct RelayOptions {
   std::string socks5_proxy;  // Tor's SOCKS port, "127.0.0.1:9050"; required
   std::string helo_name;     // this server's onion, sent in EHLO
+  std::string own_domain;    // this server's mail domain: TKIM proofs must name it
   uint16_t remote_port = 25;
   // MailClient timeouts (RFC 5321 section 4.5.3.2; peer/mail_client.h).
   std::chrono::milliseconds connect_timeout{120000};     // onion circuits are slow

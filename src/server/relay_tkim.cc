@@ -120,7 +120,7 @@ void ClearTkimKeyCacheForTest() { Cache().Clear(); }
 ipc::TkimCheckReply CheckTkim(const ipc::TkimCheckRequest& request, const RelayOptions& options) {
   const uint64_t now = static_cast<uint64_t>(std::time(nullptr));
   auto proof =
-      unseal::CheckTkimRequest(request.proof, request.channel_binding, options.helo_name, now);
+      unseal::CheckTkimRequest(request.proof, request.channel_binding, options.own_domain, now);
   if (!proof.ok()) {
     const ErrorCode code = proof.error().code == ErrorCode::kInvalidArgument
                                ? ErrorCode::kInvalidArgument

@@ -7,8 +7,8 @@
 //    remote decides what an unproven sender may do). Returns an Error only
 //    when the connection broke (the caller drops the transaction).
 //  - CheckTkim(): for the SMTP front end, checks a client's proof
-//    (unseal::CheckTkimRequest against options.helo_name, this server's
-//    onion, and the clock), requires the sender to be a v3 onion, then ties
+//    (unseal::CheckTkimRequest against options.own_domain, this server's
+//    mail domain, and the clock), requires the sender to be a v3 onion, then ties
 //    the signing key to that onion: the key `TKIM KEY` returns on
 //    "<sender>:<remote_port>" through options.socks5_proxy must hash to the
 //    proof's key id. Answers are remembered per onion for kTkimKeyCacheTtl

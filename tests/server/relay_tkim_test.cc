@@ -66,7 +66,8 @@ Bytes Proof(std::string sender, std::string receiver, const mail::ChannelBinding
 RelayOptions Options(std::string proxy) {
   RelayOptions o;
   o.socks5_proxy = std::move(proxy);
-  o.helo_name = std::string(kLocalOnion);  // this relay role serves kLocalOnion
+  o.helo_name = "mx.example";               // the EHLO name may differ from the domain
+  o.own_domain = std::string(kLocalOnion);  // this relay role serves kLocalOnion
   o.connect_timeout = 10000ms;
   o.command_timeout = 10000ms;
   o.data_block_timeout = 10000ms;
