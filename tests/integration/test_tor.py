@@ -279,6 +279,8 @@ class TorNetworkTest(unittest.TestCase):
         self.assertTrue(p.stdout.endswith(msg), p.stdout[-400:])
         self.assertIn(b"Received: by " + b.domain.encode(), p.stdout)
         self.assertIn(b"Received: by " + c.domain.encode(), p.stdout)
+        # C called B's onion back through Tor for its key: TKIM proved B.
+        self.assertIn(b"(TKIM " + b.domain.encode() + b")", p.stdout)
 
 
 if __name__ == "__main__":
