@@ -141,6 +141,7 @@ const std::map<std::string, Setter>& Setters() {
       {"peer.timeout_seconds",
        Number(&Config::peer_timeout_seconds, "peer.timeout_seconds", 1, 600)},
       {"relay.enabled", Bool(&Config::relay_enabled, "relay.enabled")},
+      {"relay.require_tkim", Bool(&Config::relay_require_tkim, "relay.require_tkim")},
       {"relay.socks5_proxy", String(&Config::relay_socks5_proxy, "relay.socks5_proxy")},
       {"relay.max_concurrent",
        Number(&Config::relay_max_concurrent, "relay.max_concurrent", 1, 1024)},
@@ -247,6 +248,10 @@ Result<void> Validate(Config& c) {
   if (!c.relay_socks5_proxy.empty() && !ValidProxy(c.relay_socks5_proxy)) {
     return BadValue("relay.socks5_proxy",
                     "empty, or a numeric IP address and port (\"127.0.0.1:9050\")");
+  }
+  if (c.relay_require_tkim && !c.relay_enabled) {
+    return BadValue("relay.require_tkim",
+                    "needs relay.enabled = true (TKIM checks go through Tor)");
   }
   if (c.relay_enabled && c.relay_socks5_proxy.empty()) {
     // Mail goes to onion addresses only, which only Tor reaches.

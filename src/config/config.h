@@ -82,6 +82,10 @@ struct Config {
   std::string relay_socks5_proxy;                // numeric "host:port" of Tor's SOCKS port
   uint32_t relay_max_concurrent = 16;            // relayed transactions at once
   uint32_t relay_connect_timeout_seconds = 120;  // Tor circuit + SMTP up to EHLO in TLS
+  // MAIL FROM another v3 onion domain needs a TKIM proof of that server in
+  // the session (docs/PROTOCOL.md, "TKIM"); needs relay_enabled (the check
+  // calls the sender back through the relay role).
+  bool relay_require_tkim = false;
   // [log]
   std::string log_level = "info";
   bool log_addresses = false;

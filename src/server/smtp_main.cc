@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   sc.max_message_bytes = config->smtp_max_message_bytes;
   sc.max_recipients = config->smtp_max_recipients;
   sc.auth_failure_delay_ms = config->auth_failure_delay_ms;
+  sc.require_tkim = config->relay_require_tkim;
 
   server::FrontEndSpec spec;
   spec.name = "smtp";

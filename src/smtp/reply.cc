@@ -133,6 +133,12 @@ Entry Lookup(Reply reply) {
       return {535, "5.7.8", false, "Authentication credentials invalid"};
     case Reply::kTkimRefused:
       return {535, "5.7.8", false, "TKIM proof refused"};
+    case Reply::kTkimRequired:
+      return {550, "5.7.1", false, "Mail from an onion server needs a TKIM proof of that server"};
+    case Reply::kTkimRequiredLater:
+      return {451, "4.7.1", false,
+              "The TKIM proof of the sender's server could not be checked, "
+              "try again later"};
     case Reply::kTkimOtherOnion:
       return {550, "5.7.1", false,
               "Sender's onion is not the server proven by TKIM in this session"};

@@ -61,6 +61,7 @@ enum class Reply {
   kRelayBusy,              // 451 4.3.2 (too many relayed transactions at once)
   kTkimBusy,               // 451 4.3.2 (TKIM: too many connections out at once)
   kTkimSenderUnreachable,  // 451 4.4.1 (TKIM: the sender's onion did not give its key)
+  kTkimRequiredLater,      // 451 4.7.1 (require_tkim: the proof could not be checked now)
   kRemoteUnreachable,      // 451 4.4.1 (Tor cannot reach the remote onion)
   kRemoteFailed,           // 451 4.4.2 (remote closed, malformed reply, timeout)
   kRemoteNoTls,            // 451 4.7.5 (remote offers no STARTTLS with TLS 1.3)
@@ -99,6 +100,7 @@ enum class Reply {
   kTkimRefused,            // 535 5.7.8 (signature, receiver, time or key refused)
   kRelayDenied,            // 550 5.7.1
   kTkimOtherOnion,         // 550 5.7.1 (MAIL FROM another onion than the proven one)
+  kTkimRequired,           // 550 5.7.1 (require_tkim: an onion sender without a proof)
   kUserUnknown,            // 550 5.1.1
   kRemoteNo8Bit,           // 550 5.6.3 (BODY=8BITMIME, the remote offers no 8BITMIME)
   kMessageTooBig,          // 552 5.3.4

@@ -203,6 +203,7 @@ Result<Session::Next> Session::DoHello(const Command& cmd, bool extended) {
   if (cmd.arg.empty()) return Send(Reply::kSyntaxError);
   ResetTransaction();    // RFC 5321 4.1.4: EHLO/HELO implies RSET
   tkim_domain_.reset();  // a new client greeting: prove again
+  tkim_unchecked_ = false;
   greeted_ = true;
   if (!extended) return Send(Reply::kHelo);
   ONIONMAIL_RETURN_IF_ERROR(
@@ -226,6 +227,7 @@ Result<Session::Next> Session::DoStartTls(const Command& cmd) {
   auth_user_.reset();
   auth_failures_ = 0;
   tkim_domain_.reset();
+  tkim_unchecked_ = false;
   ResetTransaction();
   return Next::kContinue;
 }
@@ -296,7 +298,7 @@ Result<Session::Next> Session::DoMail(const Command& cmd) {
     if (!auth_user_) return Send(Reply::kAuthRequired);
     if (AsciiLower(mail.sender->local) != *auth_user_) return Send(Reply::kSenderNotOwned);
   }
-  if (RefusedByTkim(mail.sender)) return Send(Reply::kTkimOtherOnion);
+  if (auto refusal = TkimRefusal(mail.sender)) return Send(*refusal);
   in_transaction_ = true;
   local_sender_ = mail.sender && EqualsIgnoreCase(mail.sender->domain, config_.domain);
   reverse_path_ = mail.sender ? mail.sender->ToString() : std::string();

@@ -94,6 +94,9 @@ struct SessionConfig {
   std::string log_tag;                   // connection id for log lines
   unsigned auth_failure_delay_ms = 300;  // sleep after a failed AUTH
   size_t max_auth_failures = 3;          // then 421 and close
+  // [relay] require_tkim: MAIL FROM a v3 onion domain other than ours needs
+  // a TKIM proof of that onion in the session (docs/PROTOCOL.md, "TKIM").
+  bool require_tkim = false;
 };
 
 class Session {
@@ -130,7 +133,8 @@ class Session {
   bool TkimOffered() const;
   Result<Next> DoTkim(const Command& cmd);
   Result<Next> TkimReply(Reply reply, std::string_view keyword);
-  bool RefusedByTkim(const std::optional<Address>& sender) const;
+  // The refusal of MAIL FROM `sender` by the TKIM rules, if any.
+  std::optional<Reply> TkimRefusal(const std::optional<Address>& sender) const;
 
   // Relayed transactions (session_relay.cc).
   bool MayRelayTo(std::string_view domain) const;
@@ -157,6 +161,7 @@ class Session {
   std::optional<std::string> auth_user_;    // authenticated local part
   size_t auth_failures_ = 0;                // failed AUTH and TKIM proofs
   std::optional<std::string> tkim_domain_;  // onion proven by TKIM, lower case
+  bool tkim_unchecked_ = false;             // a proof could not be checked (temporary failure)
   bool in_transaction_ = false;             // MAIL accepted
   std::string reverse_path_;
   uint64_t declared_size_ = 0;                       // MAIL FROM SIZE=, 0 if none

@@ -46,11 +46,18 @@ Result<Session::Next> Session::TkimReply(Reply reply, std::string_view keyword) 
   return Send(reply);
 }
 
-bool Session::RefusedByTkim(const std::optional<Address>& sender) const {
-  if (!tkim_domain_ || !sender) return false;
+std::optional<Reply> Session::TkimRefusal(const std::optional<Address>& sender) const {
+  if (!sender) return std::nullopt;
   std::string domain = AsciiLower(sender->domain);
-  return mail::IsV3OnionDomain(domain) && domain != *tkim_domain_ &&
-         !EqualsIgnoreCase(domain, config_.domain);
+  if (!mail::IsV3OnionDomain(domain) || EqualsIgnoreCase(domain, config_.domain)) {
+    return std::nullopt;
+  }
+  if (tkim_domain_) {
+    if (domain == *tkim_domain_) return std::nullopt;
+    return Reply::kTkimOtherOnion;
+  }
+  if (!config_.require_tkim) return std::nullopt;
+  return tkim_unchecked_ ? Reply::kTkimRequiredLater : Reply::kTkimRequired;
 }
 
 Result<Session::Next> Session::DoTkim(const Command& cmd) {
@@ -75,12 +82,14 @@ Result<Session::Next> Session::DoTkim(const Command& cmd) {
   if (!domain.ok()) {
     CheckFailure failure = CheckFailureFor(domain.error().code);
     if (failure.counts) return AuthFailed(failure.reply, "TKIM: " + std::string(failure.keyword));
+    tkim_unchecked_ = true;  // with require_tkim, MAIL then gets a temporary refusal
     return TkimReply(failure.reply, failure.keyword);
   }
   // The service promises a lower-case v3 onion; anything else never reaches
   // the reply or the Received header.
   if (!mail::IsV3OnionDomain(*domain) || AsciiLower(*domain) != *domain ||
       EqualsIgnoreCase(*domain, config_.domain)) {
+    tkim_unchecked_ = true;
     return TkimReply(Reply::kLocalError, "local error");
   }
   tkim_domain_ = std::move(*domain);

@@ -109,6 +109,19 @@ connect_timeout_seconds = 60
   EXPECT_FALSE(ParseConfig("[sandbox]\nrelay_user = \"onionmail-peer\"\n").ok());
 }
 
+TEST(ConfigTest, RequireTkimIsOffByDefaultAndNeedsTheRelay) {
+  auto defaults = ParseConfig("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_FALSE(defaults->relay_require_tkim);
+  auto on = ParseConfig(
+      "[relay]\nenabled = true\nsocks5_proxy = \"127.0.0.1:9050\"\nrequire_tkim = true\n");
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_TRUE(on->relay_require_tkim);
+  auto alone = ParseConfig("[relay]\nrequire_tkim = true\n");
+  ASSERT_FALSE(alone.ok());
+  EXPECT_NE(alone.error().message.find("relay.require_tkim"), std::string::npos);
+}
+
 TEST(ConfigTest, UnknownKeyIsAnErrorNamingTheKey) {
   auto c = ParseConfig("[smtp]\nmax_recipient = 5\n");
   ASSERT_FALSE(c.ok());

@@ -63,11 +63,14 @@ class FederationTest(unittest.TestCase):
 
     @classmethod
     def _server(cls, name):
+        relay = {"enabled": True, "socks5_proxy": cls.proxy.address,
+                 "connect_timeout_seconds": 20}
+        if name == "b":
+            relay["require_tkim"] = True  # B takes onion senders only with a TKIM proof
         env = TestEnv(
             prefix="om-fed-%s-" % name,
             domain=onion_name("federation-%s-%d" % (name, os.getpid())),
-            extra_config={"relay": {"enabled": True, "socks5_proxy": cls.proxy.address,
-                                    "connect_timeout_seconds": 20}},
+            extra_config={"relay": relay},
         )
         cls.envs.append(env)
         env.init()
@@ -163,12 +166,18 @@ class FederationTest(unittest.TestCase):
         self.assertIn(b"TKIM: authenticated", b_tail)
         self.assertNotIn(self.a.domain.encode(), b_tail, "no onion name in B's log")
 
-    def test_a_client_without_a_proof_gets_no_tkim_mark_and_a_bad_proof_is_501(self):
+    def test_b_refuses_an_onion_sender_without_a_proof_and_a_bad_proof_is_501(self):
         before = self.b.mailbox_count(self.bob)
         to = "bob@" + self.b.domain
-        forged = "alice@" + self.a.domain  # anyone may claim it; only TKIM proves it
-        self.assertEqual(self.b.send_external([to], message(forged, to, "unproven", "y"),
-                                              sender=forged), {})
+        forged = "alice@" + self.a.domain  # what any Tor client could claim
+        with self.assertRaises(smtplib.SMTPSenderRefused) as cm:
+            self.b.send_external([to], message(forged, to, "forged", "y"), sender=forged)
+        self.assertEqual(cm.exception.smtp_code, 550)
+        self.assertIn(b"5.7.1", cm.exception.smtp_error)
+        # A sender that is not an onion needs no proof, and gets no TKIM mark.
+        other = "someone@example.org"
+        self.assertEqual(self.b.send_external([to], message(other, to, "plain", "z"),
+                                              sender=other), {})
         got = [m for _, m in self.b.fetch_all(self.bob)][before:]
         self.assertEqual(len(got), 1)
         received = got[0].split(b"\r\n", 2)[1]

@@ -247,6 +247,40 @@ TEST_F(SessionTkimTest, WithoutAProofMailFromAnyOnionIsAccepted) {
   EXPECT_THAT(CodesAfterTls(), ElementsAre(250));
 }
 
+TEST_F(SessionTkimTest, RequireTkimRefusesAnOnionSenderWithoutAProofWith550) {
+  cfg.require_tkim = true;
+  RunTls("MAIL FROM:<x@" + std::string(kOther) + ">\r\nMAIL FROM:<x@" + std::string(kSender) +
+         ">\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(550, 550));
+  EXPECT_EQ(Last(), "550 5.7.1 Mail from an onion server needs a TKIM proof of that server\r\n");
+}
+
+TEST_F(SessionTkimTest, RequireTkimAcceptsTheProvenOnionNonOnionsNullAndOurOwnDomain) {
+  cfg.require_tkim = true;
+  RunTls("MAIL FROM:<x@example.org>\r\nRSET\r\nMAIL FROM:<>\r\nRSET\r\nAUTH PLAIN " +
+         Plain("", "alice", "alice-pw") + "\r\nMAIL FROM:<alice@example.onion>\r\nRSET\r\n" +
+         kProof + "MAIL FROM:<x@" + std::string(kSender) + ">\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 250, 250, 250, 235, 250, 250, 250, 250));
+}
+
+TEST_F(SessionTkimTest, RequireTkimAfterAProofThatCouldNotBeCheckedIs451AndNewEhloForgetsIt) {
+  cfg.require_tkim = true;
+  service.check_error = ErrorCode::kUnavailable;
+  RunTls(kProof + "MAIL FROM:<x@" + std::string(kSender) + ">\r\nEHLO again.test\r\n" +
+         "MAIL FROM:<x@" + std::string(kSender) + ">\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(451, 451, 250, 550));
+  EXPECT_EQ(replies[replies.size() - 3],
+            "451 4.7.1 The TKIM proof of the sender's server could not be checked, try again "
+            "later\r\n");
+}
+
+TEST_F(SessionTkimTest, RequireTkimAfterARefusedProofIs550) {
+  cfg.require_tkim = true;
+  service.check_error = ErrorCode::kUnauthenticated;
+  RunTls(kProof + "MAIL FROM:<x@" + std::string(kSender) + ">\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(535, 550));
+}
+
 TEST_F(SessionTkimTest, ServiceAnswerThatIsNotAV3OnionIsALocalError) {
   for (const std::string bad : {"remote.onion", "evil\r\n250 x",
                                 "C5J427VX2JQFSWEVLIXLR6XOSHVAOJZFNF"
