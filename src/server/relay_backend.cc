@@ -114,28 +114,35 @@ class RelayTransaction : public mail::RemoteTransaction {
 
 }  // namespace
 
-Result<mail::RelayBegin> RemoteRelayBackend::Begin(std::string_view domain,
-                                                   std::string_view reverse_path,
-                                                   const mail::MailParameters& params) {
+Result<ipc::Channel> RemoteRelayBackend::OpenSession(const ipc::Message& first,
+                                                     const char* out_of_bounds) {
   auto pair = ipc::Channel::CreatePair();
   if (!pair.ok()) return Unavailable("cannot make a session channel");
   ipc::Channel session = std::move(pair->first);
   // Queued before the relay role sees the channel; bounds are checked here.
-  auto queued = session.Send(ipc::RelayBeginRequest{std::string(domain), std::string(reverse_path),
-                                                    params.declared_size, params.body_8bitmime});
+  auto queued = session.Send(first);
   if (!queued.ok()) {
     if (queued.error().code == ErrorCode::kInvalidArgument) {
-      return MakeError(ErrorCode::kInvalidArgument, "relay: domain or path out of bounds");
+      return MakeError(ErrorCode::kInvalidArgument, out_of_bounds);
     }
     return Unavailable("cannot queue the request");
   }
-  {
-    ipc::Channel relay_end = std::move(pair->second);  // closed here: the relay role has its copy
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!control_.SendFd(ipc::NewSession{}, relay_end.fd()).ok()) {
-      return Unavailable("control channel gone");
-    }
+  ipc::Channel relay_end = std::move(pair->second);  // closed here: the relay role has its copy
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!control_.SendFd(ipc::NewSession{}, relay_end.fd()).ok()) {
+    return Unavailable("control channel gone");
   }
+  return session;
+}
+
+Result<mail::RelayBegin> RemoteRelayBackend::Begin(std::string_view domain,
+                                                   std::string_view reverse_path,
+                                                   const mail::MailParameters& params) {
+  auto opened = OpenSession(ipc::RelayBeginRequest{std::string(domain), std::string(reverse_path),
+                                                   params.declared_size, params.body_8bitmime},
+                            "relay: domain or path out of bounds");
+  if (!opened.ok()) return opened.error();
+  ipc::Channel session = std::move(*opened);
   auto reply = ReadReply(session, waits_.begin);
   if (!reply.ok()) return reply.error();
   ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(reply->status, "relay: MAIL failed"));
@@ -148,26 +155,12 @@ Result<mail::RelayBegin> RemoteRelayBackend::Begin(std::string_view domain,
 
 Result<std::string> RemoteRelayBackend::CheckTkim(const mail::ChannelBinding& cb,
                                                   std::span<const uint8_t> proof) {
-  auto pair = ipc::Channel::CreatePair();
-  if (!pair.ok()) return Unavailable("cannot make a session channel");
-  ipc::Channel session = std::move(pair->first);
   ipc::TkimCheckRequest request;
   request.channel_binding = cb;
   request.proof.assign(proof.begin(), proof.end());
-  auto queued = session.Send(request);
-  if (!queued.ok()) {
-    if (queued.error().code == ErrorCode::kInvalidArgument) {
-      return MakeError(ErrorCode::kInvalidArgument, "tkim: proof out of bounds");
-    }
-    return Unavailable("cannot queue the request");
-  }
-  {
-    ipc::Channel relay_end = std::move(pair->second);  // closed here: the relay role has its copy
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!control_.SendFd(ipc::NewSession{}, relay_end.fd()).ok()) {
-      return Unavailable("control channel gone");
-    }
-  }
+  auto opened = OpenSession(request, "tkim: proof out of bounds");
+  if (!opened.ok()) return opened.error();
+  ipc::Channel session = std::move(*opened);
   auto m = session.Receive(waits_.begin);
   if (!m.ok() && m.error().code == ErrorCode::kUnavailable) {
     m = session.Receive(std::chrono::milliseconds(0));  // a refusal queued before the close

@@ -40,6 +40,7 @@
 
 #include "base/result.h"
 #include "ipc/channel.h"
+#include "ipc/messages.h"
 #include "mail/relay.h"
 
 namespace onionmail::server {
@@ -70,6 +71,11 @@ class RemoteRelayBackend : public mail::RelayBackend {
   Result<std::string> CheckTkim(const mail::ChannelBinding& cb, std::span<const uint8_t> proof);
 
  private:
+  // A new session channel with `first` queued on it, its other end handed to
+  // the relay role (NewSession). A message out of the IPC bounds is
+  // kInvalidArgument `out_of_bounds` with nothing sent.
+  Result<ipc::Channel> OpenSession(const ipc::Message& first, const char* out_of_bounds);
+
   std::mutex mu_;  // guards control_
   ipc::Channel control_;
   const RelayWaits waits_;

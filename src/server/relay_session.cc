@@ -93,15 +93,8 @@ class RelaySession {
       LogOutcome("denied: no SOCKS5 proxy configured (relaying goes over Tor only)");
       return Reply(Failure(ErrorCode::kFailedPrecondition));
     }
-    peer::MailClientOptions o;
-    o.socks5_proxy = options_.socks5_proxy;
-    o.helo_name = options_.helo_name;
-    o.pin.reset();  // any key: the onion address authenticates the remote
-    o.connect_timeout = options_.connect_timeout;
-    o.command_timeout = options_.command_timeout;
-    o.data_block_timeout = options_.data_block_timeout;
-    o.final_timeout = options_.final_timeout;
-    auto client = peer::MailClient::Open(m.domain + ":" + std::to_string(options_.remote_port), o);
+    auto client = peer::MailClient::Open(m.domain + ":" + std::to_string(options_.remote_port),
+                                         OnionClientOptions(options_));
     if (!client.ok()) {
       const ErrorCode code = client.error().code;
       const bool unreachable =
@@ -199,6 +192,18 @@ struct ControlState {
 };
 
 }  // namespace
+
+peer::MailClientOptions OnionClientOptions(const RelayOptions& options) {
+  peer::MailClientOptions o;
+  o.socks5_proxy = options.socks5_proxy;
+  o.helo_name = options.helo_name;
+  o.pin.reset();  // any key: the onion address authenticates the remote
+  o.connect_timeout = options.connect_timeout;
+  o.command_timeout = options.command_timeout;
+  o.data_block_timeout = options.data_block_timeout;
+  o.final_timeout = options.final_timeout;
+  return o;
+}
 
 void ServeRelaySession(ipc::Channel& session, const RelayOptions& options) {
   RelaySession(session, options).Run();

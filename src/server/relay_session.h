@@ -61,6 +61,7 @@
 #include "base/result.h"
 #include "ipc/channel.h"
 #include "mail/torm.h"
+#include "peer/mail_client.h"
 
 namespace onionmail::server {
 
@@ -86,6 +87,11 @@ struct RelayOptions {
                                              const mail::ChannelBinding& channel_binding)>
       tkim_proof;
 };
+
+// The client options of a connection to another onion server: through
+// options.socks5_proxy, unpinned (the onion address authenticates the
+// remote), EHLO with helo_name, the options' timeouts.
+peer::MailClientOptions OnionClientOptions(const RelayOptions& options);
 
 void ServeRelaySession(ipc::Channel& session, const RelayOptions& options);
 

@@ -72,13 +72,8 @@ Result<unseal::PartnerId> AskKey(const std::string& onion, const RelayOptions& o
   if (options.socks5_proxy.empty()) {
     return MakeError(ErrorCode::kUnavailable, "no SOCKS5 proxy configured");
   }
-  peer::MailClientOptions o;
-  o.socks5_proxy = options.socks5_proxy;
-  o.helo_name = options.helo_name;
-  o.pin.reset();  // any key: the onion address authenticates the remote
-  o.connect_timeout = options.connect_timeout;
-  o.command_timeout = options.command_timeout;
-  auto client = peer::MailClient::Open(onion + ":" + std::to_string(options.remote_port), o);
+  auto client = peer::MailClient::Open(onion + ":" + std::to_string(options.remote_port),
+                                       OnionClientOptions(options));
   if (!client.ok()) return client.error();
   auto key = (*client)->TkimKey();
   (*client)->Quit();
