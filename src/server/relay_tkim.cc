@@ -126,7 +126,9 @@ ipc::TkimCheckReply CheckTkim(const ipc::TkimCheckRequest& request, const RelayO
     return Refused(ErrorCode::kInvalidArgument, "the sender is not a v3 onion");
   }
   auto known = Cache().Find(proof->sender_domain);
-  if (!known) {
+  // Not known, or known with another key (the sender may have a new one):
+  // its onion is asked (again).
+  if (!known || *known != proof->key_id) {
     auto asked = AskKey(proof->sender_domain, options);
     if (!asked.ok()) {
       const ErrorCode c = asked.error().code;

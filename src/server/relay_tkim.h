@@ -12,7 +12,9 @@
 //    the signing key to that onion: the key `TKIM KEY` returns on
 //    "<sender>:<remote_port>" through options.socks5_proxy must hash to the
 //    proof's key id. Answers are remembered per onion for kTkimKeyCacheTtl
-//    (at most kTkimKeyCacheEntries onions; the oldest entry goes first).
+//    (at most kTkimKeyCacheEntries onions; the oldest entry goes first); a
+//    proof with another key than the remembered one asks the onion again, so
+//    a server that changed its key is not refused for an hour.
 //    Reply status: kOk with the sender domain; kInvalidArgument malformed or
 //    not a v3 onion; kUnauthenticated signature, receiver, time, a remote
 //    without TKIM or another key; kUnavailable the onion did not answer.

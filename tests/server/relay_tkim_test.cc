@@ -116,6 +116,22 @@ TEST(RelayTkimTest, ProofIsCheckedAgainstTheKeyTheSendersOnionGivesAndTheKeyIsRe
   EXPECT_EQ(proxy.relayed, 1) << "the sender's key was remembered";
 }
 
+TEST(RelayTkimTest, ProofWithAnotherKeyThanTheRememberedOneAsksTheOnionAgain) {
+  FakeTkim fake;
+  RemoteServer sender_server(25 << 20, &fake);
+  OnionProxy proxy(sender_server.port());
+  Relay relay(Options(proxy.address()));
+  ASSERT_TRUE(relay.backend().CheckTkim(Cb(1), Proof(kSender, kReceiver, Cb(1))).ok());
+  EXPECT_EQ(proxy.relayed, 1);
+  auto r =
+      relay.backend().CheckTkim(Cb(2), Proof(kSender, kReceiver, Cb(2), unseal::OtherServerKey()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_EQ(proxy.relayed, 2) << "asked again, still the old key";
+  ASSERT_TRUE(relay.backend().CheckTkim(Cb(3), Proof(kSender, kReceiver, Cb(3))).ok());
+  EXPECT_EQ(proxy.relayed, 2) << "the key it gave is remembered";
+}
+
 TEST(RelayTkimTest, ProofSignedByAnotherKeyIsUnauthenticated) {
   FakeTkim fake;
   RemoteServer sender_server(25 << 20, &fake);
