@@ -36,7 +36,7 @@ build=$(cd "$build" && pwd)
 top=$(cd "$(dirname "$0")/.." && pwd)
 runs=("$@")
 if ((${#runs[@]} == 0)); then
-  runs=(test_mail_path test_clients test_bad_input test_durability test_least_privilege
+  runs=(test_mail_path test_clients test_bad_input test_durability test_least_privilege test_federation
     pkcs11:test_mail_path pkcs11:test_hardware pkcs11:test_backup_restore
     pkcs11:test_unseal_ctl tpm2:test_mail_path tpm2:test_hardware)
 fi

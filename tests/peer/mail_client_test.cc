@@ -7,7 +7,6 @@
 #include "peer/mail_client.h"
 
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -356,16 +355,7 @@ class OnionProxy {
     int up = good ? ConnectLoopback(real_port_) : -1;
     if (up >= 0 && WriteAll(fd, std::vector<uint8_t>{5, 0, 0, 1, 0, 0, 0, 0, 0, 0})) {
       ++good_requests;
-      char buf[16384];
-      for (bool done = false; !done;) {
-        struct pollfd p[2] = {{fd, POLLIN, 0}, {up, POLLIN, 0}};
-        if (::poll(p, 2, 10000) <= 0) break;
-        for (int i = 0; i < 2 && !done; ++i) {
-          if (p[i].revents == 0) continue;
-          ssize_t n = ::read(p[i].fd, buf, sizeof(buf));
-          done = n <= 0 || !WriteAll(p[1 - i].fd, std::string_view(buf, static_cast<size_t>(n)));
-        }
-      }
+      Pump(fd, up);
     }
     if (up >= 0) ::close(up);
     ::close(fd);

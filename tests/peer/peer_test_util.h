@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -168,6 +169,21 @@ inline bool WriteAll(int fd, std::span<const uint8_t> bytes) {
 
 inline bool WriteAll(int fd, std::string_view s) {
   return WriteAll(fd, {reinterpret_cast<const uint8_t*>(s.data()), s.size()});
+}
+
+// Copies bytes both ways between `a` and `b` until either side closes or
+// fails, or 10 s pass with nothing to copy (a test SOCKS5 proxy's relay).
+inline void Pump(int a, int b) {
+  char buf[16384];
+  for (bool done = false; !done;) {
+    struct pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+    if (::poll(p, 2, 10000) <= 0) return;
+    for (int i = 0; i < 2 && !done; ++i) {
+      if (p[i].revents == 0) continue;
+      ssize_t n = ::read(p[i].fd, buf, sizeof(buf));
+      done = n <= 0 || !WriteAll(p[1 - i].fd, std::string_view(buf, static_cast<size_t>(n)));
+    }
+  }
 }
 
 }  // namespace onionmail::peer

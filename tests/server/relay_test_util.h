@@ -6,7 +6,6 @@
 // reach. Both serve one connection at a time (tests/peer/peer_test_util.h).
 #pragma once
 
-#include <poll.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -98,16 +97,7 @@ class OnionProxy {
     int up = good ? peer::ConnectLoopback(real_port_) : -1;
     if (up >= 0 && WriteAll(fd, std::vector<uint8_t>{5, 0, 0, 1, 0, 0, 0, 0, 0, 0})) {
       ++relayed;
-      char buf[16384];
-      for (bool done = false; !done;) {
-        struct pollfd p[2] = {{fd, POLLIN, 0}, {up, POLLIN, 0}};
-        if (::poll(p, 2, 10000) <= 0) break;
-        for (int i = 0; i < 2 && !done; ++i) {
-          if (p[i].revents == 0) continue;
-          ssize_t n = ::read(p[i].fd, buf, sizeof(buf));
-          done = n <= 0 || !WriteAll(p[1 - i].fd, std::string_view(buf, static_cast<size_t>(n)));
-        }
-      }
+      peer::Pump(fd, up);
     }
     if (up >= 0) ::close(up);
     ::close(fd);
