@@ -1,7 +1,7 @@
-// ipc/bounds.h: the IPC protocol version, the frame limit and the bound of
-// every variable-length field of the messages in ipc/messages.h (in bytes
-// unless said otherwise). The codec (ipc/codec.h) refuses to encode or decode
-// anything outside them.
+// ipc/bounds.h: the IPC protocol version, the frame limit, the wire number of
+// every message type (MsgType) and the bound of every variable-length field
+// of the messages in ipc/messages.h (in bytes unless said otherwise). The
+// codec (ipc/codec.h) refuses to encode or decode anything outside them.
 #pragma once
 
 #include <cstddef>
@@ -44,5 +44,64 @@ inline constexpr size_t kMaxKctlCertBytes = 256;       // a KCTL certificate (12
 inline constexpr size_t kMaxForwardItems = 64;         // per ForwardList
 inline constexpr size_t kMaxRelayDomainBytes = 62;     // v3 onion: 56 base32 + ".onion"
 inline constexpr size_t kMaxEnhancedCodeBytes = 9;     // RFC 3463 "5.123.123"
+
+// The wire number of each message of ipc/messages.h (u16); never reused.
+enum class MsgType : uint16_t {
+  kHello = 1,
+  kShutdown = 2,
+  kAcceptedConnection = 3,
+  kNewSession = 4,
+  kVerifySmtpPasswordRequest = 10,
+  kVerifyResult = 11,
+  kLookupUserRequest = 12,
+  kLookupUserReply = 13,
+  kOpenInboxRequest = 14,
+  kOpenInboxReply = 15,
+  kUnwrapDataKeyRequest = 16,
+  kUnwrapDataKeyReply = 17,
+  kCloseInboxRequest = 18,
+  kHashedNameRequest = 19,
+  kHashedNameReply = 20,
+  kStatusReply = 21,
+  kCheckRecipientRequest = 22,
+  kBeginMessageRequest = 23,
+  kAppendRequest = 24,
+  kCommitRequest = 25,
+  kAbortMessageRequest = 26,
+  kOpenMailboxRequest = 27,
+  kOpenMailboxReply = 28,
+  kMailboxListing = 29,
+  kReadMessageRequest = 30,
+  kMessageChunk = 31,
+  kExpungeRequest = 32,
+  kTlsSignRequest = 33,
+  kTlsSignReply = 34,
+  kTlsIdentityRequest = 35,
+  kTlsIdentityReply = 36,
+  kTormRequest = 37,
+  kTormReply = 38,
+  kUnsealPlanRequest = 39,
+  kUnsealPlan = 40,
+  kDerkPrepareRequest = 41,
+  kDerkPrepareReply = 42,
+  kDerkResultRequest = 43,
+  kUnsealProgress = 44,
+  kForwardPollRequest = 45,
+  kForwardList = 46,
+  kCloseMailboxRequest = 47,
+  kTlsEcdsaSignRequest = 48,
+  kRelayBeginRequest = 49,
+  kRelayRcptRequest = 50,
+  kRelayDataRequest = 51,
+  kRelayAppendRequest = 52,
+  kRelayEndRequest = 53,
+  kRelayReply = 54,
+  kServerKeyRequest = 55,
+  kServerKeyReply = 56,
+  kTkimProofRequest = 57,
+  kTkimProofReply = 58,
+  kTkimCheckRequest = 59,
+  kTkimCheckReply = 60,
+};
 
 }  // namespace onionmail::ipc

@@ -5,7 +5,7 @@
 // Contract:
 //  - Every message is a struct with `static constexpr MsgType kType`; Message
 //    is the std::variant of all of them. Adding a message means adding a
-//    MsgType value, a struct, a variant alternative and its codec case
+//    MsgType value (ipc/bounds.h), a struct, a variant alternative and its codec case
 //    (ipc/codec.cc); the codec rejects any type it does not know.
 //  - Every variable-length field has a documented maximum (the kMax*
 //    constants of ipc/bounds.h); the codec refuses to encode or decode anything
@@ -31,64 +31,6 @@
 #include "mail/torm.h"
 
 namespace onionmail::ipc {
-
-enum class MsgType : uint16_t {
-  kHello = 1,
-  kShutdown = 2,
-  kAcceptedConnection = 3,
-  kNewSession = 4,
-  kVerifySmtpPasswordRequest = 10,
-  kVerifyResult = 11,
-  kLookupUserRequest = 12,
-  kLookupUserReply = 13,
-  kOpenInboxRequest = 14,
-  kOpenInboxReply = 15,
-  kUnwrapDataKeyRequest = 16,
-  kUnwrapDataKeyReply = 17,
-  kCloseInboxRequest = 18,
-  kHashedNameRequest = 19,
-  kHashedNameReply = 20,
-  kStatusReply = 21,
-  kCheckRecipientRequest = 22,
-  kBeginMessageRequest = 23,
-  kAppendRequest = 24,
-  kCommitRequest = 25,
-  kAbortMessageRequest = 26,
-  kOpenMailboxRequest = 27,
-  kOpenMailboxReply = 28,
-  kMailboxListing = 29,
-  kReadMessageRequest = 30,
-  kMessageChunk = 31,
-  kExpungeRequest = 32,
-  kTlsSignRequest = 33,
-  kTlsSignReply = 34,
-  kTlsIdentityRequest = 35,
-  kTlsIdentityReply = 36,
-  kTormRequest = 37,
-  kTormReply = 38,
-  kUnsealPlanRequest = 39,
-  kUnsealPlan = 40,
-  kDerkPrepareRequest = 41,
-  kDerkPrepareReply = 42,
-  kDerkResultRequest = 43,
-  kUnsealProgress = 44,
-  kForwardPollRequest = 45,
-  kForwardList = 46,
-  kCloseMailboxRequest = 47,
-  kTlsEcdsaSignRequest = 48,
-  kRelayBeginRequest = 49,
-  kRelayRcptRequest = 50,
-  kRelayDataRequest = 51,
-  kRelayAppendRequest = 52,
-  kRelayEndRequest = 53,
-  kRelayReply = 54,
-  kServerKeyRequest = 55,
-  kServerKeyReply = 56,
-  kTkimProofRequest = 57,
-  kTkimProofReply = 58,
-  kTkimCheckRequest = 59,
-  kTkimCheckReply = 60,
-};
 
 // Which process a peer is (u16 on the wire; other values are malformed).
 enum class Role : uint16_t {
