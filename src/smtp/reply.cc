@@ -33,6 +33,10 @@ Entry Lookup(Reply reply) {
       return {250, "2.1.5", false, "Recipient ok"};
     case Reply::kQueued:
       return {250, "2.0.0", false, "Ok: queued"};
+    case Reply::kBotAnswered:
+      return {250, "2.0.0", false, "Answered: the reply is in your mailbox"};
+    case Reply::kBotIgnored:
+      return {250, "2.0.0", false, "Ignored: automatic messages get no answer"};
     case Reply::kHelo:
       return {250, "", true, ""};
     case Reply::kCannotVrfy:
@@ -142,6 +146,9 @@ Entry Lookup(Reply reply) {
     case Reply::kTkimOtherOnion:
       return {550, "5.7.1", false,
               "Sender's onion is not the server proven by TKIM in this session"};
+    case Reply::kBotUsersOnly:
+      return {550, "5.7.1", false,
+              "server@ answers only users of this server, logged in and sending as themselves"};
     case Reply::kRelayDenied:
       return {550, "5.7.1", false, "Relaying denied"};
     case Reply::kRemoteNo8Bit:

@@ -49,6 +49,8 @@ enum class Reply {
   kSenderOk,               // 250 2.1.0
   kRecipientOk,            // 250 2.1.5
   kQueued,                 // 250 2.0.0 Ok: queued
+  kBotAnswered,            // 250 2.0.0 (server@: the reply is in the sender's mailbox)
+  kBotIgnored,             // 250 2.0.0 (server@: an automatic message, not answered)
   kHelo,                   // 250 <host>
   kCannotVrfy,             // 252 2.5.0
   kAuthChallengeEmpty,     // 334 (empty challenge, AUTH PLAIN)
@@ -101,6 +103,7 @@ enum class Reply {
   kRelayDenied,            // 550 5.7.1
   kTkimOtherOnion,         // 550 5.7.1 (MAIL FROM another onion than the proven one)
   kTkimRequired,           // 550 5.7.1 (require_tkim: an onion sender without a proof)
+  kBotUsersOnly,           // 550 5.7.1 (server@ answers only this server's logged-in users)
   kUserUnknown,            // 550 5.1.1
   kRemoteNo8Bit,           // 550 5.6.3 (BODY=8BITMIME, the remote offers no 8BITMIME)
   kMessageTooBig,          // 552 5.3.4

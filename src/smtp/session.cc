@@ -68,8 +68,15 @@ Result<void> AppendString(mail::MessageWriter& writer, const std::string& text) 
 }  // namespace
 
 Session::Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config,
-                 mail::TormService* torm, mail::RelayBackend* relay, mail::TkimService* tkim)
-    : conn_(conn), backend_(backend), torm_(torm), relay_(relay), tkim_(tkim), config_(config) {}
+                 mail::TormService* torm, mail::RelayBackend* relay, mail::TkimService* tkim,
+                 mail::BotService* bot)
+    : conn_(conn),
+      backend_(backend),
+      torm_(torm),
+      relay_(relay),
+      tkim_(tkim),
+      bot_(bot),
+      config_(config) {}
 
 void Session::Log(bool warning, const std::string& message) const {
   std::string line = "[" + config_.log_tag + "] " + message;
@@ -96,6 +103,7 @@ void Session::ResetTransaction() {
   declared_size_ = 0;
   body_8bitmime_ = false;
   recipients_.clear();
+  bot_request_ = false;
   local_sender_ = false;
   remote_.reset();  // without End(): the remote keeps nothing
   remote_domain_.clear();
@@ -319,6 +327,8 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
   if (remote_ != nullptr) return Send(Reply::kOtherDestination);
   std::string local = AsciiLower(rcpt.recipient.local);
   if (!IsValidLocalPart(local)) return Send(Reply::kUserUnknown);
+  if (IsBotRecipient(local)) return DoBotRcpt();
+  if (bot_request_) return Send(Reply::kOtherDestination);
   if (std::find(recipients_.begin(), recipients_.end(), local) != recipients_.end()) {
     return Send(Reply::kRecipientOk);  // duplicate: one delivery
   }
@@ -357,11 +367,12 @@ std::string Session::TraceHeader() const {
 
 Result<Session::Next> Session::DoData(const Command& cmd) {
   if (!in_transaction_) return Send(Reply::kNeedMail);
-  if (remote_ != nullptr ? remote_recipients_.empty() : recipients_.empty()) {
+  if (remote_ != nullptr ? remote_recipients_.empty() : (recipients_.empty() && !bot_request_)) {
     return Send(Reply::kNeedRcpt);
   }
   if (!cmd.arg.empty()) return Send(Reply::kSyntaxError);
   if (remote_ != nullptr) return DoRelayData();
+  if (bot_request_) return DoBotData();
   ONIONMAIL_RETURN_IF_ERROR(conn_.Write(FormatReply(Reply::kStartData, config_.hostname)));
   ONIONMAIL_RETURN_IF_ERROR(conn_.Flush());
 

@@ -58,9 +58,22 @@
 //    this server's) gets 550 5.7.1 and the Received header names the proven
 //    onion in a comment. A malformed or refused proof counts as a failed AUTH
 //    (max_auth_failures). Without a service TKIM is an unknown command.
+//  - server@ (docs/PROTOCOL.md, "server@: the server's command bot") is
+//    served only when a mail::BotService is given: RCPT TO server@<this
+//    domain> is accepted only from a user authenticated on this server whose
+//    MAIL FROM is that user's own address (else 550 5.7.1), and only as the
+//    one recipient of its transaction (a recipient with it, before or after,
+//    gets 452 4.5.3). Its DATA (at most mail::kMaxBotRequestBytes, else
+//    552 5.3.4) goes to BotService::Answer(); the answer is delivered like
+//    a local message with a null reverse path into the user's own mailbox,
+//    and 250 after DATA means that reply is durable. A request the bot does
+//    not answer (an automatic message) gets 250 and stores nothing; a failed
+//    Answer() or delivery gets 451 4.3.0 and stores nothing. Without a
+//    service, server@ is an ordinary local part.
 //  - Logs one line per accepted message, per failed AUTH, per TORM command
 //    (verb and outcome keyword), per TKIM command (outcome keyword) and per
-//    relayed message outcome (code or failure keyword and size), tagged with
+//    relayed message outcome (code or failure keyword and size), per server@
+//    request (the command keyword the bot gives), tagged with
 //    log_tag, never with addresses, domains, user names, credentials, content
 //    or peer identities.
 #pragma once
@@ -74,6 +87,7 @@
 
 #include "base/result.h"
 #include "mail/backend.h"
+#include "mail/bot.h"
 #include "mail/relay.h"
 #include "mail/tkim.h"
 #include "mail/torm.h"
@@ -101,11 +115,12 @@ struct SessionConfig {
 
 class Session {
  public:
-  // `torm` may be null (TORM not served), as may `relay` (no relaying) and
-  // `tkim` (TKIM not served); all must outlive the session.
+  // `torm` may be null (TORM not served), as may `relay` (no relaying),
+  // `tkim` (TKIM not served) and `bot` (no server@ bot); all must outlive the
+  // session.
   Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config,
           mail::TormService* torm = nullptr, mail::RelayBackend* relay = nullptr,
-          mail::TkimService* tkim = nullptr);
+          mail::TkimService* tkim = nullptr, mail::BotService* bot = nullptr);
 
   // Serves the connection until QUIT, a fatal error or a timeout.
   void Run();
@@ -136,6 +151,13 @@ class Session {
   // The refusal of MAIL FROM `sender` by the TKIM rules, if any.
   std::optional<Reply> TkimRefusal(const std::optional<Address>& sender) const;
 
+  // server@ requests (session_bot.cc).
+  bool IsBotRecipient(std::string_view local_part) const;
+  Result<Next> DoBotRcpt();
+  Result<Next> DoBotData();
+  // Delivers the bot's reply `message` into the user's mailbox.
+  Result<void> DeliverBotReply(const std::string& message);
+
   // Relayed transactions (session_relay.cc).
   bool MayRelayTo(std::string_view domain) const;
   Result<Next> DoRemoteRcpt(const Address& recipient);
@@ -155,6 +177,7 @@ class Session {
   mail::TormService* const torm_;
   mail::RelayBackend* const relay_;
   mail::TkimService* const tkim_;
+  mail::BotService* const bot_;
   const SessionConfig config_;
 
   bool greeted_ = false;                    // EHLO/HELO seen (since TLS start)
@@ -167,6 +190,7 @@ class Session {
   uint64_t declared_size_ = 0;                       // MAIL FROM SIZE=, 0 if none
   bool body_8bitmime_ = false;                       // MAIL FROM BODY=8BITMIME
   std::vector<std::string> recipients_;              // lower-case local parts, unique
+  bool bot_request_ = false;                         // the one recipient is server@
   bool local_sender_ = false;                        // MAIL FROM is in this server's domain
   std::unique_ptr<mail::RemoteTransaction> remote_;  // open relayed transaction
   std::string remote_domain_;                        // its domain, lower case

@@ -52,6 +52,7 @@ class SessionTest : public ::testing::Test {
   mail::TormService* torm = nullptr;    // TORM served only when set
   mail::RelayBackend* relay = nullptr;  // relaying only when set
   mail::TkimService* tkim = nullptr;    // TKIM served only when set
+  mail::BotService* bot = nullptr;      // server@ bot only when set
 
   SessionTest() {
     cfg.domain = "example.onion";
@@ -67,7 +68,7 @@ class SessionTest : public ::testing::Test {
   void Run(const std::string& plain, const std::string& tls = "") {
     conn.Feed(plain);
     conn.FeedAfterTls(tls);
-    Session(conn, backend, cfg, torm, relay, tkim).Run();
+    Session(conn, backend, cfg, torm, relay, tkim, bot).Run();
     replies = SplitReplies(conn.Output());
   }
 
