@@ -1,0 +1,110 @@
+#include "bot/bot.h"
+
+#include <cstddef>
+#include <utility>
+
+#include "bot/answers.h"
+#include "bot/reply_message.h"
+#include "bot/request.h"
+
+namespace onionmail::bot {
+namespace {
+
+constexpr size_t kMaxDomain = 253;
+constexpr size_t kMaxLocalPart = 64;
+
+bool IsAsciiAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// Checked again here although the callers vouch for both: they go into the
+// reply's header fields, which must not be open to injection.
+bool IsHostName(std::string_view domain) {
+  if (domain.empty() || domain.size() > kMaxDomain) return false;
+  for (char c : domain) {
+    if (!IsAsciiAlnum(c) && c != '.' && c != '-') return false;
+  }
+  return true;
+}
+
+bool IsDotAtomLocalPart(std::string_view user) {
+  if (user.empty() || user.size() > kMaxLocalPart) return false;
+  for (char c : user) {
+    if (!IsAsciiAlnum(c) &&
+        std::string_view("!#$%&'*+-/=?^_`{|}~.").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::time_t SystemClock() { return std::time(nullptr); }
+
+}  // namespace
+
+Bot::Bot(ServerFacts facts, ServerKeySource server_key, Clock clock)
+    : facts_(std::move(facts)),
+      server_key_(std::move(server_key)),
+      clock_(clock ? std::move(clock) : Clock(SystemClock)) {}
+
+Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view request) {
+  if (!IsHostName(facts_.domain)) {
+    return MakeError(ErrorCode::kInternal, "bot: the server domain is not a host name");
+  }
+  if (!IsDotAtomLocalPart(user)) {
+    return MakeError(ErrorCode::kInvalidArgument, "bot: the user is not a plain local part");
+  }
+  Request parsed = ParseRequest(request);
+  if (parsed.automatic) return mail::BotAnswer{"ignored", ""};
+
+  Result<std::string> date = Rfc5322Date(clock_());
+  if (!date.ok()) return date.error();
+
+  std::string keyword;
+  std::string body;
+  switch (ParseCommand(parsed.subject)) {
+    case Command::kHelp:
+      keyword = "HELP";
+      body = HelpText(facts_);
+      break;
+    case Command::kRulez:
+      keyword = "RULEZ";
+      body = RulezText(facts_);
+      break;
+    case Command::kConfig:
+      keyword = "CONFIG";
+      body = ConfigText(facts_);
+      break;
+    case Command::kUnknown:
+      keyword = "unknown";
+      body = UnknownText(facts_);
+      break;
+    case Command::kIdent: {
+      if (!server_key_) {
+        return MakeError(ErrorCode::kInternal, "bot: IDENT without a server key source");
+      }
+      Result<std::vector<uint8_t>> key = server_key_();
+      if (!key.ok()) return key.error();
+      Result<std::string> fingerprint = KeySha256Hex(*key);
+      if (!fingerprint.ok()) return fingerprint.error();
+      keyword = "IDENT";
+      body = IdentText(facts_, *fingerprint, *date);
+      break;
+    }
+  }
+
+  Result<std::string> message_id = NewMessageIdLocal();
+  if (!message_id.ok()) return message_id.error();
+  std::string subject = SanitizeSubject(parsed.subject);
+  ReplyParts parts;
+  parts.domain = facts_.domain;
+  parts.user = user;
+  parts.date = *date;
+  parts.subject = subject;
+  parts.message_id_local = *message_id;
+  parts.in_reply_to = parsed.message_id;
+  parts.body = body;
+  return mail::BotAnswer{std::move(keyword), ComposeReply(parts)};
+}
+
+}  // namespace onionmail::bot

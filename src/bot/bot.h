@@ -1,0 +1,72 @@
+// bot::Bot: the server@ command bot (docs/PROTOCOL.md, "server@: the server's
+// command bot"), a mail::BotService over fixed server facts.
+//
+// Contract:
+//  - The command is the request's Subject (unfolded; leading "Re:" prefixes,
+//    any case, and surrounding blanks removed), its first word matched
+//    without regard to case: HELP, RULEZ (alias RULES), IDENT, CONFIG (alias
+//    LIMITS). An empty subject is HELP; any other word gets the HELP text
+//    under the keyword "unknown". The request's body is not read.
+//  - A request marked automatic (an Auto-Submitted header other than "no",
+//    RFC 3834, or a Content-Type of multipart/report) gets keyword "ignored"
+//    and an empty message: the bot never answers a machine.
+//  - IDENT reports the server's domain, software, the SHA-256 fingerprint
+//    of the server key (the DER SubjectPublicKeyInfo that `TKIM KEY` gives),
+//    fetched through `server_key` only for IDENT (an error fails Answer();
+//    no source or an empty key is kInternal), and which federation services
+//    this server offers.
+//  - CONFIG reports ServerFacts limits; RULEZ the operator's rules text
+//    (ServerFacts::rules) or, when empty, a fixed text saying the operator
+//    published none.
+//  - The reply: From server@<domain>, To <user>@<domain>, Subject "Re: " and
+//    the request's subject without its "Re:" prefixes, reduced to printable
+//    ASCII (at most 200 octets; "HELP" when nothing is left), Date, a new
+//    Message-ID at <domain>, In-Reply-To and References with the
+//    request's Message-ID when it is a well-formed msg-id, Auto-Submitted:
+//    auto-replied, MIME-Version 1.0, text/plain; charset=utf-8, 8bit. Lines
+//    end in CRLF and none exceeds 998 octets (longer rules lines are split).
+//    Nothing else of the request (no header, no body) is copied. A `user`
+//    that is not a plain local part is kInvalidArgument, a domain that is not
+//    a host name kInternal: both go into header fields.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "mail/bot.h"
+
+namespace onionmail::bot {
+
+struct ServerFacts {
+  std::string domain;    // this server's onion, lower case
+  std::string software;  // e.g. "onionmaild 0.1.0"
+  uint64_t max_message_bytes = 0;
+  uint32_t max_recipients = 0;
+  uint64_t mailbox_quota_bytes = 0;  // 0: no quota
+  bool relay_enabled = false;        // mail to other onion servers
+  bool require_tkim = false;         // onion senders must prove their server
+  bool torm_served = false;          // TORM: unseal shares for peers
+  std::string rules;                 // operator text; UTF-8; may be empty
+};
+
+// The server key as DER SubjectPublicKeyInfo.
+using ServerKeySource = std::function<Result<std::vector<uint8_t>>()>;
+using Clock = std::function<std::time_t()>;
+
+class Bot : public mail::BotService {
+ public:
+  Bot(ServerFacts facts, ServerKeySource server_key, Clock clock = nullptr);
+  Result<mail::BotAnswer> Answer(std::string_view user, std::string_view request) override;
+
+ private:
+  ServerFacts facts_;
+  ServerKeySource server_key_;
+  Clock clock_;
+};
+
+}  // namespace onionmail::bot

@@ -1,0 +1,142 @@
+#include "bot/request.h"
+
+#include <array>
+#include <cstddef>
+#include <optional>
+
+namespace onionmail::bot {
+namespace {
+
+// The header fields the bot reads, in the order of kWantedNames.
+enum Wanted : int { kSubject, kMessageId, kAutoSubmitted, kContentType, kWantedCount };
+constexpr std::array<std::string_view, kWantedCount> kWantedNames = {
+    "subject", "message-id", "auto-submitted", "content-type"};
+
+constexpr size_t kMaxMsgIdInner = 250;
+
+bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+
+bool IsAsciiSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (LowerAscii(a[i]) != LowerAscii(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view TrimBlanks(std::string_view s) {
+  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+int WantedIndex(std::string_view name) {
+  for (int i = 0; i < kWantedCount; ++i) {
+    if (EqualsIgnoreCase(name, kWantedNames[i])) return i;
+  }
+  return -1;
+}
+
+// The part of a structured field's value before its parameters or comments.
+std::string_view LeadingToken(std::string_view value) {
+  size_t end = value.find_first_of(";(");
+  return TrimBlanks(value.substr(0, end == std::string_view::npos ? value.size() : end));
+}
+
+bool IsAutoSubmitted(std::string_view value) {
+  return !EqualsIgnoreCase(LeadingToken(value), "no");
+}
+
+bool IsMultipartReport(std::string_view value) {
+  std::string type;
+  for (char c : LeadingToken(value)) {
+    if (!IsBlank(c)) type.push_back(c);
+  }
+  return EqualsIgnoreCase(type, "multipart/report");
+}
+
+}  // namespace
+
+Request ParseRequest(std::string_view request) {
+  std::array<std::optional<std::string>, kWantedCount> values;
+  int continuing = -1;  // the wanted field a continuation line extends
+  size_t pos = 0;
+  while (pos < request.size()) {
+    size_t lf = request.find('\n', pos);
+    size_t end = lf == std::string_view::npos ? request.size() : lf;
+    std::string_view line = request.substr(pos, end - pos);
+    pos = lf == std::string_view::npos ? request.size() : lf + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) break;  // end of the header section
+    if (IsBlank(line.front())) {
+      if (continuing >= 0) values[continuing]->append(line);
+      continue;
+    }
+    continuing = -1;
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view name = line.substr(0, colon);
+    while (!name.empty() && IsBlank(name.back())) name.remove_suffix(1);
+    int which = WantedIndex(name);
+    if (which < 0 || values[which].has_value()) continue;
+    values[which] = std::string(line.substr(colon + 1));
+    continuing = which;
+  }
+
+  Request parsed;
+  if (values[kSubject]) parsed.subject = std::string(StripReplyPrefixes(*values[kSubject]));
+  if (values[kMessageId]) {
+    std::string_view id = TrimBlanks(*values[kMessageId]);
+    if (IsWellFormedMsgId(id)) parsed.message_id = std::string(id);
+  }
+  parsed.automatic = (values[kAutoSubmitted] && IsAutoSubmitted(*values[kAutoSubmitted])) ||
+                     (values[kContentType] && IsMultipartReport(*values[kContentType]));
+  return parsed;
+}
+
+std::string_view StripReplyPrefixes(std::string_view subject) {
+  std::string_view s = TrimBlanks(subject);
+  while (s.size() >= 3 && LowerAscii(s[0]) == 'r' && LowerAscii(s[1]) == 'e') {
+    size_t i = 2;
+    while (i < s.size() && IsBlank(s[i])) ++i;
+    if (i == s.size() || s[i] != ':') break;
+    s = TrimBlanks(s.substr(i + 1));
+  }
+  return s;
+}
+
+Command ParseCommand(std::string_view subject) {
+  size_t begin = 0;
+  while (begin < subject.size() && IsAsciiSpace(subject[begin])) ++begin;
+  size_t end = begin;
+  while (end < subject.size() && !IsAsciiSpace(subject[end])) ++end;
+  std::string_view word = subject.substr(begin, end - begin);
+  if (word.empty() || EqualsIgnoreCase(word, "HELP")) return Command::kHelp;
+  if (EqualsIgnoreCase(word, "RULEZ") || EqualsIgnoreCase(word, "RULES")) return Command::kRulez;
+  if (EqualsIgnoreCase(word, "IDENT")) return Command::kIdent;
+  if (EqualsIgnoreCase(word, "CONFIG") || EqualsIgnoreCase(word, "LIMITS")) {
+    return Command::kConfig;
+  }
+  return Command::kUnknown;
+}
+
+bool IsWellFormedMsgId(std::string_view id) {
+  if (id.size() < 5 || id.size() > kMaxMsgIdInner + 2) return false;
+  if (id.front() != '<' || id.back() != '>') return false;
+  std::string_view inner = id.substr(1, id.size() - 2);
+  size_t ats = 0;
+  for (char c : inner) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x21 || u > 0x7E || c == '<' || c == '>') return false;
+    if (c == '@') ++ats;
+  }
+  return ats == 1 && inner.front() != '@' && inner.back() != '@';
+}
+
+}  // namespace onionmail::bot
