@@ -76,7 +76,8 @@ std::string IdentText(const ServerFacts& facts, std::string_view key_sha256_hex,
   text +=
       "\n"
       "The server key fingerprint is the SHA-256 of the key that `TKIM KEY`\n"
-      "returns (the server key as DER SubjectPublicKeyInfo). Compare it with a\n"
+      "returns (the server key as DER SubjectPublicKeyInfo); the operator's\n"
+      "`onionmailctl pin` prints it as the server-id. Compare it with a\n"
       "fingerprint you obtained out of band, from the operator, before you rely\n"
       "on this server's identity.\n";
   return text;

@@ -147,6 +147,8 @@ const std::map<std::string, Setter>& Setters() {
        Number(&Config::relay_max_concurrent, "relay.max_concurrent", 1, 1024)},
       {"relay.connect_timeout_seconds",
        Number(&Config::relay_connect_timeout_seconds, "relay.connect_timeout_seconds", 10, 600)},
+      {"bot.enabled", Bool(&Config::bot_enabled, "bot.enabled")},
+      {"bot.rules", String(&Config::bot_rules, "bot.rules")},
       {"log.level", String(&Config::log_level, "log.level")},
       {"log.log_addresses", Bool(&Config::log_addresses, "log.log_addresses")},
       {"sandbox.key_user", String(&Config::sandbox_key_user, "sandbox.key_user")},
@@ -248,6 +250,13 @@ Result<void> Validate(Config& c) {
   if (!c.relay_socks5_proxy.empty() && !ValidProxy(c.relay_socks5_proxy)) {
     return BadValue("relay.socks5_proxy",
                     "empty, or a numeric IP address and port (\"127.0.0.1:9050\")");
+  }
+  if (c.bot_rules.size() > 16 * 1024) return BadValue("bot.rules", "at most 16 KiB");
+  for (char ch : c.bot_rules) {
+    auto byte = static_cast<unsigned char>(ch);
+    if ((byte < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') || byte == 0x7f) {
+      return BadValue("bot.rules", "control characters other than TAB and line ends");
+    }
   }
   if (c.relay_require_tkim && !c.relay_enabled) {
     return BadValue("relay.require_tkim",

@@ -86,6 +86,10 @@ struct Config {
   // the session (docs/PROTOCOL.md, "TKIM"); needs relay_enabled (the check
   // calls the sender back through the relay role).
   bool relay_require_tkim = false;
+  // [bot]: the server@ command bot (docs/PROTOCOL.md, "server@: the server's
+  // command bot"); it answers only this server's logged-in users.
+  bool bot_enabled = true;
+  std::string bot_rules;  // the RULEZ text: at most 16 KiB, no control bytes but TAB and line ends
   // [log]
   std::string log_level = "info";
   bool log_addresses = false;

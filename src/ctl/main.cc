@@ -48,6 +48,7 @@
 #include "ctl/unseal_commands.h"
 #include "keys/user_record.h"
 #include "mail/backend.h"
+#include "mail/bot.h"
 #include "server/state.h"
 #include "store/mailbox_usage.h"
 
@@ -369,6 +370,9 @@ int Run(int argc, char** argv) {
       return Usage("user names are 1-64 characters of a-z 0-9 . _ - (no leading/trailing '.')");
     }
     if (cmd[1] == "add") {
+      if (name == mail::kBotLocalPart) {
+        return Usage("\"server\" is the server@ command bot's address (docs/PROTOCOL.md)");
+      }
       command = Command::kUserAdd;
       auto pw = ReadUserAddPasswords(args);
       if (!pw.ok()) return Fail(pw.error());

@@ -48,6 +48,7 @@
 
 #include "base/log.h"
 #include "base/sandbox.h"
+#include "base/version.h"
 #include "config/config.h"
 #include "ipc/channel.h"
 #include "net/listener.h"
@@ -310,7 +311,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (a == "--version") {
-      std::puts("onionmaild 0.1.0");
+      std::puts(kSoftware);
       return 0;
     }
     if (a == "--config" && i + 1 < argc) {

@@ -16,6 +16,8 @@
 
 #include "base/log.h"
 #include "base/secret_bytes.h"
+#include "base/version.h"
+#include "bot/bot.h"
 #include "config/config.h"
 #include "ipc/channel.h"
 #include "mail/relay.h"
@@ -104,9 +106,27 @@ int main(int argc, char** argv) {
     // Fetches SHA3-256 from OpenSSL's provider now, before the sandbox.
     (void)mail::IsV3OnionDomain(std::string(56, 'a') + ".onion");
   }
-  spec.serve = [sc, serve_torm, relay](net::Connection& conn, server::SessionLink& link,
-                                       const std::string& tag) {
+  // server@ (docs/PROTOCOL.md, "server@: the server's command bot").
+  std::optional<bot::ServerFacts> bot_facts;
+  if (config->bot_enabled) {
+    bot::ServerFacts facts;
+    facts.domain = config->domain;
+    facts.software = kSoftware;
+    facts.max_message_bytes = config->smtp_max_message_bytes;
+    facts.max_recipients = config->smtp_max_recipients;
+    facts.mailbox_quota_bytes = uint64_t{config->mailbox_quota_mib} * 1024 * 1024;
+    facts.relay_enabled = relay != nullptr;
+    facts.require_tkim = config->relay_require_tkim;
+    facts.torm_served = serve_torm;
+    facts.rules = config->bot_rules;
+    bot_facts = std::move(facts);
+  }
+  spec.serve = [sc, serve_torm, relay, bot_facts](net::Connection& conn, server::SessionLink& link,
+                                                  const std::string& tag) {
     server::RemoteDelivery delivery(link);
+    std::optional<bot::Bot> bot;
+    if (bot_facts) bot.emplace(*bot_facts, [&link] { return server::FetchServerKey(link); });
+    mail::BotService* bot_service = bot ? &*bot : nullptr;
     server::RemoteTorm torm(link);
     mail::TormService* torm_service = serve_torm ? &torm : nullptr;
     // TKIM (docs/PROTOCOL.md) needs the relay role: it calls the sender back.
@@ -117,9 +137,9 @@ int main(int argc, char** argv) {
     c.log_tag = tag;
 #ifdef ONIONMAIL_TEST_HOOKS
     server::TestHookConnection hooked(conn);
-    smtp::Session(hooked, delivery, c, torm_service, relay.get(), tkim_service).Run();
+    smtp::Session(hooked, delivery, c, torm_service, relay.get(), tkim_service, bot_service).Run();
 #else
-    smtp::Session(conn, delivery, c, torm_service, relay.get(), tkim_service).Run();
+    smtp::Session(conn, delivery, c, torm_service, relay.get(), tkim_service, bot_service).Run();
 #endif
   };
   const int rc = server::RunFrontEnd(args, *config, std::move(spec));

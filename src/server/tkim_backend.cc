@@ -10,13 +10,19 @@ namespace {
 constexpr std::chrono::milliseconds kKeyTimeout{std::chrono::seconds(30)};
 }  // namespace
 
-Result<std::vector<uint8_t>> RemoteTkim::ServerKey() {
-  if (key_) return *key_;
-  auto r = key_link_.Call<ipc::ServerKeyReply>(ipc::ServerKeyRequest{}, kKeyTimeout);
+Result<std::vector<uint8_t>> FetchServerKey(SessionLink& link) {
+  auto r = link.Call<ipc::ServerKeyReply>(ipc::ServerKeyRequest{}, kKeyTimeout);
   if (!r.ok()) return r.error();
   ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "key role: no server key"));
   if (r->spki_der.empty()) return MakeError(ErrorCode::kInternal, "key role: empty server key");
-  key_ = std::move(r->spki_der);
+  return std::move(r->spki_der);
+}
+
+Result<std::vector<uint8_t>> RemoteTkim::ServerKey() {
+  if (key_) return *key_;
+  auto key = FetchServerKey(key_link_);
+  if (!key.ok()) return key.error();
+  key_ = std::move(*key);
   return *key_;
 }
 

@@ -21,6 +21,10 @@
 
 namespace onionmail::server {
 
+// The server key (DER SubjectPublicKeyInfo) from the key role, over `link`;
+// also what the server@ bot's IDENT reports.
+Result<std::vector<uint8_t>> FetchServerKey(SessionLink& link);
+
 class RemoteTkim : public mail::TkimService {
  public:
   // Both must outlive this object.

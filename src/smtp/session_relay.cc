@@ -96,8 +96,7 @@ Result<Session::Next> Session::RelayBroken(const Error& error) {
 Result<Session::Next> Session::DoRemoteRcpt(const Address& recipient) {
   std::string domain = AsciiLower(recipient.domain);
   if (!MayRelayTo(domain)) return Send(Reply::kRelayDenied);
-  if (!recipients_.empty() || bot_request_ ||
-      (remote_ != nullptr && domain != remote_domain_)) {
+  if (!recipients_.empty() || bot_request_ || (remote_ != nullptr && domain != remote_domain_)) {
     return Send(Reply::kOtherDestination);
   }
   std::string forward_path = recipient.local + "@" + domain;

@@ -122,6 +122,26 @@ TEST(ConfigTest, RequireTkimIsOffByDefaultAndNeedsTheRelay) {
   EXPECT_NE(alone.error().message.find("relay.require_tkim"), std::string::npos);
 }
 
+TEST(ConfigTest, BotIsOnByDefaultWithoutRulesAndTakesAMultiLineRulesText) {
+  auto defaults = ParseConfig("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults->bot_enabled);
+  EXPECT_EQ(defaults->bot_rules, "");
+  auto set = ParseConfig("[bot]\nenabled = false\nrules = \"\"\"\nNo spam.\n\tBe kind.\n\"\"\"\n");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_FALSE(set->bot_enabled);
+  EXPECT_EQ(set->bot_rules, "No spam.\n\tBe kind.\n");
+}
+
+TEST(ConfigTest, BotRulesWithControlBytesOrOver16KiBAreRefused) {
+  auto escape = ParseConfig("[bot]\nrules = \"a\\u001b[2Jb\"\n");
+  ASSERT_FALSE(escape.ok());
+  EXPECT_NE(escape.error().message.find("bot.rules"), std::string::npos);
+  EXPECT_FALSE(ParseConfig("[bot]\nrules = \"a\\u0000b\"\n").ok());
+  EXPECT_FALSE(ParseConfig("[bot]\nrules = \"" + std::string(16 * 1024 + 1, 'x') + "\"\n").ok());
+  EXPECT_TRUE(ParseConfig("[bot]\nrules = \"" + std::string(16 * 1024, 'x') + "\"\n").ok());
+}
+
 TEST(ConfigTest, UnknownKeyIsAnErrorNamingTheKey) {
   auto c = ParseConfig("[smtp]\nmax_recipient = 5\n");
   ASSERT_FALSE(c.ok());
