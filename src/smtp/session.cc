@@ -324,7 +324,6 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
   if (!rcpt.bare_postmaster && !EqualsIgnoreCase(rcpt.recipient.domain, config_.domain)) {
     return DoRemoteRcpt(rcpt.recipient);
   }
-  if (remote_ != nullptr) return Send(Reply::kOtherDestination);
   std::string local = AsciiLower(rcpt.recipient.local);
   if (!IsValidLocalPart(local)) return Send(Reply::kUserUnknown);
   if (IsBotRecipient(local)) return DoBotRcpt();
@@ -332,7 +331,9 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
   if (std::find(recipients_.begin(), recipients_.end(), local) != recipients_.end()) {
     return Send(Reply::kRecipientOk);  // duplicate: one delivery
   }
-  if (recipients_.size() >= config_.max_recipients) return Send(Reply::kTooManyRecipients);
+  if (recipients_.size() + remote_recipients_.size() >= config_.max_recipients) {
+    return Send(Reply::kTooManyRecipients);
+  }
   auto checked = backend_.CheckRecipient(local, declared_size_);
   if (!checked.ok()) {
     switch (checked.error().code) {
@@ -367,10 +368,13 @@ std::string Session::TraceHeader() const {
 
 Result<Session::Next> Session::DoData(const Command& cmd) {
   if (!in_transaction_) return Send(Reply::kNeedMail);
-  if (remote_ != nullptr ? remote_recipients_.empty() : (recipients_.empty() && !bot_request_)) {
+  if (recipients_.empty() && remote_recipients_.empty() && !bot_request_) {
     return Send(Reply::kNeedRcpt);
   }
   if (!cmd.arg.empty()) return Send(Reply::kSyntaxError);
+  if (remote_ != nullptr && remote_recipients_.empty()) {
+    remote_.reset();  // it took no recipient: only the local ones get the message
+  }
   if (remote_ != nullptr) return DoRelayData();
   if (bot_request_) return DoBotData();
   ONIONMAIL_RETURN_IF_ERROR(conn_.Write(FormatReply(Reply::kStartData, config_.hostname)));

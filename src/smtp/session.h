@@ -14,10 +14,19 @@
 //    in this server's domain and the domain, lower-cased, is a v3 onion name
 //    (mail::IsV3OnionDomain); anything else gets 550 5.7.1 Relaying denied.
 //    Without a relay backend only this server's domain is accepted.
-//  - One destination per transaction: its recipients are all local or all at
-//    one remote domain. The destination is fixed by the first accepted local
-//    recipient or the first successful Begin(); a recipient for another one
-//    gets 452 4.5.3 and the transaction goes on.
+//  - One remote domain per transaction, with or without local recipients:
+//    the remote domain is fixed by the first successful Begin(); a recipient
+//    at another remote domain gets 452 4.5.3 and the transaction goes on.
+//    Recipients count together against max_recipients.
+//  - Local and remote recipients together: all or nothing. At DATA the local
+//    copy is begun first (if it cannot be, 451 4.3.0 and the remote never
+//    gets DATA); the message is streamed to both; the local copy is
+//    committed only after the remote's 2xx to the final dot, and the client
+//    gets the remote's reply. A remote refusal or failure drops the local
+//    copy; a local commit failure after the remote's 2xx gets 451 4.3.0 (the
+//    client's retry may then reach the remote twice; nothing is lost). A
+//    remote transaction that took no recipient is dropped at DATA and only
+//    the local recipients get the message.
 //  - Relayed transaction: the first remote RCPT calls Begin() (MAIL FROM the
 //    authenticated user's own address and the declared SIZE); a refused MAIL
 //    or a failed Begin() leaves no remote transaction and the next remote RCPT

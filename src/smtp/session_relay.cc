@@ -79,6 +79,33 @@ class RemoteWriter : public mail::MessageWriter {
   std::optional<Error> error_;
 };
 
+// Feeds the relayed bytes to the remote and, when there are local
+// recipients, to their copy; the first failure of either stops both.
+class TeeWriter : public mail::MessageWriter {
+ public:
+  TeeWriter(RemoteWriter& remote, mail::MessageWriter* local) : remote_(remote), local_(local) {}
+
+  Result<void> Append(std::span<const uint8_t> bytes) override {
+    if (local_ != nullptr && !local_failed_) {
+      local_failed_ = !local_->Append(bytes).ok();
+    }
+    if (local_failed_) return MakeError(ErrorCode::kInternal, "local copy failed");
+    return remote_.Append(bytes);
+  }
+  Result<void> Commit() override { return MakeError(ErrorCode::kInternal, "not a local write"); }
+
+  bool local_failed() const { return local_failed_; }
+
+ private:
+  RemoteWriter& remote_;
+  mail::MessageWriter* local_;
+  bool local_failed_ = false;
+};
+
+std::span<const uint8_t> AsBytes(const std::string& text) {
+  return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+}
+
 }  // namespace
 
 bool Session::MayRelayTo(std::string_view domain) const {
@@ -96,7 +123,7 @@ Result<Session::Next> Session::RelayBroken(const Error& error) {
 Result<Session::Next> Session::DoRemoteRcpt(const Address& recipient) {
   std::string domain = AsciiLower(recipient.domain);
   if (!MayRelayTo(domain)) return Send(Reply::kRelayDenied);
-  if (!recipients_.empty() || bot_request_ || (remote_ != nullptr && domain != remote_domain_)) {
+  if (bot_request_ || (remote_ != nullptr && domain != remote_domain_)) {
     return Send(Reply::kOtherDestination);
   }
   std::string forward_path = recipient.local + "@" + domain;
@@ -104,7 +131,7 @@ Result<Session::Next> Session::DoRemoteRcpt(const Address& recipient) {
       remote_recipients_.end()) {
     return Send(Reply::kRecipientOk);  // duplicate: the remote has it already
   }
-  if (remote_recipients_.size() >= config_.max_recipients) {
+  if (recipients_.size() + remote_recipients_.size() >= config_.max_recipients) {
     return Send(Reply::kTooManyRecipients);
   }
 
@@ -140,6 +167,19 @@ Result<Session::Next> Session::DoRemoteRcpt(const Address& recipient) {
 }
 
 Result<Session::Next> Session::DoRelayData() {
+  // The local recipients' copy is opened first: if it cannot be, the remote
+  // is never asked for DATA and keeps nothing.
+  std::unique_ptr<mail::MessageWriter> local;
+  if (!recipients_.empty()) {
+    auto begun = backend_.BeginMessage(mail::Envelope{reverse_path_, recipients_});
+    if (begun.ok()) local = std::move(*begun);
+    std::string trace = TraceHeader();
+    if (local == nullptr || !local->Append(AsBytes(trace)).ok()) {
+      ResetTransaction();
+      Log(true, "relay abandoned: cannot begin the local copy");
+      return Send(Reply::kLocalError);
+    }
+  }
   auto answer = remote_->Data();
   if (!answer.ok()) return RelayBroken(answer.error());
   if (answer->code != 354) {
@@ -156,16 +196,17 @@ Result<Session::Next> Session::DoRelayData() {
   // The transaction leaves the session state now; it dies at the end of this
   // function, after End() only when the client's message was complete.
   std::unique_ptr<mail::RemoteTransaction> remote = std::move(remote_);
-  RemoteWriter writer(*remote);
+  const size_t local_count = recipients_.size();
+  RemoteWriter remote_writer(*remote);
   std::string received = ReceivedHeader();  // no Return-Path: the remote adds one
-  (void)writer.Append(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(received.data()), received.size()));
+  (void)remote_writer.Append(AsBytes(received));
+  TeeWriter writer(remote_writer, local.get());
   DataReader reader(conn_, config_.max_text_line, config_.max_message_bytes);
   auto outcome = reader.Read(&writer);
   ResetTransaction();
   if (!outcome.ok()) {
     Log(false, "relay abandoned: client connection lost");
-    return outcome.error();  // `remote` dies without End()
+    return outcome.error();  // `remote` dies without End(), `local` uncommitted
   }
 
   Reply failure = Reply::kRemoteFailed;
@@ -187,15 +228,20 @@ Result<Session::Next> Session::DoRelayData() {
       Log(false, "relay abandoned: message too big");
       return Send(Reply::kMessageTooBig);
     case DataStatus::kWriteFailed:
-      failure = RelayFailureReply(writer.error() ? writer.error()->code : ErrorCode::kInternal,
-                                  /*connecting=*/false);
+      if (writer.local_failed()) {
+        Log(true, "relay abandoned: the local copy failed");
+        return Send(Reply::kLocalError);
+      }
+      failure = RelayFailureReply(
+          remote_writer.error() ? remote_writer.error()->code : ErrorCode::kInternal,
+          /*connecting=*/false);
       Log(true, "relay failed: " + FailureKeyword(failure));
       return Send(failure);
     case DataStatus::kOk:
       break;
   }
-  if (writer.error()) {  // the Received header did not go through
-    failure = RelayFailureReply(writer.error()->code, /*connecting=*/false);
+  if (remote_writer.error()) {  // the Received header did not go through
+    failure = RelayFailureReply(remote_writer.error()->code, /*connecting=*/false);
     Log(true, "relay failed: " + FailureKeyword(failure));
     return Send(failure);
   }
@@ -210,8 +256,25 @@ Result<Session::Next> Session::DoRelayData() {
     Log(true, "relay failed: connection failed");
     return Send(Reply::kRemoteFailed);
   }
-  Log(!IsSuccess(end->code),
-      OutcomeByClass(end->code) + ", " + std::to_string(outcome->message_bytes) + " bytes");
+  std::string outcome_text =
+      OutcomeByClass(end->code) + ", " + std::to_string(outcome->message_bytes) + " bytes";
+  if (local != nullptr) {
+    // All or nothing: the local copy is kept only when the remote took the
+    // message, so one reply is true for every recipient.
+    if (!IsSuccess(end->code)) {
+      Log(true, outcome_text + "; the local copy is dropped");
+      return SendLine(FormatRemoteReply(RemoteStep::kEnd, *end));
+    }
+    if (auto committed = local->Commit(); !committed.ok()) {
+      // The remote has it: a retry by the client sends it there twice,
+      // which is better than a 250 for a local copy that is not on disk.
+      Log(true, outcome_text + ", but the local copy failed: " +
+                    std::string(ErrorCodeName(committed.error().code)));
+      return Send(Reply::kLocalError);
+    }
+    outcome_text += ", and " + std::to_string(local_count) + " local recipient(s)";
+  }
+  Log(!IsSuccess(end->code), outcome_text);
   return SendLine(FormatRemoteReply(RemoteStep::kEnd, *end));
 }
 

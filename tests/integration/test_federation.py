@@ -12,8 +12,9 @@ Received header and B's own Return-Path; the reply to RCPT and to the final
 dot is B's answer (an unknown user on B is refused at RCPT, 550 5.1.1); B
 down gives 451 4.4.1 and nothing stays on A; an unauthenticated client, a
 foreign sender or a name that is not a v3 onion get 550 5.7.1 and nothing is
-asked of the proxy; local and remote recipients in one transaction: 452
-4.5.3; the relay role runs under its own user with a seccomp filter.
+asked of the proxy; local and remote recipients in one transaction both get
+the message; a second remote domain gets 452 4.5.3; the relay role runs
+under its own user with a seccomp filter.
 """
 
 import base64
@@ -250,14 +251,32 @@ class FederationTest(unittest.TestCase):
             self.assertEqual(cm.exception.recipients[bad][0], 550)
         self.assertEqual(self.proxy.requests, [])
 
-    def test_local_and_remote_recipients_in_one_transaction_get_452_for_the_second(self):
+    def test_a_copy_to_herself_and_the_message_to_bob_both_arrive(self):
         local, remote = "alice@" + self.a.domain, "bob@" + self.b.domain
-        before = self.a.mailbox_count(self.alice)
-        refused = self.send_as_alice([local, remote], message(local, remote, "mixed", "x"))
-        self.assertEqual(list(refused), [remote])
-        self.assertEqual(refused[remote][0], 452)
-        self.assertTrue(refused[remote][1].startswith(b"4.5.3 "))
-        self.assertEqual(self.a.mailbox_count(self.alice), before + 1)
+        alice_before = self.a.mailbox_count(self.alice)
+        bob_before = self.b.mailbox_count(self.bob)
+        msg = message(local, remote, "mixed", "to Bob, a copy to me")
+        self.assertEqual(self.send_as_alice([remote, local], msg), {})
+        mine = [m for _, m in self.a.fetch_all(self.alice)][alice_before:]
+        bobs = [m for _, m in self.b.fetch_all(self.bob)][bob_before:]
+        self.assertEqual(len(mine), 1)
+        self.assertEqual(len(bobs), 1)
+        self.assertTrue(mine[0].endswith(msg))
+        self.assertTrue(bobs[0].endswith(msg))
+        self.assertTrue(mine[0].startswith(b"Return-Path: <" + local.encode() + b">\r\n"))
+        self.assertRegex(self.a.log_tail(), r"relayed: 250, \d+ bytes, and 1 local recipient")
+
+    def test_a_second_remote_domain_gets_452_and_the_first_gets_the_message(self):
+        remote = "bob@" + self.b.domain
+        third = "carol@" + onion_name("federation-c-%d" % os.getpid())
+        bob_before = self.b.mailbox_count(self.bob)
+        refused = self.send_as_alice([remote, third],
+                                     message("alice@" + self.a.domain, remote, "two", "x"))
+        self.assertEqual(list(refused), [third])
+        self.assertEqual(refused[third][0], 452)
+        self.assertTrue(refused[third][1].startswith(b"4.5.3 "))
+        self.assertEqual(self.b.mailbox_count(self.bob), bob_before + 1)
+        self.assertEqual(self.proxy.requests, [self.b.domain + ":25"])
 
     def test_the_relay_role_runs_under_its_own_user_with_seccomp(self):
         for env in (self.a, self.b):

@@ -157,24 +157,6 @@ TEST_F(SessionRelayTest, RemoteEnhancedCodeThatIsMalformedOrOfAnotherClassIsRepl
   EXPECT_EQ(conn.Output().find("EVIL"), std::string::npos);
 }
 
-TEST_F(SessionRelayTest, LocalRecipientAfterARemoteOneIs452AndTheTransactionGoesOn) {
-  RunRelay(Rcpt("bob") + Rcpt("bob", "example.onion") + "DATA\r\nhi\r\n.\r\n");
-  EXPECT_THAT(CodesAfterMail(), ElementsAre(250, 452, 354, 250));
-  EXPECT_THAT(AfterMail(1), StartsWith("452 4.5.3 "));
-  EXPECT_TRUE(backend.checked.empty());
-  EXPECT_TRUE(backend.delivered.empty());
-  EXPECT_EQ(fake.end_calls, 1);
-}
-
-TEST_F(SessionRelayTest, RemoteRecipientAfterALocalOneIs452AndTheMessageIsDeliveredLocally) {
-  RunRelay(Rcpt("bob", "example.onion") + Rcpt("bob") + "DATA\r\nhi\r\n.\r\n");
-  EXPECT_THAT(CodesAfterMail(), ElementsAre(250, 452, 354, 250));
-  EXPECT_THAT(AfterMail(1), StartsWith("452 4.5.3 "));
-  EXPECT_TRUE(fake.begins.empty());
-  ASSERT_EQ(backend.delivered.size(), 1u);
-  EXPECT_THAT(backend.delivered[0].bytes, StartsWith("Return-Path: <alice@example.onion>\r\n"));
-}
-
 TEST_F(SessionRelayTest, SecondRemoteDomainIs452AndOnlyTheFirstIsOpened) {
   RunRelay(Rcpt("bob") + Rcpt("bob", kOther) + Rcpt("carol"));
   EXPECT_THAT(CodesAfterMail(), ElementsAre(250, 452, 250));
