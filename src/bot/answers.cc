@@ -12,6 +12,12 @@ namespace {
 constexpr uint64_t kMebibyte = 1024 * 1024;
 constexpr size_t kMaxSoftware = 200;
 
+constexpr char kSpamHelp[] =
+    "  SPAM    your block list: mail from the senders on it is refused.\n"
+    "          SPAM LIST shows it; SPAM ADD <address> blocks a sender (or\n"
+    "          SPAM ADD @<domain> a whole domain); SPAM DEL <address> unblocks\n"
+    "          one; SPAM CLEAR empties it; SPAM HELP explains them all\n";
+
 const char* YesNo(bool b) { return b ? "yes" : "no"; }
 
 std::string PrintableAscii(std::string_view s, size_t max) {
@@ -34,7 +40,7 @@ bool IsOnlyWhiteSpace(std::string_view s) {
 
 }  // namespace
 
-std::string HelpText(const ServerFacts& facts) {
+std::string HelpText(const ServerFacts& facts, bool spam) {
   const std::string& d = facts.domain;
   return "This is the command bot of " + d +
          ".\n"
@@ -53,15 +59,16 @@ std::string HelpText(const ServerFacts& facts) {
          "  IDENT   who this server is: its name, software, key fingerprint and\n"
          "          the services it offers to other onion servers\n"
          "  CONFIG  the limits of this server: message size, recipients per\n"
-         "          message, mailbox quota (LIMITS works too)\n"
+         "          message, mailbox quota (LIMITS works too)\n" +
+         std::string(spam ? kSpamHelp : "") +
          "\n"
          "Commands are not case-sensitive, and a leading \"Re:\" is ignored.\n";
 }
 
-std::string UnknownText(const ServerFacts& facts) {
+std::string UnknownText(const ServerFacts& facts, bool spam) {
   return "The command in the Subject of your mail was not understood.\n"
          "\n" +
-         HelpText(facts);
+         HelpText(facts, spam);
 }
 
 std::string IdentText(const ServerFacts& facts, std::string_view key_sha256_hex,

@@ -6,6 +6,7 @@
 #include "bot/answers.h"
 #include "bot/reply_message.h"
 #include "bot/request.h"
+#include "bot/spam.h"
 
 namespace onionmail::bot {
 namespace {
@@ -42,10 +43,12 @@ std::time_t SystemClock() { return std::time(nullptr); }
 
 }  // namespace
 
-Bot::Bot(ServerFacts facts, ServerKeySource server_key, Clock clock)
+Bot::Bot(ServerFacts facts, ServerKeySource server_key, Clock clock,
+         mail::BlockListService* block_list)
     : facts_(std::move(facts)),
       server_key_(std::move(server_key)),
-      clock_(clock ? std::move(clock) : Clock(SystemClock)) {}
+      clock_(clock ? std::move(clock) : Clock(SystemClock)),
+      block_list_(block_list) {}
 
 Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view request) {
   if (!IsHostName(facts_.domain)) {
@@ -60,12 +63,15 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
   Result<std::string> date = Rfc5322Date(clock_());
   if (!date.ok()) return date.error();
 
+  const bool spam = block_list_ != nullptr;
+  CommandLine line = ParseCommandLine(parsed.subject);
+  if (line.command == Command::kSpam && !spam) line.command = Command::kUnknown;
   std::string keyword;
   std::string body;
-  switch (ParseCommand(parsed.subject)) {
+  switch (line.command) {
     case Command::kHelp:
       keyword = "HELP";
-      body = HelpText(facts_);
+      body = HelpText(facts_, spam);
       break;
     case Command::kRulez:
       keyword = "RULEZ";
@@ -77,8 +83,15 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
       break;
     case Command::kUnknown:
       keyword = "unknown";
-      body = UnknownText(facts_);
+      body = UnknownText(facts_, spam);
       break;
+    case Command::kSpam: {
+      Result<std::string> text = AnswerSpam(*block_list_, facts_, line);
+      if (!text.ok()) return text.error();
+      keyword = "SPAM";
+      body = std::move(*text);
+      break;
+    }
     case Command::kIdent: {
       if (!server_key_) {
         return MakeError(ErrorCode::kInternal, "bot: IDENT without a server key source");

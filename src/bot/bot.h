@@ -5,8 +5,11 @@
 //  - The command is the request's Subject (unfolded; leading "Re:" prefixes,
 //    any case, and surrounding blanks removed), its first word matched
 //    without regard to case: HELP, RULEZ (alias RULES), IDENT, CONFIG (alias
-//    LIMITS). An empty subject is HELP; any other word gets the HELP text
-//    under the keyword "unknown". The request's body is not read.
+//    LIMITS) and, with a `block_list` service, SPAM (and "SET IS SPAM"). An
+//    empty subject is HELP; any other word (SPAM too without a service) gets
+//    the HELP text under the keyword "unknown". HELP lists SPAM only when
+//    there is a service. The request's body is not read; the words after the
+//    command are read as bot/request.h's ParseCommandLine() bounds them.
 //  - A request marked automatic (an Auto-Submitted header other than "no",
 //    RFC 3834, or a Content-Type of multipart/report) gets keyword "ignored"
 //    and an empty message: the bot never answers a machine.
@@ -15,6 +18,14 @@
 //    fetched through `server_key` only for IDENT (an error fails Answer();
 //    no source or an empty key is kInternal), and which federation services
 //    this server offers.
+//  - SPAM (keyword "SPAM") shows and edits the block list of the user
+//    logged in on the session through `block_list` (the service knows the
+//    user; `user` is not passed to it): SPAM [LIST], SPAM ADD <entry> (and
+//    SET IS SPAM <entry>), SPAM DEL|DELETE|REMOVE <entry>, SPAM CLEAR, with
+//    bot/spam.h's calls and answers. A malformed form, or one the service
+//    calls kInvalidArgument, gets the SPAM usage text; a full list
+//    (kResourceExhausted) says so; any other service error fails Answer().
+//    The body names entries only in their canonical form.
 //  - CONFIG reports ServerFacts limits; RULEZ the operator's rules text
 //    (ServerFacts::rules) or, when empty, a fixed text saying the operator
 //    published none.
@@ -38,6 +49,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "mail/block_list.h"
 #include "mail/bot.h"
 
 namespace onionmail::bot {
@@ -60,13 +72,16 @@ using Clock = std::function<std::time_t()>;
 
 class Bot : public mail::BotService {
  public:
-  Bot(ServerFacts facts, ServerKeySource server_key, Clock clock = nullptr);
+  // `block_list`, when given, must outlive the Bot.
+  Bot(ServerFacts facts, ServerKeySource server_key, Clock clock = nullptr,
+      mail::BlockListService* block_list = nullptr);
   Result<mail::BotAnswer> Answer(std::string_view user, std::string_view request) override;
 
  private:
   ServerFacts facts_;
   ServerKeySource server_key_;
   Clock clock_;
+  mail::BlockListService* block_list_;  // not owned; may be null
 };
 
 }  // namespace onionmail::bot

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstddef>
 #include <optional>
+#include <vector>
 
 namespace onionmail::bot {
 namespace {
@@ -21,14 +22,6 @@ bool IsAsciiSpace(char c) {
 }
 
 char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (LowerAscii(a[i]) != LowerAscii(b[i])) return false;
-  }
-  return true;
-}
 
 std::string_view TrimBlanks(std::string_view s) {
   while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
@@ -61,7 +54,56 @@ bool IsMultipartReport(std::string_view value) {
   return EqualsIgnoreCase(type, "multipart/report");
 }
 
+// The first `max_words` words of `s` (split at ASCII white space); *more is
+// set when a further word follows them.
+std::vector<std::string_view> SplitWords(std::string_view s, size_t max_words, bool* more) {
+  std::vector<std::string_view> words;
+  *more = false;
+  size_t pos = 0;
+  while (true) {
+    while (pos < s.size() && IsAsciiSpace(s[pos])) ++pos;
+    if (pos == s.size()) break;
+    if (words.size() == max_words) {
+      *more = true;
+      break;
+    }
+    size_t end = pos;
+    while (end < s.size() && !IsAsciiSpace(s[end])) ++end;
+    words.push_back(s.substr(pos, end - pos));
+    pos = end;
+  }
+  return words;
+}
+
+Command CommandWord(std::string_view word) {
+  if (EqualsIgnoreCase(word, "HELP")) return Command::kHelp;
+  if (EqualsIgnoreCase(word, "RULEZ") || EqualsIgnoreCase(word, "RULES")) return Command::kRulez;
+  if (EqualsIgnoreCase(word, "IDENT")) return Command::kIdent;
+  if (EqualsIgnoreCase(word, "CONFIG") || EqualsIgnoreCase(word, "LIMITS")) {
+    return Command::kConfig;
+  }
+  if (EqualsIgnoreCase(word, "SPAM")) return Command::kSpam;
+  return Command::kUnknown;
+}
+
+bool IsPrintableArg(std::string_view word) {
+  if (word.empty() || word.size() > kMaxCommandArgBytes) return false;
+  for (char c : word) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x21 || u > 0x7E) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (LowerAscii(a[i]) != LowerAscii(b[i])) return false;
+  }
+  return true;
+}
 
 Request ParseRequest(std::string_view request) {
   std::array<std::optional<std::string>, kWantedCount> values;
@@ -111,20 +153,34 @@ std::string_view StripReplyPrefixes(std::string_view subject) {
   return s;
 }
 
-Command ParseCommand(std::string_view subject) {
-  size_t begin = 0;
-  while (begin < subject.size() && IsAsciiSpace(subject[begin])) ++begin;
-  size_t end = begin;
-  while (end < subject.size() && !IsAsciiSpace(subject[end])) ++end;
-  std::string_view word = subject.substr(begin, end - begin);
-  if (word.empty() || EqualsIgnoreCase(word, "HELP")) return Command::kHelp;
-  if (EqualsIgnoreCase(word, "RULEZ") || EqualsIgnoreCase(word, "RULES")) return Command::kRulez;
-  if (EqualsIgnoreCase(word, "IDENT")) return Command::kIdent;
-  if (EqualsIgnoreCase(word, "CONFIG") || EqualsIgnoreCase(word, "LIMITS")) {
-    return Command::kConfig;
+CommandLine ParseCommandLine(std::string_view subject) {
+  // Enough for the command and kMaxCommandArgs arguments, "SET IS SPAM"
+  // taking two words more than "SPAM ADD"; `more` says there are too many.
+  bool more = false;
+  std::vector<std::string_view> words = SplitWords(subject, kMaxCommandArgs + 2, &more);
+  CommandLine line;
+  if (words.empty()) return line;
+  line.command = CommandWord(words[0]);
+  size_t first_arg = 1;
+  if (line.command == Command::kUnknown && words.size() >= 3 && EqualsIgnoreCase(words[0], "SET") &&
+      EqualsIgnoreCase(words[1], "IS") && EqualsIgnoreCase(words[2], "SPAM")) {
+    line.command = Command::kSpam;
+    line.args.emplace_back("ADD");
+    first_arg = 3;
   }
-  return Command::kUnknown;
+  line.args_ok = !more && line.args.size() + (words.size() - first_arg) <= kMaxCommandArgs;
+  for (size_t i = first_arg; line.args_ok && i < words.size(); ++i) {
+    if (!IsPrintableArg(words[i])) line.args_ok = false;
+  }
+  if (!line.args_ok) {
+    line.args.clear();
+    return line;
+  }
+  for (size_t i = first_arg; i < words.size(); ++i) line.args.emplace_back(words[i]);
+  return line;
 }
+
+Command ParseCommand(std::string_view subject) { return ParseCommandLine(subject).command; }
 
 bool IsWellFormedMsgId(std::string_view id) {
   if (id.size() < 5 || id.size() > kMaxMsgIdInner + 2) return false;

@@ -18,17 +18,38 @@
 //  - Request::automatic: an Auto-Submitted whose keyword (before any ";" or
 //    comment) is other than "no", in any case, or a Content-Type whose media
 //    type is multipart/report (RFC 3834).
-//  - ParseCommand(): the subject's first word (split at ASCII white space),
-//    ASCII upper-cased, matched against HELP, RULEZ/RULES, IDENT and
-//    CONFIG/LIMITS; no word at all is kHelp, any other word kUnknown.
+//  - ParseCommandLine(): the subject split into words at ASCII white space.
+//    The first word, matched without regard to case against HELP,
+//    RULEZ/RULES, IDENT, CONFIG/LIMITS and SPAM, is the command; no word at
+//    all is kHelp, any other word kUnknown, except that "SET IS SPAM" (the
+//    original OnionMail's form, any case) is kSpam with "ADD" in place of
+//    its first three words. The words after the command are its arguments,
+//    copied only when they are all printable (every octet 0x21..0x7E), at
+//    most kMaxCommandArgBytes octets each and at most kMaxCommandArgs of
+//    them; otherwise `args` is empty and `args_ok` false. Only the first
+//    kMaxCommandArgs + 2 words are looked at, so the work and the copy are
+//    bounded whatever the subject. ParseCommand() is its `command`.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace onionmail::bot {
 
-enum class Command { kHelp, kRulez, kIdent, kConfig, kUnknown };
+enum class Command { kHelp, kRulez, kIdent, kConfig, kSpam, kUnknown };
+
+// An argument has room for the longest entry mail::CanonicalBlockEntry()
+// accepts (255 octets) written in angle brackets or with a "*" (257).
+inline constexpr size_t kMaxCommandArgs = 8;
+inline constexpr size_t kMaxCommandArgBytes = 260;
+
+struct CommandLine {
+  Command command = Command::kHelp;
+  std::vector<std::string> args;  // printable ASCII words, bounded (above)
+  bool args_ok = true;            // false: the arguments were refused
+};
 
 struct Request {
   std::string subject;
@@ -41,7 +62,11 @@ Request ParseRequest(std::string_view request);
 // The subject without leading "Re:" prefixes and surrounding blanks.
 std::string_view StripReplyPrefixes(std::string_view subject);
 
+CommandLine ParseCommandLine(std::string_view subject);
 Command ParseCommand(std::string_view subject);
+
+// ASCII case-insensitive equality (no locale).
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 // "<" + 1..250 octets of 0x21..0x7E other than "<" and ">", holding exactly one
 // "@" with octets on both sides, + ">"; no blanks around it.

@@ -1,10 +1,12 @@
-// bot::ParseRequest, ParseCommand and IsWellFormedMsgId: the command, the
-// Message-ID and the automatic marks of a hostile request.
+// bot::ParseRequest, ParseCommand(Line) and IsWellFormedMsgId: the command and
+// its bounded arguments, the Message-ID and the automatic marks of a hostile
+// request.
 #include "bot/request.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace onionmail::bot {
 namespace {
@@ -84,6 +86,81 @@ TEST(RequestTest, EmptySubjectIsHelpAndOtherWordsAreUnknown) {
   EXPECT_EQ(ParseCommand("=?utf-8?B?SEVMUA==?="), Command::kUnknown);
   EXPECT_EQ(ParseCommand("HELP\0"s), Command::kUnknown);
   EXPECT_EQ(ParseCommand("\xC3\x89LP"), Command::kUnknown);
+}
+
+TEST(RequestTest, SpamIsACommandWord) {
+  EXPECT_EQ(ParseCommand("SPAM"), Command::kSpam);
+  EXPECT_EQ(ParseCommand("spam add x@y"), Command::kSpam);
+  EXPECT_EQ(ParseCommand("SPAMMER"), Command::kUnknown);
+}
+
+TEST(RequestTest, CommandLineHasTheWordsAfterTheCommand) {
+  CommandLine line = ParseCommandLine("  SPAM\tadd \r\n <Bob@X.onion>  ");
+  EXPECT_EQ(line.command, Command::kSpam);
+  EXPECT_TRUE(line.args_ok);
+  EXPECT_EQ(line.args, (std::vector<std::string>{"add", "<Bob@X.onion>"}));
+  line = ParseCommandLine("IDENT");
+  EXPECT_EQ(line.command, Command::kIdent);
+  EXPECT_TRUE(line.args_ok);
+  EXPECT_TRUE(line.args.empty());
+  line = ParseCommandLine("");
+  EXPECT_EQ(line.command, Command::kHelp);
+  EXPECT_TRUE(line.args_ok);
+  EXPECT_TRUE(line.args.empty());
+}
+
+TEST(RequestTest, SetIsSpamIsSpamWithAddInPlaceOfItsFirstThreeWords) {
+  CommandLine line = ParseCommandLine("set IS Spam a@b.onion");
+  EXPECT_EQ(line.command, Command::kSpam);
+  EXPECT_EQ(line.args, (std::vector<std::string>{"ADD", "a@b.onion"}));
+  line = ParseCommandLine("SET IS SPAM");
+  EXPECT_EQ(line.command, Command::kSpam);
+  EXPECT_EQ(line.args, (std::vector<std::string>{"ADD"}));
+  EXPECT_EQ(ParseCommand("SET"), Command::kUnknown);
+  EXPECT_EQ(ParseCommand("SET IS"), Command::kUnknown);
+  EXPECT_EQ(ParseCommand("SET IS HAM a@b.onion"), Command::kUnknown);
+  EXPECT_EQ(ParseCommand("SET ISSPAM a@b.onion"), Command::kUnknown);
+}
+
+TEST(RequestTest, ArgumentsWithOctetsOutsidePrintableAsciiAreRefusedWhole) {
+  for (const std::string& subject :
+       {"SPAM ADD b\xC3\xA9@x.onion"s, "SPAM ADD a\0b@x.onion"s, "SPAM ADD a\x7F"s,
+        "SPAM ADD a\x01"s, "SPAM ok \x80"s, "IDENT \xFF"s}) {
+    CommandLine line = ParseCommandLine(subject);
+    EXPECT_NE(line.command, Command::kUnknown) << subject;
+    EXPECT_FALSE(line.args_ok) << subject;
+    EXPECT_TRUE(line.args.empty()) << subject;
+  }
+}
+
+TEST(RequestTest, ArgumentsAreAtMost260OctetsEach) {
+  CommandLine line = ParseCommandLine("SPAM ADD " + std::string(kMaxCommandArgBytes, 'a'));
+  EXPECT_TRUE(line.args_ok);
+  ASSERT_EQ(line.args.size(), 2u);
+  EXPECT_EQ(line.args[1].size(), 260u);
+  line = ParseCommandLine("SPAM ADD " + std::string(kMaxCommandArgBytes + 1, 'a'));
+  EXPECT_FALSE(line.args_ok);
+  EXPECT_TRUE(line.args.empty());
+}
+
+TEST(RequestTest, AtMostEightArgumentsAreAccepted) {
+  CommandLine line = ParseCommandLine("SPAM 1 2 3 4 5 6 7 8");
+  EXPECT_TRUE(line.args_ok);
+  EXPECT_EQ(line.args.size(), kMaxCommandArgs);
+  line = ParseCommandLine("SPAM 1 2 3 4 5 6 7 8 9");
+  EXPECT_FALSE(line.args_ok);
+  EXPECT_TRUE(line.args.empty());
+  line = ParseCommandLine("SET IS SPAM 2 3 4 5 6 7 8");
+  EXPECT_TRUE(line.args_ok);
+  EXPECT_EQ(line.args.size(), 8u);
+  line = ParseCommandLine("SET IS SPAM 2 3 4 5 6 7 8 9");
+  EXPECT_FALSE(line.args_ok);
+  std::string many = "SPAM";
+  for (int i = 0; i < 20000; ++i) many += " x";
+  line = ParseCommandLine(many);
+  EXPECT_EQ(line.command, Command::kSpam);
+  EXPECT_FALSE(line.args_ok);
+  EXPECT_TRUE(line.args.empty());
 }
 
 TEST(RequestTest, AutoSubmittedOtherThanNoIsAutomatic) {
