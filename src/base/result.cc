@@ -31,6 +31,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "sealed";
     case ErrorCode::kMailboxFull:
       return "mailbox-full";
+    case ErrorCode::kRefused:
+      return "refused";
   }
   return "unknown";
 }

@@ -29,6 +29,7 @@ enum class ErrorCode {
   kInternal,            // a library or system call failed unexpectedly
   kSealed,              // the master key is not unsealed yet (peers): retry later
   kMailboxFull,         // the recipient's mailbox holds its quota: retry later
+  kRefused,             // the recipient refuses this sender (its block list)
 };
 
 const char* ErrorCodeName(ErrorCode code);

@@ -10,7 +10,7 @@
 namespace onionmail::ipc {
 
 // Bumped on any change of a message's wire layout; both ends must agree.
-inline constexpr uint16_t kProtocolVersion = 3;  // 2: TLS key generations; 3: TKIM, 8BITMIME
+inline constexpr uint16_t kProtocolVersion = 4;  // 3: TKIM, 8BITMIME; 4: block lists
 // A whole frame (header included) is at most this long.
 inline constexpr size_t kMaxFrameBytes = size_t{1} << 20;
 
@@ -44,6 +44,8 @@ inline constexpr size_t kMaxKctlCertBytes = 256;       // a KCTL certificate (12
 inline constexpr size_t kMaxForwardItems = 64;         // per ForwardList
 inline constexpr size_t kMaxRelayDomainBytes = 62;     // v3 onion: 56 base32 + ".onion"
 inline constexpr size_t kMaxEnhancedCodeBytes = 9;     // RFC 3463 "5.123.123"
+inline constexpr size_t kMaxBlockEntryBytes = 255;     // mail::kMaxBlockEntryBytes
+inline constexpr size_t kMaxBlockEntries = 1000;       // mail::kMaxBlockEntries
 
 // The wire number of each message of ipc/messages.h (u16); never reused.
 enum class MsgType : uint16_t {
@@ -102,6 +104,8 @@ enum class MsgType : uint16_t {
   kTkimProofReply = 58,
   kTkimCheckRequest = 59,
   kTkimCheckReply = 60,
+  kBlockListRequest = 61,
+  kBlockListReply = 62,
 };
 
 }  // namespace onionmail::ipc

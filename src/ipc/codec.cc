@@ -130,6 +130,7 @@ void Put(Writer& w, const StatusReply& m) { PutStatus(w, m.status); }
 void Put(Writer& w, const CheckRecipientRequest& m) {
   w.Name(m.local_part, 1, kMaxLocalPartBytes, "local_part");
   w.U64(m.declared_size);
+  w.Name(m.sender, 0, kMaxPathBytes, "sender");
 }
 void Put(Writer& w, const BeginMessageRequest& m) {
   w.Name(m.reverse_path, 0, kMaxPathBytes, "reverse_path");
@@ -183,7 +184,8 @@ void Put(Writer& w, const TlsIdentityReply& m) {
 bool Get(Reader&, NewSession&) { return true; }
 bool Get(Reader& r, StatusReply& m) { return ReadStatus(r, m.status); }
 bool Get(Reader& r, CheckRecipientRequest& m) {
-  return r.Name(m.local_part, 1, kMaxLocalPartBytes) && r.U64(m.declared_size);
+  return r.Name(m.local_part, 1, kMaxLocalPartBytes) && r.U64(m.declared_size) &&
+         r.Name(m.sender, 0, kMaxPathBytes);
 }
 bool Get(Reader& r, BeginMessageRequest& m) {
   size_t n = 0;
@@ -423,6 +425,10 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
       return DecodeAs<TkimCheckRequest>(r, "TkimCheckRequest");
     case MsgType::kTkimCheckReply:
       return DecodeAs<TkimCheckReply>(r, "TkimCheckReply");
+    case MsgType::kBlockListRequest:
+      return DecodeAs<BlockListRequest>(r, "BlockListRequest");
+    case MsgType::kBlockListReply:
+      return DecodeAs<BlockListReply>(r, "BlockListReply");
   }
   return Malformed("unknown message type");
 }

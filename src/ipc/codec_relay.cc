@@ -109,4 +109,32 @@ bool Get(Reader& r, TkimCheckReply& m) {
          (m.status == Status::kOk || m.sender_domain.empty());
 }
 
+// ----------------------------------------------------------- block lists
+
+void Put(Writer& w, const BlockListRequest& m) {
+  if (m.op > 3) w.Fail("op");
+  w.U16(m.op);
+  w.Name(m.entry, 0, kMaxBlockEntryBytes, "entry");
+}
+void Put(Writer& w, const BlockListReply& m) {
+  if (m.status != Status::kOk && !m.entries.empty()) w.Fail("block list reply");
+  PutStatus(w, m.status);
+  w.Count(m.entries.size(), 0, kMaxBlockEntries, "entries");
+  for (const auto& e : m.entries) w.Name(e, 1, kMaxBlockEntryBytes, "entries");
+}
+
+bool Get(Reader& r, BlockListRequest& m) {
+  return r.U16(m.op) && m.op <= 3 && r.Name(m.entry, 0, kMaxBlockEntryBytes);
+}
+bool Get(Reader& r, BlockListReply& m) {
+  size_t n = 0;
+  if (!ReadStatus(r, m.status) || !r.Count(n, 0, kMaxBlockEntries)) return false;
+  if (m.status != Status::kOk && n != 0) return false;
+  m.entries.resize(n);
+  for (auto& e : m.entries) {
+    if (!r.Name(e, 1, kMaxBlockEntryBytes)) return false;
+  }
+  return true;
+}
+
 }  // namespace onionmail::ipc::internal

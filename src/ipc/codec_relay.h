@@ -46,4 +46,11 @@ bool Get(Reader& r, TkimProofReply& m);
 bool Get(Reader& r, TkimCheckRequest& m);
 bool Get(Reader& r, TkimCheckReply& m);
 
+// Block-list messages (the server@ bot's SPAM commands): op 0..3; a reply with
+// a status other than kOk carries no entries.
+void Put(Writer& w, const BlockListRequest& m);
+void Put(Writer& w, const BlockListReply& m);
+bool Get(Reader& r, BlockListRequest& m);
+bool Get(Reader& r, BlockListReply& m);
+
 }  // namespace onionmail::ipc::internal

@@ -43,7 +43,7 @@ enum class Role : uint16_t {
 };
 
 // Outcome of a request (u16 on the wire): kOk or one ErrorCode. Values past
-// kMailboxFull are malformed.
+// kRefused are malformed.
 enum class Status : uint16_t {
   kOk = 0,
   kInvalidArgument,
@@ -59,6 +59,7 @@ enum class Status : uint16_t {
   kInternal,
   kSealed,
   kMailboxFull,
+  kRefused,
 };
 
 inline Status StatusFromError(ErrorCode code) {
@@ -184,13 +185,15 @@ struct StatusReply {
   Status status = Status::kOk;
 };
 
-// SMTP: is `local_part` a user here, with room for the message? StatusReply:
-// kOk, kNotFound; kResourceExhausted (the disk's reserve), kMailboxFull (the
-// quota) and any other code are temporary failures.
+// SMTP: is `local_part` a user here, with room for the message, taking mail
+// from `sender`? StatusReply: kOk, kNotFound, kRefused (the user's block
+// list); kResourceExhausted (the disk's reserve), kMailboxFull (the quota)
+// and any other code are temporary failures.
 struct CheckRecipientRequest {
   static constexpr MsgType kType = MsgType::kCheckRecipientRequest;
   std::string local_part;      // name, 1..kMaxLocalPartBytes
   uint64_t declared_size = 0;  // MAIL FROM SIZE= (RFC 1870); 0: none declared
+  std::string sender;          // MAIL FROM reverse path, 0..kMaxPathBytes (recipient's block list)
 };
 
 // SMTP: start one message for these recipients. StatusReply. Replaces (and
@@ -499,6 +502,22 @@ struct ServerKeyReply {
       spki_der;  // DER SubjectPublicKeyInfo, 0..kMaxPublicKeyBytes (empty unless kOk)
 };
 
+// SMTP: the server@ bot edits the block list (mail/block_list.h) of the user
+// authenticated on this session (the last successful VerifySmtpPassword on
+// it; kPermissionDenied without one). BlockListReply.
+struct BlockListRequest {
+  static constexpr MsgType kType = MsgType::kBlockListRequest;
+  uint16_t op = 0;    // mail::BlockListOp, 0..3
+  std::string entry;  // canonical for add/delete, else empty; 0..kMaxBlockEntryBytes
+};
+
+struct BlockListReply {
+  static constexpr MsgType kType = MsgType::kBlockListReply;
+  Status status = Status::kOk;
+  std::vector<std::string>
+      entries;  // the list after the op, 0..kMaxBlockEntries (empty unless kOk)
+};
+
 // Relay role -> key role, on the relay role's key channel (made by the
 // supervisor), once TLS to `receiver_domain` is up and it offers TKIM: a
 // proof (unseal/tkim_wire.h) that this server is relaying, signed for this
@@ -550,7 +569,7 @@ using Message = std::variant<
     DerkResultRequest, UnsealProgress, ForwardPollRequest, ForwardList, CloseMailboxRequest,
     TlsEcdsaSignRequest, RelayBeginRequest, RelayRcptRequest, RelayDataRequest, RelayAppendRequest,
     RelayEndRequest, RelayReply, ServerKeyRequest, ServerKeyReply, TkimProofRequest, TkimProofReply,
-    TkimCheckRequest, TkimCheckReply>;
+    TkimCheckRequest, TkimCheckReply, BlockListRequest, BlockListReply>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

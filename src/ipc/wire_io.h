@@ -162,13 +162,13 @@ class Reader {
 
 inline bool ReadStatus(Reader& r, Status& s) {
   uint16_t v = 0;
-  if (!r.U16(v) || v > static_cast<uint16_t>(Status::kMailboxFull)) return false;
+  if (!r.U16(v) || v > static_cast<uint16_t>(Status::kRefused)) return false;
   s = static_cast<Status>(v);
   return true;
 }
 
 inline void PutStatus(Writer& w, Status s) {
-  if (static_cast<uint16_t>(s) > static_cast<uint16_t>(Status::kMailboxFull)) w.Fail("status");
+  if (static_cast<uint16_t>(s) > static_cast<uint16_t>(Status::kRefused)) w.Fail("status");
   w.U16(static_cast<uint16_t>(s));
 }
 

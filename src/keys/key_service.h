@@ -24,6 +24,7 @@
 
 #include "base/result.h"
 #include "base/secret_bytes.h"
+#include "mail/block_list.h"
 
 namespace onionmail::keys {
 
@@ -57,6 +58,14 @@ class KeyService {
   virtual Result<void> ChangePop3Password(std::string_view user, const SecretBytes& old_password,
                                           const SecretBytes& new_password) = 0;
   virtual Result<size_t> CountUsers() = 0;
+  // Block lists (mail/block_list.h), sealed by the key store: whether the
+  // mailbox's list holds `sender` (a reverse path; empty is never blocked),
+  // and `op` on the list of `user` (kNotFound: no such user), giving the
+  // list after it. DeleteUser deletes the user's list too.
+  virtual Result<bool> SenderBlocked(std::string_view mailbox_id, std::string_view sender) = 0;
+  virtual Result<std::vector<std::string>> ApplyBlockList(std::string_view user,
+                                                          mail::BlockListOp op,
+                                                          std::string_view entry) = 0;
   // The format version of the user's record (keys/user_record.h): 2, or 1 for
   // a record whose inbox wrap predates version 2 (the device half from the
   // salt alone) and stays so until the user's POP3 password changes.

@@ -72,7 +72,8 @@ LocalKeyService::LocalKeyService(hsm::KeyStore& key_store, Options options)
       users_dir_(options_.state_dir + "/users"),
       tmp_dir_(options_.state_dir + "/tmp"),
       records_lock_path_(options_.state_dir + "/users.lock"),
-      mailboxes_(options_.state_dir) {
+      mailboxes_(options_.state_dir),
+      block_lists_(key_store_, options_.state_dir + "/blocklists") {
   options_.rsa_bits = std::max(options_.rsa_bits, 2048);
 }
 
@@ -440,12 +441,28 @@ Result<void> LocalKeyService::DeleteUser(std::string_view user) {
   if (!mailbox_id.ok()) return mailbox_id.error();
   // Messages first: if the mailbox is open, nothing is removed.
   ONIONMAIL_RETURN_IF_ERROR(mailboxes_.DeleteMailbox(*mailbox_id));
+  // Before the record: a user made again under this name (the same mailbox
+  // id) must not find the old list.
+  ONIONMAIL_RETURN_IF_ERROR(block_lists_.Remove(*mailbox_id));
   ONIONMAIL_RETURN_IF_ERROR(store::SecureDelete(users_dir_ + "/" + loaded->record_name));
   unlock_cache_.Forget(loaded->record_name);
   public_records_.Forget(loaded->record_name);
   // A delivery racing with the deletion may have recreated the directory.
   (void)mailboxes_.DeleteMailbox(*mailbox_id);
   return Ok();
+}
+
+Result<bool> LocalKeyService::SenderBlocked(std::string_view mailbox_id, std::string_view sender) {
+  if (sender.empty()) return false;
+  return block_lists_.IsBlocked(mailbox_id, sender);
+}
+
+Result<std::vector<std::string>> LocalKeyService::ApplyBlockList(std::string_view user,
+                                                                 mail::BlockListOp op,
+                                                                 std::string_view entry) {
+  auto found = LookupUser(user);
+  if (!found.ok()) return found.error();
+  return block_lists_.Apply(found->mailbox_id, op, entry);
 }
 
 Result<void> LocalKeyService::ChangeSmtpPassword(std::string_view user,

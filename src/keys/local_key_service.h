@@ -22,7 +22,8 @@
 //    It never fails the login: a busy lock or a failed write (logged) leaves
 //    version 1 for a later login.
 //  - DeleteUser securely deletes the mailbox (kFailedPrecondition while it is
-//    open) and then the record; deleting the record crypto-shreds any message
+//    open), the block list (<state>/blocklists, keys/block_lists.h) and then
+//    the record; deleting the record crypto-shreds any message
 //    that might remain (the inbox private key existed only there).
 //  - Change*/Delete on an unknown user: kNotFound. ChangePop3Password with a
 //    wrong old password: kUnauthenticated.
@@ -44,6 +45,7 @@
 #include "crypto/argon2id.h"
 #include "crypto/inbox_key.h"
 #include "hsm/key_store.h"
+#include "keys/block_lists.h"
 #include "keys/guess_watch.h"
 #include "keys/kdf_slots.h"
 #include "keys/key_service.h"
@@ -86,6 +88,9 @@ class LocalKeyService : public KeyService {
   Result<void> ChangePop3Password(std::string_view user, const SecretBytes& old_password,
                                   const SecretBytes& new_password) override;
   Result<size_t> CountUsers() override;
+  Result<bool> SenderBlocked(std::string_view mailbox_id, std::string_view sender) override;
+  Result<std::vector<std::string>> ApplyBlockList(std::string_view user, mail::BlockListOp op,
+                                                  std::string_view entry) override;
   Result<uint8_t> RecordVersion(std::string_view user) override;
   Result<RecordCensus> CensusRecords() override;
 
@@ -148,6 +153,7 @@ class LocalKeyService : public KeyService {
   std::string tmp_dir_;
   std::string records_lock_path_;
   store::MailboxStore mailboxes_;
+  BlockLists block_lists_;
   std::mutex admin_mu_;
 };
 

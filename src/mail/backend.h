@@ -50,11 +50,14 @@ class DeliveryBackend {
  public:
   virtual ~DeliveryBackend() = default;
   virtual Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) = 0;
-  // ok = deliverable; kNotFound = no such user; other = temporary failure.
-  // `declared_size`: the message size the sender declared (MAIL FROM SIZE=,
-  // RFC 1870), 0 when it declared none; a mailbox without room for it is
-  // kMailboxFull.
-  virtual Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size) = 0;
+  // ok = deliverable; kNotFound = no such user; kRefused = the user's block
+  // list (mail/block_list.h) holds `sender` (the MAIL FROM reverse path,
+  // empty for the null sender, which no list blocks); other = temporary
+  // failure. `declared_size`: the message size the sender declared (MAIL
+  // FROM SIZE=, RFC 1870), 0 when it declared none; a mailbox without room
+  // for it is kMailboxFull.
+  virtual Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size,
+                                      std::string_view sender) = 0;
   virtual Result<std::unique_ptr<MessageWriter>> BeginMessage(const Envelope& envelope) = 0;
 };
 

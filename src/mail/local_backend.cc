@@ -110,9 +110,16 @@ Result<void> LocalBackend::VerifySmtpPassword(std::string_view user, const Secre
   return keys_.VerifySmtpPassword(user, password);
 }
 
-Result<void> LocalBackend::CheckRecipient(std::string_view local_part, uint64_t declared_size) {
+Result<void> LocalBackend::CheckRecipient(std::string_view local_part, uint64_t declared_size,
+                                          std::string_view sender) {
   auto user = keys_.LookupUser(local_part);
   if (!user.ok()) return user.error();
+  if (!sender.empty()) {
+    auto blocked = keys_.SenderBlocked(user->mailbox_id, sender);
+    if (!blocked.ok()) return blocked.error();
+    if (*blocked)
+      return MakeError(ErrorCode::kRefused, "the recipient's block list holds the sender");
+  }
   ONIONMAIL_RETURN_IF_ERROR(store_.CheckFreeSpace());
   return store_.CheckQuota(user->mailbox_id, declared_size);
 }

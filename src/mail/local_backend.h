@@ -12,7 +12,8 @@
 //    slot is decrypted. Order: arrival time, then uid (the file name).
 //    Authenticating before locking means a locked mailbox tells nothing to
 //    someone without the password.
-//  - CheckRecipient: kNotFound for an unknown user; for a known one, while
+//  - CheckRecipient: kNotFound for an unknown user; kRefused when the user's
+//    block list holds the sender (KeyService::SenderBlocked); for a known one, while
 //    the state's filesystem is below its reserve (MailboxStore::
 //    CheckFreeSpace), kResourceExhausted (SMTP 452 4.3.1); while the user's
 //    mailbox holds its quota, or has no room for the declared size
@@ -43,7 +44,8 @@ class LocalBackend : public DeliveryBackend, public MailboxBackend {
   LocalBackend(keys::KeyService& keys, store::MailboxStore& store) : keys_(keys), store_(store) {}
 
   Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) override;
-  Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size) override;
+  Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size,
+                              std::string_view sender) override;
   Result<std::unique_ptr<MessageWriter>> BeginMessage(const Envelope& envelope) override;
 
   Result<std::unique_ptr<Mailbox>> Open(std::string_view user,

@@ -5,17 +5,22 @@
 #include <openssl/err.h>
 
 #include <memory>
+#include <optional>
 #include <thread>
 #include <utility>
 
 #include "base/log.h"
 #include "base/secret_bytes.h"
 #include "mail/backend.h"
+#include "mail/block_list.h"
 #include "server/sign_guard.h"
 
 namespace onionmail::server {
 
 struct SmtpSessionState {
+  // The user of the last successful VerifySmtpPassword on this session: the
+  // only user whose block list the session may change.
+  std::optional<std::string> auth_user;
   std::unique_ptr<mail::MessageWriter> writer;
   Result<void> append_status = Ok();
   uint64_t bytes = 0;  // appended to the current message
@@ -198,10 +203,33 @@ Result<std::vector<uint8_t>> KeyRoleServer::SignTls(const ipc::Message& msg, con
   return logged(state_.ServerPrivateRaw(req.block));
 }
 
+bool KeyRoleServer::HandleBlockList(ipc::Channel& ch, const ipc::BlockListRequest& m,
+                                    SmtpSessionState& s) {
+  ipc::BlockListReply reply;
+  const auto op = static_cast<mail::BlockListOp>(m.op);
+  const bool with_entry = op == mail::BlockListOp::kAdd || op == mail::BlockListOp::kDelete;
+  if (!s.auth_user) {
+    reply.status = ipc::Status::kPermissionDenied;  // no user logged in on this session
+  } else if (with_entry == m.entry.empty() ||
+             (with_entry && mail::CanonicalBlockEntry(m.entry) != m.entry)) {
+    reply.status = ipc::Status::kInvalidArgument;
+  } else {
+    auto applied = state_.keys().ApplyBlockList(*s.auth_user, op, m.entry);
+    if (LogFault("smtp", "a block list", applied).ok()) {
+      reply.entries = std::move(*applied);
+    } else {
+      reply.status = ipc::StatusFromError(applied.error().code);
+    }
+  }
+  return Reply(ch, reply);
+}
+
 bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionState& s) {
   mail::DeliveryBackend& delivery = state_.delivery();
   if (auto* m = std::get_if<ipc::VerifySmtpPasswordRequest>(&msg)) {
     const auto verified = delivery.VerifySmtpPassword(m->user, m->password);
+    s.auth_user.reset();
+    if (verified.ok()) s.auth_user = m->user;
     return Reply(ch, ipc::VerifyResult{StatusOf(LogFault("smtp", "AUTH", verified))});
   }
   if (auto* m = std::get_if<ipc::TormRequest>(&msg)) {
@@ -230,9 +258,10 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
   }
   if (auto* m = std::get_if<ipc::CheckRecipientRequest>(&msg)) {
     if (!mail::ValidLocalPart(m->local_part)) return BadRequest("invalid local part");
-    const auto checked = delivery.CheckRecipient(m->local_part, m->declared_size);
+    const auto checked = delivery.CheckRecipient(m->local_part, m->declared_size, m->sender);
     return Reply(ch, ipc::StatusReply{StatusOf(LogFault("smtp", "RCPT", checked))});
   }
+  if (auto* m = std::get_if<ipc::BlockListRequest>(&msg)) return HandleBlockList(ch, *m, s);
   if (auto* m = std::get_if<ipc::BeginMessageRequest>(&msg)) {
     s.writer.reset();
     s.append_status = Ok();

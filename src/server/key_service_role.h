@@ -24,6 +24,10 @@
 //    session state (message in progress, open mailbox and its lock, data
 //    keys) is destroyed when the session ends: a message without a committed
 //    CommitRequest leaves nothing behind.
+//  - SMTP sessions may change one block list (BlockListRequest, the server@
+//    bot's SPAM commands): that of the user of the session's last successful
+//    VerifySmtpPassword, never a user the front end names; without one,
+//    kPermissionDenied. A failed VerifySmtpPassword forgets the user.
 //  - SMTP sessions may also pass TORM requests (a peer server's PUSH, DERK,
 //    STAT, KCTL) to `torm` (src/server/torm_handler.h); without one they are
 //    answered kNotOffered.
@@ -80,6 +84,9 @@ class KeyRoleServer {
   // signature encoding.
   Result<std::vector<uint8_t>> SignTls(const ipc::Message& msg, const char* who);
   bool HandleSmtp(ipc::Channel& ch, ipc::Message& msg, struct SmtpSessionState& s);
+  // The server@ bot's SPAM commands: the block list of the session's user.
+  bool HandleBlockList(ipc::Channel& ch, const ipc::BlockListRequest& m,
+                       struct SmtpSessionState& s);
   bool HandlePop3(ipc::Channel& ch, ipc::Message& msg, struct Pop3SessionState& s);
 
   State& state_;

@@ -168,11 +168,22 @@ Result<void> RemoteDelivery::VerifySmtpPassword(std::string_view user,
   return ipc::StatusToResult(r->status, "authentication failed");
 }
 
-Result<void> RemoteDelivery::CheckRecipient(std::string_view local_part, uint64_t declared_size) {
+Result<void> RemoteDelivery::CheckRecipient(std::string_view local_part, uint64_t declared_size,
+                                            std::string_view sender) {
   auto r = link_.Call<ipc::StatusReply>(
-      ipc::CheckRecipientRequest{std::string(local_part), declared_size}, kIoTimeout);
+      ipc::CheckRecipientRequest{std::string(local_part), declared_size, std::string(sender)},
+      kIoTimeout);
   if (!r.ok()) return r.error();
   return ipc::StatusToResult(r->status, "recipient check failed");
+}
+
+Result<std::vector<std::string>> RemoteDelivery::Apply(mail::BlockListOp op,
+                                                       std::string_view entry) {
+  ipc::BlockListRequest req{static_cast<uint16_t>(op), std::string(entry)};
+  auto r = link_.Call<ipc::BlockListReply>(req, kIoTimeout);
+  if (!r.ok()) return r.error();
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "block list"));
+  return std::move(r->entries);
 }
 
 Result<mail::TormAnswer> RemoteTorm::Handle(mail::TormVerb verb,

@@ -28,6 +28,7 @@
 #include "base/result.h"
 #include "ipc/channel.h"
 #include "mail/backend.h"
+#include "mail/block_list.h"
 #include "mail/torm.h"
 
 namespace onionmail::server {
@@ -69,13 +70,17 @@ class SessionLink {
 void SetThreadLink(SessionLink* link);
 SessionLink* ThreadLink();
 
-class RemoteDelivery : public mail::DeliveryBackend {
+class RemoteDelivery : public mail::DeliveryBackend, public mail::BlockListService {
  public:
   explicit RemoteDelivery(SessionLink& link) : link_(link) {}
   Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) override;
-  Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size) override;
+  Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size,
+                              std::string_view sender) override;
   Result<std::unique_ptr<mail::MessageWriter>> BeginMessage(
       const mail::Envelope& envelope) override;
+  // The block list of the user authenticated on this session (the key role
+  // knows who; mail/block_list.h).
+  Result<std::vector<std::string>> Apply(mail::BlockListOp op, std::string_view entry) override;
 
  private:
   SessionLink& link_;

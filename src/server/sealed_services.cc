@@ -33,13 +33,24 @@ Result<void> SealedKeyService::ChangePop3Password(std::string_view, const Secret
   return Sealed();
 }
 Result<size_t> SealedKeyService::CountUsers() { return Sealed(); }
+Result<bool> SealedKeyService::SenderBlocked(std::string_view, std::string_view) {
+  return Sealed();
+}
+Result<std::vector<std::string>> SealedKeyService::ApplyBlockList(std::string_view,
+                                                                  mail::BlockListOp,
+                                                                  std::string_view) {
+  return Sealed();
+}
 Result<uint8_t> SealedKeyService::RecordVersion(std::string_view) { return Sealed(); }
 Result<keys::KeyService::RecordCensus> SealedKeyService::CensusRecords() { return Sealed(); }
 
 Result<void> SealedBackend::VerifySmtpPassword(std::string_view, const SecretBytes&) {
   return Sealed();
 }
-Result<void> SealedBackend::CheckRecipient(std::string_view, uint64_t) { return Sealed(); }
+Result<void> SealedBackend::CheckRecipient(std::string_view, uint64_t, std::string_view) {
+  return Sealed();
+}
+
 Result<std::unique_ptr<mail::MessageWriter>> SealedBackend::BeginMessage(const mail::Envelope&) {
   return Sealed();
 }

@@ -27,6 +27,9 @@ class SealedKeyService : public keys::KeyService {
   Result<void> ChangePop3Password(std::string_view user, const SecretBytes& old_password,
                                   const SecretBytes& new_password) override;
   Result<size_t> CountUsers() override;
+  Result<bool> SenderBlocked(std::string_view mailbox_id, std::string_view sender) override;
+  Result<std::vector<std::string>> ApplyBlockList(std::string_view user, mail::BlockListOp op,
+                                                  std::string_view entry) override;
   Result<uint8_t> RecordVersion(std::string_view user) override;
   Result<RecordCensus> CensusRecords() override;
 };
@@ -34,7 +37,8 @@ class SealedKeyService : public keys::KeyService {
 class SealedBackend : public mail::DeliveryBackend, public mail::MailboxBackend {
  public:
   Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) override;
-  Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size) override;
+  Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size,
+                              std::string_view sender) override;
   Result<std::unique_ptr<mail::MessageWriter>> BeginMessage(
       const mail::Envelope& envelope) override;
   Result<std::unique_ptr<mail::Mailbox>> Open(std::string_view user,

@@ -125,7 +125,12 @@ int main(int argc, char** argv) {
                                                   const std::string& tag) {
     server::RemoteDelivery delivery(link);
     std::optional<bot::Bot> bot;
-    if (bot_facts) bot.emplace(*bot_facts, [&link] { return server::FetchServerKey(link); });
+    // SPAM commands: the key role changes only the list of the user
+    // authenticated on this session (RemoteDelivery is the BlockListService).
+    if (bot_facts) {
+      bot.emplace(
+          *bot_facts, [&link] { return server::FetchServerKey(link); }, nullptr, &delivery);
+    }
     mail::BotService* bot_service = bot ? &*bot : nullptr;
     server::RemoteTorm torm(link);
     mail::TormService* torm_service = serve_torm ? &torm : nullptr;

@@ -146,6 +146,8 @@ Entry Lookup(Reply reply) {
     case Reply::kTkimOtherOnion:
       return {550, "5.7.1", false,
               "Sender's onion is not the server proven by TKIM in this session"};
+    case Reply::kSenderBlocked:
+      return {550, "5.7.1", false, "The recipient does not accept mail from this sender"};
     case Reply::kBotUsersOnly:
       return {550, "5.7.1", false,
               "server@ answers only users of this server, logged in and sending as themselves"};

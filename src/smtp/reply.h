@@ -104,6 +104,7 @@ enum class Reply {
   kTkimOtherOnion,         // 550 5.7.1 (MAIL FROM another onion than the proven one)
   kTkimRequired,           // 550 5.7.1 (require_tkim: an onion sender without a proof)
   kBotUsersOnly,           // 550 5.7.1 (server@ answers only this server's logged-in users)
+  kSenderBlocked,          // 550 5.7.1 (the recipient's block list holds the sender)
   kUserUnknown,            // 550 5.1.1
   kRemoteNo8Bit,           // 550 5.6.3 (BODY=8BITMIME, the remote offers no 8BITMIME)
   kMessageTooBig,          // 552 5.3.4

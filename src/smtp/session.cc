@@ -334,11 +334,14 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
   if (recipients_.size() + remote_recipients_.size() >= config_.max_recipients) {
     return Send(Reply::kTooManyRecipients);
   }
-  auto checked = backend_.CheckRecipient(local, declared_size_);
+  auto checked = backend_.CheckRecipient(local, declared_size_, reverse_path_);
   if (!checked.ok()) {
     switch (checked.error().code) {
       case ErrorCode::kNotFound:
         return Send(Reply::kUserUnknown);
+      case ErrorCode::kRefused:
+        Log(false, "recipient refused: the sender is on its block list");
+        return Send(Reply::kSenderBlocked);
       case ErrorCode::kSealed:
         return Send(Reply::kSealed);
       case ErrorCode::kResourceExhausted:

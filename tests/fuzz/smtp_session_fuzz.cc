@@ -62,7 +62,7 @@ class AcceptAllBackend : public mail::DeliveryBackend {
     }
     return MakeError(ErrorCode::kUnauthenticated, "bad credentials");
   }
-  Result<void> CheckRecipient(std::string_view local_part, uint64_t) override {
+  Result<void> CheckRecipient(std::string_view local_part, uint64_t, std::string_view) override {
     ONIONMAIL_CHECK(smtp::IsValidLocalPart(local_part));
     return Ok();
   }

@@ -5,6 +5,7 @@ user's own mailbox, read back with POP3; nobody else can make the bot write.
 """
 
 import email
+import os
 import email.policy
 import re
 import smtplib
@@ -105,6 +106,78 @@ class BotTest(ServerTestCase, unittest.TestCase):
             s.quit()
         code, _ = refused[self.env.users["bob"].addr]
         self.assertEqual(code, 452)
+
+
+class BotSpamTest(ServerTestCase, unittest.TestCase):
+    """SPAM commands: a user's block list, kept sealed by the key role and
+    checked at RCPT for every sender."""
+    USERS = ("alice", "bob", "carol")
+
+    def ask(self, subject, user="alice"):
+        u = self.env.users[user]
+        before = len(self.env.fetch_all(u))
+        s = self.env.smtp_auth(u)
+        try:
+            self.assertEqual(s.sendmail(u.addr, ["server@" + self.env.domain],
+                                        request(u, self.env.domain, subject)), {})
+        finally:
+            s.quit()
+        msgs = [m for _, m in self.env.fetch_all(u)][before:]
+        self.assertEqual(len(msgs), 1)
+        return email.message_from_bytes(msgs[0], policy=email.policy.default).get_content()
+
+    def send_from(self, sender, rcpt):
+        """Returns the RCPT code the server gave `sender` for `rcpt`."""
+        try:
+            refused = self.env.send_external([rcpt], b"Subject: hi\r\n\r\nhi\r\n", sender=sender)
+        except smtplib.SMTPRecipientsRefused as e:
+            return e.recipients[rcpt][0]
+        self.assertEqual(refused, {})
+        return 250
+
+    def test_blocked_address_and_domain_are_refused_only_for_that_user_until_removed(self):
+        alice, bob = self.env.users["alice"].addr, self.env.users["bob"].addr
+        body = self.ask("SPAM ADD <Pest@Remote.onion>")
+        self.assertIn("pest@remote.onion", body)
+        self.assertIn("1 of 1000", body)
+        self.assertIn("@evil.onion", self.ask("spam add *@evil.onion"))
+        self.assertEqual(self.send_from("pest@remote.onion", alice), 550)
+        self.assertEqual(self.send_from("anyone@evil.onion", alice), 550)
+        self.assertEqual(self.send_from("anyone@sub.evil.onion", alice), 250)
+        self.assertEqual(self.send_from("friend@remote.onion", alice), 250)
+        self.assertEqual(self.send_from("pest@remote.onion", bob), 250)  # bob's list is empty
+        self.assertRegex(self.env.log_tail(), r"recipient refused: the sender is on its block list")
+        # The list is sealed on disk: the address is nowhere in the state directory's files.
+        blocklists = os.path.join(self.env.state_dir, "blocklists")
+        files = [f for f in os.listdir(blocklists) if not f.startswith(".")]
+        self.assertEqual(len(files), 1)
+        for name in files:
+            with open(os.path.join(blocklists, name), "rb") as f:
+                data = f.read()
+            self.assertNotIn(b"pest", data)
+            self.assertNotIn(b"evil.onion", data)
+        # A restart keeps it; SPAM DEL removes one entry, SPAM CLEAR all.
+        self.env.stop()
+        self.env.start()
+        self.assertEqual(self.send_from("pest@remote.onion", alice), 550)
+        listed = self.ask("SPAM LIST")
+        self.assertIn("pest@remote.onion", listed)
+        self.assertIn("2 of 1000", listed)
+        self.ask("SPAM DEL pest@remote.onion")
+        self.assertEqual(self.send_from("pest@remote.onion", alice), 250)
+        self.assertEqual(self.send_from("anyone@evil.onion", alice), 550)
+        self.ask("SPAM CLEAR")
+        self.assertEqual(self.send_from("anyone@evil.onion", alice), 250)
+        self.assertEqual(os.listdir(blocklists) and
+                         [f for f in os.listdir(blocklists) if not f.startswith(".")], [])
+
+    def test_a_deleted_user_made_again_starts_with_an_empty_list(self):
+        self.ask("SPAM ADD pest@remote.onion", user="carol")
+        carol = self.env.users["carol"].addr
+        self.assertEqual(self.send_from("pest@remote.onion", carol), 550)
+        self.env.ctl("user", "del", "carol")
+        self.env.add_user("carol")
+        self.assertEqual(self.send_from("pest@remote.onion", carol), 250)
 
 
 class BotOffTest(unittest.TestCase):

@@ -215,7 +215,9 @@ TEST(IpcCodecTest, NamesWithNulOrControlBytesAreRejected) {
 }
 
 TEST(IpcCodecTest, UnknownEnumValuesAreRejected) {
-  ExpectInvalid(Frame(T(MsgType::kVerifyResult), kProtocolVersion, {0, 14}));
+  // One past the last status (kRefused).
+  ExpectInvalid(Frame(T(MsgType::kVerifyResult), kProtocolVersion,
+                      {0, static_cast<uint8_t>(static_cast<uint16_t>(Status::kRefused) + 1)}));
   ExpectInvalid(Frame(T(MsgType::kHello), kProtocolVersion, {0, 0, 0, kProtocolVersion}));
   ExpectInvalid(Frame(T(MsgType::kHello), kProtocolVersion, {0, 7, 0, kProtocolVersion}));
   EXPECT_FALSE(Encode(VerifyResult{static_cast<Status>(99)}).ok());
@@ -288,23 +290,25 @@ TEST(IpcCodecTest, FieldlessSessionMessagesRoundTripAsBareHeaders) {
 }
 
 TEST(IpcCodecTest, StatusReplyRoundTripsEveryStatusAndRejectsUnknownOnes) {
-  for (uint16_t v = 0; v <= static_cast<uint16_t>(Status::kMailboxFull); ++v) {
+  for (uint16_t v = 0; v <= static_cast<uint16_t>(Status::kRefused); ++v) {
     auto got = RoundTrip<StatusReply>(StatusReply{static_cast<Status>(v)});
     EXPECT_EQ(static_cast<uint16_t>(got.status), v);
   }
   EXPECT_EQ(MustEncode(StatusReply{Status::kNotFound}),
             Frame(T(MsgType::kStatusReply), kProtocolVersion, {0, 2}));
-  ExpectInvalid(Frame(T(MsgType::kStatusReply), kProtocolVersion, {0, 14}));
+  ExpectInvalid(Frame(T(MsgType::kStatusReply), kProtocolVersion, {0, 15}));
   ExpectInvalid(Frame(T(MsgType::kStatusReply), kProtocolVersion, {0}));
-  EXPECT_FALSE(Encode(StatusReply{static_cast<Status>(14)}).ok());
+  EXPECT_FALSE(Encode(StatusReply{static_cast<Status>(15)}).ok());
+  EXPECT_EQ(static_cast<uint16_t>(Status::kRefused), 14);
 }
 
 TEST(IpcCodecTest, CheckRecipientRequestRoundTripsAndBoundsTheLocalPart) {
-  EXPECT_EQ(RoundTrip<CheckRecipientRequest>(CheckRecipientRequest{"bob"}).local_part, "bob");
+  EXPECT_EQ(RoundTrip<CheckRecipientRequest>(CheckRecipientRequest{"bob", 0, ""}).local_part,
+            "bob");
   std::string max(kMaxLocalPartBytes, 'l');
-  EXPECT_EQ(RoundTrip<CheckRecipientRequest>(CheckRecipientRequest{max}).local_part, max);
-  EXPECT_FALSE(Encode(CheckRecipientRequest{max + "l"}).ok());
-  EXPECT_FALSE(Encode(CheckRecipientRequest{""}).ok());
+  EXPECT_EQ(RoundTrip<CheckRecipientRequest>(CheckRecipientRequest{max, 0, ""}).local_part, max);
+  EXPECT_FALSE(Encode(CheckRecipientRequest{max + "l", 0, ""}).ok());
+  EXPECT_FALSE(Encode(CheckRecipientRequest{"", 0, ""}).ok());
   const std::vector<uint8_t> no_size(8, 0);
   auto with_size = [&](std::vector<uint8_t> f) {
     Append(f, no_size);
@@ -318,18 +322,21 @@ TEST(IpcCodecTest, CheckRecipientRequestRoundTripsAndBoundsTheLocalPart) {
 }
 
 TEST(IpcCodecTest, CheckRecipientRequestCarriesTheDeclaredSizeAsEightBigEndianBytes) {
-  auto got = RoundTrip<CheckRecipientRequest>(CheckRecipientRequest{"bob", 25u << 20});
+  auto got = RoundTrip<CheckRecipientRequest>(CheckRecipientRequest{"bob", 25u << 20, ""});
   EXPECT_EQ(got.local_part, "bob");
   EXPECT_EQ(got.declared_size, 25u << 20);
   EXPECT_EQ(
-      RoundTrip<CheckRecipientRequest>(CheckRecipientRequest{"bob", UINT64_MAX}).declared_size,
+      RoundTrip<CheckRecipientRequest>(CheckRecipientRequest{"bob", UINT64_MAX, ""}).declared_size,
       UINT64_MAX);
   std::vector<uint8_t> payload = Field("bob");
   Append(payload, std::vector<uint8_t>{0, 0, 0, 0, 0, 0x10, 0x20, 0x30});
-  EXPECT_EQ(MustEncode(CheckRecipientRequest{"bob", 0x102030}),
+  std::vector<uint8_t> without_sender = payload;
+  Append(payload, Field(""));
+  EXPECT_EQ(MustEncode(CheckRecipientRequest{"bob", 0x102030, ""}),
             Frame(T(MsgType::kCheckRecipientRequest), kProtocolVersion, payload));
-  // Without the size (the layout before it existed) the frame is malformed.
+  // Without the size or the sender (earlier layouts) the frame is malformed.
   ExpectInvalid(Frame(T(MsgType::kCheckRecipientRequest), kProtocolVersion, Field("bob")));
+  ExpectInvalid(Frame(T(MsgType::kCheckRecipientRequest), kProtocolVersion, without_sender));
 }
 
 TEST(IpcCodecTest, BeginMessageRequestRoundTripsTypicalAndEmptyReversePath) {
@@ -579,7 +586,7 @@ TEST(IpcCodecTest, TlsIdentityReplyRoundTripsAtItsLimits) {
 TEST(IpcCodecTest, NewMessagesRejectTruncationAndTrailingBytes) {
   std::vector<Message> samples;
   samples.emplace_back(StatusReply{Status::kOk});
-  samples.emplace_back(CheckRecipientRequest{"bob"});
+  samples.emplace_back(CheckRecipientRequest{"bob", 0, ""});
   samples.emplace_back(BeginMessageRequest{"a@b", {"bob", "carol"}});
   samples.emplace_back(AppendRequest{{1, 2, 3}});
   samples.emplace_back(OpenMailboxRequest{"bob", Secret("pw")});

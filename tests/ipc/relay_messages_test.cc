@@ -156,8 +156,9 @@ TEST(RelayMessagesTest, FailureRepliesCarryNoCodeAndNoEnhancedCode) {
   EXPECT_FALSE(Encode(RelayReply{Status::kUnavailable, 0, "4.4.1"}).ok());
   ExpectInvalid(Frame(MsgType::kRelayReply, ReplyPayload(unavailable, 451, "")));
   ExpectInvalid(Frame(MsgType::kRelayReply, ReplyPayload(unavailable, 0, "4.4.1")));
-  ExpectInvalid(Frame(MsgType::kRelayReply, ReplyPayload(14, 0, "")));  // unknown status
-  EXPECT_FALSE(Encode(RelayReply{static_cast<Status>(14), 0, ""}).ok());
+  const uint16_t unknown = static_cast<uint16_t>(Status::kRefused) + 1;
+  ExpectInvalid(Frame(MsgType::kRelayReply, ReplyPayload(unknown, 0, "")));  // unknown status
+  EXPECT_FALSE(Encode(RelayReply{static_cast<Status>(unknown), 0, ""}).ok());
 }
 
 TEST(RelayMessagesTest, MalformedEnhancedCodesAreRefused) {

@@ -57,6 +57,13 @@ class CountingKeyService : public keys::KeyService {
     return real_.ChangePop3Password(u, o, n);
   }
   Result<size_t> CountUsers() override { return real_.CountUsers(); }
+  Result<bool> SenderBlocked(std::string_view m, std::string_view s) override {
+    return real_.SenderBlocked(m, s);
+  }
+  Result<std::vector<std::string>> ApplyBlockList(std::string_view u, mail::BlockListOp op,
+                                                  std::string_view e) override {
+    return real_.ApplyBlockList(u, op, e);
+  }
   Result<uint8_t> RecordVersion(std::string_view u) override { return real_.RecordVersion(u); }
   Result<RecordCensus> CensusRecords() override { return real_.CensusRecords(); }
 
@@ -270,8 +277,8 @@ TEST_F(LocalBackendTest, SmtpPasswordAndRecipientChecksGoThroughTheKeyService) {
   EXPECT_TRUE(backend_->VerifySmtpPassword("bob", Pw("bob-smtp")).ok());
   EXPECT_EQ(backend_->VerifySmtpPassword("bob", Pw("bob-pop3")).error().code,
             ErrorCode::kUnauthenticated);
-  EXPECT_TRUE(backend_->CheckRecipient("alice", 0).ok());
-  EXPECT_EQ(backend_->CheckRecipient("carol", 0).error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(backend_->CheckRecipient("alice", 0, "").ok());
+  EXPECT_EQ(backend_->CheckRecipient("carol", 0, "").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(Deliver({"carol"}, "x").error().code, ErrorCode::kNotFound);
 }
 

@@ -34,9 +34,9 @@ TEST_F(KeyRoleTest, SmtpPasswordIsVerifiedAndUnknownRecipientIsNotFound) {
   EXPECT_TRUE(
       Fails(delivery.VerifySmtpPassword(user, Pw(user + "-pop3")), ErrorCode::kUnauthenticated));
   EXPECT_TRUE(Fails(delivery.VerifySmtpPassword("nobody", Pw("x")), ErrorCode::kUnauthenticated));
-  EXPECT_TRUE(delivery.CheckRecipient(user, 0).ok());
-  EXPECT_TRUE(Fails(delivery.CheckRecipient("no-such-user", 0), ErrorCode::kNotFound));
-  EXPECT_TRUE(delivery.CheckRecipient(user, 0).ok());  // the session goes on
+  EXPECT_TRUE(delivery.CheckRecipient(user, 0, "").ok());
+  EXPECT_TRUE(Fails(delivery.CheckRecipient("no-such-user", 0, ""), ErrorCode::kNotFound));
+  EXPECT_TRUE(delivery.CheckRecipient(user, 0, "").ok());  // the session goes on
   EXPECT_FALSE(link->broken());
 }
 
@@ -159,17 +159,17 @@ TEST_F(KeyRoleTest, SmtpSessionSendingOpenMailboxIsEnded) {
       ipc::Message(ipc::OpenMailboxRequest{user, Pw(user + "-pop3")}), 10s);
   EXPECT_TRUE(Fails(r, ErrorCode::kUnavailable));
   EXPECT_TRUE(link->broken());
-  EXPECT_TRUE(Fails(RemoteDelivery(*link).CheckRecipient(user, 0), ErrorCode::kUnavailable));
+  EXPECT_TRUE(Fails(RemoteDelivery(*link).CheckRecipient(user, 0, ""), ErrorCode::kUnavailable));
   // Only that session ended: the control channel still serves new ones.
   auto fresh = smtp_.NewSession();
-  EXPECT_TRUE(RemoteDelivery(*fresh).CheckRecipient(user, 0).ok());
+  EXPECT_TRUE(RemoteDelivery(*fresh).CheckRecipient(user, 0, "").ok());
 }
 
 TEST_F(KeyRoleTest, Pop3SessionSendingSmtpRequestsIsEnded) {
   std::string user = NewUser();
   std::vector<ipc::Message> requests;
   requests.emplace_back(ipc::VerifySmtpPasswordRequest{user, Pw(user + "-smtp")});
-  requests.emplace_back(ipc::CheckRecipientRequest{user});
+  requests.emplace_back(ipc::CheckRecipientRequest{user, 0, ""});
   requests.emplace_back(ipc::BeginMessageRequest{"", {user}});
   for (const ipc::Message& m : requests) {
     auto link = pop3_.NewSession();
@@ -181,7 +181,8 @@ TEST_F(KeyRoleTest, Pop3SessionSendingSmtpRequestsIsEnded) {
 
 TEST_F(KeyRoleTest, InvalidLocalPartEndsTheSmtpSession) {
   auto link = smtp_.NewSession();
-  EXPECT_TRUE(Fails(RemoteDelivery(*link).CheckRecipient("Bob..x", 0), ErrorCode::kUnavailable));
+  EXPECT_TRUE(
+      Fails(RemoteDelivery(*link).CheckRecipient("Bob..x", 0, ""), ErrorCode::kUnavailable));
 }
 
 TEST_F(KeyRoleTest, Pop3RequestsOutOfRangeOrBeforeOpenAreRefused) {

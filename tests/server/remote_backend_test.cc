@@ -111,7 +111,7 @@ TEST(RemoteBackendTest, UnexpectedReplyTypeBreaksTheLink) {
   RemoteDelivery delivery(role.link());
   EXPECT_TRUE(Fails(delivery.VerifySmtpPassword("bob", Pw("pw")), ErrorCode::kUnavailable));
   EXPECT_TRUE(role.link().broken());
-  EXPECT_TRUE(Fails(delivery.CheckRecipient("bob", 0), ErrorCode::kUnavailable));
+  EXPECT_TRUE(Fails(delivery.CheckRecipient("bob", 0, ""), ErrorCode::kUnavailable));
 }
 
 TEST(RemoteBackendTest, KeyRoleGoneMidReadIsUnavailable) {

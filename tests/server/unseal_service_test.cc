@@ -161,7 +161,7 @@ TEST_F(UnsealServiceTest, EnrolledStateBootsSealedAndRefusesUserOperations) {
   auto created = state_->keys().CreateUser("alice", Pw("a-smtp"), Pw("a-pop3"));
   ASSERT_FALSE(created.ok());
   EXPECT_EQ(created.error().code, ErrorCode::kSealed);
-  auto checked = state_->delivery().CheckRecipient("alice", 0);
+  auto checked = state_->delivery().CheckRecipient("alice", 0, "");
   ASSERT_FALSE(checked.ok());
   EXPECT_EQ(checked.error().code, ErrorCode::kSealed);
   auto opened = state_->mailboxes().Open("alice", Pw("a-pop3"));
@@ -187,7 +187,7 @@ TEST_F(UnsealServiceTest, TwoPeersPlusTheLocalShareUnsealWithOneDown) {
   EXPECT_FALSE(state_->sealed());
   EXPECT_TRUE(service_->Plan().targets.empty());
   ASSERT_TRUE(state_->keys().CreateUser("alice", Pw("a-smtp"), Pw("a-pop3")).ok());
-  EXPECT_TRUE(state_->delivery().CheckRecipient("alice", 0).ok());
+  EXPECT_TRUE(state_->delivery().CheckRecipient("alice", 0, "").ok());
   std::string status = service_->StatusText();
   EXPECT_NE(status.find("sealed: no"), std::string::npos) << status;
   EXPECT_NE(status.find("unreachable (unreachable: connect: refused)"), std::string::npos)

@@ -39,10 +39,15 @@ class FakeDeliveryBackend : public mail::DeliveryBackend {
     return Ok();
   }
 
-  Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size) override {
+  Result<void> CheckRecipient(std::string_view local_part, uint64_t declared_size,
+                              std::string_view sender) override {
     checked.push_back(std::string(local_part));
     declared_sizes.push_back(declared_size);
+    senders.push_back(std::string(sender));
     if (check_error) return MakeError(*check_error, "injected");
+    if (blocked.count(std::string(local_part) + " " + std::string(sender)) != 0) {
+      return MakeError(ErrorCode::kRefused, "blocked");
+    }
     if (full_mailboxes.count(std::string(local_part)) != 0) {
       return MakeError(ErrorCode::kMailboxFull, "mailbox full");
     }
@@ -60,6 +65,8 @@ class FakeDeliveryBackend : public mail::DeliveryBackend {
   std::vector<std::string> verify_calls;
   std::vector<std::string> checked;
   std::vector<uint64_t> declared_sizes;  // CheckRecipient's, in order
+  std::vector<std::string> senders;      // CheckRecipient's, in order
+  std::set<std::string> blocked;         // "recipient sender": CheckRecipient gives kRefused
   int begun = 0;
   int abandoned = 0;  // writers destroyed without a successful Commit
   std::optional<ErrorCode> verify_error;

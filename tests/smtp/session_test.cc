@@ -194,6 +194,25 @@ TEST_F(SessionTest, TheRecipientCheckIsToldTheSizeDeclaredInThisTransactionOnly)
   EXPECT_THAT(backend.declared_sizes, ElementsAre(5000u, 0u));
 }
 
+TEST_F(SessionTest, RecipientWhoseBlockListHoldsTheSenderIs550AndTheOthersGetTheMessage) {
+  backend.blocked.insert("bob x@remote.onion");
+  RunTls(
+      "MAIL FROM:<x@remote.onion>\r\nRCPT TO:<bob@example.onion>\r\n"
+      "RCPT TO:<carol@example.onion>\r\nDATA\r\nSubject: hi\r\n\r\nbody\r\n.\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 550, 250, 354, 250));
+  EXPECT_EQ(replies[5], "550 5.7.1 The recipient does not accept mail from this sender\r\n");
+  ASSERT_EQ(backend.delivered.size(), 1u);
+  EXPECT_THAT(backend.delivered[0].envelope.local_parts, ElementsAre("carol"));
+}
+
+TEST_F(SessionTest, TheRecipientCheckIsToldTheSenderAsGivenOrEmptyForTheNullSender) {
+  RunTls(
+      "MAIL FROM:<X@Remote.onion>\r\nRCPT TO:<bob@example.onion>\r\nRSET\r\n"
+      "MAIL FROM:<>\r\nRCPT TO:<bob@example.onion>\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 250, 250, 250, 250));
+  EXPECT_THAT(backend.senders, ElementsAre("X@Remote.onion", ""));
+}
+
 TEST_F(SessionTest, RcptCheckTemporaryFailureIs451) {
   backend.check_error = ErrorCode::kUnavailable;
   RunTls("MAIL FROM:<x@remote.onion>\r\nRCPT TO:<bob@example.onion>\r\n");
