@@ -11,21 +11,10 @@
 
 #include "ipc/codec.h"
 #include "ipc/messages.h"
+#include "tests/ipc/message_round_trip.h"
 
 namespace onionmail::ipc {
 namespace {
-
-template <typename T>
-T RoundTrip(const T& m) {
-  auto bytes = Encode(m);
-  EXPECT_TRUE(bytes.ok()) << (bytes.ok() ? "" : bytes.error().message);
-  if (!bytes.ok()) return T{};
-  auto back = Decode(*bytes);
-  EXPECT_TRUE(back.ok()) << (back.ok() ? "" : back.error().message);
-  if (!back.ok() || !std::holds_alternative<T>(*back)) return T{};
-  EXPECT_EQ(Encode(*back).value(), *bytes);
-  return std::get<T>(std::move(*back));
-}
 
 TEST(BlockListMessagesTest, RequestAndReplyRoundTrip) {
   auto add = RoundTrip(BlockListRequest{1, "spam@x.onion"});

@@ -10,6 +10,7 @@
 
 #include "ipc/codec.h"
 #include "ipc/messages.h"
+#include "tests/ipc/message_round_trip.h"
 
 namespace onionmail::ipc {
 namespace {
@@ -41,19 +42,6 @@ void ExpectInvalid(const std::vector<uint8_t>& frame) {
   auto d = Decode(frame);
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.error().code, ErrorCode::kInvalidArgument);
-}
-
-// Decodes, checks the type and that the re-encoding is byte-identical.
-template <typename T>
-T RoundTrip(const T& m) {
-  auto bytes = Encode(m);
-  EXPECT_TRUE(bytes.ok()) << (bytes.ok() ? "" : bytes.error().message);
-  if (!bytes.ok()) return T{};
-  auto back = Decode(*bytes);
-  EXPECT_TRUE(back.ok()) << (back.ok() ? "" : back.error().message);
-  if (!back.ok() || !std::holds_alternative<T>(*back)) return T{};
-  EXPECT_EQ(Encode(*back).value(), *bytes);
-  return std::get<T>(std::move(*back));
 }
 
 std::vector<uint8_t> ReplyPayload(uint16_t status, uint16_t code, std::string_view enhanced) {

@@ -10,23 +10,12 @@
 
 #include "ipc/codec.h"
 #include "ipc/messages.h"
+#include "tests/ipc/message_round_trip.h"
 
 namespace onionmail::ipc {
 namespace {
 
 constexpr char kOnion[] = "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion";
-
-template <typename T>
-T RoundTrip(const T& m) {
-  auto bytes = Encode(m);
-  EXPECT_TRUE(bytes.ok()) << (bytes.ok() ? "" : bytes.error().message);
-  if (!bytes.ok()) return T{};
-  auto back = Decode(*bytes);
-  EXPECT_TRUE(back.ok()) << (back.ok() ? "" : back.error().message);
-  if (!back.ok() || !std::holds_alternative<T>(*back)) return T{};
-  EXPECT_EQ(Encode(*back).value(), *bytes);
-  return std::get<T>(std::move(*back));
-}
 
 mail::ChannelBinding Cb(uint8_t fill) {
   mail::ChannelBinding cb{};

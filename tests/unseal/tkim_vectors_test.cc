@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "crypto/hex.h"
+#include "tests/unseal/torm_test_keys.h"
 #include "unseal/tkim_wire.h"
 
 namespace onionmail::unseal {
@@ -20,19 +21,6 @@ using Bytes = std::vector<uint8_t>;
 
 constexpr char kSender[] = "c5j427vx2jqfswevlixlr6xoshvaojzfnfyq2verfqys43ddjyim56qd.onion";
 constexpr char kReceiver[] = "hb53jwwf6mybde3jqmx4xys74nsvw3esiswtyhegofrgmexlfqx7gpid.onion";
-constexpr char kSpki[] =
-    "30820122300d06092a864886f70d01010105000382010f003082010a02820101"
-    "00dac1450d99f4ab68b69ac190b7770dc577c38a9233a24ffd9dc5e56aa5afcb"
-    "f6af385fa74edd2489565ede25e428ea3ca329bc1b55ba56167770aa4b9cb153"
-    "83d138818457d6b19623b83e37b3c2d89d3b62c7af93d985d9841ea2624d5775"
-    "6361045bf5316c0cdee28a2e84ad176d2a522205645e44b2c3edcf00fb683f97"
-    "345375df7c9fcec71f1242971741a81a834a9be842f25360ede3832267f3430f"
-    "efd8807934bd9b261afd41e293b1386578c7f8d4a1c23569968c9ebde8ba90fe"
-    "013a404fc826d95662a2389e0e3d3d867fd764fd996445738c447bba77630420"
-    "42d3d5d275dedefaa82ead296ded6e86ea31fdc7a9fb7d12977907c5c5da93e5"
-    "1d0203010001";
-constexpr char kPartnerId[] = "5c290f78ca8e75828e072328c97c49b4baf3e20be65daeb2bf1903f006122bc4";
-constexpr char kCb[] = "c1887c1e073b7757dec6cbeab1ddb3cafc6bf85bc0e737b3151448802eb0dc8e";
 constexpr char kBody[] =
     "3e63356a3432377678326a7166737765766c69786c7236786f736876616f6a7a"
     "666e6679713276657266717973343364646a79696d353671642e6f6e696f6e3e"

@@ -1,6 +1,6 @@
 // The RSA-2048 TEST KEY of docs/PROTOCOL.md and gen_torm_vectors.py (published
 // on purpose; it protects nothing) and RSA key helpers, shared by the TORM
-// tests (torm_vectors_test.cc, torm_wire_signature_test.cc). Loading the test
+// tests (torm_vectors_test.cc, tkim_vectors_test.cc, torm_wire_signature_test.cc). Loading the test
 // key is faster than generating a key in every test. Every helper reports a
 // failure through EXPECT_*; keys come back as owning PkeyPtr or, for the
 // per-process ones, as pointers that stay valid until exit.
@@ -17,6 +17,23 @@
 #include <vector>
 
 namespace onionmail::unseal {
+
+// The vectors' SubjectPublicKeyInfo of the TEST KEY (hex), its partner id
+// (SHA-256 of it) and the channel binding every signed vector uses.
+inline constexpr char kSpki[] =
+    "30820122300d06092a864886f70d01010105000382010f003082010a02820101"
+    "00dac1450d99f4ab68b69ac190b7770dc577c38a9233a24ffd9dc5e56aa5afcb"
+    "f6af385fa74edd2489565ede25e428ea3ca329bc1b55ba56167770aa4b9cb153"
+    "83d138818457d6b19623b83e37b3c2d89d3b62c7af93d985d9841ea2624d5775"
+    "6361045bf5316c0cdee28a2e84ad176d2a522205645e44b2c3edcf00fb683f97"
+    "345375df7c9fcec71f1242971741a81a834a9be842f25360ede3832267f3430f"
+    "efd8807934bd9b261afd41e293b1386578c7f8d4a1c23569968c9ebde8ba90fe"
+    "013a404fc826d95662a2389e0e3d3d867fd764fd996445738c447bba77630420"
+    "42d3d5d275dedefaa82ead296ded6e86ea31fdc7a9fb7d12977907c5c5da93e5"
+    "1d0203010001";
+inline constexpr char kPartnerId[] =
+    "5c290f78ca8e75828e072328c97c49b4baf3e20be65daeb2bf1903f006122bc4";
+inline constexpr char kCb[] = "c1887c1e073b7757dec6cbeab1ddb3cafc6bf85bc0e737b3151448802eb0dc8e";
 
 struct PkeyDeleter {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }

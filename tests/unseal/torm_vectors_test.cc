@@ -18,20 +18,7 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-// The SubjectPublicKeyInfo of the RSA-2048 TEST KEY (kTestRsaKeyPem of
-// torm_test_keys.h, published on purpose; it protects nothing).
-constexpr char kSpki[] =
-    "30820122300d06092a864886f70d01010105000382010f003082010a02820101"
-    "00dac1450d99f4ab68b69ac190b7770dc577c38a9233a24ffd9dc5e56aa5afcb"
-    "f6af385fa74edd2489565ede25e428ea3ca329bc1b55ba56167770aa4b9cb153"
-    "83d138818457d6b19623b83e37b3c2d89d3b62c7af93d985d9841ea2624d5775"
-    "6361045bf5316c0cdee28a2e84ad176d2a522205645e44b2c3edcf00fb683f97"
-    "345375df7c9fcec71f1242971741a81a834a9be842f25360ede3832267f3430f"
-    "efd8807934bd9b261afd41e293b1386578c7f8d4a1c23569968c9ebde8ba90fe"
-    "013a404fc826d95662a2389e0e3d3d867fd764fd996445738c447bba77630420"
-    "42d3d5d275dedefaa82ead296ded6e86ea31fdc7a9fb7d12977907c5c5da93e5"
-    "1d0203010001";
-constexpr char kPartnerId[] = "5c290f78ca8e75828e072328c97c49b4baf3e20be65daeb2bf1903f006122bc4";
+// kSpki, kPartnerId and kCb: torm_test_keys.h.
 constexpr char kKctlSeed[] = "52bfee3716c1c0ae347e0583cf94f1877e378bab5f6a1391538a66794323983e";
 constexpr char kKctlPub[] = "5d5de0bb1d7f15cfa2e3e1248bfc5c6e30b3dc55658b735cff28451ae63179db";
 constexpr char kPin2[] = "a54313d7695324508c0792b106e6dd4e9638642b407cfea921b3bd46a2cd7b42";
@@ -55,7 +42,6 @@ constexpr char kDerkReply[] =
     "4bebb2c068d7e78e9488ca9834638e4b82e8b23e57811c246a642be51a46b3d3"
     "86000003e70000000000000001";
 constexpr char kStatReply[] = "01000003e70000000000000001000000006955b900";
-constexpr char kCb[] = "c1887c1e073b7757dec6cbeab1ddb3cafc6bf85bc0e737b3151448802eb0dc8e";
 constexpr char kSigningInput[] =
     "6f6e696f6e6d61696c2d746f726d2d76310002c1887c1e073b7757dec6cbeab1"
     "ddb3cafc6bf85bc0e737b3151448802eb0dc8e04a5d8ae2065f2a172b237529c"
