@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build-fuzz}
 jobs=${JOBS:-$(nproc)}
 seconds=${FUZZ_SECONDS:-30}
-all_targets=(smtp_command smtp_session pop3_session config stored_blob ipc)
+all_targets=(smtp_command smtp_session pop3_session config stored_blob ipc bot_request)
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all_targets[@]}")
 
