@@ -94,6 +94,9 @@ onionmaild demo
   send:  swaks --server 127.0.0.1 --port 2525 --tls --auth PLAIN --auth-user alice \\
            --from alice@demo.onion --to alice@demo.onion
   read:  curl --ssl-reqd --cacert $state/data/tls/cert.pem pop3://127.0.0.1:1110/1 --user alice
+  ask the server@ bot (the answer comes into alice's mailbox; HELP lists the commands):
+         swaks --server 127.0.0.1 --port 2525 --tls --auth PLAIN --auth-user alice \
+           --from alice@demo.onion --to server@demo.onion --header "Subject: HELP"
 
 MSG
 exec "$build/src/server/onionmaild" --config "$conf"

@@ -109,11 +109,11 @@ class DemoTest(unittest.TestCase):
         write_secret_file(path, content)
         return path
 
-    def curl_retr(self, cert, pop3_pw, timeout=60):
+    def curl_retr(self, cert, pop3_pw, timeout=60, number=1):
         netrc = self.secret_file("machine 127.0.0.1 login alice password %s" % pop3_pw)
         return subprocess.run(
             ["curl", "--silent", "--show-error", "--ssl-reqd", "--cacert", cert,
-             "--netrc-file", netrc, "pop3://127.0.0.1:%d/1" % POP3_PORT],
+             "--netrc-file", netrc, "pop3://127.0.0.1:%d/%d" % (POP3_PORT, number)],
             capture_output=True, timeout=timeout)
 
     def test_demo_serves_the_mail_its_banner_describes_and_restarts_on_its_state(self):
@@ -160,6 +160,20 @@ class DemoTest(unittest.TestCase):
         self.assertEqual(got.returncode, 0, got.stderr)
         self.assertIn(("Subject: " + subject).encode(), got.stdout)
         self.assertIn(b"sent by tests/provisioning/test_demo.py", got.stdout)
+        # "ask the server@ bot ... --to server@demo.onion --header "Subject: HELP""
+        self.assertIn("--to server@demo.onion --header \"Subject: HELP\"", banner)
+        bot = subprocess.run(
+            ["swaks", "--config", self.secret_file("auth-password " + smtp_pw),
+             "--server", "127.0.0.1", "--port", str(SMTP_PORT), "--tls",
+             "--tls-verify", "--tls-ca-path", cert, "--auth", "PLAIN",
+             "--auth-user", "alice", "--from", "alice@demo.onion",
+             "--to", "server@demo.onion", "--header", "Subject: HELP", "--timeout", "60"],
+            capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+        self.assertEqual(bot.returncode, 0, bot.stdout.decode()[-3000:])
+        self.assertRegex(bot.stdout.decode(), r"<~  250 2.0.0 Answered: the reply is in your mailbox")
+        answer = self.curl_retr(cert, pop3_pw, number=2)
+        self.assertEqual(answer.returncode, 0, answer.stderr)
+        self.assertIn(b"This is the command bot of demo.onion", answer.stdout)
         wrong = self.curl_retr(cert, smtp_pw)  # the send password does not read
         self.assertNotEqual(wrong.returncode, 0)
         self.assertNotIn(subject.encode(), wrong.stdout)
