@@ -53,6 +53,7 @@ Result<std::string> AnswerSpam(mail::BlockListService& service, const ServerFact
   auto failed = [&](const Error& error) -> Result<std::string> {
     if (error.code == ErrorCode::kInvalidArgument) return SpamUsageText(facts);
     if (error.code == ErrorCode::kResourceExhausted) return SpamFullText(entry);
+    if (error.code == ErrorCode::kDataLoss) return SpamDamagedText();
     return error;
   };
 

@@ -14,7 +14,8 @@
 //    the entry is there, and then call Apply(kAdd / kDelete) only when it
 //    changes the list; the answer shows the list the service returned last.
 //    A service error kInvalidArgument is the usage answer, kResourceExhausted
-//    the list-full answer; any other error is returned (temporary).
+//    the list-full answer, kDataLoss (the stored list does not open) the
+//    damaged-list answer; any other error is returned (temporary).
 #pragma once
 
 #include <optional>

@@ -103,4 +103,11 @@ std::string SpamUsageText(const ServerFacts& facts) {
          kWhatABlockDoes;
 }
 
+std::string SpamDamagedText() {
+  return "Your block list could not be read: its file on this server is damaged. Until\n"
+         "it is replaced it blocks nothing, so mail from every sender reaches you.\n"
+         "Send SPAM CLEAR to start a new, empty list, then add your entries again\n"
+         "with SPAM ADD.\n";
+}
+
 }  // namespace onionmail::bot

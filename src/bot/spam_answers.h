@@ -18,7 +18,9 @@
 //  - SpamFullText(): that `entry` was not added because the list holds its
 //    1000 entries, and how to remove some.
 //  - SpamUsageText(): the SPAM forms with examples and what a block does.
-//  - Every text but SpamFullText() ends with the explanation of a block:
+//  - SpamDamagedText(): that the list could not be read (it blocks nothing
+//    meanwhile) and that SPAM CLEAR starts a new one.
+//  - Every text but SpamFullText() and SpamDamagedText() ends with the explanation of a block:
 //    mail from a blocked address, or any address at a blocked @domain, is
 //    refused when the sender's server gives the recipient (SMTP 550 5.7.1);
 //    it matches the envelope sender, which can be forged.
@@ -40,5 +42,6 @@ std::string SpamDeletedText(std::string_view entry, bool was_there,
 std::string SpamClearedText(std::span<const std::string> entries);
 std::string SpamFullText(std::string_view entry);
 std::string SpamUsageText(const ServerFacts& facts);
+std::string SpamDamagedText();
 
 }  // namespace onionmail::bot

@@ -454,7 +454,16 @@ Result<void> LocalKeyService::DeleteUser(std::string_view user) {
 
 Result<bool> LocalKeyService::SenderBlocked(std::string_view mailbox_id, std::string_view sender) {
   if (sender.empty()) return false;
-  return block_lists_.IsBlocked(mailbox_id, sender);
+  auto blocked = block_lists_.IsBlocked(mailbox_id, sender);
+  if (!blocked.ok() && blocked.error().code == ErrorCode::kDataLoss) {
+    // A damaged list must not stop the user's mail: it is a preference, not
+    // a guard. The user's SPAM CLEAR removes it.
+    log::Warning("key", "the block list of mailbox " + std::string(mailbox_id.substr(0, 8)) +
+                            "... does not open (" + blocked.error().message +
+                            "): ignored until the user clears it (server@ SPAM CLEAR)");
+    return false;
+  }
+  return blocked;
 }
 
 Result<std::vector<std::string>> LocalKeyService::ApplyBlockList(std::string_view user,

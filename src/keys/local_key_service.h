@@ -23,7 +23,9 @@
 //    version 1 for a later login.
 //  - DeleteUser securely deletes the mailbox (kFailedPrecondition while it is
 //    open), the block list (<state>/blocklists, keys/block_lists.h) and then
-//    the record; deleting the record crypto-shreds any message
+//    the record; SenderBlocked treats a block list that does not open
+//    (kDataLoss) as empty, with a warning naming the mailbox id, so a damaged
+//    list never stops the user's mail; deleting the record crypto-shreds any message
 //    that might remain (the inbox private key existed only there).
 //  - Change*/Delete on an unknown user: kNotFound. ChangePop3Password with a
 //    wrong old password: kUnauthenticated.

@@ -111,6 +111,21 @@ TEST(BotSpamTest, FullListSaysSoAndToRemoveSome) {
   EXPECT_TRUE(Contains(reply.body, "SPAM CLEAR"));
 }
 
+TEST(BotSpamTest, DamagedListSaysSoAndThatClearStartsANewOne) {
+  for (const char* subject : {"SPAM", "SPAM ADD a@b.onion", "SPAM DEL a@b.onion"}) {
+    FakeBlockList fake;
+    fake.error = MakeError(ErrorCode::kDataLoss, "does not open");
+    fake.error_op = BlockListOp::kList;
+    Bot bot = SpamBot(fake);
+    std::string keyword;
+    Reply reply = AskOk(bot, WithSubject(subject), &keyword);
+    EXPECT_EQ(keyword, "SPAM");
+    EXPECT_TRUE(Contains(reply.body, "Your block list could not be read")) << subject;
+    EXPECT_TRUE(Contains(reply.body, "Send SPAM CLEAR")) << subject;
+    EXPECT_EQ(fake.calls, std::vector<Call>{kListCall}) << subject;
+  }
+}
+
 TEST(BotSpamTest, OtherServiceErrorsFailTheAnswer) {
   struct Case {
     std::string subject;
@@ -121,7 +136,7 @@ TEST(BotSpamTest, OtherServiceErrorsFailTheAnswer) {
                         Case{"SPAM CLEAR", std::nullopt, ErrorCode::kPermissionDenied},
                         Case{"SPAM ADD a@b.onion", BlockListOp::kList, ErrorCode::kInternal},
                         Case{"SPAM ADD a@b.onion", BlockListOp::kAdd, ErrorCode::kUnavailable},
-                        Case{"SPAM DEL a@b.onion", BlockListOp::kList, ErrorCode::kDataLoss}}) {
+                        Case{"SPAM DEL a@b.onion", BlockListOp::kList, ErrorCode::kSealed}}) {
     FakeBlockList fake;
     fake.list = {"a@b.onion"};
     if (c.failing == BlockListOp::kAdd) fake.list.clear();
