@@ -1,9 +1,9 @@
 // bot::Bot: the reply's header fields, what it takes from the request (the
 // Subject, reduced, and a well-formed Message-ID; nothing else), silence
 // towards machines, and hostile requests.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -46,8 +46,10 @@ TEST(BotReplyTest, ReplyHasTheContractsHeaderFields) {
   EXPECT_EQ(reply.Header("From"), "\"onionmaild\" <server@"s + kDomain + ">");
   EXPECT_EQ(reply.Header("To"), "<alice@"s + kDomain + ">");
   EXPECT_EQ(reply.Header("Subject"), "Re: HELP");
-  EXPECT_TRUE(std::regex_match(reply.Header("Message-ID"),
-                               std::regex("<[0-9a-f]{32}@exampleonionaddress\\.onion>")));
+  // gmock's regular expressions (POSIX on Linux), not std::regex: GCC 12
+  // reports a false -Wmaybe-uninitialized in <regex> under the sanitizers.
+  EXPECT_THAT(reply.Header("Message-ID"),
+              ::testing::MatchesRegex("<[0-9a-f]{32}@exampleonionaddress\\.onion>"));
   EXPECT_EQ(reply.Header("In-Reply-To"), "<req.1@client>");
   EXPECT_EQ(reply.Header("References"), "<req.1@client>");
   EXPECT_EQ(reply.Header("Auto-Submitted"), "auto-replied");
@@ -85,9 +87,9 @@ TEST(BotReplyTest, FixedClockGivesAFixedDate) {
 TEST(BotReplyTest, DefaultClockIsTheSystemTime) {
   Bot bot(TestFacts(), testing::AbcKey());
   Reply reply = AskOk(bot, "Subject: HELP\r\n\r\n");
-  EXPECT_TRUE(std::regex_match(
-      reply.Header("Date"),
-      std::regex("[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} 20[0-9]{2} [0-9:]{8} \\+0000")));
+  EXPECT_THAT(reply.Header("Date"),
+              ::testing::MatchesRegex(
+                  "[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} 20[0-9]{2} [0-9:]{8} \\+0000"));
 }
 
 TEST(BotReplyTest, MalformedOrAbsentMessageIdIsNotReferenced) {
