@@ -1,0 +1,131 @@
+// mail::ApplyListOp and the list names and header fields (contract in
+// mail/mailing_list.h).
+#include "mail/mailing_list.h"
+
+#include <algorithm>
+
+#include "mail/backend.h"
+
+namespace onionmail::mail {
+namespace {
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string LowerAll(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = Lower(c);
+  return out;
+}
+
+bool EndsWithListSuffix(std::string_view s) {
+  return s.size() >= kListSuffix.size() && s.substr(s.size() - kListSuffix.size()) == kListSuffix;
+}
+
+bool IsMember(const ListRecord& record, std::string_view user) {
+  return std::binary_search(record.members.begin(), record.members.end(), user);
+}
+
+Error Denied() { return {ErrorCode::kPermissionDenied, "not allowed on this list"}; }
+
+}  // namespace
+
+bool ValidListName(std::string_view name) {
+  return name.size() <= kMaxListNameBytes && ValidLocalPart(name) && !EndsWithListSuffix(name);
+}
+
+std::optional<std::string> ListNameOf(std::string_view local_part) {
+  if (!EndsWithListSuffix(local_part)) return std::nullopt;
+  std::string_view name = local_part.substr(0, local_part.size() - kListSuffix.size());
+  if (!ValidListName(name)) return std::nullopt;
+  return std::string(name);
+}
+
+std::optional<std::string> CanonicalListName(std::string_view text, std::string_view domain) {
+  std::string lower = LowerAll(text);
+  std::string_view local = lower;
+  if (size_t at = local.find('@'); at != std::string_view::npos) {
+    if (local.substr(at + 1) != LowerAll(domain)) return std::nullopt;
+    local = local.substr(0, at);
+    return ListNameOf(local);
+  }
+  if (auto name = ListNameOf(local)) return name;
+  if (!ValidListName(local)) return std::nullopt;
+  return std::string(local);
+}
+
+bool WellFormedListRecord(const ListRecord& record) {
+  const auto& m = record.members;
+  if (m.empty() || m.size() > kMaxListMembers) return false;
+  if (!std::all_of(m.begin(), m.end(), [](const std::string& u) { return ValidLocalPart(u); })) {
+    return false;
+  }
+  if (std::adjacent_find(m.begin(), m.end(), [](const auto& a, const auto& b) { return a >= b; }) !=
+      m.end()) {
+    return false;  // not sorted or not unique
+  }
+  return ValidLocalPart(record.owner) && IsMember(record, record.owner);
+}
+
+Result<std::optional<ListRecord>> ApplyListOp(const std::optional<ListRecord>& current, ListOp op,
+                                              std::string_view actor, std::string_view user) {
+  if (!ValidLocalPart(actor)) return MakeError(ErrorCode::kInvalidArgument, "bad actor");
+  const bool with_user = op == ListOp::kAdd || op == ListOp::kRemove;
+  if (with_user && !ValidLocalPart(user)) return MakeError(ErrorCode::kInvalidArgument, "bad user");
+  if (op == ListOp::kCreate) {
+    if (current) return MakeError(ErrorCode::kAlreadyExists, "the list exists");
+    return std::optional<ListRecord>(ListRecord{std::string(actor), {std::string(actor)}});
+  }
+  if (!current) return MakeError(ErrorCode::kNotFound, "no such list");
+  if (!WellFormedListRecord(*current)) return MakeError(ErrorCode::kDataLoss, "malformed list");
+  const bool owner = current->owner == actor;
+  if (!IsMember(*current, actor)) return Denied();
+  ListRecord next = *current;
+  switch (op) {
+    case ListOp::kShow:
+    case ListOp::kPost:
+      return std::optional<ListRecord>(std::move(next));
+    case ListOp::kAdd: {
+      if (!owner) return Denied();
+      auto at = std::lower_bound(next.members.begin(), next.members.end(), user);
+      if (at != next.members.end() && *at == user)
+        return std::optional<ListRecord>(std::move(next));
+      if (next.members.size() >= kMaxListMembers) {
+        return MakeError(ErrorCode::kResourceExhausted, "the list is full");
+      }
+      next.members.insert(at, std::string(user));
+      return std::optional<ListRecord>(std::move(next));
+    }
+    case ListOp::kRemove:
+    case ListOp::kLeave: {
+      std::string_view who = op == ListOp::kLeave ? actor : user;
+      if (!owner && who != actor) return Denied();
+      if (who == next.owner) {
+        return MakeError(ErrorCode::kFailedPrecondition, "the owner cannot leave the list");
+      }
+      auto at = std::lower_bound(next.members.begin(), next.members.end(), who);
+      if (at != next.members.end() && *at == who) next.members.erase(at);
+      return std::optional<ListRecord>(std::move(next));
+    }
+    case ListOp::kDestroy:
+      if (!owner) return Denied();
+      return std::optional<ListRecord>();
+    case ListOp::kCreate:
+      break;
+  }
+  return MakeError(ErrorCode::kInvalidArgument, "unknown list operation");
+}
+
+std::string ListHeaders(std::string_view name, std::string_view domain) {
+  const std::string n(name);
+  const std::string d(domain);
+  const std::string address = n + std::string(kListSuffix) + "@" + d;
+  std::string out;
+  out += "List-Id: <" + n + std::string(kListSuffix) + "." + d + ">\r\n";
+  out += "List-Post: <mailto:" + address + ">\r\n";
+  out += "List-Help: <mailto:server@" + d + "?subject=HELP>\r\n";
+  out += "List-Unsubscribe: <mailto:server@" + d + "?subject=LIST%20" + n + "%20LEAVE>\r\n";
+  out += "Precedence: list\r\n";
+  return out;
+}
+
+}  // namespace onionmail::mail
