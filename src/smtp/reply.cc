@@ -37,6 +37,8 @@ Entry Lookup(Reply reply) {
       return {250, "2.0.0", false, "Answered: the reply is in your mailbox"};
     case Reply::kBotIgnored:
       return {250, "2.0.0", false, "Ignored: automatic messages get no answer"};
+    case Reply::kListAccepted:
+      return {250, "2.1.5", false, "List ok: its members who can take the message get it"};
     case Reply::kHelo:
       return {250, "", true, ""};
     case Reply::kCannotVrfy:
@@ -78,6 +80,8 @@ Entry Lookup(Reply reply) {
       return {452, "4.3.1", false, "Insufficient system storage, try again later"};
     case Reply::kMailboxFull:
       return {452, "4.2.2", false, "Mailbox full, try again later"};
+    case Reply::kListNoMemberCanTake:
+      return {452, "4.2.2", false, "No member of the list can take the message now"};
     case Reply::kAuthTemporaryFailure:
       return {454, "4.7.0", false, "Temporary authentication failure, try again later"};
     case Reply::kUnknownCommand:
@@ -148,6 +152,9 @@ Entry Lookup(Reply reply) {
               "Sender's onion is not the server proven by TKIM in this session"};
     case Reply::kSenderBlocked:
       return {550, "5.7.1", false, "The recipient does not accept mail from this sender"};
+    case Reply::kListMembersOnly:
+      return {550, "5.7.1", false,
+              "A list takes posts only from its members, logged in and sending as themselves"};
     case Reply::kBotUsersOnly:
       return {550, "5.7.1", false,
               "server@ answers only users of this server, logged in and sending as themselves"};

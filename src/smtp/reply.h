@@ -51,6 +51,7 @@ enum class Reply {
   kQueued,                 // 250 2.0.0 Ok: queued
   kBotAnswered,            // 250 2.0.0 (server@: the reply is in the sender's mailbox)
   kBotIgnored,             // 250 2.0.0 (server@: an automatic message, not answered)
+  kListAccepted,           // 250 2.1.5 (a list: its members who can take the message)
   kHelo,                   // 250 <host>
   kCannotVrfy,             // 252 2.5.0
   kAuthChallengeEmpty,     // 334 (empty challenge, AUTH PLAIN)
@@ -72,6 +73,7 @@ enum class Reply {
   kOtherDestination,       // 452 4.5.3 (one destination server per transaction)
   kInsufficientStorage,    // 452 4.3.1 (below store.min_free_mib)
   kMailboxFull,            // 452 4.2.2 (the recipient's store.mailbox_quota_mib)
+  kListNoMemberCanTake,    // 452 4.2.2 (no member of the list can take the message now)
   kAuthTemporaryFailure,   // 454 4.7.0
   kUnknownCommand,         // 500 5.5.1
   kLineTooLong,            // 500 5.5.2
@@ -105,6 +107,7 @@ enum class Reply {
   kTkimRequired,           // 550 5.7.1 (require_tkim: an onion sender without a proof)
   kBotUsersOnly,           // 550 5.7.1 (server@ answers only this server's logged-in users)
   kSenderBlocked,          // 550 5.7.1 (the recipient's block list holds the sender)
+  kListMembersOnly,        // 550 5.7.1 (a list takes posts only from its logged-in members)
   kUserUnknown,            // 550 5.1.1
   kRemoteNo8Bit,           // 550 5.6.3 (BODY=8BITMIME, the remote offers no 8BITMIME)
   kMessageTooBig,          // 552 5.3.4

@@ -69,13 +69,14 @@ Result<void> AppendString(mail::MessageWriter& writer, const std::string& text) 
 
 Session::Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config,
                  mail::TormService* torm, mail::RelayBackend* relay, mail::TkimService* tkim,
-                 mail::BotService* bot)
+                 mail::BotService* bot, mail::ListService* lists)
     : conn_(conn),
       backend_(backend),
       torm_(torm),
       relay_(relay),
       tkim_(tkim),
       bot_(bot),
+      lists_(lists),
       config_(config) {}
 
 void Session::Log(bool warning, const std::string& message) const {
@@ -104,6 +105,7 @@ void Session::ResetTransaction() {
   body_8bitmime_ = false;
   recipients_.clear();
   bot_request_ = false;
+  list_name_.reset();
   local_sender_ = false;
   remote_.reset();  // without End(): the remote keeps nothing
   remote_domain_.clear();
@@ -327,7 +329,8 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
   std::string local = AsciiLower(rcpt.recipient.local);
   if (!IsValidLocalPart(local)) return Send(Reply::kUserUnknown);
   if (IsBotRecipient(local)) return DoBotRcpt();
-  if (bot_request_) return Send(Reply::kOtherDestination);
+  if (auto list = ListRecipient(local)) return DoListRcpt(*list);
+  if (bot_request_ || list_name_) return Send(Reply::kOtherDestination);
   if (std::find(recipients_.begin(), recipients_.end(), local) != recipients_.end()) {
     return Send(Reply::kRecipientOk);  // duplicate: one delivery
   }
@@ -388,7 +391,9 @@ Result<Session::Next> Session::DoData(const Command& cmd) {
   auto begun = backend_.BeginMessage(envelope);
   if (begun.ok()) {
     writer = std::move(*begun);
-    if (writer == nullptr || !AppendString(*writer, TraceHeader()).ok()) writer.reset();
+    std::string head = TraceHeader();
+    if (list_name_) head += mail::ListHeaders(*list_name_, config_.domain);
+    if (writer == nullptr || !AppendString(*writer, head).ok()) writer.reset();
   } else {
     Log(true, "cannot begin message: " + std::string(ErrorCodeName(begun.error().code)));
   }
@@ -397,6 +402,7 @@ Result<Session::Next> Session::DoData(const Command& cmd) {
   auto outcome = reader.Read(writer.get());
   if (!outcome.ok()) return outcome.error();  // writer dies uncommitted
   size_t recipient_count = recipients_.size();
+  const char* kind = list_name_ ? "list message" : "message";
   ResetTransaction();
 
   Reply reply = Reply::kLocalError;
@@ -424,8 +430,8 @@ Result<Session::Next> Session::DoData(const Command& cmd) {
       if (writer == nullptr) break;  // BeginMessage failed: 451
       if (auto committed = writer->Commit(); committed.ok()) {
         reply = Reply::kQueued;
-        Log(false, "message accepted: " + std::to_string(recipient_count) + " recipient(s), " +
-                       std::to_string(outcome->message_bytes) + " bytes");
+        Log(false, std::string(kind) + " accepted: " + std::to_string(recipient_count) +
+                       " recipient(s), " + std::to_string(outcome->message_bytes) + " bytes");
       } else {
         Log(true, "message commit failed: " + std::string(ErrorCodeName(committed.error().code)));
       }

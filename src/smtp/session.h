@@ -79,6 +79,22 @@
 //    not answer (an automatic message) gets 250 and stores nothing; a failed
 //    Answer() or delivery gets 451 4.3.0 and stores nothing. Without a
 //    service, server@ is an ordinary local part.
+//  - Mailing lists (docs/PROTOCOL.md, "Mailing lists") are served only when
+//    a mail::ListService is given: RCPT TO <name>.list@<this domain>
+//    (mail::ListNameOf) is accepted only from a user authenticated on this
+//    server whose MAIL FROM is that user's own address (else 550 5.7.1), and
+//    only as the one recipient of its transaction (452 4.5.3 otherwise,
+//    before or after; the same list again is 250). ListService::Apply(kPost)
+//    gives the members (kNotFound: 550 5.1.1; kPermissionDenied, the poster
+//    is not a member: 550 5.7.1). Each member is checked as a recipient
+//    (CheckRecipient with the poster as sender): a member whose block list
+//    holds the poster, whose mailbox is full or who no longer exists is
+//    skipped; low disk space (452 4.3.1) or a sealed server refuses the RCPT;
+//    no member left is 452 4.2.2. The message is then delivered like local
+//    mail to the members kept, all or nothing, each copy beginning with the
+//    trace fields and mail::ListHeaders(); 250 after DATA means every kept
+//    member's copy is durable. Without a service, a local part ending in
+//    ".list" is an ordinary one.
 //  - Logs one line per accepted message, per failed AUTH, per TORM command
 //    (verb and outcome keyword), per TKIM command (outcome keyword) and per
 //    relayed message outcome (code or failure keyword and size), per server@
@@ -97,6 +113,7 @@
 #include "base/result.h"
 #include "mail/backend.h"
 #include "mail/bot.h"
+#include "mail/mailing_list.h"
 #include "mail/relay.h"
 #include "mail/tkim.h"
 #include "mail/torm.h"
@@ -125,11 +142,12 @@ struct SessionConfig {
 class Session {
  public:
   // `torm` may be null (TORM not served), as may `relay` (no relaying),
-  // `tkim` (TKIM not served) and `bot` (no server@ bot); all must outlive the
-  // session.
+  // `tkim` (TKIM not served), `bot` (no server@ bot) and `lists` (no
+  // mailing lists); all must outlive the session.
   Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config,
           mail::TormService* torm = nullptr, mail::RelayBackend* relay = nullptr,
-          mail::TkimService* tkim = nullptr, mail::BotService* bot = nullptr);
+          mail::TkimService* tkim = nullptr, mail::BotService* bot = nullptr,
+          mail::ListService* lists = nullptr);
 
   // Serves the connection until QUIT, a fatal error or a timeout.
   void Run();
@@ -167,6 +185,10 @@ class Session {
   // Delivers the bot's reply `message` into the user's mailbox.
   Result<void> DeliverBotReply(const std::string& message);
 
+  // Mailing lists (session_list.cc).
+  std::optional<std::string> ListRecipient(std::string_view local_part) const;
+  Result<Next> DoListRcpt(const std::string& name);
+
   // Relayed transactions (session_relay.cc).
   bool MayRelayTo(std::string_view domain) const;
   Result<Next> DoRemoteRcpt(const Address& recipient);
@@ -187,6 +209,7 @@ class Session {
   mail::RelayBackend* const relay_;
   mail::TkimService* const tkim_;
   mail::BotService* const bot_;
+  mail::ListService* const lists_;
   const SessionConfig config_;
 
   bool greeted_ = false;                    // EHLO/HELO seen (since TLS start)
@@ -200,6 +223,7 @@ class Session {
   bool body_8bitmime_ = false;                       // MAIL FROM BODY=8BITMIME
   std::vector<std::string> recipients_;              // lower-case local parts, unique
   bool bot_request_ = false;                         // the one recipient is server@
+  std::optional<std::string> list_name_;             // the one recipient is this list
   bool local_sender_ = false;                        // MAIL FROM is in this server's domain
   std::unique_ptr<mail::RemoteTransaction> remote_;  // open relayed transaction
   std::string remote_domain_;                        // its domain, lower case

@@ -35,7 +35,9 @@ Result<Session::Next> Session::DoBotRcpt() {
   // Only a logged-in user writing as themselves: the answer goes to their
   // own mailbox, so the bot can never be made to write to someone else.
   if (!auth_user_ || !local_sender_) return Send(Reply::kBotUsersOnly);
-  if (!recipients_.empty() || remote_ != nullptr) return Send(Reply::kOtherDestination);
+  if (!recipients_.empty() || remote_ != nullptr || list_name_) {
+    return Send(Reply::kOtherDestination);
+  }
   bot_request_ = true;
   return Send(Reply::kRecipientOk);
 }

@@ -123,7 +123,7 @@ Result<Session::Next> Session::RelayBroken(const Error& error) {
 Result<Session::Next> Session::DoRemoteRcpt(const Address& recipient) {
   std::string domain = AsciiLower(recipient.domain);
   if (!MayRelayTo(domain)) return Send(Reply::kRelayDenied);
-  if (bot_request_ || (remote_ != nullptr && domain != remote_domain_)) {
+  if (bot_request_ || list_name_ || (remote_ != nullptr && domain != remote_domain_)) {
     return Send(Reply::kOtherDestination);
   }
   std::string forward_path = recipient.local + "@" + domain;

@@ -53,6 +53,7 @@ class SessionTest : public ::testing::Test {
   mail::RelayBackend* relay = nullptr;  // relaying only when set
   mail::TkimService* tkim = nullptr;    // TKIM served only when set
   mail::BotService* bot = nullptr;      // server@ bot only when set
+  mail::ListService* lists = nullptr;   // mailing lists only when set
 
   SessionTest() {
     cfg.domain = "example.onion";
@@ -68,7 +69,7 @@ class SessionTest : public ::testing::Test {
   void Run(const std::string& plain, const std::string& tls = "") {
     conn.Feed(plain);
     conn.FeedAfterTls(tls);
-    Session(conn, backend, cfg, torm, relay, tkim, bot).Run();
+    Session(conn, backend, cfg, torm, relay, tkim, bot, lists).Run();
     replies = SplitReplies(conn.Output());
   }
 
