@@ -18,6 +18,11 @@ constexpr char kSpamHelp[] =
     "          SPAM ADD @<domain> a whole domain); SPAM DEL <address> unblocks\n"
     "          one; SPAM CLEAR empties it; SPAM HELP explains them all\n";
 
+constexpr char kListHelp[] =
+    "  LIST    mailing lists of this server's users: LIST <name> CREATE makes\n"
+    "          one, LIST <name> ADD <user> adds a member, LIST <name> MEMBERS\n"
+    "          shows it; LIST HELP explains them all\n";
+
 const char* YesNo(bool b) { return b ? "yes" : "no"; }
 
 std::string PrintableAscii(std::string_view s, size_t max) {
@@ -40,7 +45,7 @@ bool IsOnlyWhiteSpace(std::string_view s) {
 
 }  // namespace
 
-std::string HelpText(const ServerFacts& facts, bool spam) {
+std::string HelpText(const ServerFacts& facts, bool spam, bool lists) {
   const std::string& d = facts.domain;
   return "This is the command bot of " + d +
          ".\n"
@@ -60,15 +65,15 @@ std::string HelpText(const ServerFacts& facts, bool spam) {
          "          the services it offers to other onion servers\n"
          "  CONFIG  the limits of this server: message size, recipients per\n"
          "          message, mailbox quota (LIMITS works too)\n" +
-         std::string(spam ? kSpamHelp : "") +
+         std::string(spam ? kSpamHelp : "") + std::string(lists ? kListHelp : "") +
          "\n"
          "Commands are not case-sensitive, and a leading \"Re:\" is ignored.\n";
 }
 
-std::string UnknownText(const ServerFacts& facts, bool spam) {
+std::string UnknownText(const ServerFacts& facts, bool spam, bool lists) {
   return "The command in the Subject of your mail was not understood.\n"
          "\n" +
-         HelpText(facts, spam);
+         HelpText(facts, spam, lists);
 }
 
 std::string IdentText(const ServerFacts& facts, std::string_view key_sha256_hex,

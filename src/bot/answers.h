@@ -7,7 +7,8 @@
 //    with the command as the Subject; the answer comes into the sender's own
 //    mailbox; only users of this server logged in with SMTP AUTH) and one line
 //    per command; the SPAM commands only when `spam` (the bot has a block
-//    list service).
+//    list service), the LIST commands only when `lists` (it has a list
+//    service).
 //  - UnknownText(): a line saying the command was not understood, then
 //    HelpText(). It never repeats the request's words.
 //  - IdentText(): Server, Software, "Server key SHA-256" (`key_sha256_hex`),
@@ -32,8 +33,8 @@
 
 namespace onionmail::bot {
 
-std::string HelpText(const ServerFacts& facts, bool spam);
-std::string UnknownText(const ServerFacts& facts, bool spam);
+std::string HelpText(const ServerFacts& facts, bool spam, bool lists);
+std::string UnknownText(const ServerFacts& facts, bool spam, bool lists);
 std::string IdentText(const ServerFacts& facts, std::string_view key_sha256_hex,
                       std::string_view date);
 std::string ConfigText(const ServerFacts& facts);

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "bot/answers.h"
+#include "bot/lists.h"
 #include "bot/reply_message.h"
 #include "bot/request.h"
 #include "bot/spam.h"
@@ -44,11 +45,12 @@ std::time_t SystemClock() { return std::time(nullptr); }
 }  // namespace
 
 Bot::Bot(ServerFacts facts, ServerKeySource server_key, Clock clock,
-         mail::BlockListService* block_list)
+         mail::BlockListService* block_list, mail::ListService* lists)
     : facts_(std::move(facts)),
       server_key_(std::move(server_key)),
       clock_(clock ? std::move(clock) : Clock(SystemClock)),
-      block_list_(block_list) {}
+      block_list_(block_list),
+      lists_(lists) {}
 
 Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view request) {
   if (!IsHostName(facts_.domain)) {
@@ -64,14 +66,16 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
   if (!date.ok()) return date.error();
 
   const bool spam = block_list_ != nullptr;
+  const bool lists = lists_ != nullptr;
   CommandLine line = ParseCommandLine(parsed.subject);
   if (line.command == Command::kSpam && !spam) line.command = Command::kUnknown;
+  if (line.command == Command::kList && !lists) line.command = Command::kUnknown;
   std::string keyword;
   std::string body;
   switch (line.command) {
     case Command::kHelp:
       keyword = "HELP";
-      body = HelpText(facts_, spam);
+      body = HelpText(facts_, spam, lists);
       break;
     case Command::kRulez:
       keyword = "RULEZ";
@@ -83,12 +87,19 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
       break;
     case Command::kUnknown:
       keyword = "unknown";
-      body = UnknownText(facts_, spam);
+      body = UnknownText(facts_, spam, lists);
       break;
     case Command::kSpam: {
       Result<std::string> text = AnswerSpam(*block_list_, facts_, line);
       if (!text.ok()) return text.error();
       keyword = "SPAM";
+      body = std::move(*text);
+      break;
+    }
+    case Command::kList: {
+      Result<std::string> text = AnswerList(*lists_, facts_, user, line);
+      if (!text.ok()) return text.error();
+      keyword = "LIST";
       body = std::move(*text);
       break;
     }

@@ -5,10 +5,11 @@
 //  - The command is the request's Subject (unfolded; leading "Re:" prefixes,
 //    any case, and surrounding blanks removed), its first word matched
 //    without regard to case: HELP, RULEZ (alias RULES), IDENT, CONFIG (alias
-//    LIMITS) and, with a `block_list` service, SPAM (and "SET IS SPAM"). An
-//    empty subject is HELP; any other word (SPAM too without a service) gets
-//    the HELP text under the keyword "unknown". HELP lists SPAM only when
-//    there is a service. The request's body is not read; the words after the
+//    LIMITS), with a `block_list` service SPAM (and "SET IS SPAM"), and with
+//    a `lists` service LIST. An empty subject is HELP; any other word (SPAM
+//    or LIST too without its service) gets the HELP text under the keyword
+//    "unknown". HELP lists SPAM and LIST only when there is their service.
+//    The request's body is not read; the words after the
 //    command are read as bot/request.h's ParseCommandLine() bounds them.
 //  - A request marked automatic (an Auto-Submitted header other than "no",
 //    RFC 3834, or a Content-Type of multipart/report) gets keyword "ignored"
@@ -26,6 +27,19 @@
 //    calls kInvalidArgument, gets the SPAM usage text; a full list
 //    (kResourceExhausted) says so; any other service error fails Answer().
 //    The body names entries only in their canonical form.
+//  - LIST (keyword "LIST") manages mailing lists (mail/mailing_list.h)
+//    through `lists`, for the user logged in on the session (the service
+//    knows the user; `user` only shapes the answer): LIST <name> CREATE,
+//    ADD|INVITE <user>, REMOVE|DEL|DELETE <user>, LEAVE|UNSUBSCRIBE,
+//    MEMBERS|SHOW|LIST, DESTROY, with bot/lists.h's parsing and one Apply()
+//    call (never kPost). LIST alone or a malformed form gets the LIST usage
+//    text without a call, as does a form the service calls kInvalidArgument.
+//    After
+//    a success the answer shows the list (address, owner, members, how to
+//    post and leave) to a member, after DESTROY that it is gone; the
+//    service's refusals (no such list, not allowed, taken, no such user, the
+//    owner cannot leave, full, damaged) are answered as
+//    bot/list_answers.h says; any other service error fails Answer().
 //  - CONFIG reports ServerFacts limits; RULEZ the operator's rules text
 //    (ServerFacts::rules) or, when empty, a fixed text saying the operator
 //    published none.
@@ -51,6 +65,7 @@
 #include "base/result.h"
 #include "mail/block_list.h"
 #include "mail/bot.h"
+#include "mail/mailing_list.h"
 
 namespace onionmail::bot {
 
@@ -72,9 +87,9 @@ using Clock = std::function<std::time_t()>;
 
 class Bot : public mail::BotService {
  public:
-  // `block_list`, when given, must outlive the Bot.
+  // `block_list` and `lists`, when given, must outlive the Bot.
   Bot(ServerFacts facts, ServerKeySource server_key, Clock clock = nullptr,
-      mail::BlockListService* block_list = nullptr);
+      mail::BlockListService* block_list = nullptr, mail::ListService* lists = nullptr);
   Result<mail::BotAnswer> Answer(std::string_view user, std::string_view request) override;
 
  private:
@@ -82,6 +97,7 @@ class Bot : public mail::BotService {
   ServerKeySource server_key_;
   Clock clock_;
   mail::BlockListService* block_list_;  // not owned; may be null
+  mail::ListService* lists_;            // not owned; may be null
 };
 
 }  // namespace onionmail::bot

@@ -83,6 +83,7 @@ Command CommandWord(std::string_view word) {
     return Command::kConfig;
   }
   if (EqualsIgnoreCase(word, "SPAM")) return Command::kSpam;
+  if (EqualsIgnoreCase(word, "LIST")) return Command::kList;
   return Command::kUnknown;
 }
 

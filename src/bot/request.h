@@ -20,7 +20,7 @@
 //    type is multipart/report (RFC 3834).
 //  - ParseCommandLine(): the subject split into words at ASCII white space.
 //    The first word, matched without regard to case against HELP,
-//    RULEZ/RULES, IDENT, CONFIG/LIMITS and SPAM, is the command; no word at
+//    RULEZ/RULES, IDENT, CONFIG/LIMITS, SPAM and LIST, is the command; no word at
 //    all is kHelp, any other word kUnknown, except that "SET IS SPAM" (the
 //    original OnionMail's form, any case) is kSpam with "ADD" in place of
 //    its first three words. The words after the command are its arguments,
@@ -38,10 +38,12 @@
 
 namespace onionmail::bot {
 
-enum class Command { kHelp, kRulez, kIdent, kConfig, kSpam, kUnknown };
+enum class Command { kHelp, kRulez, kIdent, kConfig, kSpam, kList, kUnknown };
 
 // An argument has room for the longest entry mail::CanonicalBlockEntry()
-// accepts (255 octets) written in angle brackets or with a "*" (257).
+// accepts (255 octets) written in angle brackets or with a "*" (257), and for
+// a list's address "<name>.list@<domain>" under a domain of up to 195 octets
+// (every onion address).
 inline constexpr size_t kMaxCommandArgs = 8;
 inline constexpr size_t kMaxCommandArgBytes = 260;
 

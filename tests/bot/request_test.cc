@@ -109,6 +109,17 @@ TEST(RequestTest, CommandLineHasTheWordsAfterTheCommand) {
   EXPECT_TRUE(line.args.empty());
 }
 
+TEST(RequestTest, ListIsACommandWordWithItsArguments) {
+  EXPECT_EQ(ParseCommand("LIST"), Command::kList);
+  EXPECT_EQ(ParseCommand("list team create"), Command::kList);
+  EXPECT_EQ(ParseCommand("LISTS"), Command::kUnknown);
+  EXPECT_EQ(ParseCommand("SPAM LIST"), Command::kSpam);
+  CommandLine line = ParseCommandLine("List team.list ADD\tBob ");
+  EXPECT_EQ(line.command, Command::kList);
+  EXPECT_TRUE(line.args_ok);
+  EXPECT_EQ(line.args, (std::vector<std::string>{"team.list", "ADD", "Bob"}));
+}
+
 TEST(RequestTest, SetIsSpamIsSpamWithAddInPlaceOfItsFirstThreeWords) {
   CommandLine line = ParseCommandLine("set IS Spam a@b.onion");
   EXPECT_EQ(line.command, Command::kSpam);

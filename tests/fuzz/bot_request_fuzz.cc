@@ -1,7 +1,9 @@
 // Fuzz target: the server@ bot (src/bot/) on a hostile request, and the
-// block-list entry parser (mail/block_list.h) on the same bytes. Besides
-// memory safety it checks the contracts: Answer() succeeds (the key source
-// and the block-list service here never fail); an answer is empty or a
+// block-list entry parser (mail/block_list.h) on the same bytes. The bot has
+// a block-list and a mailing-list service (the LIST commands run against
+// mail::ApplyListOp's rules for the user asking). Besides memory safety it
+// checks the contracts: Answer() succeeds (the key source fails never, and
+// the two services only with the errors the bot answers); an answer is empty or a
 // message whose every line ends in CRLF, is at most 998 octets and holds no
 // NUL, whose header lines are printable ASCII; a canonical entry is its own
 // canonical form, at most kMaxBlockEntryBytes of printable ASCII without
@@ -9,12 +11,16 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bot/bot.h"
+#include "mail/backend.h"
 #include "mail/block_list.h"
+#include "mail/mailing_list.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {
@@ -50,6 +56,42 @@ class MemoryBlockList : public mail::BlockListService {
 
  private:
   std::vector<std::string> entries_;
+};
+
+// In-memory lists that follow the ListService contract for `actor`, on a
+// server with the users alice, bob and carol that holds at most two lists.
+class MemoryLists : public mail::ListService {
+ public:
+  Result<mail::ListRecord> Apply(mail::ListOp op, std::string_view name,
+                                 std::string_view user) override {
+    ONIONMAIL_CHECK(op != mail::ListOp::kPost);  // never asked by the bot
+    ONIONMAIL_CHECK(mail::ValidListName(name));
+    const bool with_user = op == mail::ListOp::kAdd || op == mail::ListOp::kRemove;
+    ONIONMAIL_CHECK(with_user ? mail::ValidLocalPart(user) : user.empty());
+    if (op == mail::ListOp::kAdd && user != "alice" && user != "bob" && user != "carol") {
+      return MakeError(ErrorCode::kFailedPrecondition, "no such user");
+    }
+    std::string key(name);
+    auto it = lists_.find(key);
+    if (op == mail::ListOp::kCreate && it == lists_.end() && lists_.size() >= 2) {
+      return MakeError(ErrorCode::kResourceExhausted, "too many lists");
+    }
+    std::optional<mail::ListRecord> current;
+    if (it != lists_.end()) current = it->second;
+    auto next = mail::ApplyListOp(current, op, actor, user);
+    if (!next.ok()) return next.error();
+    if (!next->has_value()) {
+      lists_.erase(key);
+      return mail::ListRecord{};
+    }
+    lists_[key] = **next;
+    return **next;
+  }
+
+  std::string actor = "alice";
+
+ private:
+  std::map<std::string, mail::ListRecord> lists_;
 };
 
 void CheckMessage(std::string_view message) {
@@ -95,15 +137,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   facts.max_recipients = 100;
   facts.rules = "Be kind.";
   MemoryBlockList list;
+  MemoryLists lists;
   bot::Bot bot(
       facts,
       [] {
         return Result<std::vector<uint8_t>>(std::vector<uint8_t>{0x30, 0x03, 1, 2, 3});
       },
-      [] { return std::time_t{1798761600}; }, &list);
-  // Two requests on one bot: the second sees the list the first changed.
-  for (int i = 0; i < 2; ++i) {
-    auto answer = bot.Answer("alice", input);
+      [] { return std::time_t{1798761600}; }, &list, &lists);
+  // Three requests on one bot: the later ones see the lists the first
+  // changed, the last as another user (not the owner of what alice made).
+  for (const char* user : {"alice", "alice", "bob"}) {
+    lists.actor = user;
+    auto answer = bot.Answer(user, input);
     ONIONMAIL_CHECK(answer.ok());
     ONIONMAIL_CHECK(!answer->keyword.empty());
     CheckMessage(answer->message);
