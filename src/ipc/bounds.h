@@ -10,7 +10,7 @@
 namespace onionmail::ipc {
 
 // Bumped on any change of a message's wire layout; both ends must agree.
-inline constexpr uint16_t kProtocolVersion = 4;  // 3: TKIM, 8BITMIME; 4: block lists
+inline constexpr uint16_t kProtocolVersion = 5;  // 4: block lists; 5: mailing lists
 // A whole frame (header included) is at most this long.
 inline constexpr size_t kMaxFrameBytes = size_t{1} << 20;
 
@@ -46,6 +46,8 @@ inline constexpr size_t kMaxRelayDomainBytes = 62;     // v3 onion: 56 base32 + 
 inline constexpr size_t kMaxEnhancedCodeBytes = 9;     // RFC 3463 "5.123.123"
 inline constexpr size_t kMaxBlockEntryBytes = 255;     // mail::kMaxBlockEntryBytes
 inline constexpr size_t kMaxBlockEntries = 1000;       // mail::kMaxBlockEntries
+inline constexpr size_t kMaxListNameBytes = 64;        // a local part (mail::kMaxListNameBytes)
+inline constexpr size_t kMaxListMembers = 100;         // mail::kMaxListMembers
 
 // The wire number of each message of ipc/messages.h (u16); never reused.
 enum class MsgType : uint16_t {
@@ -106,6 +108,8 @@ enum class MsgType : uint16_t {
   kTkimCheckReply = 60,
   kBlockListRequest = 61,
   kBlockListReply = 62,
+  kListRequest = 63,
+  kListReply = 64,
 };
 
 }  // namespace onionmail::ipc

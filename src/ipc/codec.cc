@@ -429,6 +429,10 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
       return DecodeAs<BlockListRequest>(r, "BlockListRequest");
     case MsgType::kBlockListReply:
       return DecodeAs<BlockListReply>(r, "BlockListReply");
+    case MsgType::kListRequest:
+      return DecodeAs<ListRequest>(r, "ListRequest");
+    case MsgType::kListReply:
+      return DecodeAs<ListReply>(r, "ListReply");
   }
   return Malformed("unknown message type");
 }

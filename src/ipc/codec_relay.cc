@@ -1,7 +1,14 @@
 // Wire fields of the relay messages; see ipc/codec_relay.h.
 #include "ipc/codec_relay.h"
 
+#include <algorithm>
+
+#include "mail/mailing_list.h"
+
 namespace onionmail::ipc::internal {
+
+static_assert(kMaxListNameBytes >= mail::kMaxListNameBytes);
+static_assert(kMaxListMembers == mail::kMaxListMembers);
 
 namespace {
 
@@ -135,6 +142,45 @@ bool Get(Reader& r, BlockListReply& m) {
     if (!r.Name(e, 1, kMaxBlockEntryBytes)) return false;
   }
   return true;
+}
+
+// --------------------------------------------------------- mailing lists
+
+bool ValidListReply(const ListReply& m) {
+  if (m.owner.empty()) return m.members.empty();
+  return m.status == Status::kOk &&
+         std::find(m.members.begin(), m.members.end(), m.owner) != m.members.end();
+}
+
+void Put(Writer& w, const ListRequest& m) {
+  if (m.op > mail::kMaxListOp) w.Fail("op");
+  w.U16(m.op);
+  w.Name(m.name, 1, kMaxListNameBytes, "name");
+  w.Name(m.user, 0, kMaxLocalPartBytes, "user");
+}
+void Put(Writer& w, const ListReply& m) {
+  if (!ValidListReply(m)) w.Fail("list reply");
+  PutStatus(w, m.status);
+  w.Name(m.owner, 0, kMaxLocalPartBytes, "owner");
+  w.Count(m.members.size(), 0, kMaxListMembers, "members");
+  for (const auto& u : m.members) w.Name(u, 1, kMaxLocalPartBytes, "members");
+}
+
+bool Get(Reader& r, ListRequest& m) {
+  return r.U16(m.op) && m.op <= mail::kMaxListOp && r.Name(m.name, 1, kMaxListNameBytes) &&
+         r.Name(m.user, 0, kMaxLocalPartBytes);
+}
+bool Get(Reader& r, ListReply& m) {
+  size_t n = 0;
+  if (!ReadStatus(r, m.status) || !r.Name(m.owner, 0, kMaxLocalPartBytes) ||
+      !r.Count(n, 0, kMaxListMembers)) {
+    return false;
+  }
+  m.members.resize(n);
+  for (auto& u : m.members) {
+    if (!r.Name(u, 1, kMaxLocalPartBytes)) return false;
+  }
+  return ValidListReply(m);
 }
 
 }  // namespace onionmail::ipc::internal

@@ -53,4 +53,14 @@ void Put(Writer& w, const BlockListReply& m);
 bool Get(Reader& r, BlockListRequest& m);
 bool Get(Reader& r, BlockListReply& m);
 
+// Mailing-list messages (the server@ bot's LIST commands, RCPT to a list): op
+// 0..mail::kMaxListOp; a reply with a status other than kOk carries no owner
+// and no members; one with kOk carries either neither (a destroyed list) or
+// an owner that is among its members.
+bool ValidListReply(const ListReply& m);
+void Put(Writer& w, const ListRequest& m);
+void Put(Writer& w, const ListReply& m);
+bool Get(Reader& r, ListRequest& m);
+bool Get(Reader& r, ListReply& m);
+
 }  // namespace onionmail::ipc::internal

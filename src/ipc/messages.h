@@ -518,6 +518,26 @@ struct BlockListReply {
       entries;  // the list after the op, 0..kMaxBlockEntries (empty unless kOk)
 };
 
+// SMTP: an operation on the mailing list `name` (mail/mailing_list.h) by the
+// user authenticated on this session (the last successful VerifySmtpPassword
+// on it; kPermissionDenied without one): the server@ bot's LIST commands, and
+// kPost at RCPT for the members to deliver to. ListReply.
+struct ListRequest {
+  static constexpr MsgType kType = MsgType::kListRequest;
+  uint16_t op = 0;   // mail::ListOp, 0..mail::kMaxListOp
+  std::string name;  // the list's name (no ".list"), 1..kMaxListNameBytes
+  std::string user;  // the argument of add/remove, else empty; 0..kMaxLocalPartBytes
+};
+
+// The list after the op: owner empty and no members for kDestroy and on any
+// status but kOk; otherwise the owner is among the members.
+struct ListReply {
+  static constexpr MsgType kType = MsgType::kListReply;
+  Status status = Status::kOk;
+  std::string owner;                 // name, 0..kMaxLocalPartBytes
+  std::vector<std::string> members;  // 0..kMaxListMembers, each 1..kMaxLocalPartBytes
+};
+
 // Relay role -> key role, on the relay role's key channel (made by the
 // supervisor), once TLS to `receiver_domain` is up and it offers TKIM: a
 // proof (unseal/tkim_wire.h) that this server is relaying, signed for this
@@ -569,7 +589,7 @@ using Message = std::variant<
     DerkResultRequest, UnsealProgress, ForwardPollRequest, ForwardList, CloseMailboxRequest,
     TlsEcdsaSignRequest, RelayBeginRequest, RelayRcptRequest, RelayDataRequest, RelayAppendRequest,
     RelayEndRequest, RelayReply, ServerKeyRequest, ServerKeyReply, TkimProofRequest, TkimProofReply,
-    TkimCheckRequest, TkimCheckReply, BlockListRequest, BlockListReply>;
+    TkimCheckRequest, TkimCheckReply, BlockListRequest, BlockListReply, ListRequest, ListReply>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

@@ -13,13 +13,15 @@
 #include "base/secret_bytes.h"
 #include "mail/backend.h"
 #include "mail/block_list.h"
+#include "mail/mailing_list.h"
 #include "server/sign_guard.h"
 
 namespace onionmail::server {
 
 struct SmtpSessionState {
   // The user of the last successful VerifySmtpPassword on this session: the
-  // only user whose block list the session may change.
+  // only user whose block list the session may change, and the actor of its
+  // mailing-list operations.
   std::optional<std::string> auth_user;
   std::unique_ptr<mail::MessageWriter> writer;
   Result<void> append_status = Ok();
@@ -224,6 +226,33 @@ bool KeyRoleServer::HandleBlockList(ipc::Channel& ch, const ipc::BlockListReques
   return Reply(ch, reply);
 }
 
+bool KeyRoleServer::HandleList(ipc::Channel& ch, const ipc::ListRequest& m, SmtpSessionState& s) {
+  ipc::ListReply reply;
+  const auto op = static_cast<mail::ListOp>(m.op);
+  const bool with_user = op == mail::ListOp::kAdd || op == mail::ListOp::kRemove;
+  if (!s.auth_user) {
+    reply.status = ipc::Status::kPermissionDenied;  // no user logged in on this session
+  } else if (m.op > mail::kMaxListOp || !mail::ValidListName(m.name) ||
+             (!with_user && !m.user.empty())) {
+    reply.status = ipc::Status::kInvalidArgument;
+  } else {
+    auto applied = state_.keys().ApplyList(*s.auth_user, op, m.name, m.user);
+    if (!LogFault("smtp", "a mailing list", applied).ok()) {
+      reply.status = ipc::StatusFromError(applied.error().code);
+    } else if (applied->owner.empty() ? !applied->members.empty()
+                                      : !mail::WellFormedListRecord(*applied)) {
+      // Not sent: the codec would refuse it and end the session. Neither the
+      // list's name nor its members are logged.
+      log::Warning("key", "a mailing list for smtp came out of the key store malformed");
+      reply.status = ipc::Status::kDataLoss;
+    } else {
+      reply.owner = std::move(applied->owner);
+      reply.members = std::move(applied->members);
+    }
+  }
+  return Reply(ch, reply);
+}
+
 bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionState& s) {
   mail::DeliveryBackend& delivery = state_.delivery();
   if (auto* m = std::get_if<ipc::VerifySmtpPasswordRequest>(&msg)) {
@@ -262,6 +291,7 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
     return Reply(ch, ipc::StatusReply{StatusOf(LogFault("smtp", "RCPT", checked))});
   }
   if (auto* m = std::get_if<ipc::BlockListRequest>(&msg)) return HandleBlockList(ch, *m, s);
+  if (auto* m = std::get_if<ipc::ListRequest>(&msg)) return HandleList(ch, *m, s);
   if (auto* m = std::get_if<ipc::BeginMessageRequest>(&msg)) {
     s.writer.reset();
     s.append_status = Ok();

@@ -28,6 +28,13 @@
 //    bot's SPAM commands): that of the user of the session's last successful
 //    VerifySmtpPassword, never a user the front end names; without one,
 //    kPermissionDenied. A failed VerifySmtpPassword forgets the user.
+//  - SMTP sessions may also operate on mailing lists (ListRequest, the
+//    server@ bot's LIST commands and RCPT to a list, mail/mailing_list.h) as
+//    that same user, the actor of keys::KeyService::ApplyList; without one,
+//    kPermissionDenied. An op out of range, a name that is not
+//    mail::ValidListName, or a user argument with an op that takes none is
+//    kInvalidArgument; the reply is the store's status and the record after
+//    the op. List names and members are never logged.
 //  - SMTP sessions may also pass TORM requests (a peer server's PUSH, DERK,
 //    STAT, KCTL) to `torm` (src/server/torm_handler.h); without one they are
 //    answered kNotOffered.
@@ -87,6 +94,9 @@ class KeyRoleServer {
   // The server@ bot's SPAM commands: the block list of the session's user.
   bool HandleBlockList(ipc::Channel& ch, const ipc::BlockListRequest& m,
                        struct SmtpSessionState& s);
+  // The server@ bot's LIST commands and RCPT to a list: `m.op` on the list
+  // `m.name` by the session's user.
+  bool HandleList(ipc::Channel& ch, const ipc::ListRequest& m, struct SmtpSessionState& s);
   bool HandlePop3(ipc::Channel& ch, ipc::Message& msg, struct Pop3SessionState& s);
 
   State& state_;

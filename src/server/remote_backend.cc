@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "ipc/codec.h"
+
 namespace onionmail::server {
 namespace {
 
@@ -184,6 +186,18 @@ Result<std::vector<std::string>> RemoteDelivery::Apply(mail::BlockListOp op,
   if (!r.ok()) return r.error();
   ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "block list"));
   return std::move(r->entries);
+}
+
+Result<mail::ListRecord> RemoteDelivery::Apply(mail::ListOp op, std::string_view name,
+                                               std::string_view user) {
+  ipc::ListRequest req{static_cast<uint16_t>(op), std::string(name), std::string(user)};
+  // A name or user the codec refuses (what a client typed) must not break
+  // the link as a failed Send would: refused here, before sending.
+  if (!ipc::Encode(req).ok()) return MakeError(ErrorCode::kInvalidArgument, "mailing list");
+  auto r = link_.Call<ipc::ListReply>(req, kIoTimeout);
+  if (!r.ok()) return r.error();
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "mailing list"));
+  return mail::ListRecord{std::move(r->owner), std::move(r->members)};
 }
 
 Result<mail::TormAnswer> RemoteTorm::Handle(mail::TormVerb verb,

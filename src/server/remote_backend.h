@@ -12,6 +12,11 @@
 //    -ERR [SYS/TEMP]). Nothing is ever reported durable unless the key role
 //    said so after its fsync.
 //  - Replies carrying decrypted mail are wiped after they are passed on.
+//  - RemoteDelivery's two Apply() (block lists, mailing lists) fail as the
+//    key role answered (its status's error code) or, on a broken link, with
+//    kUnavailable like every other call. A mailing-list request outside the
+//    IPC bounds (ipc/bounds.h) is kInvalidArgument, never sent, and leaves
+//    the link as it was.
 //  - Sign() / SignEcdsa() are the TLS private-key operations for
 //    net::MakeRemoteRsaKey / MakeRemoteEcKey, routed through the link of the
 //    calling thread (SetThreadLink).
@@ -29,6 +34,7 @@
 #include "ipc/channel.h"
 #include "mail/backend.h"
 #include "mail/block_list.h"
+#include "mail/mailing_list.h"
 #include "mail/torm.h"
 
 namespace onionmail::server {
@@ -70,7 +76,9 @@ class SessionLink {
 void SetThreadLink(SessionLink* link);
 SessionLink* ThreadLink();
 
-class RemoteDelivery : public mail::DeliveryBackend, public mail::BlockListService {
+class RemoteDelivery : public mail::DeliveryBackend,
+                       public mail::BlockListService,
+                       public mail::ListService {
  public:
   explicit RemoteDelivery(SessionLink& link) : link_(link) {}
   Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) override;
@@ -81,6 +89,10 @@ class RemoteDelivery : public mail::DeliveryBackend, public mail::BlockListServi
   // The block list of the user authenticated on this session (the key role
   // knows who; mail/block_list.h).
   Result<std::vector<std::string>> Apply(mail::BlockListOp op, std::string_view entry) override;
+  // `op` on the mailing list `name` by the user authenticated on this
+  // session (the key role knows who; mail/mailing_list.h).
+  Result<mail::ListRecord> Apply(mail::ListOp op, std::string_view name,
+                                 std::string_view user) override;
 
  private:
   SessionLink& link_;

@@ -1,0 +1,192 @@
+// Codec tests for the mailing-list messages of src/ipc/messages.h
+// (ListRequest, ListReply): round trips of every op, the wire layout and
+// numbers, the op's range, the bounds of a name, a user, a member and the
+// member count, and the reply's shape rules (no owner or members unless kOk;
+// the owner among the members), each refused both ways.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ipc/codec.h"
+#include "ipc/messages.h"
+#include "mail/mailing_list.h"
+#include "tests/ipc/message_round_trip.h"
+
+namespace onionmail::ipc {
+namespace {
+
+using Members = std::vector<std::string>;
+
+// The frame's bytes after the 8-byte header (length, type, version).
+std::vector<uint8_t> Payload(const std::vector<uint8_t>& frame) {
+  return {frame.begin() + 8, frame.end()};
+}
+
+// A frame of `type` with the given payload (length and version filled in).
+std::vector<uint8_t> Frame(MsgType type, const std::vector<uint8_t>& payload) {
+  const uint32_t len = static_cast<uint32_t>(payload.size() + 4);
+  const auto t = static_cast<uint16_t>(type);
+  std::vector<uint8_t> f(8 + payload.size());
+  f[0] = static_cast<uint8_t>(len >> 24);
+  f[1] = static_cast<uint8_t>(len >> 16);
+  f[2] = static_cast<uint8_t>(len >> 8);
+  f[3] = static_cast<uint8_t>(len);
+  f[4] = static_cast<uint8_t>(t >> 8);
+  f[5] = static_cast<uint8_t>(t);
+  f[6] = static_cast<uint8_t>(kProtocolVersion >> 8);
+  f[7] = static_cast<uint8_t>(kProtocolVersion);
+  std::copy(payload.begin(), payload.end(), f.begin() + 8);
+  return f;
+}
+std::vector<uint8_t> ReplyFrame(const std::vector<uint8_t>& payload) {
+  return Frame(MsgType::kListReply, payload);
+}
+
+TEST(ListMessagesTest, ProtocolVersionAndWireNumbers) {
+  EXPECT_EQ(kProtocolVersion, 5);
+  EXPECT_EQ(static_cast<uint16_t>(MsgType::kListRequest), 63);
+  EXPECT_EQ(static_cast<uint16_t>(MsgType::kListReply), 64);
+  EXPECT_EQ(kMaxListMembers, mail::kMaxListMembers);
+  EXPECT_GE(kMaxListNameBytes, mail::kMaxListNameBytes);
+}
+
+TEST(ListMessagesTest, EveryOpRoundTrips) {
+  for (uint16_t op = 0; op <= mail::kMaxListOp; ++op) {
+    auto got = RoundTrip(ListRequest{op, "team", op == 2 ? "bob" : ""});
+    EXPECT_EQ(got.op, op);
+    EXPECT_EQ(got.name, "team");
+  }
+  auto add = RoundTrip(ListRequest{static_cast<uint16_t>(mail::ListOp::kAdd), "team", "bob"});
+  EXPECT_EQ(add.user, "bob");
+}
+
+TEST(ListMessagesTest, RequestWireLayout) {
+  auto bytes = Encode(ListRequest{static_cast<uint16_t>(mail::ListOp::kRemove), "ab", "cde"});
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ((*bytes)[5], 63);
+  EXPECT_EQ(Payload(*bytes), (std::vector<uint8_t>{0, 3, 0, 2, 'a', 'b', 0, 3, 'c', 'd', 'e'}));
+}
+
+TEST(ListMessagesTest, ReplyRoundTripsAndWireLayout) {
+  auto shown = RoundTrip(ListReply{Status::kOk, "bob", {"alice", "bob"}});
+  EXPECT_EQ(shown.owner, "bob");
+  EXPECT_EQ(shown.members, (Members{"alice", "bob"}));
+  auto destroyed = RoundTrip(ListReply{Status::kOk, "", {}});
+  EXPECT_TRUE(destroyed.owner.empty());
+  EXPECT_TRUE(destroyed.members.empty());
+  for (Status s : {Status::kPermissionDenied, Status::kNotFound, Status::kAlreadyExists,
+                   Status::kResourceExhausted, Status::kDataLoss, Status::kRefused}) {
+    EXPECT_EQ(RoundTrip(ListReply{s, "", {}}).status, s);
+  }
+  auto bytes = Encode(ListReply{Status::kOk, "a", {"a"}});
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ((*bytes)[5], 64);
+  EXPECT_EQ(Payload(*bytes), (std::vector<uint8_t>{0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a'}));
+}
+
+TEST(ListMessagesTest, AnOpPastTheLastIsRefusedBothWays) {
+  EXPECT_FALSE(Encode(ListRequest{mail::kMaxListOp + 1, "team", ""}).ok());
+  EXPECT_FALSE(Encode(ListRequest{0xffff, "team", ""}).ok());
+  auto bytes = Encode(ListRequest{mail::kMaxListOp, "team", ""});
+  ASSERT_TRUE(bytes.ok());
+  (*bytes)[9] = mail::kMaxListOp + 1;  // op: u16 after the 8-byte frame header
+  EXPECT_FALSE(Decode(*bytes).ok());
+  (*bytes)[8] = 1;  // op 256 + 7
+  EXPECT_FALSE(Decode(*bytes).ok());
+}
+
+TEST(ListMessagesTest, NameBoundsAreEnforcedBothWays) {
+  EXPECT_TRUE(Encode(ListRequest{0, std::string(kMaxListNameBytes, 'n'), ""}).ok());
+  EXPECT_FALSE(Encode(ListRequest{0, std::string(kMaxListNameBytes + 1, 'n'), ""}).ok());
+  EXPECT_FALSE(Encode(ListRequest{0, "", ""}).ok());
+  EXPECT_FALSE(Encode(ListRequest{0, "te\r\nam", ""}).ok());
+  EXPECT_FALSE(Encode(ListRequest{0, std::string("te\0am", 5), ""}).ok());
+  // An oversize name on the wire: length 65 and 65 bytes.
+  std::vector<uint8_t> payload = {0, 0, 0, static_cast<uint8_t>(kMaxListNameBytes + 1)};
+  payload.insert(payload.end(), kMaxListNameBytes + 1, 'n');
+  payload.insert(payload.end(), {0, 0});
+  EXPECT_FALSE(Decode(Frame(MsgType::kListRequest, payload)).ok());
+  // An empty name on the wire.
+  EXPECT_FALSE(Decode(Frame(MsgType::kListRequest, {0, 0, 0, 0, 0, 0})).ok());
+  EXPECT_TRUE(Decode(Frame(MsgType::kListRequest, {0, 0, 0, 1, 't', 0, 0})).ok());
+}
+
+TEST(ListMessagesTest, UserBoundsAreEnforced) {
+  EXPECT_TRUE(Encode(ListRequest{2, "team", std::string(kMaxLocalPartBytes, 'u')}).ok());
+  EXPECT_FALSE(Encode(ListRequest{2, "team", std::string(kMaxLocalPartBytes + 1, 'u')}).ok());
+  EXPECT_FALSE(Encode(ListRequest{2, "team", "bob\x7f"}).ok());
+  // A request whose user field claims more bytes than it has.
+  auto bytes = Encode(ListRequest{2, "team", "bob"});
+  ASSERT_TRUE(bytes.ok());
+  bytes->pop_back();
+  (*bytes)[3] -= 1;  // the frame length follows, the user's does not
+  EXPECT_FALSE(Decode(*bytes).ok());
+  bytes->push_back(0x01);  // a control byte
+  (*bytes)[3] += 1;
+  EXPECT_FALSE(Decode(*bytes).ok());
+  bytes->back() = 'b';
+  EXPECT_TRUE(Decode(*bytes).ok());
+}
+
+TEST(ListMessagesTest, MemberBoundsAreEnforcedBothWays) {
+  Members full;
+  for (size_t i = 0; i < kMaxListMembers; ++i) {
+    std::string m = std::to_string(1000 + i);
+    m.resize(kMaxLocalPartBytes, 'm');
+    full.push_back(m);
+  }
+  auto got = RoundTrip(ListReply{Status::kOk, full[0], full});
+  EXPECT_EQ(got.members.size(), kMaxListMembers);
+  Members too_many = full;
+  too_many.push_back("x");
+  EXPECT_FALSE(Encode(ListReply{Status::kOk, full[0], too_many}).ok());
+  EXPECT_FALSE(
+      Encode(ListReply{Status::kOk, "a", {"a", std::string(kMaxLocalPartBytes + 1, 'm')}}).ok());
+  EXPECT_FALSE(Encode(ListReply{Status::kOk, "a", {"a", ""}}).ok());
+  EXPECT_FALSE(Encode(ListReply{Status::kOk, "a", {"a", "b\nc"}}).ok());
+  std::string long_owner(kMaxLocalPartBytes + 1, 'o');
+  EXPECT_FALSE(Encode(ListReply{Status::kOk, long_owner, {long_owner}}).ok());
+
+  // On the wire: a count past kMaxListMembers is refused before any member.
+  EXPECT_FALSE(
+      Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, static_cast<uint8_t>(kMaxListMembers + 1), 0, 1, 'a'}))
+          .ok());
+  // A member longer than a local part.
+  std::vector<uint8_t> payload = {0, 0, 0, 1,   'a', 0,
+                                  2, 0, 1, 'a', 0,   static_cast<uint8_t>(kMaxLocalPartBytes + 1)};
+  payload.insert(payload.end(), kMaxLocalPartBytes + 1, 'm');
+  EXPECT_FALSE(Decode(ReplyFrame(payload)).ok());
+  // A count that promises more members than follow, and trailing bytes.
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 2, 0, 1, 'a'})).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0})).ok());
+  EXPECT_TRUE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a'})).ok());
+}
+
+TEST(ListMessagesTest, FailureReplyWithARecordIsRefusedBothWays) {
+  EXPECT_FALSE(Encode(ListReply{Status::kInternal, "a", {"a"}}).ok());
+  EXPECT_FALSE(Encode(ListReply{Status::kPermissionDenied, "", {"a"}}).ok());
+  auto bytes = Encode(ListReply{Status::kOk, "a", {"a"}});
+  ASSERT_TRUE(bytes.ok());
+  (*bytes)[9] = static_cast<uint8_t>(Status::kPermissionDenied);  // status: u16 after the header
+  EXPECT_FALSE(Decode(*bytes).ok());
+  (*bytes)[9] = static_cast<uint8_t>(Status::kRefused) + 1;
+  EXPECT_FALSE(Decode(*bytes).ok());
+}
+
+TEST(ListMessagesTest, OwnerMustBeAMemberAndMembersNeedAnOwner) {
+  EXPECT_FALSE(Encode(ListReply{Status::kOk, "carol", {"alice", "bob"}}).ok());
+  EXPECT_FALSE(Encode(ListReply{Status::kOk, "", {"alice"}}).ok());
+  EXPECT_FALSE(Encode(ListReply{Status::kOk, "alice", {}}).ok());
+  // Owner "a" among {"a"}: then the member renamed "b" on the wire.
+  auto bytes = Encode(ListReply{Status::kOk, "a", {"a"}});
+  ASSERT_TRUE(bytes.ok());
+  bytes->back() = 'b';
+  EXPECT_FALSE(Decode(*bytes).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 0, 0, 1, 0, 1, 'a'})).ok());  // no owner
+}
+
+}  // namespace
+}  // namespace onionmail::ipc
