@@ -25,6 +25,7 @@
 #include "base/result.h"
 #include "base/secret_bytes.h"
 #include "mail/block_list.h"
+#include "mail/mailing_list.h"
 
 namespace onionmail::keys {
 
@@ -66,6 +67,12 @@ class KeyService {
   virtual Result<std::vector<std::string>> ApplyBlockList(std::string_view user,
                                                           mail::BlockListOp op,
                                                           std::string_view entry) = 0;
+  // Mailing lists (mail/mailing_list.h), sealed by the key store: `op` on
+  // the list `name` by the user `actor` (the one authenticated on the
+  // session), following mail::ListService::Apply(). DeleteUser removes the
+  // user from every list and destroys the lists the user owns.
+  virtual Result<mail::ListRecord> ApplyList(std::string_view actor, mail::ListOp op,
+                                             std::string_view name, std::string_view user) = 0;
   // The format version of the user's record (keys/user_record.h): 2, or 1 for
   // a record whose inbox wrap predates version 2 (the device half from the
   // salt alone) and stays so until the user's POP3 password changes.

@@ -14,6 +14,7 @@
 #include "crypto/inbox_key.h"
 #include "crypto/kdf.h"
 #include "crypto/random.h"
+#include "mail/backend.h"
 #include "store/durable_file.h"
 
 namespace onionmail::keys {
@@ -73,7 +74,8 @@ LocalKeyService::LocalKeyService(hsm::KeyStore& key_store, Options options)
       tmp_dir_(options_.state_dir + "/tmp"),
       records_lock_path_(options_.state_dir + "/users.lock"),
       mailboxes_(options_.state_dir),
-      block_lists_(key_store_, options_.state_dir + "/blocklists") {
+      block_lists_(key_store_, options_.state_dir + "/blocklists"),
+      mailing_lists_(key_store_, options_.state_dir + "/lists") {
   options_.rsa_bits = std::max(options_.rsa_bits, 2048);
 }
 
@@ -444,6 +446,12 @@ Result<void> LocalKeyService::DeleteUser(std::string_view user) {
   // Before the record: a user made again under this name (the same mailbox
   // id) must not find the old list.
   ONIONMAIL_RETURN_IF_ERROR(block_lists_.Remove(*mailbox_id));
+  // Under users.lock, which ApplyList holds to add a name to a list: once
+  // the record is gone, the name is in no list (a name that is not a valid
+  // local part never was).
+  if (const std::string lower = Lower(user); mail::ValidLocalPart(lower)) {
+    ONIONMAIL_RETURN_IF_ERROR(mailing_lists_.RemoveUser(lower));
+  }
   ONIONMAIL_RETURN_IF_ERROR(store::SecureDelete(users_dir_ + "/" + loaded->record_name));
   unlock_cache_.Forget(loaded->record_name);
   public_records_.Forget(loaded->record_name);
@@ -472,6 +480,37 @@ Result<std::vector<std::string>> LocalKeyService::ApplyBlockList(std::string_vie
   auto found = LookupUser(user);
   if (!found.ok()) return found.error();
   return block_lists_.Apply(found->mailbox_id, op, entry);
+}
+
+Result<mail::ListRecord> LocalKeyService::ApplyList(std::string_view actor, mail::ListOp op,
+                                                    std::string_view name, std::string_view user) {
+  if (actor.empty()) return MakeError(ErrorCode::kPermissionDenied, "no user on the session");
+  if (!mail::ValidLocalPart(actor)) return MakeError(ErrorCode::kInvalidArgument, "bad actor");
+  if (!mail::ValidListName(name)) {
+    return MakeError(ErrorCode::kInvalidArgument, "bad mailing list name");
+  }
+  if (op != mail::ListOp::kCreate && op != mail::ListOp::kAdd) {
+    return mailing_lists_.Apply(name, actor, op, user, nullptr);
+  }
+  // Serialised with DeleteUser (in any process): a user it deletes is never
+  // put in a list after it removed the user from every list.
+  auto records = LockRecords(store::FileLock::Wait::kBlock);
+  if (!records.ok()) return records.error();
+  auto exists = [this](std::string_view u) -> Result<bool> {
+    auto found = LookupUser(u);
+    if (found.ok()) return true;
+    if (found.error().code == ErrorCode::kNotFound) return false;
+    return found.error();
+  };
+  auto actor_exists = exists(actor);  // a session may outlive its user
+  if (!actor_exists.ok()) return actor_exists.error();
+  if (!*actor_exists) return MakeError(ErrorCode::kPermissionDenied, "no such user");
+  if (op == mail::ListOp::kCreate) {
+    auto clash = exists(std::string(name) + std::string(mail::kListSuffix));
+    if (!clash.ok()) return clash.error();
+    if (*clash) return MakeError(ErrorCode::kAlreadyExists, "a user has the list's address");
+  }
+  return mailing_lists_.Apply(name, actor, op, user, exists);
 }
 
 Result<void> LocalKeyService::ChangeSmtpPassword(std::string_view user,

@@ -27,6 +27,19 @@
 //    (kDataLoss) as empty, with a warning naming the mailbox id, so a damaged
 //    list never stops the user's mail; deleting the record crypto-shreds any message
 //    that might remain (the inbox private key existed only there).
+//  - Mailing lists live in <state>/lists (keys/mailing_lists.h: one sealed
+//    file per list, named by hex(KeyedHash("list", name))). ApplyList: an
+//    empty actor is kPermissionDenied (no user on the session), an actor
+//    that is not a valid local part or a bad list name kInvalidArgument.
+//    kCreate and kAdd (the ops that put a name in a list) run under
+//    <state>/users.lock, as DeleteUser does, and need the actor to exist
+//    (else kPermissionDenied); kCreate of a name whose address is a user's
+//    ("<name>.list") is kAlreadyExists; kAdd of a user that does not exist
+//    is kFailedPrecondition. DeleteUser, after the block list and before
+//    the record, removes the user from every list and deletes the lists it
+//    owns (a failure fails the deletion, the record kept for a retry; a
+//    list file that does not open is skipped with a warning, as no one can
+//    use it), so a user made again under the name is in no old list.
 //  - Change*/Delete on an unknown user: kNotFound. ChangePop3Password with a
 //    wrong old password: kUnauthenticated.
 //  - Failed SMTP AUTH and POP3 logins are counted per user name (GuessWatch):
@@ -51,6 +64,7 @@
 #include "keys/guess_watch.h"
 #include "keys/kdf_slots.h"
 #include "keys/key_service.h"
+#include "keys/mailing_lists.h"
 #include "keys/public_record_cache.h"
 #include "keys/unlock_cache.h"
 #include "keys/user_record.h"
@@ -93,6 +107,8 @@ class LocalKeyService : public KeyService {
   Result<bool> SenderBlocked(std::string_view mailbox_id, std::string_view sender) override;
   Result<std::vector<std::string>> ApplyBlockList(std::string_view user, mail::BlockListOp op,
                                                   std::string_view entry) override;
+  Result<mail::ListRecord> ApplyList(std::string_view actor, mail::ListOp op, std::string_view name,
+                                     std::string_view user) override;
   Result<uint8_t> RecordVersion(std::string_view user) override;
   Result<RecordCensus> CensusRecords() override;
 
@@ -156,6 +172,7 @@ class LocalKeyService : public KeyService {
   std::string records_lock_path_;
   store::MailboxStore mailboxes_;
   BlockLists block_lists_;
+  MailingLists mailing_lists_;
   std::mutex admin_mu_;
 };
 

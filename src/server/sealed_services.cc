@@ -41,6 +41,10 @@ Result<std::vector<std::string>> SealedKeyService::ApplyBlockList(std::string_vi
                                                                   std::string_view) {
   return Sealed();
 }
+Result<mail::ListRecord> SealedKeyService::ApplyList(std::string_view, mail::ListOp,
+                                                     std::string_view, std::string_view) {
+  return Sealed();
+}
 Result<uint8_t> SealedKeyService::RecordVersion(std::string_view) { return Sealed(); }
 Result<keys::KeyService::RecordCensus> SealedKeyService::CensusRecords() { return Sealed(); }
 

@@ -30,6 +30,8 @@ class SealedKeyService : public keys::KeyService {
   Result<bool> SenderBlocked(std::string_view mailbox_id, std::string_view sender) override;
   Result<std::vector<std::string>> ApplyBlockList(std::string_view user, mail::BlockListOp op,
                                                   std::string_view entry) override;
+  Result<mail::ListRecord> ApplyList(std::string_view actor, mail::ListOp op, std::string_view name,
+                                     std::string_view user) override;
   Result<uint8_t> RecordVersion(std::string_view user) override;
   Result<RecordCensus> CensusRecords() override;
 };

@@ -64,6 +64,10 @@ class CountingKeyService : public keys::KeyService {
                                                   std::string_view e) override {
     return real_.ApplyBlockList(u, op, e);
   }
+  Result<mail::ListRecord> ApplyList(std::string_view a, mail::ListOp op, std::string_view n,
+                                     std::string_view u) override {
+    return real_.ApplyList(a, op, n, u);
+  }
   Result<uint8_t> RecordVersion(std::string_view u) override { return real_.RecordVersion(u); }
   Result<RecordCensus> CensusRecords() override { return real_.CensusRecords(); }
 

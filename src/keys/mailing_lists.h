@@ -1,0 +1,124 @@
+// MailingLists: the mailing lists of the key role (mail/mailing_list.h,
+// docs/PROTOCOL.md "Mailing lists"), one sealed file per list in
+// <state>/lists, and the check the key role makes at every RCPT to a list
+// (kPost).
+//
+// File <dir>/<file id>, file id = hex(KeyStore::KeyedHash("list", name)) (64
+// lower-case hex chars), so a seized disk shows neither list names nor
+// members. Content: hsm::KeyStore::SealRecord(encoded list,
+// aad = "onionmail-list-v1:" + file id), so a file copied or moved to another
+// list's id does not open. Encoded list:
+//   u8 version (1) || u8 len || name || u8 len || owner ||
+//   u16 BE count || count x (u8 len || member)
+//
+// Contract:
+//  - Every permission rule is mail::ApplyListOp()'s; this class only loads,
+//    applies and stores. A name that is not mail::ValidListName() is
+//    kInvalidArgument, before any file access.
+//  - Decoding is strict: a file that does not open (OpenRecord failure), has
+//    another version, trailing or missing bytes, a name other than the one
+//    asked for, or a record failing mail::WellFormedListRecord() is
+//    kDataLoss. Nothing of a list (name, owner, members) is ever logged or
+//    put in an error message.
+//  - Apply(): mail::ApplyListOp() over the stored list, plus: kCreate when
+//    kMaxLists lists are stored (regular files in <dir>) is
+//    kResourceExhausted; a successful kAdd asks `user_exists` about `user`
+//    (false: kFailedPrecondition, nothing written; an error is passed on).
+//    It returns the record after the op (kDestroy: an empty record). An op
+//    that changes nothing (kShow, kPost, kAdd of a member, kRemove of a
+//    non-member) writes nothing. A write is published durably (temp file in
+//    <dir>/.tmp, fsync, rename, fsync of <dir>) before Apply() returns ok; a
+//    destroyed list is deleted with store::SecureDelete. <dir> and <dir>/.tmp
+//    are created (mode 0700) at the first write; files are mode 0600.
+//  - RemoveUser() (the admin's `user del`): every list file is read; a list
+//    the user owns is deleted, a list the user is a member of is rewritten
+//    without the user (mail::ApplyListOp kDestroy and kLeave by the user). A
+//    list file that does not open (kDataLoss) is skipped with a warning
+//    naming the first chars of its file id: it never opens again, so no
+//    one is a member of it. Any other failure stops the scan.
+//  - Reads are cached per file id (at most kMaxCachedLists; a full cache is
+//    emptied before an insert), each entry valid only for the identity of
+//    the file it was read from (keys::FileId, taken with fstat on the
+//    descriptor read). A lookup lstat()s the file: unchanged, no open and no
+//    OpenRecord; missing, no list (no open, no OpenRecord). A file replaced
+//    by another instance or process (rename: new inode) is read again.
+//  - Thread-safe. Apply() and RemoveUser() are serialised in this instance;
+//    writers in other instances or processes are not locked out (the key
+//    role is the only writer; the callers serialise across processes).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "base/result.h"
+#include "hsm/key_store.h"
+#include "keys/public_record_cache.h"
+#include "mail/mailing_list.h"
+
+namespace onionmail::keys {
+
+class MailingLists {
+ public:
+  static constexpr size_t kMaxCachedLists = 1024;
+
+  // Whether `user` exists (asked at kAdd).
+  using UserExists = std::function<Result<bool>(std::string_view user)>;
+
+  // `keys`: the key store that seals the user records (outlives this); `dir`:
+  // <state>/lists, created (mode 0700) at the first write.
+  MailingLists(hsm::KeyStore& keys, std::string dir);
+
+  // The stored list `name` (nullopt: no such list).
+  [[nodiscard]] Result<std::optional<mail::ListRecord>> Load(std::string_view name);
+  // `op` on the list `name` by `actor` (see the contract); `user`: the
+  // argument of kAdd and kRemove.
+  [[nodiscard]] Result<mail::ListRecord> Apply(std::string_view name, std::string_view actor,
+                                               mail::ListOp op, std::string_view user,
+                                               const UserExists& user_exists);
+  // Removes `user` (a valid local part) from every list and deletes the
+  // lists it owns.
+  [[nodiscard]] Result<void> RemoveUser(std::string_view user);
+  // Regular files in <dir>: the lists stored (0 when <dir> does not exist).
+  [[nodiscard]] Result<size_t> Count();
+  // The file id of the list `name` (hex keyed hash; the file <dir>/<id>).
+  [[nodiscard]] Result<std::string> FileIdFor(std::string_view name);
+
+  // Lists in the read cache (tests).
+  size_t cached_lists();
+
+ private:
+  struct Stored {
+    std::string name;
+    mail::ListRecord record;
+  };
+  using StoredPtr = std::shared_ptr<const Stored>;  // null: no such file
+  struct Cached {
+    FileId id;
+    StoredPtr stored;
+  };
+
+  Result<StoredPtr> LoadFile(const std::string& file_id);
+  // LoadFile() holding the list `name` (another name: kDataLoss).
+  Result<std::optional<mail::ListRecord>> LoadNamed(const std::string& file_id,
+                                                    std::string_view name);
+  Result<void> Store(const std::string& file_id, std::string_view name,
+                     const mail::ListRecord& record);
+  Result<void> Delete(const std::string& file_id);
+  void Forget(const std::string& file_id);
+  std::string PathOf(const std::string& file_id) const { return dir_ + "/" + file_id; }
+
+  hsm::KeyStore& keys_;
+  const std::string dir_;
+  const std::string tmp_dir_;
+  std::mutex write_mu_;  // Apply() and RemoveUser(): one read-modify-write at a time
+  std::mutex cache_mu_;  // cache_
+  std::unordered_map<std::string, Cached> cache_;
+};
+
+}  // namespace onionmail::keys
