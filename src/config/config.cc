@@ -149,6 +149,7 @@ const std::map<std::string, Setter>& Setters() {
        Number(&Config::relay_connect_timeout_seconds, "relay.connect_timeout_seconds", 10, 600)},
       {"bot.enabled", Bool(&Config::bot_enabled, "bot.enabled")},
       {"bot.rules", String(&Config::bot_rules, "bot.rules")},
+      {"bot.lists", Bool(&Config::bot_lists, "bot.lists")},
       {"log.level", String(&Config::log_level, "log.level")},
       {"log.log_addresses", Bool(&Config::log_addresses, "log.log_addresses")},
       {"sandbox.key_user", String(&Config::sandbox_key_user, "sandbox.key_user")},

@@ -89,6 +89,9 @@ struct Config {
   // [bot]: the server@ command bot (docs/PROTOCOL.md, "server@: the server's
   // command bot"); it answers only this server's logged-in users.
   bool bot_enabled = true;
+  // Mailing lists, <name>.list@ (docs/PROTOCOL.md, "Mailing lists"),
+  // managed through the bot's LIST commands: served only with the bot.
+  bool bot_lists = true;
   std::string bot_rules;  // the RULEZ text: at most 16 KiB, no control bytes but TAB and line ends
   // [log]
   std::string log_level = "info";

@@ -49,6 +49,7 @@
 #include "keys/user_record.h"
 #include "mail/backend.h"
 #include "mail/bot.h"
+#include "mail/mailing_list.h"
 #include "server/state.h"
 #include "store/mailbox_usage.h"
 
@@ -372,6 +373,9 @@ int Run(int argc, char** argv) {
     if (cmd[1] == "add") {
       if (name == mail::kBotLocalPart) {
         return Usage("\"server\" is the server@ command bot's address (docs/PROTOCOL.md)");
+      }
+      if (mail::ListNameOf(name)) {
+        return Usage("names ending in \".list\" are mailing lists' addresses (docs/PROTOCOL.md)");
       }
       command = Command::kUserAdd;
       auto pw = ReadUserAddPasswords(args);

@@ -121,15 +121,20 @@ int main(int argc, char** argv) {
     facts.rules = config->bot_rules;
     bot_facts = std::move(facts);
   }
-  spec.serve = [sc, serve_torm, relay, bot_facts](net::Connection& conn, server::SessionLink& link,
-                                                  const std::string& tag) {
+  // Mailing lists (docs/PROTOCOL.md, "Mailing lists") are managed through
+  // the bot, so they are served only with it.
+  const bool serve_lists = config->bot_enabled && config->bot_lists;
+  spec.serve = [sc, serve_torm, relay, bot_facts, serve_lists](
+                   net::Connection& conn, server::SessionLink& link, const std::string& tag) {
     server::RemoteDelivery delivery(link);
     std::optional<bot::Bot> bot;
-    // SPAM commands: the key role changes only the list of the user
-    // authenticated on this session (RemoteDelivery is the BlockListService).
+    // SPAM and LIST commands and list posts: the key role acts only for the
+    // user authenticated on this session (RemoteDelivery is the
+    // BlockListService and the ListService).
+    mail::ListService* lists = serve_lists ? &delivery : nullptr;
     if (bot_facts) {
       bot.emplace(
-          *bot_facts, [&link] { return server::FetchServerKey(link); }, nullptr, &delivery);
+          *bot_facts, [&link] { return server::FetchServerKey(link); }, nullptr, &delivery, lists);
     }
     mail::BotService* bot_service = bot ? &*bot : nullptr;
     server::RemoteTorm torm(link);
@@ -142,9 +147,11 @@ int main(int argc, char** argv) {
     c.log_tag = tag;
 #ifdef ONIONMAIL_TEST_HOOKS
     server::TestHookConnection hooked(conn);
-    smtp::Session(hooked, delivery, c, torm_service, relay.get(), tkim_service, bot_service).Run();
+    smtp::Session(hooked, delivery, c, torm_service, relay.get(), tkim_service, bot_service, lists)
+        .Run();
 #else
-    smtp::Session(conn, delivery, c, torm_service, relay.get(), tkim_service, bot_service).Run();
+    smtp::Session(conn, delivery, c, torm_service, relay.get(), tkim_service, bot_service, lists)
+        .Run();
 #endif
   };
   const int rc = server::RunFrontEnd(args, *config, std::move(spec));

@@ -127,6 +127,10 @@ TEST(ConfigTest, BotIsOnByDefaultWithoutRulesAndTakesAMultiLineRulesText) {
   ASSERT_TRUE(defaults.ok());
   EXPECT_TRUE(defaults->bot_enabled);
   EXPECT_EQ(defaults->bot_rules, "");
+  EXPECT_TRUE(defaults->bot_lists);
+  auto no_lists = ParseConfig("[bot]\nlists = false\n");
+  ASSERT_TRUE(no_lists.ok());
+  EXPECT_FALSE(no_lists->bot_lists);
   auto set = ParseConfig("[bot]\nenabled = false\nrules = \"\"\"\nNo spam.\n\tBe kind.\n\"\"\"\n");
   ASSERT_TRUE(set.ok()) << set.error().message;
   EXPECT_FALSE(set->bot_enabled);
