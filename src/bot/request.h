@@ -41,7 +41,7 @@ namespace onionmail::bot {
 enum class Command { kHelp, kRulez, kIdent, kConfig, kSpam, kList, kUnknown };
 
 // An argument has room for the longest entry mail::CanonicalBlockEntry()
-// accepts (255 octets) written in angle brackets or with a "*" (257), and for
+// accepts (200 octets) written in angle brackets or with a "*" (202), and for
 // a list's address "<name>.list@<domain>" under a domain of up to 195 octets
 // (every onion address).
 inline constexpr size_t kMaxCommandArgs = 8;

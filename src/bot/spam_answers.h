@@ -8,15 +8,15 @@
 //    that is not canonical (CanonicalBlockEntry() would change it) is shown
 //    as "(an entry that is not valid)", so nothing of a request reaches the
 //    body but safe ASCII.
-//  - SpamListText(): "Your block list is empty (0 of 1000 entries)." or
-//    "Your block list holds N of 1000 entries:" and the entries, one a line
+//  - SpamListText(): "Your block list is empty (0 of mail::kMaxBlockEntries entries)." or
+//    "Your block list holds N of mail::kMaxBlockEntries entries:" and the entries, one a line
 //    indented by two spaces, in the given order; then what a block does.
 //  - SpamAddedText() / SpamDeletedText(): whether `entry` was added (or was
 //    on the list already) / removed (or was not on the list), then
 //    SpamListText(`entries`, the list after it).
 //  - SpamClearedText(): that the list was cleared, then SpamListText().
 //  - SpamFullText(): that `entry` was not added because the list holds its
-//    1000 entries, and how to remove some.
+//    mail::kMaxBlockEntries entries, and how to remove some.
 //  - SpamUsageText(): the SPAM forms with examples and what a block does.
 //  - SpamDamagedText(): that the list could not be read (it blocks nothing
 //    meanwhile) and that SPAM CLEAR starts a new one.

@@ -44,8 +44,8 @@ inline constexpr size_t kMaxKctlCertBytes = 256;       // a KCTL certificate (12
 inline constexpr size_t kMaxForwardItems = 64;         // per ForwardList
 inline constexpr size_t kMaxRelayDomainBytes = 62;     // v3 onion: 56 base32 + ".onion"
 inline constexpr size_t kMaxEnhancedCodeBytes = 9;     // RFC 3463 "5.123.123"
-inline constexpr size_t kMaxBlockEntryBytes = 255;     // mail::kMaxBlockEntryBytes
-inline constexpr size_t kMaxBlockEntries = 1000;       // mail::kMaxBlockEntries
+inline constexpr size_t kMaxBlockEntryBytes = 200;     // mail::kMaxBlockEntryBytes
+inline constexpr size_t kMaxBlockEntries = 500;        // mail::kMaxBlockEntries
 inline constexpr size_t kMaxListNameBytes = 64;        // a local part (mail::kMaxListNameBytes)
 inline constexpr size_t kMaxListMembers = 100;         // mail::kMaxListMembers
 

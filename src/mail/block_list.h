@@ -35,8 +35,10 @@
 
 namespace onionmail::mail {
 
-inline constexpr size_t kMaxBlockEntries = 1000;
-inline constexpr size_t kMaxBlockEntryBytes = 255;
+// A BlockListReply with the whole list must fit one IPC datagram with room
+// to spare (tests/ipc/frame_budget_test.cc): 500 x 200 octets is ~100 KB.
+inline constexpr size_t kMaxBlockEntries = 500;
+inline constexpr size_t kMaxBlockEntryBytes = 200;
 
 enum class BlockListOp : uint8_t { kList = 0, kAdd = 1, kDelete = 2, kClear = 3 };
 

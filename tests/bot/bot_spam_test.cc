@@ -40,7 +40,7 @@ TEST(BotSpamTest, SpamAndSpamListShowTheEntriesWithACount) {
     std::vector<std::string> lines = BodyLines(reply.body);
     ASSERT_GE(lines.size(), 4u);
     EXPECT_EQ(std::vector<std::string>(lines.begin(), lines.begin() + 4),
-              (std::vector<std::string>{"Your block list holds 2 of 1000 entries:", "",
+              (std::vector<std::string>{"Your block list holds 2 of 500 entries:", "",
                                         "  @spam.onion", "  bob@example.onion"}));
     ExpectExplainsABlock(reply.body);
   }
@@ -50,7 +50,7 @@ TEST(BotSpamTest, EmptyListSaysItIsEmpty) {
   FakeBlockList fake;
   Bot bot = SpamBot(fake);
   Reply reply = AskOk(bot, WithSubject("SPAM LIST"));
-  EXPECT_EQ(BodyLines(reply.body).at(0), "Your block list is empty (0 of 1000 entries).");
+  EXPECT_EQ(BodyLines(reply.body).at(0), "Your block list is empty (0 of 500 entries).");
 }
 
 TEST(BotSpamTest, SpamAddCanonicalisesTheEntryAndShowsTheList) {
@@ -64,7 +64,7 @@ TEST(BotSpamTest, SpamAddCanonicalisesTheEntryAndShowsTheList) {
             (std::vector<Call>{kListCall, Call{BlockListOp::kAdd, "bob@example.onion"}}));
   EXPECT_TRUE(Contains(reply.body, "bob@example.onion was added to your block list.\r\n"));
   EXPECT_TRUE(Contains(reply.body,
-                       "holds 2 of 1000 entries:\r\n\r\n"
+                       "holds 2 of 500 entries:\r\n\r\n"
                        "  bob@example.onion\r\n  zed@other.onion\r\n"));
   EXPECT_FALSE(Contains(reply.body, "Bob@Example.Onion"));
   ExpectExplainsABlock(reply.body);
@@ -103,7 +103,7 @@ TEST(BotSpamTest, SpamAddOfAnEntryAlreadyThereChangesNothingAndSaysSo) {
   EXPECT_EQ(fake.calls, std::vector<Call>{kListCall});
   EXPECT_TRUE(
       Contains(reply.body, "bob@example.onion was already on your block list; nothing changed."));
-  EXPECT_TRUE(Contains(reply.body, "holds 1 of 1000 entries:\r\n\r\n  bob@example.onion\r\n"));
+  EXPECT_TRUE(Contains(reply.body, "holds 1 of 500 entries:\r\n\r\n  bob@example.onion\r\n"));
 }
 
 TEST(BotSpamTest, SpamDelDeleteAndRemoveRemoveTheCanonicalEntry) {
@@ -118,7 +118,7 @@ TEST(BotSpamTest, SpamDelDeleteAndRemoveRemoveTheCanonicalEntry) {
               (std::vector<Call>{kListCall, Call{BlockListOp::kDelete, "bob@example.onion"}}))
         << verb;
     EXPECT_TRUE(Contains(reply.body, "bob@example.onion was removed from your block list."));
-    EXPECT_TRUE(Contains(reply.body, "holds 1 of 1000 entries:\r\n\r\n  @spam.onion\r\n"));
+    EXPECT_TRUE(Contains(reply.body, "holds 1 of 500 entries:\r\n\r\n  @spam.onion\r\n"));
     ExpectExplainsABlock(reply.body);
   }
 }
@@ -145,7 +145,7 @@ TEST(BotSpamTest, SpamClearEmptiesTheListAndSaysSo) {
   std::vector<std::string> lines = BodyLines(reply.body);
   ASSERT_GE(lines.size(), 3u);
   EXPECT_EQ(lines[0], "Your block list was cleared.");
-  EXPECT_EQ(lines[2], "Your block list is empty (0 of 1000 entries).");
+  EXPECT_EQ(lines[2], "Your block list is empty (0 of 500 entries).");
   ExpectExplainsABlock(reply.body);
 }
 

@@ -139,7 +139,7 @@ class BotSpamTest(ServerTestCase, unittest.TestCase):
         alice, bob = self.env.users["alice"].addr, self.env.users["bob"].addr
         body = self.ask("SPAM ADD <Pest@Remote.onion>")
         self.assertIn("pest@remote.onion", body)
-        self.assertIn("1 of 1000", body)
+        self.assertIn("1 of 500", body)
         self.assertIn("@evil.onion", self.ask("spam add *@evil.onion"))
         self.assertEqual(self.send_from("pest@remote.onion", alice), 550)
         self.assertEqual(self.send_from("anyone@evil.onion", alice), 550)
@@ -162,7 +162,7 @@ class BotSpamTest(ServerTestCase, unittest.TestCase):
         self.assertEqual(self.send_from("pest@remote.onion", alice), 550)
         listed = self.ask("SPAM LIST")
         self.assertIn("pest@remote.onion", listed)
-        self.assertIn("2 of 1000", listed)
+        self.assertIn("2 of 500", listed)
         self.ask("SPAM DEL pest@remote.onion")
         self.assertEqual(self.send_from("pest@remote.onion", alice), 250)
         self.assertEqual(self.send_from("anyone@evil.onion", alice), 550)

@@ -94,6 +94,11 @@ std::vector<std::pair<const char*, Message>> LargestMessages() {
   for (size_t i = 0; i < kMaxListMembers; ++i) list.members.push_back(Name(kMaxLocalPartBytes, i));
   list.owner = list.members[0];
   out.emplace_back("ListReply", std::move(list));
+  BlockListReply blocks;
+  for (size_t i = 0; i < kMaxBlockEntries; ++i) {
+    blocks.entries.push_back(Name(kMaxBlockEntryBytes, i));
+  }
+  out.emplace_back("BlockListReply", std::move(blocks));
   return out;
 }
 
