@@ -95,6 +95,7 @@ const std::map<std::string, Setter>& Setters() {
       {"smtp.session_timeout_seconds",
        Number(&Config::smtp_session_timeout_seconds, "smtp.session_timeout_seconds", 1, 86400)},
       {"pop3.listen", String(&Config::pop3_listen, "pop3.listen")},
+      {"pop3.registration", Bool(&Config::pop3_registration, "pop3.registration")},
       {"pop3.max_connections",
        Number(&Config::pop3_max_connections, "pop3.max_connections", 1, 100000)},
       {"pop3.unlock_cache_seconds",

@@ -34,6 +34,9 @@ struct Config {
   uint32_t pop3_max_connections = 64;
   uint32_t pop3_idle_timeout_seconds = 600;
   uint32_t pop3_session_timeout_seconds = 3600;
+  // RQUS: people with a voucher (`onionmailctl voucher add`) open their own
+  // account over POP3 (docs/PROTOCOL.md, "Registration: RQUS").
+  bool pop3_registration = false;
   // [store]
   uint32_t retention_days = 60;
   uint32_t sweep_interval_seconds = 3600;

@@ -51,7 +51,9 @@ class Connection {
   // Bytes received but not yet consumed (used to detect pipelining after
   // STARTTLS / STLS).
   virtual size_t Buffered() const = 0;
-  // Overwrites the internal read buffer (called after reading a password).
+  // Overwrites the internal read buffer (called after reading a password)
+  // and what was already sent from the write buffer (after a reply that
+  // carried one); bytes not yet read or sent are kept.
   virtual void WipeBuffers() = 0;
   virtual Result<std::array<uint8_t, 32>> TlsExporterBinding() const = 0;
 };

@@ -276,6 +276,13 @@ void SocketConnection::WipeBuffers() {
   WipeMemory(in_.data(), in_pos_);
   in_.erase(0, in_pos_);
   in_pos_ = 0;
+  // What was sent stays in the write buffer's spare capacity until
+  // overwritten (a POP3 RQUS reply carries passwords): wipe it; the bytes
+  // not yet sent are kept.
+  const size_t pending = out_.size();
+  out_.resize(out_.capacity());
+  WipeMemory(out_.data() + pending, out_.size() - pending);
+  out_.resize(pending);
 }
 
 }  // namespace onionmail::net

@@ -7,7 +7,7 @@
 namespace onionmail::pop3 {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Verb>, 14> kVerbs = {{
+constexpr std::array<std::pair<std::string_view, Verb>, 15> kVerbs = {{
     {"CAPA", Verb::kCapa},
     {"STLS", Verb::kStls},
     {"USER", Verb::kUser},
@@ -22,6 +22,7 @@ constexpr std::array<std::pair<std::string_view, Verb>, 14> kVerbs = {{
     {"RSET", Verb::kRset},
     {"NOOP", Verb::kNoop},
     {"QUIT", Verb::kQuit},
+    {"RQUS", Verb::kRqus},
 }};
 
 char ToUpper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }

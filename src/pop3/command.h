@@ -38,6 +38,7 @@ enum class Verb {
   kRset,
   kNoop,
   kQuit,
+  kRqus,  // registration with a voucher (docs/PROTOCOL.md, "Registration: RQUS")
 };
 
 struct Command {

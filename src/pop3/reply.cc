@@ -11,17 +11,28 @@ std::string Greeting(std::string_view hostname) {
   return out;
 }
 
-std::string Capabilities(bool offer_stls, bool offer_login, unsigned expire_days) {
+std::string Capabilities(bool offer_stls, bool offer_login, unsigned expire_days, bool offer_rqus) {
   std::string out = "+OK Capability list follows\r\n";
   out.append("CAPA\r\n");
   if (offer_stls) out.append("STLS\r\n");
   if (offer_login) out.append("USER\r\nSASL PLAIN\r\n");
+  if (offer_rqus) out.append("RQUS\r\n");
   // PIPELINING (RFC 2449, 6.6): commands are read from one buffer and
   // answered in order; the replies to a group leave together
   // (net/connection.h). Commands sent after STLS are still discarded.
   out.append("UIDL\r\nTOP\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n");
   out.append("EXPIRE " + std::to_string(expire_days) + "\r\n");
   out.append("IMPLEMENTATION onionmaild\r\n");
+  out.append(kMultiLineEnd);
+  return out;
+}
+
+std::string Registered(std::string_view address, std::string_view smtp_password,
+                       std::string_view pop3_password) {
+  std::string out = "+OK Account created: keep these passwords, they are not shown again\r\n";
+  out.append("address: ").append(address).append("\r\n");
+  out.append("smtp-password: ").append(smtp_password).append("\r\n");
+  out.append("pop3-password: ").append(pop3_password).append("\r\n");
   out.append(kMultiLineEnd);
   return out;
 }

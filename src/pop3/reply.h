@@ -20,7 +20,9 @@ std::string Greeting(std::string_view hostname);
 // The full multi-line CAPA response (RFC 2449), terminator included.
 //  offer_stls:  STLS is listed (plaintext AUTHORIZATION state only).
 //  offer_login: USER and SASL PLAIN are listed (AUTHORIZATION state over TLS).
-std::string Capabilities(bool offer_stls, bool offer_login, unsigned expire_days);
+//  offer_rqus:  RQUS is listed (registration with a voucher, over TLS).
+std::string Capabilities(bool offer_stls, bool offer_login, unsigned expire_days,
+                         bool offer_rqus = false);
 inline constexpr std::string_view kStlsBegin = "+OK Begin TLS negotiation\r\n";
 inline constexpr std::string_view kTlsAlreadyActive = "-ERR TLS already active\r\n";
 // USER, PASS or AUTH on a plaintext connection (RFC 2595 section 4).
@@ -46,6 +48,28 @@ inline constexpr std::string_view kAuthContinue = "+ \r\n";
 inline constexpr std::string_view kAuthCancelled = "-ERR Authentication cancelled\r\n";
 inline constexpr std::string_view kAuthUnsupported =
     "-ERR Unsupported authentication mechanism\r\n";
+
+// --- RQUS: registration with a voucher (docs/PROTOCOL.md) -----------------------
+// The new account's address and passwords, shown once; multi-line, with the
+// terminator. The caller wipes the string after sending it.
+std::string Registered(std::string_view address, std::string_view smtp_password,
+                       std::string_view pop3_password);
+inline constexpr std::string_view kRqusInvalidName =
+    "-ERR Invalid user name: 1-64 characters of a-z 0-9 . _ - (no leading, trailing or double "
+    "'.')\r\n";
+inline constexpr std::string_view kRqusBadVoucher = "-ERR [AUTH] Unknown or used voucher\r\n";
+inline constexpr std::string_view kRqusBadVoucherClosing =
+    "-ERR [AUTH] Unknown or used voucher, too many failures, closing connection\r\n";
+inline constexpr std::string_view kRqusReserved =
+    "-ERR That name is reserved, choose another (the voucher is still valid)\r\n";
+inline constexpr std::string_view kRqusTaken =
+    "-ERR That name is taken, choose another (the voucher is still valid)\r\n";
+inline constexpr std::string_view kRqusRefused =
+    "-ERR No more registration attempts in this session\r\n";
+inline constexpr std::string_view kRqusOnce = "-ERR One registration per session\r\n";
+inline constexpr std::string_view kRqusTempFailure =
+    "-ERR [SYS/TEMP] Registration temporarily unavailable, try again later (the voucher is "
+    "still valid)\r\n";
 
 // --- TRANSACTION ------------------------------------------------------------
 std::string Stat(size_t messages, uint64_t octets);

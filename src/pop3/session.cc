@@ -18,8 +18,9 @@ bool ExpectNoArgs(const Command& command) { return command.args.empty(); }
 
 }  // namespace
 
-Session::Session(net::Connection& conn, mail::MailboxBackend& backend, const SessionConfig& config)
-    : conn_(conn), backend_(backend), config_(config) {}
+Session::Session(net::Connection& conn, mail::MailboxBackend& backend, const SessionConfig& config,
+                 mail::RegistrationService* registration)
+    : conn_(conn), backend_(backend), registration_(registration), config_(config) {}
 
 Session::~Session() = default;
 
@@ -77,6 +78,8 @@ void Session::HandleAuthorization(const Command& command) {
       return Pass(command);
     case Verb::kAuth:
       return Auth(command);
+    case Verb::kRqus:
+      return Rqus(command);
     case Verb::kQuit:
       Send(reply::SigningOff(config_.hostname));
       return Close();
@@ -137,7 +140,8 @@ void Session::HandleTransaction(const Command& command) {
 void Session::Capa() {
   bool authorization = state_ == State::kAuthorization;
   bool tls = conn_.IsTls();
-  Send(reply::Capabilities(authorization && !tls, authorization && tls, config_.expire_days));
+  Send(reply::Capabilities(authorization && !tls, authorization && tls, config_.expire_days,
+                           authorization && tls && registration_ != nullptr));
 }
 
 void Session::Stls() {

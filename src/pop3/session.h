@@ -15,7 +15,16 @@
 //  - Messages are streamed (never held whole) with dot-stuffing. Deletions are
 //    applied only by QUIT in TRANSACTION (Mailbox::Expunge); a dropped
 //    connection deletes nothing.
-//  - Logs: one line per login success or failure, tagged with log_tag; never
+//  - RQUS (docs/PROTOCOL.md, "Registration: RQUS") is served only when a
+//    mail::RegistrationService is given, in AUTHORIZATION over TLS (listed in
+//    CAPA there): `RQUS <voucher> <name>`. A name NormalizeUserName() refuses
+//    is answered at once; a voucher of the wrong form, or one the service
+//    does not know (kUnauthenticated), counts as a failed login (same delay,
+//    same max_auth_failures). Success sends the address and both passwords
+//    once (the reply is wiped after sending) and the session stays in
+//    AUTHORIZATION, so the client may log in next; one account per session.
+//    Without a service RQUS is an unknown command.
+//  - Logs: one line per login success or failure, per RQUS outcome, tagged with log_tag; never
 //    a user name, password, AUTH argument or message content.
 #pragma once
 
@@ -29,6 +38,7 @@
 
 #include "base/secret_bytes.h"
 #include "mail/backend.h"
+#include "mail/registration.h"
 #include "net/connection.h"
 #include "pop3/command.h"
 
@@ -41,11 +51,14 @@ struct SessionConfig {
   unsigned auth_failure_delay_ms = 300;
   size_t max_auth_failures = 3;  // then -ERR and close
   unsigned expire_days = 60;     // advertised in CAPA as EXPIRE
+  std::string domain;            // mail domain, for RQUS's address line (empty: hostname)
 };
 
 class Session {
  public:
-  Session(net::Connection& conn, mail::MailboxBackend& backend, const SessionConfig& config);
+  // `registration` may be null (RQUS not offered); it must outlive the session.
+  Session(net::Connection& conn, mail::MailboxBackend& backend, const SessionConfig& config,
+          mail::RegistrationService* registration = nullptr);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -69,6 +82,8 @@ class Session {
   void Auth(const Command& command);
   void Login(std::string_view user, const SecretBytes& password);
   void CredentialFailure();
+  // RQUS (session_register.cc).
+  void Rqus(const Command& command);
 
   // The 0-based index for a message-number argument, or nullopt after the
   // -ERR reply was sent.
@@ -81,6 +96,8 @@ class Session {
 
   net::Connection& conn_;
   mail::MailboxBackend& backend_;
+  mail::RegistrationService* const registration_;
+  bool registered_ = false;  // one account per session
   SessionConfig config_;
   State state_ = State::kAuthorization;
   std::optional<std::string> pending_user_;  // after USER, before PASS

@@ -128,6 +128,10 @@ TEST(ConfigTest, BotIsOnByDefaultWithoutRulesAndTakesAMultiLineRulesText) {
   EXPECT_TRUE(defaults->bot_enabled);
   EXPECT_EQ(defaults->bot_rules, "");
   EXPECT_TRUE(defaults->bot_lists);
+  EXPECT_FALSE(defaults->pop3_registration);
+  auto registration = ParseConfig("[pop3]\nregistration = true\n");
+  ASSERT_TRUE(registration.ok());
+  EXPECT_TRUE(registration->pop3_registration);
   auto no_lists = ParseConfig("[bot]\nlists = false\n");
   ASSERT_TRUE(no_lists.ok());
   EXPECT_FALSE(no_lists->bot_lists);
