@@ -10,7 +10,7 @@
 namespace onionmail::ipc {
 
 // Bumped on any change of a message's wire layout; both ends must agree.
-inline constexpr uint16_t kProtocolVersion = 5;  // 4: block lists; 5: mailing lists
+inline constexpr uint16_t kProtocolVersion = 6;  // 5: mailing lists; 6: registration
 // A whole frame (header included) is at most this long.
 inline constexpr size_t kMaxFrameBytes = size_t{1} << 20;
 
@@ -48,6 +48,8 @@ inline constexpr size_t kMaxBlockEntryBytes = 200;     // mail::kMaxBlockEntryBy
 inline constexpr size_t kMaxBlockEntries = 500;        // mail::kMaxBlockEntries
 inline constexpr size_t kMaxListNameBytes = 64;        // a local part (mail::kMaxListNameBytes)
 inline constexpr size_t kMaxListMembers = 100;         // mail::kMaxListMembers
+inline constexpr size_t kVoucherBytes = 20;            // exactly (mail::kVoucherChars)
+inline constexpr size_t kGeneratedPasswordBytes = 24;  // exactly (mail::kGeneratedPasswordChars)
 
 // The wire number of each message of ipc/messages.h (u16); never reused.
 enum class MsgType : uint16_t {
@@ -110,6 +112,8 @@ enum class MsgType : uint16_t {
   kBlockListReply = 62,
   kListRequest = 63,
   kListReply = 64,
+  kRegisterRequest = 65,
+  kRegisterReply = 66,
 };
 
 }  // namespace onionmail::ipc

@@ -12,8 +12,12 @@
 #include "ipc/codec_peer.h"
 #include "ipc/codec_relay.h"
 #include "ipc/wire_io.h"
+#include "mail/registration.h"
 
 namespace onionmail::ipc {
+
+static_assert(kVoucherBytes == mail::kVoucherChars);
+static_assert(kGeneratedPasswordBytes == mail::kGeneratedPasswordChars);
 
 namespace {
 
@@ -251,6 +255,43 @@ bool Get(Reader& r, TormReply& m) {
   return r.Bytes(m.blob, 0, mail::kMaxTormBlobBytes);
 }
 
+// ---- registration (POP3 RQUS) ----
+
+// Exactly `n` characters of the voucher alphabet (lower-case RFC 4648 base32).
+bool OfVoucherAlphabet(const SecretBytes& s, size_t n) {
+  if (s.size() != n) return false;
+  for (uint8_t c : s.Reveal(SecretAccess::Grant())) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'))) return false;
+  }
+  return true;
+}
+// Both passwords when kOk, neither otherwise.
+bool ValidRegisterReply(const RegisterReply& m) {
+  if (m.status != Status::kOk) return m.smtp_password.empty() && m.pop3_password.empty();
+  return OfVoucherAlphabet(m.smtp_password, kGeneratedPasswordBytes) &&
+         OfVoucherAlphabet(m.pop3_password, kGeneratedPasswordBytes);
+}
+
+void Put(Writer& w, const RegisterRequest& m) {
+  if (!OfVoucherAlphabet(m.voucher, kVoucherBytes)) w.Fail("voucher");
+  w.Secret(m.voucher, kVoucherBytes, "voucher");
+  w.Name(m.user, 1, kMaxLocalPartBytes, "user");
+}
+void Put(Writer& w, const RegisterReply& m) {
+  if (!ValidRegisterReply(m)) w.Fail("register reply");
+  PutStatus(w, m.status);
+  w.Secret(m.smtp_password, kGeneratedPasswordBytes, "smtp_password");
+  w.Secret(m.pop3_password, kGeneratedPasswordBytes, "pop3_password");
+}
+bool Get(Reader& r, RegisterRequest& m) {
+  return r.Secret(m.voucher, kVoucherBytes) && OfVoucherAlphabet(m.voucher, kVoucherBytes) &&
+         r.Name(m.user, 1, kMaxLocalPartBytes);
+}
+bool Get(Reader& r, RegisterReply& m) {
+  return ReadStatus(r, m.status) && r.Secret(m.smtp_password, kGeneratedPasswordBytes) &&
+         r.Secret(m.pop3_password, kGeneratedPasswordBytes) && ValidRegisterReply(m);
+}
+
 void PutFrame(Writer& w, const Message& msg, uint32_t body_len) {
   uint8_t len[4] = {static_cast<uint8_t>(body_len >> 24), static_cast<uint8_t>(body_len >> 16),
                     static_cast<uint8_t>(body_len >> 8), static_cast<uint8_t>(body_len)};
@@ -433,6 +474,10 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
       return DecodeAs<ListRequest>(r, "ListRequest");
     case MsgType::kListReply:
       return DecodeAs<ListReply>(r, "ListReply");
+    case MsgType::kRegisterRequest:
+      return DecodeAs<RegisterRequest>(r, "RegisterRequest");
+    case MsgType::kRegisterReply:
+      return DecodeAs<RegisterReply>(r, "RegisterReply");
   }
   return Malformed("unknown message type");
 }

@@ -18,6 +18,11 @@
 //    carry secrets contain them in clear: EncodeInto() wipes the old contents
 //    of `out` and never reallocates while writing; the caller wipes `out`
 //    after use (ipc::Channel does, and wipes its receive buffer too).
+//  - Registration (RegisterRequest, RegisterReply): the voucher is exactly
+//    kVoucherBytes, and a kOk reply's two passwords exactly
+//    kGeneratedPasswordBytes, of the voucher alphabet ("a".."z", "2".."7");
+//    a reply with any other status carries no password. Both sides refuse
+//    anything else.
 #pragma once
 
 #include <cstdint>

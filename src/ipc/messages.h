@@ -538,6 +538,24 @@ struct ListReply {
   std::vector<std::string> members;  // 0..kMaxListMembers, each 1..kMaxLocalPartBytes
 };
 
+// POP3: self-registration (mail/registration.h, RQUS): open the account
+// `user` with the one-time `voucher`. At most one success and 3 failures per
+// session; any request past them is kPermissionDenied. RegisterReply.
+struct RegisterRequest {
+  static constexpr MsgType kType = MsgType::kRegisterRequest;
+  SecretBytes voucher;  // canonical: exactly kVoucherBytes of "a".."z", "2".."7"
+  std::string user;     // name, 1..kMaxLocalPartBytes
+};
+
+// mail::RegistrationService::Register()'s outcome. kOk: the account exists
+// and these passwords (generated, of the voucher alphabet) are nowhere else.
+struct RegisterReply {
+  static constexpr MsgType kType = MsgType::kRegisterReply;
+  Status status = Status::kOk;
+  SecretBytes smtp_password;  // exactly kGeneratedPasswordBytes when kOk, else empty
+  SecretBytes pop3_password;  // the same
+};
+
 // Relay role -> key role, on the relay role's key channel (made by the
 // supervisor), once TLS to `receiver_domain` is up and it offers TKIM: a
 // proof (unseal/tkim_wire.h) that this server is relaying, signed for this
@@ -589,7 +607,8 @@ using Message = std::variant<
     DerkResultRequest, UnsealProgress, ForwardPollRequest, ForwardList, CloseMailboxRequest,
     TlsEcdsaSignRequest, RelayBeginRequest, RelayRcptRequest, RelayDataRequest, RelayAppendRequest,
     RelayEndRequest, RelayReply, ServerKeyRequest, ServerKeyReply, TkimProofRequest, TkimProofReply,
-    TkimCheckRequest, TkimCheckReply, BlockListRequest, BlockListReply, ListRequest, ListReply>;
+    TkimCheckRequest, TkimCheckReply, BlockListRequest, BlockListReply, ListRequest, ListReply,
+    RegisterRequest, RegisterReply>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);
