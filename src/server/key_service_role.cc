@@ -14,6 +14,7 @@
 #include "mail/backend.h"
 #include "mail/block_list.h"
 #include "mail/mailing_list.h"
+#include "mail/registration.h"
 #include "server/sign_guard.h"
 
 namespace onionmail::server {
@@ -30,11 +31,18 @@ struct SmtpSessionState {
 
 struct Pop3SessionState {
   std::unique_ptr<mail::Mailbox> mailbox;
+  // Registrations asked for on this session (RegisterRequest), by outcome.
+  uint32_t registered = 0;
+  uint32_t failed_registrations = 0;
 };
 
 namespace {
 
 constexpr std::chrono::milliseconds kForever{-1};
+// Registrations per POP3 session: each costs a KDF and key generation, so a
+// subverted front end gets only this much of that work per session.
+constexpr uint32_t kMaxRegistrations = 1;
+constexpr uint32_t kMaxFailedRegistrations = 3;
 constexpr uint64_t kTraceHeaderSlack = 64 * 1024;
 
 // Ends the session with a log line naming the reason (never the content).
@@ -80,6 +88,21 @@ const Result<T>& LogFault(const char* who, const char* what, const Result<T>& r)
                             " failed in the key store: " + r.error().message);
   }
   return r;
+}
+
+// A generated password as RegisterReply carries it (ipc/codec.h).
+bool WellFormedPassword(const SecretBytes& pw) {
+  if (pw.size() != ipc::kGeneratedPasswordBytes) return false;
+  for (uint8_t c : pw.Reveal(SecretAccess::Grant())) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'))) return false;
+  }
+  return true;
+}
+
+// The keyword of a RegisterReply's status, for the log.
+const char* Keyword(ipc::Status status) {
+  if (status == ipc::Status::kOk) return "ok";
+  return ErrorCodeName(static_cast<ErrorCode>(static_cast<uint16_t>(status) - 1));
 }
 
 }  // namespace
@@ -253,6 +276,31 @@ bool KeyRoleServer::HandleList(ipc::Channel& ch, const ipc::ListRequest& m, Smtp
   return Reply(ch, reply);
 }
 
+bool KeyRoleServer::HandleRegister(ipc::Channel& ch, const ipc::RegisterRequest& m,
+                                   Pop3SessionState& s) {
+  ipc::RegisterReply reply;
+  if (s.registered >= kMaxRegistrations || s.failed_registrations >= kMaxFailedRegistrations) {
+    reply.status = ipc::Status::kPermissionDenied;  // past the session's limits: no work done
+  } else {
+    auto made = state_.keys().RegisterUser(m.voucher.RevealString(SecretAccess::Grant()), m.user);
+    if (!made.ok()) {
+      reply.status = ipc::StatusFromError(made.error().code);
+    } else if (!WellFormedPassword(made->smtp_password) ||
+               !WellFormedPassword(made->pop3_password)) {
+      // Not sent: the codec would refuse it and end the session.
+      log::Warning("key", "a registration for pop3 came out of the key store malformed");
+      reply.status = ipc::Status::kInternal;
+    } else {
+      reply.smtp_password = std::move(made->smtp_password);
+      reply.pop3_password = std::move(made->pop3_password);
+    }
+    ++(reply.status == ipc::Status::kOk ? s.registered : s.failed_registrations);
+  }
+  // The outcome only: never the voucher, the name or a password.
+  log::Info("key", std::string("a pop3 registration: ") + Keyword(reply.status));
+  return Reply(ch, ipc::Message(std::move(reply)));  // the channel wipes its frame
+}
+
 bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionState& s) {
   mail::DeliveryBackend& delivery = state_.delivery();
   if (auto* m = std::get_if<ipc::VerifySmtpPasswordRequest>(&msg)) {
@@ -393,6 +441,7 @@ bool KeyRoleServer::HandlePop3(ipc::Channel& ch, ipc::Message& msg, Pop3SessionS
     }
     return Reply(ch, ipc::StatusReply{StatusOf(LogFault("pop3", "RETR", r))});
   }
+  if (auto* m = std::get_if<ipc::RegisterRequest>(&msg)) return HandleRegister(ch, *m, s);
   if (std::holds_alternative<ipc::CloseMailboxRequest>(msg)) {
     s.mailbox.reset();  // releases the mailbox lock
     return Reply(ch, ipc::StatusReply{ipc::Status::kOk});

@@ -42,10 +42,21 @@
 //    `TKIM KEY`): the DER SubjectPublicKeyInfo given to set_server_key(),
 //    the key that signs TORM requests and TKIM proofs; kNotFound when none
 //    was given.
+//  - POP3 sessions may register an account (RegisterRequest, POP3 RQUS,
+//    mail/registration.h) through keys::KeyService::RegisterUser; the reply
+//    is its status and, on kOk, the two generated passwords. A session gets
+//    at most one successful registration and at most 3 failed ones; any
+//    request past either limit is kPermissionDenied without touching the key
+//    store, so a subverted front end triggers a bounded amount of KDF and
+//    key-generation work per session. One log line per request names its
+//    outcome's status keyword only: never the voucher, the name or a
+//    password. SMTP sessions sending RegisterRequest are ended, as POP3
+//    sessions sending ListRequest are.
 //  - At most `max_sessions` sessions per front end; more are closed at once.
 //  - Front ends never receive a private key, a password verifier or a data
 //    key: only outcomes, public data, decrypted mail of an authenticated
-//    mailbox and TLS signatures.
+//    mailbox, TLS signatures and the generated passwords of an account
+//    registered on that session.
 #pragma once
 
 #include <atomic>
@@ -98,6 +109,8 @@ class KeyRoleServer {
   // `m.name` by the session's user.
   bool HandleList(ipc::Channel& ch, const ipc::ListRequest& m, struct SmtpSessionState& s);
   bool HandlePop3(ipc::Channel& ch, ipc::Message& msg, struct Pop3SessionState& s);
+  // POP3 RQUS: a new account with a voucher, within the session's limits.
+  bool HandleRegister(ipc::Channel& ch, const ipc::RegisterRequest& m, struct Pop3SessionState& s);
 
   State& state_;
   const TlsIdentity tls_;

@@ -249,4 +249,21 @@ Result<std::unique_ptr<mail::Mailbox>> RemoteMailboxes::Open(std::string_view us
       std::make_unique<RemoteMailbox>(link_, std::move(messages)));
 }
 
+Result<mail::Registration> RemoteMailboxes::Register(std::string_view voucher,
+                                                     std::string_view user) {
+  const ipc::Message req(
+      ipc::RegisterRequest{SecretBytes(SecretAccess::Grant(), voucher), std::string(user)});
+  // A voucher or name the codec refuses (what a client typed) must not break
+  // the link as a failed Send would: refused here, before sending. The
+  // frame holds the voucher in clear: wiped.
+  std::vector<uint8_t> frame;
+  const bool fits = ipc::EncodeInto(req, frame).ok();
+  WipeMemory(frame.data(), frame.size());
+  if (!fits) return MakeError(ErrorCode::kInvalidArgument, "registration");
+  auto r = link_.Call<ipc::RegisterReply>(req, kKdfTimeout);
+  if (!r.ok()) return r.error();
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "registration"));
+  return mail::Registration{std::move(r->smtp_password), std::move(r->pop3_password)};
+}
+
 }  // namespace onionmail::server

@@ -17,6 +17,12 @@
 //    kUnavailable like every other call. A mailing-list request outside the
 //    IPC bounds (ipc/bounds.h) is kInvalidArgument, never sent, and leaves
 //    the link as it was.
+//  - RemoteMailboxes::Register() (mail::RegistrationService, POP3 RQUS)
+//    fails likewise: the key role's status's code, or kUnavailable on a
+//    broken link. A voucher or name outside the IPC bounds (not canonical,
+//    not 1..kMaxLocalPartBytes of name bytes) is kInvalidArgument, never
+//    sent, and leaves the link as it was. The passwords come back in
+//    SecretBytes and are nowhere else in the front end.
 //  - Sign() / SignEcdsa() are the TLS private-key operations for
 //    net::MakeRemoteRsaKey / MakeRemoteEcKey, routed through the link of the
 //    calling thread (SetThreadLink).
@@ -35,6 +41,7 @@
 #include "mail/backend.h"
 #include "mail/block_list.h"
 #include "mail/mailing_list.h"
+#include "mail/registration.h"
 #include "mail/torm.h"
 
 namespace onionmail::server {
@@ -110,11 +117,14 @@ class RemoteTorm : public mail::TormService {
   SessionLink& link_;
 };
 
-class RemoteMailboxes : public mail::MailboxBackend {
+class RemoteMailboxes : public mail::MailboxBackend, public mail::RegistrationService {
  public:
   explicit RemoteMailboxes(SessionLink& link) : link_(link) {}
   Result<std::unique_ptr<mail::Mailbox>> Open(std::string_view user,
                                               const SecretBytes& pop3_password) override;
+  // A new account with a one-time voucher (mail/registration.h); the key
+  // role allows a session one success and 3 failures.
+  Result<mail::Registration> Register(std::string_view voucher, std::string_view user) override;
 
  private:
   SessionLink& link_;
