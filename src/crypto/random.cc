@@ -32,4 +32,25 @@ std::string RandomHex(size_t bytes) {
   return ToHex(buf);
 }
 
+SecretBytes RandomSymbols(std::string_view alphabet, size_t count) {
+  if (alphabet.empty() || alphabet.size() > 256) return SecretBytes();
+  // Bytes at or above `limit` would favour the first 256 % n symbols.
+  const size_t n = alphabet.size();
+  const size_t limit = 256 - 256 % n;
+  SecretBytes out(count);
+  auto dst = out.Reveal(SecretAccess::Grant());
+  SecretBytes pool(count + 16);
+  auto bytes = pool.Reveal(SecretAccess::Grant());
+  size_t used = bytes.size();
+  for (size_t i = 0; i < count;) {
+    if (used == bytes.size()) {
+      RandomBytes(bytes);
+      used = 0;
+    }
+    const size_t b = bytes[used++];
+    if (b < limit) dst[i++] = static_cast<uint8_t>(alphabet[b % n]);
+  }
+  return out;
+}
+
 }  // namespace onionmail::crypto

@@ -9,6 +9,8 @@
 //   onionmailctl [--config FILE] user passwd NAME --pop3 [--password-file F]
 //                                                        [--old-password-file F]
 //   onionmailctl [--config FILE] status
+//   onionmailctl [--config FILE] voucher add [N] | voucher count | voucher clear
+//                                   (self-registration vouchers: ctl/voucher_commands.h)
 //   onionmailctl [--config FILE] pin | enrol ... | recover ... | kctl ...
 //                                   (master-key unseal: ctl/unseal_commands.h, docs/unseal.md)
 //
@@ -46,6 +48,7 @@
 #include "ctl/password_input.h"
 #include "ctl/peer_calls.h"
 #include "ctl/unseal_commands.h"
+#include "ctl/voucher_commands.h"
 #include "keys/user_record.h"
 #include "mail/backend.h"
 #include "mail/bot.h"
@@ -72,8 +75,8 @@ constexpr const char* kUsage =
     "  user passwd NAME --pop3 [--password-file F] [--old-password-file F]\n"
     "                                         change a password (POP3: re-wraps the inbox key)\n"
     "  status                                 show the state directory, user count, stored\n"
-    "                                         mail, mailboxes at their quota and\n"
-    "                                         unseal state\n";
+    "                                         mail, mailboxes at their quota, unused\n"
+    "                                         vouchers and unseal state\n";
 
 constexpr const char* kUsageNotes =
     "Passwords are read from files or a terminal prompt, never from arguments.\n"
@@ -87,6 +90,7 @@ int Fail(const Error& e) {
 
 void PrintUsage(FILE* out) {
   std::fputs(kUsage, out);
+  std::fputs(kVoucherUsage, out);
   std::fputs(kUnsealUsage, out);
   std::fputs(kKctlUsage, out);
   std::fputs(kUsageNotes, out);
@@ -353,11 +357,21 @@ int Run(int argc, char** argv) {
   const auto& cmd = args.positional;
 
   // 1. Which command, and every input it needs, as the invoking user.
-  enum class Command { kInit, kTlsKey, kStatus, kUserAdd, kUserDel, kUserPasswd, kUserShow };
+  enum class Command {
+    kInit,
+    kTlsKey,
+    kStatus,
+    kUserAdd,
+    kUserDel,
+    kUserPasswd,
+    kUserShow,
+    kVoucher
+  };
   Command command = Command::kStatus;
   std::string name;
   bool passwd_smtp = false;
   Passwords passwords;
+  VoucherCommand voucher;
   if (cmd[0] == "init" && cmd.size() == 1) {
     command = Command::kInit;
   } else if (cmd[0] == "tls-key" && cmd.size() == 1) {
@@ -397,6 +411,13 @@ int Run(int argc, char** argv) {
       if (!pw.ok()) return Fail(pw.error());
       passwords = std::move(*pw);
     }
+  } else if (cmd[0] == "voucher") {
+    std::string why;
+    auto parsed = ParseVoucherCommand({cmd.begin() + 1, cmd.end()}, &why);
+    if (!parsed) return Usage(why.c_str());
+    if (!args.options.empty() || !args.flags.empty()) return Usage("voucher takes no options");
+    command = Command::kVoucher;
+    voucher = *parsed;
   } else {
     return Usage("unknown command");
   }
@@ -447,6 +468,9 @@ int Run(int argc, char** argv) {
         auto users = (*state)->keys().CountUsers();
         if (!users.ok()) return Fail(users.error());
         std::printf("users: %zu\n", *users);
+        auto vouchers = (*state)->keys().CountVouchers();
+        if (!vouchers.ok()) return Fail(vouchers.error());
+        std::printf("unused vouchers: %zu\n", *vouchers);
         auto census = (*state)->keys().CensusRecords();
         if (!census.ok()) return Fail(census.error());
         if (census->version1 > 0) {
@@ -488,6 +512,8 @@ int Run(int argc, char** argv) {
       return UserPasswd(**state, passwords, name, passwd_smtp);
     case Command::kUserShow:
       return UserShow(**state, *config, name);
+    case Command::kVoucher:
+      return RunVoucherCommand((*state)->keys(), voucher);
     case Command::kInit:
     case Command::kTlsKey:
       break;

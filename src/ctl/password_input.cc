@@ -112,13 +112,8 @@ Result<void> CheckNewPassword(const SecretBytes& password) {
 }
 
 SecretBytes GeneratePassword() {
-  static constexpr char kAlphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
-  SecretBytes random = crypto::RandomSecret(24);
-  SecretBytes out(24);
-  auto in = random.Reveal(SecretAccess::Grant());
-  auto dst = out.Reveal(SecretAccess::Grant());
-  for (size_t i = 0; i < dst.size(); ++i) dst[i] = static_cast<uint8_t>(kAlphabet[in[i] & 31]);
-  return out;
+  // No l, o, 0 or 1: the operator may read it out or copy it by hand.
+  return crypto::RandomSymbols("abcdefghijkmnpqrstuvwxyz23456789", 24);
 }
 
 }  // namespace onionmail::ctl

@@ -26,6 +26,7 @@
 #include "base/secret_bytes.h"
 #include "mail/block_list.h"
 #include "mail/mailing_list.h"
+#include "mail/registration.h"
 
 namespace onionmail::keys {
 
@@ -73,6 +74,16 @@ class KeyService {
   // user from every list and destroys the lists the user owns.
   virtual Result<mail::ListRecord> ApplyList(std::string_view actor, mail::ListOp op,
                                              std::string_view name, std::string_view user) = 0;
+  // Self-registration (mail/registration.h): RegisterUser follows
+  // mail::RegistrationService::Register() (POP3 RQUS, through the key role).
+  // AddVouchers (onionmailctl) makes `count` (1..1000) new one-time vouchers,
+  // canonical, and returns them; the store keeps only a keyed hash of each.
+  // CountVouchers gives how many are unused; ClearVouchers deletes them all.
+  virtual Result<mail::Registration> RegisterUser(std::string_view voucher,
+                                                  std::string_view user) = 0;
+  virtual Result<std::vector<SecretBytes>> AddVouchers(size_t count) = 0;
+  virtual Result<size_t> CountVouchers() = 0;
+  virtual Result<void> ClearVouchers() = 0;
   // The format version of the user's record (keys/user_record.h): 2, or 1 for
   // a record whose inbox wrap predates version 2 (the device half from the
   // salt alone) and stays so until the user's POP3 password changes.

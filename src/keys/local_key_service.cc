@@ -75,7 +75,8 @@ LocalKeyService::LocalKeyService(hsm::KeyStore& key_store, Options options)
       records_lock_path_(options_.state_dir + "/users.lock"),
       mailboxes_(options_.state_dir),
       block_lists_(key_store_, options_.state_dir + "/blocklists"),
-      mailing_lists_(key_store_, options_.state_dir + "/lists") {
+      mailing_lists_(key_store_, options_.state_dir + "/lists"),
+      vouchers_(key_store_, options_.state_dir + "/vouchers") {
   options_.rsa_bits = std::max(options_.rsa_bits, 2048);
 }
 

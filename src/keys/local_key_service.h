@@ -40,6 +40,20 @@
 //    owns (a failure fails the deletion, the record kept for a retry; a
 //    list file that does not open is skipped with a warning, as no one can
 //    use it), so a user made again under the name is in no old list.
+//  - Self-registration (mail/registration.h): unused vouchers are empty
+//    files in <state>/vouchers named by hex(KeyedHash("voucher", voucher))
+//    (keys/vouchers.h). RegisterUser checks, in this order: the voucher
+//    (canonical and unused, else kUnauthenticated, before any name is
+//    looked at), the name (mail::ValidLocalPart as given, lower case, and
+//    not mail::ReservedUserName, else kInvalidArgument), that the name is
+//    free (else kAlreadyExists, the voucher untouched); then it claims the
+//    voucher (a concurrent claim of it: kUnauthenticated) and makes the user
+//    as CreateUser does (under admin_mu_ and <state>/users.lock, which
+//    RegisterUser does not hold itself), with two passwords of
+//    mail::kGeneratedPasswordChars lower-case base32 characters from the
+//    CSPRNG. If that fails (kAlreadyExists: someone took the name meanwhile)
+//    the voucher is restored and the error returned. A voucher, a name or a
+//    password is never logged; a success logs one line without them.
 //  - Change*/Delete on an unknown user: kNotFound. ChangePop3Password with a
 //    wrong old password: kUnauthenticated.
 //  - Failed SMTP AUTH and POP3 logins are counted per user name (GuessWatch):
@@ -69,6 +83,7 @@
 #include "keys/unlock_cache.h"
 #include "keys/user_record.h"
 #include "keys/verify_cache.h"
+#include "keys/vouchers.h"
 #include "store/file_lock.h"
 #include "store/mailbox_store.h"
 
@@ -109,6 +124,10 @@ class LocalKeyService : public KeyService {
                                                   std::string_view entry) override;
   Result<mail::ListRecord> ApplyList(std::string_view actor, mail::ListOp op, std::string_view name,
                                      std::string_view user) override;
+  Result<mail::Registration> RegisterUser(std::string_view voucher, std::string_view user) override;
+  Result<std::vector<SecretBytes>> AddVouchers(size_t count) override;
+  Result<size_t> CountVouchers() override;
+  Result<void> ClearVouchers() override;
   Result<uint8_t> RecordVersion(std::string_view user) override;
   Result<RecordCensus> CensusRecords() override;
 
@@ -173,6 +192,7 @@ class LocalKeyService : public KeyService {
   store::MailboxStore mailboxes_;
   BlockLists block_lists_;
   MailingLists mailing_lists_;
+  Vouchers vouchers_;
   std::mutex admin_mu_;
 };
 

@@ -45,6 +45,12 @@ Result<mail::ListRecord> SealedKeyService::ApplyList(std::string_view, mail::Lis
                                                      std::string_view, std::string_view) {
   return Sealed();
 }
+Result<mail::Registration> SealedKeyService::RegisterUser(std::string_view, std::string_view) {
+  return Sealed();
+}
+Result<std::vector<SecretBytes>> SealedKeyService::AddVouchers(size_t) { return Sealed(); }
+Result<size_t> SealedKeyService::CountVouchers() { return Sealed(); }
+Result<void> SealedKeyService::ClearVouchers() { return Sealed(); }
 Result<uint8_t> SealedKeyService::RecordVersion(std::string_view) { return Sealed(); }
 Result<keys::KeyService::RecordCensus> SealedKeyService::CensusRecords() { return Sealed(); }
 

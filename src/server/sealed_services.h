@@ -32,6 +32,10 @@ class SealedKeyService : public keys::KeyService {
                                                   std::string_view entry) override;
   Result<mail::ListRecord> ApplyList(std::string_view actor, mail::ListOp op, std::string_view name,
                                      std::string_view user) override;
+  Result<mail::Registration> RegisterUser(std::string_view voucher, std::string_view user) override;
+  Result<std::vector<SecretBytes>> AddVouchers(size_t count) override;
+  Result<size_t> CountVouchers() override;
+  Result<void> ClearVouchers() override;
   Result<uint8_t> RecordVersion(std::string_view user) override;
   Result<RecordCensus> CensusRecords() override;
 };

@@ -1,6 +1,6 @@
 """onionmailctl against a real state directory: init (certificate SANs),
-user add with generated passwords, user passwd, user del, status; the
-running server must honour the changes.
+user add with generated passwords, user passwd, user del, status, voucher
+add/count/clear; the running server must honour the changes.
 """
 
 import os
@@ -94,6 +94,55 @@ class CtlInitTest(unittest.TestCase):
         s.quit()
         self.env.pop3_login(u).quit()
 
+
+    def test_vouchers_add_count_clear(self):
+        self.env.init()
+        p = self.env.ctl("voucher", "add", "3")
+        made = p.stdout.decode().splitlines()
+        self.assertEqual(len(made), 3, p.stdout)
+        for v in made:
+            self.assertRegex(v, r"^[a-z2-7]{20}$")
+            self.assertNotIn(v.encode(), p.stderr)
+        self.assertEqual(len(set(made)), 3)
+        self.assertIn(b"one-time", p.stderr)
+        self.assertIn(b"privately", p.stderr)
+        (one,) = self.env.ctl("voucher", "add").stdout.decode().split()
+        made.append(one)
+        self.assertEqual(self.env.ctl("voucher", "count").stdout,
+                         b"4 unused voucher(s)\n")
+        self.assertIn(b"unused vouchers: 4", self.env.ctl("status").stdout)
+        # On disk: one empty private file per voucher, named by a keyed
+        # hash; no voucher in any name or byte of the state directory.
+        folder = os.path.join(self.env.state_dir, "vouchers")
+        self.assertEqual(stat.S_IMODE(os.stat(folder).st_mode), 0o700)
+        names = os.listdir(folder)
+        self.assertEqual(len(names), 4)
+        for name in names:
+            self.assertRegex(name, r"^[0-9a-f]{64}$")
+            st = os.lstat(os.path.join(folder, name))
+            self.assertEqual(st.st_size, 0)
+            self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+        for base, _, files in os.walk(self.env.state_dir):
+            for n in files:
+                path = os.path.join(base, n)
+                with open(path, "rb") as f:
+                    data = f.read()
+                for v in made:
+                    self.assertNotIn(v, path)
+                    self.assertNotIn(v.encode(), data, path)
+        self.env.check_state_owner()
+        # Usage errors: exit status 2, nothing made, nothing on stdout.
+        for args in (("add", "0"), ("add", "1001"), ("add", "x"), ("list",),
+                     ("count", "1"), ("add", "--smtp")):
+            p = self.env.ctl("voucher", *args, check=False)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertEqual(p.stdout, b"", args)
+        self.assertIn(b"voucher add [N]", self.env.ctl("--help").stdout)
+        self.assertEqual(self.env.ctl("voucher", "clear").stdout,
+                         b"deleted 4 unused voucher(s)\n")
+        self.assertEqual(self.env.ctl("voucher", "count").stdout,
+                         b"0 unused voucher(s)\n")
+        self.assertEqual(os.listdir(folder), [])
 
 class CtlUserManagementTest(ServerTestCase, unittest.TestCase):
     USERS = ("alice", "bob")

@@ -68,6 +68,12 @@ class CountingKeyService : public keys::KeyService {
                                      std::string_view u) override {
     return real_.ApplyList(a, op, n, u);
   }
+  Result<mail::Registration> RegisterUser(std::string_view v, std::string_view u) override {
+    return real_.RegisterUser(v, u);
+  }
+  Result<std::vector<SecretBytes>> AddVouchers(size_t n) override { return real_.AddVouchers(n); }
+  Result<size_t> CountVouchers() override { return real_.CountVouchers(); }
+  Result<void> ClearVouchers() override { return real_.ClearVouchers(); }
   Result<uint8_t> RecordVersion(std::string_view u) override { return real_.RecordVersion(u); }
   Result<RecordCensus> CensusRecords() override { return real_.CensusRecords(); }
 
