@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
 
   pop3::SessionConfig pc;
   pc.hostname = config->greeting_name();
+  pc.domain = config->domain;
   pc.auth_failure_delay_ms = config->auth_failure_delay_ms;
   pc.expire_days = config->retention_days;
 
@@ -41,11 +42,15 @@ int main(int argc, char** argv) {
   spec.session_timeout_seconds = config->pop3_session_timeout_seconds;
   spec.user = config->sandbox_pop3_user;
   spec.policy = [] { return seccomp::Pop3FrontEndPolicy(); };
-  spec.serve = [pc](net::Connection& conn, server::SessionLink& link, const std::string& tag) {
+  const bool registration = config->pop3_registration;
+  spec.serve = [pc, registration](net::Connection& conn, server::SessionLink& link,
+                                  const std::string& tag) {
     server::RemoteMailboxes mailboxes(link);
     pop3::SessionConfig c = pc;
     c.log_tag = tag;
-    pop3::Session(conn, mailboxes, c).Run();
+    // RQUS: the key role checks the voucher and makes the account
+    // (RemoteMailboxes is the RegistrationService).
+    pop3::Session(conn, mailboxes, c, registration ? &mailboxes : nullptr).Run();
   };
   const int rc = server::RunFrontEnd(args, *config, std::move(spec));
   // _exit: no atexit work in a sandboxed role (a sanitizer's exit-time leak
