@@ -1,17 +1,12 @@
 // BlockLists (see block_lists.h).
 #include "keys/block_lists.h"
 
-#include <errno.h>
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <span>
 #include <utility>
 
 #include "base/secret_bytes.h"
-#include "store/durable_file.h"
 
 namespace onionmail::keys {
 
@@ -36,12 +31,6 @@ Error BadMailboxId() { return MakeError(ErrorCode::kInvalidArgument, "bad mailbo
 bool Canonical(std::string_view entry) {
   auto canonical = mail::CanonicalBlockEntry(entry);
   return canonical.has_value() && *canonical == entry;
-}
-
-std::vector<uint8_t> Aad(const std::string& mailbox_id) {
-  std::vector<uint8_t> aad(kAadPrefix.begin(), kAadPrefix.end());
-  aad.insert(aad.end(), mailbox_id.begin(), mailbox_id.end());
-  return aad;
 }
 
 // The caller keeps the list within the limits (Apply checks them).
@@ -81,88 +70,28 @@ Result<std::vector<std::string>> Decode(std::span<const uint8_t> bytes) {
   return list;
 }
 
-// The whole file behind `fd`, at most max_bytes (kDataLoss if longer).
-Result<std::vector<uint8_t>> ReadAll(int fd, size_t max_bytes, const std::string& path) {
-  std::vector<uint8_t> out;
-  std::array<uint8_t, 16384> buf;
-  for (;;) {
-    auto got = store::ReadSome(fd, buf, path);
-    if (!got.ok()) return got.error();
-    if (*got == 0) return out;
-    if (out.size() + *got > max_bytes) return Corrupt();
-    out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*got));
-  }
-}
-
 }  // namespace
 
 BlockLists::BlockLists(hsm::KeyStore& keys, std::string dir)
-    : keys_(keys), dir_(std::move(dir)), tmp_dir_(dir_ + "/.tmp") {}
+    : files_(keys, SealedFiles::Config{.dir = std::move(dir),
+                                       .aad_prefix = std::string(kAadPrefix),
+                                       .max_cached = kMaxCachedMailboxes,
+                                       .max_file_bytes = kMaxSealedBytes,
+                                       .what = "block list"}) {}
 
 Result<BlockLists::List> BlockLists::Load(const std::string& mailbox_id) {
   static const List kEmpty = std::make_shared<const std::vector<std::string>>();
-  const std::string path = PathOf(mailbox_id);
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno != ENOENT) return store::ErrnoError("cannot stat", path, errno);
-    Forget(mailbox_id);
-    return kEmpty;
-  }
-  {
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    auto it = cache_.find(mailbox_id);
-    if (it != cache_.end()) {
-      if (it->second.id == FileIdOf(st)) return it->second.list;
-      cache_.erase(it);
-    }
-  }
-  auto fd = store::OpenForRead(path);
-  if (!fd.ok()) {
-    if (fd.error().code == ErrorCode::kNotFound) return kEmpty;  // deleted meanwhile
-    return fd.error();
-  }
-  // The identity of what is read, not of what was lstat'ed: a file replaced
-  // in between is cached under its own identity.
-  if (::fstat(fd->get(), &st) != 0) return store::ErrnoError("cannot stat", path, errno);
-  auto sealed = ReadAll(fd->get(), kMaxSealedBytes, path);
-  if (!sealed.ok()) return sealed.error();
-  auto plain = keys_.OpenRecord(*sealed, Aad(mailbox_id));
-  if (!plain.ok()) return MakeError(ErrorCode::kDataLoss, "block list failed authentication");
-  auto decoded = Decode(plain->Reveal(SecretAccess::Grant()));
-  if (!decoded.ok()) return decoded.error();
-  List list = std::make_shared<const std::vector<std::string>>(std::move(*decoded));
-  std::lock_guard<std::mutex> lock(cache_mu_);
-  if (cache_.size() >= kMaxCachedMailboxes && cache_.find(mailbox_id) == cache_.end()) {
-    cache_.clear();
-  }
-  cache_.insert_or_assign(mailbox_id, Cached{FileIdOf(st), list});
-  return list;
+  auto list = files_.Read<std::vector<std::string>>(mailbox_id, Decode);
+  if (!list.ok()) return list.error();
+  return *list != nullptr ? std::move(*list) : kEmpty;
 }
 
 Result<void> BlockLists::Store(const std::string& mailbox_id,
                                const std::vector<std::string>& list) {
   std::vector<uint8_t> encoded = Encode(list);
-  auto sealed = keys_.SealRecord(encoded, Aad(mailbox_id));
+  auto written = files_.Write(mailbox_id, encoded);
   WipeMemory(encoded.data(), encoded.size());
-  if (!sealed.ok()) return sealed.error();
-  ONIONMAIL_RETURN_IF_ERROR(store::EnsurePrivateDir(dir_));
-  ONIONMAIL_RETURN_IF_ERROR(store::EnsurePrivateDir(tmp_dir_));
-  // Forgotten rather than cached under the new file's identity: lstat'ing it
-  // after the rename could see another writer's file. The next read opens it.
-  Forget(mailbox_id);
-  return store::WriteFileDurably(tmp_dir_, PathOf(mailbox_id), *sealed, /*replace=*/true);
-}
-
-Result<void> BlockLists::Delete(const std::string& mailbox_id) {
-  Forget(mailbox_id);
-  auto deleted = store::SecureDelete(PathOf(mailbox_id));
-  if (!deleted.ok() && deleted.error().code != ErrorCode::kNotFound) return deleted.error();
-  return Ok();
-}
-
-void BlockLists::Forget(const std::string& mailbox_id) {
-  std::lock_guard<std::mutex> lock(cache_mu_);
-  cache_.erase(mailbox_id);
+  return written;
 }
 
 Result<std::vector<std::string>> BlockLists::Entries(std::string_view mailbox_id) {
@@ -185,7 +114,7 @@ Result<std::vector<std::string>> BlockLists::Apply(std::string_view mailbox_id,
   }
   std::lock_guard<std::mutex> lock(write_mu_);
   if (op == mail::BlockListOp::kClear) {
-    ONIONMAIL_RETURN_IF_ERROR(Delete(id));
+    ONIONMAIL_RETURN_IF_ERROR(files_.Remove(id));
     return std::vector<std::string>{};
   }
   auto current = Load(id);
@@ -205,7 +134,7 @@ Result<std::vector<std::string>> BlockLists::Apply(std::string_view mailbox_id,
   }
   if (!present) return list;  // kDelete of an absent entry
   list.erase(pos);
-  ONIONMAIL_RETURN_IF_ERROR(list.empty() ? Delete(id) : Store(id, list));
+  ONIONMAIL_RETURN_IF_ERROR(list.empty() ? files_.Remove(id) : Store(id, list));
   return list;
 }
 
@@ -220,12 +149,9 @@ Result<bool> BlockLists::IsBlocked(std::string_view mailbox_id, std::string_view
 Result<void> BlockLists::Remove(std::string_view mailbox_id) {
   if (!ValidMailboxId(mailbox_id)) return BadMailboxId();
   std::lock_guard<std::mutex> lock(write_mu_);
-  return Delete(std::string(mailbox_id));
+  return files_.Remove(std::string(mailbox_id));
 }
 
-size_t BlockLists::cached_mailboxes() {
-  std::lock_guard<std::mutex> lock(cache_mu_);
-  return cache_.size();
-}
+size_t BlockLists::cached_mailboxes() { return files_.cached(); }
 
 }  // namespace onionmail::keys

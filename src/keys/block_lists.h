@@ -21,16 +21,15 @@
 //    there and kDelete of an absent one write nothing; kAdd to a full list is
 //    kResourceExhausted; kClear, and a kDelete that empties the list, delete
 //    the file (store::SecureDelete); kList only reads. A write is published
-//    durably (temp file in <dir>/.tmp, fsync, rename, fsync of <dir>) before
-//    Apply() returns ok. <dir> and <dir>/.tmp are created (mode 0700) at the
-//    first write; files are mode 0600.
-//  - Reads are cached per mailbox (at most kMaxCachedMailboxes; a full cache
-//    is emptied before an insert), each entry valid only for the identity of
-//    the file it was read from (keys::FileId: device, inode, size, mtime and
-//    ctime, taken with fstat on the descriptor read). A lookup lstat()s the
-//    file: unchanged, no open and no OpenRecord; missing, the empty list (no
-//    open, no OpenRecord). A file replaced by another instance or process
-//    (rename: new inode) is read again.
+//    durably (SealedFiles::Write: temp file in <dir>/.tmp, fsync, rename,
+//    fsync of <dir>) before Apply() returns ok. <dir> and <dir>/.tmp are
+//    created (mode 0700) at the first write; files are mode 0600.
+//  - The files are keys::SealedFiles (sealing, durable writes, deletion and
+//    the read cache: see its contract), at most kMaxCachedMailboxes cached
+//    lists. A lookup lstat()s the file: unchanged, no open, no OpenRecord and
+//    no decoding; missing, the empty list (no open, no OpenRecord). A file
+//    replaced by another instance or process (rename: new inode) is read
+//    again.
 //  - Thread-safe. Apply() and Remove() are serialised in this instance;
 //    writers in other instances or processes are not locked out (the key
 //    role is the only writer).
@@ -40,12 +39,11 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "base/result.h"
 #include "hsm/key_store.h"
-#include "keys/public_record_cache.h"
+#include "keys/sealed_files.h"
 #include "mail/block_list.h"
 
 namespace onionmail::keys {
@@ -75,23 +73,12 @@ class BlockLists {
 
  private:
   using List = std::shared_ptr<const std::vector<std::string>>;
-  struct Cached {
-    FileId id;
-    List list;
-  };
 
   Result<List> Load(const std::string& mailbox_id);
   Result<void> Store(const std::string& mailbox_id, const std::vector<std::string>& list);
-  Result<void> Delete(const std::string& mailbox_id);
-  void Forget(const std::string& mailbox_id);
-  std::string PathOf(const std::string& mailbox_id) const { return dir_ + "/" + mailbox_id; }
 
-  hsm::KeyStore& keys_;
-  const std::string dir_;
-  const std::string tmp_dir_;
+  SealedFiles files_;
   std::mutex write_mu_;  // Apply() and Remove(): one read-modify-write at a time
-  std::mutex cache_mu_;  // cache_
-  std::unordered_map<std::string, Cached> cache_;
 };
 
 }  // namespace onionmail::keys

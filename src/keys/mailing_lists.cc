@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <span>
 #include <utility>
@@ -39,13 +38,6 @@ bool ValidFileId(std::string_view id) {
 
 std::span<const uint8_t> AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
-// Built as a string: GCC 12 reports a false -Warray-bounds for a vector of
-// the 18-byte prefix with the id inserted after it.
-std::vector<uint8_t> Aad(const std::string& file_id) {
-  const std::string aad = std::string(kAadPrefix) + file_id;
-  return std::vector<uint8_t>(aad.begin(), aad.end());
 }
 
 void PutString(std::vector<uint8_t>& out, std::string_view s) {
@@ -113,19 +105,6 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes) {
   return out;
 }
 
-// The whole file behind `fd`, at most max_bytes (kDataLoss if longer).
-Result<std::vector<uint8_t>> ReadAll(int fd, size_t max_bytes, const std::string& path) {
-  std::vector<uint8_t> out;
-  std::array<uint8_t, 16384> buf;
-  for (;;) {
-    auto got = store::ReadSome(fd, buf, path);
-    if (!got.ok()) return got.error();
-    if (*got == 0) return out;
-    if (out.size() + *got > max_bytes) return Corrupt();
-    out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*got));
-  }
-}
-
 bool IsMember(const mail::ListRecord& record, std::string_view user) {
   return std::binary_search(record.members.begin(), record.members.end(), user);
 }
@@ -133,7 +112,12 @@ bool IsMember(const mail::ListRecord& record, std::string_view user) {
 }  // namespace
 
 MailingLists::MailingLists(hsm::KeyStore& keys, std::string dir)
-    : keys_(keys), dir_(std::move(dir)), tmp_dir_(dir_ + "/.tmp") {}
+    : keys_(keys),
+      files_(keys, SealedFiles::Config{.dir = std::move(dir),
+                                       .aad_prefix = std::string(kAadPrefix),
+                                       .max_cached = kMaxCachedLists,
+                                       .max_file_bytes = kMaxSealedBytes,
+                                       .what = "mailing list"}) {}
 
 Result<std::string> MailingLists::FileIdFor(std::string_view name) {
   if (!mail::ValidListName(name)) {
@@ -145,67 +129,19 @@ Result<std::string> MailingLists::FileIdFor(std::string_view name) {
 }
 
 Result<MailingLists::StoredPtr> MailingLists::LoadFile(const std::string& file_id) {
-  const std::string path = PathOf(file_id);
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno != ENOENT) return store::ErrnoError("cannot stat", path, errno);
-    Forget(file_id);
-    return StoredPtr();
-  }
-  {
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    auto it = cache_.find(file_id);
-    if (it != cache_.end()) {
-      if (it->second.id == FileIdOf(st)) return it->second.stored;
-      cache_.erase(it);
-    }
-  }
-  auto fd = store::OpenForRead(path);
-  if (!fd.ok()) {
-    if (fd.error().code == ErrorCode::kNotFound) return StoredPtr();  // deleted meanwhile
-    return fd.error();
-  }
-  // The identity of what is read, not of what was lstat'ed: a file replaced
-  // in between is cached under its own identity.
-  if (::fstat(fd->get(), &st) != 0) return store::ErrnoError("cannot stat", path, errno);
-  auto sealed = ReadAll(fd->get(), kMaxSealedBytes, path);
-  if (!sealed.ok()) return sealed.error();
-  auto plain = keys_.OpenRecord(*sealed, Aad(file_id));
-  if (!plain.ok()) return MakeError(ErrorCode::kDataLoss, "mailing list failed authentication");
-  auto decoded = Decode(plain->Reveal(SecretAccess::Grant()));
-  if (!decoded.ok()) return decoded.error();
-  StoredPtr stored =
-      std::make_shared<const Stored>(Stored{std::move(decoded->name), std::move(decoded->record)});
-  std::lock_guard<std::mutex> lock(cache_mu_);
-  if (cache_.size() >= kMaxCachedLists && cache_.find(file_id) == cache_.end()) cache_.clear();
-  cache_.insert_or_assign(file_id, Cached{FileIdOf(st), stored});
-  return stored;
+  return files_.Read<Stored>(file_id, [](std::span<const uint8_t> plaintext) -> Result<Stored> {
+    auto decoded = Decode(plaintext);
+    if (!decoded.ok()) return decoded.error();
+    return Stored{std::move(decoded->name), std::move(decoded->record)};
+  });
 }
 
 Result<void> MailingLists::Store(const std::string& file_id, std::string_view name,
                                  const mail::ListRecord& record) {
   std::vector<uint8_t> encoded = Encode(name, record);
-  auto sealed = keys_.SealRecord(encoded, Aad(file_id));
+  auto written = files_.Write(file_id, encoded);
   WipeMemory(encoded.data(), encoded.size());
-  if (!sealed.ok()) return sealed.error();
-  ONIONMAIL_RETURN_IF_ERROR(store::EnsurePrivateDir(dir_));
-  ONIONMAIL_RETURN_IF_ERROR(store::EnsurePrivateDir(tmp_dir_));
-  // Forgotten rather than cached under the new file's identity: lstat'ing it
-  // after the rename could see another writer's file. The next read opens it.
-  Forget(file_id);
-  return store::WriteFileDurably(tmp_dir_, PathOf(file_id), *sealed, /*replace=*/true);
-}
-
-Result<void> MailingLists::Delete(const std::string& file_id) {
-  Forget(file_id);
-  auto deleted = store::SecureDelete(PathOf(file_id));
-  if (!deleted.ok() && deleted.error().code != ErrorCode::kNotFound) return deleted.error();
-  return Ok();
-}
-
-void MailingLists::Forget(const std::string& file_id) {
-  std::lock_guard<std::mutex> lock(cache_mu_);
-  cache_.erase(file_id);
+  return written;
 }
 
 Result<std::optional<mail::ListRecord>> MailingLists::Load(std::string_view name) {
@@ -257,7 +193,7 @@ Result<mail::ListRecord> MailingLists::Apply(std::string_view name, std::string_
     if (!*exists) return MakeError(ErrorCode::kFailedPrecondition, "no such user");
   }
   if (!next->has_value()) {
-    ONIONMAIL_RETURN_IF_ERROR(Delete(*file_id));
+    ONIONMAIL_RETURN_IF_ERROR(files_.Remove(*file_id));
     return mail::ListRecord{};
   }
   if (*next != *current) ONIONMAIL_RETURN_IF_ERROR(Store(*file_id, name, **next));
@@ -267,7 +203,7 @@ Result<mail::ListRecord> MailingLists::Apply(std::string_view name, std::string_
 Result<void> MailingLists::RemoveUser(std::string_view user) {
   if (!mail::ValidLocalPart(user)) return MakeError(ErrorCode::kInvalidArgument, "bad user name");
   std::lock_guard<std::mutex> lock(write_mu_);
-  auto names = store::ListDirectory(dir_);
+  auto names = store::ListDirectory(files_.dir());
   if (!names.ok()) {
     if (names.error().code == ErrorCode::kNotFound) return Ok();
     return names.error();
@@ -287,13 +223,13 @@ Result<void> MailingLists::RemoveUser(std::string_view user) {
     auto next = mail::ApplyListOp((*stored)->record, op, user, "");
     if (!next.ok()) return next.error();
     ONIONMAIL_RETURN_IF_ERROR(next->has_value() ? Store(file_id, (*stored)->name, **next)
-                                                : Delete(file_id));
+                                                : files_.Remove(file_id));
   }
   return Ok();
 }
 
 Result<size_t> MailingLists::Count() {
-  auto names = store::ListDirectory(dir_);
+  auto names = store::ListDirectory(files_.dir());
   if (!names.ok()) {
     if (names.error().code == ErrorCode::kNotFound) return size_t{0};
     return names.error();
@@ -301,7 +237,7 @@ Result<size_t> MailingLists::Count() {
   size_t count = 0;
   for (const std::string& name : *names) {
     struct stat st;
-    const std::string path = dir_ + "/" + name;
+    const std::string path = files_.dir() + "/" + name;
     if (::lstat(path.c_str(), &st) != 0) {
       if (errno == ENOENT) continue;  // deleted meanwhile
       return store::ErrnoError("cannot stat", path, errno);
@@ -311,9 +247,6 @@ Result<size_t> MailingLists::Count() {
   return count;
 }
 
-size_t MailingLists::cached_lists() {
-  std::lock_guard<std::mutex> lock(cache_mu_);
-  return cache_.size();
-}
+size_t MailingLists::cached_lists() { return files_.cached(); }
 
 }  // namespace onionmail::keys

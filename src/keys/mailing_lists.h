@@ -26,21 +26,21 @@
 //    (false: kFailedPrecondition, nothing written; an error is passed on).
 //    It returns the record after the op (kDestroy: an empty record). An op
 //    that changes nothing (kShow, kPost, kAdd of a member, kRemove of a
-//    non-member) writes nothing. A write is published durably (temp file in
-//    <dir>/.tmp, fsync, rename, fsync of <dir>) before Apply() returns ok; a
-//    destroyed list is deleted with store::SecureDelete. <dir> and <dir>/.tmp
-//    are created (mode 0700) at the first write; files are mode 0600.
+//    non-member) writes nothing. A write is published durably
+//    (SealedFiles::Write: temp file in <dir>/.tmp, fsync, rename, fsync of
+//    <dir>) before Apply() returns ok; a destroyed list is deleted with
+//    store::SecureDelete. <dir> and <dir>/.tmp are created (mode 0700) at
+//    the first write; files are mode 0600.
 //  - RemoveUser() (the admin's `user del`): every list file is read; a list
 //    the user owns is deleted, a list the user is a member of is rewritten
 //    without the user (mail::ApplyListOp kDestroy and kLeave by the user). A
 //    list file that does not open (kDataLoss) is skipped with a warning
 //    naming the first chars of its file id: it never opens again, so no
 //    one is a member of it. Any other failure stops the scan.
-//  - Reads are cached per file id (at most kMaxCachedLists; a full cache is
-//    emptied before an insert), each entry valid only for the identity of
-//    the file it was read from (keys::FileId, taken with fstat on the
-//    descriptor read). A lookup lstat()s the file: unchanged, no open and no
-//    OpenRecord; missing, no list (no open, no OpenRecord). A file replaced
+//  - The files are keys::SealedFiles (sealing, durable writes, deletion and
+//    the read cache: see its contract), at most kMaxCachedLists cached
+//    lists. A lookup lstat()s the file: unchanged, no open, no OpenRecord and
+//    no decoding; missing, no list (no open, no OpenRecord). A file replaced
 //    by another instance or process (rename: new inode) is read again.
 //  - Thread-safe. Apply() and RemoveUser() are serialised in this instance;
 //    writers in other instances or processes are not locked out (the key
@@ -54,11 +54,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "base/result.h"
 #include "hsm/key_store.h"
-#include "keys/public_record_cache.h"
+#include "keys/sealed_files.h"
 #include "mail/mailing_list.h"
 
 namespace onionmail::keys {
@@ -98,10 +97,6 @@ class MailingLists {
     mail::ListRecord record;
   };
   using StoredPtr = std::shared_ptr<const Stored>;  // null: no such file
-  struct Cached {
-    FileId id;
-    StoredPtr stored;
-  };
 
   Result<StoredPtr> LoadFile(const std::string& file_id);
   // LoadFile() holding the list `name` (another name: kDataLoss).
@@ -109,16 +104,10 @@ class MailingLists {
                                                     std::string_view name);
   Result<void> Store(const std::string& file_id, std::string_view name,
                      const mail::ListRecord& record);
-  Result<void> Delete(const std::string& file_id);
-  void Forget(const std::string& file_id);
-  std::string PathOf(const std::string& file_id) const { return dir_ + "/" + file_id; }
 
-  hsm::KeyStore& keys_;
-  const std::string dir_;
-  const std::string tmp_dir_;
+  hsm::KeyStore& keys_;  // KeyedHash() of the file ids
+  SealedFiles files_;
   std::mutex write_mu_;  // Apply() and RemoveUser(): one read-modify-write at a time
-  std::mutex cache_mu_;  // cache_
-  std::unordered_map<std::string, Cached> cache_;
 };
 
 }  // namespace onionmail::keys

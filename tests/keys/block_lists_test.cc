@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "hsm/forwarding_key_store.h"
+#include "tests/keys/sealed_file_fixture.h"
 #include "tests/store/test_util.h"
 
 namespace onionmail::keys {
@@ -26,56 +26,21 @@ using mail::BlockListOp;
 using onionmail::testing::Bytes;
 using onionmail::testing::ModeOf;
 using onionmail::testing::ReadFileBytes;
-using onionmail::testing::TempDir;
 using onionmail::testing::WriteFileBytes;
+using test_fixture::CodeOf;
+using test_fixture::Exists;
+using test_fixture::InodeOf;
+using test_fixture::Must;
 using Entries = std::vector<std::string>;
 
 const std::string kAlice(64, 'a');
 const std::string kBob(64, 'b');
 
-// Counts OpenRecord calls (the file backend derives its keys once, so its
-// device_operations() does not move on OpenRecord).
-class CountingKeyStore : public hsm::ForwardingKeyStore {
- public:
-  using ForwardingKeyStore::ForwardingKeyStore;
-  Result<SecretBytes> OpenRecord(std::span<const uint8_t> sealed,
-                                 std::span<const uint8_t> aad) override {
-    ++opens;
-    return ForwardingKeyStore::OpenRecord(sealed, aad);
-  }
-  std::atomic<int> opens{0};
-};
-
-ino_t InodeOf(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0 ? st.st_ino : 0;
-}
-
-bool Exists(const std::string& path) { return std::filesystem::exists(path); }
-
-// The value of `r`; a test failure (and T{}) when it is an error.
-template <typename T>
-T Must(Result<T> r) {
-  if (!r.ok()) {
-    ADD_FAILURE() << "error: " << r.error().message;
-    return T{};
-  }
-  return std::move(*r);
-}
-
-// The error code of `r`; kInternal (never expected here) when it is ok.
-template <typename T>
-ErrorCode CodeOf(const Result<T>& r) {
-  return r.ok() ? ErrorCode::kInternal : r.error().code;
-}
-
-class BlockListsTest : public ::testing::Test {
+class BlockListsTest : public test_fixture::SealedFileTest {
  protected:
   void SetUp() override {
-    auto ks = hsm::CreateFileKeyStore(dir_.path() + "/server.key");
-    ASSERT_TRUE(ks.ok());
-    file_keys_ = std::move(*ks);
-    keys_ = std::make_unique<CountingKeyStore>(*file_keys_);
+    SealedFileTest::SetUp();
+    if (HasFatalFailure()) return;
     lists_ = Make();
   }
 
@@ -84,10 +49,7 @@ class BlockListsTest : public ::testing::Test {
 
   // Writes `plaintext` sealed as the list of `id` (the documented format).
   void WriteSealed(const std::string& id, const std::vector<uint8_t>& plaintext) {
-    auto sealed = file_keys_->SealRecord(plaintext, Bytes("onionmail-blocklist-v1:" + id));
-    ASSERT_TRUE(sealed.ok());
-    std::filesystem::create_directories(lists_dir_);
-    WriteFileBytes(FileOf(id), *sealed);
+    WriteSealedFile(FileOf(id), "onionmail-blocklist-v1:" + id, plaintext);
   }
 
   static std::vector<uint8_t> Encoded(const Entries& list, uint8_t version = 1) {
@@ -108,10 +70,7 @@ class BlockListsTest : public ::testing::Test {
 
   ErrorCode EntriesError(const std::string& id) { return CodeOf(lists_->Entries(id)); }
 
-  TempDir dir_;
   const std::string lists_dir_ = dir_.path() + "/blocklists";
-  std::unique_ptr<hsm::KeyStore> file_keys_;
-  std::unique_ptr<CountingKeyStore> keys_;
   std::unique_ptr<BlockLists> lists_;
 };
 

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "crypto/hex.h"
-#include "hsm/forwarding_key_store.h"
+#include "tests/keys/sealed_file_fixture.h"
 #include "tests/store/test_util.h"
 
 namespace onionmail::keys {
@@ -31,45 +31,12 @@ using mail::ListRecord;
 using onionmail::testing::Bytes;
 using onionmail::testing::ModeOf;
 using onionmail::testing::ReadFileBytes;
-using onionmail::testing::TempDir;
 using onionmail::testing::WriteFileBytes;
+using test_fixture::CodeOf;
+using test_fixture::Exists;
+using test_fixture::InodeOf;
+using test_fixture::Must;
 using Members = std::vector<std::string>;
-
-// Counts OpenRecord calls (the file backend derives its keys once, so its
-// device_operations() does not move on OpenRecord).
-class CountingKeyStore : public hsm::ForwardingKeyStore {
- public:
-  using ForwardingKeyStore::ForwardingKeyStore;
-  Result<SecretBytes> OpenRecord(std::span<const uint8_t> sealed,
-                                 std::span<const uint8_t> aad) override {
-    ++opens;
-    return ForwardingKeyStore::OpenRecord(sealed, aad);
-  }
-  std::atomic<int> opens{0};
-};
-
-ino_t InodeOf(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0 ? st.st_ino : 0;
-}
-
-bool Exists(const std::string& path) { return std::filesystem::exists(path); }
-
-// The value of `r`; a test failure (and T{}) when it is an error.
-template <typename T>
-T Must(Result<T> r) {
-  if (!r.ok()) {
-    ADD_FAILURE() << "error: " << r.error().message;
-    return T{};
-  }
-  return std::move(*r);
-}
-
-// The error code of `r`; kInternal (never expected here) when it is ok.
-template <typename T>
-ErrorCode CodeOf(const Result<T>& r) {
-  return r.ok() ? ErrorCode::kInternal : r.error().code;
-}
 
 std::vector<uint8_t> Encoded(const std::string& name, const std::string& owner,
                              const Members& members, uint8_t version = 1) {
@@ -86,13 +53,11 @@ std::vector<uint8_t> Encoded(const std::string& name, const std::string& owner,
   return out;
 }
 
-class MailingListsTest : public ::testing::Test {
+class MailingListsTest : public test_fixture::SealedFileTest {
  protected:
   void SetUp() override {
-    auto ks = hsm::CreateFileKeyStore(dir_.path() + "/server.key");
-    ASSERT_TRUE(ks.ok());
-    file_keys_ = std::move(*ks);
-    keys_ = std::make_unique<CountingKeyStore>(*file_keys_);
+    SealedFileTest::SetUp();
+    if (HasFatalFailure()) return;
     lists_ = Make();
   }
 
@@ -111,10 +76,7 @@ class MailingListsTest : public ::testing::Test {
   // Writes `plaintext` sealed as the file of the list `name` (the documented format).
   void WriteSealed(const std::string& name, const std::vector<uint8_t>& plaintext) {
     const std::string id = IdOf(name);
-    auto sealed = file_keys_->SealRecord(plaintext, Bytes("onionmail-list-v1:" + id));
-    ASSERT_TRUE(sealed.ok());
-    std::filesystem::create_directories(lists_dir_);
-    WriteFileBytes(lists_dir_ + "/" + id, *sealed);
+    WriteSealedFile(lists_dir_ + "/" + id, "onionmail-list-v1:" + id, plaintext);
   }
 
   Result<ListRecord> Try(ListOp op, const std::string& name, const std::string& actor,
@@ -129,11 +91,8 @@ class MailingListsTest : public ::testing::Test {
   }
   std::optional<ListRecord> Stored(const std::string& name) { return Must(Make()->Load(name)); }
 
-  TempDir dir_;
   const std::string lists_dir_ = dir_.path() + "/lists";
   std::set<std::string> users_{"alice", "bob", "carol", "dave"};
-  std::unique_ptr<hsm::KeyStore> file_keys_;
-  std::unique_ptr<CountingKeyStore> keys_;
   std::unique_ptr<MailingLists> lists_;
 };
 
