@@ -3,7 +3,7 @@
 // of two small messages (one with dot-lines and no final CRLF). The input is
 // the client's byte stream; everything after the first "STLS\r\n" arrives
 // inside the (fake, always successful) TLS tunnel. User bob, password
-// "secret pw".
+// "secret pw"; RQUS with a fake registration service.
 //
 // Checked besides memory safety: the session only reads and expunges valid,
 // distinct message indices, and everything it sends uses CRLF line endings.
@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/result.h"
 #include "mail/backend.h"
+#include "mail/registration.h"
 #include "pop3/session.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "tests/net/fake_connection.h"
@@ -81,6 +82,27 @@ class FakeBackend : public mail::MailboxBackend {
   bool opened_ = false;
 };
 
+// RQUS: the session sends only canonical vouchers and valid lower-case names,
+// and asks again only after a refusal. "abcdefghijklmnopqr27" opens any
+// name but bob's (taken).
+class OneVoucher : public mail::RegistrationService {
+ public:
+  Result<mail::Registration> Register(std::string_view voucher, std::string_view user) override {
+    ONIONMAIL_CHECK(mail::CanonicalVoucher(voucher) == std::string(voucher));
+    ONIONMAIL_CHECK(mail::ValidLocalPart(user));
+    ONIONMAIL_CHECK(!registered_);  // one account per session
+    if (voucher != "abcdefghijklmnopqr27") return MakeError(ErrorCode::kUnauthenticated, "no");
+    if (user == "bob") return MakeError(ErrorCode::kAlreadyExists, "taken");
+    if (mail::ReservedUserName(user)) return MakeError(ErrorCode::kInvalidArgument, "reserved");
+    registered_ = true;
+    return mail::Registration{SecretBytes(SecretAccess::Grant(), std::string(24, 's')),
+                              SecretBytes(SecretAccess::Grant(), std::string(24, 'p'))};
+  }
+
+ private:
+  bool registered_ = false;
+};
+
 void CheckCrlfOnly(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '\n') ONIONMAIL_CHECK(i > 0 && text[i - 1] == '\r');
@@ -104,7 +126,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.log_tag = "fuzz";
   config.auth_failure_delay_ms = 0;
   {
-    pop3::Session session(conn, backend, config);
+    OneVoucher registration;
+    pop3::Session session(conn, backend, config, &registration);
     session.Run();
   }
   CheckCrlfOnly(conn.Output());

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/result.h"
 #include "mail/backend.h"
+#include "mail/mailing_list.h"
 #include "smtp/address.h"
 #include "smtp/session.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -58,6 +59,7 @@ class AcceptAllBackend : public mail::DeliveryBackend {
  public:
   Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) override {
     if (user == "alice" && password.Equals(SecretBytes(SecretAccess::Grant(), "secret"))) {
+      alice_verified = true;
       return Ok();
     }
     return MakeError(ErrorCode::kUnauthenticated, "bad credentials");
@@ -71,6 +73,26 @@ class AcceptAllBackend : public mail::DeliveryBackend {
     ONIONMAIL_CHECK(!envelope.local_parts.empty());
     return std::unique_ptr<mail::MessageWriter>(new Writer());
   }
+  bool alice_verified = false;
+};
+
+// One list, "team" (alice, bob, carol): the session asks only kPost, for a
+// valid list name, and only after alice logged in.
+class OneList : public mail::ListService {
+ public:
+  explicit OneList(const AcceptAllBackend& backend) : backend_(backend) {}
+  Result<mail::ListRecord> Apply(mail::ListOp op, std::string_view name,
+                                 std::string_view user) override {
+    ONIONMAIL_CHECK(backend_.alice_verified);
+    ONIONMAIL_CHECK(op == mail::ListOp::kPost);
+    ONIONMAIL_CHECK(mail::ValidListName(name));
+    ONIONMAIL_CHECK(user.empty());
+    if (name != "team") return MakeError(ErrorCode::kNotFound, "no such list");
+    return mail::ListRecord{"alice", {"alice", "bob", "carol"}};
+  }
+
+ private:
+  const AcceptAllBackend& backend_;
 };
 
 void CheckReplies(const std::string& out) {
@@ -107,7 +129,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.max_text_line = 1000;
   config.log_tag = "fuzz";
   config.auth_failure_delay_ms = 0;
-  smtp::Session session(conn, backend, config);
+  OneList lists(backend);
+  smtp::Session session(conn, backend, config, nullptr, nullptr, nullptr, nullptr, &lists);
   session.Run();
   CheckReplies(conn.Output());
   return 0;
