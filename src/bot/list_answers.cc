@@ -1,3 +1,4 @@
+// bot list answers: the LIST commands' texts (contract in bot/list_answers.h).
 #include "bot/list_answers.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// bot lists: parsing and dispatch of the LIST commands (contract in bot/lists.h).
 #include "bot/lists.h"
 
 #include <initializer_list>
