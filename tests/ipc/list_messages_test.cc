@@ -20,27 +20,6 @@ namespace {
 
 using Members = std::vector<std::string>;
 
-// The frame's bytes after the 8-byte header (length, type, version).
-std::vector<uint8_t> Payload(const std::vector<uint8_t>& frame) {
-  return {frame.begin() + 8, frame.end()};
-}
-
-// A frame of `type` with the given payload (length and version filled in).
-std::vector<uint8_t> Frame(MsgType type, const std::vector<uint8_t>& payload) {
-  const uint32_t len = static_cast<uint32_t>(payload.size() + 4);
-  const auto t = static_cast<uint16_t>(type);
-  std::vector<uint8_t> f(8 + payload.size());
-  f[0] = static_cast<uint8_t>(len >> 24);
-  f[1] = static_cast<uint8_t>(len >> 16);
-  f[2] = static_cast<uint8_t>(len >> 8);
-  f[3] = static_cast<uint8_t>(len);
-  f[4] = static_cast<uint8_t>(t >> 8);
-  f[5] = static_cast<uint8_t>(t);
-  f[6] = static_cast<uint8_t>(kProtocolVersion >> 8);
-  f[7] = static_cast<uint8_t>(kProtocolVersion);
-  std::copy(payload.begin(), payload.end(), f.begin() + 8);
-  return f;
-}
 std::vector<uint8_t> ReplyFrame(const std::vector<uint8_t>& payload) {
   return Frame(MsgType::kListReply, payload);
 }
@@ -67,7 +46,8 @@ TEST(ListMessagesTest, RequestWireLayout) {
   auto bytes = Encode(ListRequest{static_cast<uint16_t>(mail::ListOp::kRemove), "ab", "cde"});
   ASSERT_TRUE(bytes.ok());
   EXPECT_EQ((*bytes)[5], 63);
-  EXPECT_EQ(Payload(*bytes), (std::vector<uint8_t>{0, 3, 0, 2, 'a', 'b', 0, 3, 'c', 'd', 'e'}));
+  EXPECT_EQ(FramePayload(*bytes),
+            (std::vector<uint8_t>{0, 3, 0, 2, 'a', 'b', 0, 3, 'c', 'd', 'e'}));
 }
 
 TEST(ListMessagesTest, ReplyRoundTripsAndWireLayout) {
@@ -84,7 +64,7 @@ TEST(ListMessagesTest, ReplyRoundTripsAndWireLayout) {
   auto bytes = Encode(ListReply{Status::kOk, "a", {"a"}});
   ASSERT_TRUE(bytes.ok());
   EXPECT_EQ((*bytes)[5], 64);
-  EXPECT_EQ(Payload(*bytes), (std::vector<uint8_t>{0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a'}));
+  EXPECT_EQ(FramePayload(*bytes), (std::vector<uint8_t>{0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a'}));
 }
 
 TEST(ListMessagesTest, AnOpPastTheLastIsRefusedBothWays) {

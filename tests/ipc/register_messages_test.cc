@@ -21,6 +21,7 @@
 #include "ipc/codec.h"
 #include "ipc/messages.h"
 #include "mail/registration.h"
+#include "tests/ipc/message_round_trip.h"
 
 namespace onionmail::ipc {
 namespace {
@@ -41,10 +42,11 @@ RegisterReply Reply(Status status, std::string_view smtp, std::string_view pop3)
   return RegisterReply{status, S(smtp), S(pop3)};
 }
 
-// Encodes, decodes, checks the type and that encoding again gives the same
+// RoundTrip (message_round_trip.h) for the secret-carrying messages: encodes,
+// decodes, checks the type and that encoding again gives the same
 // bytes (frames wiped after use: they hold the secrets in clear).
 template <typename T>
-T RoundTrip(Message m) {
+T WipingRoundTrip(Message m) {
   auto bytes = Encode(m);
   EXPECT_TRUE(bytes.ok()) << (bytes.ok() ? "" : bytes.error().message);
   if (!bytes.ok()) return T{};
@@ -77,22 +79,6 @@ std::vector<uint8_t> Field(std::string_view s) {
   return f;
 }
 
-// A frame of `type` with the given payload (length and version filled in).
-std::vector<uint8_t> Frame(MsgType type, const std::vector<uint8_t>& payload) {
-  const uint32_t len = static_cast<uint32_t>(payload.size() + 4);
-  const auto t = static_cast<uint16_t>(type);
-  std::vector<uint8_t> f(8 + payload.size());
-  f[0] = static_cast<uint8_t>(len >> 24);
-  f[1] = static_cast<uint8_t>(len >> 16);
-  f[2] = static_cast<uint8_t>(len >> 8);
-  f[3] = static_cast<uint8_t>(len);
-  f[4] = static_cast<uint8_t>(t >> 8);
-  f[5] = static_cast<uint8_t>(t);
-  f[6] = static_cast<uint8_t>(kProtocolVersion >> 8);
-  f[7] = static_cast<uint8_t>(kProtocolVersion);
-  std::copy(payload.begin(), payload.end(), f.begin() + 8);
-  return f;
-}
 // Fields one after the other.
 std::vector<uint8_t> Concat(std::initializer_list<std::vector<uint8_t>> parts) {
   size_t n = 0;
@@ -125,24 +111,24 @@ TEST(RegisterMessagesTest, ProtocolVersionAndWireNumbers) {
 }
 
 TEST(RegisterMessagesTest, RequestRoundTripsIntoSecretBytes) {
-  auto got = RoundTrip<RegisterRequest>(Request(kVoucher, "alice"));
+  auto got = WipingRoundTrip<RegisterRequest>(Request(kVoucher, "alice"));
   EXPECT_EQ(Reveal(got.voucher), kVoucher);
   EXPECT_EQ(got.user, "alice");
   // Every character of the alphabet, and the user at both of its bounds.
   for (std::string_view v : {"abcdefghijklmnopqrst", "uvwxyz234567aaaaaaaa"}) {
-    EXPECT_EQ(Reveal(RoundTrip<RegisterRequest>(Request(v, "b")).voucher), v);
+    EXPECT_EQ(Reveal(WipingRoundTrip<RegisterRequest>(Request(v, "b")).voucher), v);
   }
   std::string longest(kMaxLocalPartBytes, 'u');
-  EXPECT_EQ(RoundTrip<RegisterRequest>(Request(kVoucher, longest)).user, longest);
+  EXPECT_EQ(WipingRoundTrip<RegisterRequest>(Request(kVoucher, longest)).user, longest);
 }
 
 TEST(RegisterMessagesTest, ReplyRoundTripsIntoSecretBytes) {
-  auto ok = RoundTrip<RegisterReply>(Reply(Status::kOk, kSmtpPw, kPop3Pw));
+  auto ok = WipingRoundTrip<RegisterReply>(Reply(Status::kOk, kSmtpPw, kPop3Pw));
   EXPECT_EQ(ok.status, Status::kOk);
   EXPECT_EQ(Reveal(ok.smtp_password), kSmtpPw);
   EXPECT_EQ(Reveal(ok.pop3_password), kPop3Pw);
   for (uint16_t v = 1; v <= static_cast<uint16_t>(Status::kRefused); ++v) {
-    auto failed = RoundTrip<RegisterReply>(Reply(static_cast<Status>(v), "", ""));
+    auto failed = WipingRoundTrip<RegisterReply>(Reply(static_cast<Status>(v), "", ""));
     EXPECT_EQ(static_cast<uint16_t>(failed.status), v);
     EXPECT_TRUE(failed.smtp_password.empty() && failed.pop3_password.empty());
   }

@@ -17,21 +17,6 @@ namespace {
 
 constexpr char kOnion[] = "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion";
 
-std::vector<uint8_t> Frame(MsgType type, const std::vector<uint8_t>& payload) {
-  uint32_t len = static_cast<uint32_t>(payload.size() + 4);
-  uint16_t t = static_cast<uint16_t>(type);
-  std::vector<uint8_t> f = {static_cast<uint8_t>(len >> 24),
-                            static_cast<uint8_t>(len >> 16),
-                            static_cast<uint8_t>(len >> 8),
-                            static_cast<uint8_t>(len),
-                            static_cast<uint8_t>(t >> 8),
-                            static_cast<uint8_t>(t),
-                            0,
-                            static_cast<uint8_t>(kProtocolVersion)};
-  for (uint8_t b : payload) f.push_back(b);
-  return f;
-}
-
 void AppendField(std::vector<uint8_t>& to, std::string_view s) {
   to.push_back(static_cast<uint8_t>(s.size() >> 8));
   to.push_back(static_cast<uint8_t>(s.size()));

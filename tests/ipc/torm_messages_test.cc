@@ -8,6 +8,7 @@
 
 #include "ipc/codec.h"
 #include "ipc/messages.h"
+#include "tests/ipc/message_round_trip.h"
 
 namespace onionmail::ipc {
 namespace {
@@ -15,21 +16,6 @@ namespace {
 using mail::ChannelBinding;
 using mail::TormOutcome;
 using mail::TormVerb;
-
-std::vector<uint8_t> Frame(MsgType type, const std::vector<uint8_t>& payload) {
-  uint32_t len = static_cast<uint32_t>(payload.size() + 4);
-  uint16_t t = static_cast<uint16_t>(type);
-  std::vector<uint8_t> f = {static_cast<uint8_t>(len >> 24),
-                            static_cast<uint8_t>(len >> 16),
-                            static_cast<uint8_t>(len >> 8),
-                            static_cast<uint8_t>(len),
-                            static_cast<uint8_t>(t >> 8),
-                            static_cast<uint8_t>(t),
-                            0,
-                            static_cast<uint8_t>(kProtocolVersion)};
-  for (uint8_t b : payload) f.push_back(b);
-  return f;
-}
 
 ChannelBinding Binding() {
   ChannelBinding cb{};
@@ -116,15 +102,6 @@ TEST(TormMessagesTest, TruncatedOrExtendedFramesAreRefused) {
 }
 
 // ---- peer role <-> key role (UnsealPlan, DerkPrepare, DerkResult, Forward) ----
-
-template <typename T>
-T RoundTrip(const T& m) {
-  auto bytes = Encode(m);
-  EXPECT_TRUE(bytes.ok()) << bytes.error().message;
-  auto back = Decode(*bytes);
-  EXPECT_TRUE(back.ok()) << back.error().message;
-  return std::get<T>(*back);
-}
 
 UnsealTarget Target(uint16_t index, std::string address) {
   UnsealTarget t;
