@@ -69,7 +69,7 @@ class ListTest(ServerTestCase, unittest.TestCase):
         self.assertIn("bob", self.ask("LIST team ADD bob"))
         self.assertIn("carol", self.ask("list Team.List@%s invite carol@%s" % (domain, domain)))
         self.assertEqual(self.post("alice", "team", "first post"), 250)
-        self.assertRegex(self.env.log_tail(), r"list message accepted: 3 recipient\(s\)")
+        self.env.wait_log(rb"list message accepted: 3 recipient\(s\)")
         for user in ("alice", "bob", "carol"):
             posts = self.list_posts(user, "first post")
             self.assertEqual(len(posts), 1, user)

@@ -67,7 +67,7 @@ class RegisterTest(ServerTestCase, unittest.TestCase):
         finally:
             p.quit()
         self.assertEqual(self.count(), before)
-        self.assertRegex(self.env.log_tail(), r"registration ok")
+        self.env.wait_log(rb"registration ok")
         newbie = User("newbie", account["smtp-password"], account["pop3-password"],
                       self.env.domain)
         # It sends with its SMTP password and receives mail.
