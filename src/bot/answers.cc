@@ -5,6 +5,7 @@
 #include <array>
 
 #include "bot/reply_message.h"
+#include "mail/message_fields.h"
 
 namespace onionmail::bot {
 namespace {
@@ -135,7 +136,7 @@ Result<std::string> KeySha256Hex(std::span<const uint8_t> der) {
       length != 32) {
     return MakeError(ErrorCode::kInternal, "bot: SHA-256 of the server key failed");
   }
-  return LowerHex(std::span<const uint8_t>(digest.data(), length));
+  return mail::LowerHex(std::span<const uint8_t>(digest.data(), length));
 }
 
 }  // namespace onionmail::bot

@@ -8,6 +8,7 @@
 #include "bot/reply_message.h"
 #include "bot/request.h"
 #include "bot/spam.h"
+#include "mail/message_fields.h"
 
 namespace onionmail::bot {
 namespace {
@@ -62,7 +63,7 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
   Request parsed = ParseRequest(request);
   if (parsed.automatic) return mail::BotAnswer{"ignored", ""};
 
-  Result<std::string> date = Rfc5322Date(clock_());
+  Result<std::string> date = mail::Rfc5322Date(clock_());
   if (!date.ok()) return date.error();
 
   const bool spam = block_list_ != nullptr;
@@ -117,7 +118,7 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
     }
   }
 
-  Result<std::string> message_id = NewMessageIdLocal();
+  Result<std::string> message_id = mail::NewMessageIdLocal();
   if (!message_id.ok()) return message_id.error();
   std::string subject = SanitizeSubject(parsed.subject);
   ReplyParts parts;

@@ -10,27 +10,19 @@
 //    charset=utf-8, Content-Transfer-Encoding: 8bit, an empty line and the
 //    body (AppendBody). The caller vouches for the header values: domain and
 //    user validated, subject from SanitizeSubject(), in_reply_to a well-formed
-//    msg-id, message_id_local from NewMessageIdLocal().
+//    msg-id, message_id_local from mail::NewMessageIdLocal()
+//    (mail/message_fields.h, which also has the date, mail::Rfc5322Date).
 //  - AppendBody() appends text with every line ending (CRLF, LF or a lone CR)
 //    made CRLF, NUL octets dropped (8bit forbids them, RFC 2045), lines longer
 //    than kMaxBodyLine octets split (at a UTF-8 character boundary when one is
 //    within 3 octets) and a final CRLF when the text does not end in one.
 //  - SanitizeSubject(): the octets 0x20..0x7E of subject (others dropped), at
 //    most kMaxSubject octets, surrounding spaces removed.
-//  - Rfc5322Date(): "Www, DD Mmm YYYY HH:MM:SS +0000", independent of the
-//    locale; kInternal when gmtime_r cannot represent `when`.
-//  - NewMessageIdLocal(): 32 lower-case hex digits from RAND_bytes; kInternal
-//    when the generator fails. LowerHex(): two lower-case hex digits an octet.
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
-#include <ctime>
-#include <span>
 #include <string>
 #include <string_view>
-
-#include "base/result.h"
 
 namespace onionmail::bot {
 
@@ -52,11 +44,5 @@ std::string ComposeReply(const ReplyParts& parts);
 void AppendBody(std::string_view text, std::string* out);
 
 std::string SanitizeSubject(std::string_view subject);
-
-Result<std::string> Rfc5322Date(std::time_t when);
-
-Result<std::string> NewMessageIdLocal();
-
-std::string LowerHex(std::span<const uint8_t> bytes);
 
 }  // namespace onionmail::bot

@@ -39,6 +39,16 @@ Entry Lookup(Reply reply) {
       return {250, "2.0.0", false, "Ignored: automatic messages get no answer"};
     case Reply::kListAccepted:
       return {250, "2.1.5", false, "List ok: its members who can take the message get it"};
+    case Reply::kRelayedToAll:
+      return {250, "2.0.0", false, "Ok: delivered to the remote servers"};
+    case Reply::kRelayedPartly:
+      return {250, "2.0.0", false,
+              "Ok: delivered to some recipients; the others are listed in a report in your "
+              "mailbox"};
+    case Reply::kRelayedPartlyNoReport:
+      return {250, "2.0.0", false,
+              "Ok: delivered to some recipients only; the report on the others could not be "
+              "stored"};
     case Reply::kHelo:
       return {250, "", true, ""};
     case Reply::kCannotVrfy:
@@ -62,8 +72,11 @@ Entry Lookup(Reply reply) {
       return {452, "4.5.3", false, "Error: too many recipients"};
     case Reply::kOtherDestination:
       return {452, "4.5.3", false,
-              "Too many recipients: one destination server per transaction, send the others "
+              "Too many recipients: this one takes a transaction of its own, send the others "
               "in another"};
+    case Reply::kTooManyServers:
+      return {452, "4.5.3", false,
+              "Too many destination servers in one transaction, send the others in another"};
     case Reply::kRelayBusy:
       return {451, "4.3.2", false, "Too many relayed messages at once, try again later"};
     case Reply::kTkimBusy:

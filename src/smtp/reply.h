@@ -52,6 +52,9 @@ enum class Reply {
   kBotAnswered,            // 250 2.0.0 (server@: the reply is in the sender's mailbox)
   kBotIgnored,             // 250 2.0.0 (server@: an automatic message, not answered)
   kListAccepted,           // 250 2.1.5 (a list: its members who can take the message)
+  kRelayedToAll,           // 250 2.0.0 (every remote server of the message took it)
+  kRelayedPartly,          // 250 2.0.0 (some took it; a report on the others is in the mailbox)
+  kRelayedPartlyNoReport,  // 250 2.0.0 (the same, but the report could not be stored)
   kHelo,                   // 250 <host>
   kCannotVrfy,             // 252 2.5.0
   kAuthChallengeEmpty,     // 334 (empty challenge, AUTH PLAIN)
@@ -70,7 +73,8 @@ enum class Reply {
   kRemoteNoTls,            // 451 4.7.5 (remote offers no STARTTLS with TLS 1.3)
   kSealed,                 // 451 4.3.0 server sealed (master key not unsealed yet)
   kTooManyRecipients,      // 452 4.5.3
-  kOtherDestination,       // 452 4.5.3 (one destination server per transaction)
+  kOtherDestination,       // 452 4.5.3 (server@ or a list: the one recipient of its transaction)
+  kTooManyServers,         // 452 4.5.3 (more remote servers than SessionConfig allows)
   kInsufficientStorage,    // 452 4.3.1 (below store.min_free_mib)
   kMailboxFull,            // 452 4.2.2 (the recipient's store.mailbox_quota_mib)
   kListNoMemberCanTake,    // 452 4.2.2 (no member of the list can take the message now)

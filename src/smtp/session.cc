@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 #include <span>
 #include <thread>
 
 #include "base/log.h"
 #include "base/secret_bytes.h"
+#include "mail/message_fields.h"
 #include "smtp/address.h"
 #include "smtp/auth.h"
 #include "smtp/base64.h"
@@ -35,20 +35,6 @@ bool AllowedBeforeTls(Verb verb) {
 
 bool HasBareLineEnding(const net::Line& line) {
   return line.ending == net::LineEnding::kBareLf || line.text.find('\r') != std::string::npos;
-}
-
-// RFC 5322 date-time in UTC, independent of the process locale.
-std::string Rfc5322DateUtc(std::time_t now) {
-  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday % 7],
-                tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                tm.tm_sec);
-  return buf;
 }
 
 struct TormVerbName {
@@ -107,9 +93,7 @@ void Session::ResetTransaction() {
   bot_request_ = false;
   list_name_.reset();
   local_sender_ = false;
-  remote_.reset();  // without End(): the remote keeps nothing
-  remote_domain_.clear();
-  remote_recipients_.clear();
+  remotes_.clear();  // without End(): the remotes keep nothing
 }
 
 void Session::EndOnError(const Error& error) {
@@ -334,7 +318,7 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
   if (std::find(recipients_.begin(), recipients_.end(), local) != recipients_.end()) {
     return Send(Reply::kRecipientOk);  // duplicate: one delivery
   }
-  if (recipients_.size() + remote_recipients_.size() >= config_.max_recipients) {
+  if (recipients_.size() + RemoteRecipientCount() >= config_.max_recipients) {
     return Send(Reply::kTooManyRecipients);
   }
   auto checked = backend_.CheckRecipient(local, declared_size_, reverse_path_);
@@ -364,7 +348,10 @@ std::string Session::ReceivedHeader() const {
   header += auth_user_ ? "ESMTPSA" : "ESMTPS";
   // A comment (RFC 5322 CFWS) names the proven server; no address, no IP.
   if (tkim_domain_) header += " (TKIM " + *tkim_domain_ + ")";
-  header += "; " + Rfc5322DateUtc(std::time(nullptr)) + "\r\n";
+  // The clock cannot be outside mail::Rfc5322Date's years in practice; if
+  // it were, the epoch is a valid date where a broken one is not.
+  Result<std::string> date = mail::Rfc5322Date(std::time(nullptr));
+  header += "; " + (date.ok() ? *date : std::string("Thu, 01 Jan 1970 00:00:00 +0000")) + "\r\n";
   return header;
 }
 
@@ -374,14 +361,13 @@ std::string Session::TraceHeader() const {
 
 Result<Session::Next> Session::DoData(const Command& cmd) {
   if (!in_transaction_) return Send(Reply::kNeedMail);
-  if (recipients_.empty() && remote_recipients_.empty() && !bot_request_) {
+  if (recipients_.empty() && RemoteRecipientCount() == 0 && !bot_request_) {
     return Send(Reply::kNeedRcpt);
   }
   if (!cmd.arg.empty()) return Send(Reply::kSyntaxError);
-  if (remote_ != nullptr && remote_recipients_.empty()) {
-    remote_.reset();  // it took no recipient: only the local ones get the message
-  }
-  if (remote_ != nullptr) return DoRelayData();
+  // A remote that took no recipient is dropped: the others get the message.
+  std::erase_if(remotes_, [](const RemoteServer& r) { return r.recipients.empty(); });
+  if (!remotes_.empty()) return DoRelayData();
   if (bot_request_) return DoBotData();
   ONIONMAIL_RETURN_IF_ERROR(conn_.Write(FormatReply(Reply::kStartData, config_.hostname)));
   ONIONMAIL_RETURN_IF_ERROR(conn_.Flush());

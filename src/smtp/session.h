@@ -14,26 +14,39 @@
 //    in this server's domain and the domain, lower-cased, is a v3 onion name
 //    (mail::IsV3OnionDomain); anything else gets 550 5.7.1 Relaying denied.
 //    Without a relay backend only this server's domain is accepted.
-//  - One remote domain per transaction, with or without local recipients:
-//    the remote domain is fixed by the first successful Begin(); a recipient
-//    at another remote domain gets 452 4.5.3 and the transaction goes on.
-//    Recipients count together against max_recipients.
-//  - Local and remote recipients together: all or nothing. At DATA the local
-//    copy is begun first (if it cannot be, 451 4.3.0 and the remote never
-//    gets DATA); the message is streamed to both; the local copy is
-//    committed only after the remote's 2xx to the final dot, and the client
-//    gets the remote's reply. A remote refusal or failure drops the local
-//    copy; a local commit failure after the remote's 2xx gets 451 4.3.0 (the
-//    client's retry may then reach the remote twice; nothing is lost). A
-//    remote transaction that took no recipient is dropped at DATA and only
-//    the local recipients get the message.
+//  - Several remote servers per transaction, at most max_remote_servers (a
+//    recipient at one more gets 452 4.5.3 and the transaction goes on), with
+//    or without local recipients; recipients count together against
+//    max_recipients. Each remote domain (lower case) has its own remote
+//    transaction, opened by its first remote RCPT.
+//  - Local and remote recipients together, at DATA: the local copy is begun
+//    first (if it cannot be, 451 4.3.0 and no remote gets DATA); every remote
+//    server that took a recipient gets DATA; the message is streamed to the
+//    local copy and to every remote that answered 354, then each of those
+//    gets the final dot, in the order of their first RCPT. The remotes whose
+//    answer to the final dot is 2xx took the message; the others failed (a
+//    refusal of DATA or of the message, or a failed relay call):
+//     * none took it: the local copy is dropped and the client gets the first
+//       failed remote's reply (FormatRemoteReply, or the relay failure's
+//       reply); nothing was delivered, a retry duplicates nothing;
+//     * all took it: the local copy is committed and the client gets the
+//       remote's reply (one remote) or 250 2.0.0 (several);
+//     * some took it: the local copy is committed, a delivery status report
+//       (mail::ComposeFailureReport) naming the recipients of the failed
+//       remotes is delivered with a null reverse path into the sender's own
+//       mailbox, and the client gets 250 2.0.0 saying so (a retry would
+//       duplicate the message for those who have it); a report that cannot
+//       be stored is logged and the 250 says that too.
+//    A local commit failure after a remote's 2xx gets 451 4.3.0 (the
+//    client's retry may then reach a remote twice; nothing is lost). A remote
+//    transaction that took no recipient is dropped at DATA.
 //  - Relayed transaction: the first remote RCPT calls Begin() (MAIL FROM the
 //    authenticated user's own address and the declared SIZE); a refused MAIL
 //    or a failed Begin() leaves no remote transaction and the next remote RCPT
 //    of the same transaction calls Begin() again. Each remote RCPT (once per
-//    distinct forward path) and DATA and the final dot are forwarded as they
-//    arrive; the client gets the remote's code and enhanced code with this
-//    server's text (FormatRemoteReply). The relayed bytes are the Received
+//    distinct forward path) is forwarded as it arrives; the client gets the
+//    remote's code and enhanced code with this server's text
+//    (FormatRemoteReply). The relayed bytes are the Received
 //    header (no Return-Path: the remote adds its own) and the message as a
 //    local delivery would store it. A client-side failure in DATA (bare
 //    LF/CR, too big, NUL, connection lost) destroys the remote transaction
@@ -137,6 +150,16 @@ struct SessionConfig {
   // [relay] require_tkim: MAIL FROM a v3 onion domain other than ours needs
   // a TKIM proof of that onion in the session (docs/PROTOCOL.md, "TKIM").
   bool require_tkim = false;
+  // Remote servers (domains) one relayed transaction may reach: each holds a
+  // connection of the relay role ([relay] max_concurrent) until the end.
+  size_t max_remote_servers = 8;
+};
+
+// One remote server of a relayed transaction.
+struct RemoteServer {
+  std::string domain;                                    // lower case
+  std::unique_ptr<mail::RemoteTransaction> transaction;  // open until its End()
+  std::vector<std::string> recipients;                   // forward paths it accepted
 };
 
 class Session {
@@ -182,15 +205,17 @@ class Session {
   bool IsBotRecipient(std::string_view local_part) const;
   Result<Next> DoBotRcpt();
   Result<Next> DoBotData();
-  // Delivers the bot's reply `message` into the user's mailbox.
-  Result<void> DeliverBotReply(const std::string& message);
+  // Delivers `message` (the bot's reply, a delivery report) with a null
+  // reverse path into the authenticated user's own mailbox.
+  Result<void> DeliverToSender(const std::string& message);
 
   // Mailing lists (session_list.cc).
   std::optional<std::string> ListRecipient(std::string_view local_part) const;
   Result<Next> DoListRcpt(const std::string& name);
 
-  // Relayed transactions (session_relay.cc).
+  // Relayed transactions (session_relay.cc, session_fanout.cc).
   bool MayRelayTo(std::string_view domain) const;
+  size_t RemoteRecipientCount() const;
   Result<Next> DoRemoteRcpt(const Address& recipient);
   Result<Next> DoRelayData();
   Result<Next> RelayBroken(const Error& error);
@@ -219,15 +244,13 @@ class Session {
   bool tkim_unchecked_ = false;             // a proof could not be checked (temporary failure)
   bool in_transaction_ = false;             // MAIL accepted
   std::string reverse_path_;
-  uint64_t declared_size_ = 0;                       // MAIL FROM SIZE=, 0 if none
-  bool body_8bitmime_ = false;                       // MAIL FROM BODY=8BITMIME
-  std::vector<std::string> recipients_;              // lower-case local parts, unique
-  bool bot_request_ = false;                         // the one recipient is server@
-  std::optional<std::string> list_name_;             // the one recipient is this list
-  bool local_sender_ = false;                        // MAIL FROM is in this server's domain
-  std::unique_ptr<mail::RemoteTransaction> remote_;  // open relayed transaction
-  std::string remote_domain_;                        // its domain, lower case
-  std::vector<std::string> remote_recipients_;       // forward paths it accepted
+  uint64_t declared_size_ = 0;            // MAIL FROM SIZE=, 0 if none
+  bool body_8bitmime_ = false;            // MAIL FROM BODY=8BITMIME
+  std::vector<std::string> recipients_;   // lower-case local parts, unique
+  bool bot_request_ = false;              // the one recipient is server@
+  std::optional<std::string> list_name_;  // the one recipient is this list
+  bool local_sender_ = false;             // MAIL FROM is in this server's domain
+  std::vector<RemoteServer> remotes_;     // open relayed transactions
 };
 
 }  // namespace onionmail::smtp

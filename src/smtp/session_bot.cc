@@ -35,14 +35,14 @@ Result<Session::Next> Session::DoBotRcpt() {
   // Only a logged-in user writing as themselves: the answer goes to their
   // own mailbox, so the bot can never be made to write to someone else.
   if (!auth_user_ || !local_sender_) return Send(Reply::kBotUsersOnly);
-  if (!recipients_.empty() || remote_ != nullptr || list_name_) {
+  if (!recipients_.empty() || !remotes_.empty() || list_name_) {
     return Send(Reply::kOtherDestination);
   }
   bot_request_ = true;
   return Send(Reply::kRecipientOk);
 }
 
-Result<void> Session::DeliverBotReply(const std::string& message) {
+Result<void> Session::DeliverToSender(const std::string& message) {
   mail::Envelope envelope{std::string(), {*auth_user_}};
   auto begun = backend_.BeginMessage(envelope);
   if (!begun.ok()) return begun.error();
@@ -94,7 +94,7 @@ Result<Session::Next> Session::DoBotData() {
     Log(false, "server@: " + answer->keyword + ", not answered");
     return Send(Reply::kBotIgnored);
   }
-  if (auto delivered = DeliverBotReply(answer->message); !delivered.ok()) {
+  if (auto delivered = DeliverToSender(answer->message); !delivered.ok()) {
     Log(true, "server@: " + answer->keyword +
                   ", reply not stored: " + std::string(ErrorCodeName(delivered.error().code)));
     return Send(Reply::kLocalError);

@@ -19,7 +19,7 @@ Result<Session::Next> Session::DoListRcpt(const std::string& name) {
   // way for anyone else to reach its members at once.
   if (!auth_user_ || !local_sender_) return Send(Reply::kListMembersOnly);
   if (list_name_ == name) return Send(Reply::kListAccepted);
-  if (list_name_ || bot_request_ || !recipients_.empty() || remote_ != nullptr) {
+  if (list_name_ || bot_request_ || !recipients_.empty() || !remotes_.empty()) {
     return Send(Reply::kOtherDestination);
   }
   auto post = lists_->Apply(mail::ListOp::kPost, name, "");

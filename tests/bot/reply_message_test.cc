@@ -1,5 +1,5 @@
-// bot::ComposeReply and its pieces: body line endings and splitting, the
-// subject's sanitizing, the RFC 5322 date and the random Message-ID.
+// bot::ComposeReply and its pieces: body line endings and splitting and the
+// subject's sanitizing.
 #include "bot/reply_message.h"
 
 #include <gtest/gtest.h>
@@ -59,25 +59,6 @@ TEST(ReplyMessageTest, SubjectKeepsOnlyPrintableAscii) {
 
 TEST(ReplyMessageTest, SubjectIsTruncatedTo200Octets) {
   EXPECT_EQ(SanitizeSubject(std::string(500, 'z')), std::string(200, 'z'));
-}
-
-TEST(ReplyMessageTest, DateIsRfc5322InUtc) {
-  EXPECT_EQ(Rfc5322Date(0).value(), "Thu, 01 Jan 1970 00:00:00 +0000");
-  EXPECT_EQ(Rfc5322Date(1700000000).value(), "Tue, 14 Nov 2023 22:13:20 +0000");
-}
-
-TEST(ReplyMessageTest, DateBeyondYear9999IsAnError) {
-  Result<std::string> date = Rfc5322Date(static_cast<std::time_t>(400000000000LL));
-  ASSERT_FALSE(date.ok());
-  EXPECT_EQ(date.error().code, ErrorCode::kInternal);
-}
-
-TEST(ReplyMessageTest, MessageIdLocalIs32FreshHexDigits) {
-  std::string a = NewMessageIdLocal().value();
-  std::string b = NewMessageIdLocal().value();
-  EXPECT_EQ(a.size(), 32u);
-  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
-  EXPECT_NE(a, b);
 }
 
 TEST(ReplyMessageTest, ComposeWritesTheHeadersInOrder) {

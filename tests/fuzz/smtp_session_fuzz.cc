@@ -3,11 +3,17 @@
 // byte stream; everything after the first "STARTTLS\r\n" is delivered inside
 // the (fake, always successful) TLS tunnel. The backend accepts every
 // recipient, knows one user (alice / "secret") and keeps committed messages
-// in memory.
+// in memory. A scripted relay (ScriptedRelay) answers for remote onions:
+// its replies depend on the domain's and the local part's first letters, so
+// a transaction to several remote servers meets every outcome (all, none or
+// some of them taking the message).
 //
 // Checked besides memory safety: every server line is a well-formed reply
-// ("NNN " or "NNN-", CRLF-terminated) and every committed message has CRLF
-// line endings only and starts with the trace headers.
+// ("NNN " or "NNN-", CRLF-terminated), every committed message has CRLF
+// line endings only and starts with the trace headers, and the relay is
+// driven in order (Begin only for alice's own address, RCPT for the
+// transaction's domain, DATA after an accepted RCPT, the message only after
+// 354, at most one End, nothing after it).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -19,6 +25,7 @@
 #include "base/result.h"
 #include "mail/backend.h"
 #include "mail/mailing_list.h"
+#include "mail/relay.h"
 #include "smtp/address.h"
 #include "smtp/session.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -95,6 +102,73 @@ class OneList : public mail::ListService {
   const AcceptAllBackend& backend_;
 };
 
+// Replies by the first letter of the remote domain (mod 6): 0 takes the
+// message, 1 refuses DATA, 2 fails at DATA, 3 refuses the message, 4 fails
+// at the final dot, 5 fails while the message streams. A local part starting
+// with 'r' is refused at RCPT, with 'd' deferred.
+class ScriptedRelay : public mail::RelayBackend {
+ public:
+  explicit ScriptedRelay(const AcceptAllBackend& backend) : backend_(backend) {}
+  Result<mail::RelayBegin> Begin(std::string_view domain, std::string_view reverse_path,
+                                 const mail::MailParameters&) override {
+    ONIONMAIL_CHECK(backend_.alice_verified);
+    ONIONMAIL_CHECK(reverse_path == "alice@example.onion");
+    ONIONMAIL_CHECK(mail::IsV3OnionDomain(domain));
+    mail::RelayBegin begun;
+    begun.mail_reply = {250, "2.1.0"};
+    begun.transaction = std::make_unique<Transaction>(std::string(domain));
+    return begun;
+  }
+
+ private:
+  class Transaction : public mail::RemoteTransaction {
+   public:
+    explicit Transaction(std::string domain)
+        : domain_(std::move(domain)), script_(static_cast<unsigned char>(domain_[0]) % 6) {}
+    Result<mail::RelayReply> Rcpt(std::string_view forward_path) override {
+      ONIONMAIL_CHECK(!data_asked_);
+      size_t at = forward_path.rfind('@');
+      ONIONMAIL_CHECK(at != std::string_view::npos && forward_path.substr(at + 1) == domain_);
+      if (forward_path[0] == 'r') return mail::RelayReply{550, "5.1.1"};
+      if (forward_path[0] == 'd') return mail::RelayReply{450, "4.2.1"};
+      took_recipient_ = true;
+      return mail::RelayReply{250, "2.1.5"};
+    }
+    Result<mail::RelayReply> Data() override {
+      ONIONMAIL_CHECK(took_recipient_ && !data_asked_);
+      data_asked_ = true;
+      if (script_ == 1) return mail::RelayReply{554, "5.5.0"};
+      if (script_ == 2) return MakeError(ErrorCode::kUnavailable, "scripted");
+      streaming_ = true;
+      return mail::RelayReply{354, ""};
+    }
+    Result<void> Append(std::span<const uint8_t> bytes) override {
+      ONIONMAIL_CHECK(streaming_ && !ended_);
+      bytes_ += bytes.size();
+      if (script_ == 5 && bytes_ > 200) return MakeError(ErrorCode::kUnavailable, "scripted");
+      return Ok();
+    }
+    Result<mail::RelayReply> End() override {
+      ONIONMAIL_CHECK(streaming_ && !ended_);
+      ended_ = true;
+      if (script_ == 3) return mail::RelayReply{550, "5.7.1"};
+      if (script_ == 4) return MakeError(ErrorCode::kDeadlineExceeded, "scripted");
+      return mail::RelayReply{250, "2.0.0"};
+    }
+
+   private:
+    const std::string domain_;
+    const int script_;
+    bool took_recipient_ = false;
+    bool data_asked_ = false;
+    bool streaming_ = false;
+    bool ended_ = false;
+    size_t bytes_ = 0;
+  };
+
+  const AcceptAllBackend& backend_;
+};
+
 void CheckReplies(const std::string& out) {
   size_t pos = 0;
   while (pos < out.size()) {
@@ -129,8 +203,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.max_text_line = 1000;
   config.log_tag = "fuzz";
   config.auth_failure_delay_ms = 0;
+  config.max_remote_servers = 3;
   OneList lists(backend);
-  smtp::Session session(conn, backend, config, nullptr, nullptr, nullptr, nullptr, &lists);
+  ScriptedRelay relay(backend);
+  smtp::Session session(conn, backend, config, nullptr, &relay, nullptr, nullptr, &lists);
   session.Run();
   CheckReplies(conn.Output());
   return 0;

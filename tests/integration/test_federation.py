@@ -13,7 +13,9 @@ dot is B's answer (an unknown user on B is refused at RCPT, 550 5.1.1); B
 down gives 451 4.4.1 and nothing stays on A; an unauthenticated client, a
 foreign sender or a name that is not a v3 onion get 550 5.7.1 and nothing is
 asked of the proxy; local and remote recipients in one transaction both get
-the message; a second remote domain gets 452 4.5.3; the relay role runs
+the message; one message reaches users of two servers, B and C, and when
+only B takes it (C refuses it at the final dot) alice gets 250 and a
+delivery status report naming carol in her own mailbox; the relay role runs
 under its own user with a seccomp filter.
 """
 
@@ -48,22 +50,27 @@ def message(sender, rcpt, subject, body):
 
 
 class FederationTest(unittest.TestCase):
+    C_MAX_BYTES = 20000
+
     @classmethod
     def setUpClass(cls):
         cls.proxy = SocksMap({})
         cls.envs = []
         cls.a = cls._server("a")
         cls.b = cls._server("b")
-        cls.proxy.routes[cls.a.domain + ":25"] = cls.a.smtp_port
-        cls.proxy.routes[cls.b.domain + ":25"] = cls.b.smtp_port
+        # C takes messages of at most C_MAX_BYTES octets.
+        cls.c = cls._server("c", smtp={"max_message_bytes": cls.C_MAX_BYTES})
+        for env in (cls.a, cls.b, cls.c):
+            cls.proxy.routes[env.domain + ":25"] = env.smtp_port
         cls.proxy.start()
         cls.alice = cls.a.add_user("alice")
         cls.bob = cls.b.add_user("bob")
-        cls.a.start()
-        cls.b.start()
+        cls.carol = cls.c.add_user("carol")
+        for env in (cls.a, cls.b, cls.c):
+            env.start()
 
     @classmethod
-    def _server(cls, name):
+    def _server(cls, name, smtp=None):
         relay = {"enabled": True, "socks5_proxy": cls.proxy.address,
                  "connect_timeout_seconds": 20}
         if name == "b":
@@ -71,7 +78,7 @@ class FederationTest(unittest.TestCase):
         env = TestEnv(
             prefix="om-fed-%s-" % name,
             domain=onion_name("federation-%s-%d" % (name, os.getpid())),
-            extra_config={"relay": relay},
+            extra_config=dict({"relay": relay}, **({"smtp": smtp} if smtp else {})),
         )
         cls.envs.append(env)
         env.init()
@@ -268,17 +275,59 @@ class FederationTest(unittest.TestCase):
         self.assertTrue(mine[0].startswith(b"Return-Path: <" + local.encode() + b">\r\n"))
         self.assertRegex(self.a.log_tail(), r"relayed: 250, \d+ bytes, and 1 local recipient")
 
-    def test_a_second_remote_domain_gets_452_and_the_first_gets_the_message(self):
-        remote = "bob@" + self.b.domain
-        third = "carol@" + onion_name("federation-c-%d" % os.getpid())
+    def test_one_message_reaches_users_of_two_servers(self):
+        to_b, to_c = "bob@" + self.b.domain, "carol@" + self.c.domain
+        alice_before = self.a.mailbox_count(self.alice)
         bob_before = self.b.mailbox_count(self.bob)
-        refused = self.send_as_alice([remote, third],
-                                     message("alice@" + self.a.domain, remote, "two", "x"))
-        self.assertEqual(list(refused), [third])
-        self.assertEqual(refused[third][0], 452)
-        self.assertTrue(refused[third][1].startswith(b"4.5.3 "))
+        carol_before = self.c.mailbox_count(self.carol)
+        msg = message("alice@" + self.a.domain, to_b + ", " + to_c, "two servers", "to both")
+        start = len(self.a.log_bytes())
+        self.assertEqual(self.send_as_alice([to_b, to_c], msg), {})
+        bobs = [m for _, m in self.b.fetch_all(self.bob)][bob_before:]
+        carols = [m for _, m in self.c.fetch_all(self.carol)][carol_before:]
+        self.assertEqual(len(bobs), 1)
+        self.assertEqual(len(carols), 1)
+        self.assertTrue(bobs[0].endswith(msg))
+        self.assertTrue(carols[0].endswith(msg))
+        # A reached B and C (and they called A back for its TKIM key).
+        self.assertLessEqual({self.b.domain + ":25", self.c.domain + ":25"},
+                             set(self.proxy.requests))
+        self.a.wait_log(rb"relayed to 2 of 2 remote servers, \d+ bytes", start=start)
+        self.assertEqual(self.a.mailbox_count(self.alice), alice_before)  # no report
+
+    def test_when_only_one_server_takes_the_message_the_sender_gets_a_report(self):
+        to_b, to_c = "bob@" + self.b.domain, "carol@" + self.c.domain
+        alice_before = self.a.mailbox_count(self.alice)
+        bob_before = self.b.mailbox_count(self.bob)
+        carol_before = self.c.mailbox_count(self.carol)
+        msg = message("alice@" + self.a.domain, to_b, "too big for c",
+                      ("y" * 70 + "\n") * (self.C_MAX_BYTES // 70 + 10))
+        s = self.a.smtp_auth(self.alice)
+        try:
+            # No SIZE in MAIL FROM, so that C refuses the message at the final
+            # dot (552) after B has taken it, not at RCPT.
+            self.assertEqual(s.mail("alice@" + self.a.domain)[0], 250)
+            self.assertEqual(s.rcpt(to_b)[0], 250)
+            self.assertEqual(s.rcpt(to_c)[0], 250)
+            code, text = s.data(msg)
+        finally:
+            s.quit()
+        self.assertEqual(code, 250, text)
+        self.assertIn(b"report in your mailbox", text)
         self.assertEqual(self.b.mailbox_count(self.bob), bob_before + 1)
-        self.assertEqual(self.proxy.requests, [self.b.domain + ":25"])
+        self.assertEqual(self.c.mailbox_count(self.carol), carol_before)
+        mine = [m for _, m in self.a.fetch_all(self.alice)][alice_before:]
+        self.assertEqual(len(mine), 1)
+        report = mine[0]
+        self.assertTrue(report.startswith(b"Return-Path: <>\r\n"), report[:80])
+        self.assertIn(b"report-type=delivery-status", report)
+        self.assertIn(b"Final-Recipient: rfc822; " + to_c.encode() + b"\r\n", report)
+        self.assertIn(b"Status: 5.3.4\r\n", report)
+        self.assertIn(b"Diagnostic-Code: smtp; 552 5.3.4\r\n", report)
+        self.assertIn(b"Subject: too big for c\r\n", report)  # the original's headers
+        self.assertNotIn(to_b.encode(), report.split(b"text/rfc822-headers")[0])
+        self.assertNotIn(b"y" * 70, report)  # not its body
+        self.assertTrue(self.a.running())
 
     def test_the_relay_role_runs_under_its_own_user_with_seccomp(self):
         for env in (self.a, self.b):

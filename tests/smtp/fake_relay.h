@@ -1,7 +1,8 @@
 // FakeRelayBackend: an in-memory mail::RelayBackend for SMTP session tests.
 // It records every call (Begin's arguments, each Rcpt, Data, the appended
 // bytes, End) and how each transaction died, and answers from a script:
-// replies per step (per forward path for Rcpt) or an injected Error.
+// replies per step (per forward path for Rcpt, per domain for Data and End)
+// or an injected Error (per domain for Append and End).
 #pragma once
 
 #include <map>
@@ -9,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mail/relay.h"
@@ -33,7 +35,7 @@ class FakeRelayBackend : public mail::RelayBackend {
     mail::RelayBegin begun;
     begun.mail_reply = mail_reply;
     if (mail_reply.code >= 200 && mail_reply.code <= 299) {
-      begun.transaction = std::make_unique<Transaction>(this);
+      begun.transaction = std::make_unique<Transaction>(this, std::string(domain));
       ++opened;
     }
     return begun;
@@ -50,6 +52,11 @@ class FakeRelayBackend : public mail::RelayBackend {
   std::optional<ErrorCode> append_error;
   mail::RelayReply end_reply{250, "2.0.0"};
   std::optional<ErrorCode> end_error;
+  // By domain, over the ones above.
+  std::map<std::string, mail::RelayReply> data_replies;
+  std::map<std::string, ErrorCode> append_errors;
+  std::map<std::string, mail::RelayReply> end_replies;
+  std::map<std::string, ErrorCode> end_errors;
 
   // Record.
   std::vector<std::string> events;  // begin, rcpt, data, append (once per run), end, destroyed
@@ -57,7 +64,9 @@ class FakeRelayBackend : public mail::RelayBackend {
   std::vector<std::string> rcpts;
   int data_calls = 0;
   int append_calls = 0;
-  std::string appended;
+  std::string appended;  // what every transaction got
+  std::map<std::string, std::string> appended_by_domain;
+  std::vector<std::string> ended;  // the domains, in the order of their End()
   int end_calls = 0;
   int opened = 0;
   int destroyed_without_end = 0;
@@ -66,7 +75,8 @@ class FakeRelayBackend : public mail::RelayBackend {
  private:
   class Transaction : public mail::RemoteTransaction {
    public:
-    explicit Transaction(FakeRelayBackend* fake) : fake_(fake) {}
+    Transaction(FakeRelayBackend* fake, std::string domain)
+        : fake_(fake), domain_(std::move(domain)) {}
     ~Transaction() override {
       fake_->events.push_back("destroyed");
       if (ended_) {
@@ -86,25 +96,37 @@ class FakeRelayBackend : public mail::RelayBackend {
       ++fake_->data_calls;
       fake_->events.push_back("data");
       if (fake_->data_error) return MakeError(*fake_->data_error, "injected");
-      return fake_->data_reply;
+      auto it = fake_->data_replies.find(domain_);
+      return it != fake_->data_replies.end() ? it->second : fake_->data_reply;
     }
     Result<void> Append(std::span<const uint8_t> bytes) override {
       if (fake_->events.back() != "append") fake_->events.push_back("append");
       ++fake_->append_calls;
       if (fake_->append_error) return MakeError(*fake_->append_error, "injected");
+      if (auto it = fake_->append_errors.find(domain_); it != fake_->append_errors.end()) {
+        return MakeError(it->second, "injected");
+      }
       fake_->appended.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      fake_->appended_by_domain[domain_].append(reinterpret_cast<const char*>(bytes.data()),
+                                                bytes.size());
       return Ok();
     }
     Result<mail::RelayReply> End() override {
       ++fake_->end_calls;
       fake_->events.push_back("end");
       ended_ = true;
+      fake_->ended.push_back(domain_);
       if (fake_->end_error) return MakeError(*fake_->end_error, "injected");
-      return fake_->end_reply;
+      if (auto it = fake_->end_errors.find(domain_); it != fake_->end_errors.end()) {
+        return MakeError(it->second, "injected");
+      }
+      auto it = fake_->end_replies.find(domain_);
+      return it != fake_->end_replies.end() ? it->second : fake_->end_reply;
     }
 
    private:
     FakeRelayBackend* fake_;
+    std::string domain_;
     bool ended_ = false;
   };
 };
