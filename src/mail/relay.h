@@ -22,6 +22,13 @@
 //    reply is the remote's answer to the final dot. Destroying a transaction
 //    before End() drops the connection without a final dot, so the remote
 //    keeps nothing.
+//  - Finish() (optional, after the message and before End()) sends the final
+//    dot without waiting for the answer, which End() then collects: a front
+//    end relaying to several remote servers finishes them all first, so no
+//    remote waits for its dot while another one answers (RFC 5321 section
+//    4.5.3.2: a server may give up after 3 minutes without data). Without
+//    Finish(), End() sends the dot and waits. An Error from Finish() means
+//    the dot was not sent; the transaction is then unusable.
 //  - A failed call (an Error) leaves the transaction unusable: the front end
 //    answers the client with the RelayFailure's reply and forgets it.
 //  - RelayReply carries the remote's code and enhanced code only; its text
@@ -61,6 +68,9 @@ class RemoteTransaction {
   // Only after at least one 2xx to Rcpt(); the remote's reply (354 = go on).
   [[nodiscard]] virtual Result<RelayReply> Data() = 0;
   [[nodiscard]] virtual Result<void> Append(std::span<const uint8_t> bytes) = 0;
+  // Sends the final dot; End() gets the answer. The default sends nothing
+  // (End() then does both).
+  [[nodiscard]] virtual Result<void> Finish() { return Ok(); }
   // The remote's answer to the final dot: 250 means the remote has it.
   [[nodiscard]] virtual Result<RelayReply> End() = 0;
 };

@@ -58,7 +58,8 @@ class RelayTransaction : public mail::RemoteTransaction {
   }
 
   Result<void> Append(std::span<const uint8_t> bytes) override {
-    if (!channel_ || !in_data_) return Over("message data without a 354");
+    if (!channel_ || !in_data_ || finished_)
+      return Over("message data without a 354 or after the end");
     ipc::RelayAppendRequest req;
     while (!bytes.empty()) {
       size_t n = std::min(bytes.size(), ipc::kMaxChunkBytes);
@@ -74,16 +75,24 @@ class RelayTransaction : public mail::RemoteTransaction {
     return Ok();
   }
 
+  Result<void> Finish() override {
+    if (!in_data_ || finished_) return Over("end of data without a 354, or twice");
+    ONIONMAIL_RETURN_IF_ERROR(Send(ipc::RelayEndRequest{}, "end of data"));
+    finished_ = true;
+    return Ok();
+  }
+
   Result<mail::RelayReply> End() override {
     if (!in_data_) return Over("end of data without a 354");
-    auto r = Call(ipc::RelayEndRequest{}, waits_.end, "end of data");
+    auto r = finished_ ? Await(waits_.end, "end of data")
+                       : Call(ipc::RelayEndRequest{}, waits_.end, "end of data");
     channel_.reset();  // the connection is closed after the final dot's answer
+    in_data_ = false;
     return r;
   }
 
  private:
-  Result<mail::RelayReply> Call(const ipc::Message& request, std::chrono::milliseconds wait,
-                                const char* step) {
+  Result<void> Send(const ipc::Message& request, const char* step) {
     if (!channel_) return Over(step);
     auto sent = channel_->Send(request);
     if (!sent.ok()) {
@@ -94,6 +103,17 @@ class RelayTransaction : public mail::RemoteTransaction {
       }
       return Unavailable("gone");
     }
+    return Ok();
+  }
+
+  Result<mail::RelayReply> Call(const ipc::Message& request, std::chrono::milliseconds wait,
+                                const char* step) {
+    ONIONMAIL_RETURN_IF_ERROR(Send(request, step));
+    return Await(wait, step);
+  }
+
+  Result<mail::RelayReply> Await(std::chrono::milliseconds wait, const char* step) {
+    if (!channel_) return Over(step);
     auto reply = ReadReply(*channel_, wait);
     if (!reply.ok() || reply->status != ipc::Status::kOk) channel_.reset();
     if (!reply.ok()) return reply.error();
@@ -109,7 +129,8 @@ class RelayTransaction : public mail::RemoteTransaction {
 
   std::optional<ipc::Channel> channel_;  // reset once the transaction is over
   const RelayWaits waits_;
-  bool in_data_ = false;  // after a 354
+  bool in_data_ = false;   // after a 354, until End()
+  bool finished_ = false;  // Finish() sent the final dot
 };
 
 }  // namespace

@@ -25,7 +25,9 @@
 //    Error, a DATA answered other than 354, or End(), every later call is
 //    kFailedPrecondition with nothing sent. Append() sends the bytes in
 //    chunks of at most ipc::kMaxChunkBytes, wiping each chunk after sending;
-//    its failures are also reported by End(). Destroying the transaction
+//    its failures are also reported by End(). Finish() queues the final dot
+//    (RelayEndRequest) and End() then only reads its answer; without it,
+//    End() does both. Destroying the transaction
 //    closes the channel: the relay role drops the remote connection without
 //    a final dot, so the remote keeps nothing.
 #pragma once

@@ -23,7 +23,8 @@
 //    first (if it cannot be, 451 4.3.0 and no remote gets DATA); every remote
 //    server that took a recipient gets DATA; the message is streamed to the
 //    local copy and to every remote that answered 354, then each of those
-//    gets the final dot, in the order of their first RCPT. The remotes whose
+//    gets the final dot (Finish(), all of them first) and their answers are
+//    read (End()) in the order of their first RCPT. The remotes whose
 //    answer to the final dot is 2xx took the message; the others failed (a
 //    refusal of DATA or of the message, or a failed relay call):
 //     * none took it: the local copy is dropped and the client gets the first

@@ -1,7 +1,8 @@
 // Session, the DATA half of a relayed transaction (session.h, "Local and
 // remote recipients together, at DATA"): the message streamed to the local
-// copy and to every remote server that took a recipient, the final dots in
-// the order of the remotes' first RCPT, then one answer to the client and,
+// copy and to every remote server that took a recipient, the final dots
+// (all sent, then the answers read in the order of the remotes' first RCPT),
+// then one answer to the client and,
 // when only some remotes took the message, a delivery status report in the
 // sender's own mailbox (mail/failure_report.h).
 #include <ctime>
@@ -214,6 +215,13 @@ Result<Session::Next> Session::DoRelayData() {
       break;
   }
 
+  // Every remote gets its final dot before any answer is awaited, so none
+  // waits for its dot while another one answers.
+  for (size_t i = 0; i < legs.size(); ++i) {
+    if (!legs[i].live) continue;
+    auto finished = servers[i].transaction->Finish();
+    if (!finished.ok()) legs[i].Fail(finished.error());  // the dot was not sent
+  }
   size_t took = 0;
   const Leg* first_took = nullptr;
   const Leg* first_failed = nullptr;

@@ -221,6 +221,48 @@ TEST(RelaySessionTest, DestroyingTheTransactionMidDataLeavesNothingAtTheRemote) 
   EXPECT_EQ(backend.abandoned, 1);
 }
 
+TEST(RelaySessionTest, FinishThenEndGivesTheAnswerAndNothingMoreCanBeSent) {
+  RemoteServer remote;
+  OnionProxy proxy(remote.port());
+  Relay relay(Options(proxy.address()));
+  auto t = BeginOk(relay.backend());
+  ASSERT_NE(t, nullptr);
+  ExpectCode(t->Rcpt(kBob), 250, "2.1.5");
+  ExpectCode(t->Data(), 354, "");
+  ASSERT_TRUE(t->Append(Bytes("Subject: two steps\r\n\r\nbody\r\n")).ok());
+  ASSERT_TRUE(t->Finish().ok());
+  auto more = t->Append(Bytes("late\r\n"));
+  ASSERT_FALSE(more.ok());
+  EXPECT_EQ(more.error().code, ErrorCode::kFailedPrecondition);
+  auto twice = t->Finish();
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().code, ErrorCode::kFailedPrecondition);
+  ExpectCode(t->End(), 250, "2.0.0");
+  auto after = t->End();
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().code, ErrorCode::kFailedPrecondition);
+  t.reset();
+  auto& backend = remote.Backend();
+  ASSERT_EQ(backend.delivered.size(), 1u);
+  EXPECT_EQ(WithoutTraceHeaders(backend.delivered[0].bytes), "Subject: two steps\r\n\r\nbody\r\n");
+}
+
+TEST(RelaySessionTest, FinishAloneSendsTheFinalDotWithoutWaitingForTheAnswer) {
+  RemoteServer remote;
+  OnionProxy proxy(remote.port());
+  Relay relay(Options(proxy.address()));
+  auto t = BeginOk(relay.backend());
+  ASSERT_NE(t, nullptr);
+  ExpectCode(t->Rcpt(kBob), 250, "2.1.5");
+  ExpectCode(t->Data(), 354, "");
+  ASSERT_TRUE(t->Append(Bytes("Subject: finished\r\n\r\nbody\r\n")).ok());
+  ASSERT_TRUE(t->Finish().ok());
+  t.reset();  // the answer is never read: the dot was sent all the same
+  auto& backend = remote.Backend();
+  ASSERT_EQ(backend.delivered.size(), 1u);
+  EXPECT_EQ(WithoutTraceHeaders(backend.delivered[0].bytes), "Subject: finished\r\n\r\nbody\r\n");
+}
+
 TEST(RelaySessionTest, SessionsBeyondMaxConcurrentAreRefusedAsResourceExhausted) {
   RemoteServer remote;
   OnionProxy proxy(remote.port());

@@ -1,8 +1,8 @@
 // FakeRelayBackend: an in-memory mail::RelayBackend for SMTP session tests.
 // It records every call (Begin's arguments, each Rcpt, Data, the appended
-// bytes, End) and how each transaction died, and answers from a script:
+// bytes, Finish, End) and how each transaction died, and answers from a script:
 // replies per step (per forward path for Rcpt, per domain for Data and End)
-// or an injected Error (per domain for Append and End).
+// or an injected Error (per domain for Append, Finish and End).
 #pragma once
 
 #include <map>
@@ -57,6 +57,7 @@ class FakeRelayBackend : public mail::RelayBackend {
   std::map<std::string, ErrorCode> append_errors;
   std::map<std::string, mail::RelayReply> end_replies;
   std::map<std::string, ErrorCode> end_errors;
+  std::map<std::string, ErrorCode> finish_errors;
 
   // Record.
   std::vector<std::string> events;  // begin, rcpt, data, append (once per run), end, destroyed
@@ -66,7 +67,8 @@ class FakeRelayBackend : public mail::RelayBackend {
   int append_calls = 0;
   std::string appended;  // what every transaction got
   std::map<std::string, std::string> appended_by_domain;
-  std::vector<std::string> ended;  // the domains, in the order of their End()
+  std::vector<std::string> finished;  // the domains, in the order of their Finish()
+  std::vector<std::string> ended;     // the domains, in the order of their End()
   int end_calls = 0;
   int opened = 0;
   int destroyed_without_end = 0;
@@ -109,6 +111,14 @@ class FakeRelayBackend : public mail::RelayBackend {
       fake_->appended.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       fake_->appended_by_domain[domain_].append(reinterpret_cast<const char*>(bytes.data()),
                                                 bytes.size());
+      return Ok();
+    }
+    Result<void> Finish() override {
+      fake_->events.push_back("finish");
+      fake_->finished.push_back(domain_);
+      if (auto it = fake_->finish_errors.find(domain_); it != fake_->finish_errors.end()) {
+        return MakeError(it->second, "injected");
+      }
       return Ok();
     }
     Result<mail::RelayReply> End() override {

@@ -68,9 +68,26 @@ TEST_F(SessionFanOutTest, TwoRemoteServersBothGetTheMessageAndTheClient250) {
   EXPECT_TRUE(backend.delivered.empty());  // no report
 }
 
+TEST_F(SessionFanOutTest, EveryServerGetsItsFinalDotBeforeAnyAnswerIsRead) {
+  RunFanOut(kTwoServers + kData);
+  EXPECT_THAT(fake.events, ElementsAre("begin", "rcpt", "begin", "rcpt", "data", "data", "append",
+                                       "finish", "finish", "end", "destroyed", "end", "destroyed"));
+}
+
+TEST_F(SessionFanOutTest, ServerWhoseFinalDotCannotBeSentIsReportedAndNotEnded) {
+  fake.finish_errors[kFirst] = ErrorCode::kUnavailable;
+  RunFanOut(kTwoServers + kData);
+  EXPECT_THAT(CodesAfterMail(), ElementsAre(250, 250, 354, 250));
+  EXPECT_THAT(fake.ended, ElementsAre(kSecond));
+  std::string report = Report();
+  EXPECT_THAT(report, HasSubstr(std::string("Final-Recipient: rfc822; bob@") + kFirst));
+  EXPECT_THAT(report, Not(HasSubstr("may have arrived")));
+}
+
 TEST_F(SessionFanOutTest, ServersAreEndedInTheOrderOfTheirFirstRecipient) {
   RunFanOut(Rcpt("carol", kSecond) + Rcpt("bob", kFirst) + Rcpt("dave", kSecond) + kData);
   EXPECT_THAT(CodesAfterMail(), ElementsAre(250, 250, 250, 354, 250));
+  EXPECT_THAT(fake.finished, ElementsAre(kSecond, kFirst));
   EXPECT_THAT(fake.ended, ElementsAre(kSecond, kFirst));
   EXPECT_EQ(fake.begins.size(), 2u);
 }

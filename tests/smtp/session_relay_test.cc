@@ -109,7 +109,7 @@ TEST_F(SessionRelayTest, RelayedMessageReachesTheRemoteUnstuffedWithReceivedFirs
             "+0000\r\nSubject: hi\r\n\r\n.dotted\r\n..\r\nend\r\n");
   EXPECT_EQ(fake.appended.find("Return-Path"), std::string::npos);
   EXPECT_THAT(fake.events,
-              ElementsAre("begin", "rcpt", "rcpt", "data", "append", "end", "destroyed"));
+              ElementsAre("begin", "rcpt", "rcpt", "data", "append", "finish", "end", "destroyed"));
   EXPECT_EQ(fake.destroyed_after_end, 1);
   EXPECT_TRUE(backend.checked.empty());
   EXPECT_EQ(backend.begun, 0);
