@@ -101,6 +101,12 @@ std::string ConfigText(const ServerFacts& facts) {
   text += "Maximum message size: " + std::to_string(facts.max_message_bytes) + " bytes (" +
           MebibyteFigure(facts.max_message_bytes) + ")\n";
   text += "Maximum recipients per message: " + std::to_string(facts.max_recipients) + "\n";
+  if (facts.relay_enabled) {
+    text += "Maximum other onion servers per message: " + std::to_string(facts.max_remote_servers) +
+            "\n";
+  } else {
+    text += "Mail to other onion servers: not relayed by this server\n";
+  }
   text += "Mailbox quota: ";
   if (facts.mailbox_quota_bytes == 0) {
     text += "none\n";

@@ -74,6 +74,7 @@ struct ServerFacts {
   std::string software;  // e.g. "onionmaild 0.1.0"
   uint64_t max_message_bytes = 0;
   uint32_t max_recipients = 0;
+  uint32_t max_remote_servers = 0;   // other onion servers one message reaches (with relay)
   uint64_t mailbox_quota_bytes = 0;  // 0: no quota
   bool relay_enabled = false;        // mail to other onion servers
   bool require_tkim = false;         // onion senders must prove their server

@@ -146,6 +146,8 @@ const std::map<std::string, Setter>& Setters() {
       {"relay.socks5_proxy", String(&Config::relay_socks5_proxy, "relay.socks5_proxy")},
       {"relay.max_concurrent",
        Number(&Config::relay_max_concurrent, "relay.max_concurrent", 1, 1024)},
+      {"relay.max_servers_per_message",
+       Number(&Config::relay_max_servers_per_message, "relay.max_servers_per_message", 1, 64)},
       {"relay.connect_timeout_seconds",
        Number(&Config::relay_connect_timeout_seconds, "relay.connect_timeout_seconds", 10, 600)},
       {"bot.enabled", Bool(&Config::bot_enabled, "bot.enabled")},
@@ -252,6 +254,10 @@ Result<void> Validate(Config& c) {
   if (!c.relay_socks5_proxy.empty() && !ValidProxy(c.relay_socks5_proxy)) {
     return BadValue("relay.socks5_proxy",
                     "empty, or a numeric IP address and port (\"127.0.0.1:9050\")");
+  }
+  if (c.relay_max_servers_per_message > c.relay_max_concurrent) {
+    // Each remote server of a transaction holds one relayed transaction.
+    return BadValue("relay.max_servers_per_message", "at most relay.max_concurrent");
   }
   if (c.bot_rules.size() > 16 * 1024) return BadValue("bot.rules", "at most 16 KiB");
   for (char ch : c.bot_rules) {

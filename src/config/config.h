@@ -84,6 +84,7 @@ struct Config {
   bool relay_enabled = false;
   std::string relay_socks5_proxy;                // numeric "host:port" of Tor's SOCKS port
   uint32_t relay_max_concurrent = 16;            // relayed transactions at once
+  uint32_t relay_max_servers_per_message = 8;    // remote servers one transaction reaches
   uint32_t relay_connect_timeout_seconds = 120;  // Tor circuit + SMTP up to EHLO in TLS
   // MAIL FROM another v3 onion domain needs a TKIM proof of that server in
   // the session (docs/PROTOCOL.md, "TKIM"); needs relay_enabled (the check

@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   sc.max_recipients = config->smtp_max_recipients;
   sc.auth_failure_delay_ms = config->auth_failure_delay_ms;
   sc.require_tkim = config->relay_require_tkim;
+  sc.max_remote_servers = config->relay_max_servers_per_message;
 
   server::FrontEndSpec spec;
   spec.name = "smtp";
@@ -114,6 +115,7 @@ int main(int argc, char** argv) {
     facts.software = kSoftware;
     facts.max_message_bytes = config->smtp_max_message_bytes;
     facts.max_recipients = config->smtp_max_recipients;
+    facts.max_remote_servers = config->relay_max_servers_per_message;
     facts.mailbox_quota_bytes = uint64_t{config->mailbox_quota_mib} * 1024 * 1024;
     facts.relay_enabled = relay != nullptr;
     facts.require_tkim = config->relay_require_tkim;

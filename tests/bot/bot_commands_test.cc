@@ -177,7 +177,18 @@ TEST(BotTest, ConfigReportsTheLimits) {
   EXPECT_EQ(keyword, "CONFIG");
   EXPECT_TRUE(Contains(reply.body, "\r\nMaximum message size: 26214400 bytes (25.0 MiB)\r\n"));
   EXPECT_TRUE(Contains(reply.body, "\r\nMaximum recipients per message: 100\r\n"));
+  EXPECT_TRUE(Contains(reply.body, "\r\nMaximum other onion servers per message: 8\r\n"));
   EXPECT_TRUE(Contains(reply.body, "\r\nMailbox quota: none\r\n"));
+}
+
+TEST(BotTest, ConfigSaysWhenMailToOtherServersIsNotRelayed) {
+  ServerFacts facts = TestFacts();
+  facts.relay_enabled = false;
+  Bot bot = TestBot(facts);
+  Reply reply = AskOk(bot, "Subject: CONFIG\r\n\r\n");
+  EXPECT_TRUE(
+      Contains(reply.body, "\r\nMail to other onion servers: not relayed by this server\r\n"));
+  EXPECT_FALSE(Contains(reply.body, "other onion servers per message"));
 }
 
 TEST(BotTest, ConfigReportsAMailboxQuota) {

@@ -26,6 +26,7 @@ inline ServerFacts TestFacts() {
   facts.software = "onionmaild 0.1.0";
   facts.max_message_bytes = 26214400;
   facts.max_recipients = 100;
+  facts.max_remote_servers = 8;
   facts.mailbox_quota_bytes = 0;
   facts.relay_enabled = true;
   facts.require_tkim = false;

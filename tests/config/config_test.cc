@@ -83,6 +83,7 @@ TEST(ConfigTest, RelayIsOffByDefault) {
   EXPECT_FALSE(c->relay_enabled);
   EXPECT_EQ(c->relay_socks5_proxy, "");
   EXPECT_EQ(c->relay_max_concurrent, 16u);
+  EXPECT_EQ(c->relay_max_servers_per_message, 8u);
   EXPECT_EQ(c->relay_connect_timeout_seconds, 120u);
   EXPECT_EQ(c->sandbox_relay_user, "onionmail-relay");
 }
@@ -93,18 +94,24 @@ TEST(ConfigTest, RelaySectionIsReadAndNeedsANumericProxyWhenEnabled) {
 enabled = true
 socks5_proxy = "127.0.0.1:9050"
 max_concurrent = 4
+max_servers_per_message = 3
 connect_timeout_seconds = 60
 )");
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_TRUE(c->relay_enabled);
   EXPECT_EQ(c->relay_socks5_proxy, "127.0.0.1:9050");
   EXPECT_EQ(c->relay_max_concurrent, 4u);
+  EXPECT_EQ(c->relay_max_servers_per_message, 3u);
   EXPECT_EQ(c->relay_connect_timeout_seconds, 60u);
   auto no_proxy = ParseConfig("[relay]\nenabled = true\n");
   ASSERT_FALSE(no_proxy.ok());
   EXPECT_NE(no_proxy.error().message.find("relay.socks5_proxy"), std::string::npos);
   EXPECT_FALSE(ParseConfig("[relay]\nsocks5_proxy = \"localhost.example:9050\"\n").ok());
   EXPECT_FALSE(ParseConfig("[relay]\nmax_concurrent = 0\n").ok());
+  EXPECT_FALSE(ParseConfig("[relay]\nmax_servers_per_message = 0\n").ok());
+  auto over = ParseConfig("[relay]\nmax_concurrent = 4\nmax_servers_per_message = 5\n");
+  ASSERT_FALSE(over.ok());
+  EXPECT_NE(over.error().message.find("relay.max_servers_per_message"), std::string::npos);
   EXPECT_FALSE(ParseConfig("[relay]\nconnect_timeout_seconds = 5\n").ok());
   EXPECT_FALSE(ParseConfig("[sandbox]\nrelay_user = \"onionmail-peer\"\n").ok());
 }

@@ -13,7 +13,8 @@ dot is B's answer (an unknown user on B is refused at RCPT, 550 5.1.1); B
 down gives 451 4.4.1 and nothing stays on A; an unauthenticated client, a
 foreign sender or a name that is not a v3 onion get 550 5.7.1 and nothing is
 asked of the proxy; local and remote recipients in one transaction both get
-the message; one message reaches users of two servers, B and C, and when
+the message; one message reaches users of two servers, B and C (C, set to
+relay to one server per message, gets 452 4.5.3 for a second), and when
 only B takes it (C refuses it at the final dot) alice gets 250 and a
 delivery status report naming carol in her own mailbox; the relay role runs
 under its own user with a seccomp filter.
@@ -58,8 +59,10 @@ class FederationTest(unittest.TestCase):
         cls.envs = []
         cls.a = cls._server("a")
         cls.b = cls._server("b")
-        # C takes messages of at most C_MAX_BYTES octets.
-        cls.c = cls._server("c", smtp={"max_message_bytes": cls.C_MAX_BYTES})
+        # C takes messages of at most C_MAX_BYTES octets, and relays a message
+        # to one other server only.
+        cls.c = cls._server("c", smtp={"max_message_bytes": cls.C_MAX_BYTES},
+                            relay={"max_servers_per_message": 1})
         for env in (cls.a, cls.b, cls.c):
             cls.proxy.routes[env.domain + ":25"] = env.smtp_port
         cls.proxy.start()
@@ -70,9 +73,9 @@ class FederationTest(unittest.TestCase):
             env.start()
 
     @classmethod
-    def _server(cls, name, smtp=None):
-        relay = {"enabled": True, "socks5_proxy": cls.proxy.address,
-                 "connect_timeout_seconds": 20}
+    def _server(cls, name, smtp=None, relay=None):
+        relay = dict({"enabled": True, "socks5_proxy": cls.proxy.address,
+                      "connect_timeout_seconds": 20}, **(relay or {}))
         if name == "b":
             relay["require_tkim"] = True  # B takes onion senders only with a TKIM proof
         env = TestEnv(
@@ -294,6 +297,20 @@ class FederationTest(unittest.TestCase):
                              set(self.proxy.requests))
         self.a.wait_log(rb"relayed to 2 of 2 remote servers, \d+ bytes", start=start)
         self.assertEqual(self.a.mailbox_count(self.alice), alice_before)  # no report
+
+    def test_a_server_beyond_max_servers_per_message_gets_452(self):
+        to_a, to_b = "alice@" + self.a.domain, "bob@" + self.b.domain
+        alice_before = self.a.mailbox_count(self.alice)
+        s = self.c.smtp_auth(self.carol)
+        try:
+            refused = s.sendmail("carol@" + self.c.domain, [to_a, to_b],
+                                 message("carol@" + self.c.domain, to_a, "from c", "one only"))
+        finally:
+            s.quit()
+        self.assertEqual(list(refused), [to_b])
+        self.assertEqual(refused[to_b][0], 452)
+        self.assertTrue(refused[to_b][1].startswith(b"4.5.3 Too many destination servers"))
+        self.assertEqual(self.a.mailbox_count(self.alice), alice_before + 1)
 
     def test_when_only_one_server_takes_the_message_the_sender_gets_a_report(self):
         to_b, to_c = "bob@" + self.b.domain, "carol@" + self.c.domain
