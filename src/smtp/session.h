@@ -52,11 +52,12 @@
 //    local delivery would store it. A client-side failure in DATA (bare
 //    LF/CR, too big, NUL, connection lost) destroys the remote transaction
 //    without End(), so the remote keeps nothing.
-//  - A failed relay call after Begin() (an Error, or a reply code the step
-//    cannot have) ends the whole transaction: the client gets 451 4.4.2 (see
-//    mail/relay.h for the other failures) and must send MAIL again. RSET,
-//    EHLO/HELO, STARTTLS, QUIT and the end of Run() drop an open remote
-//    transaction.
+//  - A failed Rcpt() (an Error, or a reply code RCPT cannot have) ends the
+//    whole transaction, every remote one with it: the client gets 451 4.4.2
+//    (see mail/relay.h for the other failures) and must send MAIL again. From
+//    DATA on, a failed call (Data, Append, Finish, End) fails that remote
+//    only, as above. RSET, EHLO/HELO, STARTTLS, QUIT and the end of Run()
+//    drop every open remote transaction.
 //  - Every line must end in CRLF: a bare LF or CR in a command or in DATA is
 //    answered with 521 and the connection is closed with nothing delivered
 //    (anti-smuggling). Overlong lines get 500 and the connection is closed.
