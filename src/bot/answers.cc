@@ -20,9 +20,9 @@ constexpr char kSpamHelp[] =
     "          one; SPAM CLEAR empties it; SPAM HELP explains them all\n";
 
 constexpr char kListHelp[] =
-    "  LIST    mailing lists of this server's users: LIST <name> CREATE makes\n"
-    "          one, LIST <name> ADD <user> adds a member, LIST <name> MEMBERS\n"
-    "          shows it; LIST HELP explains them all\n";
+    "  LIST    mailing lists: LIST <name> CREATE makes one, LIST <name> ADD\n"
+    "          <user> adds a member (a user here or at another onion server),\n"
+    "          LIST <name> MEMBERS shows it; LIST HELP explains them all\n";
 
 const char* YesNo(bool b) { return b ? "yes" : "no"; }
 

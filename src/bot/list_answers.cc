@@ -20,9 +20,17 @@ std::string ListCommand(const ListAsked& a, std::string_view verb) {
   return "LIST " + std::string(a.name) + " " + std::string(verb);
 }
 
+// The owner: a user of this server.
 std::string Shown(std::string_view name) {
   if (!mail::ValidLocalPart(name)) return "(a name that is not valid)";
   return std::string(name);
+}
+
+// A member: a user of this server ("bob") or of another onion server
+// ("bob@<v3 onion>"), shown as it is.
+std::string ShownMember(std::string_view member) {
+  if (!mail::ValidListMember(member)) return "(a name that is not valid)";
+  return std::string(member);
 }
 
 bool IsMember(const mail::ListRecord& record, std::string_view user) {
@@ -40,7 +48,7 @@ std::string ListShown(const ListAsked& a, const mail::ListRecord& record) {
   text += "Owner: " + Shown(record.owner) + "\n";
   text += "Members (" + std::to_string(record.members.size()) + " of " +
           std::to_string(mail::kMaxListMembers) + "):\n";
-  for (const std::string& member : record.members) text += "  " + Shown(member) + "\n";
+  for (const std::string& member : record.members) text += "  " + ShownMember(member) + "\n";
   text +=
       "\n"
       "To write to every member, send your mail to " +
@@ -145,8 +153,8 @@ std::string ListRefusedText(const ListAsked& a, ErrorCode code) {
     case ErrorCode::kFailedPrecondition:
       if (a.op == ListOp::kAdd) {
         text = "There is no user " + user +
-               " on this server: only its users can be members of\n"
-               "its lists.\n";
+               " on this server. A user of another onion server is\n"
+               "added by the full address, such as bob@<its .onion name>.\n";
       } else {
         text = (Leaving(a) ? "You own " + address + ", and the owner"
                            : user + " owns " + address + ", and the owner") +
@@ -157,8 +165,14 @@ std::string ListRefusedText(const ListAsked& a, ErrorCode code) {
       break;
     case ErrorCode::kResourceExhausted:
       if (a.op == ListOp::kAdd) {
-        text = address + " is full: it has " + std::to_string(mail::kMaxListMembers) +
-               " members, the most a list can have, so\n" + user +
+        // A user of another server may also be one server too many.
+        const std::string servers = mail::IsRemoteMember(user)
+                                        ? ", or members at " +
+                                              std::to_string(mail::kMaxListRemoteServers) +
+                                              " other\nonion servers"
+                                        : "";
+        text = address + " is full: it has " + std::to_string(mail::kMaxListMembers) + " members" +
+               servers + ", the most a list can have, so\n" + user +
                " was not added. Remove a member first, with " + ListCommand(a, "REMOVE <user>") +
                ".\n";
       } else {
@@ -185,14 +199,15 @@ std::string ListUsageText(const ServerFacts& facts) {
   return "The LIST commands manage mailing lists: an address <name>.list@" + d +
          "\n"
          "whose mail goes to every member of the list. Members are users of this\n"
-         "server, and only members, logged in (SMTP AUTH), can write to a list.\n"
+         "server or of other onion servers; only members that are users of this\n"
+         "server, logged in (SMTP AUTH), can write to a list.\n"
          "Send a mail to server@" +
          d +
          " with one of these as the Subject:\n"
          "\n"
          "  LIST <name> CREATE          make a list; you are its owner and first\n"
          "                              member, e.g. LIST team CREATE\n"
-         "  LIST <name> ADD <user>      add a user of this server (the owner only),\n"
+         "  LIST <name> ADD <user>      add a member (the owner only),\n"
          "                              e.g. LIST team ADD bob (INVITE works too)\n"
          "  LIST <name> REMOVE <user>   remove a member (the owner only),\n"
          "                              e.g. LIST team REMOVE bob (DEL and DELETE\n"
@@ -210,9 +225,13 @@ std::string ListUsageText(const ServerFacts& facts) {
          " letters, digits,\n"
          "dots, \"_\" or \"-\". <user> is a user's name on this server, such as bob\n"
          "(or bob@" +
-         d + ").\nThe words are not case-sensitive, and a list has at most " +
-         std::to_string(mail::kMaxListMembers) +
-         " members.\n"
+         d +
+         "), or the address of a user of another onion server,\n"
+         "such as bob@<its .onion name> (a v3 onion address).\n"
+         "The words are not case-sensitive, and a list has at most " +
+         std::to_string(mail::kMaxListMembers) + " members,\nat most " +
+         std::to_string(mail::kMaxListRemoteServers) +
+         " other servers among them.\n"
          "Your mail was not one of these forms, so nothing was changed.\n";
 }
 

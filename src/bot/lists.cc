@@ -8,28 +8,11 @@
 #include <utility>
 
 #include "bot/list_answers.h"
-#include "mail/backend.h"
 
 namespace onionmail::bot {
 namespace {
 
 using mail::ListOp;
-
-char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-// A local part, or one at this server's domain, lower-cased; nullopt when
-// it is not a valid local part of this server.
-std::optional<std::string> UserOf(std::string_view word, const ServerFacts& facts) {
-  size_t at = word.find('@');
-  if (at != std::string_view::npos) {
-    if (!EqualsIgnoreCase(word.substr(at + 1), facts.domain)) return std::nullopt;
-    word = word.substr(0, at);
-  }
-  std::string user;
-  for (char c : word) user.push_back(LowerAscii(c));
-  if (!mail::ValidLocalPart(user)) return std::nullopt;
-  return user;
-}
 
 bool IsOneOf(std::string_view word, std::initializer_list<std::string_view> verbs) {
   for (std::string_view verb : verbs) {
@@ -63,7 +46,7 @@ std::optional<ListRequest> ParseListRequest(const CommandLine& line, const Serve
   if (!name || !mail::ValidListName(*name)) return std::nullopt;
   ListRequest request{*op, std::move(*name), ""};
   if (takes_user) {
-    std::optional<std::string> user = UserOf(args[2], facts);
+    std::optional<std::string> user = mail::CanonicalListMember(args[2], facts.domain);
     if (!user) return std::nullopt;
     request.user = std::move(*user);
   }

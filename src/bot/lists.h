@@ -12,10 +12,12 @@
 //      <name> MEMBERS|SHOW|LIST                 kShow
 //      <name> DESTROY                           kDestroy
 //    <name> is mail::CanonicalListName(word, facts.domain): "team",
-//    "team.list" or "team.list@<domain>". <user> is a local part or
-//    "<local part>@<domain>" (the domain in any case), lower-cased and valid
-//    by mail::ValidLocalPart(). Anything else (no words, a missing or extra
-//    word, a name or user refused, arguments ParseCommandLine() refused) is
+//    "team.list" or "team.list@<domain>". <user> is
+//    mail::CanonicalListMember(word, facts.domain): a user of this server,
+//    "bob" or "bob@<domain>" (the domain in any case), giving "bob", or a
+//    user of another onion server, "bob@<another v3 onion>", giving that
+//    address lower-cased. Anything else (no words, a missing or extra word,
+//    a name or user refused, arguments ParseCommandLine() refused) is
 //    nullopt: the usage answer. kPost is never asked for.
 //  - AnswerList(): the body of the answer. nullopt from ParseListRequest() is
 //    ListUsageText() without a call to the service; otherwise one call to
@@ -40,7 +42,7 @@ namespace onionmail::bot {
 struct ListRequest {
   mail::ListOp op = mail::ListOp::kShow;
   std::string name;  // canonical list name (no ".list", no domain)
-  std::string user;  // valid local part for kAdd and kRemove, else empty
+  std::string user;  // kAdd and kRemove: a valid member (local or remote), else empty
 };
 
 std::optional<ListRequest> ParseListRequest(const CommandLine& line, const ServerFacts& facts);

@@ -48,6 +48,7 @@ inline constexpr size_t kMaxBlockEntryBytes = 200;     // mail::kMaxBlockEntryBy
 inline constexpr size_t kMaxBlockEntries = 500;        // mail::kMaxBlockEntries
 inline constexpr size_t kMaxListNameBytes = 64;        // a local part (mail::kMaxListNameBytes)
 inline constexpr size_t kMaxListMembers = 100;         // mail::kMaxListMembers
+inline constexpr size_t kMaxListMemberBytes = 127;     // mail::kMaxListMemberBytes
 inline constexpr size_t kVoucherBytes = 20;            // exactly (mail::kVoucherChars)
 inline constexpr size_t kGeneratedPasswordBytes = 24;  // exactly (mail::kGeneratedPasswordChars)
 

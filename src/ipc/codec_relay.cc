@@ -9,6 +9,7 @@ namespace onionmail::ipc::internal {
 
 static_assert(kMaxListNameBytes >= mail::kMaxListNameBytes);
 static_assert(kMaxListMembers == mail::kMaxListMembers);
+static_assert(kMaxListMemberBytes == mail::kMaxListMemberBytes);
 
 namespace {
 
@@ -156,19 +157,19 @@ void Put(Writer& w, const ListRequest& m) {
   if (m.op > mail::kMaxListOp) w.Fail("op");
   w.U16(m.op);
   w.Name(m.name, 1, kMaxListNameBytes, "name");
-  w.Name(m.user, 0, kMaxLocalPartBytes, "user");
+  w.Name(m.user, 0, kMaxListMemberBytes, "user");
 }
 void Put(Writer& w, const ListReply& m) {
   if (!ValidListReply(m)) w.Fail("list reply");
   PutStatus(w, m.status);
   w.Name(m.owner, 0, kMaxLocalPartBytes, "owner");
   w.Count(m.members.size(), 0, kMaxListMembers, "members");
-  for (const auto& u : m.members) w.Name(u, 1, kMaxLocalPartBytes, "members");
+  for (const auto& u : m.members) w.Name(u, 1, kMaxListMemberBytes, "members");
 }
 
 bool Get(Reader& r, ListRequest& m) {
   return r.U16(m.op) && m.op <= mail::kMaxListOp && r.Name(m.name, 1, kMaxListNameBytes) &&
-         r.Name(m.user, 0, kMaxLocalPartBytes);
+         r.Name(m.user, 0, kMaxListMemberBytes);
 }
 bool Get(Reader& r, ListReply& m) {
   size_t n = 0;
@@ -178,7 +179,7 @@ bool Get(Reader& r, ListReply& m) {
   }
   m.members.resize(n);
   for (auto& u : m.members) {
-    if (!r.Name(u, 1, kMaxLocalPartBytes)) return false;
+    if (!r.Name(u, 1, kMaxListMemberBytes)) return false;
   }
   return ValidListReply(m);
 }

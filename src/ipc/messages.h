@@ -526,7 +526,7 @@ struct ListRequest {
   static constexpr MsgType kType = MsgType::kListRequest;
   uint16_t op = 0;   // mail::ListOp, 0..mail::kMaxListOp
   std::string name;  // the list's name (no ".list"), 1..kMaxListNameBytes
-  std::string user;  // the argument of add/remove, else empty; 0..kMaxLocalPartBytes
+  std::string user;  // add/remove: a member (local or remote), else empty; 0..kMaxListMemberBytes
 };
 
 // The list after the op: owner empty and no members for kDestroy and on any
@@ -535,7 +535,7 @@ struct ListReply {
   static constexpr MsgType kType = MsgType::kListReply;
   Status status = Status::kOk;
   std::string owner;                 // name, 0..kMaxLocalPartBytes
-  std::vector<std::string> members;  // 0..kMaxListMembers, each 1..kMaxLocalPartBytes
+  std::vector<std::string> members;  // 0..kMaxListMembers, each 1..kMaxListMemberBytes
 };
 
 // POP3: self-registration (mail/registration.h, RQUS): open the account

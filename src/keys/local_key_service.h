@@ -34,8 +34,9 @@
 //    kCreate and kAdd (the ops that put a name in a list) run under
 //    <state>/users.lock, as DeleteUser does, and need the actor to exist
 //    (else kPermissionDenied); kCreate of a name whose address is a user's
-//    ("<name>.list") is kAlreadyExists; kAdd of a user that does not exist
-//    is kFailedPrecondition. DeleteUser, after the block list and before
+//    ("<name>.list") is kAlreadyExists; kAdd of a local member that is not
+//    a user here is kFailedPrecondition (a remote member, "local@<v3
+//    onion>", is added unchecked). DeleteUser, after the block list and before
 //    the record, removes the user from every list and deletes the lists it
 //    owns (a failure fails the deletion, the record kept for a retry; a
 //    list file that does not open is skipped with a warning, as no one can

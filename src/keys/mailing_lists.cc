@@ -26,7 +26,8 @@ constexpr std::string_view kAadPrefix = "onionmail-list-v1:";
 constexpr size_t kFileIdChars = 64;
 constexpr size_t kMaxNameBytes = 64;  // a local part
 constexpr size_t kMaxEncodedBytes =
-    1 + (1 + kMaxNameBytes) * 2 + 2 + mail::kMaxListMembers * (1 + kMaxNameBytes);
+    1 + (1 + kMaxNameBytes) * 2 + 2 + mail::kMaxListMembers * (1 + mail::kMaxListMemberBytes);
+static_assert(mail::kMaxListMemberBytes <= 255);  // u8 len
 // Sealing adds a nonce and a tag (and a version byte or so); leave room.
 constexpr size_t kMaxSealedBytes = kMaxEncodedBytes + 1024;
 
@@ -186,7 +187,7 @@ Result<mail::ListRecord> MailingLists::Apply(std::string_view name, std::string_
       return MakeError(ErrorCode::kResourceExhausted, "the server holds its most mailing lists");
     }
   }
-  if (op == mail::ListOp::kAdd) {
+  if (op == mail::ListOp::kAdd && !mail::IsRemoteMember(user)) {  // a remote one: no check here
     if (!user_exists) return MakeError(ErrorCode::kInternal, "no user check for kAdd");
     auto exists = user_exists(user);
     if (!exists.ok()) return exists.error();

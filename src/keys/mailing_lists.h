@@ -10,6 +10,8 @@
 // list's id does not open. Encoded list:
 //   u8 version (1) || u8 len || name || u8 len || owner ||
 //   u16 BE count || count x (u8 len || member)
+// A member is a local part or a remote address "local@<v3 onion>"
+// (mail::ValidListMember, at most mail::kMaxListMemberBytes).
 //
 // Contract:
 //  - Every permission rule is mail::ApplyListOp()'s; this class only loads,
@@ -22,8 +24,10 @@
 //    put in an error message.
 //  - Apply(): mail::ApplyListOp() over the stored list, plus: kCreate when
 //    kMaxLists lists are stored (regular files in <dir>) is
-//    kResourceExhausted; a successful kAdd asks `user_exists` about `user`
-//    (false: kFailedPrecondition, nothing written; an error is passed on).
+//    kResourceExhausted; a successful kAdd of a local member asks
+//    `user_exists` about `user` (false: kFailedPrecondition, nothing
+//    written; an error is passed on); a remote member (mail::IsRemoteMember)
+//    is added without a check (this server cannot know another's users).
 //    It returns the record after the op (kDestroy: an empty record). An op
 //    that changes nothing (kShow, kPost, kAdd of a member, kRemove of a
 //    non-member) writes nothing. A write is published durably
@@ -31,12 +35,15 @@
 //    <dir>) before Apply() returns ok; a destroyed list is deleted with
 //    store::SecureDelete. <dir> and <dir>/.tmp are created (mode 0700) at
 //    the first write; files are mode 0600.
-//  - RemoveUser() (the admin's `user del`): every list file is read; a list
+//  - RemoveUser() (the admin's `user del`): `user` is a local part (a user
+//    of this server; else kInvalidArgument); every list file is read; a list
 //    the user owns is deleted, a list the user is a member of is rewritten
-//    without the user (mail::ApplyListOp kDestroy and kLeave by the user). A
-//    list file that does not open (kDataLoss) is skipped with a warning
-//    naming the first chars of its file id: it never opens again, so no
-//    one is a member of it. Any other failure stops the scan.
+//    without the user (mail::ApplyListOp kDestroy and kLeave by the user).
+//    Remote members are never touched ("bob@<onion>" stays when bob goes:
+//    it is another server's user). A list file that does not open
+//    (kDataLoss) is skipped with a warning naming the first chars of its
+//    file id: it never opens again, so no one is a member of it. Any other
+//    failure stops the scan.
 //  - The files are keys::SealedFiles (sealing, durable writes, deletion and
 //    the read cache: see its contract), at most kMaxCachedLists cached
 //    lists. A lookup lstat()s the file: unchanged, no open, no OpenRecord and
@@ -66,7 +73,7 @@ class MailingLists {
  public:
   static constexpr size_t kMaxCachedLists = 1024;
 
-  // Whether `user` exists (asked at kAdd).
+  // Whether `user` exists (asked at kAdd of a local member).
   using UserExists = std::function<Result<bool>(std::string_view user)>;
 
   // `keys`: the key store that seals the user records (outlives this); `dir`:
@@ -76,12 +83,12 @@ class MailingLists {
   // The stored list `name` (nullopt: no such list).
   [[nodiscard]] Result<std::optional<mail::ListRecord>> Load(std::string_view name);
   // `op` on the list `name` by `actor` (see the contract); `user`: the
-  // argument of kAdd and kRemove.
+  // argument of kAdd and kRemove, a local or remote member.
   [[nodiscard]] Result<mail::ListRecord> Apply(std::string_view name, std::string_view actor,
                                                mail::ListOp op, std::string_view user,
                                                const UserExists& user_exists);
-  // Removes `user` (a valid local part) from every list and deletes the
-  // lists it owns.
+  // Removes `user` (a valid local part: a user of this server) from every
+  // list and deletes the lists it owns.
   [[nodiscard]] Result<void> RemoveUser(std::string_view user);
   // Regular files in <dir>: the lists stored (0 when <dir> does not exist).
   [[nodiscard]] Result<size_t> Count();

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "mail/backend.h"
+#include "mail/relay.h"
 
 namespace onionmail::mail {
 namespace {
@@ -26,6 +27,23 @@ bool IsMember(const ListRecord& record, std::string_view user) {
 }
 
 Error Denied() { return {ErrorCode::kPermissionDenied, "not allowed on this list"}; }
+
+// The domain of a remote member; "" for a local one.
+std::string_view DomainOf(std::string_view member) {
+  size_t at = member.find('@');
+  return at == std::string_view::npos ? std::string_view() : member.substr(at + 1);
+}
+
+// The distinct domains of the remote members.
+std::vector<std::string_view> RemoteDomains(const std::vector<std::string>& members) {
+  std::vector<std::string_view> domains;
+  for (const std::string& member : members) {
+    if (std::string_view d = DomainOf(member); !d.empty()) domains.push_back(d);
+  }
+  std::sort(domains.begin(), domains.end());
+  domains.erase(std::unique(domains.begin(), domains.end()), domains.end());
+  return domains;
+}
 
 }  // namespace
 
@@ -53,16 +71,39 @@ std::optional<std::string> CanonicalListName(std::string_view text, std::string_
   return std::string(local);
 }
 
+bool ValidListMember(std::string_view member) {
+  size_t at = member.find('@');
+  if (at == std::string_view::npos) return ValidLocalPart(member);
+  std::string_view domain = member.substr(at + 1);
+  // IsV3OnionDomain() takes lower case only and never an '@'.
+  return ValidLocalPart(member.substr(0, at)) && IsV3OnionDomain(domain);
+}
+
+bool IsRemoteMember(std::string_view member) { return member.find('@') != std::string_view::npos; }
+
+std::optional<std::string> CanonicalListMember(std::string_view text, std::string_view domain) {
+  std::string lower = LowerAll(text);
+  const size_t at = lower.find('@');
+  if (at != std::string::npos && !domain.empty() && lower.substr(at + 1) == LowerAll(domain)) {
+    lower.resize(at);  // a user of this server: written bare
+    if (!ValidLocalPart(lower)) return std::nullopt;
+    return lower;
+  }
+  if (!ValidListMember(lower)) return std::nullopt;
+  return lower;
+}
+
 bool WellFormedListRecord(const ListRecord& record) {
   const auto& m = record.members;
   if (m.empty() || m.size() > kMaxListMembers) return false;
-  if (!std::all_of(m.begin(), m.end(), [](const std::string& u) { return ValidLocalPart(u); })) {
+  if (!std::all_of(m.begin(), m.end(), [](const std::string& u) { return ValidListMember(u); })) {
     return false;
   }
   if (std::adjacent_find(m.begin(), m.end(), [](const auto& a, const auto& b) { return a >= b; }) !=
       m.end()) {
     return false;  // not sorted or not unique
   }
+  if (RemoteDomains(m).size() > kMaxListRemoteServers) return false;
   return ValidLocalPart(record.owner) && IsMember(record, record.owner);
 }
 
@@ -70,7 +111,8 @@ Result<std::optional<ListRecord>> ApplyListOp(const std::optional<ListRecord>& c
                                               std::string_view actor, std::string_view user) {
   if (!ValidLocalPart(actor)) return MakeError(ErrorCode::kInvalidArgument, "bad actor");
   const bool with_user = op == ListOp::kAdd || op == ListOp::kRemove;
-  if (with_user && !ValidLocalPart(user)) return MakeError(ErrorCode::kInvalidArgument, "bad user");
+  if (with_user && !ValidListMember(user))
+    return MakeError(ErrorCode::kInvalidArgument, "bad user");
   if (op == ListOp::kCreate) {
     if (current) return MakeError(ErrorCode::kAlreadyExists, "the list exists");
     return std::optional<ListRecord>(ListRecord{std::string(actor), {std::string(actor)}});
@@ -91,6 +133,13 @@ Result<std::optional<ListRecord>> ApplyListOp(const std::optional<ListRecord>& c
         return std::optional<ListRecord>(std::move(next));
       if (next.members.size() >= kMaxListMembers) {
         return MakeError(ErrorCode::kResourceExhausted, "the list is full");
+      }
+      if (IsRemoteMember(user)) {
+        std::vector<std::string_view> domains = RemoteDomains(next.members);
+        if (!std::binary_search(domains.begin(), domains.end(), DomainOf(user)) &&
+            domains.size() >= kMaxListRemoteServers) {
+          return MakeError(ErrorCode::kResourceExhausted, "the list reaches its most servers");
+        }
       }
       next.members.insert(at, std::string(user));
       return std::optional<ListRecord>(std::move(next));

@@ -1,7 +1,8 @@
 // Mailing lists (docs/PROTOCOL.md, "Mailing lists"): `<name>.list@<domain>`,
-// a set of this server's users that one message reaches together. The key
-// role keeps each list sealed; the server@ bot's LIST commands manage them;
-// only members, logged in on this server, post to them.
+// a set of addresses that one message reaches together: this server's users
+// and users of other onion servers. The key role keeps each list sealed; the
+// server@ bot's LIST commands manage them; only members that are users of
+// this server, logged in on it, post to them.
 //
 // Contract:
 //  - A list name is a valid local part (ValidLocalPart) of at most
@@ -11,24 +12,43 @@
 //    when it addresses none. CanonicalListName() accepts what a user types
 //    in a bot command: "team", "team.list" or "team.list@<domain>" (the
 //    domain must then be `domain`), in any case, giving "team".
-//  - ListRecord: `owner` (a user name) is always among `members`; members
-//    are valid local parts, sorted and unique, at most kMaxListMembers.
+//  - A member (ValidListMember()) is a local member, a user of this server
+//    written as a valid local part ("bob"), or a remote member, a user of
+//    another onion server written "local@domain" (exactly one '@'; `local` a
+//    valid local part, `domain` lower case and mail::IsV3OnionDomain(), so at
+//    most kMaxListMemberBytes). IsRemoteMember() tells a valid member's kind
+//    (it holds an '@'). A user of this server is always written as a bare
+//    local part, never "local@<this server's domain>"; neither function
+//    knows that domain (ValidListMember() accepts an address at it when it
+//    is a v3 onion name), so the callers never make one: the bot goes
+//    through CanonicalListMember(), which accepts what a user types in a
+//    bot command: "bob" or "bob@<domain>" (`domain` in any case) give "bob",
+//    "bob@<another v3 onion>" gives that address lower-cased; anything else
+//    is nullopt.
+//  - ListRecord: `owner` (a user name: a local member) is always among
+//    `members`; members are valid members, sorted and unique, at most
+//    kMaxListMembers, at most kMaxListRemoteServers distinct domains among
+//    the remote members.
 //  - ApplyListOp() holds every permission rule (pure: the key role's store
 //    only loads, applies and saves). `current` is the stored record (nullopt:
-//    no such list), `actor` the user authenticated on the session, `user`
-//    the argument of kAdd and kRemove (a valid local part; else
-//    kInvalidArgument). It returns the record to store (nullopt: delete it)
-//    or an error:
+//    no such list), `actor` the user authenticated on the session (a valid
+//    local part; else kInvalidArgument), `user` the argument of kAdd and
+//    kRemove (a valid member, local or remote, as the caller lower-cased it;
+//    else kInvalidArgument). It returns the record to store (nullopt: delete
+//    it) or an error:
 //      kShow, kPost   a member: the record unchanged. kPost is what the SMTP
 //                     session asks at RCPT: the members to deliver to.
 //      kCreate        no list yet: owner and only member `actor`
 //                     (kAlreadyExists when the list exists).
 //      kAdd           the owner: `user` added (already a member: unchanged;
-//                     the list full: kResourceExhausted).
+//                     the list full, or a remote `user` whose domain would
+//                     be a (kMaxListRemoteServers + 1)th distinct one:
+//                     kResourceExhausted).
 //      kRemove        the owner, or `user` == `actor`: `user` removed (not a
 //                     member: unchanged); the owner cannot be removed
 //                     (kFailedPrecondition: the owner destroys the list).
-//      kLeave         kRemove of `actor` by `actor`.
+//                     Only the owner removes a remote member.
+//      kLeave         kRemove of `actor` by `actor` (a local member).
 //      kDestroy       the owner: nullopt.
 //    No list: kNotFound (except kCreate). Not allowed: kPermissionDenied,
 //    the same for a non-member whatever the op, so a non-member learns only
@@ -36,12 +56,13 @@
 //  - mail::ListService::Apply() is ApplyListOp() for the user authenticated
 //    on the session (the key role knows who; the front end cannot name
 //    another user), over the stored list, with these additions: kCreate of a
-//    name whose address is a user's is kAlreadyExists; kAdd of a user that
-//    does not exist is kFailedPrecondition; the server holds at most
-//    kMaxLists lists (kCreate beyond: kResourceExhausted); a stored list that
-//    does not open is kDataLoss; no user authenticated on the session is
-//    kPermissionDenied; anything else is temporary. It returns the record
-//    after the operation (kDestroy: an empty record).
+//    name whose address is a user's is kAlreadyExists; kAdd of a local
+//    member that is not a user of this server is kFailedPrecondition (a
+//    remote member is not checked: this server cannot); the server holds
+//    at most kMaxLists lists (kCreate beyond: kResourceExhausted); a stored
+//    list that does not open is kDataLoss; no user authenticated on the
+//    session is kPermissionDenied; anything else is temporary. It returns
+//    the record after the operation (kDestroy: an empty record).
 //  - ListHeaders(): the RFC 2369 / RFC 2919 fields each delivered copy of a
 //    list message begins with (after the trace fields): List-Id,
 //    List-Post, List-Help and List-Unsubscribe (mailto: server@<domain>,
@@ -64,6 +85,10 @@ inline constexpr std::string_view kListSuffix = ".list";
 inline constexpr size_t kMaxListNameBytes = 64 - kListSuffix.size();
 inline constexpr size_t kMaxListMembers = 100;
 inline constexpr size_t kMaxLists = 1000;
+// A remote member: a local part, '@', a v3 onion name (56 + ".onion").
+inline constexpr size_t kMaxListMemberBytes = 64 + 1 + 62;
+// Distinct other servers among the members of one list.
+inline constexpr size_t kMaxListRemoteServers = 8;
 
 enum class ListOp : uint8_t {
   kShow = 0,
@@ -78,7 +103,7 @@ inline constexpr uint8_t kMaxListOp = 6;
 
 struct ListRecord {
   std::string owner;
-  std::vector<std::string> members;  // sorted, unique, holds owner
+  std::vector<std::string> members;  // valid members, sorted, unique, holds owner
   bool operator==(const ListRecord&) const = default;
 };
 
@@ -86,8 +111,13 @@ bool ValidListName(std::string_view name);
 std::optional<std::string> ListNameOf(std::string_view local_part);
 std::optional<std::string> CanonicalListName(std::string_view text, std::string_view domain);
 
-// Whether `record` meets the ListRecord invariants (names valid, sorted,
-// unique, owner a member, at most kMaxListMembers).
+bool ValidListMember(std::string_view member);
+bool IsRemoteMember(std::string_view member);
+std::optional<std::string> CanonicalListMember(std::string_view text, std::string_view domain);
+
+// Whether `record` meets the ListRecord invariants (members valid, sorted,
+// unique, owner a local member, at most kMaxListMembers and
+// kMaxListRemoteServers distinct remote domains).
 bool WellFormedListRecord(const ListRecord& record);
 
 Result<std::optional<ListRecord>> ApplyListOp(const std::optional<ListRecord>& current, ListOp op,
@@ -98,7 +128,8 @@ std::string ListHeaders(std::string_view name, std::string_view domain);
 class ListService {
  public:
   virtual ~ListService() = default;
-  // `user`: the argument of kAdd and kRemove, empty for the other ops.
+  // `user`: the argument of kAdd and kRemove (a member, local or remote),
+  // empty for the other ops.
   virtual Result<ListRecord> Apply(ListOp op, std::string_view name, std::string_view user) = 0;
 };
 

@@ -105,10 +105,17 @@
 //    (CheckRecipient with the poster as sender): a member whose block list
 //    holds the poster, whose mailbox is full or who no longer exists is
 //    skipped; low disk space (452 4.3.1) or a sealed server refuses the RCPT;
-//    no member left is 452 4.2.2. The message is then delivered like local
-//    mail to the members kept, all or nothing, each copy beginning with the
-//    trace fields and mail::ListHeaders(); 250 after DATA means every kept
-//    member's copy is durable. Without a service, a local part ending in
+//    no member left is 452 4.2.2. Members at other onion servers
+//    (mail::IsRemoteMember) get the post through the relay: at the list's
+//    RCPT a remote transaction is opened per server (in the order of their
+//    first member, at most max_remote_servers; MAIL FROM the poster) with the RCPT of each
+//    of its members; members whose server refuses them, cannot be reached,
+//    or is past the limit, and all of them without a relay backend, are
+//    skipped. The message is then delivered like local mail to the members
+//    kept, each copy beginning with the trace fields and mail::ListHeaders():
+//    all or nothing without remote members (250 after DATA means every kept
+//    member's copy is durable), and as "Local and remote recipients
+//    together" above with them. Without a service, a local part ending in
 //    ".list" is an ordinary one.
 //  - Logs one line per accepted message, per failed AUTH, per TORM command
 //    (verb and outcome keyword), per TKIM command (outcome keyword) and per
@@ -214,6 +221,10 @@ class Session {
   // Mailing lists (session_list.cc).
   std::optional<std::string> ListRecipient(std::string_view local_part) const;
   Result<Next> DoListRcpt(const std::string& name);
+  // Opens a remote transaction per server of `members` (addresses at other
+  // onion servers) with the RCPT of each; returns how many are
+  // skipped (no relay, past max_remote_servers, refused, unreachable).
+  size_t OpenListRemotes(const std::vector<std::string>& members);
 
   // Relayed transactions (session_relay.cc, session_fanout.cc).
   bool MayRelayTo(std::string_view domain) const;

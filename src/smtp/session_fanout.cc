@@ -144,6 +144,7 @@ Result<Session::Next> Session::DoRelayData() {
     auto begun = backend_.BeginMessage(mail::Envelope{reverse_path_, recipients_});
     if (begun.ok()) local = std::move(*begun);
     std::string trace = TraceHeader();
+    if (list_name_) trace += mail::ListHeaders(*list_name_, config_.domain);
     if (local == nullptr || !local->Append(AsBytes(trace)).ok()) {
       ResetTransaction();
       Log(true, "relay abandoned: cannot begin the local copy");
@@ -156,6 +157,7 @@ Result<Session::Next> Session::DoRelayData() {
   const size_t local_count = recipients_.size();
   const std::string user = *auth_user_;
   std::string received = ReceivedHeader();  // no Return-Path: each remote adds one
+  if (list_name_) received += mail::ListHeaders(*list_name_, config_.domain);
   ResetTransaction();
 
   std::vector<Leg> legs(servers.size());

@@ -1,10 +1,16 @@
 // Session, the mailing-list half (session.h, "Mailing lists"; docs/PROTOCOL.md,
 // "Mailing lists"): who may post to a list and which members get the post.
-// DATA is the ordinary local delivery (session.cc) with the list's header
-// fields after the trace fields.
+// Members at other onion servers get it through the relay, one remote
+// transaction per server, opened here at the list's RCPT. DATA is the
+// ordinary local delivery (session.cc) or, with remote members, the relayed
+// one (session_fanout.cc), with the list's header fields after the trace
+// fields.
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "smtp/relay_outcome.h"
 #include "smtp/session.h"
 
 namespace onionmail::smtp {
@@ -37,8 +43,13 @@ Result<Session::Next> Session::DoListRcpt(const std::string& name) {
     }
   }
   std::vector<std::string> kept;
+  std::vector<std::string> remote_members;
   size_t skipped = 0;
   for (const std::string& member : post->members) {
+    if (mail::IsRemoteMember(member)) {
+      remote_members.push_back(member);
+      continue;
+    }
     auto checked = backend_.CheckRecipient(member, declared_size_, reverse_path_);
     if (checked.ok()) {
       kept.push_back(member);
@@ -58,15 +69,66 @@ Result<Session::Next> Session::DoListRcpt(const std::string& name) {
         return Send(Reply::kLocalError);
     }
   }
-  if (kept.empty()) {
+  skipped += OpenListRemotes(remote_members);
+  const size_t remote_count = RemoteRecipientCount();
+  if (kept.empty() && remote_count == 0) {
+    remotes_.clear();
     Log(false, "list: no member can take the message, " + std::to_string(skipped) + " skipped");
     return Send(Reply::kListNoMemberCanTake);
   }
-  Log(false, "list: " + std::to_string(kept.size()) + " member(s) will get the message, " +
-                 std::to_string(skipped) + " skipped");
+  Log(false, "list: " + std::to_string(kept.size() + remote_count) +
+                 " member(s) will get the message (" + std::to_string(remote_count) + " on " +
+                 std::to_string(remotes_.size()) + " other server(s)), " + std::to_string(skipped) +
+                 " skipped");
   recipients_ = std::move(kept);
   list_name_ = name;
   return Send(Reply::kListAccepted);
+}
+
+size_t Session::OpenListRemotes(const std::vector<std::string>& members) {
+  // The servers in the order of their first member, each with its members.
+  std::vector<std::pair<std::string, std::vector<std::string>>> servers;
+  for (const std::string& member : members) {
+    std::string domain = member.substr(member.find('@') + 1);
+    auto it = std::find_if(servers.begin(), servers.end(),
+                           [&](const auto& server) { return server.first == domain; });
+    if (it == servers.end()) it = servers.insert(servers.end(), {std::move(domain), {}});
+    it->second.push_back(member);
+  }
+  size_t skipped = 0;
+  for (const auto& [domain, its_members] : servers) {
+    if (relay_ == nullptr || remotes_.size() >= config_.max_remote_servers || !MayRelayTo(domain) ||
+        domain == config_.domain) {
+      // No relay here, not to that many servers, or not a member at another
+      // onion server (the key role stores none such; this is defence only).
+      skipped += its_members.size();
+      continue;
+    }
+    auto begun =
+        relay_->Begin(domain, *auth_user_ + "@" + config_.domain, {declared_size_, body_8bitmime_});
+    if (!begun.ok() || begun->transaction == nullptr) {
+      if (!begun.ok()) {
+        Log(true, "list: a member's server: relay failed: " +
+                      FailureKeyword(RelayFailureReply(begun.error().code, true)));
+      }
+      skipped += its_members.size();
+      continue;
+    }
+    RemoteServer remote{domain, std::move(begun->transaction), {}};
+    for (const std::string& member : its_members) {
+      auto answer = remote.transaction->Rcpt(member);
+      if (!answer.ok() || !IsUsableRemoteCode(RemoteStep::kRcpt, answer->code)) {
+        // The connection is lost: none of this server's members get the post.
+        Log(true, "list: a member's server: relay failed: connection failed");
+        remote.recipients.clear();
+        break;
+      }
+      if (IsSuccessCode(answer->code)) remote.recipients.push_back(member);
+    }
+    skipped += its_members.size() - remote.recipients.size();
+    if (!remote.recipients.empty()) remotes_.push_back(std::move(remote));
+  }
+  return skipped;
 }
 
 }  // namespace onionmail::smtp

@@ -27,6 +27,9 @@ using testing::ListCall;
 using testing::ListSubject;
 using testing::Reply;
 
+// A v3 onion name (another server than the bot's exampleonionaddress.onion).
+const std::string kOtherOnion = "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion";
+
 TEST(BotListErrorsTest, MalformedFormsGetTheUsageAnswerWithoutAServiceCall) {
   const std::vector<std::string> subjects = {
       "LIST",
@@ -67,6 +70,15 @@ TEST(BotListErrorsTest, MalformedFormsGetTheUsageAnswerWithoutAServiceCall) {
       "LIST team REMOVE b\x01"
       "ob",
       "LIST team ADD " + std::string(65, 'b'),
+      // Addresses at other servers that are not v3 onion names.
+      "LIST team ADD bob@expyuzz4wqqyqhjn.onion",  // v2
+      "LIST team ADD bob@aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3iead.onion",
+      "LIST team ADD bob@example.org",
+      "LIST team REMOVE bob@other.onion",
+      "LIST team ADD bob@" + kOtherOnion + "@" + kOtherOnion,
+      "LIST team ADD bad..user@" + kOtherOnion,
+      "LIST team ADD <bob@" + kOtherOnion + ">",
+      "LIST team ADD " + std::string(65, 'b') + "@" + kOtherOnion,
   };
   for (const std::string& subject : subjects) {
     FakeListService fake;
@@ -76,7 +88,8 @@ TEST(BotListErrorsTest, MalformedFormsGetTheUsageAnswerWithoutAServiceCall) {
     EXPECT_EQ(keyword, "LIST") << subject;
     EXPECT_TRUE(fake.calls.empty()) << subject;
     EXPECT_EQ(BodyLines(reply.body).at(0), kListUsageFirstLine) << subject;
-    for (const char* word : {"FROBNICATE", "bad..", "other.onion", "aaaa", "bbbb", "carol"}) {
+    for (const char* word : {"FROBNICATE", "bad..", "other.onion", "aaaa", "bbbb", "carol",
+                             "expyuzz", "example.org"}) {
       EXPECT_FALSE(HasText(reply.body, word)) << subject << ": " << word;
     }
   }
@@ -92,7 +105,9 @@ TEST(BotListErrorsTest, UsageAnswerExplainsTheFormsWithExamples) {
         "\r\n  LIST <name> LEAVE ", "(UNSUBSCRIBE works too)", "\r\n  LIST <name> MEMBERS ",
         "SHOW and LIST work too", "\r\n  LIST <name> DESTROY ",
         "team for team.list@exampleonionaddress.onion", "at most 59 letters",
-        "bob@exampleonionaddress.onion", "at most 100 members", "nothing was changed"}) {
+        "bob@exampleonionaddress.onion", "at most 100 members", "nothing was changed",
+        "or the address of a user of another onion server,\r\nsuch as bob@<its .onion name>",
+        "at most 8 other servers"}) {
     EXPECT_TRUE(HasText(reply.body, text)) << text;
   }
 }
@@ -132,7 +147,7 @@ TEST(BotListErrorsTest, EachRefusalOfTheServiceGetsItsAnswer) {
         "Choose another name."}},
       {"LIST team ADD Bob",
        ErrorCode::kFailedPrecondition,
-       {"There is no user bob on this server"}},
+       {"There is no user bob on this server", "bob@<its .onion name>"}},
       {"LIST team LEAVE",
        ErrorCode::kFailedPrecondition,
        {"You own " + list + ", and the owner cannot leave the list.", "LIST team DESTROY"}},
@@ -144,7 +159,12 @@ TEST(BotListErrorsTest, EachRefusalOfTheServiceGetsItsAnswer) {
        {"bob owns " + list + ", and the owner cannot leave the list.", "LIST team DESTROY"}},
       {"LIST team ADD bob",
        ErrorCode::kResourceExhausted,
-       {list + " is full: it has 100 members", "so\r\nbob was not added.", "LIST team REMOVE"}},
+       {list + " is full: it has 100 members, the most", "so\r\nbob was not added.",
+        "LIST team REMOVE"}},
+      {"LIST team ADD Bob@" + kOtherOnion,
+       ErrorCode::kResourceExhausted,
+       {list + " is full: it has 100 members, or members at 8 other\r\nonion servers",
+        "so\r\nbob@" + kOtherOnion + " was not added.", "LIST team REMOVE"}},
       {"LIST team CREATE",
        ErrorCode::kResourceExhausted,
        {"This server holds as many mailing lists as it can (1000)", "was not created",
@@ -217,6 +237,30 @@ TEST(BotListErrorsTest, NamesFromTheServiceAreShownOnlyWhenValid) {
                       "  (a name that is not valid)\r\n"));
   EXPECT_FALSE(HasText(reply.body, "Injected"));
   EXPECT_FALSE(HasText(reply.body, "bad..name"));
+}
+
+TEST(BotListErrorsTest, RemoteMembersFromTheServiceAreShownOnlyWhenValid) {
+  const std::string remote = "bob@" + kOtherOnion;
+  FakeListService fake;
+  fake.record = mail::ListRecord{
+      "alice", {"alice", remote, "carol@other.onion", "Dave@" + kOtherOnion, "x@y@" + kOtherOnion}};
+  Bot bot = ListBot(fake);
+  Reply reply = AskOk(bot, ListSubject("LIST team MEMBERS"));
+  EXPECT_TRUE(HasText(reply.body,
+                      "Members (5 of 100):\r\n"
+                      "  alice\r\n"
+                      "  " +
+                          remote +
+                          "\r\n"
+                          "  (a name that is not valid)\r\n"
+                          "  (a name that is not valid)\r\n"
+                          "  (a name that is not valid)\r\n"));
+  EXPECT_FALSE(HasText(reply.body, "other.onion"));
+  EXPECT_FALSE(HasText(reply.body, "Dave"));
+  // A remote owner is not a valid owner.
+  fake.record = mail::ListRecord{remote, {"alice", remote}};
+  EXPECT_TRUE(HasText(AskOk(bot, ListSubject("LIST team MEMBERS")).body,
+                      "Owner: (a name that is not valid)\r\n"));
 }
 
 TEST(BotListErrorsTest, TheLargestListMakesAWellFormedReply) {

@@ -1,6 +1,7 @@
 // bot::Bot: the LIST commands (mailing lists): each form and alias, the call
-// it makes on a fake mail::ListService, the name and user forms, what a
-// success answers, HELP with and without a service.
+// it makes on a fake mail::ListService, the name and user forms (a user of
+// another onion server too), what a success answers, HELP with and without a
+// service.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -26,6 +27,9 @@ using testing::Reply;
 using testing::TestBot;
 
 const mail::ListRecord kTeam{"alice", {"alice", "bob", "carol"}};
+
+// A v3 onion name (another server than the bot's exampleonionaddress.onion).
+const std::string kOtherOnion = "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion";
 
 TEST(BotListTest, EachFormAndAliasMakesOneCall) {
   struct Case {
@@ -80,6 +84,57 @@ TEST(BotListTest, UserFormsAreALocalPartOrOneAtThisDomainLowerCased) {
     AskOk(bot, ListSubject(std::string("LIST team ADD ") + user));
     EXPECT_EQ(fake.calls, (std::vector<ListCall>{{ListOp::kAdd, "team", "bob"}})) << user;
   }
+}
+
+TEST(BotListTest, AUserOfAnotherOnionServerIsItsAddressLowerCased) {
+  std::string upper = "BOB@" + kOtherOnion;
+  for (char& c : upper) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  for (const std::string& user : {"bob@" + kOtherOnion, upper}) {
+    for (const char* verb : {"ADD", "invite", "REMOVE", "del"}) {
+      FakeListService fake;
+      fake.record = kTeam;
+      Bot bot = ListBot(fake);
+      AskOk(bot, ListSubject("LIST team " + std::string(verb) + " " + user));
+      const ListOp op = (verb[0] == 'A' || verb[0] == 'i') ? ListOp::kAdd : ListOp::kRemove;
+      EXPECT_EQ(fake.calls, (std::vector<ListCall>{{op, "team", "bob@" + kOtherOnion}}))
+          << verb << " " << user;
+    }
+  }
+}
+
+TEST(BotListTest, AddAndRemoveOfARemoteMemberSayWhatChangedAndShowItsAddress) {
+  const std::string remote = "bob@" + kOtherOnion;
+  FakeListService fake;
+  fake.record = mail::ListRecord{"alice", {"alice", "bob", remote}};
+  Bot bot = ListBot(fake);
+  Reply added = AskOk(bot, ListSubject("LIST team ADD " + remote));
+  EXPECT_EQ(BodyLines(added.body).at(0),
+            remote + " is now a member of team.list@exampleonionaddress.onion.");
+  EXPECT_TRUE(
+      HasText(added.body, "Members (3 of 100):\r\n  alice\r\n  bob\r\n  " + remote + "\r\n"));
+
+  fake.record = mail::ListRecord{"alice", {"alice", "bob"}};
+  Reply removed = AskOk(bot, ListSubject("LIST team REMOVE " + remote));
+  EXPECT_EQ(BodyLines(removed.body).at(0),
+            remote + " is not a member of team.list@exampleonionaddress.onion now.");
+  EXPECT_TRUE(HasText(removed.body, "Members (2 of 100):\r\n  alice\r\n  bob\r\n"));
+  EXPECT_EQ(fake.calls, (std::vector<ListCall>{{ListOp::kAdd, "team", remote},
+                                               {ListOp::kRemove, "team", remote}}));
+}
+
+TEST(BotListTest, MembersShowsRemoteMembersByTheirFullAddress) {
+  const std::string remote = "carol@" + kOtherOnion;
+  FakeListService fake;
+  fake.record = mail::ListRecord{"bob", {"alice", "bob", remote}};
+  Bot bot = ListBot(fake);
+  Reply reply = AskOk(bot, ListSubject("LIST team MEMBERS"));
+  EXPECT_TRUE(HasText(reply.body,
+                      "Owner: bob\r\n"
+                      "Members (3 of 100):\r\n"
+                      "  alice\r\n"
+                      "  bob\r\n"
+                      "  " +
+                          remote + "\r\n"));
 }
 
 TEST(BotListTest, MembersShowsAddressOwnerMembersAndHowToPostAndLeave) {

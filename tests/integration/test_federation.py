@@ -14,7 +14,8 @@ down gives 451 4.4.1 and nothing stays on A; an unauthenticated client, a
 foreign sender or a name that is not a v3 onion get 550 5.7.1 and nothing is
 asked of the proxy; local and remote recipients in one transaction both get
 the message; one message reaches users of two servers, B and C (C, set to
-relay to one server per message, gets 452 4.5.3 for a second), and when
+relay to one server per message, gets 452 4.5.3 for a second), a list on
+A reaches its members on B and C, and when
 only B takes it (C refuses it at the final dot) alice gets 250 and a
 delivery status report naming carol in her own mailbox; the relay role runs
 under its own user with a seccomp filter.
@@ -345,6 +346,48 @@ class FederationTest(unittest.TestCase):
         self.assertNotIn(to_b.encode(), report.split(b"text/rfc822-headers")[0])
         self.assertNotIn(b"y" * 70, report)  # not its body
         self.assertTrue(self.a.running())
+
+    def ask_bot_as_alice(self, subject):
+        """Sends `subject` to A's server@ as alice; returns the answer's bytes."""
+        before = self.a.mailbox_count(self.alice)
+        bot = "server@" + self.a.domain
+        self.assertEqual(self.send_as_alice([bot], message("alice@" + self.a.domain, bot,
+                                                           subject, "")), {})
+        got = [m for _, m in self.a.fetch_all(self.alice)][before:]
+        self.assertEqual(len(got), 1)
+        return got[0]
+
+    def test_a_list_on_a_reaches_its_members_on_b_and_c(self):
+        to_b, to_c = "bob@" + self.b.domain, "carol@" + self.c.domain
+        answer = self.ask_bot_as_alice("LIST crew CREATE")
+        self.assertIn(b"crew.list@" + self.a.domain.encode(), answer)
+        for who in (to_b, to_c):
+            answer = self.ask_bot_as_alice("LIST crew ADD " + who.upper())
+            self.assertIn(who.encode(), answer)  # shown as the member's address
+        alice_before = self.a.mailbox_count(self.alice)
+        bob_before = self.b.mailbox_count(self.bob)
+        carol_before = self.c.mailbox_count(self.carol)
+        crew = "crew.list@" + self.a.domain
+        start = len(self.a.log_bytes())
+        self.assertEqual(self.send_as_alice([crew], message("alice@" + self.a.domain, crew,
+                                                            "to the crew", "hello crew")), {})
+        self.a.wait_log(rb"list: 3 member\(s\) will get the message \(2 on 2 other server",
+                        start=start)
+        for env, user, before in ((self.b, self.bob, bob_before),
+                                  (self.c, self.carol, carol_before),
+                                  (self.a, self.alice, alice_before)):
+            got = [m for _, m in env.fetch_all(user)][before:]
+            self.assertEqual(len(got), 1, env.domain)
+            self.assertIn(b"\r\nList-Id: <crew.list." + self.a.domain.encode() + b">", got[0])
+            self.assertIn(b"\r\nSubject: to the crew\r\n", got[0])
+            self.assertIn(b"hello crew", got[0])
+        # The owner removes bob: the next post reaches carol and alice only.
+        self.ask_bot_as_alice("LIST crew REMOVE " + to_b)
+        self.assertEqual(self.send_as_alice([crew], message("alice@" + self.a.domain, crew,
+                                                            "again", "x")), {})
+        self.assertEqual(self.b.mailbox_count(self.bob), bob_before + 1)
+        self.assertEqual(self.c.mailbox_count(self.carol), carol_before + 2)
+        self.ask_bot_as_alice("LIST crew DESTROY")
 
     def test_the_relay_role_runs_under_its_own_user_with_seccomp(self):
         for env in (self.a, self.b):

@@ -90,9 +90,10 @@ std::vector<std::pair<const char*, Message>> LargestMessages() {
     plan.targets.push_back({static_cast<uint16_t>(i), Name(kMaxPeerAddressBytes, i), {}});
   }
   out.emplace_back("UnsealPlan", std::move(plan));
-  ListReply list;
-  for (size_t i = 0; i < kMaxListMembers; ++i) list.members.push_back(Name(kMaxLocalPartBytes, i));
-  list.owner = list.members[0];
+  ListReply list;  // the owner (a local part) and the others remote, the longest members
+  list.owner = Name(kMaxLocalPartBytes, 0);
+  list.members.push_back(list.owner);
+  for (size_t i = 1; i < kMaxListMembers; ++i) list.members.push_back(Name(kMaxListMemberBytes, i));
   out.emplace_back("ListReply", std::move(list));
   BlockListReply blocks;
   for (size_t i = 0; i < kMaxBlockEntries; ++i) {

@@ -1,8 +1,8 @@
 // Codec tests for the mailing-list messages of src/ipc/messages.h
 // (ListRequest, ListReply): round trips of every op, the wire layout and
-// numbers, the op's range, the bounds of a name, a user, a member and the
-// member count, and the reply's shape rules (no owner or members unless kOk;
-// the owner among the members), each refused both ways.
+// numbers, the op's range, the bounds of a name, a user and a member (local
+// or remote, up to kMaxListMemberBytes), the owner and the member count, and the reply's shape
+// rules (no owner or members unless kOk; the owner among the members), each refused both ways.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,6 +20,12 @@ namespace {
 
 using Members = std::vector<std::string>;
 
+// A remote member "<local>@<v3 onion>" of `size` bytes (65..kMaxListMemberBytes).
+std::string RemoteMember(size_t size, char fill = 'l') {
+  const std::string domain = "@aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion";
+  return std::string(size - domain.size(), fill) + domain;
+}
+
 std::vector<uint8_t> ReplyFrame(const std::vector<uint8_t>& payload) {
   return Frame(MsgType::kListReply, payload);
 }
@@ -29,6 +35,8 @@ TEST(ListMessagesTest, ProtocolVersionAndWireNumbers) {
   EXPECT_EQ(static_cast<uint16_t>(MsgType::kListRequest), 63);
   EXPECT_EQ(static_cast<uint16_t>(MsgType::kListReply), 64);
   EXPECT_EQ(kMaxListMembers, mail::kMaxListMembers);
+  EXPECT_EQ(kMaxListMemberBytes, mail::kMaxListMemberBytes);
+  EXPECT_EQ(kMaxListMemberBytes, 127u);  // a local part, '@', a v3 onion name
   EXPECT_GE(kMaxListNameBytes, mail::kMaxListNameBytes);
 }
 
@@ -95,8 +103,18 @@ TEST(ListMessagesTest, NameBoundsAreEnforcedBothWays) {
 }
 
 TEST(ListMessagesTest, UserBoundsAreEnforced) {
-  EXPECT_TRUE(Encode(ListRequest{2, "team", std::string(kMaxLocalPartBytes, 'u')}).ok());
-  EXPECT_FALSE(Encode(ListRequest{2, "team", std::string(kMaxLocalPartBytes + 1, 'u')}).ok());
+  EXPECT_TRUE(Encode(ListRequest{2, "team", std::string(kMaxListMemberBytes, 'u')}).ok());
+  EXPECT_FALSE(Encode(ListRequest{2, "team", std::string(kMaxListMemberBytes + 1, 'u')}).ok());
+  // The longest remote member round-trips; one byte more is refused on the wire.
+  const std::string remote = RemoteMember(kMaxListMemberBytes);
+  EXPECT_EQ(RoundTrip(ListRequest{2, "team", remote}).user, remote);
+  std::vector<uint8_t> payload = {0,   2,   0,   4, 't',
+                                  'e', 'a', 'm', 0, static_cast<uint8_t>(kMaxListMemberBytes + 1)};
+  payload.insert(payload.end(), kMaxListMemberBytes + 1, 'u');
+  EXPECT_FALSE(Decode(Frame(MsgType::kListRequest, payload)).ok());
+  payload.pop_back();
+  payload[9] = static_cast<uint8_t>(kMaxListMemberBytes);
+  EXPECT_TRUE(Decode(Frame(MsgType::kListRequest, payload)).ok());
   EXPECT_FALSE(Encode(ListRequest{2, "team", "bob\x7f"}).ok());
   // A request whose user field claims more bytes than it has.
   auto bytes = Encode(ListRequest{2, "team", "bob"});
@@ -123,22 +141,39 @@ TEST(ListMessagesTest, MemberBoundsAreEnforcedBothWays) {
   Members too_many = full;
   too_many.push_back("x");
   EXPECT_FALSE(Encode(ListReply{Status::kOk, full[0], too_many}).ok());
+  // Remote members of up to kMaxListMemberBytes.
+  const std::string longest = RemoteMember(kMaxListMemberBytes);
+  EXPECT_EQ(RoundTrip(ListReply{Status::kOk, "a", {"a", longest}}).members,
+            (Members{"a", longest}));
   EXPECT_FALSE(
-      Encode(ListReply{Status::kOk, "a", {"a", std::string(kMaxLocalPartBytes + 1, 'm')}}).ok());
+      Encode(ListReply{Status::kOk, "a", {"a", RemoteMember(kMaxListMemberBytes + 1)}}).ok());
+  EXPECT_FALSE(
+      Encode(ListReply{Status::kOk, "a", {"a", std::string(kMaxListMemberBytes + 1, 'm')}}).ok());
   EXPECT_FALSE(Encode(ListReply{Status::kOk, "a", {"a", ""}}).ok());
   EXPECT_FALSE(Encode(ListReply{Status::kOk, "a", {"a", "b\nc"}}).ok());
-  std::string long_owner(kMaxLocalPartBytes + 1, 'o');
+  std::string long_owner(kMaxLocalPartBytes + 1, 'o');  // the owner is a local part
   EXPECT_FALSE(Encode(ListReply{Status::kOk, long_owner, {long_owner}}).ok());
+  EXPECT_FALSE(Encode(ListReply{Status::kOk, longest, {longest}}).ok());
 
   // On the wire: a count past kMaxListMembers is refused before any member.
   EXPECT_FALSE(
       Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, static_cast<uint8_t>(kMaxListMembers + 1), 0, 1, 'a'}))
           .ok());
-  // A member longer than a local part.
+  // A member longer than kMaxListMemberBytes, and one just at it.
   std::vector<uint8_t> payload = {0, 0, 0, 1,   'a', 0,
-                                  2, 0, 1, 'a', 0,   static_cast<uint8_t>(kMaxLocalPartBytes + 1)};
-  payload.insert(payload.end(), kMaxLocalPartBytes + 1, 'm');
+                                  2, 0, 1, 'a', 0,   static_cast<uint8_t>(kMaxListMemberBytes + 1)};
+  payload.insert(payload.end(), kMaxListMemberBytes + 1, 'm');
   EXPECT_FALSE(Decode(ReplyFrame(payload)).ok());
+  payload.pop_back();
+  payload[11] = static_cast<uint8_t>(kMaxListMemberBytes);
+  EXPECT_TRUE(Decode(ReplyFrame(payload)).ok());
+  // An owner longer than a local part, though a member may be.
+  std::vector<uint8_t> owner_payload = {0, 0, 0, static_cast<uint8_t>(kMaxLocalPartBytes + 1)};
+  owner_payload.insert(owner_payload.end(), kMaxLocalPartBytes + 1, 'o');
+  owner_payload.insert(owner_payload.end(),
+                       {0, 1, 0, static_cast<uint8_t>(kMaxLocalPartBytes + 1)});
+  owner_payload.insert(owner_payload.end(), kMaxLocalPartBytes + 1, 'o');
+  EXPECT_FALSE(Decode(ReplyFrame(owner_payload)).ok());
   // A count that promises more members than follow, and trailing bytes.
   EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 2, 0, 1, 'a'})).ok());
   EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0})).ok());

@@ -1,8 +1,9 @@
 // keys::LocalKeyService's mailing lists (key_service.h, "Mailing lists"; the
 // rules LocalKeyService adds to mail::ApplyListOp, local_key_service.h): a
 // list name whose address is a user's, adding a user that does not exist,
-// an actor that is no user, and DeleteUser taking the user out of every list
-// so that a user made again under the name is in none.
+// adding a member at another onion server (no check), an actor that is no
+// user, and DeleteUser taking the user out of every list so that a user made
+// again under the name is in none.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -92,6 +93,37 @@ TEST_F(LocalKeyServiceListTest, AddingAUserThatDoesNotExistIsFailedPrecondition)
   EXPECT_EQ(Apply("alice", ListOp::kShow, "team").members, std::vector<std::string>{"alice"});
   EXPECT_EQ(Fails("bob", ListOp::kAdd, "team", "nobody"), ErrorCode::kPermissionDenied)
       << "a non-member is refused before the user is looked up";
+}
+
+TEST_F(LocalKeyServiceListTest, AMemberAtAnotherOnionServerIsAddedWithoutSuchAUserHere) {
+  const std::string remote = "bob@aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion";
+  const std::string stranger =
+      "nobody@eaqseizeeutcokbjfivsyljof4ydcmrtgq2tmnzyhe5dwpb5hy74yhqd.onion";
+  Apply("alice", ListOp::kCreate, "team");
+  EXPECT_EQ(Apply("alice", ListOp::kAdd, "team", remote), (ListRecord{"alice", {"alice", remote}}));
+  EXPECT_EQ(Apply("alice", ListOp::kAdd, "team", stranger).members,
+            (std::vector<std::string>{"alice", remote, stranger}));
+  EXPECT_EQ(Fails("alice", ListOp::kAdd, "team", "nobody"), ErrorCode::kFailedPrecondition)
+      << "a user of this server must exist";
+  EXPECT_EQ(Fails("alice", ListOp::kAdd, "team", "bob@other.onion"), ErrorCode::kInvalidArgument);
+
+  // Another instance over the same state reads it from disk.
+  LocalKeyService::Options o;
+  o.state_dir = dir_.path();
+  o.kdf = crypto::Argon2Params{1, 8192, 1};
+  service_ = std::make_unique<LocalKeyService>(*key_store_, o);
+  EXPECT_EQ(Apply("alice", ListOp::kShow, "team").members,
+            (std::vector<std::string>{"alice", remote, stranger}));
+  EXPECT_EQ(Apply("alice", ListOp::kPost, "team").members,
+            (std::vector<std::string>{"alice", remote, stranger}));
+
+  // Deleting the local bob leaves the remote one.
+  Apply("alice", ListOp::kAdd, "team", "bob");
+  ASSERT_TRUE(service_->DeleteUser("bob").ok());
+  EXPECT_EQ(Apply("alice", ListOp::kShow, "team").members,
+            (std::vector<std::string>{"alice", remote, stranger}));
+  EXPECT_EQ(Apply("alice", ListOp::kRemove, "team", remote).members,
+            (std::vector<std::string>{"alice", stranger}));
 }
 
 TEST_F(LocalKeyServiceListTest, AnActorThatIsNoUserCannotCreateOrAdd) {

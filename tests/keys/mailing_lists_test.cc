@@ -1,6 +1,7 @@
 // Tests for keys::MailingLists over a file key store and real files in a
-// temp state dir: persistence, the limits, sealing and strict decoding of the
-// list files, RemoveUser, and the read cache (OpenRecord counted by a
+// temp state dir: persistence, the limits, remote members (no user check,
+// stored and loaded, untouched by RemoveUser), sealing and strict decoding of
+// the list files, RemoveUser, and the read cache (OpenRecord counted by a
 // wrapper). The permission rules are mail::ApplyListOp's (tested with it);
 // here only enough of them to see that they apply.
 #include "keys/mailing_lists.h"
@@ -37,6 +38,19 @@ using test_fixture::Exists;
 using test_fixture::InodeOf;
 using test_fixture::Must;
 using Members = std::vector<std::string>;
+
+// v3 onion names of fixed keys (tests/mail/mailing_list_test.cc).
+const Members kOnions = {
+    "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion",
+    "eaqseizeeutcokbjfivsyljof4ydcmrtgq2tmnzyhe5dwpb5hy74yhqd.onion",
+    "ibaueq2eivdeoscjjjfuytkoj5ifcustkrkvmv2ylfnfwxc5lzp26mqd.onion",
+    "mbqwey3emvtgo2djnjvwy3lon5yhc4ttor2xm53ypf5hw7d5pz7vykqd.onion",
+    "qcayfa4eqwdipcejrkfyzdmor6ijdeutsskznf4ytgnjxhe5t2pqncqd.onion",
+    "ucq2fi5euwtkpkfjvkv2zlnov6yldmvtws23nn5yxg5lxpf5x275dlqd.onion",
+    "yda4fq6eyxdmpsgjzlf4ztooz7induwt2tk5nv6y3hnnxxg533p3xdyd.onion",
+    "4dq6fy7e4xtop2hj5lv6z3po57ypd4xt6t27n57y7h5px7h57376fead.onion",
+    "ha5t4qkei5fe2uctkzmvyx3cmvugw3tror3xu7maqoditdepskkwyxad.onion",
+};
 
 std::vector<uint8_t> Encoded(const std::string& name, const std::string& owner,
                              const Members& members, uint8_t version = 1) {
@@ -147,6 +161,57 @@ TEST_F(MailingListsTest, AddingAUserThatDoesNotExistIsFailedPreconditionAndWrite
   EXPECT_EQ(Stored("team"), (ListRecord{"alice", {"alice"}}));
 }
 
+TEST_F(MailingListsTest, ARemoteMemberIsAddedWithoutAUserCheckAndSurvivesAReload) {
+  Apply(ListOp::kCreate, "team", "alice");
+  const std::string remote = "bob@" + kOnions[0];
+  std::vector<std::string> asked;
+  auto added = lists_->Apply("team", "alice", ListOp::kAdd, remote,
+                             [&asked](std::string_view u) -> Result<bool> {
+                               asked.emplace_back(u);
+                               return false;
+                             });
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  EXPECT_EQ(*added, (ListRecord{"alice", {"alice", remote}}));
+  EXPECT_TRUE(asked.empty()) << "no user of this server is looked up for a remote member";
+  EXPECT_EQ(Stored("team"), (ListRecord{"alice", {"alice", remote}})) << "another instance";
+  lists_ = Make();
+  EXPECT_EQ(Apply(ListOp::kPost, "team", "alice").members, (Members{"alice", remote}));
+  EXPECT_EQ(CodeOf(Try(ListOp::kAdd, "team", "alice", "nobody")), ErrorCode::kFailedPrecondition)
+      << "a local member is still checked";
+  EXPECT_EQ(CodeOf(Try(ListOp::kAdd, "team", "alice", "bob@other.onion")),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Apply(ListOp::kRemove, "team", "alice", remote), (ListRecord{"alice", {"alice"}}));
+  EXPECT_EQ(Stored("team"), (ListRecord{"alice", {"alice"}}));
+}
+
+TEST_F(MailingListsTest, TheLargestListOfRemoteMembersIsStoredAndLoaded) {
+  Apply(ListOp::kCreate, "team", "alice");
+  Members expected = {"alice"};
+  for (size_t i = 1; i < mail::kMaxListMembers; ++i) {
+    std::string local = std::to_string(1000 + i);
+    local.resize(64, 'l');
+    const std::string member = local + "@" + kOnions[i % mail::kMaxListRemoteServers];
+    ASSERT_EQ(member.size(), mail::kMaxListMemberBytes);
+    Apply(ListOp::kAdd, "team", "alice", member);
+    expected.push_back(member);
+  }
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(Stored("team"), (ListRecord{"alice", expected}));
+  EXPECT_EQ(CodeOf(Try(ListOp::kAdd, "team", "alice", "bob")), ErrorCode::kResourceExhausted);
+}
+
+TEST_F(MailingListsTest, ANinthRemoteServerIsResourceExhaustedAndWritesNothing) {
+  Apply(ListOp::kCreate, "team", "alice");
+  for (size_t i = 0; i < mail::kMaxListRemoteServers; ++i) {
+    Apply(ListOp::kAdd, "team", "alice", "bob@" + kOnions[i]);
+  }
+  const ino_t before = InodeOf(FileOf("team"));
+  EXPECT_EQ(CodeOf(Try(ListOp::kAdd, "team", "alice", "bob@" + kOnions[8])),
+            ErrorCode::kResourceExhausted);
+  EXPECT_EQ(InodeOf(FileOf("team")), before);
+  Apply(ListOp::kAdd, "team", "alice", "carol@" + kOnions[0]);  // a server already there
+}
+
 TEST_F(MailingListsTest, OpsThatChangeNothingWriteNothing) {
   Apply(ListOp::kCreate, "team", "alice");
   Apply(ListOp::kAdd, "team", "alice", "bob");
@@ -236,20 +301,29 @@ TEST_F(MailingListsTest, ACorruptOrTruncatedFileIsDataLoss) {
 TEST_F(MailingListsTest, DecodingIsStrict) {
   WriteSealed("team", Encoded("team", "alice", {"alice", "bob"}));
   EXPECT_EQ(Stored("team"), (ListRecord{"alice", {"alice", "bob"}}));
+  WriteSealed("team", Encoded("team", "alice", {"alice", "bob", "bob@" + kOnions[0]}));
+  EXPECT_EQ(Stored("team"), (ListRecord{"alice", {"alice", "bob", "bob@" + kOnions[0]}}));
   std::vector<std::vector<uint8_t>> bad = {
       {},
       {1},
-      Encoded("team", "alice", {"alice"}, 2),        // version
-      Encoded("team", "alice", {"bob", "alice"}),    // not sorted
-      Encoded("team", "alice", {"alice", "alice"}),  // duplicate
-      Encoded("team", "alice", {"bob"}),             // owner not a member
-      Encoded("team", "alice", {}),                  // no members
-      Encoded("team", "alice", {"alice", "Bob"}),    // not a valid local part
-      Encoded("team", "alice", {"alice", ""}),       // empty member
-      Encoded("team", "", {""}),                     // no owner
-      Encoded("team.list", "alice", {"alice"}),      // not a list name
-      Encoded("", "alice", {"alice"}),               // no name
+      Encoded("team", "alice", {"alice"}, 2),                       // version
+      Encoded("team", "alice", {"bob", "alice"}),                   // not sorted
+      Encoded("team", "alice", {"alice", "alice"}),                 // duplicate
+      Encoded("team", "alice", {"bob"}),                            // owner not a member
+      Encoded("team", "alice", {}),                                 // no members
+      Encoded("team", "alice", {"alice", "Bob"}),                   // not a valid local part
+      Encoded("team", "alice", {"alice", ""}),                      // empty member
+      Encoded("team", "", {""}),                                    // no owner
+      Encoded("team.list", "alice", {"alice"}),                     // not a list name
+      Encoded("", "alice", {"alice"}),                              // no name
+      Encoded("team", "alice", {"alice", "bob@other.onion"}),       // not a v3 onion
+      Encoded("team", "alice", {"alice", "Bob@" + kOnions[0]}),     // not lower case
+      Encoded("team", "bob@" + kOnions[0], {"bob@" + kOnions[0]}),  // a remote owner
   };
+  Members nine_servers = {"alice"};
+  for (const std::string& onion : kOnions) nine_servers.push_back("bob@" + onion);
+  std::sort(nine_servers.begin(), nine_servers.end());
+  bad.push_back(Encoded("team", "alice", nine_servers));
   Members too_many;
   for (size_t i = 0; i <= mail::kMaxListMembers; ++i)
     too_many.push_back("u" + std::to_string(1000 + i));
@@ -307,6 +381,23 @@ TEST_F(MailingListsTest, RemoveUserLeavesEveryListAndDestroysTheListsItOwns) {
   EXPECT_TRUE(lists_->RemoveUser("bob").ok()) << "again: nothing to do";
   EXPECT_TRUE(Make()->RemoveUser("nobody").ok());
   EXPECT_TRUE(std::filesystem::is_empty(lists_dir_ + "/.tmp"));
+}
+
+TEST_F(MailingListsTest, RemoveUserRemovesOnlyTheLocalUserNeverARemoteNamesake) {
+  const std::string remote_bob = "bob@" + kOnions[0];
+  Apply(ListOp::kCreate, "team", "alice");
+  Apply(ListOp::kAdd, "team", "alice", "bob");
+  Apply(ListOp::kAdd, "team", "alice", remote_bob);
+  Apply(ListOp::kCreate, "remote", "carol");
+  Apply(ListOp::kAdd, "remote", "carol", remote_bob);
+  const ino_t remote_before = InodeOf(FileOf("remote"));
+  ASSERT_TRUE(lists_->RemoveUser("bob").ok());
+  EXPECT_EQ(Stored("team"), (ListRecord{"alice", {"alice", remote_bob}}));
+  EXPECT_EQ(Stored("remote"), (ListRecord{"carol", {remote_bob, "carol"}}));
+  EXPECT_EQ(InodeOf(FileOf("remote")), remote_before);
+  EXPECT_EQ(CodeOf(lists_->RemoveUser(remote_bob)), ErrorCode::kInvalidArgument)
+      << "the admin removes users of this server only";
+  EXPECT_EQ(Stored("team"), (ListRecord{"alice", {"alice", remote_bob}}));
 }
 
 TEST_F(MailingListsTest, RemoveUserSkipsAListThatDoesNotOpenAndIsOkWithNoLists) {

@@ -1,4 +1,5 @@
-// mail::ApplyListOp, the list names and header fields (mail/mailing_list.h).
+// mail::ApplyListOp, the list names, the members (local and remote) and the
+// header fields (mail/mailing_list.h).
 #include "mail/mailing_list.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +14,23 @@ namespace onionmail::mail {
 namespace {
 
 const ListRecord kTeam{"alice", {"alice", "bob", "carol"}};
+
+// v3 onion names of fixed keys (bytes 32i..32i+31): base32 of key ||
+// SHA3-256(".onion checksum" || key || 0x03)[:2] || 0x03.
+const std::vector<std::string> kOnions = {
+    "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion",
+    "eaqseizeeutcokbjfivsyljof4ydcmrtgq2tmnzyhe5dwpb5hy74yhqd.onion",
+    "ibaueq2eivdeoscjjjfuytkoj5ifcustkrkvmv2ylfnfwxc5lzp26mqd.onion",
+    "mbqwey3emvtgo2djnjvwy3lon5yhc4ttor2xm53ypf5hw7d5pz7vykqd.onion",
+    "qcayfa4eqwdipcejrkfyzdmor6ijdeutsskznf4ytgnjxhe5t2pqncqd.onion",
+    "ucq2fi5euwtkpkfjvkv2zlnov6yldmvtws23nn5yxg5lxpf5x275dlqd.onion",
+    "yda4fq6eyxdmpsgjzlf4ztooz7induwt2tk5nv6y3hnnxxg533p3xdyd.onion",
+    "4dq6fy7e4xtop2hj5lv6z3po57ypd4xt6t27n57y7h5px7h57376fead.onion",
+    "ha5t4qkei5fe2uctkzmvyx3cmvugw3tror3xu7maqoditdepskkwyxad.onion",
+};
+// kOnions[0] with one checksum character changed.
+constexpr char kBadChecksumOnion[] =
+    "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3iead.onion";
 
 Result<std::optional<ListRecord>> Apply(ListOp op, std::string_view actor,
                                         std::string_view user = "") {
@@ -55,6 +73,61 @@ TEST(ListNameTest, CanonicalNameAcceptsWhatUsersType) {
   EXPECT_EQ(CanonicalListName("", domain), std::nullopt);
 }
 
+TEST(ListMemberTest, LocalPartsAndAddressesAtV3OnionsAreMembers) {
+  EXPECT_TRUE(ValidListMember("bob"));
+  EXPECT_FALSE(IsRemoteMember("bob"));
+  const std::string remote = "bob@" + kOnions[0];
+  EXPECT_TRUE(ValidListMember(remote));
+  EXPECT_TRUE(IsRemoteMember(remote));
+  const std::string longest = std::string(64, 'l') + "@" + kOnions[1];
+  EXPECT_EQ(longest.size(), kMaxListMemberBytes);
+  EXPECT_TRUE(ValidListMember(longest));
+  EXPECT_TRUE(ValidListMember("a.b_c-d@" + kOnions[2]));
+}
+
+TEST(ListMemberTest, AddressesNotAtAV3OnionInLowerCaseAreRefused) {
+  const std::vector<std::string> refused = {
+      "",
+      "Bob",
+      "bob@",
+      "@" + kOnions[0],
+      "bob@exampleonionaddress.onion",          // not a v3 onion name
+      "bob@example.org",                        // not an onion
+      "bob@expyuzz4wqqyqhjn.onion",             // a v2 onion name
+      std::string("bob@") + kBadChecksumOnion,  // bad checksum
+      "Bob@" + kOnions[0],                      // upper case local part
+      "bob@AAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQTCQKRMFYYDENBWHA5DYP3KEAD.ONION",
+      "bob@" + kOnions[0] + ".",
+      "bob@" + kOnions[0] + "@" + kOnions[1],  // two '@'
+      "bob@@" + kOnions[0],
+      "bad..user@" + kOnions[0],
+      ".bob@" + kOnions[0],
+      "bob+tag@" + kOnions[0],
+      "bob @" + kOnions[0],
+      std::string(65, 'l') + "@" + kOnions[0],  // local part too long
+      "<bob@" + kOnions[0] + ">",
+  };
+  for (const std::string& member : refused) EXPECT_FALSE(ValidListMember(member)) << member;
+}
+
+TEST(ListMemberTest, ThisServersOwnDomainIsNeverKeptWithAnAt) {
+  const std::string& own = kOnions[0];
+  std::string upper_own = own;
+  for (char& c : upper_own) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  EXPECT_EQ(CanonicalListMember("bob@" + own, own), "bob");
+  EXPECT_EQ(CanonicalListMember("Bob@" + upper_own, own), "bob");
+  EXPECT_EQ(CanonicalListMember("BOB", own), "bob");
+  EXPECT_EQ(CanonicalListMember("Bob@" + upper_own, "exampleonionaddress.onion"), "bob@" + own);
+  EXPECT_EQ(CanonicalListMember("bob@exampleonionaddress.onion", "ExampleOnionAddress.onion"),
+            "bob");
+  EXPECT_EQ(CanonicalListMember("bob@other.onion", own), std::nullopt);
+  EXPECT_EQ(CanonicalListMember("bad..user@" + own, own), std::nullopt);
+  EXPECT_EQ(CanonicalListMember("@" + own, own), std::nullopt);
+  EXPECT_EQ(CanonicalListMember("bob@" + own + "@" + own, own), std::nullopt);
+  EXPECT_EQ(CanonicalListMember("bob@", ""), std::nullopt);
+  EXPECT_EQ(CanonicalListMember(std::string("bob@") + kBadChecksumOnion, own), std::nullopt);
+}
+
 TEST(ListRecordTest, WellFormedNeedsSortedUniqueMembersHoldingTheOwner) {
   EXPECT_TRUE(WellFormedListRecord(kTeam));
   EXPECT_FALSE(WellFormedListRecord({"alice", {"bob", "alice"}}));
@@ -66,6 +139,26 @@ TEST(ListRecordTest, WellFormedNeedsSortedUniqueMembersHoldingTheOwner) {
   for (size_t i = 0; i <= kMaxListMembers; ++i) big.members.push_back("a" + std::to_string(i));
   std::sort(big.members.begin(), big.members.end());
   EXPECT_FALSE(WellFormedListRecord(big));
+}
+
+TEST(ListRecordTest, RemoteMembersAreWellFormedFromAtMostEightServers) {
+  ListRecord record{"alice", {"alice", "bob", "bob@" + kOnions[1], "carol@" + kOnions[0]}};
+  EXPECT_TRUE(WellFormedListRecord(record));
+  EXPECT_FALSE(WellFormedListRecord({"bob@" + kOnions[0], {"alice", "bob@" + kOnions[0]}}));
+  EXPECT_FALSE(WellFormedListRecord({"alice", {"alice", "bob@other.onion"}}));
+  EXPECT_FALSE(WellFormedListRecord({"alice", {"alice", "Bob@" + kOnions[0]}}));
+  EXPECT_FALSE(WellFormedListRecord({"alice", {"bob@" + kOnions[0], "alice"}}));  // unsorted
+  ListRecord eight{"alice", {"alice"}};
+  for (size_t i = 0; i < kMaxListRemoteServers; ++i) {
+    eight.members.push_back("bob@" + kOnions[i]);
+    eight.members.push_back("carol@" + kOnions[i]);
+  }
+  std::sort(eight.members.begin(), eight.members.end());
+  EXPECT_TRUE(WellFormedListRecord(eight));
+  ListRecord nine = eight;
+  nine.members.push_back("bob@" + kOnions[kMaxListRemoteServers]);
+  std::sort(nine.members.begin(), nine.members.end());
+  EXPECT_FALSE(WellFormedListRecord(nine));
 }
 
 TEST(ApplyListOpTest, CreateMakesTheActorOwnerAndOnlyMember) {
@@ -118,6 +211,72 @@ TEST(ApplyListOpTest, AFullListRefusesANewMember) {
   EXPECT_EQ(CodeOf(r), ErrorCode::kResourceExhausted);
   auto known = ApplyListOp(full, ListOp::kAdd, "a000", "a001");
   EXPECT_TRUE(known.ok());
+}
+
+TEST(ApplyListOpTest, TheOwnerAddsRemoteMembersKeepingMembersSorted) {
+  const std::string dave = "dave@" + kOnions[0];
+  auto r = Apply(ListOp::kAdd, "alice", dave);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)->members, (std::vector<std::string>{"alice", "bob", "carol", dave}));
+  EXPECT_TRUE(WellFormedListRecord(**r));
+  const std::string bob_remote = "bob@" + kOnions[1];
+  auto both = ApplyListOp(**r, ListOp::kAdd, "alice", bob_remote);
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ((*both)->members,
+            (std::vector<std::string>{"alice", "bob", bob_remote, "carol", dave}));
+  auto again = ApplyListOp(**both, ListOp::kAdd, "alice", dave);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(**again, **both);
+  EXPECT_EQ(CodeOf(Apply(ListOp::kAdd, "bob", dave)), ErrorCode::kPermissionDenied);
+}
+
+TEST(ApplyListOpTest, AddressesThatAreNotMembersAreInvalidArguments) {
+  for (const std::string& user :
+       {std::string("bob@exampleonionaddress.onion"), std::string("bob@example.org"),
+        std::string("bob@expyuzz4wqqyqhjn.onion"), std::string("bob@") + kBadChecksumOnion,
+        "Bob@" + kOnions[0], "bob@" + kOnions[0] + "@" + kOnions[1]}) {
+    EXPECT_EQ(CodeOf(Apply(ListOp::kAdd, "alice", user)), ErrorCode::kInvalidArgument) << user;
+    EXPECT_EQ(CodeOf(Apply(ListOp::kRemove, "alice", user)), ErrorCode::kInvalidArgument) << user;
+  }
+  // The actor is a user of this server, never a remote address.
+  EXPECT_EQ(CodeOf(Apply(ListOp::kShow, "alice@" + kOnions[0])), ErrorCode::kInvalidArgument);
+}
+
+TEST(ApplyListOpTest, ANinthRemoteServerIsRefusedAsAFullList) {
+  ListRecord eight{"alice", {"alice"}};
+  for (size_t i = 0; i < kMaxListRemoteServers; ++i) eight.members.push_back("bob@" + kOnions[i]);
+  std::sort(eight.members.begin(), eight.members.end());
+  ASSERT_TRUE(WellFormedListRecord(eight));
+  const std::string ninth = "bob@" + kOnions[kMaxListRemoteServers];
+  EXPECT_EQ(CodeOf(ApplyListOp(eight, ListOp::kAdd, "alice", ninth)),
+            ErrorCode::kResourceExhausted);
+  // Another user at a server already there, and a local user, still fit.
+  auto same_server = ApplyListOp(eight, ListOp::kAdd, "alice", "carol@" + kOnions[3]);
+  ASSERT_TRUE(same_server.ok());
+  EXPECT_EQ((*same_server)->members.size(), eight.members.size() + 1);
+  EXPECT_TRUE(ApplyListOp(eight, ListOp::kAdd, "alice", "dave").ok());
+  // One server fewer: the ninth fits again.
+  auto fewer = ApplyListOp(eight, ListOp::kRemove, "alice", "bob@" + kOnions[0]);
+  ASSERT_TRUE(fewer.ok());
+  EXPECT_TRUE(ApplyListOp(**fewer, ListOp::kAdd, "alice", ninth).ok());
+}
+
+TEST(ApplyListOpTest, OnlyTheOwnerRemovesARemoteMember) {
+  const std::string dave = "dave@" + kOnions[0];
+  const ListRecord mixed{"alice", {"alice", "bob", "carol", dave}};
+  auto r = ApplyListOp(mixed, ListOp::kRemove, "alice", dave);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(**r, kTeam);
+  EXPECT_EQ(CodeOf(ApplyListOp(mixed, ListOp::kRemove, "bob", dave)), ErrorCode::kPermissionDenied);
+  // A local bob leaving leaves a remote bob where it is.
+  const std::string bob_remote = "bob@" + kOnions[1];
+  const ListRecord two_bobs{"alice", {"alice", "bob", bob_remote}};
+  auto left = ApplyListOp(two_bobs, ListOp::kLeave, "bob", "");
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ((*left)->members, (std::vector<std::string>{"alice", bob_remote}));
+  auto absent = ApplyListOp(mixed, ListOp::kRemove, "alice", "dave@" + kOnions[1]);
+  ASSERT_TRUE(absent.ok());
+  EXPECT_EQ(**absent, mixed);
 }
 
 TEST(ApplyListOpTest, OwnerRemovesAnyoneMembersRemoveOnlyThemselves) {
