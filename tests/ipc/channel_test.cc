@@ -103,9 +103,10 @@ TEST(IpcChannelTest, NothingWithinTimeoutIsDeadlineExceeded) {
 
 TEST(IpcChannelTest, ReceiveWaitsForALateMessage) {
   auto [a, b] = Pair();
-  std::thread sender([&a] {
+  // An init-capture: clang before 16 cannot capture a structured binding.
+  std::thread sender([&ch = a] {
     std::this_thread::sleep_for(milliseconds(30));
-    ASSERT_TRUE(a.Send(Shutdown{}).ok());
+    ASSERT_TRUE(ch.Send(Shutdown{}).ok());
   });
   auto got = b.Receive(milliseconds(-1));
   sender.join();
