@@ -158,8 +158,16 @@ TEST(HugePageMmapTest, DefaultArgon2idTakesHugePagesAndKeepsItsOutput) {
   EXPECT_LT(faults, 4096) << "64 MiB of Argon2id memory took " << faults << " page faults";
 }
 
+// GCC defines __SANITIZE_ADDRESS__; clang (before 16) only answers
+// __has_feature(address_sanitizer).
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kUnderAsan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kUnderAsan = true;
+#else
+constexpr bool kUnderAsan = false;
+#endif
 #else
 constexpr bool kUnderAsan = false;
 #endif
