@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "crypto/hex.h"
+#include "tests/crypto/under_asan.h"
 
 namespace onionmail::crypto {
 namespace {
@@ -164,18 +165,6 @@ TEST(Argon2idTest, SeveralLanesShortSaltsAndOutputsStillWork) {
   auto long_salt = Argon2idDerive(Pw("pw"), Bytes("a salt of 24 bytes......"), kFast, 32);
   ASSERT_TRUE(long_salt.ok());
 }
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kUnderAsan = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kUnderAsan = true;
-#else
-constexpr bool kUnderAsan = false;
-#endif
-#else
-constexpr bool kUnderAsan = false;
-#endif
 
 // Runs Argon2idDerive(params) in a child process whose address space may grow
 // by only 32 MiB, and returns the ErrorCode it got as an int: 100 if it

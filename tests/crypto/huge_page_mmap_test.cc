@@ -14,6 +14,7 @@
 
 #include "crypto/argon2id.h"
 #include "crypto/huge_pages.h"
+#include "tests/crypto/under_asan.h"
 
 namespace onionmail::crypto {
 namespace {
@@ -157,20 +158,6 @@ TEST(HugePageMmapTest, DefaultArgon2idTakesHugePagesAndKeepsItsOutput) {
   // kernel could not find a free huge page).
   EXPECT_LT(faults, 4096) << "64 MiB of Argon2id memory took " << faults << " page faults";
 }
-
-// GCC defines __SANITIZE_ADDRESS__; clang (before 16) only answers
-// __has_feature(address_sanitizer).
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kUnderAsan = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kUnderAsan = true;
-#else
-constexpr bool kUnderAsan = false;
-#endif
-#else
-constexpr bool kUnderAsan = false;
-#endif
 
 TEST(HugePageMmapTest, MemoryRefusedStillMakesArgon2idResourceExhausted) {
   if (kUnderAsan) GTEST_SKIP() << "AddressSanitizer's shadow memory does not mix with RLIMIT_AS";
