@@ -22,6 +22,7 @@
 
 #include "crypto/hex.h"
 #include "tests/keys/sealed_file_fixture.h"
+#include "tests/mail/test_onions.h"
 #include "tests/store/test_util.h"
 
 namespace onionmail::keys {
@@ -39,18 +40,7 @@ using test_fixture::InodeOf;
 using test_fixture::Must;
 using Members = std::vector<std::string>;
 
-// v3 onion names of fixed keys (tests/mail/mailing_list_test.cc).
-const Members kOnions = {
-    "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion",
-    "eaqseizeeutcokbjfivsyljof4ydcmrtgq2tmnzyhe5dwpb5hy74yhqd.onion",
-    "ibaueq2eivdeoscjjjfuytkoj5ifcustkrkvmv2ylfnfwxc5lzp26mqd.onion",
-    "mbqwey3emvtgo2djnjvwy3lon5yhc4ttor2xm53ypf5hw7d5pz7vykqd.onion",
-    "qcayfa4eqwdipcejrkfyzdmor6ijdeutsskznf4ytgnjxhe5t2pqncqd.onion",
-    "ucq2fi5euwtkpkfjvkv2zlnov6yldmvtws23nn5yxg5lxpf5x275dlqd.onion",
-    "yda4fq6eyxdmpsgjzlf4ztooz7induwt2tk5nv6y3hnnxxg533p3xdyd.onion",
-    "4dq6fy7e4xtop2hj5lv6z3po57ypd4xt6t27n57y7h5px7h57376fead.onion",
-    "ha5t4qkei5fe2uctkzmvyx3cmvugw3tror3xu7maqoditdepskkwyxad.onion",
-};
+const std::vector<std::string>& kOnions = mail::kTestOnions;
 
 std::vector<uint8_t> Encoded(const std::string& name, const std::string& owner,
                              const Members& members, uint8_t version = 1) {
