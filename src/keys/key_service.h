@@ -70,7 +70,8 @@ class KeyService {
                                                           std::string_view entry) = 0;
   // Mailing lists (mail/mailing_list.h), sealed by the key store: `op` on
   // the list `name` by the user `actor` (the one authenticated on the
-  // session), following mail::ListService::Apply(). DeleteUser removes the
+  // session, or for kPost a remote member whose server proved itself),
+  // following mail::ListService::Apply(). DeleteUser removes the
   // user from every list and destroys the lists the user owns.
   virtual Result<mail::ListRecord> ApplyList(std::string_view actor, mail::ListOp op,
                                              std::string_view name, std::string_view user) = 0;

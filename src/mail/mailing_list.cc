@@ -109,7 +109,12 @@ bool WellFormedListRecord(const ListRecord& record) {
 
 Result<std::optional<ListRecord>> ApplyListOp(const std::optional<ListRecord>& current, ListOp op,
                                               std::string_view actor, std::string_view user) {
-  if (!ValidLocalPart(actor)) return MakeError(ErrorCode::kInvalidArgument, "bad actor");
+  // A remote actor only posts: its server proved itself (TKIM) on the
+  // session that asks.
+  const bool remote_poster = op == ListOp::kPost && IsRemoteMember(actor) && ValidListMember(actor);
+  if (!ValidLocalPart(actor) && !remote_poster) {
+    return MakeError(ErrorCode::kInvalidArgument, "bad actor");
+  }
   const bool with_user = op == ListOp::kAdd || op == ListOp::kRemove;
   if (with_user && !ValidListMember(user))
     return MakeError(ErrorCode::kInvalidArgument, "bad user");

@@ -1,8 +1,9 @@
 // Mailing lists (docs/PROTOCOL.md, "Mailing lists"): `<name>.list@<domain>`,
 // a set of addresses that one message reaches together: this server's users
 // and users of other onion servers. The key role keeps each list sealed; the
-// server@ bot's LIST commands manage them; only members that are users of
-// this server, logged in on it, post to them.
+// server@ bot's LIST commands manage them; members post to them: users of
+// this server logged in on it, and users of other servers through their own
+// server once it proved itself (TKIM).
 //
 // Contract:
 //  - A list name is a valid local part (ValidLocalPart) of at most
@@ -32,12 +33,14 @@
 //  - ApplyListOp() holds every permission rule (pure: the key role's store
 //    only loads, applies and saves). `current` is the stored record (nullopt:
 //    no such list), `actor` the user authenticated on the session (a valid
-//    local part; else kInvalidArgument), `user` the argument of kAdd and
+//    local part) or, for kPost only, a remote member posting through its own
+//    server (a valid remote member; else kInvalidArgument), `user` the argument of kAdd and
 //    kRemove (a valid member, local or remote, as the caller lower-cased it;
 //    else kInvalidArgument). It returns the record to store (nullopt: delete
 //    it) or an error:
 //      kShow, kPost   a member: the record unchanged. kPost is what the SMTP
-//                     session asks at RCPT: the members to deliver to.
+//                     session asks at RCPT: the members to deliver to; its
+//                     actor may be a remote member.
 //      kCreate        no list yet: owner and only member `actor`
 //                     (kAlreadyExists when the list exists).
 //      kAdd           the owner: `user` added (already a member: unchanged;
@@ -55,13 +58,19 @@
 //    that the list exists (its address answers RCPT anyway).
 //  - mail::ListService::Apply() is ApplyListOp() for the user authenticated
 //    on the session (the key role knows who; the front end cannot name
-//    another user), over the stored list, with these additions: kCreate of a
+//    another user of this server), over the stored list; on a session
+//    without a login, kPost with `user` a remote member is ApplyListOp() for
+//    that member as actor (the front end names it only after the member's
+//    server proved itself by TKIM: the key role cannot check that). With
+//    these additions: kCreate of a
 //    name whose address is a user's is kAlreadyExists; kAdd of a local
 //    member that is not a user of this server is kFailedPrecondition (a
 //    remote member is not checked: this server cannot); the server holds
 //    at most kMaxLists lists (kCreate beyond: kResourceExhausted); a stored
 //    list that does not open is kDataLoss; no user authenticated on the
-//    session is kPermissionDenied; anything else is temporary. It returns
+//    session (and no remote poster) is kPermissionDenied; `user` given for
+//    kPost on a session with a login is kInvalidArgument; anything else is
+//    temporary. It returns
 //    the record after the operation (kDestroy: an empty record).
 //  - ListHeaders(): the RFC 2369 / RFC 2919 fields each delivered copy of a
 //    list message begins with (after the trace fields): List-Id,
@@ -129,7 +138,7 @@ class ListService {
  public:
   virtual ~ListService() = default;
   // `user`: the argument of kAdd and kRemove (a member, local or remote),
-  // empty for the other ops.
+  // the remote poster for kPost on a session without a login, else empty.
   virtual Result<ListRecord> Apply(ListOp op, std::string_view name, std::string_view user) = 0;
 };
 

@@ -49,6 +49,10 @@ Entry Lookup(Reply reply) {
       return {250, "2.0.0", false,
               "Ok: delivered to some recipients only; the report on the others could not be "
               "stored"};
+    case Reply::kListRelayedPartly:
+      return {250, "2.0.0", false,
+              "Ok: delivered to some recipients only; the servers of the others did not take "
+              "it"};
     case Reply::kHelo:
       return {250, "", true, ""};
     case Reply::kCannotVrfy:

@@ -55,6 +55,7 @@ enum class Reply {
   kRelayedToAll,           // 250 2.0.0 (every remote server of the message took it)
   kRelayedPartly,          // 250 2.0.0 (some took it; a report on the others is in the mailbox)
   kRelayedPartlyNoReport,  // 250 2.0.0 (the same, but the report could not be stored)
+  kListRelayedPartly,      // 250 2.0.0 (a remote member's post: some took it; no report)
   kHelo,                   // 250 <host>
   kCannotVrfy,             // 252 2.5.0
   kAuthChallengeEmpty,     // 334 (empty challenge, AUTH PLAIN)

@@ -97,7 +97,10 @@
 //  - Mailing lists (docs/PROTOCOL.md, "Mailing lists") are served only when
 //    a mail::ListService is given: RCPT TO <name>.list@<this domain>
 //    (mail::ListNameOf) is accepted only from a user authenticated on this
-//    server whose MAIL FROM is that user's own address (else 550 5.7.1), and
+//    server whose MAIL FROM is that user's own address, or, on a session
+//    without AUTH, from a remote member (RemoteListPoster: MAIL FROM at the
+//    TKIM-proven onion, not a list, named to Apply(kPost) as the poster)
+//    (else 550 5.7.1), and
 //    only as the one recipient of its transaction (452 4.5.3 otherwise,
 //    before or after; the same list again is 250). ListService::Apply(kPost)
 //    gives the members (kNotFound: 550 5.1.1; kPermissionDenied, the poster
@@ -108,14 +111,17 @@
 //    no member left is 452 4.2.2. Members at other onion servers
 //    (mail::IsRemoteMember) get the post through the relay: at the list's
 //    RCPT a remote transaction is opened per server (in the order of their
-//    first member, at most max_remote_servers; MAIL FROM the poster) with the RCPT of each
+//    first member, at most max_remote_servers; MAIL FROM the poster, or
+//    the list's address for a remote poster) with the RCPT of each
 //    of its members; members whose server refuses them, cannot be reached,
 //    or is past the limit, and all of them without a relay backend, are
 //    skipped. The message is then delivered like local mail to the members
 //    kept, each copy beginning with the trace fields and mail::ListHeaders():
 //    all or nothing without remote members (250 after DATA means every kept
 //    member's copy is durable), and as "Local and remote recipients
-//    together" above with them. Without a service, a local part ending in
+//    together" above with them (a remote poster has no mailbox here: no
+//    report, 250 2.0.0 saying some servers did not take it). Without a
+//    service, a local part ending in
 //    ".list" is an ordinary one.
 //  - Logs one line per accepted message, per failed AUTH, per TORM command
 //    (verb and outcome keyword), per TKIM command (outcome keyword) and per
@@ -220,11 +226,15 @@ class Session {
 
   // Mailing lists (session_list.cc).
   std::optional<std::string> ListRecipient(std::string_view local_part) const;
+  // The sender as a remote member that may post (lower case), on a session
+  // without a login whose TKIM-proven onion is the sender's; else nullopt.
+  std::optional<std::string> RemoteListPoster() const;
   Result<Next> DoListRcpt(const std::string& name);
   // Opens a remote transaction per server of `members` (addresses at other
-  // onion servers) with the RCPT of each; returns how many are
-  // skipped (no relay, past max_remote_servers, refused, unreachable).
-  size_t OpenListRemotes(const std::vector<std::string>& members);
+  // onion servers), MAIL FROM `sender`, with the RCPT of each; returns how
+  // many are skipped (no relay, past max_remote_servers, refused,
+  // unreachable).
+  size_t OpenListRemotes(const std::vector<std::string>& members, const std::string& sender);
 
   // Relayed transactions (session_relay.cc, session_fanout.cc).
   bool MayRelayTo(std::string_view domain) const;

@@ -155,8 +155,8 @@ Result<Session::Next> Session::DoRelayData() {
   // die at the end of this function without a final dot.
   std::vector<RemoteServer> servers = std::move(remotes_);
   const size_t local_count = recipients_.size();
-  const std::string user = *auth_user_;
-  std::string received = ReceivedHeader();  // no Return-Path: each remote adds one
+  const std::optional<std::string> user = auth_user_;  // none: a remote member's list post
+  std::string received = ReceivedHeader();             // no Return-Path: each remote adds one
   if (list_name_) received += mail::ListHeaders(*list_name_, config_.domain);
   ResetTransaction();
 
@@ -279,15 +279,21 @@ Result<Session::Next> Session::DoRelayData() {
     return Send(Reply::kRelayedToAll);
   }
 
-  // Some remotes took it: the sender learns of the others from a report.
+  // Some remotes took it: the sender learns of the others from a report,
+  // when it has a mailbox here.
   std::vector<mail::FailedDelivery> failed = FailedDeliveries(servers, legs);
+  if (!user) {
+    Log(true, log + "; " + std::to_string(failed.size()) +
+                  " remote server(s) failed, no report: the sender is at another server");
+    return Send(Reply::kListRelayedPartly);
+  }
   Result<void> stored = MakeError(ErrorCode::kInternal, "no report");
   Result<std::string> date = mail::Rfc5322Date(std::time(nullptr));
   Result<std::string> id = mail::NewMessageIdLocal();
   if (date.ok() && id.ok()) {
     mail::FailureReportParts parts;
     parts.domain = config_.domain;
-    parts.user = user;
+    parts.user = *user;
     parts.date = *date;
     parts.message_id_local = *id;
     const std::string headers = writer.headers();

@@ -20,15 +20,33 @@ std::optional<std::string> Session::ListRecipient(std::string_view local_part) c
   return mail::ListNameOf(local_part);
 }
 
+std::optional<std::string> Session::RemoteListPoster() const {
+  if (auth_user_ || !tkim_domain_) return std::nullopt;
+  std::string poster = AsciiLower(reverse_path_);
+  if (!mail::ValidListMember(poster) || !mail::IsRemoteMember(poster)) return std::nullopt;
+  const size_t at = poster.find('@');
+  // Sent by the server that proved itself, and not by a list: a list posts
+  // to a list never, so two lists that hold each other cannot loop.
+  if (poster.substr(at + 1) != *tkim_domain_ || mail::ListNameOf(poster.substr(0, at))) {
+    return std::nullopt;
+  }
+  return poster;
+}
+
 Result<Session::Next> Session::DoListRcpt(const std::string& name) {
-  // Only a member logged in here, writing as themselves: the list is not a
-  // way for anyone else to reach its members at once.
-  if (!auth_user_ || !local_sender_) return Send(Reply::kListMembersOnly);
+  // Only a member writing as themselves: logged in here, or a user of
+  // another server whose server proved itself (TKIM) and vouches for its own
+  // users. The list is not a way for anyone else to reach its members.
+  std::optional<std::string> remote_poster;
+  if (!auth_user_ || !local_sender_) {
+    remote_poster = RemoteListPoster();
+    if (!remote_poster) return Send(Reply::kListMembersOnly);
+  }
   if (list_name_ == name) return Send(Reply::kListAccepted);
   if (list_name_ || bot_request_ || !recipients_.empty() || !remotes_.empty()) {
     return Send(Reply::kOtherDestination);
   }
-  auto post = lists_->Apply(mail::ListOp::kPost, name, "");
+  auto post = lists_->Apply(mail::ListOp::kPost, name, remote_poster.value_or(""));
   if (!post.ok()) {
     switch (post.error().code) {
       case ErrorCode::kNotFound:
@@ -69,23 +87,29 @@ Result<Session::Next> Session::DoListRcpt(const std::string& name) {
         return Send(Reply::kLocalError);
     }
   }
-  skipped += OpenListRemotes(remote_members);
+  // A member's post goes out from them; a remote member's from the list,
+  // as this server vouches only for its own users (and TKIM lets it send
+  // only as its own onion).
+  skipped += OpenListRemotes(
+      remote_members, remote_poster ? name + std::string(mail::kListSuffix) + "@" + config_.domain
+                                    : *auth_user_ + "@" + config_.domain);
   const size_t remote_count = RemoteRecipientCount();
   if (kept.empty() && remote_count == 0) {
     remotes_.clear();
     Log(false, "list: no member can take the message, " + std::to_string(skipped) + " skipped");
     return Send(Reply::kListNoMemberCanTake);
   }
-  Log(false, "list: " + std::to_string(kept.size() + remote_count) +
-                 " member(s) will get the message (" + std::to_string(remote_count) + " on " +
-                 std::to_string(remotes_.size()) + " other server(s)), " + std::to_string(skipped) +
-                 " skipped");
+  Log(false, std::string(remote_poster ? "list: a member at another server posts: " : "list: ") +
+                 std::to_string(kept.size() + remote_count) + " member(s) will get the message (" +
+                 std::to_string(remote_count) + " on " + std::to_string(remotes_.size()) +
+                 " other server(s)), " + std::to_string(skipped) + " skipped");
   recipients_ = std::move(kept);
   list_name_ = name;
   return Send(Reply::kListAccepted);
 }
 
-size_t Session::OpenListRemotes(const std::vector<std::string>& members) {
+size_t Session::OpenListRemotes(const std::vector<std::string>& members,
+                                const std::string& sender) {
   // The servers in the order of their first member, each with its members.
   std::vector<std::pair<std::string, std::vector<std::string>>> servers;
   for (const std::string& member : members) {
@@ -97,15 +121,14 @@ size_t Session::OpenListRemotes(const std::vector<std::string>& members) {
   }
   size_t skipped = 0;
   for (const auto& [domain, its_members] : servers) {
-    if (relay_ == nullptr || remotes_.size() >= config_.max_remote_servers || !MayRelayTo(domain) ||
-        domain == config_.domain) {
+    if (relay_ == nullptr || remotes_.size() >= config_.max_remote_servers ||
+        !mail::IsV3OnionDomain(domain) || domain == config_.domain) {
       // No relay here, not to that many servers, or not a member at another
       // onion server (the key role stores none such; this is defence only).
       skipped += its_members.size();
       continue;
     }
-    auto begun =
-        relay_->Begin(domain, *auth_user_ + "@" + config_.domain, {declared_size_, body_8bitmime_});
+    auto begun = relay_->Begin(domain, sender, {declared_size_, body_8bitmime_});
     if (!begun.ok() || begun->transaction == nullptr) {
       if (!begun.ok()) {
         Log(true, "list: a member's server: relay failed: " +

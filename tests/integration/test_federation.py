@@ -70,6 +70,7 @@ class FederationTest(unittest.TestCase):
         cls.alice = cls.a.add_user("alice")
         cls.bob = cls.b.add_user("bob")
         cls.carol = cls.c.add_user("carol")
+        cls.dave = cls.b.add_user("dave")
         for env in (cls.a, cls.b, cls.c):
             env.start()
 
@@ -388,6 +389,54 @@ class FederationTest(unittest.TestCase):
         self.assertEqual(self.b.mailbox_count(self.bob), bob_before + 1)
         self.assertEqual(self.c.mailbox_count(self.carol), carol_before + 2)
         self.ask_bot_as_alice("LIST crew DESTROY")
+
+    def test_a_member_on_b_posts_to_a_list_on_a_and_every_member_gets_it(self):
+        to_b, to_c = "bob@" + self.b.domain, "carol@" + self.c.domain
+        self.ask_bot_as_alice("LIST band CREATE")
+        for who in (to_b, to_c):
+            self.ask_bot_as_alice("LIST band ADD " + who)
+        alice_before = self.a.mailbox_count(self.alice)
+        bob_before = self.b.mailbox_count(self.bob)
+        carol_before = self.c.mailbox_count(self.carol)
+        band = "band.list@" + self.a.domain
+        start = len(self.a.log_bytes())
+        # Bob sends from his own server B, which relays to A and proves
+        # itself there (TKIM); A takes the post from him as a member.
+        s = self.b.smtp_auth(self.bob)
+        try:
+            self.assertEqual(s.sendmail(to_b, [band], message(to_b, band, "from bob",
+                                                              "hello band")), {})
+        finally:
+            s.quit()
+        # Dave, at the same server but no member, gets A's refusal.
+        s = self.b.smtp_auth(self.dave)
+        try:
+            with self.assertRaises(smtplib.SMTPRecipientsRefused) as refused:
+                s.sendmail("dave@" + self.b.domain, [band],
+                           message("dave@" + self.b.domain, band, "from dave", "x"))
+            code, _ = refused.exception.recipients[band]
+            self.assertEqual(code, 550)
+        finally:
+            s.quit()
+        self.a.wait_log(rb"list: a member at another server posts: 3 member\(s\) will get the "
+                        rb"message \(2 on 2 other server", start=start)
+        a_domain = self.a.domain.encode()
+        alices = [m for _, m in self.a.fetch_all(self.alice)][alice_before:]
+        self.assertEqual(len(alices), 1)
+        # Alice's copy: bob's path, B named as the proven relay, the list's fields.
+        self.assertTrue(alices[0].startswith(b"Return-Path: <" + to_b.encode() + b">\r\n"))
+        self.assertIn(b"(TKIM " + self.b.domain.encode() + b")", alices[0])
+        self.assertIn(b"\r\nList-Id: <band.list." + a_domain + b">", alices[0])
+        # Bob (his own copy) and carol get it from the list's address.
+        for env, user, before in ((self.b, self.bob, bob_before),
+                                  (self.c, self.carol, carol_before)):
+            got = [m for _, m in env.fetch_all(user)][before:]
+            self.assertEqual(len(got), 1, env.domain)
+            self.assertTrue(got[0].startswith(b"Return-Path: <band.list@" + a_domain + b">"))
+            self.assertIn(b"\r\nSubject: from bob\r\n", got[0])
+            self.assertIn(b"hello band", got[0])
+        self.assertEqual(self.a.mailbox_count(self.alice), alice_before + 1)  # dave's: nothing
+        self.ask_bot_as_alice("LIST band DESTROY")
 
     def test_the_relay_role_runs_under_its_own_user_with_seccomp(self):
         for env in (self.a, self.b):

@@ -297,6 +297,28 @@ TEST(ApplyListOpTest, OnlyTheOwnerDestroys) {
   EXPECT_EQ(CodeOf(Apply(ListOp::kDestroy, "bob")), ErrorCode::kPermissionDenied);
 }
 
+TEST(ApplyListOpTest, ARemoteMemberMayPostAndDoNothingElse) {
+  const std::string dave = "dave@" + kOnions[0];
+  ListRecord team{"alice", {"alice", "bob", dave}};
+  auto post = ApplyListOp(team, ListOp::kPost, dave, "");
+  ASSERT_TRUE(post.ok());
+  EXPECT_EQ(**post, team);
+  // Not a member: denied, as for a local non-member.
+  EXPECT_EQ(CodeOf(ApplyListOp(team, ListOp::kPost, "erin@" + kOnions[0], "")),
+            ErrorCode::kPermissionDenied);
+  // Every other op needs a user of this server as actor.
+  for (ListOp op : {ListOp::kShow, ListOp::kCreate, ListOp::kAdd, ListOp::kRemove, ListOp::kLeave,
+                    ListOp::kDestroy}) {
+    EXPECT_EQ(CodeOf(ApplyListOp(team, op, dave, "bob")), ErrorCode::kInvalidArgument)
+        << static_cast<int>(op);
+  }
+  // An address that is no valid member cannot post either.
+  EXPECT_EQ(CodeOf(ApplyListOp(team, ListOp::kPost, "Dave@" + kOnions[0], "")),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(ApplyListOp(team, ListOp::kPost, "dave@example.org", "")),
+            ErrorCode::kInvalidArgument);
+}
+
 TEST(ApplyListOpTest, AMalformedStoredRecordIsDataLoss) {
   ListRecord bad{"zed", {"alice"}};
   EXPECT_EQ(CodeOf(ApplyListOp(bad, ListOp::kPost, "alice", "")), ErrorCode::kDataLoss);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mail/mailing_list.h"
+#include "tests/mail/test_onions.h"
 #include "tests/server/remote_backend_fixture.h"
 
 namespace onionmail::server {
@@ -134,6 +135,35 @@ TEST_F(KeyRoleTest, CreateAddPostLeaveAndDestroyRoundTrip) {
   ASSERT_TRUE(destroyed.ok()) << destroyed.error().message;
   EXPECT_EQ(*destroyed, mail::ListRecord{});
   EXPECT_TRUE(Fails(o.delivery.Apply(Op::kShow, name, ""), ErrorCode::kNotFound));
+  EXPECT_FALSE(o.link->broken());
+}
+
+TEST_F(KeyRoleTest, SessionWithoutALoginGetsTheMembersForARemoteMembersPostOnly) {
+  const std::string owner = NewUser();
+  const std::string name = NewListName();
+  const std::string dave = "dave@" + mail::kTestOnions[0];
+  Session o(smtp_, owner);
+  ASSERT_TRUE(o.delivery.Apply(Op::kCreate, name, "").ok());
+  ASSERT_TRUE(o.delivery.Apply(Op::kAdd, name, dave).ok());
+  // The front end of a session whose client proved kTestOnions[0] by TKIM.
+  auto link = smtp_.NewSession();
+  RemoteDelivery remote(*link);
+  auto post = remote.Apply(Op::kPost, name, dave);
+  ASSERT_TRUE(post.ok()) << post.error().message;
+  EXPECT_EQ(post->members, Sorted({owner, dave}));
+  // Another user at that server is no member; nothing else is allowed.
+  EXPECT_TRUE(Fails(remote.Apply(Op::kPost, name, "erin@" + mail::kTestOnions[0]),
+                    ErrorCode::kPermissionDenied));
+  EXPECT_TRUE(Fails(remote.Apply(Op::kShow, name, dave), ErrorCode::kPermissionDenied));
+  EXPECT_TRUE(Fails(remote.Apply(Op::kRemove, name, dave), ErrorCode::kPermissionDenied));
+  EXPECT_TRUE(Fails(remote.Apply(Op::kPost, name, ""), ErrorCode::kPermissionDenied));
+  // A local user cannot be named: a local member posts only logged in.
+  EXPECT_TRUE(Fails(remote.Apply(Op::kPost, name, owner), ErrorCode::kInvalidArgument));
+  EXPECT_FALSE(link->broken());
+  // A session with a login posts as its user, never as someone named.
+  EXPECT_TRUE(Fails(o.delivery.Apply(Op::kPost, name, dave), ErrorCode::kInvalidArgument));
+  auto own = o.delivery.Apply(Op::kPost, name, "");
+  ASSERT_TRUE(own.ok()) << own.error().message;
   EXPECT_FALSE(o.link->broken());
 }
 

@@ -12,6 +12,7 @@
 
 #include "smtp/base64.h"
 #include "smtp/session.h"
+#include "tests/smtp/fake_tkim.h"
 #include "tests/smtp/session_fixture.h"
 
 namespace onionmail::smtp {
@@ -25,30 +26,6 @@ using ::testing::StartsWith;
 constexpr char kSender[] = "c5j427vx2jqfswevlixlr6xoshvaojzfnfyq2verfqys43ddjyim56qd.onion";
 constexpr char kOther[] = "hb53jwwf6mybde3jqmx4xys74nsvw3esiswtyhegofrgmexlfqx7gpid.onion";
 
-struct FakeTkim : mail::TkimService {
-  struct Call {
-    mail::ChannelBinding binding;
-    std::vector<uint8_t> proof;
-  };
-  Result<std::vector<uint8_t>> ServerKey() override {
-    ++key_calls;
-    if (key_error) return MakeError(*key_error, "key role gone");
-    return key;
-  }
-  Result<std::string> Check(const mail::ChannelBinding& cb,
-                            std::span<const uint8_t> proof) override {
-    calls.push_back({cb, {proof.begin(), proof.end()}});
-    if (check_error) return MakeError(*check_error, "scripted");
-    return domain;
-  }
-  std::vector<uint8_t> key = {0xfb, 0xff, 0x30, 0x82, 0x01};
-  std::optional<ErrorCode> key_error;
-  int key_calls = 0;
-  std::string domain = kSender;
-  std::optional<ErrorCode> check_error;
-  std::vector<Call> calls;
-};
-
 std::string B64(std::vector<uint8_t> bytes) { return EncodeBase64(bytes); }
 
 const std::string kProof = "TKIM " + B64({1, 2, 3, 4}) + "\r\n";
@@ -57,6 +34,7 @@ class SessionTkimTest : public SessionTest {
  protected:
   SessionTkimTest() {
     tkim = &service;
+    service.domain = kSender;
     for (size_t i = 0; i < binding.size(); ++i) binding[i] = static_cast<uint8_t>(200 - i);
     conn.set_binding(binding);
   }
