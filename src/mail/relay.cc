@@ -1,9 +1,13 @@
+// mail::IsV3OnionDomain and the one-after-the-other RelayBackend::OpenAll
+// (contract in mail/relay.h).
 #include "mail/relay.h"
 
 #include <openssl/evp.h>
 
 #include <array>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 namespace onionmail::mail {
 namespace {
@@ -60,6 +64,28 @@ bool IsV3OnionDomain(std::string_view domain) {
     return false;
   }
   return digest[0] == raw[kPubkeyBytes] && digest[1] == raw[kPubkeyBytes + 1];
+}
+
+RelayOpened OpenOne(RelayBackend& backend, const RelayOpening& server,
+                    std::string_view reverse_path, const MailParameters& params) {
+  RelayOpened opened{backend.Begin(server.domain, reverse_path, params), {}};
+  if (!opened.begun.ok() || opened.begun->transaction == nullptr) return opened;
+  for (const std::string& path : server.forward_paths) {
+    opened.rcpts.push_back(opened.begun->transaction->Rcpt(path));
+    if (!opened.rcpts.back().ok()) break;
+  }
+  return opened;
+}
+
+std::vector<RelayOpened> RelayBackend::OpenAll(std::span<const RelayOpening> servers,
+                                               std::string_view reverse_path,
+                                               const MailParameters& params) {
+  std::vector<RelayOpened> opened;
+  opened.reserve(servers.size());
+  for (const RelayOpening& server : servers) {
+    opened.push_back(OpenOne(*this, server, reverse_path, params));
+  }
+  return opened;
 }
 
 }  // namespace onionmail::mail

@@ -33,6 +33,13 @@
 //    answers the client with the RelayFailure's reply and forgets it.
 //  - RelayReply carries the remote's code and enhanced code only; its text
 //    never reaches the client (smtp/reply.h words the answer).
+//  - OpenAll() (a mailing list's post, opened at the list's RCPT): for each
+//    RelayOpening, Begin() and, when it gives a transaction, Rcpt() of each
+//    forward path in order, stopping after the first failed call. The
+//    results come in the order of `servers`. The default runs them one
+//    after the other; an implementation may run them at once (the IPC one
+//    does: a server that is slow to reach then delays the post by its own
+//    wait, not by the sum of all).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +47,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
@@ -86,13 +94,30 @@ struct MailParameters {
   bool body_8bitmime = false;  // BODY=8BITMIME
 };
 
+// One remote server of a list post, and what became of it.
+struct RelayOpening {
+  std::string domain;                      // as for Begin()
+  std::vector<std::string> forward_paths;  // at that domain
+};
+struct RelayOpened {
+  Result<RelayBegin> begun;
+  std::vector<Result<RelayReply>> rcpts;  // one per forward path tried, in order
+};
+
 class RelayBackend {
  public:
   virtual ~RelayBackend() = default;
   [[nodiscard]] virtual Result<RelayBegin> Begin(std::string_view domain,
                                                  std::string_view reverse_path,
                                                  const MailParameters& params) = 0;
+  [[nodiscard]] virtual std::vector<RelayOpened> OpenAll(std::span<const RelayOpening> servers,
+                                                         std::string_view reverse_path,
+                                                         const MailParameters& params);
 };
+
+// OpenAll()'s work for one server, through `backend`.
+RelayOpened OpenOne(RelayBackend& backend, const RelayOpening& server,
+                    std::string_view reverse_path, const MailParameters& params);
 
 // True for a v3 onion name (Tor's rend-spec-v3, "Encoding onion addresses"):
 // 56 characters of [a-z2-7] then ".onion", lower case only (the caller

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <variant>
 
@@ -172,6 +173,24 @@ Result<mail::RelayBegin> RemoteRelayBackend::Begin(std::string_view domain,
   out.mail_reply = ToMail(std::move(*reply));
   if (accepted) out.transaction = std::make_unique<RelayTransaction>(std::move(session), waits_);
   return out;
+}
+
+std::vector<mail::RelayOpened> RemoteRelayBackend::OpenAll(
+    std::span<const mail::RelayOpening> servers, std::string_view reverse_path,
+    const mail::MailParameters& params) {
+  std::vector<std::optional<mail::RelayOpened>> slots(servers.size());
+  std::vector<std::thread> threads;
+  threads.reserve(servers.size());
+  for (size_t i = 1; i < servers.size(); ++i) {
+    threads.emplace_back(
+        [&, i] { slots[i].emplace(mail::OpenOne(*this, servers[i], reverse_path, params)); });
+  }
+  if (!servers.empty()) slots[0].emplace(mail::OpenOne(*this, servers[0], reverse_path, params));
+  for (std::thread& thread : threads) thread.join();
+  std::vector<mail::RelayOpened> opened;
+  opened.reserve(servers.size());
+  for (std::optional<mail::RelayOpened>& slot : slots) opened.push_back(std::move(*slot));
+  return opened;
 }
 
 Result<std::string> RemoteRelayBackend::CheckTkim(const mail::ChannelBinding& cb,

@@ -11,6 +11,10 @@
 //    RelayBeginRequest on it, sends the other end with NewSession on the
 //    relay control channel and reads the RelayReply. Safe to call from any
 //    number of threads at once (the control channel is used under a lock).
+//  - OpenAll() runs mail::OpenOne() for every server at once, each on a
+//    thread (the relay role serves each session channel on its own thread,
+//    up to its max_concurrent), so the post waits for the slowest server,
+//    not for the sum of them.
 //  - A RelayReply with status kOk is the remote's reply; a 2xx to MAIL comes
 //    with a RemoteTransaction that owns the session channel, any other reply
 //    without one (the relay role has closed that connection). Any other
@@ -39,6 +43,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "base/result.h"
 #include "ipc/channel.h"
@@ -64,6 +69,12 @@ class RemoteRelayBackend : public mail::RelayBackend {
 
   Result<mail::RelayBegin> Begin(std::string_view domain, std::string_view reverse_path,
                                  const mail::MailParameters& params) override;
+  // Every server at once: a thread per server but the first (which runs on
+  // the caller's), each with its own session channel; returns when all are
+  // done.
+  std::vector<mail::RelayOpened> OpenAll(std::span<const mail::RelayOpening> servers,
+                                         std::string_view reverse_path,
+                                         const mail::MailParameters& params) override;
 
   // TKIM (docs/PROTOCOL.md): asks the relay role to check a client's proof
   // for the channel binding of the client's TLS connection, on a session

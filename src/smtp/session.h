@@ -110,8 +110,9 @@
 //    skipped; low disk space (452 4.3.1) or a sealed server refuses the RCPT;
 //    no member left is 452 4.2.2. Members at other onion servers
 //    (mail::IsRemoteMember) get the post through the relay: at the list's
-//    RCPT a remote transaction is opened per server (in the order of their
-//    first member, at most max_remote_servers; MAIL FROM the poster, or
+//    RCPT a remote transaction is opened per server (the first
+//    max_remote_servers in the order of their first member, all at once
+//    through RelayBackend::OpenAll; MAIL FROM the poster, or
 //    the list's address for a remote poster) with the RCPT of each
 //    of its members; members whose server refuses them, cannot be reached,
 //    or is past the limit, and all of them without a relay backend, are

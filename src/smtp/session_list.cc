@@ -111,44 +111,54 @@ Result<Session::Next> Session::DoListRcpt(const std::string& name) {
 size_t Session::OpenListRemotes(const std::vector<std::string>& members,
                                 const std::string& sender) {
   // The servers in the order of their first member, each with its members.
-  std::vector<std::pair<std::string, std::vector<std::string>>> servers;
+  std::vector<mail::RelayOpening> servers;
   for (const std::string& member : members) {
     std::string domain = member.substr(member.find('@') + 1);
     auto it = std::find_if(servers.begin(), servers.end(),
-                           [&](const auto& server) { return server.first == domain; });
+                           [&](const auto& server) { return server.domain == domain; });
     if (it == servers.end()) it = servers.insert(servers.end(), {std::move(domain), {}});
-    it->second.push_back(member);
+    it->forward_paths.push_back(member);
   }
+  // No relay here, not to that many servers, or not a member at another
+  // onion server (the key role stores none such; this is defence only).
   size_t skipped = 0;
-  for (const auto& [domain, its_members] : servers) {
-    if (relay_ == nullptr || remotes_.size() >= config_.max_remote_servers ||
-        !mail::IsV3OnionDomain(domain) || domain == config_.domain) {
-      // No relay here, not to that many servers, or not a member at another
-      // onion server (the key role stores none such; this is defence only).
-      skipped += its_members.size();
-      continue;
+  std::vector<mail::RelayOpening> tried;
+  for (mail::RelayOpening& server : servers) {
+    if (relay_ == nullptr || tried.size() >= config_.max_remote_servers ||
+        !mail::IsV3OnionDomain(server.domain) || server.domain == config_.domain) {
+      skipped += server.forward_paths.size();
+    } else {
+      tried.push_back(std::move(server));
     }
-    auto begun = relay_->Begin(domain, sender, {declared_size_, body_8bitmime_});
-    if (!begun.ok() || begun->transaction == nullptr) {
-      if (!begun.ok()) {
+  }
+  if (tried.empty()) return skipped;
+  // Every server at once (with the IPC relay): an unreachable one costs its
+  // own connect timeout, not the sum of all.
+  std::vector<mail::RelayOpened> opened =
+      relay_->OpenAll(tried, sender, {declared_size_, body_8bitmime_});
+  for (size_t i = 0; i < tried.size(); ++i) {
+    const mail::RelayOpening& server = tried[i];
+    if (i >= opened.size() || !opened[i].begun.ok() || opened[i].begun->transaction == nullptr) {
+      if (i < opened.size() && !opened[i].begun.ok()) {
         Log(true, "list: a member's server: relay failed: " +
-                      FailureKeyword(RelayFailureReply(begun.error().code, true)));
+                      FailureKeyword(RelayFailureReply(opened[i].begun.error().code, true)));
       }
-      skipped += its_members.size();
+      skipped += server.forward_paths.size();
       continue;
     }
-    RemoteServer remote{domain, std::move(begun->transaction), {}};
-    for (const std::string& member : its_members) {
-      auto answer = remote.transaction->Rcpt(member);
-      if (!answer.ok() || !IsUsableRemoteCode(RemoteStep::kRcpt, answer->code)) {
+    RemoteServer remote{server.domain, std::move(opened[i].begun->transaction), {}};
+    const std::vector<Result<mail::RelayReply>>& answers = opened[i].rcpts;
+    for (size_t m = 0; m < server.forward_paths.size(); ++m) {
+      if (m >= answers.size() || !answers[m].ok() ||
+          !IsUsableRemoteCode(RemoteStep::kRcpt, answers[m]->code)) {
         // The connection is lost: none of this server's members get the post.
         Log(true, "list: a member's server: relay failed: connection failed");
         remote.recipients.clear();
         break;
       }
-      if (IsSuccessCode(answer->code)) remote.recipients.push_back(member);
+      if (IsSuccessCode(answers[m]->code)) remote.recipients.push_back(server.forward_paths[m]);
     }
-    skipped += its_members.size() - remote.recipients.size();
+    skipped += server.forward_paths.size() - remote.recipients.size();
     if (!remote.recipients.empty()) remotes_.push_back(std::move(remote));
   }
   return skipped;
