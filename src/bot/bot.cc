@@ -1,6 +1,7 @@
 #include "bot/bot.h"
 
 #include <cstddef>
+#include <optional>
 #include <utility>
 
 #include "bot/answers.h"
@@ -130,6 +131,25 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
   parts.in_reply_to = parsed.message_id;
   parts.body = body;
   return mail::BotAnswer{std::move(keyword), ComposeReply(parts)};
+}
+
+Result<mail::RemoteBotAnswer> Bot::AnswerRemote(std::string_view member, std::string_view request) {
+  if (!mail::IsRemoteMember(member) || !mail::ValidListMember(member)) {
+    return MakeError(ErrorCode::kInvalidArgument, "bot: not a member at another server");
+  }
+  Request parsed = ParseRequest(request);
+  if (parsed.automatic) return mail::RemoteBotAnswer{"ignored", mail::RemoteBotOutcome::kIgnored};
+  std::optional<ListRequest> leave;
+  if (lists_ != nullptr) leave = ParseListRequest(ParseCommandLine(parsed.subject), facts_);
+  if (!leave || leave->op != mail::ListOp::kLeave) {
+    return mail::RemoteBotAnswer{"refused", mail::RemoteBotOutcome::kRefused};
+  }
+  Result<mail::ListRecord> left = lists_->Apply(mail::ListOp::kLeave, leave->name, member);
+  if (!left.ok() && left.error().code != ErrorCode::kNotFound &&
+      left.error().code != ErrorCode::kPermissionDenied) {
+    return left.error();
+  }
+  return mail::RemoteBotAnswer{"LIST LEAVE", mail::RemoteBotOutcome::kLeft};
 }
 
 }  // namespace onionmail::bot

@@ -53,6 +53,13 @@
 //    Nothing else of the request (no header, no body) is copied. A `user`
 //    that is not a plain local part is kInvalidArgument, a domain that is not
 //    a host name kInternal: both go into header fields.
+//  - AnswerRemote() (mail/bot.h): with a `lists` service, a non-automatic
+//    request whose command is a well-formed "LIST <name> LEAVE" (bot/lists.h)
+//    is one Apply(kLeave, name, member) (keyword "LIST LEAVE"): success,
+//    kNotFound and kPermissionDenied (no such list, not a member) are kLeft;
+//    any other error fails. Anything else is kRefused (keyword "refused"),
+//    an automatic request kIgnored; `member` not a valid remote member is
+//    kInvalidArgument.
 #pragma once
 
 #include <cstdint>
@@ -92,6 +99,8 @@ class Bot : public mail::BotService {
   Bot(ServerFacts facts, ServerKeySource server_key, Clock clock = nullptr,
       mail::BlockListService* block_list = nullptr, mail::ListService* lists = nullptr);
   Result<mail::BotAnswer> Answer(std::string_view user, std::string_view request) override;
+  Result<mail::RemoteBotAnswer> AnswerRemote(std::string_view member,
+                                             std::string_view request) override;
 
  private:
   ServerFacts facts_;

@@ -521,13 +521,13 @@ struct BlockListReply {
 // SMTP: an operation on the mailing list `name` (mail/mailing_list.h) by the
 // user authenticated on this session (the last successful VerifySmtpPassword
 // on it; kPermissionDenied without one): the server@ bot's LIST commands, and
-// kPost at RCPT for the members to deliver to; without a login, kPost by the
-// remote member `user` (its server proved by TKIM to the front end). ListReply.
+// kPost at RCPT for the members to deliver to; without a login, kPost and
+// kLeave by the remote member `user` (its server proved by TKIM). ListReply.
 struct ListRequest {
   static constexpr MsgType kType = MsgType::kListRequest;
   uint16_t op = 0;   // mail::ListOp, 0..mail::kMaxListOp
   std::string name;  // the list's name (no ".list"), 1..kMaxListNameBytes
-  std::string user;  // add/remove: a member; remote kPost: the poster; 0..kMaxListMemberBytes
+  std::string user;  // add/remove: a member; remote post/leave: the actor; 0..kMaxListMemberBytes
 };
 
 // The list after the op: owner empty and no members for kDestroy and on any

@@ -70,7 +70,7 @@ class KeyService {
                                                           std::string_view entry) = 0;
   // Mailing lists (mail/mailing_list.h), sealed by the key store: `op` on
   // the list `name` by the user `actor` (the one authenticated on the
-  // session, or for kPost a remote member whose server proved itself),
+  // session, or for kPost and kLeave a remote member whose server proved itself),
   // following mail::ListService::Apply(). DeleteUser removes the
   // user from every list and destroys the lists the user owns.
   virtual Result<mail::ListRecord> ApplyList(std::string_view actor, mail::ListOp op,

@@ -486,9 +486,9 @@ Result<std::vector<std::string>> LocalKeyService::ApplyBlockList(std::string_vie
 Result<mail::ListRecord> LocalKeyService::ApplyList(std::string_view actor, mail::ListOp op,
                                                     std::string_view name, std::string_view user) {
   if (actor.empty()) return MakeError(ErrorCode::kPermissionDenied, "no user on the session");
-  const bool remote_poster =
-      op == mail::ListOp::kPost && mail::IsRemoteMember(actor) && mail::ValidListMember(actor);
-  if (!mail::ValidLocalPart(actor) && !remote_poster) {
+  const bool remote_actor = (op == mail::ListOp::kPost || op == mail::ListOp::kLeave) &&
+                            mail::IsRemoteMember(actor) && mail::ValidListMember(actor);
+  if (!mail::ValidLocalPart(actor) && !remote_actor) {
     return MakeError(ErrorCode::kInvalidArgument, "bad actor");
   }
   if (!mail::ValidListName(name)) {

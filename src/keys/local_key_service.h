@@ -30,7 +30,7 @@
 //  - Mailing lists live in <state>/lists (keys/mailing_lists.h: one sealed
 //    file per list, named by hex(KeyedHash("list", name))). ApplyList: an
 //    empty actor is kPermissionDenied (no user on the session), an actor
-//    that is not a valid local part (for kPost: nor a remote member) or a
+//    that is not a valid local part (for kPost and kLeave: nor a remote member) or a
 //    bad list name kInvalidArgument.
 //    kCreate and kAdd (the ops that put a name in a list) run under
 //    <state>/users.lock, as DeleteUser does, and need the actor to exist

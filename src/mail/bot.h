@@ -14,9 +14,20 @@
 //    the request must not be answered (an automatic message, RFC 3834).
 //  - An error is a temporary failure (the session answers 451 and stores
 //    nothing).
+//  - AnswerRemote() is the bot for a member of a mailing list at another
+//    onion server, on a session whose client proved that server by TKIM
+//    (smtp/session.h): `member` is the sender, a valid remote list member
+//    (mail/mailing_list.h), lower case. It honours only "LIST <name>
+//    LEAVE" (and UNSUBSCRIBE, the target of List-Unsubscribe), and answers
+//    with an outcome, never a message (the member has no mailbox here):
+//    kLeft (removed, or was on no such list: the same answer, so it tells
+//    nothing the list's address does not), kIgnored (an automatic message),
+//    kRefused (any other command). An error is temporary, as above. The
+//    default refuses everything.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -35,10 +46,20 @@ struct BotAnswer {
   std::string message;
 };
 
+enum class RemoteBotOutcome : uint8_t { kLeft, kIgnored, kRefused };
+
+struct RemoteBotAnswer {
+  std::string keyword;  // for the log, as BotAnswer's
+  RemoteBotOutcome outcome = RemoteBotOutcome::kRefused;
+};
+
 class BotService {
  public:
   virtual ~BotService() = default;
   virtual Result<BotAnswer> Answer(std::string_view user, std::string_view request) = 0;
+  virtual Result<RemoteBotAnswer> AnswerRemote(std::string_view member, std::string_view request) {
+    return RemoteBotAnswer{"refused", RemoteBotOutcome::kRefused};
+  }
 };
 
 }  // namespace onionmail::mail

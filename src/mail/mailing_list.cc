@@ -109,10 +109,11 @@ bool WellFormedListRecord(const ListRecord& record) {
 
 Result<std::optional<ListRecord>> ApplyListOp(const std::optional<ListRecord>& current, ListOp op,
                                               std::string_view actor, std::string_view user) {
-  // A remote actor only posts: its server proved itself (TKIM) on the
-  // session that asks.
-  const bool remote_poster = op == ListOp::kPost && IsRemoteMember(actor) && ValidListMember(actor);
-  if (!ValidLocalPart(actor) && !remote_poster) {
+  // A remote actor only posts and leaves: its server proved itself (TKIM)
+  // on the session that asks.
+  const bool remote_actor = (op == ListOp::kPost || op == ListOp::kLeave) &&
+                            IsRemoteMember(actor) && ValidListMember(actor);
+  if (!ValidLocalPart(actor) && !remote_actor) {
     return MakeError(ErrorCode::kInvalidArgument, "bad actor");
   }
   const bool with_user = op == ListOp::kAdd || op == ListOp::kRemove;

@@ -33,8 +33,8 @@
 //  - ApplyListOp() holds every permission rule (pure: the key role's store
 //    only loads, applies and saves). `current` is the stored record (nullopt:
 //    no such list), `actor` the user authenticated on the session (a valid
-//    local part) or, for kPost only, a remote member posting through its own
-//    server (a valid remote member; else kInvalidArgument), `user` the argument of kAdd and
+//    local part) or, for kPost and kLeave only, a remote member acting through
+//    its own server (a valid remote member; else kInvalidArgument), `user` the argument of kAdd and
 //    kRemove (a valid member, local or remote, as the caller lower-cased it;
 //    else kInvalidArgument). It returns the record to store (nullopt: delete
 //    it) or an error:
@@ -51,7 +51,8 @@
 //                     member: unchanged); the owner cannot be removed
 //                     (kFailedPrecondition: the owner destroys the list).
 //                     Only the owner removes a remote member.
-//      kLeave         kRemove of `actor` by `actor` (a local member).
+//      kLeave         kRemove of `actor` by `actor` (a local member, or a
+//                     remote one).
 //      kDestroy       the owner: nullopt.
 //    No list: kNotFound (except kCreate). Not allowed: kPermissionDenied,
 //    the same for a non-member whatever the op, so a non-member learns only
@@ -59,7 +60,7 @@
 //  - mail::ListService::Apply() is ApplyListOp() for the user authenticated
 //    on the session (the key role knows who; the front end cannot name
 //    another user of this server), over the stored list; on a session
-//    without a login, kPost with `user` a remote member is ApplyListOp() for
+//    without a login, kPost or kLeave with `user` a remote member is ApplyListOp() for
 //    that member as actor (the front end names it only after the member's
 //    server proved itself by TKIM: the key role cannot check that). With
 //    these additions: kCreate of a
@@ -138,7 +139,8 @@ class ListService {
  public:
   virtual ~ListService() = default;
   // `user`: the argument of kAdd and kRemove (a member, local or remote),
-  // the remote poster for kPost on a session without a login, else empty.
+  // the remote member for kPost and kLeave on a session without a login,
+  // else empty.
   virtual Result<ListRecord> Apply(ListOp op, std::string_view name, std::string_view user) = 0;
 };
 

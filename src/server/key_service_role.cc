@@ -253,19 +253,21 @@ bool KeyRoleServer::HandleList(ipc::Channel& ch, const ipc::ListRequest& m, Smtp
   ipc::ListReply reply;
   const auto op = static_cast<mail::ListOp>(m.op);
   const bool with_user = op == mail::ListOp::kAdd || op == mail::ListOp::kRemove;
-  // A post by a member at another server, on a session without a login: the
-  // front end names the member after its server proved itself by TKIM.
-  const bool remote_post = op == mail::ListOp::kPost && !m.user.empty();
-  if (!s.auth_user && !remote_post) {
+  // A post or a leave by a member at another server, on a session without a
+  // login: the front end names the member after its server proved itself by
+  // TKIM.
+  const bool remote_actor =
+      (op == mail::ListOp::kPost || op == mail::ListOp::kLeave) && !m.user.empty();
+  if (!s.auth_user && !remote_actor) {
     reply.status = ipc::Status::kPermissionDenied;  // no user logged in on this session
   } else if (m.op > mail::kMaxListOp || !mail::ValidListName(m.name) ||
-             (!with_user && !remote_post && !m.user.empty()) ||
-             (remote_post &&
+             (!with_user && !remote_actor && !m.user.empty()) ||
+             (remote_actor &&
               (s.auth_user || !mail::IsRemoteMember(m.user) || !mail::ValidListMember(m.user)))) {
     reply.status = ipc::Status::kInvalidArgument;
   } else {
-    auto applied = remote_post ? state_.keys().ApplyList(m.user, op, m.name, "")
-                               : state_.keys().ApplyList(*s.auth_user, op, m.name, m.user);
+    auto applied = remote_actor ? state_.keys().ApplyList(m.user, op, m.name, "")
+                                : state_.keys().ApplyList(*s.auth_user, op, m.name, m.user);
     if (!LogFault("smtp", "a mailing list", applied).ok()) {
       reply.status = ipc::StatusFromError(applied.error().code);
     } else if (applied->owner.empty() ? !applied->members.empty()

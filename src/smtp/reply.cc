@@ -49,6 +49,8 @@ Entry Lookup(Reply reply) {
       return {250, "2.0.0", false,
               "Ok: delivered to some recipients only; the report on the others could not be "
               "stored"};
+    case Reply::kBotListLeft:
+      return {250, "2.0.0", false, "Ok: the address is not on that list any more"};
     case Reply::kListRelayedPartly:
       return {250, "2.0.0", false,
               "Ok: delivered to some recipients only; the servers of the others did not take "
@@ -169,6 +171,9 @@ Entry Lookup(Reply reply) {
               "Sender's onion is not the server proven by TKIM in this session"};
     case Reply::kSenderBlocked:
       return {550, "5.7.1", false, "The recipient does not accept mail from this sender"};
+    case Reply::kBotRemoteLeaveOnly:
+      return {550, "5.7.1", false,
+              "server@ takes only LIST <name> LEAVE from users of other servers"};
     case Reply::kListMembersOnly:
       return {550, "5.7.1", false,
               "A list takes posts only from its members, logged in and sending as themselves"};

@@ -56,6 +56,7 @@ enum class Reply {
   kRelayedPartly,          // 250 2.0.0 (some took it; a report on the others is in the mailbox)
   kRelayedPartlyNoReport,  // 250 2.0.0 (the same, but the report could not be stored)
   kListRelayedPartly,      // 250 2.0.0 (a remote member's post: some took it; no report)
+  kBotListLeft,            // 250 2.0.0 (a member elsewhere asked server@ to leave a list)
   kHelo,                   // 250 <host>
   kCannotVrfy,             // 252 2.5.0
   kAuthChallengeEmpty,     // 334 (empty challenge, AUTH PLAIN)
@@ -113,6 +114,7 @@ enum class Reply {
   kBotUsersOnly,           // 550 5.7.1 (server@ answers only this server's logged-in users)
   kSenderBlocked,          // 550 5.7.1 (the recipient's block list holds the sender)
   kListMembersOnly,        // 550 5.7.1 (a list takes posts only from its logged-in members)
+  kBotRemoteLeaveOnly,     // 550 5.7.1 (server@ takes only LIST <name> LEAVE from elsewhere)
   kUserUnknown,            // 550 5.1.1
   kRemoteNo8Bit,           // 550 5.6.3 (BODY=8BITMIME, the remote offers no 8BITMIME)
   kMessageTooBig,          // 552 5.3.4

@@ -91,6 +91,7 @@ void Session::ResetTransaction() {
   body_8bitmime_ = false;
   recipients_.clear();
   bot_request_ = false;
+  bot_remote_member_.reset();
   list_name_.reset();
   local_sender_ = false;
   remotes_.clear();  // without End(): the remotes keep nothing

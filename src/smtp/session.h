@@ -85,20 +85,24 @@
 //  - server@ (docs/PROTOCOL.md, "server@: the server's command bot") is
 //    served only when a mail::BotService is given: RCPT TO server@<this
 //    domain> is accepted only from a user authenticated on this server whose
-//    MAIL FROM is that user's own address (else 550 5.7.1), and only as the
+//    MAIL FROM is that user's own address, or from a list member at another
+//    server (RemoteMemberSender, below) (else 550 5.7.1), and only as the
 //    one recipient of its transaction (a recipient with it, before or after,
 //    gets 452 4.5.3). Its DATA (at most mail::kMaxBotRequestBytes, else
 //    552 5.3.4) goes to BotService::Answer(); the answer is delivered like
 //    a local message with a null reverse path into the user's own mailbox,
 //    and 250 after DATA means that reply is durable. A request the bot does
 //    not answer (an automatic message) gets 250 and stores nothing; a failed
-//    Answer() or delivery gets 451 4.3.0 and stores nothing. Without a
+//    Answer() or delivery gets 451 4.3.0 and stores nothing. A member at
+//    another server gets BotService::AnswerRemote() instead, and no message:
+//    kLeft is 250 2.0.0 (left the list), kIgnored 250 2.0.0 as above,
+//    kRefused 550 5.7.1, an error 451 4.3.0. Without a
 //    service, server@ is an ordinary local part.
 //  - Mailing lists (docs/PROTOCOL.md, "Mailing lists") are served only when
 //    a mail::ListService is given: RCPT TO <name>.list@<this domain>
 //    (mail::ListNameOf) is accepted only from a user authenticated on this
 //    server whose MAIL FROM is that user's own address, or, on a session
-//    without AUTH, from a remote member (RemoteListPoster: MAIL FROM at the
+//    without AUTH, from a remote member (RemoteMemberSender: MAIL FROM at the
 //    TKIM-proven onion, not a list, named to Apply(kPost) as the poster)
 //    (else 550 5.7.1), and
 //    only as the one recipient of its transaction (452 4.5.3 otherwise,
@@ -221,15 +225,17 @@ class Session {
   bool IsBotRecipient(std::string_view local_part) const;
   Result<Next> DoBotRcpt();
   Result<Next> DoBotData();
+  Result<Next> DoRemoteBotData(std::string member, std::string_view request);
   // Delivers `message` (the bot's reply, a delivery report) with a null
   // reverse path into the authenticated user's own mailbox.
   Result<void> DeliverToSender(const std::string& message);
 
   // Mailing lists (session_list.cc).
   std::optional<std::string> ListRecipient(std::string_view local_part) const;
-  // The sender as a remote member that may post (lower case), on a session
-  // without a login whose TKIM-proven onion is the sender's; else nullopt.
-  std::optional<std::string> RemoteListPoster() const;
+  // The sender as a list member at another server (lower case): on a
+  // session without a login whose TKIM-proven onion is the sender's, and not
+  // a list; else nullopt. Such a member may post to a list and leave it.
+  std::optional<std::string> RemoteMemberSender() const;
   Result<Next> DoListRcpt(const std::string& name);
   // Opens a remote transaction per server of `members` (addresses at other
   // onion servers), MAIL FROM `sender`, with the RCPT of each; returns how
@@ -268,13 +274,14 @@ class Session {
   bool tkim_unchecked_ = false;             // a proof could not be checked (temporary failure)
   bool in_transaction_ = false;             // MAIL accepted
   std::string reverse_path_;
-  uint64_t declared_size_ = 0;            // MAIL FROM SIZE=, 0 if none
-  bool body_8bitmime_ = false;            // MAIL FROM BODY=8BITMIME
-  std::vector<std::string> recipients_;   // lower-case local parts, unique
-  bool bot_request_ = false;              // the one recipient is server@
-  std::optional<std::string> list_name_;  // the one recipient is this list
-  bool local_sender_ = false;             // MAIL FROM is in this server's domain
-  std::vector<RemoteServer> remotes_;     // open relayed transactions
+  uint64_t declared_size_ = 0;                    // MAIL FROM SIZE=, 0 if none
+  bool body_8bitmime_ = false;                    // MAIL FROM BODY=8BITMIME
+  std::vector<std::string> recipients_;           // lower-case local parts, unique
+  bool bot_request_ = false;                      // the one recipient is server@
+  std::optional<std::string> bot_remote_member_;  // ... asked by a member elsewhere
+  std::optional<std::string> list_name_;          // the one recipient is this list
+  bool local_sender_ = false;                     // MAIL FROM is in this server's domain
+  std::vector<RemoteServer> remotes_;             // open relayed transactions
 };
 
 }  // namespace onionmail::smtp

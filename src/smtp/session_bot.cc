@@ -34,11 +34,18 @@ bool Session::IsBotRecipient(std::string_view local_part) const {
 Result<Session::Next> Session::DoBotRcpt() {
   // Only a logged-in user writing as themselves: the answer goes to their
   // own mailbox, so the bot can never be made to write to someone else.
-  if (!auth_user_ || !local_sender_) return Send(Reply::kBotUsersOnly);
+  // A list member at another server may ask to leave a list: the answer is
+  // the reply to its DATA, never a message.
+  std::optional<std::string> remote_member;
+  if (!auth_user_ || !local_sender_) {
+    remote_member = RemoteMemberSender();
+    if (!remote_member) return Send(Reply::kBotUsersOnly);
+  }
   if (!recipients_.empty() || !remotes_.empty() || list_name_) {
     return Send(Reply::kOtherDestination);
   }
   bot_request_ = true;
+  bot_remote_member_ = std::move(remote_member);
   return Send(Reply::kRecipientOk);
 }
 
@@ -64,7 +71,8 @@ Result<Session::Next> Session::DoBotData() {
                     std::min<uint64_t>(config_.max_message_bytes, mail::kMaxBotRequestBytes));
   auto outcome = reader.Read(&request);
   if (!outcome.ok()) return outcome.error();
-  const std::string user = *auth_user_;
+  const std::optional<std::string> remote_member = bot_remote_member_;
+  const std::string user = auth_user_.value_or("");
   ResetTransaction();
   switch (outcome->status) {
     case DataStatus::kBareLineEnding:
@@ -85,6 +93,7 @@ Result<Session::Next> Session::DoBotData() {
     case DataStatus::kOk:
       break;
   }
+  if (remote_member) return DoRemoteBotData(*remote_member, request.text());
   auto answer = bot_->Answer(user, request.text());
   if (!answer.ok()) {
     Log(true, "server@: no answer: " + std::string(ErrorCodeName(answer.error().code)));
@@ -101,6 +110,25 @@ Result<Session::Next> Session::DoBotData() {
   }
   Log(false, "server@: " + answer->keyword + " answered");
   return Send(Reply::kBotAnswered);
+}
+
+Result<Session::Next> Session::DoRemoteBotData(std::string member, std::string_view request) {
+  auto answer = bot_->AnswerRemote(member, request);
+  if (!answer.ok()) {
+    Log(true, "server@: a member elsewhere: no answer: " +
+                  std::string(ErrorCodeName(answer.error().code)));
+    return Send(Reply::kLocalError);
+  }
+  Log(false, "server@: a member elsewhere: " + answer->keyword);
+  switch (answer->outcome) {
+    case mail::RemoteBotOutcome::kLeft:
+      return Send(Reply::kBotListLeft);
+    case mail::RemoteBotOutcome::kIgnored:
+      return Send(Reply::kBotIgnored);
+    case mail::RemoteBotOutcome::kRefused:
+      break;
+  }
+  return Send(Reply::kBotRemoteLeaveOnly);
 }
 
 }  // namespace onionmail::smtp

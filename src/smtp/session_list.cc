@@ -20,7 +20,7 @@ std::optional<std::string> Session::ListRecipient(std::string_view local_part) c
   return mail::ListNameOf(local_part);
 }
 
-std::optional<std::string> Session::RemoteListPoster() const {
+std::optional<std::string> Session::RemoteMemberSender() const {
   if (auth_user_ || !tkim_domain_) return std::nullopt;
   std::string poster = AsciiLower(reverse_path_);
   if (!mail::ValidListMember(poster) || !mail::IsRemoteMember(poster)) return std::nullopt;
@@ -39,7 +39,7 @@ Result<Session::Next> Session::DoListRcpt(const std::string& name) {
   // users. The list is not a way for anyone else to reach its members.
   std::optional<std::string> remote_poster;
   if (!auth_user_ || !local_sender_) {
-    remote_poster = RemoteListPoster();
+    remote_poster = RemoteMemberSender();
     if (!remote_poster) return Send(Reply::kListMembersOnly);
   }
   if (list_name_ == name) return Send(Reply::kListAccepted);

@@ -390,7 +390,7 @@ class FederationTest(unittest.TestCase):
         self.assertEqual(self.c.mailbox_count(self.carol), carol_before + 2)
         self.ask_bot_as_alice("LIST crew DESTROY")
 
-    def test_a_member_on_b_posts_to_a_list_on_a_and_every_member_gets_it(self):
+    def test_a_member_on_b_posts_to_a_list_on_a_and_leaves_it_through_b(self):
         to_b, to_c = "bob@" + self.b.domain, "carol@" + self.c.domain
         self.ask_bot_as_alice("LIST band CREATE")
         for who in (to_b, to_c):
@@ -436,6 +436,24 @@ class FederationTest(unittest.TestCase):
             self.assertIn(b"\r\nSubject: from bob\r\n", got[0])
             self.assertIn(b"hello band", got[0])
         self.assertEqual(self.a.mailbox_count(self.alice), alice_before + 1)  # dave's: nothing
+
+        # Bob leaves through B as List-Unsubscribe says (server@A, LIST band
+        # LEAVE); A answers at the final dot and writes no message. Any
+        # other command from him is refused.
+        bot = "server@" + self.a.domain
+        s = self.b.smtp_auth(self.bob)
+        try:
+            with self.assertRaises(smtplib.SMTPDataError) as refused:
+                s.sendmail(to_b, [bot], message(to_b, bot, "HELP", ""))
+            self.assertEqual(refused.exception.smtp_code, 550)
+            self.assertEqual(s.sendmail(to_b, [bot], message(to_b, bot, "LIST band LEAVE", "")),
+                             {})
+        finally:
+            s.quit()
+        members = self.ask_bot_as_alice("LIST band MEMBERS")
+        self.assertIn(to_c.encode(), members)
+        self.assertNotIn(to_b.encode(), members)
+        self.assertEqual(self.b.mailbox_count(self.bob), bob_before + 1)  # no answer sent
         self.ask_bot_as_alice("LIST band DESTROY")
 
     def test_the_relay_role_runs_under_its_own_user_with_seccomp(self):

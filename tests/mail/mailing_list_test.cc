@@ -297,7 +297,7 @@ TEST(ApplyListOpTest, OnlyTheOwnerDestroys) {
   EXPECT_EQ(CodeOf(Apply(ListOp::kDestroy, "bob")), ErrorCode::kPermissionDenied);
 }
 
-TEST(ApplyListOpTest, ARemoteMemberMayPostAndDoNothingElse) {
+TEST(ApplyListOpTest, ARemoteMemberMayPostAndLeaveAndDoNothingElse) {
   const std::string dave = "dave@" + kOnions[0];
   ListRecord team{"alice", {"alice", "bob", dave}};
   auto post = ApplyListOp(team, ListOp::kPost, dave, "");
@@ -306,9 +306,13 @@ TEST(ApplyListOpTest, ARemoteMemberMayPostAndDoNothingElse) {
   // Not a member: denied, as for a local non-member.
   EXPECT_EQ(CodeOf(ApplyListOp(team, ListOp::kPost, "erin@" + kOnions[0], "")),
             ErrorCode::kPermissionDenied);
+  auto left = ApplyListOp(team, ListOp::kLeave, dave, "");
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(**left, (ListRecord{"alice", {"alice", "bob"}}));
+  EXPECT_EQ(CodeOf(ApplyListOp(**left, ListOp::kLeave, dave, "")), ErrorCode::kPermissionDenied);
   // Every other op needs a user of this server as actor.
-  for (ListOp op : {ListOp::kShow, ListOp::kCreate, ListOp::kAdd, ListOp::kRemove, ListOp::kLeave,
-                    ListOp::kDestroy}) {
+  for (ListOp op :
+       {ListOp::kShow, ListOp::kCreate, ListOp::kAdd, ListOp::kRemove, ListOp::kDestroy}) {
     EXPECT_EQ(CodeOf(ApplyListOp(team, op, dave, "bob")), ErrorCode::kInvalidArgument)
         << static_cast<int>(op);
   }

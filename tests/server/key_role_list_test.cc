@@ -138,7 +138,7 @@ TEST_F(KeyRoleTest, CreateAddPostLeaveAndDestroyRoundTrip) {
   EXPECT_FALSE(o.link->broken());
 }
 
-TEST_F(KeyRoleTest, SessionWithoutALoginGetsTheMembersForARemoteMembersPostOnly) {
+TEST_F(KeyRoleTest, SessionWithoutALoginActsOnlyForARemoteMembersPostOrLeave) {
   const std::string owner = NewUser();
   const std::string name = NewListName();
   const std::string dave = "dave@" + mail::kTestOnions[0];
@@ -162,9 +162,16 @@ TEST_F(KeyRoleTest, SessionWithoutALoginGetsTheMembersForARemoteMembersPostOnly)
   EXPECT_FALSE(link->broken());
   // A session with a login posts as its user, never as someone named.
   EXPECT_TRUE(Fails(o.delivery.Apply(Op::kPost, name, dave), ErrorCode::kInvalidArgument));
+  EXPECT_TRUE(Fails(o.delivery.Apply(Op::kLeave, name, dave), ErrorCode::kInvalidArgument));
   auto own = o.delivery.Apply(Op::kPost, name, "");
   ASSERT_TRUE(own.ok()) << own.error().message;
   EXPECT_FALSE(o.link->broken());
+  // The remote member leaves (List-Unsubscribe through its own server).
+  auto left = remote.Apply(Op::kLeave, name, dave);
+  ASSERT_TRUE(left.ok()) << left.error().message;
+  EXPECT_EQ(left->members, Members{owner});
+  EXPECT_TRUE(Fails(remote.Apply(Op::kLeave, name, dave), ErrorCode::kPermissionDenied));
+  EXPECT_TRUE(Fails(remote.Apply(Op::kPost, name, dave), ErrorCode::kPermissionDenied));
 }
 
 TEST_F(KeyRoleTest, BadListRequestsAreRefusedAndTheSessionGoesOn) {

@@ -1,13 +1,16 @@
-// Posts to a mailing list by its members at other onion servers (session.h,
-// "Mailing lists"; docs/PROTOCOL.md, "Mailing lists"): taken on a session
-// without a login only when the sender's server proved itself by TKIM and
-// the sender is at that very onion; the key role is asked for the members
-// with the poster named; the other servers get the post from the list's own
-// address; a partial failure is answered without a report (the poster has
-// no mailbox here); a list at the proven server never posts.
+// Mailing-list members at other onion servers acting through their own
+// server (session.h, "Mailing lists" and "server@"; docs/PROTOCOL.md): a
+// post or a server@ request is taken on a session without a login only when
+// the sender's server proved itself by TKIM and the sender is at that very
+// onion. A post: the key role is asked for the members with the poster
+// named; the other servers get the post from the list's own address; a
+// partial failure is answered without a report (the poster has no mailbox
+// here); a list at the proven server never posts. A server@ request goes to
+// BotService::AnswerRemote and its outcome is the reply to DATA.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +50,24 @@ struct TeamList : mail::ListService {
   std::vector<std::string> posters;
 };
 
+struct RemoteBot : mail::BotService {
+  Result<mail::BotAnswer> Answer(std::string_view, std::string_view) override {
+    ADD_FAILURE() << "a member elsewhere is never answered with a message";
+    return mail::BotAnswer{"HELP", ""};
+  }
+  Result<mail::RemoteBotAnswer> AnswerRemote(std::string_view member,
+                                             std::string_view request) override {
+    members.emplace_back(member);
+    requests.emplace_back(request);
+    if (error) return MakeError(*error, "scripted");
+    return mail::RemoteBotAnswer{"LIST LEAVE", outcome};
+  }
+  std::vector<std::string> members;
+  std::vector<std::string> requests;
+  mail::RemoteBotOutcome outcome = mail::RemoteBotOutcome::kLeft;
+  std::optional<ErrorCode> error;
+};
+
 class SessionListRemotePosterTest : public SessionTest {
  protected:
   SessionListRemotePosterTest() {
@@ -54,9 +75,14 @@ class SessionListRemotePosterTest : public SessionTest {
     lists = &service;
     relay = &relay_fake;
     tkim = &tkim_fake;
+    bot = &remote_bot;
     tkim_fake.domain = kFirst;
-    mail::ChannelBinding binding{};
     binding.fill(7);
+    conn.set_binding(binding);
+  }
+  // A fresh connection for another session in the same test.
+  void Reconnect() {
+    conn = net::FakeConnection();
     conn.set_binding(binding);
   }
   // A session from kFirst's relay role: its proof, then `sender`'s post.
@@ -68,7 +94,16 @@ class SessionListRemotePosterTest : public SessionTest {
         "MAIL FROM:<" + sender + ">\r\nRCPT TO:<team.list@example.onion>\r\n" +
         (data ? "DATA\r\nSubject: from afar\r\n\r\nhello team\r\n.\r\n" : ""));
   }
+  // The same session, asking server@ to leave the list.
+  void LeaveFrom(const std::string& sender, bool prove = true) {
+    RunTls(
+        std::string(prove ? "TKIM " + EncodeBase64(std::vector<uint8_t>{1, 2, 3}) + "\r\n" : "") +
+        "MAIL FROM:<" + sender + ">\r\nRCPT TO:<server@example.onion>\r\n" +
+        "DATA\r\nSubject: LIST team LEAVE\r\n\r\n.\r\n");
+  }
+  mail::ChannelBinding binding{};
   TeamList service;
+  RemoteBot remote_bot;
   FakeRelayBackend relay_fake;
   FakeTkim tkim_fake;
 };
@@ -152,6 +187,46 @@ TEST_F(SessionListRemotePosterTest, RemotePostWithLocalMembersOnlyIsAnOrdinaryDe
   ASSERT_EQ(backend.delivered.size(), 1u);
   EXPECT_THAT(backend.delivered[0].envelope.local_parts, ElementsAre("alice", "bob"));
   EXPECT_THAT(backend.delivered[0].bytes, HasSubstr("List-Id: <team.list.example.onion>"));
+}
+
+TEST_F(SessionListRemotePosterTest, MemberElsewhereLeavesThroughServerAtWithoutAMessage) {
+  LeaveFrom("Carol@" + std::string(kFirst));
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 250, 250, 354, 250));
+  EXPECT_EQ(Last(), "250 2.0.0 Ok: the address is not on that list any more\r\n");
+  EXPECT_THAT(remote_bot.members, ElementsAre(At("carol", kFirst)));
+  EXPECT_THAT(remote_bot.requests, ElementsAre("Subject: LIST team LEAVE\r\n\r\n"));
+  EXPECT_THAT(backend.delivered, IsEmpty());  // no answer stored anywhere
+}
+
+TEST_F(SessionListRemotePosterTest, ServerAtRefusesOtherCommandsFromElsewhereWith550) {
+  remote_bot.outcome = mail::RemoteBotOutcome::kRefused;
+  LeaveFrom(At("carol", kFirst));
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 250, 250, 354, 550));
+  EXPECT_EQ(Last(),
+            "550 5.7.1 server@ takes only LIST <name> LEAVE from users of other servers\r\n");
+  remote_bot.outcome = mail::RemoteBotOutcome::kIgnored;
+  Reconnect();
+  LeaveFrom(At("carol", kFirst));
+  EXPECT_THAT(Last(), HasSubstr("250 2.0.0 Ignored"));
+}
+
+TEST_F(SessionListRemotePosterTest, ServerAtFailureForAMemberElsewhereIs451) {
+  remote_bot.error = ErrorCode::kUnavailable;
+  LeaveFrom(At("carol", kFirst));
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 250, 250, 354, 451));
+  EXPECT_THAT(backend.delivered, IsEmpty());
+}
+
+TEST_F(SessionListRemotePosterTest, ServerAtWithoutAProofOrFromAListIsRefused) {
+  // MAIL, RCPT refused, then DATA is out of sequence (the request's lines
+  // are then unknown commands).
+  LeaveFrom(At("carol", kFirst), /*prove=*/false);
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 550, 503, 500, 500, 500));
+  EXPECT_THAT(replies[kTlsPreamble + 1], HasSubstr("5.7.1"));
+  Reconnect();
+  LeaveFrom(At("other.list", kFirst));
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 250, 550, 503, 500, 500, 500));
+  EXPECT_TRUE(remote_bot.members.empty());
 }
 
 }  // namespace
