@@ -6,26 +6,32 @@
 // in memory. A scripted relay (ScriptedRelay) answers for remote onions:
 // its replies depend on the domain's and the local part's first letters, so
 // a transaction to several remote servers meets every outcome (all, none or
-// some of them taking the message).
+// some of them taking the message). TKIM always proves kProven, so a member
+// of the list at that onion may post and ask server@ to leave without AUTH.
 //
 // Checked besides memory safety: every server line is a well-formed reply
 // ("NNN " or "NNN-", CRLF-terminated), every committed message has CRLF
 // line endings only and starts with the trace headers, and the relay is
-// driven in order (Begin only for alice's own address, RCPT for the
+// driven in order (Begin only for alice's own address or, for a proven
+// member's list post, the list's address, RCPT for the
 // transaction's domain, DATA after an accepted RCPT, the message only after
 // 354, at most one End, nothing after it).
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/log.h"
 #include "base/result.h"
 #include "mail/backend.h"
+#include "mail/bot.h"
 #include "mail/mailing_list.h"
 #include "mail/relay.h"
+#include "mail/tkim.h"
 #include "smtp/address.h"
 #include "smtp/session.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -34,6 +40,10 @@
 namespace {
 
 using namespace onionmail;
+
+// The onion every TKIM proof proves (a valid v3 name; tests/mail/relay_test.cc).
+constexpr std::string_view kProven =
+    "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion";
 
 void CheckCrlfOnly(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
@@ -83,19 +93,32 @@ class AcceptAllBackend : public mail::DeliveryBackend {
   bool alice_verified = false;
 };
 
-// One list, "team" (alice, bob, carol): the session asks only kPost, for a
-// valid list name, and only after alice logged in.
+// One list, "team" (alice, bob, carol, dave at kProven, erin at another
+// onion): the session asks only kPost, for a valid list name, after alice
+// logged in (no user named) or for a member at kProven (named); the bot asks
+// kLeave for such a member.
 class OneList : public mail::ListService {
  public:
   explicit OneList(const AcceptAllBackend& backend) : backend_(backend) {}
   Result<mail::ListRecord> Apply(mail::ListOp op, std::string_view name,
                                  std::string_view user) override {
-    ONIONMAIL_CHECK(backend_.alice_verified);
-    ONIONMAIL_CHECK(op == mail::ListOp::kPost);
     ONIONMAIL_CHECK(mail::ValidListName(name));
-    ONIONMAIL_CHECK(user.empty());
+    if (user.empty()) {
+      ONIONMAIL_CHECK(backend_.alice_verified && op == mail::ListOp::kPost);
+    } else {
+      ONIONMAIL_CHECK(op == mail::ListOp::kPost || op == mail::ListOp::kLeave);
+      ONIONMAIL_CHECK(mail::ValidListMember(user) && mail::IsRemoteMember(user));
+      ONIONMAIL_CHECK(user.substr(user.find('@') + 1) == kProven);
+      ONIONMAIL_CHECK(!mail::ListNameOf(user.substr(0, user.find('@'))));
+    }
     if (name != "team") return MakeError(ErrorCode::kNotFound, "no such list");
-    return mail::ListRecord{"alice", {"alice", "bob", "carol"}};
+    mail::ListRecord record{
+        "alice",
+        {"alice", "bob", "carol", "dave@" + std::string(kProven),
+         "erin@2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"}};
+    auto applied = mail::ApplyListOp(record, op, user.empty() ? "alice" : user, "");
+    if (!applied.ok()) return applied.error();
+    return **applied;
   }
 
  private:
@@ -111,8 +134,8 @@ class ScriptedRelay : public mail::RelayBackend {
   explicit ScriptedRelay(const AcceptAllBackend& backend) : backend_(backend) {}
   Result<mail::RelayBegin> Begin(std::string_view domain, std::string_view reverse_path,
                                  const mail::MailParameters&) override {
-    ONIONMAIL_CHECK(backend_.alice_verified);
-    ONIONMAIL_CHECK(reverse_path == "alice@example.onion");
+    ONIONMAIL_CHECK((backend_.alice_verified && reverse_path == "alice@example.onion") ||
+                    reverse_path == "team.list@example.onion");
     ONIONMAIL_CHECK(mail::IsV3OnionDomain(domain));
     mail::RelayBegin begun;
     begun.mail_reply = {250, "2.1.0"};
@@ -169,6 +192,39 @@ class ScriptedRelay : public mail::RelayBackend {
   const AcceptAllBackend& backend_;
 };
 
+class ProvenTkim : public mail::TkimService {
+ public:
+  Result<std::vector<uint8_t>> ServerKey() override { return std::vector<uint8_t>{0x30, 0x00}; }
+  Result<std::string> Check(const mail::ChannelBinding&, std::span<const uint8_t>) override {
+    return std::string(kProven);
+  }
+};
+
+// server@: no message for anyone; a member elsewhere gets an outcome chosen
+// by the request's length.
+class QuietBot : public mail::BotService {
+ public:
+  Result<mail::BotAnswer> Answer(std::string_view user, std::string_view) override {
+    ONIONMAIL_CHECK(user == "alice");
+    return mail::BotAnswer{"HELP", ""};
+  }
+  Result<mail::RemoteBotAnswer> AnswerRemote(std::string_view member,
+                                             std::string_view request) override {
+    ONIONMAIL_CHECK(mail::ValidListMember(member) && mail::IsRemoteMember(member));
+    ONIONMAIL_CHECK(member.substr(member.find('@') + 1) == kProven);
+    switch (request.size() % 4) {
+      case 0:
+        return mail::RemoteBotAnswer{"LIST LEAVE", mail::RemoteBotOutcome::kLeft};
+      case 1:
+        return mail::RemoteBotAnswer{"ignored", mail::RemoteBotOutcome::kIgnored};
+      case 2:
+        return mail::RemoteBotAnswer{"refused", mail::RemoteBotOutcome::kRefused};
+      default:
+        return MakeError(ErrorCode::kUnavailable, "scripted");
+    }
+  }
+};
+
 void CheckReplies(const std::string& out) {
   size_t pos = 0;
   while (pos < out.size()) {
@@ -206,7 +262,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.max_remote_servers = 3;
   OneList lists(backend);
   ScriptedRelay relay(backend);
-  smtp::Session session(conn, backend, config, nullptr, &relay, nullptr, nullptr, &lists);
+  ProvenTkim tkim;
+  QuietBot bot;
+  conn.set_binding(std::array<uint8_t, 32>{7});
+  smtp::Session session(conn, backend, config, nullptr, &relay, &tkim, &bot, &lists);
   session.Run();
   CheckReplies(conn.Output());
   return 0;
