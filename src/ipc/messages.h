@@ -16,6 +16,7 @@
 //  - Secrets (passwords, data keys) are SecretBytes, never std::string.
 //  - Wire layout (ipc/codec.h): u32 BE length || u16 BE type || u16 BE
 //    version || payload; fields in the order declared here.
+//  - The enums the messages share (Role, Status) are in ipc/status.h.
 #pragma once
 
 #include <array>
@@ -28,48 +29,10 @@
 #include "base/result.h"
 #include "base/secret_bytes.h"
 #include "ipc/bounds.h"
+#include "ipc/status.h"
 #include "mail/torm.h"
 
 namespace onionmail::ipc {
-
-// Which process a peer is (u16 on the wire; other values are malformed).
-enum class Role : uint16_t {
-  kSupervisor = 1,
-  kKey = 2,
-  kSmtp = 3,
-  kPop3 = 4,
-  kPeer = 5,   // onionmail-peer: outbound TORM client (unseal at boot, KCTL forwarding)
-  kRelay = 6,  // onionmail-relay: outbound mail to other onion servers (docs/federation.md)
-};
-
-// Outcome of a request (u16 on the wire): kOk or one ErrorCode. Values past
-// kRefused are malformed.
-enum class Status : uint16_t {
-  kOk = 0,
-  kInvalidArgument,
-  kNotFound,
-  kAlreadyExists,
-  kUnauthenticated,
-  kPermissionDenied,
-  kFailedPrecondition,
-  kResourceExhausted,
-  kDeadlineExceeded,
-  kUnavailable,
-  kDataLoss,
-  kInternal,
-  kSealed,
-  kMailboxFull,
-  kRefused,
-};
-
-inline Status StatusFromError(ErrorCode code) {
-  return static_cast<Status>(static_cast<uint16_t>(code) + 1);
-}
-// kOk -> Ok(); anything else -> an Error with that code and `what` as message.
-inline Result<void> StatusToResult(Status status, const char* what) {
-  if (status == Status::kOk) return Ok();
-  return MakeError(static_cast<ErrorCode>(static_cast<uint16_t>(status) - 1), what);
-}
 
 // First message on every channel, both directions.
 struct Hello {

@@ -225,7 +225,7 @@ class Session {
   bool IsBotRecipient(std::string_view local_part) const;
   Result<Next> DoBotRcpt();
   Result<Next> DoBotData();
-  Result<Next> DoRemoteBotData(std::string member, std::string_view request);
+  Result<Next> DoRemoteBotData(const std::string& member, std::string_view request);
   // Delivers `message` (the bot's reply, a delivery report) with a null
   // reverse path into the authenticated user's own mailbox.
   Result<void> DeliverToSender(const std::string& message);

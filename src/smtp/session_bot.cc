@@ -112,7 +112,8 @@ Result<Session::Next> Session::DoBotData() {
   return Send(Reply::kBotAnswered);
 }
 
-Result<Session::Next> Session::DoRemoteBotData(std::string member, std::string_view request) {
+Result<Session::Next> Session::DoRemoteBotData(const std::string& member,
+                                               std::string_view request) {
   auto answer = bot_->AnswerRemote(member, request);
   if (!answer.ok()) {
     Log(true, "server@: a member elsewhere: no answer: " +
