@@ -88,6 +88,8 @@ const std::map<std::string, Setter>& Setters() {
        Number(&Config::smtp_max_message_bytes, "smtp.max_message_bytes", 1024, int64_t{1} << 32)},
       {"smtp.max_recipients",
        Number(&Config::smtp_max_recipients, "smtp.max_recipients", 1, 10000)},
+      {"smtp.max_received_headers",
+       Number(&Config::smtp_max_received_headers, "smtp.max_received_headers", 10, 1000)},
       {"smtp.max_connections",
        Number(&Config::smtp_max_connections, "smtp.max_connections", 1, 100000)},
       {"smtp.idle_timeout_seconds",

@@ -26,6 +26,7 @@ struct Config {
   std::string smtp_listen = "127.0.0.1:2525";
   uint64_t smtp_max_message_bytes = 25ull * 1024 * 1024;
   uint32_t smtp_max_recipients = 100;
+  uint32_t smtp_max_received_headers = 100;  // more: a mail loop (RFC 5321 section 6.3)
   uint32_t smtp_max_connections = 64;
   uint32_t smtp_idle_timeout_seconds = 300;
   uint32_t smtp_session_timeout_seconds = 1800;

@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   sc.hostname = config->greeting_name();
   sc.max_message_bytes = config->smtp_max_message_bytes;
   sc.max_recipients = config->smtp_max_recipients;
+  sc.max_received_headers = config->smtp_max_received_headers;
   sc.auth_failure_delay_ms = config->auth_failure_delay_ms;
   sc.require_tkim = config->relay_require_tkim;
   sc.max_remote_servers = config->relay_max_servers_per_message;

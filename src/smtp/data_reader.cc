@@ -9,8 +9,25 @@ constexpr size_t kChunkBytes = 64 * 1024;
 
 }  // namespace
 
-DataReader::DataReader(net::Connection& conn, size_t max_text_line, uint64_t max_message_bytes)
-    : conn_(conn), max_text_line_(max_text_line), max_message_bytes_(max_message_bytes) {}
+DataReader::DataReader(net::Connection& conn, size_t max_text_line, uint64_t max_message_bytes,
+                       size_t max_received_headers)
+    : conn_(conn),
+      max_text_line_(max_text_line),
+      max_message_bytes_(max_message_bytes),
+      max_received_headers_(max_received_headers) {}
+
+bool DataReader::IsReceivedField(std::string_view line) {
+  constexpr std::string_view kName = "received";
+  if (line.size() <= kName.size()) return false;
+  for (size_t i = 0; i < kName.size(); ++i) {
+    char c = line[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kName[i]) return false;
+  }
+  std::string_view rest = line.substr(kName.size());
+  while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+  return !rest.empty() && rest.front() == ':';
+}
 
 void DataReader::FlushChunk(mail::MessageWriter* writer, DataOutcome& outcome) {
   if (chunk_.empty()) return;
@@ -25,6 +42,7 @@ void DataReader::FlushChunk(mail::MessageWriter* writer, DataOutcome& outcome) {
 Result<DataOutcome> DataReader::Read(mail::MessageWriter* writer) {
   DataOutcome outcome;
   chunk_.clear();
+  bool in_header = true;
   for (;;) {
     ONIONMAIL_RETURN_IF_ERROR(conn_.Flush());
     auto line = conn_.ReadLine(max_text_line_);
@@ -47,7 +65,19 @@ Result<DataOutcome> DataReader::Read(mail::MessageWriter* writer) {
     if (!text.empty() && text.front() == '.') text.remove_prefix(1);  // dot-unstuffing
 
     outcome.message_bytes += text.size() + 2;
+    if (in_header) {
+      if (text.empty()) {
+        in_header = false;
+      } else if (IsReceivedField(text)) {
+        ++outcome.received_headers;
+      }
+    }
     if (outcome.status != DataStatus::kOk) continue;  // already faulty: discard
+    if (outcome.received_headers > max_received_headers_) {
+      outcome.status = DataStatus::kTooManyHops;
+      chunk_.clear();
+      continue;
+    }
     if (text.find('\0') != std::string_view::npos) {
       outcome.status = DataStatus::kNulByte;
       chunk_.clear();

@@ -9,8 +9,13 @@
 //    bare CR (SMTP smuggling, CVE-2023-51764 class) stops reading at once with
 //    kBareLineEnding; an overlong line stops with kLineTooLong. In both cases
 //    the connection is no longer in sync and the session must close it.
-//  - A NUL byte, a message larger than max_message_bytes or a failed Append()
-//    do not stop reading: the rest of the data is consumed (and discarded) so
+//  - Loop detection (RFC 5321 section 6.3): the Received header fields of the
+//    message's header section (the lines before the first empty line; a
+//    field name matched case-insensitively, white space allowed before its
+//    colon) are counted; more than max_received_headers is kTooManyHops.
+//    Received lines in the body do not count.
+//  - A NUL byte, a message larger than max_message_bytes, too many hops or a
+//    failed Append() do not stop reading: the rest of the data is consumed (and discarded) so
 //    the session can answer and continue; the status says why the message
 //    must not be committed. Nothing further is appended after such a fault.
 //  - Connection errors (timeout, peer gone) are returned as the Error.
@@ -20,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "mail/backend.h"
@@ -31,6 +37,7 @@ enum class DataStatus {
   kOk,              // complete message streamed to the writer
   kNulByte,         // read to the end; contained NUL
   kTooBig,          // read to the end; larger than the limit
+  kTooManyHops,     // read to the end; more Received headers than the limit
   kWriteFailed,     // read to the end; writer->Append failed
   kBareLineEnding,  // stopped early: bare LF or CR seen
   kLineTooLong,     // stopped early: line longer than max_text_line
@@ -38,12 +45,17 @@ enum class DataStatus {
 
 struct DataOutcome {
   DataStatus status = DataStatus::kOk;
-  uint64_t message_bytes = 0;  // unstuffed bytes seen (CRLF included)
+  uint64_t message_bytes = 0;   // unstuffed bytes seen (CRLF included)
+  size_t received_headers = 0;  // Received fields in the header section
 };
 
 class DataReader {
  public:
-  DataReader(net::Connection& conn, size_t max_text_line, uint64_t max_message_bytes);
+  DataReader(net::Connection& conn, size_t max_text_line, uint64_t max_message_bytes,
+             size_t max_received_headers);
+
+  // True when `line` (one header line, without CRLF) starts a Received field.
+  static bool IsReceivedField(std::string_view line);
 
   Result<DataOutcome> Read(mail::MessageWriter* writer);
 
@@ -54,6 +66,7 @@ class DataReader {
   net::Connection& conn_;
   size_t max_text_line_;
   uint64_t max_message_bytes_;
+  size_t max_received_headers_;
   std::string chunk_;
 };
 

@@ -193,6 +193,8 @@ Entry Lookup(Reply reply) {
       return {553, "5.7.1", false, "Sender address not owned by authenticated user"};
     case Reply::kNulInData:
       return {554, "5.6.0", false, "Message contains NUL bytes, rejected"};
+    case Reply::kTooManyHops:
+      return {554, "5.4.6", false, "Too many hops (Received headers): mail loop, rejected"};
     case Reply::kUnknownParameter:
       return {555, "5.5.4", false, "Unsupported MAIL/RCPT parameter"};
   }

@@ -120,6 +120,7 @@ enum class Reply {
   kMessageTooBig,          // 552 5.3.4
   kSenderNotOwned,         // 553 5.7.1
   kNulInData,              // 554 5.6.0
+  kTooManyHops,            // 554 5.4.6 (more Received headers than the limit: a mail loop)
   kUnknownParameter,       // 555 5.5.4
 };
 

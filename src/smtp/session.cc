@@ -385,7 +385,8 @@ Result<Session::Next> Session::DoData(const Command& cmd) {
     Log(true, "cannot begin message: " + std::string(ErrorCodeName(begun.error().code)));
   }
 
-  DataReader reader(conn_, config_.max_text_line, config_.max_message_bytes);
+  DataReader reader(conn_, config_.max_text_line, config_.max_message_bytes,
+                    config_.max_received_headers);
   auto outcome = reader.Read(writer.get());
   if (!outcome.ok()) return outcome.error();  // writer dies uncommitted
   size_t recipient_count = recipients_.size();
@@ -409,6 +410,11 @@ Result<Session::Next> Session::DoData(const Command& cmd) {
       break;
     case DataStatus::kTooBig:
       reply = Reply::kMessageTooBig;
+      break;
+    case DataStatus::kTooManyHops:
+      reply = Reply::kTooManyHops;
+      Log(false, std::string(kind) + " refused: " + std::to_string(outcome->received_headers) +
+                     " Received headers, a mail loop");
       break;
     case DataStatus::kWriteFailed:
       reply = Reply::kLocalError;

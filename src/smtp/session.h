@@ -162,6 +162,7 @@ struct SessionConfig {
   std::string hostname;  // name in the greeting/EHLO (usually == domain)
   uint64_t max_message_bytes = 25 * 1024 * 1024;
   size_t max_recipients = 100;
+  size_t max_received_headers = 100;     // more in a message's header: 554 5.4.6 (a loop)
   size_t max_command_line = 24576;       // bytes, without CRLF (TORM PUSH: 22 KiB of base64)
   size_t max_text_line = 65536;          // bytes per DATA line
   std::string log_tag;                   // connection id for log lines

@@ -68,7 +68,8 @@ Result<Session::Next> Session::DoBotData() {
   ONIONMAIL_RETURN_IF_ERROR(conn_.Flush());
   RequestBuffer request;
   DataReader reader(conn_, config_.max_text_line,
-                    std::min<uint64_t>(config_.max_message_bytes, mail::kMaxBotRequestBytes));
+                    std::min<uint64_t>(config_.max_message_bytes, mail::kMaxBotRequestBytes),
+                    config_.max_received_headers);
   auto outcome = reader.Read(&request);
   if (!outcome.ok()) return outcome.error();
   const std::optional<std::string> remote_member = bot_remote_member_;
@@ -88,6 +89,10 @@ Result<Session::Next> Session::DoBotData() {
     case DataStatus::kTooBig:
       Log(false, "server@: request too big");
       return Send(Reply::kMessageTooBig);
+    case DataStatus::kTooManyHops:
+      Log(false, "server@: request refused, a mail loop (" +
+                     std::to_string(outcome->received_headers) + " Received headers)");
+      return Send(Reply::kTooManyHops);
     case DataStatus::kWriteFailed:
       return Send(Reply::kLocalError);
     case DataStatus::kOk:

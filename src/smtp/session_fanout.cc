@@ -184,7 +184,8 @@ Result<Session::Next> Session::DoRelayData() {
 
   FanOutWriter writer(servers, legs, local.get());
   writer.AppendToRemotes(AsBytes(received));
-  DataReader reader(conn_, config_.max_text_line, config_.max_message_bytes);
+  DataReader reader(conn_, config_.max_text_line, config_.max_message_bytes,
+                    config_.max_received_headers);
   auto outcome = reader.Read(&writer);
   if (!outcome.ok()) {
     Log(false, "relay abandoned: client connection lost");
@@ -207,6 +208,10 @@ Result<Session::Next> Session::DoRelayData() {
     case DataStatus::kTooBig:
       Log(false, "relay abandoned: message too big");
       return Send(Reply::kMessageTooBig);
+    case DataStatus::kTooManyHops:
+      Log(false, "relay abandoned: " + std::to_string(outcome->received_headers) +
+                     " Received headers, a mail loop");
+      return Send(Reply::kTooManyHops);
     case DataStatus::kWriteFailed:
       if (writer.local_failed()) {
         Log(true, "relay abandoned: the local copy failed");

@@ -210,6 +210,15 @@ TEST(ConfigTest, OutOfRangeValuesAreRejected) {
   EXPECT_FALSE(ParseConfig("[store]\nmailbox_quota_mib = -1\n").ok());
 }
 
+TEST(ConfigTest, ReceivedHeaderLimitDefaultsToAHundredAndRefusesTooLowALimit) {
+  EXPECT_EQ(ParseConfig("")->smtp_max_received_headers, 100u);  // RFC 5321 section 6.3
+  EXPECT_EQ(ParseConfig("[smtp]\nmax_received_headers = 50\n")->smtp_max_received_headers, 50u);
+  auto low = ParseConfig("[smtp]\nmax_received_headers = 9\n");
+  ASSERT_FALSE(low.ok());
+  EXPECT_NE(low.error().message.find("smtp.max_received_headers"), std::string::npos);
+  EXPECT_FALSE(ParseConfig("[smtp]\nmax_received_headers = 1001\n").ok());
+}
+
 TEST(ConfigTest, AQuotaSmallerThanTheLargestMessageIsRejected) {
   // 25 MiB messages by default: a 10 MiB quota could never take one.
   auto c = ParseConfig("[store]\nmailbox_quota_mib = 10\n");

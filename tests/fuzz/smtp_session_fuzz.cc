@@ -255,6 +255,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.hostname = "mx.example.onion";
   config.max_message_bytes = 2048;  // reachable within libFuzzer's 4 KiB inputs
   config.max_recipients = 5;
+  config.max_received_headers = 3;  // a loop within reach of short inputs
   config.max_command_line = 512;
   config.max_text_line = 1000;
   config.log_tag = "fuzz";

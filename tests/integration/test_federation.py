@@ -243,6 +243,29 @@ class FederationTest(unittest.TestCase):
         self.assertEqual(self.a_mail_files(), files_before)
         self.assertTrue(self.a.running())
 
+    def test_a_message_past_the_hop_limit_on_arrival_at_b_is_554_546_for_alice(self):
+        # RFC 5321 section 6.3: 100 Received headers pass A (its limit), A adds
+        # its own, B counts 101 and refuses: a mail loop stops at the first
+        # server past the limit and the sender hears of it.
+        to = "bob@" + self.b.domain
+        before = self.b.mailbox_count(self.bob)
+        hops = "".join("Received: by hop%d.onion (loop)\n" % i for i in range(100))
+        msg = crlf(hops) + message("alice@" + self.a.domain, to, "loop", "round and round")
+        b_log = len(self.b.log_bytes())
+        files_before = self.a_mail_files()
+        with self.assertRaises(smtplib.SMTPDataError) as cm:
+            self.send_as_alice([to], msg)
+        self.assertEqual(cm.exception.smtp_code, 554)
+        self.assertTrue(cm.exception.smtp_error.startswith(b"5.4.6 "), cm.exception.smtp_error)
+        self.b.wait_log(rb"refused: 101 Received headers, a mail loop", start=b_log)
+        self.assertEqual(self.b.mailbox_count(self.bob), before)
+        self.assertEqual(self.a_mail_files(), files_before)
+        # One hop fewer arrives.
+        msg = crlf(hops[hops.index("\n") + 1:]) + message("alice@" + self.a.domain, to, "far",
+                                                          "far but fine")
+        self.assertEqual(self.send_as_alice([to], msg), {})
+        self.assertEqual(self.b.mailbox_count(self.bob), before + 1)
+
     def test_relaying_needs_auth_an_own_sender_and_a_v3_onion(self):
         to = "bob@" + self.b.domain
         msg = message("x@elsewhere.test", to, "denied", "x")

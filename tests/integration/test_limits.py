@@ -14,7 +14,7 @@ from harness import RawLine, ServerTestCase, raw_smtp_tls
 
 class LimitsTest(ServerTestCase, unittest.TestCase):
     EXTRA_CONFIG = {"smtp": {"max_message_bytes": 65536, "max_recipients": 2,
-                             "max_connections": 4},
+                             "max_connections": 4, "max_received_headers": 10},
                     "pop3": {"max_connections": 3}}
     USERS = ("alice", "bob", "carol", "dave")
 
@@ -36,6 +36,28 @@ class LimitsTest(ServerTestCase, unittest.TestCase):
             [bob.addr], b"Subject: small\r\n\r\nsmall\r\n"), {})
         self.assertEqual(self.env.mailbox_count(bob), 1)
         p = self.env.pop3_login(bob)
+        p.dele(1)
+        p.quit()
+
+    def test_more_received_headers_than_the_limit_is_a_loop_refused_with_554(self):
+        bob = self.env.users["bob"]
+        start = len(self.env.log_bytes())
+        hops = b"".join(b"Received: by hop%d.onion\r\n" % i for i in range(11))
+        s = self.env.smtp()
+        self.assertEqual(s.mail("sender@remote.onion")[0], 250)
+        self.assertEqual(s.rcpt(bob.addr)[0], 250)
+        code, text = s.data(hops + b"Subject: loop\r\n\r\nloop\r\n")
+        self.assertEqual((code, text[:6]), (554, b"5.4.6 "), text)
+        # The session goes on: ten hops (the limit) are delivered.
+        self.assertEqual(s.mail("sender@remote.onion")[0], 250)
+        self.assertEqual(s.rcpt(bob.addr)[0], 250)
+        self.assertEqual(s.data(hops[hops.index(b"\n") + 1:] + b"Subject: far\r\n\r\nx\r\n")[0],
+                         250)
+        s.quit()
+        self.env.wait_log(rb"message refused: 11 Received headers, a mail loop", start=start)
+        self.assertEqual(self.env.mailbox_count(bob), 1)
+        p = self.env.pop3_login(bob)
+        self.assertIn(b"Subject: far", b"\r\n".join(p.retr(1)[1]))
         p.dele(1)
         p.quit()
 

@@ -29,10 +29,13 @@ struct Run {
   std::string rest;  // what the connection still holds
 };
 
-Run Read(const std::string& input, uint64_t max_bytes = 1 << 20, size_t max_line = 1000) {
+constexpr size_t kMaxReceived = 100;
+
+Run Read(const std::string& input, uint64_t max_bytes = 1 << 20, size_t max_line = 1000,
+         size_t max_received = kMaxReceived) {
   net::FakeConnection conn(input);
   RecordingWriter writer;
-  DataReader reader(conn, max_line, max_bytes);
+  DataReader reader(conn, max_line, max_bytes, max_received);
   auto outcome = reader.Read(&writer);
   std::string rest;
   while (true) {
@@ -108,7 +111,7 @@ TEST(DataReaderTest, LargeMessagesAreStreamedInSeveralChunks) {
   for (int i = 0; i < 300; ++i) input += line + "\r\n";
   net::FakeConnection conn(input + ".\r\n");
   RecordingWriter writer;
-  DataReader reader(conn, 1000, 1 << 22);
+  DataReader reader(conn, 1000, 1 << 22, kMaxReceived);
   auto outcome = reader.Read(&writer);
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(outcome->status, DataStatus::kOk);
@@ -120,7 +123,7 @@ TEST(DataReaderTest, AppendFailureIsReportedAfterReadingToTheEnd) {
   net::FakeConnection conn("a\r\n.\r\nNOOP\r\n");
   RecordingWriter writer;
   writer.fail = true;
-  DataReader reader(conn, 1000, 1000);
+  DataReader reader(conn, 1000, 1000, kMaxReceived);
   auto outcome = reader.Read(&writer);
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(outcome->status, DataStatus::kWriteFailed);
@@ -131,11 +134,64 @@ TEST(DataReaderTest, AppendFailureIsReportedAfterReadingToTheEnd) {
 
 TEST(DataReaderTest, NullWriterDiscards) {
   net::FakeConnection conn("a\r\n.\r\n");
-  DataReader reader(conn, 1000, 1000);
+  DataReader reader(conn, 1000, 1000, kMaxReceived);
   auto outcome = reader.Read(nullptr);
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(outcome->status, DataStatus::kOk);
   EXPECT_EQ(outcome->message_bytes, 3u);
+}
+
+std::string ReceivedLines(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += "Received: by hop" + std::to_string(i) + ".onion\r\n";
+  return out;
+}
+
+TEST(DataReaderTest, ReceivedHeadersUpToTheLimitAreTaken) {
+  auto r = Read(ReceivedLines(3) + "Subject: x\r\n\r\nbody\r\n.\r\n", 1 << 20, 1000, 3);
+  ASSERT_TRUE(r.outcome.ok());
+  EXPECT_EQ(r.outcome->status, DataStatus::kOk);
+  EXPECT_EQ(r.outcome->received_headers, 3u);
+  EXPECT_EQ(r.stored, ReceivedLines(3) + "Subject: x\r\n\r\nbody\r\n");
+}
+
+TEST(DataReaderTest, OneReceivedHeaderOverTheLimitIsAMailLoopReadToTheEnd) {
+  auto r = Read(ReceivedLines(4) + "\r\nbody\r\n.\r\nNOOP\r\n", 1 << 20, 1000, 3);
+  ASSERT_TRUE(r.outcome.ok());
+  EXPECT_EQ(r.outcome->status, DataStatus::kTooManyHops);
+  EXPECT_EQ(r.outcome->received_headers, 4u);
+  EXPECT_EQ(r.rest, "NOOP|");  // the session stays in sync
+}
+
+TEST(DataReaderTest, ReceivedFieldNamesMatchInAnyCaseAndWithSpaceBeforeTheColon) {
+  auto r = Read("RECEIVED: a\r\nreceived :b\r\nReceived\t: c\r\n\r\n.\r\n", 1 << 20, 1000, 2);
+  ASSERT_TRUE(r.outcome.ok());
+  EXPECT_EQ(r.outcome->status, DataStatus::kTooManyHops);
+  EXPECT_EQ(r.outcome->received_headers, 3u);
+}
+
+TEST(DataReaderTest, ReceivedLinesInTheBodyOrOtherFieldsDoNotCount) {
+  std::string input =
+      "Received: one\r\n"
+      " Received: a folded continuation\r\n"
+      "Received-SPF: pass\r\n"
+      "X-Received: two\r\n"
+      "Received\r\n"
+      "\r\n" +
+      ReceivedLines(50) + ".\r\n";
+  auto r = Read(input, 1 << 20, 1000, 1);
+  ASSERT_TRUE(r.outcome.ok());
+  EXPECT_EQ(r.outcome->status, DataStatus::kOk);
+  EXPECT_EQ(r.outcome->received_headers, 1u);
+}
+
+TEST(DataReaderTest, IsReceivedFieldNeedsTheWholeNameAndAColon) {
+  EXPECT_TRUE(DataReader::IsReceivedField("Received: x"));
+  EXPECT_TRUE(DataReader::IsReceivedField("received:"));
+  EXPECT_FALSE(DataReader::IsReceivedField("Received"));
+  EXPECT_FALSE(DataReader::IsReceivedField("Receive: x"));
+  EXPECT_FALSE(DataReader::IsReceivedField("Received x: y"));
+  EXPECT_FALSE(DataReader::IsReceivedField(""));
 }
 
 }  // namespace

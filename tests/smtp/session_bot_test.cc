@@ -17,6 +17,7 @@ namespace onionmail::smtp {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 constexpr char kRemote[] = "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion";
 
@@ -166,6 +167,15 @@ TEST_F(SessionBotTest, RequestOverTheBotLimitIs552AndTheBotIsNotCalled) {
   while (big.size() <= mail::kMaxBotRequestBytes) big += std::string(900, 'x') + "\r\n";
   Ask(big);
   EXPECT_THAT(CodesAfterTls(), ElementsAre(235, 250, 250, 354, 552));
+  EXPECT_TRUE(service.calls.empty());
+  EXPECT_TRUE(backend.delivered.empty());
+}
+
+TEST_F(SessionBotTest, RequestOverTheHopLimitIs554AndTheBotIsNotCalled) {
+  cfg.max_received_headers = 1;
+  Ask("Received: a\r\nReceived: b\r\nSubject: RULEZ\r\n\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(235, 250, 250, 354, 554));
+  EXPECT_THAT(Last(), HasSubstr("5.4.6"));
   EXPECT_TRUE(service.calls.empty());
   EXPECT_TRUE(backend.delivered.empty());
 }

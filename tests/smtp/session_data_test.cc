@@ -121,6 +121,28 @@ TEST_F(SessionTest, MessageOverTheLimitIs552AfterTheEndAndNothingIsDelivered) {
   EXPECT_TRUE(backend.delivered.empty());
 }
 
+std::string ReceivedLines(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += "Received: by hop" + std::to_string(i) + ".onion\r\n";
+  return out;
+}
+
+TEST_F(SessionTest, MessageWithMoreReceivedHeadersThanTheLimitIs554MailLoopAndNothingIsStored) {
+  RunTls(std::string(kEnvelope) + ReceivedLines(101) + "\r\nloop\r\n.\r\n" + kEnvelope +
+         "good\r\n.\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 250, 354, 554, 250, 250, 354, 250));
+  EXPECT_EQ(replies[7], "554 5.4.6 Too many hops (Received headers): mail loop, rejected\r\n");
+  EXPECT_EQ(backend.abandoned, 1);
+  ASSERT_EQ(backend.delivered.size(), 1u);  // only the second, and the session went on
+  EXPECT_TRUE(EndsWith(backend.delivered[0].bytes, "\r\ngood\r\n"));
+}
+
+TEST_F(SessionTest, MessageWithExactlyTheDefaultHundredReceivedHeadersIsAccepted) {
+  RunTls(std::string(kEnvelope) + ReceivedLines(100) + "\r\nfar\r\n.\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 250, 354, 250));
+  EXPECT_EQ(backend.delivered.size(), 1u);
+}
+
 TEST_F(SessionTest, MessageExactlyAtTheLimitIsAccepted) {
   cfg.max_message_bytes = 20;
   RunTls(std::string(kEnvelope) + std::string(18, 'x') + "\r\n.\r\n");

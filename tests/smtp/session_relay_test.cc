@@ -14,6 +14,7 @@ namespace onionmail::smtp {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 // Valid v3 onion names (tests/mail/relay_test.cc).
@@ -280,6 +281,15 @@ TEST_F(SessionRelayTest, OversizedRelayedMessageIs552AndTheTransactionDiesWithou
   cfg.max_message_bytes = 20;
   RunRelay(Rcpt("bob") + "DATA\r\n" + std::string(30, 'x') + "\r\n.\r\n");
   EXPECT_THAT(CodesAfterMail(), ElementsAre(250, 354, 552));
+  EXPECT_EQ(fake.end_calls, 0);
+  EXPECT_EQ(fake.destroyed_without_end, 1);
+}
+
+TEST_F(SessionRelayTest, RelayedMessageOverTheHopLimitIs554With546AndDiesWithoutEnd) {
+  cfg.max_received_headers = 2;
+  RunRelay(Rcpt("bob") + "DATA\r\nReceived: a\r\nReceived: b\r\nReceived: c\r\n\r\nx\r\n.\r\n");
+  EXPECT_THAT(CodesAfterMail(), ElementsAre(250, 354, 554));
+  EXPECT_THAT(Last(), HasSubstr("5.4.6 Too many hops"));
   EXPECT_EQ(fake.end_calls, 0);
   EXPECT_EQ(fake.destroyed_without_end, 1);
 }
