@@ -49,17 +49,28 @@ std::string ListShown(const ListAsked& a, const mail::ListRecord& record) {
   text += "Members (" + std::to_string(record.members.size()) + " of " +
           std::to_string(mail::kMaxListMembers) + "):\n";
   for (const std::string& member : record.members) text += "  " + ShownMember(member) + "\n";
-  text +=
-      "\n"
-      "To write to every member, send your mail to " +
-      address +
-      "\n"
-      "from your own address on this server, logged in (SMTP AUTH) as for any\n"
-      "mail you send; only members can write to the list.\n";
-  if (record.owner == a.actor) {
+  const bool owner = record.owner == a.actor;
+  if (record.announce) {
+    text +=
+        "\nThis is an announce list: only its owner writes to it, by sending mail\n"
+        "to " +
+        address + "; the members receive.\n";
+  } else {
+    text +=
+        "\n"
+        "To write to every member, send your mail to " +
+        address +
+        "\n"
+        "from your own address on this server, logged in (SMTP AUTH) as for any\n"
+        "mail you send; only members can write to the list.\n";
+  }
+  if (owner) {
     text += "\nYou own this list: " + ListCommand(a, "ADD <user>") + " adds a member,\n" +
             ListCommand(a, "REMOVE <user>") + " removes one and " + ListCommand(a, "DESTROY") +
-            "\nends the list. The owner cannot leave the list.\n";
+            "\nends the list. The owner cannot leave the list. " +
+            (record.announce ? ListCommand(a, "OPEN") + " lets every\nmember write to it again.\n"
+                             : ListCommand(a, "ANNOUNCE") +
+                                   " makes it an\nannounce list, to which only you write.\n");
   } else {
     text += "\nTo leave the list, send " + ListCommand(a, "LEAVE") + " to server@" +
             std::string(a.domain) + ".\n";
@@ -83,6 +94,12 @@ std::string WhatHappened(const ListAsked& a, const mail::ListRecord& record) {
                "receive its mail and cannot write to it. Its owner can add you again.\n";
       }
       return std::string(a.user) + " is not a member of " + address + " now.\n";
+    case ListOp::kAnnounce:
+      return address +
+             " is an announce list now: only you, its owner, write to\n"
+             "it; its members receive, and their mail to it is refused.\n";
+    case ListOp::kOpen:
+      return "Every member of " + address + " can write to it now.\n";
     case ListOp::kShow:
     case ListOp::kDestroy:
     case ListOp::kPost:
@@ -216,6 +233,11 @@ std::string ListUsageText(const ServerFacts& facts) {
          "  LIST <name> MEMBERS         show a list's owner and members (members\n"
          "                              only; SHOW and LIST work too)\n"
          "  LIST <name> DESTROY         end a list (the owner only)\n"
+         "  LIST <name> ANNOUNCE        make it an announce list: only the owner\n"
+         "                              writes to it, the members receive (the\n"
+         "                              owner only)\n"
+         "  LIST <name> OPEN            let every member write to it again (the\n"
+         "                              owner only)\n"
          "\n"
          "<name> is the list's name: team for team.list@" +
          d +

@@ -28,6 +28,8 @@ std::optional<ListOp> VerbOp(std::string_view verb, bool* takes_user) {
   if (IsOneOf(verb, {"LEAVE", "UNSUBSCRIBE"})) return ListOp::kLeave;
   if (IsOneOf(verb, {"MEMBERS", "SHOW", "LIST"})) return ListOp::kShow;
   if (IsOneOf(verb, {"DESTROY"})) return ListOp::kDestroy;
+  if (IsOneOf(verb, {"ANNOUNCE"})) return ListOp::kAnnounce;
+  if (IsOneOf(verb, {"OPEN"})) return ListOp::kOpen;
   *takes_user = true;
   if (IsOneOf(verb, {"ADD", "INVITE"})) return ListOp::kAdd;
   if (IsOneOf(verb, {"REMOVE", "DEL", "DELETE"})) return ListOp::kRemove;

@@ -11,6 +11,8 @@
 //      <name> LEAVE|UNSUBSCRIBE                 kLeave
 //      <name> MEMBERS|SHOW|LIST                 kShow
 //      <name> DESTROY                           kDestroy
+//      <name> ANNOUNCE                          kAnnounce
+//      <name> OPEN                              kOpen
 //    <name> is mail::CanonicalListName(word, facts.domain): "team",
 //    "team.list" or "team.list@<domain>". <user> is
 //    mail::CanonicalListMember(word, facts.domain): a user of this server,

@@ -148,7 +148,7 @@ bool Get(Reader& r, BlockListReply& m) {
 // --------------------------------------------------------- mailing lists
 
 bool ValidListReply(const ListReply& m) {
-  if (m.owner.empty()) return m.members.empty();
+  if (m.owner.empty()) return m.members.empty() && !m.announce;
   return m.status == Status::kOk &&
          std::find(m.members.begin(), m.members.end(), m.owner) != m.members.end();
 }
@@ -165,6 +165,7 @@ void Put(Writer& w, const ListReply& m) {
   w.Name(m.owner, 0, kMaxLocalPartBytes, "owner");
   w.Count(m.members.size(), 0, kMaxListMembers, "members");
   for (const auto& u : m.members) w.Name(u, 1, kMaxListMemberBytes, "members");
+  PutBool(w, m.announce);
 }
 
 bool Get(Reader& r, ListRequest& m) {
@@ -181,7 +182,7 @@ bool Get(Reader& r, ListReply& m) {
   for (auto& u : m.members) {
     if (!r.Name(u, 1, kMaxListMemberBytes)) return false;
   }
-  return ValidListReply(m);
+  return GetBool(r, m.announce) && ValidListReply(m);
 }
 
 }  // namespace onionmail::ipc::internal

@@ -493,13 +493,14 @@ struct ListRequest {
   std::string user;  // add/remove: a member; remote post/leave: the actor; 0..kMaxListMemberBytes
 };
 
-// The list after the op: owner empty and no members for kDestroy and on any
-// status but kOk; otherwise the owner is among the members.
+// The list after the op: owner empty, no members and not announce for
+// kDestroy and on any status but kOk; otherwise the owner is among the members.
 struct ListReply {
   static constexpr MsgType kType = MsgType::kListReply;
   Status status = Status::kOk;
   std::string owner;                 // name, 0..kMaxLocalPartBytes
   std::vector<std::string> members;  // 0..kMaxListMembers, each 1..kMaxListMemberBytes
+  bool announce = false;             // u16 0/1: only the owner posts
 };
 
 // POP3: self-registration (mail/registration.h, RQUS): open the account

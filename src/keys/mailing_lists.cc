@@ -20,13 +20,15 @@ namespace onionmail::keys {
 
 namespace {
 
-constexpr uint8_t kListVersion = 1;
+constexpr uint8_t kListVersion = 1;       // no flags byte
+constexpr uint8_t kListVersionFlags = 2;  // a flags byte at the end
+constexpr uint8_t kFlagAnnounce = 0x01;
 constexpr std::string_view kFilePurpose = "list";
 constexpr std::string_view kAadPrefix = "onionmail-list-v1:";
 constexpr size_t kFileIdChars = 64;
 constexpr size_t kMaxNameBytes = 64;  // a local part
 constexpr size_t kMaxEncodedBytes =
-    1 + (1 + kMaxNameBytes) * 2 + 2 + mail::kMaxListMembers * (1 + mail::kMaxListMemberBytes);
+    1 + (1 + kMaxNameBytes) * 2 + 2 + mail::kMaxListMembers * (1 + mail::kMaxListMemberBytes) + 1;
 static_assert(mail::kMaxListMemberBytes <= 255);  // u8 len
 // Sealing adds a nonce and a tag (and a version byte or so); leave room.
 constexpr size_t kMaxSealedBytes = kMaxEncodedBytes + 1024;
@@ -50,12 +52,14 @@ void PutString(std::vector<uint8_t>& out, std::string_view s) {
 std::vector<uint8_t> Encode(std::string_view name, const mail::ListRecord& record) {
   std::vector<uint8_t> out;
   out.reserve(5 + name.size() + record.owner.size() + record.members.size() * 16);
-  out.push_back(kListVersion);
+  const uint8_t flags = record.announce ? kFlagAnnounce : 0;
+  out.push_back(flags == 0 ? kListVersion : kListVersionFlags);
   PutString(out, name);
   PutString(out, record.owner);
   out.push_back(static_cast<uint8_t>(record.members.size() >> 8));
   out.push_back(static_cast<uint8_t>(record.members.size() & 0xff));
   for (const std::string& member : record.members) PutString(out, member);
+  if (flags != 0) out.push_back(flags);
   return out;
 }
 
@@ -92,7 +96,9 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes) {
   Reader in(bytes);
   Decoded out;
   uint8_t version = 0, hi = 0, lo = 0;
-  if (!in.Byte(version) || version != kListVersion) return Corrupt();
+  if (!in.Byte(version) || (version != kListVersion && version != kListVersionFlags)) {
+    return Corrupt();
+  }
   if (!in.String(out.name) || !mail::ValidListName(out.name)) return Corrupt();
   if (!in.String(out.record.owner)) return Corrupt();
   if (!in.Byte(hi) || !in.Byte(lo)) return Corrupt();
@@ -101,6 +107,11 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes) {
   out.record.members.resize(count);
   for (std::string& member : out.record.members) {
     if (!in.String(member)) return Corrupt();
+  }
+  if (version == kListVersionFlags) {
+    uint8_t flags = 0;
+    if (!in.Byte(flags) || flags != kFlagAnnounce) return Corrupt();  // no flag, or unknown
+    out.record.announce = true;
   }
   if (!in.AtEnd() || !mail::WellFormedListRecord(out.record)) return Corrupt();
   return out;

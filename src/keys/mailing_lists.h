@@ -8,8 +8,11 @@
 // members. Content: hsm::KeyStore::SealRecord(encoded list,
 // aad = "onionmail-list-v1:" + file id), so a file copied or moved to another
 // list's id does not open. Encoded list:
-//   u8 version (1) || u8 len || name || u8 len || owner ||
-//   u16 BE count || count x (u8 len || member)
+//   u8 version (1 or 2) || u8 len || name || u8 len || owner ||
+//   u16 BE count || count x (u8 len || member) [ || u8 flags ]
+// Version 2 ends with the flags byte: bit 0 announce (only the owner posts),
+// the other bits zero. A list without a flag is written as version 1, which
+// has no flags byte (so a server of before version 2 still reads it).
 // A member is a local part or a remote address "local@<v3 onion>"
 // (mail::ValidListMember, at most mail::kMaxListMemberBytes).
 //
@@ -18,7 +21,8 @@
 //    applies and stores. A name that is not mail::ValidListName() is
 //    kInvalidArgument, before any file access.
 //  - Decoding is strict: a file that does not open (OpenRecord failure), has
-//    another version, trailing or missing bytes, a name other than the one
+//    another version, trailing or missing bytes, a version 2 with no flag
+//    or an unknown one, a name other than the one
 //    asked for, or a record failing mail::WellFormedListRecord() is
 //    kDataLoss. Nothing of a list (name, owner, members) is ever logged or
 //    put in an error message.

@@ -129,8 +129,17 @@ Result<std::optional<ListRecord>> ApplyListOp(const std::optional<ListRecord>& c
   if (!IsMember(*current, actor)) return Denied();
   ListRecord next = *current;
   switch (op) {
-    case ListOp::kShow:
     case ListOp::kPost:
+      if (next.announce && !owner) {
+        return MakeError(ErrorCode::kFailedPrecondition, "only the owner posts to this list");
+      }
+      return std::optional<ListRecord>(std::move(next));
+    case ListOp::kShow:
+      return std::optional<ListRecord>(std::move(next));
+    case ListOp::kAnnounce:
+    case ListOp::kOpen:
+      if (!owner) return Denied();
+      next.announce = op == ListOp::kAnnounce;
       return std::optional<ListRecord>(std::move(next));
     case ListOp::kAdd: {
       if (!owner) return Denied();

@@ -29,7 +29,8 @@
 //  - ListRecord: `owner` (a user name: a local member) is always among
 //    `members`; members are valid members, sorted and unique, at most
 //    kMaxListMembers, at most kMaxListRemoteServers distinct domains among
-//    the remote members.
+//    the remote members. `announce`: an announce list, to which only the
+//    owner posts (the members receive); false for a new list.
 //  - ApplyListOp() holds every permission rule (pure: the key role's store
 //    only loads, applies and saves). `current` is the stored record (nullopt:
 //    no such list), `actor` the user authenticated on the session (a valid
@@ -40,7 +41,8 @@
 //    it) or an error:
 //      kShow, kPost   a member: the record unchanged. kPost is what the SMTP
 //                     session asks at RCPT: the members to deliver to; its
-//                     actor may be a remote member.
+//                     actor may be a remote member. kPost to an announce
+//                     list by a member but the owner: kFailedPrecondition.
 //      kCreate        no list yet: owner and only member `actor`
 //                     (kAlreadyExists when the list exists).
 //      kAdd           the owner: `user` added (already a member: unchanged;
@@ -53,6 +55,8 @@
 //                     Only the owner removes a remote member.
 //      kLeave         kRemove of `actor` by `actor` (a local member, or a
 //                     remote one).
+//      kAnnounce      the owner: `announce` set (already set: unchanged).
+//      kOpen          the owner: `announce` cleared (already clear: unchanged).
 //      kDestroy       the owner: nullopt.
 //    No list: kNotFound (except kCreate). Not allowed: kPermissionDenied,
 //    the same for a non-member whatever the op, so a non-member learns only
@@ -108,12 +112,15 @@ enum class ListOp : uint8_t {
   kLeave = 4,
   kDestroy = 5,
   kPost = 6,
+  kAnnounce = 7,
+  kOpen = 8,
 };
-inline constexpr uint8_t kMaxListOp = 6;
+inline constexpr uint8_t kMaxListOp = 8;
 
 struct ListRecord {
   std::string owner;
   std::vector<std::string> members;  // valid members, sorted, unique, holds owner
+  bool announce = false;             // only the owner posts
   bool operator==(const ListRecord&) const = default;
 };
 

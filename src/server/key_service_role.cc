@@ -279,6 +279,7 @@ bool KeyRoleServer::HandleList(ipc::Channel& ch, const ipc::ListRequest& m, Smtp
     } else {
       reply.owner = std::move(applied->owner);
       reply.members = std::move(applied->members);
+      reply.announce = applied->announce;
     }
   }
   return Reply(ch, reply);

@@ -174,6 +174,8 @@ Entry Lookup(Reply reply) {
     case Reply::kBotRemoteLeaveOnly:
       return {550, "5.7.1", false,
               "server@ takes only LIST <name> LEAVE from users of other servers"};
+    case Reply::kListOwnerPostsOnly:
+      return {550, "5.7.1", false, "This list is an announce list: only its owner posts to it"};
     case Reply::kListMembersOnly:
       return {550, "5.7.1", false,
               "A list takes posts only from its members, logged in and sending as themselves"};

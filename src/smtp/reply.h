@@ -114,6 +114,7 @@ enum class Reply {
   kBotUsersOnly,           // 550 5.7.1 (server@ answers only this server's logged-in users)
   kSenderBlocked,          // 550 5.7.1 (the recipient's block list holds the sender)
   kListMembersOnly,        // 550 5.7.1 (a list takes posts only from its logged-in members)
+  kListOwnerPostsOnly,     // 550 5.7.1 (an announce list takes posts only from its owner)
   kBotRemoteLeaveOnly,     // 550 5.7.1 (server@ takes only LIST <name> LEAVE from elsewhere)
   kUserUnknown,            // 550 5.1.1
   kRemoteNo8Bit,           // 550 5.6.3 (BODY=8BITMIME, the remote offers no 8BITMIME)

@@ -53,6 +53,8 @@ Result<Session::Next> Session::DoListRcpt(const std::string& name) {
         return Send(Reply::kUserUnknown);
       case ErrorCode::kPermissionDenied:
         return Send(Reply::kListMembersOnly);
+      case ErrorCode::kFailedPrecondition:  // an announce list, and not its owner
+        return Send(Reply::kListOwnerPostsOnly);
       case ErrorCode::kSealed:
         return Send(Reply::kSealed);
       default:

@@ -50,6 +50,10 @@ TEST(BotListTest, EachFormAndAliasMakesOneCall) {
       {"LIST team show", {ListOp::kShow, "team", ""}},
       {"LIST team list", {ListOp::kShow, "team", ""}},
       {"LIST team DESTROY", {ListOp::kDestroy, "team", ""}},
+      {"LIST team ANNOUNCE", {ListOp::kAnnounce, "team", ""}},
+      {"list team announce", {ListOp::kAnnounce, "team", ""}},
+      {"LIST team OPEN", {ListOp::kOpen, "team", ""}},
+      {"LIST team Open", {ListOp::kOpen, "team", ""}},
       {"Re: RE: List  team\tMembers ", {ListOp::kShow, "team", ""}},
   };
   for (const Case& c : cases) {
@@ -179,6 +183,42 @@ TEST(BotListTest, CreateSaysSoAndTellsTheOwnerWhatItCanDo) {
   EXPECT_TRUE(HasText(reply.body, "LIST team DESTROY\r\nends the list."));
   EXPECT_TRUE(HasText(reply.body, "The owner cannot leave the list."));
   EXPECT_FALSE(HasText(reply.body, "To leave the list"));
+}
+
+TEST(BotListTest, AnnounceAndOpenSayWhoWritesNowAndTheOwnerHowToChangeIt) {
+  FakeListService fake;
+  fake.record = mail::ListRecord{"alice", {"alice", "bob"}, true};
+  Bot bot = ListBot(fake);
+  Reply announced = AskOk(bot, ListSubject("LIST team ANNOUNCE"));
+  EXPECT_EQ(BodyLines(announced.body).at(0),
+            "team.list@exampleonionaddress.onion is an announce list now: only you, its owner, "
+            "write to");
+  EXPECT_TRUE(HasText(announced.body,
+                      "This is an announce list: only its owner writes to it, by sending mail\r\n"
+                      "to team.list@exampleonionaddress.onion; the members receive."));
+  EXPECT_TRUE(HasText(announced.body, "LIST team OPEN lets every\r\nmember write to it again."));
+  EXPECT_FALSE(HasText(announced.body, "only members can write to the list"));
+
+  fake.record = mail::ListRecord{"alice", {"alice", "bob"}};
+  Reply opened = AskOk(bot, ListSubject("LIST team OPEN"));
+  EXPECT_EQ(BodyLines(opened.body).at(0),
+            "Every member of team.list@exampleonionaddress.onion can write to it now.");
+  EXPECT_TRUE(HasText(opened.body, "only members can write to the list."));
+  EXPECT_TRUE(HasText(opened.body,
+                      "LIST team ANNOUNCE makes it an\r\nannounce list, to which only you write."));
+  EXPECT_EQ(fake.calls,
+            (std::vector<ListCall>{{ListOp::kAnnounce, "team", ""}, {ListOp::kOpen, "team", ""}}));
+}
+
+TEST(BotListTest, AMemberOfAnAnnounceListIsToldOnlyTheOwnerWrites) {
+  FakeListService fake;
+  fake.record = mail::ListRecord{"bob", {"alice", "bob"}, true};
+  Bot bot = ListBot(fake);
+  Reply reply = AskOk(bot, ListSubject("LIST team MEMBERS"));
+  EXPECT_TRUE(HasText(reply.body, "This is an announce list: only its owner writes to it"));
+  EXPECT_FALSE(HasText(reply.body, "ANNOUNCE"));  // the owner's commands are not offered
+  EXPECT_FALSE(HasText(reply.body, "OPEN"));
+  EXPECT_TRUE(HasText(reply.body, "To leave the list, send LIST team LEAVE"));
 }
 
 TEST(BotListTest, AddAndRemoveSayWhatChangedAndShowTheList) {

@@ -138,6 +138,51 @@ class ListTest(ServerTestCase, unittest.TestCase):
         self.assertIn("club.list@" + domain, self.ask("LIST club CREATE", user="carol"))
         self.ask("LIST club DESTROY", user="carol")
 
+    def post_reply(self, user, list_name, subject):
+        """Posts as `user`; returns the RCPT reply (code, text)."""
+        u = self.env.users[user]
+        rcpt = "%s.list@%s" % (list_name, self.env.domain)
+        s = self.env.smtp_auth(u)
+        try:
+            self.assertEqual(s.mail(u.addr)[0], 250)
+            reply = s.rcpt(rcpt)
+            if reply[0] == 250:
+                self.assertEqual(s.data(message(u.addr, rcpt, subject))[0], 250)
+            return reply
+        finally:
+            s.quit()
+
+    def test_an_announce_list_takes_posts_only_from_its_owner_across_a_restart(self):
+        self.ask("LIST news CREATE", user="dave")
+        self.ask("LIST news ADD alice", user="dave")
+        self.ask("LIST news ADD bob", user="dave")
+        refused = self.ask("LIST news ANNOUNCE", user="bob")
+        self.assertIn("Only the owner of news.list@", refused)
+        self.assertIn("Nothing was changed.", refused)
+        self.assertEqual(self.post("bob", "news", "bob before"), 250)  # still open
+        body = self.ask("LIST news ANNOUNCE", user="dave")
+        self.assertIn("is an announce list now: only you, its owner, write to", body)
+        self.assertIn("LIST news OPEN lets every", body)
+        self.env.stop()
+        self.env.start()
+        self.assertIn("This is an announce list: only its owner writes to it",
+                      self.ask("LIST news MEMBERS", user="alice"))
+        code, text = self.post_reply("bob", "news", "bob after")
+        self.assertEqual((code, text), (550, b"5.7.1 This list is an announce list: only its "
+                                             b"owner posts to it"))
+        self.assertEqual(self.post_reply("dave", "news", "the news")[0], 250)
+        for user in ("alice", "bob", "dave"):
+            self.assertEqual(len(self.list_posts(user, "the news")), 1, user)
+            self.assertEqual(self.list_posts(user, "bob after"), [], user)
+        # A non-member is refused as on any list, not told it is an announce list.
+        code, text = self.post_reply("carol", "news", "carol")
+        self.assertEqual(code, 550)
+        self.assertIn(b"members", text)
+        self.assertIn("Every member of news.list@", self.ask("LIST news OPEN", user="dave"))
+        self.assertEqual(self.post("bob", "news", "bob again"), 250)
+        self.assertEqual(len(self.list_posts("alice", "bob again")), 1)
+        self.ask("LIST news DESTROY", user="dave")
+
     def test_a_deleted_user_leaves_every_list_and_loses_the_lists_it_owns(self):
         self.ask("LIST owned CREATE", user="carol")
         self.ask("LIST owned ADD alice", user="carol")

@@ -72,7 +72,22 @@ TEST(ListMessagesTest, ReplyRoundTripsAndWireLayout) {
   auto bytes = Encode(ListReply{Status::kOk, "a", {"a"}});
   ASSERT_TRUE(bytes.ok());
   EXPECT_EQ((*bytes)[5], 64);
-  EXPECT_EQ(FramePayload(*bytes), (std::vector<uint8_t>{0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a'}));
+  EXPECT_EQ(FramePayload(*bytes), (std::vector<uint8_t>{0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 0}));
+  auto announce = Encode(ListReply{Status::kOk, "a", {"a"}, true});
+  ASSERT_TRUE(announce.ok());
+  EXPECT_EQ(FramePayload(*announce),
+            (std::vector<uint8_t>{0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 1}));
+  EXPECT_TRUE(RoundTrip(ListReply{Status::kOk, "a", {"a"}, true}).announce);
+  EXPECT_FALSE(RoundTrip(ListReply{Status::kOk, "a", {"a"}, false}).announce);
+}
+
+TEST(ListMessagesTest, AnnounceIsZeroOrOneAndNeverWithoutARecord) {
+  EXPECT_FALSE(Encode(ListReply{Status::kOk, "", {}, true}).ok());
+  EXPECT_FALSE(Encode(ListReply{Status::kNotFound, "", {}, true}).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 2})).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 1, 1})).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 0, 0, 0, 0, 1})).ok());  // no list, announce
+  EXPECT_TRUE(Decode(ReplyFrame({0, 0, 0, 0, 0, 0, 0, 0})).ok());
 }
 
 TEST(ListMessagesTest, AnOpPastTheLastIsRefusedBothWays) {
@@ -156,15 +171,16 @@ TEST(ListMessagesTest, MemberBoundsAreEnforcedBothWays) {
   EXPECT_FALSE(Encode(ListReply{Status::kOk, longest, {longest}}).ok());
 
   // On the wire: a count past kMaxListMembers is refused before any member.
-  EXPECT_FALSE(
-      Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, static_cast<uint8_t>(kMaxListMembers + 1), 0, 1, 'a'}))
-          .ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, static_cast<uint8_t>(kMaxListMembers + 1), 0,
+                                  1, 'a', 0, 0}))
+                   .ok());
   // A member longer than kMaxListMemberBytes, and one just at it.
   std::vector<uint8_t> payload = {0, 0, 0, 1,   'a', 0,
                                   2, 0, 1, 'a', 0,   static_cast<uint8_t>(kMaxListMemberBytes + 1)};
   payload.insert(payload.end(), kMaxListMemberBytes + 1, 'm');
+  payload.insert(payload.end(), {0, 0});  // not announce
   EXPECT_FALSE(Decode(ReplyFrame(payload)).ok());
-  payload.pop_back();
+  payload.erase(payload.end() - 3);
   payload[11] = static_cast<uint8_t>(kMaxListMemberBytes);
   EXPECT_TRUE(Decode(ReplyFrame(payload)).ok());
   // An owner longer than a local part, though a member may be.
@@ -175,9 +191,10 @@ TEST(ListMessagesTest, MemberBoundsAreEnforcedBothWays) {
   owner_payload.insert(owner_payload.end(), kMaxLocalPartBytes + 1, 'o');
   EXPECT_FALSE(Decode(ReplyFrame(owner_payload)).ok());
   // A count that promises more members than follow, and trailing bytes.
-  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 2, 0, 1, 'a'})).ok());
-  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0})).ok());
-  EXPECT_TRUE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a'})).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 2, 0, 1, 'a', 0, 0})).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 0, 0})).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0})).ok());  // half a flag
+  EXPECT_TRUE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 0})).ok());
 }
 
 TEST(ListMessagesTest, FailureReplyWithARecordIsRefusedBothWays) {
@@ -198,9 +215,9 @@ TEST(ListMessagesTest, OwnerMustBeAMemberAndMembersNeedAnOwner) {
   // Owner "a" among {"a"}: then the member renamed "b" on the wire.
   auto bytes = Encode(ListReply{Status::kOk, "a", {"a"}});
   ASSERT_TRUE(bytes.ok());
-  bytes->back() = 'b';
+  (*bytes)[bytes->size() - 3] = 'b';  // the member's one byte, before the announce flag
   EXPECT_FALSE(Decode(*bytes).ok());
-  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 0, 0, 1, 0, 1, 'a'})).ok());  // no owner
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 0, 0, 1, 0, 1, 'a', 0, 0})).ok());  // no owner
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -42,8 +43,10 @@ using Members = std::vector<std::string>;
 
 const std::vector<std::string>& kOnions = mail::kTestOnions;
 
+// The documented encoding; `flags` is appended unless nullopt (version 2).
 std::vector<uint8_t> Encoded(const std::string& name, const std::string& owner,
-                             const Members& members, uint8_t version = 1) {
+                             const Members& members, uint8_t version = 1,
+                             std::optional<uint8_t> flags = std::nullopt) {
   std::vector<uint8_t> out{version};
   auto put = [&out](const std::string& s) {
     out.push_back(static_cast<uint8_t>(s.size()));
@@ -54,6 +57,7 @@ std::vector<uint8_t> Encoded(const std::string& name, const std::string& owner,
   out.push_back(static_cast<uint8_t>(members.size() >> 8));
   out.push_back(static_cast<uint8_t>(members.size()));
   for (const std::string& m : members) put(m);
+  if (flags) out.push_back(*flags);
   return out;
 }
 
@@ -81,6 +85,17 @@ class MailingListsTest : public test_fixture::SealedFileTest {
   void WriteSealed(const std::string& name, const std::vector<uint8_t>& plaintext) {
     const std::string id = IdOf(name);
     WriteSealedFile(lists_dir_ + "/" + id, "onionmail-list-v1:" + id, plaintext);
+  }
+
+  // The plaintext of the list file of `name`, opened as the documented format says.
+  std::vector<uint8_t> OpenPlaintext(const std::string& name) {
+    const std::string id = IdOf(name);
+    auto plain = file_keys_->OpenRecord(ReadFileBytes(lists_dir_ + "/" + id),
+                                        Bytes("onionmail-list-v1:" + id));
+    EXPECT_TRUE(plain.ok());
+    if (!plain.ok()) return {};
+    auto bytes = plain->Reveal(SecretAccess::Grant());
+    return {bytes.begin(), bytes.end()};
   }
 
   Result<ListRecord> Try(ListOp op, const std::string& name, const std::string& actor,
@@ -296,7 +311,13 @@ TEST_F(MailingListsTest, DecodingIsStrict) {
   std::vector<std::vector<uint8_t>> bad = {
       {},
       {1},
-      Encoded("team", "alice", {"alice"}, 2),                       // version
+      Encoded("team", "alice", {"alice"}, 2),                       // 2 without flags
+      Encoded("team", "alice", {"alice"}, 3, 1),                    // version
+      Encoded("team", "alice", {"alice"}, 0),                       // version
+      Encoded("team", "alice", {"alice"}, 2, 0),                    // 2 with no flag
+      Encoded("team", "alice", {"alice"}, 2, 3),                    // an unknown flag
+      Encoded("team", "alice", {"alice"}, 2, 0x80),                 // an unknown flag
+      Encoded("team", "alice", {"alice"}, 1, 1),                    // 1 with flags
       Encoded("team", "alice", {"bob", "alice"}),                   // not sorted
       Encoded("team", "alice", {"alice", "alice"}),                 // duplicate
       Encoded("team", "alice", {"bob"}),                            // owner not a member
@@ -332,6 +353,33 @@ TEST_F(MailingListsTest, DecodingIsStrict) {
     WriteSealed("team", plain);
     EXPECT_EQ(CodeOf(Make()->Load("team")), ErrorCode::kDataLoss) << plain.size();
   }
+}
+
+TEST_F(MailingListsTest, AnAnnounceListIsVersion2WithItsFlagAndAnOpenOneStaysVersion1) {
+  Apply(ListOp::kCreate, "news", "alice");
+  Apply(ListOp::kAdd, "news", "alice", "bob");
+  EXPECT_EQ(Apply(ListOp::kAnnounce, "news", "alice"),
+            (ListRecord{"alice", {"alice", "bob"}, true}));
+  EXPECT_EQ(Stored("news"), (ListRecord{"alice", {"alice", "bob"}, true}));
+  EXPECT_EQ(CodeOf(Try(ListOp::kPost, "news", "bob")), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(Apply(ListOp::kPost, "news", "alice"), (ListRecord{"alice", {"alice", "bob"}, true}));
+  lists_ = Make();
+  EXPECT_EQ(Apply(ListOp::kOpen, "news", "alice"), (ListRecord{"alice", {"alice", "bob"}}));
+  EXPECT_EQ(Stored("news"), (ListRecord{"alice", {"alice", "bob"}}));
+
+  // The documented layouts: read from files written by hand.
+  WriteSealed("news", Encoded("news", "alice", {"alice", "bob"}, 2, 1));
+  EXPECT_EQ(Stored("news"), (ListRecord{"alice", {"alice", "bob"}, true}));
+  WriteSealed("news", Encoded("news", "alice", {"alice", "bob"}, 1));
+  EXPECT_EQ(Stored("news"), (ListRecord{"alice", {"alice", "bob"}}));
+}
+
+TEST_F(MailingListsTest, TheWrittenLayoutIsVersion1WithoutAFlagAnd2WithOne) {
+  // What an older server reads: an open list is written exactly as before.
+  Apply(ListOp::kCreate, "news", "alice");
+  EXPECT_EQ(OpenPlaintext("news"), Encoded("news", "alice", {"alice"}, 1));
+  Apply(ListOp::kAnnounce, "news", "alice");
+  EXPECT_EQ(OpenPlaintext("news"), Encoded("news", "alice", {"alice"}, 2, 1));
 }
 
 TEST_F(MailingListsTest, TheServerHoldsAtMostMaxListsLists) {

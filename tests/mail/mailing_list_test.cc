@@ -323,6 +323,42 @@ TEST(ApplyListOpTest, ARemoteMemberMayPostAndLeaveAndDoNothingElse) {
             ErrorCode::kInvalidArgument);
 }
 
+TEST(ApplyListOpTest, OnlyTheOwnerMakesAListAnAnnounceListAndOpensItAgain) {
+  auto announce = Apply(ListOp::kAnnounce, "alice");
+  ASSERT_TRUE(announce.ok());
+  EXPECT_EQ(**announce, (ListRecord{"alice", {"alice", "bob", "carol"}, true}));
+  auto again = ApplyListOp(**announce, ListOp::kAnnounce, "alice", "");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(**again, **announce);  // unchanged
+  auto open = ApplyListOp(**announce, ListOp::kOpen, "alice", "");
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(**open, kTeam);
+  EXPECT_EQ(CodeOf(Apply(ListOp::kAnnounce, "bob")), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(CodeOf(ApplyListOp(**announce, ListOp::kOpen, "bob", "")),
+            ErrorCode::kPermissionDenied);
+  EXPECT_EQ(CodeOf(Apply(ListOp::kAnnounce, "erin")), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(CodeOf(ApplyListOp(std::nullopt, ListOp::kOpen, "alice", "")), ErrorCode::kNotFound);
+  EXPECT_FALSE(ListRecord{}.announce) << "a new list is open";
+}
+
+TEST(ApplyListOpTest, OnAnAnnounceListOnlyTheOwnerPostsAndMembersStillShowAndLeave) {
+  const std::string dave = "dave@" + kOnions[0];
+  const ListRecord news{"alice", {"alice", "bob", dave}, true};
+  auto post = ApplyListOp(news, ListOp::kPost, "alice", "");
+  ASSERT_TRUE(post.ok());
+  EXPECT_EQ(**post, news);
+  EXPECT_EQ(CodeOf(ApplyListOp(news, ListOp::kPost, "bob", "")), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(CodeOf(ApplyListOp(news, ListOp::kPost, dave, "")), ErrorCode::kFailedPrecondition);
+  // A non-member learns only that the list exists, as on any list.
+  EXPECT_EQ(CodeOf(ApplyListOp(news, ListOp::kPost, "erin", "")), ErrorCode::kPermissionDenied);
+  EXPECT_TRUE(ApplyListOp(news, ListOp::kShow, "bob", "").ok());
+  auto left = ApplyListOp(news, ListOp::kLeave, dave, "");
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(**left, (ListRecord{"alice", {"alice", "bob"}, true}));
+  // A remote member cannot change it.
+  EXPECT_EQ(CodeOf(ApplyListOp(news, ListOp::kOpen, dave, "")), ErrorCode::kInvalidArgument);
+}
+
 TEST(ApplyListOpTest, AMalformedStoredRecordIsDataLoss) {
   ListRecord bad{"zed", {"alice"}};
   EXPECT_EQ(CodeOf(ApplyListOp(bad, ListOp::kPost, "alice", "")), ErrorCode::kDataLoss);

@@ -174,6 +174,42 @@ TEST_F(KeyRoleTest, SessionWithoutALoginActsOnlyForARemoteMembersPostOrLeave) {
   EXPECT_TRUE(Fails(remote.Apply(Op::kPost, name, dave), ErrorCode::kPermissionDenied));
 }
 
+TEST_F(KeyRoleTest, AnAnnounceListTakesPostsOnlyFromItsOwnerAndOpensAgain) {
+  const std::string owner = NewUser();
+  const std::string bob = NewUser();
+  const std::string name = NewListName();
+  const std::string dave = "dave@" + mail::kTestOnions[1];
+  Session o(smtp_, owner);
+  ASSERT_TRUE(o.delivery.Apply(Op::kCreate, name, "").ok());
+  ASSERT_TRUE(o.delivery.Apply(Op::kAdd, name, bob).ok());
+  ASSERT_TRUE(o.delivery.Apply(Op::kAdd, name, dave).ok());
+  Session b(smtp_, bob);
+  EXPECT_TRUE(Fails(b.delivery.Apply(Op::kAnnounce, name, ""), ErrorCode::kPermissionDenied));
+  auto announced = o.delivery.Apply(Op::kAnnounce, name, "");
+  ASSERT_TRUE(announced.ok()) << announced.error().message;
+  EXPECT_EQ(*announced, (mail::ListRecord{owner, Sorted({owner, bob, dave}), true}));
+  // The flag crosses the IPC both ways and is kept: every answer carries it.
+  auto shown = b.delivery.Apply(Op::kShow, name, "");
+  ASSERT_TRUE(shown.ok()) << shown.error().message;
+  EXPECT_TRUE(shown->announce);
+  EXPECT_TRUE(Fails(b.delivery.Apply(Op::kPost, name, ""), ErrorCode::kFailedPrecondition));
+  auto link = smtp_.NewSession();
+  RemoteDelivery remote(*link);
+  EXPECT_TRUE(Fails(remote.Apply(Op::kPost, name, dave), ErrorCode::kFailedPrecondition));
+  auto own = o.delivery.Apply(Op::kPost, name, "");
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  EXPECT_EQ(own->members, Sorted({owner, bob, dave}));
+  // A remote member cannot change it; the owner opens it again.
+  EXPECT_TRUE(Fails(remote.Apply(Op::kOpen, name, dave), ErrorCode::kPermissionDenied));
+  auto opened = o.delivery.Apply(Op::kOpen, name, "");
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  EXPECT_FALSE(opened->announce);
+  EXPECT_TRUE(b.delivery.Apply(Op::kPost, name, "").ok());
+  EXPECT_FALSE(o.link->broken());
+  EXPECT_FALSE(b.link->broken());
+  EXPECT_FALSE(link->broken());
+}
+
 TEST_F(KeyRoleTest, BadListRequestsAreRefusedAndTheSessionGoesOn) {
   std::string user = NewUser();
   std::string name = NewListName();

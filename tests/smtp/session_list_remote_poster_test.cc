@@ -147,6 +147,16 @@ TEST_F(SessionListRemotePosterTest, NonMemberAtTheProvenServerIsRefusedWith550) 
   EXPECT_THAT(backend.delivered, IsEmpty());
 }
 
+TEST_F(SessionListRemotePosterTest, MemberElsewhereIsRefusedByAnAnnounceListWith550) {
+  service.record.announce = true;
+  PostFrom(At("carol", kFirst), /*prove=*/true, /*data=*/false);
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 250, 550));
+  EXPECT_EQ(Last(), "550 5.7.1 This list is an announce list: only its owner posts to it\r\n");
+  EXPECT_THAT(service.posters, ElementsAre(At("carol", kFirst)));
+  EXPECT_TRUE(relay_fake.begins.empty());
+  EXPECT_THAT(backend.delivered, IsEmpty());
+}
+
 TEST_F(SessionListRemotePosterTest, ListAtTheProvenServerNeverPosts) {
   // Two lists that hold each other would otherwise send a post round forever.
   service.record.members.push_back(At("other.list", kFirst));

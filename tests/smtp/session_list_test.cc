@@ -113,6 +113,23 @@ TEST_F(SessionListTest, NonMemberIsRefusedWith550AndUnknownListIsUserUnknown) {
   EXPECT_TRUE(backend.delivered.empty());
 }
 
+TEST_F(SessionListTest, MemberButNotTheOwnerOfAnAnnounceListIsRefusedWith550) {
+  service.error = ErrorCode::kFailedPrecondition;  // what ApplyListOp says then
+  PostRcpt();
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(235, 250, 550));
+  EXPECT_EQ(replies[6], "550 5.7.1 This list is an announce list: only its owner posts to it\r\n");
+  EXPECT_TRUE(backend.checked.empty());
+  EXPECT_TRUE(backend.delivered.empty());
+}
+
+TEST_F(SessionListTest, OwnerOfAnAnnounceListPostsToEveryMember) {
+  service.record.announce = true;
+  Post();
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(235, 250, 250, 354, 250));
+  ASSERT_EQ(backend.delivered.size(), 1u);
+  EXPECT_THAT(backend.delivered[0].envelope.local_parts, ElementsAre("alice", "bob", "carol"));
+}
+
 TEST_F(SessionListTest, MembersWhoCannotTakeThePostAreSkippedTheOthersGetIt) {
   backend.blocked.insert("bob alice@example.onion");
   backend.full_mailboxes.insert("carol");
