@@ -500,12 +500,12 @@ Result<mail::ListRecord> LocalKeyService::ApplyList(std::string_view actor, mail
   // Serialised with DeleteUser (in any process): a user it deletes is never
   // put in a list after it removed the user from every list.
   auto records = LockRecords(store::FileLock::Wait::kBlock);
-  if (!records.ok()) return records.error();
+  if (!records.ok()) return keys::ListStoreFault(records.error());
   auto exists = [this](std::string_view u) -> Result<bool> {
     auto found = LookupUser(u);
     if (found.ok()) return true;
     if (found.error().code == ErrorCode::kNotFound) return false;
-    return found.error();
+    return keys::ListStoreFault(found.error());
   };
   auto actor_exists = exists(actor);  // a session may outlive its user
   if (!actor_exists.ok()) return actor_exists.error();

@@ -34,7 +34,9 @@
 //    bad list name kInvalidArgument.
 //    kCreate and kAdd (the ops that put a name in a list) run under
 //    <state>/users.lock, as DeleteUser does, and need the actor to exist
-//    (else kPermissionDenied); kCreate of a name whose address is a user's
+//    (else kPermissionDenied); a refusal of the key store or the file system
+//    is kUnavailable (keys::ListStoreFault), so kPermissionDenied always means
+//    that the user may not do that; kCreate of a name whose address is a user's
 //    ("<name>.list") is kAlreadyExists; kAdd of a local member that is not
 //    a user here is kFailedPrecondition (a remote member, "local@<v3
 //    onion>", is added unchecked). DeleteUser, after the block list and before

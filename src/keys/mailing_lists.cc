@@ -123,6 +123,11 @@ bool IsMember(const mail::ListRecord& record, std::string_view user) {
 
 }  // namespace
 
+Error ListStoreFault(Error e) {
+  if (e.code != ErrorCode::kPermissionDenied) return e;
+  return MakeError(ErrorCode::kUnavailable, "refused by the key store: " + e.message);
+}
+
 MailingLists::MailingLists(hsm::KeyStore& keys, std::string dir)
     : keys_(keys),
       files_(keys, SealedFiles::Config{.dir = std::move(dir),
@@ -177,10 +182,10 @@ Result<mail::ListRecord> MailingLists::Apply(std::string_view name, std::string_
                                              mail::ListOp op, std::string_view user,
                                              const UserExists& user_exists) {
   auto file_id = FileIdFor(name);
-  if (!file_id.ok()) return file_id.error();
+  if (!file_id.ok()) return ListStoreFault(file_id.error());
   if (op == mail::ListOp::kShow || op == mail::ListOp::kPost) {  // reads: no write lock
     auto current = LoadNamed(*file_id, name);
-    if (!current.ok()) return current.error();
+    if (!current.ok()) return ListStoreFault(current.error());
     auto same = mail::ApplyListOp(*current, op, actor, user);
     if (!same.ok()) return same.error();
     if (!same->has_value()) return MakeError(ErrorCode::kInternal, "a read deleted a list");
@@ -188,12 +193,12 @@ Result<mail::ListRecord> MailingLists::Apply(std::string_view name, std::string_
   }
   std::lock_guard<std::mutex> lock(write_mu_);
   auto current = LoadNamed(*file_id, name);
-  if (!current.ok()) return current.error();
+  if (!current.ok()) return ListStoreFault(current.error());
   auto next = mail::ApplyListOp(*current, op, actor, user);
   if (!next.ok()) return next.error();
   if (op == mail::ListOp::kCreate) {
     auto count = Count();
-    if (!count.ok()) return count.error();
+    if (!count.ok()) return ListStoreFault(count.error());
     if (*count >= mail::kMaxLists) {
       return MakeError(ErrorCode::kResourceExhausted, "the server holds its most mailing lists");
     }
@@ -201,14 +206,19 @@ Result<mail::ListRecord> MailingLists::Apply(std::string_view name, std::string_
   if (op == mail::ListOp::kAdd && !mail::IsRemoteMember(user)) {  // a remote one: no check here
     if (!user_exists) return MakeError(ErrorCode::kInternal, "no user check for kAdd");
     auto exists = user_exists(user);
-    if (!exists.ok()) return exists.error();
+    if (!exists.ok()) return ListStoreFault(exists.error());
     if (!*exists) return MakeError(ErrorCode::kFailedPrecondition, "no such user");
   }
   if (!next->has_value()) {
-    ONIONMAIL_RETURN_IF_ERROR(files_.Remove(*file_id));
+    if (auto removed = files_.Remove(*file_id); !removed.ok())
+      return ListStoreFault(removed.error());
     return mail::ListRecord{};
   }
-  if (*next != *current) ONIONMAIL_RETURN_IF_ERROR(Store(*file_id, name, **next));
+  if (*next != *current) {
+    if (auto stored = Store(*file_id, name, **next); !stored.ok()) {
+      return ListStoreFault(stored.error());
+    }
+  }
   return std::move(**next);
 }
 

@@ -32,7 +32,10 @@
 //    `user_exists` about `user` (false: kFailedPrecondition, nothing
 //    written; an error is passed on); a remote member (mail::IsRemoteMember)
 //    is added without a check (this server cannot know another's users).
-//    It returns the record after the op (kDestroy: an empty record). An op
+//    It returns the record after the op (kDestroy: an empty record).
+//    kPermissionDenied comes only from mail::ApplyListOp() (the user may not
+//    do that); the key store's or the file system's refusal is kUnavailable
+//    (a fault of this server, temporary for the user). An op
 //    that changes nothing (kShow, kPost, kAdd of a member, kRemove of a
 //    non-member) writes nothing. A write is published durably
 //    (SealedFiles::Write: temp file in <dir>/.tmp, fsync, rename, fsync of
@@ -72,6 +75,11 @@
 #include "mail/mailing_list.h"
 
 namespace onionmail::keys {
+
+// A refusal of the key store (a TPM policy not met, a token refusing) or of
+// the file system (EACCES), kPermissionDenied, as kUnavailable: a fault of
+// this server, never a list's answer to its user. Other errors unchanged.
+Error ListStoreFault(Error e);
 
 class MailingLists {
  public:

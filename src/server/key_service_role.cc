@@ -268,7 +268,12 @@ bool KeyRoleServer::HandleList(ipc::Channel& ch, const ipc::ListRequest& m, Smtp
   } else {
     auto applied = remote_actor ? state_.keys().ApplyList(m.user, op, m.name, "")
                                 : state_.keys().ApplyList(*s.auth_user, op, m.name, m.user);
-    if (!LogFault("smtp", "a mailing list", applied).ok()) {
+    // kPermissionDenied is the list's answer (not a member, not the owner),
+    // never the key store's (keys::ListStoreFault): not a fault to log.
+    if (!applied.ok() && applied.error().code != ErrorCode::kPermissionDenied) {
+      LogFault("smtp", "a mailing list", applied);
+    }
+    if (!applied.ok()) {
       reply.status = ipc::StatusFromError(applied.error().code);
     } else if (applied->owner.empty() ? !applied->members.empty()
                                       : !mail::WellFormedListRecord(*applied)) {

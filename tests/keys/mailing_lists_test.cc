@@ -382,6 +382,23 @@ TEST_F(MailingListsTest, TheWrittenLayoutIsVersion1WithoutAFlagAnd2WithOne) {
   EXPECT_EQ(OpenPlaintext("news"), Encoded("news", "alice", {"alice"}, 2, 1));
 }
 
+TEST_F(MailingListsTest, AKeyStoreRefusalIsUnavailableNeverTheListsPermissionDenied) {
+  Apply(ListOp::kCreate, "team", "alice");
+  Apply(ListOp::kAdd, "team", "alice", "bob");
+  // kPermissionDenied is the list's own answer: carol is no member.
+  EXPECT_EQ(CodeOf(Try(ListOp::kPost, "team", "carol")), ErrorCode::kPermissionDenied);
+  keys_->refuse_seal = true;
+  EXPECT_EQ(CodeOf(Try(ListOp::kAnnounce, "team", "alice")), ErrorCode::kUnavailable);
+  EXPECT_EQ(CodeOf(Try(ListOp::kLeave, "team", "bob")), ErrorCode::kUnavailable);
+  EXPECT_EQ(CodeOf(Try(ListOp::kCreate, "other", "alice")), ErrorCode::kUnavailable);
+  // Reads seal nothing; the rule's own refusal is still kPermissionDenied.
+  EXPECT_EQ(Apply(ListOp::kShow, "team", "bob"), (ListRecord{"alice", {"alice", "bob"}}));
+  EXPECT_EQ(CodeOf(Try(ListOp::kAnnounce, "team", "bob")), ErrorCode::kPermissionDenied);
+  keys_->refuse_seal = false;
+  EXPECT_EQ(Stored("team"), (ListRecord{"alice", {"alice", "bob"}})) << "nothing was written";
+  EXPECT_EQ(ListStoreFault(MakeError(ErrorCode::kNotFound, "x")).code, ErrorCode::kNotFound);
+}
+
 TEST_F(MailingListsTest, TheServerHoldsAtMostMaxListsLists) {
   Apply(ListOp::kCreate, "team", "alice");
   // Any regular file counts; empty ones are enough to reach the limit.

@@ -21,7 +21,8 @@
 namespace onionmail::keys::test_fixture {
 
 // Counts OpenRecord calls (the file backend derives its keys once, so its
-// device_operations() does not move on OpenRecord).
+// device_operations() does not move on OpenRecord). With `refuse_seal` set,
+// SealRecord fails as a TPM whose policy is not met does.
 class CountingKeyStore : public hsm::ForwardingKeyStore {
  public:
   using ForwardingKeyStore::ForwardingKeyStore;
@@ -30,7 +31,13 @@ class CountingKeyStore : public hsm::ForwardingKeyStore {
     ++opens;
     return ForwardingKeyStore::OpenRecord(sealed, aad);
   }
+  Result<std::vector<uint8_t>> SealRecord(std::span<const uint8_t> plaintext,
+                                          std::span<const uint8_t> aad) override {
+    if (refuse_seal) return MakeError(ErrorCode::kPermissionDenied, "PCR policy not satisfied");
+    return ForwardingKeyStore::SealRecord(plaintext, aad);
+  }
   std::atomic<int> opens{0};
+  std::atomic<bool> refuse_seal{false};
 };
 
 inline ino_t InodeOf(const std::string& path) {
