@@ -105,7 +105,12 @@ Result<LocalKeyService::Loaded> LocalKeyService::LoadRecord(std::string name) {
     return sealed.error();
   }
   auto plain = key_store_.OpenRecord(*sealed, AsBytes(name));
-  if (!plain.ok()) return MakeError(ErrorCode::kDataLoss, "user record failed authentication");
+  if (!plain.ok()) {
+    // A device fault (any other code than kDataLoss: hsm::KeyStore) is no
+    // damaged record: the login or delivery fails for now, and is retried.
+    if (plain.error().code != ErrorCode::kDataLoss) return plain.error();
+    return MakeError(ErrorCode::kDataLoss, "user record failed authentication");
+  }
   auto record = DecodeUserRecord(plain->Reveal(SecretAccess::Grant()));
   if (!record.ok()) return record.error();
   return Loaded{std::move(name), std::move(*record)};

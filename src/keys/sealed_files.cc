@@ -78,7 +78,12 @@ Result<SealedFiles::Value> SealedFiles::ReadErased(const std::string& id,
   auto sealed = ReadAll(fd->get(), config_.max_file_bytes, path, config_.what);
   if (!sealed.ok()) return sealed.error();
   auto plain = keys_.OpenRecord(*sealed, Aad(config_.aad_prefix, id));
-  if (!plain.ok()) return MakeError(ErrorCode::kDataLoss, config_.what + " failed authentication");
+  if (!plain.ok()) {
+    // A device that is unavailable or refuses (hsm::KeyStore: any other code
+    // than kDataLoss) is no bad file: the caller may retry, never skip it.
+    if (plain.error().code != ErrorCode::kDataLoss) return plain.error();
+    return MakeError(ErrorCode::kDataLoss, config_.what + " failed authentication");
+  }
   auto value = decode(plain->Reveal(SecretAccess::Grant()));
   if (!value.ok()) return value.error();
   std::lock_guard<std::mutex> lock(cache_mu_);

@@ -18,7 +18,9 @@
 //    with fstat on the descriptor read (a file replaced between lstat and
 //    open is cached under its own identity), read (longer than
 //    max_file_bytes: kDataLoss "<what> file is corrupt"), opened with
-//    OpenRecord (failure: kDataLoss "<what> failed authentication") and
+//    OpenRecord (kDataLoss, the record does not authenticate: kDataLoss
+//    "<what> failed authentication"; any other error, a device fault, is
+//    returned as it is) and
 //    decoded; the decoded value is cached. Any error, decode's included, is
 //    returned and nothing is cached. Every Read of one instance decodes to
 //    the same T (the cache holds values of it). Messages never hold a

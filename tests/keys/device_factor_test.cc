@@ -30,6 +30,11 @@ class SwitchableKeyStore : public hsm::ForwardingKeyStore {
     if (other_device) return SecretBytes(32);  // all zeros: not this device's secret
     return inner_->InboxWrapSecret(salt);
   }
+  Result<SecretBytes> OpenRecord(std::span<const uint8_t> sealed,
+                                 std::span<const uint8_t> aad) override {
+    if (records_gone) return MakeError(ErrorCode::kUnavailable, "device busy");
+    return inner_->OpenRecord(sealed, aad);
+  }
   Result<void> Probe() override {
     if (gone) return MakeError(ErrorCode::kUnavailable, "device removed");
     return Ok();
@@ -38,6 +43,7 @@ class SwitchableKeyStore : public hsm::ForwardingKeyStore {
 
   bool gone = false;
   bool other_device = false;
+  bool records_gone = false;  // OpenRecord only
   uint64_t device_ops = 0;
 
  private:
@@ -87,6 +93,24 @@ TEST_F(DeviceFactorTest, MissingDeviceMakesDeliveriesTemporaryFailuresAndRecover
   // The probe result is cached for one second.
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   EXPECT_TRUE(service_->LookupUser("bob").ok());
+}
+
+TEST_F(DeviceFactorTest, ADeviceThatCannotOpenARecordNowIsATemporaryFailureNotADamagedRecord) {
+  store_->records_gone = true;
+  auto smtp = service_->VerifySmtpPassword("bob", Pw("smtp-secret"));
+  ASSERT_FALSE(smtp.ok());
+  EXPECT_EQ(smtp.error().code, ErrorCode::kUnavailable);
+  auto inbox = service_->OpenInbox("bob", Pw("pop3-secret"));
+  ASSERT_FALSE(inbox.ok());
+  EXPECT_EQ(inbox.error().code, ErrorCode::kUnavailable);
+  auto census = service_->CensusRecords();
+  ASSERT_FALSE(census.ok()) << "a record the device cannot open now is not counted unreadable";
+  EXPECT_EQ(census.error().code, ErrorCode::kUnavailable);
+  store_->records_gone = false;
+  EXPECT_TRUE(service_->VerifySmtpPassword("bob", Pw("smtp-secret")).ok());
+  auto recovered = service_->CensusRecords();
+  ASSERT_TRUE(recovered.ok());
+  EXPECT_EQ(recovered->unreadable, 0u);
 }
 
 TEST_F(DeviceFactorTest, OneDeviceOperationPerLoginAndNonePerLookup) {

@@ -399,6 +399,20 @@ TEST_F(MailingListsTest, AKeyStoreRefusalIsUnavailableNeverTheListsPermissionDen
   EXPECT_EQ(ListStoreFault(MakeError(ErrorCode::kNotFound, "x")).code, ErrorCode::kNotFound);
 }
 
+TEST_F(MailingListsTest, RemoveUserFailsOnADeviceFaultRatherThanSkipTheList) {
+  // A list skipped would keep the deleted user as a member, and a user made
+  // again under that name would inherit it: the deletion must fail instead.
+  Apply(ListOp::kCreate, "team", "alice");
+  Apply(ListOp::kAdd, "team", "alice", "bob");
+  keys_->open_fault = ErrorCode::kUnavailable;
+  lists_ = Make();
+  EXPECT_EQ(CodeOf(lists_->RemoveUser("bob")), ErrorCode::kUnavailable);
+  keys_->open_fault = ErrorCode::kDataLoss;
+  EXPECT_EQ(Stored("team"), (ListRecord{"alice", {"alice", "bob"}}));
+  ASSERT_TRUE(lists_->RemoveUser("bob").ok());
+  EXPECT_EQ(Stored("team"), (ListRecord{"alice", {"alice"}}));
+}
+
 TEST_F(MailingListsTest, TheServerHoldsAtMostMaxListsLists) {
   Apply(ListOp::kCreate, "team", "alice");
   // Any regular file counts; empty ones are enough to reach the limit.

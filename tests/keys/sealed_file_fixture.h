@@ -22,13 +22,17 @@ namespace onionmail::keys::test_fixture {
 
 // Counts OpenRecord calls (the file backend derives its keys once, so its
 // device_operations() does not move on OpenRecord). With `refuse_seal` set,
-// SealRecord fails as a TPM whose policy is not met does.
+// SealRecord fails as a TPM whose policy is not met does; with `open_fault`
+// set, OpenRecord fails with that code as a device fault would.
 class CountingKeyStore : public hsm::ForwardingKeyStore {
  public:
   using ForwardingKeyStore::ForwardingKeyStore;
   Result<SecretBytes> OpenRecord(std::span<const uint8_t> sealed,
                                  std::span<const uint8_t> aad) override {
     ++opens;
+    if (ErrorCode code = open_fault.load(); code != ErrorCode::kDataLoss) {
+      return MakeError(code, "device fault");
+    }
     return ForwardingKeyStore::OpenRecord(sealed, aad);
   }
   Result<std::vector<uint8_t>> SealRecord(std::span<const uint8_t> plaintext,
@@ -38,6 +42,7 @@ class CountingKeyStore : public hsm::ForwardingKeyStore {
   }
   std::atomic<int> opens{0};
   std::atomic<bool> refuse_seal{false};
+  std::atomic<ErrorCode> open_fault{ErrorCode::kDataLoss};  // kDataLoss: none
 };
 
 inline ino_t InodeOf(const std::string& path) {

@@ -179,6 +179,19 @@ TEST_F(SealedFilesTest, ErrorsAreReturnedAndNotCached) {
   EXPECT_EQ(files_->cached(), 0u);
 }
 
+TEST_F(SealedFilesTest, ADeviceFaultIsReturnedAsItIsNotAsACorruptFile) {
+  Write("a1", "text");
+  files_ = Make();  // nothing cached
+  for (ErrorCode fault :
+       {ErrorCode::kUnavailable, ErrorCode::kPermissionDenied, ErrorCode::kInternal}) {
+    keys_->open_fault = fault;
+    EXPECT_EQ(CodeOf(Read("a1")), fault);
+  }
+  keys_->open_fault = ErrorCode::kDataLoss;
+  EXPECT_EQ(files_->cached(), 0u) << "a fault is not cached";
+  EXPECT_EQ(TextOf("a1"), "text");
+}
+
 TEST_F(SealedFilesTest, TheCacheIsBounded) {
   files_ = Make(/*max_cached=*/3);
   for (int i = 0; i < 10; ++i) {
