@@ -93,8 +93,9 @@ class AcceptAllBackend : public mail::DeliveryBackend {
   bool alice_verified = false;
 };
 
-// One list, "team" (alice, bob, carol, dave at kProven, erin at another
-// onion): the session asks only kPost, for a valid list name, after alice
+// Two lists, "team" (alice, bob, carol, dave at kProven, erin at another
+// onion) and "news" (the same members, an announce list: only alice posts,
+// so news.list@ never relays): the session asks only kPost, for a valid list name, after alice
 // logged in (no user named) or for a member at kProven (named); the bot asks
 // kLeave for such a member.
 class OneList : public mail::ListService {
@@ -111,11 +112,12 @@ class OneList : public mail::ListService {
       ONIONMAIL_CHECK(user.substr(user.find('@') + 1) == kProven);
       ONIONMAIL_CHECK(!mail::ListNameOf(user.substr(0, user.find('@'))));
     }
-    if (name != "team") return MakeError(ErrorCode::kNotFound, "no such list");
-    mail::ListRecord record{
-        "alice",
-        {"alice", "bob", "carol", "dave@" + std::string(kProven),
-         "erin@2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"}};
+    // "news" has the members of "team" and is an announce list.
+    if (name != "team" && name != "news") return MakeError(ErrorCode::kNotFound, "no such list");
+    mail::ListRecord record{"alice",
+                            {"alice", "bob", "carol", "dave@" + std::string(kProven),
+                             "erin@2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"},
+                            name == "news"};
     auto applied = mail::ApplyListOp(record, op, user.empty() ? "alice" : user, "");
     if (!applied.ok()) return applied.error();
     return **applied;
