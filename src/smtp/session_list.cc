@@ -52,8 +52,10 @@ Result<Session::Next> Session::DoListRcpt(const std::string& name) {
       case ErrorCode::kNotFound:
         return Send(Reply::kUserUnknown);
       case ErrorCode::kPermissionDenied:
+        Log(false, "list: post refused, the sender is no member");
         return Send(Reply::kListMembersOnly);
       case ErrorCode::kFailedPrecondition:  // an announce list, and not its owner
+        Log(false, "list: post refused, an announce list and the sender is not its owner");
         return Send(Reply::kListOwnerPostsOnly);
       case ErrorCode::kSealed:
         return Send(Reply::kSealed);

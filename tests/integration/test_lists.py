@@ -170,6 +170,7 @@ class ListTest(ServerTestCase, unittest.TestCase):
         code, text = self.post_reply("bob", "news", "bob after")
         self.assertEqual((code, text), (550, b"5.7.1 This list is an announce list: only its "
                                              b"owner posts to it"))
+        self.env.wait_log(rb"list: post refused, an announce list and the sender is not its owner")
         self.assertEqual(self.post_reply("dave", "news", "the news")[0], 250)
         for user in ("alice", "bob", "dave"):
             self.assertEqual(len(self.list_posts(user, "the news")), 1, user)
@@ -178,6 +179,7 @@ class ListTest(ServerTestCase, unittest.TestCase):
         code, text = self.post_reply("carol", "news", "carol")
         self.assertEqual(code, 550)
         self.assertIn(b"members", text)
+        self.env.wait_log(rb"list: post refused, the sender is no member")
         self.assertIn("Every member of news.list@", self.ask("LIST news OPEN", user="dave"))
         self.assertEqual(self.post("bob", "news", "bob again"), 250)
         self.assertEqual(len(self.list_posts("alice", "bob again")), 1)
