@@ -11,7 +11,8 @@
 // Contract:
 //  - A mailbox id is 1..128 chars of [0-9a-f] (it is a file name); anything
 //    else is kInvalidArgument, before any file access.
-//  - Decoding is strict: a file that does not open (OpenRecord failure), has
+//  - Decoding is strict: a file that does not authenticate (OpenRecord's
+//    kDataLoss; a device fault is returned as it is: SealedFiles), has
 //    another version, trailing or missing bytes, more than
 //    mail::kMaxBlockEntries entries, or an entry not canonical, sorted and
 //    unique is kDataLoss. Nothing of a list (entries, addresses) is ever

@@ -20,7 +20,8 @@
 //  - Every permission rule is mail::ApplyListOp()'s; this class only loads,
 //    applies and stores. A name that is not mail::ValidListName() is
 //    kInvalidArgument, before any file access.
-//  - Decoding is strict: a file that does not open (OpenRecord failure), has
+//  - Decoding is strict: a file that does not authenticate (OpenRecord's
+//    kDataLoss; a device fault is returned as it is: SealedFiles), has
 //    another version, trailing or missing bytes, a version 2 with no flag
 //    or an unknown one, a name other than the one
 //    asked for, or a record failing mail::WellFormedListRecord() is
