@@ -10,7 +10,7 @@
 namespace onionmail::ipc {
 
 // Bumped on any change of a message's wire layout; both ends must agree.
-inline constexpr uint16_t kProtocolVersion = 6;  // 5: mailing lists; 6: registration
+inline constexpr uint16_t kProtocolVersion = 7;  // 5: lists; 6: registration; 7: TKIM vouches
 // A whole frame (header included) is at most this long.
 inline constexpr size_t kMaxFrameBytes = size_t{1} << 20;
 
@@ -51,6 +51,7 @@ inline constexpr size_t kMaxListMembers = 100;         // mail::kMaxListMembers
 inline constexpr size_t kMaxListMemberBytes = 127;     // mail::kMaxListMemberBytes
 inline constexpr size_t kVoucherBytes = 20;            // exactly (mail::kVoucherChars)
 inline constexpr size_t kGeneratedPasswordBytes = 24;  // exactly (mail::kGeneratedPasswordChars)
+inline constexpr size_t kTkimVouchBytes = 40;          // exactly: u64 expiry + HMAC-SHA256
 
 // The wire number of each message of ipc/messages.h (u16); never reused.
 enum class MsgType : uint16_t {
@@ -115,6 +116,9 @@ enum class MsgType : uint16_t {
   kListReply = 64,
   kRegisterRequest = 65,
   kRegisterReply = 66,
+  kTkimVouchRequest = 67,
+  kTkimVouchReply = 68,
+  kTkimProvenRequest = 69,
 };
 
 }  // namespace onionmail::ipc

@@ -478,6 +478,12 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
       return DecodeAs<RegisterRequest>(r, "RegisterRequest");
     case MsgType::kRegisterReply:
       return DecodeAs<RegisterReply>(r, "RegisterReply");
+    case MsgType::kTkimVouchRequest:
+      return DecodeAs<TkimVouchRequest>(r, "TkimVouchRequest");
+    case MsgType::kTkimVouchReply:
+      return DecodeAs<TkimVouchReply>(r, "TkimVouchReply");
+    case MsgType::kTkimProvenRequest:
+      return DecodeAs<TkimProvenRequest>(r, "TkimProvenRequest");
   }
   return Malformed("unknown message type");
 }

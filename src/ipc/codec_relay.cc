@@ -92,9 +92,26 @@ void Put(Writer& w, const TkimCheckRequest& m) {
   w.Bytes(m.proof, 1, mail::kMaxTormBlobBytes, "proof");
 }
 void Put(Writer& w, const TkimCheckReply& m) {
-  if (m.status != Status::kOk && !m.sender_domain.empty()) w.Fail("tkim check reply");
+  if (m.status != Status::kOk && (!m.sender_domain.empty() || !m.vouch.empty())) {
+    w.Fail("tkim check reply");
+  }
+  if (!m.vouch.empty() && m.vouch.size() != kTkimVouchBytes) w.Fail("vouch");
   PutStatus(w, m.status);
   w.Name(m.sender_domain, 0, kMaxRelayDomainBytes, "sender_domain");
+  w.Bytes(m.vouch, 0, kTkimVouchBytes, "vouch");
+}
+void Put(Writer& w, const TkimVouchRequest& m) {
+  w.Name(m.sender_domain, 1, kMaxRelayDomainBytes, "sender_domain");
+}
+void Put(Writer& w, const TkimVouchReply& m) {
+  if (m.vouch.size() != (m.status == Status::kOk ? kTkimVouchBytes : 0)) w.Fail("vouch");
+  PutStatus(w, m.status);
+  w.Name(m.sender_domain, 1, kMaxRelayDomainBytes, "sender_domain");
+  w.Bytes(m.vouch, 0, kTkimVouchBytes, "vouch");
+}
+void Put(Writer& w, const TkimProvenRequest& m) {
+  w.Name(m.sender_domain, 1, kMaxRelayDomainBytes, "sender_domain");
+  w.Bytes(m.vouch, kTkimVouchBytes, kTkimVouchBytes, "vouch");
 }
 
 bool Get(Reader&, ServerKeyRequest&) { return true; }
@@ -114,7 +131,21 @@ bool Get(Reader& r, TkimCheckRequest& m) {
 }
 bool Get(Reader& r, TkimCheckReply& m) {
   return ReadStatus(r, m.status) && r.Name(m.sender_domain, 0, kMaxRelayDomainBytes) &&
-         (m.status == Status::kOk || m.sender_domain.empty());
+         r.Bytes(m.vouch, 0, kTkimVouchBytes) &&
+         (m.vouch.empty() || m.vouch.size() == kTkimVouchBytes) &&
+         (m.status == Status::kOk || (m.sender_domain.empty() && m.vouch.empty()));
+}
+bool Get(Reader& r, TkimVouchRequest& m) {
+  return r.Name(m.sender_domain, 1, kMaxRelayDomainBytes);
+}
+bool Get(Reader& r, TkimVouchReply& m) {
+  return ReadStatus(r, m.status) && r.Name(m.sender_domain, 1, kMaxRelayDomainBytes) &&
+         r.Bytes(m.vouch, 0, kTkimVouchBytes) &&
+         m.vouch.size() == (m.status == Status::kOk ? kTkimVouchBytes : 0);
+}
+bool Get(Reader& r, TkimProvenRequest& m) {
+  return r.Name(m.sender_domain, 1, kMaxRelayDomainBytes) &&
+         r.Bytes(m.vouch, kTkimVouchBytes, kTkimVouchBytes);
 }
 
 // ----------------------------------------------------------- block lists

@@ -31,8 +31,10 @@ bool Get(Reader& r, RelayAppendRequest& m);
 bool Get(Reader& r, RelayEndRequest& m);
 bool Get(Reader& r, RelayReply& m);
 
-// TKIM messages (ServerKeyRequest ... TkimCheckReply): a reply with a status
-// other than kOk carries empty fields.
+// TKIM messages (ServerKeyRequest ... TkimCheckReply, TkimVouchRequest ...
+// TkimProvenRequest): a reply with a status other than kOk carries empty
+// fields (TkimVouchReply: no vouch); a vouch is exactly kTkimVouchBytes
+// (TkimCheckReply: or empty).
 void Put(Writer& w, const ServerKeyRequest& m);
 void Put(Writer& w, const ServerKeyReply& m);
 void Put(Writer& w, const TkimProofRequest& m);
@@ -45,6 +47,12 @@ bool Get(Reader& r, TkimProofRequest& m);
 bool Get(Reader& r, TkimProofReply& m);
 bool Get(Reader& r, TkimCheckRequest& m);
 bool Get(Reader& r, TkimCheckReply& m);
+void Put(Writer& w, const TkimVouchRequest& m);
+void Put(Writer& w, const TkimVouchReply& m);
+void Put(Writer& w, const TkimProvenRequest& m);
+bool Get(Reader& r, TkimVouchRequest& m);
+bool Get(Reader& r, TkimVouchReply& m);
+bool Get(Reader& r, TkimProvenRequest& m);
 
 // Block-list messages (the server@ bot's SPAM commands): op 0..3; a reply with
 // a status other than kOk carries no entries.

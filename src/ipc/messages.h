@@ -485,7 +485,8 @@ struct BlockListReply {
 // user authenticated on this session (the last successful VerifySmtpPassword
 // on it; kPermissionDenied without one): the server@ bot's LIST commands, and
 // kPost at RCPT for the members to deliver to; without a login, kPost and
-// kLeave by the remote member `user` (its server proved by TKIM). ListReply.
+// kLeave by the remote member `user`, whose server proved itself on this
+// session (TkimProvenRequest; else kUnauthenticated). ListReply.
 struct ListRequest {
   static constexpr MsgType kType = MsgType::kListRequest;
   uint16_t op = 0;   // mail::ListOp, 0..mail::kMaxListOp
@@ -550,15 +551,43 @@ struct TkimCheckRequest {
   std::vector<uint8_t> proof;              // 1..mail::kMaxTormBlobBytes
 };
 
-// kOk: `sender_domain` (a v3 onion) is proven. Otherwise empty, and status:
-// kInvalidArgument malformed proof or sender not a v3 onion;
-// kUnauthenticated signature, receiver, time or key refused;
-// kUnavailable / kDeadlineExceeded the sender's onion did not answer for its
-// key; kResourceExhausted too many relayed connections at once.
+// kOk: `sender_domain` (a v3 onion) is proven, and `vouch` is the key role's
+// TkimVouchReply for it (empty if the relay role could not get one).
+// Otherwise both empty, and status: kInvalidArgument malformed proof or
+// sender not a v3 onion; kUnauthenticated signature, receiver, time or key
+// refused; kUnavailable / kDeadlineExceeded the sender's onion did not answer
+// for its key; kResourceExhausted too many relayed connections at once.
 struct TkimCheckReply {
   static constexpr MsgType kType = MsgType::kTkimCheckReply;
   Status status = Status::kOk;
-  std::string sender_domain;  // name, 0..kMaxRelayDomainBytes
+  std::string sender_domain;   // name, 0..kMaxRelayDomainBytes
+  std::vector<uint8_t> vouch;  // 0 or exactly kTkimVouchBytes
+};
+
+// Relay role -> key role, on its key channel, after a TkimCheckRequest's
+// proof held: vouch (server/tkim_vouch.h) that `sender_domain` (a v3 onion,
+// lower case, not this server) proved itself. TkimVouchReply names the domain
+// again, so that a late reply is known for what it is.
+struct TkimVouchRequest {
+  static constexpr MsgType kType = MsgType::kTkimVouchRequest;
+  std::string sender_domain;  // name, 1..kMaxRelayDomainBytes
+};
+
+struct TkimVouchReply {
+  static constexpr MsgType kType = MsgType::kTkimVouchReply;
+  Status status = Status::kOk;
+  std::string sender_domain;   // the request's; name, 1..kMaxRelayDomainBytes
+  std::vector<uint8_t> vouch;  // exactly kTkimVouchBytes when kOk, else empty
+};
+
+// SMTP front end -> key role, on the session, after `TKIM <proof>` held: the
+// relay role's vouch. StatusReply: kOk, and the session may then name members
+// at `sender_domain` in ListRequest; kUnauthenticated for a vouch that does
+// not verify for that domain or has expired.
+struct TkimProvenRequest {
+  static constexpr MsgType kType = MsgType::kTkimProvenRequest;
+  std::string sender_domain;   // name, 1..kMaxRelayDomainBytes
+  std::vector<uint8_t> vouch;  // exactly kTkimVouchBytes
 };
 
 using Message = std::variant<
@@ -573,7 +602,7 @@ using Message = std::variant<
     TlsEcdsaSignRequest, RelayBeginRequest, RelayRcptRequest, RelayDataRequest, RelayAppendRequest,
     RelayEndRequest, RelayReply, ServerKeyRequest, ServerKeyReply, TkimProofRequest, TkimProofReply,
     TkimCheckRequest, TkimCheckReply, BlockListRequest, BlockListReply, ListRequest, ListReply,
-    RegisterRequest, RegisterReply>;
+    RegisterRequest, RegisterReply, TkimVouchRequest, TkimVouchReply, TkimProvenRequest>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

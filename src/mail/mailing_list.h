@@ -66,7 +66,8 @@
 //    another user of this server), over the stored list; on a session
 //    without a login, kPost or kLeave with `user` a remote member is ApplyListOp() for
 //    that member as actor (the front end names it only after the member's
-//    server proved itself by TKIM: the key role cannot check that). With
+//    server proved itself by TKIM; the key role acts only for a session that
+//    showed the relay role's vouch for that server, server/tkim_vouch.h). With
 //    these additions: kCreate of a
 //    name whose address is a user's is kAlreadyExists; kAdd of a local
 //    member that is not a user of this server is kFailedPrecondition (a

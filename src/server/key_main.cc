@@ -43,6 +43,7 @@
 #include "server/key_service_role.h"
 #include "server/session_tls.h"
 #include "server/state.h"
+#include "server/tkim_vouch.h"
 #include "server/tls_identity.h"
 #include "server/torm_handler.h"
 #include "server/unseal_service.h"
@@ -161,6 +162,9 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd, int
       [st = state->get()](std::span<const uint8_t> in) { return st->ServerPrivateRaw(in); });
   if (!sign_key.ok()) return Fail("server key: " + sign_key.error().message);
   EVP_PKEY* request_key = *sign_key;  // lives until _exit
+  // The relay role vouches through it for the onions that prove themselves
+  // by TKIM; SMTP sessions show the vouches back (server/tkim_vouch.h).
+  static const TkimVouches* vouches = new TkimVouches();  // lives until _exit
   static UnsealService* unseal_service = nullptr;
   unseal_service = new UnsealService(
       **state, std::move(unsealer),
@@ -170,6 +174,7 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd, int
         if (!req.ok()) return req.error();
         return unseal::EncodeSignedRequest(*req);
       });
+  unseal_service->set_vouches(vouches);
 
   // This server as an unseal peer of others ([peer] serve): the partner
   // records are sealed by the device alone, so they work while sealed.
@@ -219,6 +224,7 @@ int Run(const config::Config& config, int smtp_fd, int pop3_fd, int peer_fd, int
   server->set_torm(torm);
   server->set_session_tls(session_tls);
   server->set_server_key(*public_key);
+  server->set_tkim_vouches(vouches);
   log::Info("key", "ready: key store " + std::string(st->key_store_backend()) +
                        " (device operations at start-up: " +
                        std::to_string(st->device_operations()) + "), argon2id by " + kdf_impl +

@@ -4,8 +4,10 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -24,6 +26,11 @@ struct SmtpSessionState {
   // only user whose block list the session may change, and the actor of its
   // mailing-list operations.
   std::optional<std::string> auth_user;
+  // The onion server that proved itself by TKIM on this session (a vouch
+  // that held, TkimProvenRequest), until tkim_expiry (Unix seconds): the
+  // only server whose members the session may name in a ListRequest.
+  std::optional<std::string> tkim_domain;
+  uint64_t tkim_expiry = 0;
   std::unique_ptr<mail::MessageWriter> writer;
   Result<void> append_status = Ok();
   uint64_t bytes = 0;  // appended to the current message
@@ -249,13 +256,58 @@ bool KeyRoleServer::HandleBlockList(ipc::Channel& ch, const ipc::BlockListReques
   return Reply(ch, reply);
 }
 
+namespace {
+
+uint64_t NowSeconds() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+std::string AsciiLower(std::string_view in) {
+  std::string out(in);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// True when `member` ("local@domain") is at the server that proved itself on
+// the session, and the vouch has not expired.
+bool VouchedFor(const SmtpSessionState& s, std::string_view member) {
+  const size_t at = member.rfind('@');
+  return s.tkim_domain && at != std::string_view::npos &&
+         AsciiLower(member.substr(at + 1)) == *s.tkim_domain && NowSeconds() < s.tkim_expiry;
+}
+
+}  // namespace
+
+bool KeyRoleServer::HandleTkimProven(ipc::Channel& ch, const ipc::TkimProvenRequest& m,
+                                     SmtpSessionState& s) {
+  s.tkim_domain.reset();
+  ipc::StatusReply reply{ipc::Status::kUnauthenticated};
+  const std::string domain = AsciiLower(m.sender_domain);
+  auto checked = tkim_vouches_ == nullptr
+                     ? Result<uint64_t>(MakeError(ErrorCode::kUnauthenticated, "no tkim vouches"))
+                     : tkim_vouches_->Check(domain, m.vouch, NowSeconds());
+  if (checked.ok()) {
+    s.tkim_domain = domain;
+    s.tkim_expiry = *checked;
+    reply.status = ipc::Status::kOk;
+  } else {
+    log::Warning("key", "an smtp session showed a tkim vouch that does not hold: " +
+                            checked.error().message);
+  }
+  return Reply(ch, reply);
+}
+
 bool KeyRoleServer::HandleList(ipc::Channel& ch, const ipc::ListRequest& m, SmtpSessionState& s) {
   ipc::ListReply reply;
   const auto op = static_cast<mail::ListOp>(m.op);
   const bool with_user = op == mail::ListOp::kAdd || op == mail::ListOp::kRemove;
   // A post or a leave by a member at another server, on a session without a
   // login: the front end names the member after its server proved itself by
-  // TKIM.
+  // TKIM, and the session showed the relay role's vouch for that server.
   const bool remote_actor =
       (op == mail::ListOp::kPost || op == mail::ListOp::kLeave) && !m.user.empty();
   if (!s.auth_user && !remote_actor) {
@@ -265,6 +317,11 @@ bool KeyRoleServer::HandleList(ipc::Channel& ch, const ipc::ListRequest& m, Smtp
              (remote_actor &&
               (s.auth_user || !mail::IsRemoteMember(m.user) || !mail::ValidListMember(m.user)))) {
     reply.status = ipc::Status::kInvalidArgument;
+  } else if (remote_actor && !VouchedFor(s, m.user)) {
+    log::Warning("key",
+                 "smtp named a remote list member whose server has not proved itself "
+                 "on that session");
+    reply.status = ipc::Status::kUnauthenticated;
   } else {
     auto applied = remote_actor ? state_.keys().ApplyList(m.user, op, m.name, "")
                                 : state_.keys().ApplyList(*s.auth_user, op, m.name, m.user);
@@ -352,6 +409,7 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
     const auto checked = delivery.CheckRecipient(m->local_part, m->declared_size, m->sender);
     return Reply(ch, ipc::StatusReply{StatusOf(LogFault("smtp", "RCPT", checked))});
   }
+  if (auto* m = std::get_if<ipc::TkimProvenRequest>(&msg)) return HandleTkimProven(ch, *m, s);
   if (auto* m = std::get_if<ipc::BlockListRequest>(&msg)) return HandleBlockList(ch, *m, s);
   if (auto* m = std::get_if<ipc::ListRequest>(&msg)) return HandleList(ch, *m, s);
   if (auto* m = std::get_if<ipc::BeginMessageRequest>(&msg)) {

@@ -34,7 +34,13 @@
 //    kPermissionDenied. An op out of range, a name that is not
 //    mail::ValidListName, or a user argument with an op that takes none is
 //    kInvalidArgument; the reply is the store's status and the record after
-//    the op. List names and members are never logged.
+//    the op. List names and members are never logged. Without a login,
+//    kPost and kLeave may name a remote member as the actor only at the
+//    onion server that proved itself on the session: TkimProvenRequest with
+//    a vouch that holds (server/tkim_vouch.h; else kUnauthenticated,
+//    logged), and until the vouch expires; otherwise kUnauthenticated,
+//    logged. A subverted front end cannot act for members at a server that
+//    has not proved itself to this one within kTkimVouchLifetime.
 //  - SMTP sessions may also pass TORM requests (a peer server's PUSH, DERK,
 //    STAT, KCTL) to `torm` (src/server/torm_handler.h); without one they are
 //    answered kNotOffered.
@@ -71,6 +77,7 @@
 #include "mail/torm.h"
 #include "server/session_tls.h"
 #include "server/state.h"
+#include "server/tkim_vouch.h"
 #include "server/tls_identity.h"
 
 namespace onionmail::server {
@@ -90,6 +97,9 @@ class KeyRoleServer {
   // The server's RSA key (DER SubjectPublicKeyInfo) for ServerKeyRequest.
   // Call before serving.
   void set_server_key(std::vector<uint8_t> spki_der) { server_key_ = std::move(spki_der); }
+  // Checks the vouches of TkimProvenRequest (may be null: every vouch is
+  // refused; must outlive the server). Call before serving.
+  void set_tkim_vouches(const TkimVouches* vouches) { tkim_vouches_ = vouches; }
 
   Result<void> ServeControl(ipc::Channel control, FrontEnd front_end);
 
@@ -108,6 +118,9 @@ class KeyRoleServer {
   // The server@ bot's LIST commands and RCPT to a list: `m.op` on the list
   // `m.name` by the session's user.
   bool HandleList(ipc::Channel& ch, const ipc::ListRequest& m, struct SmtpSessionState& s);
+  // TKIM: the relay role's vouch for the onion that proved itself on the session.
+  bool HandleTkimProven(ipc::Channel& ch, const ipc::TkimProvenRequest& m,
+                        struct SmtpSessionState& s);
   bool HandlePop3(ipc::Channel& ch, ipc::Message& msg, struct Pop3SessionState& s);
   // POP3 RQUS: a new account with a voucher, within the session's limits.
   bool HandleRegister(ipc::Channel& ch, const ipc::RegisterRequest& m, struct Pop3SessionState& s);
@@ -119,6 +132,7 @@ class KeyRoleServer {
   mail::TormService* torm_ = nullptr;
   SessionTlsKeys* session_tls_ = nullptr;
   std::vector<uint8_t> server_key_;  // empty: ServerKeyRequest is kNotFound
+  const TkimVouches* tkim_vouches_ = nullptr;
   std::atomic<uint32_t> smtp_sessions_{0};
   std::atomic<uint32_t> pop3_sessions_{0};
 };

@@ -193,8 +193,8 @@ std::vector<mail::RelayOpened> RemoteRelayBackend::OpenAll(
   return opened;
 }
 
-Result<std::string> RemoteRelayBackend::CheckTkim(const mail::ChannelBinding& cb,
-                                                  std::span<const uint8_t> proof) {
+Result<RemoteRelayBackend::TkimProven> RemoteRelayBackend::CheckTkim(
+    const mail::ChannelBinding& cb, std::span<const uint8_t> proof) {
   ipc::TkimCheckRequest request;
   request.channel_binding = cb;
   request.proof.assign(proof.begin(), proof.end());
@@ -218,7 +218,7 @@ Result<std::string> RemoteRelayBackend::CheckTkim(const mail::ChannelBinding& cb
   auto* reply = std::get_if<ipc::TkimCheckReply>(&*m);
   if (reply == nullptr) return Unavailable("unexpected reply");
   ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(reply->status, "tkim: proof refused"));
-  return std::move(reply->sender_domain);
+  return TkimProven{std::move(reply->sender_domain), std::move(reply->vouch)};
 }
 
 }  // namespace onionmail::server

@@ -78,10 +78,15 @@ class RemoteRelayBackend : public mail::RelayBackend {
 
   // TKIM (docs/PROTOCOL.md): asks the relay role to check a client's proof
   // for the channel binding of the client's TLS connection, on a session
-  // channel of its own (TkimCheckRequest). Returns the proven sender domain,
-  // or an Error with the reply's status (mail/tkim.h lists them); a missing,
+  // channel of its own (TkimCheckRequest). Returns the proven sender domain
+  // and the key role's vouch for it (empty if the relay role got none), or
+  // an Error with the reply's status (mail/tkim.h lists them); a missing,
   // late or malformed answer is kUnavailable.
-  Result<std::string> CheckTkim(const mail::ChannelBinding& cb, std::span<const uint8_t> proof);
+  struct TkimProven {
+    std::string sender_domain;
+    std::vector<uint8_t> vouch;
+  };
+  Result<TkimProven> CheckTkim(const mail::ChannelBinding& cb, std::span<const uint8_t> proof);
 
  private:
   // A new session channel with `first` queued on it, its other end handed to

@@ -8,8 +8,10 @@
 // N is its end of the control channel from the SMTP front end, on which each
 // relayed transaction arrives as a session channel (server/relay_session.h).
 // K is its channel to the key role, which signs the TKIM proofs
-// (docs/PROTOCOL.md, "TKIM") it sends to remotes that offer TKIM; without it
-// no proof is sent. One request at a time (sessions take turns), each
+// (docs/PROTOCOL.md, "TKIM") it sends to remotes that offer TKIM and vouches
+// for the senders whose proofs it found good (server/tkim_vouch.h); without
+// it no proof is sent and no vouch given. One request at a time (sessions
+// take turns), each
 // answered within kTkimProofTimeout or failed; a reply that is not for the
 // request (left over from an earlier request that timed out, or from a
 // relay role that died waiting) is recognised and dropped.
@@ -31,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "base/log.h"
@@ -71,11 +74,35 @@ bool IsProofFor(const std::vector<uint8_t>& proof, std::string_view receiver,
 }
 
 // The key role's channel, shared by the session threads.
-class TkimProofClient {
+class KeyRoleClient {
  public:
-  explicit TkimProofClient(ipc::Channel channel) : channel_(std::move(channel)) {}
+  explicit KeyRoleClient(ipc::Channel channel) : channel_(std::move(channel)) {}
 
   Result<std::vector<uint8_t>> Proof(std::string_view receiver, const mail::ChannelBinding& cb) {
+    ipc::TkimProofRequest request;
+    request.receiver_domain = std::string(receiver);
+    request.channel_binding = cb;
+    return Call<ipc::TkimProofReply>(
+        request, "a tkim proof", [&](ipc::TkimProofReply& reply) -> std::vector<uint8_t>* {
+          return IsProofFor(reply.proof, receiver, cb) ? &reply.proof : nullptr;
+        });
+  }
+
+  Result<std::vector<uint8_t>> Vouch(std::string_view sender) {
+    ipc::TkimVouchRequest request;
+    request.sender_domain = std::string(sender);
+    return Call<ipc::TkimVouchReply>(
+        request, "a tkim vouch", [&](ipc::TkimVouchReply& reply) -> std::vector<uint8_t>* {
+          return reply.sender_domain == sender ? &reply.vouch : nullptr;
+        });
+  }
+
+ private:
+  // Sends `request` and waits up to kTkimProofTimeout for its reply: a
+  // `Reply` for which `answer` returns the field to take, not null (a reply
+  // that is not for this request is dropped).
+  template <typename Reply, typename Request, typename Answer>
+  Result<std::vector<uint8_t>> Call(const Request& request, const char* what, Answer answer) {
     std::lock_guard<std::mutex> lock(mu_);
     // Replies to requests that timed out: never the answer to this one.
     for (;;) {
@@ -84,33 +111,33 @@ class TkimProofClient {
       if (stale.error().code == ErrorCode::kDeadlineExceeded) break;
       return stale.error();
     }
-    ipc::TkimProofRequest request;
-    request.receiver_domain = std::string(receiver);
-    request.channel_binding = cb;
     ONIONMAIL_RETURN_IF_ERROR(channel_.Send(request));
     const auto deadline = std::chrono::steady_clock::now() + kTkimProofTimeout;
     for (;;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
-        return MakeError(ErrorCode::kDeadlineExceeded, "the key role did not sign a tkim proof");
+        return MakeError(ErrorCode::kDeadlineExceeded,
+                         std::string("the key role did not answer for ") + what);
       }
       auto in = channel_.Receive(left);
       if (!in.ok()) return in.error();
-      auto* reply = std::get_if<ipc::TkimProofReply>(&*in);
-      if (reply == nullptr) {
-        return MakeError(ErrorCode::kInvalidArgument, "unexpected message from the key role");
+      if (std::holds_alternative<ipc::TkimProofReply>(*in) ||
+          std::holds_alternative<ipc::TkimVouchReply>(*in)) {
+        if (auto* reply = std::get_if<Reply>(&*in)) {
+          if (reply->status != ipc::Status::kOk) {
+            const std::string refused = std::string("the key role refused ") + what;
+            ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(reply->status, refused.c_str()));
+          }
+          if (std::vector<uint8_t>* taken = answer(*reply)) return std::move(*taken);
+        }
+        log::Warning("relay", std::string("dropped ") + what + " that was not for this request");
+        continue;
       }
-      if (reply->status != ipc::Status::kOk) {
-        ONIONMAIL_RETURN_IF_ERROR(
-            ipc::StatusToResult(reply->status, "the key role refused a tkim proof"));
-      }
-      if (IsProofFor(reply->proof, receiver, cb)) return std::move(reply->proof);
-      log::Warning("relay", "dropped a tkim proof that was not for this request");
+      return MakeError(ErrorCode::kInvalidArgument, "unexpected message from the key role");
     }
   }
 
- private:
   std::mutex mu_;
   ipc::Channel channel_;
 };
@@ -132,12 +159,13 @@ int Run(const OutboundRoleArgs& args) {
   options.connect_timeout = std::chrono::seconds(config.relay_connect_timeout_seconds);
   options.max_concurrent = config.relay_max_concurrent;
   if (started->key_channel.has_value()) {
-    auto client = std::make_shared<TkimProofClient>(std::move(*started->key_channel));
+    auto client = std::make_shared<KeyRoleClient>(std::move(*started->key_channel));
     options.tkim_proof = [client](std::string_view receiver, const mail::ChannelBinding& cb) {
       return client->Proof(receiver, cb);
     };
+    options.tkim_vouch = [client](std::string_view sender) { return client->Vouch(sender); };
   } else {
-    log::Warning("relay", "no channel to the key role: no TKIM proofs are sent");
+    log::Warning("relay", "no channel to the key role: no TKIM proofs are sent, no vouches given");
   }
   log::Info("relay", "started (pid " + std::to_string(::getpid()) + ", seccomp " +
                          (config.sandbox_seccomp ? "on" : "OFF") + ")");

@@ -86,6 +86,10 @@ struct RelayOptions {
   std::function<Result<std::vector<uint8_t>>(std::string_view receiver_domain,
                                              const mail::ChannelBinding& channel_binding)>
       tkim_proof;
+  // TKIM: the key role's vouch (server/tkim_vouch.h) for a sender domain
+  // whose proof CheckTkim() found good. Unset: no vouch is given. Called
+  // from several session threads.
+  std::function<Result<std::vector<uint8_t>>(std::string_view sender_domain)> tkim_vouch;
 };
 
 // The client options of a connection to another onion server: through

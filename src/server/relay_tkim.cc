@@ -64,7 +64,7 @@ KeyCache& Cache() {
 
 ipc::TkimCheckReply Refused(ErrorCode code, const std::string& why) {
   log::Info(kLog, "tkim check refused: " + why);
-  return {ipc::StatusFromError(code), ""};
+  return {ipc::StatusFromError(code), "", {}};
 }
 
 // Asks `onion` itself, through Tor, for its key; returns its id.
@@ -144,7 +144,18 @@ ipc::TkimCheckReply CheckTkim(const ipc::TkimCheckRequest& request, const RelayO
     return Refused(ErrorCode::kUnauthenticated, "the proof's key is not the sender onion's key");
   }
   log::Info(kLog, "tkim check: sender authenticated");
-  return {ipc::Status::kOk, proof->sender_domain};
+  ipc::TkimCheckReply reply{ipc::Status::kOk, proof->sender_domain, {}};
+  if (options.tkim_vouch) {
+    auto vouch = options.tkim_vouch(proof->sender_domain);
+    if (vouch.ok() && vouch->size() == ipc::kTkimVouchBytes) {
+      reply.vouch = std::move(*vouch);
+    } else {
+      // The sender stays proven; only list posts from its users will wait.
+      log::Warning(kLog, "no tkim vouch from the key role: " +
+                             (vouch.ok() ? std::string("wrong size") : vouch.error().message));
+    }
+  }
+  return reply;
 }
 
 }  // namespace onionmail::server

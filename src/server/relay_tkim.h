@@ -15,6 +15,10 @@
 //    (at most kTkimKeyCacheEntries onions; the oldest entry goes first); a
 //    proof with another key than the remembered one asks the onion again, so
 //    a server that changed its key is not refused for an hour.
+//    With kOk, the key role's vouch for the sender (options.tkim_vouch;
+//    without one, or if it fails, logged, no vouch: the sender is proven
+//    all the same, but the key role will not let the session act for its
+//    users on mailing lists).
 //    Reply status: kOk with the sender domain; kInvalidArgument malformed or
 //    not a v3 onion; kUnauthenticated signature, receiver, time, a remote
 //    without TKIM or another key; kUnavailable the onion did not answer.

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <utility>
 
+#include "base/log.h"
+
 namespace onionmail::server {
 
 namespace {
@@ -28,7 +30,20 @@ Result<std::vector<uint8_t>> RemoteTkim::ServerKey() {
 
 Result<std::string> RemoteTkim::Check(const mail::ChannelBinding& cb,
                                       std::span<const uint8_t> proof) {
-  return relay_.CheckTkim(cb, proof);
+  auto proven = relay_.CheckTkim(cb, proof);
+  if (!proven.ok()) return proven.error();
+  if (proven->vouch.empty()) {
+    log::Warning("smtp", "tkim: no vouch from the relay role: list posts from this sender wait");
+    return std::move(proven->sender_domain);
+  }
+  ipc::TkimProvenRequest shown{proven->sender_domain, std::move(proven->vouch)};
+  auto r = key_link_.Call<ipc::StatusReply>(shown, kKeyTimeout);
+  if (!r.ok() || r->status != ipc::Status::kOk) {
+    // The sender stays proven for TKIM's own rules; the key role will not let
+    // this session act for its users on mailing lists.
+    log::Warning("smtp", "tkim: the key role did not take the relay role's vouch");
+  }
+  return std::move(proven->sender_domain);
 }
 
 }  // namespace onionmail::server

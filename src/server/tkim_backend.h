@@ -7,6 +7,10 @@
 //  - ServerKey() asks the key role once per RemoteTkim and keeps the answer
 //    (a public key); an error is not kept.
 //  - Check() forwards to the relay backend; its errors are mail/tkim.h's.
+//    A proven sender's vouch goes to the key role on the session's link
+//    (TkimProvenRequest), so that the session may act for that server's
+//    users on mailing lists. Without a vouch, or if the key role does not
+//    take it (logged), the sender is proven all the same.
 //  - One RemoteTkim per SMTP session, used by that session's thread only.
 #pragma once
 

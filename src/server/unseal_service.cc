@@ -228,18 +228,43 @@ ipc::TkimProofReply UnsealService::TkimProof(const ipc::TkimProofRequest& reques
   return reply;
 }
 
+ipc::TkimVouchReply UnsealService::TkimVouch(const ipc::TkimVouchRequest& request,
+                                             uint64_t now_unix_seconds) {
+  ipc::TkimVouchReply reply;
+  reply.sender_domain = request.sender_domain;
+  const std::string sender = Lower(request.sender_domain);
+  if (!mail::IsV3OnionDomain(sender) || sender == Lower(state_.config().domain)) {
+    log::Warning(kComponent, "refused a tkim vouch: the sender is not another v3 onion");
+    reply.status = ipc::Status::kInvalidArgument;
+    return reply;
+  }
+  if (vouches_ == nullptr) {
+    reply.status = ipc::Status::kFailedPrecondition;
+    return reply;
+  }
+  auto vouch = vouches_->Mint(sender, now_unix_seconds);
+  if (!vouch.ok()) {
+    reply.status = StatusOf(vouch.error());
+    return reply;
+  }
+  reply.vouch = std::move(*vouch);
+  return reply;
+}
+
 Result<void> UnsealService::ServeRelay(ipc::Channel channel) {
   for (;;) {
     auto in = channel.Receive(kForever);
     if (!in.ok()) return in.error();
-    const auto* request = std::get_if<ipc::TkimProofRequest>(&*in);
-    if (request == nullptr) {
+    const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+    if (const auto* proof = std::get_if<ipc::TkimProofRequest>(&*in)) {
+      ONIONMAIL_RETURN_IF_ERROR(channel.Send(TkimProof(*proof, now)));
+    } else if (const auto* vouch = std::get_if<ipc::TkimVouchRequest>(&*in)) {
+      ONIONMAIL_RETURN_IF_ERROR(channel.Send(TkimVouch(*vouch, now)));
+    } else {
       return MakeError(ErrorCode::kInvalidArgument, "unexpected message on the relay channel");
     }
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-        std::chrono::system_clock::now().time_since_epoch());
-    ONIONMAIL_RETURN_IF_ERROR(
-        channel.Send(TkimProof(*request, static_cast<uint64_t>(now.count()))));
   }
 }
 

@@ -35,10 +35,14 @@
 //    encoded signed request; a signing failure is logged and its status
 //    returned. Works sealed or not (the server key is the device's, as for
 //    DERK). Logs one line per proof, without the domains.
-//  - ServeRelay() answers the relay role's TkimProofRequests on its channel,
-//    in order, until the channel closes (kUnavailable) or sends anything
-//    else (kInvalidArgument; the caller logs it and stops serving that
-//    channel).
+//  - TkimVouch(): the relay role checked a client's proof: a vouch
+//    (server/tkim_vouch.h) for the lower-cased sender domain, which must be
+//    a v3 onion and not this server (else kInvalidArgument);
+//    kFailedPrecondition without set_vouches(). The reply names the domain.
+//  - ServeRelay() answers the relay role's TkimProofRequests and
+//    TkimVouchRequests on its channel, in order, until the channel closes
+//    (kUnavailable) or sends anything else (kInvalidArgument; the caller
+//    logs it and stops serving that channel).
 //  - Thread-safe.
 #pragma once
 
@@ -54,6 +58,7 @@
 #include "ipc/channel.h"
 #include "ipc/messages.h"
 #include "server/state.h"
+#include "server/tkim_vouch.h"
 #include "unseal/master_key.h"
 #include "unseal/torm_wire.h"
 
@@ -82,6 +87,9 @@ class UnsealService {
   Result<void> ServePeer(ipc::Channel channel);
 
   ipc::TkimProofReply TkimProof(const ipc::TkimProofRequest& request, uint64_t now_unix_seconds);
+  // Vouches for TkimVouch() (must outlive the service). Call before serving.
+  void set_vouches(const TkimVouches* vouches) { vouches_ = vouches; }
+  ipc::TkimVouchReply TkimVouch(const ipc::TkimVouchRequest& request, uint64_t now_unix_seconds);
   Result<void> ServeRelay(ipc::Channel channel);
 
   // The text of <state>/unseal/status (also used by tests).
@@ -93,6 +101,7 @@ class UnsealService {
   State& state_;
   std::unique_ptr<unseal::Unsealer> unsealer_;
   RequestSigner signer_;
+  const TkimVouches* vouches_ = nullptr;
   std::mutex mu_;  // forwards_, counters_ and the status file
   std::deque<ipc::ForwardItem> forwards_;
   // What each peer said of this server in its last DERK answer.

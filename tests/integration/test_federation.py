@@ -443,6 +443,12 @@ class FederationTest(unittest.TestCase):
             s.quit()
         self.a.wait_log(rb"list: a member at another server posts: 3 member\(s\) will get the "
                         rb"message \(2 on 2 other server", start=start)
+        # A's key role took the vouch of A's relay role for B (the front end
+        # alone could not have named bob as the poster).
+        a_log = self.a.log_bytes()[start:]
+        for fault in (b"tkim vouch", b"relay role's vouch", b"no vouches",
+                      b"has not proved itself"):
+            self.assertNotIn(fault, a_log)
         a_domain = self.a.domain.encode()
         alices = [m for _, m in self.a.fetch_all(self.alice)][alice_before:]
         self.assertEqual(len(alices), 1)

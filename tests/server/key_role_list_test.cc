@@ -2,18 +2,23 @@
 // lists"): a session acts only as the user who authenticated on it (a failed
 // AUTH forgets that user), POP3 sessions are refused, bad requests are
 // answered kInvalidArgument and the session goes on, and a list is created,
-// filled, posted to and destroyed through RemoteDelivery. A real State (file
+// filled, posted to and destroyed through RemoteDelivery; a session without a
+// login acts for a remote member only once it showed a vouch for that
+// member's server (TkimProvenRequest, server/tkim_vouch.h). A real State (file
 // key store, LocalKeyService) served by KeyRoleServer::ServeControl; the test
 // plays the SMTP front end.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <string>
 #include <vector>
 
+#include "ipc/messages.h"
 #include "mail/mailing_list.h"
+#include "server/tkim_vouch.h"
 #include "tests/mail/test_onions.h"
 #include "tests/server/remote_backend_fixture.h"
 
@@ -44,6 +49,25 @@ struct Session {
   std::unique_ptr<SessionLink> link;
   RemoteDelivery delivery;
 };
+
+uint64_t Now() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// What the SMTP front end does once the relay role found a client's TKIM
+// proof for `onion` good: shows the key role the vouch it got.
+ipc::Status ShowVouch(SessionLink& link, const std::string& onion, std::vector<uint8_t> vouch) {
+  auto r = link.Call<ipc::StatusReply>(ipc::TkimProvenRequest{onion, std::move(vouch)},
+                                       std::chrono::seconds(10));
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return r.ok() ? r->status : ipc::Status::kInternal;
+}
+
+ipc::Status Prove(SessionLink& link, const std::string& onion) {
+  return ShowVouch(link, onion, Env().vouches->Mint(onion, Now()).value());
+}
 
 TEST_F(KeyRoleTest, ListNeedsAUserAuthenticatedOnTheSession) {
   std::string user = NewUser();
@@ -148,6 +172,7 @@ TEST_F(KeyRoleTest, SessionWithoutALoginActsOnlyForARemoteMembersPostOrLeave) {
   // The front end of a session whose client proved kTestOnions[0] by TKIM.
   auto link = smtp_.NewSession();
   RemoteDelivery remote(*link);
+  ASSERT_EQ(Prove(*link, mail::kTestOnions[0]), ipc::Status::kOk);
   auto post = remote.Apply(Op::kPost, name, dave);
   ASSERT_TRUE(post.ok()) << post.error().message;
   EXPECT_EQ(post->members, Sorted({owner, dave}));
@@ -174,6 +199,52 @@ TEST_F(KeyRoleTest, SessionWithoutALoginActsOnlyForARemoteMembersPostOrLeave) {
   EXPECT_TRUE(Fails(remote.Apply(Op::kPost, name, dave), ErrorCode::kPermissionDenied));
 }
 
+TEST_F(KeyRoleTest, ARemoteMemberIsActedForOnlyAfterItsServerIsVouchedForOnTheSession) {
+  const std::string owner = NewUser();
+  const std::string name = NewListName();
+  const std::string dave = "dave@" + mail::kTestOnions[0];
+  Session o(smtp_, owner);
+  ASSERT_TRUE(o.delivery.Apply(Op::kCreate, name, "").ok());
+  ASSERT_TRUE(o.delivery.Apply(Op::kAdd, name, dave).ok());
+  auto link = smtp_.NewSession();
+  RemoteDelivery remote(*link);
+  // A subverted front end that names a member without any proof.
+  EXPECT_TRUE(Fails(remote.Apply(Op::kPost, name, dave), ErrorCode::kUnauthenticated));
+  EXPECT_TRUE(Fails(remote.Apply(Op::kLeave, name, dave), ErrorCode::kUnauthenticated));
+  // Vouches it might make or bend: none holds.
+  auto good = Env().vouches->Mint(mail::kTestOnions[0], Now()).value();
+  std::vector<uint8_t> forged = good;
+  forged.back() ^= 1;
+  EXPECT_EQ(ShowVouch(*link, mail::kTestOnions[0], forged), ipc::Status::kUnauthenticated);
+  EXPECT_EQ(ShowVouch(*link, mail::kTestOnions[1], good), ipc::Status::kUnauthenticated);
+  TkimVouches other_key_role;
+  EXPECT_EQ(ShowVouch(*link, mail::kTestOnions[0],
+                      other_key_role.Mint(mail::kTestOnions[0], Now()).value()),
+            ipc::Status::kUnauthenticated);
+  auto stale = Env().vouches->Mint(mail::kTestOnions[0], Now() - kTkimVouchLifetime).value();
+  EXPECT_EQ(ShowVouch(*link, mail::kTestOnions[0], stale), ipc::Status::kUnauthenticated);
+  EXPECT_TRUE(Fails(remote.Apply(Op::kPost, name, dave), ErrorCode::kUnauthenticated));
+  // Another onion proven on the session does not speak for dave's server.
+  ASSERT_EQ(Prove(*link, mail::kTestOnions[1]), ipc::Status::kOk);
+  EXPECT_TRUE(Fails(remote.Apply(Op::kPost, name, dave), ErrorCode::kUnauthenticated));
+  // Dave's server (named in upper case, as a client may write it): now the post goes.
+  std::string upper = mail::kTestOnions[0];
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  ASSERT_EQ(ShowVouch(*link, upper, good), ipc::Status::kOk);
+  auto post = remote.Apply(Op::kPost, name, dave);
+  ASSERT_TRUE(post.ok()) << post.error().message;
+  EXPECT_EQ(post->members, Sorted({owner, dave}));
+  // A vouch that does not hold forgets the server proven before it.
+  EXPECT_EQ(ShowVouch(*link, mail::kTestOnions[0], forged), ipc::Status::kUnauthenticated);
+  EXPECT_TRUE(Fails(remote.Apply(Op::kPost, name, dave), ErrorCode::kUnauthenticated));
+  // Another session gets nothing from this one's proof.
+  auto other = smtp_.NewSession();
+  EXPECT_TRUE(
+      Fails(RemoteDelivery(*other).Apply(Op::kPost, name, dave), ErrorCode::kUnauthenticated));
+  EXPECT_FALSE(link->broken());
+  EXPECT_FALSE(other->broken());
+}
+
 TEST_F(KeyRoleTest, AnAnnounceListTakesPostsOnlyFromItsOwnerAndOpensAgain) {
   const std::string owner = NewUser();
   const std::string bob = NewUser();
@@ -195,6 +266,7 @@ TEST_F(KeyRoleTest, AnAnnounceListTakesPostsOnlyFromItsOwnerAndOpensAgain) {
   EXPECT_TRUE(Fails(b.delivery.Apply(Op::kPost, name, ""), ErrorCode::kFailedPrecondition));
   auto link = smtp_.NewSession();
   RemoteDelivery remote(*link);
+  ASSERT_EQ(Prove(*link, mail::kTestOnions[1]), ipc::Status::kOk);
   EXPECT_TRUE(Fails(remote.Apply(Op::kPost, name, dave), ErrorCode::kFailedPrecondition));
   auto own = o.delivery.Apply(Op::kPost, name, "");
   ASSERT_TRUE(own.ok()) << own.error().message;

@@ -16,7 +16,9 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
+#include "ipc/bounds.h"
 #include "ipc/channel.h"
 #include "mail/tkim.h"
 #include "server/relay_backend.h"
@@ -109,7 +111,8 @@ TEST(RelayTkimTest, ProofIsCheckedAgainstTheKeyTheSendersOnionGivesAndTheKeyIsRe
   Relay relay(Options(proxy.address()));
   auto proven = relay.backend().CheckTkim(Cb(1), Proof(kSender, kReceiver, Cb(1)));
   ASSERT_TRUE(proven.ok()) << proven.error().message;
-  EXPECT_EQ(*proven, kSender);
+  EXPECT_EQ(proven->sender_domain, kSender);
+  EXPECT_TRUE(proven->vouch.empty()) << "no key role to vouch";
   EXPECT_EQ(proxy.relayed, 1);
   auto again = relay.backend().CheckTkim(Cb(2), Proof(kSender, kReceiver, Cb(2)));
   ASSERT_TRUE(again.ok()) << again.error().message;
@@ -182,6 +185,43 @@ TEST(RelayTkimTest, ProofForAnotherChannelReceiverOrTimeIsRefusedWithoutCallingB
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(backend.CheckTkim(Cb(1), Bytes{1, 2, 3}).error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(proxy.relayed, 0);
+}
+
+TEST(RelayTkimTest, AProvenSenderComesWithTheKeyRolesVouchAndARefusedOneAsksForNone) {
+  FakeTkim fake;
+  RemoteServer sender_server(25 << 20, &fake);
+  OnionProxy proxy(sender_server.port());
+  RelayOptions o = Options(proxy.address());
+  std::mutex mu;
+  std::vector<std::string> asked;
+  o.tkim_vouch = [&](std::string_view sender) {
+    std::lock_guard<std::mutex> lock(mu);
+    asked.emplace_back(sender);
+    return Result<Bytes>(Bytes(ipc::kTkimVouchBytes, 0x5a));
+  };
+  Relay relay(o);
+  auto proven = relay.backend().CheckTkim(Cb(1), Proof(kSender, kReceiver, Cb(1)));
+  ASSERT_TRUE(proven.ok()) << proven.error().message;
+  EXPECT_EQ(proven->sender_domain, kSender);
+  EXPECT_EQ(proven->vouch, Bytes(ipc::kTkimVouchBytes, 0x5a));
+  EXPECT_FALSE(relay.backend().CheckTkim(Cb(2), Proof(kSender, kReceiver, Cb(3))).ok());
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(asked, std::vector<std::string>{kSender});
+}
+
+TEST(RelayTkimTest, AKeyRoleThatGivesNoVouchLeavesTheSenderProvenWithoutOne) {
+  FakeTkim fake;
+  RemoteServer sender_server(25 << 20, &fake);
+  OnionProxy proxy(sender_server.port());
+  RelayOptions o = Options(proxy.address());
+  o.tkim_vouch = [](std::string_view) {
+    return Result<Bytes>(MakeError(ErrorCode::kDeadlineExceeded, "no answer"));
+  };
+  Relay relay(o);
+  auto proven = relay.backend().CheckTkim(Cb(1), Proof(kSender, kReceiver, Cb(1)));
+  ASSERT_TRUE(proven.ok()) << proven.error().message;
+  EXPECT_EQ(proven->sender_domain, kSender);
+  EXPECT_TRUE(proven->vouch.empty());
 }
 
 TEST(RelayTkimTest, RelayedTransactionSendsAProofTheRemoteCanCheckForItsSideOfTls) {

@@ -30,6 +30,7 @@
 #include "server/key_service_role.h"
 #include "server/remote_backend.h"
 #include "server/state.h"
+#include "server/tkim_vouch.h"
 #include "server/tls_identity.h"
 #include "tests/store/test_util.h"
 
@@ -112,6 +113,9 @@ struct KeyRoleEnv {
   // As for a state directory made before the TLS key: the certificate is for
   // the RSA server key, handshakes are signed with TlsSignRequest.
   KeyRoleServer* rsa_server = nullptr;
+  // What the relay role asks to vouch for onions proven by TKIM; `server`
+  // checks them.
+  TkimVouches* vouches = nullptr;
 };
 
 inline KeyRoleEnv* MakeEnv() {
@@ -138,6 +142,8 @@ inline KeyRoleEnv* MakeEnv() {
   env->modulus_bits = static_cast<size_t>(EVP_PKEY_get_bits(k));
   EVP_PKEY_free(k);
   env->server = new KeyRoleServer(*env->state, *tls, /*max_sessions=*/64);
+  env->vouches = new TkimVouches();
+  env->server->set_tkim_vouches(env->vouches);
   TlsIdentity rsa{tls->certificate_pem, env->server_key, TlsKeyKind::kRsa, env->modulus_bits};
   env->rsa_server = new KeyRoleServer(*env->state, rsa, /*max_sessions=*/64);
   return env;

@@ -3,7 +3,8 @@
 // through State::ServerPrivateRaw): the server key a front end's session
 // gets for `TKIM KEY` (KeyRoleServer, ServerKeyRequest), and the proofs the
 // relay role asks for on its channel (UnsealService::TkimProof/ServeRelay),
-// checked with the receiver's own code (unseal::CheckTkimRequest).
+// checked with the receiver's own code (unseal::CheckTkimRequest), and the
+// vouches it asks for on the same channel (UnsealService::TkimVouch).
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
@@ -22,6 +23,7 @@
 #include "net/remote_key.h"
 #include "server/key_service_role.h"
 #include "server/state.h"
+#include "server/tkim_vouch.h"
 #include "server/tls_identity.h"
 #include "server/unseal_service.h"
 #include "tests/store/test_util.h"
@@ -201,6 +203,52 @@ TEST_F(TkimKeyRoleTest, AnyOtherMessageOnTheRelayChannelEndsServingIt) {
   auto after = pair->first.Receive(kWait);
   ASSERT_FALSE(after.ok());
   EXPECT_EQ(after.error().code, ErrorCode::kUnavailable);
+}
+
+TEST_F(TkimKeyRoleTest, RelayChannelVouchesForAnotherOnionThatTheSameVouchesCheck) {
+  TkimVouches vouches;
+  service_->set_vouches(&vouches);
+  auto pair = ipc::Channel::CreatePair();
+  ASSERT_TRUE(pair.ok());
+  Result<void> served = Ok();
+  std::thread server([&, ch = std::move(pair->second)]() mutable {
+    served = service_->ServeRelay(std::move(ch));
+  });
+  std::optional<ipc::Channel> relay(std::move(pair->first));
+  std::string upper = kReceiver;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  // Proofs and vouches share the channel, answered in order.
+  ASSERT_TRUE(relay->Send(ipc::TkimVouchRequest{upper}).ok());
+  ASSERT_TRUE(relay->Send(ipc::TkimProofRequest{kReceiver, Binding(5)}).ok());
+  ASSERT_TRUE(relay->Send(ipc::TkimVouchRequest{kOwn}).ok());
+  ASSERT_TRUE(relay->Send(ipc::TkimVouchRequest{"example.com"}).ok());
+  auto first = relay->Receive(kWait);
+  ASSERT_TRUE(first.ok());
+  const auto& vouch = std::get<ipc::TkimVouchReply>(*first);
+  ASSERT_EQ(vouch.status, ipc::Status::kOk);
+  EXPECT_EQ(vouch.sender_domain, upper) << "the request's name, to match it";
+  auto expiry = vouches.Check(kReceiver, vouch.vouch, Now());
+  ASSERT_TRUE(expiry.ok()) << expiry.error().message;
+  EXPECT_GE(*expiry, Now() + kTkimVouchLifetime - 5);
+  EXPECT_FALSE(vouches.Check(kOwn, vouch.vouch, Now()).ok());
+  auto second = relay->Receive(kWait);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(std::get<ipc::TkimProofReply>(*second).status, ipc::Status::kOk);
+  for (int i = 0; i < 2; ++i) {  // this server itself; not an onion
+    auto refused = relay->Receive(kWait);
+    ASSERT_TRUE(refused.ok());
+    EXPECT_EQ(std::get<ipc::TkimVouchReply>(*refused).status, ipc::Status::kInvalidArgument);
+    EXPECT_TRUE(std::get<ipc::TkimVouchReply>(*refused).vouch.empty());
+  }
+  relay.reset();
+  server.join();
+  EXPECT_EQ(served.error().code, ErrorCode::kUnavailable);
+}
+
+TEST_F(TkimKeyRoleTest, WithoutVouchesTheRelayRoleGetsNone) {
+  const auto reply = service_->TkimVouch(ipc::TkimVouchRequest{kReceiver}, Now());
+  EXPECT_EQ(reply.status, ipc::Status::kFailedPrecondition);
+  EXPECT_TRUE(reply.vouch.empty());
 }
 
 // ServerKeyRequest on an SMTP session link, as the front end asks for `TKIM KEY`.
