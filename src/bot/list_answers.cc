@@ -55,6 +55,10 @@ std::string ListShown(const ListAsked& a, const mail::ListRecord& record) {
         "\nThis is an announce list: only its owner writes to it, by sending mail\n"
         "to " +
         address + "; the members receive.\n";
+  } else if (record.moderated) {
+    text += "\nThis is a moderated list: mail a member sends to " + address +
+            "\ngoes to its owner alone, held for approval; the owner sends on what it\n"
+            "approves by posting it to the list (mail clients: Redirect or Resend).\n";
   } else {
     text +=
         "\n"
@@ -65,12 +69,15 @@ std::string ListShown(const ListAsked& a, const mail::ListRecord& record) {
         "mail you send; only members can write to the list.\n";
   }
   if (owner) {
-    text += "\nYou own this list: " + ListCommand(a, "ADD <user>") + " adds a member,\n" +
-            ListCommand(a, "REMOVE <user>") + " removes one and " + ListCommand(a, "DESTROY") +
-            "\nends the list. The owner cannot leave the list. " +
-            (record.announce ? ListCommand(a, "OPEN") + " lets every\nmember write to it again.\n"
-                             : ListCommand(a, "ANNOUNCE") +
-                                   " makes it an\nannounce list, to which only you write.\n");
+    text +=
+        "\nYou own this list: " + ListCommand(a, "ADD <user>") + " adds a member,\n" +
+        ListCommand(a, "REMOVE <user>") + " removes one and " + ListCommand(a, "DESTROY") +
+        "\nends the list. The owner cannot leave the list. " +
+        (record.announce || record.moderated
+             ? ListCommand(a, "OPEN") + " lets every\nmember write to it again.\n"
+             : ListCommand(a, "ANNOUNCE") +
+                   " makes it an\nannounce list, to which only you write; " +
+                   ListCommand(a, "MODERATE") + "\nholds the members' mail for your approval.\n");
   } else {
     text += "\nTo leave the list, send " + ListCommand(a, "LEAVE") + " to server@" +
             std::string(a.domain) + ".\n";
@@ -100,6 +107,11 @@ std::string WhatHappened(const ListAsked& a, const mail::ListRecord& record) {
              "it; its members receive, and their mail to it is refused.\n";
     case ListOp::kOpen:
       return "Every member of " + address + " can write to it now.\n";
+    case ListOp::kModerate:
+      return address +
+             " is a moderated list now: its members' mail to it comes\n"
+             "to you alone, marked " +
+             std::string(mail::kListHeldField) + "; post to the list what you approve.\n";
     case ListOp::kShow:
     case ListOp::kDestroy:
     case ListOp::kPost:
@@ -236,6 +248,8 @@ std::string ListUsageText(const ServerFacts& facts) {
          "  LIST <name> ANNOUNCE        make it an announce list: only the owner\n"
          "                              writes to it, the members receive (the\n"
          "                              owner only)\n"
+         "  LIST <name> MODERATE        hold the members' mail to it for the\n"
+         "                              owner's approval (the owner only)\n"
          "  LIST <name> OPEN            let every member write to it again (the\n"
          "                              owner only)\n"
          "\n"

@@ -17,9 +17,10 @@
 //    owner, the members one a line (indented by two spaces, "N of
 //    kMaxListMembers"), how to post (write to the address while logged in;
 //    on an announce list, that only the owner writes) and how to leave (the
-//    owner: that it cannot leave, DESTROY ends the list, and ANNOUNCE or
-//    OPEN, whichever changes it). kAnnounce and kOpen say what the list is
-//    now. An actor no longer a member (LEAVE, or REMOVE of itself) is not
+//    owner: that it cannot leave, DESTROY ends the list, and ANNOUNCE and
+//    MODERATE, or OPEN, whichever changes it; on a moderated list, that the
+//    members' posts are held for the owner). kAnnounce, kModerate and kOpen
+//    say what the list is now. An actor no longer a member (LEAVE, or REMOVE of itself) is not
 //    shown the members.
 //  - ListRefusalCovers(): whether ListRefusedText() has an answer for `code`
 //    after `op`: kNotFound, kPermissionDenied and kDataLoss after any op;

@@ -30,6 +30,7 @@ std::optional<ListOp> VerbOp(std::string_view verb, bool* takes_user) {
   if (IsOneOf(verb, {"DESTROY"})) return ListOp::kDestroy;
   if (IsOneOf(verb, {"ANNOUNCE"})) return ListOp::kAnnounce;
   if (IsOneOf(verb, {"OPEN"})) return ListOp::kOpen;
+  if (IsOneOf(verb, {"MODERATE"})) return ListOp::kModerate;
   *takes_user = true;
   if (IsOneOf(verb, {"ADD", "INVITE"})) return ListOp::kAdd;
   if (IsOneOf(verb, {"REMOVE", "DEL", "DELETE"})) return ListOp::kRemove;

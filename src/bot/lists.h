@@ -13,6 +13,7 @@
 //      <name> DESTROY                           kDestroy
 //      <name> ANNOUNCE                          kAnnounce
 //      <name> OPEN                              kOpen
+//      <name> MODERATE                          kModerate
 //    <name> is mail::CanonicalListName(word, facts.domain): "team",
 //    "team.list" or "team.list@<domain>". <user> is
 //    mail::CanonicalListMember(word, facts.domain): a user of this server,

@@ -179,7 +179,8 @@ bool Get(Reader& r, BlockListReply& m) {
 // --------------------------------------------------------- mailing lists
 
 bool ValidListReply(const ListReply& m) {
-  if (m.owner.empty()) return m.members.empty() && !m.announce;
+  if (m.owner.empty()) return m.members.empty() && !m.announce && !m.moderated;
+  if (m.announce && m.moderated) return false;
   return m.status == Status::kOk &&
          std::find(m.members.begin(), m.members.end(), m.owner) != m.members.end();
 }
@@ -197,6 +198,7 @@ void Put(Writer& w, const ListReply& m) {
   w.Count(m.members.size(), 0, kMaxListMembers, "members");
   for (const auto& u : m.members) w.Name(u, 1, kMaxListMemberBytes, "members");
   PutBool(w, m.announce);
+  PutBool(w, m.moderated);
 }
 
 bool Get(Reader& r, ListRequest& m) {
@@ -213,7 +215,7 @@ bool Get(Reader& r, ListReply& m) {
   for (auto& u : m.members) {
     if (!r.Name(u, 1, kMaxListMemberBytes)) return false;
   }
-  return GetBool(r, m.announce) && ValidListReply(m);
+  return GetBool(r, m.announce) && GetBool(r, m.moderated) && ValidListReply(m);
 }
 
 }  // namespace onionmail::ipc::internal

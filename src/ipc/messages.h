@@ -494,7 +494,7 @@ struct ListRequest {
   std::string user;  // add/remove: a member; remote post/leave: the actor; 0..kMaxListMemberBytes
 };
 
-// The list after the op: owner empty, no members and not announce for
+// The list after the op: owner empty, no members and no flag for
 // kDestroy and on any status but kOk; otherwise the owner is among the members.
 struct ListReply {
   static constexpr MsgType kType = MsgType::kListReply;
@@ -502,6 +502,7 @@ struct ListReply {
   std::string owner;                 // name, 0..kMaxLocalPartBytes
   std::vector<std::string> members;  // 0..kMaxListMembers, each 1..kMaxListMemberBytes
   bool announce = false;             // u16 0/1: only the owner posts
+  bool moderated = false;            // u16 0/1: members' posts held (never both)
 };
 
 // POP3: self-registration (mail/registration.h, RQUS): open the account

@@ -23,6 +23,7 @@ namespace {
 constexpr uint8_t kListVersion = 1;       // no flags byte
 constexpr uint8_t kListVersionFlags = 2;  // a flags byte at the end
 constexpr uint8_t kFlagAnnounce = 0x01;
+constexpr uint8_t kFlagModerated = 0x02;
 constexpr std::string_view kFilePurpose = "list";
 constexpr std::string_view kAadPrefix = "onionmail-list-v1:";
 constexpr size_t kFileIdChars = 64;
@@ -52,7 +53,8 @@ void PutString(std::vector<uint8_t>& out, std::string_view s) {
 std::vector<uint8_t> Encode(std::string_view name, const mail::ListRecord& record) {
   std::vector<uint8_t> out;
   out.reserve(5 + name.size() + record.owner.size() + record.members.size() * 16);
-  const uint8_t flags = record.announce ? kFlagAnnounce : 0;
+  const uint8_t flags =
+      (record.announce ? kFlagAnnounce : 0) | (record.moderated ? kFlagModerated : 0);
   out.push_back(flags == 0 ? kListVersion : kListVersionFlags);
   PutString(out, name);
   PutString(out, record.owner);
@@ -110,8 +112,10 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes) {
   }
   if (version == kListVersionFlags) {
     uint8_t flags = 0;
-    if (!in.Byte(flags) || flags != kFlagAnnounce) return Corrupt();  // no flag, or unknown
-    out.record.announce = true;
+    // Exactly one known flag (a version 2 file without a flag is not written).
+    if (!in.Byte(flags) || (flags != kFlagAnnounce && flags != kFlagModerated)) return Corrupt();
+    out.record.announce = flags == kFlagAnnounce;
+    out.record.moderated = flags == kFlagModerated;
   }
   if (!in.AtEnd() || !mail::WellFormedListRecord(out.record)) return Corrupt();
   return out;

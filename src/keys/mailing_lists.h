@@ -10,8 +10,9 @@
 // list's id does not open. Encoded list:
 //   u8 version (1 or 2) || u8 len || name || u8 len || owner ||
 //   u16 BE count || count x (u8 len || member) [ || u8 flags ]
-// Version 2 ends with the flags byte: bit 0 announce (only the owner posts),
-// the other bits zero. A list without a flag is written as version 1, which
+// Version 2 ends with the flags byte: 0x01 announce (only the owner posts)
+// or 0x02 moderated (members' posts held for the owner), never both, the
+// other bits zero. A list without a flag is written as version 1, which
 // has no flags byte (so a server of before version 2 still reads it).
 // A member is a local part or a remote address "local@<v3 onion>"
 // (mail::ValidListMember, at most mail::kMaxListMemberBytes).
@@ -22,8 +23,8 @@
 //    kInvalidArgument, before any file access.
 //  - Decoding is strict: a file that does not authenticate (OpenRecord's
 //    kDataLoss; a device fault is returned as it is: SealedFiles), has
-//    another version, trailing or missing bytes, a version 2 with no flag
-//    or an unknown one, a name other than the one
+//    another version, trailing or missing bytes, a version 2 with no flag,
+//    both flags or an unknown one, a name other than the one
 //    asked for, or a record failing mail::WellFormedListRecord() is
 //    kDataLoss. Nothing of a list (name, owner, members) is ever logged or
 //    put in an error message.

@@ -104,7 +104,8 @@ bool WellFormedListRecord(const ListRecord& record) {
     return false;  // not sorted or not unique
   }
   if (RemoteDomains(m).size() > kMaxListRemoteServers) return false;
-  return ValidLocalPart(record.owner) && IsMember(record, record.owner);
+  return ValidLocalPart(record.owner) && IsMember(record, record.owner) &&
+         !(record.announce && record.moderated);
 }
 
 Result<std::optional<ListRecord>> ApplyListOp(const std::optional<ListRecord>& current, ListOp op,
@@ -133,13 +134,16 @@ Result<std::optional<ListRecord>> ApplyListOp(const std::optional<ListRecord>& c
       if (next.announce && !owner) {
         return MakeError(ErrorCode::kFailedPrecondition, "only the owner posts to this list");
       }
+      if (next.moderated && !owner) next.members = {next.owner};  // held for the owner
       return std::optional<ListRecord>(std::move(next));
     case ListOp::kShow:
       return std::optional<ListRecord>(std::move(next));
     case ListOp::kAnnounce:
+    case ListOp::kModerate:
     case ListOp::kOpen:
       if (!owner) return Denied();
       next.announce = op == ListOp::kAnnounce;
+      next.moderated = op == ListOp::kModerate;
       return std::optional<ListRecord>(std::move(next));
     case ListOp::kAdd: {
       if (!owner) return Denied();
@@ -190,6 +194,12 @@ std::string ListHeaders(std::string_view name, std::string_view domain) {
   out += "List-Unsubscribe: <mailto:server@" + d + "?subject=LIST%20" + n + "%20LEAVE>\r\n";
   out += "Precedence: list\r\n";
   return out;
+}
+
+std::string ListHeldHeader(std::string_view name, std::string_view domain) {
+  return std::string(kListHeldField) + ": <" + std::string(name) + std::string(kListSuffix) + "@" +
+         std::string(domain) +
+         ">; held for the owner's approval: post it to the list to send it to the members\r\n";
 }
 
 }  // namespace onionmail::mail

@@ -30,7 +30,10 @@
 //    `members`; members are valid members, sorted and unique, at most
 //    kMaxListMembers, at most kMaxListRemoteServers distinct domains among
 //    the remote members. `announce`: an announce list, to which only the
-//    owner posts (the members receive); false for a new list.
+//    owner posts (the members receive); `moderated`: a moderated list, whose
+//    members' posts go to the owner alone, held for approval (the owner
+//    approves one by posting it to the list); never both; both false for a
+//    new list.
 //  - ApplyListOp() holds every permission rule (pure: the key role's store
 //    only loads, applies and saves). `current` is the stored record (nullopt:
 //    no such list), `actor` the user authenticated on the session (a valid
@@ -42,7 +45,10 @@
 //      kShow, kPost   a member: the record unchanged. kPost is what the SMTP
 //                     session asks at RCPT: the members to deliver to; its
 //                     actor may be a remote member. kPost to an announce
-//                     list by a member but the owner: kFailedPrecondition.
+//                     list by a member but the owner: kFailedPrecondition;
+//                     to a moderated list by a member but the owner: the
+//                     record with the owner as its only member (the post
+//                     is held: it goes to the owner alone).
 //      kCreate        no list yet: owner and only member `actor`
 //                     (kAlreadyExists when the list exists).
 //      kAdd           the owner: `user` added (already a member: unchanged;
@@ -55,8 +61,9 @@
 //                     Only the owner removes a remote member.
 //      kLeave         kRemove of `actor` by `actor` (a local member, or a
 //                     remote one).
-//      kAnnounce      the owner: `announce` set (already set: unchanged).
-//      kOpen          the owner: `announce` cleared (already clear: unchanged).
+//      kAnnounce      the owner: `announce` set, `moderated` cleared.
+//      kModerate      the owner: `moderated` set, `announce` cleared.
+//      kOpen          the owner: both cleared (already clear: unchanged).
 //      kDestroy       the owner: nullopt.
 //    No list: kNotFound (except kCreate). Not allowed: kPermissionDenied,
 //    the same for a non-member whatever the op, so a non-member learns only
@@ -83,6 +90,12 @@
 //    List-Post, List-Help and List-Unsubscribe (mailto: server@<domain>,
 //    subject "LIST <name> LEAVE"), and Precedence: list; CRLF line endings.
 //    `name` valid, `domain` a lower-case host name.
+//  - ListHeldHeader(): instead of those, the one field that begins the copy
+//    of a post a moderated list holds for its owner: kListHeldField, naming
+//    the list's address and how to approve the post (post it to the list).
+//    The SMTP session drops every field of that name from list posts, so
+//    an approved post reaches the members without it, and no poster can
+//    put one in.
 #pragma once
 
 #include <cstddef>
@@ -115,13 +128,15 @@ enum class ListOp : uint8_t {
   kPost = 6,
   kAnnounce = 7,
   kOpen = 8,
+  kModerate = 9,
 };
-inline constexpr uint8_t kMaxListOp = 8;
+inline constexpr uint8_t kMaxListOp = 9;
 
 struct ListRecord {
   std::string owner;
   std::vector<std::string> members;  // valid members, sorted, unique, holds owner
   bool announce = false;             // only the owner posts
+  bool moderated = false;            // members' posts go to the owner, held
   bool operator==(const ListRecord&) const = default;
 };
 
@@ -135,13 +150,17 @@ std::optional<std::string> CanonicalListMember(std::string_view text, std::strin
 
 // Whether `record` meets the ListRecord invariants (members valid, sorted,
 // unique, owner a local member, at most kMaxListMembers and
-// kMaxListRemoteServers distinct remote domains).
+// kMaxListRemoteServers distinct remote domains, not both announce and
+// moderated).
 bool WellFormedListRecord(const ListRecord& record);
 
 Result<std::optional<ListRecord>> ApplyListOp(const std::optional<ListRecord>& current, ListOp op,
                                               std::string_view actor, std::string_view user);
 
 std::string ListHeaders(std::string_view name, std::string_view domain);
+
+inline constexpr std::string_view kListHeldField = "X-List-Held";
+std::string ListHeldHeader(std::string_view name, std::string_view domain);
 
 class ListService {
  public:

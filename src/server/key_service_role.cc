@@ -342,6 +342,7 @@ bool KeyRoleServer::HandleList(ipc::Channel& ch, const ipc::ListRequest& m, Smtp
       reply.owner = std::move(applied->owner);
       reply.members = std::move(applied->members);
       reply.announce = applied->announce;
+      reply.moderated = applied->moderated;
     }
   }
   return Reply(ch, reply);

@@ -197,7 +197,7 @@ Result<mail::ListRecord> RemoteDelivery::Apply(mail::ListOp op, std::string_view
   auto r = link_.Call<ipc::ListReply>(req, kIoTimeout);
   if (!r.ok()) return r.error();
   ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "mailing list"));
-  return mail::ListRecord{std::move(r->owner), std::move(r->members), r->announce};
+  return mail::ListRecord{std::move(r->owner), std::move(r->members), r->announce, r->moderated};
 }
 
 Result<mail::TormAnswer> RemoteTorm::Handle(mail::TormVerb verb,

@@ -16,15 +16,17 @@ DataReader::DataReader(net::Connection& conn, size_t max_text_line, uint64_t max
       max_message_bytes_(max_message_bytes),
       max_received_headers_(max_received_headers) {}
 
-bool DataReader::IsReceivedField(std::string_view line) {
-  constexpr std::string_view kName = "received";
-  if (line.size() <= kName.size()) return false;
-  for (size_t i = 0; i < kName.size(); ++i) {
-    char c = line[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != kName[i]) return false;
+bool DataReader::IsReceivedField(std::string_view line) { return IsField(line, "received"); }
+
+bool DataReader::IsField(std::string_view line, std::string_view name) {
+  const auto lower = [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  };
+  if (name.empty() || line.size() <= name.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (lower(line[i]) != lower(name[i])) return false;
   }
-  std::string_view rest = line.substr(kName.size());
+  std::string_view rest = line.substr(name.size());
   while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
   return !rest.empty() && rest.front() == ':';
 }
@@ -43,6 +45,7 @@ Result<DataOutcome> DataReader::Read(mail::MessageWriter* writer) {
   DataOutcome outcome;
   chunk_.clear();
   bool in_header = true;
+  bool dropping = false;  // inside a field named drop_field_
   for (;;) {
     ONIONMAIL_RETURN_IF_ERROR(conn_.Flush());
     auto line = conn_.ReadLine(max_text_line_);
@@ -66,11 +69,13 @@ Result<DataOutcome> DataReader::Read(mail::MessageWriter* writer) {
 
     outcome.message_bytes += text.size() + 2;
     if (in_header) {
+      const bool continuation = !text.empty() && (text.front() == ' ' || text.front() == '\t');
       if (text.empty()) {
         in_header = false;
       } else if (IsReceivedField(text)) {
         ++outcome.received_headers;
       }
+      if (!continuation) dropping = in_header && !drop_field_.empty() && IsField(text, drop_field_);
     }
     if (outcome.status != DataStatus::kOk) continue;  // already faulty: discard
     if (outcome.received_headers > max_received_headers_) {
@@ -88,6 +93,7 @@ Result<DataOutcome> DataReader::Read(mail::MessageWriter* writer) {
       chunk_.clear();
       continue;
     }
+    if (dropping) continue;
     chunk_.append(text);
     chunk_.append("\r\n");
     if (chunk_.size() >= kChunkBytes) FlushChunk(writer, outcome);

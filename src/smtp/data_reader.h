@@ -14,6 +14,9 @@
 //    field name matched case-insensitively, white space allowed before its
 //    colon) are counted; more than max_received_headers is kTooManyHops.
 //    Received lines in the body do not count.
+//  - DropField(name): the header section's fields of that name (matched as
+//    Received fields are), with their folded continuation lines, are not
+//    passed to the writer (they still count towards max_message_bytes).
 //  - A NUL byte, a message larger than max_message_bytes, too many hops or a
 //    failed Append() do not stop reading: the rest of the data is consumed (and discarded) so
 //    the session can answer and continue; the status says why the message
@@ -56,6 +59,12 @@ class DataReader {
 
   // True when `line` (one header line, without CRLF) starts a Received field.
   static bool IsReceivedField(std::string_view line);
+  // True when `line` starts a field named `name` (case-insensitive, white
+  // space allowed before the colon).
+  static bool IsField(std::string_view line, std::string_view name);
+
+  // Call before Read(). `name` must outlive the reader.
+  void DropField(std::string_view name) { drop_field_ = name; }
 
   Result<DataOutcome> Read(mail::MessageWriter* writer);
 
@@ -67,6 +76,7 @@ class DataReader {
   size_t max_text_line_;
   uint64_t max_message_bytes_;
   size_t max_received_headers_;
+  std::string_view drop_field_;  // empty: none
   std::string chunk_;
 };
 

@@ -39,6 +39,9 @@ Entry Lookup(Reply reply) {
       return {250, "2.0.0", false, "Ignored: automatic messages get no answer"};
     case Reply::kListAccepted:
       return {250, "2.1.5", false, "List ok: its members who can take the message get it"};
+    case Reply::kListHeld:
+      return {250, "2.1.5", false,
+              "List ok: a moderated list, the post is held for its owner's approval"};
     case Reply::kRelayedToAll:
       return {250, "2.0.0", false, "Ok: delivered to the remote servers"};
     case Reply::kRelayedPartly:

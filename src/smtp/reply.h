@@ -52,6 +52,7 @@ enum class Reply {
   kBotAnswered,            // 250 2.0.0 (server@: the reply is in the sender's mailbox)
   kBotIgnored,             // 250 2.0.0 (server@: an automatic message, not answered)
   kListAccepted,           // 250 2.1.5 (a list: its members who can take the message)
+  kListHeld,               // 250 2.1.5 (a moderated list: the post goes to its owner, held)
   kRelayedToAll,           // 250 2.0.0 (every remote server of the message took it)
   kRelayedPartly,          // 250 2.0.0 (some took it; a report on the others is in the mailbox)
   kRelayedPartlyNoReport,  // 250 2.0.0 (the same, but the report could not be stored)

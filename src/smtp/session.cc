@@ -93,6 +93,7 @@ void Session::ResetTransaction() {
   bot_request_ = false;
   bot_remote_member_.reset();
   list_name_.reset();
+  list_held_ = false;
   local_sender_ = false;
   remotes_.clear();  // without End(): the remotes keep nothing
 }
@@ -379,7 +380,10 @@ Result<Session::Next> Session::DoData(const Command& cmd) {
   if (begun.ok()) {
     writer = std::move(*begun);
     std::string head = TraceHeader();
-    if (list_name_) head += mail::ListHeaders(*list_name_, config_.domain);
+    if (list_name_) {
+      head += list_held_ ? mail::ListHeldHeader(*list_name_, config_.domain)
+                         : mail::ListHeaders(*list_name_, config_.domain);
+    }
     if (writer == nullptr || !AppendString(*writer, head).ok()) writer.reset();
   } else {
     Log(true, "cannot begin message: " + std::string(ErrorCodeName(begun.error().code)));
@@ -387,6 +391,7 @@ Result<Session::Next> Session::DoData(const Command& cmd) {
 
   DataReader reader(conn_, config_.max_text_line, config_.max_message_bytes,
                     config_.max_received_headers);
+  if (list_name_) reader.DropField(mail::kListHeldField);  // ours only: never the poster's
   auto outcome = reader.Read(writer.get());
   if (!outcome.ok()) return outcome.error();  // writer dies uncommitted
   size_t recipient_count = recipients_.size();

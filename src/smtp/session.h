@@ -121,7 +121,13 @@
 //    of its members; members whose server refuses them, cannot be reached,
 //    or is past the limit, and all of them without a relay backend, are
 //    skipped. The message is then delivered like local mail to the members
-//    kept, each copy beginning with the trace fields and mail::ListHeaders():
+//    kept, each copy beginning with the trace fields and mail::ListHeaders();
+//    a list post's own mail::kListHeldField fields are dropped (DataReader).
+//    A moderated list (Apply's record flags it) holds the post of a member
+//    but its owner: it goes to the owner alone (the record Apply returns
+//    has no other member), with the trace fields and mail::ListHeldHeader()
+//    instead of the list's fields, and the RCPT reply says so (250 2.1.5,
+//    kListHeld); the owner approves a post by posting it to the list.
 //    all or nothing without remote members (250 after DATA means every kept
 //    member's copy is durable), and as "Local and remote recipients
 //    together" above with them (a remote poster has no mailbox here: no
@@ -281,6 +287,7 @@ class Session {
   bool bot_request_ = false;                      // the one recipient is server@
   std::optional<std::string> bot_remote_member_;  // ... asked by a member elsewhere
   std::optional<std::string> list_name_;          // the one recipient is this list
+  bool list_held_ = false;                        // ... moderated: the post goes to its owner
   bool local_sender_ = false;                     // MAIL FROM is in this server's domain
   std::vector<RemoteServer> remotes_;             // open relayed transactions
 };

@@ -186,6 +186,7 @@ Result<Session::Next> Session::DoRelayData() {
   writer.AppendToRemotes(AsBytes(received));
   DataReader reader(conn_, config_.max_text_line, config_.max_message_bytes,
                     config_.max_received_headers);
+  if (list_name_) reader.DropField(mail::kListHeldField);  // ours only: never the poster's
   auto outcome = reader.Read(&writer);
   if (!outcome.ok()) {
     Log(false, "relay abandoned: client connection lost");

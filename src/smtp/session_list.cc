@@ -42,7 +42,7 @@ Result<Session::Next> Session::DoListRcpt(const std::string& name) {
     remote_poster = RemoteMemberSender();
     if (!remote_poster) return Send(Reply::kListMembersOnly);
   }
-  if (list_name_ == name) return Send(Reply::kListAccepted);
+  if (list_name_ == name) return Send(list_held_ ? Reply::kListHeld : Reply::kListAccepted);
   if (list_name_ || bot_request_ || !recipients_.empty() || !remotes_.empty()) {
     return Send(Reply::kOtherDestination);
   }
@@ -64,6 +64,9 @@ Result<Session::Next> Session::DoListRcpt(const std::string& name) {
         return Send(Reply::kLocalError);
     }
   }
+  // A moderated list holds a member's post for its owner (the record has
+  // the owner as its only member then); the owner's own post goes out.
+  const bool held = post->moderated && (remote_poster || *auth_user_ != post->owner);
   std::vector<std::string> kept;
   std::vector<std::string> remote_members;
   size_t skipped = 0;
@@ -102,6 +105,13 @@ Result<Session::Next> Session::DoListRcpt(const std::string& name) {
     remotes_.clear();
     Log(false, "list: no member can take the message, " + std::to_string(skipped) + " skipped");
     return Send(Reply::kListNoMemberCanTake);
+  }
+  if (held) {
+    Log(false, "list: a post held for the owner's approval");
+    recipients_ = std::move(kept);
+    list_name_ = name;
+    list_held_ = true;
+    return Send(Reply::kListHeld);
   }
   Log(false, std::string(remote_poster ? "list: a member at another server posts: " : "list: ") +
                  std::to_string(kept.size() + remote_count) + " member(s) will get the message (" +

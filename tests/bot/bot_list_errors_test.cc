@@ -47,6 +47,7 @@ TEST(BotListErrorsTest, MalformedFormsGetTheUsageAnswerWithoutAServiceCall) {
       "LIST team DESTROY it",
       "LIST team ANNOUNCE now",
       "LIST team OPEN bob",
+      "LIST team MODERATE bob",
       "LIST team MEMBERS 1 2 3 4 5 6 7 8",
       // Names.
       "LIST bad..name CREATE",

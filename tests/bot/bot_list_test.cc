@@ -205,9 +205,35 @@ TEST(BotListTest, AnnounceAndOpenSayWhoWritesNowAndTheOwnerHowToChangeIt) {
             "Every member of team.list@exampleonionaddress.onion can write to it now.");
   EXPECT_TRUE(HasText(opened.body, "only members can write to the list."));
   EXPECT_TRUE(HasText(opened.body,
-                      "LIST team ANNOUNCE makes it an\r\nannounce list, to which only you write."));
+                      "LIST team ANNOUNCE makes it an\r\nannounce list, to which only you write; "
+                      "LIST team MODERATE\r\nholds the members' mail for your approval."));
   EXPECT_EQ(fake.calls,
             (std::vector<ListCall>{{ListOp::kAnnounce, "team", ""}, {ListOp::kOpen, "team", ""}}));
+}
+
+TEST(BotListTest, ModerateSaysThatMembersMailGoesToTheOwnerHeldAndHowToOpenIt) {
+  FakeListService fake;
+  fake.record = mail::ListRecord{"alice", {"alice", "bob"}, false, true};
+  Bot bot = ListBot(fake);
+  Reply moderated = AskOk(bot, ListSubject("list team moderate"));
+  EXPECT_EQ(BodyLines(moderated.body).at(0),
+            "team.list@exampleonionaddress.onion is a moderated list now: its members' mail to "
+            "it comes");
+  EXPECT_TRUE(HasText(moderated.body,
+                      "to you alone, marked X-List-Held; post to the list what "
+                      "you approve."));
+  EXPECT_TRUE(HasText(moderated.body,
+                      "This is a moderated list: mail a member sends to "
+                      "team.list@exampleonionaddress.onion\r\ngoes to its owner alone, held for "
+                      "approval;"));
+  EXPECT_TRUE(HasText(moderated.body, "LIST team OPEN lets every\r\nmember write to it again."));
+  EXPECT_FALSE(HasText(moderated.body, "only members can write to the list"));
+  EXPECT_EQ(fake.calls, (std::vector<ListCall>{{ListOp::kModerate, "team", ""}}));
+  // A member is told the same, and how to leave.
+  fake.record = mail::ListRecord{"bob", {"alice", "bob"}, false, true};
+  Reply shown = AskOk(bot, ListSubject("LIST team MEMBERS"));
+  EXPECT_TRUE(HasText(shown.body, "This is a moderated list"));
+  EXPECT_TRUE(HasText(shown.body, "To leave the list, send LIST team LEAVE"));
 }
 
 TEST(BotListTest, AMemberOfAnAnnounceListIsToldOnlyTheOwnerWrites) {

@@ -94,10 +94,11 @@ class AcceptAllBackend : public mail::DeliveryBackend {
 };
 
 // Two lists, "team" (alice, bob, carol, dave at kProven, erin at another
-// onion) and "news" (the same members, an announce list: only alice posts,
-// so news.list@ never relays): the session asks only kPost, for a valid list name, after alice
-// logged in (no user named) or for a member at kProven (named); the bot asks
-// kLeave for such a member.
+// onion), "news" (the same members, an announce list: only alice posts,
+// so news.list@ never relays) and "board" (the same, moderated: a member's
+// post goes to alice alone, so board.list@ relays only alice's): the session asks only kPost, for a
+// valid list name, after alice logged in (no user named) or for a member at kProven (named); the
+// bot asks kLeave for such a member.
 class OneList : public mail::ListService {
  public:
   explicit OneList(const AcceptAllBackend& backend) : backend_(backend) {}
@@ -112,12 +113,16 @@ class OneList : public mail::ListService {
       ONIONMAIL_CHECK(user.substr(user.find('@') + 1) == kProven);
       ONIONMAIL_CHECK(!mail::ListNameOf(user.substr(0, user.find('@'))));
     }
-    // "news" has the members of "team" and is an announce list.
-    if (name != "team" && name != "news") return MakeError(ErrorCode::kNotFound, "no such list");
+    // "news" has the members of "team" and is an announce list; "board"
+    // has them too and is moderated (dave's post goes to alice alone).
+    if (name != "team" && name != "news" && name != "board") {
+      return MakeError(ErrorCode::kNotFound, "no such list");
+    }
     mail::ListRecord record{"alice",
                             {"alice", "bob", "carol", "dave@" + std::string(kProven),
                              "erin@2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"},
-                            name == "news"};
+                            name == "news",
+                            name == "board"};
     auto applied = mail::ApplyListOp(record, op, user.empty() ? "alice" : user, "");
     if (!applied.ok()) return applied.error();
     return **applied;

@@ -187,6 +187,52 @@ class ListTest(ServerTestCase, unittest.TestCase):
         # A refusal by the list's rules is an answer, not a fault of the key store.
         self.assertNotIn(b"failed in the key store", self.env.log_bytes())
 
+    def test_a_moderated_list_holds_members_posts_for_the_owner_who_sends_on_what_it_approves(
+            self):
+        self.ask("LIST board CREATE", user="carol")
+        self.ask("LIST board ADD alice", user="carol")
+        self.ask("LIST board ADD bob", user="carol")
+        body = self.ask("LIST board MODERATE", user="carol")
+        self.assertIn("is a moderated list now: its members' mail to it comes", body)
+        self.assertIn("This is a moderated list", self.ask("LIST board MEMBERS", user="bob"))
+        carol_before = len(self.env.fetch_all(self.env.users["carol"]))
+        code, text = self.post_reply("bob", "board", "a proposal")
+        self.assertEqual((code, text), (250, b"2.1.5 List ok: a moderated list, the post is "
+                                             b"held for its owner's approval"))
+        self.env.wait_log(rb"list: a post held for the owner's approval")
+        for user in ("alice", "bob"):
+            self.assertEqual(self.list_posts(user, "a proposal"), [], user)
+        held = [raw for _, raw in self.env.fetch_all(self.env.users["carol"])][carol_before:]
+        self.assertEqual(len(held), 1)
+        board = ("board.list@" + self.env.domain).encode()
+        self.assertIn(b"\r\nX-List-Held: <" + board + b">; held for the owner's approval",
+                      held[0])
+        self.assertNotIn(b"List-Id:", held[0])
+        self.assertIn(b"From: <" + self.env.users["bob"].addr.encode() + b">", held[0])
+        # Carol approves: her client resends the message as it is (Redirect).
+        carol = self.env.users["carol"]
+        resent = held[0].split(b"\r\n", 1)[1]  # without the Return-Path line
+        s = self.env.smtp_auth(carol)
+        try:
+            self.assertEqual(s.sendmail(carol.addr, [board.decode()], resent), {})
+        finally:
+            s.quit()
+        for user in ("alice", "bob", "carol"):
+            posts = self.list_posts(user, "a proposal")
+            # Carol has the held copy too.
+            self.assertEqual(len(posts), 2 if user == "carol" else 1, user)
+            raw = posts[-1].as_bytes()
+            self.assertEqual(raw.count(b"List-Id:"), 1, user)
+            self.assertNotIn(b"X-List-Held", raw, user)
+            self.assertEqual(posts[-1]["From"], self.env.users["bob"].addr)
+        # The owner's own post goes out at once; OPEN ends the holding.
+        self.assertEqual(self.post("carol", "board", "from the chair"), 250)
+        self.assertEqual(len(self.list_posts("bob", "from the chair")), 1)
+        self.assertIn("Every member of board.list@", self.ask("LIST board OPEN", user="carol"))
+        self.assertEqual(self.post("bob", "board", "open again"), 250)
+        self.assertEqual(len(self.list_posts("alice", "open again")), 1)
+        self.ask("LIST board DESTROY", user="carol")
+
     def test_a_deleted_user_leaves_every_list_and_loses_the_lists_it_owns(self):
         self.ask("LIST owned CREATE", user="carol")
         self.ask("LIST owned ADD alice", user="carol")

@@ -72,22 +72,36 @@ TEST(ListMessagesTest, ReplyRoundTripsAndWireLayout) {
   auto bytes = Encode(ListReply{Status::kOk, "a", {"a"}});
   ASSERT_TRUE(bytes.ok());
   EXPECT_EQ((*bytes)[5], 64);
-  EXPECT_EQ(FramePayload(*bytes), (std::vector<uint8_t>{0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 0}));
+  EXPECT_EQ(FramePayload(*bytes),
+            (std::vector<uint8_t>{0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 0, 0, 0}));
   auto announce = Encode(ListReply{Status::kOk, "a", {"a"}, true});
   ASSERT_TRUE(announce.ok());
   EXPECT_EQ(FramePayload(*announce),
-            (std::vector<uint8_t>{0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 1}));
+            (std::vector<uint8_t>{0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 1, 0, 0}));
+  auto moderated = Encode(ListReply{Status::kOk, "a", {"a"}, false, true});
+  ASSERT_TRUE(moderated.ok());
+  EXPECT_EQ(FramePayload(*moderated),
+            (std::vector<uint8_t>{0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 0, 0, 1}));
   EXPECT_TRUE(RoundTrip(ListReply{Status::kOk, "a", {"a"}, true}).announce);
   EXPECT_FALSE(RoundTrip(ListReply{Status::kOk, "a", {"a"}, false}).announce);
+  auto held = RoundTrip(ListReply{Status::kOk, "a", {"a"}, false, true});
+  EXPECT_TRUE(held.moderated);
+  EXPECT_FALSE(held.announce);
 }
 
-TEST(ListMessagesTest, AnnounceIsZeroOrOneAndNeverWithoutARecord) {
+TEST(ListMessagesTest, FlagsAreZeroOrOneNeverBothAndNeverWithoutARecord) {
   EXPECT_FALSE(Encode(ListReply{Status::kOk, "", {}, true}).ok());
+  EXPECT_FALSE(Encode(ListReply{Status::kOk, "", {}, false, true}).ok());
   EXPECT_FALSE(Encode(ListReply{Status::kNotFound, "", {}, true}).ok());
-  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 2})).ok());
-  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 1, 1})).ok());
-  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 0, 0, 0, 0, 1})).ok());  // no list, announce
-  EXPECT_TRUE(Decode(ReplyFrame({0, 0, 0, 0, 0, 0, 0, 0})).ok());
+  EXPECT_FALSE(Encode(ListReply{Status::kOk, "a", {"a"}, true, true}).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 2, 0, 0})).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 1, 1, 0, 0})).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 0, 0, 2})).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 1, 0, 1})).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 0})).ok());  // no moderated
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 0, 0, 0, 0, 1, 0, 0})).ok());  // no list, announce
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 0, 0, 0, 0, 0, 0, 1})).ok());  // no list, moderated
+  EXPECT_TRUE(Decode(ReplyFrame({0, 0, 0, 0, 0, 0, 0, 0, 0, 0})).ok());
 }
 
 TEST(ListMessagesTest, AnOpPastTheLastIsRefusedBothWays) {
@@ -172,15 +186,15 @@ TEST(ListMessagesTest, MemberBoundsAreEnforcedBothWays) {
 
   // On the wire: a count past kMaxListMembers is refused before any member.
   EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, static_cast<uint8_t>(kMaxListMembers + 1), 0,
-                                  1, 'a', 0, 0}))
+                                  1, 'a', 0, 0, 0, 0}))
                    .ok());
   // A member longer than kMaxListMemberBytes, and one just at it.
   std::vector<uint8_t> payload = {0, 0, 0, 1,   'a', 0,
                                   2, 0, 1, 'a', 0,   static_cast<uint8_t>(kMaxListMemberBytes + 1)};
   payload.insert(payload.end(), kMaxListMemberBytes + 1, 'm');
-  payload.insert(payload.end(), {0, 0});  // not announce
+  payload.insert(payload.end(), {0, 0, 0, 0});  // not announce, not moderated
   EXPECT_FALSE(Decode(ReplyFrame(payload)).ok());
-  payload.erase(payload.end() - 3);
+  payload.erase(payload.end() - 5);
   payload[11] = static_cast<uint8_t>(kMaxListMemberBytes);
   EXPECT_TRUE(Decode(ReplyFrame(payload)).ok());
   // An owner longer than a local part, though a member may be.
@@ -191,10 +205,11 @@ TEST(ListMessagesTest, MemberBoundsAreEnforcedBothWays) {
   owner_payload.insert(owner_payload.end(), kMaxLocalPartBytes + 1, 'o');
   EXPECT_FALSE(Decode(ReplyFrame(owner_payload)).ok());
   // A count that promises more members than follow, and trailing bytes.
-  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 2, 0, 1, 'a', 0, 0})).ok());
-  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 0, 0})).ok());
-  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0})).ok());  // half a flag
-  EXPECT_TRUE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 0})).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 2, 0, 1, 'a', 0, 0, 0, 0})).ok());
+  EXPECT_FALSE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 0, 0, 0, 0})).ok());
+  EXPECT_FALSE(
+      Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 0, 0})).ok());  // half a flag
+  EXPECT_TRUE(Decode(ReplyFrame({0, 0, 0, 1, 'a', 0, 1, 0, 1, 'a', 0, 0, 0, 0})).ok());
 }
 
 TEST(ListMessagesTest, FailureReplyWithARecordIsRefusedBothWays) {

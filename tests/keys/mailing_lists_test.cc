@@ -315,7 +315,7 @@ TEST_F(MailingListsTest, DecodingIsStrict) {
       Encoded("team", "alice", {"alice"}, 3, 1),                    // version
       Encoded("team", "alice", {"alice"}, 0),                       // version
       Encoded("team", "alice", {"alice"}, 2, 0),                    // 2 with no flag
-      Encoded("team", "alice", {"alice"}, 2, 3),                    // an unknown flag
+      Encoded("team", "alice", {"alice"}, 2, 3),                    // both flags
       Encoded("team", "alice", {"alice"}, 2, 0x80),                 // an unknown flag
       Encoded("team", "alice", {"alice"}, 1, 1),                    // 1 with flags
       Encoded("team", "alice", {"bob", "alice"}),                   // not sorted
@@ -372,6 +372,24 @@ TEST_F(MailingListsTest, AnAnnounceListIsVersion2WithItsFlagAndAnOpenOneStaysVer
   EXPECT_EQ(Stored("news"), (ListRecord{"alice", {"alice", "bob"}, true}));
   WriteSealed("news", Encoded("news", "alice", {"alice", "bob"}, 1));
   EXPECT_EQ(Stored("news"), (ListRecord{"alice", {"alice", "bob"}}));
+}
+
+TEST_F(MailingListsTest, AModeratedListIsVersion2WithFlag2AndBothFlagsAreDataLoss) {
+  Apply(ListOp::kCreate, "team", "alice");
+  Apply(ListOp::kAdd, "team", "alice", "bob");
+  const ListRecord moderated{"alice", {"alice", "bob"}, false, true};
+  EXPECT_EQ(Apply(ListOp::kModerate, "team", "alice"), moderated);
+  EXPECT_EQ(OpenPlaintext("team"), Encoded("team", "alice", {"alice", "bob"}, 2, 2));
+  lists_ = Make();
+  EXPECT_EQ(Stored("team"), moderated);
+  EXPECT_EQ(Apply(ListOp::kPost, "team", "bob"), (ListRecord{"alice", {"alice"}, false, true}));
+  EXPECT_EQ(Stored("team"), moderated) << "a held post changes nothing";
+  EXPECT_EQ(Apply(ListOp::kOpen, "team", "alice"), (ListRecord{"alice", {"alice", "bob"}}));
+  EXPECT_EQ(OpenPlaintext("team"), Encoded("team", "alice", {"alice", "bob"}, 1));
+  for (uint8_t flags : {3, 4, 0x82}) {
+    WriteSealed("team", Encoded("team", "alice", {"alice", "bob"}, 2, flags));
+    EXPECT_EQ(CodeOf(Make()->Load("team")), ErrorCode::kDataLoss) << int{flags};
+  }
 }
 
 TEST_F(MailingListsTest, TheWrittenLayoutIsVersion1WithoutAFlagAnd2WithOne) {

@@ -359,6 +359,45 @@ TEST(ApplyListOpTest, OnAnAnnounceListOnlyTheOwnerPostsAndMembersStillShowAndLea
   EXPECT_EQ(CodeOf(ApplyListOp(news, ListOp::kOpen, dave, "")), ErrorCode::kInvalidArgument);
 }
 
+TEST(ApplyListOpTest, OnlyTheOwnerModeratesAListAndEachModeReplacesTheOther) {
+  auto moderated = Apply(ListOp::kModerate, "alice");
+  ASSERT_TRUE(moderated.ok());
+  EXPECT_EQ(**moderated, (ListRecord{"alice", {"alice", "bob", "carol"}, false, true}));
+  auto announce = ApplyListOp(**moderated, ListOp::kAnnounce, "alice", "");
+  ASSERT_TRUE(announce.ok());
+  EXPECT_EQ(**announce, (ListRecord{"alice", {"alice", "bob", "carol"}, true, false}));
+  auto back = ApplyListOp(**announce, ListOp::kModerate, "alice", "");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(**back, **moderated);
+  auto open = ApplyListOp(**moderated, ListOp::kOpen, "alice", "");
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(**open, kTeam);
+  EXPECT_EQ(CodeOf(Apply(ListOp::kModerate, "bob")), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(CodeOf(ApplyListOp(**moderated, ListOp::kOpen, "bob", "")),
+            ErrorCode::kPermissionDenied);
+  EXPECT_FALSE(ListRecord{}.moderated) << "a new list is open";
+  EXPECT_FALSE(WellFormedListRecord(ListRecord{"alice", {"alice"}, true, true}));
+}
+
+TEST(ApplyListOpTest, OnAModeratedListAMembersPostIsHeldForTheOwnerAndTheOwnersGoesOut) {
+  const std::string dave = "dave@" + kOnions[0];
+  const ListRecord team{"alice", {"alice", "bob", dave}, false, true};
+  const ListRecord held{"alice", {"alice"}, false, true};
+  auto by_owner = ApplyListOp(team, ListOp::kPost, "alice", "");
+  ASSERT_TRUE(by_owner.ok());
+  EXPECT_EQ(**by_owner, team);
+  for (const std::string& poster : {std::string("bob"), dave}) {
+    auto post = ApplyListOp(team, ListOp::kPost, poster, "");
+    ASSERT_TRUE(post.ok()) << poster;
+    EXPECT_EQ(**post, held) << poster;
+    EXPECT_TRUE(WellFormedListRecord(**post));
+  }
+  EXPECT_EQ(CodeOf(ApplyListOp(team, ListOp::kPost, "erin", "")), ErrorCode::kPermissionDenied);
+  auto shown = ApplyListOp(team, ListOp::kShow, "bob", "");
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(**shown, team) << "only a post is cut to the owner";
+}
+
 TEST(ApplyListOpTest, AMalformedStoredRecordIsDataLoss) {
   ListRecord bad{"zed", {"alice"}};
   EXPECT_EQ(CodeOf(ApplyListOp(bad, ListOp::kPost, "alice", "")), ErrorCode::kDataLoss);

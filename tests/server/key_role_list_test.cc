@@ -282,6 +282,39 @@ TEST_F(KeyRoleTest, AnAnnounceListTakesPostsOnlyFromItsOwnerAndOpensAgain) {
   EXPECT_FALSE(link->broken());
 }
 
+TEST_F(KeyRoleTest, AModeratedListGivesAMembersPostTheOwnerAloneAndTheOwnersPostAll) {
+  const std::string owner = NewUser();
+  const std::string bob = NewUser();
+  const std::string name = NewListName();
+  const std::string dave = "dave@" + mail::kTestOnions[1];
+  Session o(smtp_, owner);
+  ASSERT_TRUE(o.delivery.Apply(Op::kCreate, name, "").ok());
+  ASSERT_TRUE(o.delivery.Apply(Op::kAdd, name, bob).ok());
+  ASSERT_TRUE(o.delivery.Apply(Op::kAdd, name, dave).ok());
+  Session b(smtp_, bob);
+  EXPECT_TRUE(Fails(b.delivery.Apply(Op::kModerate, name, ""), ErrorCode::kPermissionDenied));
+  auto moderated = o.delivery.Apply(Op::kModerate, name, "");
+  ASSERT_TRUE(moderated.ok()) << moderated.error().message;
+  EXPECT_EQ(*moderated, (mail::ListRecord{owner, Sorted({owner, bob, dave}), false, true}));
+  const mail::ListRecord held{owner, {owner}, false, true};
+  auto by_bob = b.delivery.Apply(Op::kPost, name, "");
+  ASSERT_TRUE(by_bob.ok()) << by_bob.error().message;
+  EXPECT_EQ(*by_bob, held);
+  auto link = smtp_.NewSession();
+  RemoteDelivery remote(*link);
+  ASSERT_EQ(Prove(*link, mail::kTestOnions[1]), ipc::Status::kOk);
+  auto by_dave = remote.Apply(Op::kPost, name, dave);
+  ASSERT_TRUE(by_dave.ok()) << by_dave.error().message;
+  EXPECT_EQ(*by_dave, held);
+  auto by_owner = o.delivery.Apply(Op::kPost, name, "");
+  ASSERT_TRUE(by_owner.ok()) << by_owner.error().message;
+  EXPECT_EQ(*by_owner, *moderated);
+  auto opened = o.delivery.Apply(Op::kOpen, name, "");
+  ASSERT_TRUE(opened.ok());
+  EXPECT_FALSE(opened->moderated);
+  EXPECT_EQ(b.delivery.Apply(Op::kPost, name, "")->members, Sorted({owner, bob, dave}));
+}
+
 TEST_F(KeyRoleTest, BadListRequestsAreRefusedAndTheSessionGoesOn) {
   std::string user = NewUser();
   std::string name = NewListName();

@@ -185,6 +185,26 @@ TEST(DataReaderTest, ReceivedLinesInTheBodyOrOtherFieldsDoNotCount) {
   EXPECT_EQ(r.outcome->received_headers, 1u);
 }
 
+TEST(DataReaderTest, ADroppedFieldLeavesTheHeaderWithItsFoldedLinesButNotTheBody) {
+  net::FakeConnection conn(
+      "X-Drop: a\r\n b\r\n\tc\r\nSubject: s\r\n x-DROP : d\r\nx-drop: e\r\nX-Dropped: f\r\n"
+      "To: t\r\n\r\nX-Drop: body\r\n.\r\n");
+  RecordingWriter writer;
+  DataReader reader(conn, 1000, 1 << 20, kMaxReceived);
+  reader.DropField("X-Drop");
+  auto outcome = reader.Read(&writer);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->status, DataStatus::kOk);
+  // " x-DROP : d" is a folded line of Subject (it starts with a space).
+  EXPECT_EQ(writer.data,
+            "Subject: s\r\n x-DROP : d\r\nX-Dropped: f\r\nTo: t\r\n\r\nX-Drop: body\r\n");
+  EXPECT_EQ(outcome->message_bytes, 92u) << "dropped lines still count";
+  EXPECT_TRUE(DataReader::IsField("x-drop\t: v", "X-Drop"));
+  EXPECT_FALSE(DataReader::IsField("X-Drop", "X-Drop"));
+  EXPECT_FALSE(DataReader::IsField("X-Drops: v", "X-Drop"));
+  EXPECT_FALSE(DataReader::IsField("X-Drop: v", ""));
+}
+
 TEST(DataReaderTest, IsReceivedFieldNeedsTheWholeNameAndAColon) {
   EXPECT_TRUE(DataReader::IsReceivedField("Received: x"));
   EXPECT_TRUE(DataReader::IsReceivedField("received:"));

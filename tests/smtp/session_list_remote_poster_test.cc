@@ -44,7 +44,7 @@ struct TeamList : mail::ListService {
     if (name != "team") return MakeError(ErrorCode::kNotFound, "no list");
     auto applied = mail::ApplyListOp(record, op, user.empty() ? "alice" : user, "");
     if (!applied.ok()) return applied.error();
-    return record;
+    return **applied;  // a held post: the owner alone
   }
   mail::ListRecord record{"alice", {"alice", At("carol", kFirst), At("dave", kSecond), "bob"}};
   std::vector<std::string> posters;
@@ -128,6 +128,20 @@ TEST_F(SessionListRemotePosterTest, MemberAtTheProvenServerPostsAndEveryMemberGe
   EXPECT_EQ(local.envelope.reverse_path, "Carol@" + std::string(kFirst));
   EXPECT_THAT(local.envelope.local_parts, ElementsAre("alice", "bob"));
   EXPECT_THAT(local.bytes, HasSubstr("(TKIM " + std::string(kFirst) + ")"));
+}
+
+TEST_F(SessionListRemotePosterTest, APostToAModeratedListIsHeldForTheOwnerAndLeavesNoServer) {
+  service.record.moderated = true;
+  PostFrom(At("carol", kFirst));
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 250, 250, 354, 250));
+  EXPECT_EQ(replies[kTlsPreamble + 2],
+            "250 2.1.5 List ok: a moderated list, the post is held for its owner's approval\r\n");
+  EXPECT_EQ(Last(), "250 2.0.0 Ok: queued\r\n");
+  EXPECT_TRUE(relay_fake.begins.empty()) << "no other server gets a held post";
+  ASSERT_EQ(backend.delivered.size(), 1u);
+  EXPECT_THAT(backend.delivered[0].envelope.local_parts, ElementsAre("alice"));
+  EXPECT_THAT(backend.delivered[0].bytes,
+              HasSubstr(mail::ListHeldHeader("team", "example.onion") + "Subject: from afar\r\n"));
 }
 
 TEST_F(SessionListRemotePosterTest, RemoteSenderWithoutAProofIsRefusedWith550) {

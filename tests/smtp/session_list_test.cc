@@ -130,6 +130,53 @@ TEST_F(SessionListTest, OwnerOfAnAnnounceListPostsToEveryMember) {
   EXPECT_THAT(backend.delivered[0].envelope.local_parts, ElementsAre("alice", "bob", "carol"));
 }
 
+TEST_F(SessionListTest, AMembersPostToAModeratedListGoesToTheOwnerAloneMarkedHeld) {
+  // What the key role answers a member but the owner: the owner alone.
+  service.record = mail::ListRecord{"alice", {"alice"}, false, true};
+  RunTls(Auth("bob") +
+         "MAIL FROM:<bob@example.onion>\r\nRCPT TO:<team.list@example.onion>\r\n"
+         "RCPT TO:<team.list@example.onion>\r\nDATA\r\n" +
+         kMessage + ".\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(235, 250, 250, 250, 354, 250));
+  EXPECT_EQ(replies[6],
+            "250 2.1.5 List ok: a moderated list, the post is held for its owner's approval\r\n");
+  EXPECT_EQ(replies[7], replies[6]) << "the same list again";
+  EXPECT_THAT(backend.checked, ElementsAre("alice"));
+  ASSERT_EQ(backend.delivered.size(), 1u);
+  EXPECT_THAT(backend.delivered[0].envelope.local_parts, ElementsAre("alice"));
+  const std::string& bytes = backend.delivered[0].bytes;
+  const std::string held = mail::ListHeldHeader("team", "example.onion");
+  EXPECT_EQ(held,
+            "X-List-Held: <team.list@example.onion>; held for the owner's approval: post it to "
+            "the list to send it to the members\r\n");
+  size_t at = bytes.find(held);
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_EQ(bytes.substr(at + held.size()), kMessage);
+  EXPECT_EQ(bytes.find("List-Id:"), std::string::npos) << "not a list copy yet";
+}
+
+TEST_F(SessionListTest, TheOwnersPostToAModeratedListReachesAllWithoutAnyHeldField) {
+  service.record = mail::ListRecord{"alice", {"alice", "bob", "carol"}, false, true};
+  // The post the owner approves: it still carries the held copy's field
+  // (folded here), which no member gets; a field of the body stays.
+  const std::string body =
+      "Subject: hello team\r\nX-List-Held: <team.list@example.onion>;\r\n"
+      "\theld\r\nx-list-held : forged\r\nTo: team\r\n\r\n"
+      "X-List-Held: in the body\r\n";
+  RunTls(Auth() + "MAIL FROM:<alice@example.onion>\r\nRCPT TO:<team.list@example.onion>\r\n" +
+         "DATA\r\n" + body + ".\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(235, 250, 250, 354, 250));
+  EXPECT_EQ(replies[6], "250 2.1.5 List ok: its members who can take the message get it\r\n");
+  ASSERT_EQ(backend.delivered.size(), 1u);
+  EXPECT_THAT(backend.delivered[0].envelope.local_parts, ElementsAre("alice", "bob", "carol"));
+  const std::string& bytes = backend.delivered[0].bytes;
+  const std::string fields = mail::ListHeaders("team", "example.onion");
+  size_t at = bytes.find(fields);
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_EQ(bytes.substr(at + fields.size()),
+            "Subject: hello team\r\nTo: team\r\n\r\nX-List-Held: in the body\r\n");
+}
+
 TEST_F(SessionListTest, MembersWhoCannotTakeThePostAreSkippedTheOthersGetIt) {
   backend.blocked.insert("bob alice@example.onion");
   backend.full_mailboxes.insert("carol");
