@@ -12,6 +12,7 @@
 
 #include "crypto/hex.h"
 #include "keys/local_key_service.h"
+#include "tests/keys/sealed_file_fixture.h"
 #include "tests/store/test_util.h"
 
 namespace onionmail::keys {
@@ -34,12 +35,17 @@ class LocalKeyServiceListTest : public ::testing::Test {
   void SetUp() override {
     auto ks = hsm::CreateFileKeyStore(dir_.path() + "/server.key");
     ASSERT_TRUE(ks.ok());
-    key_store_ = std::move(*ks);
+    file_store_ = std::move(*ks);
+    key_store_ = std::make_unique<test_fixture::CountingKeyStore>(*file_store_);
+    MakeService();
+    for (const char* user : {"alice", "bob", "carol"}) AddUser(user);
+  }
+  // A new LocalKeyService over the same state directory (nothing cached).
+  void MakeService() {
     LocalKeyService::Options o;
     o.state_dir = dir_.path();
     o.kdf = crypto::Argon2Params{1, 8192, 1};
     service_ = std::make_unique<LocalKeyService>(*key_store_, o);
-    for (const char* user : {"alice", "bob", "carol"}) AddUser(user);
   }
   void AddUser(const std::string& user) {
     ASSERT_TRUE(service_->CreateUser(user, Pw("smtp-secret"), Pw("pop3-secret")).ok()) << user;
@@ -63,7 +69,8 @@ class LocalKeyServiceListTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::unique_ptr<hsm::KeyStore> key_store_;
+  std::unique_ptr<hsm::KeyStore> file_store_;
+  std::unique_ptr<test_fixture::CountingKeyStore> key_store_;
   std::unique_ptr<LocalKeyService> service_;
 };
 
@@ -200,6 +207,33 @@ TEST_F(LocalKeyServiceListTest, AUserWhoseNameCannotBeInAListIsStillDeleted) {
   AddUser(".odd");  // a user name, though not a valid local part
   ASSERT_TRUE(service_->DeleteUser(".odd").ok());
   EXPECT_EQ(CodeOf(service_->LookupUser(".odd")), ErrorCode::kNotFound);
+}
+
+TEST_F(LocalKeyServiceListTest, ADeviceThatRefusesUserRecordsIsATemporaryFailureNotARefusal) {
+  Apply("alice", ListOp::kCreate, "team");
+  // A fresh service (no record cached) over a device that refuses to open
+  // records just then, as a TPM whose policy is not met does.
+  MakeService();
+  key_store_->open_fault = ErrorCode::kPermissionDenied;
+  EXPECT_EQ(Fails("alice", ListOp::kCreate, "other"), ErrorCode::kUnavailable);
+  EXPECT_EQ(Fails("alice", ListOp::kAdd, "team", "bob"), ErrorCode::kUnavailable);
+  key_store_->open_fault = ErrorCode::kDataLoss;  // the device is back
+  EXPECT_EQ(Apply("alice", ListOp::kAdd, "team", "bob"), (ListRecord{"alice", {"alice", "bob"}}));
+}
+
+TEST_F(LocalKeyServiceListTest, ARecordsLockThatCannotBeTakenIsNeverTheListsRefusal) {
+  Apply("alice", ListOp::kCreate, "team");
+  // users.lock cannot be opened: a directory stands in its way.
+  const std::string lock = dir_.path() + "/users.lock";
+  std::filesystem::remove(lock);
+  std::filesystem::create_directory(lock);
+  auto refused = service_->ApplyList("alice", ListOp::kAdd, "team", "bob");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().code, ErrorCode::kPermissionDenied) << refused.error().message;
+  // Reads need no lock: the list still answers.
+  EXPECT_EQ(Apply("alice", ListOp::kShow, "team"), (ListRecord{"alice", {"alice"}}));
+  std::filesystem::remove(lock);
+  EXPECT_EQ(Apply("alice", ListOp::kAdd, "team", "bob"), (ListRecord{"alice", {"alice", "bob"}}));
 }
 
 }  // namespace
