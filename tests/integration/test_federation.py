@@ -485,6 +485,33 @@ class FederationTest(unittest.TestCase):
         self.assertEqual(self.b.mailbox_count(self.bob), bob_before + 1)  # no answer sent
         self.ask_bot_as_alice("LIST band DESTROY")
 
+    def test_a_post_by_a_member_on_b_to_a_moderated_list_on_a_is_held_for_alice_alone(self):
+        to_b, to_c = "bob@" + self.b.domain, "carol@" + self.c.domain
+        self.ask_bot_as_alice("LIST desk CREATE")
+        for who in (to_b, to_c):
+            self.ask_bot_as_alice("LIST desk ADD " + who)
+        self.assertIn(b"is a moderated list now", self.ask_bot_as_alice("LIST desk MODERATE"))
+        alice_before = self.a.mailbox_count(self.alice)
+        bob_before = self.b.mailbox_count(self.bob)
+        carol_before = self.c.mailbox_count(self.carol)
+        desk = "desk.list@" + self.a.domain
+        start = len(self.a.log_bytes())
+        s = self.b.smtp_auth(self.bob)
+        try:
+            self.assertEqual(s.sendmail(to_b, [desk], message(to_b, desk, "for the desk",
+                                                              "please")), {})
+        finally:
+            s.quit()
+        self.a.wait_log(rb"list: a post held for the owner's approval", start=start)
+        held = [m for _, m in self.a.fetch_all(self.alice)][alice_before:]
+        self.assertEqual(len(held), 1)
+        self.assertIn(b"\r\nX-List-Held: <" + desk.encode() + b">;", held[0])
+        self.assertIn(b"(TKIM " + self.b.domain.encode() + b")", held[0])
+        # Nothing went back to B or on to C.
+        self.assertEqual(self.b.mailbox_count(self.bob), bob_before)
+        self.assertEqual(self.c.mailbox_count(self.carol), carol_before)
+        self.ask_bot_as_alice("LIST desk DESTROY")
+
     def test_the_relay_role_runs_under_its_own_user_with_seccomp(self):
         for env in (self.a, self.b):
             deadline = time.monotonic() + 10  # started with the others, maybe not yet up
