@@ -24,6 +24,10 @@ constexpr char kListHelp[] =
     "          <user> adds a member (a user here or at another onion server),\n"
     "          LIST <name> MEMBERS shows it; LIST HELP explains them all\n";
 
+constexpr char kVoucherHelp[] =
+    "  VOUCHER for you, the sysop: VOUCHER <n> makes n (1 to 10) one-time\n"
+    "          vouchers, each of which opens one account (POP3 RQUS)\n";
+
 const char* YesNo(bool b) { return b ? "yes" : "no"; }
 
 std::string PrintableAscii(std::string_view s, size_t max) {
@@ -46,7 +50,7 @@ bool IsOnlyWhiteSpace(std::string_view s) {
 
 }  // namespace
 
-std::string HelpText(const ServerFacts& facts, bool spam, bool lists) {
+std::string HelpText(const ServerFacts& facts, bool spam, bool lists, bool sysop) {
   const std::string& d = facts.domain;
   return "This is the command bot of " + d +
          ".\n"
@@ -67,14 +71,15 @@ std::string HelpText(const ServerFacts& facts, bool spam, bool lists) {
          "  CONFIG  the limits of this server: message size, recipients per\n"
          "          message, mailbox quota (LIMITS works too)\n" +
          std::string(spam ? kSpamHelp : "") + std::string(lists ? kListHelp : "") +
+         std::string(sysop ? kVoucherHelp : "") +
          "\n"
          "Commands are not case-sensitive, and a leading \"Re:\" is ignored.\n";
 }
 
-std::string UnknownText(const ServerFacts& facts, bool spam, bool lists) {
+std::string UnknownText(const ServerFacts& facts, bool spam, bool lists, bool sysop) {
   return "The command in the Subject of your mail was not understood.\n"
          "\n" +
-         HelpText(facts, spam, lists);
+         HelpText(facts, spam, lists, sysop);
 }
 
 std::string IdentText(const ServerFacts& facts, std::string_view key_sha256_hex,

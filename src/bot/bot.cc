@@ -9,6 +9,7 @@
 #include "bot/reply_message.h"
 #include "bot/request.h"
 #include "bot/spam.h"
+#include "bot/sysop.h"
 #include "mail/message_fields.h"
 
 namespace onionmail::bot {
@@ -47,12 +48,14 @@ std::time_t SystemClock() { return std::time(nullptr); }
 }  // namespace
 
 Bot::Bot(ServerFacts facts, ServerKeySource server_key, Clock clock,
-         mail::BlockListService* block_list, mail::ListService* lists)
+         mail::BlockListService* block_list, mail::ListService* lists,
+         mail::VoucherService* vouchers)
     : facts_(std::move(facts)),
       server_key_(std::move(server_key)),
       clock_(clock ? std::move(clock) : Clock(SystemClock)),
       block_list_(block_list),
-      lists_(lists) {}
+      lists_(lists),
+      vouchers_(vouchers) {}
 
 Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view request) {
   if (!IsHostName(facts_.domain)) {
@@ -72,12 +75,15 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
   CommandLine line = ParseCommandLine(parsed.subject);
   if (line.command == Command::kSpam && !spam) line.command = Command::kUnknown;
   if (line.command == Command::kList && !lists) line.command = Command::kUnknown;
+  // The sysop's command: anyone else is not told it exists.
+  const bool sysop = vouchers_ != nullptr && !facts_.sysop.empty() && user == facts_.sysop;
+  if (line.command == Command::kVoucher && !sysop) line.command = Command::kUnknown;
   std::string keyword;
   std::string body;
   switch (line.command) {
     case Command::kHelp:
       keyword = "HELP";
-      body = HelpText(facts_, spam, lists);
+      body = HelpText(facts_, spam, lists, sysop);
       break;
     case Command::kRulez:
       keyword = "RULEZ";
@@ -89,7 +95,7 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
       break;
     case Command::kUnknown:
       keyword = "unknown";
-      body = UnknownText(facts_, spam, lists);
+      body = UnknownText(facts_, spam, lists, sysop);
       break;
     case Command::kSpam: {
       Result<std::string> text = AnswerSpam(*block_list_, facts_, line);
@@ -102,6 +108,13 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
       Result<std::string> text = AnswerList(*lists_, facts_, user, line);
       if (!text.ok()) return text.error();
       keyword = "LIST";
+      body = std::move(*text);
+      break;
+    }
+    case Command::kVoucher: {
+      Result<std::string> text = AnswerVoucher(*vouchers_, facts_, line);
+      if (!text.ok()) return text.error();
+      keyword = "VOUCHER";
       body = std::move(*text);
       break;
     }

@@ -40,6 +40,14 @@
 //    service's refusals (no such list, not allowed, taken, no such user, the
 //    owner cannot leave, full, damaged) are answered as
 //    bot/list_answers.h says; any other service error fails Answer().
+//  - VOUCHER [n] (keyword "VOUCHER"), only for the user named by
+//    ServerFacts::sysop and with a `vouchers` service (for anyone else it
+//    is an unknown command, and HELP does not list it): n (1..
+//    mail::kMaxIssuedVouchers, default 1) new registration vouchers through
+//    one Issue(n) call, shown one a line with how to use them (bot/sysop.h);
+//    a malformed form gets the usage text without a call, a refusal of the
+//    service (kPermissionDenied: past the session's limit) says so; any
+//    other service error fails Answer().
 //  - CONFIG reports ServerFacts limits; RULEZ the operator's rules text
 //    (ServerFacts::rules) or, when empty, a fixed text saying the operator
 //    published none.
@@ -73,6 +81,7 @@
 #include "mail/block_list.h"
 #include "mail/bot.h"
 #include "mail/mailing_list.h"
+#include "mail/registration.h"
 
 namespace onionmail::bot {
 
@@ -87,6 +96,8 @@ struct ServerFacts {
   bool require_tkim = false;         // onion senders must prove their server
   bool torm_served = false;          // TORM: unseal shares for peers
   std::string rules;                 // operator text; UTF-8; may be empty
+  std::string sysop;                 // [bot] sysop: the user VOUCHER serves; empty: none
+  bool registration = false;         // [pop3] registration: RQUS takes vouchers
 };
 
 // The server key as DER SubjectPublicKeyInfo.
@@ -95,9 +106,10 @@ using Clock = std::function<std::time_t()>;
 
 class Bot : public mail::BotService {
  public:
-  // `block_list` and `lists`, when given, must outlive the Bot.
+  // `block_list`, `lists` and `vouchers`, when given, must outlive the Bot.
   Bot(ServerFacts facts, ServerKeySource server_key, Clock clock = nullptr,
-      mail::BlockListService* block_list = nullptr, mail::ListService* lists = nullptr);
+      mail::BlockListService* block_list = nullptr, mail::ListService* lists = nullptr,
+      mail::VoucherService* vouchers = nullptr);
   Result<mail::BotAnswer> Answer(std::string_view user, std::string_view request) override;
   Result<mail::RemoteBotAnswer> AnswerRemote(std::string_view member,
                                              std::string_view request) override;
@@ -108,6 +120,7 @@ class Bot : public mail::BotService {
   Clock clock_;
   mail::BlockListService* block_list_;  // not owned; may be null
   mail::ListService* lists_;            // not owned; may be null
+  mail::VoucherService* vouchers_;      // not owned; may be null
 };
 
 }  // namespace onionmail::bot

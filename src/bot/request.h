@@ -20,7 +20,7 @@
 //    type is multipart/report (RFC 3834).
 //  - ParseCommandLine(): the subject split into words at ASCII white space.
 //    The first word, matched without regard to case against HELP,
-//    RULEZ/RULES, IDENT, CONFIG/LIMITS, SPAM and LIST, is the command; no word at
+//    RULEZ/RULES, IDENT, CONFIG/LIMITS, SPAM, LIST and VOUCHER, is the command; no word at
 //    all is kHelp, any other word kUnknown, except that "SET IS SPAM" (the
 //    original OnionMail's form, any case) is kSpam with "ADD" in place of
 //    its first three words. The words after the command are its arguments,
@@ -38,7 +38,7 @@
 
 namespace onionmail::bot {
 
-enum class Command { kHelp, kRulez, kIdent, kConfig, kSpam, kList, kUnknown };
+enum class Command { kHelp, kRulez, kIdent, kConfig, kSpam, kList, kVoucher, kUnknown };
 
 // An argument has room for the longest entry mail::CanonicalBlockEntry()
 // accepts (200 octets) written in angle brackets or with a "*" (202), and for

@@ -14,6 +14,8 @@
 #include <sstream>
 #include <utility>
 
+#include "mail/backend.h"
+#include "mail/mailing_list.h"
 #include "net/listener.h"
 
 namespace onionmail::config {
@@ -155,6 +157,7 @@ const std::map<std::string, Setter>& Setters() {
       {"bot.enabled", Bool(&Config::bot_enabled, "bot.enabled")},
       {"bot.rules", String(&Config::bot_rules, "bot.rules")},
       {"bot.lists", Bool(&Config::bot_lists, "bot.lists")},
+      {"bot.sysop", String(&Config::bot_sysop, "bot.sysop")},
       {"log.level", String(&Config::log_level, "log.level")},
       {"log.log_addresses", Bool(&Config::log_addresses, "log.log_addresses")},
       {"sandbox.key_user", String(&Config::sandbox_key_user, "sandbox.key_user")},
@@ -267,6 +270,10 @@ Result<void> Validate(Config& c) {
     if ((byte < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') || byte == 0x7f) {
       return BadValue("bot.rules", "control characters other than TAB and line ends");
     }
+  }
+  if (!c.bot_sysop.empty() &&
+      (!mail::ValidLocalPart(c.bot_sysop) || mail::ListNameOf(c.bot_sysop).has_value())) {
+    return BadValue("bot.sysop", "empty, or a user name (lower case, not a list's address)");
   }
   if (c.relay_require_tkim && !c.relay_enabled) {
     return BadValue("relay.require_tkim",

@@ -98,6 +98,9 @@ struct Config {
   // managed through the bot's LIST commands: served only with the bot.
   bool bot_lists = true;
   std::string bot_rules;  // the RULEZ text: at most 16 KiB, no control bytes but TAB and line ends
+  // The user (a local part) whose server@ VOUCHER command makes registration
+  // vouchers (docs/PROTOCOL.md, "server@"); empty: no one.
+  std::string bot_sysop;
   // [log]
   std::string log_level = "info";
   bool log_addresses = false;

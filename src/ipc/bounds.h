@@ -10,7 +10,8 @@
 namespace onionmail::ipc {
 
 // Bumped on any change of a message's wire layout; both ends must agree.
-inline constexpr uint16_t kProtocolVersion = 7;  // 5: lists; 6: registration; 7: TKIM vouches
+inline constexpr uint16_t kProtocolVersion = 7;  // 5: lists; 6: registration; 7: TKIM vouches,
+                                                 // moderated lists, sysop vouchers
 // A whole frame (header included) is at most this long.
 inline constexpr size_t kMaxFrameBytes = size_t{1} << 20;
 
@@ -52,6 +53,7 @@ inline constexpr size_t kMaxListMemberBytes = 127;     // mail::kMaxListMemberBy
 inline constexpr size_t kVoucherBytes = 20;            // exactly (mail::kVoucherChars)
 inline constexpr size_t kGeneratedPasswordBytes = 24;  // exactly (mail::kGeneratedPasswordChars)
 inline constexpr size_t kTkimVouchBytes = 40;          // exactly: u64 expiry + HMAC-SHA256
+inline constexpr size_t kMaxIssuedVouchers = 10;       // mail::kMaxIssuedVouchers
 
 // The wire number of each message of ipc/messages.h (u16); never reused.
 enum class MsgType : uint16_t {
@@ -119,6 +121,8 @@ enum class MsgType : uint16_t {
   kTkimVouchRequest = 67,
   kTkimVouchReply = 68,
   kTkimProvenRequest = 69,
+  kIssueVouchersRequest = 70,
+  kIssueVouchersReply = 71,
 };
 
 }  // namespace onionmail::ipc

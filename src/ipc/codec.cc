@@ -1,6 +1,7 @@
 // Wire encoding of ipc::Message; layout and contract in ipc/codec.h.
 #include "ipc/codec.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <string>
@@ -292,6 +293,38 @@ bool Get(Reader& r, RegisterReply& m) {
          r.Secret(m.pop3_password, kGeneratedPasswordBytes) && ValidRegisterReply(m);
 }
 
+// The server@ bot's VOUCHER command: 1..kMaxIssuedVouchers vouchers when
+// kOk, none otherwise.
+bool ValidIssueVouchersReply(const IssueVouchersReply& m) {
+  if (m.status != Status::kOk) return m.vouchers.empty();
+  if (m.vouchers.empty() || m.vouchers.size() > kMaxIssuedVouchers) return false;
+  return std::all_of(m.vouchers.begin(), m.vouchers.end(),
+                     [](const SecretBytes& v) { return OfVoucherAlphabet(v, kVoucherBytes); });
+}
+
+void Put(Writer& w, const IssueVouchersRequest& m) {
+  if (m.count < 1 || m.count > kMaxIssuedVouchers) w.Fail("count");
+  w.U16(m.count);
+}
+void Put(Writer& w, const IssueVouchersReply& m) {
+  if (!ValidIssueVouchersReply(m)) w.Fail("issue vouchers reply");
+  PutStatus(w, m.status);
+  w.Count(m.vouchers.size(), 0, kMaxIssuedVouchers, "vouchers");
+  for (const SecretBytes& v : m.vouchers) w.Secret(v, kVoucherBytes, "vouchers");
+}
+bool Get(Reader& r, IssueVouchersRequest& m) {
+  return r.U16(m.count) && m.count >= 1 && m.count <= kMaxIssuedVouchers;
+}
+bool Get(Reader& r, IssueVouchersReply& m) {
+  size_t n = 0;
+  if (!ReadStatus(r, m.status) || !r.Count(n, 0, kMaxIssuedVouchers)) return false;
+  m.vouchers.resize(n);
+  for (SecretBytes& v : m.vouchers) {
+    if (!r.Secret(v, kVoucherBytes)) return false;
+  }
+  return ValidIssueVouchersReply(m);
+}
+
 void PutFrame(Writer& w, const Message& msg, uint32_t body_len) {
   uint8_t len[4] = {static_cast<uint8_t>(body_len >> 24), static_cast<uint8_t>(body_len >> 16),
                     static_cast<uint8_t>(body_len >> 8), static_cast<uint8_t>(body_len)};
@@ -484,6 +517,10 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
       return DecodeAs<TkimVouchReply>(r, "TkimVouchReply");
     case MsgType::kTkimProvenRequest:
       return DecodeAs<TkimProvenRequest>(r, "TkimProvenRequest");
+    case MsgType::kIssueVouchersRequest:
+      return DecodeAs<IssueVouchersRequest>(r, "IssueVouchersRequest");
+    case MsgType::kIssueVouchersReply:
+      return DecodeAs<IssueVouchersReply>(r, "IssueVouchersReply");
   }
   return Malformed("unknown message type");
 }

@@ -22,7 +22,9 @@
 //    kVoucherBytes, and a kOk reply's two passwords exactly
 //    kGeneratedPasswordBytes, of the voucher alphabet ("a".."z", "2".."7");
 //    a reply with any other status carries no password. Both sides refuse
-//    anything else.
+//    anything else. IssueVouchersRequest asks 1..kMaxIssuedVouchers; a kOk
+//    IssueVouchersReply carries that many vouchers (1..kMaxIssuedVouchers,
+//    each as RegisterRequest's), one with any other status none.
 #pragma once
 
 #include <cstdint>

@@ -481,12 +481,11 @@ struct BlockListReply {
       entries;  // the list after the op, 0..kMaxBlockEntries (empty unless kOk)
 };
 
-// SMTP: an operation on the mailing list `name` (mail/mailing_list.h) by the
-// user authenticated on this session (the last successful VerifySmtpPassword
-// on it; kPermissionDenied without one): the server@ bot's LIST commands, and
-// kPost at RCPT for the members to deliver to; without a login, kPost and
-// kLeave by the remote member `user`, whose server proved itself on this
-// session (TkimProvenRequest; else kUnauthenticated). ListReply.
+// SMTP: `op` on the mailing list `name` (mail/mailing_list.h) by the session's
+// user (last successful VerifySmtpPassword; else kPermissionDenied): server@
+// LIST commands, and kPost at RCPT; without a login, kPost and kLeave by the
+// remote member `user`, whose server proved itself on this session
+// (TkimProvenRequest; else kUnauthenticated). ListReply.
 struct ListRequest {
   static constexpr MsgType kType = MsgType::kListRequest;
   uint16_t op = 0;   // mail::ListOp, 0..mail::kMaxListOp
@@ -494,8 +493,7 @@ struct ListRequest {
   std::string user;  // add/remove: a member; remote post/leave: the actor; 0..kMaxListMemberBytes
 };
 
-// The list after the op: owner empty, no members and no flag for
-// kDestroy and on any status but kOk; otherwise the owner is among the members.
+// The list after the op (none for kDestroy and any status but kOk).
 struct ListReply {
   static constexpr MsgType kType = MsgType::kListReply;
   Status status = Status::kOk;
@@ -505,9 +503,8 @@ struct ListReply {
   bool moderated = false;            // u16 0/1: members' posts held (never both)
 };
 
-// POP3: self-registration (mail/registration.h, RQUS): open the account
-// `user` with the one-time `voucher`. At most one success and 3 failures per
-// session; any request past them is kPermissionDenied. RegisterReply.
+// POP3 RQUS (mail/registration.h): open the account `user` with `voucher`. At
+// most 1 success and 3 failures a session; past them kPermissionDenied.
 struct RegisterRequest {
   static constexpr MsgType kType = MsgType::kRegisterRequest;
   SecretBytes voucher;  // canonical: exactly kVoucherBytes of "a".."z", "2".."7"
@@ -521,6 +518,20 @@ struct RegisterReply {
   Status status = Status::kOk;
   SecretBytes smtp_password;  // exactly kGeneratedPasswordBytes when kOk, else empty
   SecretBytes pop3_password;  // the same
+};
+
+// SMTP: server@ VOUCHER: `count` new vouchers for the session's user, who must
+// be [bot] sysop (else, or past kMaxIssuedVouchers a session, kPermissionDenied).
+struct IssueVouchersRequest {
+  static constexpr MsgType kType = MsgType::kIssueVouchersRequest;
+  uint16_t count = 0;  // 1..kMaxIssuedVouchers
+};
+
+// kOk: the vouchers (kVoucherBytes of the voucher alphabet each), durable.
+struct IssueVouchersReply {
+  static constexpr MsgType kType = MsgType::kIssueVouchersReply;
+  Status status = Status::kOk;
+  std::vector<SecretBytes> vouchers;  // 0..kMaxIssuedVouchers (1.. when kOk)
 };
 
 // Relay role -> key role, on the relay role's key channel (made by the
@@ -552,12 +563,10 @@ struct TkimCheckRequest {
   std::vector<uint8_t> proof;              // 1..mail::kMaxTormBlobBytes
 };
 
-// kOk: `sender_domain` (a v3 onion) is proven, and `vouch` is the key role's
-// TkimVouchReply for it (empty if the relay role could not get one).
-// Otherwise both empty, and status: kInvalidArgument malformed proof or
-// sender not a v3 onion; kUnauthenticated signature, receiver, time or key
-// refused; kUnavailable / kDeadlineExceeded the sender's onion did not answer
-// for its key; kResourceExhausted too many relayed connections at once.
+// kOk: `sender_domain` (a v3 onion) is proven; `vouch`: the key role's for it
+// (empty if none came). Else both empty; kInvalidArgument malformed, or not a
+// v3 onion; kUnauthenticated signature, receiver, time or key refused;
+// kUnavailable / kDeadlineExceeded no key from the onion; kResourceExhausted busy.
 struct TkimCheckReply {
   static constexpr MsgType kType = MsgType::kTkimCheckReply;
   Status status = Status::kOk;
@@ -565,10 +574,9 @@ struct TkimCheckReply {
   std::vector<uint8_t> vouch;  // 0 or exactly kTkimVouchBytes
 };
 
-// Relay role -> key role, on its key channel, after a TkimCheckRequest's
-// proof held: vouch (server/tkim_vouch.h) that `sender_domain` (a v3 onion,
-// lower case, not this server) proved itself. TkimVouchReply names the domain
-// again, so that a late reply is known for what it is.
+// Relay role -> key role, after a TkimCheckRequest's proof held: vouch
+// (server/tkim_vouch.h) that `sender_domain`, another v3 onion, proved itself.
+// The reply names the domain again, so that a late reply is known as such.
 struct TkimVouchRequest {
   static constexpr MsgType kType = MsgType::kTkimVouchRequest;
   std::string sender_domain;  // name, 1..kMaxRelayDomainBytes
@@ -581,10 +589,9 @@ struct TkimVouchReply {
   std::vector<uint8_t> vouch;  // exactly kTkimVouchBytes when kOk, else empty
 };
 
-// SMTP front end -> key role, on the session, after `TKIM <proof>` held: the
-// relay role's vouch. StatusReply: kOk, and the session may then name members
-// at `sender_domain` in ListRequest; kUnauthenticated for a vouch that does
-// not verify for that domain or has expired.
+// SMTP front end -> key role, after `TKIM <proof>` held: the relay role's
+// vouch. StatusReply kOk: the session may name members at `sender_domain` in
+// ListRequest; kUnauthenticated: the vouch does not hold (or has expired).
 struct TkimProvenRequest {
   static constexpr MsgType kType = MsgType::kTkimProvenRequest;
   std::string sender_domain;   // name, 1..kMaxRelayDomainBytes
@@ -603,7 +610,8 @@ using Message = std::variant<
     TlsEcdsaSignRequest, RelayBeginRequest, RelayRcptRequest, RelayDataRequest, RelayAppendRequest,
     RelayEndRequest, RelayReply, ServerKeyRequest, ServerKeyReply, TkimProofRequest, TkimProofReply,
     TkimCheckRequest, TkimCheckReply, BlockListRequest, BlockListReply, ListRequest, ListReply,
-    RegisterRequest, RegisterReply, TkimVouchRequest, TkimVouchReply, TkimProvenRequest>;
+    RegisterRequest, RegisterReply, TkimVouchRequest, TkimVouchReply, TkimProvenRequest,
+    IssueVouchersRequest, IssueVouchersReply>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

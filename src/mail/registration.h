@@ -28,12 +28,20 @@
 //    up, the account exists durably, and the two passwords (generated,
 //    kGeneratedPasswordChars characters each, of the voucher alphabet) are
 //    returned in SecretBytes: they are nowhere else, never logged.
+//  - VoucherService::Issue(): the server@ bot's VOUCHER command for the
+//    operator's sysop user ([bot] sysop): `count` (1..kMaxIssuedVouchers)
+//    new vouchers, canonical, durable when returned, for the user
+//    authenticated on the session (the key role checks that it is the
+//    sysop: kPermissionDenied otherwise, and past kMaxIssuedVouchers on one
+//    session). kInvalidArgument for a count out of range; anything else
+//    temporary.
 #pragma once
 
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "base/secret_bytes.h"
@@ -42,6 +50,7 @@ namespace onionmail::mail {
 
 inline constexpr size_t kVoucherChars = 20;
 inline constexpr size_t kGeneratedPasswordChars = 24;
+inline constexpr size_t kMaxIssuedVouchers = 10;  // per VOUCHER command and per SMTP session
 
 std::optional<std::string> CanonicalVoucher(std::string_view text);
 bool ReservedUserName(std::string_view user);
@@ -55,6 +64,12 @@ class RegistrationService {
  public:
   virtual ~RegistrationService() = default;
   virtual Result<Registration> Register(std::string_view voucher, std::string_view user) = 0;
+};
+
+class VoucherService {
+ public:
+  virtual ~VoucherService() = default;
+  virtual Result<std::vector<SecretBytes>> Issue(size_t count) = 0;
 };
 
 }  // namespace onionmail::mail

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -31,6 +32,7 @@ struct SmtpSessionState {
   // only server whose members the session may name in a ListRequest.
   std::optional<std::string> tkim_domain;
   uint64_t tkim_expiry = 0;
+  uint32_t vouchers_issued = 0;  // to the sysop through server@ on this session
   std::unique_ptr<mail::MessageWriter> writer;
   Result<void> append_status = Ok();
   uint64_t bytes = 0;  // appended to the current message
@@ -98,8 +100,8 @@ const Result<T>& LogFault(const char* who, const char* what, const Result<T>& r)
 }
 
 // A generated password as RegisterReply carries it (ipc/codec.h).
-bool WellFormedPassword(const SecretBytes& pw) {
-  if (pw.size() != ipc::kGeneratedPasswordBytes) return false;
+bool OfVoucherAlphabet(const SecretBytes& pw, size_t size) {
+  if (pw.size() != size) return false;
   for (uint8_t c : pw.Reveal(SecretAccess::Grant())) {
     if (!((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'))) return false;
   }
@@ -357,8 +359,8 @@ bool KeyRoleServer::HandleRegister(ipc::Channel& ch, const ipc::RegisterRequest&
     auto made = state_.keys().RegisterUser(m.voucher.RevealString(SecretAccess::Grant()), m.user);
     if (!made.ok()) {
       reply.status = ipc::StatusFromError(made.error().code);
-    } else if (!WellFormedPassword(made->smtp_password) ||
-               !WellFormedPassword(made->pop3_password)) {
+    } else if (!OfVoucherAlphabet(made->smtp_password, ipc::kGeneratedPasswordBytes) ||
+               !OfVoucherAlphabet(made->pop3_password, ipc::kGeneratedPasswordBytes)) {
       // Not sent: the codec would refuse it and end the session.
       log::Warning("key", "a registration for pop3 came out of the key store malformed");
       reply.status = ipc::Status::kInternal;
@@ -370,6 +372,36 @@ bool KeyRoleServer::HandleRegister(ipc::Channel& ch, const ipc::RegisterRequest&
   }
   // The outcome only: never the voucher, the name or a password.
   log::Info("key", std::string("a pop3 registration: ") + Keyword(reply.status));
+  return Reply(ch, ipc::Message(std::move(reply)));  // the channel wipes its frame
+}
+
+bool KeyRoleServer::HandleIssueVouchers(ipc::Channel& ch, const ipc::IssueVouchersRequest& m,
+                                        SmtpSessionState& s) {
+  ipc::IssueVouchersReply reply;
+  const std::string& sysop = state_.config().bot_sysop;
+  if (sysop.empty() || !s.auth_user || *s.auth_user != sysop) {
+    log::Warning("key", "refused vouchers to an smtp session whose user is not the sysop");
+    reply.status = ipc::Status::kPermissionDenied;
+  } else if (s.vouchers_issued + m.count > ipc::kMaxIssuedVouchers) {
+    log::Warning("key", "refused vouchers to the sysop past the limit of one session");
+    reply.status = ipc::Status::kPermissionDenied;
+  } else {
+    auto made = state_.keys().AddVouchers(m.count);
+    if (!LogFault("smtp", "new vouchers", made).ok()) {
+      reply.status = ipc::StatusFromError(made.error().code);
+    } else if (made->size() != m.count ||
+               !std::all_of(made->begin(), made->end(), [](const SecretBytes& v) {
+                 return OfVoucherAlphabet(v, ipc::kVoucherBytes);
+               })) {
+      log::Warning("key", "vouchers for smtp came out of the key store malformed");
+      reply.status = ipc::Status::kInternal;
+    } else {
+      s.vouchers_issued += m.count;
+      reply.vouchers = std::move(*made);
+      // How many only: never a voucher.
+      log::Info("key", std::to_string(m.count) + " voucher(s) made for the sysop through server@");
+    }
+  }
   return Reply(ch, ipc::Message(std::move(reply)));  // the channel wipes its frame
 }
 
@@ -411,6 +443,9 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
     return Reply(ch, ipc::StatusReply{StatusOf(LogFault("smtp", "RCPT", checked))});
   }
   if (auto* m = std::get_if<ipc::TkimProvenRequest>(&msg)) return HandleTkimProven(ch, *m, s);
+  if (auto* m = std::get_if<ipc::IssueVouchersRequest>(&msg)) {
+    return HandleIssueVouchers(ch, *m, s);
+  }
   if (auto* m = std::get_if<ipc::BlockListRequest>(&msg)) return HandleBlockList(ch, *m, s);
   if (auto* m = std::get_if<ipc::ListRequest>(&msg)) return HandleList(ch, *m, s);
   if (auto* m = std::get_if<ipc::BeginMessageRequest>(&msg)) {

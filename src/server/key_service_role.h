@@ -48,6 +48,12 @@
 //    `TKIM KEY`): the DER SubjectPublicKeyInfo given to set_server_key(),
 //    the key that signs TORM requests and TKIM proofs; kNotFound when none
 //    was given.
+//  - SMTP sessions whose authenticated user is the operator's [bot] sysop may
+//    have new registration vouchers made (IssueVouchersRequest, the server@
+//    bot's VOUCHER command; keys::KeyService::AddVouchers): at most
+//    ipc::kMaxIssuedVouchers per session; any other session, or past the
+//    limit, is kPermissionDenied without touching the key store (logged).
+//    The log counts vouchers, never shows one.
 //  - POP3 sessions may register an account (RegisterRequest, POP3 RQUS,
 //    mail/registration.h) through keys::KeyService::RegisterUser; the reply
 //    is its status and, on kOk, the two generated passwords. A session gets
@@ -124,6 +130,9 @@ class KeyRoleServer {
   bool HandlePop3(ipc::Channel& ch, ipc::Message& msg, struct Pop3SessionState& s);
   // POP3 RQUS: a new account with a voucher, within the session's limits.
   bool HandleRegister(ipc::Channel& ch, const ipc::RegisterRequest& m, struct Pop3SessionState& s);
+  // server@ VOUCHER: new vouchers for the sysop, within the session's limit.
+  bool HandleIssueVouchers(ipc::Channel& ch, const ipc::IssueVouchersRequest& m,
+                           struct SmtpSessionState& s);
 
   State& state_;
   const TlsIdentity tls_;

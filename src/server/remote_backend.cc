@@ -200,6 +200,17 @@ Result<mail::ListRecord> RemoteDelivery::Apply(mail::ListOp op, std::string_view
   return mail::ListRecord{std::move(r->owner), std::move(r->members), r->announce, r->moderated};
 }
 
+Result<std::vector<SecretBytes>> RemoteDelivery::Issue(size_t count) {
+  if (count < 1 || count > ipc::kMaxIssuedVouchers) {
+    return MakeError(ErrorCode::kInvalidArgument, "vouchers: count out of range");
+  }
+  auto r = link_.Call<ipc::IssueVouchersReply>(
+      ipc::IssueVouchersRequest{static_cast<uint16_t>(count)}, kIoTimeout);
+  if (!r.ok()) return r.error();
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "vouchers"));
+  return std::move(r->vouchers);
+}
+
 Result<mail::TormAnswer> RemoteTorm::Handle(mail::TormVerb verb,
                                             const mail::ChannelBinding& binding,
                                             std::span<const uint8_t> request) {

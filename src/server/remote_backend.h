@@ -85,7 +85,8 @@ SessionLink* ThreadLink();
 
 class RemoteDelivery : public mail::DeliveryBackend,
                        public mail::BlockListService,
-                       public mail::ListService {
+                       public mail::ListService,
+                       public mail::VoucherService {
  public:
   explicit RemoteDelivery(SessionLink& link) : link_(link) {}
   Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) override;
@@ -100,6 +101,9 @@ class RemoteDelivery : public mail::DeliveryBackend,
   // session (the key role knows who; mail/mailing_list.h).
   Result<mail::ListRecord> Apply(mail::ListOp op, std::string_view name,
                                  std::string_view user) override;
+  // New vouchers, if the user authenticated on this session is the sysop
+  // (the key role checks; mail/registration.h).
+  Result<std::vector<SecretBytes>> Issue(size_t count) override;
 
  private:
   SessionLink& link_;

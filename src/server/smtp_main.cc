@@ -122,6 +122,8 @@ int main(int argc, char** argv) {
     facts.require_tkim = config->relay_require_tkim;
     facts.torm_served = serve_torm;
     facts.rules = config->bot_rules;
+    facts.sysop = config->bot_sysop;
+    facts.registration = config->pop3_registration;
     bot_facts = std::move(facts);
   }
   // Mailing lists (docs/PROTOCOL.md, "Mailing lists") are managed through
@@ -133,11 +135,14 @@ int main(int argc, char** argv) {
     std::optional<bot::Bot> bot;
     // SPAM and LIST commands and list posts: the key role acts only for the
     // user authenticated on this session (RemoteDelivery is the
-    // BlockListService and the ListService).
+    // BlockListService and the ListService; for VOUCHER, the VoucherService,
+    // and the key role checks that this user is the sysop).
     mail::ListService* lists = serve_lists ? &delivery : nullptr;
     if (bot_facts) {
+      mail::VoucherService* vouchers = bot_facts->sysop.empty() ? nullptr : &delivery;
       bot.emplace(
-          *bot_facts, [&link] { return server::FetchServerKey(link); }, nullptr, &delivery, lists);
+          *bot_facts, [&link] { return server::FetchServerKey(link); }, nullptr, &delivery, lists,
+          vouchers);
     }
     mail::BotService* bot_service = bot ? &*bot : nullptr;
     server::RemoteTorm torm(link);

@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 
+#include "base/secret_bytes.h"
 #include "smtp/data_reader.h"
 #include "smtp/session.h"
 
@@ -108,7 +109,10 @@ Result<Session::Next> Session::DoBotData() {
     Log(false, "server@: " + answer->keyword + ", not answered");
     return Send(Reply::kBotIgnored);
   }
-  if (auto delivered = DeliverToSender(answer->message); !delivered.ok()) {
+  auto delivered = DeliverToSender(answer->message);
+  // The answer may hold secrets (VOUCHER): it is in the mailbox, encrypted, now.
+  WipeMemory(answer->message.data(), answer->message.size());
+  if (!delivered.ok()) {
     Log(true, "server@: " + answer->keyword +
                   ", reply not stored: " + std::string(ErrorCodeName(delivered.error().code)));
     return Send(Reply::kLocalError);

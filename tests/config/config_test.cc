@@ -157,6 +157,20 @@ TEST(ConfigTest, BotRulesWithControlBytesOrOver16KiBAreRefused) {
   EXPECT_TRUE(ParseConfig("[bot]\nrules = \"" + std::string(16 * 1024, 'x') + "\"\n").ok());
 }
 
+TEST(ConfigTest, BotSysopIsEmptyOrAUserNameThatIsNoListAddress) {
+  auto none = ParseConfig("");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->bot_sysop, "");
+  auto set = ParseConfig("[bot]\nsysop = \"alice\"\n");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->bot_sysop, "alice");
+  for (const char* bad : {"Alice", "al ice", "team.list", ".alice", "a@b.onion"}) {
+    auto refused = ParseConfig(std::string("[bot]\nsysop = \"") + bad + "\"\n");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.error().message.find("bot.sysop"), std::string::npos) << bad;
+  }
+}
+
 TEST(ConfigTest, UnknownKeyIsAnErrorNamingTheKey) {
   auto c = ParseConfig("[smtp]\nmax_recipient = 5\n");
   ASSERT_FALSE(c.ok());

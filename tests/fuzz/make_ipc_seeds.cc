@@ -123,6 +123,11 @@ std::vector<std::pair<std::string, Message>> Samples() {
   m.emplace_back("RegisterReply",
                  RegisterReply{Status::kOk, Secret(std::string(kGeneratedPasswordBytes, 'b')),
                                Secret(std::string(kGeneratedPasswordBytes, 'c'))});
+  m.emplace_back("IssueVouchersRequest", IssueVouchersRequest{2});
+  IssueVouchersReply issued;
+  issued.vouchers.push_back(Secret(std::string(kVoucherBytes, 'd')));
+  issued.vouchers.push_back(Secret(std::string(kVoucherBytes, '7')));
+  m.emplace_back("IssueVouchersReply", std::move(issued));
   m.emplace_back("TkimVouchRequest", TkimVouchRequest{kOnion});
   m.emplace_back("TkimVouchReply", TkimVouchReply{Status::kOk, kOnion, Bytes(kTkimVouchBytes, 14)});
   m.emplace_back("TkimProvenRequest", TkimProvenRequest{kOnion, Bytes(kTkimVouchBytes, 15)});

@@ -5,8 +5,11 @@ both passwords once, and reads and sends mail with them at once; a voucher
 works once, a taken or reserved name leaves it usable, and nothing of a
 voucher is on disk."""
 
+import email
+import email.policy
 import os
 import poplib
+import re
 import unittest
 
 from harness import ServerTestCase, TestEnv, User
@@ -24,8 +27,8 @@ def rqus(p, voucher, name):
 
 
 class RegisterTest(ServerTestCase, unittest.TestCase):
-    EXTRA_CONFIG = {"pop3": {"registration": True}}
-    USERS = ("alice",)
+    EXTRA_CONFIG = {"pop3": {"registration": True}, "bot": {"sysop": "alice"}}
+    USERS = ("alice", "bob")
 
     def vouchers(self, n):
         out = self.env.ctl("voucher", "add", str(n)).stdout.decode().split()
@@ -83,6 +86,45 @@ class RegisterTest(ServerTestCase, unittest.TestCase):
         self.assertEqual(len(self.env.fetch_all(newbie)), 1)
         # The voucher is used up.
         self.assertIn("Unknown or used voucher", self.refusal(voucher, "another"))
+
+    def ask_bot(self, user, subject):
+        """Sends `subject` to server@ as `user`; returns the answer's text."""
+        u = self.env.users[user]
+        before = len(self.env.fetch_all(u))
+        bot = "server@" + self.env.domain
+        s = self.env.smtp_auth(u)
+        try:
+            s.sendmail(u.addr, [bot], ("Subject: %s\r\n\r\n" % subject).encode())
+        finally:
+            s.quit()
+        got = [m for _, m in self.env.fetch_all(u)][before:]
+        self.assertEqual(len(got), 1)
+        return email.message_from_bytes(got[0], policy=email.policy.default).get_content()
+
+    def test_the_sysop_gets_vouchers_from_server_at_and_one_opens_an_account(self):
+        before = self.count()
+        start = len(self.env.log_bytes())
+        answer = self.ask_bot("alice", "VOUCHER 2")
+        vouchers = re.findall(r"^  ([a-z2-7]{20})\r?$", answer, re.M)
+        self.assertEqual(len(vouchers), 2, answer)
+        self.assertEqual(self.count(), before + 2)
+        self.env.wait_log(rb"2 voucher\(s\) made for the sysop through server@", start=start)
+        log = self.env.log_bytes()
+        for v in vouchers:
+            self.assertNotIn(v.encode(), log)
+        p = self.env.pop3()
+        try:
+            account = rqus(p, vouchers[0], "fromsysop")
+            self.assertEqual(account["address"], "fromsysop@" + self.env.domain)
+        finally:
+            p.quit()
+        self.assertEqual(self.count(), before + 1)
+        # Bob is not the sysop: to him the command does not exist.
+        refused = self.ask_bot("bob", "VOUCHER 2")
+        self.assertIn("was not understood", refused)
+        self.assertNotIn("VOUCHER", refused)
+        self.assertEqual(self.count(), before + 1)
+        self.env.ctl("voucher", "clear")
 
     def test_taken_and_reserved_names_leave_the_voucher_usable(self):
         (voucher,) = self.vouchers(1)

@@ -187,6 +187,65 @@ TEST_F(KeyRoleRegisterTest, SmtpSessionCannotRegister) {
   EXPECT_TRUE(s.mailboxes.Register(voucher, user).ok());
 }
 
+// The user named by [bot] sysop in the fixture's config, made once.
+void MakeSysop() {
+  auto made = Env().state->keys().CreateUser("sysop", Pw("sysop-smtp"), Pw("sysop-pop3"));
+  ASSERT_TRUE(made.ok() || made.error().code == ErrorCode::kAlreadyExists) << made.error().message;
+}
+
+TEST_F(KeyRoleRegisterTest, TheSysopGetsVouchersThatOpenAccountsUpToTenASession) {
+  MakeSysop();
+  auto link = smtp_.NewSession();
+  RemoteDelivery delivery(*link);
+  // Not before the sysop logs in on the session.
+  EXPECT_TRUE(Fails(delivery.Issue(1), ErrorCode::kPermissionDenied));
+  ASSERT_TRUE(delivery.VerifySmtpPassword("sysop", Pw("sysop-smtp")).ok());
+  auto before = Env().state->keys().CountVouchers();
+  ASSERT_TRUE(before.ok());
+  auto three = delivery.Issue(3);
+  ASSERT_TRUE(three.ok()) << three.error().message;
+  ASSERT_EQ(three->size(), 3u);
+  EXPECT_EQ(Env().state->keys().CountVouchers().value(), *before + 3) << "durable, unused";
+  // One of them opens an account.
+  auto pop3 = Pop3(pop3_);
+  const std::string name = NewName();
+  auto reg = pop3.mailboxes.Register(Reveal((*three)[1]), name);
+  ASSERT_TRUE(reg.ok()) << reg.error().message;
+  ExpectLogins(name, *reg);
+  // Ten on one session at most; a new session may ask again.
+  EXPECT_TRUE(delivery.Issue(7).ok());
+  EXPECT_TRUE(Fails(delivery.Issue(1), ErrorCode::kPermissionDenied));
+  EXPECT_TRUE(Fails(delivery.Issue(11), ErrorCode::kInvalidArgument)) << "never sent";
+  EXPECT_FALSE(link->broken());
+  auto again = smtp_.NewSession();
+  RemoteDelivery fresh(*again);
+  ASSERT_TRUE(fresh.VerifySmtpPassword("sysop", Pw("sysop-smtp")).ok());
+  EXPECT_EQ(fresh.Issue(10)->size(), 10u);
+  ASSERT_TRUE(Env().state->keys().ClearVouchers().ok());
+}
+
+TEST_F(KeyRoleRegisterTest, AnyOtherUserAndAPop3SessionGetNoVoucher) {
+  const std::string user = NewUser();
+  auto link = smtp_.NewSession();
+  RemoteDelivery delivery(*link);
+  ASSERT_TRUE(delivery.VerifySmtpPassword(user, Pw(user + "-smtp")).ok());
+  auto before = Env().state->keys().CountVouchers();
+  ASSERT_TRUE(before.ok());
+  EXPECT_TRUE(Fails(delivery.Issue(1), ErrorCode::kPermissionDenied));
+  // A failed AUTH as the sysop after a good one forgets the sysop.
+  MakeSysop();
+  ASSERT_TRUE(delivery.VerifySmtpPassword("sysop", Pw("sysop-smtp")).ok());
+  EXPECT_FALSE(delivery.VerifySmtpPassword("sysop", Pw("wrong")).ok());
+  EXPECT_TRUE(Fails(delivery.Issue(1), ErrorCode::kPermissionDenied));
+  EXPECT_FALSE(link->broken());
+  EXPECT_EQ(Env().state->keys().CountVouchers().value(), *before);
+  // A POP3 session that asks is ended.
+  auto pop3_link = pop3_.NewSession();
+  auto r = pop3_link->Call<ipc::IssueVouchersReply>(ipc::IssueVouchersRequest{1},
+                                                    std::chrono::seconds(10));
+  EXPECT_FALSE(r.ok());
+}
+
 TEST_F(KeyRoleRegisterTest, TheLogNamesOutcomesOnly) {
   const std::string voucher = NewVoucher();
   const std::string unknown = UnknownVoucher();

@@ -125,6 +125,7 @@ inline KeyRoleEnv* MakeEnv() {
   env->config.argon2_t_cost = 1;
   env->config.argon2_m_cost_kib = 8192;
   env->config.smtp_auth_cache_seconds = 0;
+  env->config.bot_sysop = "sysop";  // server@ VOUCHER (key_role_register_test.cc)
   if (!InitState(env->config).ok()) return nullptr;
   auto state = State::Open(env->config);
   if (!state.ok()) return nullptr;
