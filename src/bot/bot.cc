@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "base/secret_bytes.h"
 #include "bot/answers.h"
 #include "bot/lists.h"
 #include "bot/reply_message.h"
@@ -143,7 +144,10 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
   parts.message_id_local = *message_id;
   parts.in_reply_to = parsed.message_id;
   parts.body = body;
-  return mail::BotAnswer{std::move(keyword), ComposeReply(parts)};
+  std::string message = ComposeReply(parts);
+  // The body may hold secrets (VOUCHER); the caller wipes the message.
+  WipeMemory(body.data(), body.size());
+  return mail::BotAnswer{std::move(keyword), std::move(message)};
 }
 
 Result<mail::RemoteBotAnswer> Bot::AnswerRemote(std::string_view member, std::string_view request) {

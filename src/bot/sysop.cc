@@ -54,8 +54,12 @@ Result<std::string> AnswerVoucher(mail::VoucherService& vouchers, const ServerFa
            "sysop of " +
            facts.domain + ". Send VOUCHER again on a new connection.\n";
   }
-  std::string text = std::to_string(made->size()) + " new voucher" +
-                     (made->size() == 1 ? "" : "s") + " for " + facts.domain + ":\n\n";
+  // Room for all of it at once: a growing string would leave copies of the
+  // vouchers behind in the memory it frees.
+  std::string text;
+  text.reserve(4096);
+  text += std::to_string(made->size()) + " new voucher" + (made->size() == 1 ? "" : "s") + " for " +
+          facts.domain + ":\n\n";
   for (const SecretBytes& v : *made) {
     text += "  ";
     text += v.RevealString(SecretAccess::Grant());

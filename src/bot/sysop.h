@@ -15,8 +15,10 @@
 //    withdraw them (`onionmailctl voucher clear`). kPermissionDenied (past
 //    the session's limit, or the key role does not take this user for the
 //    sysop) says that nothing was made; any other error is returned.
-//  - The vouchers are copied into the returned text only; the SecretBytes
-//    they came in are wiped when this returns.
+//  - The vouchers are copied into the returned text only (reserved at its
+//    full size first, so no growing copy is left behind); the SecretBytes
+//    they came in are wiped when this returns. Bot::Answer wipes the text
+//    once the reply is composed, the SMTP session the reply once stored.
 #pragma once
 
 #include <string>
