@@ -158,6 +158,7 @@ const std::map<std::string, Setter>& Setters() {
       {"bot.rules", String(&Config::bot_rules, "bot.rules")},
       {"bot.lists", Bool(&Config::bot_lists, "bot.lists")},
       {"bot.sysop", String(&Config::bot_sysop, "bot.sysop")},
+      {"exit.domain", String(&Config::exit_domain, "exit.domain")},
       {"log.level", String(&Config::log_level, "log.level")},
       {"log.log_addresses", Bool(&Config::log_addresses, "log.log_addresses")},
       {"sandbox.key_user", String(&Config::sandbox_key_user, "sandbox.key_user")},
@@ -282,6 +283,22 @@ Result<void> Validate(Config& c) {
   if (c.relay_enabled && c.relay_socks5_proxy.empty()) {
     // Mail goes to onion addresses only, which only Tor reaches.
     return BadValue("relay.socks5_proxy", "set (Tor's SOCKS port) when relay.enabled = true");
+  }
+  for (auto& ch : c.exit_domain) {
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  if (!c.exit_domain.empty()) {
+    const std::string_view d = c.exit_domain;
+    if (!ValidDomain(d) || d.find('.') == std::string_view::npos ||
+        (d.size() >= 6 && d.substr(d.size() - 6) == ".onion") || d == c.domain) {
+      return BadValue("exit.domain",
+                      "empty, or an Internet domain name (with a dot, not .onion, not "
+                      "server.domain)");
+    }
+    if (!c.relay_enabled) {
+      // Mail to a VMAT alias is carried to its onion mailbox over Tor.
+      return BadValue("exit.domain", "needs relay.enabled = true (VMAT mail goes on over Tor)");
+    }
   }
   if (c.tls_session_key_hours > 0 && c.peer_serve) {
     // Peers pin this server's TLS key itself (docs/PROTOCOL.md, TORM): a

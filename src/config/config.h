@@ -101,6 +101,11 @@ struct Config {
   // The user (a local part) whose server@ VOUCHER command makes registration
   // vouchers (docs/PROTOCOL.md, "server@"); empty: no one.
   std::string bot_sysop;
+  // [exit]: an enter gateway (docs/gateways.md). `domain` is the Internet
+  // domain this server also answers for; mail from anyone to
+  // <alias>@<domain> goes over Tor to the onion mailbox of that VMAT alias
+  // (onionmailctl vmat). Empty: no gateway. Needs relay_enabled.
+  std::string exit_domain;
   // [log]
   std::string log_level = "info";
   bool log_addresses = false;

@@ -11,6 +11,8 @@
 //   onionmailctl [--config FILE] status
 //   onionmailctl [--config FILE] voucher add [N] | voucher count | voucher clear
 //                                   (self-registration vouchers: ctl/voucher_commands.h)
+//   onionmailctl [--config FILE] vmat add ALIAS USER@ONION | remove ALIAS | show ALIAS | list
+//                                   (an enter gateway's aliases: ctl/vmat_commands.h)
 //   onionmailctl [--config FILE] pin | enrol ... | recover ... | kctl ...
 //                                   (master-key unseal: ctl/unseal_commands.h, docs/unseal.md)
 //
@@ -48,6 +50,7 @@
 #include "ctl/password_input.h"
 #include "ctl/peer_calls.h"
 #include "ctl/unseal_commands.h"
+#include "ctl/vmat_commands.h"
 #include "ctl/voucher_commands.h"
 #include "keys/user_record.h"
 #include "mail/backend.h"
@@ -91,6 +94,7 @@ int Fail(const Error& e) {
 void PrintUsage(FILE* out) {
   std::fputs(kUsage, out);
   std::fputs(kVoucherUsage, out);
+  std::fputs(kVmatUsage, out);
   std::fputs(kUnsealUsage, out);
   std::fputs(kKctlUsage, out);
   std::fputs(kUsageNotes, out);
@@ -365,13 +369,15 @@ int Run(int argc, char** argv) {
     kUserDel,
     kUserPasswd,
     kUserShow,
-    kVoucher
+    kVoucher,
+    kVmat
   };
   Command command = Command::kStatus;
   std::string name;
   bool passwd_smtp = false;
   Passwords passwords;
   VoucherCommand voucher;
+  VmatCommand vmat;
   if (cmd[0] == "init" && cmd.size() == 1) {
     command = Command::kInit;
   } else if (cmd[0] == "tls-key" && cmd.size() == 1) {
@@ -418,6 +424,13 @@ int Run(int argc, char** argv) {
     if (!args.options.empty() || !args.flags.empty()) return Usage("voucher takes no options");
     command = Command::kVoucher;
     voucher = *parsed;
+  } else if (cmd[0] == "vmat") {
+    std::string why;
+    auto parsed = ParseVmatCommand({cmd.begin() + 1, cmd.end()}, config->exit_domain, &why);
+    if (!parsed) return Usage(why.c_str());
+    if (!args.options.empty() || !args.flags.empty()) return Usage("vmat takes no options");
+    command = Command::kVmat;
+    vmat = *parsed;
   } else {
     return Usage("unknown command");
   }
@@ -514,6 +527,8 @@ int Run(int argc, char** argv) {
       return UserShow(**state, *config, name);
     case Command::kVoucher:
       return RunVoucherCommand((*state)->keys(), voucher);
+    case Command::kVmat:
+      return RunVmatCommand((*state)->keys(), vmat);
     case Command::kInit:
     case Command::kTlsKey:
       break;

@@ -10,8 +10,8 @@
 namespace onionmail::ipc {
 
 // Bumped on any change of a message's wire layout; both ends must agree.
-inline constexpr uint16_t kProtocolVersion = 7;  // 5: lists; 6: registration; 7: TKIM vouches,
-                                                 // moderated lists, sysop vouchers
+inline constexpr uint16_t kProtocolVersion = 8;  // 5: lists; 6: registration; 7: TKIM vouches,
+                                                 // moderated lists, sysop vouchers; 8: VMAT
 // A whole frame (header included) is at most this long.
 inline constexpr size_t kMaxFrameBytes = size_t{1} << 20;
 
@@ -123,6 +123,8 @@ enum class MsgType : uint16_t {
   kTkimProvenRequest = 69,
   kIssueVouchersRequest = 70,
   kIssueVouchersReply = 71,
+  kVmatLookupRequest = 72,
+  kVmatLookupReply = 73,
 };
 
 }  // namespace onionmail::ipc

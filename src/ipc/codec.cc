@@ -325,6 +325,22 @@ bool Get(Reader& r, IssueVouchersReply& m) {
   return ValidIssueVouchersReply(m);
 }
 
+// An enter gateway's VMAT alias (mail/vmat.h): a target when kOk, and only then.
+bool ValidVmatLookupReply(const VmatLookupReply& m) {
+  return (m.status == Status::kOk) == (m.target.find('@') != std::string::npos);
+}
+
+void Put(Writer& w, const VmatLookupRequest& m) { w.Name(m.alias, 1, kMaxLocalPartBytes, "alias"); }
+void Put(Writer& w, const VmatLookupReply& m) {
+  if (!ValidVmatLookupReply(m)) w.Fail("vmat lookup reply");
+  PutStatus(w, m.status);
+  w.Name(m.target, 0, kMaxPathBytes, "target");
+}
+bool Get(Reader& r, VmatLookupRequest& m) { return r.Name(m.alias, 1, kMaxLocalPartBytes); }
+bool Get(Reader& r, VmatLookupReply& m) {
+  return ReadStatus(r, m.status) && r.Name(m.target, 0, kMaxPathBytes) && ValidVmatLookupReply(m);
+}
+
 void PutFrame(Writer& w, const Message& msg, uint32_t body_len) {
   uint8_t len[4] = {static_cast<uint8_t>(body_len >> 24), static_cast<uint8_t>(body_len >> 16),
                     static_cast<uint8_t>(body_len >> 8), static_cast<uint8_t>(body_len)};
@@ -521,6 +537,10 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
       return DecodeAs<IssueVouchersRequest>(r, "IssueVouchersRequest");
     case MsgType::kIssueVouchersReply:
       return DecodeAs<IssueVouchersReply>(r, "IssueVouchersReply");
+    case MsgType::kVmatLookupRequest:
+      return DecodeAs<VmatLookupRequest>(r, "VmatLookupRequest");
+    case MsgType::kVmatLookupReply:
+      return DecodeAs<VmatLookupReply>(r, "VmatLookupReply");
   }
   return Malformed("unknown message type");
 }

@@ -40,7 +40,7 @@ bool ValidRelayReply(Status status, uint16_t code, std::string_view enhanced) {
 
 void Put(Writer& w, const RelayBeginRequest& m) {
   w.Name(m.domain, 1, kMaxRelayDomainBytes, "domain");
-  w.Name(m.reverse_path, 1, kMaxPathBytes, "reverse_path");
+  w.Name(m.reverse_path, 0, kMaxPathBytes, "reverse_path");
   w.U64(m.declared_size);
   PutBool(w, m.body_8bitmime);
 }
@@ -58,7 +58,7 @@ void Put(Writer& w, const RelayReply& m) {
 }
 
 bool Get(Reader& r, RelayBeginRequest& m) {
-  return r.Name(m.domain, 1, kMaxRelayDomainBytes) && r.Name(m.reverse_path, 1, kMaxPathBytes) &&
+  return r.Name(m.domain, 1, kMaxRelayDomainBytes) && r.Name(m.reverse_path, 0, kMaxPathBytes) &&
          r.U64(m.declared_size) && GetBool(r, m.body_8bitmime);
 }
 bool Get(Reader& r, RelayRcptRequest& m) { return r.Name(m.forward_path, 1, kMaxPathBytes); }

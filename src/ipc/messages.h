@@ -125,16 +125,12 @@ struct HashedNameReply {
 };
 
 // ---------------------------------------------------------------------------
-// Front end <-> key role (src/server/remote_backend.h, key_role.h).
-//
-// Each front end has one control channel to the key role (made by the
-// supervisor). For every client connection the front end makes a session
-// channel (socketpair) and sends one end with NewSession on the control
-// channel; the key role serves that session channel in its own thread until
-// it closes. All state of a session (message being written, open mailbox)
-// lives in that thread and dies with the channel. Which requests a session
-// may send depends on the control channel it came from (SMTP or POP3); any
-// other message is fatal to the session. Requests are answered in order.
+// Front end <-> key role (src/server/remote_backend.h, key_role.h). Each
+// front end has one control channel to the key role; per client connection
+// it sends a session channel (NewSession), which a key-role thread serves,
+// with all the session's state, until it closes. Which requests a session
+// may send depends on its control channel (SMTP or POP3); any other message
+// is fatal to the session. Requests are answered in order.
 
 // Front end -> key role, control channel: the attached fd (SCM_RIGHTS) is a
 // new session channel. Only valid with an fd attached. No reply.
@@ -185,9 +181,8 @@ struct AbortMessageRequest {
   static constexpr MsgType kType = MsgType::kAbortMessageRequest;
 };
 
-// POP3: release the mailbox and its lock (QUIT: the UPDATE state of RFC 1939
-// ends before +OK, so that the client may log in again at once). Answered by
-// StatusReply (kOk also when no mailbox was open).
+// POP3: release the mailbox and its lock (QUIT: RFC 1939 UPDATE ends before
+// +OK, so the client may log in again at once). StatusReply (kOk if none open).
 struct CloseMailboxRequest {
   static constexpr MsgType kType = MsgType::kCloseMailboxRequest;
 };
@@ -245,13 +240,10 @@ struct TlsSignRequest {
 };
 
 // Both front ends: an ECDSA P-256 handshake signature with the TLS key
-// (server/tls_identity.h, kind kEcdsaP256). `digest` is the handshake hash,
-// truncated or left-padded to 32 bytes; the reply's signature is r || s.
-// Refused (kPermissionDenied) when the certificate is for the RSA key.
-// `generation` names the key: 0 the token's TLS key, which is refused when
-// the key role uses session TLS keys (server/session_tls.h); otherwise the
-// generation of the session key whose chain the front end presents
-// (kNotFound once that key is retired).
+// (server/tls_identity.h): `digest` the handshake hash cut or left-padded to
+// 32 bytes, reply r || s; kPermissionDenied for an RSA certificate.
+// `generation` 0: the token's TLS key (refused with session keys,
+// server/session_tls.h); else that session key (kNotFound once retired).
 struct TlsEcdsaSignRequest {
   static constexpr MsgType kType = MsgType::kTlsEcdsaSignRequest;
   std::vector<uint8_t> digest;  // exactly kEcdsaDigestBytes
@@ -299,11 +291,10 @@ struct TormReply {
 };
 
 // ---------------------------------------------------------------------------
-// Peer role (onionmail-peer) <-> key role, on the peer role's control channel
-// (made by the supervisor). The peer role is the only process that connects
-// out to other servers; the key role holds everything secret (the enrolment,
-// the blinding scalars, the server key that signs requests). Requests are
-// answered in order. docs/PROTOCOL.md "Boot" and src/server/unseal_service.h.
+// Peer role (onionmail-peer) <-> key role, on the peer role's control channel.
+// The peer role connects out to other servers; the key role holds everything
+// secret (the enrolment, the blinding scalars, the server key that signs
+// requests). In order. docs/PROTOCOL.md "Boot", src/server/unseal_service.h.
 
 // Peer role -> key role: which peers should be asked now. UnsealPlan.
 struct UnsealPlanRequest {
@@ -377,20 +368,14 @@ struct ForwardList {
 // ---------------------------------------------------------------------------
 // SMTP front end <-> relay role (onionmail-relay), docs/federation.md;
 // src/server/relay_backend.h (front end) and relay_session.h (relay role).
-//
-// The SMTP front end has one control channel to the relay role (made by the
-// supervisor). For each relayed transaction it makes a session channel and
-// sends one end with NewSession on that control channel; the relay role
-// serves it in its own thread. RelayBeginRequest opens one connection to one
-// remote server (through Tor) and sends MAIL FROM; RCPT, DATA, the message
-// and the final dot follow on that connection. The connection is closed
-// (QUIT) after the answer to the final dot, after a refused MAIL or DATA and
-// after any failure; a session channel that closes earlier drops it without
-// the final dot, so the remote keeps nothing. After the close the session
-// may carry another RelayBeginRequest (a new connection); the front end
-// makes one session per transaction. Requests are answered in order by
-// RelayReply; RelayAppendRequest has no reply. Any other message, or one out
-// of order, ends the session.
+// One session channel (NewSession on the relay control channel) per relayed
+// transaction, served in its own thread. RelayBeginRequest opens a connection
+// to a remote (through Tor) and sends MAIL FROM; RCPT, DATA, the message and
+// the final dot follow. The connection is closed (QUIT) after the answer to
+// the dot, a refused MAIL or DATA, or any failure; a session channel closed
+// earlier drops it without the dot, so the remote keeps nothing. Requests are
+// answered in order by RelayReply (RelayAppendRequest: no reply); any other
+// message, or one out of order, ends the session.
 
 // Front end -> relay role: connect to `domain` (a v3 onion name; anything
 // else is refused with kInvalidArgument without connecting) and send MAIL.
@@ -400,7 +385,7 @@ struct ForwardList {
 struct RelayBeginRequest {
   static constexpr MsgType kType = MsgType::kRelayBeginRequest;
   std::string domain;          // name, 1..kMaxRelayDomainBytes
-  std::string reverse_path;    // name, 1..kMaxPathBytes ("local@our.onion")
+  std::string reverse_path;    // name, 0..kMaxPathBytes (empty: the null sender "<>")
   uint64_t declared_size = 0;  // 0: none declared
   bool body_8bitmime = false;  // u16 0/1 on the wire
 };
@@ -598,6 +583,19 @@ struct TkimProvenRequest {
   std::vector<uint8_t> vouch;  // exactly kTkimVouchBytes
 };
 
+// SMTP -> key role, at a RCPT to the exit domain: the target of the VMAT
+// alias (mail/vmat.h). VmatLookupReply; kNotFound: no such alias.
+struct VmatLookupRequest {
+  static constexpr MsgType kType = MsgType::kVmatLookupRequest;
+  std::string alias;  // name, 1..kMaxLocalPartBytes
+};
+
+struct VmatLookupReply {
+  static constexpr MsgType kType = MsgType::kVmatLookupReply;
+  Status status = Status::kOk;
+  std::string target;  // "user@<v3 onion>" when kOk, else empty; 0..kMaxPathBytes
+};
+
 using Message = std::variant<
     Hello, Shutdown, AcceptedConnection, VerifySmtpPasswordRequest, VerifyResult, LookupUserRequest,
     LookupUserReply, OpenInboxRequest, OpenInboxReply, UnwrapDataKeyRequest, UnwrapDataKeyReply,
@@ -611,7 +609,7 @@ using Message = std::variant<
     RelayEndRequest, RelayReply, ServerKeyRequest, ServerKeyReply, TkimProofRequest, TkimProofReply,
     TkimCheckRequest, TkimCheckReply, BlockListRequest, BlockListReply, ListRequest, ListReply,
     RegisterRequest, RegisterReply, TkimVouchRequest, TkimVouchReply, TkimProvenRequest,
-    IssueVouchersRequest, IssueVouchersReply>;
+    IssueVouchersRequest, IssueVouchersReply, VmatLookupRequest, VmatLookupReply>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

@@ -17,6 +17,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +28,7 @@
 #include "mail/block_list.h"
 #include "mail/mailing_list.h"
 #include "mail/registration.h"
+#include "mail/vmat.h"
 
 namespace onionmail::keys {
 
@@ -85,6 +87,13 @@ class KeyService {
   virtual Result<std::vector<SecretBytes>> AddVouchers(size_t count) = 0;
   virtual Result<size_t> CountVouchers() = 0;
   virtual Result<void> ClearVouchers() = 0;
+  // VMAT aliases of an enter gateway (mail/vmat.h, keys/vmat_table.h):
+  // LookupVmat gives an alias's target (nullopt: none); AddVmat, RemoveVmat
+  // and ListVmat are the operator's (onionmailctl vmat).
+  virtual Result<std::optional<std::string>> LookupVmat(std::string_view alias) = 0;
+  virtual Result<void> AddVmat(std::string_view alias, std::string_view target) = 0;
+  virtual Result<void> RemoveVmat(std::string_view alias) = 0;
+  virtual Result<std::vector<mail::VmatRecord>> ListVmat() = 0;
   // The format version of the user's record (keys/user_record.h): 2, or 1 for
   // a record whose inbox wrap predates version 2 (the device half from the
   // salt alone) and stays so until the user's POP3 password changes.

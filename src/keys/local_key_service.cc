@@ -76,7 +76,8 @@ LocalKeyService::LocalKeyService(hsm::KeyStore& key_store, Options options)
       mailboxes_(options_.state_dir),
       block_lists_(key_store_, options_.state_dir + "/blocklists"),
       mailing_lists_(key_store_, options_.state_dir + "/lists"),
-      vouchers_(key_store_, options_.state_dir + "/vouchers") {
+      vouchers_(key_store_, options_.state_dir + "/vouchers"),
+      vmat_(key_store_, options_.state_dir + "/vmat") {
   options_.rsa_bits = std::max(options_.rsa_bits, 2048);
 }
 

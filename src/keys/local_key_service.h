@@ -87,6 +87,7 @@
 #include "keys/unlock_cache.h"
 #include "keys/user_record.h"
 #include "keys/verify_cache.h"
+#include "keys/vmat_table.h"
 #include "keys/vouchers.h"
 #include "store/file_lock.h"
 #include "store/mailbox_store.h"
@@ -132,6 +133,10 @@ class LocalKeyService : public KeyService {
   Result<std::vector<SecretBytes>> AddVouchers(size_t count) override;
   Result<size_t> CountVouchers() override;
   Result<void> ClearVouchers() override;
+  Result<std::optional<std::string>> LookupVmat(std::string_view alias) override;
+  Result<void> AddVmat(std::string_view alias, std::string_view target) override;
+  Result<void> RemoveVmat(std::string_view alias) override;
+  Result<std::vector<mail::VmatRecord>> ListVmat() override;
   Result<uint8_t> RecordVersion(std::string_view user) override;
   Result<RecordCensus> CensusRecords() override;
 
@@ -197,6 +202,7 @@ class LocalKeyService : public KeyService {
   BlockLists block_lists_;
   MailingLists mailing_lists_;
   Vouchers vouchers_;
+  VmatTable vmat_;
   std::mutex admin_mu_;
 };
 

@@ -18,6 +18,7 @@
 #include "mail/block_list.h"
 #include "mail/mailing_list.h"
 #include "mail/registration.h"
+#include "mail/vmat.h"
 #include "server/sign_guard.h"
 
 namespace onionmail::server {
@@ -448,6 +449,20 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
   }
   if (auto* m = std::get_if<ipc::BlockListRequest>(&msg)) return HandleBlockList(ch, *m, s);
   if (auto* m = std::get_if<ipc::ListRequest>(&msg)) return HandleList(ch, *m, s);
+  if (auto* m = std::get_if<ipc::VmatLookupRequest>(&msg)) {
+    ipc::VmatLookupReply reply;
+    auto target = mail::ValidVmatAlias(m->alias)
+                      ? state_.keys().LookupVmat(m->alias)
+                      : Result<std::optional<std::string>>(std::optional<std::string>());
+    if (!LogFault("smtp", "a VMAT lookup", target).ok()) {
+      reply.status = ipc::StatusFromError(target.error().code);
+    } else if (!target->has_value() || !mail::ValidVmatTarget(**target)) {
+      reply.status = ipc::Status::kNotFound;
+    } else {
+      reply.target = std::move(**target);
+    }
+    return Reply(ch, reply);
+  }
   if (auto* m = std::get_if<ipc::BeginMessageRequest>(&msg)) {
     s.writer.reset();
     s.append_status = Ok();

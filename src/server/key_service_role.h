@@ -41,6 +41,9 @@
 //    logged), and until the vouch expires; otherwise kUnauthenticated,
 //    logged. A subverted front end cannot act for members at a server that
 //    has not proved itself to this one within kTkimVouchLifetime.
+//  - SMTP sessions may look up a VMAT alias (VmatLookupRequest, a RCPT to
+//    the exit domain; keys::KeyService::LookupVmat): its target, or
+//    kNotFound (also for a name that is no alias); aliases are not logged.
 //  - SMTP sessions may also pass TORM requests (a peer server's PUSH, DERK,
 //    STAT, KCTL) to `torm` (src/server/torm_handler.h); without one they are
 //    answered kNotOffered.

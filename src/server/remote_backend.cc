@@ -188,6 +188,19 @@ Result<std::vector<std::string>> RemoteDelivery::Apply(mail::BlockListOp op,
   return std::move(r->entries);
 }
 
+Result<std::string> RemoteDelivery::Lookup(std::string_view alias) {
+  ipc::VmatLookupRequest req{std::string(alias)};
+  if (!ipc::Encode(req).ok()) return MakeError(ErrorCode::kNotFound, "no such VMAT alias");
+  auto r = link_.Call<ipc::VmatLookupReply>(req, kIoTimeout);
+  if (!r.ok()) return r.error();
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "VMAT alias"));
+  if (!mail::ValidVmatTarget(r->target)) {
+    link_.Break();
+    return MakeError(ErrorCode::kUnavailable, "the key role sent a bad VMAT target");
+  }
+  return std::move(r->target);
+}
+
 Result<mail::ListRecord> RemoteDelivery::Apply(mail::ListOp op, std::string_view name,
                                                std::string_view user) {
   ipc::ListRequest req{static_cast<uint16_t>(op), std::string(name), std::string(user)};

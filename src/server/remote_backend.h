@@ -17,6 +17,9 @@
 //    kUnavailable like every other call. A mailing-list request outside the
 //    IPC bounds (ipc/bounds.h) is kInvalidArgument, never sent, and leaves
 //    the link as it was.
+//  - RemoteDelivery::Lookup() (VMAT) likewise; an alias outside the IPC
+//    bounds is kNotFound, never sent; a target that is not
+//    mail::ValidVmatTarget() breaks the link (a key role out of contract).
 //  - RemoteMailboxes::Register() (mail::RegistrationService, POP3 RQUS)
 //    fails likewise: the key role's status's code, or kUnavailable on a
 //    broken link. A voucher or name outside the IPC bounds (not canonical,
@@ -43,6 +46,7 @@
 #include "mail/mailing_list.h"
 #include "mail/registration.h"
 #include "mail/torm.h"
+#include "mail/vmat.h"
 
 namespace onionmail::server {
 
@@ -86,7 +90,8 @@ SessionLink* ThreadLink();
 class RemoteDelivery : public mail::DeliveryBackend,
                        public mail::BlockListService,
                        public mail::ListService,
-                       public mail::VoucherService {
+                       public mail::VoucherService,
+                       public mail::VmatService {
  public:
   explicit RemoteDelivery(SessionLink& link) : link_(link) {}
   Result<void> VerifySmtpPassword(std::string_view user, const SecretBytes& password) override;
@@ -104,6 +109,8 @@ class RemoteDelivery : public mail::DeliveryBackend,
   // New vouchers, if the user authenticated on this session is the sysop
   // (the key role checks; mail/registration.h).
   Result<std::vector<SecretBytes>> Issue(size_t count) override;
+  // The target of a VMAT alias (mail/vmat.h); kNotFound: none.
+  Result<std::string> Lookup(std::string_view alias) override;
 
  private:
   SessionLink& link_;

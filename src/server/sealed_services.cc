@@ -51,6 +51,12 @@ Result<mail::Registration> SealedKeyService::RegisterUser(std::string_view, std:
 Result<std::vector<SecretBytes>> SealedKeyService::AddVouchers(size_t) { return Sealed(); }
 Result<size_t> SealedKeyService::CountVouchers() { return Sealed(); }
 Result<void> SealedKeyService::ClearVouchers() { return Sealed(); }
+Result<std::optional<std::string>> SealedKeyService::LookupVmat(std::string_view) {
+  return Sealed();
+}
+Result<void> SealedKeyService::AddVmat(std::string_view, std::string_view) { return Sealed(); }
+Result<void> SealedKeyService::RemoveVmat(std::string_view) { return Sealed(); }
+Result<std::vector<mail::VmatRecord>> SealedKeyService::ListVmat() { return Sealed(); }
 Result<uint8_t> SealedKeyService::RecordVersion(std::string_view) { return Sealed(); }
 Result<keys::KeyService::RecordCensus> SealedKeyService::CensusRecords() { return Sealed(); }
 

@@ -36,6 +36,10 @@ class SealedKeyService : public keys::KeyService {
   Result<std::vector<SecretBytes>> AddVouchers(size_t count) override;
   Result<size_t> CountVouchers() override;
   Result<void> ClearVouchers() override;
+  Result<std::optional<std::string>> LookupVmat(std::string_view alias) override;
+  Result<void> AddVmat(std::string_view alias, std::string_view target) override;
+  Result<void> RemoveVmat(std::string_view alias) override;
+  Result<std::vector<mail::VmatRecord>> ListVmat() override;
   Result<uint8_t> RecordVersion(std::string_view user) override;
   Result<RecordCensus> CensusRecords() override;
 };

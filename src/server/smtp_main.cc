@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   sc.auth_failure_delay_ms = config->auth_failure_delay_ms;
   sc.require_tkim = config->relay_require_tkim;
   sc.max_remote_servers = config->relay_max_servers_per_message;
+  sc.exit_domain = config->exit_domain;  // an enter gateway (docs/gateways.md)
 
   server::FrontEndSpec spec;
   spec.name = "smtp";
@@ -151,14 +152,18 @@ int main(int argc, char** argv) {
     std::optional<server::RemoteTkim> tkim;
     if (relay) tkim.emplace(link, *relay);
     mail::TkimService* tkim_service = tkim ? &*tkim : nullptr;
+    // VMAT aliases of an enter gateway: the key role holds them.
+    mail::VmatService* vmat = sc.exit_domain.empty() ? nullptr : &delivery;
     smtp::SessionConfig c = sc;
     c.log_tag = tag;
 #ifdef ONIONMAIL_TEST_HOOKS
     server::TestHookConnection hooked(conn);
-    smtp::Session(hooked, delivery, c, torm_service, relay.get(), tkim_service, bot_service, lists)
+    smtp::Session(hooked, delivery, c, torm_service, relay.get(), tkim_service, bot_service, lists,
+                  vmat)
         .Run();
 #else
-    smtp::Session(conn, delivery, c, torm_service, relay.get(), tkim_service, bot_service, lists)
+    smtp::Session(conn, delivery, c, torm_service, relay.get(), tkim_service, bot_service, lists,
+                  vmat)
         .Run();
 #endif
   };

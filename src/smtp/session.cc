@@ -55,7 +55,7 @@ Result<void> AppendString(mail::MessageWriter& writer, const std::string& text) 
 
 Session::Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config,
                  mail::TormService* torm, mail::RelayBackend* relay, mail::TkimService* tkim,
-                 mail::BotService* bot, mail::ListService* lists)
+                 mail::BotService* bot, mail::ListService* lists, mail::VmatService* vmat)
     : conn_(conn),
       backend_(backend),
       torm_(torm),
@@ -63,6 +63,7 @@ Session::Session(net::Connection& conn, mail::DeliveryBackend& backend, const Se
       tkim_(tkim),
       bot_(bot),
       lists_(lists),
+      vmat_(vmat),
       config_(config) {}
 
 void Session::Log(bool warning, const std::string& message) const {
@@ -309,14 +310,23 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
   auto parsed = ParseRcptTo(cmd.arg);
   if (auto* reply = std::get_if<Reply>(&parsed)) return Send(*reply);
   RcptTo& rcpt = std::get<RcptTo>(parsed);
+  if (!rcpt.bare_postmaster && vmat_ != nullptr && !config_.exit_domain.empty() &&
+      EqualsIgnoreCase(rcpt.recipient.domain, config_.exit_domain)) {
+    return DoVmatRcpt(AsciiLower(rcpt.recipient.local));
+  }
   if (!rcpt.bare_postmaster && !EqualsIgnoreCase(rcpt.recipient.domain, config_.domain)) {
     return DoRemoteRcpt(rcpt.recipient);
   }
-  std::string local = AsciiLower(rcpt.recipient.local);
+  return DoLocalRcpt(AsciiLower(rcpt.recipient.local));
+}
+
+Result<Session::Next> Session::DoLocalRcpt(const std::string& local) {
   if (!IsValidLocalPart(local)) return Send(Reply::kUserUnknown);
   if (IsBotRecipient(local)) return DoBotRcpt();
   if (auto list = ListRecipient(local)) return DoListRcpt(*list);
   if (bot_request_ || list_name_) return Send(Reply::kOtherDestination);
+  // Without a login, one server per transaction (session_vmat.cc).
+  if (!auth_user_ && !remotes_.empty()) return Send(Reply::kOtherDestination);
   if (std::find(recipients_.begin(), recipients_.end(), local) != recipients_.end()) {
     return Send(Reply::kRecipientOk);  // duplicate: one delivery
   }
@@ -341,7 +351,7 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
         return Send(Reply::kLocalError);
     }
   }
-  recipients_.push_back(std::move(local));
+  recipients_.push_back(local);
   return Send(Reply::kRecipientOk);
 }
 

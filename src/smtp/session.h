@@ -134,6 +134,17 @@
 //    report, 250 2.0.0 saying some servers did not take it). Without a
 //    service, a local part ending in
 //    ".list" is an ordinary one.
+//  - VMAT (docs/gateways.md): with a mail::VmatService and
+//    config.exit_domain set, RCPT TO <x>@<exit domain> from any client (no
+//    login needed): a reserved name (mail::ReservedUserName: postmaster,
+//    abuse, server, *.list...) is the local part x here; otherwise the alias
+//    x's target (VmatService::Lookup; none or not an alias: 550 5.1.1;
+//    sealed: 451 4.3.0 as for local mail) is a recipient at its onion server
+//    (this server's own domain: a local recipient), relayed as above with
+//    MAIL FROM the client's reverse path (the null one too). A client
+//    without a login reaches one server per transaction: this one or one
+//    onion server (452 4.5.3 for the others), so the answer to the final
+//    dot is the one outcome and nothing needs a report.
 //  - Logs one line per accepted message, per failed AUTH, per TORM command
 //    (verb and outcome keyword), per TKIM command (outcome keyword) and per
 //    relayed message outcome (code or failure keyword and size), per server@
@@ -156,6 +167,7 @@
 #include "mail/relay.h"
 #include "mail/tkim.h"
 #include "mail/torm.h"
+#include "mail/vmat.h"
 #include "net/connection.h"
 #include "smtp/address.h"
 #include "smtp/command.h"
@@ -180,6 +192,9 @@ struct SessionConfig {
   // Remote servers (domains) one relayed transaction may reach: each holds a
   // connection of the relay role ([relay] max_concurrent) until the end.
   size_t max_remote_servers = 8;
+  // [exit] domain: an enter gateway's Internet domain (docs/gateways.md),
+  // lower case; empty: none.
+  std::string exit_domain;
 };
 
 // One remote server of a relayed transaction.
@@ -197,7 +212,7 @@ class Session {
   Session(net::Connection& conn, mail::DeliveryBackend& backend, const SessionConfig& config,
           mail::TormService* torm = nullptr, mail::RelayBackend* relay = nullptr,
           mail::TkimService* tkim = nullptr, mail::BotService* bot = nullptr,
-          mail::ListService* lists = nullptr);
+          mail::ListService* lists = nullptr, mail::VmatService* vmat = nullptr);
 
   // Serves the connection until QUIT, a fatal error or a timeout.
   void Run();
@@ -254,6 +269,14 @@ class Session {
   bool MayRelayTo(std::string_view domain) const;
   size_t RemoteRecipientCount() const;
   Result<Next> DoRemoteRcpt(const Address& recipient);
+  // RCPT to the exit domain (session_vmat.cc): the alias's onion mailbox.
+  Result<Next> DoVmatRcpt(const std::string& local);
+  // One forward path at a remote server, in the transaction to it (opened
+  // with `reverse_path` at its first RCPT).
+  Result<Next> RelayRcpt(const std::string& domain, std::string forward_path,
+                         const std::string& reverse_path);
+  // The local half of DoRcpt(): `local` a lower-case local part here.
+  Result<Next> DoLocalRcpt(const std::string& local);
   Result<Next> DoRelayData();
   Result<Next> RelayBroken(const Error& error);
 
@@ -272,6 +295,7 @@ class Session {
   mail::TkimService* const tkim_;
   mail::BotService* const bot_;
   mail::ListService* const lists_;
+  mail::VmatService* const vmat_;
   const SessionConfig config_;
 
   bool greeted_ = false;                    // EHLO/HELO seen (since TLS start)

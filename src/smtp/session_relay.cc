@@ -32,12 +32,16 @@ Result<Session::Next> Session::DoRemoteRcpt(const Address& recipient) {
   std::string domain = AsciiLower(recipient.domain);
   if (!MayRelayTo(domain)) return Send(Reply::kRelayDenied);
   if (bot_request_ || list_name_) return Send(Reply::kOtherDestination);
+  return RelayRcpt(domain, recipient.local + "@" + domain, *auth_user_ + "@" + config_.domain);
+}
+
+Result<Session::Next> Session::RelayRcpt(const std::string& domain, std::string forward_path,
+                                         const std::string& reverse_path) {
   auto remote = std::find_if(remotes_.begin(), remotes_.end(),
                              [&](const RemoteServer& r) { return r.domain == domain; });
   if (remote == remotes_.end() && remotes_.size() >= config_.max_remote_servers) {
     return Send(Reply::kTooManyServers);
   }
-  std::string forward_path = recipient.local + "@" + domain;
   if (remote != remotes_.end() && std::find(remote->recipients.begin(), remote->recipients.end(),
                                             forward_path) != remote->recipients.end()) {
     return Send(Reply::kRecipientOk);  // duplicate: the remote has it already
@@ -47,8 +51,7 @@ Result<Session::Next> Session::DoRemoteRcpt(const Address& recipient) {
   }
 
   if (remote == remotes_.end()) {
-    auto begun =
-        relay_->Begin(domain, *auth_user_ + "@" + config_.domain, {declared_size_, body_8bitmime_});
+    auto begun = relay_->Begin(domain, reverse_path, {declared_size_, body_8bitmime_});
     if (!begun.ok()) {
       // No remote transaction: the next RCPT at this domain tries Begin() again.
       Reply reply = RelayFailureReply(begun.error().code, /*connecting=*/true);

@@ -171,6 +171,30 @@ TEST(ConfigTest, BotSysopIsEmptyOrAUserNameThatIsNoListAddress) {
   }
 }
 
+TEST(ConfigTest, ExitDomainIsEmptyOrAnInternetDomainOfAServerThatRelays) {
+  const std::string relay = "[relay]\nenabled = true\nsocks5_proxy = \"127.0.0.1:9050\"\n";
+  auto none = ParseConfig("");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->exit_domain, "");
+  auto set = ParseConfig(relay + "[exit]\ndomain = \"Mail.Example.ORG\"\n");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->exit_domain, "mail.example.org");
+  for (const char* bad :
+       {"example", "a.onion", "x..y", "ex ample.org", ".example.org", "localhost.onion"}) {
+    auto refused = ParseConfig(relay + "[exit]\ndomain = \"" + bad + "\"\n");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.error().message.find("exit.domain"), std::string::npos) << bad;
+  }
+  auto same = ParseConfig("[server]\ndomain = \"mail.example.org\"\n" + relay +
+                          "[exit]\ndomain = \"mail.example.org\"\n");
+  ASSERT_FALSE(same.ok());
+  EXPECT_NE(same.error().message.find("exit.domain"), std::string::npos);
+  auto no_relay = ParseConfig("[exit]\ndomain = \"mail.example.org\"\n");
+  ASSERT_FALSE(no_relay.ok());
+  EXPECT_NE(no_relay.error().message.find("relay.enabled"), std::string::npos)
+      << no_relay.error().message;
+}
+
 TEST(ConfigTest, UnknownKeyIsAnErrorNamingTheKey) {
   auto c = ParseConfig("[smtp]\nmax_recipient = 5\n");
   ASSERT_FALSE(c.ok());

@@ -131,6 +131,8 @@ std::vector<std::pair<std::string, Message>> Samples() {
   m.emplace_back("TkimVouchRequest", TkimVouchRequest{kOnion});
   m.emplace_back("TkimVouchReply", TkimVouchReply{Status::kOk, kOnion, Bytes(kTkimVouchBytes, 14)});
   m.emplace_back("TkimProvenRequest", TkimProvenRequest{kOnion, Bytes(kTkimVouchBytes, 15)});
+  m.emplace_back("VmatLookupRequest", VmatLookupRequest{"alice"});
+  m.emplace_back("VmatLookupReply", VmatLookupReply{Status::kOk, std::string("alice@") + kOnion});
   return m;
 }
 

@@ -78,6 +78,11 @@ TEST(RelayMessagesTest, RelayRoleHelloIsValid) {
   EXPECT_EQ(h.role, Role::kRelay);
 }
 
+TEST(RelayMessagesTest, AnEmptyReversePathIsTheNullSender) {
+  EXPECT_EQ(RoundTrip(RelayBeginRequest{kOnion, "", 10}).reverse_path, "");
+  EXPECT_EQ(RoundTrip(RelayBeginRequest{kOnion, "", 10}).declared_size, 10u);
+}
+
 TEST(RelayMessagesTest, OversizeOrEmptyFieldsAreRefusedByEncoderAndDecoder) {
   const std::string long_domain(kMaxRelayDomainBytes + 1, 'a');
   const std::string long_path(kMaxPathBytes + 1, 'p');
@@ -87,7 +92,6 @@ TEST(RelayMessagesTest, OversizeOrEmptyFieldsAreRefusedByEncoderAndDecoder) {
   EXPECT_FALSE(Encode(RelayBeginRequest{long_domain, "a@b", 0}).ok());
   EXPECT_FALSE(Encode(RelayBeginRequest{"", "a@b", 0}).ok());
   EXPECT_FALSE(Encode(RelayBeginRequest{kOnion, long_path, 0}).ok());
-  EXPECT_FALSE(Encode(RelayBeginRequest{kOnion, "", 0}).ok());
   EXPECT_FALSE(Encode(RelayBeginRequest{kOnion, "a@b\r\nRCPT", 0}).ok());
   EXPECT_FALSE(Encode(RelayRcptRequest{long_path}).ok());
   EXPECT_FALSE(Encode(RelayRcptRequest{""}).ok());

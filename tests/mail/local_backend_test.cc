@@ -74,6 +74,14 @@ class CountingKeyService : public keys::KeyService {
   Result<std::vector<SecretBytes>> AddVouchers(size_t n) override { return real_.AddVouchers(n); }
   Result<size_t> CountVouchers() override { return real_.CountVouchers(); }
   Result<void> ClearVouchers() override { return real_.ClearVouchers(); }
+  Result<std::optional<std::string>> LookupVmat(std::string_view a) override {
+    return real_.LookupVmat(a);
+  }
+  Result<void> AddVmat(std::string_view a, std::string_view t) override {
+    return real_.AddVmat(a, t);
+  }
+  Result<void> RemoveVmat(std::string_view a) override { return real_.RemoveVmat(a); }
+  Result<std::vector<mail::VmatRecord>> ListVmat() override { return real_.ListVmat(); }
   Result<uint8_t> RecordVersion(std::string_view u) override { return real_.RecordVersion(u); }
   Result<RecordCensus> CensusRecords() override { return real_.CensusRecords(); }
 

@@ -54,6 +54,7 @@ class SessionTest : public ::testing::Test {
   mail::TkimService* tkim = nullptr;    // TKIM served only when set
   mail::BotService* bot = nullptr;      // server@ bot only when set
   mail::ListService* lists = nullptr;   // mailing lists only when set
+  mail::VmatService* vmat = nullptr;    // VMAT aliases only when set
 
   SessionTest() {
     cfg.domain = "example.onion";
@@ -69,7 +70,7 @@ class SessionTest : public ::testing::Test {
   void Run(const std::string& plain, const std::string& tls = "") {
     conn.Feed(plain);
     conn.FeedAfterTls(tls);
-    Session(conn, backend, cfg, torm, relay, tkim, bot, lists).Run();
+    Session(conn, backend, cfg, torm, relay, tkim, bot, lists, vmat).Run();
     replies = SplitReplies(conn.Output());
   }
 

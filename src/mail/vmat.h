@@ -1,0 +1,58 @@
+// VMAT: the short addresses of an enter gateway (docs/gateways.md). A server
+// with `[exit] domain` set answers for that Internet domain; each of its VMAT
+// aliases names one mailbox on an onion server, and mail from the Internet
+// to "<alias>@<exit domain>" is carried there over Tor while the sender's
+// SMTP session waits (nothing is queued on the gateway).
+//
+// Contract:
+//  - An alias is a valid local part (mail::ValidLocalPart: lower case
+//    [a-z0-9._-], 1..64 bytes, no leading, trailing or double dot) that is not
+//    mail::ReservedUserName() (postmaster, abuse, server, *.list...): those
+//    names at the exit domain reach the gateway's own users of that name, as
+//    RFC 2142 wants the operator to answer them.
+//  - A target is "local@<v3 onion>" (mail::ValidListMember with an '@'), lower
+//    case: the mailbox the alias delivers to.
+//  - CanonicalVmatAlias() lower-cases `text` and, when it has an '@', takes
+//    the part before it only if the rest is `exit_domain` (any case); nullopt
+//    when the result is not a valid alias. CanonicalVmatTarget() lower-cases
+//    and checks a target.
+//  - EncodeVmatRecord()/DecodeVmatRecord(): the sealed file's plaintext,
+//    u8 version (1) || u8 len || alias || u8 len || target. Decoding is strict
+//    (another version, a bad alias or target, missing or trailing bytes:
+//    nullopt).
+//  - mail::VmatService::Lookup(): the target of an alias, for the SMTP
+//    front end; kNotFound when there is none (or `alias` is not an alias).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace onionmail::mail {
+
+inline constexpr size_t kMaxVmatTargetBytes = 64 + 1 + 62;  // local@<56 chars>.onion
+
+struct VmatRecord {
+  std::string alias;
+  std::string target;
+};
+
+bool ValidVmatAlias(std::string_view alias);
+bool ValidVmatTarget(std::string_view target);
+std::optional<std::string> CanonicalVmatAlias(std::string_view text, std::string_view exit_domain);
+std::optional<std::string> CanonicalVmatTarget(std::string_view text);
+
+std::vector<uint8_t> EncodeVmatRecord(const VmatRecord& record);
+std::optional<VmatRecord> DecodeVmatRecord(const std::vector<uint8_t>& bytes);
+
+class VmatService {
+ public:
+  virtual ~VmatService() = default;
+  [[nodiscard]] virtual Result<std::string> Lookup(std::string_view alias) = 0;
+};
+
+}  // namespace onionmail::mail

@@ -1,0 +1,75 @@
+// Codec tests for the VMAT messages of src/ipc/messages.h (VmatLookupRequest,
+// VmatLookupReply; mail/vmat.h): wire numbers, round trips and layout, a
+// target exactly when kOk, and the bounds, each refused both ways.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ipc/codec.h"
+#include "ipc/messages.h"
+#include "tests/ipc/message_round_trip.h"
+
+namespace onionmail::ipc {
+namespace {
+
+const std::string kTarget = "alice@" + std::string(56, 'a') + ".onion";
+
+std::vector<uint8_t> Field(const std::string& s) {
+  std::vector<uint8_t> out;
+  out.push_back(static_cast<uint8_t>(s.size() >> 8));
+  out.push_back(static_cast<uint8_t>(s.size()));
+  for (char c : s) out.push_back(static_cast<uint8_t>(c));
+  return out;
+}
+
+std::vector<uint8_t> ReplyPayload(Status status, const std::string& target) {
+  const auto code = static_cast<uint16_t>(status);
+  std::vector<uint8_t> p;
+  p.push_back(static_cast<uint8_t>(code >> 8));
+  p.push_back(static_cast<uint8_t>(code));
+  for (uint8_t b : Field(target)) p.push_back(b);
+  return p;
+}
+
+TEST(VmatMessagesTest, WireNumbers) {
+  EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatLookupRequest), 72);
+  EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatLookupReply), 73);
+  EXPECT_EQ(kProtocolVersion, 8);
+}
+
+TEST(VmatMessagesTest, RequestIsTheAliasAsAField) {
+  EXPECT_EQ(RoundTrip(VmatLookupRequest{"alice"}).alias, "alice");
+  auto bytes = Encode(VmatLookupRequest{"bob"});
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(FramePayload(*bytes), Field("bob"));
+  EXPECT_FALSE(Encode(VmatLookupRequest{""}).ok());
+  EXPECT_FALSE(Encode(VmatLookupRequest{std::string(kMaxLocalPartBytes + 1, 'a')}).ok());
+  EXPECT_FALSE(Encode(VmatLookupRequest{"a\r\nb"}).ok());
+  EXPECT_FALSE(Decode(Frame(MsgType::kVmatLookupRequest, Field(""))).ok());
+  EXPECT_FALSE(
+      Decode(Frame(MsgType::kVmatLookupRequest, Field(std::string(kMaxLocalPartBytes + 1, 'a'))))
+          .ok());
+}
+
+TEST(VmatMessagesTest, ReplyCarriesATargetExactlyWhenOk) {
+  auto ok = RoundTrip(VmatLookupReply{Status::kOk, kTarget});
+  EXPECT_EQ(ok.status, Status::kOk);
+  EXPECT_EQ(ok.target, kTarget);
+  auto bytes = Encode(VmatLookupReply{Status::kOk, kTarget});
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(FramePayload(*bytes), ReplyPayload(Status::kOk, kTarget));
+  EXPECT_EQ(RoundTrip(VmatLookupReply{Status::kNotFound, ""}).status, Status::kNotFound);
+
+  EXPECT_FALSE(Encode(VmatLookupReply{Status::kOk, ""}).ok());
+  EXPECT_FALSE(Encode(VmatLookupReply{Status::kOk, "alice"}).ok());
+  EXPECT_FALSE(Encode(VmatLookupReply{Status::kNotFound, kTarget}).ok());
+  EXPECT_FALSE(Decode(Frame(MsgType::kVmatLookupReply, ReplyPayload(Status::kOk, ""))).ok());
+  EXPECT_FALSE(
+      Decode(Frame(MsgType::kVmatLookupReply, ReplyPayload(Status::kNotFound, kTarget))).ok());
+  EXPECT_FALSE(Encode(VmatLookupReply{Status::kOk, std::string(kMaxPathBytes, 'a') + "@"}).ok());
+}
+
+}  // namespace
+}  // namespace onionmail::ipc
