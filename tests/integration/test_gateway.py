@@ -1,0 +1,222 @@
+"""An enter gateway (docs/gateways.md), end to end.
+
+Two real servers with v3 onion names and [relay] enabled: E, an enter
+gateway with [exit] domain = mail.gateway.test, and B, where alice has her
+mailbox. E's relay role reaches B through a SOCKS5 proxy mapping onion names
+to loopback ports (tests/integration/socks_map.py), standing in for Tor.
+The operator of E maps the VMAT alias "alice" to alice@B with
+`onionmailctl vmat add`. Real clients: Python smtplib (an Internet MTA,
+STARTTLS, no AUTH) and swaks send to E; poplib reads on B.
+
+What is checked: mail to Alice@mail.gateway.test reaches alice's inbox on B
+byte-exact under B's Return-Path (the Internet sender's) and E's Received
+header, with nothing left on E's disk and neither the alias nor B's onion in
+E's log or in E's replies; the null sender (a bounce) is carried as such;
+an unknown alias is 550 5.1.1 with nothing asked of the proxy; a second
+onion server or a local user in one transaction without a login is 452;
+postmaster@ the exit domain is E's own postmaster; B down is 451 4.4.1;
+onionmailctl vmat show/list/remove; a removed alias is 550.
+"""
+
+import os
+import shutil
+import smtplib
+import subprocess
+import unittest
+
+from harness import TestEnv, crlf
+from socks_map import SocksMap
+from test_federation import onion_name
+
+EXIT = "mail.gateway.test"
+
+
+def message(sender, rcpt, subject, body):
+    return crlf("From: %s\nTo: %s\nSubject: %s\nMessage-ID: <%s@internet.test>\n\n%s\n"
+                % (sender, rcpt, subject, subject.replace(" ", "-"), body))
+
+
+class GatewayTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.proxy = SocksMap({})
+        cls.envs = []
+        relay = {"enabled": True, "socks5_proxy": cls.proxy.address,
+                 "connect_timeout_seconds": 20}
+        cls.e = cls._server("e", {"relay": relay, "exit": {"domain": EXIT}})
+        cls.b = cls._server("b", {"relay": relay})
+        cls.c = cls._server("c", {"relay": relay})
+        for env in (cls.e, cls.b, cls.c):
+            cls.proxy.routes[env.domain + ":25"] = env.smtp_port
+        cls.proxy.start()
+        cls.alice = cls.b.add_user("alice")
+        cls.carol = cls.c.add_user("carol")
+        cls.postmaster = cls.e.add_user("postmaster")
+        cls.erin = cls.e.add_user("erin")
+        cls.e.ctl("vmat", "add", "Alice@" + EXIT, "alice@" + cls.b.domain)
+        cls.e.ctl("vmat", "add", "carol", "carol@" + cls.c.domain)
+        cls.e.ctl("vmat", "add", "erin.e", "erin@" + cls.e.domain)
+        for env in cls.envs:
+            env.start()
+
+    @classmethod
+    def _server(cls, name, config):
+        env = TestEnv(prefix="om-gw-%s-" % name,
+                      domain=onion_name("gateway-%s-%d" % (name, os.getpid())),
+                      extra_config=config)
+        cls.envs.append(env)
+        env.init()
+        return env
+
+    @classmethod
+    def tearDownClass(cls):
+        for env in cls.envs:
+            env.cleanup()
+        cls.proxy.stop()
+
+    def setUp(self):
+        self.proxy.refuse_all = False
+        del self.proxy.requests[:]
+
+    def e_mail_files(self):
+        found = []
+        for sub in ("mbox", "tmp"):
+            for base, _, files in os.walk(os.path.join(self.e.state_dir, sub)):
+                found += [os.path.join(base, f) for f in files]
+        return sorted(found)
+
+    def send_from_internet(self, rcpts, msg, sender="someone@internet.test"):
+        s = self.e.smtp()
+        try:
+            return s.sendmail(sender, rcpts, msg)
+        finally:
+            try:
+                s.quit()
+            except smtplib.SMTPException:
+                s.close()
+
+    def test_mail_to_an_alias_reaches_the_onion_mailbox_byte_exact_and_nothing_stays_on_e(self):
+        files_before = self.e_mail_files()
+        log_start = len(self.e.log_bytes())
+        before = self.b.mailbox_count(self.alice)
+        to = "Alice@" + EXIT
+        body = "Hello Alice, from the Internet.\n.a dotted line\n" + ("y" * 70 + "\n") * 200
+        msg = message("someone@internet.test", to, "gateway one", body)
+        s = self.e.smtp()
+        try:
+            s.mail("someone@internet.test")
+            code, text = s.rcpt(to)
+            self.assertEqual(code, 250, text)
+            code, text = s.data(msg)
+            self.assertEqual(code, 250, text)
+            self.assertNotIn(self.b.domain.encode(), text)
+        finally:
+            s.quit()
+        self.assertEqual(self.proxy.requests, [self.b.domain + ":25"])
+        got = [m for _, m in self.b.fetch_all(self.alice)][before:]
+        self.assertEqual(len(got), 1)
+        lines = got[0].split(b"\r\n", 3)
+        self.assertEqual(lines[0], b"Return-Path: <someone@internet.test>")
+        self.assertTrue(lines[1].startswith(b"Received: by " + self.b.domain.encode()), lines[1])
+        self.assertIn(b"(TKIM " + self.e.domain.encode() + b")", lines[1])
+        self.assertTrue(lines[2].startswith(b"Received: by " + self.e.domain.encode()), lines[2])
+        self.assertTrue(lines[3] == msg, "message body differs")
+        self.assertEqual(self.e_mail_files(), files_before)
+        log = self.e.log_bytes()[log_start:]
+        self.assertNotIn(self.b.domain.encode(), log)
+        self.assertNotIn(b"alice", log.lower())
+
+    def test_swaks_as_an_internet_mta_reaches_alice(self):
+        if shutil.which("swaks") is None:
+            self.skipTest("swaks not installed")
+        before = self.b.mailbox_count(self.alice)
+        out = subprocess.run(
+            ["swaks", "--server", "127.0.0.1", "--port", str(self.e.smtp_port), "--tls",
+             "--tls-verify", "--tls-ca-path", self.e.cert_path,
+             "--from", "mta@internet.test", "--to", "alice@" + EXIT,
+             "--header", "Subject: via swaks", "--body", "swaks body"],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stdout[-2000:] + out.stderr[-2000:])
+        self.assertIn("250 2.0.0 Ok: delivered to the remote server", out.stdout)
+        self.assertEqual(self.b.mailbox_count(self.alice), before + 1)
+
+    def test_a_bounce_with_the_null_sender_is_carried_as_such(self):
+        before = self.b.mailbox_count(self.alice)
+        to = "alice@" + EXIT
+        self.assertEqual(self.send_from_internet([to], message("MAILER-DAEMON@internet.test", to,
+                                                               "bounce", "undeliverable"),
+                                                 sender=""), {})
+        got = [m for _, m in self.b.fetch_all(self.alice)][before:]
+        self.assertEqual(len(got), 1)
+        self.assertTrue(got[0].startswith(b"Return-Path: <>\r\n"), got[0][:80])
+
+    def test_an_unknown_alias_is_550_511_and_nothing_is_asked_of_the_proxy(self):
+        to = "nemo@" + EXIT
+        with self.assertRaises(smtplib.SMTPRecipientsRefused) as cm:
+            self.send_from_internet([to], message("someone@internet.test", to, "nemo", "x"))
+        code, text = cm.exception.recipients[to]
+        self.assertEqual(code, 550)
+        self.assertTrue(text.startswith(b"5.1.1 "), text)
+        self.assertEqual(self.proxy.requests, [])
+
+    def test_without_a_login_one_server_per_transaction(self):
+        before = self.b.mailbox_count(self.alice)
+        rcpts = ["alice@" + EXIT, "carol@" + EXIT, "postmaster@" + EXIT]
+        refused = self.send_from_internet(rcpts, message("someone@internet.test", rcpts[0],
+                                                         "three", "x"))
+        self.assertEqual(sorted(refused), sorted(rcpts[1:]))
+        for rcpt in rcpts[1:]:
+            self.assertEqual(refused[rcpt][0], 452)
+        self.assertEqual(self.b.mailbox_count(self.alice), before + 1)
+        self.assertEqual(self.proxy.requests, [self.b.domain + ":25"])
+
+    def test_postmaster_and_an_alias_of_a_local_user_are_delivered_on_e(self):
+        pm_before = self.e.mailbox_count(self.postmaster)
+        erin_before = self.e.mailbox_count(self.erin)
+        for to in ("Postmaster@" + EXIT, "erin.e@" + EXIT):
+            self.assertEqual(self.send_from_internet([to], message("abuse-report@internet.test",
+                                                                   to, "local", "x")), {})
+        self.assertEqual(self.e.mailbox_count(self.postmaster), pm_before + 1)
+        self.assertEqual(self.e.mailbox_count(self.erin), erin_before + 1)
+        self.assertEqual(self.proxy.requests, [])
+
+    def test_b_unreachable_is_451_441_and_nothing_stays_on_e(self):
+        files_before = self.e_mail_files()
+        self.proxy.refuse_all = True
+        to = "alice@" + EXIT
+        with self.assertRaises(smtplib.SMTPRecipientsRefused) as cm:
+            self.send_from_internet([to], message("someone@internet.test", to, "down", "x"))
+        code, text = cm.exception.recipients[to]
+        self.assertEqual(code, 451)
+        self.assertTrue(text.startswith(b"4.4.1 "), text)
+        self.assertEqual(self.e_mail_files(), files_before)
+        self.assertTrue(self.e.running())
+
+    def test_onionmailctl_vmat_show_list_and_remove(self):
+        shown = self.e.ctl("vmat", "show", "alice")
+        self.assertEqual(shown.stdout.decode(),
+                         "alice@%s -> alice@%s\n" % (EXIT, self.b.domain))
+        listed = self.e.ctl("vmat", "list").stdout.decode().splitlines()
+        self.assertIn("carol@%s -> carol@%s" % (EXIT, self.c.domain), listed)
+        self.assertEqual(listed[-1], "3 VMAT alias(es)")
+        again = self.e.ctl("vmat", "add", "alice", "carol@" + self.c.domain, check=False)
+        self.assertEqual(again.returncode, 1)
+        bad = self.e.ctl("vmat", "add", "postmaster", "alice@" + self.b.domain, check=False)
+        self.assertEqual(bad.returncode, 2)
+        self.e.ctl("vmat", "add", "temp", "carol@" + self.c.domain)
+        self.e.ctl("vmat", "remove", "temp@" + EXIT)
+        to = "temp@" + EXIT
+        with self.assertRaises(smtplib.SMTPRecipientsRefused) as cm:
+            self.send_from_internet([to], message("someone@internet.test", to, "gone", "x"))
+        self.assertEqual(cm.exception.recipients[to][0], 550)
+        # No alias, no onion in the clear on E's disk.
+        for base, _, files in os.walk(os.path.join(self.e.state_dir, "vmat")):
+            for name in files:
+                with open(os.path.join(base, name), "rb") as f:
+                    data = f.read()
+                self.assertNotIn(self.c.domain[:20].encode(), data)
+                self.assertNotIn(b"carol", data)
+
+
+if __name__ == "__main__":
+    unittest.main()
