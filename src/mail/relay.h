@@ -8,7 +8,9 @@
 // Contract:
 //  - Begin() opens one connection to `domain` (a v3 onion name, lower case,
 //    checked by the caller) and sends MAIL FROM with `reverse_path` (the
-//    authenticated local sender, "local@our.onion") and the client's MAIL
+//    authenticated local sender, "local@our.onion"; a list's address; or, to
+//    a VMAT alias's onion, the client's reverse path, empty for the null
+//    sender: docs/gateways.md) and the client's MAIL
 //    parameters (MailParameters: SIZE= when declared, BODY=8BITMIME when the
 //    client declared it; a remote that does not offer 8BITMIME then gets no
 //    MAIL and the call fails with kPermissionDenied, RFC 6152 section 3).

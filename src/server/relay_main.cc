@@ -82,27 +82,31 @@ class KeyRoleClient {
     ipc::TkimProofRequest request;
     request.receiver_domain = std::string(receiver);
     request.channel_binding = cb;
-    return Call<ipc::TkimProofReply>(
-        request, "a tkim proof", [&](ipc::TkimProofReply& reply) -> std::vector<uint8_t>* {
-          return IsProofFor(reply.proof, receiver, cb) ? &reply.proof : nullptr;
-        });
+    // A refusal names no receiver: it is taken as this request's (a late
+    // refusal of one that timed out then costs this message its proof only).
+    auto reply = Call<ipc::TkimProofReply>(request, "a tkim proof", [&](const auto& r) {
+      return r.status != ipc::Status::kOk || IsProofFor(r.proof, receiver, cb);
+    });
+    if (!reply.ok()) return reply.error();
+    return std::move(reply->proof);
   }
 
   Result<std::vector<uint8_t>> Vouch(std::string_view sender) {
     ipc::TkimVouchRequest request;
     request.sender_domain = std::string(sender);
-    return Call<ipc::TkimVouchReply>(
-        request, "a tkim vouch", [&](ipc::TkimVouchReply& reply) -> std::vector<uint8_t>* {
-          return reply.sender_domain == sender ? &reply.vouch : nullptr;
-        });
+    // Refusals name the domain too, so a late one is known as such.
+    auto reply = Call<ipc::TkimVouchReply>(
+        request, "a tkim vouch", [&](const auto& r) { return r.sender_domain == sender; });
+    if (!reply.ok()) return reply.error();
+    return std::move(reply->vouch);
   }
 
  private:
   // Sends `request` and waits up to kTkimProofTimeout for its reply: a
-  // `Reply` for which `answer` returns the field to take, not null (a reply
-  // that is not for this request is dropped).
-  template <typename Reply, typename Request, typename Answer>
-  Result<std::vector<uint8_t>> Call(const Request& request, const char* what, Answer answer) {
+  // `Reply` for which `is_for` holds (any other is dropped, whatever its
+  // status), then kOk or the refusal as an error.
+  template <typename Reply, typename Request, typename IsFor>
+  Result<Reply> Call(const Request& request, const char* what, IsFor is_for) {
     std::lock_guard<std::mutex> lock(mu_);
     // Replies to requests that timed out: never the answer to this one.
     for (;;) {
@@ -124,12 +128,10 @@ class KeyRoleClient {
       if (!in.ok()) return in.error();
       if (std::holds_alternative<ipc::TkimProofReply>(*in) ||
           std::holds_alternative<ipc::TkimVouchReply>(*in)) {
-        if (auto* reply = std::get_if<Reply>(&*in)) {
-          if (reply->status != ipc::Status::kOk) {
-            const std::string refused = std::string("the key role refused ") + what;
-            ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(reply->status, refused.c_str()));
-          }
-          if (std::vector<uint8_t>* taken = answer(*reply)) return std::move(*taken);
+        if (auto* reply = std::get_if<Reply>(&*in); reply != nullptr && is_for(*reply)) {
+          const std::string refused = std::string("the key role refused ") + what;
+          ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(reply->status, refused.c_str()));
+          return std::move(*reply);
         }
         log::Warning("relay", std::string("dropped ") + what + " that was not for this request");
         continue;

@@ -8,12 +8,16 @@
 // a transaction to several remote servers meets every outcome (all, none or
 // some of them taking the message). TKIM always proves kProven, so a member
 // of the list at that onion may post and ask server@ to leave without AUTH.
+// The server is an enter gateway for gw.example (docs/gateways.md): its
+// VMAT aliases (ScriptedVmat) lead, by their first letter, to an onion
+// mailbox, to a user here, to nowhere, or fail.
 //
 // Checked besides memory safety: every server line is a well-formed reply
 // ("NNN " or "NNN-", CRLF-terminated), every committed message has CRLF
 // line endings only and starts with the trace headers, and the relay is
-// driven in order (Begin only for alice's own address or, for a proven
-// member's list post, the list's address, RCPT for the
+// driven in order (Begin only for alice's own address, for a proven
+// member's list post the list's address, or after a VMAT alias led to an
+// onion, RCPT for the
 // transaction's domain, DATA after an accepted RCPT, the message only after
 // 354, at most one End, nothing after it).
 #include <array>
@@ -32,6 +36,7 @@
 #include "mail/mailing_list.h"
 #include "mail/relay.h"
 #include "mail/tkim.h"
+#include "mail/vmat.h"
 #include "smtp/address.h"
 #include "smtp/session.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -136,13 +141,41 @@ class OneList : public mail::ListService {
 // message, 1 refuses DATA, 2 fails at DATA, 3 refuses the message, 4 fails
 // at the final dot, 5 fails while the message streams. A local part starting
 // with 'r' is refused at RCPT, with 'd' deferred.
+// VMAT aliases by their first letter (mod 4): 0 an onion mailbox (at one of
+// three onions, by the second letter), 1 alice here, 2 none, 3 a fault.
+class ScriptedVmat : public mail::VmatService {
+ public:
+  Result<std::string> Lookup(std::string_view alias) override {
+    ONIONMAIL_CHECK(mail::ValidVmatAlias(alias));
+    switch (static_cast<unsigned char>(alias[0]) % 4) {
+      case 0: {
+        static constexpr std::array<const char*, 3> kOnions = {
+            "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion",
+            "eaqseizeeutcokbjfivsyljof4ydcmrtgq2tmnzyhe5dwpb5hy74yhqd.onion",
+            "ibaueq2eivdeoscjjjfuytkoj5ifcustkrkvmv2ylfnfwxc5lzp26mqd.onion"};
+        const size_t which = alias.size() > 1 ? static_cast<unsigned char>(alias[1]) % 3 : 0;
+        led_to_onion = true;
+        return std::string(alias) + "@" + kOnions[which];
+      }
+      case 1:
+        return std::string("alice@example.onion");
+      case 2:
+        return MakeError(ErrorCode::kNotFound, "no such alias");
+      default:
+        return MakeError(ErrorCode::kUnavailable, "scripted");
+    }
+  }
+  bool led_to_onion = false;
+};
+
 class ScriptedRelay : public mail::RelayBackend {
  public:
-  explicit ScriptedRelay(const AcceptAllBackend& backend) : backend_(backend) {}
+  ScriptedRelay(const AcceptAllBackend& backend, const ScriptedVmat& vmat)
+      : backend_(backend), vmat_(vmat) {}
   Result<mail::RelayBegin> Begin(std::string_view domain, std::string_view reverse_path,
                                  const mail::MailParameters&) override {
     ONIONMAIL_CHECK((backend_.alice_verified && reverse_path == "alice@example.onion") ||
-                    reverse_path == "team.list@example.onion");
+                    reverse_path == "team.list@example.onion" || vmat_.led_to_onion);
     ONIONMAIL_CHECK(mail::IsV3OnionDomain(domain));
     mail::RelayBegin begun;
     begun.mail_reply = {250, "2.1.0"};
@@ -197,6 +230,7 @@ class ScriptedRelay : public mail::RelayBackend {
   };
 
   const AcceptAllBackend& backend_;
+  const ScriptedVmat& vmat_;
 };
 
 class ProvenTkim : public mail::TkimService {
@@ -268,12 +302,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.log_tag = "fuzz";
   config.auth_failure_delay_ms = 0;
   config.max_remote_servers = 3;
+  config.exit_domain = "gw.example";
   OneList lists(backend);
-  ScriptedRelay relay(backend);
+  ScriptedVmat vmat;
+  ScriptedRelay relay(backend, vmat);
   ProvenTkim tkim;
   QuietBot bot;
   conn.set_binding(std::array<uint8_t, 32>{7});
-  smtp::Session session(conn, backend, config, nullptr, &relay, &tkim, &bot, &lists);
+  smtp::Session session(conn, backend, config, nullptr, &relay, &tkim, &bot, &lists, &vmat);
   session.Run();
   CheckReplies(conn.Output());
   return 0;
