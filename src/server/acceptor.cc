@@ -26,12 +26,28 @@ Acceptor::Acceptor(std::string name, int listen_fd, uint32_t max_connections,
 
 Acceptor::~Acceptor() { ::close(listen_fd_); }
 
+bool Acceptor::IsLoopback(const struct sockaddr_storage& addr, size_t len) {
+  if (addr.ss_family == AF_INET && len >= sizeof(sockaddr_in)) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(addr);
+    return (ntohl(in.sin_addr.s_addr) >> 24) == 127;
+  }
+  if (addr.ss_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(addr);
+    if (IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr) && in6.sin6_addr.s6_addr[12] == 127;
+  }
+  return false;
+}
+
 void Acceptor::Run(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     struct pollfd p = {listen_fd_, POLLIN, 0};
     int r = ::poll(&p, 1, 500);
     if (r <= 0) continue;
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    struct sockaddr_storage peer = {};
+    socklen_t peer_len = sizeof(peer);
+    int fd =
+        ::accept4(listen_fd_, reinterpret_cast<struct sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
         log::Warning(name_, std::string("accept failed: ") + std::strerror(errno));
@@ -53,8 +69,9 @@ void Acceptor::Run(const std::atomic<bool>& stop) {
     }
     std::string tag = name_ + "#" + std::to_string(next_id_++);
     active_->fetch_add(1);
-    connection_threads_.Run([handler = handler_, active = active_, fd, tag]() {
-      handler(fd, tag);
+    const bool loopback = IsLoopback(peer, peer_len);
+    connection_threads_.Run([handler = handler_, active = active_, fd, tag, loopback]() {
+      handler(fd, tag, loopback);
       active->fetch_sub(1);
     });
   }

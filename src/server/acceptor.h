@@ -4,8 +4,11 @@
 // run at once; a connection over the limit gets `busy_reply` and is closed.
 //
 // Contract: Run() returns when `stop` becomes true (checked at least every
-// 500 ms). The handler owns the fd it is given and must close it. Sessions
-// still running when Run() returns keep running until they end.
+// 500 ms). The handler owns the fd it is given and must close it, and learns
+// whether the client connected from loopback (127.0.0.0/8, ::1 or
+// ::ffff:127.0.0.0/104: Tor's onion service, a local program) and nothing
+// else of its address. Sessions still running when Run() returns keep
+// running until they end.
 #pragma once
 
 #include <atomic>
@@ -14,13 +17,15 @@
 #include <memory>
 #include <string>
 
+struct sockaddr_storage;
+
 #include "base/thread_reuser.h"
 
 namespace onionmail::server {
 
 class Acceptor {
  public:
-  using Handler = std::function<void(int fd, const std::string& tag)>;
+  using Handler = std::function<void(int fd, const std::string& tag, bool from_loopback)>;
 
   Acceptor(std::string name, int listen_fd, uint32_t max_connections, std::string busy_reply,
            Handler handler);
@@ -30,6 +35,9 @@ class Acceptor {
 
   void Run(const std::atomic<bool>& stop);
   uint32_t active() const { return active_->load(); }
+
+  // Whether `addr` (of `len` bytes, from accept) is a loopback address.
+  static bool IsLoopback(const struct sockaddr_storage& addr, size_t len);
 
  private:
   std::string name_;

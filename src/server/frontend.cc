@@ -209,25 +209,26 @@ int RunFrontEnd(const FrontEndArgs& args, const config::Config& config, FrontEnd
   net::Timeouts timeouts;
   timeouts.idle = std::chrono::seconds(spec.idle_timeout_seconds);
   timeouts.session = std::chrono::seconds(spec.session_timeout_seconds);
-  Acceptor acceptor(me, args.listen_fd, spec.max_connections, spec.busy_reply,
-                    [factory, current_tls, timeouts, spec](int fd, const std::string& tag) {
-                      auto channel = factory->NewSession();
-                      if (!channel.ok()) {
-                        (void)!::send(fd, spec.unavailable_reply.data(),
-                                      spec.unavailable_reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-                        ::close(fd);
-                        log::Warning(tag, "key role unreachable; connection refused");
-                        return;
-                      }
-                      SessionLink link(std::move(*channel));
-                      SetThreadLink(&link);
-                      {
-                        net::SocketConnection conn(fd, current_tls->Get(link), timeouts);
-                        spec.serve(conn, link, tag);
-                      }
-                      SetThreadLink(nullptr);
-                      ERR_clear_error();  // the thread serves the next connection: start it clean
-                    });
+  Acceptor acceptor(
+      me, args.listen_fd, spec.max_connections, spec.busy_reply,
+      [factory, current_tls, timeouts, spec](int fd, const std::string& tag, bool from_loopback) {
+        auto channel = factory->NewSession();
+        if (!channel.ok()) {
+          (void)!::send(fd, spec.unavailable_reply.data(), spec.unavailable_reply.size(),
+                        MSG_NOSIGNAL | MSG_DONTWAIT);
+          ::close(fd);
+          log::Warning(tag, "key role unreachable; connection refused");
+          return;
+        }
+        SessionLink link(std::move(*channel));
+        SetThreadLink(&link);
+        {
+          net::SocketConnection conn(fd, current_tls->Get(link), timeouts);
+          spec.serve(conn, link, tag, from_loopback);
+        }
+        SetThreadLink(nullptr);
+        ERR_clear_error();  // the thread serves the next connection: start it clean
+      });
   log::Info(me, "serving (pid " + std::to_string(::getpid()) + ", seccomp " +
                     (config.sandbox_seccomp ? "on" : "OFF") + ")");
   std::atomic<bool> stop{false};  // SIGTERM ends the process (default action)

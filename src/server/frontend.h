@@ -42,8 +42,11 @@ struct FrontEndSpec {
   uint32_t session_timeout_seconds = 0;
   std::string user;  // sandbox user when started as root
   std::function<seccomp::Policy()> policy;
-  // Runs one session; the link reaches the key role for this connection.
-  std::function<void(net::Connection& conn, SessionLink& link, const std::string& tag)> serve;
+  // Runs one session; the link reaches the key role for this connection;
+  // `from_loopback`: the client connected from a loopback address (Acceptor).
+  std::function<void(net::Connection& conn, SessionLink& link, const std::string& tag,
+                     bool from_loopback)>
+      serve;
   // Reply sent when the key role cannot be reached for a new connection.
   std::string unavailable_reply;
 };

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   spec.policy = [] { return seccomp::Pop3FrontEndPolicy(); };
   const bool registration = config->pop3_registration;
   spec.serve = [pc, registration](net::Connection& conn, server::SessionLink& link,
-                                  const std::string& tag) {
+                                  const std::string& tag, bool /*from_loopback*/) {
     server::RemoteMailboxes mailboxes(link);
     pop3::SessionConfig c = pc;
     c.log_tag = tag;

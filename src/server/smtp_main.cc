@@ -131,7 +131,8 @@ int main(int argc, char** argv) {
   // the bot, so they are served only with it.
   const bool serve_lists = config->bot_enabled && config->bot_lists;
   spec.serve = [sc, serve_torm, relay, bot_facts, serve_lists](
-                   net::Connection& conn, server::SessionLink& link, const std::string& tag) {
+                   net::Connection& conn, server::SessionLink& link, const std::string& tag,
+                   bool from_loopback) {
     server::RemoteDelivery delivery(link);
     std::optional<bot::Bot> bot;
     // SPAM and LIST commands and list posts: the key role acts only for the
@@ -156,6 +157,9 @@ int main(int argc, char** argv) {
     mail::VmatService* vmat = sc.exit_domain.empty() ? nullptr : &delivery;
     smtp::SessionConfig c = sc;
     c.log_tag = tag;
+    // On a gateway, a client from anywhere but loopback (Tor's onion service
+    // connects from there) is an Internet MTA: it delivers to aliases only.
+    c.internet_client = !sc.exit_domain.empty() && !from_loopback;
 #ifdef ONIONMAIL_TEST_HOOKS
     server::TestHookConnection hooked(conn);
     smtp::Session(hooked, delivery, c, torm_service, relay.get(), tkim_service, bot_service, lists,

@@ -124,6 +124,9 @@ Entry Lookup(Reply reply) {
       return {501, "5.7.0", false, "Authentication cancelled"};
     case Reply::kNotImplemented:
       return {502, "5.5.1", false, "Command not implemented"};
+    case Reply::kNoAuthFromInternet:
+      return {502, "5.7.0", false,
+              "No login from the Internet: connect through Tor to the onion address"};
     case Reply::kBadSequence:
       return {503, "5.5.1", false, "Bad sequence of commands"};
     case Reply::kNeedHelo:
@@ -328,15 +331,13 @@ std::string FormatReply(Reply reply, std::string_view hostname) {
 }
 
 std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, bool tls_active,
-                      bool torm_offered, bool tkim_offered) {
+                      bool torm_offered, bool tkim_offered, bool auth_offered) {
   std::vector<std::string> lines = {
-      std::string(hostname),
-      "PIPELINING",
-      "SIZE " + std::to_string(max_message_bytes),
-      "8BITMIME",
+      std::string(hostname), "PIPELINING", "SIZE " + std::to_string(max_message_bytes), "8BITMIME",
       "ENHANCEDSTATUSCODES",
-      tls_active ? "AUTH PLAIN LOGIN" : "STARTTLS",
   };
+  if (!tls_active) lines.emplace_back("STARTTLS");
+  if (tls_active && auth_offered) lines.emplace_back("AUTH PLAIN LOGIN");
   if (tls_active && torm_offered) lines.emplace_back("TORM");
   if (tls_active && tkim_offered) lines.emplace_back("TKIM");
   std::string out;

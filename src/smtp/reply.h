@@ -8,8 +8,9 @@
 //    as naming the host get `hostname` inserted; no reply text ever contains
 //    a user address, an AUTH argument or message content.
 //  - EhloReply() builds the multi-line EHLO answer; the extension list depends
-//    only on whether TLS is active (STARTTLS before it, AUTH after it) and,
-//    inside TLS, whether this server serves TORM and TKIM (docs/PROTOCOL.md).
+//    only on whether TLS is active (STARTTLS before it, AUTH after it unless
+//    `auth_offered` is false: an Internet client of a gateway) and, inside
+//    TLS, whether this server serves TORM and TKIM (docs/PROTOCOL.md).
 //  - FormatTormReply() is the answer to a TORM command: `250 2.0.0 <base64>`
 //    on success, otherwise `<code> <enhanced> TORM refused: <keyword>` with
 //    the fixed keyword of mail::TormOutcomeKeyword(): 450 4.7.1 rate limited,
@@ -91,6 +92,7 @@ enum class Reply {
   kBadBase64,              // 501 5.5.2
   kAuthCancelled,          // 501 5.7.0
   kNotImplemented,         // 502 5.5.1
+  kNoAuthFromInternet,     // 502 5.7.0 (an Internet client of a gateway: docs/gateways.md)
   kBadSequence,            // 503 5.5.1
   kNeedHelo,               // 503 5.5.1
   kNeedMail,               // 503 5.5.1
@@ -134,7 +136,8 @@ std::string FormatReply(Reply reply, std::string_view hostname);
 
 // The multi-line 250 answer to EHLO.
 std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, bool tls_active,
-                      bool torm_offered = false, bool tkim_offered = false);
+                      bool torm_offered = false, bool tkim_offered = false,
+                      bool auth_offered = true);
 
 // The step of a relayed transaction a remote server answered.
 enum class RemoteStep {

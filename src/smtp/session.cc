@@ -159,6 +159,7 @@ Result<Session::Next> Session::Dispatch(const Command& cmd) {
     case Verb::kStartTls:
       return DoStartTls(cmd);
     case Verb::kAuth:
+      if (config_.internet_client) return Send(Reply::kNoAuthFromInternet);
       return DoAuth(cmd);
     case Verb::kMail:
       return DoMail(cmd);
@@ -167,10 +168,10 @@ Result<Session::Next> Session::Dispatch(const Command& cmd) {
     case Verb::kData:
       return DoData(cmd);
     case Verb::kTorm:
-      if (torm_ == nullptr) return Send(Reply::kUnknownCommand);
+      if (torm_ == nullptr || config_.internet_client) return Send(Reply::kUnknownCommand);
       return DoTorm(cmd);
     case Verb::kTkim:
-      if (tkim_ == nullptr) return Send(Reply::kUnknownCommand);
+      if (tkim_ == nullptr || config_.internet_client) return Send(Reply::kUnknownCommand);
       return DoTkim(cmd);
     case Verb::kRset:
       if (!cmd.arg.empty()) return Send(Reply::kSyntaxError);
@@ -203,9 +204,10 @@ Result<Session::Next> Session::DoHello(const Command& cmd, bool extended) {
   tkim_unchecked_ = false;
   greeted_ = true;
   if (!extended) return Send(Reply::kHelo);
-  ONIONMAIL_RETURN_IF_ERROR(
-      conn_.Write(EhloReply(config_.hostname, config_.max_message_bytes, conn_.IsTls(),
-                            torm_ != nullptr && conn_.TlsExporterBinding().ok(), TkimOffered())));
+  ONIONMAIL_RETURN_IF_ERROR(conn_.Write(
+      EhloReply(config_.hostname, config_.max_message_bytes, conn_.IsTls(),
+                !config_.internet_client && torm_ != nullptr && conn_.TlsExporterBinding().ok(),
+                !config_.internet_client && TkimOffered(), !config_.internet_client)));
   return Next::kContinue;
 }
 
@@ -314,6 +316,7 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
       EqualsIgnoreCase(rcpt.recipient.domain, config_.exit_domain)) {
     return DoVmatRcpt(AsciiLower(rcpt.recipient.local));
   }
+  if (config_.internet_client && !rcpt.bare_postmaster) return Send(Reply::kRelayDenied);
   if (!rcpt.bare_postmaster && !EqualsIgnoreCase(rcpt.recipient.domain, config_.domain)) {
     return DoRemoteRcpt(rcpt.recipient);
   }

@@ -145,6 +145,10 @@
 //    without a login reaches one server per transaction: this one or one
 //    onion server (452 4.5.3 for the others), so the answer to the final
 //    dot is the one outcome and nothing needs a report.
+//  - An Internet client (config.internet_client, docs/gateways.md): EHLO
+//    offers neither AUTH, TORM nor TKIM; AUTH is 502 5.7.0 (no login from
+//    the Internet), TORM and TKIM unknown commands (500 5.5.1); a recipient
+//    not at the exit domain (but the bare postmaster) is 550 5.7.1.
 //  - Logs one line per accepted message, per failed AUTH, per TORM command
 //    (verb and outcome keyword), per TKIM command (outcome keyword) and per
 //    relayed message outcome (code or failure keyword and size), per server@
@@ -195,6 +199,9 @@ struct SessionConfig {
   // [exit] domain: an enter gateway's Internet domain (docs/gateways.md),
   // lower case; empty: none.
   std::string exit_domain;
+  // A gateway's client that did not connect from loopback (Tor's onion
+  // service does): no AUTH, TORM or TKIM; recipients at the exit domain only.
+  bool internet_client = false;
 };
 
 // One remote server of a relayed transaction.

@@ -15,12 +15,16 @@ E's log or in E's replies; the null sender (a bounce) is carried as such;
 an unknown alias is 550 5.1.1 with nothing asked of the proxy; a second
 onion server or a local user in one transaction without a login is 452;
 postmaster@ the exit domain is E's own postmaster; B down is 451 4.4.1;
-onionmailctl vmat show/list/remove; a removed alias is 550.
+onionmailctl vmat show/list/remove; a removed alias is 550. E listens on
+every address: a client from a non-loopback address of this machine (an
+Internet MTA) is offered no AUTH, gets 502 5.7.0 for it and 550 5.7.1 for a
+recipient but at the exit domain, and still reaches alice.
 """
 
 import os
 import shutil
 import smtplib
+import ssl
 import subprocess
 import unittest
 
@@ -44,6 +48,13 @@ class GatewayTest(unittest.TestCase):
         relay = {"enabled": True, "socks5_proxy": cls.proxy.address,
                  "connect_timeout_seconds": 20}
         cls.e = cls._server("e", {"relay": relay, "exit": {"domain": EXIT}})
+        # E listens on every address, as a gateway does (loopback: Tor).
+        with open(cls.e.config_path) as f:
+            config = f.read()
+        loopback_listen = "127.0.0.1:%d" % cls.e.smtp_port
+        assert loopback_listen in config
+        with open(cls.e.config_path, "w") as f:
+            f.write(config.replace(loopback_listen, "0.0.0.0:%d" % cls.e.smtp_port))
         cls.b = cls._server("b", {"relay": relay})
         cls.c = cls._server("c", {"relay": relay})
         for env in (cls.e, cls.b, cls.c):
@@ -216,6 +227,55 @@ class GatewayTest(unittest.TestCase):
                     data = f.read()
                 self.assertNotIn(self.c.domain[:20].encode(), data)
                 self.assertNotIn(b"carol", data)
+
+    def test_an_internet_client_gets_no_login_and_only_the_exit_domain(self):
+        addr = non_loopback_ipv4()
+        if addr is None:
+            self.skipTest("this machine has no non-loopback IPv4 address")
+        before = self.b.mailbox_count(self.alice)
+        s = smtplib.SMTP(addr, self.e.smtp_port, timeout=30)
+        try:
+            s.ehlo("mta.internet.test")
+            ctx = ssl.create_default_context(cafile=self.e.cert_path)
+            ctx.check_hostname = False
+            s.starttls(context=ctx)
+            code, ehlo = s.ehlo("mta.internet.test")
+            self.assertEqual(code, 250)
+            self.assertNotIn(b"AUTH", ehlo)
+            self.assertNotIn(b"TKIM", ehlo)
+            code, text = s.docmd("AUTH", "PLAIN AGVyaW4AeA==")
+            self.assertEqual(code, 502, text)
+            self.assertTrue(text.startswith(b"5.7.0 "), text)
+            s.mail("someone@internet.test")
+            code, text = s.rcpt("erin@" + self.e.domain)
+            self.assertEqual((code, text), (550, b"5.7.1 Relaying denied"))
+            code, _ = s.rcpt("alice@" + EXIT)
+            self.assertEqual(code, 250)
+            code, _ = s.data(message("someone@internet.test", "alice@" + EXIT, "from far", "x"))
+            self.assertEqual(code, 250)
+        finally:
+            s.quit()
+        self.assertEqual(self.b.mailbox_count(self.alice), before + 1)
+        # From loopback (Tor's side), AUTH is offered as on any server.
+        s = self.e.smtp()
+        try:
+            self.assertIn(b"AUTH", s.ehlo("client.test")[1])
+            s.login("erin", self.erin.smtp_pw)
+        finally:
+            s.quit()
+
+
+def non_loopback_ipv4():
+    """An IPv4 address of this machine that is not loopback, or None."""
+    try:
+        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True,
+                             timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for word in out.split():
+        if "." in word and not word.startswith("127."):
+            return word
+    return None
 
 
 if __name__ == "__main__":

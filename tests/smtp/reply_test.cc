@@ -106,5 +106,15 @@ TEST(ReplyTest, EhloListsExtensionsByTlsState) {
   EXPECT_EQ(after.find("STARTTLS"), std::string::npos);
 }
 
+TEST(ReplyTest, EhloToAnInternetClientOffersNoAuth) {
+  const std::string after = EhloReply("mx.example.onion", 1000, true, false, false, false);
+  EXPECT_EQ(after.find("AUTH"), std::string::npos) << after;
+  EXPECT_EQ(after.find("STARTTLS"), std::string::npos) << after;
+  EXPECT_NE(after.find("250 ENHANCEDSTATUSCODES\r\n"), std::string::npos) << after;
+  const std::string before = EhloReply("mx.example.onion", 1000, false, false, false, false);
+  EXPECT_NE(before.find("250 STARTTLS\r\n"), std::string::npos) << before;
+  EXPECT_EQ(FormatReply(Reply::kNoAuthFromInternet, "h").substr(0, 10), "502 5.7.0 ");
+}
+
 }  // namespace
 }  // namespace onionmail::smtp

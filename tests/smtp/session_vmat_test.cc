@@ -6,11 +6,13 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "mail/vmat.h"
 #include "smtp/session.h"
 #include "tests/smtp/fake_relay.h"
+#include "tests/smtp/fake_tkim.h"
 #include "tests/smtp/session_fixture.h"
 
 namespace onionmail::smtp {
@@ -162,6 +164,64 @@ TEST_F(SessionVmatTest, WithoutAnExitDomainOrServiceTheDomainIsRelayDenied) {
   EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 550));
   EXPECT_EQ(Last(), "550 5.7.1 Relaying denied\r\n");
   EXPECT_TRUE(table.lookups.empty());
+}
+
+class SessionInternetClientTest : public SessionVmatTest {
+ protected:
+  SessionInternetClientTest() { cfg.internet_client = true; }
+};
+
+TEST_F(SessionInternetClientTest, EhloOffersNoAuthTormOrTkimAndAuthIs502) {
+  RunTls("AUTH PLAIN " + Plain("", "alice", "alice-pw") + "\r\nQUIT\r\n");
+  const std::string& ehlo = replies[3];
+  EXPECT_EQ(ehlo.find("AUTH"), std::string::npos) << ehlo;
+  EXPECT_EQ(ehlo.find("TORM"), std::string::npos) << ehlo;
+  EXPECT_EQ(ehlo.find("TKIM"), std::string::npos) << ehlo;
+  EXPECT_THAT(ehlo, HasSubstr("250 ENHANCEDSTATUSCODES\r\n"));
+  EXPECT_THAT(replies[4], HasSubstr("502 5.7.0 No login from the Internet"));
+  EXPECT_TRUE(backend.verify_calls.empty());
+}
+
+TEST_F(SessionInternetClientTest, OnlyTheExitDomainAndTheBarePostmasterTakeMail) {
+  RunFromInternet(
+      "RCPT TO:<bob@example.onion>\r\nRCPT TO:<x@internet.test>\r\n"
+      "RCPT TO:<bob@" +
+      std::string(kRemote) +
+      ">\r\nRCPT TO:<postmaster>\r\n"
+      "RCPT TO:<alice@mx.example.org>\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 550, 550, 550, 250, 452));
+  EXPECT_EQ(replies[5], "550 5.7.1 Relaying denied\r\n");
+  EXPECT_TRUE(fake.begins.empty());
+}
+
+TEST_F(SessionInternetClientTest, AnAliasIsRelayedAsForAnyClient) {
+  RunFromInternet("RCPT TO:<alice@mx.example.org>\r\n" + std::string(kMessage));
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 250, 354, 250, 221));
+  ASSERT_EQ(fake.begins.size(), 1u);
+  EXPECT_EQ(fake.begins[0].reverse_path, "x@internet.test");
+}
+
+class CountingTorm : public mail::TormService {
+ public:
+  Result<mail::TormAnswer> Handle(mail::TormVerb, const mail::ChannelBinding&,
+                                  std::span<const uint8_t>) override {
+    ++calls;
+    return mail::TormAnswer{mail::TormOutcome::kOk, {1}};
+  }
+  int calls = 0;
+};
+
+TEST_F(SessionInternetClientTest, TormAndTkimAreUnknownCommandsEvenWhenServed) {
+  CountingTorm counting;
+  FakeTkim fake_tkim;
+  torm = &counting;
+  tkim = &fake_tkim;
+  conn.set_binding(mail::ChannelBinding{});
+  RunTls("TKIM KEY\r\nTORM STAT AAAA\r\nQUIT\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(500, 500, 221));
+  EXPECT_EQ(counting.calls, 0);
+  EXPECT_TRUE(fake_tkim.calls.empty());
+  EXPECT_EQ(fake_tkim.key_calls, 0);
 }
 
 }  // namespace
