@@ -1,9 +1,6 @@
 // MailingLists (see mailing_lists.h).
 #include "keys/mailing_lists.h"
 
-#include <errno.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <span>
@@ -26,19 +23,12 @@ constexpr uint8_t kFlagAnnounce = 0x01;
 constexpr uint8_t kFlagModerated = 0x02;
 constexpr std::string_view kFilePurpose = "list";
 constexpr std::string_view kAadPrefix = "onionmail-list-v1:";
-constexpr size_t kFileIdChars = 64;
 constexpr size_t kMaxNameBytes = 64;  // a local part
 constexpr size_t kMaxEncodedBytes =
     1 + (1 + kMaxNameBytes) * 2 + 2 + mail::kMaxListMembers * (1 + mail::kMaxListMemberBytes) + 1;
 static_assert(mail::kMaxListMemberBytes <= 255);  // u8 len
 // Sealing adds a nonce and a tag (and a version byte or so); leave room.
 constexpr size_t kMaxSealedBytes = kMaxEncodedBytes + 1024;
-
-bool ValidFileId(std::string_view id) {
-  return id.size() == kFileIdChars && std::all_of(id.begin(), id.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
 
 std::span<const uint8_t> AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -235,7 +225,7 @@ Result<void> MailingLists::RemoveUser(std::string_view user) {
     return names.error();
   }
   for (const std::string& file_id : *names) {
-    if (!ValidFileId(file_id)) continue;  // .tmp
+    if (!SealedFiles::IsKeyedHashId(file_id)) continue;  // .tmp
     auto stored = LoadFile(file_id);
     if (!stored.ok()) {
       if (stored.error().code != ErrorCode::kDataLoss) return stored.error();
@@ -254,24 +244,7 @@ Result<void> MailingLists::RemoveUser(std::string_view user) {
   return Ok();
 }
 
-Result<size_t> MailingLists::Count() {
-  auto names = store::ListDirectory(files_.dir());
-  if (!names.ok()) {
-    if (names.error().code == ErrorCode::kNotFound) return size_t{0};
-    return names.error();
-  }
-  size_t count = 0;
-  for (const std::string& name : *names) {
-    struct stat st;
-    const std::string path = files_.dir() + "/" + name;
-    if (::lstat(path.c_str(), &st) != 0) {
-      if (errno == ENOENT) continue;  // deleted meanwhile
-      return store::ErrnoError("cannot stat", path, errno);
-    }
-    if (S_ISREG(st.st_mode)) ++count;
-  }
-  return count;
-}
+Result<size_t> MailingLists::Count() { return files_.CountFiles(); }
 
 size_t MailingLists::cached_lists() { return files_.cached(); }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 #include <vector>
@@ -120,6 +121,31 @@ void SealedFiles::Forget(const std::string& id) {
 size_t SealedFiles::cached() {
   std::lock_guard<std::mutex> lock(cache_mu_);
   return cache_.size();
+}
+
+Result<size_t> SealedFiles::CountFiles() const {
+  auto names = store::ListDirectory(config_.dir);
+  if (!names.ok()) {
+    if (names.error().code == ErrorCode::kNotFound) return size_t{0};
+    return names.error();
+  }
+  size_t count = 0;
+  for (const std::string& name : *names) {
+    struct stat st;
+    const std::string path = config_.dir + "/" + name;
+    if (::lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;  // deleted meanwhile
+      return store::ErrnoError("cannot stat", path, errno);
+    }
+    if (S_ISREG(st.st_mode)) ++count;
+  }
+  return count;
+}
+
+bool SealedFiles::IsKeyedHashId(std::string_view id) {
+  return id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 }  // namespace onionmail::keys

@@ -34,6 +34,9 @@
 //    mode 0600) before it returns ok. The caller wipes its plaintext.
 //  - Remove(id) forgets the id and deletes the file with store::SecureDelete;
 //    ok when there is none.
+//  - CountFiles(): the regular files in <dir> (0 when there is no <dir>).
+//    IsKeyedHashId(): a 64-char lower-case hex name, the ids of the users
+//    whose ids are keyed hashes (mailing lists, VMAT aliases).
 //  - Thread-safe (the cache has its own lock). Read-modify-write sequences
 //    are the caller's to serialise; writers in other instances or processes
 //    are not locked out.
@@ -82,6 +85,8 @@ class SealedFiles {
   }
   Result<void> Write(const std::string& id, std::span<const uint8_t> plaintext);
   Result<void> Remove(const std::string& id);
+  Result<size_t> CountFiles() const;
+  static bool IsKeyedHashId(std::string_view id);
   // Drops the id's cached value.
   void Forget(const std::string& id);
 

@@ -18,15 +18,8 @@ namespace {
 
 constexpr std::string_view kFilePurpose = "vmat";
 constexpr std::string_view kAadPrefix = "onionmail-vmat-v1:";
-constexpr size_t kFileIdChars = 64;
 // Sealing adds a nonce and a tag (and a version byte or so); leave room.
 constexpr size_t kMaxSealedBytes = 3 + 64 + mail::kMaxVmatTargetBytes + 1024;
-
-bool ValidFileId(std::string_view id) {
-  return id.size() == kFileIdChars && std::all_of(id.begin(), id.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
 
 Error BadArgument() { return MakeError(ErrorCode::kInvalidArgument, "bad VMAT alias or target"); }
 
@@ -113,7 +106,7 @@ Result<std::vector<mail::VmatRecord>> VmatTable::List() {
     return names.error();
   }
   for (const std::string& file_id : *names) {
-    if (!ValidFileId(file_id)) continue;  // .tmp
+    if (!SealedFiles::IsKeyedHashId(file_id)) continue;  // .tmp
     auto record = Load(file_id);
     if (!record.ok()) {
       if (record.error().code != ErrorCode::kDataLoss) return record.error();
@@ -128,23 +121,6 @@ Result<std::vector<mail::VmatRecord>> VmatTable::List() {
   return out;
 }
 
-Result<size_t> VmatTable::Count() {
-  auto names = store::ListDirectory(files_.dir());
-  if (!names.ok()) {
-    if (names.error().code == ErrorCode::kNotFound) return size_t{0};
-    return names.error();
-  }
-  size_t count = 0;
-  for (const std::string& name : *names) {
-    struct stat st;
-    const std::string path = files_.dir() + "/" + name;
-    if (::lstat(path.c_str(), &st) != 0) {
-      if (errno == ENOENT) continue;  // deleted meanwhile
-      return store::ErrnoError("cannot stat", path, errno);
-    }
-    if (S_ISREG(st.st_mode)) ++count;
-  }
-  return count;
-}
+Result<size_t> VmatTable::Count() { return files_.CountFiles(); }
 
 }  // namespace onionmail::keys

@@ -442,6 +442,16 @@ class TestEnv:
         s.quit()
         return refused
 
+    def mail_files(self):
+        """The message files and files being written in the state dir
+        (docs/store.md). spare/ is left out: the store refills it by itself
+        when idle."""
+        found = []
+        for sub in ("mbox", "tmp"):
+            for base, _, files in os.walk(os.path.join(self.state_dir, sub)):
+                found += [os.path.join(base, f) for f in files]
+        return sorted(found)
+
     def fetch_all(self, user):
         """Returns list of (uidl, message bytes) for the user's mailbox."""
         p = self.pop3_login(user)

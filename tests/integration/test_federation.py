@@ -112,13 +112,7 @@ class FederationTest(unittest.TestCase):
                 s.close()
 
     def a_mail_files(self):
-        """A's message files and files being written (docs/store.md). spare/
-        is left out: the store refills it by itself when idle."""
-        found = []
-        for sub in ("mbox", "tmp"):
-            for base, _, files in os.walk(os.path.join(self.a.state_dir, sub)):
-                found += [os.path.join(base, f) for f in files]
-        return sorted(found)
+        return self.a.mail_files()
 
     def test_mail_from_a_user_of_a_reaches_a_user_of_b_byte_exact(self):
         before = self.b.mailbox_count(self.bob)

@@ -90,11 +90,7 @@ class GatewayTest(unittest.TestCase):
         del self.proxy.requests[:]
 
     def e_mail_files(self):
-        found = []
-        for sub in ("mbox", "tmp"):
-            for base, _, files in os.walk(os.path.join(self.e.state_dir, sub)):
-                found += [os.path.join(base, f) for f in files]
-        return sorted(found)
+        return self.e.mail_files()
 
     def send_from_internet(self, rcpts, msg, sender="someone@internet.test"):
         s = self.e.smtp()

@@ -215,5 +215,15 @@ TEST_F(SealedFilesTest, IdsThatAreNotPlainFileNamesAreRefused) {
   EXPECT_EQ(keys_->opens, 0);
 }
 
+TEST(SealedFilesIdTest, KeyedHashIdsAre64LowerCaseHexCharacters) {
+  EXPECT_TRUE(SealedFiles::IsKeyedHashId(std::string(64, 'a')));
+  EXPECT_TRUE(SealedFiles::IsKeyedHashId(std::string(32, '0') + std::string(32, 'f')));
+  EXPECT_FALSE(SealedFiles::IsKeyedHashId(std::string(63, 'a')));
+  EXPECT_FALSE(SealedFiles::IsKeyedHashId(std::string(65, 'a')));
+  EXPECT_FALSE(SealedFiles::IsKeyedHashId(std::string(64, 'A')));
+  EXPECT_FALSE(SealedFiles::IsKeyedHashId(std::string(64, 'g')));
+  EXPECT_FALSE(SealedFiles::IsKeyedHashId(".tmp"));
+}
+
 }  // namespace
 }  // namespace onionmail::keys
