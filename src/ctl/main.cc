@@ -510,6 +510,10 @@ int Run(int argc, char** argv) {
         std::printf("mailbox quota: %u MiB; mailboxes that hold it: %zu\n",
                     config->mailbox_quota_mib, mail->at_quota);
       }
+      if (!config->exit_domain.empty()) {
+        std::printf("enter gateway for: %s (aliases: onionmailctl vmat list)\n",
+                    config->exit_domain.c_str());
+      }
       PrintUnsealStatus(*config);
       return 0;
     }

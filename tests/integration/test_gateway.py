@@ -199,6 +199,10 @@ class GatewayTest(unittest.TestCase):
         self.assertEqual(self.e_mail_files(), files_before)
         self.assertTrue(self.e.running())
 
+    def test_onionmailctl_status_names_the_exit_domain(self):
+        self.assertIn("enter gateway for: %s" % EXIT, self.e.ctl("status").stdout.decode())
+        self.assertNotIn("enter gateway", self.b.ctl("status").stdout.decode())
+
     def test_onionmailctl_vmat_show_list_and_remove(self):
         shown = self.e.ctl("vmat", "show", "alice")
         self.assertEqual(shown.stdout.decode(),
