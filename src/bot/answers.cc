@@ -50,7 +50,7 @@ bool IsOnlyWhiteSpace(std::string_view s) {
 
 }  // namespace
 
-std::string HelpText(const ServerFacts& facts, bool spam, bool lists, bool sysop) {
+std::string HelpText(const ServerFacts& facts, bool spam, bool lists, bool sysop, bool vmat) {
   const std::string& d = facts.domain;
   return "This is the command bot of " + d +
          ".\n"
@@ -72,14 +72,17 @@ std::string HelpText(const ServerFacts& facts, bool spam, bool lists, bool sysop
          "          message, mailbox quota (LIMITS works too)\n" +
          std::string(spam ? kSpamHelp : "") + std::string(lists ? kListHelp : "") +
          std::string(sysop ? kVoucherHelp : "") +
+         (vmat ? "  VMAT    your Internet address <you>@" + facts.exit_domain +
+                     ":\n          VMAT ON makes it, VMAT OFF removes it\n"
+               : std::string()) +
          "\n"
          "Commands are not case-sensitive, and a leading \"Re:\" is ignored.\n";
 }
 
-std::string UnknownText(const ServerFacts& facts, bool spam, bool lists, bool sysop) {
+std::string UnknownText(const ServerFacts& facts, bool spam, bool lists, bool sysop, bool vmat) {
   return "The command in the Subject of your mail was not understood.\n"
          "\n" +
-         HelpText(facts, spam, lists, sysop);
+         HelpText(facts, spam, lists, sysop, vmat);
 }
 
 std::string IdentText(const ServerFacts& facts, std::string_view key_sha256_hex,

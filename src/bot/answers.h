@@ -8,7 +8,8 @@
 //    mailbox; only users of this server logged in with SMTP AUTH) and one line
 //    per command; the SPAM commands only when `spam` (the bot has a block
 //    list service), the LIST commands only when `lists` (it has a list
-//    service), VOUCHER only when `sysop` (the sender is the sysop).
+//    service), VOUCHER only when `sysop` (the sender is the sysop), VMAT
+//    only when `vmat` (an enter gateway with a VMAT service).
 //  - UnknownText(): a line saying the command was not understood, then
 //    HelpText(). It never repeats the request's words.
 //  - IdentText(): Server, Software, "Server key SHA-256" (`key_sha256_hex`),
@@ -33,8 +34,10 @@
 
 namespace onionmail::bot {
 
-std::string HelpText(const ServerFacts& facts, bool spam, bool lists, bool sysop = false);
-std::string UnknownText(const ServerFacts& facts, bool spam, bool lists, bool sysop = false);
+std::string HelpText(const ServerFacts& facts, bool spam, bool lists, bool sysop = false,
+                     bool vmat = false);
+std::string UnknownText(const ServerFacts& facts, bool spam, bool lists, bool sysop = false,
+                        bool vmat = false);
 std::string IdentText(const ServerFacts& facts, std::string_view key_sha256_hex,
                       std::string_view date);
 std::string ConfigText(const ServerFacts& facts);

@@ -11,6 +11,7 @@
 #include "bot/request.h"
 #include "bot/spam.h"
 #include "bot/sysop.h"
+#include "bot/vmat.h"
 #include "mail/message_fields.h"
 
 namespace onionmail::bot {
@@ -50,13 +51,14 @@ std::time_t SystemClock() { return std::time(nullptr); }
 
 Bot::Bot(ServerFacts facts, ServerKeySource server_key, Clock clock,
          mail::BlockListService* block_list, mail::ListService* lists,
-         mail::VoucherService* vouchers)
+         mail::VoucherService* vouchers, mail::VmatService* vmat)
     : facts_(std::move(facts)),
       server_key_(std::move(server_key)),
       clock_(clock ? std::move(clock) : Clock(SystemClock)),
       block_list_(block_list),
       lists_(lists),
-      vouchers_(vouchers) {}
+      vouchers_(vouchers),
+      vmat_(vmat) {}
 
 Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view request) {
   if (!IsHostName(facts_.domain)) {
@@ -79,12 +81,14 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
   // The sysop's command: anyone else is not told it exists.
   const bool sysop = vouchers_ != nullptr && !facts_.sysop.empty() && user == facts_.sysop;
   if (line.command == Command::kVoucher && !sysop) line.command = Command::kUnknown;
+  const bool vmat = vmat_ != nullptr && !facts_.exit_domain.empty();
+  if (line.command == Command::kVmat && !vmat) line.command = Command::kUnknown;
   std::string keyword;
   std::string body;
   switch (line.command) {
     case Command::kHelp:
       keyword = "HELP";
-      body = HelpText(facts_, spam, lists, sysop);
+      body = HelpText(facts_, spam, lists, sysop, vmat);
       break;
     case Command::kRulez:
       keyword = "RULEZ";
@@ -96,7 +100,7 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
       break;
     case Command::kUnknown:
       keyword = "unknown";
-      body = UnknownText(facts_, spam, lists, sysop);
+      body = UnknownText(facts_, spam, lists, sysop, vmat);
       break;
     case Command::kSpam: {
       Result<std::string> text = AnswerSpam(*block_list_, facts_, line);
@@ -116,6 +120,13 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
       Result<std::string> text = AnswerVoucher(*vouchers_, facts_, line);
       if (!text.ok()) return text.error();
       keyword = "VOUCHER";
+      body = std::move(*text);
+      break;
+    }
+    case Command::kVmat: {
+      Result<std::string> text = AnswerVmat(*vmat_, facts_, user, line);
+      if (!text.ok()) return text.error();
+      keyword = "VMAT";
       body = std::move(*text);
       break;
     }

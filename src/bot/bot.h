@@ -48,6 +48,12 @@
 //    a malformed form gets the usage text without a call, a refusal of the
 //    service (kPermissionDenied: past the session's limit) says so; any
 //    other service error fails Answer().
+//  - VMAT [ON|OFF|SHOW] (keyword "VMAT"), only on a gateway
+//    (ServerFacts::exit_domain) with a `vmat` service (otherwise an unknown
+//    command, not in HELP): the user's own Internet address
+//    <user>@<exit domain> through one Own() call (bot/vmat.h); a malformed
+//    form gets the usage text without a call; the service's refusals are
+//    answered; any other service error fails Answer().
 //  - CONFIG reports ServerFacts limits; RULEZ the operator's rules text
 //    (ServerFacts::rules) or, when empty, a fixed text saying the operator
 //    published none.
@@ -82,6 +88,7 @@
 #include "mail/bot.h"
 #include "mail/mailing_list.h"
 #include "mail/registration.h"
+#include "mail/vmat.h"
 
 namespace onionmail::bot {
 
@@ -98,6 +105,7 @@ struct ServerFacts {
   std::string rules;                 // operator text; UTF-8; may be empty
   std::string sysop;                 // [bot] sysop: the user VOUCHER serves; empty: none
   bool registration = false;         // [pop3] registration: RQUS takes vouchers
+  std::string exit_domain;           // [exit] domain: VMAT is served; empty: not a gateway
 };
 
 // The server key as DER SubjectPublicKeyInfo.
@@ -109,7 +117,7 @@ class Bot : public mail::BotService {
   // `block_list`, `lists` and `vouchers`, when given, must outlive the Bot.
   Bot(ServerFacts facts, ServerKeySource server_key, Clock clock = nullptr,
       mail::BlockListService* block_list = nullptr, mail::ListService* lists = nullptr,
-      mail::VoucherService* vouchers = nullptr);
+      mail::VoucherService* vouchers = nullptr, mail::VmatService* vmat = nullptr);
   Result<mail::BotAnswer> Answer(std::string_view user, std::string_view request) override;
   Result<mail::RemoteBotAnswer> AnswerRemote(std::string_view member,
                                              std::string_view request) override;
@@ -121,6 +129,7 @@ class Bot : public mail::BotService {
   mail::BlockListService* block_list_;  // not owned; may be null
   mail::ListService* lists_;            // not owned; may be null
   mail::VoucherService* vouchers_;      // not owned; may be null
+  mail::VmatService* vmat_;             // not owned; may be null
 };
 
 }  // namespace onionmail::bot

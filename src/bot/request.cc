@@ -85,6 +85,7 @@ Command CommandWord(std::string_view word) {
   if (EqualsIgnoreCase(word, "SPAM")) return Command::kSpam;
   if (EqualsIgnoreCase(word, "LIST")) return Command::kList;
   if (EqualsIgnoreCase(word, "VOUCHER")) return Command::kVoucher;
+  if (EqualsIgnoreCase(word, "VMAT")) return Command::kVmat;
   return Command::kUnknown;
 }
 

@@ -38,7 +38,7 @@
 
 namespace onionmail::bot {
 
-enum class Command { kHelp, kRulez, kIdent, kConfig, kSpam, kList, kVoucher, kUnknown };
+enum class Command { kHelp, kRulez, kIdent, kConfig, kSpam, kList, kVoucher, kVmat, kUnknown };
 
 // An argument has room for the longest entry mail::CanonicalBlockEntry()
 // accepts (200 octets) written in angle brackets or with a "*" (202), and for

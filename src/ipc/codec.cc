@@ -336,6 +336,11 @@ void Put(Writer& w, const VmatLookupReply& m) {
   PutStatus(w, m.status);
   w.Name(m.target, 0, kMaxPathBytes, "target");
 }
+void Put(Writer& w, const VmatOwnRequest& m) {
+  if (m.op > 2) w.Fail("op");
+  w.U16(m.op);
+}
+bool Get(Reader& r, VmatOwnRequest& m) { return r.U16(m.op) && m.op <= 2; }
 bool Get(Reader& r, VmatLookupRequest& m) { return r.Name(m.alias, 1, kMaxLocalPartBytes); }
 bool Get(Reader& r, VmatLookupReply& m) {
   return ReadStatus(r, m.status) && r.Name(m.target, 0, kMaxPathBytes) && ValidVmatLookupReply(m);
@@ -541,6 +546,8 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
       return DecodeAs<VmatLookupRequest>(r, "VmatLookupRequest");
     case MsgType::kVmatLookupReply:
       return DecodeAs<VmatLookupReply>(r, "VmatLookupReply");
+    case MsgType::kVmatOwnRequest:
+      return DecodeAs<VmatOwnRequest>(r, "VmatOwnRequest");
   }
   return Malformed("unknown message type");
 }

@@ -155,23 +155,21 @@ struct CheckRecipientRequest {
   std::string sender;          // MAIL FROM reverse path, 0..kMaxPathBytes (recipient's block list)
 };
 
-// SMTP: start one message for these recipients. StatusReply. Replaces (and
-// discards) a message begun and not committed in this session.
+// SMTP: start one message for these recipients (discarding one not
+// committed). StatusReply.
 struct BeginMessageRequest {
   static constexpr MsgType kType = MsgType::kBeginMessageRequest;
   std::string reverse_path;              // name, 0..kMaxPathBytes
   std::vector<std::string> local_parts;  // 1..kMaxRecipients names of 1..kMaxLocalPartBytes
 };
 
-// SMTP: message bytes (dot-unstuffed, CRLF). No reply: a failure is kept and
-// reported by the CommitRequest's StatusReply.
+// SMTP: message bytes (dot-unstuffed, CRLF). No reply (CommitRequest's tells).
 struct AppendRequest {
   static constexpr MsgType kType = MsgType::kAppendRequest;
   std::vector<uint8_t> data;  // 1..kMaxChunkBytes
 };
 
-// SMTP: make the message durable for every recipient. StatusReply kOk only
-// after fsync (the front end answers 250 only then).
+// SMTP: make the message durable for all. StatusReply kOk only after fsync.
 struct CommitRequest {
   static constexpr MsgType kType = MsgType::kCommitRequest;
 };
@@ -212,8 +210,8 @@ struct MailboxListing {
   std::vector<MessageEntry> entries;  // 1..kMaxListingEntries
 };
 
-// POP3: stream message `index` (0-based). Answered by MessageChunk frames,
-// then one StatusReply that ends the stream (kOk or the error).
+// POP3: stream message `index` (0-based): MessageChunk frames, then one
+// StatusReply ending the stream (kOk or the error).
 struct ReadMessageRequest {
   static constexpr MsgType kType = MsgType::kReadMessageRequest;
   uint32_t index = 0;
@@ -231,9 +229,8 @@ struct ExpungeRequest {
 };
 
 // Both front ends: the RSA private operation of a TLS handshake signature
-// with the server key. `block` is the padded, modulus-sized block; the key
-// role refuses anything that is not a PKCS#1 v1.5 signature block or a PSS
-// encoding, so the front end gets a signing service, not a decryption oracle.
+// with the server key over the padded block; the key role refuses anything
+// but a PKCS#1 v1.5 signature block or a PSS encoding (no decryption oracle).
 struct TlsSignRequest {
   static constexpr MsgType kType = MsgType::kTlsSignRequest;
   std::vector<uint8_t> block;  // kMinRsaBlockBytes..kMaxRsaBlockBytes
@@ -417,14 +414,11 @@ struct RelayEndRequest {
   static constexpr MsgType kType = MsgType::kRelayEndRequest;
 };
 
-// Relay role -> front end: the remote's reply (status kOk with its code and
-// enhanced code; its text never crosses, so a remote cannot word what the
-// user sees), or a failure the remote did not answer: status is the error's
-// code (kUnavailable: unreachable, closed, malformed reply; kDeadlineExceeded;
-// kFailedPrecondition: no STARTTLS or TLS 1.3, or no proxy configured;
-// kInvalidArgument: not an onion; kPermissionDenied: 8-bit body and the
-// remote offers no 8BITMIME; kResourceExhausted: too many relayed
-// transactions at once), with code 0 and no enhanced code.
+// Relay role -> front end: the remote's reply (kOk, code and enhanced code;
+// never its text), or a failure it did not answer, code 0: kUnavailable
+// (unreachable, closed, malformed), kDeadlineExceeded, kFailedPrecondition
+// (no STARTTLS/TLS 1.3, no proxy), kInvalidArgument (not an onion),
+// kPermissionDenied (8-bit body, no 8BITMIME), kResourceExhausted (busy).
 struct RelayReply {
   static constexpr MsgType kType = MsgType::kRelayReply;
   Status status = Status::kOk;
@@ -585,6 +579,8 @@ struct TkimProvenRequest {
 
 // SMTP -> key role, at a RCPT to the exit domain: the target of the VMAT
 // alias (mail/vmat.h). VmatLookupReply; kNotFound: no such alias.
+// VmatOwnRequest (server@ VMAT): the session's user's own alias,
+// mail::VmatService::Own(); StatusReply.
 struct VmatLookupRequest {
   static constexpr MsgType kType = MsgType::kVmatLookupRequest;
   std::string alias;  // name, 1..kMaxLocalPartBytes
@@ -594,6 +590,11 @@ struct VmatLookupReply {
   static constexpr MsgType kType = MsgType::kVmatLookupReply;
   Status status = Status::kOk;
   std::string target;  // "user@<v3 onion>" when kOk, else empty; 0..kMaxPathBytes
+};
+
+struct VmatOwnRequest {
+  static constexpr MsgType kType = MsgType::kVmatOwnRequest;
+  uint16_t op = 0;  // mail::VmatOwnOp, 0..2
 };
 
 using Message = std::variant<
@@ -609,7 +610,7 @@ using Message = std::variant<
     RelayEndRequest, RelayReply, ServerKeyRequest, ServerKeyReply, TkimProofRequest, TkimProofReply,
     TkimCheckRequest, TkimCheckReply, BlockListRequest, BlockListReply, ListRequest, ListReply,
     RegisterRequest, RegisterReply, TkimVouchRequest, TkimVouchReply, TkimProvenRequest,
-    IssueVouchersRequest, IssueVouchersReply, VmatLookupRequest, VmatLookupReply>;
+    IssueVouchersRequest, IssueVouchersReply, VmatLookupRequest, VmatLookupReply, VmatOwnRequest>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

@@ -22,6 +22,14 @@
 //    nullopt).
 //  - mail::VmatService::Lookup(): the target of an alias, for the SMTP
 //    front end; kNotFound when there is none (or `alias` is not an alias).
+//  - mail::VmatService::Own(): the own alias of the user logged in on the
+//    session (server@ VMAT): the alias that is the user's name, leading to
+//    <user>@<this server's onion>. kShow: ok when it exists, kNotFound
+//    otherwise; kOn makes it (ok if it exists; kAlreadyExists when the name
+//    is an alias of another mailbox; kInvalidArgument when the name cannot
+//    be an alias, ValidVmatAlias); kOff removes it (kNotFound: none of
+//    this user's). No login: kPermissionDenied; not a gateway:
+//    kFailedPrecondition.
 #pragma once
 
 #include <cstdint>
@@ -49,10 +57,14 @@ std::optional<std::string> CanonicalVmatTarget(std::string_view text);
 std::vector<uint8_t> EncodeVmatRecord(const VmatRecord& record);
 std::optional<VmatRecord> DecodeVmatRecord(const std::vector<uint8_t>& bytes);
 
+enum class VmatOwnOp : uint8_t { kShow = 0, kOn = 1, kOff = 2 };
+inline constexpr uint8_t kMaxVmatOwnOp = 2;
+
 class VmatService {
  public:
   virtual ~VmatService() = default;
   [[nodiscard]] virtual Result<std::string> Lookup(std::string_view alias) = 0;
+  [[nodiscard]] virtual Result<void> Own(VmatOwnOp op) = 0;
 };
 
 }  // namespace onionmail::mail

@@ -304,6 +304,29 @@ bool KeyRoleServer::HandleTkimProven(ipc::Channel& ch, const ipc::TkimProvenRequ
   return Reply(ch, reply);
 }
 
+Result<void> KeyRoleServer::VmatOwn(mail::VmatOwnOp op, const SmtpSessionState& s) {
+  using Op = mail::VmatOwnOp;
+  if (state_.config().exit_domain.empty()) return MakeError(ErrorCode::kFailedPrecondition, "");
+  if (!s.auth_user) return MakeError(ErrorCode::kPermissionDenied, "no login");
+  const std::string& user = *s.auth_user;
+  const std::string own = user + "@" + state_.config().domain;
+  if (!mail::ValidVmatAlias(user)) return MakeError(ErrorCode::kInvalidArgument, "reserved");
+  if (!mail::ValidVmatTarget(own)) return MakeError(ErrorCode::kFailedPrecondition, "no v3");
+  auto current = state_.keys().LookupVmat(user);
+  if (!LogFault("smtp", "a VMAT alias", current).ok()) return current.error();
+  const bool mine = current->has_value() && **current == own;
+  if (op == Op::kShow || (op == Op::kOn && mine) || (op == Op::kOff && !mine)) {
+    return mine ? Ok() : MakeError(ErrorCode::kNotFound, "no own alias");
+  }
+  if (op == Op::kOn && current->has_value()) return MakeError(ErrorCode::kAlreadyExists, "");
+  auto done = op == Op::kOn ? state_.keys().AddVmat(user, own) : state_.keys().RemoveVmat(user);
+  if (LogFault("smtp", "a VMAT alias", done).ok()) {
+    log::Info("key", std::string("a user ") + (op == Op::kOn ? "made" : "removed") +
+                         " their VMAT alias through server@");
+  }
+  return done;
+}
+
 bool KeyRoleServer::HandleList(ipc::Channel& ch, const ipc::ListRequest& m, SmtpSessionState& s) {
   ipc::ListReply reply;
   const auto op = static_cast<mail::ListOp>(m.op);
@@ -449,6 +472,9 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
   }
   if (auto* m = std::get_if<ipc::BlockListRequest>(&msg)) return HandleBlockList(ch, *m, s);
   if (auto* m = std::get_if<ipc::ListRequest>(&msg)) return HandleList(ch, *m, s);
+  if (auto* m = std::get_if<ipc::VmatOwnRequest>(&msg)) {
+    return Reply(ch, ipc::StatusReply{StatusOf(VmatOwn(static_cast<mail::VmatOwnOp>(m->op), s))});
+  }
   if (auto* m = std::get_if<ipc::VmatLookupRequest>(&msg)) {
     ipc::VmatLookupReply reply;
     auto target = mail::ValidVmatAlias(m->alias)

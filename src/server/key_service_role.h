@@ -44,6 +44,10 @@
 //  - SMTP sessions may look up a VMAT alias (VmatLookupRequest, a RCPT to
 //    the exit domain; keys::KeyService::LookupVmat): its target, or
 //    kNotFound (also for a name that is no alias); aliases are not logged.
+//    On a gateway ([exit] domain), the session's logged-in user may show,
+//    make or remove their own alias (VmatOwnRequest, server@ VMAT; the name
+//    is the user's, the target <user>@<domain>: mail/vmat.h Own()); an
+//    alias of another mailbox is never touched. Logged without a name.
 //  - SMTP sessions may also pass TORM requests (a peer server's PUSH, DERK,
 //    STAT, KCTL) to `torm` (src/server/torm_handler.h); without one they are
 //    answered kNotOffered.
@@ -84,6 +88,7 @@
 #include "base/thread_reuser.h"
 #include "ipc/channel.h"
 #include "mail/torm.h"
+#include "mail/vmat.h"
 #include "server/session_tls.h"
 #include "server/state.h"
 #include "server/tkim_vouch.h"
@@ -127,6 +132,7 @@ class KeyRoleServer {
   // The server@ bot's LIST commands and RCPT to a list: `m.op` on the list
   // `m.name` by the session's user.
   bool HandleList(ipc::Channel& ch, const ipc::ListRequest& m, struct SmtpSessionState& s);
+  Result<void> VmatOwn(mail::VmatOwnOp op, const struct SmtpSessionState& s);
   // TKIM: the relay role's vouch for the onion that proved itself on the session.
   bool HandleTkimProven(ipc::Channel& ch, const ipc::TkimProvenRequest& m,
                         struct SmtpSessionState& s);

@@ -188,6 +188,12 @@ Result<std::vector<std::string>> RemoteDelivery::Apply(mail::BlockListOp op,
   return std::move(r->entries);
 }
 
+Result<void> RemoteDelivery::Own(mail::VmatOwnOp op) {
+  auto r = link_.Call<ipc::StatusReply>(ipc::VmatOwnRequest{static_cast<uint16_t>(op)}, kIoTimeout);
+  if (!r.ok()) return r.error();
+  return ipc::StatusToResult(r->status, "own VMAT alias");
+}
+
 Result<std::string> RemoteDelivery::Lookup(std::string_view alias) {
   ipc::VmatLookupRequest req{std::string(alias)};
   if (!ipc::Encode(req).ok()) return MakeError(ErrorCode::kNotFound, "no such VMAT alias");

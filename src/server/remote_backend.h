@@ -111,6 +111,8 @@ class RemoteDelivery : public mail::DeliveryBackend,
   Result<std::vector<SecretBytes>> Issue(size_t count) override;
   // The target of a VMAT alias (mail/vmat.h); kNotFound: none.
   Result<std::string> Lookup(std::string_view alias) override;
+  // The session's user's own alias (the key role knows who; mail/vmat.h).
+  Result<void> Own(mail::VmatOwnOp op) override;
 
  private:
   SessionLink& link_;

@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
     facts.rules = config->bot_rules;
     facts.sysop = config->bot_sysop;
     facts.registration = config->pop3_registration;
+    facts.exit_domain = config->exit_domain;
     bot_facts = std::move(facts);
   }
   // Mailing lists (docs/PROTOCOL.md, "Mailing lists") are managed through
@@ -142,9 +143,11 @@ int main(int argc, char** argv) {
     mail::ListService* lists = serve_lists ? &delivery : nullptr;
     if (bot_facts) {
       mail::VoucherService* vouchers = bot_facts->sysop.empty() ? nullptr : &delivery;
+      // On a gateway, VMAT: the key role acts for this session's user only.
+      mail::VmatService* own_vmat = bot_facts->exit_domain.empty() ? nullptr : &delivery;
       bot.emplace(
           *bot_facts, [&link] { return server::FetchServerKey(link); }, nullptr, &delivery, lists,
-          vouchers);
+          vouchers, own_vmat);
     }
     mail::BotService* bot_service = bot ? &*bot : nullptr;
     server::RemoteTorm torm(link);

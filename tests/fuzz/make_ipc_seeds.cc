@@ -132,6 +132,7 @@ std::vector<std::pair<std::string, Message>> Samples() {
   m.emplace_back("TkimVouchReply", TkimVouchReply{Status::kOk, kOnion, Bytes(kTkimVouchBytes, 14)});
   m.emplace_back("TkimProvenRequest", TkimProvenRequest{kOnion, Bytes(kTkimVouchBytes, 15)});
   m.emplace_back("VmatLookupRequest", VmatLookupRequest{"alice"});
+  m.emplace_back("VmatOwnRequest", VmatOwnRequest{1});
   m.emplace_back("VmatLookupReply", VmatLookupReply{Status::kOk, std::string("alice@") + kOnion});
   return m;
 }

@@ -165,6 +165,10 @@ class ScriptedVmat : public mail::VmatService {
         return MakeError(ErrorCode::kUnavailable, "scripted");
     }
   }
+  Result<void> Own(mail::VmatOwnOp) override {
+    ONIONMAIL_CHECK(false);  // the session never asks; the bot (QuietBot here) would
+    return Ok();
+  }
   bool led_to_onion = false;
 };
 

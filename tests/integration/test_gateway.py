@@ -18,7 +18,9 @@ postmaster@ the exit domain is E's own postmaster; B down is 451 4.4.1;
 onionmailctl vmat show/list/remove; a removed alias is 550. E listens on
 every address: a client from a non-loopback address of this machine (an
 Internet MTA) is offered no AUTH, gets 502 5.7.0 for it and 550 5.7.1 for a
-recipient but at the exit domain, and still reaches alice.
+recipient but at the exit domain, and still reaches alice. erin, a user of E,
+makes her own address erin@mail.gateway.test with server@ VMAT ON, gets mail
+from the Internet at it, and removes it with VMAT OFF.
 """
 
 import os
@@ -263,6 +265,36 @@ class GatewayTest(unittest.TestCase):
             s.login("erin", self.erin.smtp_pw)
         finally:
             s.quit()
+
+    def ask_bot_as_erin(self, subject):
+        before = self.e.mailbox_count(self.erin)
+        bot = "server@" + self.e.domain
+        s = self.e.smtp_auth(self.erin)
+        try:
+            self.assertEqual(s.sendmail("erin@" + self.e.domain, [bot],
+                                        message("erin@" + self.e.domain, bot, subject, "")), {})
+        finally:
+            s.quit()
+        got = [m for _, m in self.e.fetch_all(self.erin)][before:]
+        self.assertEqual(len(got), 1)
+        return got[0]
+
+    def test_server_vmat_on_gives_erin_her_own_internet_address_and_off_removes_it(self):
+        to = "erin@" + EXIT
+        with self.assertRaises(smtplib.SMTPRecipientsRefused):
+            self.send_from_internet([to], message("someone@internet.test", to, "before", "x"))
+        answer = self.ask_bot_as_erin("VMAT ON")
+        self.assertIn(b"Your Internet address: " + to.encode(), answer)
+        self.assertEqual(self.e.ctl("vmat", "show", "erin").stdout.decode(),
+                         "%s -> erin@%s\n" % (to, self.e.domain))
+        before = self.e.mailbox_count(self.erin)
+        self.assertEqual(self.send_from_internet([to], message("someone@internet.test", to,
+                                                               "hello erin", "x")), {})
+        self.assertEqual(self.e.mailbox_count(self.erin), before + 1)
+        self.assertIn(b"removed", self.ask_bot_as_erin("VMAT OFF"))
+        with self.assertRaises(smtplib.SMTPRecipientsRefused):
+            self.send_from_internet([to], message("someone@internet.test", to, "after", "x"))
+        self.assertNotIn(b"erin", self.e.log_bytes().lower())
 
 
 def non_loopback_ipv4():

@@ -36,7 +36,8 @@ std::vector<uint8_t> ReplyPayload(Status status, const std::string& target) {
 TEST(VmatMessagesTest, WireNumbers) {
   EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatLookupRequest), 72);
   EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatLookupReply), 73);
-  EXPECT_EQ(kProtocolVersion, 8);
+  EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatOwnRequest), 74);
+  EXPECT_EQ(kProtocolVersion, 9);
 }
 
 TEST(VmatMessagesTest, RequestIsTheAliasAsAField) {
@@ -69,6 +70,16 @@ TEST(VmatMessagesTest, ReplyCarriesATargetExactlyWhenOk) {
   EXPECT_FALSE(
       Decode(Frame(MsgType::kVmatLookupReply, ReplyPayload(Status::kNotFound, kTarget))).ok());
   EXPECT_FALSE(Encode(VmatLookupReply{Status::kOk, std::string(kMaxPathBytes, 'a') + "@"}).ok());
+}
+
+TEST(VmatMessagesTest, OwnRequestIsAnOpOf0To2) {
+  for (uint16_t op : {0, 1, 2}) EXPECT_EQ(RoundTrip(VmatOwnRequest{op}).op, op);
+  auto bytes = Encode(VmatOwnRequest{2});
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(FramePayload(*bytes), (std::vector<uint8_t>{0, 2}));
+  EXPECT_FALSE(Encode(VmatOwnRequest{3}).ok());
+  EXPECT_FALSE(Decode(Frame(MsgType::kVmatOwnRequest, {0, 3})).ok());
+  EXPECT_FALSE(Decode(Frame(MsgType::kVmatOwnRequest, {0, 1, 0})).ok());
 }
 
 }  // namespace

@@ -39,6 +39,54 @@ TEST_F(KeyRoleTest, ANameThatIsNoAliasIsNotFoundAndTheSessionGoesOn) {
   EXPECT_FALSE(link->broken());
 }
 
+TEST_F(KeyRoleTest, AUserMakesShowsAndRemovesTheirOwnAliasOnly) {
+  const std::string user = NewUser();
+  const std::string own = user + "@" + Env().config.domain;
+  auto link = smtp_.NewSession();
+  RemoteDelivery delivery(*link);
+  EXPECT_TRUE(Fails(delivery.Own(mail::VmatOwnOp::kOn), ErrorCode::kPermissionDenied));
+  ASSERT_TRUE(delivery.VerifySmtpPassword(user, Pw(user + "-smtp")).ok());
+  EXPECT_TRUE(Fails(delivery.Own(mail::VmatOwnOp::kShow), ErrorCode::kNotFound));
+  EXPECT_TRUE(Fails(delivery.Own(mail::VmatOwnOp::kOff), ErrorCode::kNotFound));
+  ASSERT_TRUE(delivery.Own(mail::VmatOwnOp::kOn).ok());
+  EXPECT_EQ(*Env().state->keys().LookupVmat(user), own);
+  EXPECT_TRUE(delivery.Own(mail::VmatOwnOp::kOn).ok()) << "again: still ok";
+  EXPECT_TRUE(delivery.Own(mail::VmatOwnOp::kShow).ok());
+  auto looked_up = delivery.Lookup(user);
+  ASSERT_TRUE(looked_up.ok());
+  EXPECT_EQ(*looked_up, own);
+  ASSERT_TRUE(delivery.Own(mail::VmatOwnOp::kOff).ok());
+  EXPECT_EQ(*Env().state->keys().LookupVmat(user), std::nullopt);
+  // A failed AUTH forgets the user.
+  EXPECT_FALSE(delivery.VerifySmtpPassword(user, Pw("wrong")).ok());
+  EXPECT_TRUE(Fails(delivery.Own(mail::VmatOwnOp::kOn), ErrorCode::kPermissionDenied));
+  EXPECT_FALSE(link->broken());
+}
+
+TEST_F(KeyRoleTest, TheOperatorsAliasOfTheSameNameIsNeverTouched) {
+  const std::string user = NewUser();
+  const std::string elsewhere = "someone@" + mail::kTestOnions[3];
+  ASSERT_TRUE(Env().state->keys().AddVmat(user, elsewhere).ok());
+  auto link = smtp_.NewSession();
+  RemoteDelivery delivery(*link);
+  ASSERT_TRUE(delivery.VerifySmtpPassword(user, Pw(user + "-smtp")).ok());
+  EXPECT_TRUE(Fails(delivery.Own(mail::VmatOwnOp::kOn), ErrorCode::kAlreadyExists));
+  EXPECT_TRUE(Fails(delivery.Own(mail::VmatOwnOp::kShow), ErrorCode::kNotFound));
+  EXPECT_TRUE(Fails(delivery.Own(mail::VmatOwnOp::kOff), ErrorCode::kNotFound));
+  EXPECT_EQ(*Env().state->keys().LookupVmat(user), elsewhere);
+  ASSERT_TRUE(Env().state->keys().RemoveVmat(user).ok());
+}
+
+TEST_F(KeyRoleTest, AReservedUserNameGetsNoAlias) {
+  auto r =
+      Env().state->keys().CreateUser("postmaster", Pw("postmaster-smtp"), Pw("postmaster-pop3"));
+  ASSERT_TRUE(r.ok() || r.error().code == ErrorCode::kAlreadyExists);
+  auto link = smtp_.NewSession();
+  RemoteDelivery delivery(*link);
+  ASSERT_TRUE(delivery.VerifySmtpPassword("postmaster", Pw("postmaster-smtp")).ok());
+  EXPECT_TRUE(Fails(delivery.Own(mail::VmatOwnOp::kOn), ErrorCode::kInvalidArgument));
+}
+
 TEST_F(KeyRoleTest, Pop3SessionCannotLookUpAVmatAlias) {
   auto link = pop3_.NewSession();
   auto r = link->Call<ipc::VmatLookupReply>(ipc::VmatLookupRequest{"vmat-alice"},

@@ -126,6 +126,9 @@ inline KeyRoleEnv* MakeEnv() {
   env->config.argon2_m_cost_kib = 8192;
   env->config.smtp_auth_cache_seconds = 0;
   env->config.bot_sysop = "sysop";  // server@ VOUCHER (key_role_register_test.cc)
+  // An enter gateway (key_role_vmat_test.cc) with a v3 onion of its own.
+  env->config.domain = "fpxrh5gg46zcpmgwklnwnkuxgxsazxfwjkw74wuatnr4tteav6tkm6qd.onion";
+  env->config.exit_domain = "mail.example.org";
   if (!InitState(env->config).ok()) return nullptr;
   auto state = State::Open(env->config);
   if (!state.ok()) return nullptr;

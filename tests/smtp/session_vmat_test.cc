@@ -34,6 +34,9 @@ class FakeVmat : public mail::VmatService {
     if (it == aliases.end()) return MakeError(ErrorCode::kNotFound, "none");
     return it->second;
   }
+  Result<void> Own(mail::VmatOwnOp) override {
+    return MakeError(ErrorCode::kInternal, "not asked by the session");
+  }
   std::map<std::string, std::string> aliases;
   std::vector<std::string> lookups;
   std::optional<ErrorCode> error;
