@@ -7,6 +7,7 @@
 #define TOML_EXCEPTIONS 0
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -90,6 +91,8 @@ const std::map<std::string, Setter>& Setters() {
        Number(&Config::smtp_max_message_bytes, "smtp.max_message_bytes", 1024, int64_t{1} << 32)},
       {"smtp.max_recipients",
        Number(&Config::smtp_max_recipients, "smtp.max_recipients", 1, 10000)},
+      {"smtp.max_unknown_recipients",
+       Number(&Config::smtp_max_unknown_recipients, "smtp.max_unknown_recipients", 1, 10000)},
       {"smtp.max_received_headers",
        Number(&Config::smtp_max_received_headers, "smtp.max_received_headers", 10, 1000)},
       {"smtp.max_connections",
@@ -159,6 +162,10 @@ const std::map<std::string, Setter>& Setters() {
       {"bot.lists", Bool(&Config::bot_lists, "bot.lists")},
       {"bot.sysop", String(&Config::bot_sysop, "bot.sysop")},
       {"exit.domain", String(&Config::exit_domain, "exit.domain")},
+      {"exit.max_connections",
+       Number(&Config::exit_max_connections, "exit.max_connections", 0, 100000)},
+      {"exit.max_connections_per_address", Number(&Config::exit_max_connections_per_address,
+                                                  "exit.max_connections_per_address", 1, 100000)},
       {"log.level", String(&Config::log_level, "log.level")},
       {"log.log_addresses", Bool(&Config::log_addresses, "log.log_addresses")},
       {"sandbox.key_user", String(&Config::sandbox_key_user, "sandbox.key_user")},
@@ -299,6 +306,12 @@ Result<void> Validate(Config& c) {
       // Mail to a VMAT alias is carried to its onion mailbox over Tor.
       return BadValue("exit.domain", "needs relay.enabled = true (VMAT mail goes on over Tor)");
     }
+  }
+  if (c.exit_max_connections > c.smtp_max_connections) {
+    return BadValue("exit.max_connections", "at most smtp.max_connections");
+  }
+  if (c.exit_max_connections == 0) {
+    c.exit_max_connections = std::max<uint32_t>(1, c.smtp_max_connections / 2);
   }
   if (c.tls_session_key_hours > 0 && c.peer_serve) {
     // Peers pin this server's TLS key itself (docs/PROTOCOL.md, TORM): a

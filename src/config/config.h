@@ -26,7 +26,8 @@ struct Config {
   std::string smtp_listen = "127.0.0.1:2525";
   uint64_t smtp_max_message_bytes = 25ull * 1024 * 1024;
   uint32_t smtp_max_recipients = 100;
-  uint32_t smtp_max_received_headers = 100;  // more: a mail loop (RFC 5321 section 6.3)
+  uint32_t smtp_max_unknown_recipients = 10;  // per session; the next is 421 and close
+  uint32_t smtp_max_received_headers = 100;   // more: a mail loop (RFC 5321 section 6.3)
   uint32_t smtp_max_connections = 64;
   uint32_t smtp_idle_timeout_seconds = 300;
   uint32_t smtp_session_timeout_seconds = 1800;
@@ -106,6 +107,12 @@ struct Config {
   // <alias>@<domain> goes over Tor to the onion mailbox of that VMAT alias
   // (onionmailctl vmat). Empty: no gateway. Needs relay_enabled.
   std::string exit_domain;
+  // How many connections clients not on loopback (Internet MTAs) may hold at
+  // once, together (0 in the file: half of smtp.max_connections, at least 1;
+  // never more than smtp.max_connections) and from one IPv4 address or IPv6
+  // /64. Used only with exit_domain.
+  uint32_t exit_max_connections = 0;
+  uint32_t exit_max_connections_per_address = 4;
   // [log]
   std::string log_level = "info";
   bool log_addresses = false;

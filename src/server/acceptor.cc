@@ -16,12 +16,13 @@
 namespace onionmail::server {
 
 Acceptor::Acceptor(std::string name, int listen_fd, uint32_t max_connections,
-                   std::string busy_reply, Handler handler)
+                   std::string busy_reply, Handler handler, OutsideClients outside)
     : name_(std::move(name)),
       listen_fd_(listen_fd),
       max_connections_(max_connections),
       busy_reply_(std::move(busy_reply)),
       handler_(std::move(handler)),
+      outside_(std::move(outside)),
       active_(std::make_shared<std::atomic<uint32_t>>(0)) {}
 
 Acceptor::~Acceptor() { ::close(listen_fd_); }
@@ -67,13 +68,29 @@ void Acceptor::Run(const std::atomic<bool>& stop) {
       log::Warning(name_, "connection refused: too many concurrent connections");
       continue;
     }
+    const bool loopback = IsLoopback(peer, peer_len);
+    std::shared_ptr<const void> slot;  // an outside client's, given back when its session ends
+    if (!loopback && outside_.limits != nullptr) {
+      ClientLimits::Admission admission = outside_.limits->Admit(peer, peer_len);
+      if (admission.slot == nullptr) {
+        (void)!::send(fd, outside_.busy_reply.data(), outside_.busy_reply.size(),
+                      MSG_NOSIGNAL | MSG_DONTWAIT);
+        ::close(fd);
+        log::Warning(name_, admission.refusal == ClientLimits::Refusal::kPerAddress
+                                ? "connection refused: too many from one Internet address"
+                                : "connection refused: too many Internet clients");
+        continue;
+      }
+      slot = std::move(admission.slot);
+    }
     std::string tag = name_ + "#" + std::to_string(next_id_++);
     active_->fetch_add(1);
-    const bool loopback = IsLoopback(peer, peer_len);
-    connection_threads_.Run([handler = handler_, active = active_, fd, tag, loopback]() {
-      handler(fd, tag, loopback);
-      active->fetch_sub(1);
-    });
+    connection_threads_.Run(
+        [handler = handler_, active = active_, fd, tag, loopback, slot]() mutable {
+          handler(fd, tag, loopback);
+          slot.reset();
+          active->fetch_sub(1);
+        });
   }
 }
 

@@ -9,6 +9,11 @@
 // ::ffff:127.0.0.0/104: Tor's onion service, a local program) and nothing
 // else of its address. Sessions still running when Run() returns keep
 // running until they end.
+//
+// With `outside.limits` set (an enter gateway), a client that is not on
+// loopback must also get a slot from those limits (server/client_limits.h);
+// one that does not gets `outside.busy_reply` and is closed, and the log
+// says which limit refused it, not the address.
 #pragma once
 
 #include <atomic>
@@ -20,15 +25,20 @@
 struct sockaddr_storage;
 
 #include "base/thread_reuser.h"
+#include "server/client_limits.h"
 
 namespace onionmail::server {
 
 class Acceptor {
  public:
   using Handler = std::function<void(int fd, const std::string& tag, bool from_loopback)>;
+  struct OutsideClients {
+    std::shared_ptr<ClientLimits> limits;  // null: no limits of their own
+    std::string busy_reply;                // sent when they refuse a client
+  };
 
   Acceptor(std::string name, int listen_fd, uint32_t max_connections, std::string busy_reply,
-           Handler handler);
+           Handler handler, OutsideClients outside = {});
   ~Acceptor();
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
@@ -45,6 +55,7 @@ class Acceptor {
   uint32_t max_connections_;
   std::string busy_reply_;
   Handler handler_;
+  OutsideClients outside_;
   std::shared_ptr<std::atomic<uint32_t>> active_;
   ThreadReuser connection_threads_;  // one thread per connection, reused
   uint64_t next_id_ = 1;

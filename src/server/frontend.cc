@@ -209,6 +209,12 @@ int RunFrontEnd(const FrontEndArgs& args, const config::Config& config, FrontEnd
   net::Timeouts timeouts;
   timeouts.idle = std::chrono::seconds(spec.idle_timeout_seconds);
   timeouts.session = std::chrono::seconds(spec.session_timeout_seconds);
+  Acceptor::OutsideClients outside;
+  if (spec.outside_max_connections > 0) {
+    outside.limits =
+        ClientLimits::Create(spec.outside_max_connections, spec.outside_max_per_address);
+    outside.busy_reply = spec.outside_busy_reply;
+  }
   Acceptor acceptor(
       me, args.listen_fd, spec.max_connections, spec.busy_reply,
       [factory, current_tls, timeouts, spec](int fd, const std::string& tag, bool from_loopback) {
@@ -228,7 +234,8 @@ int RunFrontEnd(const FrontEndArgs& args, const config::Config& config, FrontEnd
         }
         SetThreadLink(nullptr);
         ERR_clear_error();  // the thread serves the next connection: start it clean
-      });
+      },
+      std::move(outside));
   log::Info(me, "serving (pid " + std::to_string(::getpid()) + ", seccomp " +
                     (config.sandbox_seccomp ? "on" : "OFF") + ")");
   std::atomic<bool> stop{false};  // SIGTERM ends the process (default action)

@@ -38,6 +38,11 @@ struct FrontEndSpec {
   std::string name;        // "smtp" or "pop3" (logs)
   std::string busy_reply;  // sent when max_connections is reached
   uint32_t max_connections = 0;
+  // An enter gateway's limits for clients not on loopback (server/acceptor.h,
+  // client_limits.h); 0: none of their own.
+  uint32_t outside_max_connections = 0;
+  uint32_t outside_max_per_address = 0;
+  std::string outside_busy_reply;
   uint32_t idle_timeout_seconds = 0;
   uint32_t session_timeout_seconds = 0;
   std::string user;  // sandbox user when started as root

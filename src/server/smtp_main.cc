@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   sc.hostname = config->greeting_name();
   sc.max_message_bytes = config->smtp_max_message_bytes;
   sc.max_recipients = config->smtp_max_recipients;
+  sc.max_unknown_recipients = config->smtp_max_unknown_recipients;
   sc.max_received_headers = config->smtp_max_received_headers;
   sc.auth_failure_delay_ms = config->auth_failure_delay_ms;
   sc.require_tkim = config->relay_require_tkim;
@@ -91,6 +92,11 @@ int main(int argc, char** argv) {
   spec.busy_reply = "421 4.7.0 Too many connections\r\n";
   spec.unavailable_reply = "421 4.3.0 Service temporarily unavailable\r\n";
   spec.max_connections = config->smtp_max_connections;
+  if (!config->exit_domain.empty()) {  // Internet MTAs share a part (docs/gateways.md)
+    spec.outside_max_connections = config->exit_max_connections;
+    spec.outside_max_per_address = config->exit_max_connections_per_address;
+    spec.outside_busy_reply = "421 4.7.0 Too many connections from your address\r\n";
+  }
   spec.idle_timeout_seconds = config->smtp_idle_timeout_seconds;
   spec.session_timeout_seconds = config->smtp_session_timeout_seconds;
   spec.user = config->sandbox_smtp_user;

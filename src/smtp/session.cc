@@ -231,6 +231,15 @@ Result<Session::Next> Session::DoStartTls(const Command& cmd) {
   return Next::kContinue;
 }
 
+Result<Session::Next> Session::UnknownRecipient() {
+  if (++unknown_recipients_ > config_.max_unknown_recipients) {
+    (void)Send(Reply::kTooManyUnknownRecipients);
+    Log(true, "closing: too many unknown recipients");
+    return Next::kClose;
+  }
+  return Send(Reply::kUserUnknown);
+}
+
 Result<Session::Next> Session::AuthFailed(Reply reply, std::string_view what) {
   ++auth_failures_;
   Log(true, std::string(what) + " (" + std::to_string(auth_failures_) + " in this session)");
@@ -324,7 +333,7 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
 }
 
 Result<Session::Next> Session::DoLocalRcpt(const std::string& local) {
-  if (!IsValidLocalPart(local)) return Send(Reply::kUserUnknown);
+  if (!IsValidLocalPart(local)) return UnknownRecipient();
   if (IsBotRecipient(local)) return DoBotRcpt();
   if (auto list = ListRecipient(local)) return DoListRcpt(*list);
   if (bot_request_ || list_name_) return Send(Reply::kOtherDestination);
@@ -340,7 +349,7 @@ Result<Session::Next> Session::DoLocalRcpt(const std::string& local) {
   if (!checked.ok()) {
     switch (checked.error().code) {
       case ErrorCode::kNotFound:
-        return Send(Reply::kUserUnknown);
+        return UnknownRecipient();
       case ErrorCode::kRefused:
         Log(false, "recipient refused: the sender is on its block list");
         return Send(Reply::kSenderBlocked);

@@ -190,6 +190,7 @@ struct SessionConfig {
   std::string log_tag;                   // connection id for log lines
   unsigned auth_failure_delay_ms = 300;  // sleep after a failed AUTH
   size_t max_auth_failures = 3;          // then 421 and close
+  size_t max_unknown_recipients = 10;    // 550 5.1.1 answers; the next one is 421 and close
   // [relay] require_tkim: MAIL FROM a v3 onion domain other than ours needs
   // a TKIM proof of that onion in the session (docs/PROTOCOL.md, "TKIM").
   bool require_tkim = false;
@@ -238,6 +239,10 @@ class Session {
   // closes.
   Result<Next> AuthFailed(Reply reply = Reply::kAuthFailed,
                           std::string_view what = "authentication failed");
+  // Answers a recipient that is not here (550 5.1.1) or, once
+  // max_unknown_recipients have been answered so in this session, 421 and
+  // closes: guessing names costs a new connection and TLS handshake each time.
+  Result<Next> UnknownRecipient();
   Result<Next> DoMail(const Command& cmd);
   Result<Next> DoRcpt(const Command& cmd);
   Result<Next> DoData(const Command& cmd);
@@ -308,6 +313,7 @@ class Session {
   bool greeted_ = false;                    // EHLO/HELO seen (since TLS start)
   std::optional<std::string> auth_user_;    // authenticated local part
   size_t auth_failures_ = 0;                // failed AUTH and TKIM proofs
+  size_t unknown_recipients_ = 0;           // RCPTs answered 550 5.1.1
   std::optional<std::string> tkim_domain_;  // onion proven by TKIM, lower case
   bool tkim_unchecked_ = false;             // a proof could not be checked (temporary failure)
   bool in_transaction_ = false;             // MAIL accepted

@@ -50,7 +50,7 @@ Result<Session::Next> Session::DoListRcpt(const std::string& name) {
   if (!post.ok()) {
     switch (post.error().code) {
       case ErrorCode::kNotFound:
-        return Send(Reply::kUserUnknown);
+        return UnknownRecipient();
       case ErrorCode::kPermissionDenied:
         Log(false, "list: post refused, the sender is no member");
         return Send(Reply::kListMembersOnly);

@@ -21,13 +21,13 @@ namespace onionmail::smtp {
 
 Result<Session::Next> Session::DoVmatRcpt(const std::string& local) {
   if (mail::ValidLocalPart(local) && mail::ReservedUserName(local)) return DoLocalRcpt(local);
-  if (!mail::ValidVmatAlias(local)) return Send(Reply::kUserUnknown);
+  if (!mail::ValidVmatAlias(local)) return UnknownRecipient();
   if (bot_request_ || list_name_) return Send(Reply::kOtherDestination);
   auto target = vmat_->Lookup(local);
   if (!target.ok()) {
     switch (target.error().code) {
       case ErrorCode::kNotFound:
-        return Send(Reply::kUserUnknown);
+        return UnknownRecipient();
       case ErrorCode::kSealed:
         return Send(Reply::kSealed);
       default:

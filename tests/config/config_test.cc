@@ -195,6 +195,29 @@ TEST(ConfigTest, ExitDomainIsEmptyOrAnInternetDomainOfAServerThatRelays) {
       << no_relay.error().message;
 }
 
+TEST(ConfigTest, InternetClientsGetHalfTheSmtpConnectionsUnlessSetAndNeverMore) {
+  const std::string gateway =
+      "[relay]\nenabled = true\nsocks5_proxy = \"127.0.0.1:9050\"\n"
+      "[exit]\ndomain = \"mail.example.org\"\n";
+  auto defaults = ParseConfig(gateway);
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->exit_max_connections, 32u);  // half of smtp.max_connections (64)
+  EXPECT_EQ(defaults->exit_max_connections_per_address, 4u);
+  auto one = ParseConfig("[smtp]\nmax_connections = 1\n" + gateway);
+  ASSERT_TRUE(one.ok()) << one.error().message;
+  EXPECT_EQ(one->exit_max_connections, 1u);  // at least one
+  auto set = ParseConfig(gateway + "max_connections = 10\nmax_connections_per_address = 2\n");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->exit_max_connections, 10u);
+  EXPECT_EQ(set->exit_max_connections_per_address, 2u);
+  auto over = ParseConfig(gateway + "max_connections = 65\n");
+  ASSERT_FALSE(over.ok());
+  EXPECT_NE(over.error().message.find("exit.max_connections"), std::string::npos);
+  auto zero = ParseConfig(gateway + "max_connections_per_address = 0\n");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.error().message.find("exit.max_connections_per_address"), std::string::npos);
+}
+
 TEST(ConfigTest, UnknownKeyIsAnErrorNamingTheKey) {
   auto c = ParseConfig("[smtp]\nmax_recipient = 5\n");
   ASSERT_FALSE(c.ok());

@@ -18,7 +18,10 @@ postmaster@ the exit domain is E's own postmaster; B down is 451 4.4.1;
 onionmailctl vmat show/list/remove; a removed alias is 550. E listens on
 every address: a client from a non-loopback address of this machine (an
 Internet MTA) is offered no AUTH, gets 502 5.7.0 for it and 550 5.7.1 for a
-recipient but at the exit domain, and still reaches alice. erin, a user of E,
+recipient but at the exit domain, and still reaches alice; it may hold two
+connections at once ([exit] max_connections_per_address = 2), a third gets
+421 4.7.0 while loopback clients are still served, and a closed one frees its
+slot. erin, a user of E,
 makes her own address erin@mail.gateway.test with server@ VMAT ON, gets mail
 from the Internet at it, and removes it with VMAT OFF.
 """
@@ -26,8 +29,10 @@ from the Internet at it, and removes it with VMAT OFF.
 import os
 import shutil
 import smtplib
+import socket
 import ssl
 import subprocess
+import time
 import unittest
 
 from harness import TestEnv, crlf
@@ -49,7 +54,8 @@ class GatewayTest(unittest.TestCase):
         cls.envs = []
         relay = {"enabled": True, "socks5_proxy": cls.proxy.address,
                  "connect_timeout_seconds": 20}
-        cls.e = cls._server("e", {"relay": relay, "exit": {"domain": EXIT}})
+        cls.e = cls._server("e", {"relay": relay,
+                                 "exit": {"domain": EXIT, "max_connections_per_address": 2}})
         # E listens on every address, as a gateway does (loopback: Tor).
         with open(cls.e.config_path) as f:
             config = f.read()
@@ -295,6 +301,47 @@ class GatewayTest(unittest.TestCase):
         with self.assertRaises(smtplib.SMTPRecipientsRefused):
             self.send_from_internet([to], message("someone@internet.test", to, "after", "x"))
         self.assertNotIn(b"erin", self.e.log_bytes().lower())
+
+    def test_one_internet_address_holds_two_connections_and_loopback_clients_do_not_count(self):
+        addr = non_loopback_ipv4()
+        if addr is None:
+            self.skipTest("this machine has no non-loopback IPv4 address")
+        held = []
+        try:
+            for _ in range(2):  # [exit] max_connections_per_address = 2
+                held.append(socket.create_connection((addr, self.e.smtp_port), timeout=30))
+                self.assertTrue(first_line(held[-1]).startswith(b"220 "))
+            with socket.create_connection((addr, self.e.smtp_port), timeout=30) as third:
+                self.assertEqual(first_line(third),
+                                 b"421 4.7.0 Too many connections from your address")
+            s = self.e.smtp()  # a Tor client (loopback) is still served
+            self.assertEqual(s.noop()[0], 250)
+            s.quit()
+            held.pop().close()  # its session ends and gives the slot back
+            deadline = time.monotonic() + 20
+            while True:
+                with socket.create_connection((addr, self.e.smtp_port), timeout=30) as again:
+                    if first_line(again).startswith(b"220 "):
+                        break
+                self.assertLess(time.monotonic(), deadline, "the slot never came back")
+                time.sleep(0.2)
+        finally:
+            for s in held:
+                s.close()
+        log = self.e.log_bytes()
+        self.assertIn(b"connection refused: too many from one Internet address", log)
+        self.assertNotIn(addr.encode(), log)
+
+
+def first_line(sock):
+    """The first line the server sends on `sock`, without its CRLF."""
+    data = b""
+    while not data.endswith(b"\r\n"):
+        chunk = sock.recv(512)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\r\n")[0]
 
 
 def non_loopback_ipv4():

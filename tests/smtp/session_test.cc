@@ -159,6 +159,17 @@ TEST_F(SessionTest, RcptToUnknownLocalUserIs550UserUnknown) {
   EXPECT_EQ(replies[5], "550 5.1.1 User unknown\r\n");
 }
 
+TEST_F(SessionTest, UnknownRecipientsPastTheLimitGet421AndCloseEvenAcrossTransactions) {
+  cfg.max_unknown_recipients = 2;
+  RunTls(
+      "MAIL FROM:<x@remote.onion>\r\nRCPT TO:<nobody@example.onion>\r\n"
+      "RCPT TO:<bob@example.onion>\r\nRSET\r\nMAIL FROM:<x@remote.onion>\r\n"
+      "RCPT TO:<nobody2@example.onion>\r\nRCPT TO:<nobody3@example.onion>\r\n"
+      "RCPT TO:<bob@example.onion>\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 550, 250, 250, 250, 550, 421));
+  EXPECT_EQ(Last(), "421 4.7.0 mx.example.onion Error: too many unknown recipients, closing\r\n");
+}
+
 TEST_F(SessionTest, RcptWithInvalidLocalPartIsRefusedWithoutAskingTheBackend) {
   RunTls(
       "MAIL FROM:<x@remote.onion>\r\nRCPT TO:<bob+tag@example.onion>\r\n"

@@ -95,6 +95,16 @@ TEST_F(SessionVmatTest, AnUnknownAliasOrANameThatIsNoAliasIs550WithoutRelaying) 
   EXPECT_TRUE(fake.begins.empty());
 }
 
+TEST_F(SessionVmatTest, GuessingAliasesPastTheLimitIs421AndClose) {
+  cfg.max_unknown_recipients = 2;
+  RunFromInternet(
+      "RCPT TO:<nemo@mx.example.org>\r\nRCPT TO:<a+b@mx.example.org>\r\n"
+      "RCPT TO:<alice@mx.example.org>\r\n");
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(250, 550, 550, 421));
+  EXPECT_THAT(table.lookups, ElementsAre("nemo"));  // the third is not even looked up
+  EXPECT_TRUE(fake.begins.empty());
+}
+
 TEST_F(SessionVmatTest, ALookupFaultIsATemporaryFailure) {
   table.error = ErrorCode::kUnavailable;
   RunFromInternet("RCPT TO:<alice@mx.example.org>\r\n");
