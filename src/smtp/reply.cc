@@ -75,7 +75,7 @@ Entry Lookup(Reply reply) {
       return {421, "4.4.2", true, "Error: timeout exceeded"};
     case Reply::kTooManyAuthFailures:
       return {421, "4.7.0", true, "Error: too many failed authentication attempts, closing"};
-    case Reply::kTooManyUnknownRecipients:
+    case Reply::kTooManyUnknownRcpts:
       return {421, "4.7.0", true, "Error: too many unknown recipients, closing"};
     case Reply::kLocalError:
       return {451, "4.3.0", false, "Local error in processing, try again later"};

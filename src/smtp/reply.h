@@ -41,92 +41,92 @@
 namespace onionmail::smtp {
 
 enum class Reply {
-  kGreeting,                  // 220 <host> ESMTP onionmaild
-  kReadyForTls,               // 220 2.0.0
-  kBye,                       // 221 2.0.0 <host>
-  kHelp,                      // 214 2.0.0
-  kAuthSuccess,               // 235 2.7.0
-  kOk,                        // 250 2.0.0
-  kSenderOk,                  // 250 2.1.0
-  kRecipientOk,               // 250 2.1.5
-  kQueued,                    // 250 2.0.0 Ok: queued
-  kBotAnswered,               // 250 2.0.0 (server@: the reply is in the sender's mailbox)
-  kBotIgnored,                // 250 2.0.0 (server@: an automatic message, not answered)
-  kListAccepted,              // 250 2.1.5 (a list: its members who can take the message)
-  kListHeld,                  // 250 2.1.5 (a moderated list: the post goes to its owner, held)
-  kRelayedToAll,              // 250 2.0.0 (every remote server of the message took it)
-  kRelayedPartly,             // 250 2.0.0 (some took it; a report on the others is in the mailbox)
-  kRelayedPartlyNoReport,     // 250 2.0.0 (the same, but the report could not be stored)
-  kListRelayedPartly,         // 250 2.0.0 (a remote member's post: some took it; no report)
-  kBotListLeft,               // 250 2.0.0 (a member elsewhere asked server@ to leave a list)
-  kHelo,                      // 250 <host>
-  kCannotVrfy,                // 252 2.5.0
-  kAuthChallengeEmpty,        // 334 (empty challenge, AUTH PLAIN)
-  kAuthChallengeUser,         // 334 VXNlcm5hbWU6 ("Username:", AUTH LOGIN)
-  kAuthChallengePassword,     // 334 UGFzc3dvcmQ6 ("Password:", AUTH LOGIN)
-  kStartData,                 // 354
-  kTimeout,                   // 421 4.4.2 <host>
-  kTooManyAuthFailures,       // 421 4.7.0 <host>
-  kTooManyUnknownRecipients,  // 421 4.7.0 <host> (smtp.max_unknown_recipients)
-  kLocalError,                // 451 4.3.0
-  kRelayBusy,                 // 451 4.3.2 (too many relayed transactions at once)
-  kTkimBusy,                  // 451 4.3.2 (TKIM: too many connections out at once)
-  kTkimSenderUnreachable,     // 451 4.4.1 (TKIM: the sender's onion did not give its key)
-  kTkimRequiredLater,         // 451 4.7.1 (require_tkim: the proof could not be checked now)
-  kRemoteUnreachable,         // 451 4.4.1 (Tor cannot reach the remote onion)
-  kRemoteFailed,              // 451 4.4.2 (remote closed, malformed reply, timeout)
-  kRemoteNoTls,               // 451 4.7.5 (remote offers no STARTTLS with TLS 1.3)
-  kSealed,                    // 451 4.3.0 server sealed (master key not unsealed yet)
-  kTooManyRecipients,         // 452 4.5.3
-  kOtherDestination,          // 452 4.5.3 (server@ or a list: the one recipient of its transaction)
-  kTooManyServers,            // 452 4.5.3 (more remote servers than SessionConfig allows)
-  kInsufficientStorage,       // 452 4.3.1 (below store.min_free_mib)
-  kMailboxFull,               // 452 4.2.2 (the recipient's store.mailbox_quota_mib)
-  kListNoMemberCanTake,       // 452 4.2.2 (no member of the list can take the message now)
-  kAuthTemporaryFailure,      // 454 4.7.0
-  kUnknownCommand,            // 500 5.5.1
-  kLineTooLong,               // 500 5.5.2
-  kNulInCommand,              // 500 5.5.2
-  kSyntaxError,               // 501 5.5.4
-  kBadAddressSyntax,          // 501 5.1.3
-  kBadSenderSyntax,           // 501 5.1.7
-  kBadBase64,                 // 501 5.5.2
-  kAuthCancelled,             // 501 5.7.0
-  kNotImplemented,            // 502 5.5.1
-  kNoAuthFromInternet,        // 502 5.7.0 (an Internet client of a gateway: docs/gateways.md)
-  kBadSequence,               // 503 5.5.1
-  kNeedHelo,                  // 503 5.5.1
-  kNeedMail,                  // 503 5.5.1
-  kNeedRcpt,                  // 503 5.5.1
-  kNestedMail,                // 503 5.5.1
-  kAlreadyTls,                // 503 5.5.1
-  kAlreadyAuthenticated,      // 503 5.5.1
-  kAuthInTransaction,         // 503 5.5.1
-  kTkimInTransaction,         // 503 5.5.1
-  kTkimAlreadyProven,         // 503 5.5.1 (one TKIM proof per session)
-  kTkimNotOffered,            // 502 5.5.1 (TLS without a channel binding: not TLS 1.3)
-  kTkimMalformed,             // 501 5.5.4 (bad base64, empty, too long, malformed proof)
-  kUnknownMechanism,          // 504 5.5.4
-  kBareLineEnding,            // 521 5.5.2
-  kTlsRequired,               // 530 5.7.0
-  kAuthRequired,              // 530 5.7.0
-  kAuthFailed,                // 535 5.7.8
-  kTkimRefused,               // 535 5.7.8 (signature, receiver, time or key refused)
-  kRelayDenied,               // 550 5.7.1
-  kTkimOtherOnion,            // 550 5.7.1 (MAIL FROM another onion than the proven one)
-  kTkimRequired,              // 550 5.7.1 (require_tkim: an onion sender without a proof)
-  kBotUsersOnly,              // 550 5.7.1 (server@ answers only this server's logged-in users)
-  kSenderBlocked,             // 550 5.7.1 (the recipient's block list holds the sender)
-  kListMembersOnly,           // 550 5.7.1 (a list takes posts only from its logged-in members)
-  kListOwnerPostsOnly,        // 550 5.7.1 (an announce list takes posts only from its owner)
-  kBotRemoteLeaveOnly,        // 550 5.7.1 (server@ takes only LIST <name> LEAVE from elsewhere)
-  kUserUnknown,               // 550 5.1.1
-  kRemoteNo8Bit,              // 550 5.6.3 (BODY=8BITMIME, the remote offers no 8BITMIME)
-  kMessageTooBig,             // 552 5.3.4
-  kSenderNotOwned,            // 553 5.7.1
-  kNulInData,                 // 554 5.6.0
-  kTooManyHops,               // 554 5.4.6 (more Received headers than the limit: a mail loop)
-  kUnknownParameter,          // 555 5.5.4
+  kGreeting,               // 220 <host> ESMTP onionmaild
+  kReadyForTls,            // 220 2.0.0
+  kBye,                    // 221 2.0.0 <host>
+  kHelp,                   // 214 2.0.0
+  kAuthSuccess,            // 235 2.7.0
+  kOk,                     // 250 2.0.0
+  kSenderOk,               // 250 2.1.0
+  kRecipientOk,            // 250 2.1.5
+  kQueued,                 // 250 2.0.0 Ok: queued
+  kBotAnswered,            // 250 2.0.0 (server@: the reply is in the sender's mailbox)
+  kBotIgnored,             // 250 2.0.0 (server@: an automatic message, not answered)
+  kListAccepted,           // 250 2.1.5 (a list: its members who can take the message)
+  kListHeld,               // 250 2.1.5 (a moderated list: the post goes to its owner, held)
+  kRelayedToAll,           // 250 2.0.0 (every remote server of the message took it)
+  kRelayedPartly,          // 250 2.0.0 (some took it; a report on the others is in the mailbox)
+  kRelayedPartlyNoReport,  // 250 2.0.0 (the same, but the report could not be stored)
+  kListRelayedPartly,      // 250 2.0.0 (a remote member's post: some took it; no report)
+  kBotListLeft,            // 250 2.0.0 (a member elsewhere asked server@ to leave a list)
+  kHelo,                   // 250 <host>
+  kCannotVrfy,             // 252 2.5.0
+  kAuthChallengeEmpty,     // 334 (empty challenge, AUTH PLAIN)
+  kAuthChallengeUser,      // 334 VXNlcm5hbWU6 ("Username:", AUTH LOGIN)
+  kAuthChallengePassword,  // 334 UGFzc3dvcmQ6 ("Password:", AUTH LOGIN)
+  kStartData,              // 354
+  kTimeout,                // 421 4.4.2 <host>
+  kTooManyAuthFailures,    // 421 4.7.0 <host>
+  kTooManyUnknownRcpts,    // 421 4.7.0 <host> (smtp.max_unknown_recipients)
+  kLocalError,             // 451 4.3.0
+  kRelayBusy,              // 451 4.3.2 (too many relayed transactions at once)
+  kTkimBusy,               // 451 4.3.2 (TKIM: too many connections out at once)
+  kTkimSenderUnreachable,  // 451 4.4.1 (TKIM: the sender's onion did not give its key)
+  kTkimRequiredLater,      // 451 4.7.1 (require_tkim: the proof could not be checked now)
+  kRemoteUnreachable,      // 451 4.4.1 (Tor cannot reach the remote onion)
+  kRemoteFailed,           // 451 4.4.2 (remote closed, malformed reply, timeout)
+  kRemoteNoTls,            // 451 4.7.5 (remote offers no STARTTLS with TLS 1.3)
+  kSealed,                 // 451 4.3.0 server sealed (master key not unsealed yet)
+  kTooManyRecipients,      // 452 4.5.3
+  kOtherDestination,       // 452 4.5.3 (server@ or a list: the one recipient of its transaction)
+  kTooManyServers,         // 452 4.5.3 (more remote servers than SessionConfig allows)
+  kInsufficientStorage,    // 452 4.3.1 (below store.min_free_mib)
+  kMailboxFull,            // 452 4.2.2 (the recipient's store.mailbox_quota_mib)
+  kListNoMemberCanTake,    // 452 4.2.2 (no member of the list can take the message now)
+  kAuthTemporaryFailure,   // 454 4.7.0
+  kUnknownCommand,         // 500 5.5.1
+  kLineTooLong,            // 500 5.5.2
+  kNulInCommand,           // 500 5.5.2
+  kSyntaxError,            // 501 5.5.4
+  kBadAddressSyntax,       // 501 5.1.3
+  kBadSenderSyntax,        // 501 5.1.7
+  kBadBase64,              // 501 5.5.2
+  kAuthCancelled,          // 501 5.7.0
+  kNotImplemented,         // 502 5.5.1
+  kNoAuthFromInternet,     // 502 5.7.0 (an Internet client of a gateway: docs/gateways.md)
+  kBadSequence,            // 503 5.5.1
+  kNeedHelo,               // 503 5.5.1
+  kNeedMail,               // 503 5.5.1
+  kNeedRcpt,               // 503 5.5.1
+  kNestedMail,             // 503 5.5.1
+  kAlreadyTls,             // 503 5.5.1
+  kAlreadyAuthenticated,   // 503 5.5.1
+  kAuthInTransaction,      // 503 5.5.1
+  kTkimInTransaction,      // 503 5.5.1
+  kTkimAlreadyProven,      // 503 5.5.1 (one TKIM proof per session)
+  kTkimNotOffered,         // 502 5.5.1 (TLS without a channel binding: not TLS 1.3)
+  kTkimMalformed,          // 501 5.5.4 (bad base64, empty, too long, malformed proof)
+  kUnknownMechanism,       // 504 5.5.4
+  kBareLineEnding,         // 521 5.5.2
+  kTlsRequired,            // 530 5.7.0
+  kAuthRequired,           // 530 5.7.0
+  kAuthFailed,             // 535 5.7.8
+  kTkimRefused,            // 535 5.7.8 (signature, receiver, time or key refused)
+  kRelayDenied,            // 550 5.7.1
+  kTkimOtherOnion,         // 550 5.7.1 (MAIL FROM another onion than the proven one)
+  kTkimRequired,           // 550 5.7.1 (require_tkim: an onion sender without a proof)
+  kBotUsersOnly,           // 550 5.7.1 (server@ answers only this server's logged-in users)
+  kSenderBlocked,          // 550 5.7.1 (the recipient's block list holds the sender)
+  kListMembersOnly,        // 550 5.7.1 (a list takes posts only from its logged-in members)
+  kListOwnerPostsOnly,     // 550 5.7.1 (an announce list takes posts only from its owner)
+  kBotRemoteLeaveOnly,     // 550 5.7.1 (server@ takes only LIST <name> LEAVE from elsewhere)
+  kUserUnknown,            // 550 5.1.1
+  kRemoteNo8Bit,           // 550 5.6.3 (BODY=8BITMIME, the remote offers no 8BITMIME)
+  kMessageTooBig,          // 552 5.3.4
+  kSenderNotOwned,         // 553 5.7.1
+  kNulInData,              // 554 5.6.0
+  kTooManyHops,            // 554 5.4.6 (more Received headers than the limit: a mail loop)
+  kUnknownParameter,       // 555 5.5.4
 };
 
 // The three-digit basic code of `reply` (e.g. 250).

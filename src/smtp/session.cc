@@ -233,7 +233,7 @@ Result<Session::Next> Session::DoStartTls(const Command& cmd) {
 
 Result<Session::Next> Session::UnknownRecipient() {
   if (++unknown_recipients_ > config_.max_unknown_recipients) {
-    (void)Send(Reply::kTooManyUnknownRecipients);
+    (void)Send(Reply::kTooManyUnknownRcpts);
     Log(true, "closing: too many unknown recipients");
     return Next::kClose;
   }
