@@ -14,7 +14,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build-fuzz}
 jobs=${JOBS:-$(nproc)}
 seconds=${FUZZ_SECONDS:-30}
-all_targets=(smtp_command smtp_session pop3_session config stored_blob ipc bot_request)
+all_targets=(smtp_command smtp_session pop3_session config stored_blob ipc bot_request
+  exit_header)
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all_targets[@]}")
 
