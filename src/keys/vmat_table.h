@@ -22,6 +22,20 @@
 //  - List(): every alias that opens, sorted by alias; a file that does not
 //    open is skipped with a warning naming the first chars of its id.
 //    Count(): the regular files in <dir> (0 when there is no <dir>).
+//  - The sending alias of a target (docs/gateways.md, "The exit direction"):
+//    the address the target's mail to the Internet leaves under. One sealed
+//    file per target in <dir>-senders, file id = hex(KeyedHash("vmat-sender",
+//    target)), aad "onionmail-vmat-sender-v1:" + file id, plaintext the
+//    same record (alias, target). Add() makes the new alias the target's
+//    sending alias when it has none (or a stale one); Remove() of the sending
+//    alias gives the role to another alias of the same target if there is
+//    one (the first in List() order), else deletes the file.
+//    SenderAlias(target): the sending alias; nullopt when there is none or
+//    when the alias it names no longer leads to the target (stale: a crash
+//    between the two files). kInvalidArgument for a target that is not
+//    ValidVmatTarget; kDataLoss for a file that does not open or names
+//    another target. An Add() whose alias file was written but whose sender
+//    file could not be is that error, with the alias made.
 //  - Nothing of an alias or target is logged or put in an error message.
 //    Thread-safe.
 #pragma once
@@ -53,13 +67,20 @@ class VmatTable {
   [[nodiscard]] Result<void> Remove(std::string_view alias);
   [[nodiscard]] Result<std::vector<mail::VmatRecord>> List();
   [[nodiscard]] Result<size_t> Count();
+  [[nodiscard]] Result<std::optional<std::string>> SenderAlias(std::string_view target);
 
  private:
   Result<std::string> FileIdFor(std::string_view alias);
-  Result<std::shared_ptr<const mail::VmatRecord>> Load(const std::string& file_id);
+  Result<std::string> SenderFileIdFor(std::string_view target);
+  Result<std::shared_ptr<const mail::VmatRecord>> Load(SealedFiles& files,
+                                                       const std::string& file_id);
+  // Under write_mu_: makes `alias` the sending alias of `target` when it has
+  // none that holds (SenderAlias), or always with `replace`.
+  Result<void> SetSender(std::string_view alias, std::string_view target, bool replace);
 
   hsm::KeyStore& keys_;
   SealedFiles files_;
+  SealedFiles senders_;  // <dir>-senders
   std::mutex write_mu_;
 };
 

@@ -12,7 +12,8 @@ What is checked: mail to Alice@mail.gateway.test reaches alice's inbox on B
 byte-exact under B's Return-Path (the Internet sender's) and E's Received
 header, with nothing left on E's disk and neither the alias nor B's onion in
 E's log or in E's replies; the null sender (a bounce) is carried as such;
-an unknown alias is 550 5.1.1 with nothing asked of the proxy; a second
+an unknown alias is 550 5.1.1 with nothing asked of the proxy, and the
+eleventh in one connection ends it with 421 4.7.0; a second
 onion server or a local user in one transaction without a login is 452;
 postmaster@ the exit domain is E's own postmaster; B down is 451 4.4.1;
 onionmailctl vmat show/list/remove; a removed alias is 550. E listens on
@@ -173,6 +174,25 @@ class GatewayTest(unittest.TestCase):
         self.assertEqual(code, 550)
         self.assertTrue(text.startswith(b"5.1.1 "), text)
         self.assertEqual(self.proxy.requests, [])
+
+    def test_guessing_aliases_ends_the_connection_after_ten_unknown_names(self):
+        s = self.e.smtp()
+        try:
+            self.assertEqual(s.mail("someone@internet.test")[0], 250)
+            for i in range(10):  # [smtp] max_unknown_recipients = 10
+                code, text = s.rcpt("guess%d@%s" % (i, EXIT))
+                self.assertEqual(code, 550, text)
+            self.assertEqual(s.rcpt("alice@" + EXIT)[0], 250)  # a real alias still goes
+            code, text = s.rcpt("guess10@" + EXIT)
+            self.assertEqual(code, 421, text)
+            self.assertTrue(text.startswith(b"4.7.0 "), text)
+            with self.assertRaises(smtplib.SMTPServerDisconnected):
+                s.noop()
+        finally:
+            s.close()
+        log = self.e.log_bytes()
+        self.assertIn(b"closing: too many unknown recipients", log)
+        self.assertNotIn(b"guess", log)
 
     def test_without_a_login_one_server_per_transaction(self):
         before = self.b.mailbox_count(self.alice)

@@ -45,6 +45,15 @@ class VmatTableTest : public test_fixture::SealedFileTest {
     EXPECT_TRUE(digest.ok());
     return dir_path_ + "/" + (digest.ok() ? crypto::ToHex(*digest) : std::string());
   }
+  // The documented sender file: <dir>-senders/hex(KeyedHash("vmat-sender", target)).
+  std::string SenderFileOf(const std::string& target) {
+    auto digest = file_keys_->KeyedHash("vmat-sender", Bytes(target));
+    EXPECT_TRUE(digest.ok());
+    return dir_path_ + "-senders/" + (digest.ok() ? crypto::ToHex(*digest) : std::string());
+  }
+  std::optional<std::string> Sender(const std::string& target) {
+    return Must(Make()->SenderAlias(target));
+  }
   std::optional<std::string> Lookup(const std::string& alias) {
     return Must(Make()->Lookup(alias));
   }
@@ -128,6 +137,56 @@ TEST_F(VmatTableTest, ListGivesEveryAliasSortedWithItsTarget) {
   EXPECT_EQ(all[1].alias, "m.m");
   EXPECT_EQ(all[2].alias, "zed");
   EXPECT_EQ(all[2].target, kBob);
+}
+
+TEST_F(VmatTableTest, TheFirstAliasOfATargetSendsAndRemovingItPassesTheRoleOn) {
+  EXPECT_EQ(Sender(kAlice), std::nullopt);
+  ASSERT_TRUE(table_->Add("alice", kAlice).ok());
+  ASSERT_TRUE(table_->Add("zz.alice", kAlice).ok());
+  ASSERT_TRUE(table_->Add("bob.b", kBob).ok());
+  EXPECT_EQ(Sender(kAlice), "alice");
+  EXPECT_EQ(Sender(kBob), "bob.b");
+  ASSERT_TRUE(table_->Remove("zz.alice").ok());  // not the sending alias: nothing changes
+  EXPECT_EQ(Sender(kAlice), "alice");
+  ASSERT_TRUE(table_->Add("zz.alice", kAlice).ok());
+  ASSERT_TRUE(table_->Add("m.alice", kAlice).ok());
+  ASSERT_TRUE(Make()->Remove("alice").ok());
+  EXPECT_EQ(Sender(kAlice), "m.alice");  // the first other one in List() order
+  ASSERT_TRUE(table_->Remove("m.alice").ok());
+  EXPECT_EQ(Sender(kAlice), "zz.alice");
+  ASSERT_TRUE(table_->Remove("zz.alice").ok());
+  EXPECT_EQ(Sender(kAlice), std::nullopt);
+  EXPECT_FALSE(std::filesystem::exists(SenderFileOf(kAlice)));
+  EXPECT_EQ(Sender(kBob), "bob.b");
+  EXPECT_EQ(Must(table_->Count()), 1u);  // sender files are not aliases
+}
+
+TEST_F(VmatTableTest, SenderFilesArePrivateKeyedAndBoundToTheirTarget) {
+  ASSERT_TRUE(table_->Add("secret-alias", kAlice).ok());
+  ASSERT_TRUE(table_->Add("bob.b", kBob).ok());
+  EXPECT_EQ(ModeOf(dir_path_ + "-senders"), 0700u);
+  EXPECT_EQ(ModeOf(SenderFileOf(kAlice)), 0600u);
+  const std::vector<uint8_t> bytes = ReadFileBytes(SenderFileOf(kAlice));
+  const std::string text(bytes.begin(), bytes.end());
+  for (const std::string& clear :
+       {std::string("secret"), std::string("alice"), mail::kTestOnions[0].substr(0, 16)}) {
+    EXPECT_EQ(text.find(clear), std::string::npos) << clear;
+  }
+  std::filesystem::copy_file(SenderFileOf(kAlice), SenderFileOf(kBob),
+                             std::filesystem::copy_options::overwrite_existing);
+  EXPECT_EQ(CodeOf(Make()->SenderAlias(kBob)), ErrorCode::kDataLoss);
+  EXPECT_EQ(CodeOf(table_->SenderAlias("alice@example.org")), ErrorCode::kInvalidArgument);
+}
+
+TEST_F(VmatTableTest, AStaleSenderFileIsNoSenderAndTheNextAddReplacesIt) {
+  ASSERT_TRUE(table_->Add("alice", kAlice).ok());
+  std::filesystem::remove(FileOf("alice"));  // as if removed by a crash half-way
+  EXPECT_EQ(Sender(kAlice), std::nullopt);
+  ASSERT_TRUE(table_->Add("alice", kBob).ok());  // the alias now leads elsewhere
+  EXPECT_EQ(Sender(kAlice), std::nullopt);
+  EXPECT_EQ(Sender(kBob), "alice");
+  ASSERT_TRUE(table_->Add("a2", kAlice).ok());
+  EXPECT_EQ(Sender(kAlice), "a2");
 }
 
 TEST_F(VmatTableTest, AKeyStoreThatRefusesToSealLeavesNoAlias) {
