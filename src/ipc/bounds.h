@@ -11,8 +11,8 @@ namespace onionmail::ipc {
 
 // Bumped on any change of a message's wire layout; both ends must agree.
 inline constexpr uint16_t kProtocolVersion =
-    9;  // 5: lists; 6: registration; 7: TKIM vouches,
-        // moderated lists, sysop vouchers; 8: VMAT; 9: own VMAT
+    10;  // 5: lists; 6: registration; 7: TKIM vouches,
+         // moderated lists, sysop vouchers; 8: VMAT; 9: own VMAT; 10: VMAT senders
 // A whole frame (header included) is at most this long.
 inline constexpr size_t kMaxFrameBytes = size_t{1} << 20;
 
@@ -127,6 +127,7 @@ enum class MsgType : uint16_t {
   kVmatLookupRequest = 72,
   kVmatLookupReply = 73,
   kVmatOwnRequest = 74,
+  kVmatSenderRequest = 75,
 };
 
 }  // namespace onionmail::ipc

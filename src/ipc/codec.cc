@@ -341,6 +341,8 @@ void Put(Writer& w, const VmatOwnRequest& m) {
   w.U16(m.op);
 }
 bool Get(Reader& r, VmatOwnRequest& m) { return r.U16(m.op) && m.op <= 2; }
+void Put(Writer& w, const VmatSenderRequest& m) { w.Name(m.sender, 1, kMaxPathBytes, "sender"); }
+bool Get(Reader& r, VmatSenderRequest& m) { return r.Name(m.sender, 1, kMaxPathBytes); }
 bool Get(Reader& r, VmatLookupRequest& m) { return r.Name(m.alias, 1, kMaxLocalPartBytes); }
 bool Get(Reader& r, VmatLookupReply& m) {
   return ReadStatus(r, m.status) && r.Name(m.target, 0, kMaxPathBytes) && ValidVmatLookupReply(m);
@@ -548,6 +550,8 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
       return DecodeAs<VmatLookupReply>(r, "VmatLookupReply");
     case MsgType::kVmatOwnRequest:
       return DecodeAs<VmatOwnRequest>(r, "VmatOwnRequest");
+    case MsgType::kVmatSenderRequest:
+      return DecodeAs<VmatSenderRequest>(r, "VmatSenderRequest");
   }
   return Malformed("unknown message type");
 }

@@ -4,19 +4,15 @@
 //
 // Contract:
 //  - Every message is a struct with `static constexpr MsgType kType`; Message
-//    is the std::variant of all of them. Adding a message means adding a
-//    MsgType value (ipc/bounds.h), a struct, a variant alternative and its codec case
-//    (ipc/codec.cc); the codec rejects any type it does not know.
-//  - Every variable-length field has a documented maximum (the kMax*
-//    constants of ipc/bounds.h); the codec refuses to encode or decode anything
-//    longer, so a peer can never make the receiver allocate more than that.
-//  - "Name" fields (user, mailbox_id, purpose, hashed name) are non-control
-//    text: no NUL, no byte < 0x20, no 0x7f. Only `user` and `purpose` in
-//    requests must be non-empty (replies carry empty fields on error).
+//    is the std::variant of all of them. A new message needs a MsgType
+//    (ipc/bounds.h), a struct, a variant alternative and a codec case.
+//  - Every variable-length field has a maximum in ipc/bounds.h; the codec
+//    refuses anything longer, so a peer never makes the receiver allocate more.
+//  - "Name" fields are non-control text (no NUL, no byte < 0x20, no 0x7f);
+//    only `user` and `purpose` in requests must be non-empty.
 //  - Secrets (passwords, data keys) are SecretBytes, never std::string.
 //  - Wire layout (ipc/codec.h): u32 BE length || u16 BE type || u16 BE
-//    version || payload; fields in the order declared here.
-//  - The enums the messages share (Role, Status) are in ipc/status.h.
+//    version || payload, fields in declared order. Shared enums: ipc/status.h.
 #pragma once
 
 #include <array>
@@ -155,8 +151,7 @@ struct CheckRecipientRequest {
   std::string sender;          // MAIL FROM reverse path, 0..kMaxPathBytes (recipient's block list)
 };
 
-// SMTP: start one message for these recipients (discarding one not
-// committed). StatusReply.
+// SMTP: start one message for these recipients (discarding one not committed); StatusReply.
 struct BeginMessageRequest {
   static constexpr MsgType kType = MsgType::kBeginMessageRequest;
   std::string reverse_path;              // name, 0..kMaxPathBytes
@@ -272,8 +267,7 @@ struct TlsIdentityReply {
 
 // SMTP -> key role: a TORM command a peer server sent inside TLS 1.3
 // (mail/torm.h, docs/PROTOCOL.md). `channel_binding` is the RFC 9266
-// tls-exporter value of that TLS connection; signed requests must cover it.
-// Answered by TormReply.
+// tls-exporter value of that TLS connection; signed requests must cover it. TormReply.
 struct TormRequest {
   static constexpr MsgType kType = MsgType::kTormRequest;
   mail::TormVerb verb = mail::TormVerb::kStat;  // u16 on the wire, 1..kMaxTormVerb
@@ -345,8 +339,7 @@ struct UnsealProgress {
 };
 
 // Peer role -> key role: KCTL certificates to pass on to other peers (this
-// server acting as a peer applied them). ForwardList; each item is handed
-// out once.
+// server acting as a peer applied them). ForwardList; each item given once.
 struct ForwardPollRequest {
   static constexpr MsgType kType = MsgType::kForwardPollRequest;
 };
@@ -577,10 +570,12 @@ struct TkimProvenRequest {
   std::vector<uint8_t> vouch;  // exactly kTkimVouchBytes
 };
 
-// SMTP -> key role, at a RCPT to the exit domain: the target of the VMAT
-// alias (mail/vmat.h). VmatLookupReply; kNotFound: no such alias.
-// VmatOwnRequest (server@ VMAT): the session's user's own alias,
-// mail::VmatService::Own(); StatusReply.
+// SMTP -> key role (mail/vmat.h). VmatLookupRequest, at a RCPT to the exit
+// domain: the alias's target in VmatLookupReply (kNotFound: none).
+// VmatSenderRequest, at a RCPT to the Internet: the sending alias of
+// `sender`, "alias@<exit domain>" in VmatLookupReply.target, for the
+// session's own user or a sender at its TKIM-proven onion only (else
+// kPermissionDenied). VmatOwnRequest (server@ VMAT): Own(); StatusReply.
 struct VmatLookupRequest {
   static constexpr MsgType kType = MsgType::kVmatLookupRequest;
   std::string alias;  // name, 1..kMaxLocalPartBytes
@@ -596,6 +591,10 @@ struct VmatOwnRequest {
   static constexpr MsgType kType = MsgType::kVmatOwnRequest;
   uint16_t op = 0;  // mail::VmatOwnOp, 0..2
 };
+struct VmatSenderRequest {
+  static constexpr MsgType kType = MsgType::kVmatSenderRequest;
+  std::string sender;  // "local@<v3 onion>" as sent; path, 1..kMaxPathBytes
+};
 
 using Message = std::variant<
     Hello, Shutdown, AcceptedConnection, VerifySmtpPasswordRequest, VerifyResult, LookupUserRequest,
@@ -610,7 +609,8 @@ using Message = std::variant<
     RelayEndRequest, RelayReply, ServerKeyRequest, ServerKeyReply, TkimProofRequest, TkimProofReply,
     TkimCheckRequest, TkimCheckReply, BlockListRequest, BlockListReply, ListRequest, ListReply,
     RegisterRequest, RegisterReply, TkimVouchRequest, TkimVouchReply, TkimProvenRequest,
-    IssueVouchersRequest, IssueVouchersReply, VmatLookupRequest, VmatLookupReply, VmatOwnRequest>;
+    IssueVouchersRequest, IssueVouchersReply, VmatLookupRequest, VmatLookupReply, VmatOwnRequest,
+    VmatSenderRequest>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

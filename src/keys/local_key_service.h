@@ -134,6 +134,7 @@ class LocalKeyService : public KeyService {
   Result<size_t> CountVouchers() override;
   Result<void> ClearVouchers() override;
   Result<std::optional<std::string>> LookupVmat(std::string_view alias) override;
+  Result<std::optional<std::string>> SenderVmat(std::string_view target) override;
   Result<void> AddVmat(std::string_view alias, std::string_view target) override;
   Result<void> RemoveVmat(std::string_view alias) override;
   Result<std::vector<mail::VmatRecord>> ListVmat() override;

@@ -8,6 +8,10 @@ Result<std::optional<std::string>> LocalKeyService::LookupVmat(std::string_view 
   return vmat_.Lookup(alias);
 }
 
+Result<std::optional<std::string>> LocalKeyService::SenderVmat(std::string_view target) {
+  return vmat_.SenderAlias(target);
+}
+
 Result<void> LocalKeyService::AddVmat(std::string_view alias, std::string_view target) {
   return vmat_.Add(alias, target);
 }

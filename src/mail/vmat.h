@@ -30,6 +30,12 @@
 //    be an alias, ValidVmatAlias); kOff removes it (kNotFound: none of
 //    this user's). No login: kPermissionDenied; not a gateway:
 //    kFailedPrecondition.
+//  - mail::VmatService::SenderAddress(): "alias@<exit domain>", the sending
+//    alias of `sender` ("local@<v3 onion>"; docs/gateways.md, "The exit
+//    direction"), for mail to the Internet. Only for the session's logged-in
+//    user or a sender at the session's TKIM-proven onion (else
+//    kPermissionDenied); kNotFound when the sender has none; not a gateway:
+//    kFailedPrecondition.
 #pragma once
 
 #include <cstdint>
@@ -65,6 +71,7 @@ class VmatService {
   virtual ~VmatService() = default;
   [[nodiscard]] virtual Result<std::string> Lookup(std::string_view alias) = 0;
   [[nodiscard]] virtual Result<void> Own(VmatOwnOp op) = 0;
+  [[nodiscard]] virtual Result<std::string> SenderAddress(std::string_view sender) = 0;
 };
 
 }  // namespace onionmail::mail

@@ -19,25 +19,17 @@
 #include "mail/mailing_list.h"
 #include "mail/registration.h"
 #include "mail/vmat.h"
+#include "server/key_role_internal.h"
 #include "server/sign_guard.h"
 
 namespace onionmail::server {
 
-struct SmtpSessionState {
-  // The user of the last successful VerifySmtpPassword on this session: the
-  // only user whose block list the session may change, and the actor of its
-  // mailing-list operations.
-  std::optional<std::string> auth_user;
-  // The onion server that proved itself by TKIM on this session (a vouch
-  // that held, TkimProvenRequest), until tkim_expiry (Unix seconds): the
-  // only server whose members the session may name in a ListRequest.
-  std::optional<std::string> tkim_domain;
-  uint64_t tkim_expiry = 0;
-  uint32_t vouchers_issued = 0;  // to the sysop through server@ on this session
-  std::unique_ptr<mail::MessageWriter> writer;
-  Result<void> append_status = Ok();
-  uint64_t bytes = 0;  // appended to the current message
-};
+using key_role::AsciiLower;
+using key_role::LogFault;
+using key_role::NowSeconds;
+using key_role::Reply;
+using key_role::StatusOf;
+using key_role::VouchedFor;
 
 struct Pop3SessionState {
   std::unique_ptr<mail::Mailbox> mailbox;
@@ -61,44 +53,7 @@ bool BadRequest(const char* why) {
   return false;
 }
 
-ipc::Status StatusOf(const Result<void>& r) {
-  return r.ok() ? ipc::Status::kOk : ipc::StatusFromError(r.error().code);
-}
-
 const char* Name(FrontEnd fe) { return fe == FrontEnd::kSmtp ? "smtp" : "pop3"; }
-
-// Sends a reply; a failure means the front end is gone: end the session.
-bool Reply(ipc::Channel& ch, const ipc::Message& m) { return ch.Send(m).ok(); }
-
-// A fault of the server rather than an outcome of the request: a device
-// that is gone or whose PCR policy no longer holds, a full disk, a damaged
-// file. A wrong password, an unknown user, a mailbox in use or a sealed
-// server are outcomes, which the front ends log themselves.
-bool IsServerFault(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kPermissionDenied:
-    case ErrorCode::kDeadlineExceeded:
-    case ErrorCode::kUnavailable:
-    case ErrorCode::kDataLoss:
-    case ErrorCode::kInternal:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Logs the key store's reason for a server fault: the front end learns only
-// the error's code (a temporary failure for its client), so the reason,
-// which the operator needs, would otherwise be lost here. Error messages
-// are safe to log (base/result.h); passes `r` through.
-template <typename T>
-const Result<T>& LogFault(const char* who, const char* what, const Result<T>& r) {
-  if (!r.ok() && IsServerFault(r.error().code)) {
-    log::Warning("key", std::string(what) + " for " + who +
-                            " failed in the key store: " + r.error().message);
-  }
-  return r;
-}
 
 // A generated password as RegisterReply carries it (ipc/codec.h).
 bool OfVoucherAlphabet(const SecretBytes& pw, size_t size) {
@@ -259,32 +214,6 @@ bool KeyRoleServer::HandleBlockList(ipc::Channel& ch, const ipc::BlockListReques
   return Reply(ch, reply);
 }
 
-namespace {
-
-uint64_t NowSeconds() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
-std::string AsciiLower(std::string_view in) {
-  std::string out(in);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-// True when `member` ("local@domain") is at the server that proved itself on
-// the session, and the vouch has not expired.
-bool VouchedFor(const SmtpSessionState& s, std::string_view member) {
-  const size_t at = member.rfind('@');
-  return s.tkim_domain && at != std::string_view::npos &&
-         AsciiLower(member.substr(at + 1)) == *s.tkim_domain && NowSeconds() < s.tkim_expiry;
-}
-
-}  // namespace
-
 bool KeyRoleServer::HandleTkimProven(ipc::Channel& ch, const ipc::TkimProvenRequest& m,
                                      SmtpSessionState& s) {
   s.tkim_domain.reset();
@@ -302,29 +231,6 @@ bool KeyRoleServer::HandleTkimProven(ipc::Channel& ch, const ipc::TkimProvenRequ
                             checked.error().message);
   }
   return Reply(ch, reply);
-}
-
-Result<void> KeyRoleServer::VmatOwn(mail::VmatOwnOp op, const SmtpSessionState& s) {
-  using Op = mail::VmatOwnOp;
-  if (state_.config().exit_domain.empty()) return MakeError(ErrorCode::kFailedPrecondition, "");
-  if (!s.auth_user) return MakeError(ErrorCode::kPermissionDenied, "no login");
-  const std::string& user = *s.auth_user;
-  const std::string own = user + "@" + state_.config().domain;
-  if (!mail::ValidVmatAlias(user)) return MakeError(ErrorCode::kInvalidArgument, "reserved");
-  if (!mail::ValidVmatTarget(own)) return MakeError(ErrorCode::kFailedPrecondition, "no v3");
-  auto current = state_.keys().LookupVmat(user);
-  if (!LogFault("smtp", "a VMAT alias", current).ok()) return current.error();
-  const bool mine = current->has_value() && **current == own;
-  if (op == Op::kShow || (op == Op::kOn && mine) || (op == Op::kOff && !mine)) {
-    return mine ? Ok() : MakeError(ErrorCode::kNotFound, "no own alias");
-  }
-  if (op == Op::kOn && current->has_value()) return MakeError(ErrorCode::kAlreadyExists, "");
-  auto done = op == Op::kOn ? state_.keys().AddVmat(user, own) : state_.keys().RemoveVmat(user);
-  if (LogFault("smtp", "a VMAT alias", done).ok()) {
-    log::Info("key", std::string("a user ") + (op == Op::kOn ? "made" : "removed") +
-                         " their VMAT alias through server@");
-  }
-  return done;
 }
 
 bool KeyRoleServer::HandleList(ipc::Channel& ch, const ipc::ListRequest& m, SmtpSessionState& s) {
@@ -472,22 +378,10 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
   }
   if (auto* m = std::get_if<ipc::BlockListRequest>(&msg)) return HandleBlockList(ch, *m, s);
   if (auto* m = std::get_if<ipc::ListRequest>(&msg)) return HandleList(ch, *m, s);
-  if (auto* m = std::get_if<ipc::VmatOwnRequest>(&msg)) {
-    return Reply(ch, ipc::StatusReply{StatusOf(VmatOwn(static_cast<mail::VmatOwnOp>(m->op), s))});
-  }
-  if (auto* m = std::get_if<ipc::VmatLookupRequest>(&msg)) {
-    ipc::VmatLookupReply reply;
-    auto target = mail::ValidVmatAlias(m->alias)
-                      ? state_.keys().LookupVmat(m->alias)
-                      : Result<std::optional<std::string>>(std::optional<std::string>());
-    if (!LogFault("smtp", "a VMAT lookup", target).ok()) {
-      reply.status = ipc::StatusFromError(target.error().code);
-    } else if (!target->has_value() || !mail::ValidVmatTarget(**target)) {
-      reply.status = ipc::Status::kNotFound;
-    } else {
-      reply.target = std::move(**target);
-    }
-    return Reply(ch, reply);
+  if (std::holds_alternative<ipc::VmatOwnRequest>(msg) ||
+      std::holds_alternative<ipc::VmatLookupRequest>(msg) ||
+      std::holds_alternative<ipc::VmatSenderRequest>(msg)) {
+    return HandleVmat(ch, msg, s);
   }
   if (auto* m = std::get_if<ipc::BeginMessageRequest>(&msg)) {
     s.writer.reset();

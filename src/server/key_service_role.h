@@ -48,6 +48,13 @@
 //    make or remove their own alias (VmatOwnRequest, server@ VMAT; the name
 //    is the user's, the target <user>@<domain>: mail/vmat.h Own()); an
 //    alias of another mailbox is never touched. Logged without a name.
+//    On a gateway, a session may ask for a sender's sending alias
+//    (VmatSenderRequest, for mail to the Internet; VmatTable::SenderAlias),
+//    answered "alias@<exit domain>" only for the session's logged-in user
+//    at this server or for a sender at the onion that proved itself by
+//    TKIM on the session with a vouch that holds (VouchedFor); otherwise
+//    kPermissionDenied, logged; kNotFound when there is none; not a
+//    gateway: kFailedPrecondition.
 //  - SMTP sessions may also pass TORM requests (a peer server's PUSH, DERK,
 //    STAT, KCTL) to `torm` (src/server/torm_handler.h); without one they are
 //    answered kNotOffered.
@@ -132,7 +139,11 @@ class KeyRoleServer {
   // The server@ bot's LIST commands and RCPT to a list: `m.op` on the list
   // `m.name` by the session's user.
   bool HandleList(ipc::Channel& ch, const ipc::ListRequest& m, struct SmtpSessionState& s);
+  // VmatOwnRequest, VmatLookupRequest and VmatSenderRequest
+  // (key_service_role_vmat.cc).
+  bool HandleVmat(ipc::Channel& ch, const ipc::Message& msg, struct SmtpSessionState& s);
   Result<void> VmatOwn(mail::VmatOwnOp op, const struct SmtpSessionState& s);
+  Result<std::string> VmatSender(std::string_view sender, const struct SmtpSessionState& s);
   // TKIM: the relay role's vouch for the onion that proved itself on the session.
   bool HandleTkimProven(ipc::Channel& ch, const ipc::TkimProvenRequest& m,
                         struct SmtpSessionState& s);

@@ -207,6 +207,22 @@ Result<std::string> RemoteDelivery::Lookup(std::string_view alias) {
   return std::move(r->target);
 }
 
+Result<std::string> RemoteDelivery::SenderAddress(std::string_view sender) {
+  ipc::VmatSenderRequest req{std::string(sender)};
+  if (!ipc::Encode(req).ok()) return MakeError(ErrorCode::kNotFound, "no such VMAT sender");
+  auto r = link_.Call<ipc::VmatLookupReply>(req, kIoTimeout);
+  if (!r.ok()) return r.error();
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "VMAT sender"));
+  const size_t at = r->target.find('@');
+  if (at == std::string::npos || r->target.find('@', at + 1) != std::string::npos ||
+      !mail::ValidVmatAlias(std::string_view(r->target).substr(0, at)) ||
+      at + 1 == r->target.size()) {
+    link_.Break();
+    return MakeError(ErrorCode::kUnavailable, "the key role sent a bad VMAT sender");
+  }
+  return std::move(r->target);
+}
+
 Result<mail::ListRecord> RemoteDelivery::Apply(mail::ListOp op, std::string_view name,
                                                std::string_view user) {
   ipc::ListRequest req{static_cast<uint16_t>(op), std::string(name), std::string(user)};

@@ -20,6 +20,9 @@
 //  - RemoteDelivery::Lookup() (VMAT) likewise; an alias outside the IPC
 //    bounds is kNotFound, never sent; a target that is not
 //    mail::ValidVmatTarget() breaks the link (a key role out of contract).
+//    RemoteDelivery::SenderAddress() likewise: a sender outside the IPC
+//    bounds is kNotFound, never sent; an answer that is not alias@domain
+//    (one '@', a valid alias) breaks the link.
 //  - RemoteMailboxes::Register() (mail::RegistrationService, POP3 RQUS)
 //    fails likewise: the key role's status's code, or kUnavailable on a
 //    broken link. A voucher or name outside the IPC bounds (not canonical,
@@ -113,6 +116,8 @@ class RemoteDelivery : public mail::DeliveryBackend,
   Result<std::string> Lookup(std::string_view alias) override;
   // The session's user's own alias (the key role knows who; mail/vmat.h).
   Result<void> Own(mail::VmatOwnOp op) override;
+  // The sending alias of `sender` (the key role checks the session may ask).
+  Result<std::string> SenderAddress(std::string_view sender) override;
 
  private:
   SessionLink& link_;

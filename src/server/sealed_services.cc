@@ -54,6 +54,9 @@ Result<void> SealedKeyService::ClearVouchers() { return Sealed(); }
 Result<std::optional<std::string>> SealedKeyService::LookupVmat(std::string_view) {
   return Sealed();
 }
+Result<std::optional<std::string>> SealedKeyService::SenderVmat(std::string_view) {
+  return Sealed();
+}
 Result<void> SealedKeyService::AddVmat(std::string_view, std::string_view) { return Sealed(); }
 Result<void> SealedKeyService::RemoveVmat(std::string_view) { return Sealed(); }
 Result<std::vector<mail::VmatRecord>> SealedKeyService::ListVmat() { return Sealed(); }

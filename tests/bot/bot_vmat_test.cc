@@ -31,6 +31,9 @@ class FakeOwnVmat : public mail::VmatService {
   Result<std::string> Lookup(std::string_view) override {
     return MakeError(ErrorCode::kInternal, "not asked by the bot");
   }
+  Result<std::string> SenderAddress(std::string_view) override {
+    return MakeError(ErrorCode::kInternal, "not asked by the bot");
+  }
   Result<void> Own(mail::VmatOwnOp op) override {
     ops.push_back(op);
     if (error) return *error;

@@ -165,6 +165,10 @@ class ScriptedVmat : public mail::VmatService {
         return MakeError(ErrorCode::kUnavailable, "scripted");
     }
   }
+  Result<std::string> SenderAddress(std::string_view) override {
+    ONIONMAIL_CHECK(false);  // the session does not ask yet
+    return MakeError(ErrorCode::kInternal, "unreachable");
+  }
   Result<void> Own(mail::VmatOwnOp) override {
     ONIONMAIL_CHECK(false);  // the session never asks; the bot (QuietBot here) would
     return Ok();

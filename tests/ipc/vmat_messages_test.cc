@@ -1,5 +1,5 @@
 // Codec tests for the VMAT messages of src/ipc/messages.h (VmatLookupRequest,
-// VmatLookupReply; mail/vmat.h): wire numbers, round trips and layout, a
+// VmatLookupReply, VmatOwnRequest, VmatSenderRequest; mail/vmat.h): wire numbers, round trips and layout, a
 // target exactly when kOk, and the bounds, each refused both ways.
 #include <gtest/gtest.h>
 
@@ -37,7 +37,8 @@ TEST(VmatMessagesTest, WireNumbers) {
   EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatLookupRequest), 72);
   EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatLookupReply), 73);
   EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatOwnRequest), 74);
-  EXPECT_EQ(kProtocolVersion, 9);
+  EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatSenderRequest), 75);
+  EXPECT_EQ(kProtocolVersion, 10);
 }
 
 TEST(VmatMessagesTest, RequestIsTheAliasAsAField) {
@@ -80,6 +81,19 @@ TEST(VmatMessagesTest, OwnRequestIsAnOpOf0To2) {
   EXPECT_FALSE(Encode(VmatOwnRequest{3}).ok());
   EXPECT_FALSE(Decode(Frame(MsgType::kVmatOwnRequest, {0, 3})).ok());
   EXPECT_FALSE(Decode(Frame(MsgType::kVmatOwnRequest, {0, 1, 0})).ok());
+}
+
+TEST(VmatMessagesTest, SenderRequestIsThePathAsAField) {
+  EXPECT_EQ(RoundTrip(VmatSenderRequest{kTarget}).sender, kTarget);
+  auto bytes = Encode(VmatSenderRequest{kTarget});
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(FramePayload(*bytes), Field(kTarget));
+  EXPECT_FALSE(Encode(VmatSenderRequest{""}).ok());
+  EXPECT_FALSE(Encode(VmatSenderRequest{std::string(kMaxPathBytes + 1, 'a')}).ok());
+  EXPECT_FALSE(Encode(VmatSenderRequest{"a\nb@c"}).ok());
+  EXPECT_FALSE(Decode(Frame(MsgType::kVmatSenderRequest, Field(""))).ok());
+  EXPECT_FALSE(
+      Decode(Frame(MsgType::kVmatSenderRequest, Field(std::string(kMaxPathBytes + 1, 'a')))).ok());
 }
 
 }  // namespace

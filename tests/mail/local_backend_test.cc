@@ -77,6 +77,9 @@ class CountingKeyService : public keys::KeyService {
   Result<std::optional<std::string>> LookupVmat(std::string_view a) override {
     return real_.LookupVmat(a);
   }
+  Result<std::optional<std::string>> SenderVmat(std::string_view t) override {
+    return real_.SenderVmat(t);
+  }
   Result<void> AddVmat(std::string_view a, std::string_view t) override {
     return real_.AddVmat(a, t);
   }

@@ -1,14 +1,18 @@
 // The key role's side of an enter gateway's VMAT aliases
 // (key_service_role.h, "VMAT"): an SMTP session looks an alias up and gets
 // its target; an unknown alias or a name that is no alias is kNotFound and
-// the session goes on; a POP3 session cannot ask. A real State (file key
+// the session goes on; a POP3 session cannot ask. A sender's sending alias
+// (for the exit direction) goes only to its own logged-in user or to a
+// session that proved the sender's onion with TKIM. A real State (file key
 // store, LocalKeyService) served by KeyRoleServer::ServeControl; the test
 // plays the SMTP front end (RemoteDelivery, the front end's VmatService).
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
+#include "server/tkim_vouch.h"
 #include "tests/mail/test_onions.h"
 #include "tests/server/remote_backend_fixture.h"
 
@@ -85,6 +89,71 @@ TEST_F(KeyRoleTest, AReservedUserNameGetsNoAlias) {
   RemoteDelivery delivery(*link);
   ASSERT_TRUE(delivery.VerifySmtpPassword("postmaster", Pw("postmaster-smtp")).ok());
   EXPECT_TRUE(Fails(delivery.Own(mail::VmatOwnOp::kOn), ErrorCode::kInvalidArgument));
+}
+
+uint64_t Now() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// What the SMTP front end does once the relay role found a TKIM proof for
+// `onion` good: shows the key role the vouch it got.
+bool Prove(SessionLink& link, const std::string& onion) {
+  auto r = link.Call<ipc::StatusReply>(
+      ipc::TkimProvenRequest{onion, Env().vouches->Mint(onion, Now()).value()},
+      std::chrono::seconds(10));
+  return r.ok() && r->status == ipc::Status::kOk;
+}
+
+TEST_F(KeyRoleTest, ASenderAtTheProvenOnionGetsItsSendingAliasAndNoOneElse) {
+  const std::string carol = "carol@" + mail::kTestOnions[5];
+  ASSERT_TRUE(Env().state->keys().AddVmat("carol.c", carol).ok());
+  ASSERT_TRUE(Env().state->keys().AddVmat("carol.too", carol).ok());
+  auto link = smtp_.NewSession();
+  RemoteDelivery delivery(*link);
+  EXPECT_TRUE(Fails(delivery.SenderAddress(carol), ErrorCode::kPermissionDenied));
+  ASSERT_TRUE(Prove(*link, mail::kTestOnions[5]));
+  auto address = delivery.SenderAddress("Carol@" + mail::kTestOnions[5]);
+  ASSERT_TRUE(address.ok()) << address.error().message;
+  EXPECT_EQ(*address, "carol.c@mail.example.org");  // the first alias made
+  EXPECT_TRUE(Fails(delivery.SenderAddress("dave@" + mail::kTestOnions[5]), ErrorCode::kNotFound));
+  EXPECT_TRUE(
+      Fails(delivery.SenderAddress("carol@" + mail::kTestOnions[6]), ErrorCode::kPermissionDenied));
+  EXPECT_TRUE(Fails(delivery.SenderAddress("not an address"), ErrorCode::kNotFound));
+  ASSERT_TRUE(Env().state->keys().RemoveVmat("carol.c").ok());
+  address = delivery.SenderAddress(carol);
+  ASSERT_TRUE(address.ok()) << address.error().message;
+  EXPECT_EQ(*address, "carol.too@mail.example.org");
+  ASSERT_TRUE(Env().state->keys().RemoveVmat("carol.too").ok());
+  EXPECT_TRUE(Fails(delivery.SenderAddress(carol), ErrorCode::kNotFound));
+  EXPECT_FALSE(link->broken());
+}
+
+TEST_F(KeyRoleTest, TheLoggedInUserGetsTheirOwnSendingAliasOnly) {
+  const std::string user = NewUser();
+  const std::string other = NewUser();
+  const std::string domain = Env().config.domain;
+  auto link = smtp_.NewSession();
+  RemoteDelivery delivery(*link);
+  EXPECT_TRUE(Fails(delivery.SenderAddress(user + "@" + domain), ErrorCode::kPermissionDenied));
+  ASSERT_TRUE(delivery.VerifySmtpPassword(user, Pw(user + "-smtp")).ok());
+  EXPECT_TRUE(Fails(delivery.SenderAddress(user + "@" + domain), ErrorCode::kNotFound));
+  ASSERT_TRUE(delivery.Own(mail::VmatOwnOp::kOn).ok());
+  auto address = delivery.SenderAddress(user + "@" + domain);
+  ASSERT_TRUE(address.ok()) << address.error().message;
+  EXPECT_EQ(*address, user + "@mail.example.org");
+  EXPECT_TRUE(Fails(delivery.SenderAddress(other + "@" + domain), ErrorCode::kPermissionDenied));
+  ASSERT_TRUE(delivery.Own(mail::VmatOwnOp::kOff).ok());
+  EXPECT_TRUE(Fails(delivery.SenderAddress(user + "@" + domain), ErrorCode::kNotFound));
+  EXPECT_FALSE(link->broken());
+}
+
+TEST_F(KeyRoleTest, Pop3SessionCannotAskForASendingAlias) {
+  auto link = pop3_.NewSession();
+  auto r = link->Call<ipc::VmatLookupReply>(ipc::VmatSenderRequest{"carol@" + mail::kTestOnions[5]},
+                                            std::chrono::milliseconds(5000));
+  EXPECT_FALSE(r.ok() && r->status == ipc::Status::kOk);
 }
 
 TEST_F(KeyRoleTest, Pop3SessionCannotLookUpAVmatAlias) {

@@ -37,6 +37,9 @@ class FakeVmat : public mail::VmatService {
   Result<void> Own(mail::VmatOwnOp) override {
     return MakeError(ErrorCode::kInternal, "not asked by the session");
   }
+  Result<std::string> SenderAddress(std::string_view) override {
+    return MakeError(ErrorCode::kInternal, "not asked by the session yet");
+  }
   std::map<std::string, std::string> aliases;
   std::vector<std::string> lookups;
   std::optional<ErrorCode> error;

@@ -1,0 +1,87 @@
+// KeyRoleServer: the VMAT requests of an SMTP session (contract in
+// key_service_role.h; aliases in mail/vmat.h, docs/gateways.md).
+#include <string>
+#include <variant>
+
+#include "mail/vmat.h"
+#include "server/key_role_internal.h"
+#include "server/key_service_role.h"
+
+namespace onionmail::server {
+
+using key_role::AsciiLower;
+using key_role::LogFault;
+using key_role::Reply;
+using key_role::StatusOf;
+using key_role::VouchedFor;
+
+Result<void> KeyRoleServer::VmatOwn(mail::VmatOwnOp op, const SmtpSessionState& s) {
+  using Op = mail::VmatOwnOp;
+  if (state_.config().exit_domain.empty()) return MakeError(ErrorCode::kFailedPrecondition, "");
+  if (!s.auth_user) return MakeError(ErrorCode::kPermissionDenied, "no login");
+  const std::string& user = *s.auth_user;
+  const std::string own = user + "@" + state_.config().domain;
+  if (!mail::ValidVmatAlias(user)) return MakeError(ErrorCode::kInvalidArgument, "reserved");
+  if (!mail::ValidVmatTarget(own)) return MakeError(ErrorCode::kFailedPrecondition, "no v3");
+  auto current = state_.keys().LookupVmat(user);
+  if (!LogFault("smtp", "a VMAT alias", current).ok()) return current.error();
+  const bool mine = current->has_value() && **current == own;
+  if (op == Op::kShow || (op == Op::kOn && mine) || (op == Op::kOff && !mine)) {
+    return mine ? Ok() : MakeError(ErrorCode::kNotFound, "no own alias");
+  }
+  if (op == Op::kOn && current->has_value()) return MakeError(ErrorCode::kAlreadyExists, "");
+  auto done = op == Op::kOn ? state_.keys().AddVmat(user, own) : state_.keys().RemoveVmat(user);
+  if (LogFault("smtp", "a VMAT alias", done).ok()) {
+    log::Info("key", std::string("a user ") + (op == Op::kOn ? "made" : "removed") +
+                         " their VMAT alias through server@");
+  }
+  return done;
+}
+
+Result<std::string> KeyRoleServer::VmatSender(std::string_view sender, const SmtpSessionState& s) {
+  const std::string& exit_domain = state_.config().exit_domain;
+  if (exit_domain.empty()) return MakeError(ErrorCode::kFailedPrecondition, "not a gateway");
+  const std::string target = AsciiLower(sender);
+  if (!mail::ValidVmatTarget(target)) return MakeError(ErrorCode::kNotFound, "no such sender");
+  const bool own_user = s.auth_user && target == *s.auth_user + "@" + state_.config().domain;
+  if (!own_user && !VouchedFor(s, target)) {
+    log::Warning("key", "refused a VMAT sender to an smtp session that may not send as it");
+    return MakeError(ErrorCode::kPermissionDenied, "not this session's sender");
+  }
+  auto alias = state_.keys().SenderVmat(target);
+  if (!LogFault("smtp", "a VMAT sender", alias).ok()) return alias.error();
+  if (!alias->has_value() || !mail::ValidVmatAlias(**alias)) {
+    return MakeError(ErrorCode::kNotFound, "no sending alias");
+  }
+  return **alias + "@" + exit_domain;
+}
+
+bool KeyRoleServer::HandleVmat(ipc::Channel& ch, const ipc::Message& msg, SmtpSessionState& s) {
+  if (auto* m = std::get_if<ipc::VmatOwnRequest>(&msg)) {
+    return Reply(ch, ipc::StatusReply{StatusOf(VmatOwn(static_cast<mail::VmatOwnOp>(m->op), s))});
+  }
+  ipc::VmatLookupReply reply;
+  if (auto* m = std::get_if<ipc::VmatSenderRequest>(&msg)) {
+    auto address = VmatSender(m->sender, s);
+    if (address.ok()) {
+      reply.target = std::move(*address);
+    } else {
+      reply.status = ipc::StatusFromError(address.error().code);
+    }
+    return Reply(ch, reply);
+  }
+  const auto& lookup = std::get<ipc::VmatLookupRequest>(msg);
+  auto target = mail::ValidVmatAlias(lookup.alias)
+                    ? state_.keys().LookupVmat(lookup.alias)
+                    : Result<std::optional<std::string>>(std::optional<std::string>());
+  if (!LogFault("smtp", "a VMAT lookup", target).ok()) {
+    reply.status = ipc::StatusFromError(target.error().code);
+  } else if (!target->has_value() || !mail::ValidVmatTarget(**target)) {
+    reply.status = ipc::Status::kNotFound;
+  } else {
+    reply.target = std::move(**target);
+  }
+  return Reply(ch, reply);
+}
+
+}  // namespace onionmail::server
