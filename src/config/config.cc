@@ -17,6 +17,7 @@
 
 #include "mail/backend.h"
 #include "mail/mailing_list.h"
+#include "mail/relay.h"
 #include "net/listener.h"
 
 namespace onionmail::config {
@@ -151,6 +152,7 @@ const std::map<std::string, Setter>& Setters() {
       {"relay.enabled", Bool(&Config::relay_enabled, "relay.enabled")},
       {"relay.require_tkim", Bool(&Config::relay_require_tkim, "relay.require_tkim")},
       {"relay.socks5_proxy", String(&Config::relay_socks5_proxy, "relay.socks5_proxy")},
+      {"relay.exit_gateway", String(&Config::relay_exit_gateway, "relay.exit_gateway")},
       {"relay.max_concurrent",
        Number(&Config::relay_max_concurrent, "relay.max_concurrent", 1, 1024)},
       {"relay.max_servers_per_message",
@@ -162,6 +164,7 @@ const std::map<std::string, Setter>& Setters() {
       {"bot.lists", Bool(&Config::bot_lists, "bot.lists")},
       {"bot.sysop", String(&Config::bot_sysop, "bot.sysop")},
       {"exit.domain", String(&Config::exit_domain, "exit.domain")},
+      {"exit.smarthost", String(&Config::exit_smarthost, "exit.smarthost")},
       {"exit.max_connections",
        Number(&Config::exit_max_connections, "exit.max_connections", 0, 100000)},
       {"exit.max_connections_per_address", Number(&Config::exit_max_connections_per_address,
@@ -305,6 +308,25 @@ Result<void> Validate(Config& c) {
     if (!c.relay_enabled) {
       // Mail to a VMAT alias is carried to its onion mailbox over Tor.
       return BadValue("exit.domain", "needs relay.enabled = true (VMAT mail goes on over Tor)");
+    }
+  }
+  for (auto& ch : c.relay_exit_gateway) {
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  if (!c.relay_exit_gateway.empty()) {
+    if (!mail::IsV3OnionDomain(c.relay_exit_gateway) || c.relay_exit_gateway == c.domain) {
+      return BadValue("relay.exit_gateway", "empty, or the v3 onion name of another server");
+    }
+    if (!c.relay_enabled) {
+      return BadValue("relay.exit_gateway", "needs relay.enabled = true (it is reached over Tor)");
+    }
+  }
+  if (!c.exit_smarthost.empty()) {
+    if (!ValidProxy(c.exit_smarthost)) {
+      return BadValue("exit.smarthost", "empty, or a numeric \"host:port\"");
+    }
+    if (c.exit_domain.empty()) {
+      return BadValue("exit.smarthost", "needs exit.domain (mail leaves under its aliases)");
     }
   }
   if (c.exit_max_connections > c.smtp_max_connections) {

@@ -92,6 +92,10 @@ struct Config {
   // the session (docs/PROTOCOL.md, "TKIM"); needs relay_enabled (the check
   // calls the sender back through the relay role).
   bool relay_require_tkim = false;
+  // The exit gateway (docs/gateways.md, "The exit direction"): a v3 onion
+  // that carries this server's users' mail to Internet addresses; empty:
+  // mail to the Internet is refused. Needs relay_enabled.
+  std::string relay_exit_gateway;
   // [bot]: the server@ command bot (docs/PROTOCOL.md, "server@: the server's
   // command bot"); it answers only this server's logged-in users.
   bool bot_enabled = true;
@@ -113,6 +117,10 @@ struct Config {
   // /64. Used only with exit_domain.
   uint32_t exit_max_connections = 0;
   uint32_t exit_max_connections_per_address = 4;
+  // Where this gateway hands mail to the Internet: a numeric "ip:port" of an
+  // MTA (STARTTLS with TLS 1.3 required); empty: this gateway does not send
+  // to the Internet. Needs exit_domain.
+  std::string exit_smarthost;
   // [log]
   std::string log_level = "info";
   bool log_addresses = false;

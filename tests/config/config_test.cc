@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 namespace onionmail::config {
 namespace {
 
@@ -216,6 +218,47 @@ TEST(ConfigTest, InternetClientsGetHalfTheSmtpConnectionsUnlessSetAndNeverMore) 
   auto zero = ParseConfig(gateway + "max_connections_per_address = 0\n");
   ASSERT_FALSE(zero.ok());
   EXPECT_NE(zero.error().message.find("exit.max_connections_per_address"), std::string::npos);
+}
+
+TEST(ConfigTest, AnExitGatewayIsAnotherV3OnionOfAServerThatRelays) {
+  const std::string onion = "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion";
+  const std::string relay = "[relay]\nenabled = true\nsocks5_proxy = \"127.0.0.1:9050\"\n";
+  auto none = ParseConfig("");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->relay_exit_gateway, "");
+  auto set = ParseConfig(relay + "exit_gateway = \"" + onion.substr(0, 10) + "\"\n");
+  ASSERT_FALSE(set.ok());
+  EXPECT_NE(set.error().message.find("relay.exit_gateway"), std::string::npos);
+  std::string upper = onion;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto good = ParseConfig(relay + "exit_gateway = \"" + upper + "\"\n");
+  ASSERT_TRUE(good.ok()) << good.error().message;
+  EXPECT_EQ(good->relay_exit_gateway, onion);
+  auto own = ParseConfig("[server]\ndomain = \"" + onion + "\"\n" + relay + "exit_gateway = \"" +
+                         onion + "\"\n");
+  ASSERT_FALSE(own.ok());
+  EXPECT_NE(own.error().message.find("relay.exit_gateway"), std::string::npos);
+  auto no_relay = ParseConfig("[relay]\nexit_gateway = \"" + onion + "\"\n");
+  ASSERT_FALSE(no_relay.ok());
+  EXPECT_NE(no_relay.error().message.find("relay.enabled"), std::string::npos);
+}
+
+TEST(ConfigTest, ASmarthostIsANumericAddressOfAGateway) {
+  const std::string gateway =
+      "[relay]\nenabled = true\nsocks5_proxy = \"127.0.0.1:9050\"\n"
+      "[exit]\ndomain = \"mail.example.org\"\n";
+  auto good = ParseConfig(gateway + "smarthost = \"127.0.0.1:2525\"\n");
+  ASSERT_TRUE(good.ok()) << good.error().message;
+  EXPECT_EQ(good->exit_smarthost, "127.0.0.1:2525");
+  EXPECT_TRUE(ParseConfig(gateway + "smarthost = \"[::1]:25\"\n").ok());
+  for (const char* bad : {"mx.example.org:25", "127.0.0.1", "127.0.0.1:0", "x"}) {
+    auto refused = ParseConfig(gateway + "smarthost = \"" + bad + "\"\n");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.error().message.find("exit.smarthost"), std::string::npos) << bad;
+  }
+  auto no_gateway = ParseConfig("[exit]\nsmarthost = \"127.0.0.1:2525\"\n");
+  ASSERT_FALSE(no_gateway.ok());
+  EXPECT_NE(no_gateway.error().message.find("exit.domain"), std::string::npos);
 }
 
 TEST(ConfigTest, UnknownKeyIsAnErrorNamingTheKey) {
