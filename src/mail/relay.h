@@ -121,6 +121,12 @@ class RelayBackend {
 RelayOpened OpenOne(RelayBackend& backend, const RelayOpening& server,
                     std::string_view reverse_path, const MailParameters& params);
 
+// The domain RelayBackend::Begin() is given for the exit gateway's
+// smarthost (docs/gateways.md, "The exit direction"): the relay role
+// connects to the address its configuration names ([exit] smarthost), never
+// to one the front end sends. A reserved name (RFC 2606), no v3 onion.
+inline constexpr std::string_view kSmarthostDomain = "smarthost.invalid";
+
 // True for a v3 onion name (Tor's rend-spec-v3, "Encoding onion addresses"):
 // 56 characters of [a-z2-7] then ".onion", lower case only (the caller
 // lower-cases first), which decode to pubkey(32) || checksum(2) || version(1)

@@ -15,7 +15,9 @@ Reply RelayFailureReply(ErrorCode code, bool connecting) {
     case ErrorCode::kFailedPrecondition:
       return connecting ? Reply::kRemoteNoTls : Reply::kRemoteFailed;
     case ErrorCode::kPermissionDenied:
-      return connecting ? Reply::kRemoteNo8Bit : Reply::kRemoteFailed;
+      // During a transaction only the exit rule refuses so
+      // (mail/exit_transaction.h).
+      return connecting ? Reply::kRemoteNo8Bit : Reply::kExitRefused;
     default:
       return Reply::kRemoteFailed;
   }
@@ -34,6 +36,8 @@ std::string FailureKeyword(Reply reply) {
       return "no TLS 1.3";
     case Reply::kRemoteNo8Bit:
       return "no 8BITMIME";
+    case Reply::kExitRefused:
+      return "refused by the exit header rule";
     default:
       return "connection failed";
   }

@@ -8,7 +8,8 @@
 //    Error's code; `connecting` when the call was Begin().
 //  - FailureKeyword(): the log keyword of such a reply (no remote text, no
 //    names): "busy", "invalid argument", "unreachable", "no TLS 1.3",
-//    "no 8BITMIME" or "connection failed".
+//    "no 8BITMIME", "refused by the exit header rule" or "connection
+//    failed".
 //  - OutcomeByClass(): "relayed: C", "relay deferred: C" or
 //    "relay refused: C" for the remote's code C.
 #pragma once

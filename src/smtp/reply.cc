@@ -192,6 +192,13 @@ Entry Lookup(Reply reply) {
               "server@ answers only users of this server, logged in and sending as themselves"};
     case Reply::kRelayDenied:
       return {550, "5.7.1", false, "Relaying denied"};
+    case Reply::kNoExitAddress:
+      return {550, "5.7.1", false,
+              "The sender has no Internet address at this gateway: ask its operator for one"};
+    case Reply::kExitRefused:
+      return {550, "5.7.1", false,
+              "Not sent to the Internet: the header names an onion address, or From is not "
+              "the sender"};
     case Reply::kRemoteNo8Bit:
       return {550, "5.6.3", false,
               "Remote server does not accept 8-bit mail (no 8BITMIME), send it as 7-bit MIME"};

@@ -112,6 +112,8 @@ enum class Reply {
   kAuthRequired,           // 530 5.7.0
   kAuthFailed,             // 535 5.7.8
   kTkimRefused,            // 535 5.7.8 (signature, receiver, time or key refused)
+  kNoExitAddress,          // 550 5.7.1 (the sender has no alias at this exit gateway)
+  kExitRefused,            // 550 5.7.1 (the header names an onion, or another sender)
   kRelayDenied,            // 550 5.7.1
   kTkimOtherOnion,         // 550 5.7.1 (MAIL FROM another onion than the proven one)
   kTkimRequired,           // 550 5.7.1 (require_tkim: an onion sender without a proof)

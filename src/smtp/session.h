@@ -167,6 +167,7 @@
 #include "base/result.h"
 #include "mail/backend.h"
 #include "mail/bot.h"
+#include "mail/exit_header.h"
 #include "mail/mailing_list.h"
 #include "mail/relay.h"
 #include "mail/tkim.h"
@@ -203,11 +204,28 @@ struct SessionConfig {
   // A gateway's client that did not connect from loopback (Tor's onion
   // service does): no AUTH, TORM or TKIM; recipients at the exit domain only.
   bool internet_client = false;
+  // [relay] exit_gateway (docs/gateways.md, "The exit direction"): the v3
+  // onion that carries this server's users' mail to Internet addresses;
+  // empty: such mail is 550 5.7.1.
+  std::string exit_gateway;
+  // [exit] smarthost is set: this gateway sends mail from onion senders
+  // with an alias here on to the Internet.
+  bool exit_to_internet = false;
+};
+
+// Where a remote transaction goes: its key among the transaction's remote
+// servers, the domain given to RelayBackend::Begin() (both the onion for an
+// onion server), and for a leg to the Internet the sender whose header the
+// exit rule rewrites (mail/exit_transaction.h).
+struct RemoteRoute {
+  std::string key;
+  std::string begin_domain;
+  std::optional<mail::ExitSender> exit;
 };
 
 // One remote server of a relayed transaction.
 struct RemoteServer {
-  std::string domain;                                    // lower case
+  std::string domain;                                    // RemoteRoute::key, lower case
   std::unique_ptr<mail::RemoteTransaction> transaction;  // open until its End()
   std::vector<std::string> recipients;                   // forward paths it accepted
 };
@@ -283,9 +301,12 @@ class Session {
   Result<Next> DoRemoteRcpt(const Address& recipient);
   // RCPT to the exit domain (session_vmat.cc): the alias's onion mailbox.
   Result<Next> DoVmatRcpt(const std::string& local);
+  // RCPT to an Internet domain (session_exit.cc): to the exit gateway (a
+  // user of this server) or, on a gateway, on to the smarthost.
+  Result<Next> DoInternetRcpt(std::string forward_path);
   // One forward path at a remote server, in the transaction to it (opened
   // with `reverse_path` at its first RCPT).
-  Result<Next> RelayRcpt(const std::string& domain, std::string forward_path,
+  Result<Next> RelayRcpt(const RemoteRoute& route, std::string forward_path,
                          const std::string& reverse_path);
   // The local half of DoRcpt(): `local` a lower-case local part here.
   Result<Next> DoLocalRcpt(const std::string& local);

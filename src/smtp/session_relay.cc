@@ -5,10 +5,21 @@
 #include <algorithm>
 #include <string>
 
+#include "mail/exit_transaction.h"
 #include "smtp/relay_outcome.h"
 #include "smtp/session.h"
 
 namespace onionmail::smtp {
+
+namespace {
+
+// A name under .onion that is no v3 onion (a v2 name, a typo): never the
+// Internet.
+bool EndsWithOnion(std::string_view domain) {
+  return domain == "onion" || (domain.size() > 6 && domain.substr(domain.size() - 6) == ".onion");
+}
+
+}  // namespace
 
 bool Session::MayRelayTo(std::string_view domain) const {
   return relay_ != nullptr && auth_user_.has_value() && local_sender_ &&
@@ -30,13 +41,18 @@ Result<Session::Next> Session::RelayBroken(const Error& error) {
 
 Result<Session::Next> Session::DoRemoteRcpt(const Address& recipient) {
   std::string domain = AsciiLower(recipient.domain);
+  if (!mail::IsV3OnionDomain(domain) && !EndsWithOnion(domain)) {
+    return DoInternetRcpt(recipient.local + "@" + domain);
+  }
   if (!MayRelayTo(domain)) return Send(Reply::kRelayDenied);
   if (bot_request_ || list_name_) return Send(Reply::kOtherDestination);
-  return RelayRcpt(domain, recipient.local + "@" + domain, *auth_user_ + "@" + config_.domain);
+  return RelayRcpt(RemoteRoute{domain, domain, std::nullopt}, recipient.local + "@" + domain,
+                   *auth_user_ + "@" + config_.domain);
 }
 
-Result<Session::Next> Session::RelayRcpt(const std::string& domain, std::string forward_path,
+Result<Session::Next> Session::RelayRcpt(const RemoteRoute& route, std::string forward_path,
                                          const std::string& reverse_path) {
+  const std::string& domain = route.key;
   auto remote = std::find_if(remotes_.begin(), remotes_.end(),
                              [&](const RemoteServer& r) { return r.domain == domain; });
   if (remote == remotes_.end() && remotes_.size() >= config_.max_remote_servers) {
@@ -51,7 +67,7 @@ Result<Session::Next> Session::RelayRcpt(const std::string& domain, std::string 
   }
 
   if (remote == remotes_.end()) {
-    auto begun = relay_->Begin(domain, reverse_path, {declared_size_, body_8bitmime_});
+    auto begun = relay_->Begin(route.begin_domain, reverse_path, {declared_size_, body_8bitmime_});
     if (!begun.ok()) {
       // No remote transaction: the next RCPT at this domain tries Begin() again.
       Reply reply = RelayFailureReply(begun.error().code, /*connecting=*/true);
@@ -67,7 +83,11 @@ Result<Session::Next> Session::RelayRcpt(const std::string& domain, std::string 
       Log(false, OutcomeByClass(mail_reply.code) + " (MAIL)");
       return SendLine(FormatRemoteReply(RemoteStep::kMail, mail_reply));
     }
-    remotes_.push_back(RemoteServer{domain, std::move(begun->transaction), {}});
+    std::unique_ptr<mail::RemoteTransaction> transaction = std::move(begun->transaction);
+    if (route.exit) {  // to the Internet: the header passes the exit rule first
+      transaction = std::make_unique<mail::ExitTransaction>(std::move(transaction), *route.exit);
+    }
+    remotes_.push_back(RemoteServer{domain, std::move(transaction), {}});
     remote = remotes_.end() - 1;
   }
 

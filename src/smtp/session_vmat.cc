@@ -46,7 +46,7 @@ Result<Session::Next> Session::DoVmatRcpt(const std::string& local) {
       (!recipients_.empty() || (!remotes_.empty() && remotes_[0].domain != domain))) {
     return Send(Reply::kOtherDestination);
   }
-  return RelayRcpt(domain, *target, reverse_path_);
+  return RelayRcpt(RemoteRoute{domain, domain, std::nullopt}, *target, reverse_path_);
 }
 
 }  // namespace onionmail::smtp
