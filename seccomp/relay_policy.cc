@@ -23,7 +23,8 @@ Policy RelayPolicy() {
   AddPolling(p);                      // connect/TLS/SMTP deadlines via poll()
   AddConnectedSocketIo(p);            // control channel (fd passing), session channels,
                                       // bytes to/from the remote; getsockopt(SO_ERROR)
-  AddOutboundTcpClient(p, "TCP client to Tor's SOCKS port, the only way out");
+  AddOutboundTcpClient(p,
+                       "TCP client to Tor's SOCKS port, and on an exit gateway to its smarthost");
   return p;
 }
 

@@ -158,6 +158,8 @@ int Run(const OutboundRoleArgs& args) {
   // The remote learns this server's domain from MAIL FROM anyway; EHLO names it too.
   options.helo_name = config.greeting_name();
   options.own_domain = config.domain;  // what TKIM proofs name (may differ from the EHLO name)
+  options.smarthost = config.exit_smarthost;
+  options.exit_domain = config.exit_domain;
   options.connect_timeout = std::chrono::seconds(config.relay_connect_timeout_seconds);
   options.max_concurrent = config.relay_max_concurrent;
   if (started->key_channel.has_value()) {

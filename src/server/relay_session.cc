@@ -85,16 +85,23 @@ class RelaySession {
     if (phase_ != Phase::kIdle) return Bad("a new transaction inside a transaction");
     bytes_ = 0;
     append_status_ = Ok();
-    if (!mail::IsV3OnionDomain(m.domain)) {
+    const bool to_smarthost = m.domain == mail::kSmarthostDomain;
+    if (to_smarthost && options_.smarthost.empty()) {
+      LogOutcome("denied: no smarthost configured");
+      return Reply(Failure(ErrorCode::kInvalidArgument));
+    }
+    if (!to_smarthost && !mail::IsV3OnionDomain(m.domain)) {
       LogOutcome("denied: not a v3 onion domain");
       return Reply(Failure(ErrorCode::kInvalidArgument));
     }
-    if (options_.socks5_proxy.empty()) {
+    if (!to_smarthost && options_.socks5_proxy.empty()) {
       LogOutcome("denied: no SOCKS5 proxy configured (relaying goes over Tor only)");
       return Reply(Failure(ErrorCode::kFailedPrecondition));
     }
-    auto client = peer::MailClient::Open(m.domain + ":" + std::to_string(options_.remote_port),
-                                         OnionClientOptions(options_));
+    auto client =
+        to_smarthost ? peer::MailClient::Open(options_.smarthost, SmarthostClientOptions(options_))
+                     : peer::MailClient::Open(m.domain + ":" + std::to_string(options_.remote_port),
+                                              OnionClientOptions(options_));
     if (!client.ok()) {
       const ErrorCode code = client.error().code;
       const bool unreachable =
@@ -104,7 +111,9 @@ class RelaySession {
     }
     client_ = std::move(*client);
     phase_ = Phase::kMail;
-    if (auto proved = SendTkimProof(*client_, m.domain, options_); !proved.ok()) {
+    if (auto proved =
+            to_smarthost ? Result<void>(Ok()) : SendTkimProof(*client_, m.domain, options_);
+        !proved.ok()) {
       Close("failed: " + proved.error().message);
       return Reply(Failure(proved.error().code));
     }
@@ -202,6 +211,13 @@ peer::MailClientOptions OnionClientOptions(const RelayOptions& options) {
   o.command_timeout = options.command_timeout;
   o.data_block_timeout = options.data_block_timeout;
   o.final_timeout = options.final_timeout;
+  return o;
+}
+
+peer::MailClientOptions SmarthostClientOptions(const RelayOptions& options) {
+  peer::MailClientOptions o = OnionClientOptions(options);
+  o.socks5_proxy.clear();             // the smarthost is reached directly
+  o.helo_name = options.exit_domain;  // never the onion: the smarthost's Received names it
   return o;
 }
 

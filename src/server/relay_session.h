@@ -10,7 +10,12 @@
 //    misbehaves. RelayBeginRequest: a domain that is not a v3 onion name
 //    (mail::IsV3OnionDomain) is refused with kInvalidArgument, and an
 //    empty options.socks5_proxy with kFailedPrecondition (relaying goes over
-//    Tor only), both without connecting. Otherwise it opens a MailClient to
+//    Tor only), both without connecting. The domain mail::kSmarthostDomain
+//    is the exception (docs/gateways.md, "The exit direction"): with
+//    options.smarthost set, it opens a MailClient directly (no proxy) to
+//    that address, unpinned, EHLO with options.exit_domain, and sends no
+//    TKIM proof; without one it is refused with kInvalidArgument. Otherwise it opens a MailClient
+//    to
 //    "<domain>:<remote_port>" through the proxy, unpinned (StartTlsAnyKey:
 //    the onion address authenticates the remote), EHLO with
 //    options.helo_name, sends the TKIM proof when the remote offers TKIM
@@ -71,6 +76,10 @@ struct RelayOptions {
   std::string socks5_proxy;  // Tor's SOCKS port, "127.0.0.1:9050"; required
   std::string helo_name;     // this server's onion, sent in EHLO
   std::string own_domain;    // this server's mail domain: TKIM proofs must name it
+  // An exit gateway's smarthost ([exit] smarthost, numeric "ip:port"; empty:
+  // none) and the name it is greeted with ([exit] domain: never the onion).
+  std::string smarthost;
+  std::string exit_domain;
   uint16_t remote_port = 25;
   // MailClient timeouts (RFC 5321 section 4.5.3.2; peer/mail_client.h).
   std::chrono::milliseconds connect_timeout{120000};     // onion circuits are slow
@@ -96,6 +105,9 @@ struct RelayOptions {
 // options.socks5_proxy, unpinned (the onion address authenticates the
 // remote), EHLO with helo_name, the options' timeouts.
 peer::MailClientOptions OnionClientOptions(const RelayOptions& options);
+// ... and of a connection to the smarthost: direct, unpinned, EHLO with
+// options.exit_domain, the same timeouts.
+peer::MailClientOptions SmarthostClientOptions(const RelayOptions& options);
 
 void ServeRelaySession(ipc::Channel& session, const RelayOptions& options);
 

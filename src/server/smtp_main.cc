@@ -85,7 +85,9 @@ int main(int argc, char** argv) {
   sc.auth_failure_delay_ms = config->auth_failure_delay_ms;
   sc.require_tkim = config->relay_require_tkim;
   sc.max_remote_servers = config->relay_max_servers_per_message;
-  sc.exit_domain = config->exit_domain;  // an enter gateway (docs/gateways.md)
+  sc.exit_domain = config->exit_domain;          // an enter gateway (docs/gateways.md)
+  sc.exit_gateway = config->relay_exit_gateway;  // where users' Internet mail goes
+  sc.exit_to_internet = !config->exit_smarthost.empty();
 
   server::FrontEndSpec spec;
   spec.name = "smtp";
