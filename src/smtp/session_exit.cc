@@ -7,13 +7,44 @@
 // alias, the header through the exit rule (mail/exit_transaction.h).
 // Anything else is 550 5.7.1 Relaying denied.
 #include <string>
+#include <string_view>
 
 #include "smtp/session.h"
 
 namespace onionmail::smtp {
 
+namespace {
+
+// A domain name of the Internet: dot-separated labels of [a-z0-9-] (lower
+// case), no label empty, starting or ending with '-', at least two labels.
+// No address literal: the gateway hands mail on by name only.
+bool InternetDomain(std::string_view domain) {
+  if (domain.empty() || domain.size() > 253 || domain.find('.') == std::string_view::npos) {
+    return false;
+  }
+  size_t start = 0;
+  while (start <= domain.size()) {
+    size_t end = domain.find('.', start);
+    if (end == std::string_view::npos) end = domain.size();
+    const std::string_view label = domain.substr(start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (char c : label) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<Session::Next> Session::DoInternetRcpt(std::string forward_path) {
   if (relay_ == nullptr || config_.internet_client) return Send(Reply::kRelayDenied);
+  if (!InternetDomain(std::string_view(forward_path).substr(forward_path.rfind('@') + 1))) {
+    return Send(Reply::kRelayDenied);
+  }
   const bool own_user = auth_user_.has_value() && local_sender_;
   const size_t at = reverse_path_.rfind('@');
   const bool proven = at != std::string::npos && tkim_domain_.has_value() &&
