@@ -133,6 +133,8 @@ std::vector<std::pair<std::string, Message>> Samples() {
   m.emplace_back("TkimProvenRequest", TkimProvenRequest{kOnion, Bytes(kTkimVouchBytes, 15)});
   m.emplace_back("VmatLookupRequest", VmatLookupRequest{"alice"});
   m.emplace_back("VmatOwnRequest", VmatOwnRequest{1});
+  m.emplace_back("VmatSenderRequest",
+                 VmatSenderRequest{"alice@" + std::string(56, 'a') + ".onion"});
   m.emplace_back("VmatLookupReply", VmatLookupReply{Status::kOk, std::string("alice@") + kOnion});
   return m;
 }

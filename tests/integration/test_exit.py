@@ -95,7 +95,7 @@ class ExitTest(unittest.TestCase):
         header, _, body = data.partition(b"\r\n\r\n")
         self.assert_no_onion(header)
         self.assertIn(b"From: Alice <alice@" + EXIT.encode() + b">\r\n", header)
-        self.assertIn(b"Message-ID: <m1@" + EXIT.encode() + b">\r\n", header)
+        self.assertIn(b"\r\nMessage-ID: <m1@" + EXIT.encode() + b">", header + b"\r\n")
         self.assertNotIn(b"Received:", header)
         self.assertEqual(body, b"Hello from the onion side.\r\n")
         self.assertIn(EXIT, self.sink.ehlo_names)

@@ -1,6 +1,6 @@
 // Codec tests for the VMAT messages of src/ipc/messages.h (VmatLookupRequest,
-// VmatLookupReply, VmatOwnRequest, VmatSenderRequest; mail/vmat.h): wire numbers, round trips and layout, a
-// target exactly when kOk, and the bounds, each refused both ways.
+// VmatLookupReply, VmatOwnRequest, VmatSenderRequest; mail/vmat.h): wire numbers, round trips and
+// layout, a target exactly when kOk, and the bounds, each refused both ways.
 #include <gtest/gtest.h>
 
 #include <cstdint>

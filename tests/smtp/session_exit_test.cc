@@ -70,7 +70,8 @@ TEST_F(SessionToGatewayTest, AddressLiteralsAndBadNamesAreNeverTheInternet) {
   RunTls(Auth() + "MAIL FROM:<alice@example.onion>\r\nRCPT TO:<bob@[127.0.0.1]>\r\n" +
          "RCPT TO:<bob@localhost>\r\nRCPT TO:<bob@-x.example>\r\n" +
          "RCPT TO:<bob@x.expyuzz4wqqyqhjn.onion>\r\n");
-  EXPECT_THAT(CodesAfterTls(), ElementsAre(235, 250, 550, 550, 550, 550));
+  // -x.example is no domain at all: the address parser's 501.
+  EXPECT_THAT(CodesAfterTls(), ElementsAre(235, 250, 550, 550, 501, 550));
   EXPECT_TRUE(fake.begins.empty());
 }
 
