@@ -121,12 +121,7 @@ struct HashedNameReply {
 };
 
 // ---------------------------------------------------------------------------
-// Front end <-> key role (src/server/remote_backend.h, key_role.h). Each
-// front end has one control channel to the key role; per client connection
-// it sends a session channel (NewSession), which a key-role thread serves,
-// with all the session's state, until it closes. Which requests a session
-// may send depends on its control channel (SMTP or POP3); any other message
-// is fatal to the session. Requests are answered in order.
+// Front end <-> key role: docs/architecture.md, "IPC channels".
 
 // Front end -> key role, control channel: the attached fd (SCM_RIGHTS) is a
 // new session channel. Only valid with an fd attached. No reply.
@@ -282,10 +277,7 @@ struct TormReply {
 };
 
 // ---------------------------------------------------------------------------
-// Peer role (onionmail-peer) <-> key role, on the peer role's control channel.
-// The peer role connects out to other servers; the key role holds everything
-// secret (the enrolment, the blinding scalars, the server key that signs
-// requests). In order. docs/PROTOCOL.md "Boot", src/server/unseal_service.h.
+// Peer role <-> key role: docs/architecture.md, "IPC channels".
 
 // Peer role -> key role: which peers should be asked now. UnsealPlan.
 struct UnsealPlanRequest {
@@ -356,16 +348,7 @@ struct ForwardList {
 };
 
 // ---------------------------------------------------------------------------
-// SMTP front end <-> relay role (onionmail-relay), docs/federation.md;
-// src/server/relay_backend.h (front end) and relay_session.h (relay role).
-// One session channel (NewSession on the relay control channel) per relayed
-// transaction, served in its own thread. RelayBeginRequest opens a connection
-// to a remote (through Tor) and sends MAIL FROM; RCPT, DATA, the message and
-// the final dot follow. The connection is closed (QUIT) after the answer to
-// the dot, a refused MAIL or DATA, or any failure; a session channel closed
-// earlier drops it without the dot, so the remote keeps nothing. Requests are
-// answered in order by RelayReply (RelayAppendRequest: no reply); any other
-// message, or one out of order, ends the session.
+// SMTP front end <-> relay role: docs/architecture.md, "IPC channels".
 
 // Front end -> relay role: connect to `domain` (a v3 onion name; anything
 // else is refused with kInvalidArgument without connecting) and send MAIL.
