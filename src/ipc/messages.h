@@ -6,10 +6,8 @@
 //  - Every message is a struct with `static constexpr MsgType kType`; Message
 //    is the std::variant of all of them. A new message needs a MsgType
 //    (ipc/bounds.h), a struct, a variant alternative and a codec case.
-//  - Every variable-length field has a maximum in ipc/bounds.h; the codec
-//    refuses anything longer, so a peer never makes the receiver allocate more.
-//  - "Name" fields are non-control text (no NUL, no byte < 0x20, no 0x7f);
-//    only `user` and `purpose` in requests must be non-empty.
+//  - Every variable-length field has a maximum (ipc/bounds.h) the codec enforces.
+//  - "Name" fields: no byte < 0x20, no 0x7f; only requests' `user`, `purpose` must be non-empty.
 //  - Secrets (passwords, data keys) are SecretBytes, never std::string.
 //  - Wire layout (ipc/codec.h): u32 BE length || u16 BE type || u16 BE
 //    version || payload, fields in declared order. Shared enums: ipc/status.h.
