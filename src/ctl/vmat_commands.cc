@@ -13,8 +13,24 @@ int Fail(const Error& e) {
   return 1;
 }
 
-void PrintAlias(const VmatCommand& c, const std::string& alias, const std::string& target) {
-  std::printf("%s@%s -> %s\n", alias.c_str(), c.exit_domain.c_str(), target.c_str());
+// One alias's line; " (sends)" when it is its target's sending alias.
+Result<void> PrintAlias(keys::KeyService& keys, const VmatCommand& c, const std::string& alias,
+                        const std::string& target) {
+  auto sender = keys.SenderVmat(target);
+  if (!sender.ok()) return sender.error();
+  const bool sends = sender->has_value() && **sender == alias;
+  std::printf("%s@%s -> %s%s\n", alias.c_str(), c.exit_domain.c_str(), target.c_str(),
+              sends ? " (sends)" : "");
+  return Ok();
+}
+
+// The alias of `c`: its line, or exit status 1 when there is none.
+int Show(keys::KeyService& keys, const VmatCommand& c) {
+  auto target = keys.LookupVmat(c.alias);
+  if (!target.ok()) return Fail(target.error());
+  if (!target->has_value()) return Fail(MakeError(ErrorCode::kNotFound, "no such VMAT alias"));
+  auto printed = PrintAlias(keys, c, c.alias, **target);
+  return printed.ok() ? 0 : Fail(printed.error());
 }
 
 }  // namespace
@@ -28,13 +44,14 @@ std::optional<VmatCommand> ParseVmatCommand(const std::vector<std::string>& args
   VmatCommand command;
   command.exit_domain = exit_domain;
   const bool add = args.size() == 3 && args[0] == "add";
-  const bool one = args.size() == 2 && (args[0] == "remove" || args[0] == "show");
+  const bool one =
+      args.size() == 2 && (args[0] == "remove" || args[0] == "show" || args[0] == "sender");
   if (args.size() == 1 && args[0] == "list") {
     command.op = VmatCommand::Op::kList;
     return command;
   }
   if (!add && !one) {
-    *why = "vmat commands: add ALIAS USER@ONION, remove ALIAS, show ALIAS, list";
+    *why = "vmat commands: add ALIAS USER@ONION, remove ALIAS, show ALIAS, sender ALIAS, list";
     return std::nullopt;
   }
   auto alias = mail::CanonicalVmatAlias(args[1], exit_domain);
@@ -55,7 +72,9 @@ std::optional<VmatCommand> ParseVmatCommand(const std::vector<std::string>& args
     command.op = VmatCommand::Op::kAdd;
     command.target = *target;
   } else {
-    command.op = args[0] == "remove" ? VmatCommand::Op::kRemove : VmatCommand::Op::kShow;
+    command.op = args[0] == "remove"   ? VmatCommand::Op::kRemove
+                 : args[0] == "sender" ? VmatCommand::Op::kSender
+                                       : VmatCommand::Op::kShow;
   }
   return command;
 }
@@ -72,8 +91,7 @@ int RunVmatCommand(keys::KeyService& keys, const VmatCommand& command) {
         }
         return Fail(added.error());
       }
-      PrintAlias(command, command.alias, command.target);
-      return 0;
+      return Show(keys, command);
     }
     case VmatCommand::Op::kRemove: {
       auto removed = keys.RemoveVmat(command.alias);
@@ -81,17 +99,21 @@ int RunVmatCommand(keys::KeyService& keys, const VmatCommand& command) {
       std::printf("removed %s@%s\n", command.alias.c_str(), command.exit_domain.c_str());
       return 0;
     }
-    case VmatCommand::Op::kShow: {
-      auto target = keys.LookupVmat(command.alias);
-      if (!target.ok()) return Fail(target.error());
-      if (!target->has_value()) return Fail(MakeError(ErrorCode::kNotFound, "no such VMAT alias"));
-      PrintAlias(command, command.alias, **target);
-      return 0;
+    case VmatCommand::Op::kShow:
+      return Show(keys, command);
+    case VmatCommand::Op::kSender: {
+      auto made = keys.MakeSenderVmat(command.alias);
+      if (!made.ok()) return Fail(made.error());
+      return Show(keys, command);
     }
     case VmatCommand::Op::kList: {
       auto all = keys.ListVmat();
       if (!all.ok()) return Fail(all.error());
-      for (const mail::VmatRecord& r : *all) PrintAlias(command, r.alias, r.target);
+      for (const mail::VmatRecord& r : *all) {
+        if (auto printed = PrintAlias(keys, command, r.alias, r.target); !printed.ok()) {
+          return Fail(printed.error());
+        }
+      }
       std::printf("%zu VMAT alias(es)\n", all->size());
       return 0;
     }

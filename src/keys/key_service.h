@@ -90,10 +90,12 @@ class KeyService {
   // VMAT aliases of an enter gateway (mail/vmat.h, keys/vmat_table.h):
   // LookupVmat gives an alias's target (nullopt: none); AddVmat, RemoveVmat
   // and ListVmat are the operator's (onionmailctl vmat). SenderVmat gives a
-  // target's sending alias, the local part (VmatTable::SenderAlias).
+  // target's sending alias, the local part (VmatTable::SenderAlias);
+  // MakeSenderVmat makes an alias its target's (VmatTable::MakeSender).
   virtual Result<std::optional<std::string>> LookupVmat(std::string_view alias) = 0;
   virtual Result<std::optional<std::string>> SenderVmat(std::string_view target) = 0;
   virtual Result<void> AddVmat(std::string_view alias, std::string_view target) = 0;
+  virtual Result<void> MakeSenderVmat(std::string_view alias) = 0;
   virtual Result<void> RemoveVmat(std::string_view alias) = 0;
   virtual Result<std::vector<mail::VmatRecord>> ListVmat() = 0;
   // The format version of the user's record (keys/user_record.h): 2, or 1 for

@@ -16,6 +16,10 @@ Result<void> LocalKeyService::AddVmat(std::string_view alias, std::string_view t
   return vmat_.Add(alias, target);
 }
 
+Result<void> LocalKeyService::MakeSenderVmat(std::string_view alias) {
+  return vmat_.MakeSender(alias);
+}
+
 Result<void> LocalKeyService::RemoveVmat(std::string_view alias) { return vmat_.Remove(alias); }
 
 Result<std::vector<mail::VmatRecord>> LocalKeyService::ListVmat() { return vmat_.List(); }

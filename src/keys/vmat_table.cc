@@ -119,6 +119,14 @@ Result<std::optional<std::string>> VmatTable::SenderAlias(std::string_view targe
   return std::optional<std::string>((*record)->alias);
 }
 
+Result<void> VmatTable::MakeSender(std::string_view alias) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  auto target = Lookup(alias);
+  if (!target.ok()) return target.error();
+  if (!target->has_value()) return MakeError(ErrorCode::kNotFound, "no such VMAT alias");
+  return SetSender(alias, **target, /*replace=*/true);
+}
+
 Result<void> VmatTable::SetSender(std::string_view alias, std::string_view target, bool replace) {
   auto file_id = SenderFileIdFor(target);
   if (!file_id.ok()) return file_id.error();

@@ -30,6 +30,8 @@
 //    sending alias when it has none (or a stale one); Remove() of the sending
 //    alias gives the role to another alias of the same target if there is
 //    one (the first in List() order), else deletes the file.
+//    MakeSender(alias): makes an existing alias its target's sending alias
+//    (kNotFound when there is no such alias; durable when it returns ok).
 //    SenderAlias(target): the sending alias; nullopt when there is none or
 //    when the alias it names no longer leads to the target (stale: a crash
 //    between the two files). kInvalidArgument for a target that is not
@@ -68,6 +70,7 @@ class VmatTable {
   [[nodiscard]] Result<std::vector<mail::VmatRecord>> List();
   [[nodiscard]] Result<size_t> Count();
   [[nodiscard]] Result<std::optional<std::string>> SenderAlias(std::string_view target);
+  [[nodiscard]] Result<void> MakeSender(std::string_view alias);
 
  private:
   Result<std::string> FileIdFor(std::string_view alias);

@@ -46,8 +46,9 @@
 //    kNotFound (also for a name that is no alias); aliases are not logged.
 //    On a gateway ([exit] domain), the session's logged-in user may show,
 //    make or remove their own alias (VmatOwnRequest, server@ VMAT; the name
-//    is the user's, the target <user>@<domain>: mail/vmat.h Own()); an
-//    alias of another mailbox is never touched. Logged without a name.
+//    is the user's, the target <user>@<domain>: mail/vmat.h Own()); making
+//    it (or asking again) also makes it the user's sending alias; an alias
+//    of another mailbox is never touched. Logged without a name.
 //    On a gateway, a session may ask for a sender's sending alias
 //    (VmatSenderRequest, for mail to the Internet; VmatTable::SenderAlias),
 //    answered "alias@<exit domain>" only for the session's logged-in user

@@ -26,16 +26,25 @@ Result<void> KeyRoleServer::VmatOwn(mail::VmatOwnOp op, const SmtpSessionState& 
   auto current = state_.keys().LookupVmat(user);
   if (!LogFault("smtp", "a VMAT alias", current).ok()) return current.error();
   const bool mine = current->has_value() && **current == own;
-  if (op == Op::kShow || (op == Op::kOn && mine) || (op == Op::kOff && !mine)) {
+  if (op == Op::kShow || (op == Op::kOff && !mine)) {
     return mine ? Ok() : MakeError(ErrorCode::kNotFound, "no own alias");
   }
-  if (op == Op::kOn && current->has_value()) return MakeError(ErrorCode::kAlreadyExists, "");
-  auto done = op == Op::kOn ? state_.keys().AddVmat(user, own) : state_.keys().RemoveVmat(user);
-  if (LogFault("smtp", "a VMAT alias", done).ok()) {
-    log::Info("key", std::string("a user ") + (op == Op::kOn ? "made" : "removed") +
-                         " their VMAT alias through server@");
+  if (op == Op::kOff) {
+    auto removed = state_.keys().RemoveVmat(user);
+    if (LogFault("smtp", "a VMAT alias", removed).ok()) {
+      log::Info("key", "a user removed their VMAT alias through server@");
+    }
+    return removed;
   }
-  return done;
+  if (current->has_value() && !mine) return MakeError(ErrorCode::kAlreadyExists, "");
+  if (!mine) {
+    auto added = state_.keys().AddVmat(user, own);
+    if (!LogFault("smtp", "a VMAT alias", added).ok()) return added;
+    log::Info("key", "a user made their VMAT alias through server@");
+  }
+  // Their own alias is the one their mail to the Internet leaves under.
+  auto sends = state_.keys().MakeSenderVmat(user);
+  return LogFault("smtp", "a VMAT sender", sends);
 }
 
 Result<std::string> KeyRoleServer::VmatSender(std::string_view sender, const SmtpSessionState& s) {

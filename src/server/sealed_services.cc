@@ -58,6 +58,7 @@ Result<std::optional<std::string>> SealedKeyService::SenderVmat(std::string_view
   return Sealed();
 }
 Result<void> SealedKeyService::AddVmat(std::string_view, std::string_view) { return Sealed(); }
+Result<void> SealedKeyService::MakeSenderVmat(std::string_view) { return Sealed(); }
 Result<void> SealedKeyService::RemoveVmat(std::string_view) { return Sealed(); }
 Result<std::vector<mail::VmatRecord>> SealedKeyService::ListVmat() { return Sealed(); }
 Result<uint8_t> SealedKeyService::RecordVersion(std::string_view) { return Sealed(); }

@@ -39,6 +39,7 @@ class SealedKeyService : public keys::KeyService {
   Result<std::optional<std::string>> LookupVmat(std::string_view alias) override;
   Result<std::optional<std::string>> SenderVmat(std::string_view target) override;
   Result<void> AddVmat(std::string_view alias, std::string_view target) override;
+  Result<void> MakeSenderVmat(std::string_view alias) override;
   Result<void> RemoveVmat(std::string_view alias) override;
   Result<std::vector<mail::VmatRecord>> ListVmat() override;
   Result<uint8_t> RecordVersion(std::string_view user) override;

@@ -40,6 +40,10 @@ TEST(ParseVmatCommandTest, AddRemoveShowListWithCanonicalAliasesAndTargets) {
   EXPECT_EQ(remove->op, VmatCommand::Op::kRemove);
   EXPECT_EQ(remove->alias, "bob");
   EXPECT_EQ(Parse({"show", "Bob"})->op, VmatCommand::Op::kShow);
+  auto sender = Parse({"sender", "Bob@mx.example.org"});
+  ASSERT_TRUE(sender);
+  EXPECT_EQ(sender->op, VmatCommand::Op::kSender);
+  EXPECT_EQ(sender->alias, "bob");
   EXPECT_EQ(Parse({"list"})->op, VmatCommand::Op::kList);
 }
 
@@ -58,6 +62,7 @@ TEST(ParseVmatCommandTest, BadCommandsAliasesTargetsAndNoExitDomainAreUsageError
                                              {"add", "a..b", kAlice},
                                              {"remove"},
                                              {"show", "x", "y"},
+                                             {"sender"},
                                              {"list", "all"},
                                              {"ADD", "alice", kAlice}}) {
     EXPECT_FALSE(Parse(bad)) << (bad.empty() ? "" : bad[0]) << " " << bad.size();
@@ -97,17 +102,34 @@ TEST_F(VmatCommandsTest, AddShowListRemove) {
   std::string out, err;
   const std::string bob = "bob@" + mail::kTestOnions[1];
   ASSERT_EQ(Run({"add", "alice", kAlice}, &out, &err), 0) << err;
-  EXPECT_EQ(out, "alice@mx.example.org -> " + kAlice + "\n");
+  EXPECT_EQ(out, "alice@mx.example.org -> " + kAlice + " (sends)\n");
   ASSERT_EQ(Run({"add", "bob@mx.example.org", bob}, &out, &err), 0) << err;
   EXPECT_EQ(*service_->LookupVmat("bob"), bob);
+  ASSERT_EQ(Run({"add", "a2", kAlice}, &out, &err), 0) << err;
+  EXPECT_EQ(out, "a2@mx.example.org -> " + kAlice + "\n");  // alice's first alias sends
   ASSERT_EQ(Run({"show", "Alice"}, &out, &err), 0) << err;
-  EXPECT_EQ(out, "alice@mx.example.org -> " + kAlice + "\n");
+  EXPECT_EQ(out, "alice@mx.example.org -> " + kAlice + " (sends)\n");
   ASSERT_EQ(Run({"list"}, &out, &err), 0) << err;
-  EXPECT_EQ(out, "alice@mx.example.org -> " + kAlice + "\nbob@mx.example.org -> " + bob +
-                     "\n2 VMAT alias(es)\n");
+  EXPECT_EQ(out, "a2@mx.example.org -> " + kAlice + "\nalice@mx.example.org -> " + kAlice +
+                     " (sends)\nbob@mx.example.org -> " + bob + " (sends)\n3 VMAT alias(es)\n");
   ASSERT_EQ(Run({"remove", "alice"}, &out, &err), 0) << err;
   EXPECT_EQ(out, "removed alice@mx.example.org\n");
   EXPECT_EQ(*service_->LookupVmat("alice"), std::nullopt);
+}
+
+TEST_F(VmatCommandsTest, SenderMakesAnAliasItsTargetsSendingAlias) {
+  std::string out, err;
+  ASSERT_EQ(Run({"add", "alice", kAlice}, &out, &err), 0) << err;
+  ASSERT_EQ(Run({"add", "a2", kAlice}, &out, &err), 0) << err;
+  ASSERT_EQ(Run({"sender", "A2@mx.example.org"}, &out, &err), 0) << err;
+  EXPECT_EQ(out, "a2@mx.example.org -> " + kAlice + " (sends)\n");
+  EXPECT_EQ(*service_->SenderVmat(kAlice), "a2");
+  ASSERT_EQ(Run({"show", "alice"}, &out, &err), 0) << err;
+  EXPECT_EQ(out, "alice@mx.example.org -> " + kAlice + "\n");
+  EXPECT_EQ(Run({"sender", "carol"}, &out, &err), 1);
+  EXPECT_EQ(out, "");
+  EXPECT_NE(err.find("no such VMAT alias"), std::string::npos) << err;
+  EXPECT_EQ(*service_->SenderVmat(kAlice), "a2");
 }
 
 TEST_F(VmatCommandsTest, AnAliasThatExistsOrIsMissingIsExitStatusOne) {

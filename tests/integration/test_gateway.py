@@ -234,9 +234,9 @@ class GatewayTest(unittest.TestCase):
     def test_onionmailctl_vmat_show_list_and_remove(self):
         shown = self.e.ctl("vmat", "show", "alice")
         self.assertEqual(shown.stdout.decode(),
-                         "alice@%s -> alice@%s\n" % (EXIT, self.b.domain))
+                         "alice@%s -> alice@%s (sends)\n" % (EXIT, self.b.domain))
         listed = self.e.ctl("vmat", "list").stdout.decode().splitlines()
-        self.assertIn("carol@%s -> carol@%s" % (EXIT, self.c.domain), listed)
+        self.assertIn("carol@%s -> carol@%s (sends)" % (EXIT, self.c.domain), listed)
         self.assertEqual(listed[-1], "3 VMAT alias(es)")
         again = self.e.ctl("vmat", "add", "alice", "carol@" + self.c.domain, check=False)
         self.assertEqual(again.returncode, 1)
@@ -312,7 +312,7 @@ class GatewayTest(unittest.TestCase):
         answer = self.ask_bot_as_erin("VMAT ON")
         self.assertIn(b"Your Internet address: " + to.encode(), answer)
         self.assertEqual(self.e.ctl("vmat", "show", "erin").stdout.decode(),
-                         "%s -> erin@%s\n" % (to, self.e.domain))
+                         "%s -> erin@%s (sends)\n" % (to, self.e.domain))
         before = self.e.mailbox_count(self.erin)
         self.assertEqual(self.send_from_internet([to], message("someone@internet.test", to,
                                                                "hello erin", "x")), {})

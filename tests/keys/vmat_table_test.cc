@@ -161,6 +161,24 @@ TEST_F(VmatTableTest, TheFirstAliasOfATargetSendsAndRemovingItPassesTheRoleOn) {
   EXPECT_EQ(Must(table_->Count()), 1u);  // sender files are not aliases
 }
 
+TEST_F(VmatTableTest, MakeSenderGivesAnAliasTheRoleAndAnUnknownAliasIsNotFound) {
+  ASSERT_TRUE(table_->Add("alice", kAlice).ok());
+  ASSERT_TRUE(table_->Add("m.alice", kAlice).ok());
+  ASSERT_TRUE(table_->Add("bob.b", kBob).ok());
+  EXPECT_EQ(Sender(kAlice), "alice");
+  ASSERT_TRUE(table_->MakeSender("m.alice").ok());
+  EXPECT_EQ(Sender(kAlice), "m.alice");  // durable: a new instance reads it
+  EXPECT_EQ(Sender(kBob), "bob.b");      // another target's untouched
+  ASSERT_TRUE(table_->MakeSender("m.alice").ok()) << "again: still ok";
+  EXPECT_EQ(CodeOf(table_->MakeSender("nobody")), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(table_->MakeSender("Not An Alias")), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Sender(kAlice), "m.alice");
+  ASSERT_TRUE(table_->Add("a.alice", kAlice).ok());  // a later alias does not take it
+  EXPECT_EQ(Sender(kAlice), "m.alice");
+  ASSERT_TRUE(table_->Remove("m.alice").ok());
+  EXPECT_EQ(Sender(kAlice), "a.alice");  // passed on in List() order
+}
+
 TEST_F(VmatTableTest, SenderFilesArePrivateKeyedAndBoundToTheirTarget) {
   ASSERT_TRUE(table_->Add("secret-alias", kAlice).ok());
   ASSERT_TRUE(table_->Add("bob.b", kBob).ok());

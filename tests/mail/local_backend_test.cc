@@ -83,6 +83,7 @@ class CountingKeyService : public keys::KeyService {
   Result<void> AddVmat(std::string_view a, std::string_view t) override {
     return real_.AddVmat(a, t);
   }
+  Result<void> MakeSenderVmat(std::string_view a) override { return real_.MakeSenderVmat(a); }
   Result<void> RemoveVmat(std::string_view a) override { return real_.RemoveVmat(a); }
   Result<std::vector<mail::VmatRecord>> ListVmat() override { return real_.ListVmat(); }
   Result<uint8_t> RecordVersion(std::string_view u) override { return real_.RecordVersion(u); }

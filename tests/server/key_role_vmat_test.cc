@@ -149,6 +149,31 @@ TEST_F(KeyRoleTest, TheLoggedInUserGetsTheirOwnSendingAliasOnly) {
   EXPECT_FALSE(link->broken());
 }
 
+TEST_F(KeyRoleTest, VmatOnMakesTheUsersOwnAliasTheirSendingAliasEvenIfAnotherCameFirst) {
+  const std::string user = NewUser();
+  const std::string own = user + "@" + Env().config.domain;
+  ASSERT_TRUE(Env().state->keys().AddVmat("op-made." + user, own).ok());
+  EXPECT_EQ(*Env().state->keys().SenderVmat(own), "op-made." + user);
+  auto link = smtp_.NewSession();
+  RemoteDelivery delivery(*link);
+  ASSERT_TRUE(delivery.VerifySmtpPassword(user, Pw(user + "-smtp")).ok());
+  ASSERT_TRUE(delivery.Own(mail::VmatOwnOp::kOn).ok());
+  EXPECT_EQ(*Env().state->keys().SenderVmat(own), user);
+  auto address = delivery.SenderAddress(own);
+  ASSERT_TRUE(address.ok()) << address.error().message;
+  EXPECT_EQ(*address, user + "@mail.example.org");
+  // The operator names the other one; VMAT ON, asked again, takes it back.
+  ASSERT_TRUE(Env().state->keys().MakeSenderVmat("op-made." + user).ok());
+  EXPECT_EQ(*Env().state->keys().SenderVmat(own), "op-made." + user);
+  ASSERT_TRUE(delivery.Own(mail::VmatOwnOp::kOn).ok());
+  EXPECT_EQ(*Env().state->keys().SenderVmat(own), user);
+  // VMAT OFF passes the role back to the operator's alias.
+  ASSERT_TRUE(delivery.Own(mail::VmatOwnOp::kOff).ok());
+  EXPECT_EQ(*Env().state->keys().SenderVmat(own), "op-made." + user);
+  ASSERT_TRUE(Env().state->keys().RemoveVmat("op-made." + user).ok());
+  EXPECT_FALSE(link->broken());
+}
+
 TEST_F(KeyRoleTest, Pop3SessionCannotAskForASendingAlias) {
   auto link = pop3_.NewSession();
   auto r = link->Call<ipc::VmatLookupReply>(ipc::VmatSenderRequest{"carol@" + mail::kTestOnions[5]},
