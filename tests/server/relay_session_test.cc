@@ -43,32 +43,7 @@ RelayOptions Options(std::string proxy) {
   return o;
 }
 
-// The relay role's control loop on a thread; the front end's backend on the
-// other end of the control channel.
-class Relay {
- public:
-  explicit Relay(const RelayOptions& options) {
-    auto pair = ipc::Channel::CreatePair();
-    EXPECT_TRUE(pair.ok());
-    backend_.emplace(std::move(pair->first), RelayWaits{30000ms, 30000ms, 30000ms});
-    control_.emplace(std::move(pair->second));
-    thread_ =
-        std::thread([this, options] { served_ = ServeRelayControl(*control_, options, &stop_); });
-  }
-  ~Relay() {
-    stop_ = true;
-    thread_.join();
-    EXPECT_TRUE(served_.ok()) << served_.error().message;
-  }
-  RemoteRelayBackend& backend() { return *backend_; }
-
- private:
-  std::optional<RemoteRelayBackend> backend_;
-  std::optional<ipc::Channel> control_;
-  std::atomic<bool> stop_{false};
-  Result<void> served_;
-  std::thread thread_;
-};
+using Relay = RelayTestRunner;
 
 std::span<const uint8_t> Bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};

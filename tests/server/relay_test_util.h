@@ -4,21 +4,29 @@
 // SOCKS5 proxy that maps that onion name to the remote's loopback port, as
 // Tor would, or refuses every CONNECT as Tor does for an onion it cannot
 // reach. Both serve one connection at a time (tests/peer/peer_test_util.h).
+// And RelayTestRunner: the relay role's control loop on a thread, with the
+// front end's RemoteRelayBackend on the other end of its channel.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "ipc/channel.h"
 #include "net/socket_connection.h"
 #include "peer/socks5.h"
+#include "server/relay_backend.h"
+#include "server/relay_session.h"
 #include "smtp/session.h"
 #include "tests/peer/peer_test_util.h"
 #include "tests/smtp/fake_backend.h"
@@ -106,6 +114,35 @@ class OnionProxy {
   uint16_t real_port_;
   bool refuse_;
   peer::LoopbackServer server_;
+};
+
+// The relay role's control loop on a thread; the front end's backend on the
+// other end of the control channel. Stops and joins when destroyed, and
+// expects the loop to have ended without an error.
+class RelayTestRunner {
+ public:
+  explicit RelayTestRunner(const RelayOptions& options) {
+    using std::chrono_literals::operator""ms;
+    auto pair = ipc::Channel::CreatePair();
+    EXPECT_TRUE(pair.ok());
+    backend_.emplace(std::move(pair->first), RelayWaits{30000ms, 30000ms, 30000ms});
+    control_.emplace(std::move(pair->second));
+    thread_ =
+        std::thread([this, options] { served_ = ServeRelayControl(*control_, options, &stop_); });
+  }
+  ~RelayTestRunner() {
+    stop_ = true;
+    thread_.join();
+    EXPECT_TRUE(served_.ok()) << served_.error().message;
+  }
+  RemoteRelayBackend& backend() { return *backend_; }
+
+ private:
+  std::optional<RemoteRelayBackend> backend_;
+  std::optional<ipc::Channel> control_;
+  std::atomic<bool> stop_{false};
+  Result<void> served_;
+  std::thread thread_;
 };
 
 // The stored message without the remote's Return-Path and Received lines.
