@@ -117,6 +117,9 @@ struct Config {
   // /64. Used only with exit_domain.
   uint32_t exit_max_connections = 0;
   uint32_t exit_max_connections_per_address = 4;
+  // New connections a minute one such address (IPv4, IPv6 /64) may open; 0:
+  // no limit. Used only with exit_domain.
+  uint32_t exit_connections_per_minute_per_address = 60;
   // Where this gateway hands mail to the Internet: a numeric "ip:port" of an
   // MTA (STARTTLS with TLS 1.3 required); empty: this gateway does not send
   // to the Internet. Needs exit_domain.

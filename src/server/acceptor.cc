@@ -14,6 +14,23 @@
 #include "base/log.h"
 
 namespace onionmail::server {
+namespace {
+
+// The log line of a refused Internet client (never its address).
+const char* RefusalText(ClientLimits::Refusal refusal) {
+  switch (refusal) {
+    case ClientLimits::Refusal::kPerAddress:
+      return "connection refused: too many from one Internet address";
+    case ClientLimits::Refusal::kRate:
+      return "connection refused: one Internet address connecting too often";
+    case ClientLimits::Refusal::kTotal:
+    case ClientLimits::Refusal::kNone:
+      break;
+  }
+  return "connection refused: too many Internet clients";
+}
+
+}  // namespace
 
 Acceptor::Acceptor(std::string name, int listen_fd, uint32_t max_connections,
                    std::string busy_reply, Handler handler, OutsideClients outside)
@@ -76,9 +93,7 @@ void Acceptor::Run(const std::atomic<bool>& stop) {
         (void)!::send(fd, outside_.busy_reply.data(), outside_.busy_reply.size(),
                       MSG_NOSIGNAL | MSG_DONTWAIT);
         ::close(fd);
-        log::Warning(name_, admission.refusal == ClientLimits::Refusal::kPerAddress
-                                ? "connection refused: too many from one Internet address"
-                                : "connection refused: too many Internet clients");
+        log::Warning(name_, RefusalText(admission.refusal));
         continue;
       }
       slot = std::move(admission.slot);

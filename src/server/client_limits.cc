@@ -6,15 +6,18 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
 
 namespace onionmail::server {
 
-ClientLimits::ClientLimits(uint32_t total, uint32_t per_address)
+ClientLimits::ClientLimits(uint32_t total, uint32_t per_address, uint32_t per_minute)
     : total_(std::max<uint32_t>(total, 1)),
-      per_address_(std::clamp<uint32_t>(per_address, 1, std::max<uint32_t>(total, 1))) {}
+      per_address_(std::clamp<uint32_t>(per_address, 1, std::max<uint32_t>(total, 1))),
+      per_minute_(per_minute) {}
 
-std::shared_ptr<ClientLimits> ClientLimits::Create(uint32_t total, uint32_t per_address) {
-  return std::shared_ptr<ClientLimits>(new ClientLimits(total, per_address));
+std::shared_ptr<ClientLimits> ClientLimits::Create(uint32_t total, uint32_t per_address,
+                                                   uint32_t per_minute) {
+  return std::shared_ptr<ClientLimits>(new ClientLimits(total, per_address, per_minute));
 }
 
 std::string ClientLimits::AddressKey(const struct sockaddr_storage& addr, size_t len) {
@@ -35,13 +38,51 @@ ClientLimits::Admission ClientLimits::Admit(const struct sockaddr_storage& addr,
   return AdmitKey(AddressKey(addr, len));
 }
 
-ClientLimits::Admission ClientLimits::AdmitKey(const std::string& key) {
+void ClientLimits::Refill(PerKey& k, Clock::time_point now) const {
+  if (now <= k.refilled) return;
+  // Exact integer arithmetic: a token is 60 s worth of nanoseconds, and each
+  // elapsed nanosecond adds per_minute_ units; more than a minute fills it.
+  const auto elapsed = std::min<Clock::duration>(now - k.refilled, std::chrono::minutes(1));
+  const uint64_t ns =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count());
+  k.units = std::min<uint64_t>(Capacity(), k.units + ns * per_minute_);
+  k.refilled = now;
+}
+
+void ClientLimits::Sweep(Clock::time_point now) {
+  last_sweep_ = now;
+  for (auto it = per_key_.begin(); it != per_key_.end();) {
+    if (it->second.open == 0) Refill(it->second, now);
+    const bool idle = it->second.open == 0 && it->second.units >= Capacity();
+    it = idle ? per_key_.erase(it) : std::next(it);
+  }
+}
+
+ClientLimits::Admission ClientLimits::AdmitKey(const std::string& key, Clock::time_point now) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (active_ >= total_) return {nullptr, Refusal::kTotal};
-    uint32_t& count = per_key_[key];
-    if (count >= per_address_) return {nullptr, Refusal::kPerAddress};
-    ++count;
+    if (per_minute_ > 0 &&
+        (now - last_sweep_ >= std::chrono::minutes(1) || per_key_.size() >= kMaxTracked)) {
+      Sweep(now);
+    }
+    auto it = per_key_.find(key);
+    const bool untracked =
+        it == per_key_.end() && per_minute_ > 0 && per_key_.size() >= kMaxTracked;
+    if (it == per_key_.end()) {
+      PerKey fresh;
+      fresh.units = Capacity();
+      fresh.refilled = now;
+      it = per_key_.emplace(key, fresh).first;
+    }
+    PerKey& k = it->second;
+    if (k.open >= per_address_) return {nullptr, Refusal::kPerAddress};
+    if (per_minute_ > 0 && !untracked) {
+      Refill(k, now);
+      if (k.units < kUnitsPerToken) return {nullptr, Refusal::kRate};
+      k.units -= kUnitsPerToken;
+    }
+    ++k.open;
     ++active_;
   }
   auto self = shared_from_this();
@@ -54,9 +95,11 @@ ClientLimits::Admission ClientLimits::AdmitKey(const std::string& key) {
 void ClientLimits::Release(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = per_key_.find(key);
-  if (it == per_key_.end() || it->second == 0 || active_ == 0) std::abort();  // a slot freed twice
+  if (it == per_key_.end() || it->second.open == 0 || active_ == 0) std::abort();  // freed twice
   --active_;
-  if (--it->second == 0) per_key_.erase(it);
+  // Without a rate limit nothing is kept once the last connection ends; with
+  // one, the bucket stays until a sweep finds it full.
+  if (--it->second.open == 0 && per_minute_ == 0) per_key_.erase(it);
 }
 
 uint32_t ClientLimits::active() const {

@@ -212,7 +212,8 @@ int RunFrontEnd(const FrontEndArgs& args, const config::Config& config, FrontEnd
   Acceptor::OutsideClients outside;
   if (spec.outside_max_connections > 0) {
     outside.limits =
-        ClientLimits::Create(spec.outside_max_connections, spec.outside_max_per_address);
+        ClientLimits::Create(spec.outside_max_connections, spec.outside_max_per_address,
+                             spec.outside_per_minute_per_address);
     outside.busy_reply = spec.outside_busy_reply;
   }
   Acceptor acceptor(

@@ -42,6 +42,7 @@ struct FrontEndSpec {
   // client_limits.h); 0: none of their own.
   uint32_t outside_max_connections = 0;
   uint32_t outside_max_per_address = 0;
+  uint32_t outside_per_minute_per_address = 0;  // 0: no rate limit
   std::string outside_busy_reply;
   uint32_t idle_timeout_seconds = 0;
   uint32_t session_timeout_seconds = 0;

@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
   if (!config->exit_domain.empty()) {  // Internet MTAs share a part (docs/gateways.md)
     spec.outside_max_connections = config->exit_max_connections;
     spec.outside_max_per_address = config->exit_max_connections_per_address;
+    spec.outside_per_minute_per_address = config->exit_connections_per_minute_per_address;
     spec.outside_busy_reply = "421 4.7.0 Too many connections from your address\r\n";
   }
   spec.idle_timeout_seconds = config->smtp_idle_timeout_seconds;

@@ -205,13 +205,17 @@ TEST(ConfigTest, InternetClientsGetHalfTheSmtpConnectionsUnlessSetAndNeverMore) 
   ASSERT_TRUE(defaults.ok()) << defaults.error().message;
   EXPECT_EQ(defaults->exit_max_connections, 32u);  // half of smtp.max_connections (64)
   EXPECT_EQ(defaults->exit_max_connections_per_address, 4u);
+  EXPECT_EQ(defaults->exit_connections_per_minute_per_address, 60u);
   auto one = ParseConfig("[smtp]\nmax_connections = 1\n" + gateway);
   ASSERT_TRUE(one.ok()) << one.error().message;
   EXPECT_EQ(one->exit_max_connections, 1u);  // at least one
-  auto set = ParseConfig(gateway + "max_connections = 10\nmax_connections_per_address = 2\n");
+  auto set = ParseConfig(gateway +
+                         "max_connections = 10\nmax_connections_per_address = 2\n"
+                         "connections_per_minute_per_address = 0\n");
   ASSERT_TRUE(set.ok()) << set.error().message;
   EXPECT_EQ(set->exit_max_connections, 10u);
   EXPECT_EQ(set->exit_max_connections_per_address, 2u);
+  EXPECT_EQ(set->exit_connections_per_minute_per_address, 0u);
   auto over = ParseConfig(gateway + "max_connections = 65\n");
   ASSERT_FALSE(over.ok());
   EXPECT_NE(over.error().message.find("exit.max_connections"), std::string::npos);

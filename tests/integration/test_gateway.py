@@ -22,7 +22,9 @@ Internet MTA) is offered no AUTH, gets 502 5.7.0 for it and 550 5.7.1 for a
 recipient but at the exit domain, and still reaches alice; it may hold two
 connections at once ([exit] max_connections_per_address = 2), a third gets
 421 4.7.0 while loopback clients are still served, and a closed one frees its
-slot. erin, a user of E,
+slot; one that connects more than [exit] connections_per_minute_per_address
+times a minute gets 421 4.7.0 until its allowance refills (a gateway of its
+own). erin, a user of E,
 makes her own address erin@mail.gateway.test with server@ VMAT ON, gets mail
 from the Internet at it, and removes it with VMAT OFF.
 """
@@ -351,6 +353,64 @@ class GatewayTest(unittest.TestCase):
         log = self.e.log_bytes()
         self.assertIn(b"connection refused: too many from one Internet address", log)
         self.assertNotIn(addr.encode(), log)
+
+
+class InternetClientRateTest(unittest.TestCase):
+    """[exit] connections_per_minute_per_address: an Internet address that
+    opens connections faster than its allowance gets 421 4.7.0 and a log line
+    without the address, Tor's side (loopback) is still served, and the
+    allowance refills with time. A gateway of its own (nothing relayed), so
+    the other tests' Internet connections do not share its allowance."""
+
+    RATE = 20  # a minute: one more every 3 s
+
+    @classmethod
+    def setUpClass(cls):
+        # Nothing is relayed: the proxy is never asked.
+        cls.e = TestEnv(prefix="om-gw-rate-", domain=onion_name("gateway-rate-%d" % os.getpid()),
+                        extra_config={"relay": {"enabled": True,
+                                                "socks5_proxy": "127.0.0.1:9"},
+                                      "exit": {"domain": EXIT,
+                                               "connections_per_minute_per_address": cls.RATE}})
+        cls.e.init()
+        with open(cls.e.config_path) as f:
+            config = f.read()
+        loopback_listen = "127.0.0.1:%d" % cls.e.smtp_port
+        assert loopback_listen in config
+        with open(cls.e.config_path, "w") as f:
+            f.write(config.replace(loopback_listen, "0.0.0.0:%d" % cls.e.smtp_port))
+        cls.e.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.e.cleanup()
+
+    def greeting(self, addr):
+        with socket.create_connection((addr, self.e.smtp_port), timeout=30) as sock:
+            line = first_line(sock)
+            if line.startswith(b"220 "):
+                sock.sendall(b"QUIT\r\n")
+                first_line(sock)
+            return line
+
+    def test_an_address_connecting_too_often_is_refused_until_its_allowance_refills(self):
+        addr = non_loopback_ipv4()
+        if addr is None:
+            self.skipTest("this machine has no non-loopback IPv4 address")
+        for i in range(self.RATE):
+            self.assertTrue(self.greeting(addr).startswith(b"220 "), i)
+        self.assertEqual(self.greeting(addr), b"421 4.7.0 Too many connections from your address")
+        s = self.e.smtp()  # a Tor client (loopback) is still served
+        self.assertEqual(s.noop()[0], 250)
+        s.quit()
+        deadline = time.monotonic() + 30
+        while not self.greeting(addr).startswith(b"220 "):
+            self.assertLess(time.monotonic(), deadline, "the allowance never refilled")
+            time.sleep(0.5)
+        log = self.e.log_bytes()
+        self.assertIn(b"connection refused: one Internet address connecting too often", log)
+        self.assertNotIn(addr.encode(), log)
+        self.assertTrue(self.e.running())
 
 
 def first_line(sock):

@@ -1,5 +1,6 @@
 // ClientLimits (server/client_limits.h): how many connections Internet
-// clients of an enter gateway may hold, together and per address.
+// clients of an enter gateway may hold, together and per address, and how
+// often one address may connect.
 #include "server/client_limits.h"
 
 #include <arpa/inet.h>
@@ -8,6 +9,8 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -127,6 +130,86 @@ TEST(ClientLimitsTest, ConcurrentAdmissionsNeverExceedTheLimits) {
   EXPECT_EQ(over.load(), 0);
   EXPECT_EQ(limits->active(), 0u);
   EXPECT_EQ(limits->addresses(), 0u);
+}
+
+using namespace std::chrono_literals;
+using Clock = ClientLimits::Clock;
+
+// Admits `key` at `now` and gives the slot back at once; true if admitted.
+bool ConnectOnce(ClientLimits& limits, const std::string& key, Clock::time_point now,
+                 ClientLimits::Refusal* refusal = nullptr) {
+  auto admitted = limits.AdmitKey(key, now);
+  if (refusal != nullptr) *refusal = admitted.refusal;
+  return admitted.slot != nullptr;
+}
+
+TEST(ClientLimitsTest, AnAddressConnectingMoreOftenThanItsRateIsRefusedUntilItsBucketRefills) {
+  auto limits = ClientLimits::Create(100, 100, /*per_minute=*/3);
+  const Clock::time_point t0 = Clock::now();
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(ConnectOnce(*limits, "a", t0)) << i;
+  ClientLimits::Refusal refusal = ClientLimits::Refusal::kNone;
+  EXPECT_FALSE(ConnectOnce(*limits, "a", t0 + 1s, &refusal));
+  EXPECT_EQ(refusal, ClientLimits::Refusal::kRate);
+  EXPECT_TRUE(ConnectOnce(*limits, "b", t0 + 1s)) << "another address has its own bucket";
+  // Three a minute: one more every 20 s.
+  EXPECT_FALSE(ConnectOnce(*limits, "a", t0 + 19s));
+  EXPECT_TRUE(ConnectOnce(*limits, "a", t0 + 20s));
+  EXPECT_FALSE(ConnectOnce(*limits, "a", t0 + 21s));
+  // A long pause refills it to three, not more.
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(ConnectOnce(*limits, "a", t0 + 600s)) << i;
+  EXPECT_FALSE(ConnectOnce(*limits, "a", t0 + 600s));
+}
+
+TEST(ClientLimitsTest, ARefusedConnectionSpendsNoToken) {
+  auto limits = ClientLimits::Create(100, 100, /*per_minute=*/1);
+  const Clock::time_point t0 = Clock::now();
+  EXPECT_TRUE(ConnectOnce(*limits, "a", t0));
+  for (int i = 1; i < 10; ++i) EXPECT_FALSE(ConnectOnce(*limits, "a", t0 + i * 1s));
+  EXPECT_TRUE(ConnectOnce(*limits, "a", t0 + 60s));
+}
+
+TEST(ClientLimitsTest, TheRateCountsConnectionsOpenedNotHeld) {
+  auto limits = ClientLimits::Create(100, 100, /*per_minute=*/2);
+  const Clock::time_point t0 = Clock::now();
+  auto first = limits->AdmitKey("a", t0);
+  auto second = limits->AdmitKey("a", t0);
+  ASSERT_NE(first.slot, nullptr);
+  ASSERT_NE(second.slot, nullptr);
+  first.slot.reset();
+  second.slot.reset();
+  EXPECT_FALSE(ConnectOnce(*limits, "a", t0 + 1s)) << "both closed, still two this minute";
+}
+
+TEST(ClientLimitsTest, AnAddressIsForgottenOnceItsBucketIsFullAgain) {
+  auto limits = ClientLimits::Create(100, 100, /*per_minute=*/6);
+  const Clock::time_point t0 = Clock::now();
+  EXPECT_TRUE(ConnectOnce(*limits, "a", t0));
+  EXPECT_EQ(limits->addresses(), 1u) << "its bucket is not full yet";
+  EXPECT_TRUE(ConnectOnce(*limits, "b", t0 + 58s));
+  EXPECT_EQ(limits->addresses(), 2u);
+  EXPECT_TRUE(ConnectOnce(*limits, "c", t0 + 61s));  // the next sweep, a minute on
+  EXPECT_EQ(limits->addresses(), 2u) << "a's bucket refilled and it was forgotten, not b's";
+  EXPECT_TRUE(ConnectOnce(*limits, "c", t0 + 200s));
+  EXPECT_EQ(limits->addresses(), 1u);
+}
+
+TEST(ClientLimitsTest, WhenTooManyAddressesAreTrackedANewOneIsAdmittedWithoutARate) {
+  const uint32_t n = ClientLimits::kMaxTracked;
+  auto limits = ClientLimits::Create(n + 10, 1, /*per_minute=*/1);
+  const Clock::time_point t0 = Clock::now();
+  std::vector<std::shared_ptr<const void>> held;
+  held.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    auto admitted = limits->AdmitKey("k" + std::to_string(i), t0);
+    ASSERT_NE(admitted.slot, nullptr) << i;
+    held.push_back(std::move(admitted.slot));
+  }
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(ConnectOnce(*limits, "new", t0)) << i;
+  EXPECT_LE(limits->addresses(), size_t{n} + 1);
+  auto per_address = limits->AdmitKey("k0", t0);  // the connection limits still hold
+  EXPECT_EQ(per_address.refusal, ClientLimits::Refusal::kPerAddress);
+  held.clear();
+  EXPECT_EQ(limits->active(), 0u);
 }
 
 }  // namespace
