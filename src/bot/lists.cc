@@ -16,7 +16,7 @@ using mail::ListOp;
 
 bool IsOneOf(std::string_view word, std::initializer_list<std::string_view> verbs) {
   for (std::string_view verb : verbs) {
-    if (EqualsIgnoreCase(word, verb)) return true;
+    if (AsciiEqualsIgnoreCase(word, verb)) return true;
   }
   return false;
 }

@@ -5,6 +5,8 @@
 #include <optional>
 #include <vector>
 
+#include "base/ascii.h"
+
 namespace onionmail::bot {
 namespace {
 
@@ -21,8 +23,6 @@ bool IsAsciiSpace(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
-char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 std::string_view TrimBlanks(std::string_view s) {
   while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
@@ -31,7 +31,7 @@ std::string_view TrimBlanks(std::string_view s) {
 
 int WantedIndex(std::string_view name) {
   for (int i = 0; i < kWantedCount; ++i) {
-    if (EqualsIgnoreCase(name, kWantedNames[i])) return i;
+    if (AsciiEqualsIgnoreCase(name, kWantedNames[i])) return i;
   }
   return -1;
 }
@@ -43,7 +43,7 @@ std::string_view LeadingToken(std::string_view value) {
 }
 
 bool IsAutoSubmitted(std::string_view value) {
-  return !EqualsIgnoreCase(LeadingToken(value), "no");
+  return !AsciiEqualsIgnoreCase(LeadingToken(value), "no");
 }
 
 bool IsMultipartReport(std::string_view value) {
@@ -51,7 +51,7 @@ bool IsMultipartReport(std::string_view value) {
   for (char c : LeadingToken(value)) {
     if (!IsBlank(c)) type.push_back(c);
   }
-  return EqualsIgnoreCase(type, "multipart/report");
+  return AsciiEqualsIgnoreCase(type, "multipart/report");
 }
 
 // The first `max_words` words of `s` (split at ASCII white space); *more is
@@ -76,16 +76,17 @@ std::vector<std::string_view> SplitWords(std::string_view s, size_t max_words, b
 }
 
 Command CommandWord(std::string_view word) {
-  if (EqualsIgnoreCase(word, "HELP")) return Command::kHelp;
-  if (EqualsIgnoreCase(word, "RULEZ") || EqualsIgnoreCase(word, "RULES")) return Command::kRulez;
-  if (EqualsIgnoreCase(word, "IDENT")) return Command::kIdent;
-  if (EqualsIgnoreCase(word, "CONFIG") || EqualsIgnoreCase(word, "LIMITS")) {
+  if (AsciiEqualsIgnoreCase(word, "HELP")) return Command::kHelp;
+  if (AsciiEqualsIgnoreCase(word, "RULEZ") || AsciiEqualsIgnoreCase(word, "RULES"))
+    return Command::kRulez;
+  if (AsciiEqualsIgnoreCase(word, "IDENT")) return Command::kIdent;
+  if (AsciiEqualsIgnoreCase(word, "CONFIG") || AsciiEqualsIgnoreCase(word, "LIMITS")) {
     return Command::kConfig;
   }
-  if (EqualsIgnoreCase(word, "SPAM")) return Command::kSpam;
-  if (EqualsIgnoreCase(word, "LIST")) return Command::kList;
-  if (EqualsIgnoreCase(word, "VOUCHER")) return Command::kVoucher;
-  if (EqualsIgnoreCase(word, "VMAT")) return Command::kVmat;
+  if (AsciiEqualsIgnoreCase(word, "SPAM")) return Command::kSpam;
+  if (AsciiEqualsIgnoreCase(word, "LIST")) return Command::kList;
+  if (AsciiEqualsIgnoreCase(word, "VOUCHER")) return Command::kVoucher;
+  if (AsciiEqualsIgnoreCase(word, "VMAT")) return Command::kVmat;
   return Command::kUnknown;
 }
 
@@ -99,14 +100,6 @@ bool IsPrintableArg(std::string_view word) {
 }
 
 }  // namespace
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (LowerAscii(a[i]) != LowerAscii(b[i])) return false;
-  }
-  return true;
-}
 
 Request ParseRequest(std::string_view request) {
   std::array<std::optional<std::string>, kWantedCount> values;
@@ -147,7 +140,7 @@ Request ParseRequest(std::string_view request) {
 
 std::string_view StripReplyPrefixes(std::string_view subject) {
   std::string_view s = TrimBlanks(subject);
-  while (s.size() >= 3 && LowerAscii(s[0]) == 'r' && LowerAscii(s[1]) == 'e') {
+  while (s.size() >= 3 && AsciiLower(s[0]) == 'r' && AsciiLower(s[1]) == 'e') {
     size_t i = 2;
     while (i < s.size() && IsBlank(s[i])) ++i;
     if (i == s.size() || s[i] != ':') break;
@@ -165,8 +158,9 @@ CommandLine ParseCommandLine(std::string_view subject) {
   if (words.empty()) return line;
   line.command = CommandWord(words[0]);
   size_t first_arg = 1;
-  if (line.command == Command::kUnknown && words.size() >= 3 && EqualsIgnoreCase(words[0], "SET") &&
-      EqualsIgnoreCase(words[1], "IS") && EqualsIgnoreCase(words[2], "SPAM")) {
+  if (line.command == Command::kUnknown && words.size() >= 3 &&
+      AsciiEqualsIgnoreCase(words[0], "SET") && AsciiEqualsIgnoreCase(words[1], "IS") &&
+      AsciiEqualsIgnoreCase(words[2], "SPAM")) {
     line.command = Command::kSpam;
     line.args.emplace_back("ADD");
     first_arg = 3;

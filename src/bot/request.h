@@ -36,6 +36,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/ascii.h"  // AsciiEqualsIgnoreCase, AsciiLower
+
 namespace onionmail::bot {
 
 enum class Command { kHelp, kRulez, kIdent, kConfig, kSpam, kList, kVoucher, kVmat, kUnknown };
@@ -66,9 +68,6 @@ std::string_view StripReplyPrefixes(std::string_view subject);
 
 CommandLine ParseCommandLine(std::string_view subject);
 Command ParseCommand(std::string_view subject);
-
-// ASCII case-insensitive equality (no locale).
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 // "<" + 1..250 octets of 0x21..0x7E other than "<" and ">", holding exactly one
 // "@" with octets on both sides, + ">"; no blanks around it.

@@ -30,15 +30,15 @@ std::optional<SpamRequest> ParseSpamRequest(const CommandLine& line) {
   std::span<const std::string> args = line.args;
   if (args.empty()) return SpamRequest{BlockListOp::kList, ""};
   const std::string& verb = args[0];
-  if (args.size() == 1 && EqualsIgnoreCase(verb, "LIST")) {
+  if (args.size() == 1 && AsciiEqualsIgnoreCase(verb, "LIST")) {
     return SpamRequest{BlockListOp::kList, ""};
   }
-  if (args.size() == 1 && EqualsIgnoreCase(verb, "CLEAR")) {
+  if (args.size() == 1 && AsciiEqualsIgnoreCase(verb, "CLEAR")) {
     return SpamRequest{BlockListOp::kClear, ""};
   }
-  if (EqualsIgnoreCase(verb, "ADD")) return EntryRequest(BlockListOp::kAdd, args);
-  if (EqualsIgnoreCase(verb, "DEL") || EqualsIgnoreCase(verb, "DELETE") ||
-      EqualsIgnoreCase(verb, "REMOVE")) {
+  if (AsciiEqualsIgnoreCase(verb, "ADD")) return EntryRequest(BlockListOp::kAdd, args);
+  if (AsciiEqualsIgnoreCase(verb, "DEL") || AsciiEqualsIgnoreCase(verb, "DELETE") ||
+      AsciiEqualsIgnoreCase(verb, "REMOVE")) {
     return EntryRequest(BlockListOp::kDelete, args);
   }
   return std::nullopt;

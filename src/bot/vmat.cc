@@ -26,9 +26,10 @@ std::string Usage(const ServerFacts& facts, const std::string& address) {
 
 std::optional<mail::VmatOwnOp> OpOf(const CommandLine& line) {
   if (!line.args_ok || line.args.size() > 1) return std::nullopt;
-  if (line.args.empty() || EqualsIgnoreCase(line.args[0], "SHOW")) return mail::VmatOwnOp::kShow;
-  if (EqualsIgnoreCase(line.args[0], "ON")) return mail::VmatOwnOp::kOn;
-  if (EqualsIgnoreCase(line.args[0], "OFF")) return mail::VmatOwnOp::kOff;
+  if (line.args.empty() || AsciiEqualsIgnoreCase(line.args[0], "SHOW"))
+    return mail::VmatOwnOp::kShow;
+  if (AsciiEqualsIgnoreCase(line.args[0], "ON")) return mail::VmatOwnOp::kOn;
+  if (AsciiEqualsIgnoreCase(line.args[0], "OFF")) return mail::VmatOwnOp::kOff;
   return std::nullopt;
 }
 

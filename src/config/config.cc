@@ -15,6 +15,7 @@
 #include <sstream>
 #include <utility>
 
+#include "base/ascii.h"
 #include "mail/backend.h"
 #include "mail/mailing_list.h"
 #include "mail/relay.h"
@@ -242,7 +243,7 @@ Result<void> ValidateSandbox(const Config& c) {
 }
 
 Result<void> Validate(Config& c) {
-  for (auto& ch : c.domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  c.domain = AsciiLower(c.domain);
   if (!ValidDomain(c.domain)) return BadValue("server.domain", "a lower-case domain name");
   if (!c.hostname.empty() && !ValidDomain(c.hostname)) {
     return BadValue("server.hostname", "a lower-case host name");
@@ -297,9 +298,7 @@ Result<void> Validate(Config& c) {
     // Mail goes to onion addresses only, which only Tor reaches.
     return BadValue("relay.socks5_proxy", "set (Tor's SOCKS port) when relay.enabled = true");
   }
-  for (auto& ch : c.exit_domain) {
-    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  }
+  c.exit_domain = AsciiLower(c.exit_domain);
   if (!c.exit_domain.empty()) {
     const std::string_view d = c.exit_domain;
     if (!ValidDomain(d) || d.find('.') == std::string_view::npos ||
@@ -313,9 +312,7 @@ Result<void> Validate(Config& c) {
       return BadValue("exit.domain", "needs relay.enabled = true (VMAT mail goes on over Tor)");
     }
   }
-  for (auto& ch : c.relay_exit_gateway) {
-    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  }
+  c.relay_exit_gateway = AsciiLower(c.relay_exit_gateway);
   if (!c.relay_exit_gateway.empty()) {
     if (!mail::IsV3OnionDomain(c.relay_exit_gateway) || c.relay_exit_gateway == c.domain) {
       return BadValue("relay.exit_gateway", "empty, or the v3 onion name of another server");

@@ -42,6 +42,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/log.h"
 #include "base/sandbox.h"
 #include "base/secret_bytes.h"
@@ -144,10 +145,7 @@ Result<SecretBytes> PasswordFrom(const Args& args, const std::string& option,
   return PromptPassword(prompt, /*confirm=*/option != "--old-password-file");
 }
 
-std::string Normalise(std::string name) {
-  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return name;
-}
+std::string Normalise(std::string name) { return AsciiLower(name); }
 
 // Writes a generated password straight from its wiping buffer to stdout.
 void PrintPassword(const char* label, const SecretBytes& password) {

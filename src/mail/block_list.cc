@@ -4,16 +4,10 @@
 
 #include <algorithm>
 
+#include "base/ascii.h"
+
 namespace onionmail::mail {
 namespace {
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string LowerAll(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
 
 bool IsAtext(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
@@ -36,7 +30,7 @@ bool ValidDomain(std::string_view s) {
       return false;
     }
     for (char c : label) {
-      char l = Lower(c);
+      char l = AsciiLower(c);
       if (!((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '-')) return false;
     }
     if (dot == std::string_view::npos) break;
@@ -63,10 +57,10 @@ std::optional<std::string> CanonicalBlockEntry(std::string_view text) {
   if (!ValidDomain(domain)) return std::nullopt;
   std::string out;
   if (local.empty() || local == "*") {
-    out = "@" + LowerAll(domain);
+    out = "@" + AsciiLower(domain);
   } else {
     if (!ValidDotAtom(local)) return std::nullopt;
-    out = LowerAll(local) + "@" + LowerAll(domain);
+    out = AsciiLower(local) + "@" + AsciiLower(domain);
   }
   if (out.size() > kMaxBlockEntryBytes) return std::nullopt;
   return out;
@@ -74,7 +68,7 @@ std::optional<std::string> CanonicalBlockEntry(std::string_view text) {
 
 bool SenderIsBlocked(std::span<const std::string> entries, std::string_view sender) {
   if (sender.empty() || entries.empty()) return false;
-  std::string lower = LowerAll(sender);
+  std::string lower = AsciiLower(sender);
   size_t at = lower.rfind('@');
   if (at == std::string::npos) return false;
   auto has = [&](const std::string& key) {

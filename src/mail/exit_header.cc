@@ -6,24 +6,10 @@
 #include <optional>
 #include <vector>
 
+#include "base/ascii.h"
+
 namespace onionmail::mail {
 namespace {
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string LowerCopy(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
 
 // Characters that may continue a local part before an address, or a domain
 // after it: an occurrence next to one of them is part of something longer.
@@ -43,7 +29,7 @@ bool DomainChar(char c) {
 template <typename BeforeOk>
 std::string ReplaceAll(const std::string& field, const std::string& from, const std::string& to,
                        BeforeOk before_ok) {
-  const std::string lower = LowerCopy(field);
+  const std::string lower = AsciiLower(field);
   std::string out;
   size_t done = 0;
   for (size_t at = lower.find(from); at != std::string::npos; at = lower.find(from, at + 1)) {
@@ -79,7 +65,7 @@ std::string Unfolded(const std::string& field) {
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
-  c = Lower(c);
+  c = AsciiLower(c);
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return -1;
 }
@@ -145,7 +131,7 @@ std::string EncodedWordsDecoded(std::string_view value) {
     if (value.compare(i, 2, "=?") == 0) {
       const size_t q1 = value.find('?', i + 2);
       if (q1 != std::string_view::npos && q1 + 2 < value.size() && value[q1 + 2] == '?') {
-        const char encoding = Lower(value[q1 + 1]);
+        const char encoding = AsciiLower(value[q1 + 1]);
         const size_t end = value.find("?=", q1 + 3);
         if ((encoding == 'b' || encoding == 'q') && end != std::string_view::npos) {
           auto decoded = DecodeWord(encoding, value.substr(q1 + 3, end - q1 - 3));
@@ -180,7 +166,7 @@ std::string EncodedWordsDecoded(std::string_view value) {
 bool NamesAnOnion(const std::string& value) {
   const std::string decoded = EncodedWordsDecoded(value);
   for (const std::string& view : {value, decoded, PercentDecoded(value), PercentDecoded(decoded)}) {
-    if (LowerCopy(view).find(".onion") != std::string::npos) return true;
+    if (AsciiLower(view).find(".onion") != std::string::npos) return true;
   }
   return false;
 }
@@ -217,14 +203,14 @@ std::string FieldForLog(std::string_view name) {
                                  "User-Agent",
                                  "Organization",
                                  "List-Unsubscribe"}) {
-    if (EqualsIgnoreCase(name, known)) return std::string(known);
+    if (AsciiEqualsIgnoreCase(name, known)) return std::string(known);
   }
   return "a field";
 }
 
 bool IsMessageIdField(std::string_view name) {
   for (std::string_view id : {"message-id", "in-reply-to", "references", "resent-message-id"}) {
-    if (EqualsIgnoreCase(name, id)) return true;
+    if (AsciiEqualsIgnoreCase(name, id)) return true;
   }
   return false;
 }
@@ -286,7 +272,7 @@ Result<Fields> SplitFields(std::string_view header) {
 bool ValidAddress(const std::string& address) {
   const size_t at = address.find('@');
   return at != std::string::npos && at > 0 && at + 1 < address.size() && CountAt(address) == 1 &&
-         address == LowerCopy(address);
+         address == AsciiLower(address);
 }
 
 }  // namespace
@@ -307,7 +293,8 @@ Result<std::string> RewriteExitHeader(std::string_view header, const ExitSender&
   size_t from_fields = 0;
   for (const std::string& raw : split->fields) {
     const std::string name = raw.substr(0, raw.find(':'));
-    if (EqualsIgnoreCase(name, "received") || EqualsIgnoreCase(name, "return-path")) continue;
+    if (AsciiEqualsIgnoreCase(name, "received") || AsciiEqualsIgnoreCase(name, "return-path"))
+      continue;
     std::string field =
         ReplaceAll(raw, sender.address, sender.alias, [](char c) { return !LocalPartChar(c); });
     if (IsMessageIdField(name)) {
@@ -317,8 +304,8 @@ Result<std::string> RewriteExitHeader(std::string_view header, const ExitSender&
     if (NamesAnOnion(name) || NamesAnOnion(value)) {
       return MakeError(ErrorCode::kPermissionDenied, "onion name in " + FieldForLog(name));
     }
-    const bool is_from = EqualsIgnoreCase(name, "from");
-    if (is_from || EqualsIgnoreCase(name, "sender")) {
+    const bool is_from = AsciiEqualsIgnoreCase(name, "from");
+    if (is_from || AsciiEqualsIgnoreCase(name, "sender")) {
       from_fields += is_from;
       if (CountAt(value) != 1 || !HoldsAddress(value, sender.alias)) {
         return MakeError(ErrorCode::kPermissionDenied,

@@ -4,19 +4,12 @@
 
 #include <algorithm>
 
+#include "base/ascii.h"
 #include "mail/backend.h"
 #include "mail/relay.h"
 
 namespace onionmail::mail {
 namespace {
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string LowerAll(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
 
 bool EndsWithListSuffix(std::string_view s) {
   return s.size() >= kListSuffix.size() && s.substr(s.size() - kListSuffix.size()) == kListSuffix;
@@ -59,10 +52,10 @@ std::optional<std::string> ListNameOf(std::string_view local_part) {
 }
 
 std::optional<std::string> CanonicalListName(std::string_view text, std::string_view domain) {
-  std::string lower = LowerAll(text);
+  std::string lower = AsciiLower(text);
   std::string_view local = lower;
   if (size_t at = local.find('@'); at != std::string_view::npos) {
-    if (local.substr(at + 1) != LowerAll(domain)) return std::nullopt;
+    if (local.substr(at + 1) != AsciiLower(domain)) return std::nullopt;
     local = local.substr(0, at);
     return ListNameOf(local);
   }
@@ -82,9 +75,9 @@ bool ValidListMember(std::string_view member) {
 bool IsRemoteMember(std::string_view member) { return member.find('@') != std::string_view::npos; }
 
 std::optional<std::string> CanonicalListMember(std::string_view text, std::string_view domain) {
-  std::string lower = LowerAll(text);
+  std::string lower = AsciiLower(text);
   const size_t at = lower.find('@');
-  if (at != std::string::npos && !domain.empty() && lower.substr(at + 1) == LowerAll(domain)) {
+  if (at != std::string::npos && !domain.empty() && lower.substr(at + 1) == AsciiLower(domain)) {
     lower.resize(at);  // a user of this server: written bare
     if (!ValidLocalPart(lower)) return std::nullopt;
     return lower;

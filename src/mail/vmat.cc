@@ -1,6 +1,7 @@
 // VMAT aliases and their records (contract in mail/vmat.h).
 #include "mail/vmat.h"
 
+#include "base/ascii.h"
 #include "mail/backend.h"
 #include "mail/mailing_list.h"
 #include "mail/registration.h"
@@ -9,14 +10,6 @@ namespace onionmail::mail {
 namespace {
 
 constexpr uint8_t kRecordVersion = 1;
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -29,9 +22,9 @@ bool ValidVmatTarget(std::string_view target) {
 }
 
 std::optional<std::string> CanonicalVmatAlias(std::string_view text, std::string_view exit_domain) {
-  std::string lower = Lower(text);
+  std::string lower = AsciiLower(text);
   if (size_t at = lower.find('@'); at != std::string::npos) {
-    if (exit_domain.empty() || lower.substr(at + 1) != Lower(exit_domain)) return std::nullopt;
+    if (exit_domain.empty() || lower.substr(at + 1) != AsciiLower(exit_domain)) return std::nullopt;
     lower.resize(at);
   }
   if (!ValidVmatAlias(lower)) return std::nullopt;
@@ -39,7 +32,7 @@ std::optional<std::string> CanonicalVmatAlias(std::string_view text, std::string
 }
 
 std::optional<std::string> CanonicalVmatTarget(std::string_view text) {
-  std::string lower = Lower(text);
+  std::string lower = AsciiLower(text);
   if (!ValidVmatTarget(lower)) return std::nullopt;
   return lower;
 }

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <utility>
 
+#include "base/ascii.h"
+
 namespace onionmail::pop3 {
 namespace {
 
@@ -26,17 +28,8 @@ constexpr std::array<std::pair<std::string_view, Verb>, 15> kVerbs = {{
 }};
 
 char ToUpper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 }  // namespace
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ToUpper(a[i]) != ToUpper(b[i])) return false;
-  }
-  return true;
-}
 
 Command ParseCommand(std::string_view line) {
   Command command;
@@ -44,7 +37,7 @@ Command ParseCommand(std::string_view line) {
   std::string_view keyword = line.substr(0, space);
   if (space != std::string_view::npos) command.rest = line.substr(space + 1);
   for (const auto& [name, verb] : kVerbs) {
-    if (EqualsIgnoreCase(keyword, name)) {
+    if (AsciiEqualsIgnoreCase(keyword, name)) {
       command.verb = verb;
       break;
     }
@@ -76,7 +69,7 @@ std::optional<std::string> NormalizeUserName(std::string_view name) {
   std::string out;
   out.reserve(name.size());
   for (char c : name) {
-    char l = ToLower(c);
+    char l = AsciiLower(c);
     bool ok = (l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '.' || l == '_' || l == '-';
     if (!ok) return std::nullopt;
     out.push_back(l);

@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/ascii.h"  // AsciiEqualsIgnoreCase, AsciiLower
+
 namespace onionmail::pop3 {
 
 enum class Verb {
@@ -53,8 +55,5 @@ Command ParseCommand(std::string_view line);
 std::optional<uint64_t> ParseNumber(std::string_view text);
 
 std::optional<std::string> NormalizeUserName(std::string_view name);
-
-// ASCII case-insensitive comparison (keywords, SASL mechanism names).
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 }  // namespace onionmail::pop3

@@ -52,7 +52,7 @@ Result<PlainCredentials> DecodeSaslPlain(std::string_view base64) {
   std::string_view authcid = plain.substr(first + 1, second - first - 1);
   std::string_view password = plain.substr(second + 1);
   if (authcid.empty() || password.empty()) return Malformed();
-  if (!authzid.empty() && !EqualsIgnoreCase(authzid, authcid)) return Malformed();
+  if (!authzid.empty() && !AsciiEqualsIgnoreCase(authzid, authcid)) return Malformed();
 
   PlainCredentials out;
   out.authcid = std::string(authcid);

@@ -179,7 +179,7 @@ void Session::Pass(const Command& command) {
 void Session::Auth(const Command& command) {
   if (!conn_.IsTls()) return Send(reply::kTlsRequired);
   if (command.args.empty() || command.args.size() > 2) return Send(reply::kSyntaxError);
-  if (!EqualsIgnoreCase(command.args[0], "PLAIN")) return Send(reply::kAuthUnsupported);
+  if (!AsciiEqualsIgnoreCase(command.args[0], "PLAIN")) return Send(reply::kAuthUnsupported);
   pending_user_.reset();
 
   std::string continuation;  // holds credentials: wiped below

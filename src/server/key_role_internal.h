@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/ascii.h"
 #include "base/log.h"
 #include "base/result.h"
 #include "ipc/channel.h"
@@ -78,14 +79,6 @@ inline uint64_t NowSeconds() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count());
-}
-
-inline std::string AsciiLower(std::string_view in) {
-  std::string out(in);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 inline bool VouchedFor(const SmtpSessionState& s, std::string_view member) {

@@ -24,7 +24,6 @@
 
 namespace onionmail::server {
 
-using key_role::AsciiLower;
 using key_role::LogFault;
 using key_role::NowSeconds;
 using key_role::Reply;

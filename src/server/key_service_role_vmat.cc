@@ -9,7 +9,6 @@
 
 namespace onionmail::server {
 
-using key_role::AsciiLower;
 using key_role::LogFault;
 using key_role::Reply;
 using key_role::StatusOf;

@@ -36,6 +36,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/log.h"
 #include "config/config.h"
 #include "mail/relay.h"
@@ -54,14 +55,6 @@ constexpr const char* kUsage =
 
 constexpr std::chrono::seconds kTkimProofTimeout{10};
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // True when `proof` is a TKIM proof for `receiver` signed over `cb`: the
 // answer to this request, not a stale one.
 bool IsProofFor(const std::vector<uint8_t>& proof, std::string_view receiver,
@@ -69,7 +62,7 @@ bool IsProofFor(const std::vector<uint8_t>& proof, std::string_view receiver,
   auto request = unseal::ParseSignedRequest(proof);
   if (!request.ok() || request->verb != unseal::Verb::kTkim) return false;
   auto body = unseal::ParseTkimBody(request->body);
-  if (!body.ok() || body->receiver_domain != Lower(receiver)) return false;
+  if (!body.ok() || body->receiver_domain != AsciiLower(receiver)) return false;
   return unseal::VerifyRequest(*request, cb).ok();
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "base/ascii.h"
 #include "base/log.h"
 #include "mail/relay.h"
 #include "store/durable_file.h"
@@ -28,14 +29,6 @@ std::string UtcNow() {
 }
 
 ipc::Status StatusOf(const Error& e) { return ipc::StatusFromError(e.code); }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -200,8 +193,8 @@ Result<void> UnsealService::ServePeer(ipc::Channel channel) {
 ipc::TkimProofReply UnsealService::TkimProof(const ipc::TkimProofRequest& request,
                                              uint64_t now_unix_seconds) {
   ipc::TkimProofReply reply;
-  const std::string own = Lower(state_.config().domain);
-  const std::string receiver = Lower(request.receiver_domain);
+  const std::string own = AsciiLower(state_.config().domain);
+  const std::string receiver = AsciiLower(request.receiver_domain);
   if (!mail::IsV3OnionDomain(receiver) || receiver == own) {
     log::Warning(kComponent, "refused a tkim proof: the receiver is not another v3 onion");
     reply.status = ipc::Status::kInvalidArgument;
@@ -232,8 +225,8 @@ ipc::TkimVouchReply UnsealService::TkimVouch(const ipc::TkimVouchRequest& reques
                                              uint64_t now_unix_seconds) {
   ipc::TkimVouchReply reply;
   reply.sender_domain = request.sender_domain;
-  const std::string sender = Lower(request.sender_domain);
-  if (!mail::IsV3OnionDomain(sender) || sender == Lower(state_.config().domain)) {
+  const std::string sender = AsciiLower(request.sender_domain);
+  if (!mail::IsV3OnionDomain(sender) || sender == AsciiLower(state_.config().domain)) {
     log::Warning(kComponent, "refused a tkim vouch: the sender is not another v3 onion");
     reply.status = ipc::Status::kInvalidArgument;
     return reply;

@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/ascii.h"  // AsciiLower, AsciiEqualsIgnoreCase: used with addresses
+
 namespace onionmail::smtp {
 
 struct Address {
@@ -30,8 +32,5 @@ struct Address {
 std::optional<Address> ParsePathContent(std::string_view content);
 
 bool IsValidLocalPart(std::string_view local_part);
-
-std::string AsciiLower(std::string_view text);
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 }  // namespace onionmail::smtp

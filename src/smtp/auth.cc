@@ -20,7 +20,7 @@ std::string NormalizeUser(std::string_view authcid, std::string_view own_domain)
   std::string user = AsciiLower(authcid);
   size_t at = user.rfind('@');
   if (at != std::string::npos &&
-      EqualsIgnoreCase(std::string_view(user).substr(at + 1), own_domain)) {
+      AsciiEqualsIgnoreCase(std::string_view(user).substr(at + 1), own_domain)) {
     user.resize(at);
   }
   return user;
@@ -126,7 +126,7 @@ Result<AuthOutcome> RunAuthExchange(net::Connection& conn, std::string_view arg,
   }
   if (mechanism.empty()) return Simple(AuthOutcome::Kind::kReply, Reply::kSyntaxError);
 
-  if (EqualsIgnoreCase(mechanism, "PLAIN")) {
+  if (AsciiEqualsIgnoreCase(mechanism, "PLAIN")) {
     SecretBytes message;
     auto got = GetResponse(conn, initial, Reply::kAuthChallengeEmpty, max_line, message);
     if (!got.ok()) return got.error();
@@ -139,7 +139,7 @@ Result<AuthOutcome> RunAuthExchange(net::Connection& conn, std::string_view arg,
     return out;
   }
 
-  if (EqualsIgnoreCase(mechanism, "LOGIN")) {
+  if (AsciiEqualsIgnoreCase(mechanism, "LOGIN")) {
     SecretBytes user;
     auto got = GetResponse(conn, initial, Reply::kAuthChallengeUser, max_line, user);
     if (!got.ok()) return got.error();

@@ -19,7 +19,8 @@ constexpr VerbName kVerbs[] = {
 };
 
 bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && EqualsIgnoreCase(text.substr(0, prefix.size()), prefix);
+  return text.size() >= prefix.size() &&
+         AsciiEqualsIgnoreCase(text.substr(0, prefix.size()), prefix);
 }
 
 // Result of splitting "<path> params": the text between the brackets and
@@ -72,17 +73,18 @@ std::optional<Reply> ParseMailParams(std::string_view params, MailFrom& out) {
     std::string_view key = param.substr(0, eq);
     std::string_view value =
         eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1);
-    if (EqualsIgnoreCase(key, "SIZE")) {
+    if (AsciiEqualsIgnoreCase(key, "SIZE")) {
       auto size = ParseSize(value);
       if (!size || out.size) return Reply::kSyntaxError;
       out.size = size;
-    } else if (EqualsIgnoreCase(key, "BODY")) {
-      if (seen_body || !(EqualsIgnoreCase(value, "7BIT") || EqualsIgnoreCase(value, "8BITMIME"))) {
+    } else if (AsciiEqualsIgnoreCase(key, "BODY")) {
+      if (seen_body ||
+          !(AsciiEqualsIgnoreCase(value, "7BIT") || AsciiEqualsIgnoreCase(value, "8BITMIME"))) {
         return Reply::kSyntaxError;
       }
       seen_body = true;
-      out.body_8bitmime = EqualsIgnoreCase(value, "8BITMIME");
-    } else if (EqualsIgnoreCase(key, "AUTH")) {
+      out.body_8bitmime = AsciiEqualsIgnoreCase(value, "8BITMIME");
+    } else if (AsciiEqualsIgnoreCase(key, "AUTH")) {
       // RFC 4954 section 5: accepted and ignored (we never relay).
       if (seen_auth || value.empty()) return Reply::kSyntaxError;
       seen_auth = true;
@@ -101,7 +103,7 @@ Command ParseCommand(std::string_view line) {
   Command cmd;
   if (space != std::string_view::npos) cmd.arg = line.substr(space + 1);
   for (const auto& v : kVerbs) {
-    if (EqualsIgnoreCase(verb, v.name)) {
+    if (AsciiEqualsIgnoreCase(verb, v.name)) {
       cmd.verb = v.verb;
       break;
     }
@@ -127,7 +129,7 @@ Parsed<RcptTo> ParseRcptTo(std::string_view arg) {
   if (!split) return Reply::kSyntaxError;
   if (!split->params.empty()) return Reply::kUnknownParameter;
   RcptTo out;
-  if (EqualsIgnoreCase(split->path, "postmaster")) {
+  if (AsciiEqualsIgnoreCase(split->path, "postmaster")) {
     out.recipient.local = "postmaster";
     out.bare_postmaster = true;
     return out;

@@ -2,6 +2,8 @@
 
 #include <span>
 
+#include "base/ascii.h"
+
 namespace onionmail::smtp {
 namespace {
 
@@ -19,12 +21,9 @@ DataReader::DataReader(net::Connection& conn, size_t max_text_line, uint64_t max
 bool DataReader::IsReceivedField(std::string_view line) { return IsField(line, "received"); }
 
 bool DataReader::IsField(std::string_view line, std::string_view name) {
-  const auto lower = [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  };
   if (name.empty() || line.size() <= name.size()) return false;
   for (size_t i = 0; i < name.size(); ++i) {
-    if (lower(line[i]) != lower(name[i])) return false;
+    if (AsciiLower(line[i]) != AsciiLower(name[i])) return false;
   }
   std::string_view rest = line.substr(name.size());
   while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);

@@ -302,13 +302,13 @@ Result<Session::Next> Session::DoMail(const Command& cmd) {
   if (auto* reply = std::get_if<Reply>(&parsed)) return Send(*reply);
   MailFrom& mail = std::get<MailFrom>(parsed);
   if (mail.size && *mail.size > config_.max_message_bytes) return Send(Reply::kMessageTooBig);
-  if (mail.sender && EqualsIgnoreCase(mail.sender->domain, config_.domain)) {
+  if (mail.sender && AsciiEqualsIgnoreCase(mail.sender->domain, config_.domain)) {
     if (!auth_user_) return Send(Reply::kAuthRequired);
     if (AsciiLower(mail.sender->local) != *auth_user_) return Send(Reply::kSenderNotOwned);
   }
   if (auto refusal = TkimRefusal(mail.sender)) return Send(*refusal);
   in_transaction_ = true;
-  local_sender_ = mail.sender && EqualsIgnoreCase(mail.sender->domain, config_.domain);
+  local_sender_ = mail.sender && AsciiEqualsIgnoreCase(mail.sender->domain, config_.domain);
   reverse_path_ = mail.sender ? mail.sender->ToString() : std::string();
   declared_size_ = mail.size.value_or(0);
   body_8bitmime_ = mail.body_8bitmime;
@@ -322,11 +322,11 @@ Result<Session::Next> Session::DoRcpt(const Command& cmd) {
   if (auto* reply = std::get_if<Reply>(&parsed)) return Send(*reply);
   RcptTo& rcpt = std::get<RcptTo>(parsed);
   if (!rcpt.bare_postmaster && vmat_ != nullptr && !config_.exit_domain.empty() &&
-      EqualsIgnoreCase(rcpt.recipient.domain, config_.exit_domain)) {
+      AsciiEqualsIgnoreCase(rcpt.recipient.domain, config_.exit_domain)) {
     return DoVmatRcpt(AsciiLower(rcpt.recipient.local));
   }
   if (config_.internet_client && !rcpt.bare_postmaster) return Send(Reply::kRelayDenied);
-  if (!rcpt.bare_postmaster && !EqualsIgnoreCase(rcpt.recipient.domain, config_.domain)) {
+  if (!rcpt.bare_postmaster && !AsciiEqualsIgnoreCase(rcpt.recipient.domain, config_.domain)) {
     return DoRemoteRcpt(rcpt.recipient);
   }
   return DoLocalRcpt(AsciiLower(rcpt.recipient.local));
@@ -477,7 +477,7 @@ Result<Session::Next> Session::DoTorm(const Command& cmd) {
   std::string_view word = cmd.arg.substr(0, space);
   const TormVerbName* verb = nullptr;
   for (const TormVerbName& v : kTormVerbs) {
-    if (word.size() == v.name.size() && EqualsIgnoreCase(word, v.name)) verb = &v;
+    if (word.size() == v.name.size() && AsciiEqualsIgnoreCase(word, v.name)) verb = &v;
   }
   if (verb == nullptr || space == std::string_view::npos) {
     return reply(mail::TormOutcome::kBadRequest, "-", "");

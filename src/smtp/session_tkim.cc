@@ -49,7 +49,7 @@ Result<Session::Next> Session::TkimReply(Reply reply, std::string_view keyword) 
 std::optional<Reply> Session::TkimRefusal(const std::optional<Address>& sender) const {
   if (!sender) return std::nullopt;
   std::string domain = AsciiLower(sender->domain);
-  if (!mail::IsV3OnionDomain(domain) || EqualsIgnoreCase(domain, config_.domain)) {
+  if (!mail::IsV3OnionDomain(domain) || AsciiEqualsIgnoreCase(domain, config_.domain)) {
     return std::nullopt;
   }
   if (tkim_domain_) {
@@ -66,7 +66,7 @@ Result<Session::Next> Session::DoTkim(const Command& cmd) {
   auto binding = conn_.TlsExporterBinding();
   if (!binding.ok()) return TkimReply(Reply::kTkimNotOffered, "not offered");
 
-  if (cmd.arg.size() == 3 && EqualsIgnoreCase(cmd.arg, "KEY")) {
+  if (cmd.arg.size() == 3 && AsciiEqualsIgnoreCase(cmd.arg, "KEY")) {
     auto key = tkim_->ServerKey();
     if (!key.ok() || key->empty()) return TkimReply(Reply::kLocalError, "key: local error");
     Log(false, "TKIM: key sent");
@@ -88,7 +88,7 @@ Result<Session::Next> Session::DoTkim(const Command& cmd) {
   // The service promises a lower-case v3 onion; anything else never reaches
   // the reply or the Received header.
   if (!mail::IsV3OnionDomain(*domain) || AsciiLower(*domain) != *domain ||
-      EqualsIgnoreCase(*domain, config_.domain)) {
+      AsciiEqualsIgnoreCase(*domain, config_.domain)) {
     tkim_unchecked_ = true;
     return TkimReply(Reply::kLocalError, "local error");
   }

@@ -70,9 +70,9 @@ TEST(Pop3CommandTest, UserNamesAreLowerCasedAndValidated) {
 }
 
 TEST(Pop3CommandTest, EqualsIgnoreCaseComparesAsciiLetters) {
-  EXPECT_TRUE(EqualsIgnoreCase("plain", "PLAIN"));
-  EXPECT_FALSE(EqualsIgnoreCase("plain", "PLAINX"));
-  EXPECT_FALSE(EqualsIgnoreCase("login", "PLAIN"));
+  EXPECT_TRUE(AsciiEqualsIgnoreCase("plain", "PLAIN"));
+  EXPECT_FALSE(AsciiEqualsIgnoreCase("plain", "PLAINX"));
+  EXPECT_FALSE(AsciiEqualsIgnoreCase("login", "PLAIN"));
 }
 
 }  // namespace

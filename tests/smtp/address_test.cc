@@ -51,12 +51,5 @@ TEST(ParsePathContentTest, RejectsBadAddresses) {
   EXPECT_FALSE(ParsePathContent("a@x.onion\r\nBcc: y").has_value());
 }
 
-TEST(AsciiCaseTest, LowerAndCompare) {
-  EXPECT_EQ(AsciiLower("AbC-1"), "abc-1");
-  EXPECT_TRUE(EqualsIgnoreCase("Example.ONION", "example.onion"));
-  EXPECT_FALSE(EqualsIgnoreCase("example.onion", "example.onio"));
-  EXPECT_FALSE(EqualsIgnoreCase("a", "b"));
-}
-
 }  // namespace
 }  // namespace onionmail::smtp
