@@ -106,6 +106,7 @@ struct ServerFacts {
   std::string sysop;                 // [bot] sysop: the user VOUCHER serves; empty: none
   bool registration = false;         // [pop3] registration: RQUS takes vouchers
   std::string exit_domain;           // [exit] domain: VMAT is served; empty: not a gateway
+  bool exit_sends = false;           // [exit] smarthost: users' mail leaves for the Internet
 };
 
 // The server key as DER SubjectPublicKeyInfo.

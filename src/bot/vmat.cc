@@ -6,6 +6,15 @@
 namespace onionmail::bot {
 namespace {
 
+// Whether mail the user sends to the Internet leaves through this gateway.
+std::string Sending(const ServerFacts& facts) {
+  return facts.exit_sends
+             ? "Mail you send to Internet addresses leaves from your Internet address\n"
+               "(VMAT ON makes it the one your mail leaves from, if you have others).\n"
+             : "This gateway does not send mail to the Internet: you cannot reply from\n"
+               "the address.\n";
+}
+
 std::string Usage(const ServerFacts& facts, const std::string& address) {
   return "VMAT manages your Internet address, " + address +
          ": mail sent to it\n"
@@ -21,7 +30,8 @@ std::string Usage(const ServerFacts& facts, const std::string& address) {
          "  VMAT OFF    remove it\n"
          "\n"
          "Anyone who knows the address can write to you; your block list (SPAM)\n"
-         "applies to that mail too. Replying to the Internet is not possible yet.\n";
+         "applies to that mail too.\n" +
+         Sending(facts);
 }
 
 std::optional<mail::VmatOwnOp> OpOf(const CommandLine& line) {
@@ -59,10 +69,16 @@ Result<std::string> AnswerVmat(mail::VmatService& vmat, const ServerFacts& facts
   }
   switch (*op) {
     case mail::VmatOwnOp::kShow:
-    case mail::VmatOwnOp::kOn:
       return "Your Internet address: " + address +
              "\n"
              "Mail sent to it from the Internet comes into this mailbox.\n"
+             "VMAT OFF removes it.\n";
+    case mail::VmatOwnOp::kOn:
+      return "Your Internet address: " + address +
+             "\n"
+             "Mail sent to it from the Internet comes into this mailbox.\n" +
+             (facts.exit_sends ? "Mail you send to Internet addresses leaves from it.\n"
+                               : std::string()) +
              "VMAT OFF removes it.\n";
     case mail::VmatOwnOp::kOff:
       return "Your Internet address " + address +

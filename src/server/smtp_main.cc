@@ -135,6 +135,7 @@ int main(int argc, char** argv) {
     facts.sysop = config->bot_sysop;
     facts.registration = config->pop3_registration;
     facts.exit_domain = config->exit_domain;
+    facts.exit_sends = !config->exit_smarthost.empty();
     bot_facts = std::move(facts);
   }
   // Mailing lists (docs/PROTOCOL.md, "Mailing lists") are managed through

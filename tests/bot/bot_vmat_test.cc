@@ -43,9 +43,11 @@ class FakeOwnVmat : public mail::VmatService {
   std::optional<Error> error;
 };
 
-Bot GatewayBot(FakeOwnVmat& fake, std::string exit_domain = "mail.example.org") {
+Bot GatewayBot(FakeOwnVmat& fake, std::string exit_domain = "mail.example.org",
+               bool exit_sends = false) {
   ServerFacts facts = TestFacts();
   facts.exit_domain = std::move(exit_domain);
+  facts.exit_sends = exit_sends;
   return Bot(
       facts, AbcKey(), [] { return kFixedTime; }, nullptr, nullptr, nullptr, &fake);
 }
@@ -65,6 +67,20 @@ TEST(BotVmatTest, OnShowOffEachMakeOneCallAndNameTheAddress) {
   EXPECT_EQ(fake.ops,
             (std::vector<mail::VmatOwnOp>{mail::VmatOwnOp::kOn, mail::VmatOwnOp::kShow,
                                           mail::VmatOwnOp::kShow, mail::VmatOwnOp::kOff}));
+}
+
+TEST(BotVmatTest, TheAnswersSayWhetherMailToTheInternetLeavesFromTheAddress) {
+  FakeOwnVmat fake;
+  Bot receiving_only = GatewayBot(fake);
+  EXPECT_TRUE(HasText(AskOk(receiving_only, ListSubject("VMAT HELP")).body,
+                      "does not send mail to the Internet"));
+  EXPECT_FALSE(HasText(AskOk(receiving_only, ListSubject("VMAT ON")).body, "leaves from it"));
+  Bot sending = GatewayBot(fake, "mail.example.org", /*exit_sends=*/true);
+  EXPECT_TRUE(HasText(AskOk(sending, ListSubject("VMAT HELP")).body,
+                      "Mail you send to Internet addresses leaves from your Internet address"));
+  Reply on = AskOk(sending, ListSubject("VMAT ON"));
+  EXPECT_TRUE(HasText(on.body, "Mail you send to Internet addresses leaves from it.")) << on.body;
+  EXPECT_FALSE(HasText(AskOk(sending, ListSubject("VMAT")).body, "leaves from it"));
 }
 
 TEST(BotVmatTest, RefusalsAreAnswered) {
