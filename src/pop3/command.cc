@@ -27,8 +27,6 @@ constexpr std::array<std::pair<std::string_view, Verb>, 15> kVerbs = {{
     {"RQUS", Verb::kRqus},
 }};
 
-char ToUpper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
 }  // namespace
 
 Command ParseCommand(std::string_view line) {

@@ -170,7 +170,7 @@ TEST_F(VmatTableTest, MakeSenderGivesAnAliasTheRoleAndAnUnknownAliasIsNotFound) 
   EXPECT_EQ(Sender(kAlice), "m.alice");  // durable: a new instance reads it
   EXPECT_EQ(Sender(kBob), "bob.b");      // another target's untouched
   ASSERT_TRUE(table_->MakeSender("m.alice").ok()) << "again: still ok";
-  EXPECT_EQ(CodeOf(table_->MakeSender("nobody")), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(table_->MakeSender("carol")), ErrorCode::kNotFound);
   EXPECT_EQ(CodeOf(table_->MakeSender("Not An Alias")), ErrorCode::kInvalidArgument);
   EXPECT_EQ(Sender(kAlice), "m.alice");
   ASSERT_TRUE(table_->Add("a.alice", kAlice).ok());  // a later alias does not take it
