@@ -59,13 +59,7 @@ class GatewayTest(unittest.TestCase):
                  "connect_timeout_seconds": 20}
         cls.e = cls._server("e", {"relay": relay,
                                  "exit": {"domain": EXIT, "max_connections_per_address": 2}})
-        # E listens on every address, as a gateway does (loopback: Tor).
-        with open(cls.e.config_path) as f:
-            config = f.read()
-        loopback_listen = "127.0.0.1:%d" % cls.e.smtp_port
-        assert loopback_listen in config
-        with open(cls.e.config_path, "w") as f:
-            f.write(config.replace(loopback_listen, "0.0.0.0:%d" % cls.e.smtp_port))
+        listen_on_every_address(cls.e)
         cls.b = cls._server("b", {"relay": relay})
         cls.c = cls._server("c", {"relay": relay})
         for env in (cls.e, cls.b, cls.c):
@@ -373,12 +367,7 @@ class InternetClientRateTest(unittest.TestCase):
                                       "exit": {"domain": EXIT,
                                                "connections_per_minute_per_address": cls.RATE}})
         cls.e.init()
-        with open(cls.e.config_path) as f:
-            config = f.read()
-        loopback_listen = "127.0.0.1:%d" % cls.e.smtp_port
-        assert loopback_listen in config
-        with open(cls.e.config_path, "w") as f:
-            f.write(config.replace(loopback_listen, "0.0.0.0:%d" % cls.e.smtp_port))
+        listen_on_every_address(cls.e)
         cls.e.start()
 
     @classmethod
@@ -411,6 +400,17 @@ class InternetClientRateTest(unittest.TestCase):
         self.assertIn(b"connection refused: one Internet address connecting too often", log)
         self.assertNotIn(addr.encode(), log)
         self.assertTrue(self.e.running())
+
+
+def listen_on_every_address(env):
+    """Makes `env`'s SMTP listener take every address, as a gateway's does
+    (loopback: Tor; the others: the Internet). Before env.start()."""
+    with open(env.config_path) as f:
+        config = f.read()
+    loopback_listen = "127.0.0.1:%d" % env.smtp_port
+    assert loopback_listen in config
+    with open(env.config_path, "w") as f:
+        f.write(config.replace(loopback_listen, "0.0.0.0:%d" % env.smtp_port))
 
 
 def first_line(sock):
