@@ -166,6 +166,7 @@ const std::map<std::string, Setter>& Setters() {
       {"bot.sysop", String(&Config::bot_sysop, "bot.sysop")},
       {"exit.domain", String(&Config::exit_domain, "exit.domain")},
       {"exit.smarthost", String(&Config::exit_smarthost, "exit.smarthost")},
+      {"exit.smarthost_pin", String(&Config::exit_smarthost_pin, "exit.smarthost_pin")},
       {"exit.max_connections",
        Number(&Config::exit_max_connections, "exit.max_connections", 0, 100000)},
       {"exit.max_connections_per_address", Number(&Config::exit_max_connections_per_address,
@@ -328,6 +329,15 @@ Result<void> Validate(Config& c) {
     if (c.exit_domain.empty()) {
       return BadValue("exit.smarthost", "needs exit.domain (mail leaves under its aliases)");
     }
+  }
+  c.exit_smarthost_pin = AsciiLower(c.exit_smarthost_pin);
+  if (!c.exit_smarthost_pin.empty()) {
+    if (c.exit_smarthost_pin.size() != 64 ||
+        c.exit_smarthost_pin.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return BadValue("exit.smarthost_pin",
+                      "empty, or 64 hex digits (SHA-256 of the smarthost's public key)");
+    }
+    if (c.exit_smarthost.empty()) return BadValue("exit.smarthost_pin", "needs exit.smarthost");
   }
   if (c.exit_max_connections > c.smtp_max_connections) {
     return BadValue("exit.max_connections", "at most smtp.max_connections");

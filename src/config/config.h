@@ -124,6 +124,10 @@ struct Config {
   // MTA (STARTTLS with TLS 1.3 required); empty: this gateway does not send
   // to the Internet. Needs exit_domain.
   std::string exit_smarthost;
+  // The smarthost's TLS pin: 64 hex digits, SHA-256 of its certificate's
+  // SubjectPublicKeyInfo (stored lower case); empty: any key. Needs
+  // exit_smarthost.
+  std::string exit_smarthost_pin;
   // [log]
   std::string log_level = "info";
   bool log_addresses = false;

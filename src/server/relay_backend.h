@@ -22,7 +22,8 @@
 //    kPermissionDenied: 8-bit body and the remote offers no 8BITMIME;
 //    kFailedPrecondition: no proxy, or no STARTTLS; kUnavailable /
 //    kDeadlineExceeded: unreachable; kResourceExhausted: too many relayed
-//    transactions at once).
+//    transactions at once; kUnauthenticated: the smarthost's key is not the
+//    pinned one).
 //  - A closed, silent (past the wait for that step) or misbehaving relay
 //    role, or a malformed or unexpected reply, is kUnavailable.
 //  - RemoteTransaction: one session channel, used by one thread. After any

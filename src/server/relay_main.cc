@@ -24,6 +24,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -39,6 +40,7 @@
 #include "base/ascii.h"
 #include "base/log.h"
 #include "config/config.h"
+#include "crypto/hex.h"
 #include "mail/relay.h"
 #include "seccomp/policies.h"
 #include "server/outbound_role.h"
@@ -153,6 +155,10 @@ int Run(const OutboundRoleArgs& args) {
   options.own_domain = config.domain;  // what TKIM proofs name (may differ from the EHLO name)
   options.smarthost = config.exit_smarthost;
   options.exit_domain = config.exit_domain;
+  if (auto pin = crypto::FromHex(config.exit_smarthost_pin); pin && pin->size() == 32) {
+    options.smarthost_pin.emplace();
+    std::copy(pin->begin(), pin->end(), options.smarthost_pin->begin());
+  }
   options.connect_timeout = std::chrono::seconds(config.relay_connect_timeout_seconds);
   options.max_concurrent = config.relay_max_concurrent;
   if (started->key_channel.has_value()) {

@@ -107,7 +107,10 @@ class RelaySession {
       const bool unreachable =
           code == ErrorCode::kUnavailable || code == ErrorCode::kDeadlineExceeded;
       LogOutcome((unreachable ? "unreachable: " : "failed: ") + client.error().message);
-      return Reply(Failure(code));
+      // A key that is not the pinned one (only the smarthost is pinned) is no
+      // refusal of the message: the front end answers 451 4.4.2.
+      return Reply(
+          Failure(code == ErrorCode::kPermissionDenied ? ErrorCode::kUnauthenticated : code));
     }
     client_ = std::move(*client);
     phase_ = Phase::kMail;
@@ -217,6 +220,7 @@ peer::MailClientOptions OnionClientOptions(const RelayOptions& options) {
 peer::MailClientOptions SmarthostClientOptions(const RelayOptions& options) {
   peer::MailClientOptions o = OnionClientOptions(options);
   o.socks5_proxy.clear();             // the smarthost is reached directly
+  o.pin = options.smarthost_pin;      // unset: any key ([exit] smarthost_pin)
   o.helo_name = options.exit_domain;  // never the onion: the smarthost's Received names it
   return o;
 }

@@ -59,6 +59,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,6 +81,7 @@ struct RelayOptions {
   // none) and the name it is greeted with ([exit] domain: never the onion).
   std::string smarthost;
   std::string exit_domain;
+  std::optional<peer::SpkiPin> smarthost_pin;  // set: the smarthost's key is pinned
   uint16_t remote_port = 25;
   // MailClient timeouts (RFC 5321 section 4.5.3.2; peer/mail_client.h).
   std::chrono::milliseconds connect_timeout{120000};     // onion circuits are slow
@@ -105,7 +107,8 @@ struct RelayOptions {
 // options.socks5_proxy, unpinned (the onion address authenticates the
 // remote), EHLO with helo_name, the options' timeouts.
 peer::MailClientOptions OnionClientOptions(const RelayOptions& options);
-// ... and of a connection to the smarthost: direct, unpinned, EHLO with
+// ... and of a connection to the smarthost: direct, pinned to
+// options.smarthost_pin when set (else any key), EHLO with
 // options.exit_domain, the same timeouts.
 peer::MailClientOptions SmarthostClientOptions(const RelayOptions& options);
 

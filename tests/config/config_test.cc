@@ -224,6 +224,28 @@ TEST(ConfigTest, InternetClientsGetHalfTheSmtpConnectionsUnlessSetAndNeverMore) 
   EXPECT_NE(zero.error().message.find("exit.max_connections_per_address"), std::string::npos);
 }
 
+TEST(ConfigTest, ASmarthostPinIsSixtyFourHexDigitsAndNeedsASmarthost) {
+  const std::string gateway =
+      "[relay]\nenabled = true\nsocks5_proxy = \"127.0.0.1:9050\"\n"
+      "[exit]\ndomain = \"mail.example.org\"\n";
+  const std::string pin(64, 'A');
+  auto pinned =
+      ParseConfig(gateway + "smarthost = \"127.0.0.1:2525\"\nsmarthost_pin = \"" + pin + "\"\n");
+  ASSERT_TRUE(pinned.ok()) << pinned.error().message;
+  EXPECT_EQ(pinned->exit_smarthost_pin, std::string(64, 'a'));
+  EXPECT_EQ(ParseConfig(gateway + "smarthost = \"127.0.0.1:2525\"\n")->exit_smarthost_pin, "");
+  for (const std::string& bad :
+       {std::string(63, 'a'), std::string(64, 'g'), std::string(65, '0')}) {
+    auto r =
+        ParseConfig(gateway + "smarthost = \"127.0.0.1:2525\"\nsmarthost_pin = \"" + bad + "\"\n");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("exit.smarthost_pin"), std::string::npos);
+  }
+  auto alone = ParseConfig(gateway + "smarthost_pin = \"" + pin + "\"\n");
+  ASSERT_FALSE(alone.ok());
+  EXPECT_NE(alone.error().message.find("needs exit.smarthost"), std::string::npos);
+}
+
 TEST(ConfigTest, AnExitGatewayIsAnotherV3OnionOfAServerThatRelays) {
   const std::string onion = "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion";
   const std::string relay = "[relay]\nenabled = true\nsocks5_proxy = \"127.0.0.1:9050\"\n";

@@ -113,6 +113,30 @@ TEST(RelaySmarthostTest, MailGoesToTheSmarthostDirectlyWithoutTkimAndArrivesByte
   EXPECT_EQ(WithoutTraceHeaders(delivered[0].bytes), body);
 }
 
+TEST(RelaySmarthostTest, APinnedSmarthostIsUsedOnlyWithThePinnedKey) {
+  RemoteServer smarthost;
+  std::atomic<int> proofs{0};
+  RelayOptions o = Options("", "127.0.0.1:" + std::to_string(smarthost.port()), &proofs);
+  o.smarthost_pin = smarthost.pin();
+  {
+    RelayTestRunner relay(o);
+    auto begun = relay.backend().Begin(mail::kSmarthostDomain, kAlias, {0});
+    ASSERT_TRUE(begun.ok()) << begun.error().message;
+    EXPECT_EQ(begun->mail_reply.code, 250);
+  }
+  peer::SpkiPin other = smarthost.pin();
+  other[0] ^= 1;
+  o.smarthost_pin = other;
+  RelayTestRunner relay(o);
+  auto begun = relay.backend().Begin(mail::kSmarthostDomain, kAlias, {0});
+  ASSERT_FALSE(begun.ok());
+  // kUnauthenticated: the front end's 451 4.4.2 (not kPermissionDenied, a
+  // remote's refusal of 8-bit mail at MAIL).
+  EXPECT_EQ(begun.error().code, ErrorCode::kUnauthenticated) << begun.error().message;
+  EXPECT_EQ(smarthost.accepted(), 2);
+  EXPECT_TRUE(smarthost.Backend().delivered.empty());
+}
+
 TEST(RelaySmarthostTest, WithoutASmarthostTheExitIsRefusedWithoutAConnection) {
   RemoteServer onion_remote;
   OnionProxy proxy(onion_remote.port());

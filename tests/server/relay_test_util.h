@@ -61,6 +61,8 @@ class RemoteServer {
   }
   uint16_t port() const { return server_->port(); }
   int accepted() const { return server_->accepted(); }
+  // The pin of its TLS key (SHA-256 of the SubjectPublicKeyInfo).
+  const peer::SpkiPin& pin() const { return id_.pin; }
   // Ends the server (waiting for the session in progress to end) and gives
   // its backend.
   smtp::FakeDeliveryBackend& Backend() {
