@@ -46,6 +46,10 @@ inline constexpr size_t kMaxExitHeaderBytes = 256 * 1024;
 struct ExitSender {
   std::string address;  // "alice@<v3 onion>"
   std::string alias;    // "alice@mail.example.org"
+  // The gateway's own trace field, "Received: by <exit domain> ...\r\n"
+  // (RFC 5321 section 4.4), put before the rewritten header by
+  // ExitTransaction; never names an onion. Empty: none.
+  std::string trace;
 };
 
 [[nodiscard]] Result<std::string> RewriteExitHeader(std::string_view header,

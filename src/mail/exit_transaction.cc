@@ -38,6 +38,7 @@ Result<void> ExitTransaction::PassHeader() {
     failed_ = rewritten.error();
     return rewritten.error();
   }
+  rewritten->insert(0, sender_.trace);  // the gateway's Received field first
   auto passed = inner_->Append(AsBytes(*rewritten));
   Wipe(*rewritten);
   if (!passed.ok()) failed_ = passed.error();

@@ -8,7 +8,8 @@
 //  - Rcpt() and Data() are the wrapped transaction's.
 //  - Append(): the bytes up to and including the empty line that ends the
 //    header are held (at most kMaxExitHeaderBytes), then rewritten and
-//    passed on with what follows them; later bytes pass straight through.
+//    passed on, after sender.trace, with what follows them; later bytes pass
+//    straight through.
 //    A header the rule refuses fails that Append() with the rule's error
 //    (kPermissionDenied: it names an onion, or From is not the sender;
 //    kInvalidArgument: malformed or too long), and so does every later call:

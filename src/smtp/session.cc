@@ -367,11 +367,13 @@ Result<Session::Next> Session::DoLocalRcpt(const std::string& local) {
   return Send(Reply::kRecipientOk);
 }
 
-std::string Session::ReceivedHeader() const {
-  std::string header = "Received: by " + config_.hostname + " (onionmaild) with ";
+std::string Session::ReceivedHeader(bool on_exit_leg) const {
+  // On the exit leg the Internet sees it: the exit domain, no TKIM comment.
+  std::string header = "Received: by " + (on_exit_leg ? config_.exit_domain : config_.hostname) +
+                       " (onionmaild) with ";
   header += auth_user_ ? "ESMTPSA" : "ESMTPS";
   // A comment (RFC 5322 CFWS) names the proven server; no address, no IP.
-  if (tkim_domain_) header += " (TKIM " + *tkim_domain_ + ")";
+  if (tkim_domain_ && !on_exit_leg) header += " (TKIM " + *tkim_domain_ + ")";
   // The clock cannot be outside mail::Rfc5322Date's years in practice; if
   // it were, the epoch is a valid date where a broken one is not.
   Result<std::string> date = mail::Rfc5322Date(std::time(nullptr));

@@ -316,7 +316,9 @@ class Session {
   Result<Next> Send(Reply reply);
   Result<Next> SendLine(const std::string& line);
   void ResetTransaction();
-  std::string ReceivedHeader() const;
+  // This server's Received field; `on_exit_leg`: the one a message leaving
+  // for the Internet gets (names the exit domain, not this server's onion).
+  std::string ReceivedHeader(bool on_exit_leg = false) const;
   std::string TraceHeader() const;  // Return-Path + ReceivedHeader()
   void EndOnError(const Error& error);
   void Log(bool warning, const std::string& message) const;

@@ -78,7 +78,7 @@ Result<Session::Next> Session::DoInternetRcpt(std::string forward_path) {
         return Send(Reply::kLocalError);
     }
   }
-  mail::ExitSender exit{AsciiLower(reverse_path_), *alias};
+  mail::ExitSender exit{AsciiLower(reverse_path_), *alias, ReceivedHeader(/*on_exit_leg=*/true)};
   return RelayRcpt(RemoteRoute{key, key, std::move(exit)}, std::move(forward_path), *alias);
 }
 

@@ -17,7 +17,7 @@ using namespace onionmail;
 const mail::ExitSender& Sender() {
   static const mail::ExitSender sender{
       "alice@bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.onion",
-      "alice@mail.example.org"};
+      "alice@mail.example.org", ""};
   return sender;
 }
 

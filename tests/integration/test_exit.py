@@ -10,7 +10,8 @@ the alias alice@mail.exit.test. Real client: Python smtplib, logged in on B.
 
 What is checked: alice's mail to bob@example.com reaches the sink from
 alice@mail.exit.test, greeted as mail.exit.test, with the header rewritten
-(From the alias, the Message-ID at the exit domain, no Received field) and
+(From the alias, the Message-ID at the exit domain, one Received field: E's,
+naming the exit domain) and
 no onion name anywhere in the envelope or the header, the body as sent;
 nothing stays on E or B. A header naming another onion (Cc) is 550 5.7.1 at
 the final dot and the sink gets nothing. A user of B without an alias at E
@@ -96,7 +97,12 @@ class ExitTest(unittest.TestCase):
         self.assert_no_onion(header)
         self.assertIn(b"From: Alice <alice@" + EXIT.encode() + b">\r\n", header)
         self.assertIn(b"\r\nMessage-ID: <m1@" + EXIT.encode() + b">", header + b"\r\n")
-        self.assertNotIn(b"Received:", header)
+        # One trace field, the gateway's own (RFC 5321 section 4.4), naming
+        # the exit domain; B's and E's onion-naming ones are gone.
+        received = [line for line in header.split(b"\r\n") if line.startswith(b"Received:")]
+        self.assertEqual(len(received), 1, received)
+        self.assertTrue(received[0].startswith(b"Received: by " + EXIT.encode() + b" (onionmaild)"),
+                        received)
         self.assertEqual(body, b"Hello from the onion side.\r\n")
         self.assertIn(EXIT, self.sink.ehlo_names)
         for name in self.sink.ehlo_names:

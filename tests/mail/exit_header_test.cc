@@ -11,7 +11,7 @@ namespace onionmail::mail {
 namespace {
 
 const std::string kOnion = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.onion";
-const ExitSender kSender{"alice@" + kOnion, "alice@mail.example.org"};
+const ExitSender kSender{"alice@" + kOnion, "alice@mail.example.org", ""};
 
 std::string Crlf(std::string text) {
   std::string out;
@@ -120,8 +120,8 @@ TEST(ExitHeaderTest, MalformedHeadersAreInvalidArguments) {
     EXPECT_EQ(out.error().code, ErrorCode::kInvalidArgument) << header;
   }
   EXPECT_FALSE(RewriteExitHeader(from + std::string(kMaxExitHeaderBytes, 'x'), kSender).ok());
-  EXPECT_FALSE(RewriteExitHeader(from, ExitSender{"Alice@" + kOnion, kSender.alias}).ok());
-  EXPECT_FALSE(RewriteExitHeader(from, ExitSender{kSender.address, "nobody"}).ok());
+  EXPECT_FALSE(RewriteExitHeader(from, ExitSender{"Alice@" + kOnion, kSender.alias, ""}).ok());
+  EXPECT_FALSE(RewriteExitHeader(from, ExitSender{kSender.address, "nobody", ""}).ok());
 }
 
 TEST(ExitHeaderTest, ErrorsNameNoAddress) {

@@ -48,8 +48,9 @@ class RecordingTransaction : public RemoteTransaction {
 };
 
 std::unique_ptr<ExitTransaction> Make(Record* record) {
-  return std::make_unique<ExitTransaction>(std::make_unique<RecordingTransaction>(record),
-                                           ExitSender{"alice@" + kOnion, "alice@mail.example.org"});
+  return std::make_unique<ExitTransaction>(
+      std::make_unique<RecordingTransaction>(record),
+      ExitSender{"alice@" + kOnion, "alice@mail.example.org", ""});
 }
 
 std::span<const uint8_t> Bytes(const std::string& s) {
@@ -78,6 +79,16 @@ TEST(ExitTransactionTest, TheHeaderIsRewrittenAndTheBodyPassesAsItIsInEverySplit
     EXPECT_EQ(record.calls,
               (std::vector<std::string>{"rcpt bob@example.com", "data", "finish", "end"}));
   }
+}
+
+TEST(ExitTransactionTest, TheGatewaysTraceFieldComesBeforeTheRewrittenHeader) {
+  Record record;
+  const std::string trace = "Received: by mail.example.org (onionmaild) with ESMTPS; x\r\n";
+  ExitTransaction t(std::make_unique<RecordingTransaction>(&record),
+                    ExitSender{"alice@" + kOnion, "alice@mail.example.org", trace});
+  ASSERT_TRUE(t.Append(Bytes(kMessage)).ok());
+  ASSERT_EQ(t.End()->code, 250);
+  EXPECT_EQ(record.appended, trace + kSent);  // the sender's Received is still dropped
 }
 
 TEST(ExitTransactionTest, NothingReachesTheSmarthostBeforeTheHeaderEnds) {

@@ -105,7 +105,14 @@ TEST_F(SessionSmarthostTest, AUsersMailLeavesUnderTheAliasWithTheHeaderRewritten
   EXPECT_EQ(fake.begins[0].domain, mail::kSmarthostDomain);
   EXPECT_EQ(fake.begins[0].reverse_path, "alice.a@mx.example.org");
   EXPECT_THAT(senders.asked, ElementsAre("alice@example.onion"));
-  EXPECT_EQ(fake.appended,
+  // The gateway's own trace field first (the exit domain, never the onion
+  // nor a TKIM comment), then the rewritten header and the body.
+  const size_t eol = fake.appended.find("\r\n");
+  ASSERT_NE(eol, std::string::npos);
+  const std::string trace = fake.appended.substr(0, eol);
+  EXPECT_EQ(trace.rfind("Received: by mx.example.org (onionmaild) with ESMTPSA; ", 0), 0u) << trace;
+  EXPECT_EQ(trace.find(".onion"), std::string::npos) << trace;
+  EXPECT_EQ(fake.appended.substr(eol + 2),
             "From: Alice <alice.a@mx.example.org>\r\nMessage-ID: <1@mx.example.org>\r\n\r\nhi\r\n");
 }
 
