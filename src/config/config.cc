@@ -81,6 +81,20 @@ Setter IntList(std::vector<int> Config::*field, std::string key, int64_t min, in
   };
 }
 
+Setter StringList(std::vector<std::string> Config::*field, std::string key) {
+  return [field, key](const toml::node& n, Config& c) -> Result<void> {
+    const toml::array* a = n.as_array();
+    if (a == nullptr) return BadValue(key, "an array of strings");
+    std::vector<std::string> out;
+    for (const toml::node& e : *a) {
+      if (!e.is_string()) return BadValue(key, "an array of strings");
+      out.push_back(*e.value<std::string>());
+    }
+    c.*field = std::move(out);
+    return Ok();
+  };
+}
+
 const std::map<std::string, Setter>& Setters() {
   static const auto* setters = new std::map<std::string, Setter>{
       {"server.domain", String(&Config::domain, "server.domain")},
@@ -167,6 +181,7 @@ const std::map<std::string, Setter>& Setters() {
       {"exit.domain", String(&Config::exit_domain, "exit.domain")},
       {"exit.smarthost", String(&Config::exit_smarthost, "exit.smarthost")},
       {"exit.smarthost_pin", String(&Config::exit_smarthost_pin, "exit.smarthost_pin")},
+      {"exit.vmat_servers", StringList(&Config::exit_vmat_servers, "exit.vmat_servers")},
       {"exit.max_connections",
        Number(&Config::exit_max_connections, "exit.max_connections", 0, 100000)},
       {"exit.max_connections_per_address", Number(&Config::exit_max_connections_per_address,
@@ -338,6 +353,23 @@ Result<void> Validate(Config& c) {
                       "empty, or 64 hex digits (SHA-256 of the smarthost's public key)");
     }
     if (c.exit_smarthost.empty()) return BadValue("exit.smarthost_pin", "needs exit.smarthost");
+  }
+  if (!c.exit_vmat_servers.empty()) {
+    if (c.exit_domain.empty()) return BadValue("exit.vmat_servers", "needs exit.domain");
+    if (c.exit_vmat_servers.size() > kMaxVmatServers) {
+      return BadValue("exit.vmat_servers",
+                      "at most " + std::to_string(kMaxVmatServers) + " onion names");
+    }
+    for (std::string& s : c.exit_vmat_servers) s = AsciiLower(s);
+    std::vector<std::string> sorted = c.exit_vmat_servers;
+    std::sort(sorted.begin(), sorted.end());
+    const bool all_onions = std::all_of(sorted.begin(), sorted.end(), [&](const std::string& s) {
+      return mail::IsV3OnionDomain(s) && s != c.domain;
+    });
+    if (!all_onions || std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+      return BadValue("exit.vmat_servers",
+                      "v3 onion names of other servers, each once (\"<56 chars>.onion\")");
+    }
   }
   if (c.exit_max_connections > c.smtp_max_connections) {
     return BadValue("exit.max_connections", "at most smtp.max_connections");

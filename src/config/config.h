@@ -7,6 +7,7 @@
 // used: listen on 127.0.0.1 only.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,6 +16,8 @@
 #include "base/result.h"
 
 namespace onionmail::config {
+
+inline constexpr size_t kMaxVmatServers = 1024;  // [exit] vmat_servers
 
 struct Config {
   // [server]
@@ -128,6 +131,10 @@ struct Config {
   // SubjectPublicKeyInfo (stored lower case); empty: any key. Needs
   // exit_smarthost.
   std::string exit_smarthost_pin;
+  // The onion servers (v3, stored lower case, each once, at most
+  // kMaxVmatServers) whose users may register an alias here through their
+  // server (SMTP VMAT after TKIM; docs/gateways.md). Needs exit_domain.
+  std::vector<std::string> exit_vmat_servers;
   // [log]
   std::string log_level = "info";
   bool log_addresses = false;

@@ -11,8 +11,8 @@ namespace onionmail::ipc {
 
 // Bumped on any change of a message's wire layout; both ends must agree.
 inline constexpr uint16_t kProtocolVersion =
-    10;  // 5: lists; 6: registration; 7: TKIM vouches,
-         // moderated lists, sysop vouchers; 8: VMAT; 9: own VMAT; 10: VMAT senders
+    11;  // 5: lists; 6: registration; 7: TKIM vouches, moderated lists,
+         // sysop vouchers; 8: VMAT; 9: own VMAT; 10: VMAT senders; 11: VMAT for servers
 // A whole frame (header included) is at most this long.
 inline constexpr size_t kMaxFrameBytes = size_t{1} << 20;
 
@@ -128,6 +128,7 @@ enum class MsgType : uint16_t {
   kVmatLookupReply = 73,
   kVmatOwnRequest = 74,
   kVmatSenderRequest = 75,
+  kVmatServerRequest = 76,
 };
 
 }  // namespace onionmail::ipc

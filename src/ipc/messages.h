@@ -557,6 +557,8 @@ struct TkimProvenRequest {
 // `sender`, "alias@<exit domain>" in VmatLookupReply.target, for the
 // session's own user or a sender at its TKIM-proven onion only (else
 // kPermissionDenied). VmatOwnRequest (server@ VMAT): Own(); StatusReply.
+// VmatServerRequest (SMTP VMAT): ForServer(), "alias@<exit domain>" in
+// VmatLookupReply.target.
 struct VmatLookupRequest {
   static constexpr MsgType kType = MsgType::kVmatLookupRequest;
   std::string alias;  // name, 1..kMaxLocalPartBytes
@@ -576,6 +578,12 @@ struct VmatSenderRequest {
   static constexpr MsgType kType = MsgType::kVmatSenderRequest;
   std::string sender;  // "local@<v3 onion>" as sent; path, 1..kMaxPathBytes
 };
+struct VmatServerRequest {
+  static constexpr MsgType kType = MsgType::kVmatServerRequest;
+  uint16_t op = 0;    // mail::VmatOwnOp, 0..2
+  std::string user;   // name, 1..kMaxLocalPartBytes
+  std::string alias;  // name, 0..kMaxLocalPartBytes (empty but for kOn)
+};
 
 using Message = std::variant<
     Hello, Shutdown, AcceptedConnection, VerifySmtpPasswordRequest, VerifyResult, LookupUserRequest,
@@ -591,7 +599,7 @@ using Message = std::variant<
     TkimCheckRequest, TkimCheckReply, BlockListRequest, BlockListReply, ListRequest, ListReply,
     RegisterRequest, RegisterReply, TkimVouchRequest, TkimVouchReply, TkimProvenRequest,
     IssueVouchersRequest, IssueVouchersReply, VmatLookupRequest, VmatLookupReply, VmatOwnRequest,
-    VmatSenderRequest>;
+    VmatSenderRequest, VmatServerRequest>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

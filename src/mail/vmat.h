@@ -36,6 +36,19 @@
 //    user or a sender at the session's TKIM-proven onion (else
 //    kPermissionDenied); kNotFound when the sender has none; not a gateway:
 //    kFailedPrecondition.
+//  - mail::VmatService::ForServer(): the alias of `user` at the onion that
+//    proved itself by TKIM on the session (SMTP VMAT, docs/PROTOCOL.md),
+//    for a server in [exit] vmat_servers only (else, and without a proof,
+//    kPermissionDenied); ok is "alias@<exit domain>". The target is
+//    "<user>@<proven onion>" (kInvalidArgument when that is not a valid
+//    target). kShow: the target's alias (its sending alias), kNotFound if
+//    none. kOn `alias`: makes it the target's alias and sending alias (ok
+//    if it already is); kInvalidArgument: not ValidVmatAlias; kAlreadyExists:
+//    it leads to another mailbox; kFailedPrecondition: the target has
+//    another alias (one per user); kResourceExhausted: the table is full.
+//    kOff: removes the alias kShow names (kNotFound: none). Never touches an
+//    alias of another mailbox. Not a gateway: kFailedPrecondition. The
+//    default implementation refuses (kPermissionDenied).
 #pragma once
 
 #include <cstdint>
@@ -72,6 +85,11 @@ class VmatService {
   [[nodiscard]] virtual Result<std::string> Lookup(std::string_view alias) = 0;
   [[nodiscard]] virtual Result<void> Own(VmatOwnOp op) = 0;
   [[nodiscard]] virtual Result<std::string> SenderAddress(std::string_view sender) = 0;
+  [[nodiscard]] virtual Result<std::string> ForServer(VmatOwnOp op, std::string_view user,
+                                                      std::string_view alias) {
+    (void)op, (void)user, (void)alias;
+    return MakeError(ErrorCode::kPermissionDenied, "VMAT for other servers not served");
+  }
 };
 
 }  // namespace onionmail::mail

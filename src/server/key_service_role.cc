@@ -379,7 +379,8 @@ bool KeyRoleServer::HandleSmtp(ipc::Channel& ch, ipc::Message& msg, SmtpSessionS
   if (auto* m = std::get_if<ipc::ListRequest>(&msg)) return HandleList(ch, *m, s);
   if (std::holds_alternative<ipc::VmatOwnRequest>(msg) ||
       std::holds_alternative<ipc::VmatLookupRequest>(msg) ||
-      std::holds_alternative<ipc::VmatSenderRequest>(msg)) {
+      std::holds_alternative<ipc::VmatSenderRequest>(msg) ||
+      std::holds_alternative<ipc::VmatServerRequest>(msg)) {
     return HandleVmat(ch, msg, s);
   }
   if (auto* m = std::get_if<ipc::BeginMessageRequest>(&msg)) {

@@ -56,6 +56,12 @@
 //    TKIM on the session with a vouch that holds (VouchedFor); otherwise
 //    kPermissionDenied, logged; kNotFound when there is none; not a
 //    gateway: kFailedPrecondition.
+//    On a gateway, a session whose TKIM-proven onion (a vouch that holds)
+//    is in [exit] vmat_servers may show, make or remove the alias of one
+//    of that server's users (VmatServerRequest, SMTP VMAT; mail/vmat.h
+//    ForServer(): one alias per user, made its sending alias; an alias of
+//    another mailbox is never touched); any other session is refused
+//    (kPermissionDenied, logged). Logged without a name.
 //  - SMTP sessions may also pass TORM requests (a peer server's PUSH, DERK,
 //    STAT, KCTL) to `torm` (src/server/torm_handler.h); without one they are
 //    answered kNotOffered.
@@ -140,11 +146,13 @@ class KeyRoleServer {
   // The server@ bot's LIST commands and RCPT to a list: `m.op` on the list
   // `m.name` by the session's user.
   bool HandleList(ipc::Channel& ch, const ipc::ListRequest& m, struct SmtpSessionState& s);
-  // VmatOwnRequest, VmatLookupRequest and VmatSenderRequest
+  // VmatOwnRequest, VmatLookupRequest, VmatSenderRequest and VmatServerRequest
   // (key_service_role_vmat.cc).
   bool HandleVmat(ipc::Channel& ch, const ipc::Message& msg, struct SmtpSessionState& s);
   Result<void> VmatOwn(mail::VmatOwnOp op, const struct SmtpSessionState& s);
   Result<std::string> VmatSender(std::string_view sender, const struct SmtpSessionState& s);
+  Result<std::string> VmatForServer(mail::VmatOwnOp op, std::string_view user,
+                                    std::string_view alias, const struct SmtpSessionState& s);
   // TKIM: the relay role's vouch for the onion that proved itself on the session.
   bool HandleTkimProven(ipc::Channel& ch, const ipc::TkimProvenRequest& m,
                         struct SmtpSessionState& s);

@@ -1,5 +1,6 @@
 // KeyRoleServer: the VMAT requests of an SMTP session (contract in
 // key_service_role.h; aliases in mail/vmat.h, docs/gateways.md).
+#include <algorithm>
 #include <string>
 #include <variant>
 
@@ -64,19 +65,66 @@ Result<std::string> KeyRoleServer::VmatSender(std::string_view sender, const Smt
   return **alias + "@" + exit_domain;
 }
 
+Result<std::string> KeyRoleServer::VmatForServer(mail::VmatOwnOp op, std::string_view user,
+                                                 std::string_view alias,
+                                                 const SmtpSessionState& s) {
+  using Op = mail::VmatOwnOp;
+  const config::Config& config = state_.config();
+  if (config.exit_domain.empty()) return MakeError(ErrorCode::kFailedPrecondition, "no gateway");
+  const auto& listed = config.exit_vmat_servers;
+  if (!s.tkim_domain || std::find(listed.begin(), listed.end(), *s.tkim_domain) == listed.end()) {
+    log::Warning("key", "refused VMAT to an smtp session of a server not in exit.vmat_servers");
+    return MakeError(ErrorCode::kPermissionDenied, "not a listed server");
+  }
+  const std::string target = AsciiLower(user) + "@" + *s.tkim_domain;
+  if (!VouchedFor(s, target)) return MakeError(ErrorCode::kPermissionDenied, "vouch expired");
+  if (!mail::ValidVmatTarget(target)) return MakeError(ErrorCode::kInvalidArgument, "bad user");
+  auto current = state_.keys().SenderVmat(target);
+  if (!LogFault("smtp", "a VMAT alias", current).ok()) return current.error();
+  const std::string& exit_domain = config.exit_domain;
+  if (op == Op::kShow || op == Op::kOff) {
+    if (!current->has_value()) return MakeError(ErrorCode::kNotFound, "no alias");
+    const std::string address = **current + "@" + exit_domain;
+    if (op == Op::kShow) return address;
+    auto removed = state_.keys().RemoveVmat(**current);
+    if (!LogFault("smtp", "a VMAT alias", removed).ok()) return removed.error();
+    log::Info("key", "a listed server removed the VMAT alias of one of its users");
+    return address;
+  }
+  const std::string name = AsciiLower(alias);
+  if (!mail::ValidVmatAlias(name)) return MakeError(ErrorCode::kInvalidArgument, "bad alias");
+  if (current->has_value() && **current != name) {
+    return MakeError(ErrorCode::kFailedPrecondition, "the user has another alias");
+  }
+  auto taken = state_.keys().LookupVmat(name);
+  if (!LogFault("smtp", "a VMAT alias", taken).ok()) return taken.error();
+  if (taken->has_value() && **taken != target) return MakeError(ErrorCode::kAlreadyExists, "");
+  if (!taken->has_value()) {
+    auto added = state_.keys().AddVmat(name, target);
+    if (!LogFault("smtp", "a VMAT alias", added).ok()) return added.error();
+    log::Info("key", "a listed server made a VMAT alias for one of its users");
+  }
+  auto sends = state_.keys().MakeSenderVmat(name);
+  if (!LogFault("smtp", "a VMAT sender", sends).ok()) return sends.error();
+  return name + "@" + exit_domain;
+}
+
 bool KeyRoleServer::HandleVmat(ipc::Channel& ch, const ipc::Message& msg, SmtpSessionState& s) {
   if (auto* m = std::get_if<ipc::VmatOwnRequest>(&msg)) {
     return Reply(ch, ipc::StatusReply{StatusOf(VmatOwn(static_cast<mail::VmatOwnOp>(m->op), s))});
   }
   ipc::VmatLookupReply reply;
-  if (auto* m = std::get_if<ipc::VmatSenderRequest>(&msg)) {
-    auto address = VmatSender(m->sender, s);
+  auto answer = [&](Result<std::string> address) {
     if (address.ok()) {
       reply.target = std::move(*address);
     } else {
       reply.status = ipc::StatusFromError(address.error().code);
     }
     return Reply(ch, reply);
+  };
+  if (auto* m = std::get_if<ipc::VmatSenderRequest>(&msg)) return answer(VmatSender(m->sender, s));
+  if (auto* m = std::get_if<ipc::VmatServerRequest>(&msg)) {
+    return answer(VmatForServer(static_cast<mail::VmatOwnOp>(m->op), m->user, m->alias, s));
   }
   const auto& lookup = std::get<ipc::VmatLookupRequest>(msg);
   auto target = mail::ValidVmatAlias(lookup.alias)

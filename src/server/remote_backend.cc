@@ -213,14 +213,28 @@ Result<std::string> RemoteDelivery::SenderAddress(std::string_view sender) {
   auto r = link_.Call<ipc::VmatLookupReply>(req, kIoTimeout);
   if (!r.ok()) return r.error();
   ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "VMAT sender"));
-  const size_t at = r->target.find('@');
-  if (at == std::string::npos || r->target.find('@', at + 1) != std::string::npos ||
-      !mail::ValidVmatAlias(std::string_view(r->target).substr(0, at)) ||
-      at + 1 == r->target.size()) {
+  return CheckedAliasAddress(std::move(r->target));
+}
+
+Result<std::string> RemoteDelivery::ForServer(mail::VmatOwnOp op, std::string_view user,
+                                              std::string_view alias) {
+  ipc::VmatServerRequest req{static_cast<uint16_t>(op), std::string(user), std::string(alias)};
+  // What the asking server typed must not break the link: refused here.
+  if (!ipc::Encode(req).ok()) return MakeError(ErrorCode::kInvalidArgument, "not a name");
+  auto r = link_.Call<ipc::VmatLookupReply>(req, kIoTimeout);
+  if (!r.ok()) return r.error();
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(r->status, "VMAT for a server"));
+  return CheckedAliasAddress(std::move(r->target));
+}
+
+Result<std::string> RemoteDelivery::CheckedAliasAddress(std::string address) {
+  const size_t at = address.find('@');
+  if (at == std::string::npos || address.find('@', at + 1) != std::string::npos ||
+      !mail::ValidVmatAlias(std::string_view(address).substr(0, at)) || at + 1 == address.size()) {
     link_.Break();
-    return MakeError(ErrorCode::kUnavailable, "the key role sent a bad VMAT sender");
+    return MakeError(ErrorCode::kUnavailable, "the key role sent a bad VMAT address");
   }
-  return std::move(r->target);
+  return address;
 }
 
 Result<mail::ListRecord> RemoteDelivery::Apply(mail::ListOp op, std::string_view name,

@@ -22,7 +22,8 @@
 //    mail::ValidVmatTarget() breaks the link (a key role out of contract).
 //    RemoteDelivery::SenderAddress() likewise: a sender outside the IPC
 //    bounds is kNotFound, never sent; an answer that is not alias@domain
-//    (one '@', a valid alias) breaks the link.
+//    (one '@', a valid alias) breaks the link. RemoteDelivery::ForServer()
+//    the same, but a user or alias outside the bounds is kInvalidArgument.
 //  - RemoteMailboxes::Register() (mail::RegistrationService, POP3 RQUS)
 //    fails likewise: the key role's status's code, or kUnavailable on a
 //    broken link. A voucher or name outside the IPC bounds (not canonical,
@@ -118,8 +119,15 @@ class RemoteDelivery : public mail::DeliveryBackend,
   Result<void> Own(mail::VmatOwnOp op) override;
   // The sending alias of `sender` (the key role checks the session may ask).
   Result<std::string> SenderAddress(std::string_view sender) override;
+  // The alias of a user of the session's TKIM-proven server (the key role
+  // checks that server is listed).
+  Result<std::string> ForServer(mail::VmatOwnOp op, std::string_view user,
+                                std::string_view alias) override;
 
  private:
+  // `address` if it is "<valid alias>@<domain>"; else breaks the link.
+  Result<std::string> CheckedAliasAddress(std::string address);
+
   SessionLink& link_;
 };
 

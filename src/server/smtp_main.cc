@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   sc.exit_domain = config->exit_domain;          // an enter gateway (docs/gateways.md)
   sc.exit_gateway = config->relay_exit_gateway;  // where users' Internet mail goes
   sc.exit_to_internet = !config->exit_smarthost.empty();
+  sc.vmat_for_servers = !config->exit_vmat_servers.empty();  // SMTP VMAT (docs/PROTOCOL.md)
 
   server::FrontEndSpec spec;
   spec.name = "smtp";

@@ -16,6 +16,7 @@ constexpr VerbName kVerbs[] = {
     {"NOOP", Verb::kNoop}, {"QUIT", Verb::kQuit}, {"VRFY", Verb::kVrfy},
     {"EXPN", Verb::kExpn}, {"HELP", Verb::kHelp}, {"STARTTLS", Verb::kStartTls},
     {"AUTH", Verb::kAuth}, {"TORM", Verb::kTorm}, {"TKIM", Verb::kTkim},
+    {"VMAT", Verb::kVmat},
 };
 
 bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {

@@ -42,6 +42,7 @@ enum class Verb {
   kAuth,
   kTorm,  // peer protocol (docs/PROTOCOL.md); only if the session serves it
   kTkim,  // server proof (docs/PROTOCOL.md, "TKIM"); only if the session serves it
+  kVmat,  // alias for a user of the proven server (docs/PROTOCOL.md, "VMAT"); likewise
   kUnknown,
 };
 

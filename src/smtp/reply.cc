@@ -153,6 +153,22 @@ Entry Lookup(Reply reply) {
       return {502, "5.5.1", false, "TKIM not offered: TLS 1.3 required"};
     case Reply::kTkimMalformed:
       return {501, "5.5.4", false, "Malformed TKIM proof"};
+    case Reply::kVmatSyntax:
+      return {501, "5.5.4", false, "Syntax: VMAT ON <user> <alias> | SHOW <user> | OFF <user>"};
+    case Reply::kVmatInTransaction:
+      return {503, "5.5.1", false, "Error: VMAT not allowed during a mail transaction"};
+    case Reply::kVmatNeedsTkim:
+      return {530, "5.7.0", false, "VMAT needs a TKIM proof of the asking server first"};
+    case Reply::kVmatNotListed:
+      return {550, "5.7.1", false, "This gateway takes no aliases from users of that server"};
+    case Reply::kVmatNoAlias:
+      return {550, "5.1.1", false, "That user has no alias at this gateway"};
+    case Reply::kVmatHasAnother:
+      return {550, "5.7.0", false, "That user already has another alias at this gateway"};
+    case Reply::kVmatTaken:
+      return {553, "5.1.0", false, "That alias leads to another mailbox: choose another name"};
+    case Reply::kVmatBadName:
+      return {553, "5.1.3", false, "Not a valid alias (a-z 0-9 . _ -, not a reserved name)"};
     case Reply::kUnknownMechanism:
       return {504, "5.5.4", false, "Unrecognized authentication mechanism"};
     case Reply::kBareLineEnding:
@@ -340,7 +356,7 @@ std::string FormatReply(Reply reply, std::string_view hostname) {
 }
 
 std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, bool tls_active,
-                      bool torm_offered, bool tkim_offered, bool auth_offered) {
+                      bool torm_offered, bool tkim_offered, bool auth_offered, bool vmat_offered) {
   std::vector<std::string> lines = {
       std::string(hostname), "PIPELINING", "SIZE " + std::to_string(max_message_bytes), "8BITMIME",
       "ENHANCEDSTATUSCODES",
@@ -349,6 +365,7 @@ std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, boo
   if (tls_active && auth_offered) lines.emplace_back("AUTH PLAIN LOGIN");
   if (tls_active && torm_offered) lines.emplace_back("TORM");
   if (tls_active && tkim_offered) lines.emplace_back("TKIM");
+  if (tls_active && tkim_offered && vmat_offered) lines.emplace_back("VMAT");
   std::string out;
   for (size_t i = 0; i < lines.size(); ++i) {
     out += (i + 1 == lines.size()) ? "250 " : "250-";
@@ -388,6 +405,10 @@ std::string FormatTkimKeyReply(std::string_view key_base64) {
 
 std::string FormatTkimAuthenticated(std::string_view domain) {
   return "250 2.7.0 Authenticated as " + std::string(domain) + "\r\n";
+}
+
+std::string FormatVmatAddress(std::string_view address) {
+  return "250 2.0.0 " + std::string(address) + "\r\n";
 }
 
 }  // namespace onionmail::smtp

@@ -10,7 +10,7 @@
 //  - EhloReply() builds the multi-line EHLO answer; the extension list depends
 //    only on whether TLS is active (STARTTLS before it, AUTH after it unless
 //    `auth_offered` is false: an Internet client of a gateway) and, inside
-//    TLS, whether this server serves TORM and TKIM (docs/PROTOCOL.md).
+//    TLS, whether this server serves TORM, TKIM and VMAT (docs/PROTOCOL.md).
 //  - FormatTormReply() is the answer to a TORM command: `250 2.0.0 <base64>`
 //    on success, otherwise `<code> <enhanced> TORM refused: <keyword>` with
 //    the fixed keyword of mail::TormOutcomeKeyword(): 450 4.7.1 rate limited,
@@ -21,6 +21,10 @@
 //    `250 2.7.0 Authenticated as <domain>`; the domain is the one the TKIM
 //    service proved (a v3 onion name checked by the session), never client
 //    text. Every TKIM refusal is a fixed Reply (kTkim*).
+//  - FormatVmatAddress() is the success of a VMAT command (docs/PROTOCOL.md,
+//    "VMAT"): `250 2.0.0 <alias>@<exit domain>`, an address the key role gave
+//    (checked by the session), never client text; every refusal is a fixed
+//    Reply (kVmat*, kInsufficientStorage, kSealed, kLocalError).
 //  - FormatRemoteReply() answers the client of a relayed transaction from the
 //    remote server's reply to the same step (docs/federation.md, "Replies
 //    passed back"): the remote's basic code where RFC 5321 (section 4.3.2)
@@ -106,6 +110,14 @@ enum class Reply {
   kTkimAlreadyProven,      // 503 5.5.1 (one TKIM proof per session)
   kTkimNotOffered,         // 502 5.5.1 (TLS without a channel binding: not TLS 1.3)
   kTkimMalformed,          // 501 5.5.4 (bad base64, empty, too long, malformed proof)
+  kVmatSyntax,             // 501 5.5.4 (VMAT ON <user> <alias> | SHOW <user> | OFF <user>)
+  kVmatInTransaction,      // 503 5.5.1
+  kVmatNeedsTkim,          // 530 5.7.0 (VMAT: prove the asking server by TKIM first)
+  kVmatNotListed,          // 550 5.7.1 (VMAT: the proven server is not in [exit] vmat_servers)
+  kVmatNoAlias,            // 550 5.1.1 (VMAT: the user has no alias here)
+  kVmatHasAnother,         // 550 5.7.0 (VMAT ON: the user has another alias here)
+  kVmatTaken,              // 553 5.1.0 (VMAT ON: the alias leads to another mailbox)
+  kVmatBadName,            // 553 5.1.3 (VMAT ON: not a valid alias, or a reserved name)
   kUnknownMechanism,       // 504 5.5.4
   kBareLineEnding,         // 521 5.5.2
   kTlsRequired,            // 530 5.7.0
@@ -140,7 +152,7 @@ std::string FormatReply(Reply reply, std::string_view hostname);
 // The multi-line 250 answer to EHLO.
 std::string EhloReply(std::string_view hostname, uint64_t max_message_bytes, bool tls_active,
                       bool torm_offered = false, bool tkim_offered = false,
-                      bool auth_offered = true);
+                      bool auth_offered = true, bool vmat_offered = false);
 
 // The step of a relayed transaction a remote server answered.
 enum class RemoteStep {
@@ -166,5 +178,8 @@ std::string FormatTkimKeyReply(std::string_view key_base64);
 
 // The answer to a TKIM proof that the service accepted for `domain`.
 std::string FormatTkimAuthenticated(std::string_view domain);
+
+// The answer to a VMAT command that succeeded: the user's alias address.
+std::string FormatVmatAddress(std::string_view address);
 
 }  // namespace onionmail::smtp

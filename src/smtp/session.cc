@@ -173,6 +173,9 @@ Result<Session::Next> Session::Dispatch(const Command& cmd) {
     case Verb::kTkim:
       if (tkim_ == nullptr || config_.internet_client) return Send(Reply::kUnknownCommand);
       return DoTkim(cmd);
+    case Verb::kVmat:
+      if (!VmatServed()) return Send(Reply::kUnknownCommand);
+      return DoVmatCommand(cmd);
     case Verb::kRset:
       if (!cmd.arg.empty()) return Send(Reply::kSyntaxError);
       ResetTransaction();
@@ -204,10 +207,10 @@ Result<Session::Next> Session::DoHello(const Command& cmd, bool extended) {
   tkim_unchecked_ = false;
   greeted_ = true;
   if (!extended) return Send(Reply::kHelo);
-  ONIONMAIL_RETURN_IF_ERROR(conn_.Write(
-      EhloReply(config_.hostname, config_.max_message_bytes, conn_.IsTls(),
-                !config_.internet_client && torm_ != nullptr && conn_.TlsExporterBinding().ok(),
-                !config_.internet_client && TkimOffered(), !config_.internet_client)));
+  ONIONMAIL_RETURN_IF_ERROR(conn_.Write(EhloReply(
+      config_.hostname, config_.max_message_bytes, conn_.IsTls(),
+      !config_.internet_client && torm_ != nullptr && conn_.TlsExporterBinding().ok(),
+      !config_.internet_client && TkimOffered(), !config_.internet_client, VmatServed())));
   return Next::kContinue;
 }
 

@@ -145,9 +145,19 @@
 //    without a login reaches one server per transaction: this one or one
 //    onion server (452 4.5.3 for the others), so the answer to the final
 //    dot is the one outcome and nothing needs a report.
+//  - VMAT command (docs/PROTOCOL.md, "VMAT: aliases for users of other
+//    servers"): served only with a mail::VmatService, config.exit_domain and
+//    config.vmat_for_servers, to a client that is not an Internet client
+//    (else an unknown command); offered as the EHLO keyword VMAT next to
+//    TKIM. After EHLO, outside a mail transaction (503 5.5.1), with a TKIM
+//    proof on the session (530 5.7.0): `VMAT ON <user> <alias>`, `VMAT SHOW
+//    <user>`, `VMAT OFF <user>` (anything else 501 5.5.4; user and alias
+//    lower-cased) go to VmatService::ForServer(); success is
+//    FormatVmatAddress() of the address it gives (checked: a valid alias at
+//    the exit domain, else 451 4.3.0), a refusal a fixed reply (reply.h).
 //  - An Internet client (config.internet_client, docs/gateways.md): EHLO
 //    offers neither AUTH, TORM nor TKIM; AUTH is 502 5.7.0 (no login from
-//    the Internet), TORM and TKIM unknown commands (500 5.5.1); a recipient
+//    the Internet), TORM, TKIM and VMAT unknown commands (500 5.5.1); a recipient
 //    not at the exit domain (but the bare postmaster) is 550 5.7.1.
 //  - Logs one line per accepted message, per failed AUTH, per TORM command
 //    (verb and outcome keyword), per TKIM command (outcome keyword) and per
@@ -211,6 +221,9 @@ struct SessionConfig {
   // [exit] smarthost is set: this gateway sends mail from onion senders
   // with an alias here on to the Internet.
   bool exit_to_internet = false;
+  // [exit] vmat_servers is not empty: the VMAT command is served (with a
+  // mail::VmatService and exit_domain), its keyword offered with TKIM.
+  bool vmat_for_servers = false;
 };
 
 // Where a remote transaction goes: its key among the transaction's remote
@@ -301,6 +314,9 @@ class Session {
   Result<Next> DoRemoteRcpt(const Address& recipient);
   // RCPT to the exit domain (session_vmat.cc): the alias's onion mailbox.
   Result<Next> DoVmatRcpt(const std::string& local);
+  // The VMAT command of a server proven by TKIM (session_vmat.cc).
+  bool VmatServed() const;
+  Result<Next> DoVmatCommand(const Command& cmd);
   // RCPT to an Internet domain (session_exit.cc): to the exit gateway (a
   // user of this server) or, on a gateway, on to the smarthost.
   Result<Next> DoInternetRcpt(std::string forward_path);

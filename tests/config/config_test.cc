@@ -246,6 +246,31 @@ TEST(ConfigTest, ASmarthostPinIsSixtyFourHexDigitsAndNeedsASmarthost) {
   EXPECT_NE(alone.error().message.find("needs exit.smarthost"), std::string::npos);
 }
 
+TEST(ConfigTest, VmatServersAreDistinctV3OnionsOfOtherServersAndNeedAnExitDomain) {
+  const std::string relay = "[relay]\nenabled = true\nsocks5_proxy = \"127.0.0.1:9050\"\n";
+  const std::string a = "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion";
+  const std::string b = "eaqseizeeutcokbjfivsyljof4ydcmrtgq2tmnzyhe5dwpb5hy74yhqd.onion";
+  auto none = ParseConfig("");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->exit_vmat_servers.empty());
+  const std::string gateway = relay + "[exit]\ndomain = \"mail.example.org\"\n";
+  std::string upper = a;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto set = ParseConfig(gateway + "vmat_servers = [\"" + upper + "\", \"" + b + "\"]\n");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->exit_vmat_servers, (std::vector<std::string>{a, b}));
+  for (const std::string& bad :
+       {"[\"" + a + "\", \"" + a + "\"]", std::string("[\"x.onion\"]"),
+        std::string("[\"localhost.onion\"]"), std::string("[1]"), std::string("\"") + a + "\""}) {
+    auto r = ParseConfig(gateway + "vmat_servers = " + bad + "\n");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("exit.vmat_servers"), std::string::npos) << bad;
+  }
+  auto no_exit = ParseConfig(relay + "[exit]\nvmat_servers = [\"" + a + "\"]\n");
+  ASSERT_FALSE(no_exit.ok());
+  EXPECT_NE(no_exit.error().message.find("needs exit.domain"), std::string::npos);
+}
+
 TEST(ConfigTest, AnExitGatewayIsAnotherV3OnionOfAServerThatRelays) {
   const std::string onion = "aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dyp3kead.onion";
   const std::string relay = "[relay]\nenabled = true\nsocks5_proxy = \"127.0.0.1:9050\"\n";

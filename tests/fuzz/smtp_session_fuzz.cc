@@ -10,7 +10,8 @@
 // of the list at that onion may post and ask server@ to leave without AUTH.
 // The server is an enter gateway for gw.example (docs/gateways.md): its
 // VMAT aliases (ScriptedVmat) lead, by their first letter, to an onion
-// mailbox, to a user here, to nowhere, or fail.
+// mailbox, to a user here, to nowhere, or fail; it serves the VMAT command
+// of a TKIM-proven server.
 //
 // Checked besides memory safety: every server line is a well-formed reply
 // ("NNN " or "NNN-", CRLF-terminated), every committed message has CRLF
@@ -29,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/log.h"
 #include "base/result.h"
 #include "mail/backend.h"
@@ -173,6 +175,22 @@ class ScriptedVmat : public mail::VmatService {
     ONIONMAIL_CHECK(false);  // the session never asks; the bot (QuietBot here) would
     return Ok();
   }
+  // SMTP VMAT: only after a TKIM proof, with words the session lower-cased.
+  // By the user's first letter (mod 3): the alias at gw.example, a
+  // malformed address (the session must not send it), or a refusal.
+  Result<std::string> ForServer(mail::VmatOwnOp op, std::string_view user,
+                                std::string_view alias) override {
+    ONIONMAIL_CHECK(!user.empty() && AsciiLower(user) == user && AsciiLower(alias) == alias);
+    ONIONMAIL_CHECK((op == mail::VmatOwnOp::kOn) != alias.empty());
+    switch (static_cast<unsigned char>(user[0]) % 3) {
+      case 0:
+        return std::string(mail::ValidVmatAlias(alias) ? alias : "fixed") + "@gw.example";
+      case 1:
+        return std::string("x@") + std::string(user);
+      default:
+        return MakeError(ErrorCode::kAlreadyExists, "scripted");
+    }
+  }
   bool led_to_onion = false;
 };
 
@@ -311,6 +329,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.auth_failure_delay_ms = 0;
   config.max_remote_servers = 3;
   config.exit_domain = "gw.example";
+  config.vmat_for_servers = true;  // SMTP VMAT after TKIM
   OneList lists(backend);
   ScriptedVmat vmat;
   ScriptedRelay relay(backend, vmat);

@@ -1,6 +1,7 @@
 // Codec tests for the VMAT messages of src/ipc/messages.h (VmatLookupRequest,
-// VmatLookupReply, VmatOwnRequest, VmatSenderRequest; mail/vmat.h): wire numbers, round trips and
-// layout, a target exactly when kOk, and the bounds, each refused both ways.
+// VmatLookupReply, VmatOwnRequest, VmatSenderRequest, VmatServerRequest;
+// mail/vmat.h): wire numbers, round trips and layout, a target exactly when
+// kOk, and the bounds, each refused both ways.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -38,7 +39,8 @@ TEST(VmatMessagesTest, WireNumbers) {
   EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatLookupReply), 73);
   EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatOwnRequest), 74);
   EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatSenderRequest), 75);
-  EXPECT_EQ(kProtocolVersion, 10);
+  EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatServerRequest), 76);
+  EXPECT_EQ(kProtocolVersion, 11);
 }
 
 TEST(VmatMessagesTest, RequestIsTheAliasAsAField) {
@@ -94,6 +96,38 @@ TEST(VmatMessagesTest, SenderRequestIsThePathAsAField) {
   EXPECT_FALSE(Decode(Frame(MsgType::kVmatSenderRequest, Field(""))).ok());
   EXPECT_FALSE(
       Decode(Frame(MsgType::kVmatSenderRequest, Field(std::string(kMaxPathBytes + 1, 'a')))).ok());
+}
+
+TEST(VmatMessagesTest, ServerRequestIsTheOpThenUserAndAliasFields) {
+  auto back = RoundTrip(VmatServerRequest{1, "dave", "dave.b"});
+  EXPECT_EQ(back.op, 1);
+  EXPECT_EQ(back.user, "dave");
+  EXPECT_EQ(back.alias, "dave.b");
+  EXPECT_EQ(RoundTrip(VmatServerRequest{0, "dave", ""}).alias, "");
+  auto bytes = Encode(VmatServerRequest{2, "ab", "c"});
+  ASSERT_TRUE(bytes.ok());
+  std::vector<uint8_t> want = {0, 2};
+  for (uint8_t b : Field("ab")) want.push_back(b);
+  for (uint8_t b : Field("c")) want.push_back(b);
+  EXPECT_EQ(FramePayload(*bytes), want);
+  const std::string long_name(kMaxLocalPartBytes + 1, 'a');
+  EXPECT_FALSE(Encode(VmatServerRequest{3, "dave", ""}).ok());
+  EXPECT_FALSE(Encode(VmatServerRequest{0, "", ""}).ok());
+  EXPECT_FALSE(Encode(VmatServerRequest{1, long_name, "x"}).ok());
+  EXPECT_FALSE(Encode(VmatServerRequest{1, "dave", long_name}).ok());
+  EXPECT_FALSE(Encode(VmatServerRequest{1, "dave", "a\r\nb"}).ok());
+  auto frame = [](uint8_t op, const std::string& user, const std::string& alias) {
+    std::vector<uint8_t> p = {0, op};
+    for (uint8_t b : Field(user)) p.push_back(b);
+    for (uint8_t b : Field(alias)) p.push_back(b);
+    return Frame(MsgType::kVmatServerRequest, p);
+  };
+  EXPECT_TRUE(Decode(frame(1, "dave", "dave.b")).ok());
+  EXPECT_FALSE(Decode(frame(3, "dave", "dave.b")).ok());
+  EXPECT_FALSE(Decode(frame(1, "", "dave.b")).ok());
+  EXPECT_FALSE(Decode(frame(1, long_name, "")).ok());
+  EXPECT_FALSE(Decode(frame(1, "dave", long_name)).ok());
+  EXPECT_FALSE(Decode(Frame(MsgType::kVmatServerRequest, {0, 1})).ok()) << "fields missing";
 }
 
 }  // namespace

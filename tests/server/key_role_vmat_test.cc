@@ -3,7 +3,9 @@
 // its target; an unknown alias or a name that is no alias is kNotFound and
 // the session goes on; a POP3 session cannot ask. A sender's sending alias
 // (for the exit direction) goes only to its own logged-in user or to a
-// session that proved the sender's onion with TKIM. A real State (file key
+// session that proved the sender's onion with TKIM. A server in [exit]
+// vmat_servers, proven by TKIM, keeps one alias per user of its own (SMTP
+// VMAT). A real State (file key
 // store, LocalKeyService) served by KeyRoleServer::ServeControl; the test
 // plays the SMTP front end (RemoteDelivery, the front end's VmatService).
 #include <gtest/gtest.h>
@@ -172,6 +174,87 @@ TEST_F(KeyRoleTest, VmatOnMakesTheUsersOwnAliasTheirSendingAliasEvenIfAnotherCam
   EXPECT_EQ(*Env().state->keys().SenderVmat(own), "op-made." + user);
   ASSERT_TRUE(Env().state->keys().RemoveVmat("op-made." + user).ok());
   EXPECT_FALSE(link->broken());
+}
+
+TEST_F(KeyRoleTest, AListedProvenServerMakesShowsAndRemovesOneAliasPerUser) {
+  const std::string& onion = mail::kTestOnions[7];
+  const std::string dave = "dave@" + onion;
+  auto link = smtp_.NewSession();
+  RemoteDelivery delivery(*link);
+  EXPECT_TRUE(Fails(delivery.ForServer(mail::VmatOwnOp::kOn, "dave", "dave.g"),
+                    ErrorCode::kPermissionDenied))
+      << "no TKIM proof";
+  ASSERT_TRUE(Prove(*link, onion));
+  EXPECT_TRUE(Fails(delivery.ForServer(mail::VmatOwnOp::kShow, "dave", ""), ErrorCode::kNotFound));
+  EXPECT_TRUE(Fails(delivery.ForServer(mail::VmatOwnOp::kOff, "dave", ""), ErrorCode::kNotFound));
+  auto made = delivery.ForServer(mail::VmatOwnOp::kOn, "Dave", "Dave.G");
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  EXPECT_EQ(*made, "dave.g@mail.example.org");
+  EXPECT_EQ(*Env().state->keys().LookupVmat("dave.g"), dave);
+  EXPECT_EQ(*Env().state->keys().SenderVmat(dave), "dave.g");
+  auto again = delivery.ForServer(mail::VmatOwnOp::kOn, "dave", "dave.g");
+  ASSERT_TRUE(again.ok()) << "the same alias again is ok";
+  EXPECT_TRUE(Fails(delivery.ForServer(mail::VmatOwnOp::kOn, "dave", "dave.two"),
+                    ErrorCode::kFailedPrecondition))
+      << "one alias per user";
+  EXPECT_EQ(*Env().state->keys().LookupVmat("dave.two"), std::nullopt);
+  auto shown = delivery.ForServer(mail::VmatOwnOp::kShow, "dave", "");
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(*shown, "dave.g@mail.example.org");
+  auto removed = delivery.ForServer(mail::VmatOwnOp::kOff, "dave", "");
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, "dave.g@mail.example.org");
+  EXPECT_EQ(*Env().state->keys().LookupVmat("dave.g"), std::nullopt);
+  EXPECT_FALSE(link->broken());
+}
+
+TEST_F(KeyRoleTest, AServerNeverTakesAnAliasOfAnotherMailboxOrAReservedName) {
+  const std::string& onion = mail::kTestOnions[7];
+  const std::string elsewhere = "erin@" + mail::kTestOnions[3];
+  ASSERT_TRUE(Env().state->keys().AddVmat("erin", elsewhere).ok());
+  auto link = smtp_.NewSession();
+  RemoteDelivery delivery(*link);
+  ASSERT_TRUE(Prove(*link, onion));
+  EXPECT_TRUE(
+      Fails(delivery.ForServer(mail::VmatOwnOp::kOn, "erin", "erin"), ErrorCode::kAlreadyExists));
+  EXPECT_EQ(*Env().state->keys().LookupVmat("erin"), elsewhere);
+  for (const char* bad : {"postmaster", "team.list", "a..b", "x y"}) {
+    EXPECT_TRUE(
+        Fails(delivery.ForServer(mail::VmatOwnOp::kOn, "erin", bad), ErrorCode::kInvalidArgument))
+        << bad;
+  }
+  EXPECT_TRUE(Fails(delivery.ForServer(mail::VmatOwnOp::kOn, "a..b", "erin.x"),
+                    ErrorCode::kInvalidArgument))
+      << "not a user name";
+  EXPECT_TRUE(Fails(delivery.ForServer(mail::VmatOwnOp::kOn, std::string(65, 'a'), "erin.x"),
+                    ErrorCode::kInvalidArgument))
+      << "outside the IPC bounds: never sent";
+  // The other server's user's alias is not this one's to remove.
+  EXPECT_TRUE(Fails(delivery.ForServer(mail::VmatOwnOp::kOff, "erin", ""), ErrorCode::kNotFound));
+  EXPECT_EQ(*Env().state->keys().LookupVmat("erin"), elsewhere);
+  ASSERT_TRUE(Env().state->keys().RemoveVmat("erin").ok());
+  EXPECT_FALSE(link->broken());
+}
+
+TEST_F(KeyRoleTest, AProvenServerNotInVmatServersIsRefused) {
+  auto link = smtp_.NewSession();
+  RemoteDelivery delivery(*link);
+  ASSERT_TRUE(Prove(*link, mail::kTestOnions[6]));
+  EXPECT_TRUE(Fails(delivery.ForServer(mail::VmatOwnOp::kOn, "fred", "fred"),
+                    ErrorCode::kPermissionDenied));
+  EXPECT_TRUE(
+      Fails(delivery.ForServer(mail::VmatOwnOp::kShow, "fred", ""), ErrorCode::kPermissionDenied));
+  EXPECT_EQ(*Env().state->keys().LookupVmat("fred"), std::nullopt);
+  EXPECT_FALSE(link->broken());
+}
+
+TEST_F(KeyRoleTest, Pop3SessionCannotAskForAnAliasForAServer) {
+  auto link = pop3_.NewSession();
+  auto r = link->Call<ipc::VmatLookupReply>(
+      ipc::VmatServerRequest{static_cast<uint16_t>(mail::VmatOwnOp::kOn), "gina", "gina"},
+      std::chrono::milliseconds(5000));
+  EXPECT_FALSE(r.ok() && r->status == ipc::Status::kOk);
+  EXPECT_EQ(*Env().state->keys().LookupVmat("gina"), std::nullopt);
 }
 
 TEST_F(KeyRoleTest, Pop3SessionCannotAskForASendingAlias) {

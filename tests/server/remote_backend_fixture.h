@@ -129,6 +129,9 @@ inline KeyRoleEnv* MakeEnv() {
   // An enter gateway (key_role_vmat_test.cc) with a v3 onion of its own.
   env->config.domain = "fpxrh5gg46zcpmgwklnwnkuxgxsazxfwjkw74wuatnr4tteav6tkm6qd.onion";
   env->config.exit_domain = "mail.example.org";
+  // The one server whose users may ask for aliases (SMTP VMAT): kTestOnions[7].
+  env->config.exit_vmat_servers = {
+      "4dq6fy7e4xtop2hj5lv6z3po57ypd4xt6t27n57y7h5px7h57376fead.onion"};
   if (!InitState(env->config).ok()) return nullptr;
   auto state = State::Open(env->config);
   if (!state.ok()) return nullptr;
