@@ -72,9 +72,14 @@ std::string HelpText(const ServerFacts& facts, bool spam, bool lists, bool sysop
          "          message, mailbox quota (LIMITS works too)\n" +
          std::string(spam ? kSpamHelp : "") + std::string(lists ? kListHelp : "") +
          std::string(sysop ? kVoucherHelp : "") +
-         (vmat ? "  VMAT    your Internet address <you>@" + facts.exit_domain +
-                     ":\n          VMAT ON makes it, VMAT OFF removes it\n"
-               : std::string()) +
+         (vmat && !facts.exit_domain.empty()
+              ? "  VMAT    your Internet address <you>@" + facts.exit_domain +
+                    ":\n          VMAT ON makes it, VMAT OFF removes it\n"
+              : std::string()) +
+         (vmat && facts.exit_domain.empty()
+              ? std::string("  VMAT    your Internet address at this server's exit gateway:\n"
+                            "          VMAT ON [name] asks for it, VMAT OFF removes it\n")
+              : std::string()) +
          "\n"
          "Commands are not case-sensitive, and a leading \"Re:\" is ignored.\n";
 }

@@ -51,14 +51,16 @@ std::time_t SystemClock() { return std::time(nullptr); }
 
 Bot::Bot(ServerFacts facts, ServerKeySource server_key, Clock clock,
          mail::BlockListService* block_list, mail::ListService* lists,
-         mail::VoucherService* vouchers, mail::VmatService* vmat)
+         mail::VoucherService* vouchers, mail::VmatService* vmat,
+         mail::GatewayVmatService* gateway_vmat)
     : facts_(std::move(facts)),
       server_key_(std::move(server_key)),
       clock_(clock ? std::move(clock) : Clock(SystemClock)),
       block_list_(block_list),
       lists_(lists),
       vouchers_(vouchers),
-      vmat_(vmat) {}
+      vmat_(vmat),
+      gateway_vmat_(gateway_vmat) {}
 
 Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view request) {
   if (!IsHostName(facts_.domain)) {
@@ -81,7 +83,9 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
   // The sysop's command: anyone else is not told it exists.
   const bool sysop = vouchers_ != nullptr && !facts_.sysop.empty() && user == facts_.sysop;
   if (line.command == Command::kVoucher && !sysop) line.command = Command::kUnknown;
-  const bool vmat = vmat_ != nullptr && !facts_.exit_domain.empty();
+  const bool ask_gateway =
+      gateway_vmat_ != nullptr && facts_.exit_domain.empty() && !facts_.exit_gateway.empty();
+  const bool vmat = (vmat_ != nullptr && !facts_.exit_domain.empty()) || ask_gateway;
   if (line.command == Command::kVmat && !vmat) line.command = Command::kUnknown;
   std::string keyword;
   std::string body;
@@ -124,7 +128,8 @@ Result<mail::BotAnswer> Bot::Answer(std::string_view user, std::string_view requ
       break;
     }
     case Command::kVmat: {
-      Result<std::string> text = AnswerVmat(*vmat_, facts_, user, line);
+      Result<std::string> text = ask_gateway ? AnswerGatewayVmat(*gateway_vmat_, facts_, user, line)
+                                             : AnswerVmat(*vmat_, facts_, user, line);
       if (!text.ok()) return text.error();
       keyword = "VMAT";
       body = std::move(*text);

@@ -53,7 +53,11 @@
 //    command, not in HELP): the user's own Internet address
 //    <user>@<exit domain> through one Own() call (bot/vmat.h); a malformed
 //    form gets the usage text without a call; the service's refusals are
-//    answered; any other service error fails Answer().
+//    answered; any other service error fails Answer(). On a server that
+//    is not a gateway but has ServerFacts::exit_gateway and a
+//    `gateway_vmat` service, VMAT [SHOW], VMAT ON [name], VMAT OFF ask that
+//    gateway instead (one AskGateway() call; bot/vmat.h AnswerGatewayVmat).
+//    VMAT always answers: a failure to reach the gateway is a text.
 //  - CONFIG reports ServerFacts limits; RULEZ the operator's rules text
 //    (ServerFacts::rules) or, when empty, a fixed text saying the operator
 //    published none.
@@ -107,6 +111,7 @@ struct ServerFacts {
   bool registration = false;         // [pop3] registration: RQUS takes vouchers
   std::string exit_domain;           // [exit] domain: VMAT is served; empty: not a gateway
   bool exit_sends = false;           // [exit] smarthost: users' mail leaves for the Internet
+  std::string exit_gateway;          // [relay] exit_gateway: VMAT asks it; empty: none
 };
 
 // The server key as DER SubjectPublicKeyInfo.
@@ -118,7 +123,8 @@ class Bot : public mail::BotService {
   // `block_list`, `lists` and `vouchers`, when given, must outlive the Bot.
   Bot(ServerFacts facts, ServerKeySource server_key, Clock clock = nullptr,
       mail::BlockListService* block_list = nullptr, mail::ListService* lists = nullptr,
-      mail::VoucherService* vouchers = nullptr, mail::VmatService* vmat = nullptr);
+      mail::VoucherService* vouchers = nullptr, mail::VmatService* vmat = nullptr,
+      mail::GatewayVmatService* gateway_vmat = nullptr);
   Result<mail::BotAnswer> Answer(std::string_view user, std::string_view request) override;
   Result<mail::RemoteBotAnswer> AnswerRemote(std::string_view member,
                                              std::string_view request) override;
@@ -127,10 +133,11 @@ class Bot : public mail::BotService {
   ServerFacts facts_;
   ServerKeySource server_key_;
   Clock clock_;
-  mail::BlockListService* block_list_;  // not owned; may be null
-  mail::ListService* lists_;            // not owned; may be null
-  mail::VoucherService* vouchers_;      // not owned; may be null
-  mail::VmatService* vmat_;             // not owned; may be null
+  mail::BlockListService* block_list_;      // not owned; may be null
+  mail::ListService* lists_;                // not owned; may be null
+  mail::VoucherService* vouchers_;          // not owned; may be null
+  mail::VmatService* vmat_;                 // not owned; may be null
+  mail::GatewayVmatService* gateway_vmat_;  // not owned; may be null
 };
 
 }  // namespace onionmail::bot

@@ -11,6 +11,14 @@
 //    (no address, or none to remove), kAlreadyExists (the operator gave
 //    that address to another mailbox), kInvalidArgument (the user's name
 //    cannot be an alias: a reserved name). Any other error is returned.
+//  - AnswerGatewayVmat(): on a server with an exit gateway (not one itself),
+//    `line` is VMAT (or VMAT SHOW), VMAT ON [name] (name: the user's own
+//    name when absent; lower-cased), VMAT OFF; anything else gets the usage
+//    text and no call, as does a name that is not mail::ValidVmatAlias
+//    (said so). Otherwise one gateway.AskGateway() call; the answer names
+//    the address the gateway gave, or says what its refusal means (each
+//    error code of mail/vmat.h's AskGateway has its text). It never fails:
+//    an unreachable gateway is a text too.
 #pragma once
 
 #include <string>
@@ -25,5 +33,8 @@ namespace onionmail::bot {
 
 Result<std::string> AnswerVmat(mail::VmatService& vmat, const ServerFacts& facts,
                                std::string_view user, const CommandLine& line);
+
+std::string AnswerGatewayVmat(mail::GatewayVmatService& gateway, const ServerFacts& facts,
+                              std::string_view user, const CommandLine& line);
 
 }  // namespace onionmail::bot

@@ -11,8 +11,9 @@ namespace onionmail::ipc {
 
 // Bumped on any change of a message's wire layout; both ends must agree.
 inline constexpr uint16_t kProtocolVersion =
-    11;  // 5: lists; 6: registration; 7: TKIM vouches, moderated lists,
-         // sysop vouchers; 8: VMAT; 9: own VMAT; 10: VMAT senders; 11: VMAT for servers
+    12;  // 5: lists; 6: registration; 7: TKIM vouches, moderated lists,
+         // sysop vouchers; 8: VMAT; 9: own VMAT; 10: VMAT senders; 11: VMAT for servers;
+         // 12: VMAT asked of a gateway
 // A whole frame (header included) is at most this long.
 inline constexpr size_t kMaxFrameBytes = size_t{1} << 20;
 
@@ -129,6 +130,7 @@ enum class MsgType : uint16_t {
   kVmatOwnRequest = 74,
   kVmatSenderRequest = 75,
   kVmatServerRequest = 76,
+  kRelayVmatRequest = 77,
 };
 
 }  // namespace onionmail::ipc

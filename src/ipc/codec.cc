@@ -343,16 +343,23 @@ void Put(Writer& w, const VmatOwnRequest& m) {
 bool Get(Reader& r, VmatOwnRequest& m) { return r.U16(m.op) && m.op <= 2; }
 void Put(Writer& w, const VmatSenderRequest& m) { w.Name(m.sender, 1, kMaxPathBytes, "sender"); }
 bool Get(Reader& r, VmatSenderRequest& m) { return r.Name(m.sender, 1, kMaxPathBytes); }
-void Put(Writer& w, const VmatServerRequest& m) {
+// VmatServerRequest and RelayVmatRequest: u16 op (0..2), user, alias.
+template <typename M>
+void PutVmatOp(Writer& w, const M& m) {
   if (m.op > 2) w.Fail("op");
   w.U16(m.op);
   w.Name(m.user, 1, kMaxLocalPartBytes, "user");
   w.Name(m.alias, 0, kMaxLocalPartBytes, "alias");
 }
-bool Get(Reader& r, VmatServerRequest& m) {
+template <typename M>
+bool GetVmatOp(Reader& r, M& m) {
   return r.U16(m.op) && m.op <= 2 && r.Name(m.user, 1, kMaxLocalPartBytes) &&
          r.Name(m.alias, 0, kMaxLocalPartBytes);
 }
+void Put(Writer& w, const VmatServerRequest& m) { PutVmatOp(w, m); }
+bool Get(Reader& r, VmatServerRequest& m) { return GetVmatOp(r, m); }
+void Put(Writer& w, const RelayVmatRequest& m) { PutVmatOp(w, m); }
+bool Get(Reader& r, RelayVmatRequest& m) { return GetVmatOp(r, m); }
 bool Get(Reader& r, VmatLookupRequest& m) { return r.Name(m.alias, 1, kMaxLocalPartBytes); }
 bool Get(Reader& r, VmatLookupReply& m) {
   return ReadStatus(r, m.status) && r.Name(m.target, 0, kMaxPathBytes) && ValidVmatLookupReply(m);
@@ -564,6 +571,8 @@ Result<Message> Decode(std::span<const uint8_t> frame) {
       return DecodeAs<VmatSenderRequest>(r, "VmatSenderRequest");
     case MsgType::kVmatServerRequest:
       return DecodeAs<VmatServerRequest>(r, "VmatServerRequest");
+    case MsgType::kRelayVmatRequest:
+      return DecodeAs<RelayVmatRequest>(r, "RelayVmatRequest");
   }
   return Malformed("unknown message type");
 }

@@ -558,7 +558,8 @@ struct TkimProvenRequest {
 // session's own user or a sender at its TKIM-proven onion only (else
 // kPermissionDenied). VmatOwnRequest (server@ VMAT): Own(); StatusReply.
 // VmatServerRequest (SMTP VMAT): ForServer(), "alias@<exit domain>" in
-// VmatLookupReply.target.
+// VmatLookupReply.target. RelayVmatRequest, front end -> relay role, first on
+// a session of its own: AskGateway() of [relay] exit_gateway, answered alike.
 struct VmatLookupRequest {
   static constexpr MsgType kType = MsgType::kVmatLookupRequest;
   std::string alias;  // name, 1..kMaxLocalPartBytes
@@ -584,6 +585,12 @@ struct VmatServerRequest {
   std::string user;   // name, 1..kMaxLocalPartBytes
   std::string alias;  // name, 0..kMaxLocalPartBytes (empty but for kOn)
 };
+struct RelayVmatRequest {  // the fields of VmatServerRequest
+  static constexpr MsgType kType = MsgType::kRelayVmatRequest;
+  uint16_t op = 0;
+  std::string user;
+  std::string alias;
+};
 
 using Message = std::variant<
     Hello, Shutdown, AcceptedConnection, VerifySmtpPasswordRequest, VerifyResult, LookupUserRequest,
@@ -599,7 +606,7 @@ using Message = std::variant<
     TkimCheckRequest, TkimCheckReply, BlockListRequest, BlockListReply, ListRequest, ListReply,
     RegisterRequest, RegisterReply, TkimVouchRequest, TkimVouchReply, TkimProvenRequest,
     IssueVouchersRequest, IssueVouchersReply, VmatLookupRequest, VmatLookupReply, VmatOwnRequest,
-    VmatSenderRequest, VmatServerRequest>;
+    VmatSenderRequest, VmatServerRequest, RelayVmatRequest>;
 
 inline MsgType TypeOf(const Message& m) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kType; }, m);

@@ -49,6 +49,16 @@
 //    kOff: removes the alias kShow names (kNotFound: none). Never touches an
 //    alias of another mailbox. Not a gateway: kFailedPrecondition. The
 //    default implementation refuses (kPermissionDenied).
+//  - mail::GatewayVmatService::AskGateway(): on a server with [relay]
+//    exit_gateway, the same three operations asked of that gateway for
+//    `user` of this server (SMTP VMAT over Tor, after this server's TKIM
+//    proof; docs/gateways.md); ok is the gateway's "alias@<exit domain>".
+//    Errors: the gateway's refusal as ForServer() gives it (kNotFound,
+//    kAlreadyExists, kFailedPrecondition, kInvalidArgument,
+//    kResourceExhausted; kPermissionDenied: the gateway does not take this
+//    server's users or offers no VMAT; kUnauthenticated: it refused this
+//    server's TKIM proof), kUnavailable when it cannot be reached or
+//    answered otherwise, kInternal when this server has no exit gateway.
 #pragma once
 
 #include <cstdint>
@@ -90,6 +100,13 @@ class VmatService {
     (void)op, (void)user, (void)alias;
     return MakeError(ErrorCode::kPermissionDenied, "VMAT for other servers not served");
   }
+};
+
+class GatewayVmatService {
+ public:
+  virtual ~GatewayVmatService() = default;
+  [[nodiscard]] virtual Result<std::string> AskGateway(VmatOwnOp op, std::string_view user,
+                                                       std::string_view alias) = 0;
 };
 
 }  // namespace onionmail::mail

@@ -313,6 +313,19 @@ Result<RemoteReply> MailClient::Tkim(std::span<const uint8_t> proof) {
   return Exchange("TKIM " + smtp::EncodeBase64(proof), kStep, command_timeout_);
 }
 
+Result<RemoteReply> MailClient::Vmat(std::string_view args) {
+  constexpr std::string_view kStep = "VMAT";
+  ONIONMAIL_RETURN_IF_ERROR(Usable(kStep));
+  if (state_ != State::kReady) return OutOfOrder(kStep, "inside a transaction");
+  if (!Offers("VMAT")) return OutOfOrder(kStep, "peer does not offer VMAT");
+  const bool printable =
+      std::all_of(args.begin(), args.end(), [](char c) { return c >= ' ' && c <= '~'; });
+  if (args.empty() || args.size() > 200 || !printable) {
+    return MakeError(ErrorCode::kInvalidArgument, "VMAT: arguments out of range");
+  }
+  return Exchange("VMAT " + std::string(args), kStep, command_timeout_);
+}
+
 Result<std::vector<uint8_t>> MailClient::TkimKey() {
   constexpr std::string_view kStep = "TKIM KEY";
   ONIONMAIL_RETURN_IF_ERROR(Usable(kStep));

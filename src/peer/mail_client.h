@@ -121,6 +121,12 @@ class MailClient {
   [[nodiscard]] Result<mail::ChannelBinding> ChannelBinding() const;
   [[nodiscard]] Result<RemoteReply> Tkim(std::span<const uint8_t> proof);
   [[nodiscard]] Result<std::vector<uint8_t>> TkimKey();
+  // SMTP VMAT (docs/PROTOCOL.md, "VMAT: aliases for users of other
+  // servers"), outside a transaction and only when the EHLO in TLS lists
+  // VMAT (else kFailedPrecondition, nothing sent): sends `VMAT <args>`
+  // (args: printable ASCII and spaces, 1..200 bytes, else kInvalidArgument)
+  // and returns the reply.
+  [[nodiscard]] Result<RemoteReply> Vmat(std::string_view args);
   // Best effort (at most kQuitGrace); the client is closed afterwards. In
   // the middle of message data nothing is sent (QUIT would be body text).
   void Quit();

@@ -200,7 +200,34 @@ Result<RemoteRelayBackend::TkimProven> RemoteRelayBackend::CheckTkim(
   request.proof.assign(proof.begin(), proof.end());
   auto opened = OpenSession(request, "tkim: proof out of bounds");
   if (!opened.ok()) return opened.error();
-  ipc::Channel session = std::move(*opened);
+  auto m = OneAnswer(*opened, "tkim: relay role busy");
+  if (!m.ok()) return m.error();
+  auto* reply = std::get_if<ipc::TkimCheckReply>(&*m);
+  if (reply == nullptr) return Unavailable("unexpected reply");
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(reply->status, "tkim: proof refused"));
+  return TkimProven{std::move(reply->sender_domain), std::move(reply->vouch)};
+}
+
+Result<std::string> RemoteRelayBackend::AskGateway(mail::VmatOwnOp op, std::string_view user,
+                                                   std::string_view alias) {
+  auto opened = OpenSession(
+      ipc::RelayVmatRequest{static_cast<uint16_t>(op), std::string(user), std::string(alias)},
+      "vmat: user or alias out of bounds");
+  if (!opened.ok()) return opened.error();
+  auto m = OneAnswer(*opened, "vmat: relay role busy");
+  if (!m.ok()) return m.error();
+  auto* reply = std::get_if<ipc::VmatLookupReply>(&*m);
+  if (reply == nullptr) return Unavailable("unexpected reply");
+  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(reply->status, "vmat: the gateway refused"));
+  const size_t at = reply->target.find('@');
+  if (at == std::string::npos || at + 1 == reply->target.size() ||
+      !mail::ValidVmatAlias(std::string_view(reply->target).substr(0, at))) {
+    return Unavailable("malformed address");
+  }
+  return std::move(reply->target);
+}
+
+Result<ipc::Message> RemoteRelayBackend::OneAnswer(ipc::Channel& session, const char* busy) {
   auto m = session.Receive(waits_.begin);
   if (!m.ok() && m.error().code == ErrorCode::kUnavailable) {
     m = session.Receive(std::chrono::milliseconds(0));  // a refusal queued before the close
@@ -209,16 +236,13 @@ Result<RemoteRelayBackend::TkimProven> RemoteRelayBackend::CheckTkim(
     return Unavailable(m.error().code == ErrorCode::kDeadlineExceeded ? "no answer in time"
                                                                       : "gone");
   }
-  if (auto* busy = std::get_if<ipc::RelayReply>(&*m)) {  // over the relay role's limit
-    if (busy->status == ipc::Status::kResourceExhausted) {
-      return MakeError(ErrorCode::kResourceExhausted, "tkim: relay role busy");
+  if (auto* reply = std::get_if<ipc::RelayReply>(&*m)) {  // over the relay role's limit
+    if (reply->status == ipc::Status::kResourceExhausted) {
+      return MakeError(ErrorCode::kResourceExhausted, busy);
     }
     return Unavailable("unexpected reply");
   }
-  auto* reply = std::get_if<ipc::TkimCheckReply>(&*m);
-  if (reply == nullptr) return Unavailable("unexpected reply");
-  ONIONMAIL_RETURN_IF_ERROR(ipc::StatusToResult(reply->status, "tkim: proof refused"));
-  return TkimProven{std::move(reply->sender_domain), std::move(reply->vouch)};
+  return m;
 }
 
 }  // namespace onionmail::server

@@ -50,6 +50,7 @@
 #include "ipc/channel.h"
 #include "ipc/messages.h"
 #include "mail/relay.h"
+#include "mail/vmat.h"
 
 namespace onionmail::server {
 
@@ -62,7 +63,7 @@ struct RelayWaits {
   std::chrono::milliseconds end{std::chrono::minutes(11)};     // the final dot
 };
 
-class RemoteRelayBackend : public mail::RelayBackend {
+class RemoteRelayBackend : public mail::RelayBackend, public mail::GatewayVmatService {
  public:
   // `control`: this front end's control channel to the relay role.
   explicit RemoteRelayBackend(ipc::Channel control, RelayWaits waits = {})
@@ -89,7 +90,20 @@ class RemoteRelayBackend : public mail::RelayBackend {
   };
   Result<TkimProven> CheckTkim(const mail::ChannelBinding& cb, std::span<const uint8_t> proof);
 
+  // VMAT (mail/vmat.h): asks the relay role to ask [relay] exit_gateway, on
+  // a session channel of its own (RelayVmatRequest). The address, or an
+  // Error with the reply's status; a user or alias outside the IPC bounds is
+  // kInvalidArgument, nothing sent; a missing, late or malformed answer (an
+  // address that is not "<alias>@<domain>") is kUnavailable.
+  Result<std::string> AskGateway(mail::VmatOwnOp op, std::string_view user,
+                                 std::string_view alias) override;
+
  private:
+  // The one answer on a one-shot session (CheckTkim, AskGateway): the
+  // message, or kResourceExhausted for the relay role's busy RelayReply,
+  // kUnavailable when none came in time or the channel broke.
+  Result<ipc::Message> OneAnswer(ipc::Channel& session, const char* busy);
+
   // A new session channel with `first` queued on it, its other end handed to
   // the relay role (NewSession). A message out of the IPC bounds is
   // kInvalidArgument `out_of_bounds` with nothing sent.

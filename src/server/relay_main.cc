@@ -155,6 +155,7 @@ int Run(const OutboundRoleArgs& args) {
   options.own_domain = config.domain;  // what TKIM proofs name (may differ from the EHLO name)
   options.smarthost = config.exit_smarthost;
   options.exit_domain = config.exit_domain;
+  options.exit_gateway = config.relay_exit_gateway;  // asked for VMAT aliases (relay_vmat.h)
   if (auto pin = crypto::FromHex(config.exit_smarthost_pin); pin && pin->size() == 32) {
     options.smarthost_pin.emplace();
     std::copy(pin->begin(), pin->end(), options.smarthost_pin->begin());

@@ -14,6 +14,7 @@
 #include "mail/relay.h"
 #include "peer/mail_client.h"
 #include "server/relay_tkim.h"
+#include "server/relay_vmat.h"
 
 namespace onionmail::server {
 namespace {
@@ -75,6 +76,12 @@ class RelaySession {
     if (auto* m = std::get_if<ipc::TkimCheckRequest>(&msg)) {
       if (phase_ != Phase::kIdle) return Bad("a TKIM check inside a transaction");
       auto sent = channel_.Send(CheckTkim(*m, options_));
+      (void)sent;  // the front end closes the session after the reply
+      return false;
+    }
+    if (auto* m = std::get_if<ipc::RelayVmatRequest>(&msg)) {
+      if (phase_ != Phase::kIdle) return Bad("a VMAT request inside a transaction");
+      auto sent = channel_.Send(AskGatewayVmat(*m, options_));
       (void)sent;  // the front end closes the session after the reply
       return false;
     }

@@ -26,7 +26,9 @@
 //    did not answer the error's code as status (code 0). A failed append is
 //    kept and reported by the RelayEndRequest's reply.
 //  - A TkimCheckRequest as the first request is answered with one
-//    TkimCheckReply (server/relay_tkim.h, CheckTkim) and ends the session.
+//    TkimCheckReply (server/relay_tkim.h, CheckTkim) and ends the session;
+//    a RelayVmatRequest likewise with one VmatLookupReply
+//    (server/relay_vmat.h, AskGatewayVmat).
 //  - The connection ends (QUIT, closed) after the answer to the final dot,
 //    after a refused MAIL, after a DATA answered other than 354 and after
 //    any failure; the session may then carry another RelayBeginRequest. A
@@ -82,6 +84,9 @@ struct RelayOptions {
   std::string smarthost;
   std::string exit_domain;
   std::optional<peer::SpkiPin> smarthost_pin;  // set: the smarthost's key is pinned
+  // [relay] exit_gateway: the v3 onion asked for its users' VMAT aliases
+  // (server/relay_vmat.h); empty: none.
+  std::string exit_gateway;
   uint16_t remote_port = 25;
   // MailClient timeouts (RFC 5321 section 4.5.3.2; peer/mail_client.h).
   std::chrono::milliseconds connect_timeout{120000};     // onion circuits are slow

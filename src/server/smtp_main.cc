@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
     facts.registration = config->pop3_registration;
     facts.exit_domain = config->exit_domain;
     facts.exit_sends = !config->exit_smarthost.empty();
+    facts.exit_gateway = config->relay_exit_gateway;  // VMAT asks it (through the relay role)
     bot_facts = std::move(facts);
   }
   // Mailing lists (docs/PROTOCOL.md, "Mailing lists") are managed through
@@ -156,9 +157,11 @@ int main(int argc, char** argv) {
       mail::VoucherService* vouchers = bot_facts->sysop.empty() ? nullptr : &delivery;
       // On a gateway, VMAT: the key role acts for this session's user only.
       mail::VmatService* own_vmat = bot_facts->exit_domain.empty() ? nullptr : &delivery;
+      // Not a gateway: VMAT asks the exit gateway for this session's user.
+      mail::GatewayVmatService* gateway_vmat = relay.get();
       bot.emplace(
           *bot_facts, [&link] { return server::FetchServerKey(link); }, nullptr, &delivery, lists,
-          vouchers, own_vmat);
+          vouchers, own_vmat, gateway_vmat);
     }
     mail::BotService* bot_service = bot ? &*bot : nullptr;
     server::RemoteTorm torm(link);

@@ -136,6 +136,7 @@ std::vector<std::pair<std::string, Message>> Samples() {
   m.emplace_back("VmatSenderRequest",
                  VmatSenderRequest{"alice@" + std::string(56, 'a') + ".onion"});
   m.emplace_back("VmatServerRequest", VmatServerRequest{1, "dave", "dave.b"});
+  m.emplace_back("RelayVmatRequest", RelayVmatRequest{1, "dave", "dave.b"});
   m.emplace_back("VmatLookupReply", VmatLookupReply{Status::kOk, std::string("alice@") + kOnion});
   return m;
 }

@@ -1,7 +1,7 @@
 // Codec tests for the VMAT messages of src/ipc/messages.h (VmatLookupRequest,
-// VmatLookupReply, VmatOwnRequest, VmatSenderRequest, VmatServerRequest;
-// mail/vmat.h): wire numbers, round trips and layout, a target exactly when
-// kOk, and the bounds, each refused both ways.
+// VmatLookupReply, VmatOwnRequest, VmatSenderRequest, VmatServerRequest,
+// RelayVmatRequest; mail/vmat.h): wire numbers, round trips and layout, a
+// target exactly when kOk, and the bounds, each refused both ways.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -40,7 +40,8 @@ TEST(VmatMessagesTest, WireNumbers) {
   EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatOwnRequest), 74);
   EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatSenderRequest), 75);
   EXPECT_EQ(static_cast<uint16_t>(MsgType::kVmatServerRequest), 76);
-  EXPECT_EQ(kProtocolVersion, 11);
+  EXPECT_EQ(static_cast<uint16_t>(MsgType::kRelayVmatRequest), 77);
+  EXPECT_EQ(kProtocolVersion, 12);
 }
 
 TEST(VmatMessagesTest, RequestIsTheAliasAsAField) {
@@ -128,6 +129,22 @@ TEST(VmatMessagesTest, ServerRequestIsTheOpThenUserAndAliasFields) {
   EXPECT_FALSE(Decode(frame(1, long_name, "")).ok());
   EXPECT_FALSE(Decode(frame(1, "dave", long_name)).ok());
   EXPECT_FALSE(Decode(Frame(MsgType::kVmatServerRequest, {0, 1})).ok()) << "fields missing";
+}
+
+TEST(VmatMessagesTest, RelayRequestHasTheServerRequestsLayoutAndBounds) {
+  auto back = RoundTrip(RelayVmatRequest{1, "dave", "dave.b"});
+  EXPECT_EQ(back.op, 1);
+  EXPECT_EQ(back.user, "dave");
+  EXPECT_EQ(back.alias, "dave.b");
+  auto relay = Encode(RelayVmatRequest{2, "ab", "c"});
+  auto server = Encode(VmatServerRequest{2, "ab", "c"});
+  ASSERT_TRUE(relay.ok() && server.ok());
+  EXPECT_EQ(FramePayload(*relay), FramePayload(*server));
+  EXPECT_FALSE(Encode(RelayVmatRequest{3, "dave", ""}).ok());
+  EXPECT_FALSE(Encode(RelayVmatRequest{0, "", ""}).ok());
+  EXPECT_FALSE(Encode(RelayVmatRequest{1, "dave", std::string(kMaxLocalPartBytes + 1, 'a')}).ok());
+  EXPECT_FALSE(Decode(Frame(MsgType::kRelayVmatRequest, {0, 3, 0, 1, 'd', 0, 0})).ok());
+  EXPECT_TRUE(Decode(Frame(MsgType::kRelayVmatRequest, {0, 0, 0, 1, 'd', 0, 0})).ok());
 }
 
 }  // namespace

@@ -44,8 +44,10 @@ inline constexpr std::string_view kLocalOnion =
 class RemoteServer {
  public:
   // `tkim`: served as the remote's TKIM service (may be null: no TKIM).
+  // `vmat`: the remote is a gateway for "mx.example.org" serving SMTP VMAT
+  // with it (with `tkim` only; may be null: not a gateway).
   explicit RemoteServer(uint64_t max_message_bytes = 25 * 1024 * 1024,
-                        mail::TkimService* tkim = nullptr)
+                        mail::TkimService* tkim = nullptr, mail::VmatService* vmat = nullptr)
       : id_(peer::MakeTestIdentity()) {
     using std::chrono_literals::operator""ms;
     cfg_.domain = std::string(kRemoteOnion);
@@ -54,9 +56,13 @@ class RemoteServer {
     cfg_.max_message_bytes = max_message_bytes;
     backend_.AddUser("bob", "unused-password");
     backend_.AddUser("carol", "unused-password");
-    server_ = std::make_unique<peer::LoopbackServer>([this, tkim](int fd) {
+    if (vmat != nullptr) {
+      cfg_.exit_domain = "mx.example.org";
+      cfg_.vmat_for_servers = true;
+    }
+    server_ = std::make_unique<peer::LoopbackServer>([this, tkim, vmat](int fd) {
       net::SocketConnection conn(fd, id_.tls, net::Timeouts{5000ms, 20000ms});
-      smtp::Session(conn, backend_, cfg_, nullptr, nullptr, tkim).Run();
+      smtp::Session(conn, backend_, cfg_, nullptr, nullptr, tkim, nullptr, nullptr, vmat).Run();
     });
   }
   uint16_t port() const { return server_->port(); }
