@@ -151,6 +151,8 @@ class TestEnv:
                     lines.append("%s = %s" % (k, "true" if v else "false"))
                 elif isinstance(v, int):
                     lines.append("%s = %d" % (k, v))
+                elif isinstance(v, list):  # of strings
+                    lines.append("%s = [%s]" % (k, ", ".join('"%s"' % x for x in v)))
                 else:
                     lines.append('%s = "%s"' % (k, v))
             lines.append("")

@@ -17,6 +17,10 @@ nothing stays on E or B. A header naming another onion (Cc) is 550 5.7.1 at
 the final dot and the sink gets nothing. A user of B without an alias at E
 gets 550 5.7.1 at RCPT. A user of C (no exit gateway) gets 550 5.7.1, as
 before. E's own user with an alias (VMAT ON) sends to the Internet too.
+E lists B in [exit] vmat_servers: dave@B asks server@ on B for VMAT ON
+dave.b, B asks E over SMTP VMAT (TKIM-proven), and dave gets
+dave.b@mail.exit.test: mail from the Internet to it reaches him, his mail
+to the Internet leaves from it, and VMAT OFF removes it.
 """
 
 import os
@@ -39,8 +43,10 @@ class ExitTest(unittest.TestCase):
         cls.envs = []
         relay = {"enabled": True, "socks5_proxy": cls.proxy.address,
                  "connect_timeout_seconds": 20}
+        # E takes aliases asked for by B for its users (SMTP VMAT).
         cls.e = cls._server("e", {"relay": relay,
-                                  "exit": {"domain": EXIT, "smarthost": cls.sink.address}})
+                                  "exit": {"domain": EXIT, "smarthost": cls.sink.address,
+                                           "vmat_servers": [cls._domain("b")]}})
         cls.b = cls._server("b", {"relay": dict(relay, exit_gateway=cls.e.domain)})
         cls.c = cls._server("c", {"relay": relay})
         for env in (cls.e, cls.b, cls.c):
@@ -49,15 +55,19 @@ class ExitTest(unittest.TestCase):
         cls.alice = cls.b.add_user("alice")
         cls.bob = cls.b.add_user("bob")
         cls.carol = cls.c.add_user("carol")
+        cls.dave = cls.b.add_user("dave")
         cls.erin = cls.e.add_user("erin")
         cls.e.ctl("vmat", "add", "alice", "alice@" + cls.b.domain)
         for env in cls.envs:
             env.start()
 
+    @staticmethod
+    def _domain(name):
+        return onion_name("exit-%s-%d" % (name, os.getpid()))
+
     @classmethod
     def _server(cls, name, config):
-        env = TestEnv(prefix="om-exit-%s-" % name,
-                      domain=onion_name("exit-%s-%d" % (name, os.getpid())),
+        env = TestEnv(prefix="om-exit-%s-" % name, domain=cls._domain(name),
                       extra_config=config)
         cls.envs.append(env)
         env.init()
@@ -150,6 +160,48 @@ class ExitTest(unittest.TestCase):
         mail_from, _, data = self.sink.messages[-1]
         self.assertEqual(mail_from, "erin@" + EXIT)
         self.assert_no_onion(data.partition(b"\r\n\r\n")[0])
+
+    def ask_bot(self, env, user, subject):
+        """Sends `subject` to server@ and returns the bot's answer's body."""
+        self.assertEqual(self.send(env, user, ["server@" + env.domain],
+                                   crlf("From: %s\nSubject: %s\n\n" % (user.addr, subject))), {})
+        line = b"\r\nSubject: Re: " + subject.encode() + b"\r\n"
+        answers = [m for _, m in env.fetch_all(user) if line in m]
+        self.assertEqual(len(answers), 1, "one answer from server@ (each subject asked once)")
+        return answers[0].partition(b"\r\n\r\n")[2].decode()
+
+    def test_a_user_of_a_listed_server_gets_an_alias_at_the_gateway_through_server_at(self):
+        alias = "dave.b@" + EXIT
+        answer = self.ask_bot(self.b, self.dave, "VMAT ON dave.b")
+        self.assertIn("Your Internet address: " + alias, answer)
+        self.assertIn("Your Internet address: " + alias, self.ask_bot(self.b, self.dave, "VMAT"))
+        # Mail from the Internet to the alias reaches dave's mailbox on B.
+        s = smtplib.SMTP("127.0.0.1", self.e.smtp_port, timeout=60)
+        try:
+            s.starttls()
+            self.assertEqual(s.sendmail("someone@example.com", [alias],
+                                        crlf("Subject: to the alias\n\nhello dave\n")), {})
+        finally:
+            s.quit()
+        got = [m for _, m in self.b.fetch_all(self.dave) if b"Subject: to the alias" in m]
+        self.assertEqual(len(got), 1)
+        self.assertIn(b"hello dave", got[0])
+        # Mail dave sends to the Internet leaves under the alias.
+        before = len(self.sink.messages)
+        msg = crlf("From: %s\nTo: x@example.com\nSubject: out\n\nfrom dave\n" % self.dave.addr)
+        self.assertEqual(self.send(self.b, self.dave, ["x@example.com"], msg), {})
+        self.assertEqual(len(self.sink.messages), before + 1)
+        self.assertEqual(self.sink.messages[-1][0], alias)
+        # Another name is refused while dave has this one; OFF removes it.
+        self.assertIn("already have another",
+                      self.ask_bot(self.b, self.dave, "VMAT ON dave.two"))
+        self.assertIn(alias + " is removed", self.ask_bot(self.b, self.dave, "VMAT OFF"))
+        self.assertIn("no Internet address", self.ask_bot(self.b, self.dave, "VMAT SHOW"))
+        with self.assertRaises(smtplib.SMTPRecipientsRefused):
+            self.send(self.b, self.dave, ["x@example.com"], msg)
+
+    def test_without_an_exit_gateway_vmat_is_not_a_command(self):
+        self.assertIn("not understood", self.ask_bot(self.c, self.carol, "VMAT ON"))
 
 
 if __name__ == "__main__":
