@@ -20,6 +20,7 @@
 #include "server/relay_backend.h"
 #include "server/relay_session.h"
 #include "tests/server/relay_test_util.h"
+#include "tests/smtp/fake_server_vmat.h"
 
 namespace onionmail::server {
 namespace {
@@ -41,32 +42,7 @@ class ProvingTkim : public mail::TkimService {
   bool refuse = false;
 };
 
-// The gateway's VMAT service: records each ForServer() call.
-class GatewayTable : public mail::VmatService {
- public:
-  struct Call {
-    mail::VmatOwnOp op;
-    std::string user;
-    std::string alias;
-  };
-  Result<std::string> Lookup(std::string_view) override {
-    return MakeError(ErrorCode::kNotFound, "none");
-  }
-  Result<void> Own(mail::VmatOwnOp) override { return MakeError(ErrorCode::kInternal, "unused"); }
-  Result<std::string> SenderAddress(std::string_view) override {
-    return MakeError(ErrorCode::kInternal, "unused");
-  }
-  Result<std::string> ForServer(mail::VmatOwnOp op, std::string_view user,
-                                std::string_view alias) override {
-    std::lock_guard<std::mutex> lock(mu);
-    calls.push_back({op, std::string(user), std::string(alias)});
-    if (error) return MakeError(*error, "scripted");
-    return (alias.empty() ? std::string(user) : std::string(alias)) + "@mx.example.org";
-  }
-  std::mutex mu;
-  std::vector<Call> calls;
-  std::optional<ErrorCode> error;
-};
+using GatewayTable = smtp::FakeServerVmat;  // records each ForServer() call
 
 class RelayVmatTest : public ::testing::Test {
  protected:

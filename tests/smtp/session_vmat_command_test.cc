@@ -13,6 +13,7 @@
 #include "mail/vmat.h"
 #include "smtp/base64.h"
 #include "smtp/session.h"
+#include "tests/smtp/fake_server_vmat.h"
 #include "tests/smtp/fake_tkim.h"
 #include "tests/smtp/session_fixture.h"
 
@@ -23,31 +24,7 @@ using ::testing::ElementsAre;
 
 constexpr char kAsking[] = "c5j427vx2jqfswevlixlr6xoshvaojzfnfyq2verfqys43ddjyim56qd.onion";
 
-// Records each ForServer() call; answers `answer` (or `error`).
-class RecordingVmat : public mail::VmatService {
- public:
-  struct Call {
-    mail::VmatOwnOp op;
-    std::string user;
-    std::string alias;
-  };
-  Result<std::string> Lookup(std::string_view) override {
-    return MakeError(ErrorCode::kNotFound, "none");
-  }
-  Result<void> Own(mail::VmatOwnOp) override { return MakeError(ErrorCode::kInternal, "unused"); }
-  Result<std::string> SenderAddress(std::string_view) override {
-    return MakeError(ErrorCode::kInternal, "unused");
-  }
-  Result<std::string> ForServer(mail::VmatOwnOp op, std::string_view user,
-                                std::string_view alias) override {
-    calls.push_back({op, std::string(user), std::string(alias)});
-    if (error) return MakeError(*error, "scripted");
-    return answer;
-  }
-  std::vector<Call> calls;
-  std::string answer = "dave.b@mx.example.org";
-  std::optional<ErrorCode> error;
-};
+using RecordingVmat = FakeServerVmat;
 
 class SessionVmatCommandTest : public SessionTest {
  protected:
